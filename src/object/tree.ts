@@ -1,0 +1,99 @@
+/**
+ * Tree objects. Grammar (git's tree.c / fsck.c):
+ *   tree  = *entry
+ *   entry = mode SP name NUL 20(raw-oid)
+ * Modes: 100644 (file), 100755 (executable), 120000 (symlink), 40000 (tree; written without
+ * the leading zero), 160000 (gitlink). Entries are sorted by name bytes, a tree's name
+ * compared as if it ended with "/". Names obey object/path.ts.
+ */
+import { InvalidObjectError } from '../errors.js';
+import { fromUtf8, utf8, compare, concat } from '../platform/bytes.js';
+import { type Oid, oidFromBytes, writeOid } from './oid.js';
+import { entryNameProblem } from './path.js';
+
+/** File modes as git writes them. */
+export type FileMode = '100644' | '100755' | '120000' | '40000' | '160000';
+
+/** One tree entry. */
+export interface TreeEntry {
+  mode: FileMode;
+  name: string;
+  oid: Oid;
+}
+
+const MODES = new Set(['100644', '100755', '120000', '40000', '160000']);
+/** Old modes found in real histories, read as their modern equivalent. */
+const LEGACY_MODES: Record<string, FileMode> = { '040000': '40000', '100664': '100644', '100640': '100644', '100600': '100644' };
+
+/** Normalizes a mode given by a caller ('040000' and '40000' are the same); null if unknown. */
+export function normalizeMode(mode: string): FileMode | null {
+  if (MODES.has(mode)) return mode as FileMode;
+  return mode === '040000' ? '40000' : null;
+}
+
+/** True for the tree mode. */
+export function isTreeMode(mode: string): boolean {
+  return mode === '40000';
+}
+
+/** Object type an entry of `mode` points at. */
+export function entryType(mode: FileMode): 'blob' | 'tree' | 'commit' {
+  return mode === '40000' ? 'tree' : mode === '160000' ? 'commit' : 'blob';
+}
+
+/** Git's tree order: byte order of names, trees compared as "name/". */
+export function compareEntries(a: { name: string; mode: string }, b: { name: string; mode: string }): number {
+  const an = utf8(a.mode === '40000' ? a.name + '/' : a.name);
+  const bn = utf8(b.mode === '40000' ? b.name + '/' : b.name);
+  return compare(an, bn);
+}
+
+/** Decodes a tree body. `strict` checks names, modes and order as `git fsck` does. */
+export function decodeTree(body: Uint8Array, strict = true): TreeEntry[] {
+  const entries: TreeEntry[] = [];
+  let i = 0;
+  let prev: TreeEntry | undefined;
+  while (i < body.length) {
+    const sp = body.indexOf(0x20, i);
+    if (sp < 0 || sp - i > 6) throw new InvalidObjectError('malformed tree entry mode');
+    const rawMode = fromUtf8(body, i, sp);
+    const nul = body.indexOf(0, sp + 1);
+    if (nul < 0 || nul + 21 > body.length) throw new InvalidObjectError('truncated tree entry');
+    const name = fromUtf8(body, sp + 1, nul);
+    const mode = (MODES.has(rawMode) ? rawMode : LEGACY_MODES[rawMode]) as FileMode | undefined;
+    if (mode === undefined) throw new InvalidObjectError(`tree entry "${name}" has invalid mode ${rawMode}`);
+    const entry: TreeEntry = { mode, name, oid: oidFromBytes(body, nul + 1) };
+    if (strict) {
+      const problem = entryNameProblem(name);
+      if (problem !== null) throw new InvalidObjectError(`tree entry: ${problem}`, { details: { name } });
+      if (prev !== undefined) {
+        const c = compareEntries(prev, entry);
+        if (c >= 0 || prev.name === name) throw new InvalidObjectError(`tree entries not sorted or duplicated at "${name}"`);
+      }
+    }
+    entries.push(entry);
+    prev = entry;
+    i = nul + 21;
+  }
+  return entries;
+}
+
+/** Encodes entries (sorting a copy into git's order); checks names and modes. */
+export function encodeTree(entries: readonly TreeEntry[]): Uint8Array {
+  const sorted = [...entries].sort(compareEntries);
+  const parts: Uint8Array[] = [];
+  let prev: string | undefined;
+  for (const e of sorted) {
+    const problem = entryNameProblem(e.name);
+    if (problem !== null) throw new InvalidObjectError(`tree entry: ${problem}`, { details: { name: e.name } });
+    if (!MODES.has(e.mode)) throw new InvalidObjectError(`tree entry "${e.name}" has invalid mode ${e.mode}`);
+    if (e.name === prev) throw new InvalidObjectError(`duplicate tree entry "${e.name}"`);
+    prev = e.name;
+    const head = utf8(`${e.mode} ${e.name}\0`);
+    const out = new Uint8Array(head.length + 20);
+    out.set(head);
+    writeOid(e.oid, out, head.length);
+    parts.push(out);
+  }
+  return concat(parts);
+}

@@ -1,0 +1,105 @@
+/**
+ * Portable implementation of the platform primitives for browsers and Electron renderers:
+ * SHA-1 from @noble/hashes, zlib from fflate. Slower than node.ts, identical results.
+ */
+import { sha1 as nobleSha1 } from '@noble/hashes/legacy.js';
+import { Inflate, unzlibSync, zlibSync } from 'fflate';
+import type { Platform, Sha1Hasher, InflatePrefixResult } from './types.js';
+import { OutputLimitError } from './errors.js';
+
+class PortableSha1 implements Sha1Hasher {
+  #h = nobleSha1.create();
+  update(data: Uint8Array): void {
+    this.#h.update(data);
+  }
+  digest(): Uint8Array {
+    return this.#h.digest();
+  }
+}
+
+/** Internal fields of fflate's streaming Inflate (pinned version): pending input and bit position. */
+interface InflateInternals {
+  p: Uint8Array;
+  s: { p?: number; f?: number; l?: unknown };
+}
+
+function checkZlibHeader(data: Uint8Array): void {
+  const cmf = data[0]!;
+  const flg = data[1]!;
+  if ((cmf & 0x0f) !== 8 || cmf >> 4 > 7 || ((cmf << 8) | flg) % 31 !== 0 || flg & 0x20) {
+    throw new Error('incorrect header check');
+  }
+}
+
+function adler32(data: Uint8Array): number {
+  let a = 1;
+  let b = 0;
+  const n = data.length;
+  for (let i = 0; i < n; ) {
+    const end = Math.min(i + 3800, n);
+    for (; i < end; i++) {
+      a += data[i]!;
+      b += a;
+    }
+    a %= 65521;
+    b %= 65521;
+  }
+  return ((b << 16) | a) >>> 0;
+}
+
+export const portablePlatform: Platform = {
+  name: 'portable',
+  createSha1: () => new PortableSha1(),
+  sha1: (data) => nobleSha1(data),
+  deflate: (data, level = 1) => zlibSync(data, { level: level as 1 }),
+  inflate(data, maxOutput = 2 ** 31 - 1) {
+    const r = portablePlatform.inflatePrefix(data, maxOutput);
+    if (r === null) throw new Error('unexpected end of file');
+    return r.output;
+  },
+  inflatePrefix(data, maxOutput): InflatePrefixResult | null {
+    if (data.length < 2) return null;
+    checkZlibHeader(data);
+    const parts: Uint8Array[] = [];
+    let total = 0;
+    let ended = false;
+    const inf = new Inflate((chunk, final) => {
+      total += chunk.length;
+      if (total > maxOutput) throw new OutputLimitError(`inflated data exceeds ${maxOutput} bytes`);
+      parts.push(chunk);
+      if (final) ended = true;
+    });
+    const body = data.subarray(2);
+    try {
+      inf.push(body, false);
+    } catch (err) {
+      if (err instanceof OutputLimitError) throw err;
+      // fflate reports a truncated stream as "unexpected EOF" only when told the input is final.
+      throw err;
+    }
+    const st = (inf as unknown as InflateInternals).s;
+    if (!st.f || st.l) return null; // final block not reached or still open: need more input
+    const rest = (inf as unknown as InflateInternals).p;
+    const deflateEnd = body.length - rest.length + ((st.p ?? 0) & 7 ? 1 : 0);
+    const end = 2 + deflateEnd + 4;
+    if (end > data.length) return null;
+    void ended;
+    const output = parts.length === 1 ? parts[0]! : concatParts(parts, total);
+    const want = adler32(output);
+    const got = ((data[end - 4]! << 24) | (data[end - 3]! << 16) | (data[end - 2]! << 8) | data[end - 1]!) >>> 0;
+    if (want !== got) throw new Error('incorrect data check');
+    return { output, consumed: end };
+  },
+};
+
+function concatParts(parts: Uint8Array[], total: number): Uint8Array {
+  const out = new Uint8Array(total);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+void unzlibSync;

@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { nodePlatform } from '../../src/platform/node.js';
+import { portablePlatform } from '../../src/platform/portable.js';
+import { OutputLimitError } from '../../src/platform/index.js';
+import { concat, fromHex, toHex, utf8 } from '../../src/platform/bytes.js';
+
+for (const p of [nodePlatform, portablePlatform]) {
+  describe(`platform ${p.name}`, () => {
+    it('hashes like git', () => {
+      // `printf 'blob 0\0' | sha1sum`
+      expect(toHex(p.sha1(utf8('blob 0\0')))).toBe('e69de29bb2d1d6434b8b29ae775ad8c2e48c5391');
+      const h = p.createSha1();
+      h.update(utf8('blob '));
+      h.update(utf8('0\0'));
+      expect(toHex(h.digest())).toBe('e69de29bb2d1d6434b8b29ae775ad8c2e48c5391');
+    });
+
+    it('inflatePrefix reports the exact length of a stream followed by other bytes', () => {
+      fc.assert(
+        fc.property(fc.uint8Array({ maxLength: 5000 }), fc.uint8Array({ maxLength: 50 }), fc.integer({ min: 0, max: 9 }), (body, tail, level) => {
+          const z = nodePlatform.deflate(body, level);
+          const r = p.inflatePrefix(concat([z, tail]), body.length);
+          expect(r).not.toBeNull();
+          expect(r!.consumed).toBe(z.length);
+          expect(toHex(r!.output)).toBe(toHex(body));
+          // Portable deflate output must inflate the same under Node.
+          expect(toHex(nodePlatform.inflate(p.deflate(body)))).toBe(toHex(body));
+        }),
+        { numRuns: 150 },
+      );
+    });
+
+    it('inflatePrefix asks for more input when the stream is truncated', () => {
+      const body = utf8('hello hello hello world '.repeat(200));
+      const z = nodePlatform.deflate(body);
+      for (const cut of [0, 1, 2, 5, z.length - 4, z.length - 1]) {
+        expect(p.inflatePrefix(z.subarray(0, cut), body.length)).toBeNull();
+      }
+    });
+
+    it('refuses output beyond the limit and corrupt data', () => {
+      const z = nodePlatform.deflate(new Uint8Array(100_000));
+      expect(() => p.inflatePrefix(z, 1000)).toThrow(OutputLimitError);
+      expect(() => p.inflate(z, 1000)).toThrow(OutputLimitError);
+      expect(p.inflate(z, 100_000).length).toBe(100_000);
+      expect(() => p.inflatePrefix(fromHex('0102030405060708'), 10)).toThrow();
+      const bad = nodePlatform.deflate(utf8('abcdef'));
+      bad[bad.length - 1]! ^= 1;
+      expect(() => p.inflatePrefix(bad, 10)).toThrow();
+    });
+  });
+}
