@@ -1,0 +1,205 @@
+/**
+ * Git delta data (gitformat-pack, "Deltified representation"). Grammar:
+ *   delta       = base-size result-size *op
+ *   base-size   = varint, result-size = varint   (little-endian 7-bit groups, MSB = more)
+ *   op          = copy / insert
+ *   copy        = 1xxxxxxx [off1][off2][off3][off4] [size1][size2][size3]
+ *                 bits 0–3 say which offset bytes follow, bits 4–6 which size bytes;
+ *                 a size of 0 means 0x10000
+ *   insert      = 0nnnnnnn n(bytes)   with n in 1..127; the op byte 0 is reserved
+ */
+import { CorruptPackError, LimitExceededError } from '../errors.js';
+
+/** Sizes declared at the start of a delta, and where its ops begin. */
+export interface DeltaSizes {
+  baseSize: number;
+  resultSize: number;
+  /** Offset of the first op. */
+  offset: number;
+}
+
+/** Longest size varint accepted (10 groups cover 64 bits). */
+const MAX_VARINT_BYTES = 10;
+
+function readVarint(delta: Uint8Array, at: number): [value: number, next: number] {
+  let value = 0;
+  let scale = 1;
+  let i = at;
+  for (;;) {
+    if (i >= delta.length) throw new CorruptPackError('delta ends inside its header');
+    if (i - at >= MAX_VARINT_BYTES) throw new CorruptPackError('delta size is too long');
+    const b = delta[i++]!;
+    value += (b & 0x7f) * scale;
+    scale *= 128;
+    if (!(b & 0x80)) return [value, i];
+  }
+}
+
+/** Reads the base and result sizes a delta declares. */
+export function readDeltaSizes(delta: Uint8Array): DeltaSizes {
+  const [baseSize, i] = readVarint(delta, 0);
+  const [resultSize, offset] = readVarint(delta, i);
+  return { baseSize, resultSize, offset };
+}
+
+/**
+ * Applies `delta` to `base`. Checks every op against the base and the declared sizes
+ * (CorruptPackError) and refuses a result larger than `maxResultSize` before allocating it
+ * (LimitExceededError).
+ */
+export function applyDelta(base: Uint8Array, delta: Uint8Array, maxResultSize = Number.MAX_SAFE_INTEGER): Uint8Array {
+  const { baseSize, resultSize, offset } = readDeltaSizes(delta);
+  if (baseSize !== base.length) {
+    throw new CorruptPackError(`delta base size ${baseSize} does not match the base (${base.length} bytes)`);
+  }
+  if (resultSize > maxResultSize) {
+    throw new LimitExceededError(`delta result of ${resultSize} bytes exceeds the limit of ${maxResultSize}`, {
+      details: { limit: 'maxObjectSize', size: resultSize, max: maxResultSize },
+    });
+  }
+  const out = new Uint8Array(resultSize);
+  let o = 0;
+  let i = offset;
+  const n = delta.length;
+  while (i < n) {
+    const op = delta[i++]!;
+    if (op & 0x80) {
+      // Every optional byte the op announces must be present.
+      let need = 0;
+      for (let bit = 1; bit < 0x80; bit <<= 1) if (op & bit) need++;
+      if (i + need > n) throw new CorruptPackError('delta ends inside a copy op');
+      let off = 0;
+      let size = 0;
+      if (op & 0x01) off = delta[i++]!;
+      if (op & 0x02) off += delta[i++]! * 0x100;
+      if (op & 0x04) off += delta[i++]! * 0x10000;
+      if (op & 0x08) off += delta[i++]! * 0x1000000;
+      if (op & 0x10) size = delta[i++]!;
+      if (op & 0x20) size += delta[i++]! * 0x100;
+      if (op & 0x40) size += delta[i++]! * 0x10000;
+      if (size === 0) size = 0x10000;
+      if (off + size > base.length) {
+        throw new CorruptPackError(`delta copies bytes ${off}..${off + size} outside the base (${base.length} bytes)`);
+      }
+      if (o + size > resultSize) throw new CorruptPackError('delta writes past its declared result size');
+      out.set(base.subarray(off, off + size), o);
+      o += size;
+    } else if (op !== 0) {
+      if (i + op > n) throw new CorruptPackError('delta ends inside an insert op');
+      if (o + op > resultSize) throw new CorruptPackError('delta writes past its declared result size');
+      out.set(delta.subarray(i, i + op), o);
+      o += op;
+      i += op;
+    } else {
+      throw new CorruptPackError('delta contains the reserved op 0');
+    }
+  }
+  if (o !== resultSize) throw new CorruptPackError(`delta produced ${o} bytes but declared ${resultSize}`);
+  return out;
+}
+
+function pushVarint(out: number[], value: number): void {
+  while (value >= 0x80) {
+    out.push((value % 128) | 0x80);
+    value = Math.floor(value / 128);
+  }
+  out.push(value);
+}
+
+/** Window of the block index: bytes hashed per indexed base position. */
+const BLOCK = 16;
+/** Largest copy emitted per op (git's own encoder stays at 64 KiB for old readers). */
+const MAX_COPY = 0x10000;
+const HASH_MUL = 0x01000193;
+
+function blockHash(b: Uint8Array, at: number): number {
+  let h = 0;
+  for (let k = 0; k < BLOCK; k++) h = (Math.imul(h, HASH_MUL) + b[at + k]!) | 0;
+  return h;
+}
+
+/**
+ * Encodes `target` as a delta against `base`: a hash index of the base's aligned 16-byte
+ * blocks, a rolling hash over the target, matches extended both ways into copy ops,
+ * everything else as inserts. Simple rather than optimal; always correct.
+ */
+export function createDelta(base: Uint8Array, target: Uint8Array): Uint8Array {
+  const out: number[] = [];
+  pushVarint(out, base.length);
+  pushVarint(out, target.length);
+
+  const index = new Map<number, number>();
+  for (let p = 0; p + BLOCK <= base.length; p += BLOCK) {
+    const h = blockHash(base, p);
+    if (!index.has(h)) index.set(h, p);
+  }
+
+  let pending = 0; // start of bytes not yet emitted
+  const flushInsert = (end: number) => {
+    while (pending < end) {
+      const n = Math.min(127, end - pending);
+      out.push(n);
+      for (let k = 0; k < n; k++) out.push(target[pending + k]!);
+      pending += n;
+    }
+  };
+  const emitCopy = (off: number, size: number) => {
+    while (size > 0) {
+      const n = Math.min(MAX_COPY, size);
+      let op = 0x80;
+      const bytes: number[] = [];
+      for (let k = 0; k < 4; k++) {
+        const v = Math.floor(off / 2 ** (8 * k)) & 0xff;
+        if (v !== 0) {
+          op |= 1 << k;
+          bytes.push(v);
+        }
+      }
+      const s = n === 0x10000 ? 0 : n;
+      for (let k = 0; k < 3; k++) {
+        const v = (s >> (8 * k)) & 0xff;
+        if (v !== 0) {
+          op |= 0x10 << k;
+          bytes.push(v);
+        }
+      }
+      out.push(op, ...bytes);
+      off += n;
+      size -= n;
+    }
+  };
+
+  // Multiplier raised to BLOCK - 1, to roll the first byte out of the hash.
+  let top = 1;
+  for (let k = 0; k < BLOCK - 1; k++) top = Math.imul(top, HASH_MUL);
+
+  let i = 0;
+  let h = target.length >= BLOCK ? blockHash(target, 0) : 0;
+  while (i + BLOCK <= target.length) {
+    const cand = index.get(h);
+    let matched = false;
+    if (cand !== undefined) {
+      let len = 0;
+      while (cand + len < base.length && i + len < target.length && base[cand + len] === target[i + len]) len++;
+      if (len >= BLOCK) {
+        // Extend backwards over bytes still waiting to be inserted.
+        let back = 0;
+        while (back < i - pending && back < cand && base[cand - back - 1] === target[i - back - 1]) back++;
+        flushInsert(i - back);
+        emitCopy(cand - back, len + back);
+        i += len;
+        pending = i;
+        matched = true;
+        if (i + BLOCK <= target.length) h = blockHash(target, i);
+      }
+    }
+    if (!matched) {
+      if (i + BLOCK < target.length) {
+        h = (Math.imul(h - Math.imul(target[i]!, top), HASH_MUL) + target[i + BLOCK]!) | 0;
+      }
+      i++;
+    }
+  }
+  flushInsert(target.length);
+  return Uint8Array.from(out);
+}

@@ -1,0 +1,165 @@
+/**
+ * Pack writer (gitformat-pack). Grammar:
+ *   pack    = "PACK" version(4, big-endian = 2) count(4, big-endian) *entry trailer
+ *   trailer = 20(SHA-1 of every byte before it)
+ * Entries arrive already encoded (entry.ts `encodePackEntry`, or verbatim from the store), so
+ * writing is concatenation: no inflate, no deflate, no delta search.
+ */
+import { InvalidArgumentError } from '../errors.js';
+import { platform } from '../platform/index.js';
+import type { Sha1Hasher } from '../platform/index.js';
+
+/** Default size of the chunks `writePack` yields. */
+export const DEFAULT_PACK_CHUNK_SIZE = 64 * 1024;
+
+/** One encoded entry, whole or in parts (e.g. header and zlib stream kept apart). */
+export type PackEntryBytes = Uint8Array | Uint8Array[];
+
+/** Options of `writePack`. */
+export interface WritePackOptions {
+  /** Target size of yielded chunks (default 64 KiB); larger entries are sliced to it. */
+  chunkSize?: number;
+}
+
+/** The 12-byte pack header for `count` objects. */
+export function encodePackHeader(count: number): Uint8Array {
+  if (!Number.isInteger(count) || count < 0 || count > 0xffffffff) {
+    throw new InvalidArgumentError(`pack object count must be an integer in 0..2^32-1, got ${count}`);
+  }
+  const h = new Uint8Array(12);
+  h.set([0x50, 0x41, 0x43, 0x4b, 0, 0, 0, 2]);
+  new DataView(h.buffer).setUint32(8, count);
+  return h;
+}
+
+/** Coalesces small parts into fresh chunks, passes big ones through as views, hashes all. */
+class Chunker {
+  readonly #size: number;
+  readonly #hash: Sha1Hasher;
+  #buf: Uint8Array;
+  #used = 0;
+  readonly ready: Uint8Array[] = [];
+
+  constructor(size: number) {
+    this.#size = size;
+    this.#hash = platform().createSha1();
+    this.#buf = new Uint8Array(size);
+  }
+
+  push(part: Uint8Array): void {
+    if (part.length === 0) return;
+    if (this.#used + part.length <= this.#size) {
+      this.#buf.set(part, this.#used);
+      this.#used += part.length;
+      if (this.#used === this.#size) this.#flush();
+      return;
+    }
+    // Fill the current chunk, then pass whole chunk-sized slices through without copying.
+    let at = this.#size - this.#used;
+    this.#buf.set(part.subarray(0, at), this.#used);
+    this.#used = this.#size;
+    this.#flush();
+    while (part.length - at >= this.#size) {
+      const slice = part.subarray(at, at + this.#size);
+      this.#hash.update(slice);
+      this.ready.push(slice);
+      at += this.#size;
+    }
+    this.#buf.set(part.subarray(at), 0);
+    this.#used = part.length - at;
+  }
+
+  #flush(): void {
+    if (this.#used === 0) return;
+    const chunk = this.#used === this.#buf.length ? this.#buf : this.#buf.subarray(0, this.#used);
+    this.#hash.update(chunk);
+    this.ready.push(chunk);
+    // A yielded chunk belongs to the consumer: never write into it again.
+    this.#buf = new Uint8Array(this.#size);
+    this.#used = 0;
+  }
+
+  /** Appends the SHA-1 trailer to the last chunk and makes everything ready. */
+  finish(): void {
+    const rest = this.#buf.subarray(0, this.#used);
+    this.#hash.update(rest);
+    const trailer = this.#hash.digest();
+    if (this.#used + 20 <= this.#buf.length) {
+      this.#buf.set(trailer, this.#used);
+      this.ready.push(this.#buf.subarray(0, this.#used + 20));
+    } else {
+      if (rest.length > 0) this.ready.push(rest);
+      this.ready.push(trailer);
+    }
+    this.#used = 0;
+  }
+}
+
+function pushEntry(c: Chunker, e: PackEntryBytes): void {
+  if (e instanceof Uint8Array) c.push(e);
+  else for (const p of e) c.push(p);
+}
+
+function countError(count: number, seen: number): InvalidArgumentError {
+  return new InvalidArgumentError(`pack declared ${count} objects but ${seen > count ? 'more' : `only ${seen}`} were given`, {
+    details: { count, seen },
+  });
+}
+
+/**
+ * Streams a pack of `count` already-encoded entries: header, entries coalesced into chunks
+ * of about `chunkSize`, SHA-1 trailer. Throws InvalidArgumentError when the number of entries
+ * differs from `count` (after whatever was already yielded: the consumer must abort).
+ * A synchronous iterable is consumed without any await per entry.
+ */
+export async function* writePack(
+  count: number,
+  entries: AsyncIterable<PackEntryBytes> | Iterable<PackEntryBytes>,
+  options: WritePackOptions = {},
+): AsyncGenerator<Uint8Array> {
+  const chunkSize = options.chunkSize ?? DEFAULT_PACK_CHUNK_SIZE;
+  if (!Number.isInteger(chunkSize) || chunkSize < 1) throw new InvalidArgumentError('chunkSize must be a positive integer');
+  const c = new Chunker(chunkSize);
+  c.push(encodePackHeader(count));
+  let seen = 0;
+  if (Symbol.iterator in entries) {
+    for (const e of entries as Iterable<PackEntryBytes>) {
+      if (++seen > count) throw countError(count, seen);
+      pushEntry(c, e);
+      if (c.ready.length > 0) yield* drain(c);
+    }
+  } else {
+    for await (const e of entries as AsyncIterable<PackEntryBytes>) {
+      if (++seen > count) throw countError(count, seen);
+      pushEntry(c, e);
+      if (c.ready.length > 0) yield* drain(c);
+    }
+  }
+  if (seen !== count) throw countError(count, seen);
+  c.finish();
+  yield* drain(c);
+}
+
+function* drain(c: Chunker): Generator<Uint8Array> {
+  const ready = c.ready.splice(0, c.ready.length);
+  for (const chunk of ready) yield chunk;
+}
+
+/** Builds a whole pack in memory from encoded entries (tests and small packs). */
+export function writePackSync(entries: readonly PackEntryBytes[]): Uint8Array {
+  const parts: Uint8Array[] = [encodePackHeader(entries.length)];
+  for (const e of entries) {
+    if (e instanceof Uint8Array) parts.push(e);
+    else parts.push(...e);
+  }
+  let total = 20;
+  for (const p of parts) total += p.length;
+  const out = new Uint8Array(total);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  out.set(platform().sha1(out.subarray(0, o)), o);
+  return out;
+}
