@@ -18,6 +18,9 @@ export interface DeltaSizes {
   offset: number;
 }
 
+/** Default limit of `applyDelta` results: 512 MiB, as the pack reader's default object size. */
+export const DEFAULT_MAX_DELTA_RESULT = 512 * 1024 * 1024;
+
 /** Longest size varint accepted (10 groups cover 64 bits). */
 const MAX_VARINT_BYTES = 10;
 
@@ -47,7 +50,7 @@ export function readDeltaSizes(delta: Uint8Array): DeltaSizes {
  * (CorruptPackError) and refuses a result larger than `maxResultSize` before allocating it
  * (LimitExceededError).
  */
-export function applyDelta(base: Uint8Array, delta: Uint8Array, maxResultSize = Number.MAX_SAFE_INTEGER): Uint8Array {
+export function applyDelta(base: Uint8Array, delta: Uint8Array, maxResultSize = DEFAULT_MAX_DELTA_RESULT): Uint8Array {
   const { baseSize, resultSize, offset } = readDeltaSizes(delta);
   if (baseSize !== base.length) {
     throw new CorruptPackError(`delta base size ${baseSize} does not match the base (${base.length} bytes)`);

@@ -1,0 +1,116 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writePack, writePackSync } from '../../src/pack/pack-writer.js';
+import { encodePackEntry } from '../../src/pack/entry.js';
+import { encodeTree } from '../../src/object/tree.js';
+import { encodeCommit, encodeTag } from '../../src/object/commit.js';
+import { hashObject, type ObjectType, type Oid } from '../../src/object/oid.js';
+import { InvalidArgumentError } from '../../src/errors.js';
+import { concat, equal, toHex, utf8 } from '../../src/platform/bytes.js';
+import { platform } from '../../src/platform/index.js';
+import { asAsync, catFileBatch, git, gitText, initBare, pseudoRandom, tempDir } from './git-helpers.js';
+
+interface Obj {
+  oid: Oid;
+  type: ObjectType;
+  body: Uint8Array;
+}
+
+function obj(type: ObjectType, body: Uint8Array): Obj {
+  return { oid: hashObject(type, body), type, body };
+}
+
+/** A small repository's worth of real objects built with the object codecs. */
+function sampleObjects(): Obj[] {
+  const text = obj('blob', utf8('hello\nworld\n'));
+  const binary = obj('blob', pseudoRandom(200_000, 9));
+  const empty = obj('blob', new Uint8Array(0));
+  const sub = obj('tree', encodeTree([{ mode: '100644', name: 'empty', oid: empty.oid }]));
+  const root = obj(
+    'tree',
+    encodeTree([
+      { mode: '100644', name: 'hello.txt', oid: text.oid },
+      { mode: '100755', name: 'run.bin', oid: binary.oid },
+      { mode: '40000', name: 'sub', oid: sub.oid },
+    ]),
+  );
+  const who = { name: 'A U Thor', email: 'author@example.com', timestamp: 1700000000, timezone: '+0100' };
+  const c1 = obj('commit', encodeCommit({ tree: root.oid, parents: [], author: who, committer: who, message: 'first\n' }));
+  const c2 = obj('commit', encodeCommit({ tree: sub.oid, parents: [c1.oid], author: who, committer: who, message: 'second\n\nbody\n' }));
+  const tag = obj('tag', encodeTag({ object: c2.oid, type: 'commit', tag: 'v1.0', tagger: who, message: 'release\n' }));
+  return [text, binary, empty, sub, root, c1, c2, tag];
+}
+
+async function collectChunks(gen: AsyncIterable<Uint8Array>): Promise<Uint8Array[]> {
+  const out: Uint8Array[] = [];
+  for await (const c of gen) out.push(c);
+  return out;
+}
+
+describe('writePack', () => {
+  let tmp: ReturnType<typeof tempDir>;
+  beforeAll(() => {
+    tmp = tempDir();
+  });
+  afterAll(() => tmp.cleanup());
+
+  it('writes packs that git index-pack --strict accepts, with identical objects', async () => {
+    const objects = sampleObjects();
+    const entries = objects.map((o) => encodePackEntry(o.type, o.body));
+    const chunks = await collectChunks(writePack(entries.length, asAsync(entries), { chunkSize: 4096 }));
+    for (const c of chunks.slice(0, -1)) expect(c.length).toBe(4096);
+    const pack = concat(chunks);
+    expect(equal(pack, writePackSync(entries))).toBe(true);
+
+    const bare = initBare(tmp.dir, 'writer.git');
+    const out = gitText(bare, ['index-pack', '--strict', '--stdin'], pack);
+    expect(out).toMatch(/^pack\s+[0-9a-f]{40}$/);
+    expect(out.split(/\s+/)[1]).toBe(toHex(pack.subarray(pack.length - 20)));
+    const got = catFileBatch(bare, objects.map((o) => o.oid));
+    for (const o of objects) {
+      expect(got.get(o.oid)?.type).toBe(o.type);
+      expect(equal(got.get(o.oid)!.body, o.body)).toBe(true);
+    }
+    expect(gitText(bare, ['fsck', '--strict', '--no-dangling'])).toBe('');
+  });
+
+  it('accepts entries given in parts, from a sync iterable, with any chunk size', async () => {
+    const objects = sampleObjects();
+    const parts = objects.map((o) => {
+      const e = encodePackEntry(o.type, o.body);
+      return [e.subarray(0, 1), e.subarray(1)];
+    });
+    const whole = writePackSync(objects.map((o) => encodePackEntry(o.type, o.body)));
+    for (const size of [5, 7, 100, 65536, 1 << 20]) {
+      const chunks = await collectChunks(writePack(parts.length, parts, { chunkSize: size }));
+      expect(equal(concat(chunks), whole)).toBe(true);
+      for (const c of chunks.slice(0, -1)) expect(c.length).toBeLessThanOrEqual(size);
+    }
+  });
+
+  it('writes an empty pack git accepts', async () => {
+    const pack = concat(await collectChunks(writePack(0, [])));
+    expect(pack.length).toBe(32);
+    const bare = initBare(tmp.dir, 'empty.git');
+    git(bare, ['index-pack', '--strict', '--stdin'], pack);
+  });
+
+  it('throws when the entries do not match the declared count', async () => {
+    const e = encodePackEntry('blob', utf8('x'));
+    await expect(collectChunks(writePack(2, [e]))).rejects.toThrow(InvalidArgumentError);
+    await expect(collectChunks(writePack(1, asAsync([e, e])))).rejects.toThrow(InvalidArgumentError);
+    await expect(collectChunks(writePack(-1, []))).rejects.toThrow(InvalidArgumentError);
+  });
+
+  it('does not reuse a chunk after yielding it', async () => {
+    const entries = Array.from({ length: 50 }, (_, i) => encodePackEntry('blob', utf8(`blob number ${i}`)));
+    const chunks: Uint8Array[] = [];
+    const snapshot: Uint8Array[] = [];
+    for await (const c of writePack(entries.length, entries, { chunkSize: 64 })) {
+      chunks.push(c);
+      snapshot.push(c.slice());
+    }
+    chunks.forEach((c, i) => expect(equal(c, snapshot[i]!)).toBe(true));
+    const pack = concat(chunks);
+    expect(equal(platform().sha1(pack.subarray(0, pack.length - 20)), pack.subarray(pack.length - 20))).toBe(true);
+  });
+});
