@@ -1,0 +1,323 @@
+/**
+ * The runtime-neutral core of Git smart HTTP (gitprotocol-http): routes, access check, content
+ * types, gzip request bodies, body limits, and the mapping of errors to statuses or `ERR` packets.
+ * The node and fetch adapters only translate requests and responses; this file uses web
+ * standards only (Headers, DecompressionStream), no `node:` modules.
+ *
+ * Routes, under an optional base path:
+ *   GET  /<repo>.git/info/refs?service=git-upload-pack|git-receive-pack
+ *   POST /<repo>.git/git-upload-pack
+ *   POST /<repo>.git/git-receive-pack
+ * where <repo> is `name` or `owner/name`, `.git` is optional, and a `+ephemeral` suffix on the
+ * name selects the ephemeral namespace.
+ */
+import { LevelGitError, LimitExceededError, NotFoundError, ProtocolError } from '../errors.js';
+import type { GitBackend, RefUpdateInfo } from '../protocol/backend.js';
+import { encodePktLine } from '../protocol/pkt-line.js';
+import { advertiseReceivePack, serveReceivePack, type ReceivePackLimits } from '../protocol/receive-pack.js';
+import {
+  advertiseUploadPack,
+  advertiseV2,
+  serveUploadPackV0,
+  serveUploadPackV2,
+  type UploadPackLimits,
+} from '../protocol/upload-pack.js';
+import { utf8 } from '../platform/bytes.js';
+
+/** The two Git services served over HTTP. */
+export type GitService = 'git-upload-pack' | 'git-receive-pack';
+
+/** What the `authorize` hook is asked. */
+export interface AuthorizeContext {
+  /** Repository name as in the URL (`name` or `owner/name`), without `.git` and `+ephemeral`. */
+  repo: string;
+  /** The URL asked for the ephemeral namespace. */
+  ephemeral: boolean;
+  action: 'read' | 'write';
+  service: GitService;
+  headers: Headers;
+}
+
+/** The `authorize` hook's answer. `ephemeral` overrides the URL's choice; `policy` refuses single ref updates. */
+export type AccessDecision =
+  | { allow: true; ephemeral?: boolean; policy?: (u: RefUpdateInfo) => string | null }
+  | { allow: false; status: 401 | 403 | 404; message: string };
+
+/** The part of the engine the HTTP layer needs. */
+export interface GitHttpEngine {
+  gitBackend(name: string, opts: { ephemeral: boolean }): Promise<GitBackend>;
+}
+
+/** Size and count limits of the HTTP layer and the protocol parsers below it. */
+export interface GitHttpLimits {
+  /** Largest upload-pack request body, after gzip decoding (default 16 MiB). */
+  maxUploadPackBody: number;
+  /** Largest receive-pack request body, after gzip decoding (default 2 GiB). */
+  maxReceivePackBody: number;
+  uploadPack?: Partial<UploadPackLimits>;
+  receivePack?: Partial<ReceivePackLimits>;
+}
+
+/** Default HTTP limits. */
+export const DEFAULT_HTTP_LIMITS: GitHttpLimits = { maxUploadPackBody: 16 * 1024 * 1024, maxReceivePackBody: 2 * 1024 * 1024 * 1024 };
+
+/** Options shared by every adapter. */
+export interface GitHttpOptions {
+  engine: GitHttpEngine;
+  /** Path prefix the routes live under, e.g. `/git`. */
+  basePath?: string;
+  /** Access check; the default allows everything. */
+  authorize?: (ctx: AuthorizeContext) => Promise<AccessDecision>;
+  limits?: Partial<GitHttpLimits>;
+  /** Called with unexpected (non-level-git) errors, for logging. */
+  onError?: (err: unknown) => void;
+}
+
+/** A parsed Git route. */
+export interface GitRoute {
+  repo: string;
+  ephemeral: boolean;
+  endpoint: 'info/refs' | GitService;
+}
+
+/** A request as the core sees it. */
+export interface GitHttpRequest {
+  method: string;
+  /** Path and query, e.g. `/git/team/app.git/info/refs?service=git-upload-pack`. */
+  url: string;
+  headers: Headers;
+  body: AsyncIterable<Uint8Array> | null;
+}
+
+/** A response as the core produces it: the body is streamed. */
+export interface GitHttpResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: AsyncIterable<Uint8Array>;
+}
+
+const ROUTE_RE = /^\/(?:([^/]+)\/)?([^/]+)\/(info\/refs|git-upload-pack|git-receive-pack)$/;
+const SEGMENT_RE = /^[A-Za-z0-9_][A-Za-z0-9._-]*$/;
+
+/** Parses a path (without query) into a Git route, or null when it is not one; `basePath` is stripped first. */
+export function parseGitPath(pathname: string, basePath = ''): GitRoute | null {
+  const base = basePath.replace(/\/+$/, '');
+  if (base !== '') {
+    if (pathname !== base && !pathname.startsWith(base + '/')) return null;
+    pathname = pathname.slice(base.length);
+  }
+  const m = ROUTE_RE.exec(pathname);
+  if (!m) return null;
+  let name: string;
+  let owner: string | undefined;
+  try {
+    name = decodeURIComponent(m[2]!);
+    owner = m[1] === undefined ? undefined : decodeURIComponent(m[1]);
+  } catch {
+    return null;
+  }
+  if (name.endsWith('.git')) name = name.slice(0, -4);
+  let ephemeral = false;
+  if (name.endsWith('+ephemeral')) {
+    ephemeral = true;
+    name = name.slice(0, -'+ephemeral'.length);
+  }
+  if (!SEGMENT_RE.test(name) || (owner !== undefined && !SEGMENT_RE.test(owner))) return null;
+  return { repo: owner === undefined ? name : `${owner}/${name}`, ephemeral, endpoint: m[3] as GitRoute['endpoint'] };
+}
+
+/** Which protocol version the `Git-Protocol` header asks for (0 when absent). */
+export function requestedVersion(headers: Headers): 0 | 1 | 2 {
+  const h = headers.get('git-protocol');
+  if (!h) return 0;
+  let v: 0 | 1 | 2 = 0;
+  for (const part of h.split(':')) {
+    if (part === 'version=2') v = 2;
+    else if (part === 'version=1' && v < 1) v = 1;
+  }
+  return v;
+}
+
+async function* once(bytes: readonly Uint8Array[]): AsyncGenerator<Uint8Array> {
+  for (const b of bytes) yield b;
+}
+
+function textResponse(status: number, message: string, extra: Record<string, string> = {}): GitHttpResponse {
+  return {
+    status,
+    headers: { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-cache', ...extra },
+    body: once([utf8(message.endsWith('\n') ? message : message + '\n')]),
+  };
+}
+
+function gitHeaders(contentType: string): Record<string, string> {
+  return {
+    'Content-Type': contentType,
+    'Cache-Control': 'no-cache, max-age=0, must-revalidate',
+    Pragma: 'no-cache',
+    Expires: 'Fri, 01 Jan 1980 00:00:00 GMT',
+  };
+}
+
+function unauthorized(message: string): GitHttpResponse {
+  return textResponse(401, message, { 'WWW-Authenticate': 'Basic realm="level-git"' });
+}
+
+/** Maps an error to an HTTP response (before any git output was sent). */
+export function errorToResponse(err: unknown, onError?: (err: unknown) => void): GitHttpResponse {
+  if (err instanceof LevelGitError) {
+    if (err.status === 401) return unauthorized(err.message);
+    return textResponse(err.status, err.message);
+  }
+  onError?.(err);
+  return textResponse(500, 'internal server error');
+}
+
+/** Counts bytes and fails with LimitExceededError past `max`, without buffering. */
+export async function* limitBody(source: AsyncIterable<Uint8Array>, max: number): AsyncGenerator<Uint8Array> {
+  let total = 0;
+  for await (const chunk of source) {
+    total += chunk.length;
+    if (total > max) throw new LimitExceededError(`request body exceeds ${max} bytes`, { details: { limit: max } });
+    yield chunk;
+  }
+}
+
+/** Streams `source` through the web-standard gzip decoder, chunk by chunk. */
+export async function* gunzip(source: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  const it = source[Symbol.asyncIterator]();
+  const input = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const n = await it.next();
+      if (n.done) controller.close();
+      else controller.enqueue(n.value);
+    },
+    async cancel() {
+      await it.return?.();
+    },
+  });
+  const output = input.pipeThrough(new DecompressionStream('gzip') as unknown as ReadableWritablePair<Uint8Array, Uint8Array>);
+  const reader = output.getReader();
+  try {
+    for (;;) {
+      let r: ReadableStreamReadResult<Uint8Array>;
+      try {
+        r = await reader.read();
+      } catch (err) {
+        if (err instanceof LevelGitError) throw err;
+        throw new ProtocolError('request body is not valid gzip', { cause: err });
+      }
+      if (r.done) return;
+      yield r.value;
+    }
+  } finally {
+    await reader.cancel().catch(() => undefined);
+  }
+}
+
+function requestBody(req: GitHttpRequest, max: number): AsyncIterable<Uint8Array> {
+  const raw = req.body ?? once([]);
+  const enc = (req.headers.get('content-encoding') ?? '').trim().toLowerCase();
+  if (enc === '' || enc === 'identity') return limitBody(raw, max);
+  if (enc === 'gzip' || enc === 'x-gzip') return limitBody(gunzip(limitBody(raw, max)), max);
+  throw new ProtocolError(`unsupported Content-Encoding ${enc}`);
+}
+
+/** An `ERR` pkt-line response: git prints `remote error: <message>`. */
+function errPacketResponse(service: GitService, message: string): GitHttpResponse {
+  return { status: 200, headers: gitHeaders(`application/x-${service}-result`), body: once([encodePktLine(`ERR ${message.replace(/\n/g, ' ')}`)]) };
+}
+
+async function openBackend(options: GitHttpOptions, route: GitRoute, ephemeral: boolean): Promise<GitBackend> {
+  return options.engine.gitBackend(route.repo, { ephemeral });
+}
+
+/**
+ * Handles one request. Returns null when the path is not a Git route (the caller falls through).
+ * Never throws: every failure becomes a response.
+ */
+export async function handleGitRequest(req: GitHttpRequest, options: GitHttpOptions): Promise<GitHttpResponse | null> {
+  const q = req.url.indexOf('?');
+  const pathname = q < 0 ? req.url : req.url.slice(0, q);
+  const route = parseGitPath(pathname, options.basePath);
+  if (!route) return null;
+  try {
+    return await handleRoute(req, route, q < 0 ? '' : req.url.slice(q + 1), options);
+  } catch (err) {
+    return errorToResponse(err, options.onError);
+  }
+}
+
+async function handleRoute(req: GitHttpRequest, route: GitRoute, query: string, options: GitHttpOptions): Promise<GitHttpResponse> {
+  const limits = { ...DEFAULT_HTTP_LIMITS, ...options.limits };
+  let service: GitService;
+  if (route.endpoint === 'info/refs') {
+    if (req.method !== 'GET' && req.method !== 'HEAD') return textResponse(405, 'method not allowed', { Allow: 'GET' });
+    const s = new URLSearchParams(query).get('service');
+    if (s !== 'git-upload-pack' && s !== 'git-receive-pack') {
+      return textResponse(403, 'only the smart HTTP protocol is supported: ask for ?service=git-upload-pack or git-receive-pack');
+    }
+    service = s;
+  } else {
+    if (req.method !== 'POST') return textResponse(405, 'method not allowed', { Allow: 'POST' });
+    service = route.endpoint;
+    const ct = req.headers.get('content-type');
+    if (ct !== null && ct.split(';')[0]!.trim().toLowerCase() !== `application/x-${service}-request`) {
+      return textResponse(415, `expected Content-Type application/x-${service}-request`);
+    }
+  }
+
+  const action = service === 'git-receive-pack' ? 'write' : 'read';
+  let ephemeral = route.ephemeral;
+  let policy: ((u: RefUpdateInfo) => string | null) | undefined;
+  if (options.authorize) {
+    const d = await options.authorize({ repo: route.repo, ephemeral: route.ephemeral, action, service, headers: req.headers });
+    if (!d.allow) return d.status === 401 ? unauthorized(d.message) : textResponse(d.status, d.message);
+    if (d.ephemeral !== undefined) ephemeral = d.ephemeral;
+    policy = d.policy;
+  }
+
+  let backend: GitBackend;
+  try {
+    backend = await openBackend(options, route, ephemeral);
+  } catch (err) {
+    if (err instanceof NotFoundError) return textResponse(404, `repository not found: ${route.repo}`);
+    throw err;
+  }
+
+  const version = requestedVersion(req.headers);
+  if (route.endpoint === 'info/refs') {
+    let body: Uint8Array[];
+    if (service === 'git-upload-pack') body = version === 2 ? advertiseV2() : await advertiseUploadPack(backend, { http: true, version1: version === 1 });
+    else body = await advertiseReceivePack(backend, { http: true, version1: version === 1 });
+    return { status: 200, headers: gitHeaders(`application/x-${service}-advertisement`), body: once(req.method === 'HEAD' ? [] : body) };
+  }
+
+  const max = service === 'git-upload-pack' ? limits.maxUploadPackBody : limits.maxReceivePackBody;
+  try {
+    const body = requestBody(req, max);
+    let out: AsyncIterable<Uint8Array>;
+    if (service === 'git-upload-pack') {
+      const o = { limits: limits.uploadPack };
+      out = version === 2 ? await serveUploadPackV2(backend, body, o) : await serveUploadPackV0(backend, body, o);
+    } else {
+      out = once(await serveReceivePack(backend, body, { limits: limits.receivePack, policy }));
+    }
+    return { status: 200, headers: gitHeaders(`application/x-${service}-result`), body: guardStream(out, options.onError) };
+  } catch (err) {
+    // The client speaks pkt-lines here: an ERR packet is what it can print.
+    if (err instanceof LevelGitError) return errPacketResponse(service, err.message);
+    options.onError?.(err);
+    return errPacketResponse(service, 'internal server error');
+  }
+}
+
+/** Reports unexpected errors raised while the body streams (the adapters then abort the response). */
+async function* guardStream(source: AsyncIterable<Uint8Array>, onError?: (err: unknown) => void): AsyncGenerator<Uint8Array> {
+  try {
+    yield* source;
+  } catch (err) {
+    if (!(err instanceof LevelGitError)) onError?.(err);
+    throw err;
+  }
+}
