@@ -443,6 +443,8 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
   }
 
   async function verify(token: string): Promise<TokenClaims> {
+    // Configuration errors (bad keys) surface on every call, whatever the token looks like.
+    const { verify: keyring } = await prepare();
     if (typeof token !== 'string' || token.length === 0) throw reject('missing', 'no token');
     if (token.length > maxTokenLength) throw reject('malformed', `token longer than ${maxTokenLength} characters`);
     if (!JWS_COMPACT.test(token)) throw reject('malformed', 'malformed token');
@@ -452,7 +454,6 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
     } catch (cause) {
       throw reject('malformed', 'malformed token header', cause);
     }
-    const { verify: keyring } = await prepare();
     const alg = header.alg === 'Ed25519' ? 'EdDSA' : header.alg;
     let candidates = keyring.filter((k) => k.alg === alg);
     if (candidates.length === 0) throw reject('algorithm', `token algorithm ${JSON.stringify(header.alg)} is not accepted`);
