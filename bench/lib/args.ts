@@ -1,0 +1,107 @@
+/**
+ * Command-line flags of `npm run bench -- [flags]`.
+ */
+
+/** Every workload the runner knows. */
+export const WORKLOADS = ['depth1', 'full', 'fetch', 'push', 'concurrent', 'sweep', 'api'] as const;
+/** One workload name. */
+export type Workload = (typeof WORKLOADS)[number];
+
+/** Parsed flags. */
+export interface BenchOptions {
+  quick: boolean;
+  runs: number;
+  only: Workload[] | null;
+  remote: string | null;
+  checkout: boolean;
+  /** Also write the chart and the results table into docs/. */
+  docs: boolean;
+  /** Where the floor's recordings come from. */
+  floorSource: 'level-git' | 'cgit';
+  /** Concurrency levels for the concurrent workload. */
+  concurrency: number[];
+  /** Skip level-git even if the engine is present. */
+  noLevelGit: boolean;
+  help: boolean;
+}
+
+/** Usage text. */
+export const USAGE = `usage: npm run bench -- [flags]
+  --quick              small fixtures, 3 runs (CI smoke)
+  --runs N             timed runs per server and workload (default 7, min 1)
+  --only a,b           workloads: ${WORKLOADS.join(', ')}
+  --remote URL         also time depth-1 and full clones of a Git HTTP remote, beside the
+                       local servers serving the same content
+  --no-checkout        clone with --no-checkout (default: check out into /dev/shm)
+  --concurrency 1,8,32 levels for the concurrent workload
+  --floor-source S     level-git (default) or cgit: whose responses the floor replays
+  --no-level-git       leave level-git out
+  --docs               write the chart and results table into docs/
+`;
+
+/** Parses argv (without node and script); throws with a message on bad input. */
+export function parseArgs(argv: readonly string[]): BenchOptions {
+  const o: BenchOptions = {
+    quick: false,
+    runs: 7,
+    only: null,
+    remote: null,
+    checkout: true,
+    docs: false,
+    floorSource: 'level-git',
+    concurrency: [1, 8, 32],
+    noLevelGit: false,
+    help: false,
+  };
+  let runsGiven = false;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
+    const value = (): string => {
+      const v = inline ?? argv[++i];
+      if (v === undefined) throw new Error(`${flag} needs a value`);
+      return v;
+    };
+    switch (flag) {
+      case '--quick': o.quick = true; break;
+      case '--runs': {
+        const n = Number(value());
+        if (!Number.isInteger(n) || n < 1 || n > 1000) throw new Error('--runs must be an integer 1..1000');
+        o.runs = n;
+        runsGiven = true;
+        break;
+      }
+      case '--only': {
+        const names = value().split(',').map((s) => s.trim()).filter(Boolean);
+        for (const n of names) if (!(WORKLOADS as readonly string[]).includes(n)) throw new Error(`unknown workload ${n}`);
+        o.only = names as Workload[];
+        break;
+      }
+      case '--remote': o.remote = value(); break;
+      case '--no-checkout': o.checkout = false; break;
+      case '--docs': o.docs = true; break;
+      case '--floor-source': {
+        const v = value();
+        if (v !== 'level-git' && v !== 'cgit') throw new Error('--floor-source must be level-git or cgit');
+        o.floorSource = v;
+        break;
+      }
+      case '--concurrency': {
+        const levels = value().split(',').map(Number);
+        if (levels.some((n) => !Number.isInteger(n) || n < 1 || n > 256)) throw new Error('--concurrency takes integers 1..256');
+        o.concurrency = levels;
+        break;
+      }
+      case '--no-level-git': o.noLevelGit = true; break;
+      case '-h': case '--help': o.help = true; break;
+      default: throw new Error(`unknown flag ${a}`);
+    }
+  }
+  if (o.quick && !runsGiven) o.runs = 3;
+  return o;
+}
+
+/** Whether a workload is selected. */
+export function wants(o: BenchOptions, w: Workload): boolean {
+  return o.only === null || o.only.includes(w);
+}

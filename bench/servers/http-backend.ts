@@ -1,0 +1,36 @@
+/**
+ * Starts C git's `git http-backend` CGI server (http-backend-main.ts) as a child process and
+ * measures it: CPU = the children's CPU (cutime+cstime of the server process, read after
+ * every child was reaped), peak RSS = the largest child's max RSS (GNU time's %M).
+ */
+import { join } from 'node:path';
+import { readCpu } from '../lib/proc.js';
+import { PROJECT_ROOT, spawnServer } from './control.js';
+import type { BenchServer, ServerStats } from './types.js';
+
+/** Serves every `<name>.git` under projectRoot through `git http-backend`. */
+export async function startHttpBackend(projectRoot: string, name = 'cgit'): Promise<BenchServer & { pid: number; root: string }> {
+  const proc = await spawnServer(join(PROJECT_ROOT, 'bench/servers/http-backend-main.ts'), ['--root', projectRoot]);
+  return {
+    name,
+    pid: proc.pid,
+    root: projectRoot,
+    url: (repo) => `http://127.0.0.1:${proc.port}/${repo}.git`,
+    cpuMs: () => readCpu(proc.pid)?.childrenMs ?? null,
+    peakRssKb: async () => (await proc.control<ServerStats>('stats')).childPeakRssKb,
+    resetPeak: async () => {
+      await proc.control('reset');
+    },
+    createRepo: async (repo) => {
+      await proc.control(`create?repo=${encodeURIComponent(repo)}`);
+    },
+    stats: () => proc.control<ServerStats>('stats'),
+    resetStats: async () => {
+      await proc.control('reset');
+    },
+    idle: async () => {
+      await proc.control('idle');
+    },
+    stop: () => proc.stop(),
+  };
+}

@@ -1,0 +1,38 @@
+/**
+ * Starts level-git (level-git-main.ts) as a child process on the on-disk default database
+ * in dataDir, and measures it from /proc: CPU = the process's utime+stime (all threads,
+ * including libuv's pool and the database's), peak RSS = VmHWM (reset per workload).
+ */
+import { join } from 'node:path';
+import { readCpu, readPeakRssKb, resetPeakRss } from '../lib/proc.js';
+import { PROJECT_ROOT, spawnServer } from './control.js';
+import type { BenchServer, ServerStats } from './types.js';
+
+/** A running level-git server; pid is the process whose CPU and memory are measured. */
+export type LevelGitServer = BenchServer & { pid: number };
+
+/** Starts level-git on dataDir; rejects when the engine is not available. */
+export async function startLevelGit(dataDir: string, name = 'level-git'): Promise<LevelGitServer> {
+  const proc = await spawnServer(join(PROJECT_ROOT, 'bench/servers/level-git-main.ts'), ['--data', dataDir], 60_000);
+  return {
+    name,
+    pid: proc.pid,
+    url: (repo) => `http://127.0.0.1:${proc.port}/${repo}.git`,
+    cpuMs: () => readCpu(proc.pid)?.selfMs ?? null,
+    peakRssKb: async () => readPeakRssKb(proc.pid),
+    resetPeak: async () => {
+      resetPeakRss(proc.pid);
+    },
+    createRepo: async (repo) => {
+      await proc.control(`create?repo=${encodeURIComponent(repo)}`);
+    },
+    stats: () => proc.control<ServerStats>('stats'),
+    resetStats: async () => {
+      await proc.control('reset');
+    },
+    idle: async () => {
+      await proc.control('idle');
+    },
+    stop: () => proc.stop(),
+  };
+}

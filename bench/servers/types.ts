@@ -1,0 +1,44 @@
+/**
+ * What the runner needs from every server under test: where a repository lives, how to
+ * create one, and how much CPU and memory serving it cost.
+ */
+
+/** Counters a server keeps about the Git traffic it served since the last reset. */
+export interface ServerStats {
+  requests: number;
+  /** Response body bytes of `git-upload-pack` POSTs (≈ pack bytes sent, plus sideband framing). */
+  uploadPackBytes: number;
+  /** Request body bytes of `git-receive-pack` POSTs (≈ pack bytes pushed). */
+  receivePackBytes: number;
+  /** Largest peak RSS of any child process (C git's CGI children), KiB; null if not measured. */
+  childPeakRssKb: number | null;
+  /** Requests the replay proxy had no recording for. */
+  misses: number;
+}
+
+/** One server under test. */
+export interface BenchServer {
+  /** Short name used in tables: level-git, cgit, cgit-gc, floor, remote. */
+  readonly name: string;
+  /** URL of a repository, e.g. http://127.0.0.1:1234/name.git */
+  url(repo: string): string;
+  /** CPU milliseconds spent serving Git so far (monotonic), or null when not measurable. */
+  cpuMs(): number | null;
+  /** Peak resident set of the serving process(es) since the last resetPeak, KiB, or null. */
+  peakRssKb(): Promise<number | null>;
+  /** Starts a new peak-RSS window. */
+  resetPeak(): Promise<void>;
+  /** Creates an empty repository (HEAD → refs/heads/main). */
+  createRepo(name: string): Promise<void>;
+  /** Traffic counters since the last resetStats. */
+  stats(): Promise<ServerStats>;
+  resetStats(): Promise<void>;
+  /** Resolves when no request is in flight and every child has been reaped (so CPU is final). */
+  idle(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** An empty stats record. */
+export function emptyStats(): ServerStats {
+  return { requests: 0, uploadPackBytes: 0, receivePackBytes: 0, childPeakRssKb: null, misses: 0 };
+}
