@@ -1,0 +1,136 @@
+/**
+ * Real git against a tiny 127.0.0.1 server that only does the auth dance through
+ * createTokenAuthorizer and then advertises an empty repository (protocol v0): shows how
+ * git sends the token from a remote URL, and what it does on 401 and 403.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTokenAuthorizer, parseBasicAuth } from '../../src/access/policy.js';
+import { createTokenService } from '../../src/access/tokens.js';
+
+const tokens = createTokenService({ keys: { secret: 'git-credentials-test-secret-0123456789abcdef' } });
+const authorize = createTokenAuthorizer(tokens);
+
+function pkt(s: string): string {
+  return (s.length + 4).toString(16).padStart(4, '0') + s;
+}
+
+function advertisement(service: string): string {
+  const caps = service === 'git-receive-pack' ? 'report-status delete-refs' : 'multi_ack side-band-64k';
+  return pkt(`# service=${service}\n`) + '0000' + pkt(`${'0'.repeat(40)} capabilities^{}\0${caps}\n`) + '0000';
+}
+
+let server: Server;
+let base: string;
+let home: string;
+const seen: { url: string; authorization: string | undefined; status: number }[] = [];
+
+beforeAll(async () => {
+  home = await mkdtemp(join(tmpdir(), 'level-git-access-'));
+  server = createServer((req, res) => {
+    void (async () => {
+      const url = new URL(req.url ?? '/', 'http://x');
+      const service = url.searchParams.get('service') ?? '';
+      const m = /^\/(.+)\.git\/info\/refs$/.exec(url.pathname);
+      const headers = new Headers();
+      for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers.set(k, v);
+      const record = (status: number) => seen.push({ url: req.url ?? '', authorization: req.headers.authorization, status });
+      if (m === null || (service !== 'git-upload-pack' && service !== 'git-receive-pack')) {
+        record(404);
+        res.writeHead(404).end();
+        return;
+      }
+      const decision = await authorize({ repo: m[1]!, ephemeral: false, action: service === 'git-receive-pack' ? 'write' : 'read', service, headers });
+      if (!decision.allow) {
+        record(decision.status);
+        const h: Record<string, string> = { 'content-type': 'text/plain' };
+        if (decision.status === 401) h['www-authenticate'] = 'Basic realm="level-git"';
+        res.writeHead(decision.status, h).end(decision.message + '\n');
+        return;
+      }
+      record(200);
+      res.writeHead(200, { 'content-type': `application/x-${service}-advertisement`, 'cache-control': 'no-cache' }).end(advertisement(service));
+    })();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  base = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+afterAll(async () => {
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  await rm(home, { recursive: true, force: true });
+});
+
+function git(args: string[], cwd = home): Promise<{ code: number; stdout: string; stderr: string }> {
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: home,
+    GIT_CONFIG_NOSYSTEM: '1',
+    GIT_CONFIG_GLOBAL: join(home, 'no-such-gitconfig'),
+    GIT_TERMINAL_PROMPT: '0',
+    NO_PROXY: '127.0.0.1',
+    GIT_AUTHOR_NAME: 'T',
+    GIT_AUTHOR_EMAIL: 't@example.com',
+    GIT_COMMITTER_NAME: 'T',
+    GIT_COMMITTER_EMAIL: 't@example.com',
+  };
+  return new Promise((resolve) => {
+    execFile('git', ['-c', 'credential.helper=', ...args], { cwd, env, timeout: 30_000 }, (err, stdout, stderr) => {
+      resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : 1, stdout, stderr });
+    });
+  });
+}
+
+describe('git sends the token from the remote URL', () => {
+  it('as the Basic password after a 401 (any user name)', async () => {
+    const { token } = await tokens.mint({ repo: 'acme/site' });
+    seen.length = 0;
+    const r = await git(['ls-remote', `http://t:${token}@${base}/acme/site.git`]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(seen.map((s) => s.status)).toEqual([401, 200]);
+    expect(seen[0]!.authorization).toBeUndefined();
+    expect(parseBasicAuth(seen[1]!.authorization ?? null)).toEqual({ user: 't', password: token });
+  });
+
+  it('as the user name with an empty password', async () => {
+    const { token } = await tokens.mint({ repo: 'acme/site' });
+    seen.length = 0;
+    const r = await git(['ls-remote', `http://${token}:@${base}/acme/site.git`]);
+    expect(r.code).toBe(0);
+    expect(parseBasicAuth(seen.at(-1)!.authorization ?? null)).toEqual({ user: token, password: '' });
+  });
+
+  it('is asked for (401) when missing, and git gives up without a prompt', async () => {
+    seen.length = 0;
+    const r = await git(['ls-remote', `http://${base}/acme/site.git`]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/could not read Username/);
+    expect(seen.map((s) => s.status)).toEqual([401]);
+  });
+
+  it('a read-only token cannot push: 403 for receive-pack', async () => {
+    const { token } = await tokens.mint({ repo: 'acme/site', permissions: ['git:read'] });
+    const repo = join(home, 'work');
+    expect((await git(['init', '-q', repo])).code).toBe(0);
+    expect((await git(['commit', '-q', '--allow-empty', '-m', 'one'], repo)).code).toBe(0);
+    seen.length = 0;
+    const r = await git(['push', `http://t:${token}@${base}/acme/site.git`, 'HEAD:refs/heads/main'], repo);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/403/);
+    expect(seen.map((s) => s.status)).toEqual([401, 403]);
+  });
+
+  it('a token for another repository gets 403', async () => {
+    const { token } = await tokens.mint({ repo: 'acme/other' });
+    seen.length = 0;
+    const r = await git(['ls-remote', `http://t:${token}@${base}/acme/site.git`]);
+    expect(r.code).not.toBe(0);
+    expect(seen.map((s) => s.status)).toEqual([401, 403]);
+  });
+});
