@@ -25,7 +25,7 @@ describe('mergeEphemeralView', () => {
 
   it('agrees with a model for any two ref spaces', () => {
     const names = fc.constantFrom('refs/heads/a', 'refs/heads/b', 'refs/heads/a/b', 'refs/tags/t', 'refs/heads/Z', 'HEAD');
-    const space = fc.array(fc.tuple(names, fc.nat()), { maxLength: 6 }).map((e) => new Map(e));
+    const space = fc.array(fc.tuple(names, fc.nat()), { maxLength: 6 }).map((e) => new Map<string, number>(e));
     fc.assert(
       fc.property(space, space, (regular, ephemeral) => {
         const merged = mergeEphemeralView(regular, ephemeral);
