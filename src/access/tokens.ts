@@ -352,12 +352,12 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
     if (v !== undefined && (typeof v !== 'string' || v.length === 0)) throw new InvalidArgumentError(`keys.${name} must be a non-empty string`);
   }
 
-  let secret: Uint8Array | null = null;
+  let secret: Uint8Array<ArrayBuffer> | null = null;
   if (keys.secret !== undefined) {
-    secret = typeof keys.secret === 'string' ? new TextEncoder().encode(keys.secret) : keys.secret;
-    if (!(secret instanceof Uint8Array)) throw new InvalidArgumentError('keys.secret must be a Uint8Array or a string');
-    if (secret.length < MIN_SECRET_BYTES) throw new InvalidArgumentError(`keys.secret must have at least ${MIN_SECRET_BYTES} bytes`);
-    secret = secret.slice(); // the caller may reuse its buffer
+    const raw: unknown = typeof keys.secret === 'string' ? new TextEncoder().encode(keys.secret) : keys.secret;
+    if (!(raw instanceof Uint8Array)) throw new InvalidArgumentError('keys.secret must be a Uint8Array or a string');
+    if (raw.length < MIN_SECRET_BYTES) throw new InvalidArgumentError(`keys.secret must have at least ${MIN_SECRET_BYTES} bytes`);
+    secret = new Uint8Array(raw); // a copy: the caller may reuse its buffer
   }
   const publicInputs: readonly PublicKeyInput[] =
     keys.publicKeys === undefined ? [] : Array.isArray(keys.publicKeys) ? keys.publicKeys : [keys.publicKeys as PublicKeyInput];
@@ -378,7 +378,12 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
   const prepare = (): Promise<Prepared> =>
     (prepared ??= (async () => {
       const verify: VerifyKey[] = [];
-      if (secret !== null) verify.push({ alg: 'HS256', key: secret });
+      // Import the HMAC key once: handing jose raw bytes re-imports them on every call.
+      const hmac =
+        secret === null
+          ? null
+          : await globalThis.crypto.subtle.importKey('raw', secret, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']);
+      if (hmac !== null) verify.push({ alg: 'HS256', key: hmac });
       for (let i = 0; i < publicInputs.length; i++) verify.push(await preparePublicKey(publicInputs[i]!, i));
       let sign: SignKey | null = null;
       if (keys.privateKey !== undefined && algorithm !== 'HS256') {
@@ -391,8 +396,8 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
         else if (!verify.some((k) => k.alg === p.sign.alg)) {
           throw new InvalidArgumentError('keys.privateKey is not extractable: list its public key in keys.publicKeys');
         }
-      } else if (secret !== null) {
-        sign = { alg: 'HS256', key: secret };
+      } else if (hmac !== null) {
+        sign = { alg: 'HS256', key: hmac };
       }
       return { sign, verify };
     })());
