@@ -106,6 +106,15 @@ describe('git sends the token from the remote URL', () => {
     expect(parseBasicAuth(seen.at(-1)!.authorization ?? null)).toEqual({ user: token, password: '' });
   });
 
+  it('as a Bearer token from http.extraHeader, on the first request', async () => {
+    const { token } = await tokens.mint({ repo: 'acme/site' });
+    seen.length = 0;
+    const r = await git(['-c', `http.extraHeader=Authorization: Bearer ${token}`, 'ls-remote', `http://${base}/acme/site.git`]);
+    expect(r.code).toBe(0);
+    expect(seen.map((s) => s.status)).toEqual([200]);
+    expect(seen[0]!.authorization).toBe(`Bearer ${token}`);
+  });
+
   it('is asked for (401) when missing, and git gives up without a prompt', async () => {
     seen.length = 0;
     const r = await git(['ls-remote', `http://${base}/acme/site.git`]);
