@@ -1,0 +1,235 @@
+/**
+ * The engine: opens a database, creates, finds, lists and deletes repositories, and hands out
+ * Repository objects and protocol backends. One engine per database; it may serve any number
+ * of repositories and concurrent callers.
+ */
+import type { AbstractLevel } from 'abstract-level';
+import { InvalidArgumentError, InvalidRepoNameError, NotFoundError, RepoExistsError, ClosedError } from './errors.js';
+import { Kv } from './storage/kv.js';
+import { TAG, REPO_TAGS, nameKey, prefixRange, repoKey, repoPrefix } from './storage/keys.js';
+import { fromUtf8, utf8 } from './platform/bytes.js';
+import { createObjectCache, ObjectStore, type ObjectCache } from './object/object-store.js';
+import { InProcessLock, type RefLock } from './refs/lock.js';
+import { RefStore } from './refs/ref-store.js';
+import { branchRef } from './refs/ref-name.js';
+import { Repository, type RepoInfo, type RefUpdateEvent, type RepoContext } from './repo/repository.js';
+import { RepoGitBackend } from './repo/git-backend.js';
+import type { IngestOptions } from './repo/ingest.js';
+import type { Oid } from './object/oid.js';
+
+/** Options of `openEngine`. */
+export interface EngineOptions {
+  /** Any abstract-level database. Either this or `path`. */
+  db?: AbstractLevel<any, any, any>;
+  /** Directory of the embedded on-disk database (classic-level via `level`). */
+  path?: string;
+  /** Bytes of decoded trees and commits to cache. Default 64 MiB. */
+  cacheBytes?: number;
+  /** The ref-transaction serialization point. Default: an in-process lock per repository. */
+  lock?: RefLock;
+  /** Default lifetime of ephemeral refs in seconds. Default 24 hours. */
+  ephemeralTtlSeconds?: number;
+  /** Longest lifetime of ephemeral refs in seconds. Default 30 days. */
+  maxEphemeralTtlSeconds?: number;
+  /** Limits of pack ingestion (object size, pack size, delta depth...). */
+  ingest?: IngestOptions;
+  /** Runs before any ref moves (push, API commit, promotion, expiry); return a string to refuse with that message. */
+  beforeRefUpdate?: (event: RefUpdateEvent) => void | string | Promise<void | string>;
+  /** Runs after refs moved. Errors are ignored. */
+  afterRefUpdate?: (event: RefUpdateEvent) => void | Promise<void>;
+}
+
+interface RepoRecord extends RepoInfo {
+  id: number;
+}
+
+const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}(\/[A-Za-z0-9][A-Za-z0-9._-]{0,99})?$/;
+
+/** Checks a repository name: one optional owner prefix (`team/project`), no `.git` suffix. */
+export function checkRepoName(name: unknown): string {
+  if (typeof name !== 'string' || !NAME_RE.test(name) || /\.git$/i.test(name) || name.includes('..') || /\.lock(\/|$)/.test(name)) {
+    throw new InvalidRepoNameError(
+      `invalid repository name ${JSON.stringify(typeof name === 'string' ? name.slice(0, 200) : name)}: use letters, digits, ".", "_" and "-", optionally one "owner/" prefix, not ending in ".git"`,
+    );
+  }
+  return name;
+}
+
+/** An open engine. */
+export class Engine {
+  readonly #kv: Kv;
+  readonly #ownsDb: boolean;
+  readonly #cache: ObjectCache;
+  readonly #lock: RefLock;
+  readonly #options: EngineOptions;
+  readonly #repos = new Map<string, Repository>();
+  readonly #deleted = new Set<number>();
+  #closed = false;
+
+  /** Use `openEngine`. */
+  constructor(kv: Kv, ownsDb: boolean, options: EngineOptions) {
+    this.#kv = kv;
+    this.#ownsDb = ownsDb;
+    this.#options = options;
+    this.#cache = createObjectCache(options.cacheBytes);
+    this.#lock = options.lock ?? new InProcessLock();
+  }
+
+  #check(): void {
+    if (this.#closed) throw new ClosedError();
+  }
+
+  /** Creates a repository. RepoExistsError if the name is taken. */
+  async createRepo(name: string, options: { defaultBranch?: string } = {}): Promise<Repository> {
+    this.#check();
+    checkRepoName(name);
+    const defaultBranch = options.defaultBranch ?? 'main';
+    const head = branchRef(defaultBranch);
+    return this.#lock.run('engine', async () => {
+      if ((await this.#kv.get(nameKey(name))) !== undefined) throw new RepoExistsError(`repository "${name}" already exists`, { details: { name } });
+      const next = await this.#kv.get(new Uint8Array([TAG.nextId]));
+      const id = next === undefined ? 1 : new DataView(next.buffer, next.byteOffset).getUint32(0);
+      const idBytes = new Uint8Array(4);
+      new DataView(idBytes.buffer).setUint32(0, id);
+      const nextBytes = new Uint8Array(4);
+      new DataView(nextBytes.buffer).setUint32(0, id + 1);
+      const record: RepoRecord = { id, name, defaultBranch: head.slice('refs/heads/'.length), createdAt: new Date().toISOString() };
+      const headValue = new Uint8Array([0, ...utf8(head)]);
+      await this.#kv.batch([
+        { type: 'put', key: new Uint8Array([TAG.nextId]), value: nextBytes },
+        { type: 'put', key: nameKey(name), value: idBytes },
+        { type: 'put', key: repoPrefix(TAG.repo, id), value: utf8(JSON.stringify(record)) },
+        { type: 'put', key: repoKey(TAG.ref, id, utf8('HEAD')), value: headValue },
+      ]);
+      return this.#open(record);
+    });
+  }
+
+  #open(record: RepoRecord): Repository {
+    const cached = this.#repos.get(record.name);
+    if (cached) return cached;
+    const objects = new ObjectStore(this.#kv, record.id, this.#cache);
+    const refs = new RefStore(this.#kv, record.id, this.#lock);
+    const o = this.#options;
+    const ctx: RepoContext = {
+      kv: this.#kv,
+      objects,
+      refs,
+      info: { name: record.name, defaultBranch: record.defaultBranch, createdAt: record.createdAt },
+      ephemeralTtlSeconds: o.ephemeralTtlSeconds ?? 24 * 3600,
+      maxEphemeralTtlSeconds: o.maxEphemeralTtlSeconds ?? 30 * 24 * 3600,
+      ingest: o.ingest ?? {},
+      beforeRefUpdate: o.beforeRefUpdate,
+      afterRefUpdate: o.afterRefUpdate,
+      writers: { count: 0 },
+      assertLive: () => {
+        this.#check();
+        if (this.#deleted.has(record.id)) throw new NotFoundError('ERR_REPO_NOT_FOUND', `repository "${record.name}" was deleted`, { details: { name: record.name } });
+      },
+    };
+    const repo = new Repository(ctx);
+    this.#repos.set(record.name, repo);
+    return repo;
+  }
+
+  async #record(name: string): Promise<RepoRecord | undefined> {
+    const idBytes = await this.#kv.get(nameKey(name));
+    if (idBytes === undefined) return undefined;
+    const id = new DataView(idBytes.buffer, idBytes.byteOffset).getUint32(0);
+    const rec = await this.#kv.get(repoPrefix(TAG.repo, id));
+    return rec === undefined ? undefined : (JSON.parse(fromUtf8(rec)) as RepoRecord);
+  }
+
+  /** A repository by name; NotFoundError (ERR_REPO_NOT_FOUND) if there is none. */
+  async getRepo(name: string): Promise<Repository> {
+    const r = await this.findRepo(name);
+    if (r === undefined) throw new NotFoundError('ERR_REPO_NOT_FOUND', `repository "${String(name).slice(0, 200)}" not found`, { details: { name } });
+    return r;
+  }
+
+  /** A repository by name, or undefined. */
+  async findRepo(name: string): Promise<Repository | undefined> {
+    this.#check();
+    if (typeof name !== 'string') throw new InvalidArgumentError('repository name must be a string');
+    const cached = this.#repos.get(name);
+    if (cached) return cached;
+    const rec = await this.#record(name);
+    return rec === undefined ? undefined : this.#open(rec);
+  }
+
+  /** Every repository, sorted by name. */
+  async listRepos(): Promise<RepoInfo[]> {
+    this.#check();
+    const out: RepoInfo[] = [];
+    for await (const [, v] of this.#kv.entries(prefixRange(new Uint8Array([TAG.repo])))) {
+      if (v.length === 0) continue;
+      const r = JSON.parse(fromUtf8(v)) as RepoRecord;
+      out.push({ name: r.name, defaultBranch: r.defaultBranch, createdAt: r.createdAt });
+    }
+    return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  /** Deletes a repository: its name is free at once, its data is cleared by key range. */
+  async deleteRepo(name: string): Promise<void> {
+    this.#check();
+    await this.#lock.run('engine', async () => {
+      const rec = await this.#record(name);
+      if (rec === undefined) throw new NotFoundError('ERR_REPO_NOT_FOUND', `repository "${String(name).slice(0, 200)}" not found`, { details: { name } });
+      await this.#kv.batch([
+        { type: 'del', key: nameKey(name) },
+        { type: 'del', key: repoPrefix(TAG.repo, rec.id) },
+      ]);
+      this.#deleted.add(rec.id);
+      this.#repos.delete(name);
+      for (const tag of REPO_TAGS) await this.#kv.clear(prefixRange(repoPrefix(tag, rec.id)));
+    });
+  }
+
+  /** The protocol backend of a repository view (used by the HTTP handlers). */
+  async gitBackend(name: string, options: { ephemeral?: boolean } = {}): Promise<RepoGitBackend> {
+    return new RepoGitBackend(await this.getRepo(name), options);
+  }
+
+  /**
+   * Removes expired ephemeral refs of every repository (hooks see them as source 'expire'),
+   * then objects no ref reaches. Returns what was removed.
+   */
+  async sweep(): Promise<{ refs: number; objects: number }> {
+    this.#check();
+    let refs = 0;
+    let objects = 0;
+    for (const info of await this.listRepos()) {
+      const repo = await this.findRepo(info.name);
+      if (!repo) continue;
+      const r = await repo.sweep();
+      refs += r.refs;
+      objects += r.objects;
+    }
+    return { refs, objects };
+  }
+
+  /** Closes the engine (and the database when the engine opened it). */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#kv.markClosed();
+    if (this.#ownsDb) await this.#kv.db.close();
+  }
+}
+
+/** Opens an engine over `db`, or over the embedded on-disk database at `path`. */
+export async function openEngine(options: EngineOptions): Promise<Engine> {
+  if (options === null || typeof options !== 'object') throw new InvalidArgumentError('openEngine needs { db } or { path }');
+  let db = options.db;
+  let owns = false;
+  if (db === undefined) {
+    if (typeof options.path !== 'string' || options.path.length === 0) throw new InvalidArgumentError('openEngine needs { db } or { path }');
+    const { Level } = await import('level');
+    db = new Level(options.path) as unknown as AbstractLevel<any, any, any>;
+    owns = true;
+  }
+  if (db.status === 'opening' || db.status === 'closed') await db.open();
+  return new Engine(new Kv(db), owns, options);
+}
+
+export type { Oid };

@@ -1,0 +1,102 @@
+/**
+ * Multi-file commits: applies a list of file changes to a tree, rebuilding only the subtrees
+ * on the changed paths (every other subtree keeps its id and is not read).
+ */
+import { InvalidArgumentError, InvalidPathError, NotFoundError } from '../errors.js';
+import { utf8 } from '../platform/bytes.js';
+import type { Oid } from '../object/oid.js';
+import { splitPath } from '../object/path.js';
+import { encodeTree, normalizeMode, type FileMode, type TreeEntry } from '../object/tree.js';
+import type { ObjectStore, ObjectWriter } from '../object/object-store.js';
+
+/** One change of a commit: write a file, or delete a path. */
+export type FileChange =
+  | { path: string; content: string | Uint8Array; mode?: string; delete?: false }
+  | { path: string; delete: true };
+
+interface DirNode {
+  files: Map<string, FileChange>;
+  dirs: Map<string, DirNode>;
+}
+
+function newNode(): DirNode {
+  return { files: new Map(), dirs: new Map() };
+}
+
+/** Groups changes by directory; rejects bad paths and a path given twice or as file and dir. */
+export function groupChanges(changes: readonly FileChange[]): DirNode {
+  if (!Array.isArray(changes)) throw new InvalidArgumentError('changes must be an array');
+  const root = newNode();
+  const seen = new Set<string>();
+  changes.forEach((c, i) => {
+    if (c === null || typeof c !== 'object') throw new InvalidArgumentError(`change ${i} must be an object`);
+    const parts = splitPath(c.path);
+    if (!c.delete) {
+      if (typeof c.content !== 'string' && !(c.content instanceof Uint8Array)) {
+        throw new InvalidArgumentError(`change ${i} (${c.path}): content must be a string or Uint8Array`);
+      }
+      if (c.mode !== undefined) {
+        const m = normalizeMode(String(c.mode));
+        if (m === null || m === '40000' || m === '160000') throw new InvalidArgumentError(`change ${i} (${c.path}): mode must be 100644, 100755 or 120000`);
+      }
+    }
+    const key = parts.join('/');
+    if (seen.has(key)) throw new InvalidArgumentError(`path "${key}" appears twice in one commit`);
+    seen.add(key);
+    let node = root;
+    for (const p of parts.slice(0, -1)) {
+      if (node.files.has(p)) throw new InvalidPathError(`path "${key}" goes through "${p}", which this commit writes as a file`);
+      let next = node.dirs.get(p);
+      if (next === undefined) node.dirs.set(p, (next = newNode()));
+      node = next;
+    }
+    const name = parts[parts.length - 1]!;
+    if (node.dirs.has(name)) throw new InvalidPathError(`path "${key}" is written as a file and used as a directory`);
+    node.files.set(name, c);
+  });
+  return root;
+}
+
+/**
+ * Rebuilds `base` (a tree id, or undefined for an empty tree) with the changes in `node`,
+ * queueing new blobs and trees on `writer`. Returns the new tree id, or undefined when the
+ * tree ends up empty (git has no empty subtrees).
+ */
+export async function applyChanges(store: ObjectStore, writer: ObjectWriter, base: Oid | undefined, node: DirNode, prefix = ''): Promise<Oid | undefined> {
+  const entries = new Map<string, TreeEntry>();
+  if (base !== undefined) for (const e of await store.tree(base)) entries.set(e.name, e);
+  for (const [name, change] of node.files) {
+    const path = prefix + name;
+    const existing = entries.get(name);
+    if (change.delete) {
+      if (existing === undefined || existing.mode === '40000') {
+        throw new NotFoundError('ERR_PATH_NOT_FOUND', `cannot delete "${path}": no such file`, { details: { path } });
+      }
+      entries.delete(name);
+      continue;
+    }
+    const content = typeof change.content === 'string' ? utf8(change.content) : change.content;
+    const keep = existing !== undefined && existing.mode !== '40000' && existing.mode !== '160000' ? existing.mode : '100644';
+    const mode = (change.mode === undefined ? keep : normalizeMode(String(change.mode))) as FileMode;
+    entries.set(name, { name, mode, oid: writer.add('blob', content) });
+  }
+  // Subtrees: independent of each other, so rebuild them concurrently.
+  const dirs = [...node.dirs];
+  const rebuilt = await Promise.all(
+    dirs.map(([name, child]) => {
+      const existing = entries.get(name);
+      const childBase = existing !== undefined && existing.mode === '40000' ? existing.oid : undefined;
+      return applyChanges(store, writer, childBase, child, `${prefix}${name}/`);
+    }),
+  );
+  dirs.forEach(([name], i) => {
+    const oid = rebuilt[i];
+    if (oid === undefined) entries.delete(name);
+    else entries.set(name, { name, mode: '40000', oid });
+  });
+  if (entries.size === 0) return undefined;
+  return writer.add('tree', encodeTree([...entries.values()]));
+}
+
+/** The id of the empty tree. */
+export const EMPTY_TREE_BODY = new Uint8Array(0);

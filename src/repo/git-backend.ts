@@ -1,0 +1,232 @@
+/**
+ * `GitBackend` (protocol/backend.ts) over a Repository, for one view: the regular refs, or the
+ * ephemeral view (ephemeral refs over regular ones; writes land in the ephemeral space only).
+ */
+import { LevelGitError, ProtocolError, RefConflictError, RefRejectedError, MissingObjectsError } from '../errors.js';
+import { type Oid, ZERO_OID, isOid } from '../object/oid.js';
+import { isRefName } from '../refs/ref-name.js';
+import type { RefUpdate } from '../refs/ref-store.js';
+import type {
+  AdvertisedRef,
+  FetchRequest,
+  FetchResponse,
+  GitBackend,
+  ReceiveOptions,
+  ReceiveResult,
+  RefCommand,
+  RefUpdateInfo,
+} from '../protocol/backend.js';
+import type { Repository } from './repository.js';
+import { isAncestor, treeClosure } from './walk.js';
+
+/** Options of a backend view. */
+export interface BackendOptions {
+  ephemeral?: boolean;
+  /** Largest number of objects a reachability check of a non-tip want may visit. */
+  reachabilityBudget?: number;
+}
+
+function parseTtlOption(pushOptions: string[]): number | undefined {
+  for (const o of pushOptions) {
+    const m = /^(?:ttl|ephemeral-ttl)=(\d+)$/.exec(o);
+    if (m) return Number(m[1]);
+  }
+  return undefined;
+}
+
+/** A GitBackend over one repository view. */
+export class RepoGitBackend implements GitBackend {
+  readonly repo: Repository;
+  readonly ephemeral: boolean;
+  readonly #budget: number;
+
+  constructor(repo: Repository, options: BackendOptions = {}) {
+    this.repo = repo;
+    this.ephemeral = options.ephemeral === true;
+    this.#budget = options.reachabilityBudget ?? 2_000_000;
+  }
+
+  async listRefs(prefixes?: readonly string[]): Promise<AdvertisedRef[]> {
+    const refs = await this.repo.listRefs({ ephemeral: this.ephemeral });
+    const out: AdvertisedRef[] = [];
+    const want = (name: string) => prefixes === undefined || prefixes.length === 0 || prefixes.some((p) => name.startsWith(p));
+    const head = await this.repo.refs.head();
+    if (head !== undefined && want('HEAD')) {
+      const v = refs.find(([n]) => n === head)?.[1];
+      out.push(v ? { name: 'HEAD', oid: v.oid, symref: head } : { name: 'HEAD', symref: head });
+    }
+    for (const [name, v] of refs) if (want(name)) out.push({ name, oid: v.oid, ...(v.peeled ? { peeled: v.peeled } : {}) });
+    return out;
+  }
+
+  async hasObjects(oids: readonly Oid[]): Promise<Set<Oid>> {
+    const has = await this.repo.objects.has(oids);
+    return new Set(oids.filter((_, i) => has[i]));
+  }
+
+  async invalidWants(wants: readonly Oid[]): Promise<Oid[]> {
+    const refs = await this.repo.listRefs({ ephemeral: this.ephemeral });
+    const tips = new Set<Oid>();
+    for (const [, v] of refs) {
+      tips.add(v.oid);
+      if (v.peeled) tips.add(v.peeled);
+    }
+    const rest = [...new Set(wants)].filter((w) => !tips.has(w));
+    if (rest.length === 0) return [];
+    const exists = await this.repo.objects.has(rest);
+    const invalid = rest.filter((_, i) => !exists[i]);
+    const pending = new Set(rest.filter((_, i) => exists[i]));
+    if (pending.size === 0) return invalid;
+    // Walk from the visible tips (trees first: a partial clone asks for blobs of recent trees).
+    const objects = this.repo.objects;
+    const seenCommits = new Set<Oid>();
+    const seenTrees = new Set<Oid>();
+    let frontier = [...tips];
+    let visited = 0;
+    while (frontier.length > 0 && pending.size > 0 && visited < this.#budget) {
+      const infos = await objects.info(frontier);
+      const commits = frontier.filter((o, i) => infos[i]?.type === 'commit' && !seenCommits.has(o));
+      const tags = frontier.filter((_, i) => infos[i]?.type === 'tag');
+      commits.forEach((c) => seenCommits.add(c));
+      const decoded = await objects.decodeMany([...commits, ...tags]);
+      const next: Oid[] = [];
+      const roots: Oid[] = [];
+      for (const d of decoded) {
+        if (d.type === 'commit') {
+          roots.push(d.commit.tree);
+          next.push(...d.commit.parents);
+        } else if (d.type === 'tag') next.push(d.tag.object);
+      }
+      for (const c of commits) pending.delete(c);
+      const fresh = roots.filter((r) => !seenTrees.has(r));
+      for (const o of await treeClosure(objects, fresh)) {
+        seenTrees.add(o);
+        pending.delete(o);
+      }
+      fresh.forEach((r) => (seenTrees.add(r), pending.delete(r)));
+      visited += seenTrees.size + commits.length;
+      frontier = next.filter((o) => !seenCommits.has(o));
+    }
+    return [...invalid, ...pending];
+  }
+
+  async fetch(request: FetchRequest): Promise<FetchResponse> {
+    let deepenNot: Oid[] | undefined;
+    if (request.deepenNot && request.deepenNot.length > 0) {
+      deepenNot = [];
+      for (const name of request.deepenNot) {
+        const candidates = name.startsWith('refs/') ? [name] : [`refs/heads/${name}`, `refs/tags/${name}`, `refs/${name}`];
+        let found: Oid | undefined;
+        for (const c of candidates) {
+          const v = await this.repo.getRef(c, this.ephemeral);
+          if (v) {
+            found = v.peeled ?? v.oid;
+            break;
+          }
+        }
+        if (found === undefined && isOid(name)) found = name;
+        if (found === undefined) throw new ProtocolError(`deepen-not: ref ${name} not found`);
+        deepenNot.push(await this.repo.peelToCommit(found));
+      }
+    }
+    let includeTags: { oid: Oid; peeled: Oid }[] | undefined;
+    if (request.includeTag) {
+      const tags = await this.repo.listRefs({ ephemeral: this.ephemeral, prefix: 'refs/tags/' });
+      includeTags = tags.filter(([, v]) => v.peeled !== undefined).map(([, v]) => ({ oid: v.oid, peeled: v.peeled! }));
+    }
+    const plan = await this.repo.planPack({
+      wants: request.wants,
+      haves: request.haves,
+      clientShallows: request.clientShallows,
+      depth: request.depth,
+      deepenRelative: request.deepenRelative,
+      deepenSince: request.deepenSince,
+      deepenNot,
+      filter: request.filter,
+      includeTags,
+    });
+    return { shallow: plan.shallow, unshallow: plan.unshallow, pack: this.repo.streamPack(plan.oids) };
+  }
+
+  receive(commands: readonly RefCommand[], pack: AsyncIterable<Uint8Array> | null, options: ReceiveOptions): Promise<ReceiveResult> {
+    // Counted as one write from the pack to the last ref, so a sweep cannot collect in between.
+    return this.repo.withWrite(() => this.#receive(commands, pack, options));
+  }
+
+  async #receive(commands: readonly RefCommand[], pack: AsyncIterable<Uint8Array> | null, options: ReceiveOptions): Promise<ReceiveResult> {
+    if (pack !== null) {
+      try {
+        await this.repo.indexPack(pack);
+      } catch (err) {
+        const msg = err instanceof LevelGitError ? err.message : 'internal error';
+        return { unpackError: msg.replace(/\n/g, ' '), results: commands.map((c) => ({ ref: c.ref, ok: false, reason: 'unpacker error' })) };
+      }
+    }
+    const ttl = parseTtlOption(options.pushOptions);
+    const space = this.ephemeral ? ('ephemeral' as const) : ('regular' as const);
+    const expiresAt = this.ephemeral ? this.repo.ephemeralExpiry(ttl) : undefined;
+
+    // Per-command checks that need no lock: names, objects, policy.
+    const checked = await Promise.all(
+      commands.map(async (c): Promise<{ cmd: RefCommand; reason?: string; update?: RefUpdate }> => {
+        if (!isRefName(c.ref)) return { cmd: c, reason: 'invalid ref name' };
+        const del = c.newOid === ZERO_OID;
+        const create = c.oldOid === ZERO_OID;
+        if (!del) {
+          const [info] = await this.repo.objects.info([c.newOid]);
+          if (info === undefined) return { cmd: c, reason: 'missing necessary objects' };
+          if (c.ref.startsWith('refs/heads/') && info.type !== 'commit') return { cmd: c, reason: 'branches must point at commits' };
+        }
+        let force = false;
+        if (!del && !create) {
+          const [oldInfo] = await this.repo.objects.info([c.oldOid]);
+          force = oldInfo?.type !== 'commit' || !(await isAncestor(this.repo.objects, c.oldOid, c.newOid).catch(() => false));
+        }
+        const info: RefUpdateInfo = { ...c, force, delete: del, create };
+        const refusal = options.policy?.(info);
+        if (refusal) return { cmd: c, reason: refusal };
+        if (this.ephemeral) {
+          // Old values on the wire come from the merged view; compare against that view.
+          const own = await this.repo.refs.get(c.ref, { ephemeral: true });
+          const seen = own?.oid ?? (await this.repo.getRef(c.ref, false))?.oid ?? ZERO_OID;
+          if (seen !== c.oldOid) return { cmd: c, reason: 'stale info' };
+          if (del && own === undefined) return { cmd: c, reason: 'cannot delete a regular ref through the ephemeral namespace' };
+          return { cmd: c, update: { ref: c.ref, oldSha: own?.oid ?? ZERO_OID, newSha: c.newOid, space, expiresAt } };
+        }
+        return { cmd: c, update: { ref: c.ref, oldSha: c.oldOid, newSha: c.newOid, space } };
+      }),
+    );
+
+    const reasonOf = (err: unknown) =>
+      err instanceof RefConflictError ? 'stale info' : err instanceof RefRejectedError ? err.message : err instanceof MissingObjectsError ? 'missing necessary objects' : err instanceof LevelGitError ? err.message : 'failed to update ref';
+
+    if (options.atomic) {
+      const failed = checked.find((c) => c.reason !== undefined);
+      if (failed) {
+        return { results: checked.map((c) => ({ ref: c.cmd.ref, ok: false, reason: c.reason ?? 'atomic transaction failed' })) };
+      }
+      try {
+        await this.repo.transact(checked.map((c) => c.update!), 'push');
+        return { results: checked.map((c) => ({ ref: c.cmd.ref, ok: true })) };
+      } catch (err) {
+        const reason = reasonOf(err);
+        const bad = (err as LevelGitError).details?.ref;
+        return { results: checked.map((c) => ({ ref: c.cmd.ref, ok: false, reason: bad === undefined || bad === c.cmd.ref ? reason : 'atomic transaction failed' })) };
+      }
+    }
+    const results: ReceiveResult['results'] = [];
+    for (const c of checked) {
+      if (c.reason !== undefined) {
+        results.push({ ref: c.cmd.ref, ok: false, reason: c.reason });
+        continue;
+      }
+      try {
+        await this.repo.transact([c.update!], 'push');
+        results.push({ ref: c.cmd.ref, ok: true });
+      } catch (err) {
+        results.push({ ref: c.cmd.ref, ok: false, reason: reasonOf(err) });
+      }
+    }
+    return { results };
+  }
+}

@@ -1,0 +1,144 @@
+/**
+ * Storing a pack (`indexPack`, and the pack of a push). Objects are quarantined until the
+ * whole pack is read, its checksum verified, every object parsed (tree entry names checked)
+ * and every object they reference found in the pack or the store. Only then are they
+ * promoted into the repository's object space, so the store stays closed under reachability:
+ * whatever is in it has everything it points to. A failure anywhere leaves the store as it
+ * was. Small packs are quarantined in memory; larger ones spill to the quarantine key range.
+ */
+import { HashCollisionError, InvalidObjectError, LevelGitError, MissingObjectsError, CorruptPackError } from '../errors.js';
+import { equal } from '../platform/bytes.js';
+import type { Kv, KvOp } from '../storage/kv.js';
+import { TAG, objectKey, prefixRange, repoKey } from '../storage/keys.js';
+import { type Oid, oidToBytes } from '../object/oid.js';
+import { decodePacked, encodePacked } from '../object/packed.js';
+import { decodeTree } from '../object/tree.js';
+import { decodeCommit, decodeTag } from '../object/commit.js';
+import type { ObjectStore } from '../object/object-store.js';
+import { readPack, type ReadPackOptions } from '../pack/pack-reader.js';
+
+/** Limits of an ingest (all optional; see ReadPackOptions for the pack reader's). */
+export interface IngestOptions extends Omit<ReadPackOptions, 'getBase'> {
+  /** Bytes of new objects held in memory before spilling to the quarantine range. Default 32 MiB. */
+  memoryQuarantineBytes?: number;
+}
+
+/** Result of storing a pack. */
+export interface IngestResult {
+  /** Every object id in the pack, in pack order. */
+  oids: Oid[];
+  /** How many of them were new to the repository. */
+  added: number;
+}
+
+const MiB = 1024 * 1024;
+
+/** Reads, checks and stores a pack; see the module comment. */
+export async function ingestPack(kv: Kv, store: ObjectStore, source: AsyncIterable<Uint8Array>, options: IngestOptions = {}): Promise<IngestResult> {
+  const repoId = store.repoId;
+  const memLimit = options.memoryQuarantineBytes ?? 32 * MiB;
+  const qid = (Math.random() * 0xffffffff) >>> 0;
+  const qPrefix = repoKey(TAG.quarantine, repoId, new Uint8Array([qid >>> 24, (qid >>> 16) & 255, (qid >>> 8) & 255, qid & 255]));
+  const qKey = (oid: Oid) => {
+    const k = new Uint8Array(qPrefix.length + 20);
+    k.set(qPrefix);
+    k.set(oidToBytes(oid), qPrefix.length);
+    return k;
+  };
+  const pending = new Map<Oid, Uint8Array>(); // new objects not yet spilled
+  const spilled = new Set<Oid>();
+  let pendingBytes = 0;
+  const inPack = new Set<Oid>();
+  const referenced = new Set<Oid>();
+  const oids: Oid[] = [];
+
+  const getBase = async (oid: Oid) => {
+    const mem = pending.get(oid);
+    if (mem !== undefined) return decodePacked(mem);
+    if (spilled.has(oid)) {
+      const q = await kv.get(qKey(oid));
+      if (q !== undefined) return decodePacked(q);
+    }
+    return store.readMaybe(oid);
+  };
+
+  try {
+    for await (const batch of readPack(source, { ...options, getBase })) {
+      const existing = await store.getStored(batch.map((o) => o.oid));
+      for (let i = 0; i < batch.length; i++) {
+        const o = batch[i]!;
+        oids.push(o.oid);
+        if (inPack.has(o.oid)) continue;
+        inPack.add(o.oid);
+        // Parse what references other objects; tree entry names are checked here (.git, ..).
+        try {
+          if (o.type === 'tree') {
+            for (const e of decodeTree(o.body, true)) if (e.mode !== '160000') referenced.add(e.oid);
+          } else if (o.type === 'commit') {
+            const c = decodeCommit(o.body);
+            referenced.add(c.tree);
+            for (const p of c.parents) referenced.add(p);
+          } else if (o.type === 'tag') {
+            referenced.add(decodeTag(o.body).object);
+          }
+        } catch (err) {
+          if (err instanceof InvalidObjectError) {
+            throw new InvalidObjectError(`object ${o.oid} (${o.type}): ${err.message}`, { cause: err, details: { oid: o.oid, ...err.details } });
+          }
+          throw err;
+        }
+        const stored = existing[i];
+        if (stored !== undefined) {
+          if (!equal(decodePacked(stored).body, o.body)) {
+            throw new HashCollisionError(`object ${o.oid} differs from the stored object with the same id`, { details: { oid: o.oid } });
+          }
+          continue;
+        }
+        const packed = o.entry ?? encodePacked(o.type, o.body);
+        pending.set(o.oid, packed);
+        pendingBytes += packed.length;
+      }
+      if (pendingBytes > memLimit) {
+        await kv.batch([...pending].map(([oid, v]) => ({ type: 'put' as const, key: qKey(oid), value: v })));
+        for (const oid of pending.keys()) spilled.add(oid);
+        pending.clear();
+        pendingBytes = 0;
+      }
+    }
+
+    // Connectivity: everything referenced is in the pack or already stored.
+    const outside = [...referenced].filter((o) => !inPack.has(o));
+    for (let i = 0; i < outside.length; i += 4096) {
+      const chunk = outside.slice(i, i + 4096);
+      const has = await store.has(chunk);
+      const missing = chunk.filter((_, j) => !has[j]);
+      if (missing.length > 0) {
+        throw new MissingObjectsError(`pack is not complete: ${missing.length === 1 ? 'object' : `${missing.length} objects, e.g.`} ${missing[0]} referenced but not present`, {
+          details: { missing: missing.slice(0, 20) },
+        });
+      }
+    }
+
+    // Promote: the in-memory objects and the spilled ones, in one batch when it fits.
+    const ops: KvOp[] = [...pending].map(([oid, v]) => ({ type: 'put' as const, key: objectKey(repoId, oidToBytes(oid)), value: v }));
+    let opsBytes = pendingBytes;
+    if (spilled.size > 0) {
+      for await (const [k, v] of kv.entries(prefixRange(qPrefix))) {
+        ops.push({ type: 'put', key: objectKey(repoId, k.subarray(qPrefix.length)), value: v });
+        opsBytes += v.length;
+        if (opsBytes > 64 * MiB) {
+          await kv.batch(ops.splice(0));
+          opsBytes = 0;
+        }
+      }
+    }
+    await kv.batch(ops);
+    return { oids, added: pending.size + spilled.size };
+  } catch (err) {
+    if (err instanceof LevelGitError) throw err;
+    throw new CorruptPackError(`cannot read pack: ${(err as Error).message}`, { cause: err });
+  } finally {
+    if (spilled.size > 0) await kv.clear(prefixRange(qPrefix)).catch(() => undefined);
+  }
+}
+

@@ -1,0 +1,300 @@
+/**
+ * Reachability walks: which commits a fetch sends (wants minus what the client has, cut at a
+ * depth, a date or other refs, with the resulting shallow boundary), and which trees and blobs
+ * those commits bring (minus the client's, through an object filter). Trees are read a level
+ * at a time with one batched read per level, and decoded trees come from the cache.
+ */
+import { InvalidArgumentError } from '../errors.js';
+import type { Oid } from '../object/oid.js';
+import type { ObjectStore } from '../object/object-store.js';
+import type { Commit } from '../object/commit.js';
+import type { ObjectFilter } from '../protocol/backend.js';
+
+/** What to send. */
+export interface ObjectPlanInput {
+  wants: readonly Oid[];
+  haves?: readonly Oid[];
+  clientShallows?: readonly Oid[];
+  depth?: number;
+  deepenRelative?: boolean;
+  deepenSince?: number;
+  /** Commits whose history is excluded (`deepen-not`, already resolved). */
+  deepenNot?: readonly Oid[];
+  filter?: ObjectFilter;
+  /** Annotated tags to add when they point at a sent object (`include-tag`): tag object id and peeled target. */
+  includeTags?: readonly { oid: Oid; peeled: Oid }[];
+}
+
+/** The plan: objects in pack order, and the shallow boundary changes. */
+export interface ObjectPlan {
+  oids: Oid[];
+  shallow: Oid[];
+  unshallow: Oid[];
+}
+
+/** Commits reachable from `starts`, not walking past `stops` (their parents are not visited). */
+async function closure(store: ObjectStore, starts: readonly Oid[], stops: ReadonlySet<Oid> = new Set()): Promise<Set<Oid>> {
+  const seen = new Set<Oid>();
+  let frontier = [...new Set(starts)];
+  while (frontier.length > 0) {
+    frontier = frontier.filter((o) => !seen.has(o));
+    frontier.forEach((o) => seen.add(o));
+    const decoded = await store.decodeMany(frontier);
+    const next: Oid[] = [];
+    frontier.forEach((o, i) => {
+      const d = decoded[i]!;
+      if (d.type !== 'commit' || stops.has(o)) return;
+      for (const p of d.commit.parents) if (!seen.has(p)) next.push(p);
+    });
+    frontier = next;
+  }
+  return seen;
+}
+
+/** True when `ancestor` is reachable from `descendant` (walks back no further than `ancestor`'s date allows, with slack). */
+export async function isAncestor(store: ObjectStore, ancestor: Oid, descendant: Oid): Promise<boolean> {
+  if (ancestor === descendant) return true;
+  const target = await store.commit(ancestor);
+  const floor = target.committer.timestamp - 86_400; // tolerate a day of clock skew
+  const seen = new Set<Oid>([descendant]);
+  let frontier: Oid[] = [descendant];
+  while (frontier.length > 0) {
+    const decoded = await store.decodeMany(frontier);
+    const next: Oid[] = [];
+    for (const d of decoded) {
+      if (d.type !== 'commit') continue;
+      for (const p of d.commit.parents) {
+        if (p === ancestor) return true;
+        if (!seen.has(p)) {
+          seen.add(p);
+          next.push(p);
+        }
+      }
+    }
+    const nextDecoded = next.length > 0 ? await store.decodeMany(next) : [];
+    frontier = next.filter((_, i) => {
+      const d = nextDecoded[i]!;
+      return d.type === 'commit' && d.commit.committer.timestamp >= floor;
+    });
+  }
+  return false;
+}
+
+/** Peels tags: wanted objects by type, the tags themselves included. */
+async function classifyWants(store: ObjectStore, wants: readonly Oid[]) {
+  const commits: Oid[] = [];
+  const trees: Oid[] = [];
+  const blobs: Oid[] = [];
+  const tags: Oid[] = [];
+  let pending = [...new Set(wants)];
+  for (let guard = 0; pending.length > 0 && guard < 32; guard++) {
+    const infos = await store.info(pending);
+    const tagOids: Oid[] = [];
+    pending.forEach((o, i) => {
+      const info = infos[i];
+      if (info === undefined) throw new InvalidArgumentError(`object ${o} not found`, { details: { oid: o } });
+      if (info.type === 'commit') commits.push(o);
+      else if (info.type === 'tree') trees.push(o);
+      else if (info.type === 'blob') blobs.push(o);
+      else tagOids.push(o);
+    });
+    tags.push(...tagOids);
+    pending = [];
+    for (const t of tagOids) {
+      const d = await store.decode(t);
+      if (d.type === 'tag') pending.push(d.tag.object);
+    }
+  }
+  return { commits, trees, blobs, tags };
+}
+
+/** Decides which commits to send and the shallow boundary. */
+async function planCommits(store: ObjectStore, input: ObjectPlanInput, wantCommits: Oid[]) {
+  const shallowSet = new Set(input.clientShallows ?? []);
+  const haves = input.haves ?? [];
+  // Commits the client has: its haves and their ancestors down to its shallow boundary.
+  const clientHas = haves.length > 0 ? await closure(store, haves, shallowSet) : new Set<Oid>();
+  const notSet = input.deepenNot && input.deepenNot.length > 0 ? await closure(store, input.deepenNot) : undefined;
+  const depth = input.depth;
+  const relative = input.deepenRelative === true && depth !== undefined;
+  const since = input.deepenSince;
+  const limited = depth !== undefined || since !== undefined || notSet !== undefined;
+
+  const included: Oid[] = [];
+  const includedSet = new Set<Oid>();
+  const shallow: Oid[] = [];
+  const unshallow: Oid[] = [];
+  const excluded = (c: Commit, o: Oid) => (since !== undefined && c.committer.timestamp < since) || (notSet?.has(o) ?? false);
+
+  // Breadth-first from the wants, so each commit is first met at its smallest depth.
+  const visited = new Map<Oid, number>();
+  let level: [Oid, number][] = [...new Set(wantCommits)].map((o) => [o, relative ? 0 : 1]);
+  while (level.length > 0) {
+    level = level.filter(([o]) => !visited.has(o));
+    const uniq = new Map(level);
+    level = [...uniq];
+    level.forEach(([o, d]) => visited.set(o, d));
+    const decoded = await store.decodeMany(level.map(([o]) => o));
+    const next: [Oid, number][] = [];
+    level.forEach(([oid, d], i) => {
+      const obj = decoded[i]!;
+      if (obj.type !== 'commit') return;
+      const c = obj.commit;
+      const has = clientHas.has(oid);
+      const isClientShallow = shallowSet.has(oid);
+      const childDepth = relative ? (isClientShallow ? 1 : d === 0 ? 0 : d + 1) : d + 1;
+      if (has) {
+        // The client has it. Only its shallow boundary can move: walk on below a client
+        // shallow commit when the new depth reaches further.
+        if (!limited) return;
+        if (isClientShallow) {
+          const deeper = relative ? depth! > 0 : depth !== undefined ? d < depth : true;
+          const parentsOk = c.parents.some((p) => !visited.has(p));
+          if (deeper && parentsOk && !(depth === undefined && c.parents.length === 0)) {
+            unshallow.push(oid);
+            for (const p of c.parents) next.push([p, childDepth]);
+          }
+          return;
+        }
+        for (const p of c.parents) next.push([p, childDepth]);
+        return;
+      }
+      if (limited && excluded(c, oid)) return;
+      included.push(oid);
+      includedSet.add(oid);
+      if (depth !== undefined && d > 0 && d >= depth) {
+        if (c.parents.length > 0) shallow.push(oid);
+        return;
+      }
+      if (notSet !== undefined) {
+        // Any parent cut off by the date or by deepen-not makes this commit a boundary.
+        let cut = false;
+        for (const p of c.parents) {
+          if (notSet?.has(p)) cut = true;
+          else next.push([p, childDepth]);
+        }
+        if (cut) shallow.push(oid);
+        return;
+      }
+      for (const p of c.parents) next.push([p, childDepth]);
+    });
+    level = next;
+  }
+  if (since !== undefined) {
+    // A commit whose parents were all dropped by the date is a boundary too.
+    const decoded = await store.decodeMany(included);
+    included.forEach((o, i) => {
+      const d = decoded[i]!;
+      if (d.type === 'commit' && d.commit.parents.length > 0 && !shallow.includes(o) && d.commit.parents.some((p) => !includedSet.has(p) && !clientHas.has(p))) shallow.push(o);
+    });
+  }
+  // Commits the client has that sit right below what we send: their trees are the client's.
+  const edges = new Set<Oid>();
+  if (clientHas.size > 0 && included.length > 0) {
+    const decoded = await store.decodeMany(included);
+    for (const d of decoded) if (d.type === 'commit') for (const p of d.commit.parents) if (clientHas.has(p)) edges.add(p);
+  }
+  for (const u of unshallow) edges.add(u);
+  return { included, shallow, unshallow, edges: [...edges] };
+}
+
+/** Walks trees breadth-first, calling `visit` for every entry not in `skip`; returns trees in walk order. */
+async function walkTrees(
+  store: ObjectStore,
+  roots: readonly Oid[],
+  seen: Set<Oid>,
+  visit: (oid: Oid, mode: string, depth: number) => boolean,
+  maxTreeDepth = Infinity,
+): Promise<void> {
+  let level: Oid[] = [];
+  for (const r of roots) if (!seen.has(r)) (seen.add(r), level.push(r));
+  let depth = 0;
+  while (level.length > 0 && depth < maxTreeDepth) {
+    const decoded = await store.decodeMany(level);
+    const next: Oid[] = [];
+    for (const d of decoded) {
+      if (d.type !== 'tree') continue;
+      for (const e of d.entries) {
+        if (e.mode === '160000' || seen.has(e.oid)) continue;
+        if (!visit(e.oid, e.mode, depth + 1)) continue;
+        seen.add(e.oid);
+        if (e.mode === '40000') next.push(e.oid);
+      }
+    }
+    level = next;
+    depth++;
+  }
+}
+
+/** Every tree and blob reachable from `roots` (used to learn what the client already has). */
+export async function treeClosure(store: ObjectStore, roots: readonly Oid[]): Promise<Set<Oid>> {
+  const seen = new Set<Oid>();
+  await walkTrees(store, roots, seen, () => true);
+  return seen;
+}
+
+/** Plans the objects of a fetch: see ObjectPlanInput. */
+export async function planObjects(store: ObjectStore, input: ObjectPlanInput): Promise<ObjectPlan> {
+  const wants = await classifyWants(store, input.wants);
+  const { included, shallow, unshallow, edges } = await planCommits(store, input, wants.commits);
+
+  const commits = await store.decodeMany(included);
+  const roots = commits.map((d) => (d.type === 'commit' ? d.commit.tree : undefined)).filter((o): o is Oid => o !== undefined);
+
+  // What the client has: the trees of the commits our commits build on.
+  const seen = new Set<Oid>(input.haves ?? []);
+  if (edges.length > 0) {
+    const edgeCommits = await store.decodeMany(edges);
+    const edgeRoots = edgeCommits.map((d) => (d.type === 'commit' ? d.commit.tree : undefined)).filter((o): o is Oid => o !== undefined);
+    for (const o of await treeClosure(store, edgeRoots)) seen.add(o);
+    for (const r of edgeRoots) seen.add(r);
+  }
+
+  const filter = input.filter;
+  const trees: Oid[] = [];
+  const blobs: Oid[] = [];
+  const treeDepth = filter?.kind === 'tree' ? filter.depth : Infinity;
+  if (treeDepth > 0) {
+    for (const r of roots) if (!seen.has(r)) trees.push(r);
+    await walkTrees(
+      store,
+      roots,
+      seen,
+      (oid, mode, depth) => {
+        if (depth >= treeDepth) return false;
+        if (mode === '40000') trees.push(oid);
+        else if (filter?.kind !== 'blob:none') blobs.push(oid);
+        return mode === '40000' || filter?.kind !== 'blob:none';
+      },
+      treeDepth,
+    );
+  } else {
+    roots.forEach((r) => seen.add(r));
+  }
+  let sentBlobs = blobs;
+  if (filter?.kind === 'blob:limit') {
+    const infos = await store.info(blobs);
+    sentBlobs = blobs.filter((_, i) => (infos[i]?.size ?? 0) <= filter.limit);
+  }
+  // Explicitly wanted trees and blobs are sent whatever the filter says.
+  for (const t of wants.trees) {
+    if (seen.has(t)) continue;
+    seen.add(t);
+    trees.push(t);
+    await walkTrees(store, [t], seen, (oid, mode) => {
+      if (mode === '40000') trees.push(oid);
+      else if (filter?.kind !== 'blob:none') sentBlobs.push(oid);
+      return mode === '40000' || filter?.kind !== 'blob:none';
+    });
+  }
+  const blobSet = new Set(sentBlobs);
+  for (const b of wants.blobs) if (!blobSet.has(b)) (blobSet.add(b), sentBlobs.push(b));
+
+  const tags = [...wants.tags];
+  if (input.includeTags && input.includeTags.length > 0) {
+    const sent = new Set<Oid>(included);
+    const haveSet = new Set(input.haves ?? []);
+    for (const t of input.includeTags) if (sent.has(t.peeled) && !tags.includes(t.oid) && !haveSet.has(t.oid)) tags.push(t.oid);
+  }
+  return { oids: [...included, ...tags, ...trees, ...sentBlobs], shallow, unshallow };
+}

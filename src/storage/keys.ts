@@ -1,0 +1,78 @@
+/**
+ * The key schema. Every key is binary: one tag byte, then (for per-repository data) the
+ * repository's 4-byte internal id, then the rest. Grouping by id makes deleting a repository
+ * one range clear per tag, and renaming it a change of one name entry. docs/storage.md
+ * documents the same table.
+ *
+ *   'V'                        -> schema version (1 byte)
+ *   'S'                        -> next repository id (uint32 BE)
+ *   'N' name                   -> repository id (uint32 BE)
+ *   'R' id                     -> repository record (JSON)
+ *   'O' id oid(20)             -> object, pack-entry form: type+size varint header, zlib(body)
+ *   'F' id refname             -> regular ref: oid(20) [peeled oid(20)] | 0x00 "ref: " target
+ *   'E' id refname             -> ephemeral ref: oid(20) expiresAt(float64 BE ms) [peeled oid(20)]
+ *   'Q' id ingest(4) oid(20)   -> quarantined object of an ingest in progress (same form as 'O')
+ *   'I' id key                 -> idempotency record (JSON)
+ */
+import { utf8 } from '../platform/bytes.js';
+
+export const TAG = {
+  version: 0x56, // V
+  nextId: 0x53, // S
+  name: 0x4e, // N
+  repo: 0x52, // R
+  object: 0x4f, // O
+  ref: 0x46, // F
+  ephemeral: 0x45, // E
+  quarantine: 0x51, // Q
+  idempotency: 0x49, // I
+} as const;
+
+/** Tags of every per-repository key range (cleared when a repository is deleted). */
+export const REPO_TAGS = [TAG.repo, TAG.object, TAG.ref, TAG.ephemeral, TAG.quarantine, TAG.idempotency] as const;
+
+/** `tag` followed by the 4-byte id. */
+export function repoPrefix(tag: number, repoId: number, extra = 0): Uint8Array {
+  const k = new Uint8Array(5 + extra);
+  k[0] = tag;
+  new DataView(k.buffer).setUint32(1, repoId);
+  return k;
+}
+
+/** `tag id suffix`. */
+export function repoKey(tag: number, repoId: number, suffix: Uint8Array): Uint8Array {
+  const k = repoPrefix(tag, repoId, suffix.length);
+  k.set(suffix, 5);
+  return k;
+}
+
+/** `tag id string`. */
+export function repoStringKey(tag: number, repoId: number, s: string): Uint8Array {
+  return repoKey(tag, repoId, utf8(s));
+}
+
+/** Range bounds covering every key that starts with `prefix`. */
+export function prefixRange(prefix: Uint8Array): { gte: Uint8Array; lt: Uint8Array } {
+  const lt = prefix.slice();
+  for (let i = lt.length - 1; i >= 0; i--) {
+    if (lt[i]! < 0xff) {
+      lt[i]!++;
+      return { gte: prefix, lt: lt.subarray(0, i + 1) };
+    }
+  }
+  return { gte: prefix, lt: new Uint8Array([0xff, 0xff, 0xff, 0xff, 0xff, 0xff]) };
+}
+
+/** Key of a repository name. */
+export function nameKey(name: string): Uint8Array {
+  const n = utf8(name);
+  const k = new Uint8Array(1 + n.length);
+  k[0] = TAG.name;
+  k.set(n, 1);
+  return k;
+}
+
+/** Key of an object (20 raw id bytes appended). */
+export function objectKey(repoId: number, oidBytes: Uint8Array): Uint8Array {
+  return repoKey(TAG.object, repoId, oidBytes);
+}

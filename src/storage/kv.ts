@@ -1,0 +1,92 @@
+/**
+ * The one place that touches the database. `Kv` wraps any abstract-level database with
+ * binary (`view`) keys and values, so it works on classic-level, memory-level and
+ * browser-level alike, and offers the few operations the engine needs: get, getMany, batch,
+ * range iteration and range clear.
+ */
+import type { AbstractLevel } from 'abstract-level';
+import { ClosedError } from '../errors.js';
+
+/** Any abstract-level database (its own default encodings do not matter). */
+export type AnyLevel = AbstractLevel<any, any, any>;
+
+/** One write of a batch. */
+export type KvOp = { type: 'put'; key: Uint8Array; value: Uint8Array } | { type: 'del'; key: Uint8Array };
+
+const VIEW = { keyEncoding: 'view', valueEncoding: 'view' } as const;
+
+/** Binary key-value access to an abstract-level database. */
+export class Kv {
+  readonly db: AnyLevel;
+  #closed = false;
+
+  constructor(db: AnyLevel) {
+    this.db = db;
+  }
+
+  #check(): void {
+    if (this.#closed || this.db.status === 'closed' || this.db.status === 'closing') throw new ClosedError();
+  }
+
+  /** Value of `key`, or undefined. */
+  async get(key: Uint8Array): Promise<Uint8Array | undefined> {
+    this.#check();
+    return (await this.db.get(key, VIEW)) ?? undefined;
+  }
+
+  /** Values of `keys` in order (undefined where missing): one round trip for many keys. */
+  async getMany(keys: Uint8Array[]): Promise<(Uint8Array | undefined)[]> {
+    this.#check();
+    if (keys.length === 0) return [];
+    const r = await this.db.getMany(keys, VIEW);
+    return r.map((v: Uint8Array | undefined | null) => v ?? undefined);
+  }
+
+  /** Applies writes atomically. */
+  async batch(ops: KvOp[]): Promise<void> {
+    this.#check();
+    if (ops.length === 0) return;
+    await this.db.batch(ops as never, VIEW);
+  }
+
+  /** Entries with keys in [gte, lt), in key order. */
+  async *entries(range: { gte: Uint8Array; lt: Uint8Array; limit?: number }): AsyncGenerator<[Uint8Array, Uint8Array]> {
+    this.#check();
+    const it = this.db.iterator({ ...range, ...VIEW });
+    try {
+      while (true) {
+        const batch = (await it.nextv(1000)) as [Uint8Array, Uint8Array][];
+        if (batch.length === 0) return;
+        yield* batch;
+      }
+    } finally {
+      await it.close();
+    }
+  }
+
+  /** Keys in [gte, lt). */
+  async *keys(range: { gte: Uint8Array; lt: Uint8Array; limit?: number }): AsyncGenerator<Uint8Array> {
+    this.#check();
+    const it = this.db.keys({ ...range, keyEncoding: 'view' });
+    try {
+      while (true) {
+        const batch = (await it.nextv(1000)) as Uint8Array[];
+        if (batch.length === 0) return;
+        yield* batch;
+      }
+    } finally {
+      await it.close();
+    }
+  }
+
+  /** Deletes every key in [gte, lt). */
+  async clear(range: { gte: Uint8Array; lt: Uint8Array }): Promise<void> {
+    this.#check();
+    await this.db.clear({ ...range, keyEncoding: 'view' });
+  }
+
+  /** Marks this wrapper closed (the database itself is closed by its owner). */
+  markClosed(): void {
+    this.#closed = true;
+  }
+}
