@@ -188,7 +188,9 @@ class PackReader {
   async *process(final: boolean): AsyncGenerator<PackObject[]> {
     for (;;) {
       const progressed =
-        this.#phase === 'header' ? this.#readHeader() : this.#phase === 'entries' ? await this.#readEntry(final) : this.#phase === 'trailer' ? this.#readTrailer() : false;
+        this.#phase === 'header' ? this.#readHeader() : this.#phase === 'entries' ? this.#readEntry(final) : this.#phase === 'trailer' ? this.#readTrailer() : false;
+      // Only entries that need the caller's store return a promise: no await per object otherwise.
+      if (typeof progressed !== 'boolean') await progressed;
       if (this.#batch.length >= BATCH_OBJECTS || this.#batchBytes >= BATCH_BYTES) yield this.#takeBatch();
       if (!progressed) break;
     }
@@ -237,8 +239,11 @@ class PackReader {
     return false;
   }
 
-  /** Parses one entry if the buffer holds all of it; false when more input is needed. */
-  async #readEntry(final: boolean): Promise<boolean> {
+  /**
+   * Parses one entry if the buffer holds all of it: false when more input is needed, true
+   * when done, a promise when resolving it waits for `getBase`.
+   */
+  #readEntry(final: boolean): boolean | Promise<void> {
     const view = this.#buf.subarray(this.#start, this.#end);
     const header = decodeEntryHeader(view, 0);
     if (header === null) return false;
@@ -277,33 +282,29 @@ class PackReader {
       if (base === PENDING) {
         this.#defer(this.#waitingOnOffset, baseOffset, { offset: entryOffset, delta: inflated.output });
       } else {
-        const body = await this.#bodyOf(base.oid);
-        if (body === undefined) throw this.#evicted(base.oid);
-        await this.#resolveDelta(entryOffset, base, body, inflated.output);
+        const body = this.#cachedBody(base.oid);
+        if (body === undefined) return this.#resolveFromStore(entryOffset, base, inflated.output);
+        this.#resolveDelta(entryOffset, base, body, inflated.output);
       }
     } else if (type === OBJ_REF_DELTA) {
       const oid = baseOid!;
       const known = this.#byOid.get(oid);
       if (known !== undefined) {
-        const body = await this.#bodyOf(oid);
-        if (body === undefined) throw this.#evicted(oid);
-        await this.#resolveDelta(entryOffset, known, body, inflated.output);
-      } else {
+        const body = this.#cachedBody(oid);
+        if (body === undefined) return this.#resolveFromStore(entryOffset, known, inflated.output);
+        this.#resolveDelta(entryOffset, known, body, inflated.output);
+      } else if (this.#getBase !== undefined) {
         // Not (yet) in this pack: a thin pack's base from the store, or a base later on.
-        const outside = this.#getBase ? await this.#getBase(oid) : undefined;
-        if (outside !== undefined) {
-          if (hashObject(outside.type, outside.body) !== oid) throw new CorruptPackError(`getBase returned the wrong object for ${oid}`);
-          await this.#resolveDelta(entryOffset, { oid, type: outside.type, depth: 0 }, outside.body, inflated.output);
-        } else {
-          this.#defer(this.#waitingOnOid, oid, { offset: entryOffset, delta: inflated.output });
-        }
+        return this.#resolveThin(entryOffset, oid, inflated.output, this.#getBase);
+      } else {
+        this.#defer(this.#waitingOnOid, oid, { offset: entryOffset, delta: inflated.output });
       }
     } else {
       const objectType = TYPE_NAMES[type]!;
       const body = inflated.output;
       const oid = hashObject(objectType, body);
       this.#emit({ oid, type: objectType, body, entry: entryBytes.slice() });
-      await this.#resolved(entryOffset, { oid, type: objectType, depth: 0 }, body);
+      this.#resolved(entryOffset, { oid, type: objectType, depth: 0 }, body);
     }
     return true;
   }
@@ -339,11 +340,26 @@ class PackReader {
     }
   }
 
-  async #bodyOf(oid: Oid): Promise<Uint8Array | undefined> {
-    const hit = this.#cache?.get(oid) ?? this.#batchBodies.get(oid);
-    if (hit !== undefined) return hit;
-    const stored = this.#getBase ? await this.#getBase(oid) : undefined;
-    return stored?.body;
+  #cachedBody(oid: Oid): Uint8Array | undefined {
+    return this.#cache?.get(oid) ?? this.#batchBodies.get(oid);
+  }
+
+  /** Resolves a delta whose in-pack base left the cache: the consumer has stored it by now. */
+  async #resolveFromStore(offset: number, base: Resolved, delta: Uint8Array): Promise<void> {
+    const stored = this.#getBase ? await this.#getBase(base.oid) : undefined;
+    if (stored === undefined) throw this.#evicted(base.oid);
+    this.#resolveDelta(offset, base, stored.body, delta);
+  }
+
+  /** Resolves a ref-delta on a base not seen in the pack: from the store, else deferred. */
+  async #resolveThin(offset: number, oid: Oid, delta: Uint8Array, getBase: NonNullable<ReadPackOptions['getBase']>): Promise<void> {
+    const outside = await getBase(oid);
+    if (outside === undefined) {
+      this.#defer(this.#waitingOnOid, oid, { offset, delta });
+      return;
+    }
+    if (hashObject(outside.type, outside.body) !== oid) throw new CorruptPackError(`getBase returned the wrong object for ${oid}`);
+    this.#resolveDelta(offset, { oid, type: outside.type, depth: 0 }, outside.body, delta);
   }
 
   #evicted(oid: Oid): LimitExceededError {
@@ -374,7 +390,7 @@ class PackReader {
     this.#cache?.set(obj.oid, obj.body);
   }
 
-  async #resolveDelta(offset: number, base: Resolved, baseBody: Uint8Array, delta: Uint8Array): Promise<void> {
+  #resolveDelta(offset: number, base: Resolved, baseBody: Uint8Array, delta: Uint8Array): void {
     const depth = base.depth + 1;
     if (depth > this.#o.maxDeltaDepth) {
       throw new LimitExceededError(`delta chain longer than ${this.#o.maxDeltaDepth}`, {
@@ -384,11 +400,11 @@ class PackReader {
     const body = applyDelta(baseBody, delta, this.#o.maxObjectSize);
     const oid = hashObject(base.type, body);
     this.#emit({ oid, type: base.type, body });
-    await this.#resolved(offset, { oid, type: base.type, depth }, body);
+    this.#resolved(offset, { oid, type: base.type, depth }, body);
   }
 
   /** Records a resolved entry and resolves every delta that waited for it, iteratively. */
-  async #resolved(offset: number, r: Resolved, body: Uint8Array): Promise<void> {
+  #resolved(offset: number, r: Resolved, body: Uint8Array): void {
     const stack: [number, Resolved, Uint8Array][] = [[offset, r, body]];
     while (stack.length > 0) {
       const [off, res, b] = stack.pop()!;

@@ -7,7 +7,8 @@ import { createDelta } from '../../src/pack/delta.js';
 import { hashObject, oidToBytes, type ObjectType, type Oid } from '../../src/object/oid.js';
 import { CorruptPackError, LimitExceededError } from '../../src/errors.js';
 import { concat, equal, utf8 } from '../../src/platform/bytes.js';
-import { platform } from '../../src/platform/index.js';
+import { platform, setPlatform } from '../../src/platform/index.js';
+import { portablePlatform } from '../../src/platform/portable.js';
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -104,6 +105,22 @@ describe('readPack on packs made by git', () => {
       const again = await readChunked(pack, size);
       expect(again.map((o) => o.oid)).toEqual(whole.map((o) => o.oid));
       expect(again.every((o, i) => equal(o.body, whole[i]!.body))).toBe(true);
+    }
+  });
+
+  it('reads the same with the portable platform (fflate, pure-JS SHA-1)', async () => {
+    const pack = packObjects(['--revs', '--all', '--delta-base-offset', '--depth=50'], '');
+    const native = await readChunked(pack, 4096);
+    const previous = platform();
+    setPlatform(portablePlatform);
+    try {
+      for (const size of [1, 4096, pack.length]) {
+        const portable = await readChunked(pack, size);
+        expect(portable.map((o) => o.oid)).toEqual(native.map((o) => o.oid));
+        expect(portable.every((o, i) => equal(o.body, native[i]!.body))).toBe(true);
+      }
+    } finally {
+      setPlatform(previous);
     }
   });
 
