@@ -369,6 +369,9 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
     throw new InvalidArgumentError('keys.algorithm must be HS256, ES256 or EdDSA');
   }
   if (algorithm === 'HS256' && secret === null) throw new InvalidArgumentError('keys.algorithm HS256 needs keys.secret');
+  if (algorithm === 'HS256' && keys.privateKey !== undefined) {
+    throw new InvalidArgumentError('keys.algorithm HS256 signs with keys.secret: leave out keys.privateKey (list its public key in publicKeys to accept its tokens)');
+  }
   if ((algorithm === 'ES256' || algorithm === 'EdDSA') && keys.privateKey === undefined) {
     throw new InvalidArgumentError(`keys.algorithm ${algorithm} needs keys.privateKey`);
   }
@@ -386,7 +389,7 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
       if (hmac !== null) verify.push({ alg: 'HS256', key: hmac });
       for (let i = 0; i < publicInputs.length; i++) verify.push(await preparePublicKey(publicInputs[i]!, i));
       let sign: SignKey | null = null;
-      if (keys.privateKey !== undefined && algorithm !== 'HS256') {
+      if (keys.privateKey !== undefined) {
         const p = await preparePrivateKey(keys.privateKey);
         if (algorithm !== undefined && algorithm !== p.sign.alg) {
           throw new InvalidArgumentError(`keys.algorithm ${algorithm} does not fit the private key (${p.sign.alg})`);

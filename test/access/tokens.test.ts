@@ -258,6 +258,7 @@ describe('HS256 tokens', () => {
       { keys: { secret: SECRET, algorithm: 'RS256' } },
       { keys: { secret: SECRET, algorithm: 'ES256' } },
       { keys: { publicKeys: [], algorithm: 'HS256' } },
+      { keys: { secret: SECRET, privateKey: 'x', algorithm: 'HS256' } },
     ];
     for (const o of bad) expect(() => createTokenService(o as never), JSON.stringify(o)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }));
   });
