@@ -1,0 +1,35 @@
+/**
+ * `npm run bench -- [flags]`: the end-to-end benchmark of level-git against C git's
+ * `git http-backend` and a replay floor, with the stock `git` client. See docs/benchmarks.md.
+ */
+import { join } from 'node:path';
+import { parseArgs, USAGE } from './lib/args.js';
+import { computeRatios, formatText, writeOutputs } from './report.js';
+import { PROJECT_ROOT } from './servers/control.js';
+import { runSuite } from './suite.js';
+
+async function main(): Promise<void> {
+  let opts;
+  try {
+    opts = parseArgs(process.argv.slice(2));
+  } catch (e) {
+    process.stderr.write(`${(e as Error).message}\n${USAGE}`);
+    process.exit(2);
+  }
+  if (opts.help) {
+    process.stdout.write(USAGE);
+    return;
+  }
+  const started = performance.now();
+  const report = await runSuite(opts, (line) => process.stderr.write(`${line}\n`));
+  const ratios = computeRatios(report);
+  process.stdout.write(`\n${formatText(report, ratios)}\n`);
+  const out = writeOutputs(report, join(PROJECT_ROOT, 'bench', 'results'), opts.docs ? join(PROJECT_ROOT, 'docs') : null);
+  process.stderr.write(`\nwrote ${out.json}\n      ${out.markdown}${out.chart ? `\n      ${out.chart}` : ''}\n`);
+  process.stderr.write(`total ${((performance.now() - started) / 1000).toFixed(0)} s\n`);
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`${(e as Error)?.stack ?? String(e)}\n`);
+  process.exit(1);
+});
