@@ -15,6 +15,8 @@ import { branchRef } from './refs/ref-name.js';
 import { Repository, type RepoInfo, type RefUpdateEvent, type RepoContext } from './repo/repository.js';
 import { RepoGitBackend } from './repo/git-backend.js';
 import type { IngestOptions } from './repo/ingest.js';
+import { PackCache, type PackCacheOptions } from './repo/pack-cache.js';
+import { ZERO_OID } from './object/oid.js';
 import type { Oid } from './object/oid.js';
 
 /** Options of `openEngine`. */
@@ -33,6 +35,8 @@ export interface EngineOptions {
   maxEphemeralTtlSeconds?: number;
   /** Limits of pack ingestion (object size, pack size, delta depth...). */
   ingest?: IngestOptions;
+  /** The cache of finished packs (fresh clones of the same tip are served from memory). */
+  packCache?: PackCacheOptions;
   /** Runs before any ref moves (push, API commit, promotion, expiry); return a string to refuse with that message. */
   beforeRefUpdate?: (event: RefUpdateEvent) => void | string | Promise<void | string>;
   /** Runs after refs moved. Errors are ignored. */
@@ -63,6 +67,8 @@ export class Engine {
   readonly #lock: RefLock;
   readonly #options: EngineOptions;
   readonly #repos = new Map<string, Repository>();
+  /** The engine-wide cache of finished packs. */
+  readonly packCache: PackCache;
   readonly #deleted = new Set<number>();
   #closed = false;
 
@@ -73,6 +79,7 @@ export class Engine {
     this.#options = options;
     this.#cache = createObjectCache(options.cacheBytes);
     this.#lock = options.lock ?? new InProcessLock();
+    this.packCache = new PackCache(options.packCache);
   }
 
   #check(): void {
@@ -122,6 +129,16 @@ export class Engine {
       beforeRefUpdate: o.beforeRefUpdate,
       afterRefUpdate: o.afterRefUpdate,
       writers: { count: 0 },
+      repoId: record.id,
+      packCache: this.packCache,
+      onRefsChanged: (repo, updates) => {
+        if (!this.packCache.enabled || !this.packCache.options.warm) return;
+        for (const u of updates) {
+          if (u.newSha === ZERO_OID || !u.ref.startsWith('refs/heads/') || u.space !== 'regular') continue;
+          // Background work: a failure only means the next clone builds its own pack.
+          setTimeout(() => void repo.warmClonePack(u.newSha).catch(() => undefined), 0);
+        }
+      },
       assertLive: () => {
         this.#check();
         if (this.#deleted.has(record.id)) throw new NotFoundError('ERR_REPO_NOT_FOUND', `repository "${record.name}" was deleted`, { details: { name: record.name } });

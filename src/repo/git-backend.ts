@@ -129,12 +129,8 @@ export class RepoGitBackend implements GitBackend {
         deepenNot.push(await this.repo.peelToCommit(found));
       }
     }
-    let includeTags: { oid: Oid; peeled: Oid }[] | undefined;
-    if (request.includeTag) {
-      const tags = await this.repo.listRefs({ ephemeral: this.ephemeral, prefix: 'refs/tags/' });
-      includeTags = tags.filter(([, v]) => v.peeled !== undefined).map(([, v]) => ({ oid: v.oid, peeled: v.peeled! }));
-    }
-    const plan = await this.repo.planPack({
+    const includeTags = request.includeTag ? await this.repo.annotatedTags(this.ephemeral) : undefined;
+    return this.repo.fetchPack({
       wants: request.wants,
       haves: request.haves,
       clientShallows: request.clientShallows,
@@ -145,7 +141,6 @@ export class RepoGitBackend implements GitBackend {
       filter: request.filter,
       includeTags,
     });
-    return { shallow: plan.shallow, unshallow: plan.unshallow, pack: this.repo.streamPack(plan.oids) };
   }
 
   receive(commands: readonly RefCommand[], pack: AsyncIterable<Uint8Array> | null, options: ReceiveOptions): Promise<ReceiveResult> {

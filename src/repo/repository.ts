@@ -21,6 +21,7 @@ import { applyChanges, groupChanges, type FileChange } from './build-tree.js';
 import { planObjects, type ObjectPlanInput } from './walk.js';
 import { ingestPack, type IngestOptions, type IngestResult } from './ingest.js';
 import { sweepObjects } from './sweep.js';
+import { PackCache, packCacheKey, type PackAnswer } from './pack-cache.js';
 
 /** Public facts about a repository. */
 export interface RepoInfo {
@@ -93,6 +94,10 @@ export interface RepoContext {
   onRefsChanged?: (repo: Repository, updates: AppliedUpdate[]) => void;
   /** Throws if the repository was deleted. */
   assertLive: () => void;
+  /** Internal id (pack cache keys). */
+  repoId: number;
+  /** The engine's pack cache, if enabled. */
+  packCache?: PackCache;
   /** Writes in flight (commits, ingests): the object sweep waits for zero. */
   writers: { count: number };
 }
@@ -515,14 +520,47 @@ export class Repository {
     return planObjects(this.#ctx.objects, options);
   }
 
+  /**
+   * The answer to a fetch: the shallow boundary changes and the pack, served from the pack
+   * cache when the request does not depend on the client's state.
+   */
+  async fetchPack(input: ObjectPlanInput): Promise<PackAnswer> {
+    this.#ctx.assertLive();
+    const generate = async (): Promise<PackAnswer> => {
+      const plan = await planObjects(this.#ctx.objects, input);
+      return { shallow: plan.shallow, unshallow: plan.unshallow, pack: this.streamPack(plan.oids) };
+    };
+    const cache = this.#ctx.packCache;
+    const key = cache?.enabled ? packCacheKey(this.#ctx.repoId, input) : undefined;
+    return key === undefined ? generate() : cache!.serve(key, generate);
+  }
+
+  /** Pre-builds the pack a `git clone --depth 1` of this tip will ask for. */
+  async warmClonePack(tip: Oid): Promise<void> {
+    const cache = this.#ctx.packCache;
+    if (!cache?.enabled) return;
+    const includeTags = await this.annotatedTags(false);
+    const input: ObjectPlanInput = { wants: [tip], depth: 1, includeTags };
+    await cache.warm(packCacheKey(this.#ctx.repoId, input)!, async () => {
+      const plan = await planObjects(this.#ctx.objects, input);
+      return { shallow: plan.shallow, unshallow: plan.unshallow, pack: this.streamPack(plan.oids) };
+    });
+  }
+
+  /** Annotated tags visible in a view, with their peeled targets (for include-tag). */
+  async annotatedTags(ephemeral: boolean): Promise<{ oid: Oid; peeled: Oid }[]> {
+    const tags = await this.listRefs({ ephemeral, prefix: 'refs/tags/' });
+    return tags.filter(([, v]) => v.peeled !== undefined).map(([, v]) => ({ oid: v.oid, peeled: v.peeled! }));
+  }
+
   /** One complete pack of the objects `options` select (e.g. `{ wants: [sha], depth: 1 }`), streamed. */
   packObjects(options: PackObjectsOptions): AsyncIterable<Uint8Array> {
     if (options === null || typeof options !== 'object' || !Array.isArray(options.wants)) throw new InvalidArgumentError('packObjects needs { wants: [...] }');
     const wants = options.wants.map((w) => parseOid(w, 'want'));
     const self = this;
     return (async function* () {
-      const plan = await self.planPack({ ...options, wants });
-      yield* self.streamPack(plan.oids);
+      const answer = await self.fetchPack({ ...options, wants });
+      yield* answer.pack;
     })();
   }
 
