@@ -313,6 +313,7 @@ function mapJoseError(err: unknown): UnauthorizedError {
   if (isLevelGitError(err, 'ERR_UNAUTHORIZED')) return err as UnauthorizedError;
   const code = (err as { code?: string } | null)?.code;
   const claim = (err as { claim?: string } | null)?.claim;
+  const why = (err as { reason?: string } | null)?.reason; // jose: 'missing' | 'invalid' | 'check_failed'
   switch (code) {
     case 'ERR_JWT_EXPIRED':
       return claim === 'iat'
@@ -323,7 +324,7 @@ function mapJoseError(err: unknown): UnauthorizedError {
     case 'ERR_JOSE_ALG_NOT_ALLOWED':
       return reject('algorithm', 'token algorithm is not accepted', err);
     case 'ERR_JWT_CLAIM_VALIDATION_FAILED':
-      if (claim === 'nbf' || claim === 'iat') return reject('not-yet-valid', `token is not valid yet (${claim})`, err);
+      if (why === 'check_failed' && (claim === 'nbf' || claim === 'iat')) return reject('not-yet-valid', `token is not valid yet (${claim})`, err);
       return reject('claims', `invalid token: ${(err as Error).message}`, err);
     default:
       return reject('malformed', 'malformed token', err);
