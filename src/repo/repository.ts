@@ -14,6 +14,7 @@ import type { ObjectStore } from '../object/object-store.js';
 import { decodePacked } from '../object/packed.js';
 import { branchRef, parseRefName, tagRef, type RefName } from '../refs/ref-name.js';
 import type { RefStore, RefUpdate, AppliedUpdate, RefSpace, RefValue } from '../refs/ref-store.js';
+import { InProcessLock } from '../refs/lock.js';
 import { encodePackHeader } from '../pack/pack-writer.js';
 import { platform } from '../platform/index.js';
 import { concat } from '../platform/bytes.js';
@@ -142,6 +143,8 @@ function toIdentity(p: PersonInput, what: string): Identity {
 /** A repository. Obtain one from the engine (`createRepo`, `getRepo`). */
 export class Repository {
   readonly #ctx: RepoContext;
+  /** Queues this process's unconditional commits per branch, so they build on each other instead of racing. */
+  readonly #commitQueue = new InProcessLock();
 
   constructor(ctx: RepoContext) {
     this.#ctx = ctx;
@@ -329,7 +332,10 @@ export class Repository {
 
     this.#ctx.writers.count++;
     try {
-      return await this.#commitLoop(options, ref, author, committer, tree, expected, ephemeral, space, message);
+      const run = () => this.#commitLoop(options, ref, author, committer, tree, expected, ephemeral, space, message);
+      // Without an expectation, racing commits of this process would only conflict and retry
+      // (and give up after a few rounds): run them one after the other instead.
+      return await (expected === undefined ? this.#commitQueue.run(`${space}:${ref}`, run) : run());
     } finally {
       this.#ctx.writers.count--;
     }
