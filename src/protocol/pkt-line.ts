@@ -137,7 +137,7 @@ export class PktReader {
         this.pos += r.consumed;
         return r.pkt;
       }
-      if (!(await this.fill())) {
+      if (!(await this.fill(r.needed))) {
         if (this.pos === this.buf.length) return { type: 'end' };
         throw new ProtocolError('input ends inside a pkt-line');
       }
@@ -178,29 +178,37 @@ export class PktReader {
     }
   }
 
-  private async fill(): Promise<boolean> {
+  /** Reads until at least `needed` more bytes are buffered (one copy per packet, however small the chunks). */
+  private async fill(needed: number): Promise<boolean> {
     if (this.done) return false;
-    for (;;) {
+    const parts: Uint8Array[] = [];
+    let got = 0;
+    while (got < needed) {
       const n = await this.it.next();
       if (n.done) {
         this.done = true;
-        return false;
+        break;
       }
-      const chunk = n.value;
-      if (chunk.length === 0) continue;
-      const left = this.buf.length - this.pos;
-      if (left === 0) {
-        this.buf = chunk;
-      } else {
-        // Only the unfinished packet (≤ 65520 bytes) is copied.
-        const merged = new Uint8Array(left + chunk.length);
-        merged.set(this.buf.subarray(this.pos), 0);
-        merged.set(chunk, left);
-        this.buf = merged;
-      }
-      this.pos = 0;
-      return true;
+      if (n.value.length === 0) continue;
+      parts.push(n.value);
+      got += n.value.length;
     }
+    if (parts.length === 0) return false;
+    const left = this.buf.length - this.pos;
+    if (left === 0 && parts.length === 1) {
+      this.buf = parts[0]!;
+    } else {
+      const merged = new Uint8Array(left + got);
+      merged.set(this.buf.subarray(this.pos), 0);
+      let o = left;
+      for (const p of parts) {
+        merged.set(p, o);
+        o += p.length;
+      }
+      this.buf = merged;
+    }
+    this.pos = 0;
+    return true;
   }
 }
 
