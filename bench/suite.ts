@@ -109,11 +109,20 @@ export async function runSuite(o: BenchOptions, log: Log): Promise<SuiteReport> 
     const cgitGc = await startHttpBackend(gcRoot, 'cgit-gc');
     stops.push(() => cgitGc.stop());
     let levelGit: BenchServer | null = null;
+    let levelGitCold: BenchServer | null = null;
     if (!o.noLevelGit) {
       try {
         levelGit = await startLevelGit(join(work, 'level-git-data'));
         const lg = levelGit;
         stops.push(() => lg.stop());
+        const idleRss = await lg.peakRssKb();
+        if (idleRss !== null) notes.push(`level-git's peak RSS includes its Node process's own baseline: ${(idleRss / 1024).toFixed(0)} MB right after start`);
+        if (o.cold) {
+          levelGitCold = await startLevelGit(join(work, 'level-git-cold-data'), 'level-git-cold', ['--no-pack-cache']);
+          const cold = levelGitCold;
+          stops.push(() => cold.stop());
+          notes.push('level-git-cold: the same engine with its cache of finished packs disabled (every clone builds its pack)');
+        }
       } catch (e) {
         notes.push(`level-git not measured: ${(e as Error).message.split('\n')[0]}`);
         log(`! level-git unavailable: ${(e as Error).message.split('\n')[0]}`);
@@ -123,7 +132,7 @@ export async function runSuite(o: BenchOptions, log: Log): Promise<SuiteReport> 
     stops.push(() => floor.stop());
     const floorSource: BenchServer = levelGit !== null && o.floorSource === 'level-git' ? levelGit : cgitGc;
     if (floorSource !== levelGit && o.floorSource === 'level-git') notes.push('the floor replays cgit-gc responses (level-git unavailable)');
-    const pushTargets: BenchServer[] = levelGit ? [levelGit, cgit] : [cgit];
+    const pushTargets: BenchServer[] = [...(levelGit ? [levelGit] : []), ...(levelGitCold ? [levelGitCold] : []), cgit];
 
     let remote: BenchServer | null = null;
     if (o.remote !== null) {
@@ -209,7 +218,7 @@ export async function runSuite(o: BenchOptions, log: Log): Promise<SuiteReport> 
       }
     }
 
-    const servers: BenchServer[] = [...(remote ? [remote] : []), ...(levelGit ? [levelGit] : []), cgit, cgitGc, floor];
+    const servers: BenchServer[] = [...(remote ? [remote] : []), ...(levelGit ? [levelGit] : []), ...(levelGitCold ? [levelGitCold] : []), cgit, cgitGc, floor];
     let cloneSeq = 0;
     const clone = (f: Fixture, depth1: boolean) => async (s: BenchServer): Promise<OpResult> => {
       const dest = join(clones, `c${cloneSeq++}`);
@@ -290,19 +299,20 @@ export async function runSuite(o: BenchOptions, log: Log): Promise<SuiteReport> 
     async function pushWorkload(f: Fixture): Promise<void> {
       log(`push: ${f.files}-file tree into an empty repository, ${o.runs} runs`);
       const targets = pushTargets;
-      const op = async (s: BenchServer, i: number): Promise<OpResult> => {
-        const r = await git(['push', '--quiet', s.url(`push-${i}`), 'main:refs/heads/main'], f.dir);
+      const op = async (s: BenchServer, repo: string): Promise<OpResult> => {
+        const r = await git(['push', '--quiet', s.url(repo), 'main:refs/heads/main'], f.dir);
         return { ms: r.ms, ok: r.code === 0, ...(r.code !== 0 ? { error: fail(r) } : {}) };
       };
       // Warm-up into a throwaway repository, then one fresh repository per run.
       for (const s of targets) {
         await s.createRepo('push-warmup');
-        await op(s, -1).then((r) => (r.ok ? undefined : log(`  ! warm-up push to ${s.name}: ${r.error}`)));
+        const r = await op(s, 'push-warmup');
+        if (!r.ok) log(`  ! warm-up push to ${s.name}: ${r.error}`);
       }
       const samples = await alternate(
         targets,
         o.runs,
-        (s, i) => op(s, i),
+        (s, i) => op(s, `push-${i}`),
         { kind: 'receive', prepare: (s, i) => s.createRepo(`push-${i}`) },
       );
       report('push', f, samples, (_name, r) => ({

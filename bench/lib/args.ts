@@ -22,6 +22,8 @@ export interface BenchOptions {
   concurrency: number[];
   /** Skip level-git even if the engine is present. */
   noLevelGit: boolean;
+  /** Also run level-git with its pack cache off (level-git-cold). Default: on, off with --quick. */
+  cold: boolean;
   help: boolean;
 }
 
@@ -36,6 +38,7 @@ export const USAGE = `usage: npm run bench -- [flags]
   --concurrency 1,8,32 levels for the concurrent workload
   --floor-source S     level-git (default) or cgit: whose responses the floor replays
   --no-level-git       leave level-git out
+  --cold / --no-cold   also run level-git-cold (pack cache off); default on, off with --quick
   --docs               write the chart and results table into docs/
 `;
 
@@ -51,9 +54,11 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
     floorSource: 'level-git',
     concurrency: [1, 8, 32],
     noLevelGit: false,
+    cold: true,
     help: false,
   };
   let runsGiven = false;
+  let coldGiven = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
@@ -93,11 +98,14 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
         break;
       }
       case '--no-level-git': o.noLevelGit = true; break;
+      case '--cold': o.cold = true; coldGiven = true; break;
+      case '--no-cold': o.cold = false; coldGiven = true; break;
       case '-h': case '--help': o.help = true; break;
       default: throw new Error(`unknown flag ${a}`);
     }
   }
   if (o.quick && !runsGiven) o.runs = 3;
+  if (o.quick && !coldGiven) o.cold = false;
   return o;
 }
 

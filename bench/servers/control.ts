@@ -45,7 +45,15 @@ export class Traffic {
     const upload = req.method === 'POST' && path.includes('/git-upload-pack');
     const receive = req.method === 'POST' && path.includes('/git-receive-pack');
     this.stats.requests++;
-    if (receive) req.on('data', (b: Buffer) => (this.stats.receivePackBytes += b.length));
+    if (receive) {
+      // Count body bytes as the parser hands them over, without consuming the stream
+      // (a 'data' listener here would switch it to flowing mode before the handler reads).
+      const push = req.push.bind(req) as (chunk: unknown, encoding?: BufferEncoding) => boolean;
+      req.push = ((chunk: unknown, encoding?: BufferEncoding) => {
+        if (chunk instanceof Uint8Array) this.stats.receivePackBytes += chunk.byteLength;
+        return push(chunk, encoding);
+      }) as typeof req.push;
+    }
     if (upload) {
       const write = res.write.bind(res) as (...a: unknown[]) => boolean;
       const endFn = res.end.bind(res) as (...a: unknown[]) => ServerResponse;

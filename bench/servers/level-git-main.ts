@@ -4,7 +4,7 @@
  * The engine is loaded dynamically: while it does not exist yet, this prints
  * {"error": ...} and exits, and the runner leaves level-git out.
  *
- * usage: node --import tsx bench/servers/level-git-main.ts --data <dir>
+ * usage: node --import tsx bench/servers/level-git-main.ts --data <dir> [--no-pack-cache]
  * Prints {"port":N} on its first stdout line.
  */
 import { createServer } from 'node:http';
@@ -24,10 +24,11 @@ async function main(): Promise<void> {
   // Paths built at run time so type-checking does not depend on modules still being written.
   const indexPath = '../../src/index.js';
   const handlerPath = '../../src/http/node-handler.js';
-  const { openEngine } = (await import(indexPath)) as { openEngine: (o: { path: string }) => Promise<Engine> | Engine };
+  const { openEngine } = (await import(indexPath)) as { openEngine: (o: { path: string; packCache?: { maxBytes: number; warm: boolean } }) => Promise<Engine> | Engine };
   const { createNodeHandler } = (await import(handlerPath)) as { createNodeHandler: (o: { engine: Engine }) => NodeHandler };
   if (typeof openEngine !== 'function' || typeof createNodeHandler !== 'function') throw new Error('engine API not available yet');
-  const engine = await openEngine({ path: dataDir });
+  const noPackCache = process.argv.includes('--no-pack-cache');
+  const engine = await openEngine({ path: dataDir, ...(noPackCache ? { packCache: { maxBytes: 0, warm: false } } : {}) });
   const handler = createNodeHandler({ engine });
   const traffic = new Traffic();
   const createRepo = async (name: string): Promise<void> => {

@@ -11,9 +11,9 @@ import type { BenchServer, ServerStats } from './types.js';
 /** A running level-git server; pid is the process whose CPU and memory are measured. */
 export type LevelGitServer = BenchServer & { pid: number };
 
-/** Starts level-git on dataDir; rejects when the engine is not available. */
-export async function startLevelGit(dataDir: string, name = 'level-git'): Promise<LevelGitServer> {
-  const proc = await spawnServer(join(PROJECT_ROOT, 'bench/servers/level-git-main.ts'), ['--data', dataDir], 60_000);
+/** Starts level-git on dataDir (extraArgs: `--no-pack-cache`); rejects when the engine is not available. */
+export async function startLevelGit(dataDir: string, name = 'level-git', extraArgs: readonly string[] = []): Promise<LevelGitServer> {
+  const proc = await spawnServer(join(PROJECT_ROOT, 'bench/servers/level-git-main.ts'), ['--data', dataDir, ...extraArgs], 60_000);
   return {
     name,
     pid: proc.pid,
