@@ -1,0 +1,180 @@
+#!/usr/bin/env node
+/**
+ * The `level-git` command:
+ *   level-git serve [--data DIR] [--port N] [--host H] [--memory] [--public-key FILE]...
+ *                   [--sweep-interval S] [--ephemeral-ttl S] [--base-url URL]
+ *   level-git create-repo <name> [--default-branch B] [--url URL] [--admin-key K] [--data DIR]
+ *   level-git remote-url <name> [--write] [--ttl S] [--ephemeral] [--url URL] [--admin-key K] [--data DIR]
+ * Environment: LEVEL_GIT_ADMIN_KEY, LEVEL_GIT_SECRET, LEVEL_GIT_PUBLIC_KEY (PEM),
+ * LEVEL_GIT_PUBLIC_KEY_FILE, LEVEL_GIT_URL (operator commands).
+ */
+import { parseArgs } from 'node:util';
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { startServe } from './serve.js';
+
+const USAGE = `usage:
+  level-git serve [--data DIR] [--port N] [--host H] [--memory] [--public-key FILE]...
+                  [--sweep-interval SECONDS] [--ephemeral-ttl SECONDS] [--base-url URL]
+  level-git create-repo <name> [--default-branch B] [--url URL] [--admin-key KEY] [--data DIR]
+  level-git remote-url <name> [--write] [--ttl SECONDS] [--ephemeral] [--url URL] [--admin-key KEY] [--data DIR]
+
+environment: LEVEL_GIT_ADMIN_KEY, LEVEL_GIT_SECRET, LEVEL_GIT_PUBLIC_KEY, LEVEL_GIT_PUBLIC_KEY_FILE, LEVEL_GIT_URL`;
+
+class UsageError extends Error {}
+
+function intOption(value: string | undefined, name: string, min: number): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < min) throw new UsageError(`--${name} must be an integer >= ${min}`);
+  return n;
+}
+
+async function serve(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      data: { type: 'string' },
+      port: { type: 'string' },
+      host: { type: 'string' },
+      memory: { type: 'boolean' },
+      'public-key': { type: 'string', multiple: true },
+      'sweep-interval': { type: 'string' },
+      'ephemeral-ttl': { type: 'string' },
+      'base-url': { type: 'string' },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  const port = intOption(values.port, 'port', 0);
+  if (port !== undefined && port > 65535) throw new UsageError('--port must be at most 65535');
+  const publicKeys = (values['public-key'] ?? []).map((f) => readFileSync(f, 'utf8'));
+  if (process.env.LEVEL_GIT_PUBLIC_KEY) publicKeys.push(process.env.LEVEL_GIT_PUBLIC_KEY);
+  if (process.env.LEVEL_GIT_PUBLIC_KEY_FILE) publicKeys.push(readFileSync(process.env.LEVEL_GIT_PUBLIC_KEY_FILE, 'utf8'));
+  const sweep = intOption(values['sweep-interval'], 'sweep-interval', 0);
+  const ttl = intOption(values['ephemeral-ttl'], 'ephemeral-ttl', 1);
+
+  const running = await startServe({
+    ...(values.data !== undefined ? { data: values.data } : {}),
+    memory: values.memory === true,
+    ...(port !== undefined ? { port } : {}),
+    ...(values.host !== undefined ? { host: values.host } : {}),
+    publicKeys,
+    ...(sweep !== undefined ? { sweepIntervalSeconds: sweep } : {}),
+    ...(ttl !== undefined ? { ephemeralTtlSeconds: ttl } : {}),
+    ...(values['base-url'] !== undefined ? { baseUrl: values['base-url'] } : {}),
+  });
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    process.stdout.write(`${signal}: finishing in-flight requests\n`);
+    running.close().then(
+      () => {
+        process.stdout.write('stopped\n');
+        process.exit(0);
+      },
+      (err: unknown) => {
+        process.stderr.write(`error while stopping: ${String(err)}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+function adminKeyFrom(values: { 'admin-key'?: string; data?: string }): string {
+  if (values['admin-key']) return values['admin-key'];
+  if (process.env.LEVEL_GIT_ADMIN_KEY) return process.env.LEVEL_GIT_ADMIN_KEY;
+  const file = join(resolve(values.data ?? './data'), 'admin-key');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  throw new UsageError('no admin key: pass --admin-key, set LEVEL_GIT_ADMIN_KEY, or point --data at the server\'s data folder');
+}
+
+async function callApi(url: string, adminKey: string, path: string, body: unknown): Promise<Record<string, unknown>> {
+  const res = await fetch(new URL(`/api/v1${path}`, url), {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-api-key': adminKey },
+    body: JSON.stringify(body),
+  });
+  const text = await res.text();
+  let value: Record<string, unknown>;
+  try {
+    value = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    throw new Error(`server answered ${res.status}: ${text.slice(0, 200)}`);
+  }
+  if (!res.ok) {
+    const e = value.error as { code?: string; message?: string } | undefined;
+    throw new Error(`server answered ${res.status} ${e?.code ?? ''}: ${e?.message ?? text.slice(0, 200)}`);
+  }
+  return value;
+}
+
+const CLIENT_OPTIONS = {
+  url: { type: 'string' },
+  'admin-key': { type: 'string' },
+  data: { type: 'string' },
+} as const;
+
+async function createRepo(args: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({ args, options: { ...CLIENT_OPTIONS, 'default-branch': { type: 'string' } }, allowPositionals: true, strict: true });
+  if (positionals.length !== 1) throw new UsageError('create-repo needs exactly one repository name');
+  const url = values.url ?? process.env.LEVEL_GIT_URL ?? 'http://127.0.0.1:8080';
+  const r = await callApi(url, adminKeyFrom(values), '/repos', {
+    name: positionals[0],
+    ...(values['default-branch'] ? { defaultBranch: values['default-branch'] } : {}),
+  });
+  process.stdout.write(JSON.stringify(r) + '\n');
+}
+
+async function remoteUrl(args: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args,
+    options: { ...CLIENT_OPTIONS, write: { type: 'boolean' }, ttl: { type: 'string' }, ephemeral: { type: 'boolean' } },
+    allowPositionals: true,
+    strict: true,
+  });
+  if (positionals.length !== 1) throw new UsageError('remote-url needs exactly one repository name');
+  const url = values.url ?? process.env.LEVEL_GIT_URL ?? 'http://127.0.0.1:8080';
+  const ttl = intOption(values.ttl, 'ttl', 1);
+  const r = await callApi(url, adminKeyFrom(values), `/repos/${encodeURIComponent(positionals[0]!)}/remote-url`, {
+    permissions: values.write ? ['git:read', 'git:write'] : ['git:read'],
+    ...(ttl !== undefined ? { ttl } : {}),
+    ...(values.ephemeral ? { ephemeral: true } : {}),
+  });
+  process.stdout.write(`${String(r.url)}\n`);
+}
+
+/** Runs the command line; resolves when a one-shot command is done (serve keeps running). */
+export async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'serve':
+      return serve(rest);
+    case 'create-repo':
+      return createRepo(rest);
+    case 'remote-url':
+      return remoteUrl(rest);
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(USAGE + '\n');
+      if (command === undefined) process.exitCode = 2;
+      return;
+    default:
+      throw new UsageError(`unknown command ${JSON.stringify(command)}`);
+  }
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  if (err instanceof UsageError || (err as { code?: string })?.code?.startsWith('ERR_PARSE_ARGS')) {
+    process.stderr.write(`level-git: ${(err as Error).message}\n${USAGE}\n`);
+    process.exit(2);
+  }
+  process.stderr.write(`level-git: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});
