@@ -97,6 +97,12 @@ export interface GitBackend {
   invalidWants(wants: readonly Oid[]): Promise<Oid[]>;
   /** Builds the response to a fetch. Throws a LevelGitError for requests it cannot satisfy. */
   fetch(request: FetchRequest): Promise<FetchResponse>;
+  /**
+   * Optional: only the shallow/unshallow lists a fetch would answer, without building a pack.
+   * Protocol v0/v1 asks for them alone in the first round of a deepening fetch; without this
+   * member the protocol layer calls `fetch` and closes the pack stream after its first chunk.
+   */
+  shallowInfo?(request: FetchRequest): Promise<Pick<FetchResponse, 'shallow' | 'unshallow'>>;
   /** Stores the pack (if any), checks connectivity, then applies the commands. Never throws for bad packs: reports them. */
   receive(commands: readonly RefCommand[], pack: AsyncIterable<Uint8Array> | null, options: ReceiveOptions): Promise<ReceiveResult>;
 }

@@ -26,7 +26,7 @@
  */
 import { LevelGitError, LimitExceededError, ProtocolError } from '../errors.js';
 import { isOid, type Oid } from '../object/oid.js';
-import type { AdvertisedRef, FetchRequest, GitBackend, ObjectFilter } from './backend.js';
+import type { AdvertisedRef, FetchRequest, FetchResponse, GitBackend, ObjectFilter } from './backend.js';
 import { parseCapabilities, UPLOAD_PACK_V0_CAPABILITIES, V2_CAPABILITIES } from './capabilities.js';
 import { DELIM_PKT, encodePkt, encodePktLine, FLUSH_PKT, PktReader, pktText } from './pkt-line.js';
 import { MAX_SIDEBAND_PAYLOAD, MAX_SIDEBAND_SMALL_PAYLOAD, SidebandAbort, sidebandStream } from './sideband.js';
@@ -415,7 +415,7 @@ export async function readV0FetchRequest(reader: PktReader, l: UploadPackLimits 
       throw new ProtocolError('request ends before the flush after the wants');
     }
     if (p.type !== 'data') throw new ProtocolError(`unexpected ${p.type} packet`);
-    let line = pktText(p.data);
+    const line = pktText(p.data);
     const sp = line.indexOf(' ');
     const key = sp < 0 ? line : line.slice(0, sp);
     if (key === 'want') {
@@ -453,7 +453,6 @@ export async function readV0FetchRequest(reader: PktReader, l: UploadPackLimits 
       throw new ProtocolError(`unexpected line in want section: ${JSON.stringify(line.slice(0, 64))}`);
     }
     first = false;
-    line = '';
   }
   if (wants.size === 0) return null;
   req.wants = [...wants];
@@ -511,16 +510,17 @@ export async function serveUploadPackV0(backend: GitBackend, body: ByteStream, o
   const head: Uint8Array[] = [];
   const sendPack = parsed.done;
   // The shallow section is computed from the same request whether or not a pack follows.
-  const res = parsed.deepen || sendPack ? await backend.fetch({ ...req, haves: common }) : null;
-  if (parsed.deepen && res) {
-    for (const s of res.shallow) head.push(encodePktLine(`shallow ${s}`));
-    for (const s of res.unshallow) head.push(encodePktLine(`unshallow ${s}`));
+  const backendReq: FetchRequest = { ...req, haves: common };
+  let res: FetchResponse | null = null;
+  let info: Pick<FetchResponse, 'shallow' | 'unshallow'> | null = null;
+  if (sendPack) info = res = await backend.fetch(backendReq);
+  else if (parsed.deepen) info = backend.shallowInfo ? await backend.shallowInfo(backendReq) : await shallowOnly(backend, backendReq);
+  if (parsed.deepen && info) {
+    for (const s of info.shallow) head.push(encodePktLine(`shallow ${s}`));
+    for (const s of info.unshallow) head.push(encodePktLine(`unshallow ${s}`));
     head.push(FLUSH_PKT);
   }
-  if (parsed.wantsOnly) {
-    await drain(res?.pack);
-    return fromArray(head);
-  }
+  if (parsed.wantsOnly) return fromArray(head);
   const detailed = caps.has('multi_ack_detailed');
   const multi = detailed || caps.has('multi_ack');
   for (let i = 0; i < common.length; i++) {
@@ -533,7 +533,6 @@ export async function serveUploadPackV0(backend: GitBackend, body: ByteStream, o
     // End of a negotiation round: say whether the client may stop sending haves.
     if (detailed && common.length > 0) head.push(encodePktLine(`ACK ${common[common.length - 1]} ready`));
     if (common.length === 0 || multi) head.push(encodePktLine('NAK'));
-    await drain(res?.pack);
     return fromArray(head);
   }
   if (common.length > 0) {
@@ -550,9 +549,18 @@ export async function serveUploadPackV0(backend: GitBackend, body: ByteStream, o
   })();
 }
 
-/** Releases a pack stream that will not be sent. */
-async function drain(pack: ByteStream | undefined): Promise<void> {
-  if (!pack) return;
-  const it = pack[Symbol.asyncIterator]();
-  await it.return?.();
+/**
+ * The shallow lists of a fetch from a backend without `shallowInfo`: builds the answer, then
+ * starts and closes its pack stream (a generator closed before its first `next()` would never
+ * run its cleanup).
+ */
+async function shallowOnly(backend: GitBackend, req: FetchRequest): Promise<Pick<FetchResponse, 'shallow' | 'unshallow'>> {
+  const res = await backend.fetch(req);
+  const it = res.pack[Symbol.asyncIterator]();
+  try {
+    await it.next();
+  } finally {
+    await it.return?.();
+  }
+  return { shallow: res.shallow, unshallow: res.unshallow };
 }
