@@ -44,6 +44,8 @@ export interface PackCacheOptions {
   maxEntryBytes?: number;
   /** Pre-build the depth-1 pack of a branch's new tip when it moves. Default true. */
   warm?: boolean;
+  /** How long a request waits for an identical one that is generating. Default 30 s. */
+  shareWaitMs?: number;
 }
 
 /** Key of a cacheable request, or undefined when the answer depends on the client's state. */
@@ -74,7 +76,7 @@ export class PackCache {
   readonly stats = { hits: 0, misses: 0, shared: 0, warmed: 0 };
 
   constructor(options: PackCacheOptions = {}) {
-    this.options = { maxBytes: options.maxBytes ?? 256 * 1024 * 1024, maxEntryBytes: options.maxEntryBytes ?? 64 * 1024 * 1024, warm: options.warm ?? true };
+    this.options = { maxBytes: options.maxBytes ?? 256 * 1024 * 1024, maxEntryBytes: options.maxEntryBytes ?? 64 * 1024 * 1024, warm: options.warm ?? true, shareWaitMs: options.shareWaitMs ?? 30_000 };
     this.#lru = new LRUCache<string, CachedPack>({ maxSize: Math.max(1, this.options.maxBytes), sizeCalculation: (p) => Math.max(1, p.bytes) });
   }
 
@@ -101,33 +103,32 @@ export class PackCache {
     const running = this.#inflight.get(key);
     if (running) {
       this.stats.shared++;
-      const done = await running;
+      // Bounded wait: a stalled leader must not hold followers forever.
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const done = await Promise.race([running, new Promise<undefined>((r) => (timer = setTimeout(r, this.options.shareWaitMs)))]);
+      clearTimeout(timer);
       if (done) return fromCached(done);
       return generate();
     }
     this.stats.misses++;
-    let settle!: (p: CachedPack | undefined) => void;
-    this.#inflight.set(key, new Promise((r) => (settle = r)));
-    const finish = (entry: CachedPack | undefined) => {
-      if (entry) this.#lru.set(key, entry);
-      this.#inflight.delete(key);
-      settle(entry);
-    };
-    let answer: PackAnswer;
-    try {
-      answer = await generate();
-    } catch (err) {
-      finish(undefined);
-      throw err;
-    }
+    const answer = await generate();
     const limit = this.options.maxEntryBytes;
-    const source = answer.pack;
+    const inflight = this.#inflight;
+    const lru = this.#lru;
+    // The leader registers when its pack starts to flow (an answer whose pack is never read,
+    // like the shallow-only first round of a v0 deepen, must not make others wait).
     async function* tee(): AsyncGenerator<Uint8Array> {
+      if (inflight.has(key) || lru.has(key)) {
+        yield* answer.pack;
+        return;
+      }
+      let settle!: (p: CachedPack | undefined) => void;
+      inflight.set(key, new Promise((r) => (settle = r)));
       let chunks: Uint8Array[] | undefined = [];
       let bytes = 0;
       let complete = false;
       try {
-        for await (const c of source) {
+        for await (const c of answer.pack) {
           if (chunks) {
             bytes += c.length;
             if (bytes > limit) chunks = undefined;
@@ -137,7 +138,10 @@ export class PackCache {
         }
         complete = true;
       } finally {
-        finish(complete && chunks ? { chunks, bytes, shallow: answer.shallow, unshallow: answer.unshallow } : undefined);
+        const entry = complete && chunks ? { chunks, bytes, shallow: answer.shallow, unshallow: answer.unshallow } : undefined;
+        if (entry) lru.set(key, entry);
+        inflight.delete(key);
+        settle(entry);
       }
     }
     return { shallow: answer.shallow, unshallow: answer.unshallow, pack: tee() };
