@@ -102,6 +102,14 @@ export function handleControl(
   return true;
 }
 
+/** Makes a server program exit when the bench that started it is gone (no orphans). */
+export function exitWithParent(): void {
+  const parent = process.ppid;
+  setInterval(() => {
+    if (process.ppid !== parent) process.exit(0);
+  }, 1000).unref();
+}
+
 /** A server program running as a child process. */
 export interface ServerProcess {
   child: ChildProcess;

@@ -13,7 +13,9 @@ import { existsSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { gitEnv, gitOk } from '../lib/exec.js';
-import { handleControl, Traffic } from './control.js';
+import { exitWithParent, handleControl, Traffic } from './control.js';
+
+exitWithParent();
 
 const RSS_MARK = '__BENCH_RSS_KB__=';
 const TIME = '/usr/bin/time';

@@ -8,7 +8,9 @@
  * Prints {"port":N} on its first stdout line.
  */
 import { createServer } from 'node:http';
-import { handleControl, Traffic } from './control.js';
+import { exitWithParent, handleControl, Traffic } from './control.js';
+
+exitWithParent();
 
 interface Engine {
   createRepo(name: string): Promise<unknown>;
