@@ -78,8 +78,8 @@ export async function startServe(options: ServeOptions = {}): Promise<RunningSer
   const port = options.port ?? 8080;
 
   let db: AbstractLevel<any, any, any>;
-  let adminKey = options.adminKey ?? process.env.LEVEL_GIT_ADMIN_KEY;
-  let secret = options.secret ?? process.env.LEVEL_GIT_SECRET;
+  let adminKey = options.adminKey ?? (process.env.LEVEL_GIT_ADMIN_KEY || undefined);
+  let secret = options.secret ?? (process.env.LEVEL_GIT_SECRET || undefined);
   let announceKey = false;
   if (options.memory) {
     const { MemoryLevel } = await import('memory-level');
