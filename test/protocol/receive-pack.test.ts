@@ -27,7 +27,7 @@ describe('receive-pack', () => {
     expect(inner?.channel).toBe(1);
     expect(fromUtf8(inner!.data)).toBe(plain);
     const failed = fromUtf8(concat(encodeReportStatus({ unpackError: 'index-pack failed', results: [{ ref: 'refs/heads/main', ok: false, reason: 'unpacker error' }] }, { sideband: false })));
-    expect(failed).toBe('001dunpack index-pack failed\n0025ng refs/heads/main unpacker error\n0000');
+    expect(failed).toBe('001dunpack index-pack failed\n0026ng refs/heads/main unpacker error\n0000');
   });
 
   it('parses shallow lines, commands with capabilities, push options, then leaves the pack', async () => {
