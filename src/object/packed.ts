@@ -5,38 +5,57 @@
  *   header = 1*(MSB-continued byte): first byte 1 ttt ssss (type 3 bits, size low 4 bits),
  *            then 7 bits of size per byte, least significant first
  */
-import { InvalidObjectError } from '../errors.js';
+import { CorruptPackError, InvalidObjectError } from '../errors.js';
 import { platform } from '../platform/index.js';
 import { type ObjectType, TYPE_NUMBERS, TYPE_NAMES } from './oid.js';
 
-/** Encodes the varint type+size header of a pack entry. */
-export function encodeEntryHeader(type: number, size: number): Uint8Array {
-  const bytes: number[] = [];
-  let c = (type << 4) | (size & 0x0f);
-  let s = Math.floor(size / 16);
-  while (s > 0) {
-    bytes.push(c | 0x80);
-    c = s & 0x7f;
-    s = Math.floor(s / 128);
-  }
-  bytes.push(c);
-  return Uint8Array.from(bytes);
+/** More than this many size bytes is not a header any git writes (4 + 9 * 7 = 67 bits). */
+const MAX_HEADER_BYTES = 10;
+
+/** A decoded entry header. */
+export interface EntryHeader {
+  /** Pack type number (1–4, 6, 7). */
+  type: number;
+  /** Declared inflated size. May exceed 2^53 only approximately: callers compare it to a limit. */
+  size: number;
+  /** Bytes the header occupied. */
+  length: number;
 }
 
-/** Decodes a pack-entry header at `offset`: type number, size, header length; null if incomplete. */
-export function decodeEntryHeader(buf: Uint8Array, offset = 0): { type: number; size: number; length: number } | null {
+/** Encodes the type+size header of a pack entry. */
+export function encodeEntryHeader(type: number, size: number): Uint8Array {
+  if (!Number.isInteger(type) || type < 1 || type > 7 || type === 5) throw new RangeError(`invalid pack entry type ${type}`);
+  if (!Number.isSafeInteger(size) || size < 0) throw new RangeError(`invalid pack entry size ${size}`);
+  const out: number[] = [];
+  let rest = Math.floor(size / 16);
+  let b = (type << 4) | (size % 16);
+  while (rest > 0) {
+    out.push(b | 0x80);
+    b = rest % 128;
+    rest = Math.floor(rest / 128);
+  }
+  out.push(b);
+  return Uint8Array.from(out);
+}
+
+/**
+ * Decodes the entry header at `offset`: null when `buf` ends before the header does;
+ * CorruptPackError on an invalid type or an overlong size.
+ */
+export function decodeEntryHeader(buf: Uint8Array, offset = 0): EntryHeader | null {
   if (offset >= buf.length) return null;
-  let c = buf[offset]!;
-  const type = (c >> 4) & 7;
-  let size = c & 0x0f;
-  let shift = 4;
+  let b = buf[offset]!;
+  const type = (b >> 4) & 7;
+  if (type === 0 || type === 5) throw new CorruptPackError(`invalid pack entry type ${type}`, { details: { type } });
+  let size = b & 0x0f;
+  let scale = 16;
   let i = offset + 1;
-  while (c & 0x80) {
+  while (b & 0x80) {
+    if (i - offset >= MAX_HEADER_BYTES) throw new CorruptPackError('pack entry size is longer than 10 bytes');
     if (i >= buf.length) return null;
-    if (shift > 53) throw new InvalidObjectError('pack entry size does not fit');
-    c = buf[i++]!;
-    size += (c & 0x7f) * 2 ** shift;
-    shift += 7;
+    b = buf[i++]!;
+    size += (b & 0x7f) * scale;
+    scale *= 128;
   }
   return { type, size, length: i - offset };
 }

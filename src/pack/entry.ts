@@ -14,66 +14,18 @@
  * by concatenating stored entries.
  */
 import { CorruptPackError } from '../errors.js';
-import { platform } from '../platform/index.js';
-import { type ObjectType, TYPE_NUMBERS } from '../object/oid.js';
+import type { ObjectType } from '../object/oid.js';
+import { encodePacked } from '../object/packed.js';
 
 /** Pack type number of OBJ_OFS_DELTA. */
 export const OBJ_OFS_DELTA = 6;
 /** Pack type number of OBJ_REF_DELTA. */
 export const OBJ_REF_DELTA = 7;
 
-/** More than this many size bytes is not a header any git writes (4 + 9 * 7 = 67 bits). */
-const MAX_HEADER_BYTES = 10;
 /** Longest ofs-delta offset we accept (9 groups already exceed 2^53). */
 const MAX_OFS_BYTES = 9;
 
-/** A decoded entry header. */
-export interface EntryHeader {
-  /** Pack type number (1–4, 6, 7). */
-  type: number;
-  /** Declared inflated size. May exceed 2^53 only approximately: callers compare it to a limit. */
-  size: number;
-  /** Bytes the header occupied. */
-  length: number;
-}
-
-/** Encodes the type+size header of a pack entry. */
-export function encodeEntryHeader(type: number, size: number): Uint8Array {
-  if (!Number.isInteger(type) || type < 1 || type > 7 || type === 5) throw new RangeError(`invalid pack entry type ${type}`);
-  if (!Number.isSafeInteger(size) || size < 0) throw new RangeError(`invalid pack entry size ${size}`);
-  const out: number[] = [];
-  let rest = Math.floor(size / 16);
-  let b = (type << 4) | (size % 16);
-  while (rest > 0) {
-    out.push(b | 0x80);
-    b = rest % 128;
-    rest = Math.floor(rest / 128);
-  }
-  out.push(b);
-  return Uint8Array.from(out);
-}
-
-/**
- * Decodes the entry header at `offset`: null when `buf` ends before the header does;
- * CorruptPackError on an invalid type or an overlong size.
- */
-export function decodeEntryHeader(buf: Uint8Array, offset = 0): EntryHeader | null {
-  if (offset >= buf.length) return null;
-  let b = buf[offset]!;
-  const type = (b >> 4) & 7;
-  if (type === 0 || type === 5) throw new CorruptPackError(`invalid pack entry type ${type}`, { details: { type } });
-  let size = b & 0x0f;
-  let scale = 16;
-  let i = offset + 1;
-  while (b & 0x80) {
-    if (i - offset >= MAX_HEADER_BYTES) throw new CorruptPackError('pack entry size is longer than 10 bytes');
-    if (i >= buf.length) return null;
-    b = buf[i++]!;
-    size += (b & 0x7f) * scale;
-    scale *= 128;
-  }
-  return { type, size, length: i - offset };
-}
+export { encodeEntryHeader, decodeEntryHeader, type EntryHeader } from '../object/packed.js';
 
 /** Encodes the negative offset of an OBJ_OFS_DELTA base (distance back from the delta entry). */
 export function encodeOfsOffset(distance: number): Uint8Array {
@@ -108,10 +60,5 @@ export function decodeOfsOffset(buf: Uint8Array, offset = 0): { distance: number
 
 /** The stored and packed form of an object: entry header + zlib(body). */
 export function encodePackEntry(type: ObjectType, body: Uint8Array, level?: number): Uint8Array {
-  const header = encodeEntryHeader(TYPE_NUMBERS[type], body.length);
-  const z = platform().deflate(body, level);
-  const out = new Uint8Array(header.length + z.length);
-  out.set(header);
-  out.set(z, header.length);
-  return out;
+  return encodePacked(type, body, level);
 }

@@ -104,7 +104,7 @@ export class PackCache {
     if (running) {
       this.stats.shared++;
       // Bounded wait: a stalled leader must not hold followers forever.
-      let timer: ReturnType<typeof setTimeout> | undefined;
+      let timer: Parameters<typeof clearTimeout>[0];
       const done = await Promise.race([running, new Promise<undefined>((r) => (timer = setTimeout(r, this.options.shareWaitMs)))]);
       clearTimeout(timer);
       if (done) return fromCached(done);
