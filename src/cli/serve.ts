@@ -154,9 +154,12 @@ export async function startServe(options: ServeOptions = {}): Promise<RunningSer
     (closing ??= (async () => {
       if (timer) clearInterval(timer);
       const closed = new Promise<void>((r) => server.close(() => r()));
+      // Keep-alive connections become idle as their requests finish: close them as they do.
       server.closeIdleConnections();
+      const idle = setInterval(() => server.closeIdleConnections(), 50);
       const force = setTimeout(() => server.closeAllConnections(), graceMs);
       await closed;
+      clearInterval(idle);
       clearTimeout(force);
       while (sweeping) await new Promise((r) => setTimeout(r, 10));
       await engine.close();

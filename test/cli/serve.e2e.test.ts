@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync, readFileSync, writeFileSync, mkdirSync, existsSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
 import { SignJWT } from 'jose';
 import { startCli, runCli, git, type ServeProcess } from './cli-helpers.js';
 
@@ -108,6 +109,20 @@ describe('level-git serve', () => {
     expect((await api('GET', '/repos')).json.repos.map((r: any) => r.name)).toContain('app');
     const health = await fetch(`${server.url}/healthz`);
     expect(health.status).toBe(200);
+    // Over the 32 MiB default body limit: 413 (declared length, and streamed without one).
+    const big = await api('POST', '/repos/app/commits', 'x'.repeat(33 * 1024 * 1024));
+    expect(big.status).toBe(413);
+    expect(big.json.error.code).toBe('ERR_LIMIT_EXCEEDED');
+    const chunks = (function* () {
+      for (let i = 0; i < 40; i++) yield new Uint8Array(1024 * 1024).fill(32);
+    })();
+    const streamed = await fetch(`${server.url}/api/v1/repos/app/commits`, {
+      method: 'POST',
+      headers: { 'x-api-key': adminKey },
+      body: ReadableStream.from(chunks),
+      duplex: 'half',
+    } as RequestInit);
+    expect(streamed.status).toBe(413);
   });
 
   it('has operator commands create-repo and remote-url', async () => {
@@ -337,7 +352,27 @@ describe('level-git serve', () => {
     expect(c.status).toBe(201);
     const url = await remote('durable', { permissions: ['git:read', 'git:write'], ttl: 3600 });
 
-    const code = await server.stop('SIGTERM');
+    // A request in flight when SIGTERM arrives still completes.
+    const body = JSON.stringify({ branch: 'main', message: 'in flight', author: AUTHOR, changes: [{ path: 'late.txt', content: 'late' }] });
+    const inFlight = new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const req = httpRequest(`${server.url}/api/v1/repos/durable/commits`, {
+        method: 'POST',
+        headers: { 'x-api-key': adminKey, 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) },
+      });
+      req.on('response', (res) => {
+        let text = '';
+        res.on('data', (d: Buffer) => (text += d.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+      });
+      req.on('error', reject);
+      req.write(body.slice(0, 10));
+      setTimeout(() => req.end(body.slice(10)), 700);
+    });
+    await new Promise((r) => setTimeout(r, 200));
+    const stopped = server.stop('SIGTERM');
+    const late = await inFlight;
+    expect(late.status, late.text).toBe(201);
+    const code = await stopped;
     expect(code).toBe(0);
     expect(server.output()).toContain('stopped');
     server = await startCli(serveArgs());
@@ -348,13 +383,14 @@ describe('level-git serve', () => {
     moved.host = new URL(server.url).host;
     const w = dir('durable');
     await ok(['clone', '-q', moved.toString(), w]);
-    expect(await ok(['rev-parse', 'HEAD'], w)).toBe(c.json.sha);
+    expect(await ok(['rev-parse', 'HEAD'], w)).toBe(JSON.parse(late.text).sha);
     expect(readFileSync(join(w, 'k.txt'), 'utf8')).toBe('kept');
+    expect(readFileSync(join(w, 'late.txt'), 'utf8')).toBe('late');
     // The idempotency record survived too: the retry returns the first commit.
     const retry = await api('POST', '/repos/durable/commits', { branch: 'main', message: 'keep me', author: AUTHOR, changes: [{ path: 'k.txt', content: 'kept' }], idempotencyKey: 'restart-1' });
     expect(retry.status).toBe(201);
     expect(retry.json.sha).toBe(c.json.sha);
-    expect((await api('GET', '/repos/durable/commits')).json.commits).toHaveLength(1);
+    expect((await api('GET', '/repos/durable/commits')).json.commits).toHaveLength(2);
   }, 40_000);
 
   it('answers 404 for a deleted repository', async () => {
