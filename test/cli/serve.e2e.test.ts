@@ -6,7 +6,7 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { mkdtempSync, rmSync, readFileSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { SignJWT } from 'jose';
 import { startCli, runCli, git, type ServeProcess } from './cli-helpers.js';
@@ -19,7 +19,7 @@ let home: string;
 let server: ServeProcess;
 let adminKey: string;
 let pubFile: string;
-let privateKey: ReturnType<typeof generateKeyPairSync>['privateKey'];
+let privateKey: KeyObject;
 let counter = 0;
 
 const serveArgs = () => ['--port', '0', '--data', data, '--public-key', pubFile, '--sweep-interval', '1'];
@@ -113,13 +113,17 @@ describe('level-git serve', () => {
     const big = await api('POST', '/repos/app/commits', 'x'.repeat(33 * 1024 * 1024));
     expect(big.status).toBe(413);
     expect(big.json.error.code).toBe('ERR_LIMIT_EXCEEDED');
-    const chunks = (function* () {
-      for (let i = 0; i < 40; i++) yield new Uint8Array(1024 * 1024).fill(32);
-    })();
+    let sent = 0;
+    const chunks = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent++ < 40) controller.enqueue(new Uint8Array(1024 * 1024).fill(32));
+        else controller.close();
+      },
+    });
     const streamed = await fetch(`${server.url}/api/v1/repos/app/commits`, {
       method: 'POST',
       headers: { 'x-api-key': adminKey },
-      body: ReadableStream.from(chunks),
+      body: chunks,
       duplex: 'half',
     } as RequestInit);
     expect(streamed.status).toBe(413);
