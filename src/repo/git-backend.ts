@@ -17,7 +17,7 @@ import type {
   RefUpdateInfo,
 } from '../protocol/backend.js';
 import type { Repository } from './repository.js';
-import { isAncestor, treeClosure } from './walk.js';
+import { isAncestor, planShallow, treeClosure, type ObjectPlanInput } from './walk.js';
 
 /** Options of a backend view. */
 export interface BackendOptions {
@@ -110,7 +110,8 @@ export class RepoGitBackend implements GitBackend {
     return [...invalid, ...pending];
   }
 
-  async fetch(request: FetchRequest): Promise<FetchResponse> {
+  /** The plan input of a fetch request in this view (deepen-not refs resolved, include-tag tags listed). */
+  async #planInput(request: FetchRequest): Promise<ObjectPlanInput> {
     let deepenNot: Oid[] | undefined;
     if (request.deepenNot && request.deepenNot.length > 0) {
       deepenNot = [];
@@ -130,7 +131,7 @@ export class RepoGitBackend implements GitBackend {
       }
     }
     const includeTags = request.includeTag ? await this.repo.annotatedTags(this.ephemeral) : undefined;
-    return this.repo.fetchPack({
+    return {
       wants: request.wants,
       haves: request.haves,
       clientShallows: request.clientShallows,
@@ -140,7 +141,15 @@ export class RepoGitBackend implements GitBackend {
       deepenNot,
       filter: request.filter,
       includeTags,
-    });
+    };
+  }
+
+  async fetch(request: FetchRequest): Promise<FetchResponse> {
+    return this.repo.fetchPack(await this.#planInput(request));
+  }
+
+  async shallowInfo(request: FetchRequest): Promise<{ shallow: Oid[]; unshallow: Oid[] }> {
+    return planShallow(this.repo.objects, await this.#planInput(request));
   }
 
   receive(commands: readonly RefCommand[], pack: AsyncIterable<Uint8Array> | null, options: ReceiveOptions): Promise<ReceiveResult> {

@@ -233,6 +233,13 @@ export async function treeClosure(store: ObjectStore, roots: readonly Oid[]): Pr
   return seen;
 }
 
+/** Only the shallow boundary changes of a fetch (no object walk): v0's first deepen round. */
+export async function planShallow(store: ObjectStore, input: ObjectPlanInput): Promise<{ shallow: Oid[]; unshallow: Oid[] }> {
+  const wants = await classifyWants(store, input.wants);
+  const { shallow, unshallow } = await planCommits(store, input, wants.commits);
+  return { shallow, unshallow };
+}
+
 /** Plans the objects of a fetch: see ObjectPlanInput. */
 export async function planObjects(store: ObjectStore, input: ObjectPlanInput): Promise<ObjectPlan> {
   const wants = await classifyWants(store, input.wants);
