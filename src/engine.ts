@@ -17,6 +17,8 @@ import { RepoGitBackend } from './repo/git-backend.js';
 import type { IngestOptions } from './repo/ingest.js';
 import { PackCache, type PackCacheOptions } from './repo/pack-cache.js';
 import { ZERO_OID } from './object/oid.js';
+import type { TokenService } from './access/tokens.js';
+import { createRemoteUrl, type RemoteUrl, type RemoteUrlOptions } from './access/remote-url.js';
 import type { Oid } from './object/oid.js';
 
 /** Options of `openEngine`. */
@@ -35,6 +37,10 @@ export interface EngineOptions {
   maxEphemeralTtlSeconds?: number;
   /** Limits of pack ingestion (object size, pack size, delta depth...). */
   ingest?: IngestOptions;
+  /** Signs repository tokens: enables `engine.remoteUrl` (see access/tokens.ts). */
+  tokens?: TokenService;
+  /** Default base URL of `engine.remoteUrl`, e.g. `http://127.0.0.1:8080`. */
+  baseUrl?: string;
   /** The cache of finished packs (fresh clones of the same tip are served from memory). */
   packCache?: PackCacheOptions;
   /** Runs before any ref moves (push, API commit, promotion, expiry); return a string to refuse with that message. */
@@ -200,6 +206,20 @@ export class Engine {
       this.#repos.delete(name);
       for (const tag of REPO_TAGS) await this.#kv.clear(prefixRange(repoPrefix(tag, rec.id)));
     });
+  }
+
+  /**
+   * A Git URL with a short-lived token for one repository: `{ url, token, expiresAt }`, the URL
+   * being `http://t:<token>@host/<name>.git` (`+ephemeral.git` when `ephemeral`). Needs the
+   * `tokens` option; `baseUrl` defaults to the engine's.
+   */
+  async remoteUrl(name: string, options: Partial<RemoteUrlOptions> = {}): Promise<RemoteUrl> {
+    const tokens = this.#options.tokens;
+    if (tokens === undefined) throw new InvalidArgumentError('engine.remoteUrl needs openEngine({ tokens }) (see createTokenService)');
+    const baseUrl = options.baseUrl ?? this.#options.baseUrl;
+    if (baseUrl === undefined) throw new InvalidArgumentError('remoteUrl needs a baseUrl (option, or openEngine({ baseUrl }))');
+    const repo = await this.getRepo(name);
+    return createRemoteUrl(tokens, repo.name, { ...options, baseUrl });
   }
 
   /** The protocol backend of a repository view (used by the HTTP handlers). */

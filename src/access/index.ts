@@ -26,3 +26,4 @@ export {
 } from './policy.js';
 export { expiresAt, isExpired, mergeEphemeralView, ttlFromPushOptions, type EphemeralTtl } from './ephemeral.js';
 export { createDenyList, type DenyList } from './revocation.js';
+export { createRemoteUrl, gitUrl, normalizePermissions, type RemoteUrl, type RemoteUrlOptions } from './remote-url.js';

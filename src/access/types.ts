@@ -1,7 +1,6 @@
 /**
  * Shapes shared by the access layer: what a verified token says (`TokenClaims`) and what an
- * authorizer answers (`AccessDecision`). The http layer declares a structurally identical
- * `AccessDecision`; keep the two in step.
+ * authorizer answers (`AccessDecision`), which the http layer's `authorize` hook returns.
  */
 import type { RefUpdateInfo } from '../protocol/backend.js';
 

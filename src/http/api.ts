@@ -39,7 +39,7 @@ import type { TokenClaims } from '../access/types.js';
 import { checkAccess, tokenFromHeaders } from '../access/policy.js';
 import { platform } from '../platform/index.js';
 import { toHex, utf8 } from '../platform/bytes.js';
-import { createRemoteUrl } from './api-remote-url.js';
+import { createRemoteUrl } from '../access/remote-url.js';
 
 /** The part of the engine the API uses. */
 export type ApiEngine = Pick<Engine, 'createRepo' | 'getRepo' | 'listRepos' | 'deleteRepo'>;
@@ -670,5 +670,5 @@ export function createApiNodeHandler(options: ApiOptions): (req: NodeLikeRequest
   };
 }
 
-export { createRemoteUrl, gitUrl, type RemoteUrl, type RemoteUrlOptions } from './api-remote-url.js';
+export { createRemoteUrl, gitUrl, type RemoteUrl, type RemoteUrlOptions } from '../access/remote-url.js';
 export type { IdempotencyStore } from '../repo/idempotency.js';

@@ -38,10 +38,9 @@ export interface AuthorizeContext {
   headers: Headers;
 }
 
-/** The `authorize` hook's answer. `ephemeral` overrides the URL's choice; `policy` refuses single ref updates. */
-export type AccessDecision =
-  | { allow: true; ephemeral?: boolean; policy?: (u: RefUpdateInfo) => string | null }
-  | { allow: false; status: 401 | 403 | 404; message: string };
+/** The `authorize` hook's answer (defined by access/): `ephemeral` overrides the URL's choice; `policy` refuses single ref updates. */
+export type { AccessDecision } from '../access/types.js';
+import type { AccessDecision } from '../access/types.js';
 
 /** The part of the engine the HTTP layer needs. */
 export interface GitHttpEngine {

@@ -20,6 +20,7 @@ import { platform } from '../platform/index.js';
 import { concat } from '../platform/bytes.js';
 import { applyChanges, groupChanges, type FileChange } from './build-tree.js';
 import { planObjects, type ObjectPlanInput } from './walk.js';
+import type { ObjectFilter } from '../protocol/backend.js';
 import { ingestPack, type IngestOptions, type IngestResult } from './ingest.js';
 import { sweepObjects } from './sweep.js';
 import { PackCache, packCacheKey, type PackAnswer } from './pack-cache.js';
@@ -99,12 +100,23 @@ export interface RepoContext {
   repoId: number;
   /** The engine's pack cache, if enabled. */
   packCache?: PackCache;
-  /** Writes in flight (commits, ingests): the object sweep waits for zero. */
-  writers: { count: number };
+  /** Writes in flight (commits, ingests): the object sweep waits for zero; `gate` is set while a sweep runs, and new writes wait for it. */
+  writers: { count: number; gate?: Promise<void> };
 }
 
-/** Options of `packObjects`. */
-export type PackObjectsOptions = ObjectPlanInput;
+/** Options of `packObjects`: ids as hex strings; see ObjectPlanInput for the meaning of each. */
+export interface PackObjectsOptions {
+  wants: readonly string[];
+  haves?: readonly string[];
+  /** Commits the client has as shallow boundaries. */
+  shallows?: readonly string[];
+  depth?: number;
+  deepenRelative?: boolean;
+  deepenSince?: number;
+  filter?: ObjectFilter;
+  /** Add annotated tags pointing at sent commits. */
+  includeTags?: boolean;
+}
 
 /** A tree entry as listed by `listTree`. */
 export interface ListedEntry {
@@ -330,7 +342,7 @@ export class Repository {
     const space: RefSpace = ephemeral ? 'ephemeral' : 'regular';
     const message = options.message.endsWith('\n') || options.message === '' ? options.message : options.message + '\n';
 
-    this.#ctx.writers.count++;
+    await this.#beginWrite();
     try {
       const run = () => this.#commitLoop(options, ref, author, committer, tree, expected, ephemeral, space, message);
       // Without an expectation, racing commits of this process would only conflict and retry
@@ -385,6 +397,12 @@ export class Repository {
       }
       return { sha, branch: options.branch, ref, tree: newTree, parents, ephemeral };
     }
+  }
+
+  /** Counts a write in flight, first waiting for a running object sweep to finish. */
+  async #beginWrite(): Promise<void> {
+    while (this.#ctx.writers.gate) await this.#ctx.writers.gate;
+    this.#ctx.writers.count++;
   }
 
   #expiry(ttlSeconds: number | undefined): number {
@@ -521,7 +539,7 @@ export class Repository {
   // ---- packs -----------------------------------------------------------------------------
 
   /** Plans a pack: object ids in pack order and the shallow boundary (see walk.ts). */
-  planPack(options: PackObjectsOptions) {
+  planPack(options: ObjectPlanInput) {
     this.#ctx.assertLive();
     return planObjects(this.#ctx.objects, options);
   }
@@ -562,10 +580,21 @@ export class Repository {
   /** One complete pack of the objects `options` select (e.g. `{ wants: [sha], depth: 1 }`), streamed. */
   packObjects(options: PackObjectsOptions): AsyncIterable<Uint8Array> {
     if (options === null || typeof options !== 'object' || !Array.isArray(options.wants)) throw new InvalidArgumentError('packObjects needs { wants: [...] }');
-    const wants = options.wants.map((w) => parseOid(w, 'want'));
+    const ids = (list: readonly string[] | undefined, what: string) => (list ?? []).map((w) => parseOid(w, what));
+    if (options.depth !== undefined && (!Number.isInteger(options.depth) || options.depth < 1)) throw new InvalidArgumentError('depth must be a positive integer');
+    const input: ObjectPlanInput = {
+      wants: ids(options.wants, 'want'),
+      haves: ids(options.haves, 'have'),
+      clientShallows: ids(options.shallows, 'shallow'),
+      depth: options.depth,
+      deepenRelative: options.deepenRelative,
+      deepenSince: options.deepenSince,
+      filter: options.filter,
+    };
     const self = this;
     return (async function* () {
-      const answer = await self.fetchPack({ ...options, wants });
+      if (options.includeTags) input.includeTags = await self.annotatedTags(false);
+      const answer = await self.fetchPack(input);
       yield* answer.pack;
     })();
   }
@@ -608,7 +637,7 @@ export class Repository {
         : (async function* () {
             yield* source as Iterable<Uint8Array>;
           })();
-    this.#ctx.writers.count++;
+    await this.#beginWrite();
     try {
       return await ingestPack(this.#ctx.kv, this.#ctx.objects, src, { ...this.#ctx.ingest, ...options });
     } finally {
@@ -618,7 +647,7 @@ export class Repository {
 
   /** Stores a pack and then applies ref updates, counted as one write (the sweep waits for it). */
   async withWrite<T>(fn: () => Promise<T>): Promise<T> {
-    this.#ctx.writers.count++;
+    await this.#beginWrite();
     try {
       return await fn();
     } finally {
@@ -641,8 +670,17 @@ export class Repository {
     }
     if (this.#ctx.writers.count > 0) return { refs: expired.length, objects: 0 };
     const objects = await this.#ctx.refs.withLock(async () => {
-      if (this.#ctx.writers.count > 0) return 0;
-      return sweepObjects(this.#ctx.objects, [...(await this.#ctx.refs.list('regular')), ...(await this.#ctx.refs.list('ephemeral'))].map(([, v]) => v.oid));
+      if (this.#ctx.writers.count > 0 || this.#ctx.writers.gate) return 0;
+      // Close the gate before the first await: a write starting now would store objects the
+      // mark below cannot see, and the sweep would delete them under it.
+      let open!: () => void;
+      this.#ctx.writers.gate = new Promise<void>((r) => (open = r));
+      try {
+        return await sweepObjects(this.#ctx.objects, [...(await this.#ctx.refs.list('regular')), ...(await this.#ctx.refs.list('ephemeral'))].map(([, v]) => v.oid));
+      } finally {
+        this.#ctx.writers.gate = undefined;
+        open();
+      }
     });
     return { refs: expired.length, objects };
   }

@@ -6,7 +6,7 @@ import { openEngine, type Engine } from '../../src/engine.js';
 import { createTokenService, type TokenService } from '../../src/access/tokens.js';
 import { createApiHandler, decodeBase64, parseRange, splitRepoPath, secretsEqual, type ApiHandler } from '../../src/http/api.js';
 import { createIdempotencyStore } from '../../src/repo/idempotency.js';
-import { createRemoteUrl } from '../../src/http/api-remote-url.js';
+import { createRemoteUrl } from '../../src/access/remote-url.js';
 
 const ADMIN = 'admin-key-0123456789abcdef';
 const SECRET = 'a-test-secret-of-at-least-32-bytes-long!';

@@ -7,8 +7,8 @@
  * after the server's 401 challenge.
  */
 import { InvalidArgumentError } from '../errors.js';
-import type { Permission, RefPolicy } from '../access/types.js';
-import type { TokenService } from '../access/tokens.js';
+import type { Permission, RefPolicy } from './types.js';
+import type { TokenService } from './tokens.js';
 
 /** Options of `createRemoteUrl`. */
 export interface RemoteUrlOptions {
