@@ -393,6 +393,25 @@ export function conformance(name: string, factory: EngineFactory): void {
       });
     });
 
+    describe('sweep racing writes', () => {
+      it('commits and pack ingests started during a sweep keep every object', async () => {
+        const repo = await engine.createRepo('race');
+        const changes = Array.from({ length: 6000 }, (_, i) => ({ path: `d${i % 200}/e${i % 7}/f${i}.txt`, content: `file ${i}` }));
+        await commit(repo, 'main', changes);
+        for (const delay of [0, 2, 10, 30, 60, 120]) {
+          const sweep = repo.sweep();
+          await new Promise((r) => setTimeout(r, delay));
+          const c = commit(repo, 'main', [{ path: `new${delay}/x.txt`, content: `racing ${delay}` }]);
+          const [swept] = await Promise.all([sweep, c]);
+          expect(swept.objects).toBe(0);
+          expect(text(await repo.readFile('main', `new${delay}/x.txt`))).toBe(`racing ${delay}`);
+        }
+        // After the races, a full sweep finds nothing to remove and everything still reads.
+        expect(await repo.sweep()).toEqual({ refs: 0, objects: 0 });
+        expect((await repo.listTree('main', { recursive: true })).filter((e) => e.type === 'blob').length).toBe(6006);
+      });
+    });
+
     describe('ref transactions', () => {
       let repo: Repository;
       let shas: string[];
