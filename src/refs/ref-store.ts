@@ -55,6 +55,8 @@ export interface TransactionChecks {
   missingObjects?: (oids: Oid[]) => Promise<Oid[]>;
   /** Last word before the write (hooks); throwing aborts the transaction. */
   prepare?: (updates: AppliedUpdate[]) => Promise<void>;
+  /** More writes to make in the same batch as the refs (e.g. an idempotency record). */
+  extraOps?: KvOp[];
 }
 
 const SYMREF = 0x00;
@@ -188,6 +190,7 @@ export class RefStore {
         }
         return { ref: u.ref, space: u.space, oldSha: cur, newSha: u.newSha };
       });
+      await this.#checkNameConflicts(applied);
       const targets = parsed.filter((u) => u.newSha !== ZERO_OID).map((u) => u.newSha);
       if (checks.missingObjects && targets.length > 0) {
         const missing = await checks.missingObjects([...new Set(targets)]);
@@ -201,9 +204,44 @@ export class RefStore {
           ? { type: 'del', key: this.#key(u.ref, u.space) }
           : { type: 'put', key: this.#key(u.ref, u.space), value: encodeValue({ oid: u.newSha, peeled: u.peeled, expiresAt: u.expiresAt }, u.space) },
       );
+      if (checks.extraOps) ops.push(...checks.extraOps);
       await this.#kv.batch(ops);
       return applied;
     });
+  }
+
+  /**
+   * Git cannot hold `refs/heads/a` and `refs/heads/a/b` at once (a ref is a file, so it cannot
+   * also be a directory): a client fetching both fails. A created ref must not sit below an
+   * existing ref nor above one, counting the transaction's own deletes and creates. The
+   * ephemeral view shows ephemeral refs over regular ones, so ephemeral names are also checked
+   * against the regular space.
+   */
+  async #checkNameConflicts(applied: readonly AppliedUpdate[]): Promise<void> {
+    const created = applied.filter((u) => u.oldSha === ZERO_OID && u.newSha !== ZERO_OID);
+    if (created.length === 0) return;
+    const after = new Map<string, boolean>(applied.map((u) => [`${u.space}:${u.ref}`, u.newSha !== ZERO_OID]));
+    const exists = async (ref: string, space: RefSpace) => after.get(`${space}:${ref}`) ?? (await this.get(ref, space)) !== undefined;
+    for (const u of created) {
+      const spaces: RefSpace[] = u.space === 'ephemeral' ? ['ephemeral', 'regular'] : ['regular'];
+      const parts = u.ref.split('/');
+      for (const space of spaces) {
+        let conflict: string | undefined;
+        for (let i = 3; i < parts.length && conflict === undefined; i++) {
+          const above = parts.slice(0, i).join('/');
+          if (await exists(above, space)) conflict = above;
+        }
+        if (conflict === undefined) {
+          const below = [...(await this.list(space, `${u.ref}/`)).map(([r]) => r as string), ...[...after].filter(([k, live]) => live && k.startsWith(`${space}:${u.ref}/`)).map(([k]) => k.slice(space.length + 1))];
+          conflict = below.find((r) => after.get(`${space}:${r}`) !== false);
+        }
+        if (conflict !== undefined) {
+          throw new RefConflictError(`cannot create ref ${u.ref}: ref ${conflict} exists${space !== u.space ? ` (${space})` : ''}, and git cannot hold both`, {
+            details: { ref: u.ref, conflictsWith: conflict },
+          });
+        }
+      }
+    }
   }
 
   /** Runs `fn` holding this repository's transaction lock (no transaction can interleave). */
