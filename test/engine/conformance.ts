@@ -394,7 +394,7 @@ export function conformance(name: string, factory: EngineFactory): void {
     });
 
     describe('sweep racing writes', () => {
-      it('commits and pack ingests started during a sweep keep every object', async () => {
+      it('commits started during a sweep keep every object', async () => {
         const repo = await engine.createRepo('race');
         const changes = Array.from({ length: 6000 }, (_, i) => ({ path: `d${i % 200}/e${i % 7}/f${i}.txt`, content: `file ${i}` }));
         await commit(repo, 'main', changes);
@@ -487,6 +487,31 @@ export function conformance(name: string, factory: EngineFactory): void {
           ['b1', b],
           ['brand-new', c],
         ]);
+      });
+
+      it('refuses a ref that would be a directory of another (refs/heads/a vs refs/heads/a/b), as git does', async () => {
+        const [a] = shas as [string];
+        await repo.refs.transaction([{ ref: 'refs/heads/x/y/z', newSha: a }]);
+        const refs = await refsOf(repo);
+        for (const ref of ['refs/heads/b0/sub', 'refs/heads/x', 'refs/heads/x/y', 'refs/heads/x/y/z/w']) {
+          await expect(repo.refs.transaction([{ ref, newSha: a }]), ref).rejects.toMatchObject({ code: 'ERR_REF_CONFLICT' });
+        }
+        await expect(
+          repo.refs.transaction([
+            { ref: 'refs/heads/p', newSha: a },
+            { ref: 'refs/heads/p/q', newSha: a },
+          ]),
+        ).rejects.toMatchObject({ code: 'ERR_REF_CONFLICT' });
+        // An ephemeral branch may not shadow a regular one as a directory either.
+        await expect(commit(repo, 'b1/agent', [{ path: 'f', content: 'e' }], { ephemeral: true })).rejects.toMatchObject({ code: 'ERR_REF_CONFLICT' });
+        expect(await refsOf(repo)).toBe(refs);
+        // Deleting the file-ref and creating the directory-ref in one transaction is fine.
+        await repo.refs.transaction([
+          { ref: 'refs/heads/b0', newSha: ZERO_OID },
+          { ref: 'refs/heads/b0/sub', newSha: a },
+        ]);
+        expect((await repo.listBranches()).map((b) => b.name)).toEqual(['b0/sub', 'b1', 'b2', 'x/y/z']);
+        await repo.createBranch('x/y/other', 'b1');
       });
 
       it('50 concurrent CAS updates from the same old value: exactly one wins', async () => {
