@@ -65,14 +65,15 @@ export function computeRatios(r: SuiteReport): RatioRow[] {
     const deep = sweeps[sweeps.length - 1]!;
     for (const s of r.meta.servers.filter((n) => n !== 'remote')) {
       const v = ratio(find(r, 'sweep', deep, s)?.time.median, find(r, 'sweep', shallow, s)?.time.median);
-      add(`depth1 ${deep} / ${shallow}: ${s}`, v, s === 'level-git' ? '<=' : undefined, s === 'level-git' ? 1.2 : undefined);
+      const label = s === 'floor' ? ' (noise gauge: nearly the same bytes)' : '';
+      add(`depth1 ${deep} / ${shallow}: ${s}${label}`, v, s === 'level-git' ? '<=' : undefined, s === 'level-git' ? 1.2 : undefined);
     }
   }
   return rows.filter((x) => Number.isFinite(x.value) || x.target !== '');
 }
 
 const fmt = (n: number | null | undefined, digits = 0): string => (n === null || n === undefined || !Number.isFinite(n) ? '–' : n.toFixed(digits));
-const mb = (n: number | null | undefined): string => (n === null || n === undefined ? '–' : (n / 1e6).toFixed(2));
+const mb = (n: number | null | undefined): string => (n === null || n === undefined ? '–' : (n / 1e6).toFixed(n < 1e5 ? 3 : 2));
 
 interface Row {
   cells: string[];
@@ -122,7 +123,7 @@ function textTable(header: string[], rows: Row[]): string {
 }
 
 function mdTable(header: string[], rows: Row[]): string {
-  const align = header.map((_, i) => (i < 3 ? ':--' : '--:'));
+  const align = header.map((_, i) => (i < Math.min(3, header.length - 1) ? ':--' : '--:'));
   return [`| ${header.join(' | ')} |`, `| ${align.join(' | ')} |`, ...rows.map((r) => `| ${r.cells.join(' | ')} |`)].join('\n');
 }
 
@@ -139,7 +140,10 @@ export function formatText(r: SuiteReport, ratios: RatioRow[]): string {
     const c = concurrencyRows(r);
     out.push('', textTable(c.header, c.rows));
   }
-  if (ratios.length > 0) out.push('', textTable(['ratio (same run)', 'value', 'target', ''], ratioRows(ratios)));
+  const targets = ratios.filter((x) => x.target !== '');
+  const info = ratios.filter((x) => x.target === '');
+  if (targets.length > 0) out.push('', textTable(['target (same-run ratio)', 'value', 'target', ''], ratioRows(targets)));
+  if (info.length > 0) out.push('', textTable(['other same-run ratios', 'value'], ratioRows(info).map((r) => ({ cells: r.cells.slice(0, 2) }))));
   for (const n of r.notes) out.push(`note: ${n}`);
   return out.join('\n');
 }
@@ -159,7 +163,12 @@ export function formatMarkdown(r: SuiteReport, ratios: RatioRow[], chartFile: st
   out.push('');
   if (chartFile) out.push(`![depth-1 clone time per server and tree size](${chartFile})`, '');
   out.push('#### Targets (ratios of medians measured in the same run; CPU: means)', '');
-  out.push(mdTable(['ratio', 'value', 'target', ''], ratioRows(ratios)), '');
+  out.push(mdTable(['ratio', 'value', 'target', ''], ratioRows(ratios.filter((x) => x.target !== ''))), '');
+  const info = ratios.filter((x) => x.target === '');
+  if (info.length > 0) {
+    out.push('<details><summary>Other same-run ratios (level-git-cold, floor, ingest)</summary>', '');
+    out.push(mdTable(['ratio', 'value'], ratioRows(info).map((r) => ({ cells: r.cells.slice(0, 2) }))), '', '</details>', '');
+  }
   out.push('#### All results', '');
   const res = resultRows(r);
   out.push(mdTable(res.header, res.rows), '');

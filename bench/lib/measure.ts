@@ -111,3 +111,22 @@ export async function alternate(
   }
   return out;
 }
+
+/** One thing measured once per round: an operation against a server, under a label. */
+export interface Unit {
+  label: string;
+  server: BenchServer;
+  op: () => Promise<OpResult>;
+}
+
+/**
+ * Like `alternate`, over arbitrary units (e.g. every server × two fixtures), so comparisons
+ * across fixtures are not skewed by drift over time. Returns samples per unit label.
+ */
+export async function alternateUnits(units: readonly Unit[], runs: number): Promise<Map<string, Sample[]>> {
+  const out = new Map<string, Sample[]>(units.map((u) => [u.label, []]));
+  for (let i = 0; i < runs; i++) {
+    for (const u of rotation(units, i)) out.get(u.label)!.push(await measure(u.server, u.op));
+  }
+  return out;
+}
