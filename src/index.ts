@@ -30,4 +30,3 @@ export { createFetchHandler, type FetchHandlerOptions } from './http/fetch-handl
 export { createIsomorphicTransport, type IsomorphicHttpClient } from './http/isomorphic-transport.js';
 export { handleGitRequest, parseGitPath, DEFAULT_HTTP_LIMITS, type GitHttpOptions, type GitHttpLimits, type GitService } from './http/git-http.js';
 export { createApiHandler, createApiNodeHandler, type ApiOptions } from './http/api.js';
-export { createIdempotencyStore, createMemoryIdempotencyStore } from './repo/idempotency.js';

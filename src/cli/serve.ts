@@ -16,7 +16,6 @@ import type { AddressInfo } from 'node:net';
 import type { AbstractLevel } from 'abstract-level';
 import { openEngine, type Engine } from '../engine.js';
 import { createTokenService, type TokenService } from '../access/tokens.js';
-import { createIdempotencyStore } from '../repo/idempotency.js';
 import { createServer } from '../http/server.js';
 
 /** Options of `startServe`. */
@@ -116,7 +115,6 @@ export async function startServe(options: ServeOptions = {}): Promise<RunningSer
     engine,
     tokens,
     adminKey,
-    idempotency: createIdempotencyStore(db),
     ...(options.baseUrl !== undefined ? { baseUrl: options.baseUrl } : {}),
     onError,
   });

@@ -33,7 +33,6 @@ import type { Engine } from '../engine.js';
 import type { Repository } from '../repo/repository.js';
 import type { RefUpdate } from '../refs/ref-store.js';
 import type { FileChange } from '../repo/build-tree.js';
-import { createMemoryIdempotencyStore, type IdempotencyStore } from '../repo/idempotency.js';
 import type { TokenService } from '../access/tokens.js';
 import type { TokenClaims } from '../access/types.js';
 import { checkAccess, tokenFromHeaders } from '../access/policy.js';
@@ -57,8 +56,6 @@ export interface ApiOptions {
   prefix?: string;
   /** Largest JSON body in bytes; default 32 MiB. */
   maxBodyBytes?: number;
-  /** Where idempotency records go; default in memory (pass `createIdempotencyStore(db)` for durability). */
-  idempotency?: IdempotencyStore;
   /** Called with unexpected (non-level-git) errors, for logging. */
   onError?: (err: unknown) => void;
 }
@@ -94,7 +91,6 @@ interface Ctx {
   req: ApiRequest;
   url: URL;
   options: ApiOptions;
-  idempotency: IdempotencyStore;
   principal: Principal;
 }
 
@@ -254,20 +250,6 @@ function parseChanges(raw: unknown): FileChange[] {
   });
 }
 
-/** A stable digest of a JSON value (object keys sorted). */
-function fingerprint(value: unknown): string {
-  const stable = (v: unknown): unknown => {
-    if (Array.isArray(v)) return v.map(stable);
-    if (v !== null && typeof v === 'object') {
-      const out: Record<string, unknown> = {};
-      for (const k of Object.keys(v as object).sort()) out[k] = stable((v as Record<string, unknown>)[k]);
-      return out;
-    }
-    return v;
-  };
-  return toHex(platform().sha1(utf8(JSON.stringify(stable(value)))));
-}
-
 function decodeSegment(s: string): string {
   try {
     return decodeURIComponent(s);
@@ -406,29 +388,21 @@ async function repoRoutes(ctx: Ctx, name: string, rest: string[]): Promise<ApiRe
       if (message === undefined) throw new InvalidArgumentError('message is required');
       const changes = parseChanges(body.changes);
       const ephemeral = boundEphemeral || optBool(body, 'ephemeral') === true;
-      const doCommit = async () => {
-        const r = await repo.commit({
-          branch,
-          message,
-          author: body.author as never,
-          ...(body.committer !== undefined ? { committer: body.committer as never } : {}),
-          changes,
-          expectedHeadSha: optString(body, 'expectedHeadSha'),
-          baseBranch: optString(body, 'baseBranch'),
-          ephemeral,
-          ttlSeconds: optPositiveInt(body.ttl, 'ttl'),
-        });
-        return { status: 201, body: r as unknown };
-      };
       const key = body.idempotencyKey;
-      if (key === undefined || key === null) {
-        const r = await doCommit();
-        return json(r.status, r.body);
-      }
-      const { idempotencyKey: _omit, ...request } = body;
-      void _omit;
-      const r = await ctx.idempotency.run(repo, key as string, fingerprint({ ...request, ephemeral }), doCommit);
-      return json(r.status, r.body, r.replayed ? { 'Idempotent-Replayed': 'true' } : {});
+      const r = await repo.commit({
+        branch,
+        message,
+        author: body.author as never,
+        ...(body.committer !== undefined ? { committer: body.committer as never } : {}),
+        changes,
+        expectedHeadSha: optString(body, 'expectedHeadSha'),
+        baseBranch: optString(body, 'baseBranch'),
+        ephemeral,
+        ttlSeconds: optPositiveInt(body.ttl, 'ttl'),
+        ...(key !== undefined && key !== null ? { idempotencyKey: key as string } : {}),
+      });
+      const { replayed, ...result } = r;
+      return json(201, result, replayed ? { 'Idempotent-Replayed': 'true' } : {});
     }
     case 'files': {
       if (method !== 'GET' && method !== 'HEAD') return methodNotAllowed('GET, HEAD');
@@ -544,7 +518,7 @@ async function route(ctx: Ctx, segments: string[]): Promise<ApiResponse> {
 }
 
 /** Handles one request; null when the path is not under the API prefix. Never throws. */
-export async function handleApiRequest(req: ApiRequest, options: ApiOptions, idempotency?: IdempotencyStore): Promise<ApiResponse | null> {
+export async function handleApiRequest(req: ApiRequest, options: ApiOptions): Promise<ApiResponse | null> {
   let url: URL;
   try {
     url = new URL(req.url);
@@ -556,7 +530,7 @@ export async function handleApiRequest(req: ApiRequest, options: ApiOptions, ide
   const segments = url.pathname.slice(prefix.length).split('/').filter((s) => s !== '');
   try {
     const principal = await authenticate(req, options);
-    const ctx: Ctx = { req, url, options, idempotency: idempotency ?? options.idempotency ?? createMemoryIdempotencyStore(), principal };
+    const ctx: Ctx = { req, url, options, principal };
     const res = await route(ctx, segments);
     if (req.method === 'HEAD') return { ...res, body: null };
     return res;
@@ -584,9 +558,8 @@ export type ApiHandler = (req: Request) => Promise<Response | undefined>;
 /** Creates the JSON API as a `(Request) => Promise<Response | undefined>` handler. */
 export function createApiHandler(options: ApiOptions): ApiHandler {
   checkOptions(options);
-  const idempotency = options.idempotency ?? createMemoryIdempotencyStore();
   return async (req) => {
-    const r = await handleApiRequest({ method: req.method, url: req.url, headers: req.headers, body: req.body ? readableToIterable(req.body) : null }, options, idempotency);
+    const r = await handleApiRequest({ method: req.method, url: req.url, headers: req.headers, body: req.body ? readableToIterable(req.body) : null }, options);
     if (r === null) return undefined;
     return new Response(r.body as BodyInit | null, { status: r.status, headers: r.headers });
   };
@@ -626,7 +599,6 @@ export interface NodeLikeResponse {
 /** Creates the JSON API as a Node `(req, res, next?)` handler (http.createServer, Express, Connect). */
 export function createApiNodeHandler(options: ApiOptions): (req: NodeLikeRequest, res: NodeLikeResponse, next?: (err?: unknown) => void) => void {
   checkOptions(options);
-  const idempotency = options.idempotency ?? createMemoryIdempotencyStore();
   return (req, res, next) => {
     const headers = new Headers();
     for (const [k, v] of Object.entries(req.headers)) {
@@ -645,7 +617,7 @@ export function createApiNodeHandler(options: ApiOptions): (req: NodeLikeRequest
     }
     const method = req.method ?? 'GET';
     const hasBody = method !== 'GET' && method !== 'HEAD';
-    handleApiRequest({ method, url: absolute, headers, body: hasBody ? req : null }, options, idempotency).then(
+    handleApiRequest({ method, url: absolute, headers, body: hasBody ? req : null }, options).then(
       (r) => {
         if (r === null) {
           if (next) return next();
@@ -671,4 +643,3 @@ export function createApiNodeHandler(options: ApiOptions): (req: NodeLikeRequest
 }
 
 export { createRemoteUrl, gitUrl, type RemoteUrl, type RemoteUrlOptions } from '../access/remote-url.js';
-export type { IdempotencyStore } from '../repo/idempotency.js';

@@ -8,7 +8,6 @@ import { createServer as createHttpServer, type IncomingMessage, type Server, ty
 import type { Engine } from '../engine.js';
 import type { TokenService } from '../access/tokens.js';
 import { createTokenAuthorizer, type TokenAuthorizerOptions } from '../access/policy.js';
-import type { IdempotencyStore } from '../repo/idempotency.js';
 import { createNodeHandler } from './node-handler.js';
 import type { GitHttpLimits } from './git-http.js';
 import { createApiNodeHandler, type NodeLikeRequest } from './api.js';
@@ -21,8 +20,6 @@ export interface ServerOptions {
   adminKey?: string;
   /** Base URL written into remote URLs; default: each request's own origin. */
   baseUrl?: string;
-  /** Idempotency records of API commits (use `createIdempotencyStore(db)` for durability). */
-  idempotency?: IdempotencyStore;
   /** Largest JSON body, bytes (default 32 MiB). */
   maxBodyBytes?: number;
   /** Git HTTP limits (request body sizes, protocol limits). */
@@ -40,7 +37,6 @@ export function createRequestHandler(options: ServerOptions): (req: IncomingMess
     tokens: options.tokens,
     ...(options.adminKey !== undefined ? { adminKey: options.adminKey } : {}),
     ...(options.baseUrl !== undefined ? { baseUrl: options.baseUrl } : {}),
-    ...(options.idempotency !== undefined ? { idempotency: options.idempotency } : {}),
     ...(options.maxBodyBytes !== undefined ? { maxBodyBytes: options.maxBodyBytes } : {}),
     ...(options.onError !== undefined ? { onError: options.onError } : {}),
   });

@@ -5,7 +5,7 @@
  * warm-up apply to commits, pushes, API calls, promotion and expiry alike.
  */
 import { InvalidArgumentError, NotFoundError, RefConflictError, RefRejectedError, InvalidObjectError, LevelGitError } from '../errors.js';
-import type { Kv } from '../storage/kv.js';
+import type { Kv, KvOp } from '../storage/kv.js';
 import { type Oid, ZERO_OID, isOid, parseOid } from '../object/oid.js';
 import { splitDirPath, splitPath } from '../object/path.js';
 import { encodeCommit, encodeTag, type Commit, type Identity } from '../object/commit.js';
@@ -23,6 +23,17 @@ import { planObjects, type ObjectPlanInput } from './walk.js';
 import type { ObjectFilter } from '../protocol/backend.js';
 import { ingestPack, type IngestOptions, type IngestResult } from './ingest.js';
 import { sweepObjects } from './sweep.js';
+import { checkIdempotencyKey, fingerprint, idempotencyMismatch, idempotencyRecordOp, readIdempotencyRecord } from './idempotency.js';
+
+/** Thrown inside a commit's transaction when a concurrent call with the same idempotency key landed first. */
+class IdempotentReplay extends Error {
+  constructor(
+    readonly result: unknown,
+    readonly fingerprint: string,
+  ) {
+    super('replayed');
+  }
+}
 import { PackCache, packCacheKey, type PackAnswer } from './pack-cache.js';
 
 /** Public facts about a repository. */
@@ -57,6 +68,12 @@ export interface CommitOptions {
   ephemeral?: boolean;
   /** Ephemeral only: lifetime in seconds (default: the engine's). */
   ttlSeconds?: number;
+  /**
+   * Makes the commit idempotent: a retry with the same key and the same request returns the
+   * first result (with `replayed: true`) instead of committing again; the same key with a
+   * different request is an InvalidArgumentError. Kept 24 hours, stored atomically with the ref move.
+   */
+  idempotencyKey?: string;
 }
 
 /** Result of a commit. */
@@ -67,6 +84,8 @@ export interface CommitResult {
   tree: Oid;
   parents: Oid[];
   ephemeral: boolean;
+  /** Present (true) when an idempotency key returned an earlier commit's result. */
+  replayed?: true;
 }
 
 /** Why a ref moved; passed to hooks. */
@@ -342,12 +361,33 @@ export class Repository {
     const space: RefSpace = ephemeral ? 'ephemeral' : 'regular';
     const message = options.message.endsWith('\n') || options.message === '' ? options.message : options.message + '\n';
 
+    let idem: { key: string; fingerprint: string } | undefined;
+    if (options.idempotencyKey !== undefined) {
+      const key = checkIdempotencyKey(options.idempotencyKey);
+      const { idempotencyKey: _k, author: a, committer: c, ...rest } = options;
+      void _k;
+      const fp = fingerprint({ ...rest, author: { name: a.name, email: a.email }, committer: c ? { name: c.name, email: c.email } : undefined });
+      const found = await readIdempotencyRecord<CommitResult>(this.#ctx.kv, this.#ctx.repoId, key);
+      if (found) {
+        if (found.fingerprint !== fp) throw idempotencyMismatch();
+        return { ...found.result, replayed: true };
+      }
+      idem = { key, fingerprint: fp };
+    }
+
     await this.#beginWrite();
     try {
-      const run = () => this.#commitLoop(options, ref, author, committer, tree, expected, ephemeral, space, message);
+      const run = () => this.#commitLoop(options, ref, author, committer, tree, expected, ephemeral, space, message, idem);
       // Without an expectation, racing commits of this process would only conflict and retry
       // (and give up after a few rounds): run them one after the other instead.
       return await (expected === undefined ? this.#commitQueue.run(`${space}:${ref}`, run) : run());
+    } catch (err) {
+      if (err instanceof IdempotentReplay) {
+        const r = err.result as CommitResult & { fingerprint?: string };
+        if (err.fingerprint !== idem?.fingerprint) throw idempotencyMismatch();
+        return { ...r, replayed: true };
+      }
+      throw err;
     } finally {
       this.#ctx.writers.count--;
     }
@@ -363,6 +403,7 @@ export class Repository {
     ephemeral: boolean,
     space: RefSpace,
     message: string,
+    idem: { key: string; fingerprint: string } | undefined,
   ): Promise<CommitResult> {
     // Without an expectation, a concurrent move of the branch makes us rebuild on the new tip.
     for (let attempt = 0; ; attempt++) {
@@ -386,16 +427,27 @@ export class Repository {
       await writer.flush();
       // The old value checked is what the branch was in its own space (absent = must not exist).
       const ownOld = ephemeral ? (await this.#ctx.refs.get(ref, 'ephemeral'))?.oid : current?.oid;
+      const result: CommitResult = { sha, branch: options.branch, ref, tree: newTree, parents, ephemeral };
+      const kv = this.#ctx.kv;
+      const repoId = this.#ctx.repoId;
       try {
         await this.transact(
           [{ ref, oldSha: expected !== undefined && !ephemeral ? expected : (ownOld ?? ZERO_OID), newSha: sha, space, expiresAt: ephemeral ? this.#expiry(options.ttlSeconds) : undefined }],
           'commit',
+          idem && {
+            // Under the lock: a concurrent retry that landed first wins; ours is not applied.
+            before: async () => {
+              const found = await readIdempotencyRecord<CommitResult>(kv, repoId, idem.key);
+              if (found) throw new IdempotentReplay(found.result, found.fingerprint);
+            },
+            extraOps: [idempotencyRecordOp(repoId, idem.key, { fingerprint: idem.fingerprint, result, createdAt: Date.now() })],
+          },
         );
       } catch (err) {
         if (err instanceof RefConflictError && expected === undefined && attempt < 8) continue;
         throw err;
       }
-      return { sha, branch: options.branch, ref, tree: newTree, parents, ephemeral };
+      return result;
     }
   }
 
@@ -417,7 +469,7 @@ export class Repository {
   }
 
   /** The one path every ref move takes: peeled values, object check, hooks, then the write. */
-  async transact(updates: RefUpdate[], source: RefUpdateSource): Promise<AppliedUpdate[]> {
+  async transact(updates: RefUpdate[], source: RefUpdateSource, extra?: { before?: () => Promise<void>; extraOps?: KvOp[] }): Promise<AppliedUpdate[]> {
     this.#ctx.assertLive();
     const withPeeled = await Promise.all(
       updates.map(async (u) => {
@@ -432,12 +484,14 @@ export class Repository {
         const has = await this.#ctx.objects.has(oids);
         return oids.filter((_, i) => !has[i]);
       },
-      prepare: this.#ctx.beforeRefUpdate
-        ? async (list) => {
-            const verdict = await this.#ctx.beforeRefUpdate!({ repo: this.name, source, updates: list });
-            if (typeof verdict === 'string') throw new RefRejectedError(verdict, { details: { refs: list.map((u) => u.ref) } });
-          }
-        : undefined,
+      prepare: async (list) => {
+        await extra?.before?.();
+        if (this.#ctx.beforeRefUpdate) {
+          const verdict = await this.#ctx.beforeRefUpdate({ repo: this.name, source, updates: list });
+          if (typeof verdict === 'string') throw new RefRejectedError(verdict, { details: { refs: list.map((u) => u.ref) } });
+        }
+      },
+      extraOps: extra?.extraOps,
     });
     this.#ctx.onRefsChanged?.(this, applied);
     if (this.#ctx.afterRefUpdate) {

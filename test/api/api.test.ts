@@ -5,7 +5,6 @@ import fc from 'fast-check';
 import { openEngine, type Engine } from '../../src/engine.js';
 import { createTokenService, type TokenService } from '../../src/access/tokens.js';
 import { createApiHandler, decodeBase64, parseRange, splitRepoPath, secretsEqual, type ApiHandler } from '../../src/http/api.js';
-import { createIdempotencyStore } from '../../src/repo/idempotency.js';
 import { createRemoteUrl } from '../../src/access/remote-url.js';
 
 const ADMIN = 'admin-key-0123456789abcdef';
@@ -41,7 +40,7 @@ beforeEach(async () => {
   db = new MemoryLevel();
   engine = await openEngine({ db: db as any });
   tokens = createTokenService({ keys: { secret: SECRET } });
-  api = createApiHandler({ engine, tokens, adminKey: ADMIN, idempotency: createIdempotencyStore(db as any), maxBodyBytes: 1024 * 1024 });
+  api = createApiHandler({ engine, tokens, adminKey: ADMIN, maxBodyBytes: 1024 * 1024 });
 });
 
 afterEach(async () => {
@@ -267,7 +266,7 @@ describe('commits and reads', () => {
     expect(shas.size).toBe(1);
     expect((await jsonOf(await call('GET', '/api/v1/repos/app/commits'))).commits).toHaveLength(2);
     // A new handler over the same database still knows the key.
-    const api2 = createApiHandler({ engine, tokens, adminKey: ADMIN, idempotency: createIdempotencyStore(db as any) });
+    const api2 = createApiHandler({ engine, tokens, adminKey: ADMIN });
     const r3 = await api2(new Request('http://api.test/api/v1/repos/app/commits', { method: 'POST', headers: { 'x-api-key': ADMIN }, body: JSON.stringify(body) }));
     expect((await jsonOf(r3!)).sha).toBe(a.sha);
     // The same key with another request is refused.
