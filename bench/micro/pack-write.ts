@@ -10,11 +10,25 @@ import { encodeSideband } from '../../src/protocol/sideband.js';
 import { utf8 } from '../../src/platform/bytes.js';
 import { compare } from './micro.js';
 
-// ~2,300 blobs of a few KB each: the shape of a depth-1 pack of a mid-size source tree.
+// ~2,300 blobs of 0.5–4 KB of code-like text (word soup that compresses about 4:1):
+// the shape of a depth-1 pack of a mid-size source tree (rxjs: 2,277 files).
+let seed = 42;
+const rand = (n: number): number => {
+  seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+  return seed % n;
+};
+const words = ['const', 'return', 'function', 'export', 'import', 'value', 'observer', 'subscribe', 'pipe', 'map', 'filter', 'index', 'length', 'null', 'undefined', 'this'];
 const entries: Uint8Array[] = [];
 for (let i = 0; i < 2300; i++) {
-  const text = `// module ${i}\n` + `export function f${i}(x) { return x * ${i} + ${i % 17}; }\n`.repeat(20 + (i % 60));
-  entries.push(encodePackEntry('blob', utf8(text)));
+  const parts: string[] = [];
+  const size = 500 + rand(3500);
+  let n = 0;
+  while (n < size) {
+    const w = rand(3) === 0 ? `${words[rand(words.length)]}${rand(100000).toString(36)}` : words[rand(words.length)]!;
+    parts.push(w);
+    n += w.length + 1;
+  }
+  entries.push(encodePackEntry('blob', utf8(parts.join(rand(8) === 0 ? '\n' : ' '))));
 }
 const total = entries.reduce((a, e) => a + e.length, 0);
 

@@ -53,6 +53,25 @@ await compare(`decode ${lines.length} ref lines (${encoded.length} bytes)`, [
   { name: 'PktReader, 1 KiB chunks', fn: () => readAll(small) },
 ]);
 
+/** A variant for comparison: every line written into one buffer with encodeInto. */
+function encodeIntoOneBuffer(ls: readonly string[]): Uint8Array {
+  const enc = new TextEncoder();
+  let cap = 0;
+  for (const l of ls) cap += 4 + l.length * 3 + 1;
+  const out = new Uint8Array(cap);
+  let o = 0;
+  for (const l of ls) {
+    const { written } = enc.encodeInto(l, out.subarray(o + 4));
+    out[o + 4 + written] = 10;
+    const len = written + 5;
+    const hex = len.toString(16).padStart(4, '0');
+    for (let i = 0; i < 4; i++) out[o + i] = hex.charCodeAt(i);
+    o += len;
+  }
+  return out.subarray(0, o);
+}
+
 await compare(`encode ${lines.length} ref lines`, [
   { name: 'encodePktLine each + concat', fn: () => concat(lines.map((l) => encodePktLine(l))) },
+  { name: 'one buffer, TextEncoder.encodeInto', fn: () => encodeIntoOneBuffer(lines) },
 ]);
