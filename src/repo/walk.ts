@@ -108,93 +108,136 @@ async function classifyWants(store: ObjectStore, wants: readonly Oid[]) {
   return { commits, trees, blobs, tags };
 }
 
-/** Decides which commits to send and the shallow boundary. */
-async function planCommits(store: ObjectStore, input: ObjectPlanInput, wantCommits: Oid[]) {
-  const shallowSet = new Set(input.clientShallows ?? []);
-  const haves = input.haves ?? [];
-  // Commits the client has: its haves and their ancestors down to its shallow boundary.
-  const clientHas = haves.length > 0 ? await closure(store, haves, shallowSet) : new Set<Oid>();
-  const notSet = input.deepenNot && input.deepenNot.length > 0 ? await closure(store, input.deepenNot) : undefined;
-  const depth = input.depth;
-  const relative = input.deepenRelative === true && depth !== undefined;
-  const since = input.deepenSince;
-  const limited = depth !== undefined || since !== undefined || notSet !== undefined;
-
-  const included: Oid[] = [];
-  const includedSet = new Set<Oid>();
-  const shallow: Oid[] = [];
-  const unshallow: Oid[] = [];
-  const excluded = (c: Commit, o: Oid) => (since !== undefined && c.committer.timestamp < since) || (notSet?.has(o) ?? false);
-
-  // Breadth-first from the wants, so each commit is first met at its smallest depth.
-  const visited = new Map<Oid, number>();
-  let level: [Oid, number][] = [...new Set(wantCommits)].map((o) => [o, relative ? 0 : 1]);
-  while (level.length > 0) {
-    level = level.filter(([o]) => !visited.has(o));
-    const uniq = new Map(level);
-    level = [...uniq];
-    level.forEach(([o, d]) => visited.set(o, d));
-    const decoded = await store.decodeMany(level.map(([o]) => o));
-    const next: [Oid, number][] = [];
-    level.forEach(([oid, d], i) => {
+/**
+ * The new shallow boundary of a deepen request (gitprotocol-v2 "deepen", technical/shallow):
+ * commits at `depth` generations from `heads` (a head is generation 1), each commit counted at
+ * its smallest generation. `boundary` are the commits at the limit; `inside` every commit above it.
+ */
+async function shallowByDepth(store: ObjectStore, heads: readonly Oid[], depth: number): Promise<{ boundary: Set<Oid>; inside: Set<Oid> }> {
+  const boundary = new Set<Oid>();
+  const inside = new Set<Oid>();
+  const seen = new Set<Oid>();
+  let level = [...new Set(heads)];
+  for (let d = 1; level.length > 0; d++) {
+    level.forEach((o) => seen.add(o));
+    const decoded = await store.decodeMany(level);
+    const next: Oid[] = [];
+    level.forEach((oid, i) => {
       const obj = decoded[i]!;
       if (obj.type !== 'commit') return;
-      const c = obj.commit;
-      const has = clientHas.has(oid);
-      const isClientShallow = shallowSet.has(oid);
-      const childDepth = relative ? (isClientShallow ? 1 : d === 0 ? 0 : d + 1) : d + 1;
-      if (has) {
-        // The client has it. Only its shallow boundary can move: walk on below a client
-        // shallow commit when the new depth reaches further.
-        if (!limited) return;
-        if (isClientShallow) {
-          const deeper = relative ? depth! > 0 : depth !== undefined ? d < depth : true;
-          const parentsOk = c.parents.some((p) => !visited.has(p));
-          if (deeper && parentsOk && !(depth === undefined && c.parents.length === 0)) {
-            unshallow.push(oid);
-            for (const p of c.parents) next.push([p, childDepth]);
-          }
-          return;
-        }
-        for (const p of c.parents) next.push([p, childDepth]);
+      if (d >= depth) {
+        boundary.add(oid);
         return;
       }
-      if (limited && excluded(c, oid)) return;
-      included.push(oid);
-      includedSet.add(oid);
-      if (depth !== undefined && d > 0 && d >= depth) {
-        if (c.parents.length > 0) shallow.push(oid);
-        return;
-      }
-      if (notSet !== undefined) {
-        // Any parent cut off by the date or by deepen-not makes this commit a boundary.
-        let cut = false;
-        for (const p of c.parents) {
-          if (notSet?.has(p)) cut = true;
-          else next.push([p, childDepth]);
-        }
-        if (cut) shallow.push(oid);
-        return;
-      }
-      for (const p of c.parents) next.push([p, childDepth]);
+      inside.add(oid);
+      for (const p of obj.commit.parents) if (!seen.has(p)) (seen.add(p), next.push(p));
     });
     level = next;
   }
-  if (since !== undefined) {
-    // A commit whose parents were all dropped by the date is a boundary too.
-    const decoded = await store.decodeMany(included);
-    included.forEach((o, i) => {
-      const d = decoded[i]!;
-      if (d.type === 'commit' && d.commit.parents.length > 0 && !shallow.includes(o) && d.commit.parents.some((p) => !includedSet.has(p) && !clientHas.has(p))) shallow.push(o);
+  return { boundary, inside };
+}
+
+/**
+ * The new shallow boundary of `deepen-since` / `deepen-not`: the commits reachable from the
+ * wants through commits no older than `since` and not reachable from the `not` refs; those with
+ * a parent left out are the boundary.
+ */
+async function shallowByRevList(store: ObjectStore, wants: readonly Oid[], since: number | undefined, notSet: ReadonlySet<Oid> | undefined) {
+  const kept = new Map<Oid, Commit>();
+  let level = [...new Set(wants)].filter((o) => !(notSet?.has(o) ?? false));
+  const seen = new Set<Oid>(level);
+  while (level.length > 0) {
+    const decoded = await store.decodeMany(level);
+    const next: Oid[] = [];
+    level.forEach((oid, i) => {
+      const obj = decoded[i]!;
+      if (obj.type !== 'commit') return;
+      if (since !== undefined && obj.commit.committer.timestamp < since) return;
+      kept.set(oid, obj.commit);
+      for (const p of obj.commit.parents) if (!seen.has(p) && !(notSet?.has(p) ?? false)) (seen.add(p), next.push(p));
     });
+    level = next;
   }
-  // Commits the client has that sit right below what we send: their trees are the client's.
-  const edges = new Set<Oid>();
+  if (kept.size === 0) throw new InvalidArgumentError('no commits selected for shallow requests');
+  const boundary = new Set<Oid>();
+  const inside = new Set<Oid>();
+  for (const [oid, c] of kept) {
+    if (c.parents.some((p) => !kept.has(p))) boundary.add(oid);
+    else inside.add(oid);
+  }
+  return { boundary, inside };
+}
+
+/**
+ * Decides which commits to send and the shallow boundary changes, the way git's upload-pack
+ * does: compute the new boundary (from the wants, or from the client's shallows for
+ * deepen-relative); client shallows now above it are unshallowed and their parents wanted;
+ * then walk from the wants, not past any boundary (new or the client's), not into what the
+ * client has (the haves and their ancestry down to its shallows).
+ */
+async function planCommits(store: ObjectStore, input: ObjectPlanInput, wantCommits: Oid[]) {
+  const clientShallows = new Set(input.clientShallows ?? []);
+  const haves = input.haves ?? [];
+  const deepen = input.depth !== undefined || input.deepenSince !== undefined || (input.deepenNot?.length ?? 0) > 0;
+
+  const shallow: Oid[] = [];
+  const unshallow: Oid[] = [];
+  const grafts = new Set<Oid>(clientShallows);
+  const walkFrom = [...wantCommits];
+  if (deepen) {
+    let cut: { boundary: Set<Oid>; inside: Set<Oid> };
+    if (input.depth !== undefined && input.deepenRelative) {
+      const known = [...clientShallows];
+      const infos = await store.info(known);
+      cut = await shallowByDepth(store, known.filter((_, i) => infos[i]?.type === 'commit'), input.depth + 1);
+    } else if (input.depth !== undefined) {
+      cut = await shallowByDepth(store, wantCommits, input.depth);
+    } else {
+      const notSet = input.deepenNot && input.deepenNot.length > 0 ? await closure(store, input.deepenNot) : undefined;
+      cut = await shallowByRevList(store, wantCommits, input.deepenSince, notSet);
+    }
+    for (const o of cut.boundary) {
+      grafts.add(o);
+      if (!clientShallows.has(o)) shallow.push(o);
+    }
+    const decoded = await store.decodeMany([...clientShallows].filter((o) => cut.inside.has(o)));
+    for (const d of decoded) {
+      if (d.type !== 'commit') continue;
+      walkFrom.push(...d.commit.parents);
+    }
+    for (const o of clientShallows) if (cut.inside.has(o)) unshallow.push(o);
+  }
+
+  // What the client has: its haves and their ancestry, cut at its shallow commits.
+  const clientHas = haves.length > 0 ? await closure(store, haves, clientShallows) : new Set<Oid>();
+  const included: Oid[] = [];
+  const includedSet = new Set<Oid>();
+  let level = [...new Set(walkFrom)].filter((o) => !clientHas.has(o));
+  const seen = new Set<Oid>(level);
+  while (level.length > 0) {
+    const decoded = await store.decodeMany(level);
+    const next: Oid[] = [];
+    level.forEach((oid, i) => {
+      const obj = decoded[i]!;
+      if (obj.type !== 'commit') return;
+      included.push(oid);
+      includedSet.add(oid);
+      if (grafts.has(oid)) return;
+      for (const p of obj.commit.parents) if (!seen.has(p) && !clientHas.has(p)) (seen.add(p), next.push(p));
+    });
+    level = next;
+  }
+
+  // Commits the client has right below what we send (and unshallowed ones): their trees are the client's.
+  const edges = new Set<Oid>(unshallow);
   if (clientHas.size > 0 && included.length > 0) {
     const decoded = await store.decodeMany(included);
-    for (const d of decoded) if (d.type === 'commit') for (const p of d.commit.parents) if (clientHas.has(p)) edges.add(p);
+    included.forEach((oid, i) => {
+      const d = decoded[i]!;
+      if (d.type !== 'commit' || grafts.has(oid)) return;
+      for (const p of d.commit.parents) if (clientHas.has(p)) edges.add(p);
+    });
   }
-  for (const u of unshallow) edges.add(u);
   return { included, shallow, unshallow, edges: [...edges] };
 }
 

@@ -199,8 +199,9 @@ describe('depth and filters', () => {
     expect(new Set(oids)).toEqual(new Set([tip, tree, ...closure]));
     expect(oids.length).toBe(2 + closure.length);
     expect(gitText(bare, ['cat-file', '-t', tip])).toBe('commit');
-    // The first commit has no parents: at depth 1 it is not shallow.
-    expect((await repo.planPack({ wants: [tips[0]! as never], depth: 1 })).shallow).toEqual([]);
+    // A root commit at the depth limit is still reported shallow, as C git's upload-pack does
+    // (`git clone --depth 1` of a one-commit repository writes it to .git/shallow).
+    expect((await repo.planPack({ wants: [tips[0]! as never], depth: 1 })).shallow).toEqual([tips[0]]);
     // Depth 2 brings two commits and marks the second as the boundary.
     const p2 = await repo.planPack({ wants: [tip as never], depth: 2 });
     expect(p2.shallow).toEqual([tips[2]]);
