@@ -67,6 +67,8 @@ export function computeRatios(r: SuiteReport): RatioRow[] {
       const v = ratio(find(r, 'sweep', deep, s)?.time.median, find(r, 'sweep', shallow, s)?.time.median);
       const label = s === 'floor' ? ' (noise gauge: nearly the same bytes)' : '';
       add(`depth1 ${deep} / ${shallow}: ${s}${label}`, v, s === 'level-git' ? '<=' : undefined, s === 'level-git' ? 1.2 : undefined);
+      const cpu = ratio(find(r, 'sweep', deep, s)?.cpuMeanMs ?? undefined, find(r, 'sweep', shallow, s)?.cpuMeanMs ?? undefined);
+      if (Number.isFinite(cpu)) add(`server CPU, depth1 ${deep} / ${shallow}: ${s}`, cpu);
     }
   }
   return rows.filter((x) => Number.isFinite(x.value) || x.target !== '');

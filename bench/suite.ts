@@ -264,15 +264,15 @@ export async function runSuite(o: BenchOptions, log: Log): Promise<SuiteReport> 
     };
 
     /** Depth-1 clones of several fixtures, interleaved run by run (their ratio is the point). */
-    const interleavedClones = async (workload: string, fs: readonly Fixture[]): Promise<void> => {
-      log(`${workload}: ${fs.map((f) => f.id).join(' and ')} interleaved (depth 1), ${o.runs} runs`);
+    const interleavedClones = async (workload: string, fs: readonly Fixture[], runs: number): Promise<void> => {
+      log(`${workload}: ${fs.map((f) => f.id).join(' and ')} interleaved (depth 1), ${runs} runs`);
       const units = [];
       for (const f of fs) {
         const op = clone(f, true);
         await warmUp(op, servers);
         for (const s of servers) units.push({ label: `${f.id}\u0000${s.name}`, server: s, op: () => op(s) });
       }
-      const samples = await alternateUnits(units, o.runs);
+      const samples = await alternateUnits(units, runs);
       for (const f of fs) {
         const mine = new Map<string, Sample[]>();
         for (const s of servers) mine.set(s.name, samples.get(`${f.id}\u0000${s.name}`)!);
@@ -287,7 +287,9 @@ export async function runSuite(o: BenchOptions, log: Log): Promise<SuiteReport> 
       await cloneWorkload('full', trees[0]!, false);
     } else {
       if (wants(o, 'depth1')) for (const f of [...trees, ...(history ? [history] : [])]) await cloneWorkload('depth1', f, true);
-      if (wants(o, 'sweep') && sweeps.length > 0) await interleavedClones('sweep', sweeps);
+      // The sweep compares two fixtures whose clones differ by a few percent at most: twice the
+      // runs, so client-side jitter (±20% on a 2-core machine) does not decide the ratio.
+      if (wants(o, 'sweep') && sweeps.length > 0) await interleavedClones('sweep', sweeps, o.runs * 2);
       if (wants(o, 'full')) for (const f of [...(history ? [history] : []), ...sweeps.slice(-1)]) await cloneWorkload('full', f, false);
       if (wants(o, 'fetch') && history) await fetchWorkload(history);
       if (wants(o, 'push') && trees[0]) await pushWorkload(trees[0]);
