@@ -32,8 +32,11 @@ export interface ObjectPlan {
   unshallow: Oid[];
 }
 
-/** Commits reachable from `starts`, not walking past `stops` (their parents are not visited). */
-async function closure(store: ObjectStore, starts: readonly Oid[], stops: ReadonlySet<Oid> = new Set()): Promise<Set<Oid>> {
+/**
+ * Commits reachable from `starts`, not walking past `stops` (their parents are not visited)
+ * nor past commits older than `floor` (seconds; they are included, their parents are not).
+ */
+async function closure(store: ObjectStore, starts: readonly Oid[], stops: ReadonlySet<Oid> = new Set(), floor = -Infinity): Promise<Set<Oid>> {
   const seen = new Set<Oid>();
   let frontier = [...new Set(starts)];
   while (frontier.length > 0) {
@@ -43,7 +46,7 @@ async function closure(store: ObjectStore, starts: readonly Oid[], stops: Readon
     const next: Oid[] = [];
     frontier.forEach((o, i) => {
       const d = decoded[i]!;
-      if (d.type !== 'commit' || stops.has(o)) return;
+      if (d.type !== 'commit' || stops.has(o) || d.commit.committer.timestamp < floor) return;
       for (const p of d.commit.parents) if (!seen.has(p)) next.push(p);
     });
     frontier = next;
@@ -168,6 +171,28 @@ async function shallowByRevList(store: ObjectStore, wants: readonly Oid[], since
   return { boundary, inside };
 }
 
+/** Commits reachable from `from`, not past `grafts`, not into `has`; with the oldest committer time met. */
+async function walkCommits(store: ObjectStore, from: readonly Oid[], grafts: ReadonlySet<Oid>, has: ReadonlySet<Oid>) {
+  const included: Oid[] = [];
+  let oldest = Infinity;
+  let level = [...new Set(from)].filter((o) => !has.has(o));
+  const seen = new Set<Oid>(level);
+  while (level.length > 0) {
+    const decoded = await store.decodeMany(level);
+    const next: Oid[] = [];
+    level.forEach((oid, i) => {
+      const obj = decoded[i]!;
+      if (obj.type !== 'commit') return;
+      included.push(oid);
+      oldest = Math.min(oldest, obj.commit.committer.timestamp);
+      if (grafts.has(oid)) return;
+      for (const p of obj.commit.parents) if (!seen.has(p) && !has.has(p)) (seen.add(p), next.push(p));
+    });
+    level = next;
+  }
+  return { included, oldest };
+}
+
 /**
  * Decides which commits to send and the shallow boundary changes, the way git's upload-pack
  * does: compute the new boundary (from the wants, or from the client's shallows for
@@ -209,24 +234,18 @@ async function planCommits(store: ObjectStore, input: ObjectPlanInput, wantCommi
   }
 
   // What the client has: its haves and their ancestry, cut at its shallow commits.
-  const clientHas = haves.length > 0 ? await closure(store, haves, clientShallows) : new Set<Oid>();
-  const included: Oid[] = [];
-  const includedSet = new Set<Oid>();
-  let level = [...new Set(walkFrom)].filter((o) => !clientHas.has(o));
-  const seen = new Set<Oid>(level);
-  while (level.length > 0) {
-    const decoded = await store.decodeMany(level);
-    const next: Oid[] = [];
-    level.forEach((oid, i) => {
-      const obj = decoded[i]!;
-      if (obj.type !== 'commit') return;
-      included.push(oid);
-      includedSet.add(oid);
-      if (grafts.has(oid)) return;
-      for (const p of obj.commit.parents) if (!seen.has(p) && !clientHas.has(p)) (seen.add(p), next.push(p));
-    });
-    level = next;
+  // What the client has: its haves and their ancestry, cut at its shallow commits. Walking a
+  // long history for every incremental fetch would cost more than the fetch, so first walk
+  // from the wants stopping at the haves themselves; then walk the haves' ancestry only down
+  // to the oldest commit that walk met (less a day of clock skew); then walk the wants again.
+  const haveSet = new Set<Oid>(haves);
+  let clientHas: Set<Oid> = haveSet;
+  let walk = await walkCommits(store, walkFrom, grafts, haveSet);
+  if (haves.length > 0 && walk.included.length > 0) {
+    clientHas = await closure(store, haves, clientShallows, walk.oldest - 86_400);
+    walk = await walkCommits(store, walkFrom, grafts, clientHas);
   }
+  const { included } = walk;
 
   // Commits the client has right below what we send (and unshallowed ones): their trees are the client's.
   const edges = new Set<Oid>(unshallow);

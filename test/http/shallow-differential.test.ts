@@ -116,4 +116,26 @@ describe('shallow fetches match C git', () => {
       delete process.env.GIT_CONFIG_PARAMETERS;
     }
   });
+
+  it('an incremental fetch receives only the new objects (as many as from C git)', async () => {
+    const work = dirs.make('lg-inc-');
+    const ours = join(work, 'ours');
+    const theirs = join(work, 'theirs');
+    await g.ok(['clone', '-q', `${server.url}/hist.git`, ours]);
+    await g.ok(['clone', '-q', `file://${source}`, theirs]);
+    // Another client adds one commit changing one file two directories down, on both remotes.
+    await commitFiles(g, source, { 'deep/er/file.txt': 'new\n' }, 'one more');
+    await g.ok(['push', '-q', `${server.url}/hist.git`, 'main'], source);
+    const count = async (dir: string) => {
+      // Unpack what arrives into loose objects so they can be counted.
+      await g.ok(['-c', 'fetch.unpackLimit=1000000', 'fetch', '-q', 'origin'], dir);
+      return (await g.ok(['count-objects'], dir)).split(' ')[0];
+    };
+    const a = await count(ours);
+    const b = await count(theirs);
+    // commit + root tree + deep/ + deep/er/ + the blob
+    expect(a).toBe('5');
+    expect(a).toBe(b);
+    await g.ok(['fsck', '--no-progress'], ours);
+  });
 });
