@@ -76,6 +76,7 @@ export class Engine {
   /** The engine-wide cache of finished packs. */
   readonly packCache: PackCache;
   readonly #deleted = new Set<number>();
+  readonly #warming = new Map<string, { next?: Oid }>();
   #closed = false;
 
   /** Use `openEngine`. */
@@ -90,6 +91,33 @@ export class Engine {
 
   #check(): void {
     if (this.#closed) throw new ClosedError();
+  }
+
+  /**
+   * Warms the clone pack of a branch's new tip in the background, one job per branch at a time:
+   * a branch that moves again while its job runs (an agent committing every turn, a history
+   * pushed commit by commit) is warmed once more for its latest tip only, never per commit.
+   */
+  #warm(repo: Repository, key: string, tip: Oid): void {
+    const job = this.#warming.get(key);
+    if (job) {
+      job.next = tip;
+      return;
+    }
+    const state: { next?: Oid } = {};
+    this.#warming.set(key, state);
+    const run = async (oid: Oid) => {
+      try {
+        if (!this.#closed) await repo.warmClonePack(oid);
+      } catch {
+        // A failure only means the next clone builds its own pack.
+      }
+      const next = state.next;
+      state.next = undefined;
+      if (next !== undefined && next !== oid && !this.#closed) return run(next);
+      this.#warming.delete(key);
+    };
+    setTimeout(() => void run(tip), 0);
   }
 
   /** Creates a repository. RepoExistsError if the name is taken. */
@@ -141,8 +169,7 @@ export class Engine {
         if (!this.packCache.enabled || !this.packCache.options.warm) return;
         for (const u of updates) {
           if (u.newSha === ZERO_OID || !u.ref.startsWith('refs/heads/') || u.space !== 'regular') continue;
-          // Background work: a failure only means the next clone builds its own pack.
-          setTimeout(() => void repo.warmClonePack(u.newSha).catch(() => undefined), 0);
+          this.#warm(repo, `${record.id}:${u.ref}`, u.newSha);
         }
       },
       assertLive: () => {

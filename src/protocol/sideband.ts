@@ -30,6 +30,23 @@ function frame(channel: SidebandChannel, data: Uint8Array, start: number, end: n
   return out;
 }
 
+/** Frames `data` as consecutive packets written into one buffer (one copy, one write downstream). */
+function frameAll(channel: SidebandChannel, data: Uint8Array, maxPayload: number): Uint8Array {
+  const packets = Math.ceil(data.length / maxPayload);
+  const out = new Uint8Array(data.length + packets * 5);
+  let o = 0;
+  for (let i = 0; i < data.length; i += maxPayload) {
+    const end = Math.min(data.length, i + maxPayload);
+    const len = end - i + 5;
+    const hex = len.toString(16).padStart(4, '0');
+    for (let k = 0; k < 4; k++) out[o + k] = hex.charCodeAt(k);
+    out[o + 4] = channel;
+    out.set(data.subarray(i, end), o + 5);
+    o += len;
+  }
+  return out;
+}
+
 /** Frames `data` on `channel` as one or more packets of at most `maxPayload` bytes each. */
 export function encodeSideband(channel: SidebandChannel, data: Uint8Array | string, maxPayload = MAX_SIDEBAND_PAYLOAD): Uint8Array[] {
   const bytes = typeof data === 'string' ? utf8(data) : data;
@@ -62,8 +79,7 @@ export async function* sidebandStream(
   try {
     for await (const chunk of source) {
       if (chunk.length === 0) continue;
-      if (chunk.length <= max) yield frame(1, chunk, 0, chunk.length);
-      else for (const p of encodeSideband(1, chunk, max)) yield p;
+      yield chunk.length <= max ? frame(1, chunk, 0, chunk.length) : frameAll(1, chunk, max);
     }
   } catch (err) {
     const msg = options.onError ? options.onError(err) : err instanceof Error ? err.message : String(err);
