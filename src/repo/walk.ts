@@ -33,25 +33,42 @@ export interface ObjectPlan {
 }
 
 /**
+ * Walks commits breadth-first from `starts`, one batched read per generation, each commit once
+ * (`starts` are generation 1). `visit` sees each commit and returns whether to follow its
+ * parents; objects that are not commits are passed over.
+ */
+async function walkCommitLevels(
+  store: ObjectStore,
+  starts: Iterable<Oid>,
+  visit: (oid: Oid, commit: Commit, generation: number) => boolean,
+  skip: (oid: Oid) => boolean = () => false,
+): Promise<void> {
+  const seen = new Set<Oid>();
+  let level: Oid[] = [];
+  for (const o of starts) if (!seen.has(o) && !skip(o)) (seen.add(o), level.push(o));
+  for (let generation = 1; level.length > 0; generation++) {
+    const decoded = await store.decodeMany(level);
+    const next: Oid[] = [];
+    level.forEach((oid, i) => {
+      const obj = decoded[i]!;
+      if (obj.type !== 'commit' || !visit(oid, obj.commit, generation)) return;
+      for (const p of obj.commit.parents) if (!seen.has(p) && !skip(p)) (seen.add(p), next.push(p));
+    });
+    level = next;
+  }
+}
+
+/**
  * Commits reachable from `starts`, not walking past `stops` (their parents are not visited)
  * nor past commits older than `floor` (seconds; they are included, their parents are not).
  */
 async function closure(store: ObjectStore, starts: readonly Oid[], stops: ReadonlySet<Oid> = new Set(), floor = -Infinity): Promise<Set<Oid>> {
-  const seen = new Set<Oid>();
-  let frontier = [...new Set(starts)];
-  while (frontier.length > 0) {
-    frontier = frontier.filter((o) => !seen.has(o));
-    frontier.forEach((o) => seen.add(o));
-    const decoded = await store.decodeMany(frontier);
-    const next: Oid[] = [];
-    frontier.forEach((o, i) => {
-      const d = decoded[i]!;
-      if (d.type !== 'commit' || stops.has(o) || d.commit.committer.timestamp < floor) return;
-      for (const p of d.commit.parents) if (!seen.has(p)) next.push(p);
-    });
-    frontier = next;
-  }
-  return seen;
+  const found = new Set<Oid>();
+  await walkCommitLevels(store, starts, (oid, c) => {
+    found.add(oid);
+    return !stops.has(oid) && c.committer.timestamp >= floor;
+  });
+  return found;
 }
 
 /** True when `ancestor` is reachable from `descendant` (walks back no further than `ancestor`'s date allows, with slack). */
@@ -119,24 +136,10 @@ async function classifyWants(store: ObjectStore, wants: readonly Oid[]) {
 async function shallowByDepth(store: ObjectStore, heads: readonly Oid[], depth: number): Promise<{ boundary: Set<Oid>; inside: Set<Oid> }> {
   const boundary = new Set<Oid>();
   const inside = new Set<Oid>();
-  const seen = new Set<Oid>();
-  let level = [...new Set(heads)];
-  for (let d = 1; level.length > 0; d++) {
-    level.forEach((o) => seen.add(o));
-    const decoded = await store.decodeMany(level);
-    const next: Oid[] = [];
-    level.forEach((oid, i) => {
-      const obj = decoded[i]!;
-      if (obj.type !== 'commit') return;
-      if (d >= depth) {
-        boundary.add(oid);
-        return;
-      }
-      inside.add(oid);
-      for (const p of obj.commit.parents) if (!seen.has(p)) (seen.add(p), next.push(p));
-    });
-    level = next;
-  }
+  await walkCommitLevels(store, heads, (oid, _c, generation) => {
+    (generation >= depth ? boundary : inside).add(oid);
+    return generation < depth;
+  });
   return { boundary, inside };
 }
 
@@ -147,20 +150,16 @@ async function shallowByDepth(store: ObjectStore, heads: readonly Oid[], depth: 
  */
 async function shallowByRevList(store: ObjectStore, wants: readonly Oid[], since: number | undefined, notSet: ReadonlySet<Oid> | undefined) {
   const kept = new Map<Oid, Commit>();
-  let level = [...new Set(wants)].filter((o) => !(notSet?.has(o) ?? false));
-  const seen = new Set<Oid>(level);
-  while (level.length > 0) {
-    const decoded = await store.decodeMany(level);
-    const next: Oid[] = [];
-    level.forEach((oid, i) => {
-      const obj = decoded[i]!;
-      if (obj.type !== 'commit') return;
-      if (since !== undefined && obj.commit.committer.timestamp < since) return;
-      kept.set(oid, obj.commit);
-      for (const p of obj.commit.parents) if (!seen.has(p) && !(notSet?.has(p) ?? false)) (seen.add(p), next.push(p));
-    });
-    level = next;
-  }
+  await walkCommitLevels(
+    store,
+    wants,
+    (oid, c) => {
+      if (since !== undefined && c.committer.timestamp < since) return false;
+      kept.set(oid, c);
+      return true;
+    },
+    (oid) => notSet?.has(oid) ?? false,
+  );
   if (kept.size === 0) throw new InvalidArgumentError('no commits selected for shallow requests');
   const boundary = new Set<Oid>();
   const inside = new Set<Oid>();
@@ -175,21 +174,16 @@ async function shallowByRevList(store: ObjectStore, wants: readonly Oid[], since
 async function walkCommits(store: ObjectStore, from: readonly Oid[], grafts: ReadonlySet<Oid>, has: ReadonlySet<Oid>) {
   const included: Oid[] = [];
   let oldest = Infinity;
-  let level = [...new Set(from)].filter((o) => !has.has(o));
-  const seen = new Set<Oid>(level);
-  while (level.length > 0) {
-    const decoded = await store.decodeMany(level);
-    const next: Oid[] = [];
-    level.forEach((oid, i) => {
-      const obj = decoded[i]!;
-      if (obj.type !== 'commit') return;
+  await walkCommitLevels(
+    store,
+    from,
+    (oid, c) => {
       included.push(oid);
-      oldest = Math.min(oldest, obj.commit.committer.timestamp);
-      if (grafts.has(oid)) return;
-      for (const p of obj.commit.parents) if (!seen.has(p) && !has.has(p)) (seen.add(p), next.push(p));
-    });
-    level = next;
-  }
+      oldest = Math.min(oldest, c.committer.timestamp);
+      return !grafts.has(oid);
+    },
+    (oid) => has.has(oid),
+  );
   return { included, oldest };
 }
 
