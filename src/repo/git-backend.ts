@@ -17,7 +17,7 @@ import type {
   RefUpdateInfo,
 } from '../protocol/backend.js';
 import type { Repository } from './repository.js';
-import { isAncestor, planShallow, treeClosure, type ObjectPlanInput } from './walk.js';
+import { isAncestor, planShallow, reachableObjects, type ObjectPlanInput } from './walk.js';
 
 /** Options of a backend view. */
 export interface BackendOptions {
@@ -77,37 +77,13 @@ export class RepoGitBackend implements GitBackend {
     const invalid = rest.filter((_, i) => !exists[i]);
     const pending = new Set(rest.filter((_, i) => exists[i]));
     if (pending.size === 0) return invalid;
-    // Walk from the visible tips (trees first: a partial clone asks for blobs of recent trees).
-    const objects = this.repo.objects;
-    const seenCommits = new Set<Oid>();
-    const seenTrees = new Set<Oid>();
-    let frontier = [...tips];
-    let visited = 0;
-    while (frontier.length > 0 && pending.size > 0 && visited < this.#budget) {
-      const infos = await objects.info(frontier);
-      const commits = frontier.filter((o, i) => infos[i]?.type === 'commit' && !seenCommits.has(o));
-      const tags = frontier.filter((_, i) => infos[i]?.type === 'tag');
-      commits.forEach((c) => seenCommits.add(c));
-      const decoded = await objects.decodeMany([...commits, ...tags]);
-      const next: Oid[] = [];
-      const roots: Oid[] = [];
-      for (const d of decoded) {
-        if (d.type === 'commit') {
-          roots.push(d.commit.tree);
-          next.push(...d.commit.parents);
-        } else if (d.type === 'tag') next.push(d.tag.object);
-      }
-      for (const c of commits) pending.delete(c);
-      const fresh = roots.filter((r) => !seenTrees.has(r));
-      for (const o of await treeClosure(objects, fresh)) {
-        seenTrees.add(o);
-        pending.delete(o);
-      }
-      fresh.forEach((r) => (seenTrees.add(r), pending.delete(r)));
-      visited += seenTrees.size + commits.length;
-      frontier = next.filter((o) => !seenCommits.has(o));
-    }
-    return [...invalid, ...pending];
+    // Walk from the visible tips, newest generations first (a partial clone asks for blobs of
+    // recent trees), until every remaining want was met or the budget is spent.
+    const { reached } = await reachableObjects(this.repo.objects, tips, {
+      until: (r) => [...pending].every((p) => r.has(p)),
+      budget: this.#budget,
+    });
+    return [...invalid, ...[...pending].filter((p) => !reached.has(p))];
   }
 
   /** The plan input of a fetch request in this view (deepen-not refs resolved, include-tag tags listed). */

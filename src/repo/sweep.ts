@@ -6,33 +6,13 @@
  */
 import type { Oid } from '../object/oid.js';
 import type { ObjectStore } from '../object/object-store.js';
-import { treeClosure } from './walk.js';
+import { reachableObjects } from './walk.js';
 
 /** Deletes objects not reachable from `tips`; returns how many. */
 export async function sweepObjects(objects: ObjectStore, tips: readonly Oid[]): Promise<number> {
-  const reachable = new Set<Oid>();
-  const roots: Oid[] = [];
-  let frontier: Oid[] = [...new Set(tips)];
-  while (frontier.length > 0) {
-    frontier = frontier.filter((o) => !reachable.has(o));
-    frontier.forEach((o) => reachable.add(o));
-    const infos = await objects.info(frontier);
-    const walkable = frontier.filter((_, i) => infos[i]?.type === 'commit' || infos[i]?.type === 'tag');
-    frontier.forEach((o, i) => infos[i]?.type === 'tree' && roots.push(o));
-    const decoded = await objects.decodeMany(walkable);
-    const next: Oid[] = [];
-    for (const d of decoded) {
-      if (d.type === 'commit') {
-        roots.push(d.commit.tree);
-        next.push(...d.commit.parents);
-      } else if (d.type === 'tag') next.push(d.tag.object);
-    }
-    frontier = next;
-  }
-  roots.forEach((r) => reachable.add(r));
-  for (const o of await treeClosure(objects, roots)) reachable.add(o);
+  const { reached } = await reachableObjects(objects, tips);
   const dead: Oid[] = [];
-  for await (const oid of objects.allOids()) if (!reachable.has(oid)) dead.push(oid);
+  for await (const oid of objects.allOids()) if (!reached.has(oid)) dead.push(oid);
   for (let i = 0; i < dead.length; i += 1000) await objects.delete(dead.slice(i, i + 1000));
   return dead.length;
 }

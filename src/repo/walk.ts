@@ -282,11 +282,44 @@ async function walkTrees(
   }
 }
 
-/** Every tree and blob reachable from `roots` (used to learn what the client already has). */
-export async function treeClosure(store: ObjectStore, roots: readonly Oid[]): Promise<Set<Oid>> {
-  const seen = new Set<Oid>();
-  await walkTrees(store, roots, seen, () => true);
-  return seen;
+/**
+ * Every object reachable from `tips` (commits, tags, trees, blobs), a commit generation at a
+ * time, each subtree walked once. Stops early, returning `complete: false`, when `until` says
+ * so after a generation or more than `budget` objects were reached.
+ */
+export async function reachableObjects(
+  store: ObjectStore,
+  tips: Iterable<Oid>,
+  options: { until?: (reached: ReadonlySet<Oid>) => boolean; budget?: number } = {},
+): Promise<{ reached: Set<Oid>; complete: boolean }> {
+  const reached = new Set<Oid>();
+  const budget = options.budget ?? Infinity;
+  let frontier = [...new Set(tips)];
+  while (frontier.length > 0) {
+    frontier = frontier.filter((o) => !reached.has(o));
+    const infos = await store.info(frontier);
+    const walk: Oid[] = [];
+    const roots: Oid[] = [];
+    frontier.forEach((o, i) => {
+      const type = infos[i]?.type;
+      if (type === 'tree') roots.push(o);
+      else if (type !== undefined) {
+        reached.add(o);
+        if (type !== 'blob') walk.push(o);
+      }
+    });
+    const next: Oid[] = [];
+    for (const d of await store.decodeMany(walk)) {
+      if (d.type === 'commit') {
+        roots.push(d.commit.tree);
+        next.push(...d.commit.parents);
+      } else if (d.type === 'tag') next.push(d.tag.object);
+    }
+    await walkTrees(store, roots, reached, () => true);
+    if (options.until?.(reached) || reached.size > budget) return { reached, complete: false };
+    frontier = next;
+  }
+  return { reached, complete: true };
 }
 
 /** Only the shallow boundary changes of a fetch (no object walk): v0's first deepen round. */
@@ -309,8 +342,7 @@ export async function planObjects(store: ObjectStore, input: ObjectPlanInput): P
   if (edges.length > 0) {
     const edgeCommits = await store.decodeMany(edges);
     const edgeRoots = edgeCommits.map((d) => (d.type === 'commit' ? d.commit.tree : undefined)).filter((o): o is Oid => o !== undefined);
-    for (const o of await treeClosure(store, edgeRoots)) seen.add(o);
-    for (const r of edgeRoots) seen.add(r);
+    await walkTrees(store, edgeRoots, seen, () => true);
   }
 
   const filter = input.filter;
