@@ -188,7 +188,7 @@ const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;'
 
 /** A grouped bar chart (SVG) of depth-1 clone median (bar) and p95 (whisker) per fixture and server. */
 export function depth1Chart(r: SuiteReport): string | null {
-  const depth = r.results.filter((x) => (x.workload === 'depth1' || x.workload === 'sweep') && x.time.n > 0);
+  const depth = r.results.filter((x) => x.workload === 'depth1' && x.time.n > 0);
   const fixtures = r.fixtures.filter((f) => depth.some((x) => x.fixture === f.id)).sort((a, b) => a.files - b.files || a.commits - b.commits);
   if (fixtures.length === 0) return null;
   const servers = r.meta.servers.filter((s) => depth.some((x) => x.server === s));

@@ -2,11 +2,12 @@
  * `npm run bench -- [flags]`: the end-to-end benchmark of level-git against C git's
  * `git http-backend` and a replay floor, with the stock `git` client. See docs/benchmarks.md.
  */
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs, USAGE } from './lib/args.js';
 import { computeRatios, formatText, writeOutputs } from './report.js';
 import { PROJECT_ROOT } from './servers/control.js';
-import { runSuite } from './suite.js';
+import { runSuite, type SuiteReport } from './suite.js';
 
 async function main(): Promise<void> {
   let opts;
@@ -21,7 +22,10 @@ async function main(): Promise<void> {
     return;
   }
   const started = performance.now();
-  const report = await runSuite(opts, (line) => process.stderr.write(`${line}\n`));
+  const report: SuiteReport =
+    opts.from !== null
+      ? (JSON.parse(readFileSync(opts.from, 'utf8')) as SuiteReport)
+      : await runSuite(opts, (line) => process.stderr.write(`${line}\n`));
   const ratios = computeRatios(report);
   process.stdout.write(`\n${formatText(report, ratios)}\n`);
   const out = writeOutputs(report, join(PROJECT_ROOT, 'bench', 'results'), opts.docs ? join(PROJECT_ROOT, 'docs') : null);

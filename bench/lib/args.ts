@@ -18,6 +18,8 @@ export interface BenchOptions {
   docs: boolean;
   /** Where the floor's recordings come from. */
   floorSource: 'level-git' | 'cgit';
+  /** Re-render tables, Markdown and chart from a saved results JSON instead of running. */
+  from: string | null;
   /** Concurrency levels for the concurrent workload. */
   concurrency: number[];
   /** Skip level-git even if the engine is present. */
@@ -40,6 +42,7 @@ export const USAGE = `usage: npm run bench -- [flags]
   --no-level-git       leave level-git out
   --cold / --no-cold   also run level-git-cold (pack cache off); default on, off with --quick
   --docs               write the chart and results table into docs/
+  --from FILE.json     re-render tables, Markdown and chart from saved results (no run)
 `;
 
 /** Parses argv (without node and script); throws with a message on bad input. */
@@ -52,6 +55,7 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
     checkout: true,
     docs: false,
     floorSource: 'level-git',
+    from: null,
     concurrency: [1, 8, 32],
     noLevelGit: false,
     cold: true,
@@ -85,6 +89,7 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
       case '--remote': o.remote = value(); break;
       case '--no-checkout': o.checkout = false; break;
       case '--docs': o.docs = true; break;
+      case '--from': o.from = value(); break;
       case '--floor-source': {
         const v = value();
         if (v !== 'level-git' && v !== 'cgit') throw new Error('--floor-source must be level-git or cgit');
