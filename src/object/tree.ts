@@ -5,11 +5,41 @@
  * Modes: 100644 (file), 100755 (executable), 120000 (symlink), 40000 (tree; written without
  * the leading zero), 160000 (gitlink). Entries are sorted by name bytes, a tree's name
  * compared as if it ended with "/". Names obey object/path.ts.
+ * Names are bytes in git, not always UTF-8 (old histories carry Latin-1 names). A name that is
+ * not valid UTF-8 is read with each byte >= 0x80 as a lone surrogate U+DC80..U+DCFF and written
+ * back as that byte, so such trees keep their exact bytes through a decode and an encode.
  */
 import { InvalidObjectError } from '../errors.js';
 import { fromUtf8, utf8, compare, concat } from '../platform/bytes.js';
 import { type Oid, oidFromBytes, writeOid } from './oid.js';
 import { entryNameProblem } from './path.js';
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+// A low surrogate in U+DC80..U+DCFF that is not the second half of a pair: an escaped byte.
+const ESCAPED_BYTE = /(?<![\uD800-\uDBFF])[\uDC80-\uDCFF]/;
+
+/** A tree entry name from its bytes: UTF-8 when valid, else bytes >= 0x80 escaped as U+DC80..U+DCFF. */
+export function nameFromBytes(b: Uint8Array): string {
+  try {
+    return strictUtf8.decode(b);
+  } catch {
+    let s = '';
+    for (const x of b) s += String.fromCharCode(x < 0x80 ? x : 0xdc00 + x);
+    return s;
+  }
+}
+
+/** The bytes of a tree entry name (inverse of nameFromBytes). */
+export function nameToBytes(name: string): Uint8Array {
+  if (!ESCAPED_BYTE.test(name)) return utf8(name);
+  const out: number[] = [];
+  for (const ch of name) {
+    const c = ch.codePointAt(0)!;
+    if (c >= 0xdc80 && c <= 0xdcff) out.push(c - 0xdc00);
+    else out.push(...utf8(ch));
+  }
+  return Uint8Array.from(out);
+}
 
 /** File modes as git writes them. */
 export type FileMode = '100644' | '100755' | '120000' | '40000' | '160000';
@@ -43,8 +73,8 @@ export function entryType(mode: FileMode): 'blob' | 'tree' | 'commit' {
 
 /** Git's tree order: byte order of names, trees compared as "name/". */
 export function compareEntries(a: { name: string; mode: string }, b: { name: string; mode: string }): number {
-  const an = utf8(a.mode === '40000' ? a.name + '/' : a.name);
-  const bn = utf8(b.mode === '40000' ? b.name + '/' : b.name);
+  const an = nameToBytes(a.mode === '40000' ? a.name + '/' : a.name);
+  const bn = nameToBytes(b.mode === '40000' ? b.name + '/' : b.name);
   return compare(an, bn);
 }
 
@@ -59,7 +89,7 @@ export function decodeTree(body: Uint8Array, strict = true): TreeEntry[] {
     const rawMode = fromUtf8(body, i, sp);
     const nul = body.indexOf(0, sp + 1);
     if (nul < 0 || nul + 21 > body.length) throw new InvalidObjectError('truncated tree entry');
-    const name = fromUtf8(body, sp + 1, nul);
+    const name = nameFromBytes(body.subarray(sp + 1, nul));
     const mode = (MODES.has(rawMode) ? rawMode : LEGACY_MODES[rawMode]) as FileMode | undefined;
     if (mode === undefined) throw new InvalidObjectError(`tree entry "${name}" has invalid mode ${rawMode}`);
     const entry: TreeEntry = { mode, name, oid: oidFromBytes(body, nul + 1) };
@@ -89,10 +119,12 @@ export function encodeTree(entries: readonly TreeEntry[]): Uint8Array {
     if (!MODES.has(e.mode)) throw new InvalidObjectError(`tree entry "${e.name}" has invalid mode ${e.mode}`);
     if (e.name === prev) throw new InvalidObjectError(`duplicate tree entry "${e.name}"`);
     prev = e.name;
-    const head = utf8(`${e.mode} ${e.name}\0`);
-    const out = new Uint8Array(head.length + 20);
-    out.set(head);
-    writeOid(e.oid, out, head.length);
+    const name = nameToBytes(e.name);
+    const mode = utf8(`${e.mode} `);
+    const out = new Uint8Array(mode.length + name.length + 21);
+    out.set(mode);
+    out.set(name, mode.length);
+    writeOid(e.oid, out, mode.length + name.length + 1);
     parts.push(out);
   }
   return concat(parts);
