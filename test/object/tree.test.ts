@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { execFileSync } from 'node:child_process';
-import { encodeTree, decodeTree, compareEntries, type TreeEntry, type FileMode } from '../../src/object/tree.js';
+import { encodeTree, decodeTree, compareEntries, nameFromBytes, nameToBytes, type TreeEntry, type FileMode } from '../../src/object/tree.js';
 import { encodeCommit, decodeCommit, encodeTag, decodeTag, type Commit } from '../../src/object/commit.js';
 import { entryNameProblem, splitPath } from '../../src/object/path.js';
 import { hashObject, type Oid } from '../../src/object/oid.js';
@@ -46,6 +46,23 @@ describe('tree codec', () => {
     } finally {
       t.cleanup();
     }
+  });
+
+  it('keeps names that are not UTF-8 byte-exact (Latin-1 names of old histories)', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 1, maxLength: 12 }).filter((b) => !b.includes(0) && !b.includes(0x2f)), (bytes) => {
+        expect(nameToBytes(nameFromBytes(bytes))).toEqual(bytes);
+      }),
+      { numRuns: 1000 },
+    );
+    // Git's order is byte order: "caf\xe8" < "caf\xe9" < "cafe", both kept apart.
+    const oid = 'cd'.repeat(20);
+    const entry = (name: Uint8Array) => Buffer.concat([Buffer.from('100644 '), name, Buffer.from([0]), Buffer.from(oid, 'hex')]);
+    const body = new Uint8Array(Buffer.concat([entry(Buffer.from('cafe')), entry(Buffer.from([0x63, 0x61, 0x66, 0xe8])), entry(Buffer.from([0x63, 0x61, 0x66, 0xe9]))].sort(Buffer.compare)));
+    const entries = decodeTree(body, true);
+    expect(entries.length).toBe(3);
+    expect(encodeTree(entries)).toEqual(body);
+    expect(new Set(entries.map((e) => e.name)).size).toBe(3);
   });
 
   it('refuses hostile names, bad modes, unsorted and duplicate entries', () => {

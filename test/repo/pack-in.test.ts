@@ -7,6 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MemoryLevel } from 'memory-level';
 import { openEngine, type Engine, type Repository } from '../../src/index.js';
@@ -148,6 +149,38 @@ describe('packs from git pack-objects', () => {
       expect(await countObjects(repo.objects)).toBe(reachable.length);
       await expectSameAsGit(repo, reachable);
     }
+  });
+});
+
+describe('names that are not UTF-8', () => {
+  it('a git tree with Latin-1 names is stored, listed, committed on and packed back byte-exact', async () => {
+    const dir = join(tmp.dir, 'latin1');
+    execFileSync('git', ['init', '-q', '-b', 'main', dir], { env: GIT_ENV });
+    const raw = (s: string, b: number) => Buffer.concat([Buffer.from(join(dir, s)), Buffer.from([b])]);
+    writeFileSync(raw('caf', 0xe9), 'e-acute');
+    writeFileSync(raw('caf', 0xe8), 'e-grave');
+    writeFileSync(join(dir, 'plain.txt'), 'plain');
+    git(dir, ['add', '-A']);
+    git(dir, ['commit', '-q', '-m', 'latin-1 names']);
+    const head = gitText(dir, ['rev-parse', 'HEAD']);
+    const repo = await engine.createRepo('latin1');
+    await repo.indexPack([new Uint8Array(git(dir, ['pack-objects', '--revs', '--stdout', '-q'], 'HEAD\n'))]);
+    await repo.refs.transaction([{ ref: 'refs/heads/main', newSha: head }]);
+    const names = (await repo.listTree('main')).map((e) => e.path);
+    expect(names.length).toBe(3);
+    expect(new Set(names).size).toBe(3);
+    expect(new TextDecoder().decode(await repo.readFile('main', names.find((n) => n.endsWith('\udce9'))!))).toBe('e-acute');
+    // A commit next to them keeps their bytes; git reads the result.
+    const c = await repo.commit({ branch: 'main', message: 'touch', author: { name: 'A', email: 'a@example.com' }, changes: [{ path: 'plain.txt', content: 'changed' }] });
+    const bare = join(tmp.dir, 'latin1-back.git');
+    execFileSync('git', ['init', '-q', '--bare', bare], { env: GIT_ENV });
+    const chunksOut: Uint8Array[] = [];
+    for await (const p of repo.packObjects({ wants: [c.sha] })) chunksOut.push(p);
+    git(bare, ['index-pack', '--strict', '--stdin'], concat(chunksOut));
+    const listed = git(bare, ['ls-tree', '-z', '--name-only', c.sha]).toString('latin1').split('\0').filter(Boolean);
+    expect(listed).toEqual(['caf\xe8', 'caf\xe9', 'plain.txt']);
+    expect(gitText(bare, ['rev-parse', `${c.sha}^{tree}`])).not.toBe(gitText(dir, ['rev-parse', 'HEAD^{tree}']));
+    expect(git(bare, ['ls-tree', c.sha]).toString('latin1')).toContain(git(dir, ['ls-tree', 'HEAD']).toString('latin1').split('\n')[0]!);
   });
 });
 
