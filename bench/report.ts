@@ -39,10 +39,17 @@ export function computeRatios(r: SuiteReport): RatioRow[] {
     for (const key of pairs) {
       const [workload, fixture] = key.split('\u0000') as [string, string];
       const lg = find(r, workload, fixture, variant);
-      if (lg === undefined && variant !== 'level-git') continue;
+      if (lg === undefined && variant !== 'level-git' && workload !== 'api-commit') continue;
       const at = (s: string): Result | undefined => find(r, workload, fixture, s);
       if (workload === 'ingest-history') {
         add(`history ingest ${fixture}: ${variant} time / cgit`, ratio(lg?.time.median, at('cgit')?.time.median));
+        continue;
+      }
+      if (workload === 'api-commit') {
+        if (variant !== 'level-git') continue;
+        const base = at('cgit git push')?.time.median;
+        add(`api-commit ${fixture}: level-git JSON API / cgit git commit+push`, ratio(at('level-git JSON API')?.time.median, base));
+        add(`api-commit ${fixture}: level-git git commit+push / cgit git commit+push`, ratio(at('level-git git push')?.time.median, base));
         continue;
       }
       if (workload === 'push') {
@@ -82,7 +89,7 @@ interface Row {
 }
 
 function resultRows(r: SuiteReport): { header: string[]; rows: Row[] } {
-  const header = ['workload', 'fixture', 'server', 'median ms', 'p95 ms', '× floor', '× cgit', '× cgit-gc', 'server CPU ms/op', 'CPU × cgit-gc', 'peak RSS MB', 'MB on wire', 'runs', 'failed'];
+  const header = ['workload', 'fixture', 'server', 'median ms', 'p95 ms', '× floor', '× cgit', '× cgit-gc', 'server CPU ms/op', 'CPU × cgit-gc', 'peak RSS MB', 'kB on wire', 'runs', 'failed'];
   const rows: Row[] = [];
   for (const x of r.results) {
     const base = (s: string): Result | undefined => find(r, x.workload, x.fixture, s);
@@ -99,7 +106,7 @@ function resultRows(r: SuiteReport): { header: string[]; rows: Row[] } {
         fmt(x.cpuMeanMs),
         fmt(ratio(x.cpuMeanMs ?? undefined, base('cgit-gc')?.cpuMeanMs ?? undefined), 2),
         x.peakRssKb === null ? '–' : (x.peakRssKb / 1024).toFixed(0),
-        x.bytes ? mb(x.bytes) : '–',
+        x.bytes ? fmt(x.bytes / 1000, x.bytes < 10_000 ? 1 : 0) : '–',
         String(x.time.n),
         String(x.errors),
       ],

@@ -5,11 +5,11 @@
  * everything as one report object (see report.ts for tables, JSON and the chart).
  */
 import { cpus, tmpdir } from 'node:os';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { wants, type BenchOptions } from './lib/args.js';
 import { cloneRoot, git, gitOk, run } from './lib/exec.js';
-import { alternate, alternateUnits, rotation, toResult, type OpResult, type Result, type Sample } from './lib/measure.js';
+import { alternate, alternateUnits, measure, rotation, toResult, type OpResult, type Result, type Sample } from './lib/measure.js';
 import { summarize, type Summary } from './lib/stats.js';
 import {
   ensurePrevBranch,
@@ -21,7 +21,7 @@ import {
 } from './fixtures/fixtures.js';
 import { PROJECT_ROOT } from './servers/control.js';
 import { startHttpBackend } from './servers/http-backend.js';
-import { startLevelGit } from './servers/level-git.js';
+import { BENCH_API_KEY, startLevelGit } from './servers/level-git.js';
 import { startReplay, type ReplayServer } from './servers/replay.js';
 import type { BenchServer } from './servers/types.js';
 
@@ -174,7 +174,7 @@ export async function runSuite(o: BenchOptions, log: Log): Promise<SuiteReport> 
     };
 
     const recipe = o.quick ? RECIPES.quick : RECIPES.full;
-    const needTrees = wants(o, 'depth1') || wants(o, 'push') || wants(o, 'concurrent') || wants(o, 'sweep');
+    const needTrees = wants(o, 'depth1') || wants(o, 'push') || wants(o, 'concurrent') || wants(o, 'sweep') || wants(o, 'api');
     const trees: Fixture[] = [];
     let history: Fixture | null = null;
     const sweeps: Fixture[] = [];
@@ -294,16 +294,80 @@ export async function runSuite(o: BenchOptions, log: Log): Promise<SuiteReport> 
       if (wants(o, 'fetch') && history) await fetchWorkload(history);
       if (wants(o, 'push') && trees[0]) await pushWorkload(trees[0]);
       if (wants(o, 'concurrent') && trees[0]) await concurrentWorkload(trees[0]);
-      if (wants(o, 'api')) await apiWorkload();
+      if (wants(o, 'api') && trees[0]) await apiWorkload(trees[0]);
     }
 
     /**
-     * Hook for JSON-API commits (POST a commit of N changed files over HTTP, as agents do,
-     * timed against the equivalent `git commit` + `git push` to C git). Not measured yet:
-     * it needs level-git-main.ts to mount the API next to the Git routes.
+     * An agent's step: change one file and commit it to a branch, one commit after another.
+     * level-git through its JSON API (POST /api/v1/repos/:name/commits, no clone needed),
+     * against the usual way with a local clone (`git commit -a` + `git push`) to level-git
+     * and to C git. Each run commits on top of the previous one.
      */
-    async function apiWorkload(): Promise<void> {
-      notes.push('api: the JSON-API commit workload is a hook (apiWorkload in bench/suite.ts), not measured yet');
+    async function apiWorkload(f: Fixture): Promise<void> {
+      if (levelGit === null) {
+        notes.push('api: not measured (level-git unavailable)');
+        return;
+      }
+      const lg = levelGit;
+      const origin = originOf(lg);
+      log(`api-commit: one changed file per commit on ${f.id}, ${o.runs} runs`);
+      const apiCommit = async (i: number): Promise<OpResult> => {
+        const t0 = performance.now();
+        try {
+          const res = await fetch(`${origin}/api/v1/repos/${encodeURIComponent(f.id)}/commits`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', 'x-api-key': BENCH_API_KEY },
+            body: JSON.stringify({
+              branch: 'agent-api',
+              baseBranch: 'main',
+              message: `agent step ${i}`,
+              author: { name: 'Bench', email: 'bench@example.com' },
+              changes: [{ path: 'src/agent-step.ts', content: `export const step = ${i};\n` }],
+            }),
+          });
+          const text = await res.text();
+          return { ms: performance.now() - t0, ok: res.status === 201, ...(res.status !== 201 ? { error: `${res.status} ${text.slice(0, 300)}` } : {}) };
+        } catch (e) {
+          return { ms: performance.now() - t0, ok: false, error: String(e) };
+        }
+      };
+      const probe = await apiCommit(-1);
+      if (!probe.ok) {
+        notes.push(`api: not measured, the JSON API answered ${probe.error?.split('\n')[0]}`);
+        log(`  ! JSON API unavailable: ${probe.error}`);
+        return;
+      }
+      const clientFor = async (s: BenchServer): Promise<string> => {
+        const dir = join(clones, `agent-${s.name}`);
+        await gitOk(['clone', '--quiet', s.url(f.id), dir]);
+        return dir;
+      };
+      const gitCommitPush = (dir: string) => async (i: number): Promise<OpResult> => {
+        writeFileSync(join(dir, 'src-agent-step.ts'), `export const step = ${i};\n`);
+        const c = await git(['add', 'src-agent-step.ts'], dir);
+        const t = await git(['commit', '--quiet', '-m', `agent step ${i}`], dir);
+        const p = await git(['push', '--quiet', 'origin', 'HEAD:refs/heads/agent-git'], dir);
+        const ok = c.code === 0 && t.code === 0 && p.code === 0;
+        return { ms: c.ms + t.ms + p.ms, ok, ...(ok ? {} : { error: fail(p.code !== 0 ? p : t) }) };
+      };
+      const lgDir = await clientFor(lg);
+      const cgDir = await clientFor(cgit);
+      const lgPush = gitCommitPush(lgDir);
+      const cgPush = gitCommitPush(cgDir);
+      await lgPush(-1);
+      await cgPush(-1);
+      let run = 0;
+      const units = [
+        { label: 'level-git JSON API', server: lg, op: () => apiCommit(run) },
+        { label: 'level-git git push', server: lg, op: () => lgPush(run) },
+        { label: 'cgit git push', server: cgit as BenchServer, op: () => cgPush(run) },
+      ];
+      const samples = new Map<string, Sample[]>(units.map((u) => [u.label, []]));
+      for (let i = 0; i < o.runs; i++) {
+        run = i;
+        for (const u of rotation(units, i)) samples.get(u.label)!.push(await measure(u.server, u.op, 'receive'));
+      }
+      report('api-commit', f, samples);
     }
 
     async function fetchWorkload(f: Fixture): Promise<void> {

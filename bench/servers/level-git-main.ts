@@ -9,6 +9,7 @@
  */
 import { createServer } from 'node:http';
 import { exitWithParent, handleControl, Traffic } from './control.js';
+import { BENCH_API_KEY } from './level-git.js';
 
 exitWithParent();
 
@@ -32,12 +33,22 @@ async function main(): Promise<void> {
   const noPackCache = process.argv.includes('--no-pack-cache');
   const engine = await openEngine({ path: dataDir, ...(noPackCache ? { packCache: { maxBytes: 0, warm: false } } : {}) });
   const handler = createNodeHandler({ engine });
+  const api = await loadApi(engine);
   const traffic = new Traffic();
   const createRepo = async (name: string): Promise<void> => {
     await engine.createRepo(name);
   };
   const server = createServer((req, res) => {
     if (handleControl(req, res, traffic, createRepo)) return;
+    if (api !== null && (req.url ?? '').startsWith('/api/')) {
+      traffic.begin();
+      res.on('close', () => traffic.end());
+      api(req, res, (err) => {
+        if (!res.headersSent) res.writeHead(err ? 500 : 404, { 'content-type': 'text/plain' });
+        res.end(err ? String(err) : 'not found');
+      });
+      return;
+    }
     traffic.count(req, res);
     traffic.begin();
     res.on('close', () => traffic.end());
@@ -56,6 +67,22 @@ async function main(): Promise<void> {
       void engine.close().finally(() => process.exit(0));
     });
   });
+}
+
+
+/** Mounts the JSON API when it exists (for the api workload); null when it cannot be loaded. */
+async function loadApi(engine: Engine): Promise<NodeHandler | null> {
+  try {
+    const apiPath = '../../src/http/api.js';
+    const tokensPath = '../../src/access/tokens.js';
+    const { createApiNodeHandler } = (await import(apiPath)) as { createApiNodeHandler: (o: unknown) => NodeHandler };
+    const { createTokenService } = (await import(tokensPath)) as { createTokenService: (o: unknown) => unknown };
+    const tokens = createTokenService({ keys: { secret: 'level-git-bench-secret-level-git-bench-secret' } });
+    return createApiNodeHandler({ engine, tokens, adminKey: BENCH_API_KEY });
+  } catch (e) {
+    process.stderr.write(`JSON API not mounted: ${String((e as Error)?.message ?? e)}\n`);
+    return null;
+  }
 }
 
 main().catch((e: unknown) => {

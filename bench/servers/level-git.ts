@@ -8,6 +8,9 @@ import { readCpu, readPeakRssKb, resetPeakRss } from '../lib/proc.js';
 import { PROJECT_ROOT, spawnServer } from './control.js';
 import type { BenchServer, ServerStats } from './types.js';
 
+/** The admin key of the JSON API that level-git-main.ts mounts under /api/v1 (loopback only). */
+export const BENCH_API_KEY = 'level-git-bench-admin-key';
+
 /** A running level-git server; pid is the process whose CPU and memory are measured. */
 export type LevelGitServer = BenchServer & { pid: number };
 
