@@ -75,6 +75,29 @@ export function conformance(name: string, factory: EngineFactory): void {
         await expect(r2.readFile(c.sha, 'a.txt')).rejects.toMatchObject({ code: 'ERR_OBJECT_NOT_FOUND' });
       });
 
+      it('creates one repository when many callers race for the same name', async () => {
+        const results = await Promise.allSettled(Array.from({ length: 20 }, () => engine.createRepo('race')));
+        expect(results.filter((r) => r.status === 'fulfilled').length).toBe(1);
+        for (const r of results) if (r.status === 'rejected') expect(r.reason).toMatchObject({ code: 'ERR_REPO_EXISTS' });
+        const many = await Promise.all(Array.from({ length: 20 }, (_, i) => engine.createRepo(`many-${i}`)));
+        await Promise.all(many.map((r, i) => commit(r, 'main', [{ path: 'id', content: String(i) }])));
+        for (let i = 0; i < 20; i++) expect(text(await (await engine.getRepo(`many-${i}`)).readFile('main', 'id'))).toBe(String(i));
+        expect((await engine.listRepos()).length).toBe(21);
+      });
+
+      it('answers ERR_CLOSED after close, and bad arguments with typed errors', async () => {
+        await expect(engine.getRepo(42 as unknown as string)).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+        await expect(engine.createRepo('x', { defaultBranch: 'bad..branch' })).rejects.toMatchObject({ code: 'ERR_INVALID_REF_NAME' });
+        expect(await engine.listRepos()).toEqual([]);
+        const repo = await engine.createRepo('before-close');
+        await engine.close();
+        await expect(engine.createRepo('after')).rejects.toMatchObject({ code: 'ERR_CLOSED' });
+        await expect(engine.listRepos()).rejects.toMatchObject({ code: 'ERR_CLOSED' });
+        await expect(repo.listBranches()).rejects.toMatchObject({ code: 'ERR_CLOSED' });
+        await expect(commit(repo, 'main', [{ path: 'f', content: 'x' }])).rejects.toMatchObject({ code: 'ERR_CLOSED' });
+        await engine.close(); // twice is fine
+      });
+
       it('keeps repositories apart', async () => {
         const a = await engine.createRepo('a');
         const b = await engine.createRepo('b');
