@@ -358,6 +358,7 @@ export class Repository {
     const tree = groupChanges(options.changes);
     const expected = options.expectedHeadSha === undefined ? undefined : parseOid(options.expectedHeadSha, 'expectedHeadSha');
     const ephemeral = options.ephemeral === true;
+    if (ephemeral) this.#expiry(options.ttlSeconds); // a bad lifetime fails here, before any object is written
     const space: RefSpace = ephemeral ? 'ephemeral' : 'regular';
     const message = options.message.endsWith('\n') || options.message === '' ? options.message : options.message + '\n';
 
