@@ -248,6 +248,9 @@ export function conformance(name: string, factory: EngineFactory): void {
         await expect(commit(repo, 'main', [{ path: 'missing.txt', delete: true }])).rejects.toMatchObject({ code: 'ERR_PATH_NOT_FOUND' });
         await expect(commit(repo, 'bad..name', [{ path: 'x', content: 'a' }])).rejects.toMatchObject({ code: 'ERR_INVALID_REF_NAME' });
         await expect(repo.commit({ branch: 'main', message: 'm', author: { name: '', email: '' }, changes: [] })).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+        await expect(commit(repo, 'eph', [{ path: 'x', content: 'eph' }], { ephemeral: true, ttlSeconds: 0 })).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+        await expect(commit(repo, 'eph', [{ path: 'x', content: 'eph' }], { ephemeral: true, ttlSeconds: -5 })).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+        await expect(repo.createTag('exists-check', 'nothing', { message: 'x' })).rejects.toMatchObject({ code: 'ERR_REF_NOT_FOUND' });
         await expect(repo.commit(null as never)).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
         await expect(repo.commit({ branch: 'main', message: 'm', author: AUTHOR, changes: 'x' as never })).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
         expect(await refsOf(repo)).toBe(refs);
