@@ -551,12 +551,21 @@ export class Repository {
     const ref = tagRef(name);
     let sha = await this.resolve(target);
     if (options.message !== undefined) {
+      // Refuse a taken name before writing the tag object (the transaction still decides races).
+      const taken = await this.#ctx.refs.get(ref);
+      if (taken !== undefined) throw new RefConflictError(`tag ${ref} already exists`, { details: { ref, expected: ZERO_OID, actual: taken.oid } });
       const [info] = await this.#ctx.objects.info([sha]);
       const writer = this.#ctx.objects.writer();
       const tagger = toIdentity(options.tagger ?? { name: 'level-git', email: 'level-git@localhost' }, 'tagger');
       const msg = options.message.endsWith('\n') ? options.message : options.message + '\n';
       sha = writer.add('tag', encodeTag({ object: sha, type: info!.type, tag: ref.slice('refs/tags/'.length), tagger, message: msg }));
-      await writer.flush();
+      // Counted as a write from the object to the ref, so a sweep cannot collect the tag in between.
+      const tagSha = sha;
+      await this.withWrite(async () => {
+        await writer.flush();
+        await this.transact([{ ref, oldSha: ZERO_OID, newSha: tagSha }], 'api');
+      });
+      return { name: ref.slice('refs/tags/'.length), sha };
     }
     await this.transact([{ ref, oldSha: ZERO_OID, newSha: sha }], 'api');
     return { name: ref.slice('refs/tags/'.length), sha };
