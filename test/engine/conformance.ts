@@ -337,7 +337,11 @@ export function conformance(name: string, factory: EngineFactory): void {
         expect(text(await repo.readFile('v2', 'a'))).toBe('2');
         expect(text(await repo.readFile('v2-again', 'a'))).toBe('2');
         expect(await repo.resolveCommit('v2')).toBe(c2.sha);
+        const objectsBefore = await countObjects(repo.objects);
         await expect(repo.createTag('v2', 'main')).rejects.toMatchObject({ code: 'ERR_REF_CONFLICT' });
+        await expect(repo.createTag('v2', 'main', { message: 'again' })).rejects.toMatchObject({ code: 'ERR_REF_CONFLICT' });
+        await expect(repo.createTag('bad..name', 'main', { message: 'x' })).rejects.toMatchObject({ code: 'ERR_INVALID_REF_NAME' });
+        expect(await countObjects(repo.objects)).toBe(objectsBefore);
         await repo.deleteTag('v2');
         await expect(repo.deleteTag('v2')).rejects.toMatchObject({ code: 'ERR_REF_NOT_FOUND' });
         expect((await repo.listTags()).map((t) => t.name)).toEqual(['light', 'v2-again']);
