@@ -39,7 +39,7 @@ it('keeps every engine key inside its sublevel', async () => {
   const repo = await engine.createRepo('r');
   await repo.commit({ branch: 'main', message: 'm', author: { name: 'A', email: 'a@example.com' }, changes: [{ path: 'f', content: 'x' }] });
   const outside: string[] = [];
-  for await (const k of host.keys({ keyEncoding: 'buffer' })) if (!k.subarray(0, 5).equals(Buffer.from('!git!'))) outside.push(k.toString('latin1'));
+  for await (const k of host.keys<Buffer>({ keyEncoding: 'buffer' })) if (!k.subarray(0, 5).equals(Buffer.from('!git!'))) outside.push(k.toString('latin1'));
   expect(outside).toEqual(['app']);
   await engine.close();
   await host.close();
