@@ -2,7 +2,8 @@
  * Property test: random sequences of ref transactions (random refs, spaces, old values and new
  * values, including deletes and missing objects) against a plain in-memory model. After every
  * transaction the store and the model agree on the outcome (applied, conflict, missing object)
- * and on every ref of both spaces.
+ * and on every ref of both spaces. The model also holds git's file/directory rule: a created ref
+ * may not sit above or below another live ref of its space (an ephemeral one: of either space).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
@@ -10,7 +11,8 @@ import { MemoryLevel } from 'memory-level';
 import { openEngine, ZERO_OID, type Engine, type Repository } from '../../src/index.js';
 import { AUTHOR } from '../engine/helpers.js';
 
-const REFS = ['refs/heads/main', 'refs/heads/dev', 'refs/tags/v1', 'refs/heads/feature/x'] as const;
+// "feature" and "feature/x" cannot both exist (git's file/directory rule); the model checks that too.
+const REFS = ['refs/heads/main', 'refs/heads/dev', 'refs/tags/v1', 'refs/heads/feature/x', 'refs/heads/feature'] as const;
 const SPACES = ['regular', 'ephemeral'] as const;
 const MISSING = 'f'.repeat(40);
 
@@ -66,7 +68,23 @@ describe('ref transactions against a model', () => {
           }));
           // The model: every expectation must hold, then every new object must exist.
           const current = (u: (typeof updates)[number]) => model.get(`${u.space}:${u.ref}`) ?? ZERO_OID;
-          const conflict = updates.some((u) => u.oldSha !== undefined && u.oldSha !== current(u));
+          const cas = updates.some((u) => u.oldSha !== undefined && u.oldSha !== current(u));
+          // The state after the transaction, to check created names against.
+          const post = new Map(model);
+          for (const u of updates) {
+            if (u.newSha === ZERO_OID) post.delete(`${u.space}:${u.ref}`);
+            else post.set(`${u.space}:${u.ref}`, u.newSha);
+          }
+          const nested = (a: string, b: string) => a.startsWith(b + '/') || b.startsWith(a + '/');
+          const nameConflict = updates.some(
+            (u) =>
+              current(u) === ZERO_OID &&
+              u.newSha !== ZERO_OID &&
+              (u.space === 'ephemeral' ? SPACES : (['regular'] as const)).some((space) =>
+                [...post.keys()].some((k) => k.startsWith(`${space}:`) && nested(k.slice(space.length + 1), u.ref)),
+              ),
+          );
+          const conflict = cas || nameConflict;
           const missing = !conflict && updates.some((u) => u.newSha === MISSING);
           const outcome = await repo.refs.transaction(updates).then(
             (applied) => ({ ok: true as const, applied }),
