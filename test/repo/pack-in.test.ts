@@ -184,6 +184,36 @@ describe('names that are not UTF-8', () => {
   });
 });
 
+describe('submodules (gitlinks)', () => {
+  it('a tree with a gitlink is stored, listed, committed beside and packed back without the linked commit', async () => {
+    const dir = join(tmp.dir, 'gitlink');
+    execFileSync('git', ['init', '-q', '-b', 'main', dir], { env: GIT_ENV });
+    writeFileSync(join(dir, 'a.txt'), 'a');
+    const linked = 'ab'.repeat(20); // a commit of another repository: never present here
+    git(dir, ['add', 'a.txt']);
+    git(dir, ['update-index', '--add', '--cacheinfo', `160000,${linked},vendor/lib`]);
+    git(dir, ['commit', '-q', '-m', 'with a submodule']);
+    const head = gitText(dir, ['rev-parse', 'HEAD']);
+    const repo = await engine.createRepo('gitlink');
+    await repo.indexPack([new Uint8Array(git(dir, ['pack-objects', '--revs', '--stdout', '-q'], 'HEAD\n'))]);
+    await repo.refs.transaction([{ ref: 'refs/heads/main', newSha: head }]);
+    const listed = await repo.listTree('main', { recursive: true });
+    expect(listed.find((e) => e.path === 'vendor/lib')).toMatchObject({ type: 'commit', mode: '160000', sha: linked });
+    await expect(repo.readFile('main', 'vendor/lib')).rejects.toMatchObject({ code: 'ERR_PATH_NOT_FOUND' });
+    const c = await repo.commit({ branch: 'main', message: 'beside', author: { name: 'A', email: 'a@example.com' }, changes: [{ path: 'vendor/readme', content: 'r' }] });
+    expect((await repo.listTree(c.sha, { path: 'vendor' })).map((e) => [e.path, e.mode])).toEqual([
+      ['vendor/lib', '160000'],
+      ['vendor/readme', '100644'],
+    ]);
+    const bare = join(tmp.dir, 'gitlink-back.git');
+    execFileSync('git', ['init', '-q', '--bare', bare], { env: GIT_ENV });
+    const parts: Uint8Array[] = [];
+    for await (const p of repo.packObjects({ wants: [c.sha] })) parts.push(p);
+    git(bare, ['index-pack', '--strict', '--stdin'], concat(parts));
+    expect(gitText(bare, ['ls-tree', `${c.sha}:vendor`])).toContain(`160000 commit ${linked}\tlib`);
+  });
+});
+
 // ---- hostile packs ------------------------------------------------------------------------
 
 const entry = (type: ObjectType, body: Uint8Array) => ({ oid: hashObject(type, body), bytes: encodePacked(type, body) });
