@@ -369,7 +369,7 @@ export async function planObjects(store: ObjectStore, input: ObjectPlanInput): P
   let sentBlobs = blobs;
   if (filter?.kind === 'blob:limit') {
     const infos = await store.info(blobs);
-    sentBlobs = blobs.filter((_, i) => (infos[i]?.size ?? 0) <= filter.limit);
+    sentBlobs = blobs.filter((_, i) => (infos[i]?.size ?? 0) < filter.limit); // git omits blobs of at least the limit
   }
   // Explicitly wanted trees and blobs are sent whatever the filter says.
   for (const t of wants.trees) {
