@@ -222,7 +222,15 @@ describe('depth and filters', () => {
     const limit = indexIntoGit(await packOf(repo, { wants: [tip], depth: 1, filter: { kind: 'blob:limit', limit: 100 } }), sh, false).oids;
     const limitInfos = await repo.objects.info(limit as never);
     expect(limitInfos.filter((i) => i!.type === 'blob').length).toBe(5); // 4 src files + small.txt
-    expect(limitInfos.every((i) => i!.type !== 'blob' || i!.size <= 100)).toBe(true);
+    expect(limitInfos.every((i) => i!.type !== 'blob' || i!.size < 100)).toBe(true);
+    // The boundary as git draws it: blobs of at least the limit are left out. Every small
+    // blob here is 7 bytes, so limit=7 keeps none of them and limit=8 keeps them all.
+    const { bare } = indexIntoGit(await packOf(repo, { wants: [tip], depth: 1 }), sh);
+    for (const n of [7, 8]) {
+      const ours = indexIntoGit(await packOf(repo, { wants: [tip], depth: 1, filter: { kind: 'blob:limit', limit: n } }), sh, false).oids;
+      const gits = gitText(bare, ['rev-list', '--objects', `--filter=blob:limit=${n}`, tip]).split('\n').map((l) => l.slice(0, 40));
+      expect(new Set(ours), `blob:limit=${n}`).toEqual(new Set(gits));
+    }
     expect(limit.every((o) => full.has(o))).toBe(true);
     const tree0 = indexIntoGit(await packOf(repo, { wants: [tip], depth: 1, filter: { kind: 'tree', depth: 0 } }), sh, false).oids;
     expect(tree0).toEqual([tip]);
