@@ -238,6 +238,45 @@ describe('depth and filters', () => {
     expect((await kinds(tree1)).sort()).toEqual(['commit', 'tree']);
   });
 
+  it('every filter selects what git rev-list --filter selects, over full history and nested trees', async () => {
+    const nested = await engine.createRepo('filters');
+    let tip = '';
+    for (let i = 0; i < 3; i++) {
+      tip = (
+        await nested.commit({
+          branch: 'main',
+          message: `n${i}`,
+          author: AUTHOR,
+          changes: [
+            { path: `a/b/c/d/deep${i}.txt`, content: 'x'.repeat(10 * i) },
+            { path: 'a/b/mid.txt', content: `mid ${i}` },
+            { path: 'top.txt', content: 'y'.repeat(i) },
+            { path: `a/side${i}/f`, content: '' },
+          ],
+        })
+      ).sha;
+    }
+    const { bare } = indexIntoGit(await packOf(nested, { wants: [tip] }));
+    const specs: [string, Parameters<Repository['packObjects']>[0]['filter']][] = [
+      ['blob:none', { kind: 'blob:none' }],
+      ['blob:limit=0', { kind: 'blob:limit', limit: 0 }],
+      ['blob:limit=1', { kind: 'blob:limit', limit: 1 }],
+      ['blob:limit=10', { kind: 'blob:limit', limit: 10 }],
+      ['blob:limit=11', { kind: 'blob:limit', limit: 11 }],
+      ['tree:0', { kind: 'tree', depth: 0 }],
+      ['tree:1', { kind: 'tree', depth: 1 }],
+      ['tree:2', { kind: 'tree', depth: 2 }],
+      ['tree:3', { kind: 'tree', depth: 3 }],
+      ['tree:5', { kind: 'tree', depth: 5 }],
+      ['tree:9', { kind: 'tree', depth: 9 }],
+    ];
+    for (const [spec, filter] of specs) {
+      const ours = indexIntoGit(await packOf(nested, { wants: [tip], filter }), [], false).oids;
+      const gits = gitText(bare, ['rev-list', '--objects', `--filter=${spec}`, tip]).split('\n').map((l) => l.slice(0, 40));
+      expect(new Set(ours), spec).toEqual(new Set(gits));
+    }
+  });
+
   it('refuses bad wants with typed errors', async () => {
     expect(() => repo.packObjects({ wants: ['nope'] as never })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }));
     expect(() => repo.packObjects(null as never)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }));
