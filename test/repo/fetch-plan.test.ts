@@ -2,10 +2,12 @@
  * Incremental packs against git's own object selection: a history with branches and merges
  * (made by git, stored through indexPack), then for pairs of (want, have) the objects
  * `packObjects({ wants, haves })` sends equal what `git rev-list --objects want --not have`
- * lists, and the pack completes the client's repository (`git index-pack --strict`, fsck).
+ * lists, and the pack completes the client's repository (`git index-pack --strict`, fsck);
+ * depth-limited plans pick the commits and shallow boundary `git clone --depth` gets.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MemoryLevel } from 'memory-level';
 import { openEngine, type Engine, type Repository } from '../../src/index.js';
@@ -84,5 +86,25 @@ describe('incremental packs', () => {
       for (const x of wants) git(client, ['update-ref', `refs/heads/w-${x.slice(0, 8)}`, x]);
       git(client, ['fsck', '--strict', '--no-dangling', '--connectivity-only']);
     });
+  }
+});
+
+describe('depth-limited packs against git clone --depth', () => {
+  for (const branch of ['main', 'topic']) {
+    for (const depth of [1, 2, 3, 4]) {
+      it(`${branch} at depth ${depth}: the same commits and the same shallow boundary`, async () => {
+        const clone = join(tmp.dir, `clone-${branch}-${depth}`);
+        execFileSync('git', ['clone', '-q', '--bare', '--no-local', `--depth=${depth}`, '--branch', branch, `file://${work}`, clone], { env: GIT_ENV });
+        const gitCommits = new Set(gitText(clone, ['rev-list', '--all']).split('\n'));
+        const shallowFile = join(clone, 'shallow');
+        const gitShallow = new Set(existsSync(shallowFile) ? readFileSync(shallowFile, 'utf8').split('\n').filter(Boolean) : []);
+        const tip = gitText(work, ['rev-parse', branch]);
+        const plan = await repo.planPack({ wants: [tip as never], depth });
+        const infos = await repo.objects.info(plan.oids);
+        const commits = new Set(plan.oids.filter((_, i) => infos[i]!.type === 'commit'));
+        expect(commits).toEqual(gitCommits);
+        expect(new Set(plan.shallow)).toEqual(gitShallow);
+      });
+    }
   }
 });
