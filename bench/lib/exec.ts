@@ -3,7 +3,7 @@
  * and times them with a monotonic clock.
  */
 import { spawn, type SpawnOptions } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -21,8 +21,9 @@ let gitHome: string | undefined;
 /** A HOME with a minimal .gitconfig, so the user's own config never changes the numbers. */
 export function benchGitHome(): string {
   if (gitHome === undefined) {
-    gitHome = mkdtempSync(join(tmpdir(), 'level-git-bench-home-'));
-    mkdirSync(gitHome, { recursive: true });
+    const home = mkdtempSync(join(tmpdir(), 'level-git-bench-home-'));
+    gitHome = home;
+    process.on('exit', () => rmSync(home, { recursive: true, force: true }));
     writeFileSync(
       join(gitHome, '.gitconfig'),
       [
@@ -38,6 +39,12 @@ export function benchGitHome(): string {
     );
   }
   return gitHome;
+}
+
+/** Removes the bench HOME now (it is also removed when the process exits normally). */
+export function removeBenchGitHome(): void {
+  if (gitHome !== undefined) rmSync(gitHome, { recursive: true, force: true });
+  gitHome = undefined;
 }
 
 /** Environment for every git the suite runs. */

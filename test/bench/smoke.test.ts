@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseArgs } from '../../bench/lib/args.js';
-import { git, gitOk } from '../../bench/lib/exec.js';
+import { git, gitOk, removeBenchGitHome } from '../../bench/lib/exec.js';
 import { measure, toResult } from '../../bench/lib/measure.js';
 import { quantile, summarize } from '../../bench/lib/stats.js';
 import { tinyFixture, type Fixture } from '../../bench/fixtures/fixtures.js';
@@ -47,6 +47,7 @@ afterAll(async () => {
   await floor?.stop();
   await cgit?.stop();
   if (work) rmSync(work, { recursive: true, force: true });
+  removeBenchGitHome();
 });
 
 describe('bench harness', () => {
