@@ -119,7 +119,7 @@ export interface RepoContext {
   repoId: number;
   /** The engine's pack cache, if enabled. */
   packCache?: PackCache;
-  /** Writes in flight (commits, ingests): the object sweep waits for zero; `gate` is set while a sweep runs, and new writes wait for it. */
+  /** Writes and pack streams in flight (commits, ingests, packs being sent): the object sweep waits for zero; `gate` is set while a sweep runs, and new ones wait for it. */
   writers: { count: number; gate?: Promise<void> };
 }
 
@@ -669,27 +669,39 @@ export class Repository {
    */
   streamPack(oids: readonly Oid[]): AsyncIterable<Uint8Array> {
     const objects = this.#ctx.objects;
+    const self = this;
     return (async function* () {
-      const hash = platform().createSha1();
-      const header = encodePackHeader(oids.length);
-      hash.update(header);
-      yield header;
-      const BATCH = 512;
-      for (let i = 0; i < oids.length; i += BATCH) {
-        const chunk = oids.slice(i, i + BATCH);
-        const stored = await objects.getStored(chunk);
-        let total = 0;
-        for (let j = 0; j < stored.length; j++) {
-          const s = stored[j];
-          if (s === undefined) throw new NotFoundError('ERR_OBJECT_NOT_FOUND', `object ${chunk[j]} vanished while packing`);
-          total += s.length;
-        }
-        const buf = concat(stored as Uint8Array[], total);
-        hash.update(buf);
-        yield buf;
+      // Counted like a write: the object sweep skips a round while a pack is streaming, so a
+      // ref that moves away mid-clone does not pull the objects out from under it.
+      await self.#beginWrite();
+      try {
+        yield* self.#packBytes(objects, oids);
+      } finally {
+        self.#ctx.writers.count--;
       }
-      yield hash.digest();
     })();
+  }
+
+  async *#packBytes(objects: ObjectStore, oids: readonly Oid[]): AsyncGenerator<Uint8Array> {
+    const hash = platform().createSha1();
+    const header = encodePackHeader(oids.length);
+    hash.update(header);
+    yield header;
+    const BATCH = 512;
+    for (let i = 0; i < oids.length; i += BATCH) {
+      const chunk = oids.slice(i, i + BATCH);
+      const stored = await objects.getStored(chunk);
+      let total = 0;
+      for (let j = 0; j < stored.length; j++) {
+        const s = stored[j];
+        if (s === undefined) throw new NotFoundError('ERR_OBJECT_NOT_FOUND', `object ${chunk[j]} vanished while packing`);
+        total += s.length;
+      }
+      const buf = concat(stored as Uint8Array[], total);
+      hash.update(buf);
+      yield buf;
+    }
+    yield hash.digest();
   }
 
   /** Stores every object of a pack (checked and connected); moves no ref. */
