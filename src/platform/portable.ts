@@ -3,9 +3,10 @@
  * SHA-1 from @noble/hashes, zlib from fflate. Slower than node.ts, identical results.
  */
 import { sha1 as nobleSha1 } from '@noble/hashes/legacy.js';
-import { Inflate, unzlibSync, zlibSync } from 'fflate';
+import { Inflate, zlibSync } from 'fflate';
 import type { Platform, Sha1Hasher, InflatePrefixResult } from './types.js';
 import { OutputLimitError } from './errors.js';
+import { concat } from './bytes.js';
 
 class PortableSha1 implements Sha1Hasher {
   #h = nobleSha1.create();
@@ -62,44 +63,24 @@ export const portablePlatform: Platform = {
     checkZlibHeader(data);
     const parts: Uint8Array[] = [];
     let total = 0;
-    let ended = false;
-    const inf = new Inflate((chunk, final) => {
+    const inf = new Inflate((chunk) => {
       total += chunk.length;
       if (total > maxOutput) throw new OutputLimitError(`inflated data exceeds ${maxOutput} bytes`);
       parts.push(chunk);
-      if (final) ended = true;
     });
     const body = data.subarray(2);
-    try {
-      inf.push(body, false);
-    } catch (err) {
-      if (err instanceof OutputLimitError) throw err;
-      // fflate reports a truncated stream as "unexpected EOF" only when told the input is final.
-      throw err;
-    }
+    // Not final: fflate then stops where the input does instead of reporting a truncated stream.
+    inf.push(body, false);
     const st = (inf as unknown as InflateInternals).s;
     if (!st.f || st.l) return null; // final block not reached or still open: need more input
     const rest = (inf as unknown as InflateInternals).p;
     const deflateEnd = body.length - rest.length + ((st.p ?? 0) & 7 ? 1 : 0);
     const end = 2 + deflateEnd + 4;
     if (end > data.length) return null;
-    void ended;
-    const output = parts.length === 1 ? parts[0]! : concatParts(parts, total);
+    const output = parts.length === 1 ? parts[0]! : concat(parts, total);
     const want = adler32(output);
     const got = ((data[end - 4]! << 24) | (data[end - 3]! << 16) | (data[end - 2]! << 8) | data[end - 1]!) >>> 0;
     if (want !== got) throw new Error('incorrect data check');
     return { output, consumed: end };
   },
 };
-
-function concatParts(parts: Uint8Array[], total: number): Uint8Array {
-  const out = new Uint8Array(total);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
-
-void unzlibSync;

@@ -4,7 +4,7 @@
  * move goes through one place (`#transact`) so the objects check, the hooks and the pack-cache
  * warm-up apply to commits, pushes, API calls, promotion and expiry alike.
  */
-import { InvalidArgumentError, NotFoundError, RefConflictError, RefRejectedError, InvalidObjectError, LevelGitError } from '../errors.js';
+import { InvalidArgumentError, NotFoundError, RefConflictError, RefRejectedError, InvalidObjectError } from '../errors.js';
 import type { Kv, KvOp } from '../storage/kv.js';
 import { type Oid, ZERO_OID, isOid, parseOid } from '../object/oid.js';
 import { splitDirPath, splitPath } from '../object/path.js';
@@ -806,5 +806,4 @@ export class RepoRefs {
   }
 }
 
-void LevelGitError;
 export type { TreeEntry };
