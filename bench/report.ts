@@ -39,17 +39,17 @@ export function computeRatios(r: SuiteReport): RatioRow[] {
     for (const key of pairs) {
       const [workload, fixture] = key.split('\u0000') as [string, string];
       const lg = find(r, workload, fixture, variant);
-      if (lg === undefined && variant !== 'level-git' && workload !== 'api-commit') continue;
+      if (lg === undefined && variant !== 'level-git' && !workload.startsWith('api-commit')) continue;
       const at = (s: string): Result | undefined => find(r, workload, fixture, s);
       if (workload === 'ingest-history') {
         add(`history ingest ${fixture}: ${variant} time / cgit`, ratio(lg?.time.median, at('cgit')?.time.median));
         continue;
       }
-      if (workload === 'api-commit') {
+      if (workload.startsWith('api-commit')) {
         if (variant !== 'level-git') continue;
         const base = at('cgit git push')?.time.median;
-        add(`api-commit ${fixture}: level-git JSON API / cgit git commit+push`, ratio(at('level-git JSON API')?.time.median, base));
-        add(`api-commit ${fixture}: level-git git commit+push / cgit git commit+push`, ratio(at('level-git git push')?.time.median, base));
+        add(`${workload} ${fixture}: level-git JSON API / cgit git commit+push`, ratio(at('level-git JSON API')?.time.median, base));
+        add(`${workload} ${fixture}: level-git git commit+push / cgit git commit+push`, ratio(at('level-git git push')?.time.median, base));
         continue;
       }
       if (workload === 'push') {

@@ -310,19 +310,20 @@ export async function runSuite(o: BenchOptions, log: Log): Promise<SuiteReport> 
       }
       const lg = levelGit;
       const origin = originOf(lg);
-      log(`api-commit: one changed file per commit on ${f.id}, ${o.runs} runs`);
-      const apiCommit = async (i: number): Promise<OpResult> => {
+      const sizes = o.quick ? [1, 10] : [1, 10, 100, 1000];
+      const files = (n: number, i: number) => Array.from({ length: n }, (_, k) => ({ path: `agent/f${k}.ts`, content: `export const step${k} = ${i};\n` }));
+      const apiCommit = (n: number) => async (i: number): Promise<OpResult> => {
         const t0 = performance.now();
         try {
           const res = await fetch(`${origin}/api/v1/repos/${encodeURIComponent(f.id)}/commits`, {
             method: 'POST',
             headers: { 'content-type': 'application/json', 'x-api-key': BENCH_API_KEY },
             body: JSON.stringify({
-              branch: 'agent-api',
+              branch: `agent-api-${n}`,
               baseBranch: 'main',
               message: `agent step ${i}`,
               author: { name: 'Bench', email: 'bench@example.com' },
-              changes: [{ path: 'src/agent-step.ts', content: `export const step = ${i};\n` }],
+              changes: files(n, i),
             }),
           });
           const text = await res.text();
@@ -331,7 +332,7 @@ export async function runSuite(o: BenchOptions, log: Log): Promise<SuiteReport> 
           return { ms: performance.now() - t0, ok: false, error: String(e) };
         }
       };
-      const probe = await apiCommit(-1);
+      const probe = await apiCommit(1)(-1);
       if (!probe.ok) {
         notes.push(`api: not measured, the JSON API answered ${probe.error?.split('\n')[0]}`);
         log(`  ! JSON API unavailable: ${probe.error}`);
@@ -342,32 +343,38 @@ export async function runSuite(o: BenchOptions, log: Log): Promise<SuiteReport> 
         await gitOk(['clone', '--quiet', s.url(f.id), dir]);
         return dir;
       };
-      const gitCommitPush = (dir: string) => async (i: number): Promise<OpResult> => {
-        writeFileSync(join(dir, 'src-agent-step.ts'), `export const step = ${i};\n`);
-        const c = await git(['add', 'src-agent-step.ts'], dir);
+      const gitCommitPush = (dir: string, n: number) => async (i: number): Promise<OpResult> => {
+        mkdirSync(join(dir, 'agent'), { recursive: true });
+        for (const c of files(n, i)) writeFileSync(join(dir, c.path), c.content);
+        const c = await git(['add', 'agent'], dir);
         const t = await git(['commit', '--quiet', '-m', `agent step ${i}`], dir);
-        const p = await git(['push', '--quiet', 'origin', 'HEAD:refs/heads/agent-git'], dir);
+        const p = await git(['push', '--quiet', 'origin', `HEAD:refs/heads/agent-git-${n}`], dir);
         const ok = c.code === 0 && t.code === 0 && p.code === 0;
         return { ms: c.ms + t.ms + p.ms, ok, ...(ok ? {} : { error: fail(p.code !== 0 ? p : t) }) };
       };
       const lgDir = await clientFor(lg);
       const cgDir = await clientFor(cgit);
-      const lgPush = gitCommitPush(lgDir);
-      const cgPush = gitCommitPush(cgDir);
-      await lgPush(-1);
-      await cgPush(-1);
-      let run = 0;
-      const units = [
-        { label: 'level-git JSON API', server: lg, op: () => apiCommit(run) },
-        { label: 'level-git git push', server: lg, op: () => lgPush(run) },
-        { label: 'cgit git push', server: cgit as BenchServer, op: () => cgPush(run) },
-      ];
-      const samples = new Map<string, Sample[]>(units.map((u) => [u.label, []]));
-      for (let i = 0; i < o.runs; i++) {
-        run = i;
-        for (const u of rotation(units, i)) samples.get(u.label)!.push(await measure(u.server, u.op, 'receive'));
+      for (const n of sizes) {
+        log(`api-commit: ${n} changed file(s) per commit on ${f.id}, ${o.runs} runs`);
+        const api = apiCommit(n);
+        const lgPush = gitCommitPush(lgDir, n);
+        const cgPush = gitCommitPush(cgDir, n);
+        await api(-1);
+        await lgPush(-1);
+        await cgPush(-1);
+        let run = 0;
+        const units = [
+          { label: 'level-git JSON API', server: lg, op: () => api(run) },
+          { label: 'level-git git push', server: lg, op: () => lgPush(run) },
+          { label: 'cgit git push', server: cgit as BenchServer, op: () => cgPush(run) },
+        ];
+        const samples = new Map<string, Sample[]>(units.map((u) => [u.label, []]));
+        for (let i = 0; i < o.runs; i++) {
+          run = i;
+          for (const u of rotation(units, i)) samples.get(u.label)!.push(await measure(u.server, u.op, 'receive'));
+        }
+        report(`api-commit-${n}`, f, samples);
       }
-      report('api-commit', f, samples);
     }
 
     async function fetchWorkload(f: Fixture): Promise<void> {

@@ -16,7 +16,7 @@ import type { AddressInfo } from 'node:net';
 import type { AbstractLevel } from 'abstract-level';
 import { openEngine, type Engine } from '../engine.js';
 import { createTokenService, type TokenService } from '../access/tokens.js';
-import { createServer } from '../http/server.js';
+import { createServer } from '../http/node-server.js';
 
 /** Options of `startServe`. */
 export interface ServeOptions {
