@@ -4,7 +4,7 @@
  * of repositories and concurrent callers.
  */
 import type { AbstractLevel } from 'abstract-level';
-import { InvalidArgumentError, InvalidRepoNameError, NotFoundError, RepoExistsError, ClosedError } from './errors.js';
+import { InvalidArgumentError, InvalidRepoNameError, NotFoundError, RepoExistsError, ClosedError, StorageError } from './errors.js';
 import { Kv } from './storage/kv.js';
 import { TAG, REPO_TAGS, nameKey, prefixRange, repoKey, repoPrefix } from './storage/keys.js';
 import { fromUtf8, utf8 } from './platform/bytes.js';
@@ -292,7 +292,14 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
     db = new Level(options.path) as unknown as AbstractLevel<any, any, any>;
     owns = true;
   }
-  if (db.status === 'opening' || db.status === 'closed') await db.open();
+  if (db.status === 'opening' || db.status === 'closed') {
+    try {
+      await db.open();
+    } catch (err) {
+      const where = options.path === undefined ? 'the database' : `the database at ${options.path}`;
+      throw new StorageError(`cannot open ${where}: ${(err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : (err as Error).message}`, { cause: err });
+    }
+  }
   return new Engine(new Kv(db), owns, options);
 }
 

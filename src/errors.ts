@@ -26,7 +26,8 @@ export type ErrorCode =
   | 'ERR_PROTOCOL'
   | 'ERR_UNAUTHORIZED'
   | 'ERR_FORBIDDEN'
-  | 'ERR_CLOSED';
+  | 'ERR_CLOSED'
+  | 'ERR_STORAGE';
 
 /** HTTP status for each code. */
 export const STATUS_BY_CODE: Record<ErrorCode, number> = {
@@ -51,6 +52,7 @@ export const STATUS_BY_CODE: Record<ErrorCode, number> = {
   ERR_UNAUTHORIZED: 401,
   ERR_FORBIDDEN: 403,
   ERR_CLOSED: 503,
+  ERR_STORAGE: 503,
 };
 
 /** Base class of every error level-git throws on purpose. */
@@ -196,6 +198,13 @@ export class ForbiddenError extends LevelGitError {
 export class ClosedError extends LevelGitError {
   constructor(message = 'the engine is closed') {
     super('ERR_CLOSED', message);
+  }
+}
+
+/** The database could not be opened (locked by another process, corrupt, not a database). */
+export class StorageError extends LevelGitError {
+  constructor(message: string, options?: { cause?: unknown; details?: Record<string, unknown> }) {
+    super('ERR_STORAGE', message, options);
   }
 }
 

@@ -43,11 +43,21 @@ export interface Tag {
 const IDENT_RE = /^(.*?) ?<([^<>]*)> (\d+) ([+-]\d{4})$/;
 const TZ_RE = /^[+-]\d{4}$/;
 
-/** Parses `Name <email> 1700000000 +0000`. */
+const LOOSE_IDENT_RE = /^(.*?)\s*<([^>]*)>?\s*(\d*)\s*(\S*)\s*$/;
+
+/**
+ * Parses `Name <email> 1700000000 +0000`. Real histories hold identities git's own fsck
+ * complains about (no space before `<`, missing date, odd zones) that C git still accepts on
+ * push and shows; they are read as well as they can be rather than rejected, and only text
+ * without any `<email>` part fails.
+ */
 export function parseIdentity(s: string): Identity {
   const m = IDENT_RE.exec(s);
-  if (m === null) throw new InvalidObjectError(`malformed identity "${s.slice(0, 200)}"`);
-  return { name: m[1]!, email: m[2]!, timestamp: Number(m[3]), timezone: m[4]! };
+  if (m !== null) return { name: m[1]!, email: m[2]!, timestamp: Number(m[3]), timezone: m[4]! };
+  const l = LOOSE_IDENT_RE.exec(s);
+  if (l === null || !s.includes('<')) throw new InvalidObjectError(`malformed identity "${s.slice(0, 200)}"`);
+  const zone = /^[+-]\d{4}$/.test(l[4]!) ? l[4]! : '+0000';
+  return { name: l[1]!, email: l[2]!, timestamp: l[3] ? Number(l[3]) : 0, timezone: zone };
 }
 
 /** Formats an identity; refuses names and emails that would break the format. */

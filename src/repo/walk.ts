@@ -4,7 +4,7 @@
  * those commits bring (minus the client's, through an object filter). Trees are read a level
  * at a time with one batched read per level, and decoded trees come from the cache.
  */
-import { InvalidArgumentError } from '../errors.js';
+import { InvalidArgumentError, NotFoundError } from '../errors.js';
 import type { Oid } from '../object/oid.js';
 import type { ObjectStore } from '../object/object-store.js';
 import type { Commit } from '../object/commit.js';
@@ -112,7 +112,7 @@ async function classifyWants(store: ObjectStore, wants: readonly Oid[]) {
     const tagOids: Oid[] = [];
     pending.forEach((o, i) => {
       const info = infos[i];
-      if (info === undefined) throw new InvalidArgumentError(`object ${o} not found`, { details: { oid: o } });
+      if (info === undefined) throw new NotFoundError('ERR_OBJECT_NOT_FOUND', `object ${o} not found`, { details: { oid: o } });
       if (info.type === 'commit') commits.push(o);
       else if (info.type === 'tree') trees.push(o);
       else if (info.type === 'blob') blobs.push(o);

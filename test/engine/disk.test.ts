@@ -3,3 +3,24 @@ import { conformance } from './conformance.js';
 import { diskFactory } from './helpers.js';
 
 conformance('on-disk default (classic-level)', diskFactory);
+
+import { describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openEngine } from '../../src/index.js';
+
+describe('on-disk default: opening', () => {
+  it('a database locked by another engine is a typed ERR_STORAGE, and the first engine keeps working', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lg-lock-'));
+    try {
+      const first = await openEngine({ path: dir });
+      await first.createRepo('kept');
+      await expect(openEngine({ path: dir })).rejects.toMatchObject({ code: 'ERR_STORAGE', status: 503 });
+      expect((await first.listRepos()).map((r) => r.name)).toEqual(['kept']);
+      await first.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
