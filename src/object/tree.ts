@@ -78,31 +78,50 @@ export function compareEntries(a: { name: string; mode: string }, b: { name: str
   return compare(an, bn);
 }
 
+/**
+ * Git's tree order on raw name bytes (a tree compared as if its name ended in "/"); 0 for the
+ * same name whatever the kinds (a duplicate). Works on the tree body in place: no re-encoding.
+ */
+function compareRawNames(a: Uint8Array, aTree: boolean, b: Uint8Array, bTree: boolean): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const d = a[i]! - b[i]!;
+    if (d !== 0) return d;
+  }
+  if (a.length === b.length) return 0;
+  const ca = a.length > n ? a[n]! : aTree ? 0x2f : -1;
+  const cb = b.length > n ? b[n]! : bTree ? 0x2f : -1;
+  return ca - cb || a.length - b.length;
+}
+
 /** Decodes a tree body. `strict` checks names, modes and order as `git fsck` does. */
 export function decodeTree(body: Uint8Array, strict = true): TreeEntry[] {
   const entries: TreeEntry[] = [];
   let i = 0;
-  let prev: TreeEntry | undefined;
+  let prevName: Uint8Array | undefined;
+  let prevTree = false;
   while (i < body.length) {
     const sp = body.indexOf(0x20, i);
     if (sp < 0 || sp - i > 6) throw new InvalidObjectError('malformed tree entry mode');
     const rawMode = fromUtf8(body, i, sp);
     const nul = body.indexOf(0, sp + 1);
     if (nul < 0 || nul + 21 > body.length) throw new InvalidObjectError('truncated tree entry');
-    const name = nameFromBytes(body.subarray(sp + 1, nul));
+    const rawName = body.subarray(sp + 1, nul);
+    const name = nameFromBytes(rawName);
     const mode = (MODES.has(rawMode) ? rawMode : LEGACY_MODES[rawMode]) as FileMode | undefined;
     if (mode === undefined) throw new InvalidObjectError(`tree entry "${name}" has invalid mode ${rawMode}`);
     const entry: TreeEntry = { mode, name, oid: oidFromBytes(body, nul + 1) };
     if (strict) {
       const problem = entryNameProblem(name);
       if (problem !== null) throw new InvalidObjectError(`tree entry: ${problem}`, { details: { name } });
-      if (prev !== undefined) {
-        const c = compareEntries(prev, entry);
-        if (c >= 0 || prev.name === name) throw new InvalidObjectError(`tree entries not sorted or duplicated at "${name}"`);
+      const isTree = mode === '40000';
+      if (prevName !== undefined && compareRawNames(prevName, prevTree, rawName, isTree) >= 0) {
+        throw new InvalidObjectError(`tree entries not sorted or duplicated at "${name}"`);
       }
+      prevName = rawName;
+      prevTree = isTree;
     }
     entries.push(entry);
-    prev = entry;
     i = nul + 21;
   }
   return entries;
