@@ -129,22 +129,29 @@ export function decodeTree(body: Uint8Array, strict = true): TreeEntry[] {
 
 /** Encodes entries (sorting a copy into git's order); checks names and modes. */
 export function encodeTree(entries: readonly TreeEntry[]): Uint8Array {
-  const sorted = [...entries].sort(compareEntries);
-  const parts: Uint8Array[] = [];
-  let prev: string | undefined;
-  for (const e of sorted) {
+  const items = entries.map((e) => {
     const problem = entryNameProblem(e.name);
     if (problem !== null) throw new InvalidObjectError(`tree entry: ${problem}`, { details: { name: e.name } });
     if (!MODES.has(e.mode)) throw new InvalidObjectError(`tree entry "${e.name}" has invalid mode ${e.mode}`);
-    if (e.name === prev) throw new InvalidObjectError(`duplicate tree entry "${e.name}"`);
-    prev = e.name;
-    const name = nameToBytes(e.name);
-    const mode = utf8(`${e.mode} `);
-    const out = new Uint8Array(mode.length + name.length + 21);
-    out.set(mode);
-    out.set(name, mode.length);
-    writeOid(e.oid, out, mode.length + name.length + 1);
-    parts.push(out);
+    return { e, name: nameToBytes(e.name), tree: e.mode === '40000' };
+  });
+  items.sort((x, y) => compareRawNames(x.name, x.tree, y.name, y.tree));
+  let total = 0;
+  for (let k = 0; k < items.length; k++) {
+    if (k > 0 && compareRawNames(items[k - 1]!.name, items[k - 1]!.tree, items[k]!.name, items[k]!.tree) === 0) {
+      throw new InvalidObjectError(`duplicate tree entry "${items[k]!.e.name}"`);
+    }
+    total += items[k]!.e.mode.length + 1 + items[k]!.name.length + 21;
   }
-  return concat(parts);
+  const out = new Uint8Array(total);
+  let o = 0;
+  for (const { e, name } of items) {
+    for (let c = 0; c < e.mode.length; c++) out[o++] = e.mode.charCodeAt(c);
+    out[o++] = 0x20;
+    out.set(name, o);
+    o += name.length + 1; // NUL (already zero)
+    writeOid(e.oid, out, o);
+    o += 20;
+  }
+  return out;
 }
