@@ -30,6 +30,15 @@ function isTooLarge(err: unknown): boolean {
 }
 
 
+/**
+ * zlib's output chunk for an expected size: callers know the inflated size (a pack entry
+ * header declares it), and the default 16 KiB chunk per call made small objects allocate and
+ * collect far more than they inflate. One spare byte lets zlib see the end in the first chunk.
+ */
+function chunkFor(expected: number): number {
+  return Math.min(Math.max(64, expected + 1), 1024 * 1024);
+}
+
 export const nodePlatform: Platform = {
   name: 'node',
   createSha1: () => new NodeSha1(),
@@ -37,7 +46,7 @@ export const nodePlatform: Platform = {
   deflate: (data, level = 1) => view(zlib.deflateSync(data, { level })),
   inflate(data, maxOutput = 2 ** 31 - 1) {
     try {
-      return view(zlib.inflateSync(data, { maxOutputLength: Math.max(1, maxOutput) }));
+      return view(zlib.inflateSync(data, { maxOutputLength: Math.max(1, maxOutput), chunkSize: chunkFor(maxOutput) }));
     } catch (err) {
       if (isTooLarge(err)) throw new OutputLimitError(`inflated data exceeds ${maxOutput} bytes`);
       throw err;
@@ -47,7 +56,7 @@ export const nodePlatform: Platform = {
     try {
       // `info: true` exposes the engine, whose bytesWritten is the input consumed;
       // inflateSync ignores bytes after the end of the stream.
-      const r = zlib.inflateSync(data, { info: true, maxOutputLength: Math.max(1, maxOutput) }) as unknown as {
+      const r = zlib.inflateSync(data, { info: true, maxOutputLength: Math.max(1, maxOutput), chunkSize: chunkFor(maxOutput) }) as unknown as {
         buffer: Buffer;
         engine: { bytesWritten: number };
       };
