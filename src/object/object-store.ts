@@ -7,7 +7,7 @@
 import { LRUCache } from 'lru-cache';
 import { NotFoundError, InvalidObjectError } from '../errors.js';
 import type { Kv, KvOp } from '../storage/kv.js';
-import { TAG, objectKey, repoPrefix, prefixRange } from '../storage/keys.js';
+import { TAG, deltaKey, objectKey, repoPrefix, prefixRange } from '../storage/keys.js';
 import { type Oid, type ObjectType, hashObject, oidToBytes, oidFromBytes } from './oid.js';
 import { decodePacked, encodePacked, packedInfo } from './packed.js';
 import { decodeTree, type TreeEntry } from './tree.js';
@@ -136,7 +136,20 @@ export class ObjectStore {
 
   /** Deletes objects (used by the sweep only). */
   async delete(oids: readonly Oid[]): Promise<void> {
-    await this.#kv.batch(oids.map((o) => ({ type: 'del' as const, key: objectKey(this.repoId, oidToBytes(o)) })));
+    await this.#kv.batch(
+      oids.flatMap((o) => {
+        const b = oidToBytes(o);
+        return [
+          { type: 'del' as const, key: objectKey(this.repoId, b) },
+          { type: 'del' as const, key: deltaKey(this.repoId, b) },
+        ];
+      }),
+    );
+  }
+
+  /** Stored ref-delta forms of `oids` (undefined where the object is only stored whole). */
+  getDeltas(oids: readonly Oid[]): Promise<(Uint8Array | undefined)[]> {
+    return this.#kv.getMany(oids.map((o) => deltaKey(this.repoId, oidToBytes(o))));
   }
 }
 

@@ -85,3 +85,26 @@ export function decodePacked(stored: Uint8Array): { type: ObjectType; body: Uint
   if (body.length !== size) throw new InvalidObjectError('stored object size mismatch');
   return { type, body };
 }
+
+/** Pack type number of OBJ_REF_DELTA. */
+const REF_DELTA = 7;
+
+/** A ref-delta pack entry: header (type 7, delta size), the base's raw id, zlib(delta). */
+export function encodeRefDelta(baseOidBytes: Uint8Array, delta: Uint8Array, level = 1): Uint8Array {
+  const head = encodeEntryHeader(REF_DELTA, delta.length);
+  const z = platform().deflate(delta, level);
+  const out = new Uint8Array(head.length + 20 + z.length);
+  out.set(head);
+  out.set(baseOidBytes, head.length);
+  out.set(z, head.length + 20);
+  return out;
+}
+
+/** The base id of a stored ref-delta entry. */
+export function refDeltaBase(entry: Uint8Array): string {
+  let i = 0;
+  while (entry[i]! & 0x80) i++;
+  let s = '';
+  for (let k = i + 1; k < i + 21; k++) s += entry[k]!.toString(16).padStart(2, '0');
+  return s;
+}

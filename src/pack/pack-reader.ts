@@ -32,6 +32,8 @@ export interface PackObject {
   body: Uint8Array;
   /** The verbatim pack entry (header + zlib) when the entry was not a delta, so the store can copy it. */
   entry?: Uint8Array;
+  /** For an entry that arrived as a delta: its base and the (inflated) delta data. */
+  delta?: { base: Oid; data: Uint8Array };
 }
 
 /** Options of `readPack`; every limit has a safe default. */
@@ -399,7 +401,7 @@ class PackReader {
     }
     const body = applyDelta(baseBody, delta, this.#o.maxObjectSize);
     const oid = hashObject(base.type, body);
-    this.#emit({ oid, type: base.type, body });
+    this.#emit({ oid, type: base.type, body, delta: { base: base.oid, data: delta } });
     this.#resolved(offset, { oid, type: base.type, depth }, body);
   }
 
@@ -424,7 +426,7 @@ class PackReader {
         }
         const out = applyDelta(b, d.delta, this.#o.maxObjectSize);
         const oid = hashObject(res.type, out);
-        this.#emit({ oid, type: res.type, body: out });
+        this.#emit({ oid, type: res.type, body: out, delta: { base: res.oid, data: d.delta } });
         stack.push([d.offset, { oid, type: res.type, depth }, out]);
       }
     }

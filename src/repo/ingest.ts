@@ -9,9 +9,9 @@
 import { HashCollisionError, InvalidObjectError, LevelGitError, MissingObjectsError, CorruptPackError } from '../errors.js';
 import { equal } from '../platform/bytes.js';
 import type { Kv, KvOp } from '../storage/kv.js';
-import { TAG, objectKey, prefixRange, repoKey } from '../storage/keys.js';
+import { TAG, deltaKey, objectKey, prefixRange, repoKey } from '../storage/keys.js';
 import { type Oid, oidToBytes } from '../object/oid.js';
-import { decodePacked, encodePacked } from '../object/packed.js';
+import { decodePacked, encodePacked, encodeRefDelta } from '../object/packed.js';
 import { decodeTree } from '../object/tree.js';
 import { decodeCommit, decodeTag } from '../object/commit.js';
 import type { ObjectStore } from '../object/object-store.js';
@@ -21,6 +21,8 @@ import { readPack, type ReadPackOptions } from '../pack/pack-reader.js';
 export interface IngestOptions extends Omit<ReadPackOptions, 'getBase'> {
   /** Bytes of new objects held in memory before spilling to the quarantine range. Default 32 MiB. */
   memoryQuarantineBytes?: number;
+  /** Bytes of received deltas kept (for serving later packs with deltas) per pack. Default 64 MiB. */
+  maxDeltaRecordBytes?: number;
 }
 
 /** Result of storing a pack. */
@@ -46,6 +48,9 @@ export async function ingestPack(kv: Kv, store: ObjectStore, source: AsyncIterab
     return k;
   };
   const pending = new Map<Oid, Uint8Array>(); // new objects not yet spilled
+  const deltaOps: KvOp[] = [];
+  let deltaBytes = 0;
+  const deltaLimit = options.maxDeltaRecordBytes ?? 64 * MiB;
   const spilled = new Set<Oid>();
   let pendingBytes = 0;
   const inPack = new Set<Oid>();
@@ -97,6 +102,15 @@ export async function ingestPack(kv: Kv, store: ObjectStore, source: AsyncIterab
         const packed = o.entry ?? encodePacked(o.type, o.body);
         pending.set(o.oid, packed);
         pendingBytes += packed.length;
+        // Keep a delta that arrived, when it is much smaller than the object: a later pack
+        // that carries its base too (a full clone) sends it as a ref-delta, copied as is.
+        if (o.delta && o.delta.data.length * 2 < o.body.length && deltaBytes < deltaLimit) {
+          const entry = encodeRefDelta(oidToBytes(o.delta.base), o.delta.data);
+          if (entry.length < packed.length) {
+            deltaOps.push({ type: 'put', key: deltaKey(repoId, oidToBytes(o.oid)), value: entry });
+            deltaBytes += entry.length;
+          }
+        }
       }
       if (pendingBytes > memLimit) {
         await kv.batch([...pending].map(([oid, v]) => ({ type: 'put' as const, key: qKey(oid), value: v })));
@@ -132,6 +146,7 @@ export async function ingestPack(kv: Kv, store: ObjectStore, source: AsyncIterab
         }
       }
     }
+    ops.push(...deltaOps);
     await kv.batch(ops);
     return { oids, added: pending.size + spilled.size };
   } catch (err) {

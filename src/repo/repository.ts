@@ -11,7 +11,7 @@ import { splitDirPath, splitPath } from '../object/path.js';
 import { encodeCommit, encodeTag, type Commit, type Identity } from '../object/commit.js';
 import type { TreeEntry } from '../object/tree.js';
 import type { ObjectStore } from '../object/object-store.js';
-import { decodePacked } from '../object/packed.js';
+import { decodePacked, refDeltaBase } from '../object/packed.js';
 import { branchRef, parseRefName, tagRef, type RefName } from '../refs/ref-name.js';
 import type { RefStore, RefUpdate, AppliedUpdate, RefSpace, RefValue } from '../refs/ref-store.js';
 import { InProcessLock } from '../refs/lock.js';
@@ -616,7 +616,10 @@ export class Repository {
     this.#ctx.assertLive();
     const generate = async (): Promise<PackAnswer> => {
       const plan = await planObjects(this.#ctx.objects, input);
-      return { shallow: plan.shallow, unshallow: plan.unshallow, pack: this.streamPack(plan.oids) };
+      // Deltas kept from pushes pay off when a pack carries history (bases and their deltas);
+      // a depth-1 pack rarely holds a base, so it skips the extra lookup.
+      const deltas = input.depth === undefined || input.depth > 1;
+      return { shallow: plan.shallow, unshallow: plan.unshallow, pack: this.streamPack(plan.oids, { deltas }) };
     };
     const cache = this.#ctx.packCache;
     const key = cache?.enabled ? packCacheKey(this.#ctx.repoId, input) : undefined;
@@ -667,7 +670,7 @@ export class Repository {
    * Streams a pack of exactly these stored objects: header, then each batch of stored entries
    * (one batched read, one chunk), then the SHA-1 trailer. No inflate, no deflate, no per-object await.
    */
-  streamPack(oids: readonly Oid[]): AsyncIterable<Uint8Array> {
+  streamPack(oids: readonly Oid[], options: { deltas?: boolean } = {}): AsyncIterable<Uint8Array> {
     const objects = this.#ctx.objects;
     const self = this;
     return (async function* () {
@@ -675,21 +678,26 @@ export class Repository {
       // ref that moves away mid-clone does not pull the objects out from under it.
       await self.#beginWrite();
       try {
-        yield* self.#packBytes(objects, oids);
+        yield* self.#packBytes(objects, oids, options.deltas === true);
       } finally {
         self.#ctx.writers.count--;
       }
     })();
   }
 
-  async *#packBytes(objects: ObjectStore, oids: readonly Oid[]): AsyncGenerator<Uint8Array> {
+  async *#packBytes(objects: ObjectStore, oids: readonly Oid[], deltas: boolean): AsyncGenerator<Uint8Array> {
     const hash = platform().createSha1();
     const header = encodePackHeader(oids.length);
     hash.update(header);
     yield header;
     const BATCH = 512;
-    for (let i = 0; i < oids.length; i += BATCH) {
-      const chunk = oids.slice(i, i + BATCH);
+    // With deltas: objects kept as ref-deltas whose base is in this pack go out as deltas, after
+    // every whole object and ordered by chain depth, so each base precedes its deltas (some
+    // readers, isomorphic-git among them, resolve a ref-delta only against what they have seen).
+    const asDelta = deltas ? await this.#deltaOrder(objects, oids, BATCH) : new Map<Oid, Uint8Array>();
+    const whole = asDelta.size === 0 ? oids : oids.filter((o) => !asDelta.has(o));
+    for (let i = 0; i < whole.length; i += BATCH) {
+      const chunk = whole.slice(i, i + BATCH);
       const stored = await objects.getStored(chunk);
       let total = 0;
       for (let j = 0; j < stored.length; j++) {
@@ -701,7 +709,43 @@ export class Repository {
       hash.update(buf);
       yield buf;
     }
+    const rest = [...asDelta.values()];
+    for (let i = 0; i < rest.length; i += BATCH) {
+      const buf = concat(rest.slice(i, i + BATCH));
+      hash.update(buf);
+      yield buf;
+    }
     yield hash.digest();
+  }
+
+  /** Ref-delta entries usable in a pack of `oids` (base in the pack), in base-before-delta order. */
+  async #deltaOrder(objects: ObjectStore, oids: readonly Oid[], batch: number): Promise<Map<Oid, Uint8Array>> {
+    const inPack = new Set(oids);
+    const found = new Map<Oid, { base: Oid; entry: Uint8Array }>();
+    for (let i = 0; i < oids.length; i += batch) {
+      const chunk = oids.slice(i, i + batch);
+      const entries = await objects.getDeltas(chunk);
+      entries.forEach((e, j) => {
+        if (e === undefined) return;
+        const base = refDeltaBase(e) as Oid;
+        if (inPack.has(base)) found.set(chunk[j]!, { base, entry: e });
+      });
+    }
+    // Levels: a delta whose base goes out whole is level 1; whose base is level n, level n + 1.
+    const ordered = new Map<Oid, Uint8Array>();
+    const placed = new Set<Oid>();
+    let left = [...found.keys()];
+    while (left.length > 0) {
+      const level = left.filter((o) => {
+        const base = found.get(o)!.base;
+        return !found.has(base) || placed.has(base);
+      });
+      if (level.length === 0) break; // a cycle cannot come from real packs; the rest go out whole
+      for (const o of level) ordered.set(o, found.get(o)!.entry);
+      for (const o of level) placed.add(o);
+      left = left.filter((o) => !placed.has(o));
+    }
+    return ordered;
   }
 
   /** Stores every object of a pack (checked and connected); moves no ref. */

@@ -11,6 +11,9 @@
  *   'O' id oid(20)             -> object, pack-entry form: type+size varint header, zlib(body)
  *   'F' id refname             -> regular ref: oid(20) [peeled oid(20)] | 0x00 "ref: " target
  *   'E' id refname             -> ephemeral ref: oid(20) expiresAt(float64 BE ms) [peeled oid(20)]
+ *   'D' id oid(20)             -> the object as a ref-delta pack entry (type 7 header, base oid,
+ *                                 zlib(delta)), kept when it arrived as a delta; served in
+ *                                 packs that also carry the base
  *   'Q' id ingest(4) oid(20)   -> quarantined object of an ingest in progress (same form as 'O')
  *   'I' id key                 -> idempotency record (JSON)
  */
@@ -22,6 +25,7 @@ export const TAG = {
   name: 0x4e, // N
   repo: 0x52, // R
   object: 0x4f, // O
+  delta: 0x44, // D
   ref: 0x46, // F
   ephemeral: 0x45, // E
   quarantine: 0x51, // Q
@@ -29,7 +33,7 @@ export const TAG = {
 } as const;
 
 /** Tags of every per-repository key range (cleared when a repository is deleted). */
-export const REPO_TAGS = [TAG.repo, TAG.object, TAG.ref, TAG.ephemeral, TAG.quarantine, TAG.idempotency] as const;
+export const REPO_TAGS = [TAG.repo, TAG.object, TAG.delta, TAG.ref, TAG.ephemeral, TAG.quarantine, TAG.idempotency] as const;
 
 /** `tag` followed by the 4-byte id. */
 export function repoPrefix(tag: number, repoId: number, extra = 0): Uint8Array {
@@ -75,4 +79,9 @@ export function nameKey(name: string): Uint8Array {
 /** Key of an object (20 raw id bytes appended). */
 export function objectKey(repoId: number, oidBytes: Uint8Array): Uint8Array {
   return repoKey(TAG.object, repoId, oidBytes);
+}
+
+/** Key of an object's ref-delta form (20 raw id bytes appended). */
+export function deltaKey(repoId: number, oidBytes: Uint8Array): Uint8Array {
+  return repoKey(TAG.delta, repoId, oidBytes);
 }
