@@ -117,6 +117,7 @@ export class RepoGitBackend implements GitBackend {
       deepenNot,
       filter: request.filter,
       includeTags,
+      thinPack: request.thinPack,
     };
   }
 

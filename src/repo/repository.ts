@@ -619,7 +619,7 @@ export class Repository {
       // Deltas kept from pushes pay off when a pack carries history (bases and their deltas);
       // a depth-1 pack rarely holds a base, so it skips the extra lookup.
       const deltas = input.depth === undefined || input.depth > 1;
-      return { shallow: plan.shallow, unshallow: plan.unshallow, pack: this.streamPack(plan.oids, { deltas }) };
+      return { shallow: plan.shallow, unshallow: plan.unshallow, pack: this.streamPack(plan.oids, { deltas, thinBases: plan.clientObjects }) };
     };
     const cache = this.#ctx.packCache;
     const key = cache?.enabled ? packCacheKey(this.#ctx.repoId, input) : undefined;
@@ -670,7 +670,7 @@ export class Repository {
    * Streams a pack of exactly these stored objects: header, then each batch of stored entries
    * (one batched read, one chunk), then the SHA-1 trailer. No inflate, no deflate, no per-object await.
    */
-  streamPack(oids: readonly Oid[], options: { deltas?: boolean } = {}): AsyncIterable<Uint8Array> {
+  streamPack(oids: readonly Oid[], options: { deltas?: boolean; thinBases?: ReadonlySet<Oid> } = {}): AsyncIterable<Uint8Array> {
     const objects = this.#ctx.objects;
     const self = this;
     return (async function* () {
@@ -678,14 +678,14 @@ export class Repository {
       // ref that moves away mid-clone does not pull the objects out from under it.
       await self.#beginWrite();
       try {
-        yield* self.#packBytes(objects, oids, options.deltas === true);
+        yield* self.#packBytes(objects, oids, options.deltas === true, options.thinBases);
       } finally {
         self.#ctx.writers.count--;
       }
     })();
   }
 
-  async *#packBytes(objects: ObjectStore, oids: readonly Oid[], deltas: boolean): AsyncGenerator<Uint8Array> {
+  async *#packBytes(objects: ObjectStore, oids: readonly Oid[], deltas: boolean, thinBases: ReadonlySet<Oid> | undefined): AsyncGenerator<Uint8Array> {
     const hash = platform().createSha1();
     const header = encodePackHeader(oids.length);
     hash.update(header);
@@ -694,7 +694,7 @@ export class Repository {
     // With deltas: objects kept as ref-deltas whose base is in this pack go out as deltas, after
     // every whole object and ordered by chain depth, so each base precedes its deltas (some
     // readers, isomorphic-git among them, resolve a ref-delta only against what they have seen).
-    const asDelta = deltas ? await this.#deltaOrder(objects, oids, BATCH) : new Map<Oid, Uint8Array>();
+    const asDelta = deltas || thinBases ? await this.#deltaOrder(objects, oids, BATCH, thinBases) : new Map<Oid, Uint8Array>();
     const whole = asDelta.size === 0 ? oids : oids.filter((o) => !asDelta.has(o));
     for (let i = 0; i < whole.length; i += BATCH) {
       const chunk = whole.slice(i, i + BATCH);
@@ -718,8 +718,11 @@ export class Repository {
     yield hash.digest();
   }
 
-  /** Ref-delta entries usable in a pack of `oids` (base in the pack), in base-before-delta order. */
-  async #deltaOrder(objects: ObjectStore, oids: readonly Oid[], batch: number): Promise<Map<Oid, Uint8Array>> {
+  /**
+   * Ref-delta entries usable in a pack of `oids` (base in the pack, or among `thinBases` the
+   * client has: a thin pack), in base-before-delta order.
+   */
+  async #deltaOrder(objects: ObjectStore, oids: readonly Oid[], batch: number, thinBases?: ReadonlySet<Oid>): Promise<Map<Oid, Uint8Array>> {
     const inPack = new Set(oids);
     const found = new Map<Oid, { base: Oid; entry: Uint8Array }>();
     for (let i = 0; i < oids.length; i += batch) {
@@ -728,7 +731,7 @@ export class Repository {
       entries.forEach((e, j) => {
         if (e === undefined) return;
         const base = refDeltaBase(e) as Oid;
-        if (inPack.has(base)) found.set(chunk[j]!, { base, entry: e });
+        if (inPack.has(base) || thinBases?.has(base)) found.set(chunk[j]!, { base, entry: e });
       });
     }
     // Levels: a delta whose base goes out whole is level 1; whose base is level n, level n + 1.

@@ -23,6 +23,8 @@ export interface ObjectPlanInput {
   filter?: ObjectFilter;
   /** Annotated tags to add when they point at a sent object (`include-tag`): tag object id and peeled target. */
   includeTags?: readonly { oid: Oid; peeled: Oid }[];
+  /** `thin-pack`: deltas may use bases the client has and the pack does not carry. */
+  thinPack?: boolean;
 }
 
 /** The plan: objects in pack order, and the shallow boundary changes. */
@@ -30,6 +32,8 @@ export interface ObjectPlan {
   oids: Oid[];
   shallow: Oid[];
   unshallow: Oid[];
+  /** With `thinPack`: trees and blobs the client is known to have (bases a thin pack may use). */
+  clientObjects?: Set<Oid>;
 }
 
 /**
@@ -344,6 +348,7 @@ export async function planObjects(store: ObjectStore, input: ObjectPlanInput): P
     const edgeRoots = edgeCommits.map((d) => (d.type === 'commit' ? d.commit.tree : undefined)).filter((o): o is Oid => o !== undefined);
     await walkTrees(store, edgeRoots, seen, () => true);
   }
+  const clientObjects = input.thinPack && edges.length > 0 ? new Set(seen) : undefined;
 
   const filter = input.filter;
   const trees: Oid[] = [];
@@ -391,5 +396,5 @@ export async function planObjects(store: ObjectStore, input: ObjectPlanInput): P
     const haveSet = new Set(input.haves ?? []);
     for (const t of input.includeTags) if (sent.has(t.peeled) && !tags.includes(t.oid) && !haveSet.has(t.oid)) tags.push(t.oid);
   }
-  return { oids: [...included, ...tags, ...trees, ...sentBlobs], shallow, unshallow };
+  return { oids: [...included, ...tags, ...trees, ...sentBlobs], shallow, unshallow, ...(clientObjects ? { clientObjects } : {}) };
 }

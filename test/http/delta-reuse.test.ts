@@ -98,4 +98,30 @@ describe('delta reuse', () => {
     const full = await readPackBytes(await packOf({}));
     expect(full.some((o) => o.delta !== undefined)).toBe(true);
   });
+
+  it('an incremental fetch with thin-pack sends deltas against what the client has', async () => {
+    const dest = join(dirs.make('lg-fetch-'), 'c');
+    await g.ok(['clone', '-q', `${server.url}/hist.git`, dest]);
+    const before = await g.ok(['rev-parse', 'HEAD'], dest);
+    const body = fs.readFileSync(join(work, 'src', 'file1.ts'), 'utf8');
+    fs.writeFileSync(join(work, 'src', 'file1.ts'), body.replace('value5 =', 'value5 /* next */ ='));
+    await g.ok(['commit', '-qam', 'v12'], work);
+    await g.ok(['push', '-q', `${server.url}/hist.git`, 'main'], work);
+    const tip = await g.ok(['rev-parse', 'HEAD'], work);
+
+    const backend = await engine.gitBackend('hist');
+    const size = async (thinPack: boolean) => {
+      const r = await backend.fetch({ wants: [tip as never], haves: [before as never], clientShallows: [], includeTag: false, ofsDelta: true, thinPack });
+      let n = 0;
+      for await (const c of r.pack) n += c.length;
+      return n;
+    };
+    const thin = await size(true);
+    const full = await size(false);
+    expect(thin).toBeLessThan(full / 4);
+
+    await g.ok(['fetch', '-q', 'origin'], dest);
+    expect(await g.ok(['rev-parse', 'origin/main'], dest)).toBe(tip);
+    await g.ok(['fsck', '--strict', '--no-progress'], dest);
+  });
 });
