@@ -169,3 +169,20 @@ export async function spawnServer(script: string, args: readonly string[], timeo
       }),
   };
 }
+
+/** The control-channel methods every spawned bench server shares. */
+export function controlMethods(proc: ServerProcess) {
+  return {
+    createRepo: async (repo: string) => {
+      await proc.control(`create?repo=${encodeURIComponent(repo)}`);
+    },
+    stats: () => proc.control<ServerStats>('stats'),
+    resetStats: async () => {
+      await proc.control('reset');
+    },
+    idle: async () => {
+      await proc.control('idle');
+    },
+    stop: () => proc.stop(),
+  };
+}

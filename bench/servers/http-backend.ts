@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import { readCpu } from '../lib/proc.js';
-import { PROJECT_ROOT, spawnServer } from './control.js';
+import { PROJECT_ROOT, controlMethods, spawnServer } from './control.js';
 import type { BenchServer, ServerStats } from './types.js';
 
 /** Serves every `<name>.git` under projectRoot through `git http-backend`. */
@@ -21,16 +21,6 @@ export async function startHttpBackend(projectRoot: string, name = 'cgit'): Prom
     resetPeak: async () => {
       await proc.control('reset');
     },
-    createRepo: async (repo) => {
-      await proc.control(`create?repo=${encodeURIComponent(repo)}`);
-    },
-    stats: () => proc.control<ServerStats>('stats'),
-    resetStats: async () => {
-      await proc.control('reset');
-    },
-    idle: async () => {
-      await proc.control('idle');
-    },
-    stop: () => proc.stop(),
+    ...controlMethods(proc),
   };
 }

@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import { readCpu, readPeakRssKb, resetPeakRss } from '../lib/proc.js';
-import { PROJECT_ROOT, spawnServer } from './control.js';
+import { PROJECT_ROOT, controlMethods, spawnServer } from './control.js';
 import type { BenchServer, ServerStats } from './types.js';
 
 /** The admin key of the JSON API that level-git-main.ts mounts under /api/v1 (loopback only). */
@@ -26,16 +26,6 @@ export async function startLevelGit(dataDir: string, name = 'level-git', extraAr
     resetPeak: async () => {
       resetPeakRss(proc.pid);
     },
-    createRepo: async (repo) => {
-      await proc.control(`create?repo=${encodeURIComponent(repo)}`);
-    },
-    stats: () => proc.control<ServerStats>('stats'),
-    resetStats: async () => {
-      await proc.control('reset');
-    },
-    idle: async () => {
-      await proc.control('idle');
-    },
-    stop: () => proc.stop(),
+    ...controlMethods(proc),
   };
 }

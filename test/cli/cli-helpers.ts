@@ -59,6 +59,15 @@ export function startCli(args: string[], env: Record<string, string> = {}): Prom
   });
 }
 
+/** Collects a child's output; resolves with its exit code when it closes. */
+function output(child: ReturnType<typeof spawn>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  return new Promise((r) => child.once('close', (code) => r({ code, stdout, stderr })));
+}
+
 /** Runs a one-shot CLI command; resolves with its exit code and output. */
 export function runCli(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
@@ -66,11 +75,7 @@ export function runCli(args: string[], env: Record<string, string> = {}): Promis
     env: { ...process.env, LEVEL_GIT_ADMIN_KEY: '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  return new Promise((r) => child.once('close', (code) => r({ code, stdout, stderr })));
+  return output(child);
 }
 
 /** Runs git with no prompts, no credential helper and an isolated configuration. */
@@ -93,9 +98,5 @@ export function git(args: string[], options: { cwd?: string; home: string; env?:
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  return new Promise((r) => child.once('close', (code) => r({ code, stdout, stderr })));
+  return output(child);
 }
