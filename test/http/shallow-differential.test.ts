@@ -103,6 +103,11 @@ describe('shallow fetches match C git', () => {
     await compare([['clone', since(11), '--single-branch'], ['fetch', since(9)], ['fetch', since(1)]]);
   });
 
+  it('clone of a tag (--branch v1), shallow and full', async () => {
+    await compare([['clone', '--depth', '1', '--branch', 'v1'], ['fetch', '--deepen', '2']]);
+    await compare([['clone', '--branch', 'v1']]);
+  });
+
   it('--shallow-exclude of a branch and a tag', async () => {
     await compare([['clone', '--shallow-exclude', 'side', '--single-branch']]);
     await compare([['clone', '--shallow-exclude', 'v1', '--single-branch'], ['fetch', '--deepen', '1']]);
