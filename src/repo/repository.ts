@@ -11,18 +11,16 @@ import { splitDirPath, splitPath } from '../object/path.js';
 import { encodeCommit, encodeTag, type Commit, type Identity } from '../object/commit.js';
 import type { TreeEntry } from '../object/tree.js';
 import type { ObjectStore } from '../object/object-store.js';
-import { decodePacked, refDeltaBase } from '../object/packed.js';
+import { decodePacked } from '../object/packed.js';
 import { branchRef, parseRefName, tagRef, type RefName } from '../refs/ref-name.js';
 import type { RefStore, RefUpdate, AppliedUpdate, RefSpace, RefValue } from '../refs/ref-store.js';
 import { InProcessLock } from '../refs/lock.js';
-import { encodePackHeader } from '../pack/pack-writer.js';
-import { platform } from '../platform/index.js';
-import { concat } from '../platform/bytes.js';
 import { applyChanges, groupChanges, type FileChange } from './build-tree.js';
 import { planObjects, type ObjectPlanInput } from './walk.js';
 import type { ObjectFilter } from '../protocol/backend.js';
 import { ingestPack, type IngestOptions, type IngestResult } from './ingest.js';
 import { sweepObjects } from './sweep.js';
+import { packBytes } from './pack-out.js';
 import { checkIdempotencyKey, fingerprint, idempotencyMismatch, idempotencyRecordOp, readIdempotencyRecord } from './idempotency.js';
 
 /** Thrown inside a commit's transaction when a concurrent call with the same idempotency key landed first. */
@@ -678,77 +676,11 @@ export class Repository {
       // ref that moves away mid-clone does not pull the objects out from under it.
       await self.#beginWrite();
       try {
-        yield* self.#packBytes(objects, oids, options.deltas === true, options.thinBases);
+        yield* packBytes(objects, oids, options.deltas === true, options.thinBases);
       } finally {
         self.#ctx.writers.count--;
       }
     })();
-  }
-
-  async *#packBytes(objects: ObjectStore, oids: readonly Oid[], deltas: boolean, thinBases: ReadonlySet<Oid> | undefined): AsyncGenerator<Uint8Array> {
-    const hash = platform().createSha1();
-    const header = encodePackHeader(oids.length);
-    hash.update(header);
-    yield header;
-    const BATCH = 512;
-    // With deltas: objects kept as ref-deltas whose base is in this pack go out as deltas, after
-    // every whole object and ordered by chain depth, so each base precedes its deltas (some
-    // readers, isomorphic-git among them, resolve a ref-delta only against what they have seen).
-    const asDelta = deltas || thinBases ? await this.#deltaOrder(objects, oids, BATCH, thinBases) : new Map<Oid, Uint8Array>();
-    const whole = asDelta.size === 0 ? oids : oids.filter((o) => !asDelta.has(o));
-    for (let i = 0; i < whole.length; i += BATCH) {
-      const chunk = whole.slice(i, i + BATCH);
-      const stored = await objects.getStored(chunk);
-      let total = 0;
-      for (let j = 0; j < stored.length; j++) {
-        const s = stored[j];
-        if (s === undefined) throw new NotFoundError('ERR_OBJECT_NOT_FOUND', `object ${chunk[j]} vanished while packing`);
-        total += s.length;
-      }
-      const buf = concat(stored as Uint8Array[], total);
-      hash.update(buf);
-      yield buf;
-    }
-    const rest = [...asDelta.values()];
-    for (let i = 0; i < rest.length; i += BATCH) {
-      const buf = concat(rest.slice(i, i + BATCH));
-      hash.update(buf);
-      yield buf;
-    }
-    yield hash.digest();
-  }
-
-  /**
-   * Ref-delta entries usable in a pack of `oids` (base in the pack, or among `thinBases` the
-   * client has: a thin pack), in base-before-delta order.
-   */
-  async #deltaOrder(objects: ObjectStore, oids: readonly Oid[], batch: number, thinBases?: ReadonlySet<Oid>): Promise<Map<Oid, Uint8Array>> {
-    const inPack = new Set(oids);
-    const found = new Map<Oid, { base: Oid; entry: Uint8Array }>();
-    for (let i = 0; i < oids.length; i += batch) {
-      const chunk = oids.slice(i, i + batch);
-      const entries = await objects.getDeltas(chunk);
-      entries.forEach((e, j) => {
-        if (e === undefined) return;
-        const base = refDeltaBase(e) as Oid;
-        if (inPack.has(base) || thinBases?.has(base)) found.set(chunk[j]!, { base, entry: e });
-      });
-    }
-    // Levels: a delta whose base goes out whole is level 1; whose base is level n, level n + 1.
-    const ordered = new Map<Oid, Uint8Array>();
-    const placed = new Set<Oid>();
-    let left = [...found.keys()];
-    while (left.length > 0) {
-      const level = left.filter((o) => {
-        const base = found.get(o)!.base;
-        return !found.has(base) || placed.has(base);
-      });
-      if (level.length === 0) break; // a cycle cannot come from real packs; the rest go out whole
-      for (const o of level) ordered.set(o, found.get(o)!.entry);
-      for (const o of level) placed.add(o);
-      left = left.filter((o) => !placed.has(o));
-    }
-    return ordered;
   }
 
   /** Stores every object of a pack (checked and connected); moves no ref. */
