@@ -246,7 +246,12 @@ describe('HS256 tokens', () => {
     await fc.assert(
       fc.asyncProperty(fc.nat({ max: valid.length - 1 }), fc.constantFrom(...'AQgw_-.'.split('')), async (i, c) => {
         fc.pre(valid[i] !== c);
-        await refused(svc.verify(valid.slice(0, i) + c + valid.slice(i + 1)));
+        const mutated = valid.slice(0, i) + c + valid.slice(i + 1);
+        // The last character of a base64url segment carries unused low bits: a change there
+        // that decodes to the same bytes is the same token, not a tampered one.
+        const bytes = (t: string) => t.split('.').map((p) => Buffer.from(p, 'base64url').toString('hex')).join('.');
+        fc.pre(mutated.split('.').length !== 3 || bytes(mutated) !== bytes(valid));
+        await refused(svc.verify(mutated));
       }),
       { numRuns: 200 },
     );
