@@ -80,28 +80,12 @@ export async function isAncestor(store: ObjectStore, ancestor: Oid, descendant: 
   if (ancestor === descendant) return true;
   const target = await store.commit(ancestor);
   const floor = target.committer.timestamp - 86_400; // tolerate a day of clock skew
-  const seen = new Set<Oid>([descendant]);
-  let frontier: Oid[] = [descendant];
-  while (frontier.length > 0) {
-    const decoded = await store.decodeMany(frontier);
-    const next: Oid[] = [];
-    for (const d of decoded) {
-      if (d.type !== 'commit') continue;
-      for (const p of d.commit.parents) {
-        if (p === ancestor) return true;
-        if (!seen.has(p)) {
-          seen.add(p);
-          next.push(p);
-        }
-      }
-    }
-    const nextDecoded = next.length > 0 ? await store.decodeMany(next) : [];
-    frontier = next.filter((_, i) => {
-      const d = nextDecoded[i]!;
-      return d.type === 'commit' && d.commit.committer.timestamp >= floor;
-    });
-  }
-  return false;
+  let found = false;
+  await walkCommitLevels(store, [descendant], (oid, c) => {
+    if (oid === ancestor) found = true;
+    return !found && c.committer.timestamp >= floor;
+  });
+  return found;
 }
 
 /** Peels tags: wanted objects by type, the tags themselves included. */
