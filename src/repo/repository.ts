@@ -473,9 +473,8 @@ export class Repository {
     const withPeeled = await Promise.all(
       updates.map(async (u) => {
         if (u.peeled !== undefined || !isOid(u.newSha) || u.newSha === ZERO_OID) return u;
-        const [info] = await this.#ctx.objects.info([u.newSha]);
-        if (info?.type !== 'tag') return u;
-        return { ...u, peeled: await this.#peel(u.newSha) };
+        const peeled = await this.#peel(u.newSha);
+        return peeled === u.newSha ? u : { ...u, peeled };
       }),
     );
     const applied = await this.#ctx.refs.transaction(withPeeled, {
