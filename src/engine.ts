@@ -10,7 +10,7 @@ import { TAG, REPO_TAGS, nameKey, prefixRange, repoKey, repoPrefix } from './sto
 import { fromUtf8, utf8 } from './platform/bytes.js';
 import { createObjectCache, ObjectStore, type ObjectCache } from './object/object-store.js';
 import { InProcessLock, type RefLock } from './refs/lock.js';
-import { RefStore } from './refs/ref-store.js';
+import { RefStore, encodeSymref } from './refs/ref-store.js';
 import { branchRef } from './refs/ref-name.js';
 import { Repository, type RepoInfo, type RefUpdateEvent, type RepoContext } from './repo/repository.js';
 import { RepoGitBackend } from './repo/git-backend.js';
@@ -135,12 +135,11 @@ export class Engine {
       const nextBytes = new Uint8Array(4);
       new DataView(nextBytes.buffer).setUint32(0, id + 1);
       const record: RepoRecord = { id, name, defaultBranch: head.slice('refs/heads/'.length), createdAt: new Date().toISOString() };
-      const headValue = new Uint8Array([0, ...utf8(head)]);
       await this.#kv.batch([
         { type: 'put', key: new Uint8Array([TAG.nextId]), value: nextBytes },
         { type: 'put', key: nameKey(name), value: idBytes },
         { type: 'put', key: repoPrefix(TAG.repo, id), value: utf8(JSON.stringify(record)) },
-        { type: 'put', key: repoKey(TAG.ref, id, utf8('HEAD')), value: headValue },
+        { type: 'put', key: repoKey(TAG.ref, id, utf8('HEAD')), value: encodeSymref(head) },
       ]);
       return this.#open(record);
     });

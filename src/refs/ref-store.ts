@@ -61,6 +61,15 @@ export interface TransactionChecks {
 
 const SYMREF = 0x00;
 
+/** The stored value of a symbolic ref (HEAD) pointing at `target`. */
+export function encodeSymref(target: RefName): Uint8Array {
+  const t = utf8(target);
+  const v = new Uint8Array(1 + t.length);
+  v[0] = SYMREF;
+  v.set(t, 1);
+  return v;
+}
+
 function encodeValue(v: RefValue, space: RefSpace): Uint8Array {
   const ephemeral = space === 'ephemeral';
   const out = new Uint8Array(20 + (ephemeral ? 8 : 0) + (v.peeled ? 20 : 0));
@@ -116,12 +125,7 @@ export class RefStore {
 
   /** Points `HEAD` at a full ref name (which need not exist yet). */
   async setHead(target: string): Promise<void> {
-    const name = parseRefName(target);
-    const t = utf8(name);
-    const v = new Uint8Array(1 + t.length);
-    v[0] = SYMREF;
-    v.set(t, 1);
-    await this.#kv.batch([{ type: 'put', key: this.#key('HEAD', 'regular'), value: v }]);
+    await this.#kv.batch([{ type: 'put', key: this.#key('HEAD', 'regular'), value: encodeSymref(parseRefName(target)) }]);
   }
 
   /** Value of a ref (expired ephemeral refs read as missing). */
