@@ -13,6 +13,7 @@ import { InProcessLock, type RefLock } from './refs/lock.js';
 import { RefStore, encodeSymref } from './refs/ref-store.js';
 import { branchRef } from './refs/ref-name.js';
 import { Repository, type RepoInfo, type RefUpdateEvent, type RepoContext } from './repo/repository.js';
+import { SweepGuard } from './repo/sweep.js';
 import { RepoGitBackend } from './repo/git-backend.js';
 import type { IngestOptions } from './repo/ingest.js';
 import { PackCache, type PackCacheOptions } from './repo/pack-cache.js';
@@ -45,6 +46,8 @@ export interface EngineOptions {
   packCache?: PackCacheOptions;
   /** Runs before any ref moves (push, API commit, promotion, expiry); return a string to refuse with that message. */
   beforeRefUpdate?: (event: RefUpdateEvent) => void | string | Promise<void | string>;
+  /** How long `sweep` waits per repository for a moment with no write in flight before skipping its object phase. Default 10 s. */
+  sweepWaitMs?: number;
   /** Runs after refs moved. Errors are ignored. */
   afterRefUpdate?: (event: RefUpdateEvent) => void | Promise<void>;
 }
@@ -161,7 +164,8 @@ export class Engine {
       ingest: o.ingest ?? {},
       beforeRefUpdate: o.beforeRefUpdate,
       afterRefUpdate: o.afterRefUpdate,
-      writers: { count: 0 },
+      guard: new SweepGuard(),
+      sweepWaitMs: o.sweepWaitMs,
       repoId: record.id,
       packCache: this.packCache,
       onRefsChanged: (repo, updates) => {
@@ -255,20 +259,23 @@ export class Engine {
 
   /**
    * Removes expired ephemeral refs of every repository (hooks see them as source 'expire'),
-   * then objects no ref reaches. Returns what was removed.
+   * then objects no ref reaches. Returns what was removed; `busy` counts repositories whose
+   * object phase was skipped because writes kept them busy past `waitMs` (see Repository.sweep).
    */
-  async sweep(): Promise<{ refs: number; objects: number }> {
+  async sweep(options: { waitMs?: number } = {}): Promise<{ refs: number; objects: number; busy?: number }> {
     this.#check();
     let refs = 0;
     let objects = 0;
+    let busy = 0;
     for (const info of await this.listRepos()) {
       const repo = await this.findRepo(info.name);
       if (!repo) continue;
-      const r = await repo.sweep();
+      const r = await repo.sweep(options);
       refs += r.refs;
       objects += r.objects;
+      if (r.busy) busy++;
     }
-    return { refs, objects };
+    return busy > 0 ? { refs, objects, busy } : { refs, objects };
   }
 
   /** Closes the engine (and the database when the engine opened it). */

@@ -7,6 +7,7 @@ export {
   Repository,
   RepoRefs,
   type RepoInfo,
+  type SweepResult,
   type CommitOptions,
   type CommitResult,
   type PersonInput,

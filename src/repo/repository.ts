@@ -19,7 +19,7 @@ import { applyChanges, groupChanges, type FileChange } from './build-tree.js';
 import { planObjects, type ObjectPlanInput } from './walk.js';
 import type { ObjectFilter } from '../protocol/backend.js';
 import { ingestPack, type IngestOptions, type IngestResult } from './ingest.js';
-import { sweepObjects } from './sweep.js';
+import { SweepGuard, sweepObjects } from './sweep.js';
 import { packBytes } from './pack-out.js';
 import { checkIdempotencyKey, fingerprint, idempotencyMismatch, idempotencyRecordOp, readIdempotencyRecord } from './idempotency.js';
 
@@ -87,6 +87,13 @@ export interface CommitResult {
 }
 
 /** Why a ref moved; passed to hooks. */
+/** What a sweep removed; `busy` when writes kept the repository busy past the wait and the object phase was skipped. */
+export interface SweepResult {
+  refs: number;
+  objects: number;
+  busy?: true;
+}
+
 export type RefUpdateSource = 'commit' | 'push' | 'api' | 'promote' | 'expire' | 'transaction';
 
 /** What hooks receive. */
@@ -117,8 +124,10 @@ export interface RepoContext {
   repoId: number;
   /** The engine's pack cache, if enabled. */
   packCache?: PackCache;
-  /** Writes and pack streams in flight (commits, ingests, packs being sent): the object sweep waits for zero; `gate` is set while a sweep runs, and new ones wait for it. */
-  writers: { count: number; gate?: Promise<void> };
+  /** Writes in flight and packs being sent, against which the object sweep keeps itself safe. */
+  guard: SweepGuard;
+  /** How long a sweep waits for a moment with no write in flight before it skips the object phase. */
+  sweepWaitMs?: number;
 }
 
 /** Options of `packObjects`: ids as hex strings; see ObjectPlanInput for the meaning of each. */
@@ -374,7 +383,7 @@ export class Repository {
       idem = { key, fingerprint: fp };
     }
 
-    await this.#beginWrite();
+    await this.#ctx.guard.beginWrite();
     try {
       const run = () => this.#commitLoop(options, ref, author, committer, tree, expected, ephemeral, space, message, idem);
       // Without an expectation, racing commits of this process would only conflict and retry
@@ -388,7 +397,7 @@ export class Repository {
       }
       throw err;
     } finally {
-      this.#ctx.writers.count--;
+      this.#ctx.guard.endWrite();
     }
   }
 
@@ -448,12 +457,6 @@ export class Repository {
       }
       return result;
     }
-  }
-
-  /** Counts a write in flight, first waiting for a running object sweep to finish. */
-  async #beginWrite(): Promise<void> {
-    while (this.#ctx.writers.gate) await this.#ctx.writers.gate;
-    this.#ctx.writers.count++;
   }
 
   #expiry(ttlSeconds: number | undefined): number {
@@ -671,13 +674,13 @@ export class Repository {
     const objects = this.#ctx.objects;
     const self = this;
     return (async function* () {
-      // Counted like a write: the object sweep skips a round while a pack is streaming, so a
-      // ref that moves away mid-clone does not pull the objects out from under it.
-      await self.#beginWrite();
+      // Pinned while it streams: a ref that moves away mid-clone does not pull the objects
+      // out from under it, and a sweep meanwhile still collects everything else.
+      const release = await self.#ctx.guard.pin(oids);
       try {
         yield* packBytes(objects, oids, options.deltas === true, options.thinBases);
       } finally {
-        self.#ctx.writers.count--;
+        release();
       }
     })();
   }
@@ -691,29 +694,22 @@ export class Repository {
         : (async function* () {
             yield* source as Iterable<Uint8Array>;
           })();
-    await this.#beginWrite();
-    try {
-      return await ingestPack(this.#ctx.kv, this.#ctx.objects, src, { ...this.#ctx.ingest, ...options });
-    } finally {
-      this.#ctx.writers.count--;
-    }
+    return this.#ctx.guard.write(() => ingestPack(this.#ctx.kv, this.#ctx.objects, src, { ...this.#ctx.ingest, ...options }));
   }
 
   /** Stores a pack and then applies ref updates, counted as one write (the sweep waits for it). */
-  async withWrite<T>(fn: () => Promise<T>): Promise<T> {
-    await this.#beginWrite();
-    try {
-      return await fn();
-    } finally {
-      this.#ctx.writers.count--;
-    }
+  withWrite<T>(fn: () => Promise<T>): Promise<T> {
+    return this.#ctx.guard.write(fn);
   }
 
   /**
-   * Removes expired ephemeral refs (afterRefUpdate sees them as source 'expire'), then, when
-   * no write is in flight, every object that no ref of either space reaches.
+   * Removes expired ephemeral refs (afterRefUpdate sees them as source 'expire'), then every
+   * object that no ref of either space reaches and no pack being sent still needs. The object
+   * phase waits for a moment with no write in flight (up to `waitMs`, default the engine's
+   * `sweepWaitMs`, 10 s); if the repository stays busy that long it is skipped (`busy: true`)
+   * and the next sweep collects.
    */
-  async sweep(): Promise<{ refs: number; objects: number }> {
+  async sweep(options: { waitMs?: number } = {}): Promise<SweepResult> {
     this.#ctx.assertLive();
     const expired = await this.#ctx.refs.sweepExpired();
     if (expired.length > 0) {
@@ -722,21 +718,16 @@ export class Repository {
         await Promise.resolve(this.#ctx.afterRefUpdate({ repo: this.name, source: 'expire', updates: expired })).catch(() => undefined);
       }
     }
-    if (this.#ctx.writers.count > 0) return { refs: expired.length, objects: 0 };
-    const objects = await this.#ctx.refs.withLock(async () => {
-      if (this.#ctx.writers.count > 0 || this.#ctx.writers.gate) return 0;
-      // Close the gate before the first await: a write starting now would store objects the
-      // mark below cannot see, and the sweep would delete them under it.
-      let open!: () => void;
-      this.#ctx.writers.gate = new Promise<void>((r) => (open = r));
-      try {
-        return await sweepObjects(this.#ctx.objects, [...(await this.#ctx.refs.list('regular')), ...(await this.#ctx.refs.list('ephemeral'))].map(([, v]) => v.oid));
-      } finally {
-        this.#ctx.writers.gate = undefined;
-        open();
-      }
-    });
-    return { refs: expired.length, objects };
+    const waitMs = options.waitMs ?? this.#ctx.sweepWaitMs ?? 10_000;
+    const objects = await this.#ctx.guard.exclusive(waitMs, (pinned) =>
+      // Under the ref lock too: a ref-only update (a branch made from a raw sha) checks the
+      // object exists and moves the ref as one step, never between the mark and the delete.
+      this.#ctx.refs.withLock(async () => {
+        const tips = [...(await this.#ctx.refs.list('regular')), ...(await this.#ctx.refs.list('ephemeral'))].map(([, v]) => v.oid);
+        return sweepObjects(this.#ctx.objects, tips, pinned);
+      }),
+    );
+    return objects === undefined ? { refs: expired.length, objects: 0, busy: true } : { refs: expired.length, objects };
   }
 
   /** Raw type and body of any object. */
