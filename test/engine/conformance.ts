@@ -391,11 +391,14 @@ export function conformance(name: string, factory: EngineFactory): void {
         ]);
         await repo.createTag('v1', 'main', { message: 'annotated' });
         const live = await commit(repo, 'live', [{ path: 'live.txt', content: 'live ephemeral' }], { ephemeral: true, baseBranch: 'main', ttlSeconds: 3600 });
+        // Long enough that the first sweep below runs before it expires even on a slow CI disk.
+        const goneTtlMs = 1500;
         await commit(repo, 'gone', [{ path: 'gone/only.txt', content: 'expires soon' }, { path: 'shared.txt', content: 'shared between spaces' }], {
           ephemeral: true,
           baseBranch: 'main',
-          ttlSeconds: 0.05,
+          ttlSeconds: goneTtlMs / 1000,
         });
+        const goneExpiresBy = Date.now() + goneTtlMs;
         // A branch made and deleted: its commit, root tree and blob are unreachable.
         await commit(repo, 'tmp', [{ path: 'orphan.txt', content: 'never referenced again' }]);
         await repo.deleteBranch('tmp');
@@ -404,7 +407,7 @@ export function conformance(name: string, factory: EngineFactory): void {
         const first = await engine.sweep();
         expect(first).toEqual({ refs: 0, objects: 3 });
         expect(await countObjects(repo.objects)).toBe(before - 3);
-        await new Promise((r) => setTimeout(r, 80));
+        await new Promise((r) => setTimeout(r, Math.max(0, goneExpiresBy + 50 - Date.now())));
         expect((await repo.listBranches({ ephemeral: true })).map((b) => b.name)).toEqual(['live']);
         const r = await engine.sweep();
         expect(r.refs).toBe(1);

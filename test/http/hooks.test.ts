@@ -2,7 +2,7 @@
  * Hooks for embedders: `beforeRefUpdate` can refuse an update with a message git prints, and
  * nothing moves; `afterRefUpdate` sees pushes, commits, promotions and expiry alike.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { openEngine, type Engine, type RefUpdateEvent } from '../../src/index.js';
 import { createNodeHandler } from '../../src/http/node-handler.js';
 import { commitFiles, gitRunner, startServer, tempDirs } from './helpers.js';
@@ -35,7 +35,6 @@ afterAll(async () => {
   dirs.cleanup();
 });
 
-const settle = () => new Promise((r) => setTimeout(r, 50));
 
 describe('ref update hooks', () => {
   it('a refusal reaches git with its message and moves nothing; afterRefUpdate sees every source', async () => {
@@ -43,8 +42,8 @@ describe('ref update hooks', () => {
     await g.ok(['init', '-q', '-b', 'main', work]);
     await commitFiles(g, work, { 'a.txt': 'a\n' }, 'first');
     await g.ok(['push', '-q', `${server.url}/hooks.git`, 'main']);
-    await settle();
-    expect(after.map((e) => e.source)).toEqual(['push']);
+    // afterRefUpdate runs after the response; poll rather than guess how long that takes.
+    await vi.waitFor(() => expect(after.map((e) => e.source)).toEqual(['push']));
     expect(after[0]!.updates[0]).toMatchObject({ ref: 'refs/heads/main', space: 'regular' });
 
     const refused = await g.run(['push', `${server.url}/hooks.git`, 'main:protected'], work);
@@ -62,8 +61,7 @@ describe('ref update hooks', () => {
     await repo.promote({ baseBranch: 'sandbox', targetBranch: 'promoted' });
     await new Promise((r) => setTimeout(r, 1100));
     await repo.sweep();
-    await settle();
-    expect(after.map((e) => e.source)).toEqual(['push', 'commit', 'commit', 'promote', 'expire']);
+    await vi.waitFor(() => expect(after.map((e) => e.source)).toEqual(['push', 'commit', 'commit', 'promote', 'expire']));
     expect(after.at(-1)!.updates).toEqual([expect.objectContaining({ ref: 'refs/heads/side', space: 'ephemeral', newSha: '0'.repeat(40) })]);
   });
 });
