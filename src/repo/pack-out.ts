@@ -23,18 +23,26 @@ export async function* packBytes(objects: ObjectStore, oids: readonly Oid[], del
   // readers, isomorphic-git among them, resolve a ref-delta only against what they have seen).
   const asDelta = deltas || thinBases ? await deltaOrder(objects, oids, BATCH, thinBases) : new Map<Oid, Uint8Array>();
   const whole = asDelta.size === 0 ? oids : oids.filter((o) => !asDelta.has(o));
-  for (let i = 0; i < whole.length; i += BATCH) {
-    const chunk = whole.slice(i, i + BATCH);
-    const stored = await objects.getStored(chunk);
-    let total = 0;
-    for (let j = 0; j < stored.length; j++) {
-      const s = stored[j];
-      if (s === undefined) throw new NotFoundError('ERR_OBJECT_NOT_FOUND', `object ${chunk[j]} vanished while packing`);
-      total += s.length;
+  // One batch read ahead: the next getMany runs while this chunk goes to the socket.
+  const read = (i: number) => (i < whole.length ? objects.getStored(whole.slice(i, i + BATCH)) : undefined);
+  let next = read(0);
+  try {
+    for (let i = 0; i < whole.length; i += BATCH) {
+      const stored = await next!;
+      next = read(i + BATCH);
+      let total = 0;
+      for (let j = 0; j < stored.length; j++) {
+        const s = stored[j];
+        if (s === undefined) throw new NotFoundError('ERR_OBJECT_NOT_FOUND', `object ${whole[i + j]} vanished while packing`);
+        total += s.length;
+      }
+      const buf = concat(stored as Uint8Array[], total);
+      hash.update(buf);
+      yield buf;
     }
-    const buf = concat(stored as Uint8Array[], total);
-    hash.update(buf);
-    yield buf;
+  } finally {
+    // A stream abandoned mid-way (client gone) or failed: the read ahead has nobody to report to.
+    next?.catch(() => undefined);
   }
   const rest = [...asDelta.values()];
   for (let i = 0; i < rest.length; i += BATCH) {
@@ -52,13 +60,26 @@ export async function* packBytes(objects: ObjectStore, oids: readonly Oid[], del
 async function deltaOrder(objects: ObjectStore, oids: readonly Oid[], batch: number, thinBases?: ReadonlySet<Oid>): Promise<Map<Oid, Uint8Array>> {
   const inPack = new Set(oids);
   const found = new Map<Oid, { base: Oid; entry: Uint8Array }>();
-  for (let i = 0; i < oids.length; i += batch) {
-    const chunk = oids.slice(i, i + batch);
-    const entries = await objects.getDeltas(chunk);
+  // A few lookups in flight at once: most ids have no delta record, and the database answers
+  // batches on its own threads while this one checks the last.
+  const starts: number[] = [];
+  for (let i = 0; i < oids.length; i += batch) starts.push(i);
+  const LOOKAHEAD = 3;
+  const lookups = starts.slice(0, LOOKAHEAD).map((i) => objects.getDeltas(oids.slice(i, i + batch)));
+  for (let k = 0; k < starts.length; k++) {
+    const i = starts[k]!;
+    let entries: (Uint8Array | undefined)[];
+    try {
+      entries = await lookups[k]!;
+    } catch (err) {
+      for (const l of lookups.slice(k + 1)) l.catch(() => undefined);
+      throw err;
+    }
+    if (k + LOOKAHEAD < starts.length) lookups.push(objects.getDeltas(oids.slice(starts[k + LOOKAHEAD]!, starts[k + LOOKAHEAD]! + batch)));
     entries.forEach((e, j) => {
       if (e === undefined) return;
       const base = refDeltaBase(e) as Oid;
-      if (inPack.has(base) || thinBases?.has(base)) found.set(chunk[j]!, { base, entry: e });
+      if (inPack.has(base) || thinBases?.has(base)) found.set(oids[i + j]!, { base, entry: e });
     });
   }
   // Levels: a delta whose base goes out whole is level 1; whose base is level n, level n + 1.

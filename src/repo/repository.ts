@@ -616,10 +616,9 @@ export class Repository {
     this.#ctx.assertLive();
     const generate = async (): Promise<PackAnswer> => {
       const plan = await planObjects(this.#ctx.objects, input);
-      // Deltas kept from pushes pay off when a pack carries history (bases and their deltas);
-      // a depth-1 pack rarely holds a base, so it skips the extra lookup.
-      const deltas = input.depth === undefined || input.depth > 1;
-      return { shallow: plan.shallow, unshallow: plan.unshallow, pack: this.streamPack(plan.oids, { deltas, thinBases: plan.clientObjects }) };
+      // Deltas kept from pushes go out whenever their base travels too: across history, and
+      // within one tree (git push deltas similar files of the same commit against each other).
+      return { shallow: plan.shallow, unshallow: plan.unshallow, pack: this.streamPack(plan.oids, { deltas: true, thinBases: plan.clientObjects }) };
     };
     const cache = this.#ctx.packCache;
     const key = cache?.enabled ? packCacheKey(this.#ctx.repoId, input) : undefined;
@@ -634,7 +633,7 @@ export class Repository {
     const input: ObjectPlanInput = { wants: [tip], depth: 1, includeTags };
     await cache.warm(packCacheKey(this.#ctx.repoId, input)!, async () => {
       const plan = await planObjects(this.#ctx.objects, input);
-      return { shallow: plan.shallow, unshallow: plan.unshallow, pack: this.streamPack(plan.oids) };
+      return { shallow: plan.shallow, unshallow: plan.unshallow, pack: this.streamPack(plan.oids, { deltas: true }) };
     });
   }
 
