@@ -1,7 +1,9 @@
 /**
  * Deltas that arrive in a push are kept and sent again when a later pack carries their base: a
  * full clone of a history pushed by git is about as small as C git's own pack, and git (fsck)
- * and isomorphic-git both read it. A depth-1 clone, which holds no bases, stays delta-free.
+ * and isomorphic-git both read it. A depth-1 pack sends a kept delta only when its base is in
+ * the same pack: git push deltas similar files of one commit against each other, so a one-commit
+ * tree clones with deltas too.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
@@ -91,12 +93,48 @@ describe('delta reuse', () => {
     expect((await isogit.log({ fs, dir: iso })).length).toBe(12);
   });
 
-  it('a depth-1 pack has no deltas', async () => {
+  it('a depth-1 pack of this history has no deltas: every tip blob was pushed against its previous version', async () => {
     const pack = await packOf({ depth: 1 });
     const objects = await readPackBytes(pack);
     expect(objects.every((o) => o.delta === undefined)).toBe(true);
     const full = await readPackBytes(await packOf({}));
     expect(full.some((o) => o.delta !== undefined)).toBe(true);
+  });
+
+  it('a depth-1 clone of one commit of similar files carries the deltas git pushed, and git and isomorphic-git read it', async () => {
+    await engine.createRepo('similar');
+    const src = dirs.make('lg-similar-');
+    await g.ok(['init', '-q', '-b', 'main', src]);
+    const lines = Array.from({ length: 300 }, (_, i) => `export function helper${i}(x: number): number { return x * ${i} + ${i % 17}; }`);
+    for (let f = 0; f < 30; f++) {
+      fs.mkdirSync(join(src, 'lib'), { recursive: true });
+      fs.writeFileSync(join(src, 'lib', `mod${f}.ts`), `// module ${f}
+${lines.map((l, i) => (i === f * 7 ? `${l} // ${f}` : l)).join('\n')}\n`);
+    }
+    await g.ok(['add', '-A'], src);
+    await g.ok(['commit', '-q', '-m', 'one commit'], src);
+    await g.ok(['push', '-q', `${server.url}/similar.git`, 'main'], src);
+
+    const repo = await engine.getRepo('similar');
+    const tip = await repo.resolve('main');
+    const chunks: Uint8Array[] = [];
+    for await (const c of repo.packObjects({ wants: [tip], depth: 1 })) chunks.push(c);
+    const pack = concat(chunks);
+    const objects = await readPackBytes(pack);
+    expect(objects.length).toBe(1 + 2 + 30);
+    expect(objects.filter((o) => o.delta !== undefined).length).toBeGreaterThan(20);
+    const whole: Uint8Array[] = [];
+    for await (const c of repo.streamPack(objects.map((o) => o.oid))) whole.push(c);
+    expect(pack.length).toBeLessThan(concat(whole).length / 3);
+
+    const dest = join(dirs.make('lg-clone-'), 'c');
+    await g.ok(['clone', '-q', '--depth', '1', '--single-branch', `${server.url}/similar.git`, dest]);
+    await g.ok(['fsck', '--strict', '--no-progress'], dest);
+    for (const f of [0, 13, 29]) expect(fs.readFileSync(join(dest, 'lib', `mod${f}.ts`), 'utf8')).toBe(fs.readFileSync(join(src, 'lib', `mod${f}.ts`), 'utf8'));
+
+    const iso = dirs.make('lg-iso-');
+    await isogit.clone({ fs, http: createIsomorphicTransport({ engine }), dir: iso, url: 'http://local/similar.git', singleBranch: true, depth: 1 });
+    expect(fs.readFileSync(join(iso, 'lib', 'mod21.ts'), 'utf8')).toBe(fs.readFileSync(join(src, 'lib', 'mod21.ts'), 'utf8'));
   });
 
   it('an incremental fetch with thin-pack sends deltas against what the client has', async () => {
