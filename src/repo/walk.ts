@@ -323,7 +323,8 @@ export async function planObjects(store: ObjectStore, input: ObjectPlanInput): P
   const { included, shallow, unshallow, edges } = await planCommits(store, input, wants.commits);
 
   const commits = await store.decodeMany(included);
-  const roots = commits.map((d) => (d.type === 'commit' ? d.commit.tree : undefined)).filter((o): o is Oid => o !== undefined);
+  // Commits may share a root tree (an empty commit, a revert): each goes in the pack once.
+  const roots = [...new Set(commits.map((d) => (d.type === 'commit' ? d.commit.tree : undefined)).filter((o): o is Oid => o !== undefined))];
 
   // What the client has: the trees of the commits our commits build on.
   const seen = new Set<Oid>(input.haves ?? []);

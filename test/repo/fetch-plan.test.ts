@@ -41,6 +41,9 @@ beforeAll(async () => {
   git(work, ['merge', '-q', '--no-ff', '-m', 'merge topic', 'topic'], undefined);
   at['merge'] = gitText(work, ['rev-parse', 'HEAD']);
   step('m4', { 'a.txt': 'a1' }); // back to an old blob
+  // An empty commit: its root tree is m4's (a pack must still carry that tree once).
+  git(work, ['commit', '-q', '--allow-empty', '-m', 'm5', '--date', `${1_700_000_000 + n++ * 60} +0000`]);
+  at['m5'] = gitText(work, ['rev-parse', 'HEAD']);
   git(work, ['checkout', '-q', '-b', 'side', at['m1']!]);
   step('s1', { 'side.txt': 's1', 'dir/b.txt': 'b1' });
 
@@ -69,6 +72,8 @@ describe('incremental packs', () => {
     [['t2', 's1'], ['m2']],
     [['s1'], ['m4']],
     [['m4', 's1'], ['t1']],
+    [['m5'], []],
+    [['m5'], ['m3']],
   ];
   for (const [w, h] of cases) {
     it(`want ${w.join('+')} have ${h.join('+') || 'nothing'}`, async () => {
