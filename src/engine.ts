@@ -14,6 +14,7 @@ import { RefStore, encodeSymref } from './refs/ref-store.js';
 import { branchRef } from './refs/ref-name.js';
 import { Repository, type RepoInfo, type RefUpdateEvent, type RepoContext } from './repo/repository.js';
 import { SweepGuard } from './repo/sweep.js';
+import { DEFAULT_COMMIT_DELTA_LIMITS, type CommitDeltaLimits } from './repo/commit-deltas.js';
 import { RepoGitBackend } from './repo/git-backend.js';
 import type { IngestOptions } from './repo/ingest.js';
 import { PackCache, type PackCacheOptions } from './repo/pack-cache.js';
@@ -46,6 +47,13 @@ export interface EngineOptions {
   packCache?: PackCacheOptions;
   /** Runs before any ref moves (push, API commit, promotion, expiry); return a string to refuse with that message. */
   beforeRefUpdate?: (event: RefUpdateEvent) => void | string | Promise<void | string>;
+  /**
+   * Kept deltas of API commits: each changed blob or tree is also stored as a delta against the
+   * version it replaces, so full clones and fetches of histories built through the API are as
+   * small as git's. Limits per commit, or `false` to store whole objects only. Default
+   * `{ maxObjectBytes: 1 MiB, maxTotalBytes: 16 MiB }`.
+   */
+  commitDeltas?: Partial<CommitDeltaLimits> | false;
   /** How long `sweep` waits per repository for a moment with no write in flight before skipping its object phase. Default 10 s. */
   sweepWaitMs?: number;
   /** Runs after refs moved. Errors are ignored. */
@@ -166,6 +174,7 @@ export class Engine {
       afterRefUpdate: o.afterRefUpdate,
       guard: new SweepGuard(),
       sweepWaitMs: o.sweepWaitMs,
+      commitDeltas: o.commitDeltas === false ? false : { ...DEFAULT_COMMIT_DELTA_LIMITS, ...o.commitDeltas },
       repoId: record.id,
       packCache: this.packCache,
       onRefsChanged: (repo, updates) => {

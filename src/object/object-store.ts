@@ -158,6 +158,7 @@ export class ObjectWriter {
   readonly #kv: Kv;
   readonly #repoId: number;
   readonly #ops = new Map<Oid, KvOp>();
+  readonly #deltas = new Map<Oid, KvOp>();
 
   constructor(kv: Kv, repoId: number) {
     this.#kv = kv;
@@ -176,15 +177,27 @@ export class ObjectWriter {
     this.#ops.set(oid, { type: 'put', key: objectKey(this.#repoId, oidToBytes(oid)), value: stored });
   }
 
+  /** The stored form of a queued object. */
+  queued(oid: Oid): Uint8Array | undefined {
+    const op = this.#ops.get(oid);
+    return op?.type === 'put' ? op.value : undefined;
+  }
+
+  /** Queues a kept delta of `oid` (a ref-delta pack entry, see encodeRefDelta). */
+  addDelta(oid: Oid, entry: Uint8Array): void {
+    this.#deltas.set(oid, { type: 'put', key: deltaKey(this.#repoId, oidToBytes(oid)), value: entry });
+  }
+
   /** Number of queued objects. */
   get size(): number {
     return this.#ops.size;
   }
 
-  /** Writes every queued object atomically. */
+  /** Writes every queued object (and kept delta) atomically. */
   async flush(): Promise<void> {
-    const ops = [...this.#ops.values()];
+    const ops = [...this.#ops.values(), ...this.#deltas.values()];
     this.#ops.clear();
+    this.#deltas.clear();
     await this.#kv.batch(ops);
   }
 }

@@ -57,12 +57,27 @@ export function groupChanges(changes: readonly FileChange[]): DirNode {
   return root;
 }
 
+/** A new object and the version it replaces at the same path: a candidate for a stored delta. */
+export interface Replaced {
+  oid: Oid;
+  base: Oid;
+  body: Uint8Array;
+}
+
 /**
  * Rebuilds `base` (a tree id, or undefined for an empty tree) with the changes in `node`,
  * queueing new blobs and trees on `writer`. Returns the new tree id, or undefined when the
- * tree ends up empty (git has no empty subtrees).
+ * tree ends up empty (git has no empty subtrees). Every blob or tree that replaces another
+ * one at the same path is listed in `replaced` (see commit-deltas.ts).
  */
-export async function applyChanges(store: ObjectStore, writer: ObjectWriter, base: Oid | undefined, node: DirNode, prefix = ''): Promise<Oid | undefined> {
+export async function applyChanges(
+  store: ObjectStore,
+  writer: ObjectWriter,
+  base: Oid | undefined,
+  node: DirNode,
+  replaced: Replaced[] = [],
+  prefix = '',
+): Promise<Oid | undefined> {
   const entries = new Map<string, TreeEntry>();
   if (base !== undefined) for (const e of await store.tree(base)) entries.set(e.name, e);
   for (const [name, change] of node.files) {
@@ -78,7 +93,11 @@ export async function applyChanges(store: ObjectStore, writer: ObjectWriter, bas
     const content = typeof change.content === 'string' ? utf8(change.content) : change.content;
     const keep = existing !== undefined && existing.mode !== '40000' && existing.mode !== '160000' ? existing.mode : '100644';
     const mode = (change.mode === undefined ? keep : normalizeMode(String(change.mode))) as FileMode;
-    entries.set(name, { name, mode, oid: writer.add('blob', content) });
+    const oid = writer.add('blob', content);
+    if (existing !== undefined && mode !== '120000' && (existing.mode === '100644' || existing.mode === '100755') && existing.oid !== oid) {
+      replaced.push({ oid, base: existing.oid, body: content });
+    }
+    entries.set(name, { name, mode, oid });
   }
   // Subtrees: independent of each other, so rebuild them concurrently.
   const dirs = [...node.dirs];
@@ -86,7 +105,7 @@ export async function applyChanges(store: ObjectStore, writer: ObjectWriter, bas
     dirs.map(([name, child]) => {
       const existing = entries.get(name);
       const childBase = existing !== undefined && existing.mode === '40000' ? existing.oid : undefined;
-      return applyChanges(store, writer, childBase, child, `${prefix}${name}/`);
+      return applyChanges(store, writer, childBase, child, replaced, `${prefix}${name}/`);
     }),
   );
   dirs.forEach(([name], i) => {
@@ -95,7 +114,10 @@ export async function applyChanges(store: ObjectStore, writer: ObjectWriter, bas
     else entries.set(name, { name, mode: '40000', oid });
   });
   if (entries.size === 0) return undefined;
-  return writer.add('tree', encodeTree([...entries.values()]));
+  const body = encodeTree([...entries.values()]);
+  const oid = writer.add('tree', body);
+  if (base !== undefined && base !== oid) replaced.push({ oid, base, body });
+  return oid;
 }
 
 /** The id of the empty tree. */

@@ -11,6 +11,9 @@ import type { ObjectStore } from '../object/object-store.js';
 import { refDeltaBase } from '../object/packed.js';
 import { encodePackHeader } from '../pack/pack-writer.js';
 
+/** Longest delta chain a pack carries (git's pack.depth default). */
+export const MAX_CHAIN = 50;
+
 /** One complete pack of exactly `oids` (see the module comment). */
 export async function* packBytes(objects: ObjectStore, oids: readonly Oid[], deltas: boolean, thinBases: ReadonlySet<Oid> | undefined): AsyncGenerator<Uint8Array> {
   const hash = platform().createSha1();
@@ -83,15 +86,24 @@ async function deltaOrder(objects: ObjectStore, oids: readonly Oid[], batch: num
     });
   }
   // Levels: a delta whose base goes out whole is level 1; whose base is level n, level n + 1.
+  // Past MAX_CHAIN the object goes out whole and the chain starts again from it (deltas kept
+  // commit by commit would otherwise chain through the whole history; git stops at 50 too).
   const ordered = new Map<Oid, Uint8Array>();
   const placed = new Set<Oid>();
   let left = [...found.keys()];
+  let depth = 0;
   while (left.length > 0) {
     const level = left.filter((o) => {
       const base = found.get(o)!.base;
       return !found.has(base) || placed.has(base);
     });
     if (level.length === 0) break; // a cycle cannot come from real packs; the rest go out whole
+    if (++depth > MAX_CHAIN) {
+      for (const o of level) found.delete(o);
+      left = left.filter((o) => found.has(o));
+      depth = 0;
+      continue;
+    }
     for (const o of level) ordered.set(o, found.get(o)!.entry);
     for (const o of level) placed.add(o);
     left = left.filter((o) => !placed.has(o));

@@ -15,7 +15,8 @@ import { decodePacked } from '../object/packed.js';
 import { branchRef, parseRefName, tagRef, type RefName } from '../refs/ref-name.js';
 import type { RefStore, RefUpdate, AppliedUpdate, RefSpace, RefValue } from '../refs/ref-store.js';
 import { InProcessLock } from '../refs/lock.js';
-import { applyChanges, groupChanges, type FileChange } from './build-tree.js';
+import { applyChanges, groupChanges, type FileChange, type Replaced } from './build-tree.js';
+import { addCommitDeltas, type CommitDeltaLimits } from './commit-deltas.js';
 import { planObjects, type ObjectPlanInput } from './walk.js';
 import type { ObjectFilter } from '../protocol/backend.js';
 import { ingestPack, type IngestOptions, type IngestResult } from './ingest.js';
@@ -126,6 +127,8 @@ export interface RepoContext {
   packCache?: PackCache;
   /** Writes in flight and packs being sent, against which the object sweep keeps itself safe. */
   guard: SweepGuard;
+  /** Limits of the deltas kept for API commits, or false for none (see commit-deltas.ts). */
+  commitDeltas?: CommitDeltaLimits | false;
   /** How long a sweep waits for a moment with no write in flight before it skips the object phase. */
   sweepWaitMs?: number;
 }
@@ -429,7 +432,9 @@ export class Repository {
       }
       const baseTree = parent === undefined ? undefined : (await this.#ctx.objects.commit(parent)).tree;
       const writer = this.#ctx.objects.writer();
-      const newTree = (await applyChanges(this.#ctx.objects, writer, baseTree, tree)) ?? writer.add('tree', new Uint8Array(0));
+      const replaced: Replaced[] = [];
+      const newTree = (await applyChanges(this.#ctx.objects, writer, baseTree, tree, replaced)) ?? writer.add('tree', new Uint8Array(0));
+      if (this.#ctx.commitDeltas !== false) await addCommitDeltas(this.#ctx.objects, writer, replaced, this.#ctx.commitDeltas);
       const parents = parent === undefined ? [] : [parent];
       const sha = writer.add('commit', encodeCommit({ tree: newTree, parents, author, committer, message }));
       await writer.flush();
