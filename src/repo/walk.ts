@@ -364,8 +364,8 @@ export async function planObjects(store: ObjectStore, input: ObjectPlanInput): P
   // Explicitly wanted trees and blobs are sent whatever the filter says.
   for (const t of wants.trees) {
     if (seen.has(t)) continue;
-    seen.add(t);
     trees.push(t);
+    // walkTrees marks `t` seen itself (marking it here first made it skip the tree's contents).
     await walkTrees(store, [t], seen, (oid, mode) => {
       if (mode === '40000') trees.push(oid);
       else if (filter?.kind !== 'blob:none') sentBlobs.push(oid);

@@ -94,6 +94,28 @@ describe('incremental packs', () => {
   }
 });
 
+describe('wanted trees and blobs (what a partial clone fetches on demand)', () => {
+  it('a wanted tree comes with everything under it, as git rev-list --objects lists', async () => {
+    for (const spec of [`${at['m4']}^{tree}`, `${at['t2']}:dir`, `${at['merge']}:new`]) {
+      const tree = gitText(work, ['rev-parse', spec]);
+      const plan = await repo.planPack({ wants: [tree as never] });
+      expect(new Set(plan.oids), spec).toEqual(revList([tree], []));
+      expect(plan.oids.length).toBe(new Set(plan.oids).size);
+      const blobless = await repo.planPack({ wants: [tree as never], filter: { kind: 'blob:none' } });
+      const gitBlobless = gitText(work, ['rev-list', '--objects', '--filter=blob:none', tree]).split('\n').filter(Boolean).map((l) => l.slice(0, 40));
+      expect(new Set(blobless.oids), spec).toEqual(new Set(gitBlobless));
+    }
+  });
+
+  it('the same tree or blob wanted twice goes in the pack once', async () => {
+    const tree = gitText(work, ['rev-parse', `${at['m1']}^{tree}`]);
+    const blob = gitText(work, ['rev-parse', `${at['m1']}:a.txt`]);
+    const plan = await repo.planPack({ wants: [tree, blob, tree, blob, at['m1']!] as never });
+    expect(plan.oids.length).toBe(new Set(plan.oids).size);
+    expect(new Set(plan.oids)).toEqual(revList([at['m1']!], []));
+  });
+});
+
 describe('depth-limited packs against git clone --depth', () => {
   for (const branch of ['main', 'topic']) {
     for (const depth of [1, 2, 3, 4]) {
