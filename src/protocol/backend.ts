@@ -103,6 +103,11 @@ export interface GitBackend {
    * member the protocol layer calls `fetch` and closes the pack stream after its first chunk.
    */
   shallowInfo?(request: FetchRequest): Promise<Pick<FetchResponse, 'shallow' | 'unshallow'>>;
+  /**
+   * Optional: whether the negotiation may end with these common commits, that is every want
+   * reaches one of them (git's "ok to give up"). Without it, one common commit is enough.
+   */
+  readyToSend?(wants: readonly Oid[], common: readonly Oid[]): Promise<boolean>;
   /** Stores the pack (if any), checks connectivity, then applies the commands. Never throws for bad packs: reports them. */
   receive(commands: readonly RefCommand[], pack: AsyncIterable<Uint8Array> | null, options: ReceiveOptions): Promise<ReceiveResult>;
 }

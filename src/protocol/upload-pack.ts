@@ -323,6 +323,12 @@ async function commonHaves(backend: GitBackend, haves: readonly Oid[]): Promise<
   return haves.filter((h) => have.has(h));
 }
 
+/** Whether the client may stop sending haves: every want reaches a common commit (see GitBackend.readyToSend). */
+async function isReady(backend: GitBackend, wants: readonly Oid[], common: readonly Oid[]): Promise<boolean> {
+  if (common.length === 0) return false;
+  return backend.readyToSend ? backend.readyToSend(wants, common) : true;
+}
+
 function errorText(err: unknown): string {
   if (err instanceof LevelGitError) return err.message;
   return 'internal server error';
@@ -368,7 +374,7 @@ export async function serveUploadPackV2(backend: GitBackend, body: ByteStream, o
     head.push(encodePktLine('acknowledgments'));
     if (common.length === 0) head.push(encodePktLine('NAK'));
     for (const c of common) head.push(encodePktLine(`ACK ${c}`));
-    const ready = common.length > 0 && !parsed.waitForDone;
+    const ready = !parsed.waitForDone && (await isReady(backend, req.wants, common));
     if (!ready) {
       head.push(FLUSH_PKT);
       return fromArray(head);
@@ -531,7 +537,7 @@ export async function serveUploadPackV0(backend: GitBackend, body: ByteStream, o
   }
   if (!sendPack) {
     // End of a negotiation round: say whether the client may stop sending haves.
-    if (detailed && common.length > 0) head.push(encodePktLine(`ACK ${common[common.length - 1]} ready`));
+    if (detailed && (await isReady(backend, req.wants, common))) head.push(encodePktLine(`ACK ${common[common.length - 1]} ready`));
     if (common.length === 0 || multi) head.push(encodePktLine('NAK'));
     return fromArray(head);
   }

@@ -17,7 +17,7 @@ import type {
   RefUpdateInfo,
 } from '../protocol/backend.js';
 import type { Repository } from './repository.js';
-import { isAncestor, planShallow, reachableObjects, type ObjectPlanInput } from './walk.js';
+import { isAncestor, planShallow, reachableObjects, wantsReachCommon, type ObjectPlanInput } from './walk.js';
 
 /** Options of a backend view. */
 export interface BackendOptions {
@@ -62,6 +62,10 @@ export class RepoGitBackend implements GitBackend {
   async hasObjects(oids: readonly Oid[]): Promise<Set<Oid>> {
     const has = await this.repo.objects.has(oids);
     return new Set(oids.filter((_, i) => has[i]));
+  }
+
+  readyToSend(wants: readonly Oid[], common: readonly Oid[]): Promise<boolean> {
+    return wantsReachCommon(this.repo.objects, wants, common);
   }
 
   async invalidWants(wants: readonly Oid[]): Promise<Oid[]> {

@@ -88,6 +88,34 @@ export async function isAncestor(store: ObjectStore, ancestor: Oid, descendant: 
   return found;
 }
 
+/**
+ * git's test for ending a negotiation ("ready"): every wanted commit reaches one of `common`,
+ * walking back no further than the oldest common commit's date (less a day of clock skew).
+ * Wants that do not peel to a commit need no ancestor. Past `budget` commits walked it answers
+ * true, so a huge history cannot make a negotiation round expensive.
+ */
+export async function wantsReachCommon(store: ObjectStore, wants: readonly Oid[], common: readonly Oid[], budget = 10_000): Promise<boolean> {
+  if (common.length === 0) return false;
+  const commonSet = new Set(common);
+  let floor = Infinity;
+  for (const d of await store.decodeMany(common)) if (d.type === 'commit') floor = Math.min(floor, d.commit.committer.timestamp);
+  if (floor === Infinity) return false;
+  floor -= 86_400;
+  const { commits } = await classifyWants(store, wants);
+  let walked = 0;
+  for (const want of commits) {
+    let found = false;
+    await walkCommitLevels(store, [want], (oid, c) => {
+      if (commonSet.has(oid)) found = true;
+      walked++;
+      return !found && walked <= budget && c.committer.timestamp >= floor;
+    });
+    if (walked > budget) return true;
+    if (!found) return false;
+  }
+  return true;
+}
+
 /** Peels tags: wanted objects by type, the tags themselves included. */
 async function classifyWants(store: ObjectStore, wants: readonly Oid[]) {
   const commits: Oid[] = [];
