@@ -124,9 +124,13 @@ function blockHash(b: Uint8Array, at: number): number {
 /**
  * Encodes `target` as a delta against `base`: a hash index of the base's aligned 16-byte
  * blocks, a rolling hash over the target, matches extended both ways into copy ops,
- * everything else as inserts. Simple rather than optimal; always correct.
+ * everything else as inserts. Simple rather than optimal; always correct. With `maxSize`, gives
+ * up and returns undefined as soon as the delta grows past it (a caller that keeps only small
+ * deltas need not pay for encoding unrelated content to the end).
  */
-export function createDelta(base: Uint8Array, target: Uint8Array): Uint8Array {
+export function createDelta(base: Uint8Array, target: Uint8Array): Uint8Array;
+export function createDelta(base: Uint8Array, target: Uint8Array, maxSize: number): Uint8Array | undefined;
+export function createDelta(base: Uint8Array, target: Uint8Array, maxSize = Infinity): Uint8Array | undefined {
   const out: number[] = [];
   pushVarint(out, base.length);
   pushVarint(out, target.length);
@@ -179,6 +183,9 @@ export function createDelta(base: Uint8Array, target: Uint8Array): Uint8Array {
   let i = 0;
   let h = target.length >= BLOCK ? blockHash(target, 0) : 0;
   while (i + BLOCK <= target.length) {
+    // Bytes waiting more than two blocks back will go out as inserts (a longer match would
+    // have contained an aligned base block and been found already): past the limit, stop.
+    if (out.length + (i - pending) - 2 * BLOCK > maxSize) return undefined;
     const cand = index.get(h);
     let matched = false;
     if (cand !== undefined) {
@@ -204,5 +211,6 @@ export function createDelta(base: Uint8Array, target: Uint8Array): Uint8Array {
     }
   }
   flushInsert(target.length);
+  if (out.length > maxSize) return undefined;
   return Uint8Array.from(out);
 }

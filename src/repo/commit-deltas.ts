@@ -40,8 +40,8 @@ export async function addCommitDeltas(store: ObjectStore, writer: ObjectWriter, 
     if (info.size < MIN_BYTES || info.size > limits.maxObjectBytes) continue;
     budget -= info.size + c.body.length;
     if (budget < 0) break;
-    const delta = createDelta(decodePacked(stored).body, c.body);
-    if (delta.length * 2 >= c.body.length) continue;
+    const delta = createDelta(decodePacked(stored).body, c.body, Math.ceil(c.body.length / 2) - 1);
+    if (delta === undefined) continue;
     const entry = encodeRefDelta(oidToBytes(c.base), delta);
     const whole = writer.queued(c.oid);
     if (whole !== undefined && entry.length >= whole.length) continue;

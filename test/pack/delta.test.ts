@@ -59,6 +59,19 @@ describe('delta', () => {
     expect(applyDelta(base, d)).toEqual(target);
   });
 
+  it('with maxSize, gives up on unrelated content and still encodes a small delta in full', () => {
+    const base = pseudoRandom(100_000, 5);
+    expect(createDelta(base, pseudoRandom(100_000, 6), 50_000)).toBeUndefined();
+    const target = base.slice();
+    target[70_000] ^= 1;
+    const d = createDelta(base, target, 50_000)!;
+    expect(d.length).toBeLessThan(100);
+    expect(applyDelta(base, d)).toEqual(target);
+    // A limit the finished delta just exceeds.
+    expect(createDelta(base, target, d.length - 1)).toBeUndefined();
+    expect(createDelta(base, target, d.length)).toEqual(d);
+  });
+
   it('rejects a base of the wrong size', () => {
     const d = createDelta(utf8('abc'), utf8('abcd'));
     expect(() => applyDelta(utf8('ab'), d)).toThrow(CorruptPackError);
