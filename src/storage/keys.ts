@@ -39,7 +39,11 @@ export const REPO_TAGS = [TAG.repo, TAG.object, TAG.delta, TAG.ref, TAG.ephemera
 export function repoPrefix(tag: number, repoId: number, extra = 0): Uint8Array {
   const k = new Uint8Array(5 + extra);
   k[0] = tag;
-  new DataView(k.buffer).setUint32(1, repoId);
+  // Big-endian id, written byte by byte (a DataView per key cost more than the rest of the key).
+  k[1] = repoId >>> 24;
+  k[2] = (repoId >>> 16) & 0xff;
+  k[3] = (repoId >>> 8) & 0xff;
+  k[4] = repoId & 0xff;
   return k;
 }
 
