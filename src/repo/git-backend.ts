@@ -183,7 +183,9 @@ export class RepoGitBackend implements GitBackend {
     );
 
     const reasonOf = (err: unknown) =>
-      err instanceof RefConflictError ? 'stale info' : err instanceof RefRejectedError ? err.message : err instanceof MissingObjectsError ? 'missing necessary objects' : err instanceof LevelGitError ? err.message : 'failed to update ref';
+      err instanceof RefConflictError
+        ? conflictReason(err)
+        : err instanceof RefRejectedError ? err.message : err instanceof MissingObjectsError ? 'missing necessary objects' : err instanceof LevelGitError ? err.message : 'failed to update ref';
 
     if (options.atomic) {
       const failed = checked.find((c) => c.reason !== undefined);
@@ -214,4 +216,11 @@ export class RepoGitBackend implements GitBackend {
     }
     return { results };
   }
+}
+
+/** What git prints for a ref that could not move: a name taken by a ref below or above it, or an old value that moved. */
+function conflictReason(err: RefConflictError): string {
+  const { ref, conflictsWith } = (err.details ?? {}) as { ref?: string; conflictsWith?: string };
+  if (typeof conflictsWith === 'string' && typeof ref === 'string') return `cannot lock ref '${ref}': '${conflictsWith}' exists; cannot create '${ref}'`;
+  return 'stale info';
 }

@@ -116,13 +116,18 @@ export async function wantsReachCommon(store: ObjectStore, wants: readonly Oid[]
   return true;
 }
 
+/** The depth git sends for `--unshallow` (and `--depth` of 2^31 - 1 or more). */
+export const INFINITE_DEPTH = 0x7fffffff;
+
 /** Peels tags: wanted objects by type, the tags themselves included. */
 async function classifyWants(store: ObjectStore, wants: readonly Oid[]) {
   const commits: Oid[] = [];
   const trees: Oid[] = [];
   const blobs: Oid[] = [];
   const tags: Oid[] = [];
-  let pending = [...new Set(wants)];
+  // Each object once, however many wants reach it (a tag of a tag and the tag itself, say).
+  const met = new Set<Oid>(wants);
+  let pending = [...met];
   for (let guard = 0; pending.length > 0 && guard < 32; guard++) {
     const infos = await store.info(pending);
     const tagOids: Oid[] = [];
@@ -138,7 +143,7 @@ async function classifyWants(store: ObjectStore, wants: readonly Oid[]) {
     pending = [];
     for (const t of tagOids) {
       const d = await store.decode(t);
-      if (d.type === 'tag') pending.push(d.tag.object);
+      if (d.type === 'tag' && !met.has(d.tag.object)) (met.add(d.tag.object), pending.push(d.tag.object));
     }
   }
   return { commits, trees, blobs, tags };
@@ -225,6 +230,12 @@ async function planCommits(store: ObjectStore, input: ObjectPlanInput, wantCommi
       const known = [...clientShallows];
       const infos = await store.info(known);
       cut = await shallowByDepth(store, known.filter((_, i) => infos[i]?.type === 'commit'), input.depth + 1);
+    } else if (input.depth !== undefined && input.depth >= INFINITE_DEPTH) {
+      // --unshallow: every shallow commit of the client goes, reached from the wants or not
+      // (git leaves branches that are up to date out of the wants).
+      const known = [...clientShallows];
+      const infos = await store.info(known);
+      cut = { boundary: new Set(), inside: new Set(known.filter((_, i) => infos[i]?.type === 'commit')) };
     } else if (input.depth !== undefined) {
       cut = await shallowByDepth(store, wantCommits, input.depth);
     } else {
@@ -405,9 +416,22 @@ export async function planObjects(store: ObjectStore, input: ObjectPlanInput): P
 
   const tags = [...wants.tags];
   if (input.includeTags && input.includeTags.length > 0) {
-    const sent = new Set<Oid>(included);
+    // include-tag (as pack-objects --include-tag): a tag whose peeled object goes in this pack,
+    // commit, tree or blob, goes too, with every tag along its chain.
+    const sent = new Set<Oid>([...included, ...trees, ...sentBlobs]);
     const haveSet = new Set(input.haves ?? []);
-    for (const t of input.includeTags) if (sent.has(t.peeled) && !tags.includes(t.oid) && !haveSet.has(t.oid)) tags.push(t.oid);
+    const tagSet = new Set(tags);
+    for (const t of input.includeTags) {
+      if (!sent.has(t.peeled) || tagSet.has(t.oid) || haveSet.has(t.oid)) continue;
+      for (let oid: Oid | undefined = t.oid, guard = 0; oid !== undefined && !tagSet.has(oid) && guard < 32; guard++) {
+        const d = await store.decode(oid);
+        if (d.type !== 'tag') break;
+        tagSet.add(oid);
+        tags.push(oid);
+        // Follow the chain only through tags (the object a tag names may be a blob).
+        oid = d.tag.type === 'tag' ? d.tag.object : undefined;
+      }
+    }
   }
   return { oids: [...included, ...tags, ...trees, ...sentBlobs], shallow, unshallow, ...(clientObjects ? { clientObjects } : {}) };
 }
