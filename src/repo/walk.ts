@@ -288,9 +288,10 @@ async function walkTrees(
   seen: Set<Oid>,
   visit: (oid: Oid, mode: string, depth: number) => boolean,
   maxTreeDepth = Infinity,
+  forceRoots = false,
 ): Promise<void> {
   let level: Oid[] = [];
-  for (const r of roots) if (!seen.has(r)) (seen.add(r), level.push(r));
+  for (const r of roots) if (forceRoots || !seen.has(r)) (seen.add(r), level.push(r));
   let depth = 0;
   while (level.length > 0 && depth < maxTreeDepth) {
     const decoded = await store.decodeMany(level);
@@ -373,6 +374,7 @@ export async function planObjects(store: ObjectStore, input: ObjectPlanInput): P
     await walkTrees(store, edgeRoots, seen, () => true);
   }
   const clientObjects = input.thinPack && edges.length > 0 ? new Set(seen) : undefined;
+  const clientHas = wants.trees.length + wants.blobs.length === 0 ? undefined : (clientObjects ?? new Set(seen));
 
   const filter = input.filter;
   const trees: Oid[] = [];
@@ -395,24 +397,37 @@ export async function planObjects(store: ObjectStore, input: ObjectPlanInput): P
   } else {
     roots.forEach((r) => seen.add(r));
   }
+  // Explicitly wanted trees and blobs go unless the client has them, whatever the filter says
+  // of themselves; what is under a wanted tree is filtered as under a root of its own, its
+  // entries counting as depth 0 for tree:<n> (git's list-objects does the same).
+  if (clientHas !== undefined && wants.trees.length > 0) {
+    const inPack = new Set(trees);
+    for (const t of wants.trees) {
+      if (clientHas.has(t)) continue;
+      if (!inPack.has(t)) (inPack.add(t), trees.push(t));
+      // Walked even when the commits' walk met it: a tree:<n> cut may have left its entries out.
+      await walkTrees(
+        store,
+        [t],
+        seen,
+        (oid, mode, depth) => {
+          if (depth - 1 >= treeDepth) return false;
+          if (mode === '40000') trees.push(oid);
+          else if (filter?.kind !== 'blob:none') blobs.push(oid);
+          return mode === '40000' || filter?.kind !== 'blob:none';
+        },
+        Infinity,
+        true,
+      );
+    }
+  }
   let sentBlobs = blobs;
   if (filter?.kind === 'blob:limit') {
     const infos = await store.info(blobs);
     sentBlobs = blobs.filter((_, i) => (infos[i]?.size ?? 0) < filter.limit); // git omits blobs of at least the limit
   }
-  // Explicitly wanted trees and blobs are sent whatever the filter says.
-  for (const t of wants.trees) {
-    if (seen.has(t)) continue;
-    trees.push(t);
-    // walkTrees marks `t` seen itself (marking it here first made it skip the tree's contents).
-    await walkTrees(store, [t], seen, (oid, mode) => {
-      if (mode === '40000') trees.push(oid);
-      else if (filter?.kind !== 'blob:none') sentBlobs.push(oid);
-      return mode === '40000' || filter?.kind !== 'blob:none';
-    });
-  }
   const blobSet = new Set(sentBlobs);
-  for (const b of wants.blobs) if (!blobSet.has(b)) (blobSet.add(b), sentBlobs.push(b));
+  for (const b of wants.blobs) if (!blobSet.has(b) && !clientHas!.has(b)) (blobSet.add(b), sentBlobs.push(b));
 
   const tags = [...wants.tags];
   if (input.includeTags && input.includeTags.length > 0) {
