@@ -24,6 +24,7 @@
 import {
   ForbiddenError,
   InvalidArgumentError,
+  RefRejectedError,
   LevelGitError,
   LimitExceededError,
   NotFoundError,
@@ -34,8 +35,8 @@ import type { Repository } from '../repo/repository.js';
 import type { RefUpdate } from '../refs/ref-store.js';
 import type { FileChange } from '../repo/build-tree.js';
 import type { TokenService } from '../access/tokens.js';
-import type { TokenClaims } from '../access/types.js';
-import { checkAccess, tokenFromHeaders } from '../access/policy.js';
+import type { RefUpdatePolicy, TokenClaims } from '../access/types.js';
+import { checkAccess, refPolicyCheck, tokenFromHeaders } from '../access/policy.js';
 import { platform } from '../platform/index.js';
 import { toHex, utf8 } from '../platform/bytes.js';
 import { createRemoteUrl } from '../access/remote-url.js';
@@ -142,13 +143,51 @@ function requireAdmin(ctx: Ctx): void {
   if (!ctx.principal.admin) throw new ForbiddenError('this call needs the admin API key');
 }
 
-/** Checks the caller may `action` on `repo`; returns whether the caller is bound to the ephemeral namespace. */
-function requireRepo(ctx: Ctx, repo: string, action: 'read' | 'write'): { boundEphemeral: boolean } {
+/**
+ * Checks the caller may `action` on `repo`; returns whether the caller is bound to the
+ * ephemeral namespace and, for a write with a token carrying ref policies, the policy.
+ */
+function requireRepo(ctx: Ctx, repo: string, action: 'read' | 'write'): { boundEphemeral: boolean; policy?: RefUpdatePolicy } {
   const p = ctx.principal;
   if (p.admin) return { boundEphemeral: false };
   const check = checkAccess(p.claims, { repo, action, ephemeral: false });
   if (!check.allow) throw new ForbiddenError(check.message);
+  if (action === 'write' && p.claims.refs !== undefined && p.claims.refs.length > 0) return { boundEphemeral: check.ephemeral, policy: refPolicyCheck(p.claims.refs) };
   return { boundEphemeral: check.ephemeral };
+}
+
+const ZERO_SHA = '0'.repeat(40);
+
+/**
+ * Applies a token's ref policies to API writes as receive-pack applies them to a push: each
+ * update is described (create, delete, or a fast-forward or not, against `oldSha` or the
+ * current value) and a refusal is a 403 ERR_REF_REJECTED. Returns the old values it judged by,
+ * which the caller pins as compare-and-swap expectations so the judgement cannot go stale.
+ */
+async function enforceRefPolicy(
+  policy: RefUpdatePolicy | undefined,
+  repo: Repository,
+  updates: readonly { ref: string; oldSha?: string; newSha?: string; ephemeral: boolean }[],
+): Promise<string[] | undefined> {
+  if (policy === undefined) return undefined;
+  const olds: string[] = [];
+  const hex = /^[0-9a-f]{40}$/i;
+  for (const u of updates) {
+    // A malformed sha is refused by the operation itself (400); there is nothing to judge.
+    if ((u.oldSha !== undefined && !hex.test(u.oldSha)) || (u.newSha !== undefined && !hex.test(u.newSha))) {
+      olds.push(u.oldSha ?? ZERO_SHA);
+      continue;
+    }
+    const old = (u.oldSha ?? (await repo.getRef(u.ref, u.ephemeral))?.oid ?? ZERO_SHA).toLowerCase();
+    const del = u.newSha === ZERO_SHA;
+    const create = old === ZERO_SHA;
+    // A commit (no newSha yet) always builds on the current tip: a create or a fast-forward.
+    const force = !del && !create && u.newSha !== undefined && !(await repo.isAncestor(old, u.newSha).catch(() => false));
+    const refusal = policy({ ref: u.ref, oldOid: old as never, newOid: (u.newSha ?? old) as never, force, delete: del, create });
+    if (refusal) throw new RefRejectedError(refusal, { details: { ref: u.ref } });
+    olds.push(old);
+  }
+  return olds;
 }
 
 async function readJson(ctx: Ctx): Promise<Record<string, unknown>> {
@@ -285,7 +324,7 @@ export function parseRange(header: string, size: number): { start: number; end: 
   if (a === '' && b === '') return null;
   if (a === '') {
     const n = Number(b);
-    if (n === 0) return 'unsatisfiable';
+    if (n === 0 || size === 0) return 'unsatisfiable'; // an empty file has no last bytes to send
     return { start: Math.max(0, size - n), end: size - 1 };
   }
   const start = Number(a);
@@ -379,11 +418,12 @@ async function repoRoutes(ctx: Ctx, name: string, rest: string[]): Promise<ApiRe
         return json(200, { commits: log.map((c) => ({ sha: c.sha, message: c.message, author: c.author, committer: c.committer, parents: c.parents, tree: c.tree })) });
       }
       if (method !== 'POST') return methodNotAllowed('GET, POST');
-      const { boundEphemeral } = requireRepo(ctx, name, 'write');
+      const { boundEphemeral, policy } = requireRepo(ctx, name, 'write');
       const body = await readJson(ctx);
       const repo = await engine.getRepo(name);
       const branch = optString(body, 'branch');
       if (branch === undefined) throw new InvalidArgumentError('branch is required');
+      await enforceRefPolicy(policy, repo, [{ ref: `refs/heads/${branch}`, ephemeral: boundEphemeral || optBool(body, 'ephemeral') === true }]);
       const message = optString(body, 'message');
       if (message === undefined) throw new InvalidArgumentError('message is required');
       const changes = parseChanges(body.changes);
@@ -430,28 +470,32 @@ async function repoRoutes(ctx: Ctx, name: string, rest: string[]): Promise<ApiRe
           return json(200, { branches: await repo.listBranches({ ephemeral: boundEphemeral || queryBool(ctx.url, 'ephemeral') }) });
         }
         if (method !== 'POST') return methodNotAllowed('GET, POST');
-        const { boundEphemeral } = requireRepo(ctx, name, 'write');
+        const { boundEphemeral, policy } = requireRepo(ctx, name, 'write');
         const body = await readJson(ctx);
         const repo = await engine.getRepo(name);
         const branchName = optString(body, 'name');
         if (branchName === undefined) throw new InvalidArgumentError('name is required');
         const ephemeral = boundEphemeral || optBool(body, 'ephemeral') === true;
+        await enforceRefPolicy(policy, repo, [{ ref: `refs/heads/${branchName}`, oldSha: ZERO_SHA, ephemeral }]);
         const from = optString(body, 'from') ?? repo.info.defaultBranch;
         const r = await repo.createBranch(branchName, from, { ephemeral, ttlSeconds: optPositiveInt(body.ttl, 'ttl') });
         return json(201, { ...r, ephemeral });
       }
       if (method !== 'DELETE') return methodNotAllowed('DELETE');
-      const { boundEphemeral } = requireRepo(ctx, name, 'write');
+      const { boundEphemeral, policy } = requireRepo(ctx, name, 'write');
       const branchName = rest.slice(1).map(decodeSegment).join('/');
       const repo = await engine.getRepo(name);
       const expected = ctx.url.searchParams.get('expectedSha') ?? undefined;
-      await repo.deleteBranch(branchName, { ephemeral: boundEphemeral || queryBool(ctx.url, 'ephemeral'), ...(expected ? { expectedSha: expected } : {}) });
+      const ephemeral = boundEphemeral || queryBool(ctx.url, 'ephemeral');
+      await enforceRefPolicy(policy, repo, [{ ref: `refs/heads/${branchName}`, newSha: ZERO_SHA, ephemeral }]);
+      // An empty expectedSha is a malformed expectation (400), not none.
+      await repo.deleteBranch(branchName, { ephemeral, ...(expected !== undefined ? { expectedSha: expected } : {}) });
       return noContent();
     }
     case 'refs': {
       if (rest.length !== 1) break;
       if (method !== 'POST') return methodNotAllowed('POST');
-      const { boundEphemeral } = requireRepo(ctx, name, 'write');
+      const { boundEphemeral, policy } = requireRepo(ctx, name, 'write');
       const body = await readJson(ctx);
       const repo = await engine.getRepo(name);
       const raw = body.updates;
@@ -473,13 +517,19 @@ async function repoRoutes(ctx: Ctx, name: string, rest: string[]): Promise<ApiRe
           ...(expiresAt !== undefined ? { expiresAt } : {}),
         };
       });
+      if (policy !== undefined) {
+        // Full names are checked (and short ones refused) by the transaction; judge valid ones only.
+        const full = updates.filter((u) => u.ref.startsWith('refs/'));
+        const olds = await enforceRefPolicy(policy, repo, full.map((u) => ({ ref: u.ref, oldSha: u.oldSha, newSha: u.newSha.toLowerCase(), ephemeral })));
+        full.forEach((u, i) => (u.oldSha ??= olds![i]));
+      }
       const applied = await repo.refs.transaction(updates, { source: 'api' });
       return json(200, { updates: applied });
     }
     case 'ephemeral': {
       if (rest.length !== 2 || rest[1] !== 'promote') break;
       if (method !== 'POST') return methodNotAllowed('POST');
-      const { boundEphemeral } = requireRepo(ctx, name, 'write');
+      const { boundEphemeral, policy } = requireRepo(ctx, name, 'write');
       if (boundEphemeral) throw new ForbiddenError('a token bound to the ephemeral namespace cannot promote into the regular one');
       const body = await readJson(ctx);
       const repo = await engine.getRepo(name);
@@ -487,7 +537,15 @@ async function repoRoutes(ctx: Ctx, name: string, rest: string[]): Promise<ApiRe
       if (baseBranch === undefined) throw new InvalidArgumentError('baseBranch is required');
       const targetBranch = optString(body, 'targetBranch');
       const expectedTargetSha = optString(body, 'expectedTargetSha');
-      const r = await repo.promote({ baseBranch, ...(targetBranch ? { targetBranch } : {}), ...(expectedTargetSha ? { expectedTargetSha } : {}) });
+      if (policy !== undefined) {
+        const source = await repo.refs.get(`refs/heads/${baseBranch}`, { ephemeral: true });
+        if (source !== undefined) {
+          const ref = `refs/heads/${targetBranch ?? baseBranch}`;
+          await enforceRefPolicy(policy, repo, [{ ref, oldSha: expectedTargetSha, newSha: source.oid, ephemeral: false }]);
+        }
+      }
+      // Given but empty is a malformed expectation (400 from promote), never "no expectation".
+      const r = await repo.promote({ baseBranch, ...(targetBranch !== undefined ? { targetBranch } : {}), ...(expectedTargetSha !== undefined ? { expectedTargetSha } : {}) });
       return json(200, r);
     }
   }

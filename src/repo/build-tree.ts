@@ -43,18 +43,38 @@ export function groupChanges(changes: readonly FileChange[]): DirNode {
     const key = parts.join('/');
     if (seen.has(key)) throw new InvalidArgumentError(`path "${key}" appears twice in one commit`);
     seen.add(key);
+    // A file replaced by a directory, or a directory by a file, may be spelled out with deletes
+    // (`a` deleted and `a/b` written; `d/x` deleted and `d` written): the write wins, as the
+    // replacement alone would do. Writes on both sides of one path still conflict.
     let node = root;
     for (const p of parts.slice(0, -1)) {
-      if (node.files.has(p)) throw new InvalidPathError(`path "${key}" goes through "${p}", which this commit writes as a file`);
+      const file = node.files.get(p);
+      if (file !== undefined) {
+        if (c.delete) return; // deleting under a path this commit writes as a file: already gone
+        if (!file.delete) throw new InvalidPathError(`path "${key}" goes through "${p}", which this commit writes as a file`);
+        node.files.delete(p);
+      }
       let next = node.dirs.get(p);
       if (next === undefined) node.dirs.set(p, (next = newNode()));
       node = next;
     }
     const name = parts[parts.length - 1]!;
-    if (node.dirs.has(name)) throw new InvalidPathError(`path "${key}" is written as a file and used as a directory`);
+    const dir = node.dirs.get(name);
+    if (dir !== undefined) {
+      if (c.delete) return; // the file this commit replaces by the directory it writes
+      if (!onlyDeletes(dir)) throw new InvalidPathError(`path "${key}" is written as a file and used as a directory`);
+      node.dirs.delete(name);
+    }
     node.files.set(name, c);
   });
   return root;
+}
+
+/** True when a group holds deletes only (a directory a commit empties). */
+function onlyDeletes(node: DirNode): boolean {
+  for (const f of node.files.values()) if (!f.delete) return false;
+  for (const d of node.dirs.values()) if (!onlyDeletes(d)) return false;
+  return true;
 }
 
 /** A new object and the version it replaces at the same path: a candidate for a stored delta. */

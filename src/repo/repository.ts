@@ -17,7 +17,7 @@ import type { RefStore, RefUpdate, AppliedUpdate, RefSpace, RefValue } from '../
 import { InProcessLock } from '../refs/lock.js';
 import { applyChanges, groupChanges, type FileChange, type Replaced } from './build-tree.js';
 import { addCommitDeltas, type CommitDeltaLimits } from './commit-deltas.js';
-import { planObjects, type ObjectPlanInput } from './walk.js';
+import { isAncestor, planObjects, type ObjectPlanInput } from './walk.js';
 import type { ObjectFilter } from '../protocol/backend.js';
 import { ingestPack, type IngestOptions, type IngestResult } from './ingest.js';
 import { SweepGuard, sweepObjects } from './sweep.js';
@@ -257,6 +257,12 @@ export class Repository {
   }
 
   /** Peels tags until a commit; InvalidObjectError if the chain ends elsewhere. */
+  /** True when commit `ancestor` is reachable from commit `descendant` (a fast-forward from one to the other). */
+  async isAncestor(ancestor: string, descendant: string): Promise<boolean> {
+    this.#ctx.assertLive();
+    return isAncestor(this.#ctx.objects, parseOid(ancestor, 'ancestor'), parseOid(descendant, 'descendant'));
+  }
+
   async peelToCommit(oid: Oid): Promise<Oid> {
     for (let i = 0; i < 16; i++) {
       const d = await this.#ctx.objects.decode(oid);
@@ -398,6 +404,15 @@ export class Repository {
         if (err.fingerprint !== idem?.fingerprint) throw idempotencyMismatch();
         return { ...r, replayed: true };
       }
+      // A concurrent retry of the same request that landed first moved the branch, so this one
+      // fails its expectation: it is a replay, not a conflict.
+      if (err instanceof RefConflictError && idem !== undefined) {
+        const found = await readIdempotencyRecord<CommitResult>(this.#ctx.kv, this.#ctx.repoId, idem.key);
+        if (found) {
+          if (found.fingerprint !== idem.fingerprint) throw idempotencyMismatch();
+          return { ...found.result, replayed: true };
+        }
+      }
       throw err;
     } finally {
       this.#ctx.guard.endWrite();
@@ -418,7 +433,11 @@ export class Repository {
   ): Promise<CommitResult> {
     // Without an expectation, a concurrent move of the branch makes us rebuild on the new tip.
     for (let attempt = 0; ; attempt++) {
-      const current = await this.getRef(ref, ephemeral);
+      // The branch in its own space, read with the view: the compare-and-swap below is against
+      // this value (re-reading it after the objects are written would let a commit that landed
+      // meanwhile be overwritten).
+      const own = await this.#ctx.refs.get(ref, space);
+      const current = own ?? (ephemeral ? await this.#ctx.refs.get(ref, 'regular') : undefined);
       let parent: Oid | undefined = current?.oid;
       if (expected !== undefined && (parent ?? ZERO_OID) !== expected) {
         throw new RefConflictError(`branch ${options.branch} is at ${parent ?? 'nothing'}, not ${expected}`, {
@@ -439,13 +458,13 @@ export class Repository {
       const sha = writer.add('commit', encodeCommit({ tree: newTree, parents, author, committer, message }));
       await writer.flush();
       // The old value checked is what the branch was in its own space (absent = must not exist).
-      const ownOld = ephemeral ? (await this.#ctx.refs.get(ref, 'ephemeral'))?.oid : current?.oid;
+      const ownOld = own?.oid;
       const result: CommitResult = { sha, branch: options.branch, ref, tree: newTree, parents, ephemeral };
       const kv = this.#ctx.kv;
       const repoId = this.#ctx.repoId;
       try {
         await this.transact(
-          [{ ref, oldSha: expected !== undefined && !ephemeral ? expected : (ownOld ?? ZERO_OID), newSha: sha, space, expiresAt: ephemeral ? this.#expiry(options.ttlSeconds) : undefined }],
+          [{ ref, oldSha: ownOld ?? ZERO_OID, newSha: sha, space, expiresAt: ephemeral ? this.#expiry(options.ttlSeconds) : undefined }],
           'commit',
           idem && {
             // Under the lock: a concurrent retry that landed first wins; ours is not applied.
@@ -478,6 +497,20 @@ export class Repository {
   /** The one path every ref move takes: peeled values, object check, hooks, then the write. */
   async transact(updates: RefUpdate[], source: RefUpdateSource, extra?: { before?: () => Promise<void>; extraOps?: KvOp[] }): Promise<AppliedUpdate[]> {
     this.#ctx.assertLive();
+    // Branches point at commits (git's ref store refuses anything else, and every read of the
+    // branch would fail). Missing objects are the transaction's own check, under the lock.
+    const branchTargets = updates.filter(
+      (u) => typeof u.ref === 'string' && u.ref.startsWith('refs/heads/') && typeof u.newSha === 'string' && isOid(u.newSha.toLowerCase()) && u.newSha !== ZERO_OID,
+    );
+    if (branchTargets.length > 0) {
+      const infos = await this.#ctx.objects.info(branchTargets.map((u) => u.newSha.toLowerCase() as Oid));
+      infos.forEach((info, i) => {
+        if (info !== undefined && info.type !== 'commit') {
+          const u = branchTargets[i]!;
+          throw new InvalidArgumentError(`${u.ref} must point at a commit, not a ${info.type}`, { details: { ref: u.ref, newSha: u.newSha, type: info.type } });
+        }
+      });
+    }
     const withPeeled = await Promise.all(
       updates.map(async (u) => {
         if (u.peeled !== undefined || !isOid(u.newSha) || u.newSha === ZERO_OID) return u;
