@@ -63,23 +63,5 @@ export function isExpired(expiry: Date | number, now: number | Date): boolean {
   return n >= e;
 }
 
-/** Longest `ttl=` push-option value read (digits). */
-const MAX_TTL_DIGITS = 10;
-
-/**
- * The lifetime asked for with `git push -o ttl=<seconds>`, or undefined when not asked.
- * The last `ttl=` option wins (git keeps their order). Throws InvalidArgumentError for a
- * value that is not a positive decimal integer.
- */
-export function ttlFromPushOptions(pushOptions: readonly string[]): number | undefined {
-  let found: number | undefined;
-  for (const opt of pushOptions) {
-    if (!opt.startsWith('ttl=')) continue;
-    const v = opt.slice(4);
-    if (!/^[0-9]+$/.test(v) || v.length > MAX_TTL_DIGITS || Number(v) === 0) {
-      throw new InvalidArgumentError(`push option ttl must be a positive number of seconds, got ${JSON.stringify(v.slice(0, 32))}`);
-    }
-    found = Number(v);
-  }
-  return found;
-}
+// The `ttl=` push-option rule lives with the receive path that applies it; re-exported here.
+export { ttlFromPushOptions } from '../repo/push-options.js';

@@ -16,7 +16,7 @@
  * With side-band-64k the whole report (its pkt-lines and flush) travels as channel-1 data,
  * followed by a flush.
  */
-import { LimitExceededError, ProtocolError } from '../errors.js';
+import { LevelGitError, LimitExceededError, ProtocolError } from '../errors.js';
 import { isOid, ZERO_OID, type Oid } from '../object/oid.js';
 import { concat } from '../platform/bytes.js';
 import type { GitBackend, ReceiveOptions, ReceiveResult, RefCommand, RefUpdateInfo } from './backend.js';
@@ -70,9 +70,12 @@ function parseCommand(line: string): RefCommand {
 }
 
 /** Reads the commands and push options of a push; the reader is left at the first pack byte. */
-export async function readPushRequest(reader: PktReader, limits: Partial<ReceivePackLimits> = {}): Promise<ParsedPush | null> {
+export async function readPushRequest(
+  reader: PktReader,
+  limits: Partial<ReceivePackLimits> = {},
+  out: ParsedPush = { commands: [], capabilities: new Map(), pushOptions: [], shallows: [] },
+): Promise<ParsedPush | null> {
   const l = { ...DEFAULT_RECEIVE_PACK_LIMITS, ...limits };
-  const out: ParsedPush = { commands: [], capabilities: new Map(), pushOptions: [], shallows: [] };
   const refs = new Set<string>();
   for (;;) {
     const p = await reader.read();
@@ -151,14 +154,24 @@ export interface ReceivePackOptions {
  */
 export async function serveReceivePack(backend: GitBackend, body: AsyncIterable<Uint8Array>, options: ReceivePackOptions = {}): Promise<Uint8Array[]> {
   const reader = new PktReader(body, { maxPackets: options.maxPackets ?? 100_000 });
-  const push = await readPushRequest(reader, options.limits);
-  if (!push) return [];
-  const allDeletes = push.commands.every((c) => c.newOid === ZERO_OID);
-  const receiveOptions: ReceiveOptions = { atomic: push.capabilities.has('atomic'), pushOptions: push.pushOptions };
-  if (options.policy) receiveOptions.policy = options.policy;
-  const result = await backend.receive(push.commands, allDeletes ? null : reader.rest(), receiveOptions);
-  if (allDeletes) await reader.close();
-  const wantsReport = push.capabilities.has('report-status') || push.capabilities.has('report-status-v2');
-  if (!wantsReport) return [];
-  return encodeReportStatus(result, { sideband: push.capabilities.has('side-band-64k') });
+  const parsed: ParsedPush = { commands: [], capabilities: new Map(), pushOptions: [], shallows: [] };
+  const wantsReport = () => parsed.capabilities.has('report-status') || parsed.capabilities.has('report-status-v2');
+  try {
+    const push = await readPushRequest(reader, options.limits, parsed);
+    if (!push) return [];
+    const allDeletes = push.commands.every((c) => c.newOid === ZERO_OID);
+    const receiveOptions: ReceiveOptions = { atomic: push.capabilities.has('atomic'), pushOptions: push.pushOptions };
+    if (options.policy) receiveOptions.policy = options.policy;
+    const result = await backend.receive(push.commands, allDeletes ? null : reader.rest(), receiveOptions);
+    if (allDeletes) await reader.close();
+    if (!wantsReport()) return [];
+    return encodeReportStatus(result, { sideband: parsed.capabilities.has('side-band-64k') });
+  } catch (err) {
+    // A client that asked for a status report (in a side-band) reads a bare ERR line as a
+    // broken band ("bad band #69"): once its commands are known, refuse them in its report.
+    if (!(err instanceof LevelGitError) || parsed.commands.length === 0 || !wantsReport()) throw err;
+    const reason = err.message;
+    const refused: ReceiveResult = { unpackError: reason, results: parsed.commands.map((c) => ({ ref: c.ref, ok: false, reason })) };
+    return encodeReportStatus(refused, { sideband: parsed.capabilities.has('side-band-64k') });
+  }
 }

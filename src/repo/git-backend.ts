@@ -17,6 +17,7 @@ import type {
   RefUpdateInfo,
 } from '../protocol/backend.js';
 import type { Repository } from './repository.js';
+import { ttlFromPushOptions } from './push-options.js';
 import { isAncestor, planShallow, reachableObjects, wantsReachCommon, type ObjectPlanInput } from './walk.js';
 
 /** Options of a backend view. */
@@ -24,14 +25,6 @@ export interface BackendOptions {
   ephemeral?: boolean;
   /** Largest number of objects a reachability check of a non-tip want may visit. */
   reachabilityBudget?: number;
-}
-
-function parseTtlOption(pushOptions: string[]): number | undefined {
-  for (const o of pushOptions) {
-    const m = /^(?:ttl|ephemeral-ttl)=(\d+)$/.exec(o);
-    if (m) return Number(m[1]);
-  }
-  return undefined;
 }
 
 /** A GitBackend over one repository view. */
@@ -147,7 +140,7 @@ export class RepoGitBackend implements GitBackend {
         return { unpackError: msg.replace(/\n/g, ' '), results: commands.map((c) => ({ ref: c.ref, ok: false, reason: 'unpacker error' })) };
       }
     }
-    const ttl = parseTtlOption(options.pushOptions);
+    const ttl = ttlFromPushOptions(options.pushOptions);
     const space = this.ephemeral ? ('ephemeral' as const) : ('regular' as const);
     const expiresAt = this.ephemeral ? this.repo.ephemeralExpiry(ttl) : undefined;
 
