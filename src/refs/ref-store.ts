@@ -61,6 +61,9 @@ export interface TransactionChecks {
 
 const SYMREF = 0x00;
 
+/** Above this many created refs, name conflicts are checked against one listing of each space. */
+const BULK_NAME_CHECK = 16;
+
 /** The stored value of a symbolic ref (HEAD) pointing at `target`. */
 export function encodeSymref(target: RefName): Uint8Array {
   const t = utf8(target);
@@ -224,6 +227,9 @@ export class RefStore {
   async #checkNameConflicts(applied: readonly AppliedUpdate[]): Promise<void> {
     const created = applied.filter((u) => u.oldSha === ZERO_OID && u.newSha !== ZERO_OID);
     if (created.length === 0) return;
+    // Many creates at once (a push of every tag): one scan of each space, checked in memory,
+    // instead of a range scan per created ref.
+    if (created.length > BULK_NAME_CHECK) return this.#checkNameConflictsBulk(applied, created);
     const after = new Map<string, boolean>(applied.map((u) => [`${u.space}:${u.ref}`, u.newSha !== ZERO_OID]));
     const exists = async (ref: string, space: RefSpace) => after.get(`${space}:${ref}`) ?? (await this.get(ref, space)) !== undefined;
     for (const u of created) {
@@ -239,6 +245,47 @@ export class RefStore {
           const below = [...(await this.list(space, `${u.ref}/`)).map(([r]) => r as string), ...[...after].filter(([k, live]) => live && k.startsWith(`${space}:${u.ref}/`)).map(([k]) => k.slice(space.length + 1))];
           conflict = below.find((r) => after.get(`${space}:${r}`) !== false);
         }
+        if (conflict !== undefined) {
+          throw new RefConflictError(`cannot create ref ${u.ref}: ref ${conflict} exists${space !== u.space ? ` (${space})` : ''}, and git cannot hold both`, {
+            details: { ref: u.ref, conflictsWith: conflict },
+          });
+        }
+      }
+    }
+  }
+
+  /** #checkNameConflicts over the full list of each space's names, for large transactions. */
+  async #checkNameConflictsBulk(applied: readonly AppliedUpdate[], created: readonly AppliedUpdate[]): Promise<void> {
+    const spaces = new Set<RefSpace>(created.flatMap((u): RefSpace[] => (u.space === 'ephemeral' ? ['ephemeral', 'regular'] : ['regular'])));
+    // Per space: the names that exist once this transaction applies, and for every directory
+    // prefix of them ("refs/heads/a" of "refs/heads/a/b") one name below it.
+    const names = new Map<RefSpace, { all: Set<string>; below: Map<string, string> }>();
+    for (const space of spaces) {
+      const all = new Set<string>((await this.list(space, 'refs/')).map(([r]) => r as string));
+      for (const u of applied) {
+        if (u.space !== space) continue;
+        if (u.newSha === ZERO_OID) all.delete(u.ref);
+        else all.add(u.ref);
+      }
+      const below = new Map<string, string>();
+      for (const name of all) {
+        for (let i = name.indexOf('/'); i >= 0; i = name.indexOf('/', i + 1)) {
+          const dir = name.slice(0, i);
+          if (!below.has(dir)) below.set(dir, name);
+        }
+      }
+      names.set(space, { all, below });
+    }
+    for (const u of created) {
+      const parts = u.ref.split('/');
+      for (const space of u.space === 'ephemeral' ? (['ephemeral', 'regular'] as const) : (['regular'] as const)) {
+        const { all, below } = names.get(space)!;
+        let conflict: string | undefined;
+        for (let i = 3; i < parts.length && conflict === undefined; i++) {
+          const above = parts.slice(0, i).join('/');
+          if (all.has(above)) conflict = above;
+        }
+        conflict ??= below.get(u.ref);
         if (conflict !== undefined) {
           throw new RefConflictError(`cannot create ref ${u.ref}: ref ${conflict} exists${space !== u.space ? ` (${space})` : ''}, and git cannot hold both`, {
             details: { ref: u.ref, conflictsWith: conflict },

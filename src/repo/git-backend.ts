@@ -144,14 +144,18 @@ export class RepoGitBackend implements GitBackend {
     const space = this.ephemeral ? ('ephemeral' as const) : ('regular' as const);
     const expiresAt = this.ephemeral ? this.repo.ephemeralExpiry(ttl) : undefined;
 
-    // Per-command checks that need no lock: names, objects, policy.
+    // Per-command checks that need no lock: names, objects, policy. The new values' types are
+    // read in one batch (a push of every tag names thousands).
+    const targets = [...new Set(commands.filter((c) => c.newOid !== ZERO_OID).map((c) => c.newOid))];
+    const targetInfos = new Map(targets.map((o, i) => [o, i]));
+    const infos = await this.repo.objects.info(targets);
     const checked = await Promise.all(
       commands.map(async (c): Promise<{ cmd: RefCommand; reason?: string; update?: RefUpdate }> => {
         if (!isRefName(c.ref)) return { cmd: c, reason: 'invalid ref name' };
         const del = c.newOid === ZERO_OID;
         const create = c.oldOid === ZERO_OID;
         if (!del) {
-          const [info] = await this.repo.objects.info([c.newOid]);
+          const info = infos[targetInfos.get(c.newOid)!];
           if (info === undefined) return { cmd: c, reason: 'missing necessary objects' };
           if (c.ref.startsWith('refs/heads/') && info.type !== 'commit') return { cmd: c, reason: 'branches must point at commits' };
         }
@@ -193,6 +197,17 @@ export class RepoGitBackend implements GitBackend {
         const bad = (err as LevelGitError).details?.ref;
         return { results: checked.map((c) => ({ ref: c.cmd.ref, ok: false, reason: bad === undefined || bad === c.cmd.ref ? reason : 'atomic transaction failed' })) };
       }
+    }
+    // Without --atomic each ref stands alone, but a push of many refs (every tag) usually
+    // lands whole: try one transaction first, and only when it fails apply them one by one to
+    // learn which refs fail and why.
+    const valid = checked.filter((c) => c.reason === undefined);
+    if (valid.length > 1) {
+      const together = await this.repo.transact(valid.map((c) => c.update!), 'push').then(
+        () => true,
+        () => false,
+      );
+      if (together) return { results: checked.map((c) => (c.reason === undefined ? { ref: c.cmd.ref, ok: true } : { ref: c.cmd.ref, ok: false, reason: c.reason })) };
     }
     const results: ReceiveResult['results'] = [];
     for (const c of checked) {

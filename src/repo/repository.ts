@@ -511,13 +511,7 @@ export class Repository {
         }
       });
     }
-    const withPeeled = await Promise.all(
-      updates.map(async (u) => {
-        if (u.peeled !== undefined || !isOid(u.newSha) || u.newSha === ZERO_OID) return u;
-        const peeled = await this.#peel(u.newSha);
-        return peeled === u.newSha ? u : { ...u, peeled };
-      }),
-    );
+    const withPeeled = await this.#withPeeled(updates);
     const applied = await this.#ctx.refs.transaction(withPeeled, {
       missingObjects: async (oids) => {
         const has = await this.#ctx.objects.has(oids);
@@ -541,15 +535,24 @@ export class Repository {
     return applied;
   }
 
-  async #peel(oid: Oid): Promise<Oid> {
-    for (let i = 0; i < 16; i++) {
-      const [info] = await this.#ctx.objects.info([oid]);
-      if (info?.type !== 'tag') return oid;
-      const d = await this.#ctx.objects.decode(oid);
-      if (d.type !== 'tag') return oid;
-      oid = d.tag.object;
+  /** Each update with the value its tag peels to (one batched read per level of tag nesting). */
+  async #withPeeled(updates: RefUpdate[]): Promise<RefUpdate[]> {
+    const out = [...updates];
+    // Index of the update, and the object reached so far.
+    let pending = updates.flatMap((u, i) => (u.peeled !== undefined || !isOid(u.newSha) || u.newSha === ZERO_OID ? [] : [[i, u.newSha as Oid] as const]));
+    for (let depth = 0; pending.length > 0 && depth < 16; depth++) {
+      const infos = await this.#ctx.objects.info(pending.map(([, o]) => o));
+      const tags = pending.filter((_, k) => infos[k]?.type === 'tag');
+      const decoded = await this.#ctx.objects.decodeMany(tags.map(([, o]) => o));
+      pending.forEach(([i, o], k) => {
+        if (infos[k]?.type !== 'tag' && o !== updates[i]!.newSha) out[i] = { ...updates[i]!, peeled: o };
+      });
+      pending = tags.flatMap(([i], k) => {
+        const d = decoded[k]!;
+        return d.type === 'tag' ? [[i, d.tag.object] as const] : [];
+      });
     }
-    return oid;
+    return out;
   }
 
   // ---- branches and tags -----------------------------------------------------------------
