@@ -380,20 +380,17 @@ export async function planObjects(store: ObjectStore, input: ObjectPlanInput): P
   const trees: Oid[] = [];
   const blobs: Oid[] = [];
   const treeDepth = filter?.kind === 'tree' ? filter.depth : Infinity;
+  // Collects what a tree walk reaches, as the filter allows; `offset` is the walk depth of a
+  // root's entries minus their depth for tree:<n> (0 under a commit, 1 under a wanted tree).
+  const collect = (offset: number) => (oid: Oid, mode: string, depth: number) => {
+    if (depth - offset >= treeDepth) return false;
+    if (mode === '40000') trees.push(oid);
+    else if (filter?.kind !== 'blob:none') blobs.push(oid);
+    return mode === '40000' || filter?.kind !== 'blob:none';
+  };
   if (treeDepth > 0) {
     for (const r of roots) if (!seen.has(r)) trees.push(r);
-    await walkTrees(
-      store,
-      roots,
-      seen,
-      (oid, mode, depth) => {
-        if (depth >= treeDepth) return false;
-        if (mode === '40000') trees.push(oid);
-        else if (filter?.kind !== 'blob:none') blobs.push(oid);
-        return mode === '40000' || filter?.kind !== 'blob:none';
-      },
-      treeDepth,
-    );
+    await walkTrees(store, roots, seen, collect(0), treeDepth);
   } else {
     roots.forEach((r) => seen.add(r));
   }
@@ -406,19 +403,7 @@ export async function planObjects(store: ObjectStore, input: ObjectPlanInput): P
       if (clientHas.has(t)) continue;
       if (!inPack.has(t)) (inPack.add(t), trees.push(t));
       // Walked even when the commits' walk met it: a tree:<n> cut may have left its entries out.
-      await walkTrees(
-        store,
-        [t],
-        seen,
-        (oid, mode, depth) => {
-          if (depth - 1 >= treeDepth) return false;
-          if (mode === '40000') trees.push(oid);
-          else if (filter?.kind !== 'blob:none') blobs.push(oid);
-          return mode === '40000' || filter?.kind !== 'blob:none';
-        },
-        Infinity,
-        true,
-      );
+      await walkTrees(store, [t], seen, collect(1), Infinity, true);
     }
   }
   let sentBlobs = blobs;
