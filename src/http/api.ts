@@ -37,6 +37,7 @@ import type { FileChange } from '../repo/build-tree.js';
 import type { TokenService } from '../access/tokens.js';
 import type { RefUpdatePolicy, TokenClaims } from '../access/types.js';
 import { checkAccess, refPolicyCheck, tokenFromHeaders } from '../access/policy.js';
+import { ZERO_OID } from '../object/oid.js';
 import { platform } from '../platform/index.js';
 import { toHex, utf8 } from '../platform/bytes.js';
 import { createRemoteUrl } from '../access/remote-url.js';
@@ -156,8 +157,6 @@ function requireRepo(ctx: Ctx, repo: string, action: 'read' | 'write'): { boundE
   return { boundEphemeral: check.ephemeral };
 }
 
-const ZERO_SHA = '0'.repeat(40);
-
 /**
  * Applies a token's ref policies to API writes as receive-pack applies them to a push: each
  * update is described (create, delete, or a fast-forward or not, against `oldSha` or the
@@ -175,12 +174,12 @@ async function enforceRefPolicy(
   for (const u of updates) {
     // A malformed sha is refused by the operation itself (400); there is nothing to judge.
     if ((u.oldSha !== undefined && !hex.test(u.oldSha)) || (u.newSha !== undefined && !hex.test(u.newSha))) {
-      olds.push(u.oldSha ?? ZERO_SHA);
+      olds.push(u.oldSha ?? ZERO_OID);
       continue;
     }
-    const old = (u.oldSha ?? (await repo.getRef(u.ref, u.ephemeral))?.oid ?? ZERO_SHA).toLowerCase();
-    const del = u.newSha === ZERO_SHA;
-    const create = old === ZERO_SHA;
+    const old = (u.oldSha ?? (await repo.getRef(u.ref, u.ephemeral))?.oid ?? ZERO_OID).toLowerCase();
+    const del = u.newSha === ZERO_OID;
+    const create = old === ZERO_OID;
     // A commit (no newSha yet) always builds on the current tip: a create or a fast-forward.
     const force = !del && !create && u.newSha !== undefined && !(await repo.isAncestor(old, u.newSha).catch(() => false));
     const refusal = policy({ ref: u.ref, oldOid: old as never, newOid: (u.newSha ?? old) as never, force, delete: del, create });
@@ -476,7 +475,7 @@ async function repoRoutes(ctx: Ctx, name: string, rest: string[]): Promise<ApiRe
         const branchName = optString(body, 'name');
         if (branchName === undefined) throw new InvalidArgumentError('name is required');
         const ephemeral = boundEphemeral || optBool(body, 'ephemeral') === true;
-        await enforceRefPolicy(policy, repo, [{ ref: `refs/heads/${branchName}`, oldSha: ZERO_SHA, ephemeral }]);
+        await enforceRefPolicy(policy, repo, [{ ref: `refs/heads/${branchName}`, oldSha: ZERO_OID, ephemeral }]);
         const from = optString(body, 'from') ?? repo.info.defaultBranch;
         const r = await repo.createBranch(branchName, from, { ephemeral, ttlSeconds: optPositiveInt(body.ttl, 'ttl') });
         return json(201, { ...r, ephemeral });
@@ -487,7 +486,7 @@ async function repoRoutes(ctx: Ctx, name: string, rest: string[]): Promise<ApiRe
       const repo = await engine.getRepo(name);
       const expected = ctx.url.searchParams.get('expectedSha') ?? undefined;
       const ephemeral = boundEphemeral || queryBool(ctx.url, 'ephemeral');
-      await enforceRefPolicy(policy, repo, [{ ref: `refs/heads/${branchName}`, newSha: ZERO_SHA, ephemeral }]);
+      await enforceRefPolicy(policy, repo, [{ ref: `refs/heads/${branchName}`, newSha: ZERO_OID, ephemeral }]);
       // An empty expectedSha is a malformed expectation (400), not none.
       await repo.deleteBranch(branchName, { ephemeral, ...(expected !== undefined ? { expectedSha: expected } : {}) });
       return noContent();
