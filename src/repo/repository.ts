@@ -497,21 +497,21 @@ export class Repository {
   /** The one path every ref move takes: peeled values, object check, hooks, then the write. */
   async transact(updates: RefUpdate[], source: RefUpdateSource, extra?: { before?: () => Promise<void>; extraOps?: KvOp[] }): Promise<AppliedUpdate[]> {
     this.#ctx.assertLive();
-    // Branches point at commits (git's ref store refuses anything else, and every read of the
-    // branch would fail). Missing objects are the transaction's own check, under the lock.
-    const branchTargets = updates.filter(
-      (u) => typeof u.ref === 'string' && u.ref.startsWith('refs/heads/') && typeof u.newSha === 'string' && isOid(u.newSha.toLowerCase()) && u.newSha !== ZERO_OID,
-    );
-    if (branchTargets.length > 0) {
-      const infos = await this.#ctx.objects.info(branchTargets.map((u) => u.newSha.toLowerCase() as Oid));
-      infos.forEach((info, i) => {
-        if (info !== undefined && info.type !== 'commit') {
-          const u = branchTargets[i]!;
-          throw new InvalidArgumentError(`${u.ref} must point at a commit, not a ${info.type}`, { details: { ref: u.ref, newSha: u.newSha, type: info.type } });
-        }
-      });
-    }
-    const withPeeled = await this.#withPeeled(updates);
+    // One typed read of every new value: branches point at commits (git's ref store refuses
+    // anything else, and every read of the branch would fail), and tags are peeled from there.
+    // Missing objects are the transaction's own check, under the lock.
+    const targets = updates.map((u) => (typeof u.newSha === 'string' && isOid(u.newSha.toLowerCase()) && u.newSha !== ZERO_OID ? (u.newSha.toLowerCase() as Oid) : undefined));
+    const wanted = [...new Set(targets.filter((t) => t !== undefined))];
+    const typeOf = new Map(wanted.map((o, i) => [o, i]));
+    const infos = await this.#ctx.objects.info(wanted);
+    updates.forEach((u, i) => {
+      const t = targets[i];
+      const info = t === undefined ? undefined : infos[typeOf.get(t)!];
+      if (info !== undefined && info.type !== 'commit' && typeof u.ref === 'string' && u.ref.startsWith('refs/heads/')) {
+        throw new InvalidArgumentError(`${u.ref} must point at a commit, not a ${info.type}`, { details: { ref: u.ref, newSha: u.newSha, type: info.type } });
+      }
+    });
+    const withPeeled = await this.#withPeeled(updates, (oid) => infos[typeOf.get(oid) ?? -1]?.type);
     const applied = await this.#ctx.refs.transaction(withPeeled, {
       missingObjects: async (oids) => {
         const has = await this.#ctx.objects.has(oids);
@@ -535,17 +535,20 @@ export class Repository {
     return applied;
   }
 
-  /** Each update with the value its tag peels to (one batched read per level of tag nesting). */
-  async #withPeeled(updates: RefUpdate[]): Promise<RefUpdate[]> {
+  /**
+   * Each update with the value its tag peels to: one batched read per level of tag nesting,
+   * the first level's types given by the caller (`firstTypes`).
+   */
+  async #withPeeled(updates: RefUpdate[], firstTypes: (oid: Oid) => string | undefined): Promise<RefUpdate[]> {
     const out = [...updates];
     // Index of the update, and the object reached so far.
     let pending = updates.flatMap((u, i) => (u.peeled !== undefined || !isOid(u.newSha) || u.newSha === ZERO_OID ? [] : [[i, u.newSha as Oid] as const]));
     for (let depth = 0; pending.length > 0 && depth < 16; depth++) {
-      const infos = await this.#ctx.objects.info(pending.map(([, o]) => o));
-      const tags = pending.filter((_, k) => infos[k]?.type === 'tag');
+      const types = depth === 0 ? pending.map(([, o]) => firstTypes(o)) : (await this.#ctx.objects.info(pending.map(([, o]) => o))).map((x) => x?.type);
+      const tags = pending.filter((_, k) => types[k] === 'tag');
       const decoded = await this.#ctx.objects.decodeMany(tags.map(([, o]) => o));
       pending.forEach(([i, o], k) => {
-        if (infos[k]?.type !== 'tag' && o !== updates[i]!.newSha) out[i] = { ...updates[i]!, peeled: o };
+        if (types[k] !== 'tag' && o !== updates[i]!.newSha) out[i] = { ...updates[i]!, peeled: o };
       });
       pending = tags.flatMap(([i], k) => {
         const d = decoded[k]!;
