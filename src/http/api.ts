@@ -37,7 +37,8 @@ import type { FileChange } from '../repo/build-tree.js';
 import type { TokenService } from '../access/tokens.js';
 import type { RefUpdatePolicy, TokenClaims } from '../access/types.js';
 import { checkAccess, refPolicyCheck, tokenFromHeaders } from '../access/policy.js';
-import { ZERO_OID } from '../object/oid.js';
+import { ZERO_OID, type Oid } from '../object/oid.js';
+import { describeRefUpdate } from '../repo/ref-update-kind.js';
 import { platform } from '../platform/index.js';
 import { toHex, utf8 } from '../platform/bytes.js';
 import { createRemoteUrl } from '../access/remote-url.js';
@@ -177,12 +178,12 @@ async function enforceRefPolicy(
       olds.push(u.oldSha ?? ZERO_OID);
       continue;
     }
-    const old = (u.oldSha ?? (await repo.getRef(u.ref, u.ephemeral))?.oid ?? ZERO_OID).toLowerCase();
-    const del = u.newSha === ZERO_OID;
-    const create = old === ZERO_OID;
+    const old = (u.oldSha ?? (await repo.getRef(u.ref, u.ephemeral))?.oid ?? ZERO_OID).toLowerCase() as Oid;
     // A commit (no newSha yet) always builds on the current tip: a create or a fast-forward.
-    const force = !del && !create && u.newSha !== undefined && !(await repo.isAncestor(old, u.newSha).catch(() => false));
-    const refusal = policy({ ref: u.ref, oldOid: old as never, newOid: (u.newSha ?? old) as never, force, delete: del, create });
+    const info = u.newSha === undefined
+      ? { ref: u.ref, oldOid: old, newOid: old, force: false, delete: false, create: old === ZERO_OID }
+      : await describeRefUpdate(repo.objects, u.ref, old, u.newSha.toLowerCase() as Oid);
+    const refusal = policy(info);
     if (refusal) throw new RefRejectedError(refusal, { details: { ref: u.ref } });
     olds.push(old);
   }

@@ -15,9 +15,10 @@ import { TAG, prefixRange, repoStringKey } from '../storage/keys.js';
 import { type Oid, ZERO_OID, oidFromBytes, writeOid, parseOid } from '../object/oid.js';
 import { parseRefName, type RefName } from './ref-name.js';
 import type { RefLock } from './lock.js';
+import type { Space } from './space.js';
 
-/** Which ref space. */
-export type RefSpace = 'regular' | 'ephemeral';
+/** @deprecated use `Space` (refs/space.ts). */
+export type RefSpace = Space;
 
 /** A stored ref value. */
 export interface RefValue {

@@ -14,11 +14,11 @@ import type {
   ReceiveOptions,
   ReceiveResult,
   RefCommand,
-  RefUpdateInfo,
 } from '../protocol/backend.js';
 import type { Repository } from './repository.js';
 import { ttlFromPushOptions } from './push-options.js';
-import { isAncestor, planShallow, reachableObjects, wantsReachCommon, type ObjectPlanInput } from './walk.js';
+import { describeRefUpdate } from './ref-update-kind.js';
+import { planShallow, reachableObjects, wantsReachCommon, type ObjectPlanInput } from './walk.js';
 
 /** Options of a backend view. */
 export interface BackendOptions {
@@ -159,13 +159,7 @@ export class RepoGitBackend implements GitBackend {
           if (info === undefined) return { cmd: c, reason: 'missing necessary objects' };
           if (c.ref.startsWith('refs/heads/') && info.type !== 'commit') return { cmd: c, reason: 'branches must point at commits' };
         }
-        let force = false;
-        if (!del && !create) {
-          const [oldInfo] = await this.repo.objects.info([c.oldOid]);
-          force = oldInfo?.type !== 'commit' || !(await isAncestor(this.repo.objects, c.oldOid, c.newOid).catch(() => false));
-        }
-        const info: RefUpdateInfo = { ...c, force, delete: del, create };
-        const refusal = options.policy?.(info);
+        const refusal = options.policy?.(await describeRefUpdate(this.repo.objects, c.ref, c.oldOid, c.newOid));
         if (refusal) return { cmd: c, reason: refusal };
         if (this.ephemeral) {
           // Old values on the wire come from the merged view; compare against that view.
