@@ -12,6 +12,7 @@ import { checkApiOptions, type ApiOptions } from './api/options.js';
 import { toNodeHandler, type NodeHandler } from './node-adapter.js';
 import { utf8 } from '../platform/bytes.js';
 
+/** The handlers' type: `(req, res, next?)`. */
 export type { NodeHandler } from './node-adapter.js';
 
 /** Creates a Node request handler serving Git smart HTTP; other paths go to `next()` (or a 404). */

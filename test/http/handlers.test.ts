@@ -37,9 +37,14 @@ describe('http handlers', () => {
     tmp.cleanup();
   });
 
-  it('keeps the old handler names as aliases of the paired ones', () => {
+  it('keeps the old handler names as aliases of the paired ones, all exported by the public index', async () => {
     expect(createNodeHandler).toBe(createGitNodeHandler);
     expect(createFetchHandler).toBe(createGitFetchHandler);
+    const index = await import('../../src/index.js');
+    for (const name of ['createGitNodeHandler', 'createGitFetchHandler', 'createApiNodeHandler', 'createApiFetchHandler', 'createNodeHandler', 'createFetchHandler', 'createApiHandler']) {
+      expect(typeof (index as Record<string, unknown>)[name], name).toBe('function');
+    }
+    expect(index.createApiHandler).toBe(index.createApiFetchHandler);
   });
 
   it('parses routes: owner prefix, optional .git, +ephemeral, base path', () => {

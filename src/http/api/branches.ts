@@ -32,7 +32,7 @@ export const branchRoutes: readonly ApiRoute[] = [
       const repo = await ctx.options.engine.getRepo(ctx.params.repo!);
       const b = parseCreateBranchBody(raw);
       const ephemeral = ctx.bound || b.ephemeral;
-      await checkRefPolicy(ctx.policy, repo, [{ ref: refOfBranch(b.name), ephemeral, oldOid: ZERO_OID, newOid: 'commit' }]);
+      await checkRefPolicy(ctx.policy, repo, [{ ref: refOfBranch(b.name), ephemeral, oldOid: ZERO_OID, newOid: 'descendant' }]);
       const r = await repo.createBranch(b.name, b.from ?? repo.info.defaultBranch, { ephemeral, ttlSeconds: b.ttlSeconds });
       return json(201, { ...r, ephemeral });
     },

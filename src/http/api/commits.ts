@@ -98,7 +98,7 @@ export const commitRoutes: readonly ApiRoute[] = [
       const repo = await ctx.options.engine.getRepo(ctx.params.repo!);
       const { ephemeral: asked, ...options } = parseCommitBody(raw);
       const ephemeral = ctx.bound || asked;
-      await checkRefPolicy(ctx.policy, repo, [{ ref: refOfBranch(options.branch), ephemeral, newOid: 'commit' }]);
+      await checkRefPolicy(ctx.policy, repo, [{ ref: refOfBranch(options.branch), ephemeral, newOid: 'descendant' }]);
       const { replayed, ...result } = await repo.commit({ ...options, ephemeral });
       return json(201, result, replayed ? { 'Idempotent-Replayed': 'true' } : {});
     },

@@ -43,8 +43,11 @@ export interface RefMove {
   ephemeral: boolean;
   /** The old value the request states (zero: must not exist); default: the current value. */
   oldOid?: Oid;
-  /** The new value (zero: delete), or `'commit'`: a new commit on the current tip (a create or a fast-forward). */
-  newOid: Oid | 'commit';
+  /**
+   * The new value (zero: delete), or `'descendant'`: a value built on the current one (a new
+   * commit on the tip, or any start for a ref that does not exist yet), so a create or a fast-forward.
+   */
+  newOid: Oid | 'descendant';
 }
 
 /**
@@ -57,7 +60,7 @@ export async function checkRefPolicy(policy: RefUpdatePolicy | undefined, repo: 
   for (const m of moves) {
     const old = m.oldOid ?? (await repo.getRef(m.ref, m.ephemeral))?.oid ?? ZERO_OID;
     const info =
-      m.newOid === 'commit'
+      m.newOid === 'descendant'
         ? { ref: m.ref, oldOid: old, newOid: old, force: false, delete: false, create: old === ZERO_OID }
         : await describeRefUpdate(repo.objects, m.ref, old, m.newOid);
     const refusal = policy(info);

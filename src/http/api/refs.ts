@@ -56,10 +56,17 @@ export const refRoutes: readonly ApiRoute[] = [
         b.updates.forEach((u, i) => (u.oldSha = olds![i]));
       }
       const applied = await repo.refs.transaction(
-        b.updates.map((u) => ({ ...u, space: ephemeral ? 'ephemeral' : 'regular', ...(expiresAt !== undefined ? { expiresAt } : {}) })),
+        b.updates.map((u) => ({
+          ref: u.ref,
+          ...(u.oldSha !== undefined ? { oldSha: u.oldSha } : {}),
+          newSha: u.newSha,
+          space: ephemeral ? 'ephemeral' : 'regular',
+          ...(expiresAt !== undefined ? { expiresAt } : {}),
+        })),
         { source: 'api' },
       );
-      return json(200, { updates: applied });
+      // The JSON names (`oldSha`, `newSha`) are this API's, whatever the domain calls them.
+      return json(200, { updates: applied.map((a) => ({ ref: a.ref, space: a.space, oldSha: a.oldSha, newSha: a.newSha })) });
     },
   },
 ];
