@@ -1,21 +1,23 @@
 /**
- * level-git's public surface: the engine, the repository API, the HTTP handlers and the
- * typed errors. Nothing else is public.
+ * level-git's public surface: what an application calls — the engine and its repositories, the
+ * HTTP handlers (Git smart HTTP and the JSON API, each for Node and for fetch), tokens, and
+ * the typed errors — with the types of their arguments and results. Nothing else is public;
+ * `createServer` (which imports `node:http`) comes from `level-git/server`.
  */
-export { openEngine, Engine, checkRepoName, type EngineOptions } from './engine.js';
-export {
+export { openEngine, type Engine, type EngineOptions } from './engine.js';
+export type {
   Repository,
   RepoRefs,
-  type RepoInfo,
-  type SweepResult,
-  type CommitOptions,
-  type CommitResult,
-  type PersonInput,
-  type ListedEntry,
-  type LogEntry,
-  type RefUpdateEvent,
-  type RefUpdateSource,
-  type PackObjectsOptions,
+  RepoInfo,
+  SweepResult,
+  CommitOptions,
+  CommitResult,
+  PersonInput,
+  ListedEntry,
+  LogEntry,
+  RefUpdateEvent,
+  RefUpdateSource,
+  PackObjectsOptions,
 } from './repo/repository.js';
 export type { FileChange } from './repo/build-tree.js';
 export type { IngestOptions, IngestResult } from './repo/ingest.js';
@@ -24,10 +26,41 @@ export { InProcessLock, type RefLock } from './refs/lock.js';
 export { ZERO_OID, type Oid, type ObjectType } from './object/oid.js';
 export type { Identity } from './object/commit.js';
 export type { GitBackend, ObjectFilter, RefUpdateInfo } from './protocol/backend.js';
-export * from './errors.js';
+export {
+  LevelGitError,
+  InvalidArgumentError,
+  InvalidObjectError,
+  InvalidPathError,
+  InvalidRefNameError,
+  InvalidRepoNameError,
+  NotFoundError,
+  RepoExistsError,
+  RefConflictError,
+  RefRejectedError,
+  CorruptPackError,
+  MissingObjectsError,
+  HashCollisionError,
+  LimitExceededError,
+  ProtocolError,
+  UnauthorizedError,
+  ForbiddenError,
+  ClosedError,
+  StorageError,
+  isLevelGitError,
+  type ErrorCode,
+} from './errors.js';
 export * from './access/index.js';
-export { createNodeHandler } from './http/node-handler.js';
-export { createFetchHandler, type FetchHandlerOptions } from './http/fetch-handler.js';
-export { createIsomorphicTransport, type IsomorphicHttpClient } from './http/isomorphic-transport.js';
-export { handleGitRequest, parseGitPath, DEFAULT_HTTP_LIMITS, type GitHttpOptions, type GitHttpLimits, type GitService } from './http/git-http.js';
-export { createApiHandler, createApiNodeHandler, type ApiOptions } from './http/api.js';
+export { createTokenAuthorizer, type AccessDecision, type Authorize, type AuthorizeContext, type GitService, type TokenAuthorizerOptions } from './http/authorize.js';
+export type { GitHttpOptions, GitHttpLimits, GitHttpEngine } from './http/git-http.js';
+export { createGitNodeHandler, createApiNodeHandler, createNodeHandler, type NodeHandler } from './http/node-handler.js';
+export {
+  createGitFetchHandler,
+  createApiFetchHandler,
+  createFetchHandler,
+  createApiHandler,
+  type ApiHandler,
+  type FetchHandler,
+  type FetchHandlerOptions,
+} from './http/fetch-handler.js';
+export type { ApiOptions, ApiEngine } from './http/api/options.js';
+export { createIsomorphicTransport, type IsomorphicHttpClient, type IsomorphicGitRequest, type IsomorphicGitResponse } from './http/isomorphic-transport.js';

@@ -1,16 +1,15 @@
 /**
  * Access decisions from verified claims: credentials from HTTP headers, the repository /
- * permission / namespace check, and the per-ref push policy handed to receive-pack.
+ * permission / namespace check, and the per-ref push policy handed to receive-pack and applied
+ * by the JSON API. The `authorize` hook built from them lives in http/authorize.ts.
  *
  * Credentials git sends (RFC 7617 Basic, RFC 6750 Bearer):
  *   Authorization: Basic base64(user ":" password)  ; token = password, or user when password is ""
  *   Authorization: Bearer <token>
  */
 import type { RefUpdateInfo } from '../protocol/backend.js';
-import { UnauthorizedError, isLevelGitError } from '../errors.js';
 import { matchRefPolicy } from './ref-policy.js';
-import type { TokenService } from './tokens.js';
-import type { AccessDecision, RefPolicy, RefUpdatePolicy, TokenClaims } from './types.js';
+import type { RefPolicy, RefUpdatePolicy, TokenClaims } from './types.js';
 
 /** Longest `Authorization` header looked at; longer ones are ignored before decoding. */
 export const MAX_AUTHORIZATION_LENGTH = 16 * 1024;
@@ -105,54 +104,5 @@ export function refPolicyCheck(policies: readonly RefPolicy[] | undefined): RefU
       if (u.force) return `non-fast-forward update of ${u.ref} is not allowed by this token`;
     }
     return null;
-  };
-}
-
-/** What the http layer tells an authorizer about one request. */
-export interface AuthorizeContext {
-  repo: string;
-  /** The request came through the ephemeral remote URL. */
-  ephemeral: boolean;
-  /** `read` for upload-pack and reads, `write` for receive-pack (including its info/refs). */
-  action: 'read' | 'write';
-  /** `git-upload-pack`, `git-receive-pack`, or an API route name; informational. */
-  service: string;
-  headers: Headers;
-}
-
-/** Options of `createTokenAuthorizer`. */
-export interface TokenAuthorizerOptions {
-  /** Status for a valid token of another repository: 403 (default) or 404. */
-  wrongRepoStatus?: 403 | 404;
-  /** Repositories anyone may read without a token (a public repository); default none. */
-  anonymousRead?: (repo: string) => boolean | Promise<boolean>;
-}
-
-/** Decides a request from its token: 401 without valid credentials, 403 when they do not allow it. */
-export type Authorize = (ctx: AuthorizeContext) => Promise<AccessDecision>;
-
-/** An authorizer for the http layer that trusts tokens from `tokens`. */
-export function createTokenAuthorizer(tokens: TokenService, opts: TokenAuthorizerOptions = {}): Authorize {
-  return async (ctx) => {
-    const token = tokenFromHeaders(ctx.headers);
-    if (token === null) {
-      if (ctx.action === 'read' && !ctx.ephemeral && opts.anonymousRead !== undefined && (await opts.anonymousRead(ctx.repo))) {
-        return { allow: true, ephemeral: false };
-      }
-      return { allow: false, status: 401, message: 'authentication required' };
-    }
-    let claims: TokenClaims;
-    try {
-      claims = await tokens.verify(token);
-    } catch (err) {
-      if (isLevelGitError(err, 'ERR_UNAUTHORIZED')) return { allow: false, status: 401, message: (err as UnauthorizedError).message };
-      throw err; // misconfiguration, not the client's fault
-    }
-    const check = checkAccess(claims, ctx, opts.wrongRepoStatus === undefined ? {} : { wrongRepoStatus: opts.wrongRepoStatus });
-    if (!check.allow) return check;
-    if (ctx.action === 'write' && claims.refs !== undefined) {
-      return { allow: true, ephemeral: check.ephemeral, policy: refPolicyCheck(claims.refs) };
-    }
-    return { allow: true, ephemeral: check.ephemeral };
   };
 }

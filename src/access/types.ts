@@ -1,6 +1,7 @@
 /**
- * Shapes shared by the access layer: what a verified token says (`TokenClaims`) and what an
- * authorizer answers (`AccessDecision`), which the http layer's `authorize` hook returns.
+ * Shapes shared by the access layer: what a verified token says (`TokenClaims`) and the
+ * per-ref push policy built from it (`RefUpdatePolicy`). The `authorize` hook's own types
+ * (`AuthorizeContext`, `AccessDecision`) belong to the http layer (http/authorize.ts).
  */
 import type { RefUpdateInfo } from '../protocol/backend.js';
 
@@ -42,8 +43,3 @@ export interface TokenClaims {
 
 /** Decides one ref update of a push: a reason git prints after `ng`, or null to allow. */
 export type RefUpdatePolicy = (update: RefUpdateInfo) => string | null;
-
-/** The answer of an authorizer for one request. */
-export type AccessDecision =
-  | { allow: true; ephemeral?: boolean; policy?: RefUpdatePolicy }
-  | { allow: false; status: 401 | 403 | 404; message: string };

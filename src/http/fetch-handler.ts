@@ -1,68 +1,41 @@
 /**
- * Fetch-style adapter: `(Request) => Promise<Response>` for Deno, Bun, Cloudflare-style workers,
- * Hono and Node's own `fetch` types. Request and response bodies stream (ReadableStream), with
- * back-pressure through `pull`; cancelling the response stops the pack producer.
+ * Fetch-style handlers, `(Request) => Promise<Response | undefined>`: Git smart HTTP
+ * (`createGitFetchHandler`) and the JSON API (`createApiFetchHandler`), both through the one
+ * fetch adapter (fetch-adapter.ts). For Deno, Bun, Cloudflare-style workers, Hono and Node's
+ * own `fetch` types.
  */
-import { handleGitRequest, type GitHttpOptions, type GitHttpResponse } from './git-http.js';
+import { handleGitRequest, type GitHttpOptions } from './git-http.js';
+import { handleApiRequest } from './api/handler.js';
+import { checkApiOptions, type ApiOptions } from './api/options.js';
+import { toFetchHandler } from './fetch-adapter.js';
+import { utf8 } from '../platform/bytes.js';
 
-/** Options of the fetch adapter. */
+/** A web-standard handler: `undefined` for paths it does not serve (when it falls through), so handlers can be chained. */
+export type FetchHandler = (req: Request) => Promise<Response | undefined>;
+
+/** Options of the Git fetch handler. */
 export interface FetchHandlerOptions extends GitHttpOptions {
   /** Resolve to `undefined` (instead of a 404 Response) for paths that are not Git routes, to chain handlers. */
   fallthrough?: boolean;
 }
 
-/** Reads a web ReadableStream as an AsyncIterable, releasing it when the consumer stops early. */
-export async function* readableToIterable(stream: ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array> {
-  const reader = stream.getReader();
-  let finished = false;
-  try {
-    for (;;) {
-      const r = await reader.read();
-      if (r.done) {
-        finished = true;
-        return;
-      }
-      yield r.value;
-    }
-  } finally {
-    if (!finished) await reader.cancel().catch(() => undefined);
-    reader.releaseLock();
-  }
+/** Creates a fetch-style handler serving Git smart HTTP. */
+export function createGitFetchHandler(options: FetchHandlerOptions): FetchHandler {
+  const notFound = () => ({ status: 404, headers: { 'Content-Type': 'text/plain; charset=utf-8' }, body: utf8('not found\n') });
+  return toFetchHandler((req) => handleGitRequest(req, options), options.fallthrough ? undefined : notFound);
 }
 
-/** Wraps an AsyncIterable as a pull-based ReadableStream (one chunk per pull: back-pressure). */
-export function iterableToReadable(source: AsyncIterable<Uint8Array>): ReadableStream<Uint8Array> {
-  const it = source[Symbol.asyncIterator]();
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      try {
-        const n = await it.next();
-        if (n.done) controller.close();
-        else controller.enqueue(n.value);
-      } catch (err) {
-        controller.error(err);
-      }
-    },
-    async cancel() {
-      await it.return?.();
-    },
-  });
+/** Creates the JSON API as a fetch-style handler; paths outside its prefix resolve to `undefined`. */
+export function createApiFetchHandler(options: ApiOptions): FetchHandler {
+  checkApiOptions(options);
+  return toFetchHandler((req) => handleApiRequest(req, options));
 }
 
-/** Turns a core response into a web Response. */
-export function toResponse(r: GitHttpResponse): Response {
-  return new Response(iterableToReadable(r.body), { status: r.status, headers: r.headers });
-}
+/** @deprecated Renamed `createGitFetchHandler` (this name goes away in the next release). */
+export const createFetchHandler: (options: FetchHandlerOptions) => FetchHandler = createGitFetchHandler;
 
-/** Creates a `(Request) => Promise<Response | undefined>` handler serving Git smart HTTP. */
-export function createFetchHandler(options: FetchHandlerOptions): (req: Request) => Promise<Response | undefined> {
-  return async (req: Request) => {
-    const url = new URL(req.url);
-    const r = await handleGitRequest(
-      { method: req.method, url: url.pathname + url.search, headers: req.headers, body: req.body ? readableToIterable(req.body) : null },
-      options,
-    );
-    if (!r) return options.fallthrough ? undefined : new Response('not found\n', { status: 404, headers: { 'Content-Type': 'text/plain; charset=utf-8' } });
-    return toResponse(r);
-  };
-}
+/** @deprecated Renamed `createApiFetchHandler` (this name goes away in the next release). */
+export const createApiHandler: (options: ApiOptions) => FetchHandler = createApiFetchHandler;
+
+/** @deprecated The type of `createApiFetchHandler`'s handler: use `FetchHandler`. */
+export type ApiHandler = FetchHandler;

@@ -1,8 +1,8 @@
 /**
  * The runtime-neutral core of Git smart HTTP (gitprotocol-http): routes, access check, content
  * types, gzip request bodies, body limits, and the mapping of errors to statuses or `ERR` packets.
- * The node and fetch adapters only translate requests and responses; this file uses web
- * standards only (Headers, DecompressionStream), no `node:` modules.
+ * The node and fetch adapters (node-adapter.ts, fetch-adapter.ts) only translate requests and
+ * responses; this file uses web standards only (Headers, DecompressionStream), no `node:` modules.
  *
  * Routes, under an optional base path:
  *   GET  /<repo>.git/info/refs?service=git-upload-pack|git-receive-pack
@@ -12,7 +12,8 @@
  * name selects the ephemeral namespace.
  */
 import { LevelGitError, LimitExceededError, NotFoundError, ProtocolError } from '../errors.js';
-import type { GitBackend, RefUpdateInfo } from '../protocol/backend.js';
+import type { GitBackend } from '../protocol/backend.js';
+import type { RefUpdatePolicy } from '../access/types.js';
 import { encodePktLine } from '../protocol/pkt-line.js';
 import { advertiseReceivePack, serveReceivePack, type ReceivePackLimits } from '../protocol/receive-pack.js';
 import {
@@ -23,24 +24,8 @@ import {
   type UploadPackLimits,
 } from '../protocol/upload-pack.js';
 import { utf8 } from '../platform/bytes.js';
-
-/** The two Git services served over HTTP. */
-export type GitService = 'git-upload-pack' | 'git-receive-pack';
-
-/** What the `authorize` hook is asked. */
-export interface AuthorizeContext {
-  /** Repository name as in the URL (`name` or `owner/name`), without `.git` and `+ephemeral`. */
-  repo: string;
-  /** The URL asked for the ephemeral namespace. */
-  ephemeral: boolean;
-  action: 'read' | 'write';
-  service: GitService;
-  headers: Headers;
-}
-
-/** The `authorize` hook's answer (defined by access/): `ephemeral` overrides the URL's choice; `policy` refuses single ref updates. */
-export type { AccessDecision } from '../access/types.js';
-import type { AccessDecision } from '../access/types.js';
+import type { CoreRequest, CoreResponse } from './exchange.js';
+import type { Authorize, GitService } from './authorize.js';
 
 /** The part of the engine the HTTP layer needs. */
 export interface GitHttpEngine {
@@ -66,7 +51,7 @@ export interface GitHttpOptions {
   /** Path prefix the routes live under, e.g. `/git`. */
   basePath?: string;
   /** Access check; the default allows everything. */
-  authorize?: (ctx: AuthorizeContext) => Promise<AccessDecision>;
+  authorize?: Authorize;
   limits?: Partial<GitHttpLimits>;
   /** Called with unexpected (non-level-git) errors, for logging. */
   onError?: (err: unknown) => void;
@@ -79,19 +64,11 @@ export interface GitRoute {
   endpoint: 'info/refs' | GitService;
 }
 
-/** A request as the core sees it. */
-export interface GitHttpRequest {
-  method: string;
-  /** Path and query, e.g. `/git/team/app.git/info/refs?service=git-upload-pack`. */
-  url: string;
-  headers: Headers;
-  body: AsyncIterable<Uint8Array> | null;
-}
+/** A request as the core sees it (a `CoreRequest` without the origin, which Git routes do not use). */
+export type GitHttpRequest = Omit<CoreRequest, 'origin'>;
 
 /** A response as the core produces it: the body is streamed. */
-export interface GitHttpResponse {
-  status: number;
-  headers: Record<string, string>;
+export interface GitHttpResponse extends CoreResponse {
   body: AsyncIterable<Uint8Array>;
 }
 
@@ -268,7 +245,7 @@ async function handleRoute(req: GitHttpRequest, route: GitRoute, query: string, 
 
   const action = service === 'git-receive-pack' ? 'write' : 'read';
   let ephemeral = route.ephemeral;
-  let policy: ((u: RefUpdateInfo) => string | null) | undefined;
+  let policy: RefUpdatePolicy | undefined;
   if (options.authorize) {
     const d = await options.authorize({ repo: route.repo, ephemeral: route.ephemeral, action, service, headers: req.headers });
     if (!d.allow) return d.status === 401 ? unauthorized(d.message) : textResponse(d.status, d.message);

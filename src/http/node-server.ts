@@ -7,10 +7,9 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Engine } from '../engine.js';
 import type { TokenService } from '../access/tokens.js';
-import { createTokenAuthorizer, type TokenAuthorizerOptions } from '../access/policy.js';
-import { createNodeHandler } from './node-handler.js';
+import { createTokenAuthorizer, type TokenAuthorizerOptions } from './authorize.js';
+import { createApiNodeHandler, createGitNodeHandler } from './node-handler.js';
 import type { GitHttpLimits } from './git-http.js';
-import { createApiNodeHandler, type NodeLikeRequest } from './api.js';
 
 /** Options of `createServer` / `createRequestHandler`. */
 export interface ServerOptions {
@@ -40,7 +39,7 @@ export function createRequestHandler(options: ServerOptions): (req: IncomingMess
     ...(options.maxBodyBytes !== undefined ? { maxBodyBytes: options.maxBodyBytes } : {}),
     ...(options.onError !== undefined ? { onError: options.onError } : {}),
   });
-  const git = createNodeHandler({
+  const git = createGitNodeHandler({
     engine: options.engine,
     authorize: createTokenAuthorizer(options.tokens, options.authorizer ?? {}),
     ...(options.gitLimits !== undefined ? { limits: options.gitLimits } : {}),
@@ -56,7 +55,7 @@ export function createRequestHandler(options: ServerOptions): (req: IncomingMess
     }
     // Only `/api/v1/...` belongs to the API, so an owner named `api` still has Git routes.
     if (url === '/api/v1' || url.startsWith('/api/v1/') || url.startsWith('/api/v1?')) {
-      api(req as unknown as NodeLikeRequest, res);
+      api(req, res);
       return;
     }
     git(req, res);

@@ -10,7 +10,8 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTokenAuthorizer, parseBasicAuth } from '../../src/access/policy.js';
+import { parseBasicAuth } from '../../src/access/policy.js';
+import { createTokenAuthorizer } from '../../src/http/authorize.js';
 import { createTokenService } from '../../src/access/tokens.js';
 
 const tokens = createTokenService({ keys: { secret: 'git-credentials-test-secret-0123456789abcdef' } });

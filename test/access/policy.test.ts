@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { checkAccess, createTokenAuthorizer, parseBasicAuth, refPolicyCheck, tokenFromHeaders } from '../../src/access/policy.js';
+import { checkAccess, parseBasicAuth, refPolicyCheck, tokenFromHeaders } from '../../src/access/policy.js';
+import { createTokenAuthorizer } from '../../src/http/authorize.js';
 import { refPatternProblem, refPoliciesProblem } from '../../src/access/ref-policy.js';
 import { createTokenService } from '../../src/access/tokens.js';
 import type { RefOp, RefPolicy, TokenClaims } from '../../src/access/types.js';
@@ -249,7 +250,7 @@ describe('createTokenAuthorizer', () => {
     repo: 'acme/site',
     action: 'read' as const,
     ephemeral: false,
-    service: 'git-upload-pack',
+    service: 'git-upload-pack' as const,
     headers,
     ...over,
   });

@@ -4,7 +4,11 @@ import { MemoryLevel } from 'memory-level';
 import fc from 'fast-check';
 import { openEngine, type Engine } from '../../src/engine.js';
 import { createTokenService, type TokenService } from '../../src/access/tokens.js';
-import { createApiHandler, decodeBase64, parseRange, splitRepoPath, secretsEqual, type ApiHandler } from '../../src/http/api.js';
+import { createApiFetchHandler, type FetchHandler } from '../../src/http/fetch-handler.js';
+import { decodeBase64 } from '../../src/http/api/body.js';
+import { parseRange } from '../../src/http/api/files.js';
+import { splitRepoPath } from '../../src/http/api/routes.js';
+import { secretsEqual } from '../../src/http/api/auth.js';
 import { createRemoteUrl } from '../../src/access/remote-url.js';
 
 const ADMIN = 'admin-key-0123456789abcdef';
@@ -14,7 +18,7 @@ const AUTHOR = { name: 'Ada', email: 'ada@example.com' };
 let db: MemoryLevel<any, any>;
 let engine: Engine;
 let tokens: TokenService;
-let api: ApiHandler;
+let api: FetchHandler;
 
 async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = { 'x-api-key': ADMIN }): Promise<Response> {
   const init: RequestInit = { method, headers: { ...headers } };
@@ -40,7 +44,7 @@ beforeEach(async () => {
   db = new MemoryLevel();
   engine = await openEngine({ db: db as any });
   tokens = createTokenService({ keys: { secret: SECRET } });
-  api = createApiHandler({ engine, tokens, adminKey: ADMIN, maxBodyBytes: 1024 * 1024 });
+  api = createApiFetchHandler({ engine, tokens, adminKey: ADMIN, maxBodyBytes: 1024 * 1024 });
 });
 
 afterEach(async () => {
@@ -266,7 +270,7 @@ describe('commits and reads', () => {
     expect(shas.size).toBe(1);
     expect((await jsonOf(await call('GET', '/api/v1/repos/app/commits'))).commits).toHaveLength(2);
     // A new handler over the same database still knows the key.
-    const api2 = createApiHandler({ engine, tokens, adminKey: ADMIN });
+    const api2 = createApiFetchHandler({ engine, tokens, adminKey: ADMIN });
     const r3 = await api2(new Request('http://api.test/api/v1/repos/app/commits', { method: 'POST', headers: { 'x-api-key': ADMIN }, body: JSON.stringify(body) }));
     expect((await jsonOf(r3!)).sha).toBe(a.sha);
     // The same key with another request is refused.

@@ -6,7 +6,7 @@ import express from 'express';
 import { MemoryLevel } from 'memory-level';
 import { openEngine, type Engine } from '../../src/engine.js';
 import { createTokenService } from '../../src/access/tokens.js';
-import { createApiNodeHandler } from '../../src/http/api.js';
+import { createApiNodeHandler } from '../../src/http/node-handler.js';
 
 const ADMIN = 'admin-key-0123456789abcdef';
 

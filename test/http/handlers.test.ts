@@ -7,9 +7,10 @@ import express from 'express';
 import Fastify from 'fastify';
 import type { AddressInfo } from 'node:net';
 import { openEngine, type Engine } from '../../src/index.js';
-import { createNodeHandler } from '../../src/http/node-handler.js';
-import { createFetchHandler } from '../../src/http/fetch-handler.js';
-import { parseGitPath, type AccessDecision, type AuthorizeContext } from '../../src/http/git-http.js';
+import { createGitNodeHandler, createNodeHandler } from '../../src/http/node-handler.js';
+import { createGitFetchHandler, createFetchHandler } from '../../src/http/fetch-handler.js';
+import { parseGitPath } from '../../src/http/git-http.js';
+import type { AccessDecision, AuthorizeContext } from '../../src/http/authorize.js';
 import { encodePkt } from '../../src/protocol/pkt-line.js';
 import { commitFiles, gitRunner, startServer, tempDirs } from './helpers.js';
 
@@ -26,7 +27,7 @@ describe('http handlers', () => {
     const work = tmp.make();
     await g.ok(['init', '-q', '-b', 'main', work]);
     tip = await commitFiles(g, work, { 'a.txt': 'a\n' }, 'one');
-    const s = await startServer(createNodeHandler({ engine }));
+    const s = await startServer(createGitNodeHandler({ engine }));
     await g.ok(['push', '-q', `${s.url}/team/app.git`, 'main'], work);
     await s.close();
   });
@@ -34,6 +35,16 @@ describe('http handlers', () => {
   afterAll(async () => {
     await engine?.close();
     tmp.cleanup();
+  });
+
+  it('keeps the old handler names as aliases of the paired ones, all exported by the public index', async () => {
+    expect(createNodeHandler).toBe(createGitNodeHandler);
+    expect(createFetchHandler).toBe(createGitFetchHandler);
+    const index = await import('../../src/index.js');
+    for (const name of ['createGitNodeHandler', 'createGitFetchHandler', 'createApiNodeHandler', 'createApiFetchHandler', 'createNodeHandler', 'createFetchHandler', 'createApiHandler']) {
+      expect(typeof (index as Record<string, unknown>)[name], name).toBe('function');
+    }
+    expect(index.createApiHandler).toBe(index.createApiFetchHandler);
   });
 
   it('parses routes: owner prefix, optional .git, +ephemeral, base path', () => {
@@ -48,7 +59,7 @@ describe('http handlers', () => {
 
   it('serves under Express mounted at a path, passing other paths to next()', async () => {
     const app = express();
-    app.use('/git', createNodeHandler({ engine }));
+    app.use('/git', createGitNodeHandler({ engine }));
     app.get('/health', (_req, res) => void res.send('ok'));
     const s = await startServer(app);
     try {
@@ -64,7 +75,7 @@ describe('http handlers', () => {
 
   it('serves under Fastify through the raw request (hijacked before body parsing)', async () => {
     const app = Fastify();
-    const handler = createNodeHandler({ engine, basePath: '/git' });
+    const handler = createGitNodeHandler({ engine, basePath: '/git' });
     app.addHook('onRequest', (request, reply, done) => {
       if (!request.url.startsWith('/git/')) return done();
       reply.hijack();
@@ -99,7 +110,7 @@ describe('http handlers', () => {
       return { allow: true, ephemeral: ctx.action === 'write' ? false : undefined, policy: (u) => (u.ref === 'refs/heads/protected' ? 'protected branch' : null) };
     };
     const s = await startServer(
-      createNodeHandler({
+      createGitNodeHandler({
         engine: { gitBackend: (name, opts) => (asked.push(opts), engine.gitBackend(name, opts)) },
         authorize,
       }),
@@ -130,7 +141,7 @@ describe('http handlers', () => {
   });
 
   it('fetch adapter: gzip request bodies, content types, ERR packets, 404 and fallthrough', async () => {
-    const handler = createFetchHandler({ engine, basePath: '/git' });
+    const handler = createGitFetchHandler({ engine, basePath: '/git' });
     const adv = (await handler(new Request('http://h/git/team/app.git/info/refs?service=git-upload-pack', { headers: { 'Git-Protocol': 'version=2' } })))!;
     expect(adv.status).toBe(200);
     expect(adv.headers.get('content-type')).toBe('application/x-git-upload-pack-advertisement');
@@ -152,13 +163,13 @@ describe('http handlers', () => {
     expect(await bad.text()).toMatch(/^[0-9a-f]{4}ERR request body is not valid gzip/);
     expect((await handler(new Request('http://h/git/team/none.git/info/refs?service=git-upload-pack')))!.status).toBe(404);
     expect((await handler(new Request('http://h/elsewhere')))!.status).toBe(404);
-    expect(await createFetchHandler({ engine, fallthrough: true })(new Request('http://h/elsewhere'))).toBeUndefined();
+    expect(await createGitFetchHandler({ engine, fallthrough: true })(new Request('http://h/elsewhere'))).toBeUndefined();
     const dumb = (await handler(new Request('http://h/git/team/app.git/info/refs')))!;
     expect(dumb.status).toBe(403);
   });
 
   it('enforces the body limit on decoded bytes (gzip bomb) and keeps serving', async () => {
-    const handler = createFetchHandler({ engine, limits: { maxUploadPackBody: 1000 } });
+    const handler = createGitFetchHandler({ engine, limits: { maxUploadPackBody: 1000 } });
     const bomb = gzipSync(Buffer.alloc(10_000_000, 0x30));
     const r = (await handler(new Request('http://h/team/app.git/git-upload-pack', { method: 'POST', headers: { 'Content-Encoding': 'gzip' }, body: bomb })))!;
     expect(await r.text()).toMatch(/ERR request body exceeds 1000 bytes/);
@@ -167,7 +178,7 @@ describe('http handlers', () => {
   });
 
   it('answers Expect: 100-continue and survives a client that aborts mid-request', async () => {
-    const s = await startServer(createNodeHandler({ engine }));
+    const s = await startServer(createGitNodeHandler({ engine }));
     const port = Number(new URL(s.url).port);
     try {
       const status = await new Promise<{ cont: boolean; status: number }>((resolve, reject) => {

@@ -1,0 +1,106 @@
+/** Routes of commits: the log (read) and multi-file commits (write, judged by the ref policy). */
+import { InvalidArgumentError } from '../../errors.js';
+import type { FileChange } from '../../repo/build-tree.js';
+import type { CommitOptions, PersonInput } from '../../repo/repository.js';
+import { decodeBase64, isObject, optBool, optPositiveInt, optString, queryBool, readJson, reqString, type JsonBody } from './body.js';
+import { checkRefPolicy, refOfBranch } from './ref-guard.js';
+import { json } from './responses.js';
+import type { ApiRoute } from './router.js';
+
+/** Most commits one log call returns. */
+export const MAX_LOG_LIMIT = 1000;
+
+/** `?limit=` of the log: 1..MAX_LOG_LIMIT, default 50. */
+export function parseLogLimit(url: URL): number {
+  const raw = url.searchParams.get('limit');
+  const limit = raw === null ? 50 : Number(raw);
+  if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_LOG_LIMIT) throw new InvalidArgumentError(`limit must be an integer in 1..${MAX_LOG_LIMIT}`);
+  return limit;
+}
+
+/** `changes` of a commit body: writes (utf-8 or base64 content, optional mode) and deletes. */
+export function parseChanges(raw: unknown): FileChange[] {
+  if (!Array.isArray(raw)) throw new InvalidArgumentError('changes must be an array');
+  return raw.map((c: unknown, i): FileChange => {
+    if (!isObject(c)) throw new InvalidArgumentError(`changes[${i}] must be an object`);
+    if (typeof c.path !== 'string') throw new InvalidArgumentError(`changes[${i}].path must be a string`);
+    if (c.delete === true) return { path: c.path, delete: true };
+    if (c.delete !== undefined && c.delete !== false) throw new InvalidArgumentError(`changes[${i}].delete must be true or absent`);
+    if (typeof c.content !== 'string') throw new InvalidArgumentError(`changes[${i}].content must be a string`);
+    const encoding = c.encoding ?? 'utf-8';
+    let content: string | Uint8Array;
+    if (encoding === 'utf-8' || encoding === 'utf8') content = c.content;
+    else if (encoding === 'base64') content = decodeBase64(c.content, `changes[${i}].content`);
+    else throw new InvalidArgumentError(`changes[${i}].encoding must be "utf-8" or "base64"`);
+    if (c.mode !== undefined && typeof c.mode !== 'string' && typeof c.mode !== 'number') throw new InvalidArgumentError(`changes[${i}].mode must be a string`);
+    return c.mode === undefined ? { path: c.path, content } : { path: c.path, content, mode: String(c.mode) };
+  });
+}
+
+/** An author or committer: `{ name, email, timestamp?, timezone? }` (the repository checks the values). */
+function parsePerson(v: unknown, what: string): PersonInput {
+  const bad = () => new InvalidArgumentError(`${what} must be { name, email }`);
+  if (!isObject(v) || typeof v.name !== 'string' || typeof v.email !== 'string') throw bad();
+  const { timestamp, timezone } = v;
+  if (timestamp !== undefined && timestamp !== null && typeof timestamp !== 'number') throw new InvalidArgumentError(`${what}.timestamp must be a number of seconds`);
+  if (timezone !== undefined && timezone !== null && typeof timezone !== 'string' && typeof timezone !== 'number') throw new InvalidArgumentError(`${what}.timezone must be a string or a number of minutes`);
+  return {
+    name: v.name,
+    email: v.email,
+    ...(typeof timestamp === 'number' ? { timestamp } : {}),
+    ...(typeof timezone === 'string' || typeof timezone === 'number' ? { timezone } : {}),
+  };
+}
+
+/** `POST /repos/:repo/commits` body as commit options; `ephemeral` is what the body asked (the caller's binding is added by the route). */
+export function parseCommitBody(body: JsonBody): Omit<CommitOptions, 'ephemeral'> & { ephemeral: boolean } {
+  const branch = reqString(body, 'branch');
+  const message = reqString(body, 'message');
+  const changes = parseChanges(body.changes);
+  const author = parsePerson(body.author, 'author');
+  const committer = body.committer === undefined || body.committer === null ? undefined : parsePerson(body.committer, 'committer');
+  const key = body.idempotencyKey;
+  if (key !== undefined && key !== null && typeof key !== 'string') throw new InvalidArgumentError('idempotencyKey must be 1..200 printable ASCII characters without spaces');
+  return {
+    branch,
+    message,
+    author,
+    ...(committer !== undefined ? { committer } : {}),
+    changes,
+    expectedHeadSha: optString(body, 'expectedHeadSha'),
+    baseBranch: optString(body, 'baseBranch'),
+    ephemeral: optBool(body, 'ephemeral') === true,
+    ttlSeconds: optPositiveInt(body, 'ttl'),
+    ...(typeof key === 'string' ? { idempotencyKey: key } : {}),
+  };
+}
+
+/** Commit routes. */
+export const commitRoutes: readonly ApiRoute[] = [
+  {
+    method: 'GET',
+    path: '/repos/:repo/commits',
+    access: 'read',
+    handle: async (ctx) => {
+      const repo = await ctx.options.engine.getRepo(ctx.params.repo!);
+      const limit = parseLogLimit(ctx.url);
+      const ref = ctx.url.searchParams.get('ref') ?? repo.info.defaultBranch;
+      const log = await repo.log(ref, { limit, ephemeral: ctx.bound || queryBool(ctx.url, 'ephemeral') });
+      return json(200, { commits: log.map((c) => ({ sha: c.sha, message: c.message, author: c.author, committer: c.committer, parents: c.parents, tree: c.tree })) });
+    },
+  },
+  {
+    method: 'POST',
+    path: '/repos/:repo/commits',
+    access: 'write',
+    handle: async (ctx) => {
+      const raw = await readJson(ctx);
+      const repo = await ctx.options.engine.getRepo(ctx.params.repo!);
+      const { ephemeral: asked, ...options } = parseCommitBody(raw);
+      const ephemeral = ctx.bound || asked;
+      await checkRefPolicy(ctx.policy, repo, [{ ref: refOfBranch(options.branch), ephemeral, newOid: 'descendant' }]);
+      const { replayed, ...result } = await repo.commit({ ...options, ephemeral });
+      return json(201, result, replayed ? { 'Idempotent-Replayed': 'true' } : {});
+    },
+  },
+];

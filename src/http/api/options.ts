@@ -1,0 +1,40 @@
+/** Options of the JSON API and their checks (thrown when a handler is created, not per request). */
+import { InvalidArgumentError } from '../../errors.js';
+import type { Engine } from '../../engine.js';
+import type { TokenService } from '../../access/tokens.js';
+
+/** The part of the engine the API uses. */
+export type ApiEngine = Pick<Engine, 'createRepo' | 'getRepo' | 'listRepos' | 'deleteRepo'>;
+
+/** Options of the JSON API. */
+export interface ApiOptions {
+  engine: ApiEngine;
+  /** Verifies bearer tokens and mints remote-URL tokens. */
+  tokens: TokenService;
+  /** The admin key expected in `x-api-key`; without it admin calls are refused. */
+  adminKey?: string;
+  /** Base URL of the Git routes for remote URLs; default: the request's own origin. */
+  baseUrl?: string;
+  /** Where the API lives; default `/api/v1`. */
+  prefix?: string;
+  /** Largest JSON body in bytes; default 32 MiB. */
+  maxBodyBytes?: number;
+  /** Called with unexpected (non-level-git) errors, for logging. */
+  onError?: (err: unknown) => void;
+}
+
+/** Default JSON body limit: 32 MiB. */
+export const DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024;
+
+/** Checks the options once, when a handler is created. */
+export function checkApiOptions(options: ApiOptions): void {
+  if (options === null || typeof options !== 'object') throw new InvalidArgumentError('options must be an object');
+  if (!options.engine) throw new InvalidArgumentError('options.engine is required');
+  if (!options.tokens) throw new InvalidArgumentError('options.tokens is required');
+  if (options.adminKey !== undefined && (typeof options.adminKey !== 'string' || options.adminKey.length < 16)) {
+    throw new InvalidArgumentError('options.adminKey must be a string of at least 16 characters');
+  }
+  if (options.maxBodyBytes !== undefined && (!Number.isSafeInteger(options.maxBodyBytes) || options.maxBodyBytes <= 0)) {
+    throw new InvalidArgumentError('options.maxBodyBytes must be a positive integer');
+  }
+}

@@ -1,0 +1,36 @@
+/**
+ * The JSON API's route table, under the prefix (default `/api/v1`). `:repo` is `name` or
+ * `owner/name`, or `owner%2Fname`; reads need a token that may read the repository, writes one
+ * that may write it (its ref policies judge every ref a write moves), admin rows the admin key.
+ *
+ *   GET    /repos                          admin   list
+ *   POST   /repos                          admin   create
+ *   GET    /repos/:repo                    read    info
+ *   DELETE /repos/:repo                    admin   delete
+ *   POST   /repos/:repo/remote-url         admin   mint a token URL
+ *   GET    /repos/:repo/commits            read    log
+ *   POST   /repos/:repo/commits            write   commit file changes
+ *   GET    /repos/:repo/files/<path>       read    raw bytes (ETag, Range, If-None-Match)
+ *   GET    /repos/:repo/tree               read    list a directory
+ *   GET    /repos/:repo/branches           read    list branches
+ *   POST   /repos/:repo/branches           write   create a branch
+ *   DELETE /repos/:repo/branches/<branch>  write   delete a branch
+ *   POST   /repos/:repo/refs               write   all-or-nothing ref updates
+ *   POST   /repos/:repo/ephemeral/promote  write   ephemeral branch -> regular branch
+ */
+import { branchRoutes } from './branches.js';
+import { commitRoutes } from './commits.js';
+import { fileRoutes } from './files.js';
+import { promoteRoutes } from './promote.js';
+import { refRoutes } from './refs.js';
+import { repoRoutes } from './repos.js';
+import { createRouter, type ApiRoute } from './router.js';
+
+/** Every route of the API, in matching order. */
+export const API_ROUTES: readonly ApiRoute[] = [...repoRoutes, ...commitRoutes, ...fileRoutes, ...branchRoutes, ...refRoutes, ...promoteRoutes];
+
+/** The compiled table. */
+export const API_ROUTER = createRouter(API_ROUTES);
+
+/** Splits the segments after `/repos/` into the repository name and the rest (keywords from the table). */
+export const splitRepoPath = API_ROUTER.splitRepoPath;
