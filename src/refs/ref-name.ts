@@ -2,8 +2,8 @@
  * Ref names, checked by git's check-ref-format rules (Documentation/git-check-ref-format):
  * slash-separated components, none starting with "." or ending with ".lock"; no "..", no
  * "@{", not "@" alone; no control characters, space, ~ ^ : ? * [ \; no leading, trailing or
- * double slash; no trailing ".". level-git also requires full names under `refs/` (or `HEAD`)
- * and bounds the length.
+ * double slash; no trailing ".". level-git also requires full names under `refs/` (or `HEAD`),
+ * well-formed Unicode (names are stored as UTF-8) and bounds the length.
  */
 import { InvalidRefNameError } from '../errors.js';
 
@@ -15,6 +15,8 @@ export const MAX_REF_NAME_LENGTH = 1024;
 
 // eslint-disable-next-line no-control-regex
 const BAD_CHARS = /[\x00-\x20\x7f~^:?*[\\]/;
+// Names are stored as UTF-8: a lone surrogate would be written as U+FFFD, so two names would share a key.
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 /**
  * Why `name` breaks check-ref-format's rules, as a phrase without a subject (`contains ".."`),
@@ -24,6 +26,7 @@ const BAD_CHARS = /[\x00-\x20\x7f~^:?*[\\]/;
 export function refFormatProblem(name: string): string | null {
   if (name.length === 0) return 'is empty';
   if (BAD_CHARS.test(name)) return 'contains a forbidden character';
+  if (LONE_SURROGATE.test(name)) return 'is not well-formed Unicode (a lone surrogate)';
   if (name.includes('..')) return 'contains ".."';
   if (name.includes('@{')) return 'contains "@{"';
   if (name === '@') return 'is "@"';

@@ -4,10 +4,16 @@
  * The differential against the git binary itself is in test/api/api-edge-cases.test.ts (full tier).
  */
 import fc from 'fast-check';
+import { MemoryLevel } from 'memory-level';
 import { describe, expect, it } from 'vitest';
 import { refPatternProblem } from '../../src/access/ref-policy.js';
 import { InvalidRefNameError } from '../../src/errors.js';
+import { openEngine } from '../../src/index.js';
 import { branchRef, isRefName, MAX_REF_NAME_LENGTH, parseRefName, refNameProblem, tagRef } from '../../src/refs/ref-name.js';
+import { AUTHOR } from '../engine/helpers.js';
+
+/** True when `s` has no lone surrogate (it has a UTF-8 form). */
+const wellFormed = (s: string) => new TextDecoder().decode(new TextEncoder().encode(s)) === s;
 
 /** git check-ref-format's rules, one per line of its documentation (no --allow-onelevel, no --normalize). */
 function gitAccepts(name: string): boolean {
@@ -21,6 +27,7 @@ function gitAccepts(name: string): boolean {
   if (name.includes('@{')) return false; // rule 8
   if (name === '@') return false; // rule 9
   if (name.includes('\\')) return false; // rule 10
+  if (!wellFormed(name)) return false; // level-git stores names as UTF-8: no lone surrogates
   return name.length > 0;
 }
 
@@ -28,7 +35,7 @@ function gitAccepts(name: string): boolean {
 const levelGitAccepts = (name: string) => gitAccepts(name) && name.startsWith('refs/') && name.split('/').length >= 3 && name.length <= MAX_REF_NAME_LENGTH;
 
 // Strings built from the characters the rules are about, so most runs hit an edge.
-const TRICKY = ['a', 'b', 'x', '.', '.', '/', '/', '@', '{', '}', '-', 'l', 'o', 'c', 'k', '.lock', '~', '^', ':', '?', '*', '[', '\\', ' ', '\t', '\x00', '\x7f', 'ü', 'ß'];
+const TRICKY = ['a', 'b', 'x', '.', '.', '/', '/', '@', '{', '}', '-', 'l', 'o', 'c', 'k', '.lock', '~', '^', ':', '?', '*', '[', '\\', ' ', '\t', '\x00', '\x7f', 'ü', 'ß', '\ud83d\ude00', '\ud800', '\udc00'];
 const tricky = fc.array(fc.constantFrom(...TRICKY), { maxLength: 12 }).map((a) => a.join(''));
 const candidate = fc.oneof(
   tricky,
@@ -53,13 +60,13 @@ describe('refNameProblem / parseRefName', () => {
   });
 
   it('accepts known good names and refuses each known bad form', () => {
-    const good = ['refs/heads/main', 'refs/heads/a/b/c', 'refs/heads/ü-ß', 'refs/heads/-dash', 'refs/heads/@', 'refs/heads/a@b', 'refs/heads/x.y', 'refs/tags/v1.0', 'refs/heads/a.locks', 'refs/heads/lock', 'refs/heads/{x}'];
+    const good = ['refs/heads/\ud83d\ude00', 'refs/heads/main', 'refs/heads/a/b/c', 'refs/heads/ü-ß', 'refs/heads/-dash', 'refs/heads/@', 'refs/heads/a@b', 'refs/heads/x.y', 'refs/tags/v1.0', 'refs/heads/a.locks', 'refs/heads/lock', 'refs/heads/{x}'];
     for (const n of good) expect(parseRefName(n)).toBe(n);
     const bad = [
       '', '@', 'refs/heads/a..b', 'refs/heads/a.lock', 'refs/heads/a/b.lock/c', 'refs/heads/.a', 'refs/heads/a/.b', 'refs/heads/a b',
       'refs/heads/a~1', 'refs/heads/a^', 'refs/heads/a:b', 'refs/heads/a?', 'refs/heads/a*', 'refs/heads/a[', 'refs/heads/a\\b',
       'refs/heads/a/', 'refs/heads//a', '/refs/heads/a', 'refs/heads/a.', 'refs/heads/a@{1}', 'refs/heads/a\tb', 'refs/heads/a\u007fb',
-      'refs/heads/a\u0000b', 'refs/heads/a\nb',
+      'refs/heads/a\u0000b', 'refs/heads/a\nb', 'refs/heads/a\ud800', 'refs/heads/\udc00a', 'refs/heads/\ude00\ud83d',
     ];
     for (const n of bad) {
       expect(refNameProblem(n), JSON.stringify(n)).not.toBeNull();
@@ -175,5 +182,24 @@ describe('ref policy patterns follow the same rule', () => {
       }),
       PROPS,
     );
+  });
+});
+
+describe('names the store could not keep apart', () => {
+  // Ref keys are UTF-8: "x\ud800" was stored as "x\ufffd", listed under another name, and
+  // shared its key with the branch really named "x\ufffd".
+  it('a branch named with a lone surrogate is refused, not stored under U+FFFD', async () => {
+    const db = new MemoryLevel();
+    const engine = await openEngine({ db });
+    try {
+      const repo = await engine.createRepo('r');
+      const { sha } = await repo.commit({ branch: 'main', message: 'm', author: AUTHOR, changes: [{ path: 'a', content: 'a' }] });
+      await expect(repo.createBranch('x\ud800', sha)).rejects.toThrow(InvalidRefNameError);
+      await repo.createBranch('x\ufffd', sha);
+      expect((await repo.listBranches()).map((b) => b.name).sort()).toEqual(['main', 'x\ufffd']);
+    } finally {
+      await engine.close();
+      await db.close();
+    }
   });
 });
