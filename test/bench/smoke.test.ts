@@ -7,16 +7,16 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseArgs } from '../../bench/lib/args.js';
-import { git, gitOk, removeBenchGitHome } from '../../bench/lib/exec.js';
-import { measure, toResult } from '../../bench/lib/measure.js';
-import { quantile, summarize } from '../../bench/lib/stats.js';
-import { tinyFixture, type Fixture } from '../../bench/fixtures/fixtures.js';
-import { computeRatios, depth1Chart, formatMarkdown } from '../../bench/report.js';
-import { startHttpBackend } from '../../bench/servers/http-backend.js';
-import { startReplay, type ReplayServer } from '../../bench/servers/replay.js';
-import type { BenchServer } from '../../bench/servers/types.js';
-import type { SuiteReport } from '../../bench/suite.js';
+import { parseArgs } from '../../bench/shared/args.js';
+import { git, gitOk, removeBenchGitHome } from '../../bench/shared/exec.js';
+import { measure, toResult } from '../../bench/shared/measure.js';
+import { quantile, summarize } from '../../bench/shared/stats.js';
+import { tinyFixture, type Fixture } from '../../bench/e2e/fixtures/fixtures.js';
+import { computeRatios, depth1Chart, formatMarkdown } from '../../bench/e2e/report.js';
+import { startHttpBackend } from '../../bench/e2e/servers/http-backend.js';
+import { startReplay, type ReplayServer } from '../../bench/e2e/servers/replay.js';
+import type { BenchServer } from '../../bench/shared/server-types.js';
+import type { SuiteReport } from '../../bench/e2e/suite.js';
 
 let work: string;
 let fixture: Fixture;

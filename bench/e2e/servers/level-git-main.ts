@@ -4,7 +4,7 @@
  * The engine is loaded dynamically: while it does not exist yet, this prints
  * {"error": ...} and exits, and the runner leaves level-git out.
  *
- * usage: node --import tsx bench/servers/level-git-main.ts --data <dir> [--no-pack-cache]
+ * usage: node --import tsx bench/e2e/servers/level-git-main.ts --data <dir> [--no-pack-cache]
  * Prints {"port":N} on its first stdout line.
  */
 import { createServer } from 'node:http';
