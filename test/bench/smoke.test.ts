@@ -3,8 +3,7 @@
  * server and the replay floor serve a depth-1 clone of a tiny `git init` fixture, and the
  * measurements come out as numbers. Also checks the statistics and the report writers.
  */
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseArgs } from '../../bench/shared/args.js';
@@ -17,8 +16,10 @@ import { startHttpBackend } from '../../bench/e2e/servers/http-backend.js';
 import { startReplay, type ReplayServer } from '../../bench/e2e/servers/replay.js';
 import type { BenchServer } from '../../bench/shared/server-types.js';
 import type { SuiteReport } from '../../bench/e2e/suite.js';
+import { tempDir } from '../helpers/tmp.js';
 
 let work: string;
+let cleanupWork: (() => void) | undefined;
 let fixture: Fixture;
 let cgit: BenchServer & { pid: number };
 let floor: ReplayServer;
@@ -34,7 +35,7 @@ const depth1 = (s: BenchServer) => async () => {
 };
 
 beforeAll(async () => {
-  work = mkdtempSync(join(tmpdir(), 'level-git-bench-smoke-'));
+  ({ dir: work, cleanup: cleanupWork } = tempDir('level-git-bench-smoke-'));
   fixture = await tinyFixture(join(work, 'src'), 40, 3);
   mkdirSync(join(work, 'root'));
   cgit = await startHttpBackend(join(work, 'root'), 'cgit');
@@ -46,7 +47,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await floor?.stop();
   await cgit?.stop();
-  if (work) rmSync(work, { recursive: true, force: true });
+  cleanupWork?.();
   removeBenchGitHome();
 });
 
