@@ -3,8 +3,10 @@ import { defineConfig } from 'vitest/config';
 /**
  * Two tiers (test/README.md). `unit`: no git binary, no servers, no child processes — files
  * named `*.unit.test.ts`, plus the older files listed below that already qualify; the setup
- * file makes spawning or listening throw there. `full`: every other test file. `npm test`
- * runs both, `npm run test:unit` only the first.
+ * file makes spawning or listening throw there. Unit files share worker threads and their
+ * module cache (`isolate: false`: less than half the CPU of a fresh fork per file), so a
+ * unit test leaves module state as it found it. `full`: every other test file, each in its
+ * own fork. `npm test` runs both, `npm run test:unit` only the first.
  */
 const UNIT_FILES = [
   'test/**/*.unit.test.ts',
@@ -38,7 +40,7 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: 'unit', include: UNIT_FILES, setupFiles: ['test/helpers/unit-guard.ts'] },
+        test: { name: 'unit', include: UNIT_FILES, setupFiles: ['test/helpers/unit-guard.ts'], pool: 'threads', isolate: false },
       },
       {
         extends: true,
