@@ -13,6 +13,7 @@ import { quantile, summarize } from '../../bench/shared/stats.js';
 import { tinyFixture, type Fixture } from '../../bench/e2e/fixtures/fixtures.js';
 import { computeRatios, depth1Chart, formatMarkdown } from '../../bench/e2e/report.js';
 import { startHttpBackend } from '../../bench/e2e/servers/http-backend.js';
+import { startLevelGit } from '../../bench/e2e/servers/level-git.js';
 import { startReplay, type ReplayServer } from '../../bench/e2e/servers/replay.js';
 import type { BenchServer } from '../../bench/shared/server-types.js';
 import type { SuiteReport } from '../../bench/e2e/suite.js';
@@ -102,6 +103,18 @@ describe('bench harness', () => {
       return { ms: r.ms, ok: r.code === 0 };
     });
     expect(miss.ok).toBe(false);
+  });
+
+  it('starts level-git in its own process and serves a depth-1 clone from it', async () => {
+    const lg = await startLevelGit(join(work, 'lg-data'));
+    try {
+      await lg.createRepo('tiny');
+      await gitOk(['push', '--quiet', lg.url('tiny'), 'main:refs/heads/main'], fixture.dir);
+      const sample = await measure(lg, depth1(lg));
+      expect(sample.ok, sample.error).toBe(true);
+    } finally {
+      await lg.stop();
+    }
   });
 
   it('writes ratios, Markdown and a chart from results', async () => {
