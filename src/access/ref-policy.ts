@@ -7,33 +7,16 @@
  *   pattern  = refname / ( refdir "/*" )                    ; refname starts "refs/"
  *   refdir   = "refs" / refname
  *   op       = %s"no-push" / %s"no-force-push"              ; each at most once
- * A `refname` follows the check-ref-format component rules (no `..`, `@{`, control characters,
- * space, `~^:?*[\`, no component starting with `.` or ending `.lock`, no trailing `.` or `/`).
+ * A `refname` follows check-ref-format's rules, checked by `refFormatProblem` in
+ * refs/ref-name.ts (the same rule ref names obey; `*` is allowed only as the glob suffix).
  */
+import { refFormatProblem } from '../refs/ref-name.js';
 import { REF_OPS, type RefOp, type RefPolicy } from './types.js';
 
 /** Most policies one token may carry (tokens travel in a header; keep them small). */
 export const MAX_REF_POLICIES = 64;
 /** Longest pattern accepted. */
 export const MAX_REF_PATTERN_LENGTH = 256;
-
-// Characters check-ref-format refuses anywhere in a name, plus `*` (only the glob suffix may have one).
-// eslint-disable-next-line no-control-regex
-const BAD_CHARS = /[\x00-\x20\x7f~^:?*[\\]/;
-
-/** Why `name` is not a valid ref-name body (components joined by `/`), or null. */
-function refNameProblem(name: string): string | null {
-  if (BAD_CHARS.test(name)) return 'contains a forbidden character';
-  if (name.includes('..')) return 'contains ".."';
-  if (name.includes('@{')) return 'contains "@{"';
-  if (name.endsWith('.')) return 'ends with "."';
-  for (const c of name.split('/')) {
-    if (c === '') return 'has an empty component';
-    if (c.startsWith('.')) return 'has a component starting with "."';
-    if (c.endsWith('.lock')) return 'has a component ending with ".lock"';
-  }
-  return null;
-}
 
 /** Why `pattern` is not a valid policy pattern, or null when it is. */
 export function refPatternProblem(pattern: unknown): string | null {
@@ -46,7 +29,7 @@ export function refPatternProblem(pattern: unknown): string | null {
   if (!(base.startsWith('refs/') || (glob && base === 'refs'))) {
     return `pattern ${JSON.stringify(pattern)} must start with "refs/"`;
   }
-  const problem = refNameProblem(base);
+  const problem = refFormatProblem(base);
   return problem === null ? null : `pattern ${JSON.stringify(pattern)} ${problem}`;
 }
 

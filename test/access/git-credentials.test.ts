@@ -3,16 +3,15 @@
  * createTokenAuthorizer and then advertises an empty repository (protocol v0): shows how
  * git sends the token from a remote URL, and what it does on 401 and 403.
  */
-import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseBasicAuth } from '../../src/access/policy.js';
 import { createTokenAuthorizer } from '../../src/http/authorize.js';
 import { createTokenService } from '../../src/access/tokens.js';
+import { gitEnv, runGit } from '../helpers/git.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const tokens = createTokenService({ keys: { secret: 'git-credentials-test-secret-0123456789abcdef' } });
 const authorize = createTokenAuthorizer(tokens);
@@ -29,10 +28,11 @@ function advertisement(service: string): string {
 let server: Server;
 let base: string;
 let home: string;
+let cleanupHome: () => void;
 const seen: { url: string; authorization: string | undefined; status: number }[] = [];
 
 beforeAll(async () => {
-  home = await mkdtemp(join(tmpdir(), 'level-git-access-'));
+  ({ dir: home, cleanup: cleanupHome } = tempDir('level-git-access-'));
   server = createServer((req, res) => {
     void (async () => {
       const url = new URL(req.url ?? '/', 'http://x');
@@ -64,27 +64,13 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await new Promise<void>((resolve) => server.close(() => resolve()));
-  await rm(home, { recursive: true, force: true });
+  cleanupHome();
 });
 
-function git(args: string[], cwd = home): Promise<{ code: number; stdout: string; stderr: string }> {
-  const env: NodeJS.ProcessEnv = {
-    PATH: process.env.PATH,
-    HOME: home,
-    GIT_CONFIG_NOSYSTEM: '1',
-    GIT_CONFIG_GLOBAL: join(home, 'no-such-gitconfig'),
-    GIT_TERMINAL_PROMPT: '0',
-    NO_PROXY: '127.0.0.1',
-    GIT_AUTHOR_NAME: 'T',
-    GIT_AUTHOR_EMAIL: 't@example.com',
-    GIT_COMMITTER_NAME: 'T',
-    GIT_COMMITTER_EMAIL: 't@example.com',
-  };
-  return new Promise((resolve) => {
-    execFile('git', ['-c', 'credential.helper=', ...args], { cwd, env, timeout: 30_000 }, (err, stdout, stderr) => {
-      resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : 1, stdout, stderr });
-    });
-  });
+async function git(args: string[], cwd = home): Promise<{ code: number; stdout: string; stderr: string }> {
+  const env = { PATH: process.env.PATH, ...gitEnv(home), GIT_CONFIG_GLOBAL: join(home, 'no-such-gitconfig'), NO_PROXY: '127.0.0.1' };
+  const r = await runGit(['-c', 'credential.helper=', ...args], { cwd, env, inheritEnv: false, timeoutMs: 30_000 });
+  return { code: r.code, stdout: r.stdout.toString(), stderr: r.stderr };
 }
 
 describe('git sends the token from the remote URL', () => {

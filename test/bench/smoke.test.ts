@@ -3,22 +3,24 @@
  * server and the replay floor serve a depth-1 clone of a tiny `git init` fixture, and the
  * measurements come out as numbers. Also checks the statistics and the report writers.
  */
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseArgs } from '../../bench/lib/args.js';
-import { git, gitOk, removeBenchGitHome } from '../../bench/lib/exec.js';
-import { measure, toResult } from '../../bench/lib/measure.js';
-import { quantile, summarize } from '../../bench/lib/stats.js';
-import { tinyFixture, type Fixture } from '../../bench/fixtures/fixtures.js';
-import { computeRatios, depth1Chart, formatMarkdown } from '../../bench/report.js';
-import { startHttpBackend } from '../../bench/servers/http-backend.js';
-import { startReplay, type ReplayServer } from '../../bench/servers/replay.js';
-import type { BenchServer } from '../../bench/servers/types.js';
-import type { SuiteReport } from '../../bench/suite.js';
+import { parseArgs } from '../../bench/shared/args.js';
+import { git, gitOk, removeBenchGitHome } from '../../bench/shared/exec.js';
+import { measure, toResult } from '../../bench/shared/measure.js';
+import { quantile, summarize } from '../../bench/shared/stats.js';
+import { tinyFixture, type Fixture } from '../../bench/e2e/fixtures/fixtures.js';
+import { computeRatios, depth1Chart, formatMarkdown } from '../../bench/e2e/report.js';
+import { startHttpBackend } from '../../bench/e2e/servers/http-backend.js';
+import { startLevelGit } from '../../bench/e2e/servers/level-git.js';
+import { startReplay, type ReplayServer } from '../../bench/e2e/servers/replay.js';
+import type { BenchServer } from '../../bench/shared/server-types.js';
+import type { SuiteReport } from '../../bench/e2e/suite.js';
+import { tempDir } from '../helpers/tmp.js';
 
 let work: string;
+let cleanupWork: (() => void) | undefined;
 let fixture: Fixture;
 let cgit: BenchServer & { pid: number };
 let floor: ReplayServer;
@@ -34,7 +36,7 @@ const depth1 = (s: BenchServer) => async () => {
 };
 
 beforeAll(async () => {
-  work = mkdtempSync(join(tmpdir(), 'level-git-bench-smoke-'));
+  ({ dir: work, cleanup: cleanupWork } = tempDir('level-git-bench-smoke-'));
   fixture = await tinyFixture(join(work, 'src'), 40, 3);
   mkdirSync(join(work, 'root'));
   cgit = await startHttpBackend(join(work, 'root'), 'cgit');
@@ -46,7 +48,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await floor?.stop();
   await cgit?.stop();
-  if (work) rmSync(work, { recursive: true, force: true });
+  cleanupWork?.();
   removeBenchGitHome();
 });
 
@@ -101,6 +103,18 @@ describe('bench harness', () => {
       return { ms: r.ms, ok: r.code === 0 };
     });
     expect(miss.ok).toBe(false);
+  });
+
+  it('starts level-git in its own process and serves a depth-1 clone from it', async () => {
+    const lg = await startLevelGit(join(work, 'lg-data'));
+    try {
+      await lg.createRepo('tiny');
+      await gitOk(['push', '--quiet', lg.url('tiny'), 'main:refs/heads/main'], fixture.dir);
+      const sample = await measure(lg, depth1(lg));
+      expect(sample.ok, sample.error).toBe(true);
+    } finally {
+      await lg.stop();
+    }
   });
 
   it('writes ratios, Markdown and a chart from results', async () => {

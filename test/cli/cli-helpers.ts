@@ -2,6 +2,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
+import { gitEnv, runGit } from '../helpers/git.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const MAIN = join(ROOT, 'src', 'cli', 'main.ts');
@@ -78,25 +79,18 @@ export function runCli(args: string[], env: Record<string, string> = {}): Promis
   return output(child);
 }
 
-/** Runs git with no prompts, no credential helper and an isolated configuration. */
-export function git(args: string[], options: { cwd?: string; home: string; env?: Record<string, string> }): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn('git', ['-c', 'credential.helper=', '-c', 'protocol.version=2', ...args], {
+/** Runs git with no prompts, no credential helper and an isolated configuration (only PATH is inherited). */
+export async function git(args: string[], options: { cwd?: string; home: string; env?: Record<string, string> }): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const r = await runGit(['-c', 'credential.helper=', '-c', 'protocol.version=2', ...args], {
     cwd: options.cwd,
+    inheritEnv: false,
     env: {
       PATH: process.env.PATH ?? '/usr/bin:/bin',
-      HOME: options.home,
-      GIT_CONFIG_NOSYSTEM: '1',
-      GIT_CONFIG_GLOBAL: '/dev/null',
-      GIT_TERMINAL_PROMPT: '0',
+      ...gitEnv(options.home),
       GIT_ASKPASS: '',
       SSH_ASKPASS: '',
-      GIT_AUTHOR_NAME: 'Test',
-      GIT_AUTHOR_EMAIL: 'test@example.com',
-      GIT_COMMITTER_NAME: 'Test',
-      GIT_COMMITTER_EMAIL: 'test@example.com',
       ...options.env,
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
   });
-  return output(child);
+  return { code: r.code, stdout: r.stdout.toString(), stderr: r.stderr };
 }

@@ -3,17 +3,18 @@
  * process, driven with fetch() and the real git binary.
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { mkdtempSync, rmSync, readFileSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { SignJWT } from 'jose';
 import { startCli, runCli, git, type ServeProcess } from './cli-helpers.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const AUTHOR = { name: 'Ada', email: 'ada@example.com' };
 
 let tmp: string;
+let cleanupTmp: (() => void) | undefined;
 let data: string;
 let home: string;
 let server: ServeProcess;
@@ -75,7 +76,7 @@ async function commitFile(cwd: string, path: string, content: string | Buffer, m
 }
 
 beforeAll(async () => {
-  tmp = mkdtempSync(join(tmpdir(), 'level-git-cli-'));
+  ({ dir: tmp, cleanup: cleanupTmp } = tempDir('level-git-cli-'));
   data = join(tmp, 'data');
   home = join(tmp, 'home');
   mkdirSync(home);
@@ -94,7 +95,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await server?.stop();
-  rmSync(tmp, { recursive: true, force: true });
+  cleanupTmp?.();
 });
 
 describe('level-git serve', () => {

@@ -5,22 +5,17 @@ import { diskFactory } from './helpers.js';
 conformance('on-disk default (classic-level)', diskFactory);
 
 import { describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { openEngine } from '../../src/index.js';
+import { withTempDir } from '../helpers/tmp.js';
 
 describe('on-disk default: opening', () => {
   it('a database locked by another engine is a typed ERR_STORAGE, and the first engine keeps working', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'lg-lock-'));
-    try {
+    await withTempDir('lg-lock-', async (dir) => {
       const first = await openEngine({ path: dir });
       await first.createRepo('kept');
       await expect(openEngine({ path: dir })).rejects.toMatchObject({ code: 'ERR_STORAGE', status: 503 });
       expect((await first.listRepos()).map((r) => r.name)).toEqual(['kept']);
       await first.close();
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 });

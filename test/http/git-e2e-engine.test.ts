@@ -1,11 +1,10 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openEngine } from '../../src/index.js';
+import { tempDir } from '../helpers/tmp.js';
 import { gitE2ESuite } from './git-e2e-suite.js';
 
 gitE2ESuite('real engine on the on-disk default', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'level-git-engine-'));
+  const { dir, cleanup } = tempDir('level-git-engine-');
   const engine = await openEngine({ path: join(dir, 'db') });
   return {
     engine: { gitBackend: (name, opts) => engine.gitBackend(name, opts) },
@@ -14,7 +13,7 @@ gitE2ESuite('real engine on the on-disk default', async () => {
     },
     async close() {
       await engine.close();
-      rmSync(dir, { recursive: true, force: true });
+      cleanup();
     },
   };
 });

@@ -1,25 +1,12 @@
-/** Test helpers: temp dirs, a local HTTP server on 127.0.0.1:0, git with an isolated config. */
+/** HTTP test helpers: a local server on 127.0.0.1:0, commits through git (temp dirs and git runners come from test/helpers). */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync, mkdirSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { runGit } from '../protocol/fake-backend.js';
+import type { gitRunner } from '../helpers/git.js';
 
-/** A temp dir registry; `cleanup()` removes all of them. */
-export function tempDirs(): { make(prefix?: string): string; cleanup(): void } {
-  const dirs: string[] = [];
-  return {
-    make(prefix = 'level-git-test-') {
-      const d = mkdtempSync(join(tmpdir(), prefix));
-      dirs.push(d);
-      return d;
-    },
-    cleanup() {
-      for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-    },
-  };
-}
+export { gitEnv, gitRunner } from '../helpers/git.js';
+export { tempDirs } from '../helpers/tmp.js';
 
 /** Starts an HTTP server on 127.0.0.1 with a random port. */
 export async function startServer(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<{ url: string; close(): Promise<void> }> {
@@ -34,32 +21,6 @@ export async function startServer(handler: (req: IncomingMessage, res: ServerRes
         server.close(() => r());
       }),
   };
-}
-
-/** Environment that isolates git from the user's configuration. */
-export function gitEnv(home: string): Record<string, string> {
-  return {
-    HOME: home,
-    GIT_CONFIG_NOSYSTEM: '1',
-    GIT_CONFIG_GLOBAL: '/dev/null',
-    GIT_AUTHOR_NAME: 'Test',
-    GIT_AUTHOR_EMAIL: 'test@example.com',
-    GIT_COMMITTER_NAME: 'Test',
-    GIT_COMMITTER_EMAIL: 'test@example.com',
-    GIT_TERMINAL_PROMPT: '0',
-  };
-}
-
-/** A git runner bound to an isolated environment. */
-export function gitRunner(home: string) {
-  const env = gitEnv(home);
-  const run = (args: string[], cwd?: string, extraEnv: Record<string, string> = {}) => runGit(args, { cwd, env: { ...env, ...extraEnv } });
-  const ok = async (args: string[], cwd?: string, extraEnv: Record<string, string> = {}) => {
-    const r = await run(args, cwd, extraEnv);
-    if (r.code !== 0) throw new Error(`git ${args.join(' ')} failed (${r.code}):\n${r.stderr}`);
-    return r.stdout.toString().trim();
-  };
-  return { run, ok };
 }
 
 /** Writes files (path → content) under `dir` and commits them. */

@@ -5,13 +5,12 @@
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { execFileSync } from 'node:child_process';
 import { encodeTree, decodeTree, compareEntries, nameFromBytes, nameToBytes, type TreeEntry, type FileMode } from '../../src/object/tree.js';
 import { encodeCommit, decodeCommit, encodeTag, decodeTag, type Commit } from '../../src/object/commit.js';
 import { entryNameProblem, splitPath } from '../../src/object/path.js';
 import { hashObject, type Oid } from '../../src/object/oid.js';
 import { InvalidObjectError, InvalidPathError } from '../../src/errors.js';
-import { GIT_ENV, tempDir } from '../pack/git-helpers.js';
+import { git, tempDir } from '../pack/git-helpers.js';
 
 const oidArb = fc.uint8Array({ minLength: 20, maxLength: 20 }).map((b) => Buffer.from(b).toString('hex') as Oid);
 const nameArb = fc
@@ -36,11 +35,11 @@ describe('tree codec', () => {
     const samples = fc.sample(entriesArb.filter((e) => e.length > 0), { numRuns: 40, seed: 7 });
     const t = tempDir('level-git-tree-');
     try {
-      execFileSync('git', ['init', '-q', '--bare', t.dir], { env: GIT_ENV });
+      git(undefined, ['init', '-q', '--bare', t.dir]);
       for (const entries of samples) {
         const input = entries.map((e) => `${e.mode === '40000' ? '040000' : e.mode} ${e.mode === '40000' ? 'tree' : e.mode === '160000' ? 'commit' : 'blob'} ${e.oid}\t${e.name}\0`).join('');
         // -z: NUL-terminated records, names taken verbatim (no C quoting).
-        const gitId = execFileSync('git', ['mktree', '-z', '--missing'], { cwd: t.dir, env: GIT_ENV, input }).toString().trim();
+        const gitId = git(t.dir, ['mktree', '-z', '--missing'], input).toString().trim();
         expect(hashObject('tree', encodeTree(entries as TreeEntry[]))).toBe(gitId);
       }
     } finally {
@@ -126,18 +125,18 @@ describe('commit and tag codecs', () => {
   it('gives the ids git gives for the same commit and tag bytes, and git fsck accepts them', () => {
     const t = tempDir('level-git-commit-');
     try {
-      execFileSync('git', ['init', '-q', t.dir], { env: GIT_ENV });
-      const emptyTree = execFileSync('git', ['mktree'], { cwd: t.dir, env: GIT_ENV, input: '' }).toString().trim() as Oid;
+      git(undefined, ['init', '-q', t.dir]);
+      const emptyTree = git(t.dir, ['mktree'], '').toString().trim() as Oid;
       const author = { name: 'Ann Example', email: 'ann@example.com', timestamp: 1_700_000_000, timezone: '+0200' };
       const body = encodeCommit({ tree: emptyTree, parents: [], author, committer: author, message: 'subject\n\nbody ünïcode\n' });
-      const id = execFileSync('git', ['hash-object', '-t', 'commit', '-w', '--stdin'], { cwd: t.dir, env: GIT_ENV, input: body }).toString().trim();
+      const id = git(t.dir, ['hash-object', '-t', 'commit', '-w', '--stdin'], body).toString().trim();
       expect(hashObject('commit', body)).toBe(id);
       const tag = encodeTag({ object: id as Oid, type: 'commit', tag: 'v1', tagger: author, message: 'release\n' });
-      const tagId = execFileSync('git', ['hash-object', '-t', 'tag', '-w', '--stdin'], { cwd: t.dir, env: GIT_ENV, input: tag }).toString().trim();
+      const tagId = git(t.dir, ['hash-object', '-t', 'tag', '-w', '--stdin'], tag).toString().trim();
       expect(hashObject('tag', tag)).toBe(tagId);
       expect(decodeTag(tag)).toEqual({ object: id, type: 'commit', tag: 'v1', tagger: author, message: 'release\n' });
-      execFileSync('git', ['fsck', '--strict', '--no-dangling'], { cwd: t.dir, env: GIT_ENV });
-      expect(execFileSync('git', ['log', '--format=%an|%ae|%at|%ai', id], { cwd: t.dir, env: GIT_ENV }).toString().trim()).toBe('Ann Example|ann@example.com|1700000000|2023-11-15 00:13:20 +0200');
+      git(t.dir, ['fsck', '--strict', '--no-dangling']);
+      expect(git(t.dir, ['log', '--format=%an|%ae|%at|%ai', id]).toString().trim()).toBe('Ann Example|ann@example.com|1700000000|2023-11-15 00:13:20 +0200');
     } finally {
       t.cleanup();
     }

@@ -1,44 +1,16 @@
-/** Drives the real git binary for the pack tests: temp repos, packs, cat-file --batch. */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+/** Drives the real git binary for the pack tests (through test/helpers/git.ts): packs, cat-file --batch, histories. */
+import { writeFileSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { git, gitText } from '../helpers/git.js';
 import type { ObjectType, Oid } from '../../src/object/oid.js';
 
-/** Environment that makes git deterministic and ignores the user's configuration. */
-export const GIT_ENV: NodeJS.ProcessEnv = {
-  ...process.env,
-  GIT_CONFIG_NOSYSTEM: '1',
-  GIT_CONFIG_GLOBAL: '/dev/null',
-  GIT_AUTHOR_NAME: 'Pack Test',
-  GIT_AUTHOR_EMAIL: 'pack@example.com',
-  GIT_AUTHOR_DATE: '1700000000 +0000',
-  GIT_COMMITTER_NAME: 'Pack Test',
-  GIT_COMMITTER_EMAIL: 'pack@example.com',
-  GIT_COMMITTER_DATE: '1700000000 +0000',
-  GIT_TERMINAL_PROMPT: '0',
-};
-
-/** Runs git in `cwd`, returning stdout as bytes. */
-export function git(cwd: string, args: string[], input?: Uint8Array | string): Buffer {
-  return execFileSync('git', args, { cwd, env: GIT_ENV, input, maxBuffer: 1024 * 1024 * 1024, stdio: ['pipe', 'pipe', 'pipe'] });
-}
-
-/** Runs git and returns trimmed stdout text. */
-export function gitText(cwd: string, args: string[], input?: Uint8Array | string): string {
-  return git(cwd, args, input).toString('utf8').trim();
-}
-
-/** A temp directory removed by the returned cleanup. */
-export function tempDir(prefix = 'level-git-pack-'): { dir: string; cleanup: () => void } {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
-}
+export { GIT_ENV, git, gitText } from '../helpers/git.js';
+export { tempDir } from '../helpers/tmp.js';
 
 /** `git init --bare` in a fresh directory under `parent`. */
 export function initBare(parent: string, name = 'bare.git'): string {
   const dir = join(parent, name);
-  execFileSync('git', ['init', '-q', '--bare', dir], { env: GIT_ENV });
+  git(undefined, ['init', '-q', '--bare', dir]);
   return dir;
 }
 
@@ -109,7 +81,7 @@ export function pseudoRandom(n: number, seed = 1): Uint8Array {
  */
 export function makeHistoryRepo(parent: string, name = 'work'): { repo: string; commits: string[] } {
   const repo = join(parent, name);
-  execFileSync('git', ['init', '-q', '-b', 'main', repo], { env: GIT_ENV });
+  git(undefined, ['init', '-q', '-b', 'main', repo]);
   const commits: string[] = [];
   const lines = (seed: number, n: number) =>
     Array.from({ length: n }, (_, k) => `line ${k} of a file that git will want to delta ${(seed * 7919 + k * 31) % 1000}`).join('\n') + '\n';

@@ -9,10 +9,9 @@ import { CorruptPackError, LimitExceededError } from '../../src/errors.js';
 import { concat, equal, utf8 } from '../../src/platform/bytes.js';
 import { platform, setPlatform } from '../../src/platform/index.js';
 import { portablePlatform } from '../../src/platform/portable.js';
-import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { asAsync, catFileBatch, chunks, git, GIT_ENV, gitText, makeHistoryRepo, tempDir } from './git-helpers.js';
+import { asAsync, catFileBatch, chunks, git, gitText, makeHistoryRepo, tempDir } from './git-helpers.js';
 
 async function readAll(source: AsyncIterable<Uint8Array>, options?: ReadPackOptions): Promise<PackObject[]> {
   const out: PackObject[] = [];
@@ -36,15 +35,15 @@ function entryTypeCounts(pack: Uint8Array, thinBasesFrom?: string): Record<numbe
     if (thinBasesFrom === undefined) {
       const file = join(dir.dir, 'p.pack');
       writeFileSync(file, pack);
-      execFileSync('git', ['index-pack', file], { env: GIT_ENV });
+      git(undefined, ['index-pack', file]);
       idx = file.replace(/\.pack$/, '.idx');
     } else {
       const bare = join(dir.dir, 'thin.git');
-      execFileSync('git', ['clone', '-q', '--bare', thinBasesFrom, bare], { env: GIT_ENV });
+      git(undefined, ['clone', '-q', '--bare', thinBasesFrom, bare]);
       const out = gitText(bare, ['index-pack', '--stdin', '--fix-thin'], pack);
       idx = join(bare, 'objects', 'pack', `pack-${out.split(/\s+/)[1]}.idx`);
     }
-    const out = execFileSync('git', ['verify-pack', '-v', idx], { env: GIT_ENV, maxBuffer: 1 << 30 }).toString();
+    const out = git(undefined, ['verify-pack', '-v', idx]).toString();
     const counts: Record<number, number> = {};
     for (const line of out.split('\n')) {
       const m = /^[0-9a-f]{40} +\w+ +\d+ +\d+ +(\d+)/.exec(line);

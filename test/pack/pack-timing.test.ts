@@ -4,12 +4,11 @@
  * its verbatim entries back out. Compared with `git index-pack` on the same pack.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { readPack } from '../../src/pack/pack-reader.js';
 import { writePack } from '../../src/pack/pack-writer.js';
-import { GIT_ENV, chunks, asAsync, tempDir } from './git-helpers.js';
+import { chunks, asAsync, git, tempDir } from './git-helpers.js';
 
 const source = join(process.cwd(), 'node_modules');
 
@@ -21,8 +20,8 @@ describe.skipIf(!existsSync(source))('pack timing', () => {
     tmp = tempDir();
     bare = join(tmp.dir, 'timing.git');
     const run = (args: string[], input?: string) =>
-      execFileSync('git', [`--git-dir=${bare}`, ...args], { env: GIT_ENV, input, maxBuffer: 1 << 30 });
-    execFileSync('git', ['init', '-q', '--bare', bare], { env: GIT_ENV });
+      git(undefined, [`--git-dir=${bare}`, ...args], input);
+    git(undefined, ['init', '-q', '--bare', bare]);
     // Index the files in place (git reads node_modules, writes only into the temp repo).
     run([`--work-tree=${source}`, 'add', '-A', '-f', '--', '.', ':(exclude)@typescript', ':(exclude)@rolldown']);
     const tree = run(['write-tree']).toString().trim();
@@ -59,7 +58,7 @@ describe.skipIf(!existsSync(source))('pack timing', () => {
       );
     }
     const t = performance.now();
-    execFileSync('git', [`--git-dir=${bare}`, 'index-pack', '--stdin'], { env: GIT_ENV, input: pack, maxBuffer: 1 << 30 });
+    git(undefined, [`--git-dir=${bare}`, 'index-pack', '--stdin'], pack);
     lines.push(`git index-pack --stdin on the same pack: ${(performance.now() - t).toFixed(0)} ms`);
     console.log(lines.join('\n'));
   }, 120_000);

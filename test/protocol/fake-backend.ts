@@ -4,10 +4,8 @@
  * HTTP layers be tested end to end against real packs without the storage engine; it is not
  * a model of how the engine stores anything.
  */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { gitOk, runGit } from '../helpers/git.js';
+import { tempDir } from '../helpers/tmp.js';
 import type {
   AdvertisedRef,
   FetchRequest,
@@ -19,37 +17,11 @@ import type {
 } from '../../src/protocol/backend.js';
 import { ZERO_OID, type Oid } from '../../src/object/oid.js';
 
-/** Runs git, returning stdout; rejects with stderr on a non-zero exit. */
-export function runGit(
-  args: string[],
-  opts: { cwd?: string; input?: Uint8Array | string | AsyncIterable<Uint8Array>; env?: Record<string, string> } = {},
-): Promise<{ stdout: Buffer; stderr: string; code: number }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('git', args, { cwd: opts.cwd, env: { ...process.env, GIT_TERMINAL_PROMPT: '0', ...opts.env } });
-    const out: Buffer[] = [];
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => out.push(d));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ stdout: Buffer.concat(out), stderr: err, code: code ?? -1 }));
-    child.stdin.on('error', () => undefined);
-    const input = opts.input;
-    if (input === undefined) child.stdin.end();
-    else if (typeof input === 'string' || input instanceof Uint8Array) child.stdin.end(input);
-    else
-      (async () => {
-        for await (const chunk of input) if (!child.stdin.write(chunk)) await new Promise((r) => child.stdin.once('drain', r));
-        child.stdin.end();
-      })().catch(() => child.stdin.destroy());
-  });
-}
+/** Runs git; re-exported for the tests that imported it from here. */
+export { runGit };
 
-/** Like runGit but throws on failure and returns trimmed stdout text. */
-export async function git(args: string[], opts: Parameters<typeof runGit>[1] = {}): Promise<string> {
-  const r = await runGit(args, opts);
-  if (r.code !== 0) throw new Error(`git ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
-  return r.stdout.toString().trim();
-}
+/** Runs git; throws on failure, returns trimmed stdout. */
+const git = gitOk;
 
 /** GitBackend over a bare repository directory. */
 export class GitDirBackend implements GitBackend {
@@ -60,10 +32,10 @@ export class GitDirBackend implements GitBackend {
 
   /** Creates an empty bare repository (HEAD → refs/heads/main) in a temp dir. */
   static async create(): Promise<GitDirBackend & { cleanup(): void }> {
-    const dir = mkdtempSync(join(tmpdir(), 'level-git-fake-'));
+    const { dir, cleanup } = tempDir('level-git-fake-');
     await git(['init', '-q', '--bare', '-b', 'main', dir]);
     const b = new GitDirBackend(dir) as GitDirBackend & { cleanup(): void };
-    b.cleanup = () => rmSync(dir, { recursive: true, force: true });
+    b.cleanup = cleanup;
     return b;
   }
 

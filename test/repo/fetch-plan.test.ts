@@ -6,12 +6,11 @@
  * depth-limited plans pick the commits and shallow boundary `git clone --depth` gets.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MemoryLevel } from 'memory-level';
 import { openEngine, type Engine, type Repository } from '../../src/index.js';
-import { GIT_ENV, git, gitText, tempDir, writeFile } from '../pack/git-helpers.js';
+import { git, gitText, tempDir, writeFile } from '../pack/git-helpers.js';
 import { collectBytes } from '../engine/helpers.js';
 
 let engine: Engine;
@@ -23,7 +22,7 @@ const at: Record<string, string> = {};
 beforeAll(async () => {
   tmp = tempDir('level-git-plan-');
   work = join(tmp.dir, 'work');
-  execFileSync('git', ['init', '-q', '-b', 'main', work], { env: GIT_ENV });
+  git(undefined, ['init', '-q', '-b', 'main', work]);
   let n = 0;
   const step = (name: string, files: Record<string, string>) => {
     for (const [p, c] of Object.entries(files)) writeFile(work, p, c);
@@ -84,7 +83,7 @@ describe('incremental packs', () => {
       expect(plan.oids.length).toBe(new Set(plan.oids).size);
       // The pack completes a client that has exactly the haves.
       const client = join(tmp.dir, `client-${w.join('+')}-${h.join('+')}`);
-      execFileSync('git', ['init', '-q', '--bare', client], { env: GIT_ENV });
+      git(undefined, ['init', '-q', '--bare', client]);
       if (haves.length > 0) git(client, ['index-pack', '--stdin'], git(work, ['pack-objects', '--revs', '--stdout', '-q'], haves.join('\n') + '\n'));
       const pack = await collectBytes(repo.packObjects({ wants, haves }));
       git(client, ['index-pack', '--strict', '--stdin'], pack);
@@ -121,7 +120,7 @@ describe('depth-limited packs against git clone --depth', () => {
     for (const depth of [1, 2, 3, 4]) {
       it(`${branch} at depth ${depth}: the same commits and the same shallow boundary`, async () => {
         const clone = join(tmp.dir, `clone-${branch}-${depth}`);
-        execFileSync('git', ['clone', '-q', '--bare', '--no-local', `--depth=${depth}`, '--branch', branch, `file://${work}`, clone], { env: GIT_ENV });
+        git(undefined, ['clone', '-q', '--bare', '--no-local', `--depth=${depth}`, '--branch', branch, `file://${work}`, clone]);
         const gitCommits = new Set(gitText(clone, ['rev-list', '--all']).split('\n'));
         const shallowFile = join(clone, 'shallow');
         const gitShallow = new Set(existsSync(shallowFile) ? readFileSync(shallowFile, 'utf8').split('\n').filter(Boolean) : []);

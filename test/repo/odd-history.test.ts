@@ -4,21 +4,15 @@
  * read back byte-identical rather than rejected.
  */
 import { describe, expect, it } from 'vitest';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { MemoryLevel } from 'memory-level';
 import { openEngine } from '../../src/index.js';
 import { utf8 } from '../../src/platform/bytes.js';
-
-const git = (cwd: string, args: string[], input?: string | Buffer) =>
-  execFileSync('git', args, { cwd, input, env: { ...process.env, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null' } });
+import { git } from '../helpers/git.js';
+import { withTempDir } from '../helpers/tmp.js';
 
 describe('odd but real commit identities', () => {
   it('are ingested, logged and read back byte-identical', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'lg-odd-'));
-    try {
+    await withTempDir('lg-odd-', async (dir) => {
       git(dir, ['init', '-q', '--bare']);
       const blob = git(dir, ['hash-object', '-w', '--stdin'], 'hello\n').toString().trim();
       const tree = git(dir, ['mktree'], `100644 blob ${blob}\thello.txt\n`).toString().trim();
@@ -44,8 +38,6 @@ describe('odd but real commit identities', () => {
       }
       expect(await repo.readFile('main', 'hello.txt')).toEqual(utf8('hello\n'));
       await engine.close();
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 });

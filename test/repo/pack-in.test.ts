@@ -15,7 +15,7 @@ import { toHex, utf8, concat } from '../../src/platform/bytes.js';
 import { hashObject, type ObjectType } from '../../src/object/oid.js';
 import { encodePacked } from '../../src/object/packed.js';
 import { writePackSync, encodePackHeader } from '../../src/pack/pack-writer.js';
-import { GIT_ENV, allObjects, catFileBatch, chunks, git, gitText, pseudoRandom, tempDir, writeFile } from '../pack/git-helpers.js';
+import { allObjects, catFileBatch, chunks, git, gitText, pseudoRandom, tempDir, writeFile } from '../pack/git-helpers.js';
 import { countObjects, realSourceFiles } from '../engine/helpers.js';
 
 let db: MemoryLevel<Uint8Array, Uint8Array>;
@@ -27,7 +27,7 @@ let commits: string[];
 /** A work-tree repository of real source files with history git deltifies. */
 function makeRealRepo(parent: string): { repo: string; commits: string[] } {
   const repo = join(parent, 'real');
-  execFileSync('git', ['init', '-q', '-b', 'main', repo], { env: GIT_ENV });
+  git(undefined, ['init', '-q', '-b', 'main', repo]);
   const files = realSourceFiles(400);
   for (const f of files) writeFile(repo, f.path, f.content);
   writeFile(repo, 'assets/random.bin', pseudoRandom(40_000, 9));
@@ -60,7 +60,7 @@ function gitPack(revs: string[], flags: string[]): Uint8Array {
 function deltaCount(pack: Uint8Array): number {
   const t = tempDir('level-git-verify-');
   try {
-    execFileSync('git', ['init', '-q', '--bare', t.dir], { env: GIT_ENV });
+    git(undefined, ['init', '-q', '--bare', t.dir]);
     git(t.dir, ['index-pack', '--fix-thin', '--stdin'], pack);
     const dir = join(t.dir, 'objects', 'pack');
     const idx = execFileSync('ls', [dir]).toString().split('\n').find((f) => f.endsWith('.idx'))!;
@@ -155,7 +155,7 @@ describe('packs from git pack-objects', () => {
 describe('names that are not UTF-8', () => {
   it('a git tree with Latin-1 names is stored, listed, committed on and packed back byte-exact', async () => {
     const dir = join(tmp.dir, 'latin1');
-    execFileSync('git', ['init', '-q', '-b', 'main', dir], { env: GIT_ENV });
+    git(undefined, ['init', '-q', '-b', 'main', dir]);
     const raw = (s: string, b: number) => Buffer.concat([Buffer.from(join(dir, s)), Buffer.from([b])]);
     writeFileSync(raw('caf', 0xe9), 'e-acute');
     writeFileSync(raw('caf', 0xe8), 'e-grave');
@@ -173,7 +173,7 @@ describe('names that are not UTF-8', () => {
     // A commit next to them keeps their bytes; git reads the result.
     const c = await repo.commit({ branch: 'main', message: 'touch', author: { name: 'A', email: 'a@example.com' }, changes: [{ path: 'plain.txt', content: 'changed' }] });
     const bare = join(tmp.dir, 'latin1-back.git');
-    execFileSync('git', ['init', '-q', '--bare', bare], { env: GIT_ENV });
+    git(undefined, ['init', '-q', '--bare', bare]);
     const chunksOut: Uint8Array[] = [];
     for await (const p of repo.packObjects({ wants: [c.sha] })) chunksOut.push(p);
     git(bare, ['index-pack', '--strict', '--stdin'], concat(chunksOut));
@@ -187,7 +187,7 @@ describe('names that are not UTF-8', () => {
 describe('submodules (gitlinks)', () => {
   it('a tree with a gitlink is stored, listed, committed beside and packed back without the linked commit', async () => {
     const dir = join(tmp.dir, 'gitlink');
-    execFileSync('git', ['init', '-q', '-b', 'main', dir], { env: GIT_ENV });
+    git(undefined, ['init', '-q', '-b', 'main', dir]);
     writeFileSync(join(dir, 'a.txt'), 'a');
     const linked = 'ab'.repeat(20); // a commit of another repository: never present here
     git(dir, ['add', 'a.txt']);
@@ -206,7 +206,7 @@ describe('submodules (gitlinks)', () => {
       ['vendor/readme', '100644'],
     ]);
     const bare = join(tmp.dir, 'gitlink-back.git');
-    execFileSync('git', ['init', '-q', '--bare', bare], { env: GIT_ENV });
+    git(undefined, ['init', '-q', '--bare', bare]);
     const parts: Uint8Array[] = [];
     for await (const p of repo.packObjects({ wants: [c.sha] })) parts.push(p);
     git(bare, ['index-pack', '--strict', '--stdin'], concat(parts));

@@ -27,14 +27,13 @@ import { MemoryLevel } from 'memory-level';
 import { openEngine, type Engine, type Repository } from '../../src/index.js';
 import type { Oid } from '../../src/object/oid.js';
 import type { ObjectFilter } from '../../src/protocol/backend.js';
-import { GIT_ENV, tempDir } from '../pack/git-helpers.js';
+import { GIT_ENV, git } from '../helpers/git.js';
+import { tempDir } from '../helpers/tmp.js';
 import { collectBytes } from '../engine/helpers.js';
 
 // ---- running git -------------------------------------------------------------------------
 
-function run(cwd: string, args: string[], input?: Uint8Array | string, env: NodeJS.ProcessEnv = GIT_ENV): Buffer {
-  return execFileSync('git', args, { cwd, env, input: input ?? '', maxBuffer: 1 << 30, stdio: ['pipe', 'pipe', 'pipe'] });
-}
+const run = git;
 const text = (cwd: string, args: string[], input?: Uint8Array | string) => run(cwd, args, input).toString('utf8').trim();
 const lines = (s: string) => s.split('\n').filter(Boolean);
 
@@ -171,7 +170,7 @@ interface History {
 /** Builds a history in `parent/work` with porcelain git (plumbing for merges, which never conflict). */
 function buildHistory(parent: string, steps: readonly { step: Step; gap: number }[]): History {
   const work = join(parent, 'work');
-  execFileSync('git', ['init', '-q', '-b', 'main', work], { env: GIT_ENV });
+  git(undefined, ['init', '-q', '-b', 'main', work]);
   let time = 1_700_000_000;
   const g = (args: string[], input?: string) =>
     run(work, args, input, { ...GIT_ENV, GIT_AUTHOR_DATE: `${time} +0000`, GIT_COMMITTER_DATE: `${time} +0000` })
@@ -383,7 +382,7 @@ function describeRequest(l: Loaded, wants: string[], haves: string[], filter?: O
 /** `packObjects`' bytes in a bare repository holding the haves' objects: index-pack --strict, refs at the wants, fsck. */
 async function checkPack(l: Loaded, tmp: string, name: string, wants: string[], haves: string[]): Promise<void> {
   const client = join(tmp, name);
-  execFileSync('git', ['init', '-q', '--bare', client], { env: GIT_ENV });
+  git(undefined, ['init', '-q', '--bare', client]);
   if (haves.length > 0) run(client, ['index-pack', '--stdin'], run(l.h.work, ['pack-objects', '--revs', '--stdout', '-q'], haves.join('\n') + '\n'));
   const pack = await collectBytes(l.repo.packObjects({ wants, haves }));
   run(client, ['index-pack', '--strict', '--stdin'], pack);
@@ -455,7 +454,7 @@ describe('planPack against git, on random histories (fast-check)', () => {
               counted.filtered++;
               // A partial pack cannot pass a connectivity check; it must still be a pack of exactly the plan.
               const client = join(tmp, `filtered-${n++}`);
-              execFileSync('git', ['init', '-q', '--bare', client], { env: GIT_ENV });
+              git(undefined, ['init', '-q', '--bare', client]);
               run(client, ['index-pack', '--stdin'], await collectBytes(l.repo.packObjects({ wants, haves, filter })));
               const inPack = lines(text(client, ['cat-file', '--batch-all-objects', '--batch-check=%(objectname)']));
               expect(difference(l, plan.oids, inPack), 'pack contents').toEqual(SAME);
@@ -479,7 +478,7 @@ describe('planPack against git, on random histories (fast-check)', () => {
             for (const { branch: b, depth } of requests) {
               const branch = l.h.branches[b % l.h.branches.length]!;
               const clone = join(tmp, `clone-${n++}`);
-              execFileSync('git', ['clone', '-q', '--bare', '--no-local', `--depth=${depth}`, '--branch', branch, `file://${l.h.work}`, clone], { env: GIT_ENV });
+              git(undefined, ['clone', '-q', '--bare', '--no-local', `--depth=${depth}`, '--branch', branch, `file://${l.h.work}`, clone]);
               const cloned = lines(text(clone, ['cat-file', '--batch-all-objects', '--batch-check=%(objectname)']));
               const shallowFile = join(clone, 'shallow');
               const gitShallow = existsSync(shallowFile) ? lines(readFileSync(shallowFile, 'utf8')) : [];
@@ -494,7 +493,7 @@ describe('planPack against git, on random histories (fast-check)', () => {
               counted.depth++;
 
               const client = join(tmp, `shallow-${n}`);
-              execFileSync('git', ['init', '-q', '--bare', client], { env: GIT_ENV });
+              git(undefined, ['init', '-q', '--bare', client]);
               if (plan.shallow.length > 0) writeFileSync(join(client, 'shallow'), plan.shallow.join('\n') + '\n');
               run(client, ['index-pack', '--strict', '--stdin'], await collectBytes(l.repo.packObjects({ wants: [tip], depth, includeTags: true })));
               run(client, ['update-ref', `refs/heads/${branch}`, tip]);
@@ -519,7 +518,7 @@ async function tiny(script: string, body: (l: Loaded, rev: (spec: string) => str
   let loaded: Loaded | undefined;
   try {
     const work = join(tmp.dir, 'work');
-    execFileSync('git', ['init', '-q', '-b', 'main', work], { env: GIT_ENV });
+    git(undefined, ['init', '-q', '-b', 'main', work]);
     execFileSync('sh', ['-e', '-c', script], { cwd: work, env: GIT_ENV, stdio: ['pipe', 'pipe', 'pipe'] });
     loaded = await load({ work, commits: lines(text(work, ['rev-list', '--all'])), branches: ['main'] });
     await body(loaded, (spec) => text(work, ['rev-parse', spec]));

@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { cpus, totalmem } from 'node:os';
 import type { Bench } from 'tinybench';
 
-export { realSourceFiles, collectBytes } from '../../test/engine/helpers.js';
+export { realSourceFiles, collectBytes } from '../shared/files.js';
 
 /** Git with a fixed identity and no user or system configuration. */
 export const GIT_ENV: NodeJS.ProcessEnv = {

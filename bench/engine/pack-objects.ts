@@ -5,7 +5,7 @@
  * pack-objects reuses, as a served repository does) and with loose objects (pack-objects
  * compresses and searches deltas). level-git's pack cache is off, so every sample builds the
  * pack from the stored entries (a repeated clone of a cached tip costs less).
- * Run: node --import tsx bench/core/pack-objects.ts
+ * Run: node --import tsx bench/engine/pack-objects.ts
  */
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -7,10 +7,10 @@
 import { cpus, tmpdir } from 'node:os';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { wants, type BenchOptions } from './lib/args.js';
-import { cloneRoot, git, gitOk, run } from './lib/exec.js';
-import { alternate, alternateUnits, measure, rotation, toResult, type OpResult, type Result, type Sample } from './lib/measure.js';
-import { summarize, type Summary } from './lib/stats.js';
+import { wants, type BenchOptions } from '../shared/args.js';
+import { cloneRoot, git, gitOk, run } from '../shared/exec.js';
+import { alternate, alternateUnits, measure, rotation, toResult, type OpResult, type Result, type Sample } from '../shared/measure.js';
+import { summarize, type Summary } from '../shared/stats.js';
 import {
   ensurePrevBranch,
   historyFixture,
@@ -23,7 +23,7 @@ import { PROJECT_ROOT } from './servers/control.js';
 import { startHttpBackend } from './servers/http-backend.js';
 import { BENCH_API_KEY, startLevelGit } from './servers/level-git.js';
 import { startReplay, type ReplayServer } from './servers/replay.js';
-import type { BenchServer } from './servers/types.js';
+import type { BenchServer } from '../shared/server-types.js';
 
 /** Many clones at once against one server. */
 export interface ConcurrencyResult {

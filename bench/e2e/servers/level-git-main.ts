@@ -4,7 +4,7 @@
  * The engine is loaded dynamically: while it does not exist yet, this prints
  * {"error": ...} and exits, and the runner leaves level-git out.
  *
- * usage: node --import tsx bench/servers/level-git-main.ts --data <dir> [--no-pack-cache]
+ * usage: node --import tsx bench/e2e/servers/level-git-main.ts --data <dir> [--no-pack-cache]
  * Prints {"port":N} on its first stdout line.
  */
 import { createServer } from 'node:http';
@@ -25,8 +25,8 @@ const dataDir = dataIndex > 0 ? process.argv[dataIndex + 1] : undefined;
 async function main(): Promise<void> {
   if (dataDir === undefined) throw new Error('missing --data');
   // Paths built at run time so type-checking does not depend on modules still being written.
-  const indexPath = '../../src/index.js';
-  const handlerPath = '../../src/http/node-handler.js';
+  const indexPath = '../../../src/index.js';
+  const handlerPath = '../../../src/http/node-handler.js';
   const { openEngine } = (await import(indexPath)) as { openEngine: (o: { path: string; packCache?: { maxBytes: number; warm: boolean } }) => Promise<Engine> | Engine };
   const { createNodeHandler } = (await import(handlerPath)) as { createNodeHandler: (o: { engine: Engine }) => NodeHandler };
   if (typeof openEngine !== 'function' || typeof createNodeHandler !== 'function') throw new Error('engine API not available yet');
@@ -73,8 +73,8 @@ async function main(): Promise<void> {
 /** Mounts the JSON API when it exists (for the api workload); null when it cannot be loaded. */
 async function loadApi(engine: Engine): Promise<NodeHandler | null> {
   try {
-    const apiPath = '../../src/http/api.js';
-    const tokensPath = '../../src/access/tokens.js';
+    const apiPath = '../../../src/http/api.js';
+    const tokensPath = '../../../src/access/tokens.js';
     const { createApiNodeHandler } = (await import(apiPath)) as { createApiNodeHandler: (o: unknown) => NodeHandler };
     const { createTokenService } = (await import(tokensPath)) as { createTokenService: (o: unknown) => unknown };
     const tokens = createTokenService({ keys: { secret: 'level-git-bench-secret-level-git-bench-secret' } });

@@ -8,10 +8,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { dirname, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { emptyStats, type ServerStats } from './types.js';
+import { emptyStats, type ServerStats } from '../../shared/server-types.js';
 
 /** Root of the project (where node_modules and tsx live). */
-export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
 /** Counters plus an in-flight tracker that lets `/_bench/idle` wait for quiet. */
 export class Traffic {

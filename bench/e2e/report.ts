@@ -5,8 +5,8 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ratio } from './lib/stats.js';
-import type { Result } from './lib/measure.js';
+import { ratio } from '../shared/stats.js';
+import type { Result } from '../shared/measure.js';
 import type { SuiteReport } from './suite.js';
 
 /** One comparison measured within the same run. */

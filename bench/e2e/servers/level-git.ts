@@ -4,9 +4,9 @@
  * including libuv's pool and the database's), peak RSS = VmHWM (reset per workload).
  */
 import { join } from 'node:path';
-import { readCpu, readPeakRssKb, resetPeakRss } from '../lib/proc.js';
+import { readCpu, readPeakRssKb, resetPeakRss } from '../../shared/proc.js';
 import { PROJECT_ROOT, controlMethods, spawnServer } from './control.js';
-import type { BenchServer, ServerStats } from './types.js';
+import type { BenchServer, ServerStats } from '../../shared/server-types.js';
 
 /** The admin key of the JSON API that level-git-main.ts mounts under /api/v1 (loopback only). */
 export const BENCH_API_KEY = 'level-git-bench-admin-key';
@@ -16,7 +16,7 @@ export type LevelGitServer = BenchServer & { pid: number };
 
 /** Starts level-git on dataDir (extraArgs: `--no-pack-cache`); rejects when the engine is not available. */
 export async function startLevelGit(dataDir: string, name = 'level-git', extraArgs: readonly string[] = []): Promise<LevelGitServer> {
-  const proc = await spawnServer(join(PROJECT_ROOT, 'bench/servers/level-git-main.ts'), ['--data', dataDir, ...extraArgs], 60_000);
+  const proc = await spawnServer(join(PROJECT_ROOT, 'bench/e2e/servers/level-git-main.ts'), ['--data', dataDir, ...extraArgs], 60_000);
   return {
     name,
     pid: proc.pid,

@@ -3,7 +3,7 @@
  * doing the same work in a temp repository: `git add -A` of the same 1,000 files (already in
  * the work tree, as level-git already has them in memory) then `git commit`; and `git
  * fast-import` of the same bytes from one in-memory stream (C git's fastest path). Every sample
- * starts from an empty repository. Run: node --import tsx bench/core/commit.ts
+ * starts from an empty repository. Run: node --import tsx bench/engine/commit.ts
  */
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

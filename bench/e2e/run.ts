@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs, USAGE } from './lib/args.js';
+import { parseArgs, USAGE } from '../shared/args.js';
 import { computeRatios, formatText, writeOutputs } from './report.js';
 import { PROJECT_ROOT } from './servers/control.js';
 import { runSuite, type SuiteReport } from './suite.js';

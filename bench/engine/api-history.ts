@@ -3,7 +3,7 @@
  * sixty real-looking source files. Measures the commit cost per turn with kept commit deltas on
  * and off (`commitDeltas`), and the bytes of a full pack of the result, beside C git: the same
  * turns as `git commit -a` in a work tree, and the size of `git pack-objects --revs` after
- * `git repack -adf` (deltas found afresh). Run: node --import tsx bench/core/api-history.ts
+ * `git repack -adf` (deltas found afresh). Run: node --import tsx bench/engine/api-history.ts
  */
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

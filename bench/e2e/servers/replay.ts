@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import { gunzipSync } from 'node:zlib';
-import { emptyStats, type BenchServer, type ServerStats } from './types.js';
+import { emptyStats, type BenchServer, type ServerStats } from '../../shared/server-types.js';
 
 /** One recorded response. */
 export interface Recording {

@@ -3,7 +3,7 @@
  * memory around it, and alternating servers run by run (A B C, B C A, ...).
  */
 import { summarize, type Summary } from './stats.js';
-import type { BenchServer } from '../servers/types.js';
+import type { BenchServer } from './server-types.js';
 
 /** One timed operation. */
 export interface Sample {

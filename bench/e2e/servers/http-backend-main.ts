@@ -5,14 +5,14 @@
  * (waited-for) children — http-backend, upload-pack, pack-objects, receive-pack,
  * index-pack — shows up in this process's cutime+cstime.
  *
- * usage: node --import tsx bench/servers/http-backend-main.ts --root <project root>
+ * usage: node --import tsx bench/e2e/servers/http-backend-main.ts --root <project root>
  * Prints {"port":N} on its first stdout line.
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
-import { gitEnv, gitOk } from '../lib/exec.js';
+import { gitEnv, gitOk } from '../../shared/exec.js';
 import { exitWithParent, handleControl, Traffic } from './control.js';
 
 exitWithParent();

@@ -4,13 +4,13 @@
  * every child was reaped), peak RSS = the largest child's max RSS (GNU time's %M).
  */
 import { join } from 'node:path';
-import { readCpu } from '../lib/proc.js';
+import { readCpu } from '../../shared/proc.js';
 import { PROJECT_ROOT, controlMethods, spawnServer } from './control.js';
-import type { BenchServer, ServerStats } from './types.js';
+import type { BenchServer, ServerStats } from '../../shared/server-types.js';
 
 /** Serves every `<name>.git` under projectRoot through `git http-backend`. */
 export async function startHttpBackend(projectRoot: string, name = 'cgit'): Promise<BenchServer & { pid: number; root: string }> {
-  const proc = await spawnServer(join(PROJECT_ROOT, 'bench/servers/http-backend-main.ts'), ['--root', projectRoot]);
+  const proc = await spawnServer(join(PROJECT_ROOT, 'bench/e2e/servers/http-backend-main.ts'), ['--root', projectRoot]);
   return {
     name,
     pid: proc.pid,

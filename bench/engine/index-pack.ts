@@ -4,7 +4,7 @@
  * has ofs-deltas) against `git index-pack --strict` of the same pack into an empty bare
  * repository (git checks object names, fsck rules and connectivity with --strict, which is
  * the work level-git always does). Every sample starts from an empty repository.
- * Run: node --import tsx bench/core/index-pack.ts
+ * Run: node --import tsx bench/engine/index-pack.ts
  */
 import { copyFileSync, mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
