@@ -37,7 +37,7 @@ export interface ForeignClient {
 }
 
 /** Runs a program with a clean environment (no PYTHONPATH, GOPATH or git config from outside). */
-function exec(cmd: string, args: string[], env: Record<string, string>, cwd?: string, timeoutMs = 60_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function exec(cmd: string, args: string[], env: Record<string, string>, cwd?: string, timeoutMs = 30_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { cwd, env: { PATH: '/usr/bin:/bin', LANG: 'C.UTF-8', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
