@@ -13,6 +13,7 @@ import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { gitRunner, tempDirs } from '../http/helpers.js';
+import type { Engine } from '../../src/index.js';
 import type { ForeignClient } from './clients.js';
 import { startLevelGit, startReference, type InteropServer } from './servers.js';
 
@@ -108,7 +109,7 @@ export function foreignClientSuite(client: ForeignClient): void {
     const ids: Record<string, string> = {};
     let src: string;
     let chainSrc: string;
-    let lg: InteropServer & { engine: import('../../src/index.js').Engine };
+    let lg: InteropServer & { engine: Engine };
     let ref: InteropServer;
 
     /** Writes files (executable when the path ends in .sh) and commits them with the fixed date. */
@@ -409,6 +410,15 @@ export function foreignClientSuite(client: ForeignClient): void {
     afterAll(async () => {
       await Promise.all([lg?.close(), ref?.close()]);
       tmp.cleanup();
+    });
+
+    it('the chained-delta repository is served with a delta whose base is itself a delta', async () => {
+      // C git keeps the pack as it came: verify-pack shows each delta's depth in the chain.
+      const packDir = join(chainSrc, 'objects', 'pack');
+      const packs = readdirSync(packDir).filter((f) => f.endsWith('.idx'));
+      expect(packs.length).toBe(1);
+      const verify = await git(['verify-pack', '-v', join(packDir, packs[0]!)], chainSrc);
+      expect(verify).toMatch(/^chain length = [2-9]: \d+ objects?$/m);
     });
 
     for (const sc of active) {
