@@ -20,6 +20,8 @@ import { startLevelGit, startReference, type InteropServer } from './servers.js'
 /** Dates of every commit and tag the suite makes: ids are then the same on both servers. */
 const FIXED = { GIT_AUTHOR_DATE: '2026-01-02T03:04:05Z', GIT_COMMITTER_DATE: '2026-01-02T03:04:05Z' };
 const EPOCH = Date.parse(FIXED.GIT_AUTHOR_DATE) / 1000;
+/** A test waits for its outcome, queued behind others: generous for a loaded CI machine. */
+const TEST_MS = 120_000;
 
 /** What a scenario left, compared between the servers; `error` only when the client failed. */
 export interface Outcome {
@@ -425,12 +427,12 @@ export function foreignClientSuite(client: ForeignClient): void {
       describe(sc.name, () => {
         it('against git http-backend (the reference)', async () => {
           await sc.check(await outcome(sc, ref), ref);
-        });
+        }, TEST_MS);
         it('against level-git, with the same outcome as against git http-backend', async () => {
           const [mine, reference] = await Promise.all([outcome(sc, lg), outcome(sc, ref)]);
           expect(mine).toEqual(reference);
           await sc.check(mine, lg);
-        });
+        }, TEST_MS);
       });
     }
   });
