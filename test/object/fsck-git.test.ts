@@ -12,7 +12,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
-import { FsckSession, type FsckOptions } from '../../src/object/fsck.js';
+import { FsckSession, checkObject, type FsckOptions } from '../../src/object/fsck.js';
 import { hashObject, objectHeader, type ObjectType, type Oid } from '../../src/object/oid.js';
 import { GIT_ENV, tempDir } from '../pack/git-helpers.js';
 import { buildCorpus, rawTree, type CorpusObject } from './fsck-corpus.js';
@@ -159,11 +159,27 @@ describe('fsck checks against git fsck', () => {
   });
 
   it('agrees with git on generated tree names around .git, .gitmodules and friends', () => {
-    const pieces = ['.', '.git', 'git', 'GIT', '.gitmodules', 'gitmod', 'gi7eba', '~1', '~4', '~5', '~9', ' ', '.', ':', '::$DATA', '\\', '/', 'x', '\u200c', '\u200d', '\ufeff', '\u206f', '\u00e9', '.mailmap', '.gitignore', '.gitattributes', 'mailma'];
+    // A core name (or its short form), case changed, an HFS-ignorable code point or other
+    // byte slipped in somewhere, NTFS-style tails, and sometimes a backslash-separated prefix.
+    const cores = ['.git', 'git~1', '.gitmodules', 'gitmod~1', 'gi7eba~1', 'gi7eba~9', '.gitattributes', 'gitatt~2', '.gitignore', '.mailmap', 'maba30~1', 'x', '..', '.'];
+    const inserts = ['\u200c', '\u200d', '\u200e', '\u202a', '\u206f', '\ufeff', '\u00e9', '\u2000', 'x', '.', ' '];
+    const tails = [' ', '.', '. .', ':', '::$INDEX_ALLOCATION', ':$DATA', '/x', '\\x', '~1', 'x', '\u200c'];
+    // Each change is absent most of the time, so that many names stay dangerous.
+    const sometimes = (values: string[]) => fc.oneof({ arbitrary: fc.constant(''), weight: 2 }, { arbitrary: fc.constantFrom(...values), weight: 1 });
     const nameArb = fc
-      .array(fc.constantFrom(...pieces), { minLength: 1, maxLength: 4 })
-      .map((parts) => parts.join(''))
-      .filter((n) => n !== '' && !n.includes('\0'));
+      .record({
+        core: fc.constantFrom(...cores),
+        upper: fc.boolean(),
+        insert: sometimes(inserts),
+        at: fc.nat(),
+        tail: sometimes(tails),
+        prefix: sometimes(['a\\', '\\', '\u200c']),
+      })
+      .map(({ core, upper, insert, at, tail, prefix }) => {
+        const c = upper ? core.toUpperCase() : core;
+        const i = at % (c.length + 1);
+        return prefix + c.slice(0, i) + insert + c.slice(i) + tail;
+      });
     const samples = fc.sample(fc.tuple(nameArb, fc.constantFrom('100644', '120000', '40000')), { numRuns: 400, seed: 20260101 });
     const unique = new Map<string, CorpusObject>();
     for (const [name, mode] of samples) {
@@ -177,5 +193,71 @@ describe('fsck checks against git fsck', () => {
     const git = runFsck(dir, [], true);
     // Named .gitmodules blobs are absent here: git says gitmodulesMissing, so do we.
     expect(compare(objects, git, ourFindings(objects, {}))).toEqual([]);
+    // The names do land on both sides of git's rules.
+    const flagged = objects.filter((o) => git.findings.has(hashObject(o.type, o.body))).length;
+    const named = objects.filter((o) => checkObject('tree', o.body).gitmodules.length > 0).length;
+    expect(objects.length).toBeGreaterThan(300);
+    expect(flagged).toBeGreaterThan(objects.length / 8);
+    expect(flagged).toBeLessThan(objects.length);
+    expect(named).toBeGreaterThan(objects.length / 20);
+  });
+  it('agrees with git on generated identities and tag names', () => {
+    const identTokens = ['A', ' ', ' ', '<', '>', 'a@b', '0', '1', '01', '17', '-', '+', '0000', '0130', '\t', 'x', '9223372036854775808', '18446744073709551616'];
+    const ident = fc.array(fc.constantFrom(...identTokens), { minLength: 1, maxLength: 10 }).map((t) => t.join(''));
+    const wellFormed = fc
+      .tuple(fc.constantFrom('A', '', 'A B'), fc.constantFrom(' ', ''), fc.constantFrom('a@b', ''), fc.constantFrom(' ', '  ', ''), fc.constantFrom('0', '1', '01', '-1', 'x', '', '9223372036854775807'), fc.constantFrom(' ', ''), fc.constantFrom('+0000', '-1230', '+000', '+00000', '0000', '+00x0', ''))
+      .map(([n, s1, e, s2, d, s3, z]) => `${n}${s1}<${e}>${s2}${d}${s3}${z}`);
+    const nameTokens = ['a', 'b', '.', '/', '@', '{', '.lock', '*', ' ', '~', '\u00e9', '-', '..', ':'];
+    const tagName = fc.array(fc.constantFrom(...nameTokens), { minLength: 0, maxLength: 5 }).map((t) => t.join(''));
+    const unique = new Map<string, CorpusObject>();
+    const put = (label: string, type: ObjectType, text: string) => {
+      const body = new Uint8Array(Buffer.from(text, 'utf8'));
+      unique.set(hashObject(type, body), { label, type, body });
+    };
+    for (const [a, c] of fc.sample(fc.tuple(fc.oneof(ident, wellFormed), fc.oneof(ident, wellFormed)), { numRuns: 400, seed: 424242 })) {
+      put(`commit ${JSON.stringify(a)} / ${JSON.stringify(c)}`, 'commit', `tree ${'2'.repeat(40)}\nauthor ${a}\ncommitter ${c}\n\nm\n`);
+    }
+    for (const [name, who] of fc.sample(fc.tuple(tagName, fc.option(fc.oneof(ident, wellFormed))), { numRuns: 300, seed: 434343 })) {
+      put(`tag ${JSON.stringify(name)}`, 'tag', `object ${'3'.repeat(40)}\ntype commit\ntag ${name}\n${who === null ? '' : `tagger ${who}\n`}\nm\n`);
+    }
+    const objects = [...unique.values()];
+    const dir = join(tmp.dir, 'idents.git');
+    execFileSync('git', ['init', '-q', '--bare', dir], { env: GIT_ENV });
+    for (const o of objects) writeLoose(dir, o.type, o.body);
+    expect(compare(objects, runFsck(dir, [], true), ourFindings(objects, {}))).toEqual([]);
+    expect(compare(objects, runFsck(dir, ['fsck.badTimezone=warn', 'fsck.badDate=warn', 'fsck.missingSpaceBeforeDate=ignore'], true), ourFindings(objects, { severities: { badTimezone: 'warn', badDate: 'warn', missingSpaceBeforeDate: 'ignore' } }))).toEqual([]);
+  });
+  it('agrees with git on generated .gitmodules files', () => {
+    const risky = ['x', '..', '.', '/', '\\', '-', '!', '%0a', '%00', '../', './', ':', '@', 'https://', 'http::', 'git://', 'h', ' ', '"', '#', ';', '\\n', '\\"', '\\q', '\t', '\xe9', '\xff'];
+    const plain = ['x', '..', '/', '-', '!', '%0a', '../', './', ':', '@', 'https://', 'http::', 'git://', 'h', '\\\\'];
+    const text = (max: number) =>
+      fc.oneof({ arbitrary: fc.array(fc.constantFrom(...plain), { maxLength: max }), weight: 4 }, { arbitrary: fc.array(fc.constantFrom(...risky), { maxLength: max }), weight: 1 }).map((t) => t.join(''));
+    const header = fc.oneof(
+      text(4).map((n) => `[submodule "${n}"]`),
+      text(3).map((n) => `[submodule.${n}]`),
+      fc.constantFrom('[submodule]', '[core]', '[SubModule "a"]', '[submodule "a"', '[ submodule "a" ]', '[submodule "a"]x'),
+    );
+    const entry = fc
+      .tuple(fc.constantFrom('url', 'path', 'update', 'URL', 'branch', 'url ', '-url'), fc.constantFrom(' = ', '=', '', ' '), text(5), fc.constantFrom('\n', '\n', '\n', '\r\n', '\\\n', ' ; c\n', '\r'))
+      .map(([k, eq, v, end]) => `\t${k}${eq}${v}${end}`);
+    const section = fc.tuple(header, fc.constantFrom('\n', '\r\n', ' # c\n', ''), fc.array(entry, { maxLength: 3 })).map(([h, nl, es]) => h + nl + es.join(''));
+    const file = fc.array(section, { minLength: 1, maxLength: 3 }).map((ss) => ss.join(''));
+    const objects: CorpusObject[] = [];
+    const seen = new Set<string>();
+    for (const t of fc.sample(file, { numRuns: 400, seed: 515151 })) {
+      const body = new Uint8Array(Buffer.from(t, 'latin1'));
+      const oid = hashObject('blob', body);
+      if (seen.has(oid)) continue;
+      seen.add(oid);
+      objects.push({ label: `.gitmodules ${JSON.stringify(t)}`, type: 'blob', body });
+      objects.push({ label: `tree naming ${oid}`, type: 'tree', body: rawTree([['100644', '.gitmodules', oid]]) });
+    }
+    const dir = join(tmp.dir, 'modules.git');
+    execFileSync('git', ['init', '-q', '--bare', dir], { env: GIT_ENV });
+    for (const o of objects) writeLoose(dir, o.type, o.body);
+    const git = runFsck(dir, [], true);
+    expect(compare(objects, git, ourFindings(objects, {}))).toEqual([]);
+    const kinds = new Set([...git.findings.values()].flat());
+    for (const id of ['error:gitmodulesName', 'error:gitmodulesUrl', 'error:gitmodulesPath', 'error:gitmodulesUpdate', 'warn:gitmodulesParse']) expect(kinds).toContain(id);
   });
 });
