@@ -46,13 +46,14 @@ function isDigit(c: number): boolean {
   return c >= 0x30 && c <= 0x39;
 }
 
-function isHex(c: number): boolean {
-  return isDigit(c) || (c >= 0x61 && c <= 0x66) || (c >= 0x41 && c <= 0x46);
-}
+// 1 for the bytes of hex digits, either case (git's parser takes both).
+const HEX = new Uint8Array(256);
+for (const ch of '0123456789abcdefABCDEF') HEX[ch.charCodeAt(0)] = 1;
 
-/** End of 40 hex digits at `i` (either case, as git's parser), or -1. */
+/** End of 40 hex digits at `i`, or -1. */
 function hexEnd(b: Uint8Array, i: number): number {
-  for (let k = 0; k < 40; k++) if (!isHex(at(b, i + k))) return -1;
+  if (i + 40 > b.length) return -1;
+  for (let k = i; k < i + 40; k++) if (HEX[b[k]!] === 0) return -1;
   return i + 40;
 }
 
@@ -64,12 +65,17 @@ function nextLine(b: Uint8Array, i: number): number {
 
 /** NUL in the header, or a header that does not end with LF: fatal. True when found. */
 function verifyHeaders(b: Uint8Array, r: Reporter): boolean {
-  for (let i = 0; i < b.length; i++) {
-    const c = b[i]!;
-    if (c === 0) return r.report('nulInHeader', `NUL in the header at offset ${i}`);
-    if (c === LF && i + 1 < b.length && b[i + 1] === LF) return false;
+  // The header ends at the first empty line (native searches: this runs on every commit).
+  let end = -1;
+  for (let nl = b.indexOf(LF); nl >= 0 && nl + 1 < b.length; nl = b.indexOf(LF, nl + 1)) {
+    if (b[nl + 1] === LF) {
+      end = nl;
+      break;
+    }
   }
-  if (b.length > 0 && b[b.length - 1] === LF) return false;
+  const nul = b.indexOf(0);
+  if (nul >= 0 && (end < 0 || nul < end)) return r.report('nulInHeader', `NUL in the header at offset ${nul}`);
+  if (end >= 0 || (b.length > 0 && b[b.length - 1] === LF)) return false;
   return r.report('unterminatedHeader', 'the header does not end with a line feed');
 }
 

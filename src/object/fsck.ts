@@ -5,13 +5,15 @@
  * - `checkObject(type, body)` checks one object's content. A tree's report also lists the
  *   blobs it names `.gitmodules` / `.gitattributes`: check those with `checkSpecialBlob`
  *   (they may sit in the same push, in the store, or be missing).
+ * - `checkNamedBlobs(treeReport, lookup)` does so when the blobs are in hand (API commits).
  * - `FsckSession` does that bookkeeping across the objects of one push, as git's index-pack:
  *   named blobs arriving after their tree are checked then; `pending()` lists the rest.
  * - `checkReferenceTypes` (fsck-links.ts) checks that references point at the right types.
  * Rules live in fsck-tree.ts, fsck-commit.ts, fsck-gitmodules.ts and fsck-names.ts.
  */
+import { InvalidArgumentError } from '../errors.js';
 import type { ObjectType, Oid } from './oid.js';
-import { type FsckConfig, type FsckOptions, type FsckProblem, type FsckReport, CLEAN_REPORT, Reporter, fsckConfig } from './fsck-ids.js';
+import { type FsckConfig, type FsckOptions, type FsckReport, CLEAN_REPORT, Reporter, fsckConfig } from './fsck-ids.js';
 import { checkTree } from './fsck-tree.js';
 import { checkCommit, checkTag, commitParserRefusal, tagParserRefusal } from './fsck-commit.js';
 import { checkGitattributes, checkGitmodules } from './fsck-gitmodules.js';
@@ -62,10 +64,23 @@ export function checkSpecialBlob(kind: SpecialBlobKind, found: FoundObject | und
   return r.done();
 }
 
-/** A problem found in one object of a session. */
-export interface FsckFinding extends FsckProblem {
-  oid: Oid;
-  type: ObjectType;
+/**
+ * Checks the blobs a tree's report names, looked up by the caller (`lookup` answers undefined
+ * for a missing object): for a tree whose named blobs are in hand, such as one an API commit
+ * builds. Returns the reports that have something to say, by blob id.
+ */
+export function checkNamedBlobs(tree: FsckReport, lookup: (oid: Oid) => FoundObject | undefined, options?: FsckOptions | FsckConfig): Map<Oid, FsckReport> {
+  const config = fsckConfig(options);
+  const out = new Map<Oid, FsckReport>();
+  for (const kind of ['gitmodules', 'gitattributes'] as const) {
+    for (const oid of tree[kind]) {
+      const r = checkSpecialBlob(kind, lookup(oid), config);
+      if (r === CLEAN_REPORT) continue;
+      const before = out.get(oid);
+      out.set(oid, before === undefined ? r : { ...before, ok: before.ok && r.ok, problems: [...before.problems, ...r.problems] });
+    }
+  }
+  return out;
 }
 
 /** A named blob still to check: read it (pack or store) and pass it to `checkPending`. */
@@ -90,9 +105,13 @@ export class FsckSession {
     this.config = fsckConfig(options);
   }
 
-  /** Checks one object; a blob already named by a tree is checked as such now. */
-  check(oid: Oid, type: ObjectType, body: Uint8Array): FsckReport {
+  /**
+   * Checks one object; a blob already named by a tree is checked as such now. A blob's body
+   * may be null when it is too large to hold (a named one is then refused as too large).
+   */
+  check(oid: Oid, type: ObjectType, body: Uint8Array | null): FsckReport {
     if (type !== 'blob') {
+      if (body === null) throw new InvalidArgumentError(`the body of ${type} ${oid} is needed to check it`);
       const report = checkObject(type, body, this.config);
       for (const o of report.gitmodules) if (!this.named.gitmodules.has(o)) this.named.gitmodules.set(o, false);
       for (const o of report.gitattributes) if (!this.named.gitattributes.has(o)) this.named.gitattributes.set(o, false);

@@ -1,12 +1,16 @@
 /**
  * Order-of-magnitude timing (printed, not asserted; figures in docs/fsck.md): the fsck checks
  * of every tree of a 20,000-file tree (200 directories of 100 files, with a .gitmodules and
- * a .gitattributes), beside the strict tree decoder ingest runs today and the reference walk.
+ * a .gitattributes), beside the strict tree decoder ingest runs today and the reference walk;
+ * and of 10,000 commits beside the commit decoder.
  */
 import { describe, expect, it } from 'vitest';
 import { checkObject, forEachReference, fsckConfig } from '../../src/object/fsck.js';
 import { decodeTree, encodeTree, type TreeEntry } from '../../src/object/tree.js';
 import { hashObject, type Oid } from '../../src/object/oid.js';
+import { decodeCommit, encodeCommit, type Identity } from '../../src/object/commit.js';
+
+const who = (i: number): Identity => ({ name: 'A U Thor', email: 'author@example.com', timestamp: 1_700_000_000 + i, timezone: '+0100' });
 
 function buildTrees(): Uint8Array[] {
   const trees: Uint8Array[] = [];
@@ -59,5 +63,22 @@ describe('fsck timing', () => {
       `fsck of ${trees.length} trees, 20,202 entries, ${(bytes / 1e6).toFixed(2)} MB: checkObject ${fsck.toFixed(1)} ms ` +
         `(${((fsck * 1e6) / 20_202).toFixed(0)} ns/entry); decodeTree strict ${decode.toFixed(1)} ms; forEachReference ${walk.toFixed(1)} ms`,
     );
+  });
+  it('checks 10,000 commits', () => {
+    const commits: Uint8Array[] = [];
+    for (let i = 0; i < 10_000; i++) {
+      const tree = hashObject('tree', new TextEncoder().encode(`t${i}`));
+      const parent = hashObject('commit', new TextEncoder().encode(`c${i}`));
+      commits.push(encodeCommit({ tree, parents: [parent], author: who(i), committer: who(i), message: `commit number ${i}\n\nwith a body line\n` }));
+    }
+    const config = fsckConfig({});
+    for (const c of commits) expect(checkObject('commit', c, config).ok).toBe(true);
+    const fsck = best(15, () => {
+      for (const c of commits) checkObject('commit', c, config);
+    });
+    const decode = best(15, () => {
+      for (const c of commits) decodeCommit(c);
+    });
+    console.log(`fsck of 10,000 commits: checkObject ${fsck.toFixed(1)} ms (${((fsck * 1e6) / 10_000).toFixed(0)} ns/commit); decodeCommit ${decode.toFixed(1)} ms`);
   });
 });

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import {
   FSCK_IDS,
   FsckSession,
+  checkNamedBlobs,
   checkObject,
   checkReferenceTypes,
   checkSpecialBlob,
@@ -193,6 +194,27 @@ describe('FsckSession', () => {
     expect(s.pending()).toEqual([]);
     // Checked once per kind.
     expect(s.checkPending(badOid, 'gitmodules', { type: 'blob', body: bad }).ok).toBe(true);
+  });
+
+  it('checks the named blobs of one tree when they are in hand', () => {
+    const attrs = enc('x'.repeat(3000));
+    const attrsOid = hashObject('blob', attrs);
+    const both = rawTree([['100644', '.gitattributes', attrsOid], ['100644', '.gitmodules', badOid], ['100644', 'gitmod~1', ABSENT_BLOB]]);
+    const blobs = new Map([[badOid, bad], [attrsOid, attrs]]);
+    const found = checkNamedBlobs(checkObject('tree', both), (oid) => (blobs.has(oid) ? { type: 'blob', body: blobs.get(oid)! } : undefined));
+    expect([...found].map(([oid, r]) => [oid, ids(r)])).toEqual([
+      [badOid, ['error:gitmodulesUrl']],
+      [ABSENT_BLOB, ['error:gitmodulesMissing']],
+      [attrsOid, ['error:gitattributesLineLength']],
+    ]);
+  });
+
+  it('refuses a named blob too large to hold, and needs the body of other objects', () => {
+    const s = new FsckSession();
+    s.check(treeOid, 'tree', tree);
+    expect(ids(s.check(badOid, 'blob', null))).toEqual(['error:gitmodulesLarge']);
+    expect(s.check(ABSENT_BLOB, 'blob', null).ok).toBe(true);
+    expect(() => s.check(treeOid, 'tree', null)).toThrow(InvalidArgumentError);
   });
 
   it('reports missing, non-blob and unreadable named objects', () => {
