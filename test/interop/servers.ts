@@ -1,13 +1,13 @@
 /**
  * The two servers every interop scenario runs against: level-git (an on-disk engine behind
- * createNodeHandler on 127.0.0.1) and C git's own `git http-backend` (the bench's CGI server),
+ * createGitNodeHandler on 127.0.0.1) and C git's own `git http-backend` (the bench's CGI server),
  * the reference whose outcome is the ground truth.
  */
 import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { openEngine, type Engine } from '../../src/index.js';
-import { createNodeHandler } from '../../src/http/node-handler.js';
-import { startHttpBackend } from '../../bench/servers/http-backend.js';
+import { createGitNodeHandler } from '../../src/http/node-handler.js';
+import { startHttpBackend } from '../../bench/e2e/servers/http-backend.js';
 import { startServer } from '../http/helpers.js';
 
 /** A smart HTTP server with repositories the suite creates. */
@@ -24,7 +24,7 @@ export interface InteropServer {
 /** level-git over an on-disk engine in `dir`; `engine` is exposed for library commits. */
 export async function startLevelGit(dir: string): Promise<InteropServer & { engine: Engine }> {
   const engine = await openEngine({ path: dir });
-  const server = await startServer(createNodeHandler({ engine }) as never);
+  const server = await startServer(createGitNodeHandler({ engine }) as never);
   return {
     label: 'level-git',
     engine,
