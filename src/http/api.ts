@@ -39,6 +39,8 @@ import type { RefUpdatePolicy, TokenClaims } from '../access/types.js';
 import { checkAccess, refPolicyCheck, tokenFromHeaders } from '../access/policy.js';
 import { ZERO_OID, type Oid } from '../object/oid.js';
 import { describeRefUpdate } from '../repo/ref-update-kind.js';
+import { internalsOf } from '../repo/internals.js';
+import type { Space } from '../refs/space.js';
 import { platform } from '../platform/index.js';
 import { toHex, utf8 } from '../platform/bytes.js';
 import { createRemoteUrl } from '../access/remote-url.js';
@@ -85,6 +87,9 @@ export const DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024;
 export const MAX_REF_UPDATES = 1000;
 /** Most commits one log call returns. */
 export const MAX_LOG_LIMIT = 1000;
+
+/** The ref space (and read view) named by the JSON API's `ephemeral` flag. */
+const spaceOf = (ephemeral: boolean): Space => (ephemeral ? 'ephemeral' : 'regular');
 
 const SUBRESOURCES = new Set(['remote-url', 'commits', 'files', 'tree', 'branches', 'refs', 'ephemeral']);
 
@@ -178,11 +183,11 @@ async function enforceRefPolicy(
       olds.push(u.oldSha ?? ZERO_OID);
       continue;
     }
-    const old = (u.oldSha ?? (await repo.getRef(u.ref, u.ephemeral))?.oid ?? ZERO_OID).toLowerCase() as Oid;
+    const old = (u.oldSha ?? (await repo.getRef(u.ref, { view: spaceOf(u.ephemeral) }))?.oid ?? ZERO_OID).toLowerCase() as Oid;
     // A commit (no newSha yet) always builds on the current tip: a create or a fast-forward.
     const info = u.newSha === undefined
       ? { ref: u.ref, oldOid: old, newOid: old, force: false, delete: false, create: old === ZERO_OID }
-      : await describeRefUpdate(repo.objects, u.ref, old, u.newSha.toLowerCase() as Oid);
+      : await describeRefUpdate(internalsOf(repo).objects, u.ref, old, u.newSha.toLowerCase() as Oid);
     const refusal = policy(info);
     if (refusal) throw new RefRejectedError(refusal, { details: { ref: u.ref } });
     olds.push(old);
@@ -336,7 +341,7 @@ export function parseRange(header: string, size: number): { start: number; end: 
 
 async function serveFile(ctx: Ctx, repo: Repository, path: string, ephemeral: boolean): Promise<ApiResponse> {
   const ref = ctx.url.searchParams.get('ref') ?? repo.info.defaultBranch;
-  const entry = await repo.readFileEntry(ref, path, { ephemeral });
+  const entry = await repo.readFileEntry(ref, path, { view: spaceOf(ephemeral) });
   const etag = `"${entry.sha}"`;
   const size = entry.content.length;
   const immutable = /^[0-9a-f]{40}$/i.test(ref);
@@ -414,7 +419,7 @@ async function repoRoutes(ctx: Ctx, name: string, rest: string[]): Promise<ApiRe
         const limit = limitRaw === null ? 50 : Number(limitRaw);
         if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_LOG_LIMIT) throw new InvalidArgumentError(`limit must be an integer in 1..${MAX_LOG_LIMIT}`);
         const ref = ctx.url.searchParams.get('ref') ?? repo.info.defaultBranch;
-        const log = await repo.log(ref, { limit, ephemeral: boundEphemeral || queryBool(ctx.url, 'ephemeral') });
+        const log = await repo.log(ref, { limit, view: spaceOf(boundEphemeral || queryBool(ctx.url, 'ephemeral')) });
         return json(200, { commits: log.map((c) => ({ sha: c.sha, message: c.message, author: c.author, committer: c.committer, parents: c.parents, tree: c.tree })) });
       }
       if (method !== 'POST') return methodNotAllowed('GET, POST');
@@ -437,7 +442,7 @@ async function repoRoutes(ctx: Ctx, name: string, rest: string[]): Promise<ApiRe
         changes,
         expectedHeadSha: optString(body, 'expectedHeadSha'),
         baseBranch: optString(body, 'baseBranch'),
-        ephemeral,
+        space: spaceOf(ephemeral),
         ttlSeconds: optPositiveInt(body.ttl, 'ttl'),
         ...(key !== undefined && key !== null ? { idempotencyKey: key as string } : {}),
       });
@@ -459,7 +464,7 @@ async function repoRoutes(ctx: Ctx, name: string, rest: string[]): Promise<ApiRe
       const repo = await engine.getRepo(name);
       const ref = ctx.url.searchParams.get('ref') ?? repo.info.defaultBranch;
       const path = ctx.url.searchParams.get('path') ?? undefined;
-      const entries = await repo.listTree(ref, { path, recursive: queryBool(ctx.url, 'recursive'), ephemeral: boundEphemeral || queryBool(ctx.url, 'ephemeral') });
+      const entries = await repo.listTree(ref, { path, recursive: queryBool(ctx.url, 'recursive'), view: spaceOf(boundEphemeral || queryBool(ctx.url, 'ephemeral')) });
       return json(200, { entries });
     }
     case 'branches': {
@@ -467,7 +472,7 @@ async function repoRoutes(ctx: Ctx, name: string, rest: string[]): Promise<ApiRe
         if (method === 'GET' || method === 'HEAD') {
           const { boundEphemeral } = requireRepo(ctx, name, 'read');
           const repo = await engine.getRepo(name);
-          return json(200, { branches: await repo.listBranches({ ephemeral: boundEphemeral || queryBool(ctx.url, 'ephemeral') }) });
+          return json(200, { branches: await repo.listBranches({ space: spaceOf(boundEphemeral || queryBool(ctx.url, 'ephemeral')) }) });
         }
         if (method !== 'POST') return methodNotAllowed('GET, POST');
         const { boundEphemeral, policy } = requireRepo(ctx, name, 'write');
@@ -478,7 +483,7 @@ async function repoRoutes(ctx: Ctx, name: string, rest: string[]): Promise<ApiRe
         const ephemeral = boundEphemeral || optBool(body, 'ephemeral') === true;
         await enforceRefPolicy(policy, repo, [{ ref: `refs/heads/${branchName}`, oldSha: ZERO_OID, ephemeral }]);
         const from = optString(body, 'from') ?? repo.info.defaultBranch;
-        const r = await repo.createBranch(branchName, from, { ephemeral, ttlSeconds: optPositiveInt(body.ttl, 'ttl') });
+        const r = await repo.createBranch(branchName, from, { space: spaceOf(ephemeral), ttlSeconds: optPositiveInt(body.ttl, 'ttl') });
         return json(201, { ...r, ephemeral });
       }
       if (method !== 'DELETE') return methodNotAllowed('DELETE');
@@ -489,7 +494,7 @@ async function repoRoutes(ctx: Ctx, name: string, rest: string[]): Promise<ApiRe
       const ephemeral = boundEphemeral || queryBool(ctx.url, 'ephemeral');
       await enforceRefPolicy(policy, repo, [{ ref: `refs/heads/${branchName}`, newSha: ZERO_OID, ephemeral }]);
       // An empty expectedSha is a malformed expectation (400), not none.
-      await repo.deleteBranch(branchName, { ephemeral, ...(expected !== undefined ? { expectedSha: expected } : {}) });
+      await repo.deleteBranch(branchName, { space: spaceOf(ephemeral), ...(expected !== undefined ? { expectedSha: expected } : {}) });
       return noContent();
     }
     case 'refs': {
@@ -502,7 +507,7 @@ async function repoRoutes(ctx: Ctx, name: string, rest: string[]): Promise<ApiRe
       if (!Array.isArray(raw) || raw.length === 0) throw new InvalidArgumentError('updates must be a non-empty array');
       if (raw.length > MAX_REF_UPDATES) throw new LimitExceededError(`at most ${MAX_REF_UPDATES} updates per call`);
       const ephemeral = boundEphemeral || optBool(body, 'ephemeral') === true;
-      const expiresAt = ephemeral ? repo.ephemeralExpiry(optPositiveInt(body.ttl, 'ttl')) : undefined;
+      const expiresAt = ephemeral ? internalsOf(repo).ephemeralExpiry(optPositiveInt(body.ttl, 'ttl')) : undefined;
       const updates: RefUpdate[] = raw.map((u: unknown, i) => {
         if (u === null || typeof u !== 'object') throw new InvalidArgumentError(`updates[${i}] must be an object`);
         const o = u as Record<string, unknown>;
@@ -511,20 +516,20 @@ async function repoRoutes(ctx: Ctx, name: string, rest: string[]): Promise<ApiRe
         if (o.oldSha !== undefined && o.oldSha !== null && typeof o.oldSha !== 'string') throw new InvalidArgumentError(`updates[${i}].oldSha must be a string`);
         return {
           ref: o.ref,
-          newSha: o.newSha,
-          ...(typeof o.oldSha === 'string' ? { oldSha: o.oldSha } : {}),
-          space: ephemeral ? 'ephemeral' : 'regular',
+          newOid: o.newSha,
+          ...(typeof o.oldSha === 'string' ? { oldOid: o.oldSha } : {}),
+          space: spaceOf(ephemeral),
           ...(expiresAt !== undefined ? { expiresAt } : {}),
         };
       });
       if (policy !== undefined) {
         // Full names are checked (and short ones refused) by the transaction; judge valid ones only.
         const full = updates.filter((u) => u.ref.startsWith('refs/'));
-        const olds = await enforceRefPolicy(policy, repo, full.map((u) => ({ ref: u.ref, oldSha: u.oldSha, newSha: u.newSha.toLowerCase(), ephemeral })));
-        full.forEach((u, i) => (u.oldSha ??= olds![i]));
+        const olds = await enforceRefPolicy(policy, repo, full.map((u) => ({ ref: u.ref, oldSha: u.oldOid, newSha: u.newOid.toLowerCase(), ephemeral })));
+        full.forEach((u, i) => (u.oldOid ??= olds![i]));
       }
       const applied = await repo.refs.transaction(updates, { source: 'api' });
-      return json(200, { updates: applied });
+      return json(200, { updates: applied.map((u) => ({ ref: u.ref, space: u.space, oldSha: u.oldOid, newSha: u.newOid })) });
     }
     case 'ephemeral': {
       if (rest.length !== 2 || rest[1] !== 'promote') break;
@@ -538,7 +543,7 @@ async function repoRoutes(ctx: Ctx, name: string, rest: string[]): Promise<ApiRe
       const targetBranch = optString(body, 'targetBranch');
       const expectedTargetSha = optString(body, 'expectedTargetSha');
       if (policy !== undefined) {
-        const source = await repo.refs.get(`refs/heads/${baseBranch}`, { ephemeral: true });
+        const source = await repo.refs.get(`refs/heads/${baseBranch}`, { space: 'ephemeral' });
         if (source !== undefined) {
           const ref = `refs/heads/${targetBranch ?? baseBranch}`;
           await enforceRefPolicy(policy, repo, [{ ref, oldSha: expectedTargetSha, newSha: source.oid, ephemeral: false }]);
