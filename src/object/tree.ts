@@ -10,7 +10,7 @@
  * back as that byte, so such trees keep their exact bytes through a decode and an encode.
  */
 import { InvalidObjectError } from '../errors.js';
-import { fromUtf8, utf8, compare, concat } from '../platform/bytes.js';
+import { fromUtf8, utf8, compare } from '../platform/bytes.js';
 import { type Oid, oidFromBytes, writeOid } from './oid.js';
 import { entryNameProblem } from './path.js';
 

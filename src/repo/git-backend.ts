@@ -155,7 +155,6 @@ export class RepoGitBackend implements GitBackend {
       commands.map(async (c): Promise<{ cmd: RefCommand; reason?: string; update?: RefUpdate }> => {
         if (!isRefName(c.ref)) return { cmd: c, reason: 'invalid ref name' };
         const del = c.newOid === ZERO_OID;
-        const create = c.oldOid === ZERO_OID;
         if (!del) {
           const info = infos[targetInfos.get(c.newOid)!];
           if (info === undefined) return { cmd: c, reason: 'missing necessary objects' };
