@@ -6,7 +6,7 @@
 import type { AbstractLevel } from 'abstract-level';
 import { InvalidArgumentError, InvalidRepoNameError, NotFoundError, RepoExistsError, ClosedError, StorageError } from './errors.js';
 import { Kv } from './storage/kv.js';
-import { TAG, REPO_TAGS, nameKey, prefixRange, repoKey, repoPrefix } from './storage/keys.js';
+import { REPO_TAGS, decodeRepoId, encodeRepoId, nameKey, nextIdKey, refKey, repoRange, repoRecordKey, repoRecordsRange } from './storage/keys.js';
 import { fromUtf8, utf8 } from './platform/bytes.js';
 import { createObjectCache, ObjectStore, type ObjectCache } from './object/object-store.js';
 import { InProcessLock, type RefLock } from './refs/lock.js';
@@ -16,6 +16,8 @@ import { Repository, type RepoInfo, type RefUpdateEvent, type RepoContext } from
 import { SweepGuard } from './repo/sweep.js';
 import { DEFAULT_COMMIT_DELTA_LIMITS, type CommitDeltaLimits } from './repo/commit-deltas.js';
 import { RepoGitBackend } from './repo/git-backend.js';
+import { internalsOf } from './repo/internals.js';
+import type { Space } from './refs/space.js';
 import type { IngestOptions } from './repo/ingest.js';
 import { PackCache, type PackCacheOptions } from './repo/pack-cache.js';
 import { ZERO_OID } from './object/oid.js';
@@ -119,7 +121,7 @@ export class Engine {
     this.#warming.set(key, state);
     const run = async (oid: Oid) => {
       try {
-        if (!this.#closed) await repo.warmClonePack(oid);
+        if (!this.#closed) await internalsOf(repo).warmClonePack(oid);
       } catch {
         // A failure only means the next clone builds its own pack.
       }
@@ -139,18 +141,14 @@ export class Engine {
     const head = branchRef(defaultBranch);
     return this.#lock.run('engine', async () => {
       if ((await this.#kv.get(nameKey(name))) !== undefined) throw new RepoExistsError(`repository "${name}" already exists`, { details: { name } });
-      const next = await this.#kv.get(new Uint8Array([TAG.nextId]));
-      const id = next === undefined ? 1 : new DataView(next.buffer, next.byteOffset).getUint32(0);
-      const idBytes = new Uint8Array(4);
-      new DataView(idBytes.buffer).setUint32(0, id);
-      const nextBytes = new Uint8Array(4);
-      new DataView(nextBytes.buffer).setUint32(0, id + 1);
+      const next = await this.#kv.get(nextIdKey());
+      const id = next === undefined ? 1 : decodeRepoId(next);
       const record: RepoRecord = { id, name, defaultBranch: head.slice('refs/heads/'.length), createdAt: new Date().toISOString() };
       await this.#kv.batch([
-        { type: 'put', key: new Uint8Array([TAG.nextId]), value: nextBytes },
-        { type: 'put', key: nameKey(name), value: idBytes },
-        { type: 'put', key: repoPrefix(TAG.repo, id), value: utf8(JSON.stringify(record)) },
-        { type: 'put', key: repoKey(TAG.ref, id, utf8('HEAD')), value: encodeSymref(head) },
+        { type: 'put', key: nextIdKey(), value: encodeRepoId(id + 1) },
+        { type: 'put', key: nameKey(name), value: encodeRepoId(id) },
+        { type: 'put', key: repoRecordKey(id), value: utf8(JSON.stringify(record)) },
+        { type: 'put', key: refKey(id, 'HEAD'), value: encodeSymref(head) },
       ]);
       return this.#open(record);
     });
@@ -180,8 +178,8 @@ export class Engine {
       onRefsChanged: (repo, updates) => {
         if (!this.packCache.enabled || !this.packCache.options.warm) return;
         for (const u of updates) {
-          if (u.newSha === ZERO_OID || !u.ref.startsWith('refs/heads/') || u.space !== 'regular') continue;
-          this.#warm(repo, `${record.id}:${u.ref}`, u.newSha);
+          if (u.newOid === ZERO_OID || !u.ref.startsWith('refs/heads/') || u.space !== 'regular') continue;
+          this.#warm(repo, `${record.id}:${u.ref}`, u.newOid);
         }
       },
       assertLive: () => {
@@ -197,8 +195,7 @@ export class Engine {
   async #record(name: string): Promise<RepoRecord | undefined> {
     const idBytes = await this.#kv.get(nameKey(name));
     if (idBytes === undefined) return undefined;
-    const id = new DataView(idBytes.buffer, idBytes.byteOffset).getUint32(0);
-    const rec = await this.#kv.get(repoPrefix(TAG.repo, id));
+    const rec = await this.#kv.get(repoRecordKey(decodeRepoId(idBytes)));
     return rec === undefined ? undefined : (JSON.parse(fromUtf8(rec)) as RepoRecord);
   }
 
@@ -223,7 +220,7 @@ export class Engine {
   async listRepos(): Promise<RepoInfo[]> {
     this.#check();
     const out: RepoInfo[] = [];
-    for await (const [, v] of this.#kv.entries(prefixRange(new Uint8Array([TAG.repo])))) {
+    for await (const [, v] of this.#kv.entries(repoRecordsRange())) {
       if (v.length === 0) continue;
       const r = JSON.parse(fromUtf8(v)) as RepoRecord;
       out.push({ name: r.name, defaultBranch: r.defaultBranch, createdAt: r.createdAt });
@@ -239,11 +236,11 @@ export class Engine {
       if (rec === undefined) throw new NotFoundError('ERR_REPO_NOT_FOUND', `repository "${String(name).slice(0, 200)}" not found`, { details: { name } });
       await this.#kv.batch([
         { type: 'del', key: nameKey(name) },
-        { type: 'del', key: repoPrefix(TAG.repo, rec.id) },
+        { type: 'del', key: repoRecordKey(rec.id) },
       ]);
       this.#deleted.add(rec.id);
       this.#repos.delete(name);
-      for (const tag of REPO_TAGS) await this.#kv.clear(prefixRange(repoPrefix(tag, rec.id)));
+      for (const tag of REPO_TAGS) await this.#kv.clear(repoRange(tag, rec.id));
     });
   }
 
@@ -261,9 +258,12 @@ export class Engine {
     return createRemoteUrl(tokens, repo.name, { ...options, baseUrl });
   }
 
-  /** The protocol backend of a repository view (used by the HTTP handlers). */
-  async gitBackend(name: string, options: { ephemeral?: boolean } = {}): Promise<RepoGitBackend> {
-    return new RepoGitBackend(await this.getRepo(name), options);
+  /**
+   * The protocol backend of a repository for one space (used by the HTTP handlers): pushes
+   * write to that space, fetches read through the view of the same name.
+   */
+  async gitBackend(name: string, options: { space?: Space } = {}): Promise<RepoGitBackend> {
+    return new RepoGitBackend(await this.getRepo(name), { space: options.space });
   }
 
   /**

@@ -55,17 +55,123 @@ export const STATUS_BY_CODE: Record<ErrorCode, number> = {
   ERR_STORAGE: 503,
 };
 
-/** Base class of every error level-git throws on purpose. */
-export class LevelGitError extends Error {
+/** Options every error constructor takes: the underlying failure and the class's structured facts. */
+export interface ErrorOptions<D> {
+  cause?: unknown;
+  details?: D;
+}
+
+/** Facts of an InvalidArgumentError: the offending argument by name (`{ ttl: -1 }`), or the ref update refused. */
+export interface InvalidArgumentDetails {
+  ref?: string;
+  newOid?: string;
+  type?: string;
+  [argument: string]: unknown;
+}
+
+/** Facts of an InvalidObjectError: the object and, for a tree entry, its name. */
+export interface InvalidObjectDetails {
+  oid?: string;
+  name?: string;
+}
+
+/** Facts of an InvalidPathError: the path as given (not always a string when the caller passed something else). */
+export interface InvalidPathDetails {
+  path?: unknown;
+}
+
+/** Facts of an InvalidRefNameError. */
+export interface InvalidRefNameDetails {
+  ref?: string;
+}
+
+/** Facts of an InvalidRepoNameError. */
+export interface InvalidRepoNameDetails {
+  name?: string;
+}
+
+/** Facts of a NotFoundError: what was looked for (a repository name, an object, a ref, a path at a ref). */
+export interface NotFoundDetails {
+  name?: string;
+  oid?: string;
+  ref?: string;
+  path?: string;
+}
+
+/** Facts of a RepoExistsError. */
+export interface RepoExistsDetails {
+  name?: string;
+}
+
+/** Facts of a RefConflictError: the ref, what was expected and found, or the name it collides with. */
+export interface RefConflictDetails {
+  ref?: string;
+  expected?: string;
+  actual?: string;
+  conflictsWith?: string;
+}
+
+/** Facts of a RefRejectedError: the ref (or refs) refused. */
+export interface RefRejectedDetails {
+  ref?: string;
+  refs?: string[];
+}
+
+/** Facts of a CorruptPackError. */
+export interface CorruptPackDetails {
+  version?: number;
+  type?: number;
+  missing?: string[];
+}
+
+/** Facts of a MissingObjectsError: some of the missing ids. */
+export interface MissingObjectsDetails {
+  missing?: string[];
+}
+
+/** Facts of a HashCollisionError. */
+export interface HashCollisionDetails {
+  oid?: string;
+}
+
+/** Facts of a LimitExceededError: which limit (its option name, or the number), its value, and what was asked. */
+export interface LimitExceededDetails {
+  limit?: string | number;
+  max?: number;
+  size?: number;
+  count?: number;
+  oid?: string;
+}
+
+/** Facts of a ProtocolError. */
+export interface ProtocolDetails {
+  invalidWants?: string[];
+}
+
+/** Facts of an UnauthorizedError: why a token was refused (see access/tokens.ts). */
+export interface UnauthorizedDetails {
+  reason?: string;
+}
+
+/** Facts of a ForbiddenError (none so far). */
+export type ForbiddenDetails = Record<string, never>;
+
+/** Facts of a StorageError: what the engine was doing when the database failed. */
+export interface StorageDetails {
+  operation?: string;
+}
+
+/** Base class of every error level-git throws on purpose. `D` is the shape of its `details`. */
+export class LevelGitError<D extends object = Readonly<Record<string, unknown>>> extends Error {
   /** Stable machine-readable code. */
   readonly code: ErrorCode;
-  /** Extra structured facts (the ref, the path, the limit...). */
-  readonly details: Record<string, unknown>;
+  /** Extra structured facts (the ref, the path, the limit...); `{}` when there are none. */
+  readonly details: D;
 
-  constructor(code: ErrorCode, message: string, options: { cause?: unknown; details?: Record<string, unknown> } = {}) {
+  constructor(code: ErrorCode, message: string, options: ErrorOptions<D> = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
-    this.details = options.details ?? {};
+    this.details = options.details ?? ({} as D);
   }
 
   override get name(): string {
@@ -79,131 +185,134 @@ export class LevelGitError extends Error {
 }
 
 /** A caller passed an argument of the wrong shape. */
-export class InvalidArgumentError extends LevelGitError {
-  constructor(message: string, options?: { cause?: unknown; details?: Record<string, unknown> }) {
+export class InvalidArgumentError extends LevelGitError<InvalidArgumentDetails> {
+  constructor(message: string, options?: ErrorOptions<InvalidArgumentDetails>) {
     super('ERR_INVALID_ARGUMENT', message, options);
   }
 }
 
 /** An object's bytes do not parse, or break a rule git enforces (tree entry names, modes). */
-export class InvalidObjectError extends LevelGitError {
-  constructor(message: string, options?: { cause?: unknown; details?: Record<string, unknown> }) {
+export class InvalidObjectError extends LevelGitError<InvalidObjectDetails> {
+  constructor(message: string, options?: ErrorOptions<InvalidObjectDetails>) {
     super('ERR_INVALID_OBJECT', message, options);
   }
 }
 
 /** A file path is unsafe or malformed (`..`, `.git`, absolute, empty segment, NUL). */
-export class InvalidPathError extends LevelGitError {
-  constructor(message: string, options?: { cause?: unknown; details?: Record<string, unknown> }) {
+export class InvalidPathError extends LevelGitError<InvalidPathDetails> {
+  constructor(message: string, options?: ErrorOptions<InvalidPathDetails>) {
     super('ERR_INVALID_PATH', message, options);
   }
 }
 
 /** A ref name breaks git's check-ref-format rules. */
-export class InvalidRefNameError extends LevelGitError {
-  constructor(message: string, options?: { cause?: unknown; details?: Record<string, unknown> }) {
+export class InvalidRefNameError extends LevelGitError<InvalidRefNameDetails> {
+  constructor(message: string, options?: ErrorOptions<InvalidRefNameDetails>) {
     super('ERR_INVALID_REF_NAME', message, options);
   }
 }
 
 /** A repository name is not allowed. */
-export class InvalidRepoNameError extends LevelGitError {
-  constructor(message: string, options?: { cause?: unknown; details?: Record<string, unknown> }) {
+export class InvalidRepoNameError extends LevelGitError<InvalidRepoNameDetails> {
+  constructor(message: string, options?: ErrorOptions<InvalidRepoNameDetails>) {
     super('ERR_INVALID_REPO_NAME', message, options);
   }
 }
 
 /** Something asked for does not exist. The code says what kind of thing. */
-export class NotFoundError extends LevelGitError {
+export class NotFoundError extends LevelGitError<NotFoundDetails> {
   constructor(
     code: 'ERR_NOT_FOUND' | 'ERR_REPO_NOT_FOUND' | 'ERR_OBJECT_NOT_FOUND' | 'ERR_REF_NOT_FOUND' | 'ERR_PATH_NOT_FOUND',
     message: string,
-    options?: { cause?: unknown; details?: Record<string, unknown> },
+    options?: ErrorOptions<NotFoundDetails>,
   ) {
     super(code, message, options);
   }
 }
 
 /** A repository of that name already exists. */
-export class RepoExistsError extends LevelGitError {
-  constructor(message: string, options?: { cause?: unknown; details?: Record<string, unknown> }) {
+export class RepoExistsError extends LevelGitError<RepoExistsDetails> {
+  constructor(message: string, options?: ErrorOptions<RepoExistsDetails>) {
     super('ERR_REPO_EXISTS', message, options);
   }
 }
 
 /** A compare-and-swap expectation failed: a ref is not at the value the caller expected. */
-export class RefConflictError extends LevelGitError {
-  constructor(message: string, options?: { cause?: unknown; details?: Record<string, unknown> }) {
+export class RefConflictError extends LevelGitError<RefConflictDetails> {
+  constructor(message: string, options?: ErrorOptions<RefConflictDetails>) {
     super('ERR_REF_CONFLICT', message, options);
   }
 }
 
 /** A hook or a policy refused a ref update. The message is what git prints. */
-export class RefRejectedError extends LevelGitError {
-  constructor(message: string, options?: { cause?: unknown; details?: Record<string, unknown> }) {
+export class RefRejectedError extends LevelGitError<RefRejectedDetails> {
+  constructor(message: string, options?: ErrorOptions<RefRejectedDetails>) {
     super('ERR_REF_REJECTED', message, options);
   }
 }
 
 /** A pack is truncated, corrupt or hostile. Nothing from it was stored. */
-export class CorruptPackError extends LevelGitError {
-  constructor(message: string, options?: { cause?: unknown; details?: Record<string, unknown> }) {
+export class CorruptPackError extends LevelGitError<CorruptPackDetails> {
+  constructor(message: string, options?: ErrorOptions<CorruptPackDetails>) {
     super('ERR_CORRUPT_PACK', message, options);
   }
 }
 
 /** Objects that a ref update needs are neither in the pack nor in the store. */
-export class MissingObjectsError extends LevelGitError {
-  constructor(message: string, options?: { cause?: unknown; details?: Record<string, unknown> }) {
+export class MissingObjectsError extends LevelGitError<MissingObjectsDetails> {
+  constructor(message: string, options?: ErrorOptions<MissingObjectsDetails>) {
     super('ERR_MISSING_OBJECTS', message, options);
   }
 }
 
 /** An incoming object has the id of a stored one but different bytes. */
-export class HashCollisionError extends LevelGitError {
-  constructor(message: string, options?: { cause?: unknown; details?: Record<string, unknown> }) {
+export class HashCollisionError extends LevelGitError<HashCollisionDetails> {
+  constructor(message: string, options?: ErrorOptions<HashCollisionDetails>) {
     super('ERR_HASH_COLLISION', message, options);
   }
 }
 
 /** A configured limit (body size, object size, delta depth, ref count...) was reached. */
-export class LimitExceededError extends LevelGitError {
-  constructor(message: string, options?: { cause?: unknown; details?: Record<string, unknown> }) {
+export class LimitExceededError extends LevelGitError<LimitExceededDetails> {
+  constructor(message: string, options?: ErrorOptions<LimitExceededDetails>) {
     super('ERR_LIMIT_EXCEEDED', message, options);
   }
 }
 
 /** A Git protocol request is malformed or asks for something unsupported. */
-export class ProtocolError extends LevelGitError {
-  constructor(message: string, options?: { cause?: unknown; details?: Record<string, unknown> }) {
+export class ProtocolError extends LevelGitError<ProtocolDetails> {
+  constructor(message: string, options?: ErrorOptions<ProtocolDetails>) {
     super('ERR_PROTOCOL', message, options);
   }
 }
 
 /** Credentials are missing, malformed, tampered or expired. */
-export class UnauthorizedError extends LevelGitError {
-  constructor(message: string, options?: { cause?: unknown; details?: Record<string, unknown> }) {
+export class UnauthorizedError extends LevelGitError<UnauthorizedDetails> {
+  constructor(message: string, options?: ErrorOptions<UnauthorizedDetails>) {
     super('ERR_UNAUTHORIZED', message, options);
   }
 }
 
 /** Credentials are valid but do not allow this. */
-export class ForbiddenError extends LevelGitError {
-  constructor(message: string, options?: { cause?: unknown; details?: Record<string, unknown> }) {
+export class ForbiddenError extends LevelGitError<ForbiddenDetails> {
+  constructor(message: string, options?: ErrorOptions<ForbiddenDetails>) {
     super('ERR_FORBIDDEN', message, options);
   }
 }
 
 /** The engine was closed. */
-export class ClosedError extends LevelGitError {
+export class ClosedError extends LevelGitError<Record<string, never>> {
   constructor(message = 'the engine is closed') {
     super('ERR_CLOSED', message);
   }
 }
 
-/** The database could not be opened (locked by another process, corrupt, not a database). */
-export class StorageError extends LevelGitError {
-  constructor(message: string, options?: { cause?: unknown; details?: Record<string, unknown> }) {
+/**
+ * The database failed: it could not be opened (locked by another process, corrupt, not a
+ * database), or a read or write failed while storing a pack. `cause` has the backend's error.
+ */
+export class StorageError extends LevelGitError<StorageDetails> {
+  constructor(message: string, options?: ErrorOptions<StorageDetails>) {
     super('ERR_STORAGE', message, options);
   }
 }

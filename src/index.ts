@@ -18,10 +18,12 @@ export type {
   RefUpdateEvent,
   RefUpdateSource,
   PackObjectsOptions,
+  ReadOptions,
 } from './repo/repository.js';
 export type { FileChange } from './repo/build-tree.js';
 export type { IngestOptions, IngestResult } from './repo/ingest.js';
 export type { RefUpdate, AppliedUpdate, RefValue, RefSpace } from './refs/ref-store.js';
+export type { Space, View } from './refs/space.js';
 export { InProcessLock, type RefLock } from './refs/lock.js';
 export { ZERO_OID, type Oid, type ObjectType } from './object/oid.js';
 export type { Identity } from './object/commit.js';

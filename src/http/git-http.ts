@@ -11,6 +11,7 @@
  * where <repo> is `name` or `owner/name`, `.git` is optional, and a `+ephemeral` suffix on the
  * name selects the ephemeral namespace.
  */
+import type { Space } from '../refs/space.js';
 import { LevelGitError, LimitExceededError, NotFoundError, ProtocolError } from '../errors.js';
 import type { GitBackend } from '../protocol/backend.js';
 import type { RefUpdatePolicy } from '../access/types.js';
@@ -29,7 +30,7 @@ import type { Authorize, GitService } from './authorize.js';
 
 /** The part of the engine the HTTP layer needs. */
 export interface GitHttpEngine {
-  gitBackend(name: string, opts: { ephemeral: boolean }): Promise<GitBackend>;
+  gitBackend(name: string, opts: { space: Space }): Promise<GitBackend>;
 }
 
 /** Size and count limits of the HTTP layer and the protocol parsers below it. */
@@ -205,7 +206,7 @@ function errPacketResponse(service: GitService, message: string): GitHttpRespons
 }
 
 async function openBackend(options: GitHttpOptions, route: GitRoute, ephemeral: boolean): Promise<GitBackend> {
-  return options.engine.gitBackend(route.repo, { ephemeral });
+  return options.engine.gitBackend(route.repo, { space: ephemeral ? 'ephemeral' : 'regular' });
 }
 
 /**

@@ -7,7 +7,7 @@
 import { LRUCache } from 'lru-cache';
 import { NotFoundError, InvalidObjectError } from '../errors.js';
 import type { Kv, KvOp } from '../storage/kv.js';
-import { TAG, deltaKey, objectKey, repoPrefix, prefixRange } from '../storage/keys.js';
+import { TAG, deltaKey, objectKey, repoRange } from '../storage/keys.js';
 import { type Oid, type ObjectType, hashObject, oidToBytes, oidFromBytes } from './oid.js';
 import { decodePacked, encodePacked, packedInfo } from './packed.js';
 import { decodeTree, type TreeEntry } from './tree.js';
@@ -131,7 +131,7 @@ export class ObjectStore {
 
   /** Iterates every object id of the repository (for sweeps and checks). */
   async *allOids(): AsyncGenerator<Oid> {
-    for await (const k of this.#kv.keys(prefixRange(repoPrefix(TAG.object, this.repoId)))) yield oidFromBytes(k, 5);
+    for await (const k of this.#kv.keys(repoRange(TAG.object, this.repoId))) yield oidFromBytes(k, 5);
   }
 
   /** Deletes objects (used by the sweep only). */

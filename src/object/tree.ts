@@ -10,7 +10,7 @@
  * back as that byte, so such trees keep their exact bytes through a decode and an encode.
  */
 import { InvalidObjectError } from '../errors.js';
-import { fromUtf8, utf8, compare, concat } from '../platform/bytes.js';
+import { fromUtf8, utf8, compare } from '../platform/bytes.js';
 import { type Oid, oidFromBytes, writeOid } from './oid.js';
 import { entryNameProblem } from './path.js';
 
@@ -44,6 +44,17 @@ export function nameToBytes(name: string): Uint8Array {
 /** File modes as git writes them. */
 export type FileMode = '100644' | '100755' | '120000' | '40000' | '160000';
 
+/** A regular file. */
+export const FILE_MODE = '100644' satisfies FileMode;
+/** An executable file. */
+export const EXECUTABLE_MODE = '100755' satisfies FileMode;
+/** A symbolic link (the blob holds the target). */
+export const SYMLINK_MODE = '120000' satisfies FileMode;
+/** A subtree, as git writes it: without the leading zero (`040000` is read as this). */
+export const TREE_MODE = '40000' satisfies FileMode;
+/** A gitlink (submodule commit): the entry names an object of another repository. */
+export const GITLINK_MODE = '160000' satisfies FileMode;
+
 /** One tree entry. */
 export interface TreeEntry {
   mode: FileMode;
@@ -51,30 +62,47 @@ export interface TreeEntry {
   oid: Oid;
 }
 
-const MODES = new Set(['100644', '100755', '120000', '40000', '160000']);
+const MODES = new Set<string>([FILE_MODE, EXECUTABLE_MODE, SYMLINK_MODE, TREE_MODE, GITLINK_MODE]);
+/** The tree mode as `ls-tree` and listings print it. */
+const PADDED_TREE_MODE = '040000';
 /** Old modes found in real histories, read as their modern equivalent. */
-const LEGACY_MODES: Record<string, FileMode> = { '040000': '40000', '100664': '100644', '100640': '100644', '100600': '100644' };
+const LEGACY_MODES: Record<string, FileMode> = { [PADDED_TREE_MODE]: TREE_MODE, '100664': FILE_MODE, '100640': FILE_MODE, '100600': FILE_MODE };
 
 /** Normalizes a mode given by a caller ('040000' and '40000' are the same); null if unknown. */
 export function normalizeMode(mode: string): FileMode | null {
   if (MODES.has(mode)) return mode as FileMode;
-  return mode === '040000' ? '40000' : null;
+  return mode === PADDED_TREE_MODE ? TREE_MODE : null;
 }
 
 /** True for the tree mode. */
 export function isTreeMode(mode: string): boolean {
-  return mode === '40000';
+  return mode === TREE_MODE;
+}
+
+/** True for the gitlink mode (a submodule commit, not stored in this repository). */
+export function isGitlinkMode(mode: string): boolean {
+  return mode === GITLINK_MODE;
+}
+
+/** True for a blob mode: a file, an executable or a symlink. */
+export function isBlobMode(mode: string): boolean {
+  return mode === FILE_MODE || mode === EXECUTABLE_MODE || mode === SYMLINK_MODE;
 }
 
 /** Object type an entry of `mode` points at. */
-export function entryType(mode: FileMode): 'blob' | 'tree' | 'commit' {
-  return mode === '40000' ? 'tree' : mode === '160000' ? 'commit' : 'blob';
+export function entryType(mode: string): 'blob' | 'tree' | 'commit' {
+  return isTreeMode(mode) ? 'tree' : isGitlinkMode(mode) ? 'commit' : 'blob';
+}
+
+/** A mode as listings print it: the tree mode zero-padded to six digits, like `git ls-tree`. */
+export function displayMode(mode: string): string {
+  return isTreeMode(mode) ? PADDED_TREE_MODE : mode;
 }
 
 /** Git's tree order: byte order of names, trees compared as "name/". */
 export function compareEntries(a: { name: string; mode: string }, b: { name: string; mode: string }): number {
-  const an = nameToBytes(a.mode === '40000' ? a.name + '/' : a.name);
-  const bn = nameToBytes(b.mode === '40000' ? b.name + '/' : b.name);
+  const an = nameToBytes(isTreeMode(a.mode) ? a.name + '/' : a.name);
+  const bn = nameToBytes(isTreeMode(b.mode) ? b.name + '/' : b.name);
   return compare(an, bn);
 }
 
@@ -114,7 +142,7 @@ export function decodeTree(body: Uint8Array, strict = true): TreeEntry[] {
     if (strict) {
       const problem = entryNameProblem(name);
       if (problem !== null) throw new InvalidObjectError(`tree entry: ${problem}`, { details: { name } });
-      const isTree = mode === '40000';
+      const isTree = isTreeMode(mode);
       if (prevName !== undefined && compareRawNames(prevName, prevTree, rawName, isTree) >= 0) {
         throw new InvalidObjectError(`tree entries not sorted or duplicated at "${name}"`);
       }
@@ -133,7 +161,7 @@ export function encodeTree(entries: readonly TreeEntry[]): Uint8Array {
     const problem = entryNameProblem(e.name);
     if (problem !== null) throw new InvalidObjectError(`tree entry: ${problem}`, { details: { name: e.name } });
     if (!MODES.has(e.mode)) throw new InvalidObjectError(`tree entry "${e.name}" has invalid mode ${e.mode}`);
-    return { e, name: nameToBytes(e.name), tree: e.mode === '40000' };
+    return { e, name: nameToBytes(e.name), tree: isTreeMode(e.mode) };
   });
   items.sort((x, y) => compareRawNames(x.name, x.tree, y.name, y.tree));
   let total = 0;

@@ -11,11 +11,11 @@
 import { InvalidArgumentError, MissingObjectsError, RefConflictError } from '../errors.js';
 import { fromUtf8, utf8 } from '../platform/bytes.js';
 import type { Kv, KvOp } from '../storage/kv.js';
-import { TAG, prefixRange, repoStringKey } from '../storage/keys.js';
+import { ephemeralRefKey, prefixRange, refKey } from '../storage/keys.js';
 import { type Oid, ZERO_OID, oidFromBytes, writeOid, parseOid } from '../object/oid.js';
 import { parseRefName, type RefName } from './ref-name.js';
 import type { RefLock } from './lock.js';
-import type { Space } from './space.js';
+import { isExpired, spacesOf, type Space } from './space.js';
 
 /** @deprecated use `Space` (refs/space.ts). */
 export type RefSpace = Space;
@@ -29,11 +29,11 @@ export interface RefValue {
   expiresAt?: number;
 }
 
-/** One update of a transaction. `oldSha`: undefined = no check, zero = must not exist. `newSha` zero = delete. */
+/** One update of a transaction. `oldOid`: undefined = no check, zero = must not exist. `newOid` zero = delete. */
 export interface RefUpdate {
   ref: string;
-  oldSha?: string;
-  newSha: string;
+  oldOid?: string;
+  newOid: string;
   /** Defaults to 'regular'. */
   space?: RefSpace;
   /** Ephemeral refs: expiry (ms since epoch). */
@@ -46,8 +46,8 @@ export interface RefUpdate {
 export interface AppliedUpdate {
   ref: RefName;
   space: RefSpace;
-  oldSha: Oid;
-  newSha: Oid;
+  oldOid: Oid;
+  newOid: Oid;
 }
 
 /** Hooks a transaction runs under the lock, after the compare-and-swap checks and before the write. */
@@ -58,6 +58,12 @@ export interface TransactionChecks {
   prepare?: (updates: AppliedUpdate[]) => Promise<void>;
   /** More writes to make in the same batch as the refs (e.g. an idempotency record). */
   extraOps?: KvOp[];
+}
+
+/** How the name-conflict check looks names up: exists once the transaction lands, and one name below a directory. */
+interface RefNames {
+  has(ref: string, space: RefSpace): boolean | Promise<boolean>;
+  below(ref: string, space: RefSpace): string | undefined | Promise<string | undefined>;
 }
 
 const SYMREF = 0x00;
@@ -98,10 +104,6 @@ function decodeValue(b: Uint8Array, space: RefSpace): RefValue {
   return v;
 }
 
-function tagOf(space: RefSpace): number {
-  return space === 'ephemeral' ? TAG.ephemeral : TAG.ref;
-}
-
 /** Refs of one repository. */
 export class RefStore {
   readonly #kv: Kv;
@@ -117,7 +119,7 @@ export class RefStore {
   }
 
   #key(ref: string, space: RefSpace): Uint8Array {
-    return repoStringKey(tagOf(space), this.#repoId, ref);
+    return space === 'ephemeral' ? ephemeralRefKey(this.#repoId, ref) : refKey(this.#repoId, ref);
   }
 
   /** The full ref name `HEAD` points at, or undefined. */
@@ -141,7 +143,7 @@ export class RefStore {
     const b = await this.#kv.get(this.#key(ref, space));
     if (b === undefined) return undefined;
     const v = decodeValue(b, space);
-    if (v.expiresAt !== undefined && v.expiresAt <= this.#now()) return undefined;
+    if (v.expiresAt !== undefined && isExpired(v.expiresAt, this.#now())) return undefined;
     return v;
   }
 
@@ -151,7 +153,7 @@ export class RefStore {
     const now = this.#now();
     for await (const [k, b] of this.#kv.entries(prefixRange(this.#key(prefix, space)))) {
       const v = decodeValue(b, space);
-      if (!options.includeExpired && v.expiresAt !== undefined && v.expiresAt <= now) continue;
+      if (!options.includeExpired && v.expiresAt !== undefined && isExpired(v.expiresAt, now)) continue;
       out.push([fromUtf8(k, 5) as RefName, v]);
     }
     return out;
@@ -167,8 +169,9 @@ export class RefStore {
       return {
         ref: parseRefName(u.ref),
         space,
-        oldSha: u.oldSha === undefined ? undefined : parseOid(u.oldSha, `update ${i} oldSha`),
-        newSha: parseOid(u.newSha, `update ${i} newSha`),
+        // The messages keep the JSON API's field names, which callers there see.
+        oldOid: u.oldOid === undefined ? undefined : parseOid(u.oldOid, `update ${i} oldSha`),
+        newOid: parseOid(u.newOid, `update ${i} newSha`),
         expiresAt: u.expiresAt,
         peeled: u.peeled,
       };
@@ -187,19 +190,19 @@ export class RefStore {
         let cur: Oid = ZERO_OID;
         if (b !== undefined) {
           const v = decodeValue(b, u.space);
-          if (v.expiresAt === undefined || v.expiresAt > now) cur = v.oid;
+          if (v.expiresAt === undefined || !isExpired(v.expiresAt, now)) cur = v.oid;
         }
-        if (u.oldSha !== undefined && u.oldSha !== cur) {
-          const expected = u.oldSha === ZERO_OID ? 'to not exist' : `at ${u.oldSha}`;
+        if (u.oldOid !== undefined && u.oldOid !== cur) {
+          const expected = u.oldOid === ZERO_OID ? 'to not exist' : `at ${u.oldOid}`;
           const actual = cur === ZERO_OID ? 'does not exist' : `is at ${cur}`;
           throw new RefConflictError(`ref ${u.ref} was expected ${expected} but ${actual}`, {
-            details: { ref: u.ref, expected: u.oldSha, actual: cur },
+            details: { ref: u.ref, expected: u.oldOid, actual: cur },
           });
         }
-        return { ref: u.ref, space: u.space, oldSha: cur, newSha: u.newSha };
+        return { ref: u.ref, space: u.space, oldOid: cur, newOid: u.newOid };
       });
       await this.#checkNameConflicts(applied);
-      const targets = parsed.filter((u) => u.newSha !== ZERO_OID).map((u) => u.newSha);
+      const targets = parsed.filter((u) => u.newOid !== ZERO_OID).map((u) => u.newOid);
       if (checks.missingObjects && targets.length > 0) {
         const missing = await checks.missingObjects([...new Set(targets)]);
         if (missing.length > 0) {
@@ -208,9 +211,9 @@ export class RefStore {
       }
       if (checks.prepare) await checks.prepare(applied);
       const ops: KvOp[] = parsed.map((u) =>
-        u.newSha === ZERO_OID
+        u.newOid === ZERO_OID
           ? { type: 'del', key: this.#key(u.ref, u.space) }
-          : { type: 'put', key: this.#key(u.ref, u.space), value: encodeValue({ oid: u.newSha, peeled: u.peeled, expiresAt: u.expiresAt }, u.space) },
+          : { type: 'put', key: this.#key(u.ref, u.space), value: encodeValue({ oid: u.newOid, peeled: u.peeled, expiresAt: u.expiresAt }, u.space) },
       );
       if (checks.extraOps) ops.push(...checks.extraOps);
       await this.#kv.batch(ops);
@@ -223,29 +226,22 @@ export class RefStore {
    * also be a directory): a client fetching both fails. A created ref must not sit below an
    * existing ref nor above one, counting the transaction's own deletes and creates. The
    * ephemeral view shows ephemeral refs over regular ones, so ephemeral names are also checked
-   * against the regular space.
+   * against the regular space. One rule; only how names are looked up depends on the size:
+   * a few creates probe the store per name, many (a push of every tag) read each space once.
    */
   async #checkNameConflicts(applied: readonly AppliedUpdate[]): Promise<void> {
-    const created = applied.filter((u) => u.oldSha === ZERO_OID && u.newSha !== ZERO_OID);
+    const created = applied.filter((u) => u.oldOid === ZERO_OID && u.newOid !== ZERO_OID);
     if (created.length === 0) return;
-    // Many creates at once (a push of every tag): one scan of each space, checked in memory,
-    // instead of a range scan per created ref.
-    if (created.length > BULK_NAME_CHECK) return this.#checkNameConflictsBulk(applied, created);
-    const after = new Map<string, boolean>(applied.map((u) => [`${u.space}:${u.ref}`, u.newSha !== ZERO_OID]));
-    const exists = async (ref: string, space: RefSpace) => after.get(`${space}:${ref}`) ?? (await this.get(ref, space)) !== undefined;
+    const names = created.length > BULK_NAME_CHECK ? await this.#listedNames(applied, created) : this.#probedNames(applied);
     for (const u of created) {
-      const spaces: RefSpace[] = u.space === 'ephemeral' ? ['ephemeral', 'regular'] : ['regular'];
       const parts = u.ref.split('/');
-      for (const space of spaces) {
+      for (const space of spacesOf(u.space)) {
         let conflict: string | undefined;
         for (let i = 3; i < parts.length && conflict === undefined; i++) {
           const above = parts.slice(0, i).join('/');
-          if (await exists(above, space)) conflict = above;
+          if (await names.has(above, space)) conflict = above;
         }
-        if (conflict === undefined) {
-          const below = [...(await this.list(space, `${u.ref}/`)).map(([r]) => r as string), ...[...after].filter(([k, live]) => live && k.startsWith(`${space}:${u.ref}/`)).map(([k]) => k.slice(space.length + 1))];
-          conflict = below.find((r) => after.get(`${space}:${r}`) !== false);
-        }
+        conflict ??= await names.below(u.ref, space);
         if (conflict !== undefined) {
           throw new RefConflictError(`cannot create ref ${u.ref}: ref ${conflict} exists${space !== u.space ? ` (${space})` : ''}, and git cannot hold both`, {
             details: { ref: u.ref, conflictsWith: conflict },
@@ -255,17 +251,31 @@ export class RefStore {
     }
   }
 
-  /** #checkNameConflicts over the full list of each space's names, for large transactions. */
-  async #checkNameConflictsBulk(applied: readonly AppliedUpdate[], created: readonly AppliedUpdate[]): Promise<void> {
-    const spaces = new Set<RefSpace>(created.flatMap((u): RefSpace[] => (u.space === 'ephemeral' ? ['ephemeral', 'regular'] : ['regular'])));
-    // Per space: the names that exist once this transaction applies, and for every directory
-    // prefix of them ("refs/heads/a" of "refs/heads/a/b") one name below it.
+  /** Names as they will be once `applied` lands, looked up in the store one name (or one range) at a time. */
+  #probedNames(applied: readonly AppliedUpdate[]): RefNames {
+    const after = new Map<string, boolean>(applied.map((u) => [`${u.space}:${u.ref}`, u.newOid !== ZERO_OID]));
+    return {
+      has: async (ref, space) => after.get(`${space}:${ref}`) ?? (await this.get(ref, space)) !== undefined,
+      below: async (ref, space) => {
+        const stored = (await this.list(space, `${ref}/`)).map(([r]) => r as string);
+        const added = [...after].filter(([k, live]) => live && k.startsWith(`${space}:${ref}/`)).map(([k]) => k.slice(space.length + 1));
+        return [...stored, ...added].find((r) => after.get(`${space}:${r}`) !== false);
+      },
+    };
+  }
+
+  /**
+   * Names as they will be once `applied` lands, from one listing of each space the creates
+   * touch: the set of names, and for every directory prefix ("refs/heads/a" of
+   * "refs/heads/a/b") one name below it.
+   */
+  async #listedNames(applied: readonly AppliedUpdate[], created: readonly AppliedUpdate[]): Promise<RefNames> {
     const names = new Map<RefSpace, { all: Set<string>; below: Map<string, string> }>();
-    for (const space of spaces) {
+    for (const space of new Set(created.flatMap((u) => spacesOf(u.space)))) {
       const all = new Set<string>((await this.list(space, 'refs/')).map(([r]) => r as string));
       for (const u of applied) {
         if (u.space !== space) continue;
-        if (u.newSha === ZERO_OID) all.delete(u.ref);
+        if (u.newOid === ZERO_OID) all.delete(u.ref);
         else all.add(u.ref);
       }
       const below = new Map<string, string>();
@@ -277,23 +287,7 @@ export class RefStore {
       }
       names.set(space, { all, below });
     }
-    for (const u of created) {
-      const parts = u.ref.split('/');
-      for (const space of u.space === 'ephemeral' ? (['ephemeral', 'regular'] as const) : (['regular'] as const)) {
-        const { all, below } = names.get(space)!;
-        let conflict: string | undefined;
-        for (let i = 3; i < parts.length && conflict === undefined; i++) {
-          const above = parts.slice(0, i).join('/');
-          if (all.has(above)) conflict = above;
-        }
-        conflict ??= below.get(u.ref);
-        if (conflict !== undefined) {
-          throw new RefConflictError(`cannot create ref ${u.ref}: ref ${conflict} exists${space !== u.space ? ` (${space})` : ''}, and git cannot hold both`, {
-            details: { ref: u.ref, conflictsWith: conflict },
-          });
-        }
-      }
-    }
+    return { has: (ref, space) => names.get(space)!.all.has(ref), below: (ref, space) => names.get(space)!.below.get(ref) };
   }
 
   /** Runs `fn` holding this repository's transaction lock (no transaction can interleave). */
@@ -305,9 +299,9 @@ export class RefStore {
   async sweepExpired(): Promise<AppliedUpdate[]> {
     return this.#lock.run(String(this.#repoId), async () => {
       const now = this.#now();
-      const expired = (await this.list('ephemeral', 'refs/', { includeExpired: true })).filter(([, v]) => v.expiresAt !== undefined && v.expiresAt <= now);
+      const expired = (await this.list('ephemeral', 'refs/', { includeExpired: true })).filter(([, v]) => v.expiresAt !== undefined && isExpired(v.expiresAt, now));
       await this.#kv.batch(expired.map(([ref]) => ({ type: 'del' as const, key: this.#key(ref, 'ephemeral') })));
-      return expired.map(([ref, v]) => ({ ref, space: 'ephemeral' as const, oldSha: v.oid, newSha: ZERO_OID }));
+      return expired.map(([ref, v]) => ({ ref, space: 'ephemeral' as const, oldOid: v.oid, newOid: ZERO_OID }));
     });
   }
 }

@@ -6,7 +6,7 @@ import { InvalidArgumentError, InvalidPathError, NotFoundError } from '../errors
 import { utf8 } from '../platform/bytes.js';
 import type { Oid } from '../object/oid.js';
 import { splitPath } from '../object/path.js';
-import { encodeTree, normalizeMode, type FileMode, type TreeEntry } from '../object/tree.js';
+import { EXECUTABLE_MODE, FILE_MODE, SYMLINK_MODE, TREE_MODE, encodeTree, isBlobMode, isTreeMode, normalizeMode, type FileMode, type TreeEntry } from '../object/tree.js';
 import type { ObjectStore, ObjectWriter } from '../object/object-store.js';
 
 /** One change of a commit: write a file, or delete a path. */
@@ -37,7 +37,7 @@ export function groupChanges(changes: readonly FileChange[]): DirNode {
       }
       if (c.mode !== undefined) {
         const m = normalizeMode(String(c.mode));
-        if (m === null || m === '40000' || m === '160000') throw new InvalidArgumentError(`change ${i} (${c.path}): mode must be 100644, 100755 or 120000`);
+        if (m === null || !isBlobMode(m)) throw new InvalidArgumentError(`change ${i} (${c.path}): mode must be 100644, 100755 or 120000`);
       }
     }
     const key = parts.join('/');
@@ -104,17 +104,17 @@ export async function applyChanges(
     const path = prefix + name;
     const existing = entries.get(name);
     if (change.delete) {
-      if (existing === undefined || existing.mode === '40000') {
+      if (existing === undefined || isTreeMode(existing.mode)) {
         throw new NotFoundError('ERR_PATH_NOT_FOUND', `cannot delete "${path}": no such file`, { details: { path } });
       }
       entries.delete(name);
       continue;
     }
     const content = typeof change.content === 'string' ? utf8(change.content) : change.content;
-    const keep = existing !== undefined && existing.mode !== '40000' && existing.mode !== '160000' ? existing.mode : '100644';
+    const keep = existing !== undefined && isBlobMode(existing.mode) ? existing.mode : FILE_MODE;
     const mode = (change.mode === undefined ? keep : normalizeMode(String(change.mode))) as FileMode;
     const oid = writer.add('blob', content);
-    if (existing !== undefined && mode !== '120000' && (existing.mode === '100644' || existing.mode === '100755') && existing.oid !== oid) {
+    if (existing !== undefined && mode !== SYMLINK_MODE && (existing.mode === FILE_MODE || existing.mode === EXECUTABLE_MODE) && existing.oid !== oid) {
       replaced.push({ oid, base: existing.oid, body: content });
     }
     entries.set(name, { name, mode, oid });
@@ -124,14 +124,14 @@ export async function applyChanges(
   const rebuilt = await Promise.all(
     dirs.map(([name, child]) => {
       const existing = entries.get(name);
-      const childBase = existing !== undefined && existing.mode === '40000' ? existing.oid : undefined;
+      const childBase = existing !== undefined && isTreeMode(existing.mode) ? existing.oid : undefined;
       return applyChanges(store, writer, childBase, child, replaced, `${prefix}${name}/`);
     }),
   );
   dirs.forEach(([name], i) => {
     const oid = rebuilt[i];
     if (oid === undefined) entries.delete(name);
-    else entries.set(name, { name, mode: '40000', oid });
+    else entries.set(name, { name, mode: TREE_MODE, oid });
   });
   if (entries.size === 0) return undefined;
   const body = encodeTree([...entries.values()]);

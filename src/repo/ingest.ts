@@ -8,11 +8,11 @@
  */
 import { HashCollisionError, InvalidObjectError, LevelGitError, MissingObjectsError, CorruptPackError } from '../errors.js';
 import { equal } from '../platform/bytes.js';
-import type { Kv, KvOp } from '../storage/kv.js';
-import { TAG, deltaKey, objectKey, prefixRange, repoKey } from '../storage/keys.js';
+import { storageOp, type Kv, type KvOp } from '../storage/kv.js';
+import { deltaKey, objectKey, prefixRange, quarantineKey, quarantinePrefix } from '../storage/keys.js';
 import { type Oid, oidToBytes } from '../object/oid.js';
 import { decodePacked, encodePacked, encodeRefDelta } from '../object/packed.js';
-import { decodeTree } from '../object/tree.js';
+import { decodeTree, isGitlinkMode } from '../object/tree.js';
 import { decodeCommit, decodeTag } from '../object/commit.js';
 import type { ObjectStore } from '../object/object-store.js';
 import { readPack, type ReadPackOptions } from '../pack/pack-reader.js';
@@ -34,19 +34,16 @@ export interface IngestResult {
 }
 
 const MiB = 1024 * 1024;
+const READING = 'reading objects for a pack';
+const WRITING = 'storing a pack';
 
 /** Reads, checks and stores a pack; see the module comment. */
 export async function ingestPack(kv: Kv, store: ObjectStore, source: AsyncIterable<Uint8Array>, options: IngestOptions = {}): Promise<IngestResult> {
   const repoId = store.repoId;
   const memLimit = options.memoryQuarantineBytes ?? 32 * MiB;
   const qid = (Math.random() * 0xffffffff) >>> 0;
-  const qPrefix = repoKey(TAG.quarantine, repoId, new Uint8Array([qid >>> 24, (qid >>> 16) & 255, (qid >>> 8) & 255, qid & 255]));
-  const qKey = (oid: Oid) => {
-    const k = new Uint8Array(qPrefix.length + 20);
-    k.set(qPrefix);
-    k.set(oidToBytes(oid), qPrefix.length);
-    return k;
-  };
+  const qPrefix = quarantinePrefix(repoId, qid);
+  const qKey = (oid: Oid) => quarantineKey(qPrefix, oidToBytes(oid));
   const pending = new Map<Oid, Uint8Array>(); // new objects not yet spilled
   const deltaOps: KvOp[] = [];
   let deltaBytes = 0;
@@ -61,15 +58,15 @@ export async function ingestPack(kv: Kv, store: ObjectStore, source: AsyncIterab
     const mem = pending.get(oid);
     if (mem !== undefined) return decodePacked(mem);
     if (spilled.has(oid)) {
-      const q = await kv.get(qKey(oid));
+      const q = await storageOp(READING, () => kv.get(qKey(oid)));
       if (q !== undefined) return decodePacked(q);
     }
-    return store.readMaybe(oid);
+    return storageOp(READING, () => store.readMaybe(oid));
   };
 
   try {
     for await (const batch of readPack(source, { ...options, getBase })) {
-      const existing = await store.getStored(batch.map((o) => o.oid));
+      const existing = await storageOp(READING, () => store.getStored(batch.map((o) => o.oid)));
       for (let i = 0; i < batch.length; i++) {
         const o = batch[i]!;
         oids.push(o.oid);
@@ -78,7 +75,7 @@ export async function ingestPack(kv: Kv, store: ObjectStore, source: AsyncIterab
         // Parse what references other objects; tree entry names are checked here (.git, ..).
         try {
           if (o.type === 'tree') {
-            for (const e of decodeTree(o.body, true)) if (e.mode !== '160000') referenced.add(e.oid);
+            for (const e of decodeTree(o.body, true)) if (!isGitlinkMode(e.mode)) referenced.add(e.oid);
           } else if (o.type === 'commit') {
             const c = decodeCommit(o.body);
             referenced.add(c.tree);
@@ -113,7 +110,7 @@ export async function ingestPack(kv: Kv, store: ObjectStore, source: AsyncIterab
         }
       }
       if (pendingBytes > memLimit) {
-        await kv.batch([...pending].map(([oid, v]) => ({ type: 'put' as const, key: qKey(oid), value: v })));
+        await storageOp(WRITING, () => kv.batch([...pending].map(([oid, v]) => ({ type: 'put' as const, key: qKey(oid), value: v }))));
         for (const oid of pending.keys()) spilled.add(oid);
         pending.clear();
         pendingBytes = 0;
@@ -124,7 +121,7 @@ export async function ingestPack(kv: Kv, store: ObjectStore, source: AsyncIterab
     const outside = [...referenced].filter((o) => !inPack.has(o));
     for (let i = 0; i < outside.length; i += 4096) {
       const chunk = outside.slice(i, i + 4096);
-      const has = await store.has(chunk);
+      const has = await storageOp(READING, () => store.has(chunk));
       const missing = chunk.filter((_, j) => !has[j]);
       if (missing.length > 0) {
         throw new MissingObjectsError(`pack is not complete: ${missing.length === 1 ? 'object' : `${missing.length} objects, e.g.`} ${missing[0]} referenced but not present`, {
@@ -134,22 +131,26 @@ export async function ingestPack(kv: Kv, store: ObjectStore, source: AsyncIterab
     }
 
     // Promote: the in-memory objects and the spilled ones, in one batch when it fits.
-    const ops: KvOp[] = [...pending].map(([oid, v]) => ({ type: 'put' as const, key: objectKey(repoId, oidToBytes(oid)), value: v }));
-    let opsBytes = pendingBytes;
-    if (spilled.size > 0) {
-      for await (const [k, v] of kv.entries(prefixRange(qPrefix))) {
-        ops.push({ type: 'put', key: objectKey(repoId, k.subarray(qPrefix.length)), value: v });
-        opsBytes += v.length;
-        if (opsBytes > 64 * MiB) {
-          await kv.batch(ops.splice(0));
-          opsBytes = 0;
+    await storageOp(WRITING, async () => {
+      const ops: KvOp[] = [...pending].map(([oid, v]) => ({ type: 'put' as const, key: objectKey(repoId, oidToBytes(oid)), value: v }));
+      let opsBytes = pendingBytes;
+      if (spilled.size > 0) {
+        for await (const [k, v] of kv.entries(prefixRange(qPrefix))) {
+          ops.push({ type: 'put', key: objectKey(repoId, k.subarray(qPrefix.length)), value: v });
+          opsBytes += v.length;
+          if (opsBytes > 64 * MiB) {
+            await kv.batch(ops.splice(0));
+            opsBytes = 0;
+          }
         }
       }
-    }
-    ops.push(...deltaOps);
-    await kv.batch(ops);
+      ops.push(...deltaOps);
+      await kv.batch(ops);
+    });
     return { oids, added: pending.size + spilled.size };
   } catch (err) {
+    // Storage failures arrive as StorageError (storageOp); what else fails is the pack's
+    // bytes or the stream carrying them.
     if (err instanceof LevelGitError) throw err;
     throw new CorruptPackError(`cannot read pack: ${(err as Error).message}`, { cause: err });
   } finally {

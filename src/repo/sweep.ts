@@ -8,6 +8,8 @@
  */
 import type { Oid } from '../object/oid.js';
 import type { ObjectStore } from '../object/object-store.js';
+import type { RepoCore } from './context.js';
+import { expireRefs } from './ref-updates.js';
 import { reachableObjects } from './walk.js';
 
 /** Writes in flight, packs being streamed, and the gate a running sweep closes. One per repository. */
@@ -94,4 +96,31 @@ export async function sweepObjects(objects: ObjectStore, tips: readonly Oid[], p
   }
   for (let i = 0; i < dead.length; i += 1000) await objects.delete(dead.slice(i, i + 1000));
   return dead.length;
+}
+
+/** What a sweep removed; `busy` when writes kept the repository busy past the wait and the object phase was skipped. */
+export interface SweepResult {
+  refs: number;
+  objects: number;
+  busy?: true;
+}
+
+/**
+ * Sweeps one repository: expired ephemeral refs first (through the ref-update pipeline's
+ * expiry), then, at a moment with no write in flight (waiting up to `waitMs`), every object no
+ * ref of either space reaches and no pack being sent still needs.
+ */
+export async function sweepRepository(core: RepoCore, waitMs: number): Promise<SweepResult> {
+  const { ctx } = core;
+  ctx.assertLive();
+  const expired = await expireRefs(core);
+  const objects = await ctx.guard.exclusive(waitMs, (pinned) =>
+    // Under the ref lock too: a ref-only update (a branch made from a raw sha) checks the
+    // object exists and moves the ref as one step, never between the mark and the delete.
+    ctx.refs.withLock(async () => {
+      const tips = [...(await ctx.refs.list('regular')), ...(await ctx.refs.list('ephemeral'))].map(([, v]) => v.oid);
+      return sweepObjects(ctx.objects, tips, pinned);
+    }),
+  );
+  return objects === undefined ? { refs: expired.length, objects: 0, busy: true } : { refs: expired.length, objects };
 }

@@ -5,9 +5,11 @@
  * at a time with one batched read per level, and decoded trees come from the cache.
  */
 import { InvalidArgumentError, NotFoundError } from '../errors.js';
-import type { Oid } from '../object/oid.js';
+import type { ObjectType, Oid } from '../object/oid.js';
 import type { ObjectStore } from '../object/object-store.js';
 import type { Commit } from '../object/commit.js';
+import { isGitlinkMode, isTreeMode } from '../object/tree.js';
+import { peel } from './revision.js';
 import type { ObjectFilter } from '../protocol/backend.js';
 
 /** What to send. */
@@ -119,32 +121,33 @@ export async function wantsReachCommon(store: ObjectStore, wants: readonly Oid[]
 /** The depth git sends for `--unshallow` (and `--depth` of 2^31 - 1 or more). */
 export const INFINITE_DEPTH = 0x7fffffff;
 
-/** Peels tags: wanted objects by type, the tags themselves included. */
+/**
+ * Wanted objects by type, each tag chain peeled (revision.ts) and the tags themselves included.
+ * Each object once, however many wants reach it (a tag of a tag and the tag itself, say), in
+ * breadth-first order: the wants, then what their tags name, and so on.
+ */
 async function classifyWants(store: ObjectStore, wants: readonly Oid[]) {
   const commits: Oid[] = [];
   const trees: Oid[] = [];
   const blobs: Oid[] = [];
   const tags: Oid[] = [];
-  // Each object once, however many wants reach it (a tag of a tag and the tag itself, say).
-  const met = new Set<Oid>(wants);
-  let pending = [...met];
-  for (let guard = 0; pending.length > 0 && guard < 32; guard++) {
-    const infos = await store.info(pending);
-    const tagOids: Oid[] = [];
-    pending.forEach((o, i) => {
-      const info = infos[i];
-      if (info === undefined) throw new NotFoundError('ERR_OBJECT_NOT_FOUND', `object ${o} not found`, { details: { oid: o } });
-      if (info.type === 'commit') commits.push(o);
-      else if (info.type === 'tree') trees.push(o);
-      else if (info.type === 'blob') blobs.push(o);
-      else tagOids.push(o);
-    });
-    tags.push(...tagOids);
-    pending = [];
-    for (const t of tagOids) {
-      const d = await store.decode(t);
-      if (d.type === 'tag' && !met.has(d.tag.object)) (met.add(d.tag.object), pending.push(d.tag.object));
-    }
+  const unique = [...new Set(wants)];
+  const peeled = await peel(store, unique);
+  // Every object along each chain, with its depth: ordered by depth, then by want.
+  const reached = peeled.flatMap((p, w) => {
+    const chain: [Oid, ObjectType | undefined][] = [...p.tags.map((t): [Oid, ObjectType] => [t, 'tag']), [p.oid, p.type]];
+    return chain.map(([oid, type], depth) => ({ oid, type, depth, w }));
+  });
+  reached.sort((a, b) => a.depth - b.depth || a.w - b.w);
+  const met = new Set<Oid>();
+  for (const { oid, type } of reached) {
+    if (met.has(oid)) continue;
+    met.add(oid);
+    if (type === undefined) throw new NotFoundError('ERR_OBJECT_NOT_FOUND', `object ${oid} not found`, { details: { oid } });
+    if (type === 'commit') commits.push(oid);
+    else if (type === 'tree') trees.push(oid);
+    else if (type === 'blob') blobs.push(oid);
+    else tags.push(oid);
   }
   return { commits, trees, blobs, tags };
 }
@@ -299,10 +302,10 @@ async function walkTrees(
     for (const d of decoded) {
       if (d.type !== 'tree') continue;
       for (const e of d.entries) {
-        if (e.mode === '160000' || seen.has(e.oid)) continue;
+        if (isGitlinkMode(e.mode) || seen.has(e.oid)) continue;
         if (!visit(e.oid, e.mode, depth + 1)) continue;
         seen.add(e.oid);
-        if (e.mode === '40000') next.push(e.oid);
+        if (isTreeMode(e.mode)) next.push(e.oid);
       }
     }
     level = next;
@@ -384,9 +387,9 @@ export async function planObjects(store: ObjectStore, input: ObjectPlanInput): P
   // root's entries minus their depth for tree:<n> (0 under a commit, 1 under a wanted tree).
   const collect = (offset: number) => (oid: Oid, mode: string, depth: number) => {
     if (depth - offset >= treeDepth) return false;
-    if (mode === '40000') trees.push(oid);
+    if (isTreeMode(mode)) trees.push(oid);
     else if (filter?.kind !== 'blob:none') blobs.push(oid);
-    return mode === '40000' || filter?.kind !== 'blob:none';
+    return isTreeMode(mode) || filter?.kind !== 'blob:none';
   };
   if (treeDepth > 0) {
     for (const r of roots) if (!seen.has(r)) trees.push(r);
@@ -421,17 +424,18 @@ export async function planObjects(store: ObjectStore, input: ObjectPlanInput): P
     const sent = new Set<Oid>([...included, ...trees, ...sentBlobs]);
     const haveSet = new Set(input.haves ?? []);
     const tagSet = new Set(tags);
-    for (const t of input.includeTags) {
-      if (!sent.has(t.peeled) || tagSet.has(t.oid) || haveSet.has(t.oid)) continue;
-      for (let oid: Oid | undefined = t.oid, guard = 0; oid !== undefined && !tagSet.has(oid) && guard < 32; guard++) {
-        const d = await store.decode(oid);
-        if (d.type !== 'tag') break;
+    const candidates = input.includeTags.filter((t) => sent.has(t.peeled) && !haveSet.has(t.oid));
+    const chains = await peel(store, candidates.map((t) => t.oid));
+    candidates.forEach((t, i) => {
+      if (tagSet.has(t.oid)) return;
+      // The tags along the chain, up to one already going.
+      const p = chains[i]!;
+      for (const oid of p.type === 'tag' ? [...p.tags, p.oid] : p.tags) {
+        if (tagSet.has(oid)) break;
         tagSet.add(oid);
         tags.push(oid);
-        // Follow the chain only through tags (the object a tag names may be a blob).
-        oid = d.tag.type === 'tag' ? d.tag.object : undefined;
       }
-    }
+    });
   }
   return { oids: [...included, ...tags, ...trees, ...sentBlobs], shallow, unshallow, ...(clientObjects ? { clientObjects } : {}) };
 }

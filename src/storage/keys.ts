@@ -89,3 +89,58 @@ export function objectKey(repoId: number, oidBytes: Uint8Array): Uint8Array {
 export function deltaKey(repoId: number, oidBytes: Uint8Array): Uint8Array {
   return repoKey(TAG.delta, repoId, oidBytes);
 }
+
+/** Key of the next repository id counter. */
+export function nextIdKey(): Uint8Array {
+  return new Uint8Array([TAG.nextId]);
+}
+
+/** Key of a repository's record. */
+export function repoRecordKey(repoId: number): Uint8Array {
+  return repoPrefix(TAG.repo, repoId);
+}
+
+/** A repository id as stored (the value of a name key and of the next-id counter): uint32 BE. */
+export function encodeRepoId(id: number): Uint8Array {
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setUint32(0, id);
+  return b;
+}
+
+/** The repository id an `encodeRepoId` value holds. */
+export function decodeRepoId(b: Uint8Array): number {
+  return new DataView(b.buffer, b.byteOffset, b.byteLength).getUint32(0);
+}
+
+/** Prefix of one ingest's quarantine range: `'Q' id ingest(4)`. */
+export function quarantinePrefix(repoId: number, ingestId: number): Uint8Array {
+  return repoKey(TAG.quarantine, repoId, encodeRepoId(ingestId >>> 0));
+}
+
+/** Key of a quarantined object under an ingest's prefix (20 raw id bytes appended). */
+export function quarantineKey(prefix: Uint8Array, oidBytes: Uint8Array): Uint8Array {
+  const k = new Uint8Array(prefix.length + oidBytes.length);
+  k.set(prefix);
+  k.set(oidBytes, prefix.length);
+  return k;
+}
+
+/** Key of a regular ref (or of HEAD). */
+export function refKey(repoId: number, name: string): Uint8Array {
+  return repoStringKey(TAG.ref, repoId, name);
+}
+
+/** Key of an ephemeral ref. */
+export function ephemeralRefKey(repoId: number, name: string): Uint8Array {
+  return repoStringKey(TAG.ephemeral, repoId, name);
+}
+
+/** The range of one repository's keys under one tag (cleared when the repository is deleted). */
+export function repoRange(tag: number, repoId: number): { gte: Uint8Array; lt: Uint8Array } {
+  return prefixRange(repoPrefix(tag, repoId));
+}
+
+/** The range of every repository record. */
+export function repoRecordsRange(): { gte: Uint8Array; lt: Uint8Array } {
+  return prefixRange(new Uint8Array([TAG.repo]));
+}

@@ -5,7 +5,7 @@
  * range iteration and range clear.
  */
 import type { AbstractLevel } from 'abstract-level';
-import { ClosedError } from '../errors.js';
+import { ClosedError, LevelGitError, StorageError } from '../errors.js';
 
 /** Any abstract-level database (its own default encodings do not matter). */
 export type AnyLevel = AbstractLevel<any, any, any>;
@@ -88,5 +88,20 @@ export class Kv {
   /** Marks this wrapper closed (the database itself is closed by its owner). */
   markClosed(): void {
     this.#closed = true;
+  }
+}
+
+/**
+ * Runs database work on behalf of `operation`: a failure that is not already a level-git
+ * error (the backend's own error: disk full, I/O, a closed handle) becomes a StorageError, so
+ * callers that blame their input for other failures (a pack being read) cannot blame the
+ * client for the database.
+ */
+export async function storageOp<T>(operation: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof LevelGitError) throw err;
+    throw new StorageError(`storage failure while ${operation}: ${err instanceof Error ? err.message : String(err)}`, { cause: err, details: { operation } });
   }
 }

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ephemeralSource, expiresAt, isExpired, mergeEphemeralView, ttlFromPushOptions } from '../../src/access/ephemeral.js';
+import { ephemeralSource, expiresAt, isExpired, mergeEphemeralView } from '../../src/refs/space.js';
+import { ttlFromPushOptions } from '../../src/repo/push-options.js';
 import { createDenyList } from '../../src/access/revocation.js';
 
 describe('mergeEphemeralView', () => {
@@ -48,7 +49,11 @@ describe('expiresAt', () => {
     expect(expiresAt(now, { defaultTtlSeconds: 7200, maxTtlSeconds: 3600 }).getTime()).toBe(now + 3600_000);
   });
   it('refuses nonsense lifetimes', () => {
-    for (const t of [0, -1, 1.5, Number.NaN, Infinity]) {
+    // One rule with the engine's (refs/space.ts): fractions are lifetimes too (the engine's
+    // sweep test writes a 1.5 s ref), and an endless request gets the maximum.
+    expect(expiresAt(now, { defaultTtlSeconds: 60, requestedTtlSeconds: 1.5, maxTtlSeconds: 60 }).getTime()).toBe(now + 1500);
+    expect(expiresAt(now, { defaultTtlSeconds: 60, requestedTtlSeconds: Infinity, maxTtlSeconds: 60 }).getTime()).toBe(now + 60_000);
+    for (const t of [0, -1, Number.NaN]) {
       expect(() => expiresAt(now, { defaultTtlSeconds: 60, requestedTtlSeconds: t, maxTtlSeconds: 60 })).toThrow(
         expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }),
       );

@@ -100,7 +100,7 @@ async function snapshot(engine: Engine = h.engine): Promise<unknown> {
   const out: Record<string, unknown> = {};
   for (const info of await engine.listRepos()) {
     const repo = await engine.getRepo(info.name);
-    out[info.name] = { info, regular: await repo.refs.list(), ephemeral: await repo.refs.list({ ephemeral: true }), head: await repo.refs.head() };
+    out[info.name] = { info, regular: await repo.refs.list(), ephemeral: await repo.refs.list({ space: 'ephemeral' }), head: await repo.refs.head() };
   }
   return out;
 }
@@ -123,7 +123,7 @@ async function freshRepo(prefix = 'r'): Promise<{ name: string; base: string; tr
 }
 
 async function headOf(name: string, branch = 'main', ephemeral = false): Promise<string | undefined> {
-  return (await (await h.engine.getRepo(name)).refs.get(`refs/heads/${branch}`, { ephemeral }))?.oid;
+  return (await (await h.engine.getRepo(name)).refs.get(`refs/heads/${branch}`, { space: ephemeral ? 'ephemeral' : 'regular' }))?.oid;
 }
 
 beforeAll(async () => {
@@ -141,7 +141,7 @@ describe('request shape on every route', () => {
   let name: string;
   beforeAll(async () => {
     ({ name } = await freshRepo('shape'));
-    await (await h.engine.getRepo(name)).createBranch('sandbox', 'main', { ephemeral: true });
+    await (await h.engine.getRepo(name)).createBranch('sandbox', 'main', { space: 'ephemeral' });
   });
 
   const writeRoutes = (n: string): [string, string][] => [
@@ -684,7 +684,7 @@ describe('tree, commits and branches routes', () => {
     ({ name, base } = await freshRepo('reads'));
     const repo = await h.engine.getRepo(name);
     second = (await repo.commit({ branch: 'main', message: 'second', author: AUTHOR, changes: [{ path: 'c.txt', content: 'c' }] })).sha;
-    await repo.commit({ branch: 'sandbox', baseBranch: 'main', ephemeral: true, message: 'eph', author: AUTHOR, changes: [{ path: 'eph.txt', content: 'e' }] });
+    await repo.commit({ branch: 'sandbox', baseBranch: 'main', space: 'ephemeral', message: 'eph', author: AUTHOR, changes: [{ path: 'eph.txt', content: 'e' }] });
     await repo.createTag('v1', base, { message: 'release 1' });
     await repo.createTag('light', second);
   });
@@ -748,7 +748,7 @@ describe('tree, commits and branches routes', () => {
   it('deletes branches with 204, answers 404 for missing ones, 409 for a stale expectedSha, 400 for a bad one', async () => {
     const repo = await h.engine.getRepo(name);
     await repo.createBranch('doomed', 'main');
-    await repo.createBranch('doomed-eph', 'main', { ephemeral: true });
+    await repo.createBranch('doomed-eph', 'main', { space: 'ephemeral' });
     const before = await snapshot();
     expectError(await h.call('DELETE', `/api/v1/repos/${name}/branches/never-was`), 404, 'ERR_REF_NOT_FOUND');
     expectError(await h.call('DELETE', `/api/v1/repos/${name}/branches/doomed-eph`), 404, 'ERR_REF_NOT_FOUND');
@@ -845,8 +845,8 @@ describe('promote', () => {
   it('answers 404 for a missing ephemeral branch, 409 for a stale or zero expectedTargetSha, and moves nothing', async () => {
     const { name, base } = await freshRepo('prom');
     const repo = await h.engine.getRepo(name);
-    const eph = await repo.commit({ branch: 'sandbox', baseBranch: 'main', ephemeral: true, message: 'e', author: AUTHOR, changes: [{ path: 'e', content: 'e' }] });
-    await repo.createBranch('expired', 'main', { ephemeral: true, ttlSeconds: 1 });
+    const eph = await repo.commit({ branch: 'sandbox', baseBranch: 'main', space: 'ephemeral', message: 'e', author: AUTHOR, changes: [{ path: 'e', content: 'e' }] });
+    await repo.createBranch('expired', 'main', { space: 'ephemeral', ttlSeconds: 1 });
     const post = (body: unknown) => h.call('POST', `/api/v1/repos/${name}/ephemeral/promote`, body);
     const before = await snapshot();
     expectError(await post({ baseBranch: 'nope' }), 404, 'ERR_REF_NOT_FOUND');
@@ -872,7 +872,7 @@ describe('promote', () => {
   it('refuses an empty expectedTargetSha (400) instead of promoting unconditionally', async () => {
     const { name } = await freshRepo('prom-empty');
     const repo = await h.engine.getRepo(name);
-    await repo.commit({ branch: 'sandbox', baseBranch: 'main', ephemeral: true, message: 'e', author: AUTHOR, changes: [{ path: 'e', content: 'e' }] });
+    await repo.commit({ branch: 'sandbox', baseBranch: 'main', space: 'ephemeral', message: 'e', author: AUTHOR, changes: [{ path: 'e', content: 'e' }] });
     expectError(await h.call('POST', `/api/v1/repos/${name}/commits`, commitBody([{ path: 'x', content: 'x' }], { expectedHeadSha: '' })), 400, 'ERR_INVALID_ARGUMENT');
     expectError(await h.call('POST', `/api/v1/repos/${name}/refs`, { updates: [{ ref: 'refs/heads/main', oldSha: '', newSha: ZERO }] }), 400, 'ERR_INVALID_ARGUMENT');
     const before = await snapshot();
@@ -916,7 +916,7 @@ describe('tokens', () => {
     if (!existing) await h.engine.createRepo('app');
     const repo = await h.engine.getRepo('app');
     base = (await repo.commit({ branch: 'main', message: 'base', author: AUTHOR, changes: [{ path: 'a', content: 'a' }] })).sha;
-    await repo.createBranch('sandbox', 'main', { ephemeral: true });
+    await repo.createBranch('sandbox', 'main', { space: 'ephemeral' });
     if (!(await h.engine.findRepo('other'))) await h.engine.createRepo('other');
   });
 
@@ -1144,11 +1144,11 @@ describe('concurrent requests on storage with uneven write latency', () => {
   it('keeps expectedHeadSha exclusive on an ephemeral branch (one 201, one 409, no lost commit)', async () => {
     const repo = await s.engine.createRepo('lag-ephemeral');
     await repo.commit({ branch: 'main', message: 'b', author: AUTHOR, changes: [{ path: 'a', content: 'a' }] });
-    const base = (await repo.createBranch('sandbox', 'main', { ephemeral: true })).sha;
+    const base = (await repo.createBranch('sandbox', 'main', { space: 'ephemeral' })).sha;
     const post = (p: string) => () =>
       s.call('POST', '/api/v1/repos/lag-ephemeral/commits', commitBody([{ path: p, content: p }], { branch: 'sandbox', ephemeral: true, expectedHeadSha: base }));
     const [a, b] = await interleave(post('first'), post('second'));
-    const tip = (await repo.refs.get('refs/heads/sandbox', { ephemeral: true }))!.oid;
+    const tip = (await repo.refs.get('refs/heads/sandbox', { space: 'ephemeral' }))!.oid;
     const log = await s.call('GET', '/api/v1/repos/lag-ephemeral/commits?ref=sandbox&ephemeral=true');
     const reachable = log.json.commits.map((c: any) => c.sha);
     expect(reachable[0]).toBe(tip);

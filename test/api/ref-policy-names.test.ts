@@ -55,7 +55,7 @@ async function bearer(refs: RefPolicy[]): Promise<Record<string, string>> {
 /** Every ref of both spaces. */
 async function snapshot(): Promise<unknown> {
   const repo = await engine.getRepo('app');
-  return { regular: await repo.refs.list(), ephemeral: await repo.refs.list({ ephemeral: true }) };
+  return { regular: await repo.refs.list(), ephemeral: await repo.refs.list({ space: 'ephemeral' }) };
 }
 
 function commitBody(branch: string, extra: Record<string, unknown> = {}) {
@@ -83,7 +83,7 @@ beforeEach(async () => {
   tip = (await repo.commit({ branch: 'main', message: 'tip', author: AUTHOR, changes: [{ path: 'b', content: 'b' }] })).sha;
   await repo.createBranch('release', 'main');
   // An ephemeral branch with no history in common with main: promoting it onto main is forced.
-  root = (await repo.commit({ branch: 'sandbox', message: 'root', author: AUTHOR, changes: [{ path: 'r', content: 'r' }], ephemeral: true })).sha;
+  root = (await repo.commit({ branch: 'sandbox', message: 'root', author: AUTHOR, changes: [{ path: 'r', content: 'r' }], space: 'ephemeral' })).sha;
   issueToken = await bearer(ISSUE_POLICY);
   strictToken = await bearer(STRICT_POLICY);
 });
@@ -170,7 +170,7 @@ describe('branch names on API writes are judged as the full ref that moves', () 
   it('promotion: a forced move onto main and any move onto release are refused, however named', async () => {
     const repo = await engine.getRepo('app');
     // An ephemeral main with no history in common with the regular one.
-    await repo.refs.transaction([{ ref: 'refs/heads/main', oldSha: ZERO, newSha: root, space: 'ephemeral' }]);
+    await repo.refs.transaction([{ ref: 'refs/heads/main', oldOid: ZERO, newOid: root, space: 'ephemeral' }]);
     await expectRefused(
       [
         ['POST', '/ephemeral/promote', { baseBranch: 'sandbox', targetBranch: 'main' }],
@@ -231,7 +231,7 @@ describe('branch names on API writes are judged as the full ref that moves', () 
     const ff = await call('POST', '/refs', { updates: [{ ref: 'refs/heads/main', oldSha: c.json.sha, newSha: c.json.sha }] }, issueToken);
     expect(ff.status).toBe(200);
     const repo = await engine.getRepo('app');
-    await repo.refs.transaction([{ ref: 'refs/heads/ahead', oldSha: ZERO, newSha: c.json.sha, space: 'ephemeral' }]);
+    await repo.refs.transaction([{ ref: 'refs/heads/ahead', oldOid: ZERO, newOid: c.json.sha, space: 'ephemeral' }]);
     const p = await call('POST', '/ephemeral/promote', { baseBranch: 'refs/heads/ahead', targetBranch: 'refs/heads/main' }, issueToken);
     expect(p.status).toBe(200);
     expect(p.json).toEqual({ targetBranch: 'main', sha: c.json.sha });

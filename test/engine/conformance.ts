@@ -4,6 +4,7 @@
  * repositories, commits, reads, trees, log, branches and tags, ephemeral refs and promotion,
  * sweeps, ref transactions under concurrency, and (when the backend persists) reopening.
  */
+import { internalsOf } from '../../src/repo/internals.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ZERO_OID, RefConflictError, type Engine, type Repository } from '../../src/index.js';
 import { AUTHOR, countObjects, text, type EngineFactory, type EngineHandle } from './helpers.js';
@@ -70,7 +71,7 @@ export function conformance(name: string, factory: EngineFactory): void {
         await expect(r1.readFile('main', 'a.txt')).rejects.toMatchObject({ code: 'ERR_REPO_NOT_FOUND' });
         const r2 = await engine.createRepo('reuse');
         expect(await r2.listRefs()).toEqual([]);
-        expect(await countObjects(r2.objects)).toBe(0);
+        expect(await countObjects(internalsOf(r2).objects)).toBe(0);
         await expect(r2.readObject(c.sha)).rejects.toMatchObject({ code: 'ERR_OBJECT_NOT_FOUND' });
         await expect(r2.readFile(c.sha, 'a.txt')).rejects.toMatchObject({ code: 'ERR_OBJECT_NOT_FOUND' });
       });
@@ -103,7 +104,7 @@ export function conformance(name: string, factory: EngineFactory): void {
         const b = await engine.createRepo('b');
         const c = await commit(a, 'main', [{ path: 'f', content: 'only in a' }]);
         await expect(b.readObject(c.sha)).rejects.toMatchObject({ code: 'ERR_OBJECT_NOT_FOUND' });
-        await expect(b.refs.transaction([{ ref: 'refs/heads/x', newSha: c.sha }])).rejects.toMatchObject({ code: 'ERR_MISSING_OBJECTS' });
+        await expect(b.refs.transaction([{ ref: 'refs/heads/x', newOid: c.sha }])).rejects.toMatchObject({ code: 'ERR_MISSING_OBJECTS' });
         expect(await b.listRefs()).toEqual([]);
       });
     });
@@ -217,7 +218,7 @@ export function conformance(name: string, factory: EngineFactory): void {
       it('checks expectedHeadSha: a stale value is a RefConflictError and nothing moves', async () => {
         const c1 = await commit(repo, 'main', [{ path: 'a', content: '1' }], { expectedHeadSha: ZERO_OID });
         const c2 = await commit(repo, 'main', [{ path: 'a', content: '2' }], { expectedHeadSha: c1.sha });
-        const before = await countObjects(repo.objects);
+        const before = await countObjects(internalsOf(repo).objects);
         const refs = await refsOf(repo);
         const err = await commit(repo, 'main', [{ path: 'a', content: '3' }], { expectedHeadSha: c1.sha }).catch((e) => e);
         expect(err).toBeInstanceOf(RefConflictError);
@@ -226,13 +227,13 @@ export function conformance(name: string, factory: EngineFactory): void {
         await expect(commit(repo, 'new', [{ path: 'a', content: '3' }], { expectedHeadSha: c2.sha })).rejects.toMatchObject({ code: 'ERR_REF_CONFLICT' });
         await expect(commit(repo, 'main', [{ path: 'a', content: '3' }], { expectedHeadSha: 'nothex' })).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
         expect(await refsOf(repo)).toBe(refs);
-        expect(await countObjects(repo.objects)).toBe(before);
+        expect(await countObjects(internalsOf(repo).objects)).toBe(before);
         expect(text(await repo.readFile('main', 'a'))).toBe('2');
       });
 
       it('refuses bad paths and bad input with typed errors and writes nothing', async () => {
         const c1 = await commit(repo, 'main', [{ path: 'ok.txt', content: 'ok' }]);
-        const before = await countObjects(repo.objects);
+        const before = await countObjects(internalsOf(repo).objects);
         const refs = await refsOf(repo);
         const badPaths = ['..', '../x', 'a/../b', '.git', '.git/config', 'x/.GIT/hooks', '.Git', '.git.', 'git~1/x', '/abs', 'a//b', 'a/', 'nul\0byte', '', '.', 'a\\b'];
         for (const p of badPaths) {
@@ -248,13 +249,13 @@ export function conformance(name: string, factory: EngineFactory): void {
         await expect(commit(repo, 'main', [{ path: 'missing.txt', delete: true }])).rejects.toMatchObject({ code: 'ERR_PATH_NOT_FOUND' });
         await expect(commit(repo, 'bad..name', [{ path: 'x', content: 'a' }])).rejects.toMatchObject({ code: 'ERR_INVALID_REF_NAME' });
         await expect(repo.commit({ branch: 'main', message: 'm', author: { name: '', email: '' }, changes: [] })).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
-        await expect(commit(repo, 'eph', [{ path: 'x', content: 'eph' }], { ephemeral: true, ttlSeconds: 0 })).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
-        await expect(commit(repo, 'eph', [{ path: 'x', content: 'eph' }], { ephemeral: true, ttlSeconds: -5 })).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+        await expect(commit(repo, 'eph', [{ path: 'x', content: 'eph' }], { space: 'ephemeral', ttlSeconds: 0 })).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+        await expect(commit(repo, 'eph', [{ path: 'x', content: 'eph' }], { space: 'ephemeral', ttlSeconds: -5 })).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
         await expect(repo.createTag('exists-check', 'nothing', { message: 'x' })).rejects.toMatchObject({ code: 'ERR_REF_NOT_FOUND' });
         await expect(repo.commit(null as never)).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
         await expect(repo.commit({ branch: 'main', message: 'm', author: AUTHOR, changes: 'x' as never })).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
         expect(await refsOf(repo)).toBe(refs);
-        expect(await countObjects(repo.objects)).toBe(before);
+        expect(await countObjects(internalsOf(repo).objects)).toBe(before);
         expect((await repo.log('main')).map((l) => l.sha)).toEqual([c1.sha]);
       });
 
@@ -337,11 +338,11 @@ export function conformance(name: string, factory: EngineFactory): void {
         expect(text(await repo.readFile('v2', 'a'))).toBe('2');
         expect(text(await repo.readFile('v2-again', 'a'))).toBe('2');
         expect(await repo.resolveCommit('v2')).toBe(c2.sha);
-        const objectsBefore = await countObjects(repo.objects);
+        const objectsBefore = await countObjects(internalsOf(repo).objects);
         await expect(repo.createTag('v2', 'main')).rejects.toMatchObject({ code: 'ERR_REF_CONFLICT' });
         await expect(repo.createTag('v2', 'main', { message: 'again' })).rejects.toMatchObject({ code: 'ERR_REF_CONFLICT' });
         await expect(repo.createTag('bad..name', 'main', { message: 'x' })).rejects.toMatchObject({ code: 'ERR_INVALID_REF_NAME' });
-        expect(await countObjects(repo.objects)).toBe(objectsBefore);
+        expect(await countObjects(internalsOf(repo).objects)).toBe(objectsBefore);
         await repo.deleteTag('v2');
         await expect(repo.deleteTag('v2')).rejects.toMatchObject({ code: 'ERR_REF_NOT_FOUND' });
         expect((await repo.listTags()).map((t) => t.name)).toEqual(['light', 'v2-again']);
@@ -349,10 +350,10 @@ export function conformance(name: string, factory: EngineFactory): void {
 
       it('keeps ephemeral commits and branches out of the regular view until promoted', async () => {
         const base = await commit(repo, 'main', [{ path: 'a', content: 'base' }]);
-        const e1 = await commit(repo, 'main', [{ path: 'a', content: 'ephemeral' }], { ephemeral: true });
+        const e1 = await commit(repo, 'main', [{ path: 'a', content: 'ephemeral' }], { space: 'ephemeral' });
         expect(e1.parents).toEqual([base.sha]);
         expect(e1.ephemeral).toBe(true);
-        const e2 = await commit(repo, 'agent', [{ path: 'b', content: 'agent work' }], { ephemeral: true, baseBranch: 'main' });
+        const e2 = await commit(repo, 'agent', [{ path: 'b', content: 'agent work' }], { space: 'ephemeral', baseBranch: 'main' });
         // The regular view sees nothing of it.
         expect(text(await repo.readFile('main', 'a'))).toBe('base');
         await expect(repo.readFile('agent', 'b')).rejects.toMatchObject({ code: 'ERR_REF_NOT_FOUND' });
@@ -360,22 +361,22 @@ export function conformance(name: string, factory: EngineFactory): void {
         expect((await repo.listRefs()).map(([r]) => r)).toEqual(['refs/heads/main']);
         expect(await repo.refs.get('refs/heads/agent')).toBeUndefined();
         // The ephemeral view sees it over the regular refs.
-        expect(text(await repo.readFile('main', 'a', { ephemeral: true }))).toBe('ephemeral');
-        expect(text(await repo.readFile('agent', 'b', { ephemeral: true }))).toBe('agent work');
-        expect((await repo.listBranches({ ephemeral: true })).map((b) => b.name)).toEqual(['agent', 'main']);
-        expect((await repo.listRefs({ ephemeral: true })).map(([r, v]) => [r, v.oid])).toEqual([
+        expect(text(await repo.readFile('main', 'a', { view: 'ephemeral' }))).toBe('ephemeral');
+        expect(text(await repo.readFile('agent', 'b', { view: 'ephemeral' }))).toBe('agent work');
+        expect((await repo.listBranches({ space: 'ephemeral' })).map((b) => b.name)).toEqual(['agent', 'main']);
+        expect((await repo.listRefs({ view: 'ephemeral' })).map(([r, v]) => [r, v.oid])).toEqual([
           ['refs/heads/agent', e2.sha],
           ['refs/heads/main', e1.sha],
         ]);
         // Ephemeral commits on top of ephemeral ones.
-        const e3 = await commit(repo, 'agent', [{ path: 'b', content: 'more' }], { ephemeral: true });
+        const e3 = await commit(repo, 'agent', [{ path: 'b', content: 'more' }], { space: 'ephemeral' });
         expect(e3.parents).toEqual([e2.sha]);
         // Promotion moves the ref into the regular space and removes the ephemeral one.
         await expect(repo.promote({ baseBranch: 'agent', expectedTargetSha: base.sha })).rejects.toMatchObject({ code: 'ERR_REF_CONFLICT' });
         const p = await repo.promote({ baseBranch: 'agent' });
         expect(p).toEqual({ targetBranch: 'agent', sha: e3.sha });
         expect(text(await repo.readFile('agent', 'b'))).toBe('more');
-        expect(await repo.refs.get('refs/heads/agent', { ephemeral: true })).toBeUndefined();
+        expect(await repo.refs.get('refs/heads/agent', { space: 'ephemeral' })).toBeUndefined();
         await expect(repo.promote({ baseBranch: 'agent' })).rejects.toMatchObject({ code: 'ERR_REF_NOT_FOUND' });
         // Promote onto another branch with a CAS check.
         const p2 = await repo.promote({ baseBranch: 'main', targetBranch: 'main', expectedTargetSha: base.sha });
@@ -390,11 +391,11 @@ export function conformance(name: string, factory: EngineFactory): void {
           { path: 'dir/main.txt', content: 'main only' },
         ]);
         await repo.createTag('v1', 'main', { message: 'annotated' });
-        const live = await commit(repo, 'live', [{ path: 'live.txt', content: 'live ephemeral' }], { ephemeral: true, baseBranch: 'main', ttlSeconds: 3600 });
+        const live = await commit(repo, 'live', [{ path: 'live.txt', content: 'live ephemeral' }], { space: 'ephemeral', baseBranch: 'main', ttlSeconds: 3600 });
         // Long enough that the first sweep below runs before it expires even on a slow CI disk.
         const goneTtlMs = 1500;
         await commit(repo, 'gone', [{ path: 'gone/only.txt', content: 'expires soon' }, { path: 'shared.txt', content: 'shared between spaces' }], {
-          ephemeral: true,
+          space: 'ephemeral',
           baseBranch: 'main',
           ttlSeconds: goneTtlMs / 1000,
         });
@@ -402,25 +403,25 @@ export function conformance(name: string, factory: EngineFactory): void {
         // A branch made and deleted: its commit, root tree and blob are unreachable.
         await commit(repo, 'tmp', [{ path: 'orphan.txt', content: 'never referenced again' }]);
         await repo.deleteBranch('tmp');
-        const before = await countObjects(repo.objects);
+        const before = await countObjects(internalsOf(repo).objects);
         // Nothing expired yet: only the three orphans go.
         const first = await engine.sweep();
         expect(first).toEqual({ refs: 0, objects: 3 });
-        expect(await countObjects(repo.objects)).toBe(before - 3);
+        expect(await countObjects(internalsOf(repo).objects)).toBe(before - 3);
         await new Promise((r) => setTimeout(r, Math.max(0, goneExpiresBy + 50 - Date.now())));
-        expect((await repo.listBranches({ ephemeral: true })).map((b) => b.name)).toEqual(['live']);
+        expect((await repo.listBranches({ space: 'ephemeral' })).map((b) => b.name)).toEqual(['live']);
         const r = await engine.sweep();
         expect(r.refs).toBe(1);
         // The expired commit, its root tree, gone/ and gone/only.txt are gone; shared.txt is not.
         expect(r.objects).toBe(4);
-        expect(await countObjects(repo.objects)).toBe(before - first.objects - 4);
+        expect(await countObjects(internalsOf(repo).objects)).toBe(before - first.objects - 4);
         expect(await repo.listRefs({ space: 'ephemeral', prefix: 'refs/heads/gone' })).toEqual([]);
         // Everything reachable still reads.
         expect(text(await repo.readFile('main', 'shared.txt'))).toBe('shared between spaces');
         expect(text(await repo.readFile('main', 'dir/main.txt'))).toBe('main only');
         expect(text(await repo.readFile('v1', 'dir/main.txt'))).toBe('main only');
-        expect(text(await repo.readFile('live', 'live.txt', { ephemeral: true }))).toBe('live ephemeral');
-        expect((await repo.log('live', { ephemeral: true })).map((l) => l.sha)).toEqual([live.sha, keep.sha]);
+        expect(text(await repo.readFile('live', 'live.txt', { view: 'ephemeral' }))).toBe('live ephemeral');
+        expect((await repo.log('live', { view: 'ephemeral' })).map((l) => l.sha)).toEqual([live.sha, keep.sha]);
         const again = await engine.sweep();
         expect(again).toEqual({ refs: 0, objects: 0 });
       });
@@ -456,28 +457,28 @@ export function conformance(name: string, factory: EngineFactory): void {
 
       it('creates, moves and deletes refs with compare-and-swap', async () => {
         const [a, b] = shas as [string, string];
-        const applied = await repo.refs.transaction([{ ref: 'refs/heads/new', oldSha: ZERO_OID, newSha: a }]);
-        expect(applied).toEqual([{ ref: 'refs/heads/new', space: 'regular', oldSha: ZERO_OID, newSha: a }]);
-        await repo.refs.transaction([{ ref: 'refs/heads/new', oldSha: a, newSha: b }]);
+        const applied = await repo.refs.transaction([{ ref: 'refs/heads/new', oldOid: ZERO_OID, newOid: a }]);
+        expect(applied).toEqual([{ ref: 'refs/heads/new', space: 'regular', oldOid: ZERO_OID, newOid: a }]);
+        await repo.refs.transaction([{ ref: 'refs/heads/new', oldOid: a, newOid: b }]);
         expect((await repo.refs.get('refs/heads/new'))?.oid).toBe(b);
-        await expect(repo.refs.transaction([{ ref: 'refs/heads/new', oldSha: a, newSha: a }])).rejects.toMatchObject({ code: 'ERR_REF_CONFLICT' });
-        await expect(repo.refs.transaction([{ ref: 'refs/heads/new', oldSha: ZERO_OID, newSha: a }])).rejects.toMatchObject({ code: 'ERR_REF_CONFLICT' });
-        await repo.refs.transaction([{ ref: 'refs/heads/new', oldSha: b, newSha: ZERO_OID }]);
+        await expect(repo.refs.transaction([{ ref: 'refs/heads/new', oldOid: a, newOid: a }])).rejects.toMatchObject({ code: 'ERR_REF_CONFLICT' });
+        await expect(repo.refs.transaction([{ ref: 'refs/heads/new', oldOid: ZERO_OID, newOid: a }])).rejects.toMatchObject({ code: 'ERR_REF_CONFLICT' });
+        await repo.refs.transaction([{ ref: 'refs/heads/new', oldOid: b, newOid: ZERO_OID }]);
         expect(await repo.refs.get('refs/heads/new')).toBeUndefined();
-        await expect(repo.refs.transaction([{ ref: 'refs/heads/new', oldSha: b, newSha: ZERO_OID }])).rejects.toMatchObject({ code: 'ERR_REF_CONFLICT' });
+        await expect(repo.refs.transaction([{ ref: 'refs/heads/new', oldOid: b, newOid: ZERO_OID }])).rejects.toMatchObject({ code: 'ERR_REF_CONFLICT' });
       });
 
       it('rejects bad input with typed errors', async () => {
         const refs = await refsOf(repo);
         await expect(repo.refs.transaction([])).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
-        await expect(repo.refs.transaction([{ ref: 'refs/heads/a..b', newSha: shas[0]! }])).rejects.toMatchObject({ code: 'ERR_INVALID_REF_NAME' });
-        await expect(repo.refs.transaction([{ ref: 'main', newSha: shas[0]! }])).rejects.toMatchObject({ code: 'ERR_INVALID_REF_NAME' });
-        await expect(repo.refs.transaction([{ ref: 'refs/heads/x', newSha: 'xyz' }])).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
-        await expect(repo.refs.transaction([{ ref: 'refs/heads/x', newSha: 'f'.repeat(40) }])).rejects.toMatchObject({ code: 'ERR_MISSING_OBJECTS' });
+        await expect(repo.refs.transaction([{ ref: 'refs/heads/a..b', newOid: shas[0]! }])).rejects.toMatchObject({ code: 'ERR_INVALID_REF_NAME' });
+        await expect(repo.refs.transaction([{ ref: 'main', newOid: shas[0]! }])).rejects.toMatchObject({ code: 'ERR_INVALID_REF_NAME' });
+        await expect(repo.refs.transaction([{ ref: 'refs/heads/x', newOid: 'xyz' }])).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+        await expect(repo.refs.transaction([{ ref: 'refs/heads/x', newOid: 'f'.repeat(40) }])).rejects.toMatchObject({ code: 'ERR_MISSING_OBJECTS' });
         await expect(
           repo.refs.transaction([
-            { ref: 'refs/heads/x', newSha: shas[0]! },
-            { ref: 'refs/heads/x', newSha: shas[1]! },
+            { ref: 'refs/heads/x', newOid: shas[0]! },
+            { ref: 'refs/heads/x', newOid: shas[1]! },
           ]),
         ).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
         expect(await refsOf(repo)).toBe(refs);
@@ -488,32 +489,32 @@ export function conformance(name: string, factory: EngineFactory): void {
         const refs = await refsOf(repo);
         await expect(
           repo.refs.transaction([
-            { ref: 'refs/heads/b0', oldSha: a, newSha: b },
-            { ref: 'refs/heads/brand-new', oldSha: ZERO_OID, newSha: c },
-            { ref: 'refs/heads/b2', oldSha: a, newSha: ZERO_OID }, // b2 is at c: fails
+            { ref: 'refs/heads/b0', oldOid: a, newOid: b },
+            { ref: 'refs/heads/brand-new', oldOid: ZERO_OID, newOid: c },
+            { ref: 'refs/heads/b2', oldOid: a, newOid: ZERO_OID }, // b2 is at c: fails
           ]),
         ).rejects.toMatchObject({ code: 'ERR_REF_CONFLICT' });
         expect(await refsOf(repo)).toBe(refs);
         // The same with the failure first, and with a missing object last.
         await expect(
           repo.refs.transaction([
-            { ref: 'refs/heads/b2', oldSha: b, newSha: a },
-            { ref: 'refs/heads/b0', oldSha: a, newSha: b },
-            { ref: 'refs/heads/b1', oldSha: b, newSha: 'e'.repeat(40) },
+            { ref: 'refs/heads/b2', oldOid: b, newOid: a },
+            { ref: 'refs/heads/b0', oldOid: a, newOid: b },
+            { ref: 'refs/heads/b1', oldOid: b, newOid: 'e'.repeat(40) },
           ]),
         ).rejects.toMatchObject({ code: 'ERR_REF_CONFLICT' });
         await expect(
           repo.refs.transaction([
-            { ref: 'refs/heads/b0', oldSha: a, newSha: b },
-            { ref: 'refs/heads/b1', oldSha: b, newSha: 'e'.repeat(40) },
+            { ref: 'refs/heads/b0', oldOid: a, newOid: b },
+            { ref: 'refs/heads/b1', oldOid: b, newOid: 'e'.repeat(40) },
           ]),
         ).rejects.toMatchObject({ code: 'ERR_MISSING_OBJECTS' });
         expect(await refsOf(repo)).toBe(refs);
         // And all three applied when all three hold.
         await repo.refs.transaction([
-          { ref: 'refs/heads/b0', oldSha: a, newSha: b },
-          { ref: 'refs/heads/brand-new', oldSha: ZERO_OID, newSha: c },
-          { ref: 'refs/heads/b2', oldSha: c, newSha: ZERO_OID },
+          { ref: 'refs/heads/b0', oldOid: a, newOid: b },
+          { ref: 'refs/heads/brand-new', oldOid: ZERO_OID, newOid: c },
+          { ref: 'refs/heads/b2', oldOid: c, newOid: ZERO_OID },
         ]);
         expect((await repo.listBranches()).map((x) => [x.name, x.sha])).toEqual([
           ['b0', b],
@@ -524,24 +525,24 @@ export function conformance(name: string, factory: EngineFactory): void {
 
       it('refuses a ref that would be a directory of another (refs/heads/a vs refs/heads/a/b), as git does', async () => {
         const [a] = shas as [string];
-        await repo.refs.transaction([{ ref: 'refs/heads/x/y/z', newSha: a }]);
+        await repo.refs.transaction([{ ref: 'refs/heads/x/y/z', newOid: a }]);
         const refs = await refsOf(repo);
         for (const ref of ['refs/heads/b0/sub', 'refs/heads/x', 'refs/heads/x/y', 'refs/heads/x/y/z/w']) {
-          await expect(repo.refs.transaction([{ ref, newSha: a }]), ref).rejects.toMatchObject({ code: 'ERR_REF_CONFLICT' });
+          await expect(repo.refs.transaction([{ ref, newOid: a }]), ref).rejects.toMatchObject({ code: 'ERR_REF_CONFLICT' });
         }
         await expect(
           repo.refs.transaction([
-            { ref: 'refs/heads/p', newSha: a },
-            { ref: 'refs/heads/p/q', newSha: a },
+            { ref: 'refs/heads/p', newOid: a },
+            { ref: 'refs/heads/p/q', newOid: a },
           ]),
         ).rejects.toMatchObject({ code: 'ERR_REF_CONFLICT' });
         // An ephemeral branch may not shadow a regular one as a directory either.
-        await expect(commit(repo, 'b1/agent', [{ path: 'f', content: 'e' }], { ephemeral: true })).rejects.toMatchObject({ code: 'ERR_REF_CONFLICT' });
+        await expect(commit(repo, 'b1/agent', [{ path: 'f', content: 'e' }], { space: 'ephemeral' })).rejects.toMatchObject({ code: 'ERR_REF_CONFLICT' });
         expect(await refsOf(repo)).toBe(refs);
         // Deleting the file-ref and creating the directory-ref in one transaction is fine.
         await repo.refs.transaction([
-          { ref: 'refs/heads/b0', newSha: ZERO_OID },
-          { ref: 'refs/heads/b0/sub', newSha: a },
+          { ref: 'refs/heads/b0', newOid: ZERO_OID },
+          { ref: 'refs/heads/b0/sub', newOid: a },
         ]);
         expect((await repo.listBranches()).map((b) => b.name)).toEqual(['b0/sub', 'b1', 'b2', 'x/y/z']);
         await repo.createBranch('x/y/other', 'b1');
@@ -551,7 +552,7 @@ export function conformance(name: string, factory: EngineFactory): void {
         const [a] = shas as [string];
         const targets: string[] = [];
         for (let i = 0; i < 50; i++) targets.push((await commit(repo, 'side', [{ path: 'f', content: `side ${i}` }])).sha);
-        const results = await Promise.allSettled(targets.map((t) => repo.refs.transaction([{ ref: 'refs/heads/b0', oldSha: a, newSha: t }])));
+        const results = await Promise.allSettled(targets.map((t) => repo.refs.transaction([{ ref: 'refs/heads/b0', oldOid: a, newOid: t }])));
         const won = results.filter((r) => r.status === 'fulfilled');
         expect(won.length).toBe(1);
         for (const r of results) if (r.status === 'rejected') expect(r.reason).toMatchObject({ code: 'ERR_REF_CONFLICT' });
@@ -588,21 +589,21 @@ export function conformance(name: string, factory: EngineFactory): void {
         const repo = await engine.createRepo('keep', { defaultBranch: 'trunk' });
         const c1 = await commit(repo, 'trunk', [{ path: 'a/b.txt', content: 'persisted' }, { path: 'bin', content: new Uint8Array([0, 1, 2, 255]) }]);
         await repo.createTag('v1', 'trunk', { message: 'tag' });
-        const e = await commit(repo, 'agent', [{ path: 'e.txt', content: 'ephemeral' }], { ephemeral: true, baseBranch: 'trunk', ttlSeconds: 3600 });
+        const e = await commit(repo, 'agent', [{ path: 'e.txt', content: 'ephemeral' }], { space: 'ephemeral', baseBranch: 'trunk', ttlSeconds: 3600 });
         await repo.refs.setHead('other');
-        const objects = await countObjects(repo.objects);
+        const objects = await countObjects(internalsOf(repo).objects);
         const refs = await refsOf(repo);
         engine = await h.reopen();
         await expect(repo.readFile('trunk', 'a/b.txt')).rejects.toMatchObject({ code: 'ERR_CLOSED' });
         const again = await engine.getRepo('keep');
         expect(again.info.defaultBranch).toBe('trunk');
         expect(await refsOf(again)).toBe(refs);
-        expect(await countObjects(again.objects)).toBe(objects);
+        expect(await countObjects(internalsOf(again).objects)).toBe(objects);
         expect(await again.refs.head()).toBe('refs/heads/other');
         expect(text(await again.readFile('trunk', 'a/b.txt'))).toBe('persisted');
         expect(await again.readFile('v1', 'bin')).toEqual(new Uint8Array([0, 1, 2, 255]));
-        expect(text(await again.readFile('agent', 'e.txt', { ephemeral: true }))).toBe('ephemeral');
-        const eph = await again.refs.get('refs/heads/agent', { ephemeral: true });
+        expect(text(await again.readFile('agent', 'e.txt', { view: 'ephemeral' }))).toBe('ephemeral');
+        const eph = await again.refs.get('refs/heads/agent', { space: 'ephemeral' });
         expect(eph?.oid).toBe(e.sha);
         expect(eph!.expiresAt! - Date.now()).toBeGreaterThan(3500 * 1000);
         expect((await again.listTags())[0]!.peeled).toBe(c1.sha);
@@ -610,7 +611,7 @@ export function conformance(name: string, factory: EngineFactory): void {
         const other = await engine.createRepo('second');
         await commit(other, 'main', [{ path: 'x', content: 'y' }]);
         expect((await engine.listRepos()).map((r) => r.name)).toEqual(['keep', 'second']);
-        expect(await countObjects(again.objects)).toBe(objects);
+        expect(await countObjects(internalsOf(again).objects)).toBe(objects);
       });
     });
   });

@@ -5,6 +5,7 @@
  * the same pack: git push deltas similar files of one commit against each other, so a one-commit
  * tree clones with deltas too.
  */
+import { internalsOf } from '../../src/repo/internals.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import { join } from 'node:path';
@@ -71,7 +72,7 @@ describe('delta reuse', () => {
     // 2x of what git's own pack-objects makes of the same history.
     const noDeltas = await engine.getRepo('hist').then(async (repo) => {
       const chunks: Uint8Array[] = [];
-      for await (const c of repo.streamPack(objects.map((o) => o.oid))) chunks.push(c);
+      for await (const c of internalsOf(repo).streamPack(objects.map((o) => o.oid))) chunks.push(c);
       return concat(chunks).length;
     });
     const gitPack = await runGit(['pack-objects', '--stdout', '-q', '--revs'], { cwd: work, input: 'main\n', env: gitEnv(home) });
@@ -124,7 +125,7 @@ ${lines.map((l, i) => (i === f * 7 ? `${l} // ${f}` : l)).join('\n')}\n`);
     expect(objects.length).toBe(1 + 2 + 30);
     expect(objects.filter((o) => o.delta !== undefined).length).toBeGreaterThan(20);
     const whole: Uint8Array[] = [];
-    for await (const c of repo.streamPack(objects.map((o) => o.oid))) whole.push(c);
+    for await (const c of internalsOf(repo).streamPack(objects.map((o) => o.oid))) whole.push(c);
     expect(pack.length).toBeLessThan(concat(whole).length / 3);
 
     const dest = join(dirs.make('lg-clone-'), 'c');

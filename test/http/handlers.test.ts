@@ -101,7 +101,7 @@ describe('http handlers', () => {
 
   it('applies the authorize hook: 401 with WWW-Authenticate, 403, ephemeral override, ref policy', async () => {
     const seen: AuthorizeContext[] = [];
-    const asked: { ephemeral: boolean }[] = [];
+    const asked: { space: 'regular' | 'ephemeral' }[] = [];
     const authorize = async (ctx: AuthorizeContext): Promise<AccessDecision> => {
       seen.push(ctx);
       const auth = ctx.headers.get('authorization');
@@ -134,7 +134,7 @@ describe('http handlers', () => {
       expect(p.stderr).toMatch(/\[new branch\]\s+HEAD -> fine/);
       const writeCtx = seen.find((c) => c.action === 'write' && c.ephemeral)!;
       expect(writeCtx).toMatchObject({ repo: 'team/app', service: 'git-receive-pack' });
-      expect(asked.at(-1)).toEqual({ ephemeral: false });
+      expect(asked.at(-1)).toEqual({ space: 'regular' });
     } finally {
       await s.close();
     }

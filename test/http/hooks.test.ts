@@ -56,12 +56,12 @@ describe('ref update hooks', () => {
       repo.commit({ branch: 'protected', baseBranch: 'main', message: 'x', author: { name: 'A', email: 'a@example.com' }, changes: [{ path: 'b', content: 'b' }] }),
     ).rejects.toMatchObject({ code: 'ERR_REF_REJECTED', message: 'protected is frozen by policy' });
 
-    await repo.commit({ branch: 'side', baseBranch: 'main', ephemeral: true, ttlSeconds: 1, message: 'e', author: { name: 'A', email: 'a@example.com' }, changes: [{ path: 'e', content: 'e' }] });
-    await repo.commit({ branch: 'sandbox', baseBranch: 'main', ephemeral: true, message: 'p', author: { name: 'A', email: 'a@example.com' }, changes: [{ path: 'p', content: 'p' }] });
+    await repo.commit({ branch: 'side', baseBranch: 'main', space: 'ephemeral', ttlSeconds: 1, message: 'e', author: { name: 'A', email: 'a@example.com' }, changes: [{ path: 'e', content: 'e' }] });
+    await repo.commit({ branch: 'sandbox', baseBranch: 'main', space: 'ephemeral', message: 'p', author: { name: 'A', email: 'a@example.com' }, changes: [{ path: 'p', content: 'p' }] });
     await repo.promote({ baseBranch: 'sandbox', targetBranch: 'promoted' });
     await new Promise((r) => setTimeout(r, 1100));
     await repo.sweep();
     await vi.waitFor(() => expect(after.map((e) => e.source)).toEqual(['push', 'commit', 'commit', 'promote', 'expire']));
-    expect(after.at(-1)!.updates).toEqual([expect.objectContaining({ ref: 'refs/heads/side', space: 'ephemeral', newSha: '0'.repeat(40) })]);
+    expect(after.at(-1)!.updates).toEqual([expect.objectContaining({ ref: 'refs/heads/side', space: 'ephemeral', newOid: '0'.repeat(40) })]);
   });
 });

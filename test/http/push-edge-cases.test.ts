@@ -54,7 +54,7 @@ const run = async (args: string[], cwd?: string) => {
 const fsckStrict = (dir: string) => ok(['fsck', '--strict', '--no-progress'], dir);
 /** Every ref of a repository's regular space, as `sha ref` lines (what the engine holds). */
 const engineRefs = async (repo: string, ephemeral = false) =>
-  (await (await engine.getRepo(repo)).refs.list({ ephemeral })).map(([r, v]) => `${v.oid} ${r}`);
+  (await (await engine.getRepo(repo)).refs.list({ space: ephemeral ? 'ephemeral' : 'regular' })).map(([r, v]) => `${v.oid} ${r}`);
 const lsRemote = async (repo: string, ...patterns: string[]) => ok(['ls-remote', url(repo), ...patterns]);
 
 function write(dir: string, files: Record<string, string | Uint8Array>): void {
@@ -379,7 +379,7 @@ describe('stock git pushes', () => {
 
   describe('the ephemeral namespace (<repo>+ephemeral.git)', () => {
     const eurl = () => `${server.url}/eph+ephemeral.git`;
-    const expiry = async (ref: string) => (await (await engine.getRepo('eph')).refs.get(ref, { ephemeral: true }))?.expiresAt;
+    const expiry = async (ref: string) => (await (await engine.getRepo('eph')).refs.get(ref, { space: 'ephemeral' }))?.expiresAt;
 
     beforeAll(async () => {
       await ok(['push', '-q', url('eph'), `${c.two}:refs/heads/main`], src);

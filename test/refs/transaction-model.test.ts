@@ -63,29 +63,29 @@ describe('ref transactions against a model', () => {
           const updates = tx.map((u) => ({
             ref: REFS[u.ref]!,
             space: SPACES[u.space]!,
-            oldSha: u.old === null ? undefined : value(u.old),
-            newSha: value(u.next),
+            oldOid: u.old === null ? undefined : value(u.old),
+            newOid: value(u.next),
           }));
           // The model: every expectation must hold, then every new object must exist.
           const current = (u: (typeof updates)[number]) => model.get(`${u.space}:${u.ref}`) ?? ZERO_OID;
-          const cas = updates.some((u) => u.oldSha !== undefined && u.oldSha !== current(u));
+          const cas = updates.some((u) => u.oldOid !== undefined && u.oldOid !== current(u));
           // The state after the transaction, to check created names against.
           const post = new Map(model);
           for (const u of updates) {
-            if (u.newSha === ZERO_OID) post.delete(`${u.space}:${u.ref}`);
-            else post.set(`${u.space}:${u.ref}`, u.newSha);
+            if (u.newOid === ZERO_OID) post.delete(`${u.space}:${u.ref}`);
+            else post.set(`${u.space}:${u.ref}`, u.newOid);
           }
           const nested = (a: string, b: string) => a.startsWith(b + '/') || b.startsWith(a + '/');
           const nameConflict = updates.some(
             (u) =>
               current(u) === ZERO_OID &&
-              u.newSha !== ZERO_OID &&
+              u.newOid !== ZERO_OID &&
               (u.space === 'ephemeral' ? SPACES : (['regular'] as const)).some((space) =>
                 [...post.keys()].some((k) => k.startsWith(`${space}:`) && nested(k.slice(space.length + 1), u.ref)),
               ),
           );
           const conflict = cas || nameConflict;
-          const missing = !conflict && updates.some((u) => u.newSha === MISSING);
+          const missing = !conflict && updates.some((u) => u.newOid === MISSING);
           const outcome = await repo.refs.transaction(updates).then(
             (applied) => ({ ok: true as const, applied }),
             (err) => ({ ok: false as const, code: err.code as string }),
@@ -94,14 +94,14 @@ describe('ref transactions against a model', () => {
           else if (missing) expect(outcome).toEqual({ ok: false, code: 'ERR_MISSING_OBJECTS' });
           else {
             expect(outcome.ok).toBe(true);
-            if (outcome.ok) expect(outcome.applied.map((a) => a.oldSha)).toEqual(updates.map((u) => current(u)));
+            if (outcome.ok) expect(outcome.applied.map((a) => a.oldOid)).toEqual(updates.map((u) => current(u)));
             for (const u of updates) {
-              if (u.newSha === ZERO_OID) model.delete(`${u.space}:${u.ref}`);
-              else model.set(`${u.space}:${u.ref}`, u.newSha);
+              if (u.newOid === ZERO_OID) model.delete(`${u.space}:${u.ref}`);
+              else model.set(`${u.space}:${u.ref}`, u.newOid);
             }
           }
           for (const space of SPACES) {
-            const stored = (await repo.refs.list({ ephemeral: space === 'ephemeral' })).map(([r, v]) => [r, v.oid]);
+            const stored = (await repo.refs.list({ space })).map(([r, v]) => [r, v.oid]);
             const expected = [...model]
               .filter(([k]) => k.startsWith(`${space}:`))
               .map(([k, v]) => [k.slice(space.length + 1), v])

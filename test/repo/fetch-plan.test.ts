@@ -5,6 +5,7 @@
  * lists, and the pack completes the client's repository (`git index-pack --strict`, fsck);
  * depth-limited plans pick the commits and shallow boundary `git clone --depth` gets.
  */
+import { internalsOf } from '../../src/repo/internals.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -126,7 +127,7 @@ describe('depth-limited packs against git clone --depth', () => {
         const gitShallow = new Set(existsSync(shallowFile) ? readFileSync(shallowFile, 'utf8').split('\n').filter(Boolean) : []);
         const tip = gitText(work, ['rev-parse', branch]);
         const plan = await repo.planPack({ wants: [tip as never], depth });
-        const infos = await repo.objects.info(plan.oids);
+        const infos = await internalsOf(repo).objects.info(plan.oids);
         const commits = new Set(plan.oids.filter((_, i) => infos[i]!.type === 'commit'));
         expect(commits).toEqual(gitCommits);
         expect(new Set(plan.shallow)).toEqual(gitShallow);

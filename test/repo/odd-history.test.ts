@@ -29,7 +29,7 @@ describe('odd but real commit identities', () => {
       const engine = await openEngine({ db: new MemoryLevel() });
       const repo = await engine.createRepo('odd');
       await repo.indexPack([new Uint8Array(pack)]);
-      await repo.refs.transaction([{ ref: 'refs/heads/main', newSha: parent }]);
+      await repo.refs.transaction([{ ref: 'refs/heads/main', newOid: parent }]);
       const log = await repo.log('main');
       expect(log.map((c) => c.author.email)).toEqual(['nodate@example.com', 'zone@example.com', 'old@example.com']);
       for (const c of commits) {

@@ -5,6 +5,7 @@
  * `..` tree entries, a commit pointing at a missing tree...) give a typed error and leave the
  * database exactly as it was, quarantine included.
  */
+import { internalsOf } from '../../src/repo/internals.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -109,13 +110,13 @@ describe('packs from git pack-objects', () => {
     const oids = allObjects(work);
     expect(new Set(r.oids)).toEqual(new Set(oids));
     expect(r.added).toBe(oids.length);
-    expect(await countObjects(repo.objects)).toBe(oids.length);
+    expect(await countObjects(internalsOf(repo).objects)).toBe(oids.length);
     expect(await repo.listRefs()).toEqual([]);
     await expectSameAsGit(repo, oids);
     // Storing the same pack again adds nothing.
     expect((await repo.indexPack([pack])).added).toBe(0);
     // The stored objects serve reads once a ref points at them.
-    await repo.refs.transaction([{ ref: 'refs/heads/main', newSha: commits[4]! }]);
+    await repo.refs.transaction([{ ref: 'refs/heads/main', newOid: commits[4]! }]);
     const readme = gitText(work, ['ls-tree', '-r', '--name-only', 'main']).split('\n')[0]!;
     expect(Buffer.from(await repo.readFile('main', readme)).equals(git(work, ['show', `main:${readme}`]))).toBe(true);
   });
@@ -146,7 +147,7 @@ describe('packs from git pack-objects', () => {
       const r = await repo.indexPack(chunks(thin, 10_000));
       expect(r.added).toBeGreaterThan(0);
       const reachable = gitText(work, ['rev-list', '--objects', 'main']).split('\n').map((l) => l.slice(0, 40));
-      expect(await countObjects(repo.objects)).toBe(reachable.length);
+      expect(await countObjects(internalsOf(repo).objects)).toBe(reachable.length);
       await expectSameAsGit(repo, reachable);
     }
   });
@@ -165,7 +166,7 @@ describe('names that are not UTF-8', () => {
     const head = gitText(dir, ['rev-parse', 'HEAD']);
     const repo = await engine.createRepo('latin1');
     await repo.indexPack([new Uint8Array(git(dir, ['pack-objects', '--revs', '--stdout', '-q'], 'HEAD\n'))]);
-    await repo.refs.transaction([{ ref: 'refs/heads/main', newSha: head }]);
+    await repo.refs.transaction([{ ref: 'refs/heads/main', newOid: head }]);
     const names = (await repo.listTree('main')).map((e) => e.path);
     expect(names.length).toBe(3);
     expect(new Set(names).size).toBe(3);
@@ -196,7 +197,7 @@ describe('submodules (gitlinks)', () => {
     const head = gitText(dir, ['rev-parse', 'HEAD']);
     const repo = await engine.createRepo('gitlink');
     await repo.indexPack([new Uint8Array(git(dir, ['pack-objects', '--revs', '--stdout', '-q'], 'HEAD\n'))]);
-    await repo.refs.transaction([{ ref: 'refs/heads/main', newSha: head }]);
+    await repo.refs.transaction([{ ref: 'refs/heads/main', newOid: head }]);
     const listed = await repo.listTree('main', { recursive: true });
     expect(listed.find((e) => e.path === 'vendor/lib')).toMatchObject({ type: 'commit', mode: '160000', sha: linked });
     await expect(repo.readFile('main', 'vendor/lib')).rejects.toMatchObject({ code: 'ERR_PATH_NOT_FOUND' });
@@ -248,11 +249,11 @@ describe('hostile packs through indexPack', () => {
 
   async function expectRejected(pack: Uint8Array | Uint8Array[], code: RegExp, options?: Parameters<Repository['indexPack']>[1]): Promise<void> {
     const before = await snapshot();
-    const objects = await countObjects(repo.objects);
+    const objects = await countObjects(internalsOf(repo).objects);
     const err = await repo.indexPack(Array.isArray(pack) ? pack : [pack], options).catch((e) => e);
     expect(err, 'indexPack should have failed').toBeInstanceOf(Error);
     expect(err.code, String(err)).toMatch(code);
-    expect(await countObjects(repo.objects)).toBe(objects);
+    expect(await countObjects(internalsOf(repo).objects)).toBe(objects);
     expect(await snapshot()).toBe(before);
   }
 
@@ -335,10 +336,10 @@ describe('hostile packs through indexPack', () => {
     await expectRejected(chunks(writePackSync(parts), 8192), /^ERR_MISSING_OBJECTS$/, { memoryQuarantineBytes: 20_000 });
     // The same pack without the bad commit is stored whole through the spill path.
     const ok = writePackSync(parts.slice(0, -1));
-    const before = await countObjects(repo.objects);
+    const before = await countObjects(internalsOf(repo).objects);
     const r = await repo.indexPack(chunks(ok, 8192), { memoryQuarantineBytes: 20_000 });
     expect(r.added).toBe(200);
-    expect(await countObjects(repo.objects)).toBe(before + 200);
+    expect(await countObjects(internalsOf(repo).objects)).toBe(before + 200);
     // And no quarantine keys are left over: every key of this repository is an object, a ref or its record.
     const snap = await snapshot();
     expect(snap.split('\n').filter((l) => l.startsWith('51')).length).toBe(0);

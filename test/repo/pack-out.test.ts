@@ -4,6 +4,7 @@
  * nesting, thousands of files). Depth-limited and filtered packs contain exactly what they
  * should.
  */
+import { internalsOf } from '../../src/repo/internals.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { lstatSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
@@ -214,13 +215,13 @@ describe('depth and filters', () => {
     const sh = [tip];
     const full = new Set(indexIntoGit(await packOf(repo, { wants: [tip], depth: 1 }), sh).oids);
     const kinds = async (oids: string[]) => {
-      const infos = await repo.objects.info(oids as never);
+      const infos = await internalsOf(repo).objects.info(oids as never);
       return infos.map((i) => i!.type);
     };
     const none = indexIntoGit(await packOf(repo, { wants: [tip], depth: 1, filter: { kind: 'blob:none' } }), sh, false).oids;
     expect((await kinds(none)).sort()).toEqual(['commit', 'tree', 'tree']);
     const limit = indexIntoGit(await packOf(repo, { wants: [tip], depth: 1, filter: { kind: 'blob:limit', limit: 100 } }), sh, false).oids;
-    const limitInfos = await repo.objects.info(limit as never);
+    const limitInfos = await internalsOf(repo).objects.info(limit as never);
     expect(limitInfos.filter((i) => i!.type === 'blob').length).toBe(5); // 4 src files + small.txt
     expect(limitInfos.every((i) => i!.type !== 'blob' || i!.size < 100)).toBe(true);
     // The boundary as git draws it: blobs of at least the limit are left out. Every small

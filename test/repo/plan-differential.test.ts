@@ -18,6 +18,7 @@
  * The differences from git this test found are fixed; their smallest reproductions stay as
  * cases at the end, each beside git's own answer for it.
  */
+import { internalsOf } from '../../src/repo/internals.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { execFileSync } from 'node:child_process';
@@ -301,7 +302,7 @@ async function load(h: History): Promise<Loaded> {
   const repo = await engine.createRepo('diff');
   await repo.indexPack([new Uint8Array(run(h.work, ['pack-objects', '--all', '--stdout', '-q']))]);
   const refs = lines(text(h.work, ['for-each-ref', '--format=%(refname) %(objectname)'])).map((l) => l.split(' ') as [string, string]);
-  await repo.refs.transaction(refs.map(([ref, newSha]) => ({ ref, newSha })));
+  await repo.refs.transaction(refs.map(([ref, newOid]) => ({ ref, newOid })));
   const reachable = lines(text(h.work, ['rev-list', '--objects', '--all'])).map((l) => l.slice(0, 40));
   const types = new Map<string, string>();
   for (const l of lines(text(h.work, ['cat-file', '--batch-check=%(objectname) %(objecttype)'], reachable.join('\n') + '\n'))) {
@@ -485,7 +486,7 @@ describe('planPack against git, on random histories (fast-check)', () => {
               const tip = text(l.h.work, ['rev-parse', `refs/heads/${branch}`]);
 
               // git clone asks for include-tag: the annotated tags (of commits, trees, blobs, tags) whose objects it gets.
-              const includeTags = await l.repo.annotatedTags(false);
+              const includeTags = await internalsOf(l.repo).annotatedTags('regular');
               const plan = await l.repo.planPack({ wants: [tip as Oid], depth, includeTags });
               expect(plan.oids.length, 'no object twice').toBe(new Set(plan.oids).size);
               expect(difference(l, plan.oids, cloned), `${branch} at depth ${depth}`).toEqual(SAME);

@@ -4,6 +4,7 @@
  * other garbage is still collected. A write in flight holds the object phase back until it
  * ends (or past `waitMs`, the repository is reported busy and nothing is deleted).
  */
+import { internalsOf } from '../../src/repo/internals.js';
 import { describe, expect, it } from 'vitest';
 import { MemoryLevel } from 'memory-level';
 import { openEngine } from '../../src/index.js';
@@ -46,7 +47,7 @@ describe('sweep and streaming packs', () => {
     await repo.deleteBranch('tmp');
 
     let finish!: () => void;
-    const write = repo.withWrite(() => new Promise<void>((r) => (finish = r)));
+    const write = internalsOf(repo).withWrite(() => new Promise<void>((r) => (finish = r)));
     let done = false;
     const sweep = repo.sweep({ waitMs: 5000 }).then((r) => ((done = true), r));
     await new Promise((r) => setTimeout(r, 50));
@@ -65,7 +66,7 @@ describe('sweep and streaming packs', () => {
     await repo.deleteBranch('tmp');
 
     let finish!: () => void;
-    const write = repo.withWrite(() => new Promise<void>((r) => (finish = r)));
+    const write = internalsOf(repo).withWrite(() => new Promise<void>((r) => (finish = r)));
     expect(await repo.sweep({ waitMs: 30 })).toEqual({ refs: 0, objects: 0, busy: true });
     expect(await engine.sweep({ waitMs: 30 })).toEqual({ refs: 0, objects: 0, busy: 1 });
     finish();

@@ -25,7 +25,7 @@ describe('want visibility', () => {
   it('refuses wants reachable only from ephemeral refs or from nothing', async () => {
     const base = await repo.commit({ branch: 'main', message: 'one', author, changes: [{ path: 'a/b.txt', content: 'regular' }] });
     const older = await repo.commit({ branch: 'main', message: 'two', author, changes: [{ path: 'a/c.txt', content: 'more' }] });
-    const eph = await repo.commit({ branch: 'sandbox', baseBranch: 'main', ephemeral: true, message: 'e', author, changes: [{ path: 'secret.txt', content: 'ephemeral only' }] });
+    const eph = await repo.commit({ branch: 'sandbox', baseBranch: 'main', space: 'ephemeral', message: 'e', author, changes: [{ path: 'secret.txt', content: 'ephemeral only' }] });
     const secretBlob = hashObject('blob', utf8('ephemeral only'));
     const orphanBody = utf8('in no tree at all');
     const orphan = hashObject('blob', orphanBody);
@@ -36,7 +36,7 @@ describe('want visibility', () => {
     expect((await regular.invalidWants([older.sha, base.sha, blobInHistory, base.tree])).sort()).toEqual([]);
     expect((await regular.invalidWants([eph.sha, secretBlob, orphan, eph.tree])).sort()).toEqual([eph.sha, secretBlob, orphan, eph.tree].sort());
 
-    const ephemeral = await engine.gitBackend('vis', { ephemeral: true });
+    const ephemeral = await engine.gitBackend('vis', { space: 'ephemeral' });
     expect(await ephemeral.invalidWants([eph.sha, secretBlob, base.sha])).toEqual([]);
     expect(await ephemeral.invalidWants([orphan])).toEqual([orphan]);
   });

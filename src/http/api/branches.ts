@@ -1,6 +1,6 @@
 /** Routes of branches: list (read), create and delete (write, judged by the ref policy). */
 import { ZERO_OID } from '../../object/oid.js';
-import { optBool, optPositiveInt, optString, queryBool, readJson, reqString, type JsonBody } from './body.js';
+import { optBool, optPositiveInt, optString, queryBool, readJson, spaceOf, reqString, type JsonBody } from './body.js';
 import { checkRefPolicy, refOfBranch } from './ref-guard.js';
 import { json, noContent } from './responses.js';
 import type { ApiRoute } from './router.js';
@@ -20,7 +20,7 @@ export const branchRoutes: readonly ApiRoute[] = [
     access: 'read',
     handle: async (ctx) => {
       const repo = await ctx.options.engine.getRepo(ctx.params.repo!);
-      return json(200, { branches: await repo.listBranches({ ephemeral: ctx.bound || queryBool(ctx.url, 'ephemeral') }) });
+      return json(200, { branches: await repo.listBranches({ space: spaceOf(ctx.bound || queryBool(ctx.url, 'ephemeral')) }) });
     },
   },
   {
@@ -33,7 +33,7 @@ export const branchRoutes: readonly ApiRoute[] = [
       const b = parseCreateBranchBody(raw);
       const ephemeral = ctx.bound || b.ephemeral;
       await checkRefPolicy(ctx.policy, repo, [{ ref: refOfBranch(b.name), ephemeral, oldOid: ZERO_OID, newOid: 'descendant' }]);
-      const r = await repo.createBranch(b.name, b.from ?? repo.info.defaultBranch, { ephemeral, ttlSeconds: b.ttlSeconds });
+      const r = await repo.createBranch(b.name, b.from ?? repo.info.defaultBranch, { space: spaceOf(ephemeral), ttlSeconds: b.ttlSeconds });
       return json(201, { ...r, ephemeral });
     },
   },
@@ -48,7 +48,7 @@ export const branchRoutes: readonly ApiRoute[] = [
       const expectedSha = ctx.url.searchParams.get('expectedSha') ?? undefined;
       const ephemeral = ctx.bound || queryBool(ctx.url, 'ephemeral');
       await checkRefPolicy(ctx.policy, repo, [{ ref: refOfBranch(name), ephemeral, newOid: ZERO_OID }]);
-      await repo.deleteBranch(name, { ephemeral, ...(expectedSha !== undefined ? { expectedSha } : {}) });
+      await repo.deleteBranch(name, { space: spaceOf(ephemeral), ...(expectedSha !== undefined ? { expectedSha } : {}) });
       return noContent();
     },
   },

@@ -2,7 +2,7 @@
 import { InvalidArgumentError } from '../../errors.js';
 import type { FileChange } from '../../repo/build-tree.js';
 import type { CommitOptions, PersonInput } from '../../repo/repository.js';
-import { decodeBase64, isObject, optBool, optPositiveInt, optString, queryBool, readJson, reqString, type JsonBody } from './body.js';
+import { decodeBase64, isObject, optBool, optPositiveInt, optString, queryBool, readJson, spaceOf, reqString, type JsonBody } from './body.js';
 import { checkRefPolicy, refOfBranch } from './ref-guard.js';
 import { json } from './responses.js';
 import type { ApiRoute } from './router.js';
@@ -53,7 +53,7 @@ function parsePerson(v: unknown, what: string): PersonInput {
 }
 
 /** `POST /repos/:repo/commits` body as commit options; `ephemeral` is what the body asked (the caller's binding is added by the route). */
-export function parseCommitBody(body: JsonBody): Omit<CommitOptions, 'ephemeral'> & { ephemeral: boolean } {
+export function parseCommitBody(body: JsonBody): Omit<CommitOptions, 'space'> & { ephemeral: boolean } {
   const branch = reqString(body, 'branch');
   const message = reqString(body, 'message');
   const changes = parseChanges(body.changes);
@@ -85,7 +85,7 @@ export const commitRoutes: readonly ApiRoute[] = [
       const repo = await ctx.options.engine.getRepo(ctx.params.repo!);
       const limit = parseLogLimit(ctx.url);
       const ref = ctx.url.searchParams.get('ref') ?? repo.info.defaultBranch;
-      const log = await repo.log(ref, { limit, ephemeral: ctx.bound || queryBool(ctx.url, 'ephemeral') });
+      const log = await repo.log(ref, { limit, view: spaceOf(ctx.bound || queryBool(ctx.url, 'ephemeral')) });
       return json(200, { commits: log.map((c) => ({ sha: c.sha, message: c.message, author: c.author, committer: c.committer, parents: c.parents, tree: c.tree })) });
     },
   },
@@ -99,7 +99,7 @@ export const commitRoutes: readonly ApiRoute[] = [
       const { ephemeral: asked, ...options } = parseCommitBody(raw);
       const ephemeral = ctx.bound || asked;
       await checkRefPolicy(ctx.policy, repo, [{ ref: refOfBranch(options.branch), ephemeral, newOid: 'descendant' }]);
-      const { replayed, ...result } = await repo.commit({ ...options, ephemeral });
+      const { replayed, ...result } = await repo.commit({ ...options, space: spaceOf(ephemeral) });
       return json(201, result, replayed ? { 'Idempotent-Replayed': 'true' } : {});
     },
   },

@@ -4,7 +4,7 @@
  */
 import { InvalidArgumentError } from '../../errors.js';
 import { utf8 } from '../../platform/bytes.js';
-import { queryBool } from './body.js';
+import { queryBool, spaceOf } from './body.js';
 import type { ApiResponse } from './responses.js';
 import { json } from './responses.js';
 import type { ApiRoute, RouteContext } from './router.js';
@@ -71,7 +71,7 @@ async function serveFile(ctx: RouteContext): Promise<ApiResponse> {
   if (ctx.params.path === '') throw new InvalidArgumentError('a file path is required: /files/<path>');
   const repo = await ctx.options.engine.getRepo(ctx.params.repo!);
   const ref = ctx.url.searchParams.get('ref') ?? repo.info.defaultBranch;
-  const entry = await repo.readFileEntry(ref, ctx.params.path!, { ephemeral: ctx.bound || queryBool(ctx.url, 'ephemeral') });
+  const entry = await repo.readFileEntry(ref, ctx.params.path!, { view: spaceOf(ctx.bound || queryBool(ctx.url, 'ephemeral')) });
   return fileResponse(ctx, ref, entry);
 }
 
@@ -87,7 +87,7 @@ export const fileRoutes: readonly ApiRoute[] = [
       const repo = await ctx.options.engine.getRepo(ctx.params.repo!);
       const ref = ctx.url.searchParams.get('ref') ?? repo.info.defaultBranch;
       const path = ctx.url.searchParams.get('path') ?? undefined;
-      const entries = await repo.listTree(ref, { path, recursive: queryBool(ctx.url, 'recursive'), ephemeral: ctx.bound || queryBool(ctx.url, 'ephemeral') });
+      const entries = await repo.listTree(ref, { path, recursive: queryBool(ctx.url, 'recursive'), view: spaceOf(ctx.bound || queryBool(ctx.url, 'ephemeral')) });
       return json(200, { entries });
     },
   },

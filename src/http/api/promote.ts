@@ -34,7 +34,7 @@ export const promoteRoutes: readonly ApiRoute[] = [
         // The regular target moves to the ephemeral source's tip: judge that move, and pin the
         // target's old value judged so a concurrent move of the target cannot slip past.
         const source = refOfBranch(b.baseBranch);
-        const tip = await repo.refs.get(source, { ephemeral: true });
+        const tip = await repo.refs.get(source, { space: 'ephemeral' });
         if (tip === undefined) throw new NotFoundError('ERR_REF_NOT_FOUND', `ephemeral branch "${b.baseBranch}" not found`, { details: { ref: source } });
         const target = refOfBranch(b.targetBranch ?? b.baseBranch);
         const [old] = (await checkRefPolicy(ctx.policy, repo, [{ ref: target, ephemeral: false, ...(b.expectedTargetSha !== undefined ? { oldOid: b.expectedTargetSha } : {}), newOid: tip.oid }]))!;

@@ -24,6 +24,8 @@ import { ZERO_OID, type Oid } from '../../object/oid.js';
 import { branchRef, parseRefName, type RefName } from '../../refs/ref-name.js';
 import type { Repository } from '../../repo/repository.js';
 import { describeRefUpdate } from '../../repo/ref-update-kind.js';
+import { internalsOf } from '../../repo/internals.js';
+import { spaceOf } from './body.js';
 
 /** The full ref a branch name of a request moves (the repository's own rule). */
 export function refOfBranch(name: string): RefName {
@@ -58,11 +60,11 @@ export async function checkRefPolicy(policy: RefUpdatePolicy | undefined, repo: 
   if (policy === undefined) return undefined;
   const olds: Oid[] = [];
   for (const m of moves) {
-    const old = m.oldOid ?? (await repo.getRef(m.ref, m.ephemeral))?.oid ?? ZERO_OID;
+    const old = m.oldOid ?? (await repo.getRef(m.ref, { view: spaceOf(m.ephemeral) }))?.oid ?? ZERO_OID;
     const info =
       m.newOid === 'descendant'
         ? { ref: m.ref, oldOid: old, newOid: old, force: false, delete: false, create: old === ZERO_OID }
-        : await describeRefUpdate(repo.objects, m.ref, old, m.newOid);
+        : await describeRefUpdate(internalsOf(repo).objects, m.ref, old, m.newOid);
     const refusal = policy(info);
     if (refusal) throw new RefRejectedError(refusal, { details: { ref: m.ref } });
     olds.push(old);

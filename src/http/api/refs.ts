@@ -1,7 +1,8 @@
 /** The ref transaction route: all-or-nothing updates of full ref names (write, judged by the ref policy). */
+import { internalsOf } from '../../repo/internals.js';
 import { InvalidArgumentError, LimitExceededError } from '../../errors.js';
 import { parseOid, type Oid } from '../../object/oid.js';
-import { isObject, optBool, optPositiveInt, readJson, type JsonBody } from './body.js';
+import { isObject, optBool, optPositiveInt, readJson, spaceOf, type JsonBody } from './body.js';
 import { checkRefPolicy, refOfUpdate } from './ref-guard.js';
 import { json } from './responses.js';
 import type { ApiRoute } from './router.js';
@@ -45,7 +46,7 @@ export const refRoutes: readonly ApiRoute[] = [
       const repo = await ctx.options.engine.getRepo(ctx.params.repo!);
       const b = parseRefsBody(raw);
       const ephemeral = ctx.bound || b.ephemeral;
-      const expiresAt = ephemeral ? repo.ephemeralExpiry(b.ttlSeconds) : undefined;
+      const expiresAt = ephemeral ? internalsOf(repo).ephemeralExpiry(b.ttlSeconds) : undefined;
       if (ctx.policy !== undefined) {
         // Judge every update on its full name; pin each old value judged as the update's expectation.
         const olds = await checkRefPolicy(
@@ -58,15 +59,15 @@ export const refRoutes: readonly ApiRoute[] = [
       const applied = await repo.refs.transaction(
         b.updates.map((u) => ({
           ref: u.ref,
-          ...(u.oldSha !== undefined ? { oldSha: u.oldSha } : {}),
-          newSha: u.newSha,
-          space: ephemeral ? 'ephemeral' : 'regular',
+          ...(u.oldSha !== undefined ? { oldOid: u.oldSha } : {}),
+          newOid: u.newSha,
+          space: spaceOf(ephemeral),
           ...(expiresAt !== undefined ? { expiresAt } : {}),
         })),
         { source: 'api' },
       );
       // The JSON names (`oldSha`, `newSha`) are this API's, whatever the domain calls them.
-      return json(200, { updates: applied.map((a) => ({ ref: a.ref, space: a.space, oldSha: a.oldSha, newSha: a.newSha })) });
+      return json(200, { updates: applied.map((a) => ({ ref: a.ref, space: a.space, oldSha: a.oldOid, newSha: a.newOid })) });
     },
   },
 ];

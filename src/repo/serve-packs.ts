@@ -1,0 +1,108 @@
+/**
+ * Serving packs: plan (walk.ts decides which objects), cache (finished packs of requests that
+ * do not depend on the client's state, and the warm-up of a branch's depth-1 clone), pins (the
+ * objects of a pack being sent are pinned against the sweep until the stream ends), stream
+ * (pack-out.ts copies the stored entries).
+ */
+import { InvalidArgumentError } from '../errors.js';
+import { type Oid, parseOid } from '../object/oid.js';
+import type { View } from '../refs/space.js';
+import type { ObjectFilter } from '../protocol/backend.js';
+import type { RepoContext } from './context.js';
+import { packBytes } from './pack-out.js';
+import { packCacheKey, type PackAnswer } from './pack-cache.js';
+import { listView } from './revision.js';
+import { planObjects, type ObjectPlan, type ObjectPlanInput } from './walk.js';
+
+/** Options of `packObjects`: ids as hex strings; see ObjectPlanInput for the meaning of each. */
+export interface PackObjectsOptions {
+  wants: readonly string[];
+  haves?: readonly string[];
+  /** Commits the client has as shallow boundaries. */
+  shallows?: readonly string[];
+  depth?: number;
+  deepenRelative?: boolean;
+  deepenSince?: number;
+  filter?: ObjectFilter;
+  /** Add annotated tags pointing at sent commits. */
+  includeTags?: boolean;
+}
+
+/** Plans a pack: object ids in pack order and the shallow boundary (see walk.ts). */
+export function planPack(ctx: RepoContext, input: ObjectPlanInput): Promise<ObjectPlan> {
+  ctx.assertLive();
+  return planObjects(ctx.objects, input);
+}
+
+/**
+ * Streams a pack of exactly these stored objects: header, then each batch of stored entries
+ * (one batched read, one chunk), then the SHA-1 trailer. No inflate, no deflate, no per-object await.
+ */
+export function streamPack(ctx: RepoContext, oids: readonly Oid[], options: { deltas?: boolean; thinBases?: ReadonlySet<Oid> } = {}): AsyncIterable<Uint8Array> {
+  return (async function* () {
+    // Pinned while it streams: a ref that moves away mid-clone does not pull the objects
+    // out from under it, and a sweep meanwhile still collects everything else.
+    const release = await ctx.guard.pin(oids);
+    try {
+      yield* packBytes(ctx.objects, oids, options.deltas === true, options.thinBases);
+    } finally {
+      release();
+    }
+  })();
+}
+
+/**
+ * The answer to a fetch: the shallow boundary changes and the pack, served from the pack
+ * cache when the request does not depend on the client's state.
+ */
+export async function fetchPack(ctx: RepoContext, input: ObjectPlanInput): Promise<PackAnswer> {
+  ctx.assertLive();
+  const generate = async (): Promise<PackAnswer> => {
+    const plan = await planObjects(ctx.objects, input);
+    // Deltas kept from pushes go out whenever their base travels too: across history, and
+    // within one tree (git push deltas similar files of the same commit against each other).
+    return { shallow: plan.shallow, unshallow: plan.unshallow, pack: streamPack(ctx, plan.oids, { deltas: true, thinBases: plan.clientObjects }) };
+  };
+  const cache = ctx.packCache;
+  const key = cache?.enabled ? packCacheKey(ctx.repoId, input) : undefined;
+  return key === undefined ? generate() : cache!.serve(key, generate);
+}
+
+/** Pre-builds the pack a `git clone --depth 1` of this tip will ask for. */
+export async function warmClonePack(ctx: RepoContext, tip: Oid): Promise<void> {
+  const cache = ctx.packCache;
+  if (!cache?.enabled) return;
+  const includeTags = await annotatedTags(ctx, 'regular');
+  const input: ObjectPlanInput = { wants: [tip], depth: 1, includeTags };
+  await cache.warm(packCacheKey(ctx.repoId, input)!, async () => {
+    const plan = await planObjects(ctx.objects, input);
+    return { shallow: plan.shallow, unshallow: plan.unshallow, pack: streamPack(ctx, plan.oids, { deltas: true }) };
+  });
+}
+
+/** Annotated tags visible in a view, with their peeled targets (for include-tag). */
+export async function annotatedTags(ctx: RepoContext, view: View): Promise<{ oid: Oid; peeled: Oid }[]> {
+  const tags = await listView(ctx.refs, view, 'refs/tags/');
+  return tags.filter(([, v]) => v.peeled !== undefined).map(([, v]) => ({ oid: v.oid, peeled: v.peeled! }));
+}
+
+/** One complete pack of the objects `options` select (e.g. `{ wants: [sha], depth: 1 }`), streamed. */
+export function packObjects(ctx: RepoContext, options: PackObjectsOptions): AsyncIterable<Uint8Array> {
+  if (options === null || typeof options !== 'object' || !Array.isArray(options.wants)) throw new InvalidArgumentError('packObjects needs { wants: [...] }');
+  const ids = (list: readonly string[] | undefined, what: string) => (list ?? []).map((w) => parseOid(w, what));
+  if (options.depth !== undefined && (!Number.isInteger(options.depth) || options.depth < 1)) throw new InvalidArgumentError('depth must be a positive integer');
+  const input: ObjectPlanInput = {
+    wants: ids(options.wants, 'want'),
+    haves: ids(options.haves, 'have'),
+    clientShallows: ids(options.shallows, 'shallow'),
+    depth: options.depth,
+    deepenRelative: options.deepenRelative,
+    deepenSince: options.deepenSince,
+    filter: options.filter,
+  };
+  return (async function* () {
+    if (options.includeTags) input.includeTags = await annotatedTags(ctx, 'regular');
+    const answer = await fetchPack(ctx, input);
+    yield* answer.pack;
+  })();
+}
