@@ -1,0 +1,5 @@
+/**
+ * level-git over PostgreSQL (`level-git/postgres`): an abstract-level database in one table,
+ * and a ref lock that serializes ref transactions across processes.
+ */
+export { PostgresLevel, createPostgresLevel, type PostgresLevelOptions } from './postgres-level.js';
