@@ -3,3 +3,4 @@
  * and a ref lock that serializes ref transactions across processes.
  */
 export { PostgresLevel, createPostgresLevel, type PostgresLevelOptions } from './postgres-level.js';
+export { PostgresRefLock, advisoryLockId, type PostgresRefLockOptions } from './postgres-lock.js';
