@@ -7,7 +7,7 @@
  * from abstract-level itself, so `openEngine({ db: createPostgresLevel(...) })` takes it as it
  * takes any other abstract-level database. Not supported: snapshots (see postgres-iterator.ts).
  */
-import { AbstractLevel, type AbstractDatabaseOptions } from 'abstract-level';
+import { AbstractLevel, type AbstractDatabaseHooks, type AbstractDatabaseOptions } from 'abstract-level';
 import pg from 'pg';
 import { batchStatement, clearStatement, statements, type Statements } from './sql.js';
 import { PostgresIterator, PostgresKeyIterator, PostgresValueIterator, type PageSource, type ReadOptions } from './postgres-iterator.js';
@@ -33,6 +33,10 @@ const MAX_PUTS_PER_STATEMENT = 16_000;
 
 /** An abstract-level database stored in one PostgreSQL table. */
 export class PostgresLevel<K = string, V = string> extends AbstractLevel<Buffer, K, V> implements PageSource {
+  // The inherited `AbstractDatabaseHooks<typeof this>` made this class assignable to
+  // `AbstractLevel<any, any, any>` (openEngine's `db`) in some files and not in others.
+  /** The hooks of abstract-level (prewrite, postopen, newsub). */
+  declare hooks: AbstractDatabaseHooks<any>;
   /** The table's statements (used by the iterators). */
   readonly statements: Statements;
   /** Most rows an iterator fetches per query. */

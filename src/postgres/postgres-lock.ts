@@ -49,6 +49,7 @@ export class PostgresRefLock implements RefLock {
   readonly #namespace: string;
   readonly #local = new InProcessLock();
   #queries = 0;
+  #checked: Promise<void> | undefined;
 
   constructor(options: PostgresRefLockOptions) {
     if (options === null || typeof options !== 'object' || (options.pool === undefined && typeof options.connectionString !== 'string')) {
@@ -71,7 +72,26 @@ export class PostgresRefLock implements RefLock {
     return this.#local.run(key, () => this.#runLocked(key, fn));
   }
 
+  /**
+   * CockroachDB accepts `pg_advisory_lock` but as a stub that returns at once without locking
+   * anything: refuse to run there rather than serialize nothing.
+   */
+  #checkServer(): Promise<void> {
+    this.#checked ??= (async () => {
+      this.#queries++;
+      const { rows } = await this.#pool.query('SELECT version() AS v');
+      if (/cockroach/i.test(String(rows[0]?.v))) {
+        throw new Error('PostgresRefLock needs PostgreSQL session advisory locks; CockroachDB only stubs them (they lock nothing)');
+      }
+    })().catch((err) => {
+      this.#checked = undefined;
+      throw err;
+    });
+    return this.#checked;
+  }
+
   async #runLocked<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    await this.#checkServer();
     const id = advisoryLockId(this.#namespace, key);
     const client = await this.#pool.connect();
     let broken: Error | undefined;
