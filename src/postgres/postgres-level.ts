@@ -31,6 +31,16 @@ type Op = { type: 'put'; key: Buffer; value: Buffer } | { type: 'del'; key: Buff
 // One statement's parameters: PostgreSQL allows 65535; two per put, one for the delete array.
 const MAX_PUTS_PER_STATEMENT = 16_000;
 
+/** Rolls back and returns the connection; one whose rollback fails is destroyed, not reused. */
+async function rollback(client: pg.PoolClient, cause: unknown): Promise<void> {
+  try {
+    await client.query('ROLLBACK');
+    client.release();
+  } catch {
+    client.release(cause instanceof Error ? cause : new Error(String(cause)));
+  }
+}
+
 /** An abstract-level database stored in one PostgreSQL table. */
 export class PostgresLevel<K = string, V = string> extends AbstractLevel<Buffer, K, V> implements PageSource {
   // The inherited `AbstractDatabaseHooks<typeof this>` made this class assignable to
@@ -116,11 +126,10 @@ export class PostgresLevel<K = string, V = string> extends AbstractLevel<Buffer,
       }
       await client.query('COMMIT');
     } catch (err) {
-      await client.query('ROLLBACK').catch(() => {});
+      await rollback(client, err);
       throw err;
-    } finally {
-      client.release();
     }
+    client.release();
   }
 
   async #endPool(): Promise<void> {
@@ -203,11 +212,10 @@ export class PostgresLevel<K = string, V = string> extends AbstractLevel<Buffer,
       this.#queries++;
       await client.query('COMMIT');
     } catch (err) {
-      await client.query('ROLLBACK').catch(() => {});
+      await rollback(client, err);
       throw err;
-    } finally {
-      client.release();
     }
+    client.release();
   }
 
   async _clear(options: ReadOptions): Promise<void> {

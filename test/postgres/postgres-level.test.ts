@@ -1,6 +1,7 @@
 /** PostgresLevel beyond abstract-level's suite: byte order, round trips, paging, large batches. */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openEngine } from '../../src/index.js';
 import { PostgresLevel, createPostgresLevel } from '../../src/postgres/index.js';
 import { findPostgres, havePostgres, startPostgres, type PostgresServer } from './server.js';
 
@@ -99,6 +100,20 @@ describe.skipIf(!havePostgres())('PostgresLevel', () => {
     const first = await db.keys({ gte: '0900' }).next();
     expect(first).toBe('0900');
     expect(db.queryCount - before2).toBe(1);
+    await db.close();
+  });
+
+  it('takes an engine in a sublevel, beside other data of the same table', async () => {
+    const db = await fresh();
+    await db.put('other', 'data');
+    const engine = await openEngine({ db: db.sublevel('git', { keyEncoding: 'view', valueEncoding: 'view' }) });
+    const repo = await engine.createRepo('in-sub');
+    const c = await repo.commit({ branch: 'main', message: 'm', author: { name: 'A', email: 'a@example.com' }, changes: [{ path: 'a.txt', content: 'hello' }] });
+    expect(new TextDecoder().decode(await repo.readFile('main', 'a.txt'))).toBe('hello');
+    expect((await repo.log('main')).map((l) => l.sha)).toEqual([c.sha]);
+    await engine.close();
+    expect(await db.get('other')).toBe('data');
+    expect((await db.keys({ gte: '!git!', lt: '!git"' }).all()).length).toBeGreaterThan(3);
     await db.close();
   });
 

@@ -6,8 +6,8 @@
  * The binaries come from `LEVEL_GIT_PG_BIN`, `pg_config --bindir`, Debian's
  * `/usr/lib/postgresql/<version>/bin`, or the PATH. PostgreSQL refuses to run as root, so as
  * root the cluster is created and run as the `postgres` system user (via `runuser`), in a
- * directory that user owns. When no PostgreSQL is found, `findPostgres()` returns a reason:
- * tests then skip loudly, except under `CI=true`, where they fail (see `postgresOrSkip`).
+ * directory that user owns. When no PostgreSQL is found, tests skip loudly, except under
+ * `CI=true`, where they fail (see `havePostgres`).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync, readFileSync } from 'node:fs';
@@ -42,7 +42,8 @@ function tryExec(cmd: string, args: string[]): string | undefined {
 
 function findBin(): string | undefined {
   const candidates: string[] = [];
-  if (process.env.LEVEL_GIT_PG_BIN) candidates.push(process.env.LEVEL_GIT_PG_BIN);
+  // An explicit directory is the only one tried (so a missing PostgreSQL can be simulated).
+  if (process.env.LEVEL_GIT_PG_BIN) return [process.env.LEVEL_GIT_PG_BIN].find((d) => existsSync(join(d, 'initdb')) && existsSync(join(d, 'pg_ctl')));
   const fromConfig = tryExec('pg_config', ['--bindir']);
   if (fromConfig) candidates.push(fromConfig);
   const debian = '/usr/lib/postgresql';
@@ -133,21 +134,6 @@ export async function startPostgres(install: Install): Promise<PostgresServer> {
   }
   rmSync(dir, { recursive: true, force: true });
   throw lastError;
-}
-
-/**
- * The PostgreSQL tests' entry: a started server, or `undefined` after a loud warning when
- * none is installed and CI is not set. Under `CI=true` a missing PostgreSQL is an error.
- */
-export async function postgresOrSkip(suite: string): Promise<PostgresServer | undefined> {
-  const found = findPostgres();
-  if ('missing' in found) {
-    const msg = `PostgreSQL tests (${suite}) cannot run: ${found.missing}`;
-    if (process.env.CI) throw new Error(`${msg} (CI is set, so this fails instead of skipping)`);
-    console.warn(`\n${'!'.repeat(80)}\n!! SKIPPED: ${msg}\n${'!'.repeat(80)}\n`);
-    return undefined;
-  }
-  return startPostgres(found);
 }
 
 /** True when a PostgreSQL can be found (tests use it to choose `describe` or `describe.skip`). */
