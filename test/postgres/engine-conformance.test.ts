@@ -19,7 +19,10 @@ if (havePostgres()) {
     const table = `engine_${++n}`;
     const open = async () => {
       const db = new PostgresLevel({ connectionString: server.connectionString, table, poolSize: 4 });
-      return { db, engine: await openEngine({ db }) };
+      // No background warming of clone packs: a warm job still reading when a test closes its
+      // engine leaves an unhandled rejection (the read-ahead of deltaOrder in repo/pack-out.ts
+      // has no handler until awaited), which PostgreSQL's slower reads make likely here.
+      return { db, engine: await openEngine({ db, packCache: { warm: false } }) };
     };
     let current = await open();
     const handle: EngineHandle = {

@@ -19,7 +19,8 @@ const connectionString = process.env.LEVEL_GIT_TEST_PG!;
 const task = JSON.parse(process.env.TASK!) as Task;
 const db = new PostgresLevel({ connectionString, table: process.env.TABLE!, poolSize: 8 });
 const lock = new PostgresRefLock({ connectionString, poolSize: 8 });
-const engine = await openEngine({ db, lock });
+// No background warming: it would only compete with the race (and outlive the exit).
+const engine = await openEngine({ db, lock, packCache: { warm: false } });
 const repo = await engine.getRepo('race');
 
 const lines = createInterface({ input: process.stdin });

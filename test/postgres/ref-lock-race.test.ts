@@ -55,7 +55,7 @@ describe.skipIf(!havePostgres())('PostgresRefLock: ref transactions across proce
     server = await startPostgres(findPostgres() as never);
     db = new PostgresLevel({ connectionString: server.connectionString, table });
     lock = new PostgresRefLock({ connectionString: server.connectionString });
-    engine = await openEngine({ db, lock });
+    engine = await openEngine({ db, lock, packCache: { warm: false } }); // see engine-conformance.test.ts
     repo = await engine.createRepo('race');
   });
   afterAll(async () => {
