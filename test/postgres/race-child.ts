@@ -30,7 +30,7 @@ await new Promise<void>((resolve) => lines.once('line', () => resolve()));
 let out: unknown;
 if (task.kind === 'cas') {
   // Every target at once, all from the same old value: at most one may win, here or anywhere.
-  const results = await Promise.allSettled(task.targets.map((t) => repo.refs.transaction([{ ref: 'refs/heads/main', oldSha: task.base, newSha: t }])));
+  const results = await Promise.allSettled(task.targets.map((t) => repo.refs.transaction([{ ref: 'refs/heads/main', oldOid: task.base, newOid: t }])));
   out = {
     won: task.targets.filter((_, i) => results[i]!.status === 'fulfilled'),
     conflicts: results.filter((r) => r.status === 'rejected' && (r.reason as { code?: string }).code === 'ERR_REF_CONFLICT').length,
