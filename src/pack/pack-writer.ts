@@ -3,11 +3,14 @@
  *   pack    = "PACK" version(4, big-endian = 2) count(4, big-endian) *entry trailer
  *   trailer = 20(SHA-1 of every byte before it)
  * Entries arrive already encoded (entry.ts `encodePackEntry`, or verbatim from the store), so
- * writing is concatenation: no inflate, no deflate, no delta search.
+ * writing is concatenation: no inflate, no deflate, no delta search. This is the only pack
+ * framing of the project: `writePack` (entry by entry, re-chunked) for tests and tools,
+ * `writePackBatches` (one chunk per batch of stored entries) for the packs clones receive.
  */
 import { InvalidArgumentError } from '../errors.js';
 import { platform } from '../platform/index.js';
 import type { Sha1Hasher } from '../platform/index.js';
+import { concat } from '../platform/bytes.js';
 
 /** Default size of the chunks `writePack` yields. */
 export const DEFAULT_PACK_CHUNK_SIZE = 64 * 1024;
@@ -32,17 +35,54 @@ export function encodePackHeader(count: number): Uint8Array {
   return h;
 }
 
-/** Coalesces small parts into fresh chunks, passes big ones through as views, hashes all. */
+/** Header, entry count, running SHA-1 and trailer of one pack being written. */
+class PackFrame {
+  readonly #count: number;
+  readonly #hash: Sha1Hasher = platform().createSha1();
+  #seen = 0;
+  /** Bytes passed so far: the offset of the next entry. */
+  offset = 0;
+
+  constructor(count: number) {
+    this.#count = count;
+  }
+
+  /** The header, hashed. */
+  header(): Uint8Array {
+    return this.bytes(encodePackHeader(this.#count));
+  }
+
+  /** Counts `n` more entries; throws past the declared count. */
+  entries(n: number): void {
+    this.#seen += n;
+    if (this.#seen > this.#count) throw countError(this.#count, this.#seen);
+  }
+
+  /** Hashes bytes on their way out and returns them. */
+  bytes(b: Uint8Array): Uint8Array {
+    this.#hash.update(b);
+    this.offset += b.length;
+    return b;
+  }
+
+  /** The SHA-1 trailer; throws when fewer entries than declared were given. */
+  trailer(): Uint8Array {
+    if (this.#seen !== this.#count) throw countError(this.#count, this.#seen);
+    return this.#hash.digest();
+  }
+}
+
+/** Coalesces small parts into fresh chunks, passes big ones through as views; every byte goes through the frame. */
 class Chunker {
   readonly #size: number;
-  readonly #hash: Sha1Hasher;
+  readonly #frame: PackFrame;
   #buf: Uint8Array;
   #used = 0;
   readonly ready: Uint8Array[] = [];
 
-  constructor(size: number) {
+  constructor(size: number, frame: PackFrame) {
     this.#size = size;
-    this.#hash = platform().createSha1();
+    this.#frame = frame;
     this.#buf = new Uint8Array(size);
   }
 
@@ -60,9 +100,7 @@ class Chunker {
     this.#used = this.#size;
     this.#flush();
     while (part.length - at >= this.#size) {
-      const slice = part.subarray(at, at + this.#size);
-      this.#hash.update(slice);
-      this.ready.push(slice);
+      this.ready.push(this.#frame.bytes(part.subarray(at, at + this.#size)));
       at += this.#size;
     }
     this.#buf.set(part.subarray(at), 0);
@@ -72,8 +110,7 @@ class Chunker {
   #flush(): void {
     if (this.#used === 0) return;
     const chunk = this.#used === this.#buf.length ? this.#buf : this.#buf.subarray(0, this.#used);
-    this.#hash.update(chunk);
-    this.ready.push(chunk);
+    this.ready.push(this.#frame.bytes(chunk));
     // A yielded chunk belongs to the consumer: never write into it again.
     this.#buf = new Uint8Array(this.#size);
     this.#used = 0;
@@ -81,9 +118,8 @@ class Chunker {
 
   /** Appends the SHA-1 trailer to the last chunk and makes everything ready. */
   finish(): void {
-    const rest = this.#buf.subarray(0, this.#used);
-    this.#hash.update(rest);
-    const trailer = this.#hash.digest();
+    const rest = this.#frame.bytes(this.#buf.subarray(0, this.#used));
+    const trailer = this.#frame.trailer();
     if (this.#used + 20 <= this.#buf.length) {
       this.#buf.set(trailer, this.#used);
       this.ready.push(this.#buf.subarray(0, this.#used + 20));
@@ -119,25 +155,40 @@ export async function* writePack(
 ): AsyncGenerator<Uint8Array> {
   const chunkSize = options.chunkSize ?? DEFAULT_PACK_CHUNK_SIZE;
   if (!Number.isInteger(chunkSize) || chunkSize < 1) throw new InvalidArgumentError('chunkSize must be a positive integer');
-  const c = new Chunker(chunkSize);
+  const frame = new PackFrame(count);
+  const c = new Chunker(chunkSize, frame);
   c.push(encodePackHeader(count));
-  let seen = 0;
   if (Symbol.iterator in entries) {
     for (const e of entries as Iterable<PackEntryBytes>) {
-      if (++seen > count) throw countError(count, seen);
+      frame.entries(1);
       pushEntry(c, e);
       if (c.ready.length > 0) yield* drain(c);
     }
   } else {
     for await (const e of entries as AsyncIterable<PackEntryBytes>) {
-      if (++seen > count) throw countError(count, seen);
+      frame.entries(1);
       pushEntry(c, e);
       if (c.ready.length > 0) yield* drain(c);
     }
   }
-  if (seen !== count) throw countError(count, seen);
   c.finish();
   yield* drain(c);
+}
+
+/**
+ * Streams a pack of `count` entries that arrive in batches (e.g. one batched read of the
+ * store each): the header, each batch concatenated into one chunk, the SHA-1 trailer. The
+ * hot path of clones: one copy per batch and the running hash, nothing per entry.
+ * Throws InvalidArgumentError, like `writePack`, when the number of entries differs from `count`.
+ */
+export async function* writePackBatches(count: number, batches: AsyncIterable<readonly Uint8Array[]> | Iterable<readonly Uint8Array[]>): AsyncGenerator<Uint8Array> {
+  const frame = new PackFrame(count);
+  yield frame.header();
+  for await (const batch of batches) {
+    frame.entries(batch.length);
+    if (batch.length > 0) yield frame.bytes(concat(batch));
+  }
+  yield frame.trailer();
 }
 
 function* drain(c: Chunker): Generator<Uint8Array> {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writePack, writePackSync } from '../../src/pack/pack-writer.js';
+import { writePack, writePackBatches, writePackSync } from '../../src/pack/pack-writer.js';
 import { encodePackEntry } from '../../src/pack/entry.js';
 import { encodeTree } from '../../src/object/tree.js';
 import { encodeCommit, encodeTag } from '../../src/object/commit.js';
@@ -112,5 +112,19 @@ describe('writePack', () => {
     chunks.forEach((c, i) => expect(equal(c, snapshot[i]!)).toBe(true));
     const pack = concat(chunks);
     expect(equal(platform().sha1(pack.subarray(0, pack.length - 20)), pack.subarray(pack.length - 20))).toBe(true);
+  });
+
+  it('writePackBatches: one chunk per batch between header and trailer, the same bytes as writePackSync', async () => {
+    const entries = sampleObjects().map((o) => encodePackEntry(o.type, o.body));
+    const batches = [entries.slice(0, 3), [], entries.slice(3, 4), entries.slice(4)];
+    const chunks = await collectChunks(writePackBatches(entries.length, asAsync(batches)));
+    expect(chunks.length).toBe(2 + 3);
+    expect(chunks[0]!.length).toBe(12);
+    expect(chunks[chunks.length - 1]!.length).toBe(20);
+    expect(equal(concat(chunks), writePackSync(entries))).toBe(true);
+    expect(equal(concat(await collectChunks(writePackBatches(entries.length, batches))), writePackSync(entries))).toBe(true);
+    await expect(collectChunks(writePackBatches(entries.length + 1, batches))).rejects.toThrow(InvalidArgumentError);
+    await expect(collectChunks(writePackBatches(entries.length - 1, batches))).rejects.toThrow(InvalidArgumentError);
+    expect(concat(await collectChunks(writePackBatches(0, []))).length).toBe(32);
   });
 });
