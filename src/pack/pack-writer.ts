@@ -11,6 +11,9 @@ import { InvalidArgumentError } from '../errors.js';
 import { platform } from '../platform/index.js';
 import type { Sha1Hasher } from '../platform/index.js';
 import { concat } from '../platform/bytes.js';
+import type { Oid } from '../object/oid.js';
+import { refDeltaBase } from '../object/packed.js';
+import { isRefDeltaEntry, refDeltaAsOfsDelta } from './entry.js';
 
 /** Default size of the chunks `writePack` yields. */
 export const DEFAULT_PACK_CHUNK_SIZE = 64 * 1024;
@@ -175,20 +178,65 @@ export async function* writePack(
   yield* drain(c);
 }
 
+/** A run of encoded entries written as one chunk. */
+export interface PackBatch {
+  /** Encoded entries in pack order (stored whole objects, ref-deltas). */
+  entries: readonly Uint8Array[];
+  /** Their ids, same order: needed when `WritePackBatchesOptions.ofsBases` is given. */
+  oids?: readonly Oid[];
+}
+
+/** Options of `writePackBatches`. */
+export interface WritePackBatchesOptions {
+  /**
+   * Write ref-deltas as OBJ_OFS_DELTA when their base is an earlier entry of this pack (the
+   * `ofs-delta` capability). Names the ids that are bases, whose offsets are remembered;
+   * ref-deltas against anything else (a thin pack's bases) stay ref-deltas.
+   */
+  ofsBases?: ReadonlySet<Oid>;
+}
+
 /**
  * Streams a pack of `count` entries that arrive in batches (e.g. one batched read of the
  * store each): the header, each batch concatenated into one chunk, the SHA-1 trailer. The
- * hot path of clones: one copy per batch and the running hash, nothing per entry.
+ * hot path of clones: one copy per batch and the running hash, nothing per entry unless
+ * `ofsBases` asks for offset deltas.
  * Throws InvalidArgumentError, like `writePack`, when the number of entries differs from `count`.
  */
-export async function* writePackBatches(count: number, batches: AsyncIterable<readonly Uint8Array[]> | Iterable<readonly Uint8Array[]>): AsyncGenerator<Uint8Array> {
+export async function* writePackBatches(
+  count: number,
+  batches: AsyncIterable<PackBatch> | Iterable<PackBatch>,
+  options: WritePackBatchesOptions = {},
+): AsyncGenerator<Uint8Array> {
   const frame = new PackFrame(count);
+  const bases = options.ofsBases;
+  const offsets = new Map<Oid, number>();
   yield frame.header();
   for await (const batch of batches) {
-    frame.entries(batch.length);
-    if (batch.length > 0) yield frame.bytes(concat(batch));
+    frame.entries(batch.entries.length);
+    if (batch.entries.length === 0) continue;
+    const parts = bases === undefined || bases.size === 0 ? batch.entries : withOffsets(batch, frame.offset, bases, offsets);
+    yield frame.bytes(concat(parts));
   }
   yield frame.trailer();
+}
+
+/** The entries of a batch starting at `at`, ref-deltas against earlier entries turned into ofs-deltas. */
+function withOffsets(batch: PackBatch, at: number, bases: ReadonlySet<Oid>, offsets: Map<Oid, number>): Uint8Array[] {
+  const { entries, oids } = batch;
+  if (oids === undefined || oids.length !== entries.length) throw new InvalidArgumentError('ofs-deltas need the id of every entry');
+  const out: Uint8Array[] = new Array(entries.length);
+  for (let i = 0; i < entries.length; i++) {
+    let e = entries[i]!;
+    if (isRefDeltaEntry(e)) {
+      const baseAt = offsets.get(refDeltaBase(e) as Oid);
+      if (baseAt !== undefined) e = refDeltaAsOfsDelta(e, at - baseAt);
+    }
+    if (bases.has(oids[i]!)) offsets.set(oids[i]!, at);
+    out[i] = e;
+    at += e.length;
+  }
+  return out;
 }
 
 function* drain(c: Chunker): Generator<Uint8Array> {

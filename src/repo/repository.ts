@@ -662,7 +662,7 @@ export class Repository {
       const plan = await planObjects(this.#ctx.objects, input);
       // Deltas kept from pushes go out whenever their base travels too: across history, and
       // within one tree (git push deltas similar files of the same commit against each other).
-      return { shallow: plan.shallow, unshallow: plan.unshallow, pack: this.streamPack(plan.oids, { deltas: true, thinBases: plan.clientObjects }) };
+      return { shallow: plan.shallow, unshallow: plan.unshallow, pack: this.streamPack(plan.oids, { deltas: true, thinBases: plan.clientObjects, ofsDelta: input.ofsDelta }) };
     };
     const cache = this.#ctx.packCache;
     const key = cache?.enabled ? packCacheKey(this.#ctx.repoId, input) : undefined;
@@ -674,10 +674,11 @@ export class Repository {
     const cache = this.#ctx.packCache;
     if (!cache?.enabled) return;
     const includeTags = await this.annotatedTags(false);
-    const input: ObjectPlanInput = { wants: [tip], depth: 1, includeTags };
+    // As `git clone --depth 1` asks: include-tag and ofs-delta.
+    const input: ObjectPlanInput = { wants: [tip], depth: 1, includeTags, ofsDelta: true };
     await cache.warm(packCacheKey(this.#ctx.repoId, input)!, async () => {
       const plan = await planObjects(this.#ctx.objects, input);
-      return { shallow: plan.shallow, unshallow: plan.unshallow, pack: this.streamPack(plan.oids, { deltas: true }) };
+      return { shallow: plan.shallow, unshallow: plan.unshallow, pack: this.streamPack(plan.oids, { deltas: true, ofsDelta: true }) };
     });
   }
 
@@ -713,7 +714,7 @@ export class Repository {
    * Streams a pack of exactly these stored objects: header, then each batch of stored entries
    * (one batched read, one chunk), then the SHA-1 trailer. No inflate, no deflate, no per-object await.
    */
-  streamPack(oids: readonly Oid[], options: { deltas?: boolean; thinBases?: ReadonlySet<Oid> } = {}): AsyncIterable<Uint8Array> {
+  streamPack(oids: readonly Oid[], options: { deltas?: boolean; thinBases?: ReadonlySet<Oid>; ofsDelta?: boolean } = {}): AsyncIterable<Uint8Array> {
     const objects = this.#ctx.objects;
     const self = this;
     return (async function* () {
@@ -721,7 +722,7 @@ export class Repository {
       // out from under it, and a sweep meanwhile still collects everything else.
       const release = await self.#ctx.guard.pin(oids);
       try {
-        yield* packBytes(objects, oids, options.deltas === true, options.thinBases);
+        yield* packBytes(objects, oids, options.deltas === true, options.thinBases, { ofsDelta: options.ofsDelta });
       } finally {
         release();
       }
