@@ -36,7 +36,8 @@ export async function advertiseUploadPack(backend: GitBackend, options: { http?:
     service: options.http ? 'git-upload-pack' : undefined,
     version1: options.version1,
     peel: true,
-    emptyCapabilitiesLine: true,
+    // C git's upload-pack lists nothing for an empty repository (go-git then reports it empty).
+    emptyCapabilitiesLine: false,
   });
 }
 
