@@ -246,7 +246,9 @@ function* drain(c: Chunker): Generator<Uint8Array> {
 
 /** Builds a whole pack in memory from encoded entries (tests and small packs). */
 export function writePackSync(entries: readonly PackEntryBytes[]): Uint8Array {
-  const parts: Uint8Array[] = [encodePackHeader(entries.length)];
+  const frame = new PackFrame(entries.length);
+  const parts: Uint8Array[] = [frame.header()];
+  frame.entries(entries.length);
   for (const e of entries) {
     if (e instanceof Uint8Array) parts.push(e);
     else parts.push(...e);
@@ -259,6 +261,8 @@ export function writePackSync(entries: readonly PackEntryBytes[]): Uint8Array {
     out.set(p, o);
     o += p.length;
   }
-  out.set(platform().sha1(out.subarray(0, o)), o);
+  // One hash update over the entries: cheaper than one per small entry.
+  frame.bytes(out.subarray(12, o));
+  out.set(frame.trailer(), o);
   return out;
 }
