@@ -62,3 +62,27 @@ export function decodeOfsOffset(buf: Uint8Array, offset = 0): { distance: number
 export function encodePackEntry(type: ObjectType, body: Uint8Array, level?: number): Uint8Array {
   return encodePacked(type, body, level);
 }
+
+/** Whether an encoded entry is an OBJ_REF_DELTA (its type bits, without decoding the size). */
+export function isRefDeltaEntry(entry: Uint8Array): boolean {
+  return entry.length > 0 && ((entry[0]! >> 4) & 7) === OBJ_REF_DELTA;
+}
+
+/**
+ * Rewrites an encoded OBJ_REF_DELTA entry as an OBJ_OFS_DELTA whose base starts `distance`
+ * bytes before this entry: the same size and zlib stream, the 20-byte base id replaced by the
+ * offset. No inflate, no deflate.
+ */
+export function refDeltaAsOfsDelta(entry: Uint8Array, distance: number): Uint8Array {
+  if (!isRefDeltaEntry(entry)) throw new RangeError('not a ref-delta entry');
+  let headerLength = 1;
+  while (entry[headerLength - 1]! & 0x80) headerLength++;
+  const ofs = encodeOfsOffset(distance);
+  const z = entry.subarray(headerLength + 20);
+  const out = new Uint8Array(headerLength + ofs.length + z.length);
+  out.set(entry.subarray(0, headerLength));
+  out[0] = (entry[0]! & 0x8f) | (OBJ_OFS_DELTA << 4);
+  out.set(ofs, headerLength);
+  out.set(z, headerLength + ofs.length);
+  return out;
+}

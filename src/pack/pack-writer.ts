@@ -3,11 +3,17 @@
  *   pack    = "PACK" version(4, big-endian = 2) count(4, big-endian) *entry trailer
  *   trailer = 20(SHA-1 of every byte before it)
  * Entries arrive already encoded (entry.ts `encodePackEntry`, or verbatim from the store), so
- * writing is concatenation: no inflate, no deflate, no delta search.
+ * writing is concatenation: no inflate, no deflate, no delta search. This is the only pack
+ * framing of the project: `writePack` (entry by entry, re-chunked) for tests and tools,
+ * `writePackBatches` (one chunk per batch of stored entries) for the packs clones receive.
  */
 import { InvalidArgumentError } from '../errors.js';
 import { platform } from '../platform/index.js';
 import type { Sha1Hasher } from '../platform/index.js';
+import { concat } from '../platform/bytes.js';
+import type { Oid } from '../object/oid.js';
+import { refDeltaBase } from '../object/packed.js';
+import { isRefDeltaEntry, refDeltaAsOfsDelta } from './entry.js';
 
 /** Default size of the chunks `writePack` yields. */
 export const DEFAULT_PACK_CHUNK_SIZE = 64 * 1024;
@@ -32,17 +38,54 @@ export function encodePackHeader(count: number): Uint8Array {
   return h;
 }
 
-/** Coalesces small parts into fresh chunks, passes big ones through as views, hashes all. */
+/** Header, entry count, running SHA-1 and trailer of one pack being written. */
+class PackFrame {
+  readonly #count: number;
+  readonly #hash: Sha1Hasher = platform().createSha1();
+  #seen = 0;
+  /** Bytes passed so far: the offset of the next entry. */
+  offset = 0;
+
+  constructor(count: number) {
+    this.#count = count;
+  }
+
+  /** The header, hashed. */
+  header(): Uint8Array {
+    return this.bytes(encodePackHeader(this.#count));
+  }
+
+  /** Counts `n` more entries; throws past the declared count. */
+  entries(n: number): void {
+    this.#seen += n;
+    if (this.#seen > this.#count) throw countError(this.#count, this.#seen);
+  }
+
+  /** Hashes bytes on their way out and returns them. */
+  bytes(b: Uint8Array): Uint8Array {
+    this.#hash.update(b);
+    this.offset += b.length;
+    return b;
+  }
+
+  /** The SHA-1 trailer; throws when fewer entries than declared were given. */
+  trailer(): Uint8Array {
+    if (this.#seen !== this.#count) throw countError(this.#count, this.#seen);
+    return this.#hash.digest();
+  }
+}
+
+/** Coalesces small parts into fresh chunks, passes big ones through as views; every byte goes through the frame. */
 class Chunker {
   readonly #size: number;
-  readonly #hash: Sha1Hasher;
+  readonly #frame: PackFrame;
   #buf: Uint8Array;
   #used = 0;
   readonly ready: Uint8Array[] = [];
 
-  constructor(size: number) {
+  constructor(size: number, frame: PackFrame) {
     this.#size = size;
-    this.#hash = platform().createSha1();
+    this.#frame = frame;
     this.#buf = new Uint8Array(size);
   }
 
@@ -60,9 +103,7 @@ class Chunker {
     this.#used = this.#size;
     this.#flush();
     while (part.length - at >= this.#size) {
-      const slice = part.subarray(at, at + this.#size);
-      this.#hash.update(slice);
-      this.ready.push(slice);
+      this.ready.push(this.#frame.bytes(part.subarray(at, at + this.#size)));
       at += this.#size;
     }
     this.#buf.set(part.subarray(at), 0);
@@ -72,8 +113,7 @@ class Chunker {
   #flush(): void {
     if (this.#used === 0) return;
     const chunk = this.#used === this.#buf.length ? this.#buf : this.#buf.subarray(0, this.#used);
-    this.#hash.update(chunk);
-    this.ready.push(chunk);
+    this.ready.push(this.#frame.bytes(chunk));
     // A yielded chunk belongs to the consumer: never write into it again.
     this.#buf = new Uint8Array(this.#size);
     this.#used = 0;
@@ -81,9 +121,8 @@ class Chunker {
 
   /** Appends the SHA-1 trailer to the last chunk and makes everything ready. */
   finish(): void {
-    const rest = this.#buf.subarray(0, this.#used);
-    this.#hash.update(rest);
-    const trailer = this.#hash.digest();
+    const rest = this.#frame.bytes(this.#buf.subarray(0, this.#used));
+    const trailer = this.#frame.trailer();
     if (this.#used + 20 <= this.#buf.length) {
       this.#buf.set(trailer, this.#used);
       this.ready.push(this.#buf.subarray(0, this.#used + 20));
@@ -119,25 +158,85 @@ export async function* writePack(
 ): AsyncGenerator<Uint8Array> {
   const chunkSize = options.chunkSize ?? DEFAULT_PACK_CHUNK_SIZE;
   if (!Number.isInteger(chunkSize) || chunkSize < 1) throw new InvalidArgumentError('chunkSize must be a positive integer');
-  const c = new Chunker(chunkSize);
+  const frame = new PackFrame(count);
+  const c = new Chunker(chunkSize, frame);
   c.push(encodePackHeader(count));
-  let seen = 0;
   if (Symbol.iterator in entries) {
     for (const e of entries as Iterable<PackEntryBytes>) {
-      if (++seen > count) throw countError(count, seen);
+      frame.entries(1);
       pushEntry(c, e);
       if (c.ready.length > 0) yield* drain(c);
     }
   } else {
     for await (const e of entries as AsyncIterable<PackEntryBytes>) {
-      if (++seen > count) throw countError(count, seen);
+      frame.entries(1);
       pushEntry(c, e);
       if (c.ready.length > 0) yield* drain(c);
     }
   }
-  if (seen !== count) throw countError(count, seen);
   c.finish();
   yield* drain(c);
+}
+
+/** A run of encoded entries written as one chunk. */
+export interface PackBatch {
+  /** Encoded entries in pack order (stored whole objects, ref-deltas). */
+  entries: readonly Uint8Array[];
+  /** Their ids, same order: needed when `WritePackBatchesOptions.ofsBases` is given. */
+  oids?: readonly Oid[];
+}
+
+/** Options of `writePackBatches`. */
+export interface WritePackBatchesOptions {
+  /**
+   * Write ref-deltas as OBJ_OFS_DELTA when their base is an earlier entry of this pack (the
+   * `ofs-delta` capability). Names the ids that are bases, whose offsets are remembered;
+   * ref-deltas against anything else (a thin pack's bases) stay ref-deltas.
+   */
+  ofsBases?: ReadonlySet<Oid>;
+}
+
+/**
+ * Streams a pack of `count` entries that arrive in batches (e.g. one batched read of the
+ * store each): the header, each batch concatenated into one chunk, the SHA-1 trailer. The
+ * hot path of clones: one copy per batch and the running hash, nothing per entry unless
+ * `ofsBases` asks for offset deltas.
+ * Throws InvalidArgumentError, like `writePack`, when the number of entries differs from `count`.
+ */
+export async function* writePackBatches(
+  count: number,
+  batches: AsyncIterable<PackBatch> | Iterable<PackBatch>,
+  options: WritePackBatchesOptions = {},
+): AsyncGenerator<Uint8Array> {
+  const frame = new PackFrame(count);
+  const bases = options.ofsBases;
+  const offsets = new Map<Oid, number>();
+  yield frame.header();
+  for await (const batch of batches) {
+    frame.entries(batch.entries.length);
+    if (batch.entries.length === 0) continue;
+    const parts = bases === undefined || bases.size === 0 ? batch.entries : withOffsets(batch, frame.offset, bases, offsets);
+    yield frame.bytes(concat(parts));
+  }
+  yield frame.trailer();
+}
+
+/** The entries of a batch starting at `at`, ref-deltas against earlier entries turned into ofs-deltas. */
+function withOffsets(batch: PackBatch, at: number, bases: ReadonlySet<Oid>, offsets: Map<Oid, number>): Uint8Array[] {
+  const { entries, oids } = batch;
+  if (oids === undefined || oids.length !== entries.length) throw new InvalidArgumentError('ofs-deltas need the id of every entry');
+  const out: Uint8Array[] = new Array(entries.length);
+  for (let i = 0; i < entries.length; i++) {
+    let e = entries[i]!;
+    if (isRefDeltaEntry(e)) {
+      const baseAt = offsets.get(refDeltaBase(e) as Oid);
+      if (baseAt !== undefined) e = refDeltaAsOfsDelta(e, at - baseAt);
+    }
+    if (bases.has(oids[i]!)) offsets.set(oids[i]!, at);
+    out[i] = e;
+    at += e.length;
+  }
+  return out;
 }
 
 function* drain(c: Chunker): Generator<Uint8Array> {
@@ -147,7 +246,9 @@ function* drain(c: Chunker): Generator<Uint8Array> {
 
 /** Builds a whole pack in memory from encoded entries (tests and small packs). */
 export function writePackSync(entries: readonly PackEntryBytes[]): Uint8Array {
-  const parts: Uint8Array[] = [encodePackHeader(entries.length)];
+  const frame = new PackFrame(entries.length);
+  const parts: Uint8Array[] = [frame.header()];
+  frame.entries(entries.length);
   for (const e of entries) {
     if (e instanceof Uint8Array) parts.push(e);
     else parts.push(...e);
@@ -160,6 +261,8 @@ export function writePackSync(entries: readonly PackEntryBytes[]): Uint8Array {
     out.set(p, o);
     o += p.length;
   }
-  out.set(platform().sha1(out.subarray(0, o)), o);
+  // One hash update over the entries: cheaper than one per small entry.
+  frame.bytes(out.subarray(12, o));
+  out.set(frame.trailer(), o);
   return out;
 }

@@ -23,7 +23,7 @@ import type { GitBackend, ReceiveOptions, ReceiveResult, RefCommand, RefUpdateIn
 import { parseCapabilities, RECEIVE_PACK_CAPABILITIES } from './capabilities.js';
 import { encodePktLine, FLUSH_PKT, PktReader, pktText } from './pkt-line.js';
 import { encodeSideband } from './sideband.js';
-import { encodeRefAdvertisement } from './upload-pack.js';
+import { encodeRefAdvertisement } from './advertisement.js';
 
 /** Limits of one push request (the pack's own limits belong to the pack reader). */
 export interface ReceivePackLimits {
@@ -45,6 +45,7 @@ export async function advertiseReceivePack(backend: GitBackend, options: { http?
     service: options.http ? 'git-receive-pack' : undefined,
     version1: options.version1,
     peel: false,
+    emptyCapabilitiesLine: true,
   });
 }
 

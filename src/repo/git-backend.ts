@@ -116,6 +116,7 @@ export class RepoGitBackend implements GitBackend {
       filter: request.filter,
       includeTags,
       thinPack: request.thinPack,
+      ofsDelta: request.ofsDelta,
     };
   }
 

@@ -64,6 +64,7 @@ export function packCacheKey(repoId: number, input: ObjectPlanInput): string | u
     (input.deepenNot ?? []).join(','),
     filter,
     tags,
+    input.ofsDelta ? 'ofs' : '',
   ].join('|');
 }
 

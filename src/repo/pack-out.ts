@@ -1,30 +1,49 @@
 /**
- * Writing packs from the store: the header, the stored entries in batches (one `getMany` and
- * one chunk per batch), the SHA-1 trailer. Objects kept as ref-deltas (see ingest.ts) go out as
- * deltas when their base is in the pack or, for a thin pack, on the client.
+ * Writing packs from the store: the stored entries in batches (one `getMany` and one chunk per
+ * batch), framed (header, SHA-1 trailer) by pack/pack-writer.ts `writePackBatches`. Objects
+ * kept as ref-deltas (see ingest.ts) go out as deltas when their base is in the pack or, for a
+ * thin pack, on the client.
  */
 import { NotFoundError } from '../errors.js';
-import { platform } from '../platform/index.js';
-import { concat } from '../platform/bytes.js';
 import type { Oid } from '../object/oid.js';
 import type { ObjectStore } from '../object/object-store.js';
 import { refDeltaBase } from '../object/packed.js';
-import { encodePackHeader } from '../pack/pack-writer.js';
+import { writePackBatches, type PackBatch } from '../pack/pack-writer.js';
 
 /** Longest delta chain a pack carries (git's pack.depth default). */
 export const MAX_CHAIN = 50;
 
-/** One complete pack of exactly `oids` (see the module comment). */
-export async function* packBytes(objects: ObjectStore, oids: readonly Oid[], deltas: boolean, thinBases: ReadonlySet<Oid> | undefined): AsyncGenerator<Uint8Array> {
-  const hash = platform().createSha1();
-  const header = encodePackHeader(oids.length);
-  hash.update(header);
-  yield header;
+/** Options of `packBytes`. */
+export interface PackBytesOptions {
+  /** The client asked for `ofs-delta`: deltas whose base is earlier in the pack go out as OBJ_OFS_DELTA. */
+  ofsDelta?: boolean;
+}
+
+/** One complete pack of exactly `oids` (see the module comment), framed by pack/pack-writer.ts. */
+export async function* packBytes(
+  objects: ObjectStore,
+  oids: readonly Oid[],
+  deltas: boolean,
+  thinBases: ReadonlySet<Oid> | undefined,
+  options: PackBytesOptions = {},
+): AsyncGenerator<Uint8Array> {
   const BATCH = 512;
-  // With deltas: objects kept as ref-deltas whose base is in this pack go out as deltas, after
-  // every whole object and ordered by chain depth, so each base precedes its deltas (some
-  // readers, isomorphic-git among them, resolve a ref-delta only against what they have seen).
-  const asDelta = deltas || thinBases ? await deltaOrder(objects, oids, BATCH, thinBases) : new Map<Oid, Uint8Array>();
+  // The header goes out before any lookup (a v0 deepen round only reads the first chunk).
+  const ofsBases = options.ofsDelta ? new Set<Oid>() : undefined;
+  async function* batches(): AsyncGenerator<PackBatch> {
+    // With deltas: objects kept as ref-deltas whose base is in this pack go out as deltas, after
+    // every whole object and ordered by chain depth, so each base precedes its deltas (git
+    // requires it of ofs-deltas; some readers, isomorphic-git among them, resolve a ref-delta
+    // only against what they have seen).
+    const asDelta = deltas || thinBases ? await deltaOrder(objects, oids, BATCH, thinBases) : new Map<Oid, Uint8Array>();
+    if (ofsBases) for (const e of asDelta.values()) ofsBases.add(refDeltaBase(e) as Oid);
+    yield* storedBatches(objects, oids, asDelta, BATCH);
+  }
+  yield* writePackBatches(oids.length, batches(), { ofsBases });
+}
+
+/** The stored entries of `oids` in pack order: whole objects by batched reads, then `asDelta` in its order. */
+async function* storedBatches(objects: ObjectStore, oids: readonly Oid[], asDelta: ReadonlyMap<Oid, Uint8Array>, BATCH: number): AsyncGenerator<PackBatch> {
   const whole = asDelta.size === 0 ? oids : oids.filter((o) => !asDelta.has(o));
   // One batch read ahead: the next getMany runs while this chunk goes to the socket.
   const read = (i: number) => (i < whole.length ? objects.getStored(whole.slice(i, i + BATCH)) : undefined);
@@ -33,27 +52,18 @@ export async function* packBytes(objects: ObjectStore, oids: readonly Oid[], del
     for (let i = 0; i < whole.length; i += BATCH) {
       const stored = await next!;
       next = read(i + BATCH);
-      let total = 0;
       for (let j = 0; j < stored.length; j++) {
-        const s = stored[j];
-        if (s === undefined) throw new NotFoundError('ERR_OBJECT_NOT_FOUND', `object ${whole[i + j]} vanished while packing`);
-        total += s.length;
+        if (stored[j] === undefined) throw new NotFoundError('ERR_OBJECT_NOT_FOUND', `object ${whole[i + j]} vanished while packing`);
       }
-      const buf = concat(stored as Uint8Array[], total);
-      hash.update(buf);
-      yield buf;
+      yield { entries: stored as Uint8Array[], oids: whole.slice(i, i + BATCH) };
     }
   } finally {
     // A stream abandoned mid-way (client gone) or failed: the read ahead has nobody to report to.
     next?.catch(() => undefined);
   }
+  const ids = [...asDelta.keys()];
   const rest = [...asDelta.values()];
-  for (let i = 0; i < rest.length; i += BATCH) {
-    const buf = concat(rest.slice(i, i + BATCH));
-    hash.update(buf);
-    yield buf;
-  }
-  yield hash.digest();
+  for (let i = 0; i < rest.length; i += BATCH) yield { entries: rest.slice(i, i + BATCH), oids: ids.slice(i, i + BATCH) };
 }
 
 /**

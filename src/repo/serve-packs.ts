@@ -38,13 +38,13 @@ export function planPack(ctx: RepoContext, input: ObjectPlanInput): Promise<Obje
  * Streams a pack of exactly these stored objects: header, then each batch of stored entries
  * (one batched read, one chunk), then the SHA-1 trailer. No inflate, no deflate, no per-object await.
  */
-export function streamPack(ctx: RepoContext, oids: readonly Oid[], options: { deltas?: boolean; thinBases?: ReadonlySet<Oid> } = {}): AsyncIterable<Uint8Array> {
+export function streamPack(ctx: RepoContext, oids: readonly Oid[], options: { deltas?: boolean; thinBases?: ReadonlySet<Oid>; ofsDelta?: boolean } = {}): AsyncIterable<Uint8Array> {
   return (async function* () {
     // Pinned while it streams: a ref that moves away mid-clone does not pull the objects
     // out from under it, and a sweep meanwhile still collects everything else.
     const release = await ctx.guard.pin(oids);
     try {
-      yield* packBytes(ctx.objects, oids, options.deltas === true, options.thinBases);
+      yield* packBytes(ctx.objects, oids, options.deltas === true, options.thinBases, { ofsDelta: options.ofsDelta });
     } finally {
       release();
     }
@@ -61,7 +61,7 @@ export async function fetchPack(ctx: RepoContext, input: ObjectPlanInput): Promi
     const plan = await planObjects(ctx.objects, input);
     // Deltas kept from pushes go out whenever their base travels too: across history, and
     // within one tree (git push deltas similar files of the same commit against each other).
-    return { shallow: plan.shallow, unshallow: plan.unshallow, pack: streamPack(ctx, plan.oids, { deltas: true, thinBases: plan.clientObjects }) };
+    return { shallow: plan.shallow, unshallow: plan.unshallow, pack: streamPack(ctx, plan.oids, { deltas: true, thinBases: plan.clientObjects, ofsDelta: input.ofsDelta }) };
   };
   const cache = ctx.packCache;
   const key = cache?.enabled ? packCacheKey(ctx.repoId, input) : undefined;
@@ -73,10 +73,11 @@ export async function warmClonePack(ctx: RepoContext, tip: Oid): Promise<void> {
   const cache = ctx.packCache;
   if (!cache?.enabled) return;
   const includeTags = await annotatedTags(ctx, 'regular');
-  const input: ObjectPlanInput = { wants: [tip], depth: 1, includeTags };
+  // As `git clone --depth 1` asks: include-tag and ofs-delta.
+  const input: ObjectPlanInput = { wants: [tip], depth: 1, includeTags, ofsDelta: true };
   await cache.warm(packCacheKey(ctx.repoId, input)!, async () => {
     const plan = await planObjects(ctx.objects, input);
-    return { shallow: plan.shallow, unshallow: plan.unshallow, pack: streamPack(ctx, plan.oids, { deltas: true }) };
+    return { shallow: plan.shallow, unshallow: plan.unshallow, pack: streamPack(ctx, plan.oids, { deltas: true, ofsDelta: true }) };
   });
 }
 

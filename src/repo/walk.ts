@@ -27,6 +27,8 @@ export interface ObjectPlanInput {
   includeTags?: readonly { oid: Oid; peeled: Oid }[];
   /** `thin-pack`: deltas may use bases the client has and the pack does not carry. */
   thinPack?: boolean;
+  /** `ofs-delta`: deltas whose base is in the pack may be written as offset deltas. */
+  ofsDelta?: boolean;
 }
 
 /** The plan: objects in pack order, and the shallow boundary changes. */

@@ -17,6 +17,7 @@ import { readPackBytes } from '../../src/pack/pack-reader.js';
 import { concat } from '../../src/platform/bytes.js';
 import { gitEnv, gitRunner, startServer, tempDirs } from './helpers.js';
 import { runGit } from '../protocol/fake-backend.js';
+import { git, initBare, packEntryTypes } from '../pack/git-helpers.js';
 
 const dirs = tempDirs();
 let engine: Engine;
@@ -162,5 +163,32 @@ ${lines.map((l, i) => (i === f * 7 ? `${l} // ${f}` : l)).join('\n')}\n`);
     await g.ok(['fetch', '-q', 'origin'], dest);
     expect(await g.ok(['rev-parse', 'origin/main'], dest)).toBe(tip);
     await g.ok(['fsck', '--strict', '--no-progress'], dest);
+  });
+
+  it('with ofs-delta asked, in-pack deltas go out as OFS_DELTA after their base; ref-deltas only for the client\'s bases', async () => {
+    const backend = await engine.gitBackend('hist');
+    const tip = (await backend.listRefs()).find((r) => r.name === 'refs/heads/main')!.oid!;
+    const pack = async (ofsDelta: boolean, haves: string[] = [], thinPack = false) => {
+      const r = await backend.fetch({ wants: [tip], haves: haves as never[], clientShallows: [], includeTag: false, ofsDelta, thinPack });
+      const chunks: Uint8Array[] = [];
+      for await (const c of r.pack) chunks.push(c);
+      return concat(chunks);
+    };
+    const ofs = await pack(true);
+    const types = packEntryTypes(ofs);
+    expect(types.filter((t) => t === 6).length).toBeGreaterThan(100);
+    expect(types).not.toContain(7);
+    // git checks every offset points back at an entry start, and the objects and their links.
+    const bare = initBare(dirs.make('lg-ofs-'), 'ofs.git');
+    git(bare, ['index-pack', '--strict', '--stdin'], ofs);
+    git(bare, ['fsck', '--strict', '--no-dangling', tip]);
+    // The same objects either way; without ofs-delta the deltas stay ref-deltas.
+    const ref = await pack(false);
+    expect(packEntryTypes(ref).filter((t) => t === 7).length).toBe(types.filter((t) => t === 6).length);
+    expect((await readPackBytes(ref)).map((o) => o.oid).sort()).toEqual((await readPackBytes(ofs)).map((o) => o.oid).sort());
+    // A thin fetch: deltas against what the client has are ref-deltas (their base is not in the pack).
+    const parent = (await g.ok(['rev-parse', 'HEAD~1'], work)) as string;
+    const thin = packEntryTypes(await pack(true, [parent], true));
+    expect(thin).toContain(7);
   });
 });

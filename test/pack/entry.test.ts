@@ -6,9 +6,12 @@ import {
   encodeEntryHeader,
   encodeOfsOffset,
   encodePackEntry,
+  isRefDeltaEntry,
   OBJ_OFS_DELTA,
   OBJ_REF_DELTA,
+  refDeltaAsOfsDelta,
 } from '../../src/pack/entry.js';
+import { encodeRefDelta } from '../../src/object/packed.js';
 import { CorruptPackError } from '../../src/errors.js';
 import { platform } from '../../src/platform/index.js';
 import { utf8 } from '../../src/platform/bytes.js';
@@ -82,5 +85,26 @@ describe('encodePackEntry', () => {
     const h = decodeEntryHeader(e, 0)!;
     expect(h).toEqual({ type: 3, size: body.length, length: 1 });
     expect(platform().inflate(e.subarray(h.length))).toEqual(body);
+  });
+});
+
+describe('refDeltaAsOfsDelta', () => {
+  it('keeps the size header and the zlib stream, swaps the base id for the offset', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 0, maxLength: 3000 }), fc.integer({ min: 1, max: 2 ** 40 }), (delta, distance) => {
+        const base = Uint8Array.from({ length: 20 }, (_, i) => i * 7);
+        const ref = encodeRefDelta(base, delta);
+        expect(isRefDeltaEntry(ref)).toBe(true);
+        const ofs = refDeltaAsOfsDelta(ref, distance);
+        expect(isRefDeltaEntry(ofs)).toBe(false);
+        const h = decodeEntryHeader(ofs)!;
+        expect(h).toMatchObject({ type: OBJ_OFS_DELTA, size: delta.length });
+        const off = decodeOfsOffset(ofs, h.length)!;
+        expect(off.distance).toBe(distance);
+        expect(platform().inflate(ofs.subarray(h.length + off.length), delta.length)).toEqual(delta);
+      }),
+      { numRuns: 100 },
+    );
+    expect(() => refDeltaAsOfsDelta(encodePackEntry('blob', utf8('x')), 1)).toThrow(RangeError);
   });
 });

@@ -2,6 +2,7 @@
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { git, gitText } from '../helpers/git.js';
+import { inflateSync } from 'node:zlib';
 import type { ObjectType, Oid } from '../../src/object/oid.js';
 
 export { GIT_ENV, git, gitText } from '../helpers/git.js';
@@ -107,4 +108,25 @@ export function makeHistoryRepo(parent: string, name = 'work'): { repo: string; 
   }
   git(repo, ['tag', '-a', 'v1', '-m', 'a tag', commits[3]!]);
   return { repo, commits };
+}
+
+/** The entry type numbers of a pack, in order (6 = OFS_DELTA, 7 = REF_DELTA), read without resolving deltas. */
+export function packEntryTypes(pack: Uint8Array): number[] {
+  const count = new DataView(pack.buffer, pack.byteOffset).getUint32(8);
+  const types: number[] = [];
+  let at = 12;
+  for (let i = 0; i < count; i++) {
+    const first = pack[at]!;
+    types.push((first >> 4) & 7);
+    let b = first;
+    at++;
+    while (b & 0x80) b = pack[at++]!;
+    if (types[i] === 6) while (pack[at++]! & 0x80);
+    else if (types[i] === 7) at += 20;
+    // The zlib stream does not record its length: inflate to learn how much input it used.
+    const { engine } = inflateSync(pack.subarray(at), { info: true }) as unknown as { engine: { bytesWritten: number } };
+    at += engine.bytesWritten;
+  }
+  if (at !== pack.length - 20) throw new Error(`pack entries end at ${at}, the trailer starts at ${pack.length - 20}`);
+  return types;
 }

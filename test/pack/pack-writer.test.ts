@@ -1,13 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writePack, writePackSync } from '../../src/pack/pack-writer.js';
+import { writePack, writePackBatches, writePackSync } from '../../src/pack/pack-writer.js';
 import { encodePackEntry } from '../../src/pack/entry.js';
+import { createDelta } from '../../src/pack/delta.js';
+import { encodeRefDelta } from '../../src/object/packed.js';
+import { readPackBytes } from '../../src/pack/pack-reader.js';
 import { encodeTree } from '../../src/object/tree.js';
 import { encodeCommit, encodeTag } from '../../src/object/commit.js';
 import { hashObject, type ObjectType, type Oid } from '../../src/object/oid.js';
 import { InvalidArgumentError } from '../../src/errors.js';
 import { concat, equal, toHex, utf8 } from '../../src/platform/bytes.js';
 import { platform } from '../../src/platform/index.js';
-import { asAsync, catFileBatch, git, gitText, initBare, pseudoRandom, tempDir } from './git-helpers.js';
+import { asAsync, catFileBatch, git, gitText, initBare, packEntryTypes, pseudoRandom, tempDir } from './git-helpers.js';
 
 interface Obj {
   oid: Oid;
@@ -112,5 +115,49 @@ describe('writePack', () => {
     chunks.forEach((c, i) => expect(equal(c, snapshot[i]!)).toBe(true));
     const pack = concat(chunks);
     expect(equal(platform().sha1(pack.subarray(0, pack.length - 20)), pack.subarray(pack.length - 20))).toBe(true);
+  });
+
+  it('writePackBatches: one chunk per batch between header and trailer, the same bytes as writePackSync', async () => {
+    const entries = sampleObjects().map((o) => encodePackEntry(o.type, o.body));
+    const batches = [entries.slice(0, 3), [], entries.slice(3, 4), entries.slice(4)].map((b) => ({ entries: b }));
+    const chunks = await collectChunks(writePackBatches(entries.length, asAsync(batches)));
+    expect(chunks.length).toBe(2 + 3);
+    expect(chunks[0]!.length).toBe(12);
+    expect(chunks[chunks.length - 1]!.length).toBe(20);
+    expect(equal(concat(chunks), writePackSync(entries))).toBe(true);
+    expect(equal(concat(await collectChunks(writePackBatches(entries.length, batches))), writePackSync(entries))).toBe(true);
+    await expect(collectChunks(writePackBatches(entries.length + 1, batches))).rejects.toThrow(InvalidArgumentError);
+    await expect(collectChunks(writePackBatches(entries.length - 1, batches))).rejects.toThrow(InvalidArgumentError);
+    expect(concat(await collectChunks(writePackBatches(0, []))).length).toBe(32);
+  });
+
+  it('writePackBatches with ofsBases: ref-deltas against earlier entries become OFS_DELTA, git index-pack --strict accepts them', async () => {
+    // A chain base <- d1 <- d2 <- d3, with the base in the first batch and the deltas later.
+    const versions = [0, 1, 2, 3].map((v) => utf8(Array.from({ length: 300 }, (_, i) => `line ${i}${i === v * 50 ? ' changed' : ''}`).join('\n')));
+    const objs = versions.map((b) => obj('blob', b));
+    const hex = (o: Oid) => Uint8Array.from(Buffer.from(o, 'hex'));
+    const deltas = [1, 2, 3].map((i) => encodeRefDelta(hex(objs[i - 1]!.oid), createDelta(versions[i - 1]!, versions[i]!)));
+    const other = obj('blob', utf8('unrelated\n'));
+    // A ref-delta against a base not in the pack (a thin pack's) stays a ref-delta.
+    const absent = utf8('absent base\n');
+    const thin = encodeRefDelta(hex(hashObject('blob', absent)), createDelta(absent, utf8('absent base, edited\n')));
+    const batches = [
+      { entries: [encodePackEntry('blob', other.body), encodePackEntry('blob', versions[0]!)], oids: [other.oid, objs[0]!.oid] },
+      { entries: [deltas[0]!, deltas[1]!], oids: [objs[1]!.oid, objs[2]!.oid] },
+      { entries: [deltas[2]!], oids: [objs[3]!.oid] },
+    ];
+    const bases = new Set(objs.slice(0, 3).map((o) => o.oid));
+    const pack = concat(await collectChunks(writePackBatches(5, batches, { ofsBases: bases })));
+    expect(packEntryTypes(pack)).toEqual([3, 3, 6, 6, 6]);
+    const bare = initBare(tmp.dir, 'ofs.git');
+    gitText(bare, ['index-pack', '--strict', '--stdin'], pack);
+    const got = catFileBatch(bare, objs.map((o) => o.oid));
+    for (const o of objs) expect(equal(got.get(o.oid)!.body, o.body)).toBe(true);
+    expect((await readPackBytes(pack)).map((o) => o.oid).sort()).toEqual([other.oid, ...objs.map((o) => o.oid)].sort());
+    // Without ofsBases the same batches go out unchanged: ref-deltas.
+    expect(packEntryTypes(concat(await collectChunks(writePackBatches(5, batches))))).toEqual([3, 3, 7, 7, 7]);
+    const withThin = concat(await collectChunks(writePackBatches(6, [...batches, { entries: [thin], oids: ['f'.repeat(40) as Oid] }], { ofsBases: bases })));
+    expect(packEntryTypes(withThin)).toEqual([3, 3, 6, 6, 6, 7]);
+    await expect(collectChunks(writePackBatches(2, [{ entries: batches[0]!.entries }], { ofsBases: bases }))).rejects.toThrow(/id of every entry/);
   });
 });

@@ -11,7 +11,10 @@ import { gunzipSync } from 'node:zlib';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createNodeHandler } from '../../src/http/node-handler.js';
 import { encodePkt, PktReader } from '../../src/protocol/pkt-line.js';
-import { readV0FetchRequest, readV2Command, parseFetchArgs, parseLsRefsArgs, serveUploadPackV0, serveUploadPackV2 } from '../../src/protocol/upload-pack.js';
+import { serveUploadPackV0, serveUploadPackV2 } from '../../src/protocol/upload-pack.js';
+import { parseFetchArgs, readV0FetchRequest } from '../../src/protocol/fetch-request.js';
+import { parseLsRefsArgs } from '../../src/protocol/ls-refs.js';
+import { readV2Command } from '../../src/protocol/v2-command.js';
 import { readPushRequest } from '../../src/protocol/receive-pack.js';
 import { collect, fromUtf8 } from '../../src/platform/bytes.js';
 import { GitDirBackend } from './fake-backend.js';
@@ -185,7 +188,7 @@ describe('request parsing with bodies recorded from git 2.39', () => {
   });
 
   it('parses filter specs', async () => {
-    const { parseFilterSpec } = await import('../../src/protocol/upload-pack.js');
+    const { parseFilterSpec } = await import('../../src/protocol/fetch-request.js');
     expect(parseFilterSpec('blob:none')).toEqual({ kind: 'blob:none' });
     expect(parseFilterSpec('blob:limit=2k')).toEqual({ kind: 'blob:limit', limit: 2048 });
     expect(parseFilterSpec('blob:limit=3m')).toEqual({ kind: 'blob:limit', limit: 3 * 1024 * 1024 });
