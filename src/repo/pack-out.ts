@@ -46,7 +46,7 @@ export async function* packBytes(
 async function* storedBatches(objects: ObjectStore, oids: readonly Oid[], asDelta: ReadonlyMap<Oid, Uint8Array>, BATCH: number): AsyncGenerator<PackBatch> {
   const whole = asDelta.size === 0 ? oids : oids.filter((o) => !asDelta.has(o));
   // One batch read ahead: the next getMany runs while this chunk goes to the socket.
-  const read = (i: number) => (i < whole.length ? objects.getStored(whole.slice(i, i + BATCH)) : undefined);
+  const read = (i: number) => (i < whole.length ? readAhead(objects.getStored(whole.slice(i, i + BATCH))) : undefined);
   let next = read(0);
   try {
     for (let i = 0; i < whole.length; i += BATCH) {
@@ -58,8 +58,9 @@ async function* storedBatches(objects: ObjectStore, oids: readonly Oid[], asDelt
       yield { entries: stored as Uint8Array[], oids: whole.slice(i, i + BATCH) };
     }
   } finally {
-    // A stream abandoned mid-way (client gone) or failed: the read ahead has nobody to report to.
-    next?.catch(() => undefined);
+    // A stream abandoned mid-way (client gone) or failed: the read ahead has nobody to report to
+    // (readAhead already made its failure a handled one).
+    next = undefined;
   }
   const ids = [...asDelta.keys()];
   const rest = [...asDelta.values()];
@@ -78,17 +79,11 @@ async function deltaOrder(objects: ObjectStore, oids: readonly Oid[], batch: num
   const starts: number[] = [];
   for (let i = 0; i < oids.length; i += batch) starts.push(i);
   const LOOKAHEAD = 3;
-  const lookups = starts.slice(0, LOOKAHEAD).map((i) => objects.getDeltas(oids.slice(i, i + batch)));
+  const lookups = starts.slice(0, LOOKAHEAD).map((i) => readAhead(objects.getDeltas(oids.slice(i, i + batch))));
   for (let k = 0; k < starts.length; k++) {
     const i = starts[k]!;
-    let entries: (Uint8Array | undefined)[];
-    try {
-      entries = await lookups[k]!;
-    } catch (err) {
-      for (const l of lookups.slice(k + 1)) l.catch(() => undefined);
-      throw err;
-    }
-    if (k + LOOKAHEAD < starts.length) lookups.push(objects.getDeltas(oids.slice(starts[k + LOOKAHEAD]!, starts[k + LOOKAHEAD]! + batch)));
+    const entries = await lookups[k]!;
+    if (k + LOOKAHEAD < starts.length) lookups.push(readAhead(objects.getDeltas(oids.slice(starts[k + LOOKAHEAD]!, starts[k + LOOKAHEAD]! + batch))));
     entries.forEach((e, j) => {
       if (e === undefined) return;
       const base = refDeltaBase(e) as Oid;
@@ -119,4 +114,14 @@ async function deltaOrder(objects: ObjectStore, oids: readonly Oid[], batch: num
     left = left.filter((o) => !placed.has(o));
   }
   return ordered;
+}
+
+/**
+ * A read started ahead of its use. Its failure is marked handled at once: it may settle while
+ * the stream waits on the client (or after the stream was abandoned, the engine closed), and
+ * the awaiting code still sees the error when it gets there.
+ */
+function readAhead<T>(p: Promise<T>): Promise<T> {
+  p.catch(() => undefined);
+  return p;
 }
