@@ -3,9 +3,8 @@
  * Repository objects and protocol backends. One engine per database; it may serve any number
  * of repositories and concurrent callers.
  */
-import type { AbstractLevel } from 'abstract-level';
 import { InvalidArgumentError, InvalidRepoNameError, NotFoundError, RepoExistsError, ClosedError, StorageError } from './errors.js';
-import { Kv } from './storage/kv.js';
+import { Kv, type AnyLevel } from './storage/kv.js';
 import { REPO_TAGS, decodeRepoId, encodeRepoId, nameKey, nextIdKey, refKey, repoRange, repoRecordKey, repoRecordsRange } from './storage/keys.js';
 import { fromUtf8, utf8 } from './platform/bytes.js';
 import { createObjectCache, ObjectStore, type ObjectCache } from './object/object-store.js';
@@ -28,7 +27,7 @@ import type { Oid } from './object/oid.js';
 /** Options of `openEngine`. */
 export interface EngineOptions {
   /** Any abstract-level database. Either this or `path`. */
-  db?: AbstractLevel<any, any, any>;
+  db?: AnyLevel;
   /** Directory of the embedded on-disk database (classic-level via `level`). */
   path?: string;
   /** Bytes of decoded trees and commits to cache. Default 64 MiB. */
@@ -48,6 +47,7 @@ export interface EngineOptions {
   /** The cache of finished packs (fresh clones of the same tip are served from memory). */
   packCache?: PackCacheOptions;
   /** Runs before any ref moves (push, API commit, promotion, expiry); return a string to refuse with that message. */
+  // biome-ignore lint/suspicious/noConfusingVoidType: a hook that returns nothing allows the update; `void` keeps `() => {}` assignable.
   beforeRefUpdate?: (event: RefUpdateEvent) => void | string | Promise<void | string>;
   /**
    * Kept deltas of API commits: each changed blob or tree is also stored as a delta against the
@@ -304,7 +304,7 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
   if (db === undefined) {
     if (typeof options.path !== 'string' || options.path.length === 0) throw new InvalidArgumentError('openEngine needs { db } or { path }');
     const { Level } = await import('level');
-    db = new Level(options.path) as unknown as AbstractLevel<any, any, any>;
+    db = new Level(options.path) as unknown as AnyLevel;
     owns = true;
   }
   if (db.status === 'opening' || db.status === 'closed') {

@@ -10,7 +10,7 @@ import { PROJECT_ROOT } from './servers/control.js';
 import { runSuite, type SuiteReport } from './suite.js';
 
 async function main(): Promise<void> {
-  let opts;
+  let opts: ReturnType<typeof parseArgs>;
   try {
     opts = parseArgs(process.argv.slice(2));
   } catch (e) {

@@ -13,7 +13,7 @@ import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { AbstractLevel } from 'abstract-level';
+import type { AnyLevel } from '../storage/kv.js';
 import { openEngine, type Engine } from '../engine.js';
 import { createTokenService, type TokenService } from '../access/tokens.js';
 import { createServer } from '../http/node-server.js';
@@ -76,13 +76,13 @@ export async function startServe(options: ServeOptions = {}): Promise<RunningSer
   const host = options.host ?? '127.0.0.1';
   const port = options.port ?? 8080;
 
-  let db: AbstractLevel<any, any, any>;
+  let db: AnyLevel;
   let adminKey = options.adminKey ?? (process.env.LEVEL_GIT_ADMIN_KEY || undefined);
   let secret = options.secret ?? (process.env.LEVEL_GIT_SECRET || undefined);
   let announceKey = false;
   if (options.memory) {
     const { MemoryLevel } = await import('memory-level');
-    db = new MemoryLevel() as unknown as AbstractLevel<any, any, any>;
+    db = new MemoryLevel() as unknown as AnyLevel;
     if (adminKey === undefined) {
       adminKey = generated();
       announceKey = true;
@@ -98,7 +98,7 @@ export async function startServe(options: ServeOptions = {}): Promise<RunningSer
     }
     if (secret === undefined) secret = keptSecret(join(dir, 'secret')).value;
     const { Level } = await import('level');
-    db = new Level(join(dir, 'db')) as unknown as AbstractLevel<any, any, any>;
+    db = new Level(join(dir, 'db')) as unknown as AnyLevel;
   }
   if (adminKey.length < 16) throw new Error('the admin key must have at least 16 characters');
 

@@ -211,7 +211,7 @@ function hexVal(c: number): number {
 function urlDecode(s: string): string {
   const colon = s.indexOf(':');
   let out = colon > 0 ? s.slice(0, colon) : '';
-  for (let i = colon > 0 ? colon : 0; i < s.length; i++) {
+  for (let i = Math.max(colon, 0); i < s.length; i++) {
     const c = s.charCodeAt(i);
     if (c === 0x25 && i + 2 < s.length) {
       const hi = hexVal(s.charCodeAt(i + 1));

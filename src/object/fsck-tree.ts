@@ -63,7 +63,7 @@ const DUPLICATE = 2;
 function verifyOrdered(b: Uint8Array, m1: number, s1: number, e1: number, m2: number, s2: number, e2: number, candidates: number[]): number {
   const l1 = e1 - s1;
   const l2 = e2 - s2;
-  const len = l1 < l2 ? l1 : l2;
+  const len = Math.min(l1, l2);
   for (let k = 0; k < len; k++) {
     const d = b[s1 + k]! - b[s2 + k]!;
     if (d < 0) return ORDERED;

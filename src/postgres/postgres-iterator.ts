@@ -81,6 +81,7 @@ class Pages {
 const remaining = (it: { limit: number; count: number }) => (it.limit === Infinity ? Infinity : it.limit - it.count);
 
 /** Entries `[key, value]` (either may be left out with `keys: false` / `values: false`). */
+// biome-ignore lint/suspicious/noExplicitAny: the iterator serves a database of any key/value encodings (abstract-level transcodes).
 export class PostgresIterator extends AbstractIterator<any, Buffer, Buffer> {
   readonly #pages: Pages;
   readonly #keys: boolean;
@@ -123,6 +124,7 @@ export class PostgresIterator extends AbstractIterator<any, Buffer, Buffer> {
 }
 
 /** Keys only (pages fetch no values). */
+// biome-ignore lint/suspicious/noExplicitAny: the iterator serves a database of any key/value encodings (abstract-level transcodes).
 export class PostgresKeyIterator extends AbstractKeyIterator<any, Buffer> {
   readonly #pages: Pages;
 
@@ -156,6 +158,7 @@ export class PostgresKeyIterator extends AbstractKeyIterator<any, Buffer> {
 }
 
 /** Values only. */
+// biome-ignore lint/suspicious/noExplicitAny: the iterator serves a database of any key/value encodings (abstract-level transcodes).
 export class PostgresValueIterator extends AbstractValueIterator<any, Buffer, Buffer> {
   readonly #pages: Pages;
 

@@ -46,6 +46,7 @@ export class PostgresLevel<K = string, V = string> extends AbstractLevel<Buffer,
   // The inherited `AbstractDatabaseHooks<typeof this>` made this class assignable to
   // `AbstractLevel<any, any, any>` (openEngine's `db`) in some files and not in others.
   /** The hooks of abstract-level (prewrite, postopen, newsub). */
+  // biome-ignore lint/suspicious/noExplicitAny: must match AbstractLevel<any, any, any>'s hooks for openEngine's `db` type.
   declare hooks: AbstractDatabaseHooks<any>;
   /** The table's statements (used by the iterators). */
   readonly statements: Statements;
@@ -87,6 +88,7 @@ export class PostgresLevel<K = string, V = string> extends AbstractLevel<Buffer,
   }
 
   /** Runs one statement on a pooled connection. */
+  // biome-ignore lint/suspicious/noExplicitAny: rows are typed by each statement's caller (k, v bytea columns).
   async query(text: string, values: unknown[] = []): Promise<{ rows: any[]; rowCount: number | null }> {
     const pool = this.#pool;
     if (pool === undefined) throw new Error('the PostgreSQL level is not open');

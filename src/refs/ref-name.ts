@@ -14,6 +14,7 @@ export type RefName = string & { readonly __brand: 'RefName' };
 export const MAX_REF_NAME_LENGTH = 1024;
 
 // eslint-disable-next-line no-control-regex
+// biome-ignore lint/suspicious/noControlCharactersInRegex: check-ref-format refuses control characters; this is that rule.
 const BAD_CHARS = /[\x00-\x20\x7f~^:?*[\\]/;
 // Names are stored as UTF-8: a lone surrogate would be written as U+FFFD, so two names would share a key.
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;

@@ -40,6 +40,7 @@ export interface RepoContext {
   /** Longest lifetime of ephemeral refs, seconds. */
   maxEphemeralTtlSeconds: number;
   ingest: IngestOptions;
+  // biome-ignore lint/suspicious/noConfusingVoidType: a hook that returns nothing allows the update; `void` keeps `() => {}` assignable.
   beforeRefUpdate?: (e: RefUpdateEvent) => void | string | Promise<void | string>;
   afterRefUpdate?: (e: RefUpdateEvent) => void | Promise<void>;
   /** Called after every ref move (the pack cache warms itself from it). */

@@ -8,6 +8,7 @@ import type { AbstractLevel } from 'abstract-level';
 import { ClosedError, LevelGitError, StorageError } from '../errors.js';
 
 /** Any abstract-level database (its own default encodings do not matter). */
+// biome-ignore lint/suspicious/noExplicitAny: the engine takes a database of any key and value types; Kv reads it through 'view' encodings.
 export type AnyLevel = AbstractLevel<any, any, any>;
 
 /** One write of a batch. */

@@ -606,7 +606,7 @@ describe('stock git pushes', () => {
     const shallow = fresh();
     await ok(['clone', '-q', '--depth', '1', url('thin'), shallow]);
     const tip = await ok(['rev-parse', 'HEAD'], shallow);
-    let r = await run(['push', url('missing'), 'HEAD:refs/heads/from-shallow'], shallow);
+    const r = await run(['push', url('missing'), 'HEAD:refs/heads/from-shallow'], shallow);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/remote unpack failed|shallow update not allowed/);
     expect(r.stderr).toMatch(/not present|missing|shallow/);

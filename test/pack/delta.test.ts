@@ -12,7 +12,7 @@ const baseAndTarget = fc
     fc.array(fc.tuple(fc.nat(), fc.nat(200), fc.uint8Array({ maxLength: 100 })), { maxLength: 6 }),
   )
   .map(([base, edits]) => {
-    let t = Array.from(base);
+    const t = Array.from(base);
     for (const [at, del, ins] of edits) {
       const p = t.length === 0 ? 0 : at % t.length;
       t.splice(p, del, ...ins);

@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { readCpu, readPeakRssKb, resetPeakRss } from '../../shared/proc.js';
 import { PROJECT_ROOT, controlMethods, spawnServer } from './control.js';
-import type { BenchServer, ServerStats } from '../../shared/server-types.js';
+import type { BenchServer } from '../../shared/server-types.js';
 
 /** The admin key of the JSON API that level-git-main.ts mounts under /api/v1 (loopback only). */
 export const BENCH_API_KEY = 'level-git-bench-admin-key';
