@@ -11,7 +11,7 @@
  * where <repo> is `name` or `owner/name`, `.git` is optional, and a `+ephemeral` suffix on the
  * name selects the ephemeral namespace.
  */
-import type { Space } from '../refs/space.js';
+import { spaceOf, type Space } from '../refs/space.js';
 import { LevelGitError, LimitExceededError, NotFoundError, ProtocolError } from '../errors.js';
 import type { GitBackend } from '../protocol/backend.js';
 import type { RefUpdatePolicy } from '../access/types.js';
@@ -206,7 +206,7 @@ function errPacketResponse(service: GitService, message: string): GitHttpRespons
 }
 
 async function openBackend(options: GitHttpOptions, route: GitRoute, ephemeral: boolean): Promise<GitBackend> {
-  return options.engine.gitBackend(route.repo, { space: ephemeral ? 'ephemeral' : 'regular' });
+  return options.engine.gitBackend(route.repo, { space: spaceOf(ephemeral) });
 }
 
 /**

@@ -18,6 +18,11 @@ export type Space = 'regular' | 'ephemeral';
 /** How reads resolve ref names: regular refs only, or ephemeral refs over regular ones. */
 export type View = 'regular' | 'ephemeral';
 
+/** The space (or view) a boolean `ephemeral` flag of the HTTP layer names. */
+export function spaceOf(ephemeral: boolean): Space {
+  return ephemeral ? 'ephemeral' : 'regular';
+}
+
 /** The ref spaces a view reads, in lookup order. */
 export function spacesOf(view: View): readonly Space[] {
   return view === 'ephemeral' ? EPHEMERAL_VIEW : REGULAR_VIEW;

@@ -7,7 +7,6 @@
 import { InvalidArgumentError, LimitExceededError } from '../../errors.js';
 import { DEFAULT_MAX_BODY_BYTES } from './options.js';
 import type { RouteContext } from './router.js';
-import type { Space } from '../../refs/space.js';
 
 /** A parsed JSON request body. */
 export type JsonBody = Record<string, unknown>;
@@ -112,9 +111,4 @@ export function decodeBase64(s: string, what = 'content'): Uint8Array {
 /** The JSON body of a route's request, within the API's body limit. */
 export function readJson(ctx: Pick<RouteContext, 'req' | 'options'>): Promise<JsonBody> {
   return readJsonBody(ctx.req.headers, ctx.req.body, ctx.options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES);
-}
-
-/** The ref space (and read view) that the JSON API's `ephemeral` flag names. */
-export function spaceOf(ephemeral: boolean): Space {
-  return ephemeral ? 'ephemeral' : 'regular';
 }

@@ -1,6 +1,7 @@
 /** Routes of branches: list (read), create and delete (write, judged by the ref policy). */
+import { spaceOf } from '../../refs/space.js';
 import { ZERO_OID } from '../../object/oid.js';
-import { optBool, optPositiveInt, optString, queryBool, readJson, spaceOf, reqString, type JsonBody } from './body.js';
+import { optBool, optPositiveInt, optString, queryBool, readJson, reqString, type JsonBody } from './body.js';
 import { checkRefPolicy, refOfBranch } from './ref-guard.js';
 import { json, noContent } from './responses.js';
 import type { ApiRoute } from './router.js';

@@ -1,8 +1,9 @@
 /** Routes of commits: the log (read) and multi-file commits (write, judged by the ref policy). */
+import { spaceOf } from '../../refs/space.js';
 import { InvalidArgumentError } from '../../errors.js';
 import type { FileChange } from '../../repo/build-tree.js';
 import type { CommitOptions, PersonInput } from '../../repo/repository.js';
-import { decodeBase64, isObject, optBool, optPositiveInt, optString, queryBool, readJson, spaceOf, reqString, type JsonBody } from './body.js';
+import { decodeBase64, isObject, optBool, optPositiveInt, optString, queryBool, readJson, reqString, type JsonBody } from './body.js';
 import { checkRefPolicy, refOfBranch } from './ref-guard.js';
 import { json } from './responses.js';
 import type { ApiRoute } from './router.js';

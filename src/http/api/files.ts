@@ -2,9 +2,11 @@
  * Routes of file contents and trees (read). Files answer raw bytes with an ETag (the blob's
  * sha), conditional requests (`If-None-Match`) and single byte ranges (`Range`, `If-Range`).
  */
+import { isOid } from '../../object/oid.js';
+import { spaceOf } from '../../refs/space.js';
 import { InvalidArgumentError } from '../../errors.js';
 import { utf8 } from '../../platform/bytes.js';
-import { queryBool, spaceOf } from './body.js';
+import { queryBool } from './body.js';
 import type { ApiResponse } from './responses.js';
 import { json } from './responses.js';
 import type { ApiRoute, RouteContext } from './router.js';
@@ -38,7 +40,7 @@ export function parseRange(header: string, size: number): { start: number; end: 
 function fileResponse(ctx: RouteContext, ref: string, entry: { content: Uint8Array; sha: string; mode: string }): ApiResponse {
   const etag = `"${entry.sha}"`;
   const size = entry.content.length;
-  const immutable = /^[0-9a-f]{40}$/i.test(ref);
+  const immutable = isOid(ref.toLowerCase());
   const base: Record<string, string> = {
     ETag: etag,
     'Accept-Ranges': 'bytes',

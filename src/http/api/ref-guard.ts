@@ -18,6 +18,7 @@
  * 403 ERR_REF_REJECTED and nothing moves. The old values judged are returned so the caller pins
  * them as compare-and-swap expectations: the judgement cannot go stale before the ref moves.
  */
+import { spaceOf } from '../../refs/space.js';
 import { RefRejectedError } from '../../errors.js';
 import type { RefUpdatePolicy } from '../../access/types.js';
 import { ZERO_OID, type Oid } from '../../object/oid.js';
@@ -25,7 +26,7 @@ import { branchRef, parseRefName, type RefName } from '../../refs/ref-name.js';
 import type { Repository } from '../../repo/repository.js';
 import { describeRefUpdate } from '../../repo/ref-update-kind.js';
 import { internalsOf } from '../../repo/internals.js';
-import { spaceOf } from './body.js';
+
 
 /** The full ref a branch name of a request moves (the repository's own rule). */
 export function refOfBranch(name: string): RefName {

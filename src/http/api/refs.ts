@@ -1,8 +1,9 @@
 /** The ref transaction route: all-or-nothing updates of full ref names (write, judged by the ref policy). */
+import { spaceOf } from '../../refs/space.js';
 import { internalsOf } from '../../repo/internals.js';
 import { InvalidArgumentError, LimitExceededError } from '../../errors.js';
 import { parseOid, type Oid } from '../../object/oid.js';
-import { isObject, optBool, optPositiveInt, readJson, spaceOf, type JsonBody } from './body.js';
+import { isObject, optBool, optPositiveInt, readJson, type JsonBody } from './body.js';
 import { checkRefPolicy, refOfUpdate } from './ref-guard.js';
 import { json } from './responses.js';
 import type { ApiRoute } from './router.js';
