@@ -59,8 +59,18 @@ export function repoStringKey(tag: number, repoId: number, s: string): Uint8Arra
   return repoKey(tag, repoId, utf8(s));
 }
 
-/** Range bounds covering every key that starts with `prefix`. */
-export function prefixRange(prefix: Uint8Array): { gte: Uint8Array; lt: Uint8Array } {
+/** A key range: from `gte` up to (not including) `lt`; without `lt`, to the end. */
+export interface KeyRange {
+  gte: Uint8Array;
+  lt?: Uint8Array;
+}
+
+/**
+ * Range bounds covering every key that starts with `prefix`. A prefix of 0xff bytes only (or an
+ * empty one) has no upper bound below it: every key from it on starts with it or sorts after
+ * all that do, so the range is open-ended.
+ */
+export function prefixRange(prefix: Uint8Array): KeyRange {
   const lt = prefix.slice();
   for (let i = lt.length - 1; i >= 0; i--) {
     if (lt[i]! < 0xff) {
@@ -68,7 +78,7 @@ export function prefixRange(prefix: Uint8Array): { gte: Uint8Array; lt: Uint8Arr
       return { gte: prefix, lt: lt.subarray(0, i + 1) };
     }
   }
-  return { gte: prefix, lt: new Uint8Array([0xff, 0xff, 0xff, 0xff, 0xff, 0xff]) };
+  return { gte: prefix };
 }
 
 /** Key of a repository name. */
@@ -136,11 +146,11 @@ export function ephemeralRefKey(repoId: number, name: string): Uint8Array {
 }
 
 /** The range of one repository's keys under one tag (cleared when the repository is deleted). */
-export function repoRange(tag: number, repoId: number): { gte: Uint8Array; lt: Uint8Array } {
+export function repoRange(tag: number, repoId: number): KeyRange {
   return prefixRange(repoPrefix(tag, repoId));
 }
 
 /** The range of every repository record. */
-export function repoRecordsRange(): { gte: Uint8Array; lt: Uint8Array } {
+export function repoRecordsRange(): KeyRange {
   return prefixRange(new Uint8Array([TAG.repo]));
 }

@@ -6,6 +6,7 @@
  */
 import type { AbstractLevel } from 'abstract-level';
 import { ClosedError, LevelGitError, StorageError } from '../errors.js';
+import type { KeyRange } from './keys.js';
 
 /** Any abstract-level database (its own default encodings do not matter). */
 // biome-ignore lint/suspicious/noExplicitAny: the engine takes a database of any key and value types; Kv reads it through 'view' encodings.
@@ -50,8 +51,8 @@ export class Kv {
     await this.db.batch(ops as never, VIEW);
   }
 
-  /** Entries with keys in [gte, lt), in key order. */
-  async *entries(range: { gte: Uint8Array; lt: Uint8Array; limit?: number }): AsyncGenerator<[Uint8Array, Uint8Array]> {
+  /** Entries with keys in [gte, lt) (to the end without `lt`), in key order. */
+  async *entries(range: KeyRange & { limit?: number }): AsyncGenerator<[Uint8Array, Uint8Array]> {
     this.#check();
     const it = this.db.iterator({ ...range, ...VIEW });
     try {
@@ -66,7 +67,7 @@ export class Kv {
   }
 
   /** Keys in [gte, lt). */
-  async *keys(range: { gte: Uint8Array; lt: Uint8Array; limit?: number }): AsyncGenerator<Uint8Array> {
+  async *keys(range: KeyRange & { limit?: number }): AsyncGenerator<Uint8Array> {
     this.#check();
     const it = this.db.keys({ ...range, keyEncoding: 'view' });
     try {
@@ -81,7 +82,7 @@ export class Kv {
   }
 
   /** Deletes every key in [gte, lt). */
-  async clear(range: { gte: Uint8Array; lt: Uint8Array }): Promise<void> {
+  async clear(range: KeyRange): Promise<void> {
     this.#check();
     await this.db.clear({ ...range, keyEncoding: 'view' });
   }
