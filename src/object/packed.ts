@@ -7,6 +7,7 @@
  */
 import { CorruptPackError, InvalidObjectError } from '../errors.js';
 import { platform } from '../platform/index.js';
+import { toHex } from '../platform/bytes.js';
 import { type ObjectType, TYPE_NUMBERS, TYPE_NAMES } from './oid.js';
 
 /** More than this many size bytes is not a header any git writes (4 + 9 * 7 = 67 bits). */
@@ -104,7 +105,5 @@ export function encodeRefDelta(baseOidBytes: Uint8Array, delta: Uint8Array, leve
 export function refDeltaBase(entry: Uint8Array): string {
   let i = 0;
   while (entry[i]! & 0x80) i++;
-  let s = '';
-  for (let k = i + 1; k < i + 21; k++) s += entry[k]!.toString(16).padStart(2, '0');
-  return s;
+  return toHex(entry, i + 1, i + 21);
 }
