@@ -2,7 +2,8 @@
  * Key material of the token service: which keys sign and verify, checked when the service is
  * created and imported (asynchronously, through Web Crypto) once, on first use. HS256 takes a
  * shared secret; ES256 (P-256) and EdDSA (Ed25519) take Web Crypto keys, Node `KeyObject`s,
- * JWKs or PEM strings.
+ * JWKs or PEM strings. Each verify key records whether it is the service's own signing key,
+ * so the service can tell its own tokens from those of other issuers.
  */
 import { exportJWK, importJWK, importPKCS8, importSPKI, type CryptoKey, type JWK, type KeyObject } from 'jose';
 import { InvalidArgumentError } from '../errors.js';
@@ -31,8 +32,8 @@ export interface TokenKeys {
   audience?: string;
 }
 
-/** A key tokens are verified with. */
-export type VerifyKey = { alg: TokenAlgorithm; key: CryptoKey | KeyObject | Uint8Array; kid?: string };
+/** A key tokens are verified with; `own` when it is the service's signing key (secret or private key's half). */
+export type VerifyKey = { alg: TokenAlgorithm; key: CryptoKey | KeyObject | Uint8Array; kid?: string; own: boolean };
 /** The key minted tokens are signed with. */
 export type SignKey = { alg: TokenAlgorithm; key: CryptoKey | KeyObject | Uint8Array; kid?: string };
 /** Imported keys: the signing key (null for a verify-only service) and the keyring. */
@@ -91,7 +92,7 @@ export async function prepareKeys(keys: CheckedKeys): Promise<PreparedKeys> {
   // Import the HMAC key once: handing jose raw bytes re-imports them on every call.
   const hmac =
     secret === null ? null : await globalThis.crypto.subtle.importKey('raw', secret, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']);
-  if (hmac !== null) verify.push({ alg: 'HS256', key: hmac });
+  if (hmac !== null) verify.push({ alg: 'HS256', key: hmac, own: true });
   for (let i = 0; i < publicInputs.length; i++) verify.push(await preparePublicKey(publicInputs[i]!, i));
   let sign: SignKey | null = null;
   if (privateKey !== undefined) {
@@ -170,7 +171,7 @@ async function preparePublicKey(input: PublicKeyInput, i: number): Promise<Verif
   const what = `keys.publicKeys[${i}]`;
   if (typeof input === 'string') {
     const { alg, key } = await importPem(input, 'spki');
-    return { alg, key };
+    return { alg, key, own: false };
   }
   const alg = algOfKey(input);
   if (alg === null) throw new InvalidArgumentError(`${what} must be a P-256 (ES256) or Ed25519 (EdDSA) public key`);
@@ -179,10 +180,10 @@ async function preparePublicKey(input: PublicKeyInput, i: number): Promise<Verif
     const key = await importJWK(jwk, alg).catch((cause: unknown) => {
       throw new InvalidArgumentError(`${what} is not a valid JWK`, { cause });
     });
-    return { alg, key: key as CryptoKey, kid: jwk.kid };
+    return { alg, key: key as CryptoKey, kid: jwk.kid, own: false };
   }
   if (keyKind(input) !== 'public') throw new InvalidArgumentError(`${what} must be a public key`);
-  return { alg, key: input };
+  return { alg, key: input, own: false };
 }
 
 async function preparePrivateKey(input: PrivateKeyInput): Promise<{ sign: SignKey; verify: VerifyKey | null }> {
@@ -209,7 +210,7 @@ async function preparePrivateKey(input: PrivateKeyInput): Promise<{ sign: SignKe
   let verify: VerifyKey | null = null;
   try {
     const pub = publicJwk(await exportJWK(key));
-    verify = { alg, key: (await importJWK(pub, alg)) as CryptoKey, kid };
+    verify = { alg, key: (await importJWK(pub, alg)) as CryptoKey, kid, own: true };
   } catch {
     verify = null; // not extractable: the caller must list the public key in publicKeys
   }

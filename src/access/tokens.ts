@@ -4,7 +4,8 @@
  * own tokens with a private key.
  *
  * Token = JWS compact serialization (RFC 7515) of a JWT (RFC 7519):
- *   header  = { "alg": "HS256" | "ES256" | "EdDSA" | "Ed25519", "typ"?: "JWT", "kid"?: string }
+ *   header  = { "alg": "HS256" | "ES256" | "EdDSA" | "Ed25519", "typ"?: "JWT", "kid"?: string,
+ *               "minter"?: "level-git" }      ; set by `mint`: exact expiry, see below
  *   payload = {
  *     "repo": string,                      ; the one repository (exact name)
  *     "scope": scope-token *( SP scope-token ),  scope-token = "git:read" / "git:write"
@@ -13,7 +14,9 @@
  *     "exp": NumericDate, "iat": NumericDate, "jti": string,   ; all three required
  *     "sub"?: string, "iss"?: string, "aud"?: string | string[], "nbf"?: NumericDate
  *   }
- * Rules: exp - iat <= maxTtlSeconds; iat not in the future (beyond the clock tolerance);
+ * Rules: exp - iat <= maxTtlSeconds; iat not in the future (beyond the clock tolerance: 0 s for
+ * tokens minted by this service, marked `"minter": "level-git"` in the header and signed with
+ * its own key; `clockToleranceSeconds` for every other token);
  * unknown scope tokens are refused; other unknown claims are ignored.
  *
  * This module is the service (options, mint, verify); key material lives in token-keys.ts,
@@ -39,8 +42,18 @@ export interface TokenServiceOptions {
   defaultTtlSeconds?: number;
   /** Deny-list check run after the signature is verified; should answer from memory. */
   isRevoked?: (jti: string) => boolean | Promise<boolean>;
-  /** Allowed clock skew when checking exp / nbf / iat, in seconds. Default 30. */
+  /**
+   * Allowed clock skew when checking exp / nbf / iat of tokens from other issuers (any token
+   * not minted by a level-git token service with this service's key), in seconds. Default 30.
+   */
   clockToleranceSeconds?: number;
+  /**
+   * Allowed clock skew, in seconds, for tokens minted by a token service with this service's
+   * own signing key (`keys.secret`, or `keys.privateKey`): default 0, so a token this service
+   * minted ends exactly at its `exp` (= `expiresAt`). Raise it only when services on other
+   * hosts, whose clocks may differ, mint with the same key.
+   */
+  ownClockToleranceSeconds?: number;
   /** Current time in milliseconds since the epoch (tests inject it). Default `Date.now`. */
   now?: () => number;
   /** Longest token string verified; longer ones are refused before any decoding. Default 8192. */
@@ -65,8 +78,22 @@ export interface TokenService {
 const DEFAULT_MAX_TTL = 24 * 3600;
 const DEFAULT_TTL = 3600;
 const DEFAULT_TOLERANCE = 30;
+/** The service checks its own tokens against its own clock: no skew to allow for. */
+const DEFAULT_OWN_TOLERANCE = 0;
 const DEFAULT_MAX_TOKEN_LENGTH = 8192;
+/**
+ * Protected-header parameter that marks a token this service minted. It only chooses the clock
+ * tolerance, and only with the service's own key: whoever holds that key can set any exp anyway.
+ */
+const MINTER_HEADER = 'minter';
+const MINTER = 'level-git';
 const JWS_COMPACT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+
+function nonNegativeInt(value: unknown, name: string, fallback: number): number {
+  const v = value ?? fallback;
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw new InvalidArgumentError(`${name} must be a non-negative integer`);
+  return v;
+}
 
 /** Creates a token service over the given keys. Throws InvalidArgumentError for bad options. */
 export function createTokenService(options: TokenServiceOptions): TokenService {
@@ -76,10 +103,8 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
   const maxTtl = positiveInt(options.maxTtlSeconds, 'maxTtlSeconds', DEFAULT_MAX_TTL);
   const defaultTtl = positiveInt(options.defaultTtlSeconds, 'defaultTtlSeconds', Math.min(DEFAULT_TTL, maxTtl));
   if (defaultTtl > maxTtl) throw new InvalidArgumentError('defaultTtlSeconds must not exceed maxTtlSeconds');
-  const tolerance = options.clockToleranceSeconds ?? DEFAULT_TOLERANCE;
-  if (typeof tolerance !== 'number' || !Number.isSafeInteger(tolerance) || tolerance < 0) {
-    throw new InvalidArgumentError('clockToleranceSeconds must be a non-negative integer');
-  }
+  const tolerance = nonNegativeInt(options.clockToleranceSeconds, 'clockToleranceSeconds', DEFAULT_TOLERANCE);
+  const ownTolerance = nonNegativeInt(options.ownClockToleranceSeconds, 'ownClockToleranceSeconds', DEFAULT_OWN_TOLERANCE);
   const maxTokenLength = positiveInt(options.maxTokenLength, 'maxTokenLength', DEFAULT_MAX_TOKEN_LENGTH);
   const now = options.now ?? Date.now;
   if (typeof now !== 'function') throw new InvalidArgumentError('now must be a function');
@@ -106,7 +131,7 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
       payload.refs = copyRefPolicies(req.refs);
     }
     const jwt = new SignJWT(payload)
-      .setProtectedHeader(sign.kid === undefined ? { alg: sign.alg, typ: 'JWT' } : { alg: sign.alg, typ: 'JWT', kid: sign.kid })
+      .setProtectedHeader({ alg: sign.alg, typ: 'JWT', ...(sign.kid === undefined ? {} : { kid: sign.kid }), [MINTER_HEADER]: MINTER })
       .setIssuedAt(claims.iat)
       .setExpirationTime(claims.exp)
       .setJti(claims.jti);
@@ -123,7 +148,7 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
     if (typeof token !== 'string' || token.length === 0) throw reject('missing', 'no token');
     if (token.length > maxTokenLength) throw reject('malformed', `token longer than ${maxTokenLength} characters`);
     if (!JWS_COMPACT.test(token)) throw reject('malformed', 'malformed token');
-    let header: { alg?: unknown; kid?: unknown };
+    let header: { alg?: unknown; kid?: unknown; [MINTER_HEADER]?: unknown };
     try {
       header = decodeProtectedHeader(token);
     } catch (cause) {
@@ -139,7 +164,6 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
       algorithms: alg === 'EdDSA' ? ['EdDSA', 'Ed25519'] : [alg as string],
       requiredClaims: ['exp', 'iat', 'jti'],
       maxTokenAge: maxTtl,
-      clockTolerance: tolerance,
       currentDate: new Date(now()),
       ...(keys.issuer !== undefined ? { issuer: keys.issuer } : {}),
       ...(keys.audience !== undefined ? { audience: keys.audience } : {}),
@@ -148,7 +172,9 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
     let lastError: unknown = null;
     for (const k of candidates) {
       try {
-        payload = (await jwtVerify(token, k.key, verifyOptions)).payload;
+        // Exact times for a token this service minted (its mark, signed by its own key), skew allowed for others'.
+        const clockTolerance = k.own && header[MINTER_HEADER] === MINTER ? ownTolerance : tolerance;
+        payload = (await jwtVerify(token, k.key, { ...verifyOptions, clockTolerance })).payload;
         break;
       } catch (err) {
         lastError = err;
