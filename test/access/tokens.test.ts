@@ -67,7 +67,7 @@ describe('HS256 tokens', () => {
     });
     expect(claims).toMatchObject({ repo: 'acme/site', permissions: ['git:read', 'git:write'], ephemeral: true, iat: S0, exp: S0 + 3600, sub: 'agent-7' });
     expect(expiresAt.getTime()).toBe(T0 + 3600_000);
-    expect(decodeProtectedHeader(token)).toEqual({ alg: 'HS256', typ: 'JWT' });
+    expect(decodeProtectedHeader(token)).toEqual({ alg: 'HS256', typ: 'JWT', minter: 'level-git' });
     const payload = decodeJwt(token);
     expect(payload).toEqual({
       repo: 'acme/site',
@@ -143,11 +143,46 @@ describe('HS256 tokens', () => {
     expect(await reasonOf(svc.verify(flipped))).toBe('signature');
   });
 
-  it('refuses expired tokens, within the clock tolerance accepts them', async () => {
+  it('refuses expired tokens, within the clock tolerance accepts them (own key: with ownClockToleranceSeconds)', async () => {
     const { token } = await hs().mint({ repo: 'r', ttl: 60 });
-    await expect(hs(T0 + 60_000 + 29_000).verify(token)).resolves.toMatchObject({ repo: 'r' });
-    expect(await reasonOf(hs(T0 + 60_000 + 30_000).verify(token))).toBe('expired');
+    await expect(hs(T0 + 60_000 + 29_000, { ownClockToleranceSeconds: 30 }).verify(token)).resolves.toMatchObject({ repo: 'r' });
+    expect(await reasonOf(hs(T0 + 60_000 + 30_000, { ownClockToleranceSeconds: 30 }).verify(token))).toBe('expired');
     expect(await reasonOf(hs(T0 + 60_000, { clockToleranceSeconds: 0 }).verify(token))).toBe('expired');
+  });
+
+  it('a token the service minted ends exactly at exp: no clock tolerance for its own tokens', async () => {
+    // ttl 2 minted half a second into a second: exp is 2 s after the whole second.
+    const minted = await hs(T0 + 500).mint({ repo: 'r', ttl: 2 });
+    expect(minted.expiresAt.getTime()).toBe(T0 + 2000);
+    await expect(hs(T0 + 1999).verify(minted.token)).resolves.toMatchObject({ repo: 'r' });
+    expect(await reasonOf(hs(T0 + 2000).verify(minted.token))).toBe('expired');
+    expect(await reasonOf(hs(T0 + 2500).verify(minted.token))).toBe('expired');
+    // The default clock tolerance (30 s) is for other issuers: it does not stretch our own tokens.
+    expect(await reasonOf(hs(T0 + 2000, { clockToleranceSeconds: 30 }).verify(minted.token))).toBe('expired');
+    // The same holds for a service that signs with a private key (its public half is its own key).
+    const { privateKey } = await generateKeyPair('ES256', { extractable: true });
+    const es = (now: number) => createTokenService({ keys: { privateKey }, now: () => now });
+    const { token } = await es(T0).mint({ repo: 'r', ttl: 2 });
+    await expect(es(T0 + 1999).verify(token)).resolves.toMatchObject({ repo: 'r' });
+    expect(await reasonOf(es(T0 + 2000).verify(token))).toBe('expired');
+    expect(() => hs(T0, { ownClockToleranceSeconds: -1 })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }));
+  });
+
+  it('tokens from other issuers keep the clock tolerance (clockToleranceSeconds, default 30 s)', async () => {
+    // Minted elsewhere with the shared secret (no minter mark): the other host's clock may differ.
+    const shared = await external(new TextEncoder().encode(SECRET), 'HS256', { repo: 'r', scope: 'git:read' }, { exp: S0 + 2 });
+    await expect(hs(T0 + 2000 + 29_000).verify(shared)).resolves.toMatchObject({ repo: 'r' });
+    expect(await reasonOf(hs(T0 + 2000 + 30_000).verify(shared))).toBe('expired');
+    // The mark counts only with the service's own key: another level-git server's token is another issuer's.
+    const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
+    const other = await createTokenService({ keys: { privateKey }, now: () => T0 }).mint({ repo: 'r', ttl: 2 });
+    expect(decodeProtectedHeader(other.token).minter).toBe('level-git');
+    await expect(createTokenService({ keys: { publicKeys: [publicKey] }, now: () => T0 + 2000 + 29_000 }).verify(other.token)).resolves.toMatchObject({ repo: 'r' });
+    const token = await external(privateKey, 'ES256', { repo: 'r', scope: 'git:read' }, { exp: S0 + 2 });
+    const verifier = (now: number, extra = {}) => createTokenService({ keys: { secret: SECRET, publicKeys: [publicKey] }, now: () => now, ...extra });
+    await expect(verifier(T0 + 2000 + 29_000).verify(token)).resolves.toMatchObject({ repo: 'r' });
+    expect(await reasonOf(verifier(T0 + 2000 + 30_000).verify(token))).toBe('expired');
+    expect(await reasonOf(verifier(T0 + 2000, { clockToleranceSeconds: 0 }).verify(token))).toBe('expired');
   });
 
   it('refuses tokens issued in the future', async () => {

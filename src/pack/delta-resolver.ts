@@ -1,0 +1,244 @@
+/**
+ * What the entries of a pack mean: object ids, and deltas resolved as soon as their base is
+ * known — from earlier in the pack (a byte-bounded LRU of resolved bodies, then `getBase` once
+ * evicted), from the caller's store (`getBase`, thin packs), or later in the pack (the delta is
+ * deferred, bounded by `maxDeferredBytes`, and resolved with every delta that waited on it when
+ * its base arrives). Resolved objects queue up in a batch that pack-reader.ts hands out.
+ */
+import { LRUCache } from 'lru-cache';
+import { CorruptPackError, LimitExceededError } from '../errors.js';
+import { type Oid, type ObjectType, TYPE_NAMES, hashObject } from '../object/oid.js';
+import { OBJ_OFS_DELTA, OBJ_REF_DELTA } from './entry.js';
+import { applyDelta } from './delta.js';
+import type { RawEntry } from './pack-parser.js';
+
+/** One object read from a pack. */
+export interface PackObject {
+  oid: Oid;
+  type: ObjectType;
+  body: Uint8Array;
+  /** The verbatim pack entry (header + zlib) when the entry was not a delta, so the store can copy it. */
+  entry?: Uint8Array;
+  /** For an entry that arrived as a delta: its base and the (inflated) delta data. */
+  delta?: { base: Oid; data: Uint8Array };
+}
+
+/** Returns a base that is not in the pack (or left the cache) from the caller's store, or undefined. */
+export type GetBase = (oid: Oid) => Promise<{ type: ObjectType; body: Uint8Array } | undefined>;
+
+/** Limits and sources of the resolver. */
+export interface ResolverOptions {
+  getBase: GetBase | undefined;
+  /** Largest resolved object. */
+  maxObjectSize: number;
+  /** Longest delta chain. */
+  maxDeltaDepth: number;
+  /** Bytes of recently resolved bodies kept as delta bases (0: none). */
+  baseCacheBytes: number;
+  /** Bytes of delta data held while waiting for a base that comes later in the pack. */
+  maxDeferredBytes: number;
+}
+
+/** What the resolver remembers of each resolved entry (no body: that lives in the cache). */
+interface Resolved {
+  oid: Oid;
+  type: ObjectType;
+  depth: number;
+}
+
+/** A delta whose base is not known yet. */
+interface Deferred {
+  offset: number;
+  delta: Uint8Array;
+}
+
+/** Marks an entry offset whose delta is deferred. */
+const PENDING = null;
+
+/** Turns parsed entries into objects, resolving or deferring deltas. */
+export class DeltaResolver {
+  readonly #o: ResolverOptions;
+  readonly #getBase: GetBase | undefined;
+  readonly #cache: LRUCache<Oid, Uint8Array> | undefined;
+
+  readonly #byOffset = new Map<number, Resolved | typeof PENDING>();
+  readonly #byOid = new Map<Oid, Resolved>();
+  readonly #waitingOnOffset = new Map<number, Deferred[]>();
+  readonly #waitingOnOid = new Map<Oid, Deferred[]>();
+  #deferredBytes = 0;
+  #deferredCount = 0;
+
+  #batch: PackObject[] = [];
+  #batchBytes = 0;
+  /** Bodies of the batch not yet yielded, in case the cache already dropped them. */
+  #batchBodies = new Map<Oid, Uint8Array>();
+
+  /** Creates a resolver with the given limits and store access. */
+  constructor(options: ResolverOptions) {
+    this.#o = options;
+    this.#getBase = options.getBase;
+    const max = Math.floor(options.baseCacheBytes);
+    this.#cache = max > 0 ? new LRUCache<Oid, Uint8Array>({ maxSize: max, sizeCalculation: (b) => Math.max(1, b.length) }) : undefined;
+  }
+
+  /** Objects resolved and not yet taken. */
+  get batchObjects(): number {
+    return this.#batch.length;
+  }
+
+  /** Body bytes of the objects resolved and not yet taken. */
+  get batchBytes(): number {
+    return this.#batchBytes;
+  }
+
+  /** Hands out the objects resolved so far. */
+  takeBatch(): PackObject[] {
+    const b = this.#batch;
+    this.#batch = [];
+    this.#batchBytes = 0;
+    this.#batchBodies = new Map();
+    return b;
+  }
+
+  /**
+   * Resolves one parsed entry (or defers it): true when done, a promise when resolving it
+   * waits for `getBase`. Must be called before the parser is pushed more input.
+   */
+  add(entry: RawEntry): true | Promise<void> {
+    const { type, offset: entryOffset, data } = entry;
+    if (type === OBJ_OFS_DELTA) {
+      const baseOffset = entry.baseOffset;
+      const base = this.#byOffset.get(baseOffset);
+      if (base === undefined) throw new CorruptPackError(`ofs-delta at ${entryOffset} points at ${baseOffset}, which is not an entry`);
+      if (base === PENDING) {
+        this.#defer(this.#waitingOnOffset, baseOffset, { offset: entryOffset, delta: data });
+      } else {
+        const body = this.#cachedBody(base.oid);
+        if (body === undefined) return this.#resolveFromStore(entryOffset, base, data);
+        this.#resolveDelta(entryOffset, base, body, data);
+      }
+    } else if (type === OBJ_REF_DELTA) {
+      const oid = entry.baseOid!;
+      const known = this.#byOid.get(oid);
+      if (known !== undefined) {
+        const body = this.#cachedBody(oid);
+        if (body === undefined) return this.#resolveFromStore(entryOffset, known, data);
+        this.#resolveDelta(entryOffset, known, body, data);
+      } else if (this.#getBase !== undefined) {
+        // Not (yet) in this pack: a thin pack's base from the store, or a base later on.
+        return this.#resolveThin(entryOffset, oid, data, this.#getBase);
+      } else {
+        this.#defer(this.#waitingOnOid, oid, { offset: entryOffset, delta: data });
+      }
+    } else {
+      const objectType = TYPE_NAMES[type]!;
+      const body = data;
+      const oid = hashObject(objectType, body);
+      this.#emit({ oid, type: objectType, body, entry: entry.bytes.slice() });
+      this.#resolved(entryOffset, { oid, type: objectType, depth: 0 }, body);
+    }
+    return true;
+  }
+
+  /** End of input: throws CorruptPackError when deltas still wait for a base. */
+  finish(): void {
+    if (this.#deferredCount > 0) {
+      const missing = [...this.#waitingOnOid.keys()];
+      const offsets = [...this.#waitingOnOffset.keys()];
+      const what = missing.length > 0 ? `missing delta base ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', ...' : ''}` : `unresolvable ofs-delta bases at ${offsets.slice(0, 5).join(', ')}`;
+      throw new CorruptPackError(`pack has ${this.#deferredCount} deltas that cannot be resolved: ${what}`, {
+        details: { missing: missing.slice(0, 100) },
+      });
+    }
+  }
+
+  #cachedBody(oid: Oid): Uint8Array | undefined {
+    return this.#cache?.get(oid) ?? this.#batchBodies.get(oid);
+  }
+
+  /** Resolves a delta whose in-pack base left the cache: the consumer has stored it by now. */
+  async #resolveFromStore(offset: number, base: Resolved, delta: Uint8Array): Promise<void> {
+    const stored = this.#getBase ? await this.#getBase(base.oid) : undefined;
+    if (stored === undefined) throw this.#evicted(base.oid);
+    this.#resolveDelta(offset, base, stored.body, delta);
+  }
+
+  /** Resolves a ref-delta on a base not seen in the pack: from the store, else deferred. */
+  async #resolveThin(offset: number, oid: Oid, delta: Uint8Array, getBase: GetBase): Promise<void> {
+    const outside = await getBase(oid);
+    if (outside === undefined) {
+      this.#defer(this.#waitingOnOid, oid, { offset, delta });
+      return;
+    }
+    if (hashObject(outside.type, outside.body) !== oid) throw new CorruptPackError(`getBase returned the wrong object for ${oid}`);
+    this.#resolveDelta(offset, { oid, type: outside.type, depth: 0 }, outside.body, delta);
+  }
+
+  #evicted(oid: Oid): LimitExceededError {
+    return new LimitExceededError(`delta base ${oid} left the base cache and getBase did not return it; raise baseCacheBytes or pass getBase`, {
+      details: { limit: 'baseCacheBytes', oid, max: this.#o.baseCacheBytes },
+    });
+  }
+
+  #defer(map: Map<number, Deferred[]> | Map<Oid, Deferred[]>, key: number | Oid, d: Deferred): void {
+    this.#deferredBytes += d.delta.length;
+    this.#deferredCount++;
+    if (this.#deferredBytes > this.#o.maxDeferredBytes) {
+      throw new LimitExceededError(`deltas waiting for their base exceed ${this.#o.maxDeferredBytes} bytes`, {
+        details: { limit: 'maxDeferredBytes', max: this.#o.maxDeferredBytes },
+      });
+    }
+    this.#byOffset.set(d.offset, PENDING);
+    const m = map as Map<number | Oid, Deferred[]>;
+    const list = m.get(key);
+    if (list === undefined) m.set(key, [d]);
+    else list.push(d);
+  }
+
+  #emit(obj: PackObject): void {
+    this.#batch.push(obj);
+    this.#batchBytes += obj.body.length;
+    this.#batchBodies.set(obj.oid, obj.body);
+    this.#cache?.set(obj.oid, obj.body);
+  }
+
+  #resolveDelta(offset: number, base: Resolved, baseBody: Uint8Array, delta: Uint8Array): void {
+    const depth = base.depth + 1;
+    if (depth > this.#o.maxDeltaDepth) {
+      throw new LimitExceededError(`delta chain longer than ${this.#o.maxDeltaDepth}`, {
+        details: { limit: 'maxDeltaDepth', max: this.#o.maxDeltaDepth },
+      });
+    }
+    const body = applyDelta(baseBody, delta, this.#o.maxObjectSize);
+    const oid = hashObject(base.type, body);
+    this.#emit({ oid, type: base.type, body, delta: { base: base.oid, data: delta } });
+    this.#resolved(offset, { oid, type: base.type, depth }, body);
+  }
+
+  /** Records a resolved entry and resolves every delta that waited for it, iteratively. */
+  #resolved(offset: number, r: Resolved, body: Uint8Array): void {
+    const stack: [number, Resolved, Uint8Array][] = [[offset, r, body]];
+    while (stack.length > 0) {
+      const [off, res, b] = stack.pop()!;
+      this.#byOffset.set(off, res);
+      if (!this.#byOid.has(res.oid)) this.#byOid.set(res.oid, res);
+      const waiting = [...(this.#waitingOnOffset.get(off) ?? []), ...(this.#waitingOnOid.get(res.oid) ?? [])];
+      this.#waitingOnOffset.delete(off);
+      this.#waitingOnOid.delete(res.oid);
+      for (const d of waiting) {
+        this.#deferredBytes -= d.delta.length;
+        this.#deferredCount--;
+        const depth = res.depth + 1;
+        if (depth > this.#o.maxDeltaDepth) {
+          throw new LimitExceededError(`delta chain longer than ${this.#o.maxDeltaDepth}`, {
+            details: { limit: 'maxDeltaDepth', max: this.#o.maxDeltaDepth },
+          });
+        }
+        const out = applyDelta(b, d.delta, this.#o.maxObjectSize);
+        const oid = hashObject(res.type, out);
+        this.#emit({ oid, type: res.type, body: out, delta: { base: res.oid, data: d.delta } });
+        stack.push([d.offset, { oid, type: res.type, depth }, out]);
+      }
+    }
+  }
+}
