@@ -36,7 +36,7 @@ export type TokenRejection =
 const MAX_REPO_LENGTH = 1024;
 const MAX_JTI_LENGTH = 256;
 const MAX_SUB_LENGTH = 1024;
-// eslint-disable-next-line no-control-regex
+// biome-ignore lint/suspicious/noControlCharactersInRegex: claims refuse control characters; this is that rule.
 const CONTROL = /[\x00-\x1f\x7f]/;
 
 /** The UnauthorizedError of a refused token, with `details.reason`. */

@@ -222,7 +222,7 @@ export class PackParser {
       const avail = view.length - at;
       if (!final && avail < this.#retryAt) return null;
       const window = Math.min(avail, cap, Math.max(this.#retryAt, size + (size >>> 3) + 64));
-      let r;
+      let r: ReturnType<ReturnType<typeof platform>['inflatePrefix']>;
       try {
         r = platform().inflatePrefix(view.subarray(at, at + window), size);
       } catch (err) {
