@@ -34,7 +34,6 @@ function isTooLarge(err: unknown): boolean {
   return (err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE' || (err as Error).message?.includes('maxOutputLength') === true;
 }
 
-
 /**
  * zlib's output chunk for an expected size: callers know the inflated size (a pack entry
  * header declares it), and the default 16 KiB chunk per call made small objects allocate and

@@ -4,7 +4,7 @@
  * with `--platform=browser` and nothing else (no aliases, no stand-ins), served on 127.0.0.1 and
  * run in Debian's Chromium through puppeteer-core, on browser-level (IndexedDB): commits, reads,
  * an isomorphic-git depth-1 clone through the in-process transport, a reload with the data
- * intact, and the same in a Web Worker. Without /usr/bin/chromium the file skips loudly, or
+ * intact, the same in a Web Worker, and the same page built by Vite. Without /usr/bin/chromium the file skips loudly, or
  * fails under CI=true (.ci/run installs it).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
+import { build as viteBuild } from 'vite';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const PAGE_SOURCES = join(ROOT, 'test/browser/page');
@@ -25,7 +26,16 @@ const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const HAVE_CHROMIUM = existsSync(CHROMIUM);
 const ON_CI = process.env.CI === 'true';
 // The flags the machine notes list for headless Chromium on a closed network, as root.
-const CHROMIUM_FLAGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'];
+const CHROMIUM_FLAGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-dev-shm-usage',
+];
 // What the app installs beside level-git (`npm i level-git browser-level isomorphic-git buffer`).
 const APP_DEPENDENCIES = ['browser-level', 'isomorphic-git', 'buffer'];
 
@@ -57,7 +67,7 @@ const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javas
 function serve(dir: string): Promise<{ server: Server; url: string }> {
   const server = createServer(async (req, res) => {
     const name = new URL(req.url ?? '/', 'http://x').pathname.replace(/^\/+/, '') || 'index.html';
-    if (name.includes('..') || name.includes('/')) return void res.writeHead(404).end();
+    if (name.split('/').some((part) => part === '' || part.startsWith('.'))) return void res.writeHead(404).end();
     try {
       const body = await readFile(join(dir, name));
       res.writeHead(200, { 'content-type': TYPES[extname(name)] ?? 'application/octet-stream', 'cache-control': 'no-store' }).end(body);
@@ -71,6 +81,7 @@ function serve(dir: string): Promise<{ server: Server; url: string }> {
 describe.skipIf(!HAVE_CHROMIUM && !ON_CI)('level-git in headless Chromium', () => {
   let work: string;
   let out: string;
+  let app: string;
   let bundled: string[] = [];
   let server: Server | undefined;
   let url: string;
@@ -80,7 +91,7 @@ describe.skipIf(!HAVE_CHROMIUM && !ON_CI)('level-git in headless Chromium', () =
   beforeAll(async () => {
     if (!HAVE_CHROMIUM) throw new Error(`CI=true and no Chromium at ${CHROMIUM}: .ci/run installs Debian's chromium`);
     work = await mkdtemp(join(tmpdir(), 'level-git-browser-'));
-    const { app } = await layOut(work);
+    ({ app } = await layOut(work));
     out = join(app, 'out');
     const result = await build({
       absWorkingDir: app,
@@ -93,7 +104,11 @@ describe.skipIf(!HAVE_CHROMIUM && !ON_CI)('level-git in headless Chromium', () =
       logLevel: 'warning',
     });
     // What reached the output (a module parsed and then tree-shaken away contributes 0 bytes).
-    bundled = Object.values(result.metafile.outputs).flatMap((o) => Object.entries(o.inputs).filter(([, v]) => v.bytesInOutput > 0).map(([f]) => f));
+    bundled = Object.values(result.metafile.outputs).flatMap((o) =>
+      Object.entries(o.inputs)
+        .filter(([, v]) => v.bytesInOutput > 0)
+        .map(([f]) => f),
+    );
     await copyFile(join(app, 'index.html'), join(out, 'index.html'));
     ({ server, url } = await serve(out));
     browser = await puppeteer.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_FLAGS });
@@ -139,6 +154,17 @@ describe.skipIf(!HAVE_CHROMIUM && !ON_CI)('level-git in headless Chromium', () =
     expect(reopened.clone.head).toBe(created.head);
   });
 
+  it('runs the same page built by Vite', async () => {
+    await viteBuild({ root: app, logLevel: 'warn', configFile: false, base: './', build: { outDir: join(out, 'vite'), emptyOutDir: true } });
+    await page.goto(`${url}vite/index.html`);
+    await page.waitForFunction(() => document.getElementById('status')?.textContent === 'ready');
+    const created = await page.evaluate(() => (globalThis as any).levelGitTest.create('level-git-vite'));
+    expect(created.platform).toBe('portable');
+    expect(created.clone).toEqual({ readme: '# hello\n', nested: 'two\n', head: created.head, shallowLog: 1 });
+    await page.goto(url);
+    await page.waitForFunction(() => document.getElementById('status')?.textContent === 'ready');
+  });
+
   it('says what to pass instead of { path } in a page', async () => {
     const message = await page.evaluate(() => (globalThis as any).levelGitTest.pathError());
     expect(message).toMatch(/BrowserLevel/);
@@ -148,7 +174,8 @@ describe.skipIf(!HAVE_CHROMIUM && !ON_CI)('level-git in headless Chromium', () =
     const r = await build({
       absWorkingDir: dirname(out),
       stdin: {
-        contents: "import { openEngine } from 'level-git'; import { BrowserLevel } from 'browser-level';\n" +
+        contents:
+          "import { openEngine } from 'level-git'; import { BrowserLevel } from 'browser-level';\n" +
           "export async function run() { const e = await openEngine({ db: new BrowserLevel('x') }); const r = await e.createRepo('a');\n" +
           "await r.commit({ branch: 'main', message: 'm', author: { name: 'a', email: 'a@b' }, changes: [{ path: 'a', content: 'b' }] }); return r.readFile('main', 'a'); }",
         resolveDir: dirname(out),

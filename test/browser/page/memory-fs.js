@@ -34,7 +34,7 @@ export function createMemoryFs() {
     const isDir = Boolean(n.dir);
     return {
       type: isDir ? 'dir' : 'file',
-      mode: isDir ? 0o40755 : n.mode ?? 0o100644,
+      mode: isDir ? 0o40755 : (n.mode ?? 0o100644),
       size: isDir ? 0 : n.data.length,
       ino: n.ino ?? (n.ino = ino++),
       mtimeMs: n.mtimeMs,

@@ -1,5 +1,6 @@
 // The browser scenario, written as an application would: the package by its name, browser-level
 // for storage, isomorphic-git for the clone. Runs in the page and in a Web Worker alike.
+// biome-ignore lint/style/useNodejsImportProtocol: the npm package 'buffer' (a browser app's dependency), not Node's module
 import { Buffer } from 'buffer';
 import { openEngine, createIsomorphicTransport, getPlatform } from 'level-git';
 import { BrowserLevel } from 'browser-level';
@@ -46,7 +47,10 @@ export async function create(dbName) {
       message: 'second\n',
       author: AUTHOR,
       expectedHeadSha: first.sha,
-      changes: [{ path: 'src/deep/file.txt', content: 'two\n' }, { path: 'bin/data', delete: true }],
+      changes: [
+        { path: 'src/deep/file.txt', content: 'two\n' },
+        { path: 'bin/data', delete: true },
+      ],
     });
     const clone = await cloneFiles(engine);
     return {
