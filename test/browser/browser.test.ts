@@ -4,7 +4,7 @@
  * with `--platform=browser` and nothing else (no aliases, no stand-ins), served on 127.0.0.1 and
  * run in Debian's Chromium through puppeteer-core, on browser-level (IndexedDB): commits, reads,
  * an isomorphic-git depth-1 clone through the in-process transport, a reload with the data
- * intact, the same in a Web Worker, and the same page built by Vite. Without /usr/bin/chromium the file skips loudly, or
+ * intact, a full clone and a push back, the same in a Web Worker, and the same page built by Vite. Without /usr/bin/chromium the file skips loudly, or
  * fails under CI=true (.ci/run installs it).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -143,6 +143,11 @@ describe.skipIf(!HAVE_CHROMIUM && !ON_CI)('level-git in headless Chromium', () =
     await page.waitForFunction(() => document.getElementById('status')?.textContent === 'ready');
     const reopened = await page.evaluate(() => (globalThis as any).levelGitTest.reopen('level-git-page'));
     expect(reopened).toEqual({ head: created.head, readme: '# hello\n', nested: 'two\n', log: ['second', 'first'], clone: created.clone });
+  });
+
+  it('takes a push from a full isomorphic-git clone', async () => {
+    const r = await page.evaluate(() => (globalThis as any).levelGitTest.pushBack('level-git-page'));
+    expect(r).toEqual({ fullLog: 2, pushed: r.pushed, ok: true, head: r.pushed, content: 'from isomorphic-git\n', log: ['pushed', 'second', 'first'] });
   });
 
   it('runs the same engine in a Web Worker', async () => {

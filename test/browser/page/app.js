@@ -1,5 +1,5 @@
 // The page's entry: exposes the scenario to the test driver, and runs it in a Web Worker on request.
-import { create, reopen, pathError } from './scenario.js';
+import { create, reopen, pushBack, pathError } from './scenario.js';
 
 function inWorker(dbName) {
   return new Promise((resolve, reject) => {
@@ -14,5 +14,5 @@ function inWorker(dbName) {
   });
 }
 
-globalThis.levelGitTest = { create, reopen, pathError, inWorker };
+globalThis.levelGitTest = { create, reopen, pushBack, pathError, inWorker };
 document.getElementById('status').textContent = 'ready';

@@ -86,6 +86,34 @@ export async function reopen(dbName) {
   }
 }
 
+/** A full isomorphic-git clone, a commit in it, and a push back through the same transport. */
+export async function pushBack(dbName) {
+  const engine = await openEngine({ db: new BrowserLevel(dbName) });
+  try {
+    const fs = createMemoryFs();
+    const http = createIsomorphicTransport({ engine });
+    const dir = '/full';
+    const url = 'http://local/team/app.git';
+    await git.clone({ fs, http, dir, url, ref: 'main', singleBranch: true });
+    const fullLog = (await git.log({ fs, dir })).length;
+    await fs.promises.writeFile(`${dir}/pushed.txt`, 'from isomorphic-git\n');
+    await git.add({ fs, dir, filepath: 'pushed.txt' });
+    const oid = await git.commit({ fs, dir, message: 'pushed\n', author: AUTHOR });
+    const push = await git.push({ fs, http, dir, url, ref: 'main' });
+    const repo = await engine.getRepo('team/app');
+    return {
+      fullLog,
+      pushed: oid,
+      ok: push.ok,
+      head: await repo.resolve('main'),
+      content: text(await repo.readFile('main', 'pushed.txt')),
+      log: (await repo.log('main')).map((e) => e.message.trim()),
+    };
+  } finally {
+    await engine.close();
+  }
+}
+
 /** What `openEngine({ path })` says in a browser bundle. */
 export async function pathError() {
   try {
