@@ -1,8 +1,10 @@
 /**
  * level-git's public surface: what an application calls — the engine and its repositories, the
  * HTTP handlers (Git smart HTTP and the JSON API, each for Node and for fetch), tokens, and
- * the typed errors — with the types of their arguments and results. Nothing else is public;
- * `createServer` (which imports `node:http`) comes from `level-git/server`.
+ * the typed errors, the platform choice — with the types of their arguments and results.
+ * Nothing else is public; `createServer` (which imports `node:http`) comes from
+ * `level-git/server`. Browser bundles take this file as the package root; Node takes
+ * `node.ts`, which installs Node's native platform first (docs/browser.md).
  */
 export { openEngine, type Engine, type EngineOptions } from './engine.js';
 export type {
@@ -66,3 +68,4 @@ export {
 } from './http/fetch-handler.js';
 export type { ApiOptions, ApiEngine } from './http/api/options.js';
 export { createIsomorphicTransport, type IsomorphicHttpClient, type IsomorphicGitRequest, type IsomorphicGitResponse } from './http/isomorphic-transport.js';
+export { setPlatform, platform as getPlatform, type Platform, type PlatformChoice, type Sha1Hasher, type InflatePrefixResult } from './platform/index.js';

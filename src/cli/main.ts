@@ -8,6 +8,8 @@
  * Environment: LEVEL_GIT_ADMIN_KEY, LEVEL_GIT_SECRET, LEVEL_GIT_PUBLIC_KEY (PEM),
  * LEVEL_GIT_PUBLIC_KEY_FILE, LEVEL_GIT_URL (operator commands).
  */
+// The Node platform (static node:crypto/node:zlib) before anything hashes: native on every Node 20.
+import '../platform/use-node.js';
 import { parseArgs } from 'node:util';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';

@@ -1,25 +1,43 @@
 /**
- * Picks the platform implementation once: Node's native crypto and zlib when running on Node,
- * the portable one (fflate, @noble/hashes) elsewhere. `setPlatform` lets tests and unusual
- * runtimes choose explicitly.
+ * The platform in use, chosen without top-level await and without any `node:` import in this
+ * file's graph: `default.ts` picks at load time (package.json's `browser` map makes browser
+ * bundles start portable), the Node entry (`src/node.ts`) installs the statically imported
+ * Node platform, and `setPlatform` lets tests and hybrid runtimes choose explicitly.
  */
 import type { Platform } from './types.js';
+import { defaultPlatform } from './default.js';
+import { portablePlatform } from './portable.js';
+import { nodePlatformFromRuntime } from './node-impl.js';
 
 export type { Platform, Sha1Hasher, InflatePrefixResult } from './types.js';
 export { OutputLimitError } from './errors.js';
 
-const onNode = typeof process !== 'undefined' && typeof process.versions?.node === 'string';
+/** What `setPlatform` accepts: a name, or an implementation of the primitives. */
+export type PlatformChoice = 'portable' | 'node' | Platform;
 
-let current: Platform = onNode
-  ? (await import('./node.js')).nodePlatform
-  : (await import('./portable.js')).portablePlatform;
+let current: Platform = defaultPlatform();
 
 /** The platform in use. */
 export function platform(): Platform {
   return current;
 }
 
-/** Replaces the platform in use (for tests and runtimes the detection gets wrong). */
-export function setPlatform(p: Platform): void {
-  current = p;
+/**
+ * Chooses the platform: `'portable'` (fflate and @noble/hashes, runs anywhere), `'node'`
+ * (Node's native modules through `process.getBuiltinModule`: Node 20.16+, Electron 32+ with
+ * Node integration, Bun, Deno 2; throws where the runtime has none), or an implementation.
+ * Call it before opening an engine: objects hashed either way are identical, only speed differs.
+ */
+export function setPlatform(choice: PlatformChoice): void {
+  if (choice === 'portable') {
+    current = portablePlatform;
+  } else if (choice === 'node') {
+    const p = nodePlatformFromRuntime();
+    if (p === undefined) throw new TypeError("setPlatform('node'): this runtime has no process.getBuiltinModule (Node 20.16+, Electron 32+, Bun or Deno 2)");
+    current = p;
+  } else if (choice !== null && typeof choice === 'object' && typeof choice.sha1 === 'function' && typeof choice.inflatePrefix === 'function') {
+    current = choice;
+  } else {
+    throw new TypeError("setPlatform expects 'portable', 'node' or a Platform object");
+  }
 }

@@ -1,70 +1,13 @@
 /**
- * Node implementation of the platform primitives: node:crypto and node:zlib are native and
- * 1.6–2× faster than the portable code. Only this folder and http/node* import `node:`.
+ * The Node platform over statically imported `node:crypto` and `node:zlib` (native, 1.6–2×
+ * faster than the portable code). Imported only by the Node entry (`src/node.ts`, through
+ * `use-node.ts`) and by tests: a browser bundle never reaches it. Only this folder and
+ * http/node* import `node:`.
  */
-import { createHash } from 'node:crypto';
+import * as crypto from 'node:crypto';
 import * as zlib from 'node:zlib';
-import type { Platform, Sha1Hasher, InflatePrefixResult } from './types.js';
-import { OutputLimitError } from './errors.js';
+import type { Platform } from './types.js';
+import { createNodePlatform } from './node-impl.js';
 
-function view(b: Buffer): Uint8Array {
-  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
-}
-
-class NodeSha1 implements Sha1Hasher {
-  #h = createHash('sha1');
-  update(data: Uint8Array): void {
-    this.#h.update(data);
-  }
-  digest(): Uint8Array {
-    return view(this.#h.digest());
-  }
-}
-
-function isTruncation(err: unknown): boolean {
-  return (err as { code?: string }).code === 'Z_BUF_ERROR';
-}
-
-function isTooLarge(err: unknown): boolean {
-  return (err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE' || (err as Error).message?.includes('maxOutputLength') === true;
-}
-
-
-/**
- * zlib's output chunk for an expected size: callers know the inflated size (a pack entry
- * header declares it), and the default 16 KiB chunk per call made small objects allocate and
- * collect far more than they inflate. One spare byte lets zlib see the end in the first chunk.
- */
-function chunkFor(expected: number): number {
-  return Math.min(Math.max(64, expected + 1), 1024 * 1024);
-}
-
-export const nodePlatform: Platform = {
-  name: 'node',
-  createSha1: () => new NodeSha1(),
-  sha1: (data) => view(createHash('sha1').update(data).digest()),
-  deflate: (data, level = 1) => view(zlib.deflateSync(data, { level })),
-  inflate(data, maxOutput = 2 ** 31 - 1) {
-    try {
-      return view(zlib.inflateSync(data, { maxOutputLength: Math.max(1, maxOutput), chunkSize: chunkFor(maxOutput) }));
-    } catch (err) {
-      if (isTooLarge(err)) throw new OutputLimitError(`inflated data exceeds ${maxOutput} bytes`);
-      throw err;
-    }
-  },
-  inflatePrefix(data, maxOutput): InflatePrefixResult | null {
-    try {
-      // `info: true` exposes the engine, whose bytesWritten is the input consumed;
-      // inflateSync ignores bytes after the end of the stream.
-      const r = zlib.inflateSync(data, { info: true, maxOutputLength: Math.max(1, maxOutput), chunkSize: chunkFor(maxOutput) }) as unknown as {
-        buffer: Buffer;
-        engine: { bytesWritten: number };
-      };
-      return { output: view(r.buffer), consumed: r.engine.bytesWritten };
-    } catch (err) {
-      if (isTruncation(err)) return null;
-      if (isTooLarge(err)) throw new OutputLimitError(`inflated data exceeds ${maxOutput} bytes`);
-      throw err;
-    }
-  },
-};
+/** Node's native SHA-1 and zlib. */
+export const nodePlatform: Platform = createNodePlatform(crypto, zlib);

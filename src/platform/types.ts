@@ -14,7 +14,8 @@ export interface InflatePrefixResult {
 
 /** The few primitives the engine needs from its runtime. */
 export interface Platform {
-  readonly name: 'node' | 'portable';
+  /** Shown in diagnostics; the built-in ones are 'node' and 'portable'. */
+  readonly name: string;
   /** Creates an incremental SHA-1 hasher. */
   createSha1(): Sha1Hasher;
   /** SHA-1 of one buffer. */

@@ -1,8 +1,11 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { nodePlatform } from '../../src/platform/node.js';
 import { portablePlatform } from '../../src/platform/portable.js';
-import { OutputLimitError } from '../../src/platform/index.js';
+import { OutputLimitError, platform, setPlatform, type Platform } from '../../src/platform/index.js';
+import { getPlatform } from '../../src/index.js';
+import { defaultPlatform } from '../../src/platform/default.js';
+import { defaultPlatform as browserDefault } from '../../src/platform/default-browser.js';
 import { concat, fromHex, toHex, utf8 } from '../../src/platform/bytes.js';
 
 for (const p of [nodePlatform, portablePlatform]) {
@@ -51,3 +54,33 @@ for (const p of [nodePlatform, portablePlatform]) {
     });
   });
 }
+
+describe('platform choice', () => {
+  // Unit files share their module cache: every test puts back the platform it found.
+  const original = platform();
+  afterEach(() => setPlatform(original));
+
+  it('starts native on Node, portable in a browser bundle', () => {
+    expect(original.name).toBe('node');
+    expect(defaultPlatform().name).toBe('node');
+    expect(browserDefault()).toBe(portablePlatform);
+  });
+
+  it("setPlatform takes 'portable', 'node' or an implementation", () => {
+    setPlatform('portable');
+    expect(getPlatform()).toBe(portablePlatform);
+    setPlatform('node');
+    expect(getPlatform().name).toBe('node');
+    expect(toHex(getPlatform().sha1(utf8('blob 0\0')))).toBe('e69de29bb2d1d6434b8b29ae775ad8c2e48c5391');
+    const custom: Platform = { ...nodePlatform, name: 'custom' };
+    setPlatform(custom);
+    expect(getPlatform()).toBe(custom);
+  });
+
+  it('refuses anything else and keeps the platform in use', () => {
+    setPlatform('portable');
+    expect(() => setPlatform('wasm' as 'node')).toThrow(TypeError);
+    expect(() => setPlatform({} as Platform)).toThrow(TypeError);
+    expect(getPlatform()).toBe(portablePlatform);
+  });
+});

@@ -1,0 +1,8 @@
+/**
+ * The package's Node entry (`exports["."].node`): the same public surface as `index.ts`, with
+ * the Node platform (native SHA-1 and zlib) installed before anything else loads. Bundles for
+ * browsers take `index.ts` instead and never see a `node:` import.
+ */
+import './platform/use-node.js';
+
+export * from './index.js';

@@ -1,0 +1,93 @@
+/**
+ * The Node platform built from the modules it is handed: `node.ts` passes statically imported
+ * `node:crypto` and `node:zlib`, `setPlatform('node')` passes the ones `process.getBuiltinModule`
+ * returns (Electron renderers with Node integration, Bun, Deno). No `node:` import here, so a
+ * browser bundle that contains this file never asks the bundler for a Node module.
+ */
+import type * as NodeCrypto from 'node:crypto';
+import type * as NodeZlib from 'node:zlib';
+import type { Platform, Sha1Hasher, InflatePrefixResult } from './types.js';
+import { OutputLimitError } from './errors.js';
+
+function view(b: Buffer): Uint8Array {
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+}
+
+class NodeSha1 implements Sha1Hasher {
+  #h: NodeCrypto.Hash;
+  constructor(createHash: typeof NodeCrypto.createHash) {
+    this.#h = createHash('sha1');
+  }
+  update(data: Uint8Array): void {
+    this.#h.update(data);
+  }
+  digest(): Uint8Array {
+    return view(this.#h.digest());
+  }
+}
+
+function isTruncation(err: unknown): boolean {
+  return (err as { code?: string }).code === 'Z_BUF_ERROR';
+}
+
+function isTooLarge(err: unknown): boolean {
+  return (err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE' || (err as Error).message?.includes('maxOutputLength') === true;
+}
+
+/**
+ * zlib's output chunk for an expected size: callers know the inflated size (a pack entry
+ * header declares it), and the default 16 KiB chunk per call made small objects allocate and
+ * collect far more than they inflate. One spare byte lets zlib see the end in the first chunk.
+ */
+function chunkFor(expected: number): number {
+  return Math.min(Math.max(64, expected + 1), 1024 * 1024);
+}
+
+/** The Node platform over the given `node:crypto` and `node:zlib` modules. */
+export function createNodePlatform(crypto: typeof NodeCrypto, zlib: typeof NodeZlib): Platform {
+  const { createHash } = crypto;
+  return {
+    name: 'node',
+    createSha1: () => new NodeSha1(createHash),
+    sha1: (data) => view(createHash('sha1').update(data).digest()),
+    deflate: (data, level = 1) => view(zlib.deflateSync(data, { level })),
+    inflate(data, maxOutput = 2 ** 31 - 1) {
+      try {
+        return view(zlib.inflateSync(data, { maxOutputLength: Math.max(1, maxOutput), chunkSize: chunkFor(maxOutput) }));
+      } catch (err) {
+        if (isTooLarge(err)) throw new OutputLimitError(`inflated data exceeds ${maxOutput} bytes`);
+        throw err;
+      }
+    },
+    inflatePrefix(data, maxOutput): InflatePrefixResult | null {
+      try {
+        // `info: true` exposes the engine, whose bytesWritten is the input consumed;
+        // inflateSync ignores bytes after the end of the stream.
+        const r = zlib.inflateSync(data, { info: true, maxOutputLength: Math.max(1, maxOutput), chunkSize: chunkFor(maxOutput) }) as unknown as {
+          buffer: Buffer;
+          engine: { bytesWritten: number };
+        };
+        return { output: view(r.buffer), consumed: r.engine.bytesWritten };
+      } catch (err) {
+        if (isTruncation(err)) return null;
+        if (isTooLarge(err)) throw new OutputLimitError(`inflated data exceeds ${maxOutput} bytes`);
+        throw err;
+      }
+    },
+  };
+}
+
+type GetBuiltinModule = (id: string) => unknown;
+
+/**
+ * The Node platform from the running process's own modules (`process.getBuiltinModule`: Node
+ * 20.16+, Electron 32+, Bun, Deno 2), or `undefined` where the runtime has none (browsers).
+ */
+export function nodePlatformFromRuntime(): Platform | undefined {
+  const get = (globalThis as { process?: { getBuiltinModule?: GetBuiltinModule } }).process?.getBuiltinModule;
+  if (typeof get !== 'function') return undefined;
+  const crypto = get('node:crypto') as typeof NodeCrypto | undefined;
+  const zlib = get('node:zlib') as typeof NodeZlib | undefined;
+  if (crypto?.createHash === undefined || zlib?.inflateSync === undefined) return undefined;
+  return createNodePlatform(crypto, zlib);
+}
