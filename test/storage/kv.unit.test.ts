@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import { MemoryLevel } from 'memory-level';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ClosedError } from '../../src/errors.js';
-import { Kv, type KvOp } from '../../src/storage/kv.js';
+import { Kv, type AnyLevel, type KvOp } from '../../src/storage/kv.js';
 
 const b = (...bytes: number[]) => Uint8Array.from(bytes);
 const hex = (u: Uint8Array) => Buffer.from(u).toString('hex');
@@ -129,8 +129,8 @@ describe('Kv', () => {
   it('works over a sublevel, seeing only its own keys', async () => {
     const db = new MemoryLevel();
     open.push(db);
-    const a = new Kv(db.sublevel('a'));
-    const c = new Kv(db.sublevel('c'));
+    const a = new Kv(db.sublevel('a') as unknown as AnyLevel);
+    const c = new Kv(db.sublevel('c') as unknown as AnyLevel);
     await a.batch([{ type: 'put', key: key(1), value: b(1) }]);
     await c.batch([{ type: 'put', key: key(2), value: b(2) }]);
     expect((await collect(a.keys({ gte: b(0), lt: b(0xff) }))).map(hex)).toEqual([hex(key(1))]);

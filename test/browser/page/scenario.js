@@ -1,6 +1,6 @@
 // The browser scenario, written as an application would: the package by its name, browser-level
 // for storage, isomorphic-git for the clone. Runs in the page and in a Web Worker alike.
-// biome-ignore lint/style/useNodejsImportProtocol: the npm package 'buffer' (a browser app's dependency), not Node's module
+// the npm package 'buffer' (a browser app's dependency), not Node's module
 import { Buffer } from 'buffer';
 import { openEngine, createIsomorphicTransport, getPlatform } from 'level-git';
 import { BrowserLevel } from 'browser-level';
