@@ -32,6 +32,7 @@ export {
   LevelGitError,
   InvalidArgumentError,
   InvalidObjectError,
+  FsckError,
   InvalidPathError,
   InvalidRefNameError,
   InvalidRepoNameError,
