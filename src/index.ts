@@ -4,7 +4,8 @@
  * the typed errors — with the types of their arguments and results. Nothing else is public;
  * `createServer` (which imports `node:http`) comes from `level-git/server`.
  */
-export { openEngine, type Engine, type EngineOptions } from './engine.js';
+export { openEngine, type Engine, type EngineOptions, type EngineSweepOptions, type EngineSweepResult } from './engine.js';
+export type { FsckOptions, FsckLevel, FsckId } from './object/fsck.js';
 export type {
   Repository,
   RepoRefs,
