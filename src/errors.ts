@@ -75,6 +75,8 @@ export interface InvalidArgumentDetails {
 export interface InvalidObjectDetails {
   oid?: string;
   name?: string;
+  /** git's fsck message id, for a tree entry name git refuses too (`hasDotgit`, `hasDotdot`). */
+  id?: string;
   /** The referencing object's type. */
   type?: string;
   /** A reference whose target has another type (`actual`), or is missing (`actual: null`). */

@@ -125,9 +125,9 @@ export async function ingestPack(kv: Kv, store: ObjectStore, source: AsyncIterab
         const o = batch[i]!;
         oids.push(o.oid);
         if (types.has(o.oid)) continue;
-        // git's checks first (their message ids), then our own parse: what the engine must
-        // be able to read later, and the references with the types they need.
-        checked(o.oid, o.type, session.check(o.oid, o.type, o.body));
+        // Our own parse first (what the engine must read later; `.git` names, bad modes, order:
+        // InvalidObjectError, with git's id when it has one), collecting the references with
+        // the types they need; then git's checks (FsckError with git's message id).
         arrived(o.oid, o.type);
         try {
           if (o.type === 'tree') {
@@ -144,10 +144,12 @@ export async function ingestPack(kv: Kv, store: ObjectStore, source: AsyncIterab
           }
         } catch (err) {
           if (err instanceof InvalidObjectError && err.details.reference === undefined) {
-            throw new InvalidObjectError(`object ${o.oid} (${o.type}): ${err.message}`, { cause: err, details: { oid: o.oid, ...err.details } });
+            const id = /\((has\w+)\)$/.exec(err.message)?.[1];
+            throw new InvalidObjectError(`object ${o.oid} (${o.type}): ${err.message}`, { cause: err, details: { oid: o.oid, ...err.details, ...(id ? { id } : {}) } });
           }
           throw err;
         }
+        checked(o.oid, o.type, session.check(o.oid, o.type, o.body));
         const stored = existing[i];
         if (stored !== undefined) {
           if (!equal(decodePacked(stored).body, o.body)) {
