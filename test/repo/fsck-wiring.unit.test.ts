@@ -76,7 +76,11 @@ async function snapshot(): Promise<string> {
 
 async function push(objects: readonly Entry[], tip: Oid, ref = 'refs/heads/evil', r = repo) {
   const backend = await engine.gitBackend(r.name);
-  return backend.receive([{ ref, oldOid: ZERO as Oid, newOid: tip }], [writePackSync(objects.map((o) => o.bytes))], { atomic: false, pushOptions: [] });
+  const pack = writePackSync(objects.map((o) => o.bytes));
+  const source = (async function* () {
+    yield pack;
+  })();
+  return backend.receive([{ ref, oldOid: ZERO as Oid, newOid: tip }], source, { atomic: false, pushOptions: [] });
 }
 
 /** The git message id an error carries (FsckError, or InvalidObjectError / InvalidPathError / InvalidArgumentError with `details.id`). */
