@@ -20,7 +20,7 @@ import { decodeTree, isGitlinkMode, isTreeMode } from '../object/tree.js';
 import { decodeCommit, decodeTag } from '../object/commit.js';
 import type { ObjectStore } from '../object/object-store.js';
 import type { ObjectType } from '../object/oid.js';
-import { FsckConfig, FsckSession, type FsckOptions, type FsckReport, type ReferenceRole } from '../object/fsck.js';
+import { type FsckConfig, FsckSession, type FsckOptions, type FsckReport, type ReferenceRole } from '../object/fsck.js';
 import { readPack, type ReadPackOptions } from '../pack/pack-reader.js';
 import { refuseIfBad, referenceTypeError } from './checks.js';
 

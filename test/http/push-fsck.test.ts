@@ -94,7 +94,10 @@ describe('stock git push of payloads receive.fsckObjects refuses', () => {
   });
 
   it('a .gitmodules with a submodule name climbing into .git (gitmodulesName)', async () => {
-    await expectRefused(await hostileTree('.gitmodules', '100644', '[submodule "../../../../.git/modules/x"]\n\tpath = x\n\turl = https://example.com/x\n'), 'gitmodulesName');
+    await expectRefused(
+      await hostileTree('.gitmodules', '100644', '[submodule "../../../../.git/modules/x"]\n\tpath = x\n\turl = https://example.com/x\n'),
+      'gitmodulesName',
+    );
   });
 
   it('a commit with timezone +99999 (badTimezone), accepted where it is downgraded', async () => {
@@ -115,7 +118,11 @@ describe('raw receive-pack requests with objects of the wrong type', () => {
 
   async function post(tip: string, entries: { bytes: Uint8Array }[]): Promise<string> {
     const body = concat([encodePktLine(`${ZERO} ${tip} refs/heads/typed\0report-status`), FLUSH_PKT, writePackSync(entries.map((e) => e.bytes))]);
-    const res = await fetch(`${strict.server.url}/r.git/git-receive-pack`, { method: 'POST', headers: { 'Content-Type': 'application/x-git-receive-pack-request' }, body: Buffer.from(body) });
+    const res = await fetch(`${strict.server.url}/r.git/git-receive-pack`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-git-receive-pack-request' },
+      body: Buffer.from(body),
+    });
     expect(res.status).toBe(200);
     return fromUtf8(new Uint8Array(await res.arrayBuffer()));
   }
@@ -123,7 +130,8 @@ describe('raw receive-pack requests with objects of the wrong type', () => {
   it('a commit whose tree is a blob, a 40000 entry on a blob, a 100644 entry on a tree, a parent that is a blob', async () => {
     const blob = entry('blob', 'b\n');
     const tree = entry('tree', rawTree([['100644', 'f', blob.oid]]));
-    const commitOf = (t: string, parents: string[] = []) => entry('commit', `tree ${t}\n${parents.map((p) => `parent ${p}\n`).join('')}author ${IDENT}\ncommitter ${IDENT}\n\nx\n`);
+    const commitOf = (t: string, parents: string[] = []) =>
+      entry('commit', `tree ${t}\n${parents.map((p) => `parent ${p}\n`).join('')}author ${IDENT}\ncommitter ${IDENT}\n\nx\n`);
     const dirOnBlob = entry('tree', rawTree([['40000', 'd', blob.oid]]));
     const fileOnTree = entry('tree', rawTree([['100644', 'f', tree.oid]]));
     const cases: [tip: string, entries: { bytes: Uint8Array }[], message: RegExp][] = [

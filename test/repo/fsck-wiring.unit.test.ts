@@ -54,7 +54,11 @@ const CONTENT_CORPUS: [label: string, payload: () => { objects: Entry[]; tip: Oi
   ['.git\\u200c', () => treePayload('.git\u200c'), 'hasDotgit'],
   ['.git::$INDEX_ALLOCATION', () => treePayload('.git::$INDEX_ALLOCATION', 'x', '40000'), 'hasDotgit'],
   ['.git:$DATA', () => treePayload('.git:$DATA'), 'hasDotgit'],
-  ['submodule name climbing into .git', () => gitmodules('[submodule "../../../../.git/modules/x"]\n\tpath = x\n\turl = https://example.com/x\n'), 'gitmodulesName'],
+  [
+    'submodule name climbing into .git',
+    () => gitmodules('[submodule "../../../../.git/modules/x"]\n\tpath = x\n\turl = https://example.com/x\n'),
+    'gitmodulesName',
+  ],
   ['submodule url that is an option', () => gitmodules('[submodule "x"]\n\tpath = x\n\turl = --upload-pack=touch${IFS}pwned\n'), 'gitmodulesUrl'],
   ['submodule path that is an option', () => gitmodules('[submodule "x"]\n\tpath = -x\n\turl = https://example.com/x\n'), 'gitmodulesPath'],
   ['.gitmodules as a symlink', () => treePayload('.gitmodules', '../../x', '120000'), 'gitmodulesSymlink'],
@@ -142,8 +146,21 @@ describe('pushes: reference types (item 4)', () => {
   const goodTree = entry('tree', rawTree([['100644', 'f', blob.oid]]));
   const cases: [label: string, objects: () => Entry[], role: string][] = [
     ['a commit whose tree is a blob', () => [entry('commit', commitBody(blob.oid)), blob], 'tree'],
-    ['a 40000 entry on a blob', () => [entry('commit', commitBody(entry('tree', rawTree([['40000', 'd', blob.oid]])).oid)), entry('tree', rawTree([['40000', 'd', blob.oid]])), blob], 'entry'],
-    ['a 100644 entry on a tree', () => [entry('commit', commitBody(entry('tree', rawTree([['100644', 'f', goodTree.oid]])).oid)), entry('tree', rawTree([['100644', 'f', goodTree.oid]])), goodTree, blob], 'entry'],
+    [
+      'a 40000 entry on a blob',
+      () => [entry('commit', commitBody(entry('tree', rawTree([['40000', 'd', blob.oid]])).oid)), entry('tree', rawTree([['40000', 'd', blob.oid]])), blob],
+      'entry',
+    ],
+    [
+      'a 100644 entry on a tree',
+      () => [
+        entry('commit', commitBody(entry('tree', rawTree([['100644', 'f', goodTree.oid]])).oid)),
+        entry('tree', rawTree([['100644', 'f', goodTree.oid]])),
+        goodTree,
+        blob,
+      ],
+      'entry',
+    ],
     ['a parent that is a blob', () => [entry('commit', commitBody(goodTree.oid, [blob.oid])), goodTree, blob], 'parent'],
     ['a tag whose type line lies', () => [entry('tag', `object ${blob.oid}\ntype commit\ntag v1\ntagger ${ident()}\n\nx\n`), blob], 'tagged'],
   ];
@@ -182,7 +199,10 @@ describe('pushes: reference types (item 4)', () => {
 
   it('accepts the same objects with the right types, in any order', async () => {
     const c = entry('commit', commitBody(goodTree.oid));
-    for (const order of [[c, goodTree, blob], [blob, goodTree, c]]) {
+    for (const order of [
+      [c, goodTree, blob],
+      [blob, goodTree, c],
+    ]) {
       const r = await push(order, c.oid, `refs/heads/good-${order[0]!.type}`);
       expect(r.unpackError).toBeUndefined();
       expect(r.results[0]!.ok).toBe(true);
@@ -202,12 +222,22 @@ describe('severities: a downgraded check lets its payload through', () => {
     expect((await push(objects, tip)).results[0]!.ok).toBe(true);
     // Per call too, and the others stay errors.
     const other = commitPayload(commitBody('TREE', [], '18446744073709551616 +0000'));
-    await expect(repo.indexPack([writePackSync(other.objects.map((o) => o.bytes))])).rejects.toMatchObject({ code: 'ERR_FSCK', details: { id: 'badDateOverflow' } });
-    expect((await repo.indexPack([writePackSync(other.objects.map((o) => o.bytes))], { fsck: { severities: { badDateOverflow: 'ignore' } } })).added).toBeGreaterThan(0);
+    await expect(repo.indexPack([writePackSync(other.objects.map((o) => o.bytes))])).rejects.toMatchObject({
+      code: 'ERR_FSCK',
+      details: { id: 'badDateOverflow' },
+    });
+    expect(
+      (await repo.indexPack([writePackSync(other.objects.map((o) => o.bytes))], { fsck: { severities: { badDateOverflow: 'ignore' } } })).added,
+    ).toBeGreaterThan(0);
   });
 
   it('openEngine validates the options', async () => {
-    for (const fsck of [{ severities: { noSuchId: 'warn' } }, { severities: { badTimezone: 'loud' } }, { severities: { nulInHeader: 'warn' } }, { strict: 'yes' }]) {
+    for (const fsck of [
+      { severities: { noSuchId: 'warn' } },
+      { severities: { badTimezone: 'loud' } },
+      { severities: { nulInHeader: 'warn' } },
+      { strict: 'yes' },
+    ]) {
       await expect(openEngine({ db: new MemoryLevel() as never, fsck: fsck as never }), JSON.stringify(fsck)).rejects.toThrow(InvalidArgumentError);
     }
   });
@@ -244,10 +274,12 @@ describe('API commits', () => {
     }
     expect(await snapshot()).toBe(before);
     // A harmless .gitmodules is fine.
-    await expect(commit([{ path: '.gitmodules', content: '[submodule "x"]\n\tpath = x\n\turl = https://example.com/x\n' }])).resolves.toMatchObject({ sha: expect.any(String) });
+    await expect(commit([{ path: '.gitmodules', content: '[submodule "x"]\n\tpath = x\n\turl = https://example.com/x\n' }])).resolves.toMatchObject({
+      sha: expect.any(String),
+    });
   });
 
-  it('refuses identities git refuses, naming git\'s id', async () => {
+  it("refuses identities git refuses, naming git's id", async () => {
     const before = await snapshot();
     const cases: [Record<string, unknown>, string][] = [
       [{ ...AUTHOR, timezone: '+99999' }, 'badTimezone'],
