@@ -3,7 +3,7 @@
  * Repository objects and protocol backends. One engine per database; it may serve any number
  * of repositories and concurrent callers.
  */
-import { InvalidArgumentError, InvalidRepoNameError, NotFoundError, RepoExistsError, ClosedError, StorageError } from './errors.js';
+import { InvalidArgumentError, InvalidRepoNameError, NotFoundError, RepoExistsError, ClosedError, StorageError, isLevelGitError } from './errors.js';
 import { Kv, type AnyLevel } from './storage/kv.js';
 import { REPO_TAGS, decodeRepoId, encodeRepoId, nameKey, nextIdKey, refKey, repoRange, repoRecordKey, repoRecordsRange } from './storage/keys.js';
 import { fromUtf8, utf8 } from './platform/bytes.js';
@@ -23,6 +23,7 @@ import { ZERO_OID } from './object/oid.js';
 import type { TokenService } from './access/tokens.js';
 import { createRemoteUrl, type RemoteUrl, type RemoteUrlOptions } from './access/remote-url.js';
 import type { Oid } from './object/oid.js';
+import { fsckConfig, type FsckConfig, type FsckOptions } from './object/fsck.js';
 
 /** Options of `openEngine`. */
 export interface EngineOptions {
@@ -60,6 +61,32 @@ export interface EngineOptions {
   sweepWaitMs?: number;
   /** Runs after refs moved. Errors are ignored. */
   afterRefUpdate?: (event: RefUpdateEvent) => void | Promise<void>;
+  /**
+   * The object checks of pushes, `indexPack` and API commits (docs/fsck.md): `strict` (default
+   * true, as `receive.fsckObjects`) and `severities`, git's `receive.fsck.<msg-id>` levels,
+   * e.g. `{ badTimezone: 'warn' }`. Validated by `openEngine` (InvalidArgumentError).
+   */
+  fsck?: FsckOptions;
+}
+
+/** What `Engine.sweep` removed, and which repositories failed (the others were still swept). */
+export interface EngineSweepResult {
+  refs: number;
+  objects: number;
+  /** Repositories whose object phase was skipped because writes kept them busy past `waitMs`. */
+  busy?: number;
+  /** Repositories whose sweep threw; absent when none. */
+  failed?: number;
+  /** The error of each failed repository, in name order (absent when none). */
+  errors?: { repo: string; error: unknown }[];
+}
+
+/** Options of `Engine.sweep`. */
+export interface EngineSweepOptions {
+  /** How long each repository waits for a moment with no write in flight. Default: the engine's `sweepWaitMs`. */
+  waitMs?: number;
+  /** Called for each repository whose sweep threw (the sweep goes on with the next one). */
+  onError?: (error: unknown, repo: string) => void;
 }
 
 interface RepoRecord extends RepoInfo {
@@ -85,6 +112,7 @@ export class Engine {
   readonly #cache: ObjectCache;
   readonly #lock: RefLock;
   readonly #options: EngineOptions;
+  readonly #fsck: FsckConfig;
   readonly #repos = new Map<string, Repository>();
   /** The engine-wide cache of finished packs. */
   readonly packCache: PackCache;
@@ -97,6 +125,7 @@ export class Engine {
     this.#kv = kv;
     this.#ownsDb = ownsDb;
     this.#options = options;
+    this.#fsck = fsckConfig(options.fsck);
     this.#cache = createObjectCache(options.cacheBytes);
     this.#lock = options.lock ?? new InProcessLock();
     this.packCache = new PackCache(options.packCache);
@@ -167,7 +196,7 @@ export class Engine {
       info: { name: record.name, defaultBranch: record.defaultBranch, createdAt: record.createdAt },
       ephemeralTtlSeconds: o.ephemeralTtlSeconds ?? 24 * 3600,
       maxEphemeralTtlSeconds: o.maxEphemeralTtlSeconds ?? 30 * 24 * 3600,
-      ingest: o.ingest ?? {},
+      ingest: { ...o.ingest, fsck: this.#fsck },
       beforeRefUpdate: o.beforeRefUpdate,
       afterRefUpdate: o.afterRefUpdate,
       guard: new SweepGuard(),
@@ -270,21 +299,44 @@ export class Engine {
    * Removes expired ephemeral refs of every repository (hooks see them as source 'expire'),
    * then objects no ref reaches. Returns what was removed; `busy` counts repositories whose
    * object phase was skipped because writes kept them busy past `waitMs` (see Repository.sweep).
+   * A repository whose sweep fails (a broken object) does not stop the others: it is counted
+   * in `failed`, its error listed in `errors` and passed to `onError`.
    */
-  async sweep(options: { waitMs?: number } = {}): Promise<{ refs: number; objects: number; busy?: number }> {
+  async sweep(options: EngineSweepOptions = {}): Promise<EngineSweepResult> {
     this.#check();
+    const { onError, ...sweepOptions } = options;
     let refs = 0;
     let objects = 0;
     let busy = 0;
+    const errors: { repo: string; error: unknown }[] = [];
     for (const info of await this.listRepos()) {
-      const repo = await this.findRepo(info.name);
-      if (!repo) continue;
-      const r = await repo.sweep(options);
-      refs += r.refs;
-      objects += r.objects;
-      if (r.busy) busy++;
+      this.#check();
+      try {
+        const repo = await this.findRepo(info.name);
+        if (!repo) continue;
+        const r = await repo.sweep(sweepOptions);
+        refs += r.refs;
+        objects += r.objects;
+        if (r.busy) busy++;
+      } catch (error) {
+        // Deleted meanwhile: nothing to sweep, nothing failed.
+        if (isLevelGitError(error, 'ERR_REPO_NOT_FOUND')) continue;
+        if (isLevelGitError(error, 'ERR_CLOSED')) throw error;
+        errors.push({ repo: info.name, error });
+        try {
+          onError?.(error, info.name);
+        } catch {
+          // A failing reporter must not stop the sweep either.
+        }
+      }
     }
-    return busy > 0 ? { refs, objects, busy } : { refs, objects };
+    const result: EngineSweepResult = { refs, objects };
+    if (busy > 0) result.busy = busy;
+    if (errors.length > 0) {
+      result.failed = errors.length;
+      result.errors = errors;
+    }
+    return result;
   }
 
   /** Closes the engine (and the database when the engine opened it). */
@@ -299,6 +351,7 @@ export class Engine {
 /** Opens an engine over `db`, or over the embedded on-disk database at `path`. */
 export async function openEngine(options: EngineOptions): Promise<Engine> {
   if (options === null || typeof options !== 'object') throw new InvalidArgumentError('openEngine needs { db } or { path }');
+  fsckConfig(options.fsck); // bad fsck options fail here, before the database is opened
   let db = options.db;
   let owns = false;
   if (db === undefined) {

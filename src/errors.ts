@@ -8,6 +8,7 @@
 export type ErrorCode =
   | 'ERR_INVALID_ARGUMENT'
   | 'ERR_INVALID_OBJECT'
+  | 'ERR_FSCK'
   | 'ERR_INVALID_PATH'
   | 'ERR_INVALID_REF_NAME'
   | 'ERR_INVALID_REPO_NAME'
@@ -33,6 +34,7 @@ export type ErrorCode =
 export const STATUS_BY_CODE: Record<ErrorCode, number> = {
   ERR_INVALID_ARGUMENT: 400,
   ERR_INVALID_OBJECT: 400,
+  ERR_FSCK: 400,
   ERR_INVALID_PATH: 400,
   ERR_INVALID_REF_NAME: 400,
   ERR_INVALID_REPO_NAME: 400,
@@ -69,15 +71,31 @@ export interface InvalidArgumentDetails {
   [argument: string]: unknown;
 }
 
-/** Facts of an InvalidObjectError: the object and, for a tree entry, its name. */
+/** Facts of an InvalidObjectError: the object and, for a tree entry, its name; for a reference to the wrong type, that reference. */
 export interface InvalidObjectDetails {
   oid?: string;
   name?: string;
+  /** git's fsck message id, for a tree entry name git refuses too (`hasDotgit`, `hasDotdot`). */
+  id?: string;
+  /** The referencing object's type. */
+  type?: string;
+  /** A reference whose target has another type (`actual`), or is missing (`actual: null`). */
+  reference?: { oid: string; expected: string; actual: string | null; role: string; name?: string };
 }
 
-/** Facts of an InvalidPathError: the path as given (not always a string when the caller passed something else). */
+/** Facts of an FsckError: the object, git's message id of the first error, and every finding. */
+export interface FsckDetails {
+  oid?: string;
+  type?: string;
+  /** git's message id (`hasDotgit`, `badTimezone`, `gitmodulesName`...), as `git fsck` prints it. */
+  id?: string;
+  problems?: { id: string; severity: 'error' | 'warn'; message: string }[];
+}
+
+/** Facts of an InvalidPathError: the path as given (not always a string when the caller passed something else), and git's fsck message id when git has one for it. */
 export interface InvalidPathDetails {
   path?: unknown;
+  id?: string;
 }
 
 /** Facts of an InvalidRefNameError. */
@@ -195,6 +213,16 @@ export class InvalidArgumentError extends LevelGitError<InvalidArgumentDetails> 
 export class InvalidObjectError extends LevelGitError<InvalidObjectDetails> {
   constructor(message: string, options?: ErrorOptions<InvalidObjectDetails>) {
     super('ERR_INVALID_OBJECT', message, options);
+  }
+}
+
+/**
+ * An object breaks a check of `git fsck --strict` / `receive.fsckObjects` (src/object/fsck.ts):
+ * the message starts with git's message id (`tree <oid>: hasDotgit: ...`). Nothing was stored.
+ */
+export class FsckError extends LevelGitError<FsckDetails> {
+  constructor(message: string, options?: ErrorOptions<FsckDetails>) {
+    super('ERR_FSCK', message, options);
   }
 }
 

@@ -6,7 +6,8 @@
  * `level-git/server`. Browser bundles take this file as the package root; Node takes
  * `node.ts`, which installs Node's native platform first (docs/browser.md).
  */
-export { openEngine, type Engine, type EngineOptions } from './engine.js';
+export { openEngine, type Engine, type EngineOptions, type EngineSweepOptions, type EngineSweepResult } from './engine.js';
+export type { FsckOptions, FsckLevel, FsckId } from './object/fsck.js';
 export type {
   Repository,
   RepoRefs,
@@ -34,6 +35,7 @@ export {
   LevelGitError,
   InvalidArgumentError,
   InvalidObjectError,
+  FsckError,
   InvalidPathError,
   InvalidRefNameError,
   InvalidRepoNameError,

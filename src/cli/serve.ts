@@ -137,7 +137,7 @@ export async function startServe(options: ServeOptions = {}): Promise<RunningSer
           if (sweeping) return;
           sweeping = true;
           engine
-            .sweep()
+            .sweep({ onError: (err, repo) => logError(`sweep of ${repo} failed: ${err instanceof Error ? err.message : String(err)}`) })
             .catch((err: unknown) => onError(err))
             .finally(() => (sweeping = false));
         }, interval * 1000)

@@ -1,20 +1,50 @@
 /**
  * Names inside trees and paths given by callers. Git refuses (and so do we) entry names that
- * are empty, `.`, `..`, `.git` in any case (and its NTFS spellings `.git.`, `.git `, `git~1`),
- * or that contain `/` or NUL: such names let a checkout write outside the work tree or into
- * `.git`.
+ * are empty, `.`, `..`, or that contain `/` or NUL, and every name a checkout would read as
+ * `.git` on some file system: any case, HFS+'s ignorable code points (`.g\u200cit`,
+ * `\u200c.git`, `.git\u200c`), NTFS's trailing dots and spaces, alternate streams and short
+ * name (`.git.`, `.git::$INDEX_ALLOCATION`, `.git:$DATA`, `git~1`). Such names let a checkout
+ * write outside the work tree or into `.git`. The `.git` rule is fsck-names.ts's `isDotgit`,
+ * the one git's `hasDotgit` check uses (src/object/fsck-tree.ts): one rule for both.
  */
 import { InvalidPathError } from '../errors.js';
+import { utf8 } from '../platform/bytes.js';
+import { isDotgit } from './fsck-names.js';
 
-/** Why `name` may not be a tree entry name, or null when it may. */
+// A lone low surrogate U+DC80..U+DCFF: a byte >= 0x80 of a name that is not UTF-8 (tree.ts).
+const ESCAPED_BYTE = /(?<![\uD800-\uDBFF])[\uDC80-\uDCFF]/;
+
+/** The bytes of an entry name, as tree.ts writes them (escaped bytes back to bytes). */
+function nameBytes(name: string): Uint8Array {
+  if (!ESCAPED_BYTE.test(name)) return utf8(name);
+  const out: number[] = [];
+  for (const ch of name) {
+    const c = ch.codePointAt(0)!;
+    if (c >= 0xdc80 && c <= 0xdcff) out.push(c - 0xdc00);
+    else out.push(...utf8(ch));
+  }
+  return Uint8Array.from(out);
+}
+
+/** Why `name` may not be a tree entry name, or null when it may (git's fsck ids in parentheses). */
 export function entryNameProblem(name: string): string | null {
   if (name.length === 0) return 'empty name';
-  if (name === '.' || name === '..') return `"${name}" is not allowed`;
+  if (name === '.' || name === '..') return `"${name}" is not allowed (${name === '.' ? 'hasDot' : 'hasDotdot'})`;
   if (name.includes('/')) return 'name contains "/"';
   if (name.includes('\0')) return 'name contains NUL';
-  const folded = name.toLowerCase().replace(/[. ]+$/, '');
-  if (folded === '.git' || folded === 'git~1') return `"${name}" is reserved for git`;
+  // Only names starting like ".g", "git~" or with a code point HFS+ ignores can match.
+  const c = name.charCodeAt(0);
+  const d = name.charCodeAt(1);
+  if ((c === 0x2e && (d === 0x67 || d === 0x47 || d >= 0x200c)) || ((c === 0x67 || c === 0x47) && name.charCodeAt(3) === 0x7e) || c >= 0x200c) {
+    const b = nameBytes(name);
+    if (isDotgit(b, 0, b.length)) return `"${name}" is reserved for git (hasDotgit)`;
+  }
   return null;
+}
+
+/** Git's fsck message id in an entryNameProblem message, if any. */
+function problemId(problem: string): string | undefined {
+  return /\((has\w+)\)$/.exec(problem)?.[1];
 }
 
 /** Splits and checks a slash-separated path; throws InvalidPathError. */
@@ -26,7 +56,8 @@ export function splitPath(path: unknown): string[] {
   for (const p of parts) {
     const problem = entryNameProblem(p);
     if (problem !== null) {
-      throw new InvalidPathError(`path "${path}": ${p === '' ? 'empty segment' : problem}`, { details: { path } });
+      const id = problemId(problem);
+      throw new InvalidPathError(`path "${path}": ${p === '' ? 'empty segment' : problem}`, { details: id === undefined ? { path } : { path, id } });
     }
   }
   return parts;

@@ -1,6 +1,8 @@
 /**
  * Multi-file commits: applies a list of file changes to a tree, rebuilding only the subtrees
- * on the changed paths (every other subtree keeps its id and is not read).
+ * on the changed paths (every other subtree keeps its id and is not read). Every tree built
+ * is checked as `receive.fsckObjects` checks a pushed one (object/fsck.ts), and so are the
+ * blobs this commit writes under a name git treats as `.gitmodules` or `.gitattributes`.
  */
 import { InvalidArgumentError, InvalidPathError, NotFoundError } from '../errors.js';
 import { utf8 } from '../platform/bytes.js';
@@ -8,6 +10,8 @@ import type { Oid } from '../object/oid.js';
 import { splitPath } from '../object/path.js';
 import { EXECUTABLE_MODE, FILE_MODE, SYMLINK_MODE, TREE_MODE, encodeTree, isBlobMode, isTreeMode, normalizeMode, type FileMode, type TreeEntry } from '../object/tree.js';
 import type { ObjectStore, ObjectWriter } from '../object/object-store.js';
+import { checkNamedBlobs, checkObject, fsckConfig, type FsckConfig } from '../object/fsck.js';
+import { refuseIfBad } from './checks.js';
 
 /** One change of a commit: write a file, or delete a path. */
 export type FileChange =
@@ -97,8 +101,10 @@ export async function applyChanges(
   node: DirNode,
   replaced: Replaced[] = [],
   prefix = '',
+  fsck: FsckConfig = fsckConfig(),
 ): Promise<Oid | undefined> {
   const entries = new Map<string, TreeEntry>();
+  const written = new Map<Oid, Uint8Array>(); // blobs this commit writes in this directory
   if (base !== undefined) for (const e of await store.tree(base)) entries.set(e.name, e);
   for (const [name, change] of node.files) {
     const path = prefix + name;
@@ -114,6 +120,7 @@ export async function applyChanges(
     const keep = existing !== undefined && isBlobMode(existing.mode) ? existing.mode : FILE_MODE;
     const mode = (change.mode === undefined ? keep : normalizeMode(String(change.mode))) as FileMode;
     const oid = writer.add('blob', content);
+    written.set(oid, content);
     if (existing !== undefined && mode !== SYMLINK_MODE && (existing.mode === FILE_MODE || existing.mode === EXECUTABLE_MODE) && existing.oid !== oid) {
       replaced.push({ oid, base: existing.oid, body: content });
     }
@@ -125,7 +132,7 @@ export async function applyChanges(
     dirs.map(([name, child]) => {
       const existing = entries.get(name);
       const childBase = existing !== undefined && isTreeMode(existing.mode) ? existing.oid : undefined;
-      return applyChanges(store, writer, childBase, child, replaced, `${prefix}${name}/`);
+      return applyChanges(store, writer, childBase, child, replaced, `${prefix}${name}/`, fsck);
     }),
   );
   dirs.forEach(([name], i) => {
@@ -136,8 +143,21 @@ export async function applyChanges(
   if (entries.size === 0) return undefined;
   const body = encodeTree([...entries.values()]);
   const oid = writer.add('tree', body);
+  checkTree(oid, body, written, fsck);
   if (base !== undefined && base !== oid) replaced.push({ oid, base, body });
   return oid;
+}
+
+/**
+ * Checks a tree this commit builds, and the blobs it writes that the tree names `.gitmodules`
+ * or `.gitattributes` (blobs kept from the base were checked when they arrived).
+ */
+function checkTree(oid: Oid, body: Uint8Array, written: ReadonlyMap<Oid, Uint8Array>, fsck: FsckConfig): void {
+  const report = checkObject('tree', body, fsck);
+  refuseIfBad(oid, 'tree', report);
+  if (report.gitmodules.length === 0 && report.gitattributes.length === 0) return;
+  const mine = { ...report, gitmodules: report.gitmodules.filter((o) => written.has(o)), gitattributes: report.gitattributes.filter((o) => written.has(o)) };
+  for (const [blob, r] of checkNamedBlobs(mine, (o) => ({ type: 'blob', body: written.get(o)! }), fsck)) refuseIfBad(blob, 'blob', r);
 }
 
 /** The id of the empty tree. */

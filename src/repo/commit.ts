@@ -8,7 +8,9 @@
  */
 import { InvalidArgumentError, NotFoundError, RefConflictError } from '../errors.js';
 import { type Oid, ZERO_OID, parseOid } from '../object/oid.js';
-import { encodeCommit, type Identity } from '../object/commit.js';
+import { encodeCommit, formatIdentity, type Identity } from '../object/commit.js';
+import { checkObject, describeFsckFailure, fsckConfig } from '../object/fsck.js';
+import { utf8 } from '../platform/bytes.js';
 import { branchRef, type RefName } from '../refs/ref-name.js';
 import type { Space } from '../refs/space.js';
 import type { InProcessLock } from '../refs/lock.js';
@@ -17,6 +19,7 @@ import { addCommitDeltas } from './commit-deltas.js';
 import { checkIdempotencyKey, fingerprint, idempotencyMismatch, idempotencyRecordOp, readIdempotencyRecord } from './idempotency.js';
 import type { RepoCore } from './context.js';
 import { ephemeralExpiry, transact } from './ref-updates.js';
+import { refuseIfBad } from './checks.js';
 import { peelToCommit, readRef } from './revision.js';
 
 /** Who and when, as callers give it (timestamp and timezone default to now and +0000). */
@@ -102,7 +105,19 @@ export function toIdentity(p: PersonInput, what: string): Identity {
     const a = Math.abs(tz);
     tz = `${sign}${String(Math.floor(a / 60)).padStart(2, '0')}${String(a % 60).padStart(2, '0')}`;
   }
-  return { name: p.name, email: p.email, timestamp: ts, timezone: tz };
+  const id: Identity = { name: p.name, email: p.email, timestamp: ts, timezone: tz };
+  try {
+    formatIdentity(id);
+  } catch (err) {
+    if (!(err instanceof InvalidArgumentError)) throw err;
+    // Name the check git would fail on the same line (badTimezone, badDateOverflow, nulInHeader...).
+    const line = `${p.name} <${p.email}> ${String(ts)} ${String(tz)}`;
+    const failure = describeFsckFailure(ZERO_OID, 'commit', checkObject('commit', utf8(`tree ${ZERO_OID}\nauthor ${line}\ncommitter ${line}\n\n`)));
+    if (failure === null) throw new InvalidArgumentError(`${what}: ${err.message}`, { cause: err });
+    const { id: fsckId } = failure.details as { id: string };
+    throw new InvalidArgumentError(`${what}: ${err.message} (${fsckId})`, { cause: err, details: { [what]: line, id: fsckId } });
+  }
+  return id;
 }
 
 /** Builds a commit from file changes and moves the branch (see CommitOptions). */
@@ -190,10 +205,13 @@ async function buildAndMove(core: RepoCore, plan: CommitPlan): Promise<CommitRes
     const baseTree = parent === undefined ? undefined : (await ctx.objects.commit(parent)).tree;
     const writer = ctx.objects.writer();
     const replaced: Replaced[] = [];
-    const newTree = (await applyChanges(ctx.objects, writer, baseTree, plan.changes, replaced)) ?? writer.add('tree', new Uint8Array(0));
+    const fsck = fsckConfig(ctx.ingest.fsck);
+    const newTree = (await applyChanges(ctx.objects, writer, baseTree, plan.changes, replaced, '', fsck)) ?? writer.add('tree', new Uint8Array(0));
     if (ctx.commitDeltas !== false) await addCommitDeltas(ctx.objects, writer, replaced, ctx.commitDeltas);
     const parents = parent === undefined ? [] : [parent];
-    const sha = writer.add('commit', encodeCommit({ tree: newTree, parents, author: plan.author, committer: plan.committer, message: plan.message }));
+    const commitBody = encodeCommit({ tree: newTree, parents, author: plan.author, committer: plan.committer, message: plan.message });
+    const sha = writer.add('commit', commitBody);
+    refuseIfBad(sha, 'commit', checkObject('commit', commitBody, fsck));
     await writer.flush();
     const result: CommitResult = { sha, branch: plan.branch, ref, tree: newTree, parents, ephemeral: space === 'ephemeral' };
     try {

@@ -1,10 +1,14 @@
 /**
  * Storing a pack (`indexPack`, and the pack of a push). Objects are quarantined until the
- * whole pack is read, its checksum verified, every object parsed (tree entry names checked)
- * and every object they reference found in the pack or the store. Only then are they
- * promoted into the repository's object space, so the store stays closed under reachability:
- * whatever is in it has everything it points to. A failure anywhere leaves the store as it
- * was. Small packs are quarantined in memory; larger ones spill to the quarantine key range.
+ * whole pack is read, its checksum verified, every object checked as `receive.fsckObjects`
+ * does (object/fsck.ts, one FsckSession per pack: content as it is read, the blobs trees name
+ * `.gitmodules`/`.gitattributes` at the end) and parsed, and every object they reference
+ * found in the pack or the store with the type the reference needs (a commit's tree is a
+ * tree, its parents commits, tree entries by mode, a tag's object by its `type` line). Only
+ * then are they promoted into the repository's object space, so the store stays closed under
+ * reachability: whatever is in it has everything it points to, with the right types. A
+ * failure anywhere leaves the store as it was. Small packs are quarantined in memory; larger
+ * ones spill to the quarantine key range.
  */
 import { HashCollisionError, InvalidObjectError, LevelGitError, MissingObjectsError, CorruptPackError } from '../errors.js';
 import { equal } from '../platform/bytes.js';
@@ -12,10 +16,13 @@ import { storageOp, type Kv, type KvOp } from '../storage/kv.js';
 import { deltaKey, objectKey, prefixRange, quarantineKey, quarantinePrefix } from '../storage/keys.js';
 import { type Oid, oidToBytes } from '../object/oid.js';
 import { decodePacked, encodePacked, encodeRefDelta } from '../object/packed.js';
-import { decodeTree, isGitlinkMode } from '../object/tree.js';
+import { decodeTree, isGitlinkMode, isTreeMode } from '../object/tree.js';
 import { decodeCommit, decodeTag } from '../object/commit.js';
 import type { ObjectStore } from '../object/object-store.js';
+import type { ObjectType } from '../object/oid.js';
+import { type FsckConfig, FsckSession, type FsckOptions, type FsckReport, type ReferenceRole } from '../object/fsck.js';
 import { readPack, type ReadPackOptions } from '../pack/pack-reader.js';
+import { refuseIfBad, referenceTypeError } from './checks.js';
 
 /** Limits of an ingest (all optional; see ReadPackOptions for the pack reader's). */
 export interface IngestOptions extends Omit<ReadPackOptions, 'getBase'> {
@@ -23,6 +30,8 @@ export interface IngestOptions extends Omit<ReadPackOptions, 'getBase'> {
   memoryQuarantineBytes?: number;
   /** Bytes of received deltas kept (for serving later packs with deltas) per pack. Default 64 MiB. */
   maxDeltaRecordBytes?: number;
+  /** The object checks (git's `receive.fsck.<msg-id>` levels); default strict, every id at git's level. */
+  fsck?: FsckOptions | FsckConfig;
 }
 
 /** Result of storing a pack. */
@@ -31,7 +40,22 @@ export interface IngestResult {
   oids: Oid[];
   /** How many of them were new to the repository. */
   added: number;
+  /** Findings of checks downgraded to warnings (`<type> <oid>: <id>: <message>`, at most 100); absent when none. */
+  warnings?: string[];
 }
+
+/** A reference waiting for its target: the referencing object, where, and the type needed. */
+interface Pending {
+  from: Oid;
+  fromType: ObjectType;
+  expected: ObjectType;
+  role: ReferenceRole;
+  name?: string;
+  /** Another reference to the same target that needs another type. */
+  next?: Pending;
+}
+
+const MAX_WARNINGS = 100;
 
 const MiB = 1024 * 1024;
 const READING = 'reading objects for a pack';
@@ -50,9 +74,39 @@ export async function ingestPack(kv: Kv, store: ObjectStore, source: AsyncIterab
   const deltaLimit = options.maxDeltaRecordBytes ?? 64 * MiB;
   const spilled = new Set<Oid>();
   let pendingBytes = 0;
-  const inPack = new Set<Oid>();
-  const referenced = new Set<Oid>();
+  const types = new Map<Oid, ObjectType>(); // objects of the pack
+  const awaiting = new Map<Oid, Pending>(); // references whose target was not seen yet
+  const session = new FsckSession(options.fsck);
+  let warnings: string[] | undefined;
   const oids: Oid[] = [];
+
+  const checked = (oid: Oid, type: ObjectType, report: FsckReport) => {
+    refuseIfBad(oid, type, report);
+    for (const p of report.problems) {
+      if ((warnings ??= []).length < MAX_WARNINGS) warnings.push(`${type} ${oid}: ${p.id}: ${p.message}`);
+    }
+  };
+  // A reference from `from`: checked now when its target was seen, else when it arrives (or
+  // against the store at the end).
+  const reference = (from: Oid, fromType: ObjectType, oid: Oid, expected: ObjectType, role: ReferenceRole, name?: string) => {
+    const actual = types.get(oid);
+    if (actual !== undefined) {
+      if (actual !== expected) throw referenceTypeError(from, fromType, { oid, expected, role, name }, actual);
+      return;
+    }
+    const first = awaiting.get(oid);
+    for (let p = first; p !== undefined; p = p.next) if (p.expected === expected) return;
+    const p: Pending = { from, fromType, expected, role, next: first };
+    if (name !== undefined) p.name = name;
+    awaiting.set(oid, p);
+  };
+  const arrived = (oid: Oid, type: ObjectType) => {
+    types.set(oid, type);
+    for (let p = awaiting.get(oid); p !== undefined; p = p.next) {
+      if (p.expected !== type) throw referenceTypeError(p.from, p.fromType, { oid, expected: p.expected, role: p.role, name: p.name }, type);
+    }
+    awaiting.delete(oid);
+  };
 
   const getBase = async (oid: Oid) => {
     const mem = pending.get(oid);
@@ -70,25 +124,32 @@ export async function ingestPack(kv: Kv, store: ObjectStore, source: AsyncIterab
       for (let i = 0; i < batch.length; i++) {
         const o = batch[i]!;
         oids.push(o.oid);
-        if (inPack.has(o.oid)) continue;
-        inPack.add(o.oid);
-        // Parse what references other objects; tree entry names are checked here (.git, ..).
+        if (types.has(o.oid)) continue;
+        // Our own parse first (what the engine must read later; `.git` names, bad modes, order:
+        // InvalidObjectError, with git's id when it has one), collecting the references with
+        // the types they need; then git's checks (FsckError with git's message id).
+        arrived(o.oid, o.type);
         try {
           if (o.type === 'tree') {
-            for (const e of decodeTree(o.body, true)) if (!isGitlinkMode(e.mode)) referenced.add(e.oid);
+            for (const e of decodeTree(o.body, true)) {
+              if (!isGitlinkMode(e.mode)) reference(o.oid, 'tree', e.oid, isTreeMode(e.mode) ? 'tree' : 'blob', 'entry', e.name);
+            }
           } else if (o.type === 'commit') {
             const c = decodeCommit(o.body);
-            referenced.add(c.tree);
-            for (const p of c.parents) referenced.add(p);
+            reference(o.oid, 'commit', c.tree, 'tree', 'tree');
+            for (const p of c.parents) reference(o.oid, 'commit', p, 'commit', 'parent');
           } else if (o.type === 'tag') {
-            referenced.add(decodeTag(o.body).object);
+            const t = decodeTag(o.body);
+            reference(o.oid, 'tag', t.object, t.type, 'tagged');
           }
         } catch (err) {
-          if (err instanceof InvalidObjectError) {
-            throw new InvalidObjectError(`object ${o.oid} (${o.type}): ${err.message}`, { cause: err, details: { oid: o.oid, ...err.details } });
+          if (err instanceof InvalidObjectError && err.details.reference === undefined) {
+            const id = /\((has\w+)\)$/.exec(err.message)?.[1];
+            throw new InvalidObjectError(`object ${o.oid} (${o.type}): ${err.message}`, { cause: err, details: { oid: o.oid, ...err.details, ...(id ? { id } : {}) } });
           }
           throw err;
         }
+        checked(o.oid, o.type, session.check(o.oid, o.type, o.body));
         const stored = existing[i];
         if (stored !== undefined) {
           if (!equal(decodePacked(stored).body, o.body)) {
@@ -117,17 +178,28 @@ export async function ingestPack(kv: Kv, store: ObjectStore, source: AsyncIterab
       }
     }
 
-    // Connectivity: everything referenced is in the pack or already stored.
-    const outside = [...referenced].filter((o) => !inPack.has(o));
+    // Connectivity: everything referenced and not in the pack is stored, with the right type
+    // (types read from the stored entries' headers, in batches).
+    const outside = [...awaiting.keys()];
     for (let i = 0; i < outside.length; i += 4096) {
       const chunk = outside.slice(i, i + 4096);
-      const has = await storageOp(READING, () => store.has(chunk));
-      const missing = chunk.filter((_, j) => !has[j]);
+      const infos = await storageOp(READING, () => store.info(chunk));
+      const missing = chunk.filter((_, j) => infos[j] === undefined);
       if (missing.length > 0) {
         throw new MissingObjectsError(`pack is not complete: ${missing.length === 1 ? 'object' : `${missing.length} objects, e.g.`} ${missing[0]} referenced but not present`, {
           details: { missing: missing.slice(0, 20) },
         });
       }
+      chunk.forEach((oid, j) => arrived(oid, infos[j]!.type));
+    }
+
+    // Blobs named .gitmodules / .gitattributes that came before their tree, or are stored.
+    for (const { oid, kind } of session.pending()) {
+      const mem = pending.get(oid);
+      let stored = mem;
+      if (stored === undefined && spilled.has(oid)) stored = await storageOp(READING, () => kv.get(qKey(oid)));
+      if (stored === undefined) [stored] = await storageOp(READING, () => store.getStored([oid]));
+      checked(oid, 'blob', session.checkPending(oid, kind, stored === undefined ? undefined : decodePacked(stored)));
     }
 
     // Promote: the in-memory objects and the spilled ones, in one batch when it fits.
@@ -147,7 +219,9 @@ export async function ingestPack(kv: Kv, store: ObjectStore, source: AsyncIterab
       ops.push(...deltaOps);
       await kv.batch(ops);
     });
-    return { oids, added: pending.size + spilled.size };
+    const result: IngestResult = { oids, added: pending.size + spilled.size };
+    if (warnings !== undefined) result.warnings = warnings;
+    return result;
   } catch (err) {
     // Storage failures arrive as StorageError (storageOp); what else fails is the pack's
     // bytes or the stream carrying them.
