@@ -213,7 +213,8 @@ export class Engine {
       },
       assertLive: () => {
         this.#check();
-        if (this.#deleted.has(record.id)) throw new NotFoundError('ERR_REPO_NOT_FOUND', `repository "${record.name}" was deleted`, { details: { name: record.name } });
+        if (this.#deleted.has(record.id))
+          throw new NotFoundError('ERR_REPO_NOT_FOUND', `repository "${record.name}" was deleted`, { details: { name: record.name } });
       },
     };
     const repo = new Repository(ctx);
@@ -365,7 +366,10 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
       await db.open();
     } catch (err) {
       const where = options.path === undefined ? 'the database' : `the database at ${options.path}`;
-      throw new StorageError(`cannot open ${where}: ${(err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : (err as Error).message}`, { cause: err });
+      throw new StorageError(
+        `cannot open ${where}: ${(err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : (err as Error).message}`,
+        { cause: err },
+      );
     }
   }
   return new Engine(new Kv(db), owns, options);

@@ -56,7 +56,14 @@ export {
   type ErrorCode,
 } from './errors.js';
 export * from './access/index.js';
-export { createTokenAuthorizer, type AccessDecision, type Authorize, type AuthorizeContext, type GitService, type TokenAuthorizerOptions } from './http/authorize.js';
+export {
+  createTokenAuthorizer,
+  type AccessDecision,
+  type Authorize,
+  type AuthorizeContext,
+  type GitService,
+  type TokenAuthorizerOptions,
+} from './http/authorize.js';
 export type { GitHttpOptions, GitHttpLimits, GitHttpEngine } from './http/git-http.js';
 export { createGitNodeHandler, createApiNodeHandler, createNodeHandler, type NodeHandler } from './http/node-handler.js';
 export {

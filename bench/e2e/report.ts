@@ -30,12 +30,17 @@ function check(value: number, op: '<=' | '>=', limit: number): boolean | null {
 export function computeRatios(r: SuiteReport): RatioRow[] {
   const rows: RatioRow[] = [];
   const add = (name: string, value: number, op?: '<=' | '>=', limit?: number): void => {
-    rows.push({ name, value, target: op && limit !== undefined ? `${op === '<=' ? '≤' : '≥'} ${limit}` : '', pass: op && limit !== undefined ? check(value, op, limit) : null });
+    rows.push({
+      name,
+      value,
+      target: op && limit !== undefined ? `${op === '<=' ? '≤' : '≥'} ${limit}` : '',
+      pass: op && limit !== undefined ? check(value, op, limit) : null,
+    });
   };
   const pairs = new Set(r.results.map((x) => `${x.workload}\u0000${x.fixture}`));
   // Targets apply to level-git as shipped; level-git-cold (pack cache off) is shown for information.
   for (const variant of ['level-git', 'level-git-cold']) {
-    const t = <T,>(v: T): T | undefined => (variant === 'level-git' ? v : undefined);
+    const t = <T>(v: T): T | undefined => (variant === 'level-git' ? v : undefined);
     for (const key of pairs) {
       const [workload, fixture] = key.split('\u0000') as [string, string];
       const lg = find(r, workload, fixture, variant);
@@ -57,10 +62,20 @@ export function computeRatios(r: SuiteReport): RatioRow[] {
         continue;
       }
       const strict = workload === 'depth1' || workload === 'sweep';
-      add(`${workload} ${fixture}: ${variant} / floor`, ratio(lg?.time.median, at('floor')?.time.median), strict ? t('<=') : undefined, strict ? t(1.25) : undefined);
+      add(
+        `${workload} ${fixture}: ${variant} / floor`,
+        ratio(lg?.time.median, at('floor')?.time.median),
+        strict ? t('<=') : undefined,
+        strict ? t(1.25) : undefined,
+      );
       add(`${workload} ${fixture}: ${variant} / cgit`, ratio(lg?.time.median, at('cgit')?.time.median), t('<='), t(1));
       add(`${workload} ${fixture}: ${variant} / cgit-gc`, ratio(lg?.time.median, at('cgit-gc')?.time.median), t('<='), t(1));
-      add(`${workload} ${fixture}: server CPU ${variant} / cgit-gc`, ratio(lg?.cpuMeanMs ?? undefined, at('cgit-gc')?.cpuMeanMs ?? undefined), strict ? t('<=') : undefined, strict ? t(0.5) : undefined);
+      add(
+        `${workload} ${fixture}: server CPU ${variant} / cgit-gc`,
+        ratio(lg?.cpuMeanMs ?? undefined, at('cgit-gc')?.cpuMeanMs ?? undefined),
+        strict ? t('<=') : undefined,
+        strict ? t(0.5) : undefined,
+      );
       if (at('remote')) add(`${workload} ${fixture}: ${variant} / remote`, ratio(lg?.time.median, at('remote')?.time.median));
     }
   }
@@ -89,7 +104,22 @@ interface Row {
 }
 
 function resultRows(r: SuiteReport): { header: string[]; rows: Row[] } {
-  const header = ['workload', 'fixture', 'server', 'median ms', 'p95 ms', '× floor', '× cgit', '× cgit-gc', 'server CPU ms/op', 'CPU × cgit-gc', 'peak RSS MB', 'kB on wire', 'runs', 'failed'];
+  const header = [
+    'workload',
+    'fixture',
+    'server',
+    'median ms',
+    'p95 ms',
+    '× floor',
+    '× cgit',
+    '× cgit-gc',
+    'server CPU ms/op',
+    'CPU × cgit-gc',
+    'peak RSS MB',
+    'kB on wire',
+    'runs',
+    'failed',
+  ];
   const rows: Row[] = [];
   for (const x of r.results) {
     const base = (s: string): Result | undefined => find(r, x.workload, x.fixture, s);
@@ -120,7 +150,17 @@ function concurrencyRows(r: SuiteReport): { header: string[]; rows: Row[] } {
   return {
     header,
     rows: r.concurrency.map((c) => ({
-      cells: [c.fixture, String(c.concurrency), c.server, fmt(c.throughput, 2), fmt(c.latency.median), fmt(c.latency.p95), fmt(c.cpuPerCloneMs), String(c.rounds), String(c.errors)],
+      cells: [
+        c.fixture,
+        String(c.concurrency),
+        c.server,
+        fmt(c.throughput, 2),
+        fmt(c.latency.median),
+        fmt(c.latency.p95),
+        fmt(c.cpuPerCloneMs),
+        String(c.rounds),
+        String(c.errors),
+      ],
     })),
   };
 }
@@ -137,7 +177,9 @@ function mdTable(header: string[], rows: Row[]): string {
 }
 
 function ratioRows(ratios: RatioRow[]): Row[] {
-  return ratios.map((x) => ({ cells: [x.name, fmt(x.value, 2), x.target || '(info)', x.pass === null ? (x.target ? 'not measured' : '') : x.pass ? 'met' : 'missed'] }));
+  return ratios.map((x) => ({
+    cells: [x.name, fmt(x.value, 2), x.target || '(info)', x.pass === null ? (x.target ? 'not measured' : '') : x.pass ? 'met' : 'missed'],
+  }));
 }
 
 /** The console version: results, concurrency and ratios. */
@@ -152,7 +194,14 @@ export function formatText(r: SuiteReport, ratios: RatioRow[]): string {
   const targets = ratios.filter((x) => x.target !== '');
   const info = ratios.filter((x) => x.target === '');
   if (targets.length > 0) out.push('', textTable(['target (same-run ratio)', 'value', 'target', ''], ratioRows(targets)));
-  if (info.length > 0) out.push('', textTable(['other same-run ratios', 'value'], ratioRows(info).map((r) => ({ cells: r.cells.slice(0, 2) }))));
+  if (info.length > 0)
+    out.push(
+      '',
+      textTable(
+        ['other same-run ratios', 'value'],
+        ratioRows(info).map((r) => ({ cells: r.cells.slice(0, 2) })),
+      ),
+    );
   for (const n of r.notes) out.push(`note: ${n}`);
   return out.join('\n');
 }
@@ -176,7 +225,15 @@ export function formatMarkdown(r: SuiteReport, ratios: RatioRow[], chartFile: st
   const info = ratios.filter((x) => x.target === '');
   if (info.length > 0) {
     out.push('<details><summary>Other same-run ratios (level-git-cold, floor, ingest)</summary>', '');
-    out.push(mdTable(['ratio', 'value'], ratioRows(info).map((r) => ({ cells: r.cells.slice(0, 2) }))), '', '</details>', '');
+    out.push(
+      mdTable(
+        ['ratio', 'value'],
+        ratioRows(info).map((r) => ({ cells: r.cells.slice(0, 2) })),
+      ),
+      '',
+      '</details>',
+      '',
+    );
   }
   out.push('#### All results', '');
   const res = resultRows(r);
@@ -189,7 +246,14 @@ export function formatMarkdown(r: SuiteReport, ratios: RatioRow[], chartFile: st
   return out.join('\n').trimEnd() + '\n';
 }
 
-const COLORS: Record<string, string> = { 'level-git': '#2b7bb9', 'level-git-cold': '#8ec1e6', cgit: '#d9822b', 'cgit-gc': '#a05a17', floor: '#7a7a7a', remote: '#6a3d9a' };
+const COLORS: Record<string, string> = {
+  'level-git': '#2b7bb9',
+  'level-git-cold': '#8ec1e6',
+  cgit: '#d9822b',
+  'cgit-gc': '#a05a17',
+  floor: '#7a7a7a',
+  remote: '#6a3d9a',
+};
 
 const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
@@ -216,7 +280,9 @@ export function depth1Chart(r: SuiteReport): string | null {
   const parts: string[] = [];
   parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`);
   parts.push(`<rect width="${W}" height="${H}" fill="#fff"/>`);
-  parts.push(`<text x="${left}" y="20" font-size="14" font-weight="bold">${esc(`depth-1 clone, median ms (whisker: p95), ${r.meta.runs} runs, git ${r.meta.git}`)}</text>`);
+  parts.push(
+    `<text x="${left}" y="20" font-size="14" font-weight="bold">${esc(`depth-1 clone, median ms (whisker: p95), ${r.meta.runs} runs, git ${r.meta.git}`)}</text>`,
+  );
   for (let v = 0; v <= yMax + 1e-9; v += step) {
     parts.push(`<line x1="${left}" x2="${W - right}" y1="${y(v).toFixed(1)}" y2="${y(v).toFixed(1)}" stroke="#e5e5e5"/>`);
     parts.push(`<text x="${left - 6}" y="${(y(v) + 4).toFixed(1)}" text-anchor="end">${v >= 1000 ? `${v / 1000}s` : v}</text>`);
@@ -227,14 +293,20 @@ export function depth1Chart(r: SuiteReport): string | null {
       const x = depth.find((d) => d.fixture === f.id && d.server === s);
       if (!x) return;
       const bx = gx + si * barW;
-      parts.push(`<rect x="${bx.toFixed(1)}" y="${y(x.time.median).toFixed(1)}" width="${(barW - 2).toFixed(1)}" height="${(top + plotH - y(x.time.median)).toFixed(1)}" fill="${COLORS[s] ?? '#999'}"><title>${esc(`${s} ${f.id}: median ${x.time.median.toFixed(0)} ms, p95 ${x.time.p95.toFixed(0)} ms`)}</title></rect>`);
+      parts.push(
+        `<rect x="${bx.toFixed(1)}" y="${y(x.time.median).toFixed(1)}" width="${(barW - 2).toFixed(1)}" height="${(top + plotH - y(x.time.median)).toFixed(1)}" fill="${COLORS[s] ?? '#999'}"><title>${esc(`${s} ${f.id}: median ${x.time.median.toFixed(0)} ms, p95 ${x.time.p95.toFixed(0)} ms`)}</title></rect>`,
+      );
       const cx = bx + (barW - 2) / 2;
       parts.push(`<line x1="${cx.toFixed(1)}" x2="${cx.toFixed(1)}" y1="${y(x.time.median).toFixed(1)}" y2="${y(x.time.p95).toFixed(1)}" stroke="#333"/>`);
-      parts.push(`<line x1="${(cx - 4).toFixed(1)}" x2="${(cx + 4).toFixed(1)}" y1="${y(x.time.p95).toFixed(1)}" y2="${y(x.time.p95).toFixed(1)}" stroke="#333"/>`);
+      parts.push(
+        `<line x1="${(cx - 4).toFixed(1)}" x2="${(cx + 4).toFixed(1)}" y1="${y(x.time.p95).toFixed(1)}" y2="${y(x.time.p95).toFixed(1)}" stroke="#333"/>`,
+      );
     });
     const lx = left + gi * groupW + groupW / 2;
     parts.push(`<text x="${lx.toFixed(1)}" y="${top + plotH + 18}" text-anchor="middle">${esc(f.id)}</text>`);
-    parts.push(`<text x="${lx.toFixed(1)}" y="${top + plotH + 33}" text-anchor="middle" fill="#555">${esc(`${f.files.toLocaleString('en-US')} files, ${f.commits.toLocaleString('en-US')} commits`)}</text>`);
+    parts.push(
+      `<text x="${lx.toFixed(1)}" y="${top + plotH + 33}" text-anchor="middle" fill="#555">${esc(`${f.files.toLocaleString('en-US')} files, ${f.commits.toLocaleString('en-US')} commits`)}</text>`,
+    );
   });
   servers.forEach((s, i) => {
     const lx = left + i * 110;
@@ -279,7 +351,10 @@ export function writeOutputs(r: SuiteReport, resultsDir: string, docsDir: string
     const current = existsSync(docFile) ? readFileSync(docFile, 'utf8') : `# Benchmarks\n\n## Results\n\n${START}\n${END}\n`;
     const a = current.indexOf(START);
     const b = current.indexOf(END);
-    const next = a >= 0 && b > a ? `${current.slice(0, a + START.length)}\n${docMd}${current.slice(b)}` : `${current.trimEnd()}\n\n## Results\n\n${START}\n${docMd}${END}\n`;
+    const next =
+      a >= 0 && b > a
+        ? `${current.slice(0, a + START.length)}\n${docMd}${current.slice(b)}`
+        : `${current.trimEnd()}\n\n## Results\n\n${START}\n${docMd}${END}\n`;
     writeFileSync(docFile, next);
   }
   return { json, markdown, chart };

@@ -23,9 +23,7 @@ async function main(): Promise<void> {
   }
   const started = performance.now();
   const report: SuiteReport =
-    opts.from !== null
-      ? (JSON.parse(readFileSync(opts.from, 'utf8')) as SuiteReport)
-      : await runSuite(opts, (line) => process.stderr.write(`${line}\n`));
+    opts.from !== null ? (JSON.parse(readFileSync(opts.from, 'utf8')) as SuiteReport) : await runSuite(opts, (line) => process.stderr.write(`${line}\n`));
   const ratios = computeRatios(report);
   process.stdout.write(`\n${formatText(report, ratios)}\n`);
   const out = writeOutputs(report, join(PROJECT_ROOT, 'bench', 'results'), opts.docs ? join(PROJECT_ROOT, 'docs') : null);

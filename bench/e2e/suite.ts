@@ -11,14 +11,7 @@ import { wants, type BenchOptions } from '../shared/args.js';
 import { cloneRoot, git, gitOk, run } from '../shared/exec.js';
 import { alternate, alternateUnits, measure, rotation, toResult, type OpResult, type Result, type Sample } from '../shared/measure.js';
 import { summarize, type Summary } from '../shared/stats.js';
-import {
-  ensurePrevBranch,
-  historyFixture,
-  RECIPES,
-  sweepFixture,
-  treeFixture,
-  type Fixture,
-} from './fixtures/fixtures.js';
+import { ensurePrevBranch, historyFixture, RECIPES, sweepFixture, treeFixture, type Fixture } from './fixtures/fixtures.js';
 import { PROJECT_ROOT } from './servers/control.js';
 import { startHttpBackend } from './servers/http-backend.js';
 import { BENCH_API_KEY, startLevelGit } from './servers/level-git.js';
@@ -220,15 +213,17 @@ export async function runSuite(o: BenchOptions, log: Log): Promise<SuiteReport> 
 
     const servers: BenchServer[] = [...(remote ? [remote] : []), ...(levelGit ? [levelGit] : []), ...(levelGitCold ? [levelGitCold] : []), cgit, cgitGc, floor];
     let cloneSeq = 0;
-    const clone = (f: Fixture, depth1: boolean) => async (s: BenchServer): Promise<OpResult> => {
-      const dest = join(clones, `c${cloneSeq++}`);
-      const args = ['clone', '--quiet'];
-      if (depth1) args.push('--depth', '1', '--single-branch');
-      if (!o.checkout) args.push('--no-checkout');
-      const r = await git([...args, s.url(f.id), dest]);
-      rmSync(dest, { recursive: true, force: true });
-      return { ms: r.ms, ok: r.code === 0, ...(r.code !== 0 ? { error: fail(r) } : {}) };
-    };
+    const clone =
+      (f: Fixture, depth1: boolean) =>
+      async (s: BenchServer): Promise<OpResult> => {
+        const dest = join(clones, `c${cloneSeq++}`);
+        const args = ['clone', '--quiet'];
+        if (depth1) args.push('--depth', '1', '--single-branch');
+        if (!o.checkout) args.push('--no-checkout');
+        const r = await git([...args, s.url(f.id), dest]);
+        rmSync(dest, { recursive: true, force: true });
+        return { ms: r.ms, ok: r.code === 0, ...(r.code !== 0 ? { error: fail(r) } : {}) };
+      };
 
     /** Records the floor through floorSource with `op`, then warms every server up once. */
     const warmUp = async (op: (s: BenchServer) => Promise<OpResult>, list: readonly BenchServer[]): Promise<void> => {
@@ -312,26 +307,28 @@ export async function runSuite(o: BenchOptions, log: Log): Promise<SuiteReport> 
       const origin = originOf(lg);
       const sizes = o.quick ? [1, 10] : [1, 10, 100, 1000];
       const files = (n: number, i: number) => Array.from({ length: n }, (_, k) => ({ path: `agent/f${k}.ts`, content: `export const step${k} = ${i};\n` }));
-      const apiCommit = (n: number) => async (i: number): Promise<OpResult> => {
-        const t0 = performance.now();
-        try {
-          const res = await fetch(`${origin}/api/v1/repos/${encodeURIComponent(f.id)}/commits`, {
-            method: 'POST',
-            headers: { 'content-type': 'application/json', 'x-api-key': BENCH_API_KEY },
-            body: JSON.stringify({
-              branch: `agent-api-${n}`,
-              baseBranch: 'main',
-              message: `agent step ${i}`,
-              author: { name: 'Bench', email: 'bench@example.com' },
-              changes: files(n, i),
-            }),
-          });
-          const text = await res.text();
-          return { ms: performance.now() - t0, ok: res.status === 201, ...(res.status !== 201 ? { error: `${res.status} ${text.slice(0, 300)}` } : {}) };
-        } catch (e) {
-          return { ms: performance.now() - t0, ok: false, error: String(e) };
-        }
-      };
+      const apiCommit =
+        (n: number) =>
+        async (i: number): Promise<OpResult> => {
+          const t0 = performance.now();
+          try {
+            const res = await fetch(`${origin}/api/v1/repos/${encodeURIComponent(f.id)}/commits`, {
+              method: 'POST',
+              headers: { 'content-type': 'application/json', 'x-api-key': BENCH_API_KEY },
+              body: JSON.stringify({
+                branch: `agent-api-${n}`,
+                baseBranch: 'main',
+                message: `agent step ${i}`,
+                author: { name: 'Bench', email: 'bench@example.com' },
+                changes: files(n, i),
+              }),
+            });
+            const text = await res.text();
+            return { ms: performance.now() - t0, ok: res.status === 201, ...(res.status !== 201 ? { error: `${res.status} ${text.slice(0, 300)}` } : {}) };
+          } catch (e) {
+            return { ms: performance.now() - t0, ok: false, error: String(e) };
+          }
+        };
       const probe = await apiCommit(1)(-1);
       if (!probe.ok) {
         notes.push(`api: not measured, the JSON API answered ${probe.error?.split('\n')[0]}`);
@@ -343,15 +340,17 @@ export async function runSuite(o: BenchOptions, log: Log): Promise<SuiteReport> 
         await gitOk(['clone', '--quiet', s.url(f.id), dir]);
         return dir;
       };
-      const gitCommitPush = (dir: string, n: number) => async (i: number): Promise<OpResult> => {
-        mkdirSync(join(dir, 'agent'), { recursive: true });
-        for (const c of files(n, i)) writeFileSync(join(dir, c.path), c.content);
-        const c = await git(['add', 'agent'], dir);
-        const t = await git(['commit', '--quiet', '-m', `agent step ${i}`], dir);
-        const p = await git(['push', '--quiet', 'origin', `HEAD:refs/heads/agent-git-${n}`], dir);
-        const ok = c.code === 0 && t.code === 0 && p.code === 0;
-        return { ms: c.ms + t.ms + p.ms, ok, ...(ok ? {} : { error: fail(p.code !== 0 ? p : t) }) };
-      };
+      const gitCommitPush =
+        (dir: string, n: number) =>
+        async (i: number): Promise<OpResult> => {
+          mkdirSync(join(dir, 'agent'), { recursive: true });
+          for (const c of files(n, i)) writeFileSync(join(dir, c.path), c.content);
+          const c = await git(['add', 'agent'], dir);
+          const t = await git(['commit', '--quiet', '-m', `agent step ${i}`], dir);
+          const p = await git(['push', '--quiet', 'origin', `HEAD:refs/heads/agent-git-${n}`], dir);
+          const ok = c.code === 0 && t.code === 0 && p.code === 0;
+          return { ms: c.ms + t.ms + p.ms, ok, ...(ok ? {} : { error: fail(p.code !== 0 ? p : t) }) };
+        };
       const lgDir = await clientFor(lg);
       const cgDir = await clientFor(cgit);
       for (const n of sizes) {
@@ -409,12 +408,7 @@ export async function runSuite(o: BenchOptions, log: Log): Promise<SuiteReport> 
         const r = await op(s, 'push-warmup');
         if (!r.ok) log(`  ! warm-up push to ${s.name}: ${r.error}`);
       }
-      const samples = await alternate(
-        targets,
-        o.runs,
-        (s, i) => op(s, `push-${i}`),
-        { kind: 'receive', prepare: (s, i) => s.createRepo(`push-${i}`) },
-      );
+      const samples = await alternate(targets, o.runs, (s, i) => op(s, `push-${i}`), { kind: 'receive', prepare: (s, i) => s.createRepo(`push-${i}`) });
       report('push', f, samples, (_name, r) => ({
         filesPerSecond: f.files / (r.time.median / 1000),
         megabytesPerSecond: (r.bytes ?? 0) / 1e6 / (r.time.median / 1000),

@@ -16,7 +16,10 @@ import { collectBytes, git, machine } from './common.js';
 const TURNS = 300;
 const files = new Map<string, string[]>();
 for (let f = 0; f < 60; f++) {
-  files.set(`src/m${f % 6}/file${f}.ts`, Array.from({ length: 200 }, (_, i) => `export const v${i} = ${i * f}; // line ${i} of file ${f}`));
+  files.set(
+    `src/m${f % 6}/file${f}.ts`,
+    Array.from({ length: 200 }, (_, i) => `export const v${i} = ${i * f}; // line ${i} of file ${f}`),
+  );
 }
 /** The changes of turn `t` (applied to `state`, which it mutates). */
 function turn(state: Map<string, string[]>, t: number): { path: string; content: string }[] {

@@ -33,7 +33,11 @@ const stream = (() => {
   const enc = (s: string) => new TextEncoder().encode(s);
   files.forEach((f, i) => parts.push(enc(`blob\nmark :${i + 1}\ndata ${f.content.length}\n`), f.content, enc('\n')));
   const msg = 'import\n';
-  parts.push(enc(`commit refs/heads/main\nauthor Bench <bench@example.com> 1700000000 +0000\ncommitter Bench <bench@example.com> 1700000000 +0000\ndata ${msg.length}\n${msg}`));
+  parts.push(
+    enc(
+      `commit refs/heads/main\nauthor Bench <bench@example.com> 1700000000 +0000\ncommitter Bench <bench@example.com> 1700000000 +0000\ndata ${msg.length}\n${msg}`,
+    ),
+  );
   files.forEach((f, i) => parts.push(enc(`M 100644 :${i + 1} ${f.path}\n`)));
   parts.push(enc('\n'));
   return Buffer.concat(parts);
@@ -79,9 +83,24 @@ console.table(bench.table());
 const g = median(bench, 'C git add -A + commit');
 const fi = median(bench, 'C git fast-import');
 printRatios(`1,000-file commit (${(bytes / 1e6).toFixed(1)} MB of real source files)`, [
-  { op: '1,000-file commit, memory-level', ours: median(bench, 'level-git repo.commit (memory-level)'), git: g, note: `${samples(bench, 'level-git repo.commit (memory-level)')} samples` },
-  { op: '1,000-file commit, on-disk classic-level', ours: median(bench, 'level-git repo.commit (on-disk classic-level)'), git: g, note: 'C git: `git add -A` + `git commit` (2 processes, 1,000 loose objects)' },
-  { op: '1,000-file commit, memory-level vs fast-import', ours: median(bench, 'level-git repo.commit (memory-level)'), git: fi, note: 'C git: `git fast-import` of the same bytes (1 process, writes a pack)' },
+  {
+    op: '1,000-file commit, memory-level',
+    ours: median(bench, 'level-git repo.commit (memory-level)'),
+    git: g,
+    note: `${samples(bench, 'level-git repo.commit (memory-level)')} samples`,
+  },
+  {
+    op: '1,000-file commit, on-disk classic-level',
+    ours: median(bench, 'level-git repo.commit (on-disk classic-level)'),
+    git: g,
+    note: 'C git: `git add -A` + `git commit` (2 processes, 1,000 loose objects)',
+  },
+  {
+    op: '1,000-file commit, memory-level vs fast-import',
+    ours: median(bench, 'level-git repo.commit (memory-level)'),
+    git: fi,
+    note: 'C git: `git fast-import` of the same bytes (1 process, writes a pack)',
+  },
   { op: '1,000-file commit, on-disk vs fast-import', ours: median(bench, 'level-git repo.commit (on-disk classic-level)'), git: fi, note: '' },
 ]);
 await mem.close();

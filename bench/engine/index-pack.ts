@@ -98,7 +98,12 @@ const mem = median(bench, 'level-git indexPack (memory-level)');
 const dsk = median(bench, 'level-git indexPack (on-disk classic-level)');
 const what = `${(pack.length / 1e6).toFixed(1)} MB pack, ${objects} objects`;
 printRatios(`indexPack of a ${what}`, [
-  { op: 'indexPack, memory-level vs index-pack --strict', ours: mem, git: strict, note: `${samples(bench, 'level-git indexPack (memory-level)')} samples; git index-pack uses threads (2 cores)` },
+  {
+    op: 'indexPack, memory-level vs index-pack --strict',
+    ours: mem,
+    git: strict,
+    note: `${samples(bench, 'level-git indexPack (memory-level)')} samples; git index-pack uses threads (2 cores)`,
+  },
   { op: 'indexPack, on-disk vs index-pack --strict', ours: dsk, git: strict, note: '' },
   { op: 'indexPack, memory-level vs index-pack (no --strict)', ours: mem, git: plain, note: '' },
 ]);

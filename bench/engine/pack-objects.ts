@@ -59,8 +59,18 @@ console.table(bench.table());
 
 const ours = median(bench, 'level-git packObjects (depth 1)');
 printRatios(`packObjects of a 2,000-file real tree (${(bytes / 1e6).toFixed(1)} MB raw)`, [
-  { op: 'pack of a 2,000-file tree vs repacked repo', ours, git: median(bench, 'C git pack-objects (repacked repo)'), note: `pack ${(ourSize / 1e6).toFixed(2)} MB vs git ${(packedSize / 1e6).toFixed(2)} MB` },
-  { op: 'pack of a 2,000-file tree vs loose objects', ours, git: median(bench, 'C git pack-objects (loose objects)'), note: `git ${(looseSize / 1e6).toFixed(2)} MB (delta search)` },
+  {
+    op: 'pack of a 2,000-file tree vs repacked repo',
+    ours,
+    git: median(bench, 'C git pack-objects (repacked repo)'),
+    note: `pack ${(ourSize / 1e6).toFixed(2)} MB vs git ${(packedSize / 1e6).toFixed(2)} MB`,
+  },
+  {
+    op: 'pack of a 2,000-file tree vs loose objects',
+    ours,
+    git: median(bench, 'C git pack-objects (loose objects)'),
+    note: `git ${(looseSize / 1e6).toFixed(2)} MB (delta search)`,
+  },
 ]);
 await engine.close();
 rmSync(tmp, { recursive: true, force: true });

@@ -17,7 +17,24 @@ const rand = (n: number): number => {
   seed = (seed * 1103515245 + 12345) & 0x7fffffff;
   return seed % n;
 };
-const words = ['const', 'return', 'function', 'export', 'import', 'value', 'observer', 'subscribe', 'pipe', 'map', 'filter', 'index', 'length', 'null', 'undefined', 'this'];
+const words = [
+  'const',
+  'return',
+  'function',
+  'export',
+  'import',
+  'value',
+  'observer',
+  'subscribe',
+  'pipe',
+  'map',
+  'filter',
+  'index',
+  'length',
+  'null',
+  'undefined',
+  'this',
+];
 const entries: Uint8Array[] = [];
 for (let i = 0; i < 2300; i++) {
   const parts: string[] = [];

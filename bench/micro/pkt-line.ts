@@ -9,7 +9,7 @@ import { concat } from '../../src/platform/bytes.js';
 import { compare } from './micro.js';
 
 const lines: string[] = [];
-for (let i = 0; i < 2000; i++) lines.push(`${(i * 2654435761 >>> 0).toString(16).padStart(8, '0').repeat(5)} refs/heads/agent/task-${i}`);
+for (let i = 0; i < 2000; i++) lines.push(`${((i * 2654435761) >>> 0).toString(16).padStart(8, '0').repeat(5)} refs/heads/agent/task-${i}`);
 const encoded = concat([...lines.map((l) => encodePktLine(l)), FLUSH_PKT]);
 
 function chunks(buf: Uint8Array, size: number): Uint8Array[] {

@@ -72,7 +72,9 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
       return v;
     };
     switch (flag) {
-      case '--quick': o.quick = true; break;
+      case '--quick':
+        o.quick = true;
+        break;
       case '--runs': {
         const n = Number(value());
         if (!Number.isInteger(n) || n < 1 || n > 1000) throw new Error('--runs must be an integer 1..1000');
@@ -81,15 +83,26 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
         break;
       }
       case '--only': {
-        const names = value().split(',').map((s) => s.trim()).filter(Boolean);
+        const names = value()
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean);
         for (const n of names) if (!(WORKLOADS as readonly string[]).includes(n)) throw new Error(`unknown workload ${n}`);
         o.only = names as Workload[];
         break;
       }
-      case '--remote': o.remote = value(); break;
-      case '--no-checkout': o.checkout = false; break;
-      case '--docs': o.docs = true; break;
-      case '--from': o.from = value(); break;
+      case '--remote':
+        o.remote = value();
+        break;
+      case '--no-checkout':
+        o.checkout = false;
+        break;
+      case '--docs':
+        o.docs = true;
+        break;
+      case '--from':
+        o.from = value();
+        break;
       case '--floor-source': {
         const v = value();
         if (v !== 'level-git' && v !== 'cgit') throw new Error('--floor-source must be level-git or cgit');
@@ -102,11 +115,23 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
         o.concurrency = levels;
         break;
       }
-      case '--no-level-git': o.noLevelGit = true; break;
-      case '--cold': o.cold = true; coldGiven = true; break;
-      case '--no-cold': o.cold = false; coldGiven = true; break;
-      case '-h': case '--help': o.help = true; break;
-      default: throw new Error(`unknown flag ${a}`);
+      case '--no-level-git':
+        o.noLevelGit = true;
+        break;
+      case '--cold':
+        o.cold = true;
+        coldGiven = true;
+        break;
+      case '--no-cold':
+        o.cold = false;
+        coldGiven = true;
+        break;
+      case '-h':
+      case '--help':
+        o.help = true;
+        break;
+      default:
+        throw new Error(`unknown flag ${a}`);
     }
   }
   if (o.quick && !runsGiven) o.runs = 3;

@@ -25,7 +25,9 @@ export function listFiles(dir: string, exts?: readonly string[]): string[] {
  */
 export function realSourceFiles(count: number, root = join(process.cwd(), 'node_modules')): { path: string; content: Uint8Array }[] {
   const out: { path: string; content: Uint8Array }[] = [];
-  const pkgs = readdirSync(root).filter((p) => !p.startsWith('.')).sort();
+  const pkgs = readdirSync(root)
+    .filter((p) => !p.startsWith('.'))
+    .sort();
   for (const pkg of pkgs) {
     const base = join(root, pkg);
     let files: string[];
@@ -50,9 +52,9 @@ export function realSourceFiles(count: number, root = join(process.cwd(), 'node_
 export async function collectBytes(src: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
   const parts: Uint8Array[] = [];
   let n = 0;
-  for await (const p of src) (parts.push(p), (n += p.length));
+  for await (const p of src) parts.push(p), (n += p.length);
   const out = new Uint8Array(n);
   let o = 0;
-  for (const p of parts) (out.set(p, o), (o += p.length));
+  for (const p of parts) out.set(p, o), (o += p.length);
   return out;
 }

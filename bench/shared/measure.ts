@@ -99,7 +99,11 @@ export async function alternate(
   servers: readonly BenchServer[],
   runs: number,
   op: (s: BenchServer, run: number) => Promise<OpResult>,
-  opts: { kind?: 'upload' | 'receive'; prepare?: (s: BenchServer, run: number) => Promise<void>; cleanup?: (s: BenchServer, run: number) => Promise<void> } = {},
+  opts: {
+    kind?: 'upload' | 'receive';
+    prepare?: (s: BenchServer, run: number) => Promise<void>;
+    cleanup?: (s: BenchServer, run: number) => Promise<void>;
+  } = {},
 ): Promise<Map<string, Sample[]>> {
   const out = new Map<string, Sample[]>(servers.map((s) => [s.name, []]));
   for (let i = 0; i < runs; i++) {

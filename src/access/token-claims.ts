@@ -22,16 +22,7 @@ export interface MintRequest {
 }
 
 /** Why a token was refused, in `UnauthorizedError.details.reason`. */
-export type TokenRejection =
-  | 'missing'
-  | 'malformed'
-  | 'algorithm'
-  | 'signature'
-  | 'expired'
-  | 'not-yet-valid'
-  | 'lifetime'
-  | 'claims'
-  | 'revoked';
+export type TokenRejection = 'missing' | 'malformed' | 'algorithm' | 'signature' | 'expired' | 'not-yet-valid' | 'lifetime' | 'claims' | 'revoked';
 
 const MAX_REPO_LENGTH = 1024;
 const MAX_JTI_LENGTH = 256;
@@ -149,9 +140,7 @@ export function mapJoseError(err: unknown): UnauthorizedError {
   const why = (err as { reason?: string } | null)?.reason; // jose: 'missing' | 'invalid' | 'check_failed'
   switch (code) {
     case 'ERR_JWT_EXPIRED':
-      return claim === 'iat'
-        ? reject('lifetime', 'token was issued too long ago', err)
-        : reject('expired', 'token expired', err);
+      return claim === 'iat' ? reject('lifetime', 'token was issued too long ago', err) : reject('expired', 'token expired', err);
     case 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED':
       return reject('signature', 'token signature is invalid', err);
     case 'ERR_JOSE_ALG_NOT_ALLOWED':

@@ -77,7 +77,9 @@ export function checkKeys(keys: TokenKeys): CheckedKeys {
   }
   if (algorithm === 'HS256' && secret === null) throw new InvalidArgumentError('keys.algorithm HS256 needs keys.secret');
   if (algorithm === 'HS256' && keys.privateKey !== undefined) {
-    throw new InvalidArgumentError('keys.algorithm HS256 signs with keys.secret: leave out keys.privateKey (list its public key in publicKeys to accept its tokens)');
+    throw new InvalidArgumentError(
+      'keys.algorithm HS256 signs with keys.secret: leave out keys.privateKey (list its public key in publicKeys to accept its tokens)',
+    );
   }
   if ((algorithm === 'ES256' || algorithm === 'EdDSA') && keys.privateKey === undefined) {
     throw new InvalidArgumentError(`keys.algorithm ${algorithm} needs keys.privateKey`);
@@ -90,8 +92,7 @@ export async function prepareKeys(keys: CheckedKeys): Promise<PreparedKeys> {
   const { secret, publicInputs, privateKey, algorithm } = keys;
   const verify: VerifyKey[] = [];
   // Import the HMAC key once: handing jose raw bytes re-imports them on every call.
-  const hmac =
-    secret === null ? null : await globalThis.crypto.subtle.importKey('raw', secret, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']);
+  const hmac = secret === null ? null : await globalThis.crypto.subtle.importKey('raw', secret, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']);
   if (hmac !== null) verify.push({ alg: 'HS256', key: hmac, own: true });
   for (let i = 0; i < publicInputs.length; i++) verify.push(await preparePublicKey(publicInputs[i]!, i));
   let sign: SignKey | null = null;

@@ -92,7 +92,7 @@ function adminKeyFrom(values: { 'admin-key'?: string; data?: string }): string {
   if (process.env.LEVEL_GIT_ADMIN_KEY) return process.env.LEVEL_GIT_ADMIN_KEY;
   const file = join(resolve(values.data ?? './data'), 'admin-key');
   if (existsSync(file)) return readFileSync(file, 'utf8').trim();
-  throw new UsageError('no admin key: pass --admin-key, set LEVEL_GIT_ADMIN_KEY, or point --data at the server\'s data folder');
+  throw new UsageError("no admin key: pass --admin-key, set LEVEL_GIT_ADMIN_KEY, or point --data at the server's data folder");
 }
 
 async function callApi(url: string, adminKey: string, path: string, body: unknown): Promise<Record<string, unknown>> {
@@ -122,7 +122,12 @@ const CLIENT_OPTIONS = {
 } as const;
 
 async function createRepo(args: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({ args, options: { ...CLIENT_OPTIONS, 'default-branch': { type: 'string' } }, allowPositionals: true, strict: true });
+  const { values, positionals } = parseArgs({
+    args,
+    options: { ...CLIENT_OPTIONS, 'default-branch': { type: 'string' } },
+    allowPositionals: true,
+    strict: true,
+  });
   if (positionals.length !== 1) throw new UsageError('create-repo needs exactly one repository name');
   const url = values.url ?? process.env.LEVEL_GIT_URL ?? 'http://127.0.0.1:8080';
   const r = await callApi(url, adminKeyFrom(values), '/repos', {

@@ -28,9 +28,7 @@ export interface AuthorizeContext {
  * The hook's answer: `ephemeral` overrides the URL's choice of namespace; `policy` refuses
  * single ref updates of a push (a reason git prints after `ng`).
  */
-export type AccessDecision =
-  | { allow: true; ephemeral?: boolean; policy?: RefUpdatePolicy }
-  | { allow: false; status: 401 | 403 | 404; message: string };
+export type AccessDecision = { allow: true; ephemeral?: boolean; policy?: RefUpdatePolicy } | { allow: false; status: 401 | 403 | 404; message: string };
 
 /** The `authorize` hook: decides a request, 401 without valid credentials, 403 when they do not allow it. */
 export type Authorize = (ctx: AuthorizeContext) => Promise<AccessDecision>;

@@ -17,13 +17,7 @@ import type { GitBackend } from '../protocol/backend.js';
 import type { RefUpdatePolicy } from '../access/types.js';
 import { encodePktLine } from '../protocol/pkt-line.js';
 import { advertiseReceivePack, serveReceivePack, type ReceivePackLimits } from '../protocol/receive-pack.js';
-import {
-  advertiseUploadPack,
-  advertiseV2,
-  serveUploadPackV0,
-  serveUploadPackV2,
-  type UploadPackLimits,
-} from '../protocol/upload-pack.js';
+import { advertiseUploadPack, advertiseV2, serveUploadPackV0, serveUploadPackV2, type UploadPackLimits } from '../protocol/upload-pack.js';
 import { utf8 } from '../platform/bytes.js';
 import type { CoreRequest, CoreResponse } from './exchange.js';
 import type { Authorize, GitService } from './authorize.js';

@@ -138,7 +138,14 @@ function checkIdent(b: Uint8Array, p: number, r: Reporter): boolean {
   if (end === p || at(b, end) !== SP) return r.report('badDate', 'identity date is malformed');
   p = end + 1;
   const s = at(b, p);
-  if ((s !== 0x2b && s !== 0x2d) || !isDigit(at(b, p + 1)) || !isDigit(at(b, p + 2)) || !isDigit(at(b, p + 3)) || !isDigit(at(b, p + 4)) || at(b, p + 5) !== LF) {
+  if (
+    (s !== 0x2b && s !== 0x2d) ||
+    !isDigit(at(b, p + 1)) ||
+    !isDigit(at(b, p + 2)) ||
+    !isDigit(at(b, p + 3)) ||
+    !isDigit(at(b, p + 4)) ||
+    at(b, p + 5) !== LF
+  ) {
     return r.report('badTimezone', 'identity time zone is not +HHMM or -HHMM');
   }
   return false;

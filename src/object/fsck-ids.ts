@@ -145,8 +145,10 @@ function resolve(options: FsckOptions): FsckConfig {
       const id = BY_LOWER.get(name.toLowerCase());
       if (id === undefined) throw new InvalidArgumentError(`unknown fsck message id "${name}"`, { details: { id: name } });
       const code = typeof value === 'string' ? LEVEL_CODES[value] : undefined;
-      if (code === undefined) throw new InvalidArgumentError(`fsck severity of "${name}" must be "error", "warn" or "ignore"`, { details: { id: name, value } });
-      if (TABLE[id] === 'fatal' && code !== LEVEL_ERROR) throw new InvalidArgumentError(`fsck message "${id}" cannot be downgraded`, { details: { id, value } });
+      if (code === undefined)
+        throw new InvalidArgumentError(`fsck severity of "${name}" must be "error", "warn" or "ignore"`, { details: { id: name, value } });
+      if (TABLE[id] === 'fatal' && code !== LEVEL_ERROR)
+        throw new InvalidArgumentError(`fsck message "${id}" cannot be downgraded`, { details: { id, value } });
       levels[id] = code;
     }
   }

@@ -35,8 +35,7 @@ export function checkObject(type: ObjectType, body: Uint8Array, options?: FsckOp
     checkTag(body, r);
     const refusal = tagParserRefusal(body);
     if (refusal !== null) r.refuse(refusal, 'git cannot read this tag');
-  }
-  else r.report('unknownType', `unknown object type ${JSON.stringify(String(type))}`);
+  } else r.report('unknownType', `unknown object type ${JSON.stringify(String(type))}`);
   return r.done();
 }
 

@@ -23,7 +23,8 @@ export type ObjectCache = LRUCache<string, CachedObject>;
 export function createObjectCache(maxBytes = 64 * 1024 * 1024): ObjectCache {
   return new LRUCache<string, CachedObject>({
     maxSize: maxBytes,
-    sizeCalculation: (v) => (v.type === 'tree' ? 64 + v.entries.length * 120 : v.type === 'commit' ? 300 + v.commit.message.length * 2 : 300 + v.tag.message.length * 2),
+    sizeCalculation: (v) =>
+      v.type === 'tree' ? 64 + v.entries.length * 120 : v.type === 'commit' ? 300 + v.commit.message.length * 2 : 300 + v.tag.message.length * 2,
   });
 }
 
@@ -201,4 +202,3 @@ export class ObjectWriter {
     await this.#kv.batch(ops);
   }
 }
-

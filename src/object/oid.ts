@@ -66,4 +66,3 @@ export function hashObject(type: ObjectType, body: Uint8Array): Oid {
   h.update(body);
   return toHex(h.digest()) as Oid;
 }
-

@@ -145,7 +145,10 @@ export class DeltaResolver {
     if (this.#deferredCount > 0) {
       const missing = [...this.#waitingOnOid.keys()];
       const offsets = [...this.#waitingOnOffset.keys()];
-      const what = missing.length > 0 ? `missing delta base ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', ...' : ''}` : `unresolvable ofs-delta bases at ${offsets.slice(0, 5).join(', ')}`;
+      const what =
+        missing.length > 0
+          ? `missing delta base ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', ...' : ''}`
+          : `unresolvable ofs-delta bases at ${offsets.slice(0, 5).join(', ')}`;
       throw new CorruptPackError(`pack has ${this.#deferredCount} deltas that cannot be resolved: ${what}`, {
         details: { missing: missing.slice(0, 100) },
       });

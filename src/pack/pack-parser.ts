@@ -129,7 +129,8 @@ export class PackParser {
   /** End of input: throws CorruptPackError unless the whole pack, trailer included, was read. */
   finish(): void {
     if (this.#phase !== 'done') {
-      const where = this.#phase === 'header' ? 'in its header' : this.#phase === 'entries' ? `after ${this.#parsed} of ${this.#count} entries` : 'before its checksum';
+      const where =
+        this.#phase === 'header' ? 'in its header' : this.#phase === 'entries' ? `after ${this.#parsed} of ${this.#count} entries` : 'before its checksum';
       throw new CorruptPackError(`pack is truncated ${where}`);
     }
   }

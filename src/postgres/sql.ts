@@ -93,7 +93,14 @@ export function batchStatement(s: Statements, dels: Buffer[], puts: [Buffer, Buf
 }
 
 /** A page of keys (and values) in the range, after the position, in order. */
-export function pageStatement(s: Statements, range: KeyRange, reverse: boolean, values: boolean, limit: number, at?: Position): { text: string; values: unknown[] } {
+export function pageStatement(
+  s: Statements,
+  range: KeyRange,
+  reverse: boolean,
+  values: boolean,
+  limit: number,
+  at?: Position,
+): { text: string; values: unknown[] } {
   const params: unknown[] = [];
   const where = whereOf(range, reverse, params, at);
   return { text: `SELECT k${values ? ', v' : ''} FROM ${s.table} WHERE ${where} ORDER BY k ${reverse ? 'DESC' : 'ASC'} LIMIT ${limit}`, values: params };

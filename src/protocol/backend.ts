@@ -18,10 +18,7 @@ export interface AdvertisedRef {
 }
 
 /** Partial-clone object filter (`filter` capability). */
-export type ObjectFilter =
-  | { kind: 'blob:none' }
-  | { kind: 'blob:limit'; limit: number }
-  | { kind: 'tree'; depth: number };
+export type ObjectFilter = { kind: 'blob:none' } | { kind: 'blob:limit'; limit: number } | { kind: 'tree'; depth: number };
 
 /** Everything a fetch request asks for, already parsed and validated. */
 export interface FetchRequest {

@@ -29,16 +29,10 @@ export const DELIM_PKT: Uint8Array = utf8('0001');
 export const RESPONSE_END_PKT: Uint8Array = utf8('0002');
 
 /** One decoded packet. */
-export type Pkt =
-  | { type: 'data'; data: Uint8Array }
-  | { type: 'flush' }
-  | { type: 'delim' }
-  | { type: 'response-end' };
+export type Pkt = { type: 'data'; data: Uint8Array } | { type: 'flush' } | { type: 'delim' } | { type: 'response-end' };
 
 /** Result of decoding at one position of a buffer. */
-export type DecodeResult =
-  | { complete: true; pkt: Pkt; consumed: number }
-  | { complete: false; needed: number };
+export type DecodeResult = { complete: true; pkt: Pkt; consumed: number } | { complete: false; needed: number };
 
 const HEX_DIGIT = new Int8Array(256).fill(-1);
 for (let i = 0; i < 10; i++) HEX_DIGIT[48 + i] = i;

@@ -299,10 +299,11 @@ export class RefStore {
   async sweepExpired(): Promise<AppliedUpdate[]> {
     return this.#lock.run(String(this.#repoId), async () => {
       const now = this.#now();
-      const expired = (await this.list('ephemeral', 'refs/', { includeExpired: true })).filter(([, v]) => v.expiresAt !== undefined && isExpired(v.expiresAt, now));
+      const expired = (await this.list('ephemeral', 'refs/', { includeExpired: true })).filter(
+        ([, v]) => v.expiresAt !== undefined && isExpired(v.expiresAt, now),
+      );
       await this.#kv.batch(expired.map(([ref]) => ({ type: 'del' as const, key: this.#key(ref, 'ephemeral') })));
       return expired.map(([ref, v]) => ({ ref, space: 'ephemeral' as const, oldOid: v.oid, newOid: ZERO_OID }));
     });
   }
 }
-

@@ -14,7 +14,12 @@ import { ephemeralExpiry, transact } from './ref-updates.js';
 import { resolveRevision } from './revision.js';
 
 /** Creates a branch in a space at a revision (read through that space's view; it must name a commit). */
-export async function createBranch(core: RepoCore, name: string, from: string, options: { space?: Space; ttlSeconds?: number }): Promise<{ name: string; sha: Oid }> {
+export async function createBranch(
+  core: RepoCore,
+  name: string,
+  from: string,
+  options: { space?: Space; ttlSeconds?: number },
+): Promise<{ name: string; sha: Oid }> {
   const ref = branchRef(name);
   const space: Space = options.space === 'ephemeral' ? 'ephemeral' : 'regular';
   const sha = await resolveCommit(core.ctx, from, space);
@@ -33,7 +38,12 @@ export async function deleteBranch(core: RepoCore, name: string, options: { spac
 }
 
 /** Creates a lightweight tag, or an annotated one when `message` is given. */
-export async function createTag(core: RepoCore, name: string, target: string, options: { message?: string; tagger?: PersonInput }): Promise<{ name: string; sha: Oid }> {
+export async function createTag(
+  core: RepoCore,
+  name: string,
+  target: string,
+  options: { message?: string; tagger?: PersonInput },
+): Promise<{ name: string; sha: Oid }> {
   const { ctx } = core;
   const ref = tagRef(name);
   ctx.assertLive();
@@ -72,7 +82,10 @@ export async function deleteTag(core: RepoCore, name: string): Promise<void> {
  * the regular `targetBranch` (default: the same name) is set to the ephemeral tip, checked
  * against `expectedTargetSha` when given, and the ephemeral ref is removed.
  */
-export async function promote(core: RepoCore, options: { baseBranch: string; targetBranch?: string; expectedTargetSha?: string }): Promise<{ targetBranch: string; sha: Oid }> {
+export async function promote(
+  core: RepoCore,
+  options: { baseBranch: string; targetBranch?: string; expectedTargetSha?: string },
+): Promise<{ targetBranch: string; sha: Oid }> {
   const from = branchRef(options.baseBranch);
   const target = branchRef(options.targetBranch ?? options.baseBranch);
   const eph = await core.ctx.refs.get(from, 'ephemeral');

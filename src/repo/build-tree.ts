@@ -8,15 +8,24 @@ import { InvalidArgumentError, InvalidPathError, NotFoundError } from '../errors
 import { utf8 } from '../platform/bytes.js';
 import type { Oid } from '../object/oid.js';
 import { splitPath } from '../object/path.js';
-import { EXECUTABLE_MODE, FILE_MODE, SYMLINK_MODE, TREE_MODE, encodeTree, isBlobMode, isTreeMode, normalizeMode, type FileMode, type TreeEntry } from '../object/tree.js';
+import {
+  EXECUTABLE_MODE,
+  FILE_MODE,
+  SYMLINK_MODE,
+  TREE_MODE,
+  encodeTree,
+  isBlobMode,
+  isTreeMode,
+  normalizeMode,
+  type FileMode,
+  type TreeEntry,
+} from '../object/tree.js';
 import type { ObjectStore, ObjectWriter } from '../object/object-store.js';
 import { checkNamedBlobs, checkObject, fsckConfig, type FsckConfig } from '../object/fsck.js';
 import { refuseIfBad } from './checks.js';
 
 /** One change of a commit: write a file, or delete a path. */
-export type FileChange =
-  | { path: string; content: string | Uint8Array; mode?: string; delete?: false }
-  | { path: string; delete: true };
+export type FileChange = { path: string; content: string | Uint8Array; mode?: string; delete?: false } | { path: string; delete: true };
 
 interface DirNode {
   files: Map<string, FileChange>;

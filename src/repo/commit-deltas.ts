@@ -25,7 +25,12 @@ export const DEFAULT_COMMIT_DELTA_LIMITS: CommitDeltaLimits = { maxObjectBytes: 
 const MIN_BYTES = 64;
 
 /** Queues on `writer` a kept delta for each object in `replaced` worth one (see the module comment). */
-export async function addCommitDeltas(store: ObjectStore, writer: ObjectWriter, replaced: readonly Replaced[], limits: CommitDeltaLimits = DEFAULT_COMMIT_DELTA_LIMITS): Promise<number> {
+export async function addCommitDeltas(
+  store: ObjectStore,
+  writer: ObjectWriter,
+  replaced: readonly Replaced[],
+  limits: CommitDeltaLimits = DEFAULT_COMMIT_DELTA_LIMITS,
+): Promise<number> {
   const candidates = replaced.filter((r) => r.body.length >= MIN_BYTES && r.body.length <= limits.maxObjectBytes);
   if (candidates.length === 0) return 0;
   const [bases, present] = await Promise.all([store.getStored(candidates.map((c) => c.base)), store.has(candidates.map((c) => c.oid))]);

@@ -176,9 +176,24 @@ function planCommit(core: RepoCore, options: CommitOptions): CommitPlan {
     const key = checkIdempotencyKey(options.idempotencyKey);
     const { idempotencyKey: _k, author: a, committer: c, ...rest } = options;
     void _k;
-    idempotency = { key, fingerprint: fingerprint({ ...rest, author: { name: a.name, email: a.email }, committer: c ? { name: c.name, email: c.email } : undefined }) };
+    idempotency = {
+      key,
+      fingerprint: fingerprint({ ...rest, author: { name: a.name, email: a.email }, committer: c ? { name: c.name, email: c.email } : undefined }),
+    };
   }
-  return { branch: options.branch, ref, space, author, committer, message, changes, expected, baseBranch: options.baseBranch, ttlSeconds: options.ttlSeconds, idempotency };
+  return {
+    branch: options.branch,
+    ref,
+    space,
+    author,
+    committer,
+    message,
+    changes,
+    expected,
+    baseBranch: options.baseBranch,
+    ttlSeconds: options.ttlSeconds,
+    idempotency,
+  };
 }
 
 /** Writes the commit's objects on the current tip and moves the branch; rebuilds when it moved meanwhile. */

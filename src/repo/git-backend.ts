@@ -7,15 +7,7 @@ import { LevelGitError, ProtocolError, RefConflictError, MissingObjectsError } f
 import { type Oid, ZERO_OID, isOid } from '../object/oid.js';
 import { isRefName } from '../refs/ref-name.js';
 import type { RefUpdate } from '../refs/ref-store.js';
-import type {
-  AdvertisedRef,
-  FetchRequest,
-  FetchResponse,
-  GitBackend,
-  ReceiveOptions,
-  ReceiveResult,
-  RefCommand,
-} from '../protocol/backend.js';
+import type { AdvertisedRef, FetchRequest, FetchResponse, GitBackend, ReceiveOptions, ReceiveResult, RefCommand } from '../protocol/backend.js';
 import type { Repository } from './repository.js';
 import type { Space } from '../refs/space.js';
 import { internalsOf, type RepoInternals } from './internals.js';
@@ -188,12 +180,17 @@ export class RepoGitBackend implements GitBackend {
         return { results: checked.map((c) => ({ ref: c.cmd.ref, ok: false, reason: c.reason ?? 'atomic transaction failed' })) };
       }
       try {
-        await this.#internals.transact(checked.map((c) => c.update!), 'push');
+        await this.#internals.transact(
+          checked.map((c) => c.update!),
+          'push',
+        );
         return { results: checked.map((c) => ({ ref: c.cmd.ref, ok: true })) };
       } catch (err) {
         const reason = reasonOf(err);
         const bad = (err as LevelGitError).details.ref;
-        return { results: checked.map((c) => ({ ref: c.cmd.ref, ok: false, reason: bad === undefined || bad === c.cmd.ref ? reason : 'atomic transaction failed' })) };
+        return {
+          results: checked.map((c) => ({ ref: c.cmd.ref, ok: false, reason: bad === undefined || bad === c.cmd.ref ? reason : 'atomic transaction failed' })),
+        };
       }
     }
     // Without --atomic each ref stands alone, but a push of many refs (every tag) usually
@@ -203,12 +200,16 @@ export class RepoGitBackend implements GitBackend {
     if (valid.length > 1) {
       let together = true;
       try {
-        await this.#internals.transact(valid.map((c) => c.update!), 'push');
+        await this.#internals.transact(
+          valid.map((c) => c.update!),
+          'push',
+        );
       } catch (err) {
         reasonOf(err); // a refusal falls through to one by one; anything else propagates
         together = false;
       }
-      if (together) return { results: checked.map((c) => (c.reason === undefined ? { ref: c.cmd.ref, ok: true } : { ref: c.cmd.ref, ok: false, reason: c.reason })) };
+      if (together)
+        return { results: checked.map((c) => (c.reason === undefined ? { ref: c.cmd.ref, ok: true } : { ref: c.cmd.ref, ok: false, reason: c.reason })) };
     }
     const results: ReceiveResult['results'] = [];
     for (const c of checked) {

@@ -145,7 +145,10 @@ export async function ingestPack(kv: Kv, store: ObjectStore, source: AsyncIterab
         } catch (err) {
           if (err instanceof InvalidObjectError && err.details.reference === undefined) {
             const id = /\((has\w+)\)$/.exec(err.message)?.[1];
-            throw new InvalidObjectError(`object ${o.oid} (${o.type}): ${err.message}`, { cause: err, details: { oid: o.oid, ...err.details, ...(id ? { id } : {}) } });
+            throw new InvalidObjectError(`object ${o.oid} (${o.type}): ${err.message}`, {
+              cause: err,
+              details: { oid: o.oid, ...err.details, ...(id ? { id } : {}) },
+            });
           }
           throw err;
         }
@@ -186,9 +189,12 @@ export async function ingestPack(kv: Kv, store: ObjectStore, source: AsyncIterab
       const infos = await storageOp(READING, () => store.info(chunk));
       const missing = chunk.filter((_, j) => infos[j] === undefined);
       if (missing.length > 0) {
-        throw new MissingObjectsError(`pack is not complete: ${missing.length === 1 ? 'object' : `${missing.length} objects, e.g.`} ${missing[0]} referenced but not present`, {
-          details: { missing: missing.slice(0, 20) },
-        });
+        throw new MissingObjectsError(
+          `pack is not complete: ${missing.length === 1 ? 'object' : `${missing.length} objects, e.g.`} ${missing[0]} referenced but not present`,
+          {
+            details: { missing: missing.slice(0, 20) },
+          },
+        );
       }
       chunk.forEach((oid, j) => arrived(oid, infos[j]!.type));
     }
@@ -231,4 +237,3 @@ export async function ingestPack(kv: Kv, store: ObjectStore, source: AsyncIterab
     if (spilled.size > 0) await kv.clear(prefixRange(qPrefix)).catch(() => undefined);
   }
 }
-

@@ -53,7 +53,10 @@ export function packCacheKey(repoId: number, input: ObjectPlanInput): string | u
   if ((input.haves?.length ?? 0) > 0 || (input.clientShallows?.length ?? 0) > 0) return undefined;
   const f = input.filter;
   const filter = f === undefined ? '' : f.kind === 'blob:limit' ? `blob:limit=${f.limit}` : f.kind === 'tree' ? `tree:${f.depth}` : f.kind;
-  const tagList = (input.includeTags ?? []).map((t) => `${t.oid}>${t.peeled}`).sort().join(',');
+  const tagList = (input.includeTags ?? [])
+    .map((t) => `${t.oid}>${t.peeled}`)
+    .sort()
+    .join(',');
   const tags = tagList.length > 200 ? toHex(platform().sha1(utf8(tagList))) : tagList;
   return [
     repoId,
@@ -77,7 +80,12 @@ export class PackCache {
   readonly stats = { hits: 0, misses: 0, shared: 0, warmed: 0 };
 
   constructor(options: PackCacheOptions = {}) {
-    this.options = { maxBytes: options.maxBytes ?? 256 * 1024 * 1024, maxEntryBytes: options.maxEntryBytes ?? 64 * 1024 * 1024, warm: options.warm ?? true, shareWaitMs: options.shareWaitMs ?? 30_000 };
+    this.options = {
+      maxBytes: options.maxBytes ?? 256 * 1024 * 1024,
+      maxEntryBytes: options.maxEntryBytes ?? 64 * 1024 * 1024,
+      warm: options.warm ?? true,
+      shareWaitMs: options.shareWaitMs ?? 30_000,
+    };
     this.#lru = new LRUCache<string, CachedPack>({ maxSize: Math.max(1, this.options.maxBytes), sizeCalculation: (p) => Math.max(1, p.bytes) });
   }
 

@@ -28,7 +28,9 @@ export async function transact(core: RepoCore, updates: RefUpdate[], source: Ref
   // One typed read of every new value: branches point at commits (git's ref store refuses
   // anything else, and every read of the branch would fail), and tags are peeled from there.
   // Missing objects are the transaction's own check, under the lock.
-  const targets = updates.map((u) => (typeof u.newOid === 'string' && isOid(u.newOid.toLowerCase()) && u.newOid !== ZERO_OID ? (u.newOid.toLowerCase() as Oid) : undefined));
+  const targets = updates.map((u) =>
+    typeof u.newOid === 'string' && isOid(u.newOid.toLowerCase()) && u.newOid !== ZERO_OID ? (u.newOid.toLowerCase() as Oid) : undefined,
+  );
   const wanted = [...new Set(targets.filter((t) => t !== undefined))];
   const typeOf = new Map(wanted.map((o, i) => [o, i]));
   const infos = await ctx.objects.info(wanted);
@@ -81,7 +83,11 @@ export async function expireRefs(core: RepoCore): Promise<AppliedUpdate[]> {
 
 /** Expiry time (ms since the epoch) of an ephemeral ref written now with this lifetime (default: the engine's). */
 export function ephemeralExpiry(ctx: RepoContext, ttlSeconds?: number): number {
-  return expiresAt(Date.now(), { requestedTtlSeconds: ttlSeconds, defaultTtlSeconds: ctx.ephemeralTtlSeconds, maxTtlSeconds: ctx.maxEphemeralTtlSeconds }).getTime();
+  return expiresAt(Date.now(), {
+    requestedTtlSeconds: ttlSeconds,
+    defaultTtlSeconds: ctx.ephemeralTtlSeconds,
+    maxTtlSeconds: ctx.maxEphemeralTtlSeconds,
+  }).getTime();
 }
 
 /** Each update with the value its tag peels to; the first level's types come from the caller. */

@@ -82,7 +82,12 @@ export async function readRef(refs: RefStore, ref: string, view: View): Promise<
 }
 
 /** The first of `refCandidates(name)` that exists in the view, with its full name. */
-export async function findRef(refs: RefStore, name: string, view: View, options: { refsPrefix?: boolean } = {}): Promise<{ ref: string; value: RefValue } | undefined> {
+export async function findRef(
+  refs: RefStore,
+  name: string,
+  view: View,
+  options: { refsPrefix?: boolean } = {},
+): Promise<{ ref: string; value: RefValue } | undefined> {
   for (const ref of refCandidates(name, options)) {
     const value = await readRef(refs, ref, view);
     if (value !== undefined) return { ref, value };

@@ -38,7 +38,11 @@ export function planPack(ctx: RepoContext, input: ObjectPlanInput): Promise<Obje
  * Streams a pack of exactly these stored objects: header, then each batch of stored entries
  * (one batched read, one chunk), then the SHA-1 trailer. No inflate, no deflate, no per-object await.
  */
-export function streamPack(ctx: RepoContext, oids: readonly Oid[], options: { deltas?: boolean; thinBases?: ReadonlySet<Oid>; ofsDelta?: boolean } = {}): AsyncIterable<Uint8Array> {
+export function streamPack(
+  ctx: RepoContext,
+  oids: readonly Oid[],
+  options: { deltas?: boolean; thinBases?: ReadonlySet<Oid>; ofsDelta?: boolean } = {},
+): AsyncIterable<Uint8Array> {
   return (async function* () {
     // Pinned while it streams: a ref that moves away mid-clone does not pull the objects
     // out from under it, and a sweep meanwhile still collects everything else.
@@ -61,7 +65,11 @@ export async function fetchPack(ctx: RepoContext, input: ObjectPlanInput): Promi
     const plan = await planObjects(ctx.objects, input);
     // Deltas kept from pushes go out whenever their base travels too: across history, and
     // within one tree (git push deltas similar files of the same commit against each other).
-    return { shallow: plan.shallow, unshallow: plan.unshallow, pack: streamPack(ctx, plan.oids, { deltas: true, thinBases: plan.clientObjects, ofsDelta: input.ofsDelta }) };
+    return {
+      shallow: plan.shallow,
+      unshallow: plan.unshallow,
+      pack: streamPack(ctx, plan.oids, { deltas: true, thinBases: plan.clientObjects, ofsDelta: input.ofsDelta }),
+    };
   };
   const cache = ctx.packCache;
   const key = cache?.enabled ? packCacheKey(ctx.repoId, input) : undefined;
@@ -91,7 +99,8 @@ export async function annotatedTags(ctx: RepoContext, view: View): Promise<{ oid
 export function packObjects(ctx: RepoContext, options: PackObjectsOptions): AsyncIterable<Uint8Array> {
   if (options === null || typeof options !== 'object' || !Array.isArray(options.wants)) throw new InvalidArgumentError('packObjects needs { wants: [...] }');
   const ids = (list: readonly string[] | undefined, what: string) => (list ?? []).map((w) => parseOid(w, what));
-  if (options.depth !== undefined && (!Number.isInteger(options.depth) || options.depth < 1)) throw new InvalidArgumentError('depth must be a positive integer');
+  if (options.depth !== undefined && (!Number.isInteger(options.depth) || options.depth < 1))
+    throw new InvalidArgumentError('depth must be a positive integer');
   const input: ObjectPlanInput = {
     wants: ids(options.wants, 'want'),
     haves: ids(options.haves, 'have'),

@@ -53,14 +53,14 @@ async function walkCommitLevels(
 ): Promise<void> {
   const seen = new Set<Oid>();
   let level: Oid[] = [];
-  for (const o of starts) if (!seen.has(o) && !skip(o)) (seen.add(o), level.push(o));
+  for (const o of starts) if (!seen.has(o) && !skip(o)) seen.add(o), level.push(o);
   for (let generation = 1; level.length > 0; generation++) {
     const decoded = await store.decodeMany(level);
     const next: Oid[] = [];
     level.forEach((oid, i) => {
       const obj = decoded[i]!;
       if (obj.type !== 'commit' || !visit(oid, obj.commit, generation)) return;
-      for (const p of obj.commit.parents) if (!seen.has(p) && !skip(p)) (seen.add(p), next.push(p));
+      for (const p of obj.commit.parents) if (!seen.has(p) && !skip(p)) seen.add(p), next.push(p);
     });
     level = next;
   }
@@ -234,7 +234,11 @@ async function planCommits(store: ObjectStore, input: ObjectPlanInput, wantCommi
     if (input.depth !== undefined && input.deepenRelative) {
       const known = [...clientShallows];
       const infos = await store.info(known);
-      cut = await shallowByDepth(store, known.filter((_, i) => infos[i]?.type === 'commit'), input.depth + 1);
+      cut = await shallowByDepth(
+        store,
+        known.filter((_, i) => infos[i]?.type === 'commit'),
+        input.depth + 1,
+      );
     } else if (input.depth !== undefined && input.depth >= INFINITE_DEPTH) {
       // --unshallow: every shallow commit of the client goes, reached from the wants or not
       // (git leaves branches that are up to date out of the wants).
@@ -296,7 +300,7 @@ async function walkTrees(
   forceRoots = false,
 ): Promise<void> {
   let level: Oid[] = [];
-  for (const r of roots) if (forceRoots || !seen.has(r)) (seen.add(r), level.push(r));
+  for (const r of roots) if (forceRoots || !seen.has(r)) seen.add(r), level.push(r);
   let depth = 0;
   while (level.length > 0 && depth < maxTreeDepth) {
     const decoded = await store.decodeMany(level);
@@ -406,7 +410,7 @@ export async function planObjects(store: ObjectStore, input: ObjectPlanInput): P
     const inPack = new Set(trees);
     for (const t of wants.trees) {
       if (clientHas.has(t)) continue;
-      if (!inPack.has(t)) (inPack.add(t), trees.push(t));
+      if (!inPack.has(t)) inPack.add(t), trees.push(t);
       // Walked even when the commits' walk met it: a tree:<n> cut may have left its entries out.
       await walkTrees(store, [t], seen, collect(1), Infinity, true);
     }
@@ -417,7 +421,7 @@ export async function planObjects(store: ObjectStore, input: ObjectPlanInput): P
     sentBlobs = blobs.filter((_, i) => (infos[i]?.size ?? 0) < filter.limit); // git omits blobs of at least the limit
   }
   const blobSet = new Set(sentBlobs);
-  for (const b of wants.blobs) if (!blobSet.has(b) && !clientHas!.has(b)) (blobSet.add(b), sentBlobs.push(b));
+  for (const b of wants.blobs) if (!blobSet.has(b) && !clientHas!.has(b)) blobSet.add(b), sentBlobs.push(b);
 
   const tags = [...wants.tags];
   if (input.includeTags && input.includeTags.length > 0) {
@@ -427,7 +431,10 @@ export async function planObjects(store: ObjectStore, input: ObjectPlanInput): P
     const haveSet = new Set(input.haves ?? []);
     const tagSet = new Set(tags);
     const candidates = input.includeTags.filter((t) => sent.has(t.peeled) && !haveSet.has(t.oid));
-    const chains = await peel(store, candidates.map((t) => t.oid));
+    const chains = await peel(
+      store,
+      candidates.map((t) => t.oid),
+    );
     candidates.forEach((t, i) => {
       if (tagSet.has(t.oid)) return;
       // The tags along the chain, up to one already going.

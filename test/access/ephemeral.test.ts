@@ -63,13 +63,18 @@ describe('expiresAt', () => {
   });
   it('never exceeds now + max and never precedes now', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 10 ** 7 }), fc.option(fc.integer({ min: 1, max: 10 ** 9 }), { nil: undefined }), fc.integer({ min: 1, max: 10 ** 7 }), (def, req, max) => {
-        const t = expiresAt(now, { defaultTtlSeconds: def, requestedTtlSeconds: req, maxTtlSeconds: max }).getTime();
-        expect(t).toBeGreaterThan(now);
-        expect(t).toBeLessThanOrEqual(now + max * 1000);
-        expect(isExpired(t, now)).toBe(false);
-        expect(isExpired(t, t)).toBe(true);
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 10 ** 7 }),
+        fc.option(fc.integer({ min: 1, max: 10 ** 9 }), { nil: undefined }),
+        fc.integer({ min: 1, max: 10 ** 7 }),
+        (def, req, max) => {
+          const t = expiresAt(now, { defaultTtlSeconds: def, requestedTtlSeconds: req, maxTtlSeconds: max }).getTime();
+          expect(t).toBeGreaterThan(now);
+          expect(t).toBeLessThanOrEqual(now + max * 1000);
+          expect(isExpired(t, now)).toBe(false);
+          expect(isExpired(t, t)).toBe(true);
+        },
+      ),
     );
   });
 });

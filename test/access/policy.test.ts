@@ -53,9 +53,13 @@ describe('parseBasicAuth', () => {
 
   it('round-trips any user without a colon and any password', () => {
     fc.assert(
-      fc.property(fc.string().filter((u) => !u.includes(':')), fc.string(), (user, password) => {
-        expect(parseBasicAuth(basic(`${user}:${password}`))).toEqual({ user, password });
-      }),
+      fc.property(
+        fc.string().filter((u) => !u.includes(':')),
+        fc.string(),
+        (user, password) => {
+          expect(parseBasicAuth(basic(`${user}:${password}`))).toEqual({ user, password });
+        },
+      ),
     );
   });
 });
@@ -155,10 +159,7 @@ describe('refPolicyCheck', () => {
     const parts = u.ref.split('/');
     for (const [pattern, ops] of policies) {
       const pp = pattern.split('/');
-      const matches =
-        pp[pp.length - 1] === '*'
-          ? parts.length >= pp.length && pp.slice(0, -1).every((c, i) => parts[i] === c)
-          : pattern === u.ref;
+      const matches = pp[pp.length - 1] === '*' ? parts.length >= pp.length && pp.slice(0, -1).every((c, i) => parts[i] === c) : pattern === u.ref;
       if (!matches) continue;
       if (ops.includes('no-push')) return 'refuse';
       if (ops.includes('no-force-push') && (u.force || u.delete)) return 'refuse';

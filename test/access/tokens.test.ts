@@ -62,7 +62,10 @@ describe('HS256 tokens', () => {
       repo: 'acme/site',
       permissions: ['git:write'],
       ephemeral: true,
-      refs: [['refs/heads/main', ['no-push']], ['refs/heads/*', ['no-force-push']]],
+      refs: [
+        ['refs/heads/main', ['no-push']],
+        ['refs/heads/*', ['no-force-push']],
+      ],
       sub: 'agent-7',
     });
     expect(claims).toMatchObject({ repo: 'acme/site', permissions: ['git:read', 'git:write'], ephemeral: true, iat: S0, exp: S0 + 3600, sub: 'agent-7' });
@@ -73,7 +76,10 @@ describe('HS256 tokens', () => {
       repo: 'acme/site',
       scope: 'git:read git:write',
       ephemeral: true,
-      refs: [['refs/heads/main', ['no-push']], ['refs/heads/*', ['no-force-push']]],
+      refs: [
+        ['refs/heads/main', ['no-push']],
+        ['refs/heads/*', ['no-force-push']],
+      ],
       sub: 'agent-7',
       iat: S0,
       exp: S0 + 3600,
@@ -177,7 +183,9 @@ describe('HS256 tokens', () => {
     const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
     const other = await createTokenService({ keys: { privateKey }, now: () => T0 }).mint({ repo: 'r', ttl: 2 });
     expect(decodeProtectedHeader(other.token).minter).toBe('level-git');
-    await expect(createTokenService({ keys: { publicKeys: [publicKey] }, now: () => T0 + 2000 + 29_000 }).verify(other.token)).resolves.toMatchObject({ repo: 'r' });
+    await expect(createTokenService({ keys: { publicKeys: [publicKey] }, now: () => T0 + 2000 + 29_000 }).verify(other.token)).resolves.toMatchObject({
+      repo: 'r',
+    });
     const token = await external(privateKey, 'ES256', { repo: 'r', scope: 'git:read' }, { exp: S0 + 2 });
     const verifier = (now: number, extra = {}) => createTokenService({ keys: { secret: SECRET, publicKeys: [publicKey] }, now: () => now, ...extra });
     await expect(verifier(T0 + 2000 + 29_000).verify(token)).resolves.toMatchObject({ repo: 'r' });
@@ -212,7 +220,11 @@ describe('HS256 tokens', () => {
     expect(await reasonOf(hs().verify(noJti))).toBe('claims');
     const textIat = forgeHs({ repo: 'r', scope: 'git:read', iat: 'yesterday', exp: S0 + 60, jti: 'x' });
     expect(await reasonOf(hs().verify(textIat))).toBe('claims');
-    const noIat = await new SignJWT({ repo: 'r', scope: 'git:read' }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime(S0 + 60).setJti('x').sign(key);
+    const noIat = await new SignJWT({ repo: 'r', scope: 'git:read' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setExpirationTime(S0 + 60)
+      .setJti('x')
+      .sign(key);
     expect(await reasonOf(hs().verify(noIat))).toBe('claims');
   });
 
@@ -272,9 +284,16 @@ describe('HS256 tokens', () => {
     const svc = hs();
     const segment = fc.string({ unit: fc.constantFrom(...'AZaz09-_.='.split('')), maxLength: 60 });
     await fc.assert(
-      fc.asyncProperty(fc.oneof(fc.string({ maxLength: 200 }), segment, fc.tuple(segment, segment, segment).map((p) => p.join('.'))), async (s) => {
-        await refused(svc.verify(s));
-      }),
+      fc.asyncProperty(
+        fc.oneof(
+          fc.string({ maxLength: 200 }),
+          segment,
+          fc.tuple(segment, segment, segment).map((p) => p.join('.')),
+        ),
+        async (s) => {
+          await refused(svc.verify(s));
+        },
+      ),
       { numRuns: 300 },
     );
     const valid = (await svc.mint({ repo: 'r' })).token;
@@ -284,7 +303,11 @@ describe('HS256 tokens', () => {
         const mutated = valid.slice(0, i) + c + valid.slice(i + 1);
         // The last character of a base64url segment carries unused low bits: a change there
         // that decodes to the same bytes is the same token, not a tampered one.
-        const bytes = (t: string) => t.split('.').map((p) => Buffer.from(p, 'base64url').toString('hex')).join('.');
+        const bytes = (t: string) =>
+          t
+            .split('.')
+            .map((p) => Buffer.from(p, 'base64url').toString('hex'))
+            .join('.');
         fc.pre(mutated.split('.').length !== 3 || bytes(mutated) !== bytes(valid));
         await refused(svc.verify(mutated));
       }),
@@ -378,7 +401,12 @@ describe('ES256 and EdDSA tokens minted elsewhere', () => {
     const old = await generateKeyPair('ES256');
     const cur = await generateKeyPair('ES256');
     const svc = createTokenService({
-      keys: { publicKeys: [{ ...(await exportJWK(old.publicKey)), kid: 'old' }, { ...(await exportJWK(cur.publicKey)), kid: 'cur' }] },
+      keys: {
+        publicKeys: [
+          { ...(await exportJWK(old.publicKey)), kid: 'old' },
+          { ...(await exportJWK(cur.publicKey)), kid: 'cur' },
+        ],
+      },
       now: () => T0,
     });
     await expect(svc.verify(await external(cur.privateKey, 'ES256', { repo: 'r', scope: 'git:read' }, { kid: 'cur' }))).resolves.toBeTruthy();
@@ -405,7 +433,9 @@ describe('ES256 and EdDSA tokens minted elsewhere', () => {
     const p384 = await generateKeyPair('ES384', { extractable: true });
     await expect(createTokenService({ keys: { privateKey: p384.privateKey } }).mint({ repo: 'r' })).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
     const ed = await generateKeyPair('EdDSA', { extractable: true });
-    await expect(createTokenService({ keys: { privateKey: ed.privateKey, algorithm: 'ES256' } }).mint({ repo: 'r' })).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+    await expect(createTokenService({ keys: { privateKey: ed.privateKey, algorithm: 'ES256' } }).mint({ repo: 'r' })).rejects.toMatchObject({
+      code: 'ERR_INVALID_ARGUMENT',
+    });
   });
 
   it('needs the public key when the private key is not extractable', async () => {

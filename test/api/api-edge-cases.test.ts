@@ -84,7 +84,14 @@ function hmacJwt(header: Record<string, unknown>, payload: Record<string, unknow
 }
 
 const now = () => Math.floor(Date.now() / 1000);
-const claims = (extra: Record<string, unknown> = {}) => ({ repo: 'app', scope: 'git:read git:write', iat: now(), exp: now() + 600, jti: `j-${Math.random()}`, ...extra });
+const claims = (extra: Record<string, unknown> = {}) => ({
+  repo: 'app',
+  scope: 'git:read git:write',
+  iat: now(),
+  exp: now() + 600,
+  jti: `j-${Math.random()}`,
+  ...extra,
+});
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 const commitBody = (changes: unknown[], extra: Record<string, unknown> = {}) => ({ branch: 'main', message: 'change', author: AUTHOR, changes, ...extra });
 
@@ -155,7 +162,17 @@ describe('request shape on every route', () => {
 
   it('refuses malformed JSON bodies on every write route with 400 ERR_INVALID_ARGUMENT and moves nothing', async () => {
     const before = await snapshot();
-    const bodies: (string | Uint8Array)[] = ['{"name": ', '[1,2]', '"text"', '42', 'null', 'true', '{"a":1}{', "{'a':1}", new Uint8Array([0x7b, 0x22, 0xff, 0x22, 0x3a, 0x31, 0x7d])];
+    const bodies: (string | Uint8Array)[] = [
+      '{"name": ',
+      '[1,2]',
+      '"text"',
+      '42',
+      'null',
+      'true',
+      '{"a":1}{',
+      "{'a':1}",
+      new Uint8Array([0x7b, 0x22, 0xff, 0x22, 0x3a, 0x31, 0x7d]),
+    ];
     for (const [method, path] of writeRoutes(name)) {
       for (const body of bodies) {
         const r = await h.call(method, path, body, { ...AH, 'content-type': 'application/json' });
@@ -235,7 +252,12 @@ describe('request shape on every route', () => {
 
   it('accepts JSON whatever the Content-Type says (curl -d sends form encoding) and ignores unknown fields', async () => {
     for (const ct of ['application/x-www-form-urlencoded', 'text/plain', 'application/json; charset=utf-8']) {
-      const r = await h.call('POST', `/api/v1/repos/${name}/commits`, commitBody([{ path: `ct/${ct.split(/[/;]/)[1]}`, content: ct, extra: 1 }], { unknown: { deep: true } }), { ...AH, 'content-type': ct });
+      const r = await h.call(
+        'POST',
+        `/api/v1/repos/${name}/commits`,
+        commitBody([{ path: `ct/${ct.split(/[/;]/)[1]}`, content: ct, extra: 1 }], { unknown: { deep: true } }),
+        { ...AH, 'content-type': ct },
+      );
       expect(r.status, ct).toBe(201);
     }
   });
@@ -303,7 +325,14 @@ describe('request shape on every route', () => {
   });
 
   it('answers HEAD on every GET route with the GET status and headers and no body', async () => {
-    for (const path of ['/api/v1/repos', `/api/v1/repos/${name}`, `/api/v1/repos/${name}/commits`, `/api/v1/repos/${name}/files/a.txt`, `/api/v1/repos/${name}/tree`, `/api/v1/repos/${name}/branches`]) {
+    for (const path of [
+      '/api/v1/repos',
+      `/api/v1/repos/${name}`,
+      `/api/v1/repos/${name}/commits`,
+      `/api/v1/repos/${name}/files/a.txt`,
+      `/api/v1/repos/${name}/tree`,
+      `/api/v1/repos/${name}/branches`,
+    ]) {
       const get = await h.call('GET', path);
       const head = await h.call('HEAD', path);
       expect(head.status, path).toBe(get.status);
@@ -316,7 +345,13 @@ describe('request shape on every route', () => {
   });
 
   it('treats trailing slashes like their absence', async () => {
-    for (const path of ['/api/v1/repos', `/api/v1/repos/${name}`, `/api/v1/repos/${name}/tree`, `/api/v1/repos/${name}/branches`, `/api/v1/repos/${name}/commits`]) {
+    for (const path of [
+      '/api/v1/repos',
+      `/api/v1/repos/${name}`,
+      `/api/v1/repos/${name}/tree`,
+      `/api/v1/repos/${name}/branches`,
+      `/api/v1/repos/${name}/commits`,
+    ]) {
       const plain = await h.call('GET', path);
       const slash = await h.call('GET', `${path}/`);
       expect(slash.status, path).toBe(200);
@@ -354,7 +389,24 @@ describe('repository names', () => {
 
   it('refuses invalid names with 400 ERR_INVALID_REPO_NAME and creates nothing', async () => {
     const before = await snapshot();
-    for (const n of ['', '../evil', 'a/b/c', 'x.git', 'X.GIT', 'café', 'a b', '.hidden', 'a/..', 'a..b', '-dash', 'a'.repeat(101), 'owner/', '/abs', 'a\\b', 'x.lock']) {
+    for (const n of [
+      '',
+      '../evil',
+      'a/b/c',
+      'x.git',
+      'X.GIT',
+      'café',
+      'a b',
+      '.hidden',
+      'a/..',
+      'a..b',
+      '-dash',
+      'a'.repeat(101),
+      'owner/',
+      '/abs',
+      'a\\b',
+      'x.lock',
+    ]) {
       expectError(await h.call('POST', '/api/v1/repos', { name: n }), 400, 'ERR_INVALID_REPO_NAME', JSON.stringify(n));
     }
     expectError(await h.call('POST', '/api/v1/repos', { name: 'ok-name', defaultBranch: 'a..b' }), 400, 'ERR_INVALID_REF_NAME');
@@ -414,8 +466,22 @@ describe('commits', () => {
     expectError(await post([{ path: 'nope.txt', delete: true }]), 404, 'ERR_PATH_NOT_FOUND');
     expectError(await post([{ path: 'dir', delete: true }]), 404, 'ERR_PATH_NOT_FOUND');
     expectError(await post([{ path: 'a.txt/under-a-file', delete: true }]), 404, 'ERR_PATH_NOT_FOUND');
-    expectError(await post([{ path: 'new', content: '1' }, { path: 'nope.txt', delete: true }]), 404, 'ERR_PATH_NOT_FOUND');
-    expectError(await post([{ path: 'x', content: '1' }, { path: 'x', content: '2' }]), 400, 'ERR_INVALID_ARGUMENT');
+    expectError(
+      await post([
+        { path: 'new', content: '1' },
+        { path: 'nope.txt', delete: true },
+      ]),
+      404,
+      'ERR_PATH_NOT_FOUND',
+    );
+    expectError(
+      await post([
+        { path: 'x', content: '1' },
+        { path: 'x', content: '2' },
+      ]),
+      400,
+      'ERR_INVALID_ARGUMENT',
+    );
     for (const mode of ['040000', '40000', '160000', '100664', '644', 'abc', '']) {
       expectError(await post([{ path: 'x', content: '1', mode }]), 400, 'ERR_INVALID_ARGUMENT', mode);
     }
@@ -461,7 +527,14 @@ describe('commits', () => {
   // directory replace the file (level-git once refused it as a path conflict).
   it('replaces a file by a directory in one commit when the file is deleted explicitly', async () => {
     const { name, base } = await freshRepo('f2d');
-    const r = await h.call('POST', `/api/v1/repos/${name}/commits`, commitBody([{ path: 'a.txt', delete: true }, { path: 'a.txt/inner', content: 'now a dir' }]));
+    const r = await h.call(
+      'POST',
+      `/api/v1/repos/${name}/commits`,
+      commitBody([
+        { path: 'a.txt', delete: true },
+        { path: 'a.txt/inner', content: 'now a dir' },
+      ]),
+    );
     expect(r.status, r.text).toBe(201);
     expect(r.json.parents).toEqual([base]);
     expect((await h.call('GET', `/api/v1/repos/${name}/files/a.txt/inner`)).text).toBe('now a dir');
@@ -470,7 +543,14 @@ describe('commits', () => {
   // The reverse: deleting the directory's files and writing a file of the same name.
   it('replaces a directory by a file in one commit when its files are deleted explicitly', async () => {
     const { name } = await freshRepo('d2f');
-    const r = await h.call('POST', `/api/v1/repos/${name}/commits`, commitBody([{ path: 'dir/b.txt', delete: true }, { path: 'dir', content: 'now a file' }]));
+    const r = await h.call(
+      'POST',
+      `/api/v1/repos/${name}/commits`,
+      commitBody([
+        { path: 'dir/b.txt', delete: true },
+        { path: 'dir', content: 'now a file' },
+      ]),
+    );
     expect(r.status, r.text).toBe(201);
     expect((await h.call('GET', `/api/v1/repos/${name}/files/dir`)).text).toBe('now a file');
   });
@@ -512,7 +592,11 @@ describe('commits', () => {
 
   it('lets exactly one of many concurrent commits with the same expectedHeadSha land (201), the rest 409', async () => {
     const { name, base } = await freshRepo('cas');
-    const rs = await Promise.all([...Array(12)].map((_, i) => h.call('POST', `/api/v1/repos/${name}/commits`, commitBody([{ path: `c${i}`, content: `${i}` }], { expectedHeadSha: base }))));
+    const rs = await Promise.all(
+      [...Array(12)].map((_, i) =>
+        h.call('POST', `/api/v1/repos/${name}/commits`, commitBody([{ path: `c${i}`, content: `${i}` }], { expectedHeadSha: base })),
+      ),
+    );
     const won = rs.filter((r) => r.status === 201);
     expect(won).toHaveLength(1);
     for (const r of rs.filter((x) => x.status !== 201)) expectError(r, 409, 'ERR_REF_CONFLICT');
@@ -525,16 +609,36 @@ describe('commits', () => {
   it('applies expectedHeadSha zero-sha semantics and moves nothing on a conflict', async () => {
     const { name, base } = await freshRepo('zero');
     const before = await snapshot();
-    expectError(await h.call('POST', `/api/v1/repos/${name}/commits`, commitBody([{ path: 'x', content: 'x' }], { expectedHeadSha: ZERO })), 409, 'ERR_REF_CONFLICT');
-    expectError(await h.call('POST', `/api/v1/repos/${name}/commits`, commitBody([{ path: 'x', content: 'x' }], { branch: 'new', expectedHeadSha: base })), 409, 'ERR_REF_CONFLICT');
+    expectError(
+      await h.call('POST', `/api/v1/repos/${name}/commits`, commitBody([{ path: 'x', content: 'x' }], { expectedHeadSha: ZERO })),
+      409,
+      'ERR_REF_CONFLICT',
+    );
+    expectError(
+      await h.call('POST', `/api/v1/repos/${name}/commits`, commitBody([{ path: 'x', content: 'x' }], { branch: 'new', expectedHeadSha: base })),
+      409,
+      'ERR_REF_CONFLICT',
+    );
     expect(await snapshot()).toEqual(before);
-    const created = await h.call('POST', `/api/v1/repos/${name}/commits`, commitBody([{ path: 'x', content: 'x' }], { branch: 'new', expectedHeadSha: ZERO, baseBranch: 'main' }));
+    const created = await h.call(
+      'POST',
+      `/api/v1/repos/${name}/commits`,
+      commitBody([{ path: 'x', content: 'x' }], { branch: 'new', expectedHeadSha: ZERO, baseBranch: 'main' }),
+    );
     expect(created.status).toBe(201);
     expect(created.json.parents).toEqual([base]);
     // Upper-case sha is the same sha.
-    const up = await h.call('POST', `/api/v1/repos/${name}/commits`, commitBody([{ path: 'y', content: 'y' }], { branch: 'new', expectedHeadSha: created.json.sha.toUpperCase() }));
+    const up = await h.call(
+      'POST',
+      `/api/v1/repos/${name}/commits`,
+      commitBody([{ path: 'y', content: 'y' }], { branch: 'new', expectedHeadSha: created.json.sha.toUpperCase() }),
+    );
     expect(up.status).toBe(201);
-    expectError(await h.call('POST', `/api/v1/repos/${name}/commits`, commitBody([{ path: 'z', content: 'z' }], { branch: 'other', baseBranch: 'missing' })), 404, 'ERR_REF_NOT_FOUND');
+    expectError(
+      await h.call('POST', `/api/v1/repos/${name}/commits`, commitBody([{ path: 'z', content: 'z' }], { branch: 'other', baseBranch: 'missing' })),
+      404,
+      'ERR_REF_NOT_FOUND',
+    );
   });
 });
 
@@ -587,7 +691,8 @@ describe('files', () => {
   beforeAll(async () => {
     ({ name, base } = await freshRepo('files'));
   });
-  const get = (path: string, headers: Record<string, string> = {}, method = 'GET') => h.call(method, `/api/v1/repos/${name}/files/${path}`, undefined, { ...AH, ...headers });
+  const get = (path: string, headers: Record<string, string> = {}, method = 'GET') =>
+    h.call(method, `/api/v1/repos/${name}/files/${path}`, undefined, { ...AH, ...headers });
 
   it('serves single ranges (a-b, a-, -n) with 206 and Content-Range', async () => {
     const cases: [string, string, string][] = [
@@ -684,7 +789,14 @@ describe('tree, commits and branches routes', () => {
     ({ name, base } = await freshRepo('reads'));
     const repo = await h.engine.getRepo(name);
     second = (await repo.commit({ branch: 'main', message: 'second', author: AUTHOR, changes: [{ path: 'c.txt', content: 'c' }] })).sha;
-    await repo.commit({ branch: 'sandbox', baseBranch: 'main', space: 'ephemeral', message: 'eph', author: AUTHOR, changes: [{ path: 'eph.txt', content: 'e' }] });
+    await repo.commit({
+      branch: 'sandbox',
+      baseBranch: 'main',
+      space: 'ephemeral',
+      message: 'eph',
+      author: AUTHOR,
+      changes: [{ path: 'eph.txt', content: 'e' }],
+    });
     await repo.createTag('v1', base, { message: 'release 1' });
     await repo.createTag('light', second);
   });
@@ -778,11 +890,7 @@ describe('refs route', () => {
     expectError(await post([good, { ref: 'refs/heads/good', newSha: base }]), 400, 'ERR_INVALID_ARGUMENT');
     expectError(await post([good, { ref: 'refs/heads/main', oldSha: ZERO, newSha: base }]), 409, 'ERR_REF_CONFLICT');
     expectError(await post([good, { ref: 'refs/heads/main/x', newSha: base }]), 409, 'ERR_REF_CONFLICT');
-    expectError(
-      await post([...Array(1001)].map((_, i) => ({ ref: `refs/heads/many/${i}`, newSha: base }))),
-      413,
-      'ERR_LIMIT_EXCEEDED',
-    );
+    expectError(await post([...Array(1001)].map((_, i) => ({ ref: `refs/heads/many/${i}`, newSha: base }))), 413, 'ERR_LIMIT_EXCEEDED');
     expect(await snapshot()).toEqual(before);
     const ok = await post([good, { ref: 'refs/tags/t', newSha: base }]);
     expect(ok.status).toBe(200);
@@ -809,10 +917,32 @@ describe('refs route', () => {
   it('refuses exactly the names git check-ref-format refuses', async () => {
     const { name, base } = await freshRepo('crf');
     const names = [
-      'refs/heads/ok', 'refs/heads/a/b/c', 'refs/heads/ü-ß', 'refs/heads/-dash', 'refs/heads/@', 'refs/heads/a@b', 'refs/heads/x.y',
-      'refs/heads/a..b', 'refs/heads/a.lock', 'refs/heads/a/b.lock/c', 'refs/heads/.a', 'refs/heads/a/.b', 'refs/heads/a b', 'refs/heads/a~1',
-      'refs/heads/a^', 'refs/heads/a:b', 'refs/heads/a?', 'refs/heads/a*', 'refs/heads/a[', 'refs/heads/a\\b', 'refs/heads/a/', 'refs/heads//a',
-      'refs/heads/a.', 'refs/heads/a@{1}', 'refs/heads/a\tb', 'refs/heads/a\u007fb',
+      'refs/heads/ok',
+      'refs/heads/a/b/c',
+      'refs/heads/ü-ß',
+      'refs/heads/-dash',
+      'refs/heads/@',
+      'refs/heads/a@b',
+      'refs/heads/x.y',
+      'refs/heads/a..b',
+      'refs/heads/a.lock',
+      'refs/heads/a/b.lock/c',
+      'refs/heads/.a',
+      'refs/heads/a/.b',
+      'refs/heads/a b',
+      'refs/heads/a~1',
+      'refs/heads/a^',
+      'refs/heads/a:b',
+      'refs/heads/a?',
+      'refs/heads/a*',
+      'refs/heads/a[',
+      'refs/heads/a\\b',
+      'refs/heads/a/',
+      'refs/heads//a',
+      'refs/heads/a.',
+      'refs/heads/a@{1}',
+      'refs/heads/a\tb',
+      'refs/heads/a\u007fb',
     ];
     for (const ref of names) {
       let gitOk = true;
@@ -845,7 +975,14 @@ describe('promote', () => {
   it('answers 404 for a missing ephemeral branch, 409 for a stale or zero expectedTargetSha, and moves nothing', async () => {
     const { name, base } = await freshRepo('prom');
     const repo = await h.engine.getRepo(name);
-    const eph = await repo.commit({ branch: 'sandbox', baseBranch: 'main', space: 'ephemeral', message: 'e', author: AUTHOR, changes: [{ path: 'e', content: 'e' }] });
+    const eph = await repo.commit({
+      branch: 'sandbox',
+      baseBranch: 'main',
+      space: 'ephemeral',
+      message: 'e',
+      author: AUTHOR,
+      changes: [{ path: 'e', content: 'e' }],
+    });
     await repo.createBranch('expired', 'main', { space: 'ephemeral', ttlSeconds: 1 });
     const post = (body: unknown) => h.call('POST', `/api/v1/repos/${name}/ephemeral/promote`, body);
     const before = await snapshot();
@@ -873,8 +1010,16 @@ describe('promote', () => {
     const { name } = await freshRepo('prom-empty');
     const repo = await h.engine.getRepo(name);
     await repo.commit({ branch: 'sandbox', baseBranch: 'main', space: 'ephemeral', message: 'e', author: AUTHOR, changes: [{ path: 'e', content: 'e' }] });
-    expectError(await h.call('POST', `/api/v1/repos/${name}/commits`, commitBody([{ path: 'x', content: 'x' }], { expectedHeadSha: '' })), 400, 'ERR_INVALID_ARGUMENT');
-    expectError(await h.call('POST', `/api/v1/repos/${name}/refs`, { updates: [{ ref: 'refs/heads/main', oldSha: '', newSha: ZERO }] }), 400, 'ERR_INVALID_ARGUMENT');
+    expectError(
+      await h.call('POST', `/api/v1/repos/${name}/commits`, commitBody([{ path: 'x', content: 'x' }], { expectedHeadSha: '' })),
+      400,
+      'ERR_INVALID_ARGUMENT',
+    );
+    expectError(
+      await h.call('POST', `/api/v1/repos/${name}/refs`, { updates: [{ ref: 'refs/heads/main', oldSha: '', newSha: ZERO }] }),
+      400,
+      'ERR_INVALID_ARGUMENT',
+    );
     const before = await snapshot();
     const r = await h.call('POST', `/api/v1/repos/${name}/ephemeral/promote`, { baseBranch: 'sandbox', targetBranch: 'main', expectedTargetSha: '' });
     expectError(r, 400, 'ERR_INVALID_ARGUMENT');
@@ -920,7 +1065,8 @@ describe('tokens', () => {
     if (!(await h.engine.findRepo('other'))) await h.engine.createRepo('other');
   });
 
-  const mint = async (repo: string, permissions: ('git:read' | 'git:write')[], extra: Record<string, unknown> = {}) => bearer((await tokens.mint({ repo, permissions, ...extra })).token);
+  const mint = async (repo: string, permissions: ('git:read' | 'git:write')[], extra: Record<string, unknown> = {}) =>
+    bearer((await tokens.mint({ repo, permissions, ...extra })).token);
   const writeCalls = (): [string, string, unknown][] => [
     ['POST', '/api/v1/repos/app/commits', commitBody([{ path: 'w', content: 'w' }])],
     ['POST', '/api/v1/repos/app/branches', { name: 'tok-branch' }],
@@ -928,7 +1074,13 @@ describe('tokens', () => {
     ['POST', '/api/v1/repos/app/refs', { updates: [{ ref: 'refs/heads/tok', newSha: base }] }],
     ['POST', '/api/v1/repos/app/ephemeral/promote', { baseBranch: 'sandbox' }],
   ];
-  const readCalls = (repo: string): string[] => [`/api/v1/repos/${repo}`, `/api/v1/repos/${repo}/commits`, `/api/v1/repos/${repo}/files/a`, `/api/v1/repos/${repo}/tree`, `/api/v1/repos/${repo}/branches`];
+  const readCalls = (repo: string): string[] => [
+    `/api/v1/repos/${repo}`,
+    `/api/v1/repos/${repo}/commits`,
+    `/api/v1/repos/${repo}/files/a`,
+    `/api/v1/repos/${repo}/tree`,
+    `/api/v1/repos/${repo}/branches`,
+  ];
 
   it('gives a read token 403 ERR_FORBIDDEN on every write route and admin route, and moves nothing', async () => {
     const read = await mint('app', ['git:read']);
@@ -990,13 +1142,23 @@ describe('tokens', () => {
     ];
     const before = await snapshot();
     for (const [why, token] of bad) {
-      for (const [method, path, body] of [['GET', '/api/v1/repos/app', undefined], ['POST', '/api/v1/repos/app/commits', commitBody([{ path: 'x', content: 'x' }])]] as [string, string, unknown][]) {
+      for (const [method, path, body] of [
+        ['GET', '/api/v1/repos/app', undefined],
+        ['POST', '/api/v1/repos/app/commits', commitBody([{ path: 'x', content: 'x' }])],
+      ] as [string, string, unknown][]) {
         const r = await h.call(method, path, body, bearer(token));
         expectError(r, 401, 'ERR_UNAUTHORIZED', `${why} ${method}`);
         expect(r.headers.get('www-authenticate'), why).toMatch(/^Bearer realm="level-git"/);
       }
     }
-    for (const headers of <Record<string, string>[]>[{}, { authorization: 'Bearer' }, { authorization: 'Basic !!!' }, { authorization: `Basic ${Buffer.from('t').toString('base64')}` }, { 'x-api-key': '' }, { 'x-api-key': ADMIN.slice(0, -1) }]) {
+    for (const headers of <Record<string, string>[]>[
+      {},
+      { authorization: 'Bearer' },
+      { authorization: 'Basic !!!' },
+      { authorization: `Basic ${Buffer.from('t').toString('base64')}` },
+      { 'x-api-key': '' },
+      { 'x-api-key': ADMIN.slice(0, -1) },
+    ]) {
       expectError(await h.call('GET', '/api/v1/repos/app', undefined, headers), 401, 'ERR_UNAUTHORIZED', JSON.stringify(headers));
     }
     expect(await snapshot()).toEqual(before);
@@ -1007,7 +1169,15 @@ describe('tokens', () => {
     const good: [string, Record<string, string>][] = [
       ['Bearer', bearer(hmacJwt({ alg: 'HS256', typ: 'JWT' }, claims()))],
       ['lower-case scheme', { authorization: `bearer ${hmacJwt({ alg: 'HS256' }, claims())}` }],
-      ['extra claims', bearer(hmacJwt({ alg: 'HS256', kid: 'unknown-kid', x5u: 'https://example.com' }, claims({ custom: { deep: [1, 2] }, aud: 'someone', iss: 'me', sub: 'agent-7' })))],
+      [
+        'extra claims',
+        bearer(
+          hmacJwt(
+            { alg: 'HS256', kid: 'unknown-kid', x5u: 'https://example.com' },
+            claims({ custom: { deep: [1, 2] }, aud: 'someone', iss: 'me', sub: 'agent-7' }),
+          ),
+        ),
+      ],
       ['nbf in the past', bearer(hmacJwt({ alg: 'HS256' }, claims({ nbf: t - 10 })))],
       ['iat within the clock tolerance', bearer(hmacJwt({ alg: 'HS256' }, claims({ iat: t + 10, exp: t + 600 })))],
       ['write implies read', bearer(hmacJwt({ alg: 'HS256' }, claims({ scope: 'git:write' })))],
@@ -1026,7 +1196,17 @@ describe('tokens', () => {
 
   it('mints remote URLs only within the maximum lifetime and with valid policies', async () => {
     const before = await snapshot();
-    for (const body of [{ ttl: 86401 }, { ttl: 10 ** 9 }, { ttl: 0 }, { ttl: -5 }, { refs: [['refs/heads/*', ['no-delete']]] }, { refs: [['heads/x', []]] }, { refs: [['refs/heads/a..b', ['no-push']]] }, { refs: [...Array(65)].map((_, i) => [`refs/heads/p${i}`, []]) }, { sub: '' }]) {
+    for (const body of [
+      { ttl: 86401 },
+      { ttl: 10 ** 9 },
+      { ttl: 0 },
+      { ttl: -5 },
+      { refs: [['refs/heads/*', ['no-delete']]] },
+      { refs: [['heads/x', []]] },
+      { refs: [['refs/heads/a..b', ['no-push']]] },
+      { refs: [...Array(65)].map((_, i) => [`refs/heads/p${i}`, []]) },
+      { sub: '' },
+    ]) {
       expectError(await h.call('POST', '/api/v1/repos/app/remote-url', body), 400, 'ERR_INVALID_ARGUMENT', JSON.stringify(body).slice(0, 80));
     }
     expectError(await h.call('POST', '/api/v1/repos/missing-repo/remote-url', {}), 404, 'ERR_REPO_NOT_FOUND');
@@ -1069,7 +1249,11 @@ describe('tokens', () => {
   it('honours the token ref policies (no-push, no-force-push) on API writes', async () => {
     const url = await h.call('POST', '/api/v1/repos/app/remote-url', {
       permissions: ['git:write'],
-      refs: [['refs/heads/agent/*', []], ['refs/heads/main', ['no-force-push']], ['refs/*', ['no-push']]],
+      refs: [
+        ['refs/heads/agent/*', []],
+        ['refs/heads/main', ['no-force-push']],
+        ['refs/*', ['no-push']],
+      ],
     });
     const policy = bearer(url.json.token);
     // main one commit ahead of base, so that moving it back to base is a non-fast-forward.
@@ -1091,7 +1275,9 @@ describe('tokens', () => {
     }
     expect(await snapshot()).toEqual(before);
     // What the policy allows still works.
-    expect((await h.call('POST', '/api/v1/repos/app/commits', commitBody([{ path: 'p', content: 'p' }], { branch: 'agent/x', baseBranch: 'main' }), policy)).status).toBe(201);
+    expect(
+      (await h.call('POST', '/api/v1/repos/app/commits', commitBody([{ path: 'p', content: 'p' }], { branch: 'agent/x', baseBranch: 'main' }), policy)).status,
+    ).toBe(201);
   });
 });
 
@@ -1146,7 +1332,11 @@ describe('concurrent requests on storage with uneven write latency', () => {
     await repo.commit({ branch: 'main', message: 'b', author: AUTHOR, changes: [{ path: 'a', content: 'a' }] });
     const base = (await repo.createBranch('sandbox', 'main', { space: 'ephemeral' })).sha;
     const post = (p: string) => () =>
-      s.call('POST', '/api/v1/repos/lag-ephemeral/commits', commitBody([{ path: p, content: p }], { branch: 'sandbox', ephemeral: true, expectedHeadSha: base }));
+      s.call(
+        'POST',
+        '/api/v1/repos/lag-ephemeral/commits',
+        commitBody([{ path: p, content: p }], { branch: 'sandbox', ephemeral: true, expectedHeadSha: base }),
+      );
     const [a, b] = await interleave(post('first'), post('second'));
     const tip = (await repo.refs.get('refs/heads/sandbox', { space: 'ephemeral' }))!.oid;
     const log = await s.call('GET', '/api/v1/repos/lag-ephemeral/commits?ref=sandbox&ephemeral=true');

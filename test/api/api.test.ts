@@ -265,13 +265,17 @@ describe('commits and reads', () => {
     expect(again.headers.get('idempotent-replayed')).toBe('true');
     expect(await jsonOf(again)).toEqual(a);
     // Concurrent retries share one run.
-    const both = await Promise.all([0, 1, 2].map(() => call('POST', '/api/v1/repos/app/commits', commitBody([{ path: 'b', content: 'b' }], { idempotencyKey: 'req-2' }))));
+    const both = await Promise.all(
+      [0, 1, 2].map(() => call('POST', '/api/v1/repos/app/commits', commitBody([{ path: 'b', content: 'b' }], { idempotencyKey: 'req-2' }))),
+    );
     const shas = new Set(await Promise.all(both.map(async (r) => (await jsonOf(r)).sha)));
     expect(shas.size).toBe(1);
     expect((await jsonOf(await call('GET', '/api/v1/repos/app/commits'))).commits).toHaveLength(2);
     // A new handler over the same database still knows the key.
     const api2 = createApiFetchHandler({ engine, tokens, adminKey: ADMIN });
-    const r3 = await api2(new Request('http://api.test/api/v1/repos/app/commits', { method: 'POST', headers: { 'x-api-key': ADMIN }, body: JSON.stringify(body) }));
+    const r3 = await api2(
+      new Request('http://api.test/api/v1/repos/app/commits', { method: 'POST', headers: { 'x-api-key': ADMIN }, body: JSON.stringify(body) }),
+    );
     expect((await jsonOf(r3!)).sha).toBe(a.sha);
     // The same key with another request is refused.
     const other = await call('POST', '/api/v1/repos/app/commits', commitBody([{ path: 'a', content: 'different' }], { idempotencyKey: 'req-1' }));
@@ -305,7 +309,9 @@ describe('branches, refs and promotion', () => {
   });
 
   it('applies ref updates all-or-nothing', async () => {
-    const second = (await jsonOf(await call('POST', '/api/v1/repos/app/commits', { branch: 'main', message: '2', author: AUTHOR, changes: [{ path: 'b', content: 'b' }] }))).sha;
+    const second = (
+      await jsonOf(await call('POST', '/api/v1/repos/app/commits', { branch: 'main', message: '2', author: AUTHOR, changes: [{ path: 'b', content: 'b' }] }))
+    ).sha;
     const ok = await call('POST', '/api/v1/repos/app/refs', {
       updates: [
         { ref: 'refs/heads/release', oldSha: '0'.repeat(40), newSha: base },
@@ -328,7 +334,14 @@ describe('branches, refs and promotion', () => {
   });
 
   it('promotes an ephemeral branch', async () => {
-    const eph = await call('POST', '/api/v1/repos/app/commits', { branch: 'sandbox', baseBranch: 'main', ephemeral: true, message: 'agent step', author: AUTHOR, changes: [{ path: 'c', content: 'c' }] });
+    const eph = await call('POST', '/api/v1/repos/app/commits', {
+      branch: 'sandbox',
+      baseBranch: 'main',
+      ephemeral: true,
+      message: 'agent step',
+      author: AUTHOR,
+      changes: [{ path: 'c', content: 'c' }],
+    });
     expect(eph.status).toBe(201);
     const sha = (await jsonOf(eph)).sha;
     expect((await call('GET', '/api/v1/repos/app/files/c?ref=sandbox')).status).toBe(404);

@@ -148,7 +148,16 @@ describe('branch names on API writes are judged as the full ref that moves', () 
         ['POST', '/refs', { updates: [{ ref: 'refs/heads/main', oldSha: tip, newSha: root }] }],
         ['POST', '/refs', { updates: [{ ref: 'refs/heads/main', newSha: ZERO }] }],
         ['POST', '/refs', { updates: [{ ref: 'refs/heads/release', newSha: tip }] }],
-        ['POST', '/refs', { updates: [{ ref: 'refs/heads/other', oldSha: ZERO, newSha: tip }, { ref: 'refs/heads/release', newSha: base }] }],
+        [
+          'POST',
+          '/refs',
+          {
+            updates: [
+              { ref: 'refs/heads/other', oldSha: ZERO, newSha: tip },
+              { ref: 'refs/heads/release', newSha: base },
+            ],
+          },
+        ],
       ],
       issueToken,
     );

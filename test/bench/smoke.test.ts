@@ -67,10 +67,14 @@ describe('bench harness', () => {
 
   it('accepts a push through the CGI server', async () => {
     await cgit.createRepo('pushed');
-    const sample = await measure(cgit, async () => {
-      const r = await git(['push', '--quiet', cgit.url('pushed'), 'main:refs/heads/main'], fixture.dir);
-      return { ms: r.ms, ok: r.code === 0, error: r.stderr };
-    }, 'receive');
+    const sample = await measure(
+      cgit,
+      async () => {
+        const r = await git(['push', '--quiet', cgit.url('pushed'), 'main:refs/heads/main'], fixture.dir);
+        return { ms: r.ms, ok: r.code === 0, error: r.stderr };
+      },
+      'receive',
+    );
     expect(sample.ok, sample.error).toBe(true);
     expect(sample.bytes).toBeGreaterThan(100);
     expect(readdirSync(join(work, 'root', 'pushed.git', 'refs', 'heads'))).toContain('main');
@@ -119,9 +123,27 @@ describe('bench harness', () => {
 
   it('writes ratios, Markdown and a chart from results', async () => {
     const mk = (server: string, ms: number, cpu: number | null) =>
-      toResult('depth1', 'tiny', server, [1, 2, 3].map((k) => ({ ms: ms * k, cpuMs: cpu, bytes: 1000, peakRssKb: null, ok: true })));
+      toResult(
+        'depth1',
+        'tiny',
+        server,
+        [1, 2, 3].map((k) => ({ ms: ms * k, cpuMs: cpu, bytes: 1000, peakRssKb: null, ok: true })),
+      );
     const report: SuiteReport = {
-      meta: { date: new Date().toISOString(), git: '2.39', node: process.version, cpus: 2, cpuModel: 'x', runs: 3, quick: true, checkout: true, floorSource: 'level-git', commit: 'abc', remote: null, servers: ['level-git', 'cgit', 'cgit-gc', 'floor'] },
+      meta: {
+        date: new Date().toISOString(),
+        git: '2.39',
+        node: process.version,
+        cpus: 2,
+        cpuModel: 'x',
+        runs: 3,
+        quick: true,
+        checkout: true,
+        floorSource: 'level-git',
+        commit: 'abc',
+        remote: null,
+        servers: ['level-git', 'cgit', 'cgit-gc', 'floor'],
+      },
       fixtures: [fixture],
       results: [mk('level-git', 110, 10), mk('cgit', 200, 40), mk('cgit-gc', 150, 30), mk('floor', 100, null)],
       concurrency: [],
@@ -144,7 +166,12 @@ describe('bench statistics and flags', () => {
   it('computes medians and interpolated p95', () => {
     expect(quantile([3, 1, 2], 0.5)).toBe(2);
     expect(quantile([1, 2, 3, 4], 0.5)).toBe(2.5);
-    expect(quantile(Array.from({ length: 21 }, (_, i) => i), 0.95)).toBe(19);
+    expect(
+      quantile(
+        Array.from({ length: 21 }, (_, i) => i),
+        0.95,
+      ),
+    ).toBe(19);
     const s = summarize([5, 1, 9, 3, 7, 2, 8]);
     expect(s).toMatchObject({ n: 7, median: 5, min: 1, max: 9 });
     expect(s.mean).toBeCloseTo(5);

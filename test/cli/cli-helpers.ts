@@ -80,7 +80,10 @@ export function runCli(args: string[], env: Record<string, string> = {}): Promis
 }
 
 /** Runs git with no prompts, no credential helper and an isolated configuration (only PATH is inherited). */
-export async function git(args: string[], options: { cwd?: string; home: string; env?: Record<string, string> }): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export async function git(
+  args: string[],
+  options: { cwd?: string; home: string; env?: Record<string, string> },
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const r = await runGit(['-c', 'credential.helper=', '-c', 'protocol.version=2', ...args], {
     cwd: options.cwd,
     inheritEnv: false,

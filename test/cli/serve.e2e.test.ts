@@ -187,7 +187,13 @@ describe('level-git serve', () => {
     expect(f.headers.get('etag')).toBe(`"${await ok(['rev-parse', 'HEAD:assets/blob.bin'], w)}"`);
 
     // A stale expectation: 409 and the branch does not move.
-    const stale = await api('POST', '/repos/team/bytes/commits', { branch: 'main', message: 'x', author: AUTHOR, changes: [{ path: 'y', content: 'y' }], expectedHeadSha: c1.json.sha });
+    const stale = await api('POST', '/repos/team/bytes/commits', {
+      branch: 'main',
+      message: 'x',
+      author: AUTHOR,
+      changes: [{ path: 'y', content: 'y' }],
+      expectedHeadSha: c1.json.sha,
+    });
     expect(stale.status).toBe(409);
     expect((await lsRemote(await remote('team/bytes'))).get('refs/heads/main')).toBe(c2.json.sha);
     // Path attacks: 400 and nothing moves.
@@ -270,7 +276,12 @@ describe('level-git serve', () => {
 
   it('runs the ephemeral flow: sandbox push, invisible to regular clones, promote, clone', async () => {
     await api('POST', '/repos', { name: 'team/agent' });
-    const base = await api('POST', '/repos/team/agent/commits', { branch: 'main', message: 'base', author: AUTHOR, changes: [{ path: 'base.txt', content: 'base' }] });
+    const base = await api('POST', '/repos/team/agent/commits', {
+      branch: 'main',
+      message: 'base',
+      author: AUTHOR,
+      changes: [{ path: 'base.txt', content: 'base' }],
+    });
     const regular = await remote('team/agent', { permissions: ['git:read', 'git:write'] });
     const ephemeral = await remote('team/agent', { permissions: ['git:read', 'git:write'], ephemeral: true });
     expect(ephemeral).toMatch(/\/team\/agent\+ephemeral\.git$/);
@@ -353,7 +364,13 @@ describe('level-git serve', () => {
 
   it('keeps data across a restart (clean shutdown on SIGTERM)', async () => {
     await api('POST', '/repos', { name: 'durable' });
-    const c = await api('POST', '/repos/durable/commits', { branch: 'main', message: 'keep me', author: AUTHOR, changes: [{ path: 'k.txt', content: 'kept' }], idempotencyKey: 'restart-1' });
+    const c = await api('POST', '/repos/durable/commits', {
+      branch: 'main',
+      message: 'keep me',
+      author: AUTHOR,
+      changes: [{ path: 'k.txt', content: 'kept' }],
+      idempotencyKey: 'restart-1',
+    });
     expect(c.status).toBe(201);
     const url = await remote('durable', { permissions: ['git:read', 'git:write'], ttl: 3600 });
 
@@ -392,7 +409,13 @@ describe('level-git serve', () => {
     expect(readFileSync(join(w, 'k.txt'), 'utf8')).toBe('kept');
     expect(readFileSync(join(w, 'late.txt'), 'utf8')).toBe('late');
     // The idempotency record survived too: the retry returns the first commit.
-    const retry = await api('POST', '/repos/durable/commits', { branch: 'main', message: 'keep me', author: AUTHOR, changes: [{ path: 'k.txt', content: 'kept' }], idempotencyKey: 'restart-1' });
+    const retry = await api('POST', '/repos/durable/commits', {
+      branch: 'main',
+      message: 'keep me',
+      author: AUTHOR,
+      changes: [{ path: 'k.txt', content: 'kept' }],
+      idempotencyKey: 'restart-1',
+    });
     expect(retry.status).toBe(201);
     expect(retry.json.sha).toBe(c.json.sha);
     expect((await api('GET', '/repos/durable/commits')).json.commits).toHaveLength(2);

@@ -28,8 +28,12 @@ export function conformance(name: string, factory: EngineFactory): void {
       await h.dispose();
     });
 
-    const commit = (repo: Repository, branch: string, changes: Parameters<Repository['commit']>[0]['changes'], extra: Partial<Parameters<Repository['commit']>[0]> = {}) =>
-      repo.commit({ branch, message: `change ${branch}`, author: AUTHOR, changes, ...extra });
+    const commit = (
+      repo: Repository,
+      branch: string,
+      changes: Parameters<Repository['commit']>[0]['changes'],
+      extra: Partial<Parameters<Repository['commit']>[0]> = {},
+    ) => repo.commit({ branch, message: `change ${branch}`, author: AUTHOR, changes, ...extra });
 
     describe('repositories', () => {
       it('creates, gets, lists and deletes', async () => {
@@ -225,7 +229,9 @@ export function conformance(name: string, factory: EngineFactory): void {
         expect(err).toMatchObject({ code: 'ERR_REF_CONFLICT', status: 409 });
         await expect(commit(repo, 'main', [{ path: 'a', content: '3' }], { expectedHeadSha: ZERO_OID })).rejects.toMatchObject({ code: 'ERR_REF_CONFLICT' });
         await expect(commit(repo, 'new', [{ path: 'a', content: '3' }], { expectedHeadSha: c2.sha })).rejects.toMatchObject({ code: 'ERR_REF_CONFLICT' });
-        await expect(commit(repo, 'main', [{ path: 'a', content: '3' }], { expectedHeadSha: 'nothex' })).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+        await expect(commit(repo, 'main', [{ path: 'a', content: '3' }], { expectedHeadSha: 'nothex' })).rejects.toMatchObject({
+          code: 'ERR_INVALID_ARGUMENT',
+        });
         expect(await refsOf(repo)).toBe(refs);
         expect(await countObjects(internalsOf(repo).objects)).toBe(before);
         expect(text(await repo.readFile('main', 'a'))).toBe('2');
@@ -235,25 +241,66 @@ export function conformance(name: string, factory: EngineFactory): void {
         const c1 = await commit(repo, 'main', [{ path: 'ok.txt', content: 'ok' }]);
         const before = await countObjects(internalsOf(repo).objects);
         const refs = await refsOf(repo);
-        const badPaths = ['..', '../x', 'a/../b', '.git', '.git/config', 'x/.GIT/hooks', '.Git', '.git.', 'git~1/x', '/abs', 'a//b', 'a/', 'nul\0byte', '', '.', 'a\\b'];
+        const badPaths = [
+          '..',
+          '../x',
+          'a/../b',
+          '.git',
+          '.git/config',
+          'x/.GIT/hooks',
+          '.Git',
+          '.git.',
+          'git~1/x',
+          '/abs',
+          'a//b',
+          'a/',
+          'nul\0byte',
+          '',
+          '.',
+          'a\\b',
+        ];
         for (const p of badPaths) {
-          await expect(commit(repo, 'main', [{ path: 'fine.txt', content: 'should not land' }, { path: p, content: 'x' }]), JSON.stringify(p)).rejects.toMatchObject({
+          await expect(
+            commit(repo, 'main', [
+              { path: 'fine.txt', content: 'should not land' },
+              { path: p, content: 'x' },
+            ]),
+            JSON.stringify(p),
+          ).rejects.toMatchObject({
             code: 'ERR_INVALID_PATH',
           });
         }
         await expect(commit(repo, 'main', [{ path: 'x', content: 1 as unknown as string }])).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
         await expect(commit(repo, 'main', [{ path: 'x', content: 'x', mode: '100666' }])).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
         await expect(commit(repo, 'main', [{ path: 'x', content: 'x', mode: '40000' }])).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
-        await expect(commit(repo, 'main', [{ path: 'x', content: 'a' }, { path: 'x', content: 'b' }])).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
-        await expect(commit(repo, 'main', [{ path: 'x', content: 'a' }, { path: 'x/y', content: 'b' }])).rejects.toMatchObject({ code: 'ERR_INVALID_PATH' });
+        await expect(
+          commit(repo, 'main', [
+            { path: 'x', content: 'a' },
+            { path: 'x', content: 'b' },
+          ]),
+        ).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+        await expect(
+          commit(repo, 'main', [
+            { path: 'x', content: 'a' },
+            { path: 'x/y', content: 'b' },
+          ]),
+        ).rejects.toMatchObject({ code: 'ERR_INVALID_PATH' });
         await expect(commit(repo, 'main', [{ path: 'missing.txt', delete: true }])).rejects.toMatchObject({ code: 'ERR_PATH_NOT_FOUND' });
         await expect(commit(repo, 'bad..name', [{ path: 'x', content: 'a' }])).rejects.toMatchObject({ code: 'ERR_INVALID_REF_NAME' });
-        await expect(repo.commit({ branch: 'main', message: 'm', author: { name: '', email: '' }, changes: [] })).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
-        await expect(commit(repo, 'eph', [{ path: 'x', content: 'eph' }], { space: 'ephemeral', ttlSeconds: 0 })).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
-        await expect(commit(repo, 'eph', [{ path: 'x', content: 'eph' }], { space: 'ephemeral', ttlSeconds: -5 })).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+        await expect(repo.commit({ branch: 'main', message: 'm', author: { name: '', email: '' }, changes: [] })).rejects.toMatchObject({
+          code: 'ERR_INVALID_ARGUMENT',
+        });
+        await expect(commit(repo, 'eph', [{ path: 'x', content: 'eph' }], { space: 'ephemeral', ttlSeconds: 0 })).rejects.toMatchObject({
+          code: 'ERR_INVALID_ARGUMENT',
+        });
+        await expect(commit(repo, 'eph', [{ path: 'x', content: 'eph' }], { space: 'ephemeral', ttlSeconds: -5 })).rejects.toMatchObject({
+          code: 'ERR_INVALID_ARGUMENT',
+        });
         await expect(repo.createTag('exists-check', 'nothing', { message: 'x' })).rejects.toMatchObject({ code: 'ERR_REF_NOT_FOUND' });
         await expect(repo.commit(null as never)).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
-        await expect(repo.commit({ branch: 'main', message: 'm', author: AUTHOR, changes: 'x' as never })).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+        await expect(repo.commit({ branch: 'main', message: 'm', author: AUTHOR, changes: 'x' as never })).rejects.toMatchObject({
+          code: 'ERR_INVALID_ARGUMENT',
+        });
         expect(await refsOf(repo)).toBe(refs);
         expect(await countObjects(internalsOf(repo).objects)).toBe(before);
         expect((await repo.log('main')).map((l) => l.sha)).toEqual([c1.sha]);
@@ -290,7 +337,12 @@ export function conformance(name: string, factory: EngineFactory): void {
       it('logs newest first with messages, parents and a limit', async () => {
         const shas: string[] = [];
         for (let i = 0; i < 5; i++) {
-          const c = await repo.commit({ branch: 'main', message: `commit ${i}`, author: { ...AUTHOR, timestamp: 1_700_000_000 + i * 10 }, changes: [{ path: 'n', content: String(i) }] });
+          const c = await repo.commit({
+            branch: 'main',
+            message: `commit ${i}`,
+            author: { ...AUTHOR, timestamp: 1_700_000_000 + i * 10 },
+            changes: [{ path: 'n', content: String(i) }],
+          });
           shas.push(c.sha);
         }
         const log = await repo.log('main');
@@ -391,14 +443,26 @@ export function conformance(name: string, factory: EngineFactory): void {
           { path: 'dir/main.txt', content: 'main only' },
         ]);
         await repo.createTag('v1', 'main', { message: 'annotated' });
-        const live = await commit(repo, 'live', [{ path: 'live.txt', content: 'live ephemeral' }], { space: 'ephemeral', baseBranch: 'main', ttlSeconds: 3600 });
-        // Long enough that the first sweep below runs before it expires even on a slow CI disk.
-        const goneTtlMs = 1500;
-        await commit(repo, 'gone', [{ path: 'gone/only.txt', content: 'expires soon' }, { path: 'shared.txt', content: 'shared between spaces' }], {
+        const live = await commit(repo, 'live', [{ path: 'live.txt', content: 'live ephemeral' }], {
           space: 'ephemeral',
           baseBranch: 'main',
-          ttlSeconds: goneTtlMs / 1000,
+          ttlSeconds: 3600,
         });
+        // Long enough that the first sweep below runs before it expires even on a slow CI disk.
+        const goneTtlMs = 1500;
+        await commit(
+          repo,
+          'gone',
+          [
+            { path: 'gone/only.txt', content: 'expires soon' },
+            { path: 'shared.txt', content: 'shared between spaces' },
+          ],
+          {
+            space: 'ephemeral',
+            baseBranch: 'main',
+            ttlSeconds: goneTtlMs / 1000,
+          },
+        );
         const goneExpiresBy = Date.now() + goneTtlMs;
         // A branch made and deleted: its commit, root tree and blob are unreachable.
         await commit(repo, 'tmp', [{ path: 'orphan.txt', content: 'never referenced again' }]);
@@ -587,7 +651,10 @@ export function conformance(name: string, factory: EngineFactory): void {
       it('survives close and reopen (refs, objects, HEAD, ephemeral refs)', async (ctx) => {
         if (!h.reopen) return ctx.skip();
         const repo = await engine.createRepo('keep', { defaultBranch: 'trunk' });
-        const c1 = await commit(repo, 'trunk', [{ path: 'a/b.txt', content: 'persisted' }, { path: 'bin', content: new Uint8Array([0, 1, 2, 255]) }]);
+        const c1 = await commit(repo, 'trunk', [
+          { path: 'a/b.txt', content: 'persisted' },
+          { path: 'bin', content: new Uint8Array([0, 1, 2, 255]) },
+        ]);
         await repo.createTag('v1', 'trunk', { message: 'tag' });
         const e = await commit(repo, 'agent', [{ path: 'e.txt', content: 'ephemeral' }], { space: 'ephemeral', baseBranch: 'trunk', ttlSeconds: 3600 });
         await repo.refs.setHead('other');

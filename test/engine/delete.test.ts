@@ -23,7 +23,14 @@ describe('deleteRepo', () => {
     const before = await keys(db);
     const doomed = await engine.createRepo('team/doomed');
     await doomed.commit({ branch: 'main', message: 'd', author: AUTHOR, changes: [{ path: 'a/b.txt', content: 'doomed' }] });
-    await doomed.commit({ branch: 'agent', message: 'e', author: AUTHOR, changes: [{ path: 'e.txt', content: 'eph' }], space: 'ephemeral', baseBranch: 'main' });
+    await doomed.commit({
+      branch: 'agent',
+      message: 'e',
+      author: AUTHOR,
+      changes: [{ path: 'e.txt', content: 'eph' }],
+      space: 'ephemeral',
+      baseBranch: 'main',
+    });
     await doomed.createTag('v1', 'main', { message: 'tag' });
     expect((await keys(db)).length).toBeGreaterThan(before.length + 8);
     await engine.deleteRepo('team/doomed');

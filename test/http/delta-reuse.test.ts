@@ -64,7 +64,7 @@ async function packOf(options: { depth?: number }): Promise<Uint8Array> {
 }
 
 describe('delta reuse', () => {
-  it('a full pack reuses received deltas and is close to the size of git\'s own', async () => {
+  it("a full pack reuses received deltas and is close to the size of git's own", async () => {
     const full = await packOf({});
     const objects = await readPackBytes(full);
     const expected = Number(await g.ok(['rev-list', '--objects', '--count', 'main'], work));
@@ -110,8 +110,11 @@ describe('delta reuse', () => {
     const lines = Array.from({ length: 300 }, (_, i) => `export function helper${i}(x: number): number { return x * ${i} + ${i % 17}; }`);
     for (let f = 0; f < 30; f++) {
       fs.mkdirSync(join(src, 'lib'), { recursive: true });
-      fs.writeFileSync(join(src, 'lib', `mod${f}.ts`), `// module ${f}
-${lines.map((l, i) => (i === f * 7 ? `${l} // ${f}` : l)).join('\n')}\n`);
+      fs.writeFileSync(
+        join(src, 'lib', `mod${f}.ts`),
+        `// module ${f}
+${lines.map((l, i) => (i === f * 7 ? `${l} // ${f}` : l)).join('\n')}\n`,
+      );
     }
     await g.ok(['add', '-A'], src);
     await g.ok(['commit', '-q', '-m', 'one commit'], src);
@@ -165,7 +168,7 @@ ${lines.map((l, i) => (i === f * 7 ? `${l} // ${f}` : l)).join('\n')}\n`);
     await g.ok(['fsck', '--strict', '--no-progress'], dest);
   });
 
-  it('with ofs-delta asked, in-pack deltas go out as OFS_DELTA after their base; ref-deltas only for the client\'s bases', async () => {
+  it("with ofs-delta asked, in-pack deltas go out as OFS_DELTA after their base; ref-deltas only for the client's bases", async () => {
     const backend = await engine.gitBackend('hist');
     const tip = (await backend.listRefs()).find((r) => r.name === 'refs/heads/main')!.oid!;
     const pack = async (ofsDelta: boolean, haves: string[] = [], thinPack = false) => {

@@ -60,7 +60,11 @@ export function gitE2ESuite(label: string, makeFixture: () => Promise<EngineFixt
     for (const version of [0, 1, 2]) {
       it(`clones --depth 1 --single-branch with protocol.version=${version}`, async () => {
         const dest = join(tmp.make(), 'c');
-        const r = await g.run(['-c', `protocol.version=${version}`, 'clone', '-q', '--depth', '1', '--single-branch', `${server.url}/git/team/app.git`, dest], undefined, { GIT_TRACE_PACKET: '0' });
+        const r = await g.run(
+          ['-c', `protocol.version=${version}`, 'clone', '-q', '--depth', '1', '--single-branch', `${server.url}/git/team/app.git`, dest],
+          undefined,
+          { GIT_TRACE_PACKET: '0' },
+        );
         expect(r.code, r.stderr).toBe(0);
         const tip = commits[commits.length - 1]!;
         expect(readFileSync(join(dest, 'README.md'), 'utf8')).toBe(`v${commits.length}\n`);

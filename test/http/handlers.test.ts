@@ -41,7 +41,15 @@ describe('http handlers', () => {
     expect(createNodeHandler).toBe(createGitNodeHandler);
     expect(createFetchHandler).toBe(createGitFetchHandler);
     const index = await import('../../src/index.js');
-    for (const name of ['createGitNodeHandler', 'createGitFetchHandler', 'createApiNodeHandler', 'createApiFetchHandler', 'createNodeHandler', 'createFetchHandler', 'createApiHandler']) {
+    for (const name of [
+      'createGitNodeHandler',
+      'createGitFetchHandler',
+      'createApiNodeHandler',
+      'createApiFetchHandler',
+      'createNodeHandler',
+      'createFetchHandler',
+      'createApiHandler',
+    ]) {
       expect(typeof (index as Record<string, unknown>)[name], name).toBe('function');
     }
     expect(index.createApiHandler).toBe(index.createApiFetchHandler);
@@ -106,8 +114,13 @@ describe('http handlers', () => {
       seen.push(ctx);
       const auth = ctx.headers.get('authorization');
       if (!auth) return { allow: false, status: 401, message: 'credentials required' };
-      if (ctx.action === 'write' && auth !== `Basic ${Buffer.from('x:writer').toString('base64')}`) return { allow: false, status: 403, message: 'read-only token' };
-      return { allow: true, ephemeral: ctx.action === 'write' ? false : undefined, policy: (u) => (u.ref === 'refs/heads/protected' ? 'protected branch' : null) };
+      if (ctx.action === 'write' && auth !== `Basic ${Buffer.from('x:writer').toString('base64')}`)
+        return { allow: false, status: 403, message: 'read-only token' };
+      return {
+        allow: true,
+        ephemeral: ctx.action === 'write' ? false : undefined,
+        policy: (u) => (u.ref === 'refs/heads/protected' ? 'protected branch' : null),
+      };
     };
     const s = await startServer(
       createGitNodeHandler({
@@ -149,7 +162,13 @@ describe('http handlers', () => {
     const text = await adv.text();
     expect(text.startsWith('000eversion 2\n')).toBe(true);
     expect(text).toContain('fetch=shallow filter wait-for-done');
-    const body = Buffer.concat([encodePkt('command=ls-refs\n'), Buffer.from('0001'), encodePkt('symrefs\n'), encodePkt('ref-prefix HEAD\n'), Buffer.from('0000')]);
+    const body = Buffer.concat([
+      encodePkt('command=ls-refs\n'),
+      Buffer.from('0001'),
+      encodePkt('symrefs\n'),
+      encodePkt('ref-prefix HEAD\n'),
+      Buffer.from('0000'),
+    ]);
     const ls = (await handler(
       new Request('http://h/git/team/app.git/git-upload-pack', {
         method: 'POST',
@@ -159,7 +178,13 @@ describe('http handlers', () => {
     ))!;
     expect(ls.headers.get('content-type')).toBe('application/x-git-upload-pack-result');
     expect(await ls.text()).toBe(`${(4 + 41 + 4 + 1 + 30).toString(16).padStart(4, '0')}${tip} HEAD symref-target:refs/heads/main\n0000`);
-    const bad = (await handler(new Request('http://h/git/team/app.git/git-upload-pack', { method: 'POST', headers: { 'Content-Encoding': 'gzip' }, body: Buffer.from('not gzip at all') })))!;
+    const bad = (await handler(
+      new Request('http://h/git/team/app.git/git-upload-pack', {
+        method: 'POST',
+        headers: { 'Content-Encoding': 'gzip' },
+        body: Buffer.from('not gzip at all'),
+      }),
+    ))!;
     expect(await bad.text()).toMatch(/^[0-9a-f]{4}ERR request body is not valid gzip/);
     expect((await handler(new Request('http://h/git/team/none.git/info/refs?service=git-upload-pack')))!.status).toBe(404);
     expect((await handler(new Request('http://h/elsewhere')))!.status).toBe(404);
@@ -183,7 +208,13 @@ describe('http handlers', () => {
     try {
       const status = await new Promise<{ cont: boolean; status: number }>((resolve, reject) => {
         let cont = false;
-        const req = httpRequest({ host: '127.0.0.1', port, method: 'POST', path: '/team/app.git/git-receive-pack', headers: { Expect: '100-continue', 'Content-Type': 'application/x-git-receive-pack-request' } });
+        const req = httpRequest({
+          host: '127.0.0.1',
+          port,
+          method: 'POST',
+          path: '/team/app.git/git-receive-pack',
+          headers: { Expect: '100-continue', 'Content-Type': 'application/x-git-receive-pack-request' },
+        });
         req.on('continue', () => {
           cont = true;
           req.end(Buffer.from('0000'));
@@ -198,7 +229,13 @@ describe('http handlers', () => {
       expect(status).toEqual({ cont: true, status: 200 });
       // A client that starts a push and disappears.
       await new Promise<void>((resolve) => {
-        const req = httpRequest({ host: '127.0.0.1', port, method: 'POST', path: '/team/app.git/git-receive-pack', headers: { 'Content-Type': 'application/x-git-receive-pack-request', 'Transfer-Encoding': 'chunked' } });
+        const req = httpRequest({
+          host: '127.0.0.1',
+          port,
+          method: 'POST',
+          path: '/team/app.git/git-receive-pack',
+          headers: { 'Content-Type': 'application/x-git-receive-pack-request', 'Transfer-Encoding': 'chunked' },
+        });
         req.on('error', () => resolve());
         req.write(encodePkt(`${'0'.repeat(40)} ${tip} refs/heads/aborted\0report-status\n`));
         req.write('0000PACK\0\0\0\x02\0\0\0\x05');

@@ -35,7 +35,6 @@ afterAll(async () => {
   dirs.cleanup();
 });
 
-
 describe('ref update hooks', () => {
   it('a refusal reaches git with its message and moves nothing; afterRefUpdate sees every source', async () => {
     const work = dirs.make('lg-work-');
@@ -53,11 +52,32 @@ describe('ref update hooks', () => {
     expect(await repo.refs.get('refs/heads/protected')).toBeUndefined();
 
     await expect(
-      repo.commit({ branch: 'protected', baseBranch: 'main', message: 'x', author: { name: 'A', email: 'a@example.com' }, changes: [{ path: 'b', content: 'b' }] }),
+      repo.commit({
+        branch: 'protected',
+        baseBranch: 'main',
+        message: 'x',
+        author: { name: 'A', email: 'a@example.com' },
+        changes: [{ path: 'b', content: 'b' }],
+      }),
     ).rejects.toMatchObject({ code: 'ERR_REF_REJECTED', message: 'protected is frozen by policy' });
 
-    await repo.commit({ branch: 'side', baseBranch: 'main', space: 'ephemeral', ttlSeconds: 1, message: 'e', author: { name: 'A', email: 'a@example.com' }, changes: [{ path: 'e', content: 'e' }] });
-    await repo.commit({ branch: 'sandbox', baseBranch: 'main', space: 'ephemeral', message: 'p', author: { name: 'A', email: 'a@example.com' }, changes: [{ path: 'p', content: 'p' }] });
+    await repo.commit({
+      branch: 'side',
+      baseBranch: 'main',
+      space: 'ephemeral',
+      ttlSeconds: 1,
+      message: 'e',
+      author: { name: 'A', email: 'a@example.com' },
+      changes: [{ path: 'e', content: 'e' }],
+    });
+    await repo.commit({
+      branch: 'sandbox',
+      baseBranch: 'main',
+      space: 'ephemeral',
+      message: 'p',
+      author: { name: 'A', email: 'a@example.com' },
+      changes: [{ path: 'p', content: 'p' }],
+    });
     await repo.promote({ baseBranch: 'sandbox', targetBranch: 'promoted' });
     await new Promise((r) => setTimeout(r, 1100));
     await repo.sweep();

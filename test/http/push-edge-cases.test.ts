@@ -165,11 +165,7 @@ const pkt = (s: string | Buffer) => {
 };
 /** A receive-pack request body: commands (first with capabilities), flush, then the pack. */
 function pushBody(commands: string[], pack?: Buffer, caps = 'report-status agent=raw-test'): Buffer {
-  return Buffer.concat([
-    ...commands.map((c, i) => pkt(i === 0 ? `${c}\0${caps}\n` : `${c}\n`)),
-    Buffer.from('0000'),
-    pack ?? Buffer.alloc(0),
-  ]);
+  return Buffer.concat([...commands.map((c, i) => pkt(i === 0 ? `${c}\0${caps}\n` : `${c}\n`)), Buffer.from('0000'), pack ?? Buffer.alloc(0)]);
 }
 
 interface RawResponse {
@@ -280,8 +276,22 @@ beforeAll(async () => {
   // A small in-memory quarantine: packs over 256 KiB spill to the quarantine key range.
   engine = await openEngine({ path: dirs.make('lg-db-'), ingest: { memoryQuarantineBytes: 256 * 1024 } });
   for (const name of [
-    'thin', 'tags', 'tags-atomic', 'opts', 'atomic', 'missing', 'race', 'interrupt', 'eph', 'hostile', 'gz', 'iso-http', 'iso-local',
-    'iso-empty-http', 'iso-empty-local', 'team/app',
+    'thin',
+    'tags',
+    'tags-atomic',
+    'opts',
+    'atomic',
+    'missing',
+    'race',
+    'interrupt',
+    'eph',
+    'hostile',
+    'gz',
+    'iso-http',
+    'iso-local',
+    'iso-empty-http',
+    'iso-empty-local',
+    'team/app',
   ]) {
     await engine.createRepo(name);
   }
@@ -356,7 +366,10 @@ describe('stock git pushes', () => {
     const local = (await ok(['for-each-ref', '--format=%(objectname)\t%(refname)', 'refs/tags'], t)).split('\n');
     expect(local).toHaveLength(2000);
 
-    for (const [repo, extra] of [['tags', []], ['tags-atomic', ['--atomic']]] as const) {
+    for (const [repo, extra] of [
+      ['tags', []],
+      ['tags-atomic', ['--atomic']],
+    ] as const) {
       const r = await run(['push', ...extra, url(repo), 'main', 'refs/tags/*:refs/tags/*'], t);
       expect(r.code, r.stderr).toBe(0);
       const remote = (await lsRemote(repo, 'refs/tags/*')).split('\n');
@@ -436,11 +449,13 @@ describe('stock git pushes', () => {
     });
 
     it('concurrent pushes of 3 clients to one ephemeral branch: exactly one wins', async () => {
-      const clients = await Promise.all([0, 1, 2].map(async () => {
-        const d = fresh();
-        await ok(['clone', '-q', eurl(), d]);
-        return d;
-      }));
+      const clients = await Promise.all(
+        [0, 1, 2].map(async () => {
+          const d = fresh();
+          await ok(['clone', '-q', eurl(), d]);
+          return d;
+        }),
+      );
       const heads = await Promise.all(clients.map((d, i) => commitFiles(g, d, { [`e${i}.txt`]: `${i}\n` }, `ephemeral ${i}`)));
       const results = await Promise.all(clients.map((d) => run(['push', 'origin', 'HEAD:refs/heads/contended'], d)));
       const won = results.flatMap((r, i) => (r.code === 0 ? [i] : []));
@@ -529,10 +544,22 @@ describe('stock git pushes', () => {
   });
 
   it('--atomic with deletes and creates mixed applies all of them; one bad update among them moves nothing', async () => {
-    await ok(['push', '-q', url('atomic'), 'main', `${c.one}:refs/heads/del1`, `${c.two}:refs/heads/del2`, `${c.one}:refs/heads/keep`, `${c.one}:refs/tags/old`], src);
-    let r = await run(['push', '--atomic', url('atomic'), ':del1', ':refs/tags/old', `${c.two}:refs/heads/new1`, `${c.three}:refs/tags/new`, `${c.three}:refs/heads/keep`], src);
+    await ok(
+      ['push', '-q', url('atomic'), 'main', `${c.one}:refs/heads/del1`, `${c.two}:refs/heads/del2`, `${c.one}:refs/heads/keep`, `${c.one}:refs/tags/old`],
+      src,
+    );
+    let r = await run(
+      ['push', '--atomic', url('atomic'), ':del1', ':refs/tags/old', `${c.two}:refs/heads/new1`, `${c.three}:refs/tags/new`, `${c.three}:refs/heads/keep`],
+      src,
+    );
     expect(r.code, r.stderr).toBe(0);
-    const after = [`${c.two} refs/heads/del2`, `${c.three} refs/heads/keep`, `${c.three} refs/heads/main`, `${c.two} refs/heads/new1`, `${c.three} refs/tags/new`];
+    const after = [
+      `${c.two} refs/heads/del2`,
+      `${c.three} refs/heads/keep`,
+      `${c.three} refs/heads/main`,
+      `${c.two} refs/heads/new1`,
+      `${c.three} refs/tags/new`,
+    ];
     expect(await engineRefs('atomic')).toEqual(after);
 
     // A delete, a create, and a create that clashes with refs/heads/keep: nothing moves.
@@ -645,14 +672,18 @@ describe('stock git pushes', () => {
 
   it('concurrent pushes of 4 clients to one branch: one wins per round, the others are rejected cleanly, nothing is lost', async () => {
     await ok(['push', '-q', url('race'), 'main'], src);
-    const clients = await Promise.all([0, 1, 2, 3].map(async () => {
-      const d = fresh();
-      await ok(['clone', '-q', url('race'), d]);
-      return d;
-    }));
+    const clients = await Promise.all(
+      [0, 1, 2, 3].map(async () => {
+        const d = fresh();
+        await ok(['clone', '-q', url('race'), d]);
+        return d;
+      }),
+    );
     const winners: string[] = [];
     for (let round = 0; round < 3; round++) {
-      const heads = await Promise.all(clients.map((d, i) => commitFiles(g, d, { [`r${round}-c${i}.txt`]: `round ${round} client ${i}\n` }, `round ${round} client ${i}`)));
+      const heads = await Promise.all(
+        clients.map((d, i) => commitFiles(g, d, { [`r${round}-c${i}.txt`]: `round ${round} client ${i}\n` }, `round ${round} client ${i}`)),
+      );
       // A sweep (as `level-git serve` runs on a timer) races the pushes: it must collect nothing a winner needs.
       const [results] = await Promise.all([Promise.all(clients.map((d) => run(['push', 'origin', 'main'], d))), engine.sweep({ waitMs: 10_000 })]);
       const won = results.flatMap((r, i) => (r.code === 0 ? [i] : []));
@@ -664,10 +695,12 @@ describe('stock git pushes', () => {
       }
       winners.push(heads[won[0]!]!);
       expect(await lsRemote('race', 'refs/heads/main')).toBe(`${heads[won[0]!]}\trefs/heads/main`);
-      await Promise.all(clients.map(async (d) => {
-        await ok(['fetch', '-q', 'origin'], d);
-        await ok(['reset', '-q', '--hard', 'origin/main'], d);
-      }));
+      await Promise.all(
+        clients.map(async (d) => {
+          await ok(['fetch', '-q', 'origin'], d);
+          await ok(['reset', '-q', '--hard', 'origin/main'], d);
+        }),
+      );
     }
     await engine.sweep({ waitMs: 10_000 });
     const dest = await cloneClean('race');
@@ -675,10 +708,12 @@ describe('stock git pushes', () => {
     expect(await ok(['rev-list', '--count', 'HEAD'], dest)).toBe('6');
 
     // Concurrent pushes to distinct branches all land.
-    const results = await Promise.all(clients.map(async (d, i) => {
-      await commitFiles(g, d, { [`own-${i}.txt`]: `${i}\n` }, `own ${i}`);
-      return run(['push', 'origin', `HEAD:refs/heads/own-${i}`], d);
-    }));
+    const results = await Promise.all(
+      clients.map(async (d, i) => {
+        await commitFiles(g, d, { [`own-${i}.txt`]: `${i}\n` }, `own ${i}`);
+        return run(['push', 'origin', `HEAD:refs/heads/own-${i}`], d);
+      }),
+    );
     for (const r of results) expect(r.code, r.stderr).toBe(0);
     expect((await lsRemote('race', 'refs/heads/own-*')).split('\n')).toHaveLength(4);
     const all = fresh('all.git');
@@ -818,7 +853,9 @@ describe('hostile receive-pack requests (node:http, not git)', () => {
     // base size 3 ('a3\n'), result size 2^49 - 1, then one literal insert.
     const delta = Buffer.concat([Buffer.from([3]), Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f]), Buffer.from([0x05]), Buffer.from('giant')]);
     const aTxt = oidOf('blob', Buffer.from('a3\n'));
-    const msg = expectRefusal(await rawPost('hostile', pushBody(cmd, packOf([o.entries[0]!, o.entries[1]!, entry(TYPE.ref, delta, { base: aTxt })]))), ['refs/heads/main']);
+    const msg = expectRefusal(await rawPost('hostile', pushBody(cmd, packOf([o.entries[0]!, o.entries[1]!, entry(TYPE.ref, delta, { base: aTxt })]))), [
+      'refs/heads/main',
+    ]);
     expect(msg).toMatch(/delta|size|limit|byte/i);
     await notStored(o.commitOid, o.treeOid);
     await checkNothingMoved();
@@ -896,7 +933,19 @@ describe('hostile receive-pack requests (node:http, not git)', () => {
       expectRefusal(r, []);
       expect(parseReport(r.body).refs['refs/heads/main'], what).not.toBe('ok');
     }
-    const badNames = ['refs/heads/a..b', 'refs/heads/x.lock', 'refs/heads/sp ace', 'refs/heads/a~1', 'refs/heads/q?', 'refs/heads/', 'HEAD', 'main', 'refs/heads/@{x}', 'refs/heads//double', 'refs/heads/trail/'];
+    const badNames = [
+      'refs/heads/a..b',
+      'refs/heads/x.lock',
+      'refs/heads/sp ace',
+      'refs/heads/a~1',
+      'refs/heads/q?',
+      'refs/heads/',
+      'HEAD',
+      'main',
+      'refs/heads/@{x}',
+      'refs/heads//double',
+      'refs/heads/trail/',
+    ];
     for (const name of badNames) {
       const r = await rawPost('hostile', pushBody([`${ZERO} ${o.commitOid} ${name}`], pack));
       const msg = expectRefusal(r, []);
@@ -929,7 +978,10 @@ describe('hostile receive-pack requests (node:http, not git)', () => {
     const r = await rawPost('hostile', pushBody([`${ZERO} ${nowhere} refs/heads/nowhere`], packOf([])));
     expectRefusal(r, ['refs/heads/nowhere']);
     // The same ref twice in one request.
-    expectRefusal(await rawPost('hostile', pushBody([`${base} ${o.commitOid} refs/heads/main`, `${base} ${o.commitOid} refs/heads/main`], packOf(o.entries))), []);
+    expectRefusal(
+      await rawPost('hostile', pushBody([`${base} ${o.commitOid} refs/heads/main`, `${base} ${o.commitOid} refs/heads/main`], packOf(o.entries))),
+      [],
+    );
     expect(await engineRefs('hostile')).toEqual(before);
     await checkNothingMoved();
   });
@@ -946,7 +998,9 @@ describe('hostile receive-pack requests (node:http, not git)', () => {
       httpRequest(`${url('hostile')}/git-receive-pack`, { agent: false }, (res) => {
         res.resume();
         resolve(res.statusCode ?? 0);
-      }).on('error', reject).end();
+      })
+        .on('error', reject)
+        .end();
     });
     expect(get).toBe(405);
     await notStored(o.commitOid);
@@ -958,16 +1012,20 @@ describe('hostile receive-pack requests (node:http, not git)', () => {
     try {
       const post = (body: Buffer, headers: Record<string, string> = {}) =>
         new Promise<RawResponse>((resolve, reject) => {
-          const req = httpRequest(`${small.url}/hostile.git/git-receive-pack`, {
-            method: 'POST',
-            agent: false,
-            headers: { 'Content-Type': 'application/x-git-receive-pack-request', ...headers },
-          }, (res) => {
-            const chunks: Buffer[] = [];
-            res.on('data', (d: Buffer) => chunks.push(d));
-            res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
-            res.on('error', reject);
-          });
+          const req = httpRequest(
+            `${small.url}/hostile.git/git-receive-pack`,
+            {
+              method: 'POST',
+              agent: false,
+              headers: { 'Content-Type': 'application/x-git-receive-pack-request', ...headers },
+            },
+            (res) => {
+              const chunks: Buffer[] = [];
+              res.on('data', (d: Buffer) => chunks.push(d));
+              res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
+              res.on('error', reject);
+            },
+          );
           req.on('error', reject);
           req.end(body);
         });
@@ -975,7 +1033,10 @@ describe('hostile receive-pack requests (node:http, not git)', () => {
       const noise = randomBytes(100 * 1024);
       const noiseTree = treeBody([['100644', 'noise', oidOf('blob', noise)]]);
       const noiseCommit = commitBody(oidOf('tree', noiseTree), [base], 'noise');
-      const big = pushBody([`${base} ${oidOf('commit', noiseCommit)} refs/heads/main`], packOf([entry(TYPE.commit, noiseCommit), entry(TYPE.tree, noiseTree), entry(TYPE.blob, noise)]));
+      const big = pushBody(
+        [`${base} ${oidOf('commit', noiseCommit)} refs/heads/main`],
+        packOf([entry(TYPE.commit, noiseCommit), entry(TYPE.tree, noiseTree), entry(TYPE.blob, noise)]),
+      );
       let msg = expectRefusal(await post(big), ['refs/heads/main']);
       expect(msg).toMatch(/exceeds 65536/);
       // A gzip bomb: a pack whose 16 MiB blob is stored uncompressed (deflate level 0), so the
@@ -984,7 +1045,9 @@ describe('hostile receive-pack requests (node:http, not git)', () => {
       const zTree = treeBody([['100644', 'zeros', oidOf('blob', zeros)]]);
       const zCommit = commitBody(oidOf('tree', zTree), [base], 'zeros');
       const zEntry = Buffer.concat([entryHeader(TYPE.blob, zeros.length), deflateSync(zeros, { level: 0 })]);
-      const bomb = gzipSync(pushBody([`${base} ${oidOf('commit', zCommit)} refs/heads/main`], packOf([entry(TYPE.commit, zCommit), entry(TYPE.tree, zTree), zEntry])));
+      const bomb = gzipSync(
+        pushBody([`${base} ${oidOf('commit', zCommit)} refs/heads/main`], packOf([entry(TYPE.commit, zCommit), entry(TYPE.tree, zTree), zEntry])),
+      );
       expect(bomb.length).toBeLessThan(64 * 1024);
       msg = expectRefusal(await post(bomb, { 'Content-Encoding': 'gzip' }), ['refs/heads/main']);
       expect(msg).toMatch(/exceeds 65536/);
@@ -1029,7 +1092,13 @@ type IsoHttp = Parameters<typeof isogit.clone>[0]['http'];
 
 describe.each([
   { kind: 'HTTP', repo: 'iso-http', empty: 'iso-empty-http', http: (): IsoHttp => httpNode, base: () => server.url },
-  { kind: 'in-process', repo: 'iso-local', empty: 'iso-empty-local', http: (): IsoHttp => createIsomorphicTransport({ engine }) as IsoHttp, base: () => 'http://level-git.local' },
+  {
+    kind: 'in-process',
+    repo: 'iso-local',
+    empty: 'iso-empty-local',
+    http: (): IsoHttp => createIsomorphicTransport({ engine }) as IsoHttp,
+    base: () => 'http://level-git.local',
+  },
 ])('isomorphic-git over $kind', ({ repo, empty, http, base }) => {
   const iurl = (name: string) => `${base()}/${name}.git`;
   const commitIn = async (dir: string, files: Record<string, string>, message: string) => {

@@ -93,30 +93,50 @@ afterAll(async () => {
 
 describe('shallow fetches match C git', () => {
   it('--depth 1, then --deepen, --depth, --unshallow', async () => {
-    await compare([['clone', '--depth', '1', '--no-single-branch'], ['fetch', '--deepen', '2'], ['fetch', '--depth', '5'], ['fetch', '--deepen', '3'], ['fetch', '--unshallow']]);
+    await compare([
+      ['clone', '--depth', '1', '--no-single-branch'],
+      ['fetch', '--deepen', '2'],
+      ['fetch', '--depth', '5'],
+      ['fetch', '--deepen', '3'],
+      ['fetch', '--unshallow'],
+    ]);
   });
 
   it('--shallow-since on clone and on fetch, across the merge', async () => {
     const since = (i: number) => `--shallow-since=${1_700_000_000 + i * 86_400}`;
     // (A date that cuts both sides of the merge leaves a shallow entry git itself cannot
     // unshallow later — "error in object: unshallow" from C git too — so these dates avoid it.)
-    await compare([['clone', since(11), '--single-branch'], ['fetch', since(9)], ['fetch', since(1)]]);
+    await compare([
+      ['clone', since(11), '--single-branch'],
+      ['fetch', since(9)],
+      ['fetch', since(1)],
+    ]);
   });
 
   it('clone of a tag (--branch v1), shallow and full', async () => {
-    await compare([['clone', '--depth', '1', '--branch', 'v1'], ['fetch', '--deepen', '2']]);
+    await compare([
+      ['clone', '--depth', '1', '--branch', 'v1'],
+      ['fetch', '--deepen', '2'],
+    ]);
     await compare([['clone', '--branch', 'v1']]);
   });
 
   it('--shallow-exclude of a branch and a tag', async () => {
     await compare([['clone', '--shallow-exclude', 'side', '--single-branch']]);
-    await compare([['clone', '--shallow-exclude', 'v1', '--single-branch'], ['fetch', '--deepen', '1']]);
+    await compare([
+      ['clone', '--shallow-exclude', 'v1', '--single-branch'],
+      ['fetch', '--deepen', '1'],
+    ]);
   });
 
   it('protocol v0 deepening matches too', async () => {
     process.env.GIT_CONFIG_PARAMETERS = "'protocol.version=0'";
     try {
-      await compare([['clone', '--depth', '2', '--single-branch'], ['fetch', '--deepen', '2'], ['fetch', '--unshallow']]);
+      await compare([
+        ['clone', '--depth', '2', '--single-branch'],
+        ['fetch', '--deepen', '2'],
+        ['fetch', '--unshallow'],
+      ]);
     } finally {
       delete process.env.GIT_CONFIG_PARAMETERS;
     }

@@ -37,7 +37,13 @@ export interface ForeignClient {
 }
 
 /** Runs a program with a clean environment (no PYTHONPATH, GOPATH or git config from outside). */
-function exec(cmd: string, args: string[], env: Record<string, string>, cwd?: string, timeoutMs = 30_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function exec(
+  cmd: string,
+  args: string[],
+  env: Record<string, string>,
+  cwd?: string,
+  timeoutMs = 30_000,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { cwd, env: { PATH: '/usr/bin:/bin', LANG: 'C.UTF-8', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -63,12 +69,13 @@ function clientEnv(home: string): Record<string, string> {
 
 function resultOf(r: { code: number | null; stdout: string; stderr: string }): ClientResult {
   const ok = r.code === 0 && r.stdout.trim().endsWith('ok');
-  return { ok, error: ok ? '' : (r.stderr.trim() || `exit ${r.code}: ${r.stdout.trim()}`) };
+  return { ok, error: ok ? '' : r.stderr.trim() || `exit ${r.code}: ${r.stdout.trim()}` };
 }
 
 function pythonClient(name: string, script: string, module: string, shallow: boolean): ForeignClient {
   const probe = spawnSync(PYTHON, [join(HERE, script), 'version'], { env: { PATH: '/usr/bin:/bin', PYTHONNOUSERSITE: '1' }, encoding: 'utf8' });
-  const missing = probe.status === 0 ? undefined : `${PYTHON} cannot import ${module} (apt-get install python3-${module}): ${(probe.stderr ?? String(probe.error)).trim()}`;
+  const missing =
+    probe.status === 0 ? undefined : `${PYTHON} cannot import ${module} (apt-get install python3-${module}): ${(probe.stderr ?? String(probe.error)).trim()}`;
   return {
     name,
     shallow,
@@ -88,9 +95,11 @@ function goGitVersion(): string {
 function goGitClient(): ForeignClient {
   const go = spawnSync('go', ['version'], { env: { PATH: '/usr/bin:/bin', HOME: tmpdir() }, encoding: 'utf8' });
   const missing =
-    go.status !== 0 ? 'go is not installed (apt-get install golang-go)'
-    : !existsSync(GO_GIT_SOURCE) ? `${GO_GIT_SOURCE} is absent (apt-get install golang-github-go-git-go-git-dev)`
-    : undefined;
+    go.status !== 0
+      ? 'go is not installed (apt-get install golang-go)'
+      : !existsSync(GO_GIT_SOURCE)
+        ? `${GO_GIT_SOURCE} is absent (apt-get install golang-github-go-git-go-git-dev)`
+        : undefined;
   let binary = '';
   return {
     name: 'go-git',
@@ -108,7 +117,14 @@ function goGitClient(): ForeignClient {
       binary = join(work, 'go-git-client');
       // The build cache outlives the run (a cold build of go-git takes ~40 s, a warm one ~4 s);
       // Go's cache is keyed by content and safe to share between concurrent builds.
-      const env = { HOME: work, GO111MODULE: 'off', GOPATH: `${gopath}:/usr/share/gocode`, GOCACHE: join(tmpdir(), 'level-git-interop-gocache'), GOFLAGS: '', CGO_ENABLED: '0' };
+      const env = {
+        HOME: work,
+        GO111MODULE: 'off',
+        GOPATH: `${gopath}:/usr/share/gocode`,
+        GOCACHE: join(tmpdir(), 'level-git-interop-gocache'),
+        GOFLAGS: '',
+        CGO_ENABLED: '0',
+      };
       const r = await exec('go', ['build', '-o', binary, '.'], env, pkg, 300_000);
       if (r.code !== 0) throw new Error(`go build of the go-git client failed:\n${r.stderr}`);
     },

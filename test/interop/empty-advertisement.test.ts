@@ -33,7 +33,7 @@ describe('an empty repository is advertised as C git advertises it', () => {
     expect(mine).toEqual(reference);
   });
 
-  it('v0 receive-pack: one capabilities^{} line of the zero id (its capabilities are the server\'s own)', async () => {
+  it("v0 receive-pack: one capabilities^{} line of the zero id (its capabilities are the server's own)", async () => {
     const shape = (body: string) => body.replace(/^(001f# service=git-receive-pack\n0000)[0-9a-f]{4}(0{40} capabilities\^\{\})\0[^\n]*\n0000$/, '$1$2');
     const [mine, reference] = await Promise.all([advertisement(lg, 'git-receive-pack'), advertisement(ref, 'git-receive-pack')]);
     expect(shape(reference.body)).toBe(`001f# service=git-receive-pack\n0000${'0'.repeat(40)} capabilities^{}`);

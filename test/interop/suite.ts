@@ -361,7 +361,17 @@ export function foreignClientSuite(client: ForeignClient): void {
       await git(['init', '-q', '-b', 'main', src]);
       const binary = Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 31 + (i >> 7)) % 256));
       const app = (v: number) => Array.from({ length: 60 }, (_, i) => `export const value${i} = ${i * v}; // line ${i} of the app`).join('\n') + '\n';
-      ids.c1 = await commit(src, { 'README.md': 'hello\n', 'src/app.ts': app(1), 'bin/run.sh': '#!/bin/sh\necho run\n', 'data.bin': binary, 'docs/a b.md': 'a file name with a space\n' }, 'first');
+      ids.c1 = await commit(
+        src,
+        {
+          'README.md': 'hello\n',
+          'src/app.ts': app(1),
+          'bin/run.sh': '#!/bin/sh\necho run\n',
+          'data.bin': binary,
+          'docs/a b.md': 'a file name with a space\n',
+        },
+        'first',
+      );
       ids.c2 = await commit(src, { 'src/app.ts': app(2), 'docs/guide.md': '# Guide\n' }, 'second');
       await git(['tag', '-a', 'v1', '-m', 'release 1'], src);
       await git(['tag', 'light', ids.c1], src);
@@ -376,7 +386,12 @@ export function foreignClientSuite(client: ForeignClient): void {
 
     beforeAll(async () => {
       const work = tmp.make('lg-interop-build-');
-      const [l, r] = await Promise.all([startLevelGit(tmp.make('lg-interop-db-')), startReference(tmp.make('lg-interop-ref-')), client.prepare(work), buildSource()]);
+      const [l, r] = await Promise.all([
+        startLevelGit(tmp.make('lg-interop-db-')),
+        startReference(tmp.make('lg-interop-ref-')),
+        client.prepare(work),
+        buildSource(),
+      ]);
       lg = l;
       ref = r;
       await Promise.all(
@@ -398,7 +413,10 @@ export function foreignClientSuite(client: ForeignClient): void {
           branch: 'main',
           message: v === 0 ? 'create the notes' : `edit ${v} of the notes`,
           author: { name: 'Test', email: 'test@example.com', timestamp: EPOCH + v, timezone: '+0000' },
-          changes: [{ path: 'notes/log.md', content: lines.map((l, i) => (i % 40 === v ? `${l} (edit ${v})` : l)).join('\n') + '\n' }, ...(v === 0 ? [{ path: 'README.md', content: 'chain\n' }] : [])],
+          changes: [
+            { path: 'notes/log.md', content: lines.map((l, i) => (i % 40 === v ? `${l} (edit ${v})` : l)).join('\n') + '\n' },
+            ...(v === 0 ? [{ path: 'README.md', content: 'chain\n' }] : []),
+          ],
         });
       }
       chainSrc = join(tmp.make('lg-interop-chain-'), 'chain.git');
@@ -425,14 +443,22 @@ export function foreignClientSuite(client: ForeignClient): void {
 
     for (const sc of active) {
       describe(sc.name, () => {
-        it('against git http-backend (the reference)', async () => {
-          await sc.check(await outcome(sc, ref), ref);
-        }, TEST_MS);
-        it('against level-git, with the same outcome as against git http-backend', async () => {
-          const [mine, reference] = await Promise.all([outcome(sc, lg), outcome(sc, ref)]);
-          expect(mine).toEqual(reference);
-          await sc.check(mine, lg);
-        }, TEST_MS);
+        it(
+          'against git http-backend (the reference)',
+          async () => {
+            await sc.check(await outcome(sc, ref), ref);
+          },
+          TEST_MS,
+        );
+        it(
+          'against level-git, with the same outcome as against git http-backend',
+          async () => {
+            const [mine, reference] = await Promise.all([outcome(sc, lg), outcome(sc, ref)]);
+            expect(mine).toEqual(reference);
+            await sc.check(mine, lg);
+          },
+          TEST_MS,
+        );
       });
     }
   });

@@ -123,27 +123,98 @@ export function buildCorpus(): CorpusObject[] {
   tree('.gitattributes is a tree', [['100644', '.gitattributes', notBlob2]]);
 
   // Valid trees.
-  tree('all modes', [['100644', 'a', ABSENT_BLOB], ['100755', 'b'], ['120000', 'c'], ['40000', 'd'], ['160000', 'e']]);
+  tree('all modes', [
+    ['100644', 'a', ABSENT_BLOB],
+    ['100755', 'b'],
+    ['120000', 'c'],
+    ['40000', 'd'],
+    ['160000', 'e'],
+  ]);
   add('tree: empty', 'tree', new Uint8Array(0));
-  tree('file before same-prefix dir', [['100644', 'a.c'], ['40000', 'a']]);
-  tree('dir before longer file', [['40000', 'a'], ['100644', 'a0']]);
-  tree('non-ASCII and dotted names', [['100644', '.github'], ['100644', '.gitx'], ['100644', 'git~2'], ['100644', 'héllo'], ['100644', '日本']]);
+  tree('file before same-prefix dir', [
+    ['100644', 'a.c'],
+    ['40000', 'a'],
+  ]);
+  tree('dir before longer file', [
+    ['40000', 'a'],
+    ['100644', 'a0'],
+  ]);
+  tree('non-ASCII and dotted names', [
+    ['100644', '.github'],
+    ['100644', '.gitx'],
+    ['100644', 'git~2'],
+    ['100644', 'héllo'],
+    ['100644', '日本'],
+  ]);
   tree('latin-1 name', [['100644', bytes('caf\xe9')]]);
-  tree('.gitignore and .mailmap as files', [['100644', '.gitignore'], ['100644', '.mailmap']]);
+  tree('.gitignore and .mailmap as files', [
+    ['100644', '.gitignore'],
+    ['100644', '.mailmap'],
+  ]);
 
   // Names a checkout reads as ".", "..", ".git" (one tree each: the finding is per tree).
   const dangerous: (string | Uint8Array)[] = [
-    '.', '..', '.git', '.GIT', '.gIt', 'git~1', 'GIT~1', '.git.', '.git ', '.git. . .', '.git::$INDEX_ALLOCATION', '.git:$DATA',
-    '.g\u200cit', '\u200c.git', '.git\u200c', '.gi\u200dt', '\ufeff.git', '.git\u200f', '.GIT\u206a', '\u202e.git',
-    'a\\.git', 'a\\git~1', 'a\\.GIT.', '.git\\x', '.git/x', '/abs', 'a/b', 'foo/.git',
-    bytes('.git\xff'), bytes('.g\xe2\x80it'), '.git~1', 'git~10', '.gitfoo', '.git-x',
+    '.',
+    '..',
+    '.git',
+    '.GIT',
+    '.gIt',
+    'git~1',
+    'GIT~1',
+    '.git.',
+    '.git ',
+    '.git. . .',
+    '.git::$INDEX_ALLOCATION',
+    '.git:$DATA',
+    '.g\u200cit',
+    '\u200c.git',
+    '.git\u200c',
+    '.gi\u200dt',
+    '\ufeff.git',
+    '.git\u200f',
+    '.GIT\u206a',
+    '\u202e.git',
+    'a\\.git',
+    'a\\git~1',
+    'a\\.GIT.',
+    '.git\\x',
+    '.git/x',
+    '/abs',
+    'a/b',
+    'foo/.git',
+    bytes('.git\xff'),
+    bytes('.g\xe2\x80it'),
+    '.git~1',
+    'git~10',
+    '.gitfoo',
+    '.git-x',
   ];
   for (const name of dangerous) tree(`name ${JSON.stringify(typeof name === 'string' ? name : Buffer.from(name).toString('latin1'))}`, [['100644', name]]);
   tree('.git as a directory', [['40000', '.git']]);
 
   // Special names as symbolic links.
-  const links = ['.gitmodules', '.GITMODULES', 'gitmod~1', 'gi7eba~1', 'GI7EBA~9', '.gitmodules ', '.gitmodules:x', '\u200c.gitmodules', 'a\\.gitmodules', '~1234567',
-    '.gitattributes', 'gitatt~1', 'gi7d29~1', '.gitignore', 'gitign~1', 'gi250a~1', '.mailmap', 'mailma~1', 'maba30~2', '.mailmapx'];
+  const links = [
+    '.gitmodules',
+    '.GITMODULES',
+    'gitmod~1',
+    'gi7eba~1',
+    'GI7EBA~9',
+    '.gitmodules ',
+    '.gitmodules:x',
+    '\u200c.gitmodules',
+    'a\\.gitmodules',
+    '~1234567',
+    '.gitattributes',
+    'gitatt~1',
+    'gi7d29~1',
+    '.gitignore',
+    'gitign~1',
+    'gi250a~1',
+    '.mailmap',
+    'mailma~1',
+    'maba30~2',
+    '.mailmapx',
+  ];
   for (const name of links) tree(`symlink ${JSON.stringify(name)}`, [['120000', name]]);
 
   // Modes.
@@ -152,16 +223,50 @@ export function buildCorpus(): CorpusObject[] {
   }
 
   // Order and duplicates.
-  tree('unsorted', [['100644', 'b'], ['100644', 'a']]);
-  tree('dir sorts after file with suffix', [['40000', 'a'], ['100644', 'a.c']]);
-  tree('duplicate files', [['100644', 'a'], ['100644', 'a']]);
-  tree('duplicate file and dir', [['100644', 'a'], ['40000', 'a']]);
-  tree('duplicate dir and file', [['40000', 'a'], ['100644', 'a']]);
-  tree('duplicate across a prefix', [['100644', 'a'], ['100644', 'a.b'], ['40000', 'a']]);
-  tree('duplicate across two prefixes', [['100644', 'a'], ['100644', 'a.b'], ['100644', 'a.b.c'], ['40000', 'a.b'], ['40000', 'a']]);
-  tree('unsorted and duplicate', [['100644', 'b'], ['100644', 'a'], ['100644', 'a']]);
+  tree('unsorted', [
+    ['100644', 'b'],
+    ['100644', 'a'],
+  ]);
+  tree('dir sorts after file with suffix', [
+    ['40000', 'a'],
+    ['100644', 'a.c'],
+  ]);
+  tree('duplicate files', [
+    ['100644', 'a'],
+    ['100644', 'a'],
+  ]);
+  tree('duplicate file and dir', [
+    ['100644', 'a'],
+    ['40000', 'a'],
+  ]);
+  tree('duplicate dir and file', [
+    ['40000', 'a'],
+    ['100644', 'a'],
+  ]);
+  tree('duplicate across a prefix', [
+    ['100644', 'a'],
+    ['100644', 'a.b'],
+    ['40000', 'a'],
+  ]);
+  tree('duplicate across two prefixes', [
+    ['100644', 'a'],
+    ['100644', 'a.b'],
+    ['100644', 'a.b.c'],
+    ['40000', 'a.b'],
+    ['40000', 'a'],
+  ]);
+  tree('unsorted and duplicate', [
+    ['100644', 'b'],
+    ['100644', 'a'],
+    ['100644', 'a'],
+  ]);
   tree('null id', [['100644', 'a', NULL_OID]]);
-  tree('many findings at once', [['0100644', '.git', NULL_OID], ['100644', '..'], ['644', 'a/b'], ['100644', '.']]);
+  tree('many findings at once', [
+    ['0100644', '.git', NULL_OID],
+    ['100644', '..'],
+    ['644', 'a/b'],
+    ['100644', '.'],
+  ]);
 
   // Trees git cannot read.
   add('tree: truncated id', 'tree', rawTree([['100644', 'a']]).subarray(0, 20));
@@ -175,7 +280,12 @@ export function buildCorpus(): CorpusObject[] {
   // Commits.
   const c = (label: string, body: Uint8Array) => add(`commit: ${label}`, 'commit', body);
   c('valid', commitWith(ID));
-  c('valid with parents and extra headers', commit(`tree ${ABSENT_TREE}\nparent ${ABSENT_COMMIT}\nparent ${ABSENT_COMMIT}\nauthor ${ID}\ncommitter ${ID}\nencoding ISO-8859-1\ngpgsig -----BEGIN-----\n abc\n -----END-----\n`));
+  c(
+    'valid with parents and extra headers',
+    commit(
+      `tree ${ABSENT_TREE}\nparent ${ABSENT_COMMIT}\nparent ${ABSENT_COMMIT}\nauthor ${ID}\ncommitter ${ID}\nencoding ISO-8859-1\ngpgsig -----BEGIN-----\n abc\n -----END-----\n`,
+    ),
+  );
   c('valid without message', bytes(`tree ${ABSENT_TREE}\nauthor ${ID}\ncommitter ${ID}\n`));
   c('valid, upper-case tree id', commit(`tree ${'AB'.repeat(20)}\nauthor ${ID}\ncommitter ${ID}\n`));
   c('valid, negative zone and non-ASCII name', commitWith('Jörg Ü <j@example.com> 1 -1230'));
@@ -229,7 +339,30 @@ export function buildCorpus(): CorpusObject[] {
   t('no tagger and an extra header', tag(`${TAG_HEAD}foo bar\n`));
   t('bad tagger zone', tag(`${TAG_HEAD}tagger A <a> 1 +0\n`));
   t('bad tagger and extra header', tag(`${TAG_HEAD}tagger A <a> 1 +0\nfoo bar\n`));
-  for (const name of ['a..b', 'a b', 'x.lock', 'a@{b', '.a', 'a.', 'a/', '/a', 'a//b', 'a:b', 'a*', 'a~1', 'a^', 'a?', 'a[', 'a\\b', 'a\x7f', '@', '-a', 'é', 'a/.b', 'a.lock/b']) {
+  for (const name of [
+    'a..b',
+    'a b',
+    'x.lock',
+    'a@{b',
+    '.a',
+    'a.',
+    'a/',
+    '/a',
+    'a//b',
+    'a:b',
+    'a*',
+    'a~1',
+    'a^',
+    'a?',
+    'a[',
+    'a\\b',
+    'a\x7f',
+    '@',
+    '-a',
+    'é',
+    'a/.b',
+    'a.lock/b',
+  ]) {
     t(`tag name ${JSON.stringify(name)}`, tag(`object ${ABSENT_COMMIT}\ntype commit\ntag ${name}\ntagger ${ID}\n`));
   }
   t('empty tag name', tag(`object ${ABSENT_COMMIT}\ntype commit\ntag \ntagger ${ID}\n`));

@@ -161,7 +161,22 @@ describe('fsck checks against git fsck', () => {
   it('agrees with git on generated tree names around .git, .gitmodules and friends', () => {
     // A core name (or its short form), case changed, an HFS-ignorable code point or other
     // byte slipped in somewhere, NTFS-style tails, and sometimes a backslash-separated prefix.
-    const cores = ['.git', 'git~1', '.gitmodules', 'gitmod~1', 'gi7eba~1', 'gi7eba~9', '.gitattributes', 'gitatt~2', '.gitignore', '.mailmap', 'maba30~1', 'x', '..', '.'];
+    const cores = [
+      '.git',
+      'git~1',
+      '.gitmodules',
+      'gitmod~1',
+      'gi7eba~1',
+      'gi7eba~9',
+      '.gitattributes',
+      'gitatt~2',
+      '.gitignore',
+      '.mailmap',
+      'maba30~1',
+      'x',
+      '..',
+      '.',
+    ];
     const inserts = ['\u200c', '\u200d', '\u200e', '\u202a', '\u206f', '\ufeff', '\u00e9', '\u2000', 'x', '.', ' '];
     const tails = [' ', '.', '. .', ':', '::$INDEX_ALLOCATION', ':$DATA', '/x', '\\x', '~1', 'x', '\u200c'];
     // Each change is absent most of the time, so that many names stay dangerous.
@@ -202,10 +217,37 @@ describe('fsck checks against git fsck', () => {
     expect(named).toBeGreaterThan(objects.length / 20);
   });
   it('agrees with git on generated identities and tag names', () => {
-    const identTokens = ['A', ' ', ' ', '<', '>', 'a@b', '0', '1', '01', '17', '-', '+', '0000', '0130', '\t', 'x', '9223372036854775808', '18446744073709551616'];
+    const identTokens = [
+      'A',
+      ' ',
+      ' ',
+      '<',
+      '>',
+      'a@b',
+      '0',
+      '1',
+      '01',
+      '17',
+      '-',
+      '+',
+      '0000',
+      '0130',
+      '\t',
+      'x',
+      '9223372036854775808',
+      '18446744073709551616',
+    ];
     const ident = fc.array(fc.constantFrom(...identTokens), { minLength: 1, maxLength: 10 }).map((t) => t.join(''));
     const wellFormed = fc
-      .tuple(fc.constantFrom('A', '', 'A B'), fc.constantFrom(' ', ''), fc.constantFrom('a@b', ''), fc.constantFrom(' ', '  ', ''), fc.constantFrom('0', '1', '01', '-1', 'x', '', '9223372036854775807'), fc.constantFrom(' ', ''), fc.constantFrom('+0000', '-1230', '+000', '+00000', '0000', '+00x0', ''))
+      .tuple(
+        fc.constantFrom('A', '', 'A B'),
+        fc.constantFrom(' ', ''),
+        fc.constantFrom('a@b', ''),
+        fc.constantFrom(' ', '  ', ''),
+        fc.constantFrom('0', '1', '01', '-1', 'x', '', '9223372036854775807'),
+        fc.constantFrom(' ', ''),
+        fc.constantFrom('+0000', '-1230', '+000', '+00000', '0000', '+00x0', ''),
+      )
       .map(([n, s1, e, s2, d, s3, z]) => `${n}${s1}<${e}>${s2}${d}${s3}${z}`);
     const nameTokens = ['a', 'b', '.', '/', '@', '{', '.lock', '*', ' ', '~', '\u00e9', '-', '..', ':'];
     const tagName = fc.array(fc.constantFrom(...nameTokens), { minLength: 0, maxLength: 5 }).map((t) => t.join(''));
@@ -225,20 +267,64 @@ describe('fsck checks against git fsck', () => {
     execFileSync('git', ['init', '-q', '--bare', dir], { env: GIT_ENV });
     for (const o of objects) writeLoose(dir, o.type, o.body);
     expect(compare(objects, runFsck(dir, [], true), ourFindings(objects, {}))).toEqual([]);
-    expect(compare(objects, runFsck(dir, ['fsck.badTimezone=warn', 'fsck.badDate=warn', 'fsck.missingSpaceBeforeDate=ignore'], true), ourFindings(objects, { severities: { badTimezone: 'warn', badDate: 'warn', missingSpaceBeforeDate: 'ignore' } }))).toEqual([]);
+    expect(
+      compare(
+        objects,
+        runFsck(dir, ['fsck.badTimezone=warn', 'fsck.badDate=warn', 'fsck.missingSpaceBeforeDate=ignore'], true),
+        ourFindings(objects, { severities: { badTimezone: 'warn', badDate: 'warn', missingSpaceBeforeDate: 'ignore' } }),
+      ),
+    ).toEqual([]);
   });
   it('agrees with git on generated .gitmodules files', () => {
-    const risky = ['x', '..', '.', '/', '\\', '-', '!', '%0a', '%00', '../', './', ':', '@', 'https://', 'http::', 'git://', 'h', ' ', '"', '#', ';', '\\n', '\\"', '\\q', '\t', '\xe9', '\xff'];
+    const risky = [
+      'x',
+      '..',
+      '.',
+      '/',
+      '\\',
+      '-',
+      '!',
+      '%0a',
+      '%00',
+      '../',
+      './',
+      ':',
+      '@',
+      'https://',
+      'http::',
+      'git://',
+      'h',
+      ' ',
+      '"',
+      '#',
+      ';',
+      '\\n',
+      '\\"',
+      '\\q',
+      '\t',
+      '\xe9',
+      '\xff',
+    ];
     const plain = ['x', '..', '/', '-', '!', '%0a', '../', './', ':', '@', 'https://', 'http::', 'git://', 'h', '\\\\'];
     const text = (max: number) =>
-      fc.oneof({ arbitrary: fc.array(fc.constantFrom(...plain), { maxLength: max }), weight: 4 }, { arbitrary: fc.array(fc.constantFrom(...risky), { maxLength: max }), weight: 1 }).map((t) => t.join(''));
+      fc
+        .oneof(
+          { arbitrary: fc.array(fc.constantFrom(...plain), { maxLength: max }), weight: 4 },
+          { arbitrary: fc.array(fc.constantFrom(...risky), { maxLength: max }), weight: 1 },
+        )
+        .map((t) => t.join(''));
     const header = fc.oneof(
       text(4).map((n) => `[submodule "${n}"]`),
       text(3).map((n) => `[submodule.${n}]`),
       fc.constantFrom('[submodule]', '[core]', '[SubModule "a"]', '[submodule "a"', '[ submodule "a" ]', '[submodule "a"]x'),
     );
     const entry = fc
-      .tuple(fc.constantFrom('url', 'path', 'update', 'URL', 'branch', 'url ', '-url'), fc.constantFrom(' = ', '=', '', ' '), text(5), fc.constantFrom('\n', '\n', '\n', '\r\n', '\\\n', ' ; c\n', '\r'))
+      .tuple(
+        fc.constantFrom('url', 'path', 'update', 'URL', 'branch', 'url ', '-url'),
+        fc.constantFrom(' = ', '=', '', ' '),
+        text(5),
+        fc.constantFrom('\n', '\n', '\n', '\r\n', '\\\n', ' ; c\n', '\r'),
+      )
       .map(([k, eq, v, end]) => `\t${k}${eq}${v}${end}`);
     const section = fc.tuple(header, fc.constantFrom('\n', '\r\n', ' # c\n', ''), fc.array(entry, { maxLength: 3 })).map(([h, nl, es]) => h + nl + es.join(''));
     const file = fc.array(section, { minLength: 1, maxLength: 3 }).map((ss) => ss.join(''));
@@ -258,6 +344,7 @@ describe('fsck checks against git fsck', () => {
     const git = runFsck(dir, [], true);
     expect(compare(objects, git, ourFindings(objects, {}))).toEqual([]);
     const kinds = new Set([...git.findings.values()].flat());
-    for (const id of ['error:gitmodulesName', 'error:gitmodulesUrl', 'error:gitmodulesPath', 'error:gitmodulesUpdate', 'warn:gitmodulesParse']) expect(kinds).toContain(id);
+    for (const id of ['error:gitmodulesName', 'error:gitmodulesUrl', 'error:gitmodulesPath', 'error:gitmodulesUpdate', 'warn:gitmodulesParse'])
+      expect(kinds).toContain(id);
   });
 });

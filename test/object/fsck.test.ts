@@ -87,7 +87,14 @@ describe('reports', () => {
     const clean = checkObject('commit', commitBody(ID));
     expect(clean).toEqual({ ok: true, problems: [], gitmodules: [], gitattributes: [] });
     expect(checkObject('blob', enc('anything'))).toBe(clean);
-    const t = checkObject('tree', rawTree([['100644', '.gitattributes', 'ab'.repeat(20)], ['100644', '.gitmodules', 'cd'.repeat(20)], ['100644', 'x\\.gitmodules', 'cd'.repeat(20)]]));
+    const t = checkObject(
+      'tree',
+      rawTree([
+        ['100644', '.gitattributes', 'ab'.repeat(20)],
+        ['100644', '.gitmodules', 'cd'.repeat(20)],
+        ['100644', 'x\\.gitmodules', 'cd'.repeat(20)],
+      ]),
+    );
     expect(t).toEqual({ ok: true, problems: [], gitmodules: ['cd'.repeat(20)], gitattributes: ['ab'.repeat(20)] });
   });
 
@@ -96,7 +103,12 @@ describe('reports', () => {
     const name = fc.stringMatching(/^[A-Za-z0-9_-][A-Za-z0-9._-]{0,11}$/);
     const mode = fc.constantFrom<FileMode>('100644', '100755', '120000', '40000', '160000');
     const entries = fc.uniqueArray(fc.record({ name, mode, oid }), { maxLength: 20, selector: (e) => e.name });
-    const who = fc.record({ name: fc.stringMatching(/^[^<>\n\0]{0,10}$/), email: fc.stringMatching(/^[^<>\n\0]{0,10}$/), timestamp: fc.integer({ min: 0, max: 2 ** 40 }), timezone: fc.constantFrom('+0000', '-0130', '+1400') });
+    const who = fc.record({
+      name: fc.stringMatching(/^[^<>\n\0]{0,10}$/),
+      email: fc.stringMatching(/^[^<>\n\0]{0,10}$/),
+      timestamp: fc.integer({ min: 0, max: 2 ** 40 }),
+      timezone: fc.constantFrom('+0000', '-0130', '+1400'),
+    });
     fc.assert(
       fc.property(entries, oid, fc.array(oid, { maxLength: 3 }), who, fc.string(), (es, t, parents, person, message) => {
         expect(ids(checkObject('tree', encodeTree(es as TreeEntry[])))).toEqual([]);
@@ -200,8 +212,15 @@ describe('FsckSession', () => {
   it('checks the named blobs of one tree when they are in hand', () => {
     const attrs = enc('x'.repeat(3000));
     const attrsOid = hashObject('blob', attrs);
-    const both = rawTree([['100644', '.gitattributes', attrsOid], ['100644', '.gitmodules', badOid], ['100644', 'gitmod~1', ABSENT_BLOB]]);
-    const blobs = new Map([[badOid, bad], [attrsOid, attrs]]);
+    const both = rawTree([
+      ['100644', '.gitattributes', attrsOid],
+      ['100644', '.gitmodules', badOid],
+      ['100644', 'gitmod~1', ABSENT_BLOB],
+    ]);
+    const blobs = new Map([
+      [badOid, bad],
+      [attrsOid, attrs],
+    ]);
     const found = checkNamedBlobs(checkObject('tree', both), (oid) => (blobs.has(oid) ? { type: 'blob', body: blobs.get(oid)! } : undefined));
     expect([...found].map(([oid, r]) => [oid, ids(r)])).toEqual([
       [badOid, ['error:gitmodulesUrl']],
@@ -234,7 +253,11 @@ describe('reference types', () => {
   const commitOf = (tree: string, parent?: string) => enc(`tree ${tree}\n${parent ? `parent ${parent}\n` : ''}author ${ID}\ncommitter ${ID}\n\nm\n`);
   const goodCommit = commitOf(goodTreeOid);
   const goodCommitOid = hashObject('commit', goodCommit);
-  const known = new Map<string, ObjectType>([[blobOid, 'blob'], [goodTreeOid, 'tree'], [goodCommitOid, 'commit']]);
+  const known = new Map<string, ObjectType>([
+    [blobOid, 'blob'],
+    [goodTreeOid, 'tree'],
+    [goodCommitOid, 'commit'],
+  ]);
   const lookup = (oid: Oid) => known.get(oid);
 
   const cases: [string, ObjectType, Uint8Array][] = [
@@ -247,7 +270,12 @@ describe('reference types', () => {
   ];
 
   it('lists references with the type each must have (gitlinks not followed)', () => {
-    const tree = rawTree([['40000', 'd', ABSENT_TREE], ['100755', 'x', ABSENT_BLOB], ['160000', 's', ABSENT_COMMIT], ['120000', 'y', ABSENT_BLOB]]);
+    const tree = rawTree([
+      ['40000', 'd', ABSENT_TREE],
+      ['100755', 'x', ABSENT_BLOB],
+      ['160000', 's', ABSENT_COMMIT],
+      ['120000', 'y', ABSENT_BLOB],
+    ]);
     expect(listReferences('tree', tree).map((r) => `${r.type}:${r.oid.slice(0, 4)}`)).toEqual(['tree:2222', 'blob:1111', 'blob:1111']);
     expect(listReferences('commit', commitOf(goodTreeOid, goodCommitOid))).toEqual([
       { oid: goodTreeOid, type: 'tree', role: 'tree' },
@@ -268,7 +296,14 @@ describe('reference types', () => {
     expect(checkReferenceTypes('commit', goodCommit, lookup)).toEqual([]);
     expect(checkReferenceTypes('tree', goodTree, lookup)).toEqual([]);
     expect(gitFsckPasses('commit', goodCommit)).toBe(true);
-    const missing = checkReferenceTypes('tree', rawTree([['40000', 'gone', ABSENT_TREE], ['160000', 'sub', ABSENT_COMMIT]]), lookup);
+    const missing = checkReferenceTypes(
+      'tree',
+      rawTree([
+        ['40000', 'gone', ABSENT_TREE],
+        ['160000', 'sub', ABSENT_COMMIT],
+      ]),
+      lookup,
+    );
     expect(missing).toMatchObject([{ oid: ABSENT_TREE, type: 'tree', actual: null, name: 'gone' }]);
   });
 
@@ -292,7 +327,9 @@ describe('reference types', () => {
       return true;
     } catch (e) {
       // Only git fsck may fail here, and with something to say about a link or a type.
-      expect((e as { stderr?: Buffer }).stderr?.toString() ?? '').toMatch(/broken link|wrong object type|is a (blob|tree|commit|tag), not a|could not be parsed/);
+      expect((e as { stderr?: Buffer }).stderr?.toString() ?? '').toMatch(
+        /broken link|wrong object type|is a (blob|tree|commit|tag), not a|could not be parsed/,
+      );
       return false;
     } finally {
       t.cleanup();

@@ -32,7 +32,12 @@ describe('parseIdentity / formatIdentity', () => {
   });
 
   it('reads the strict form', () => {
-    expect(parseIdentity('A U Thor <author@example.com> 1700000000 -0130')).toEqual({ name: 'A U Thor', email: 'author@example.com', timestamp: 1_700_000_000, timezone: '-0130' });
+    expect(parseIdentity('A U Thor <author@example.com> 1700000000 -0130')).toEqual({
+      name: 'A U Thor',
+      email: 'author@example.com',
+      timestamp: 1_700_000_000,
+      timezone: '-0130',
+    });
     expect(parseIdentity(' <> 0 +0000')).toEqual({ name: '', email: '', timestamp: 0, timezone: '+0000' });
     expect(parseIdentity('Two  Spaces  <e> 5 +0000').name).toBe('Two  Spaces ');
   });
@@ -47,9 +52,12 @@ describe('parseIdentity / formatIdentity', () => {
   it('refuses text without an <email> part', () => {
     for (const s of ['', 'Name only', 'Name 1700000000 +0000', 'a@b.c 1 +0000']) expect(() => parseIdentity(s), s).toThrow(InvalidObjectError);
     fc.assert(
-      fc.property(fc.string().filter((s) => !s.includes('<')), (s) => {
-        expect(() => parseIdentity(s)).toThrow(InvalidObjectError);
-      }),
+      fc.property(
+        fc.string().filter((s) => !s.includes('<')),
+        (s) => {
+          expect(() => parseIdentity(s)).toThrow(InvalidObjectError);
+        },
+      ),
       PROPS,
     );
   });
@@ -73,9 +81,19 @@ describe('parseIdentity / formatIdentity', () => {
   it('refuses to write what would break the line', () => {
     const ok: Identity = { name: 'A', email: 'a@b', timestamp: 1, timezone: '+0000' };
     const bad: Partial<Identity>[] = [
-      { name: 'A <x>' }, { name: 'A\nB' }, { name: 'A\0' }, { email: 'a>b' }, { email: '<a' },
-      { timestamp: -1 }, { timestamp: 1.5 }, { timestamp: Number.MAX_SAFE_INTEGER + 1 }, { timestamp: NaN },
-      { timezone: '0000' }, { timezone: '+000' }, { timezone: '+00000' }, { timezone: 'UTC' },
+      { name: 'A <x>' },
+      { name: 'A\nB' },
+      { name: 'A\0' },
+      { email: 'a>b' },
+      { email: '<a' },
+      { timestamp: -1 },
+      { timestamp: 1.5 },
+      { timestamp: Number.MAX_SAFE_INTEGER + 1 },
+      { timestamp: NaN },
+      { timezone: '0000' },
+      { timezone: '+000' },
+      { timezone: '+00000' },
+      { timezone: 'UTC' },
     ];
     for (const b of bad) expect(() => formatIdentity({ ...ok, ...b }), JSON.stringify(b)).toThrow(InvalidArgumentError);
     expect(formatIdentity(ok)).toBe('A <a@b> 1 +0000');
@@ -110,7 +128,16 @@ describe('PersonInput normalization (Repository.commit)', () => {
   });
 
   it('turns minutes east of UTC into ±HHMM', async () => {
-    const cases: [number, string][] = [[0, '+0000'], [60, '+0100'], [90, '+0130'], [-330, '-0530'], [-0, '+0000'], [840, '+1400'], [-720, '-1200'], [45, '+0045']];
+    const cases: [number, string][] = [
+      [0, '+0000'],
+      [60, '+0100'],
+      [90, '+0130'],
+      [-330, '-0530'],
+      [-0, '+0000'],
+      [840, '+1400'],
+      [-720, '-1200'],
+      [45, '+0045'],
+    ];
     for (const [minutes, zone] of cases) {
       expect((await roundTrip({ name: 'Z', email: 'z@z', timestamp: 1, timezone: minutes })).author.timezone, String(minutes)).toBe(zone);
     }
@@ -140,14 +167,29 @@ describe('PersonInput normalization (Repository.commit)', () => {
 
   it('refuses what cannot be written as an identity line', async () => {
     const bad: unknown[] = [
-      null, 'Ann <a@a>', {}, { name: 'A' }, { email: 'a@a' }, { name: '', email: 'a@a' }, { name: 1, email: 'a@a' },
-      { name: 'A<', email: 'a@a' }, { name: 'A', email: 'a>' }, { name: 'A\n', email: 'a' },
-      { name: 'A', email: 'a', timestamp: -1 }, { name: 'A', email: 'a', timestamp: 1.5 }, { name: 'A', email: 'a', timestamp: new Date(-1000) },
-      { name: 'A', email: 'a', timestamp: 1, timezone: 'UTC' }, { name: 'A', email: 'a', timestamp: 1, timezone: 90.5 }, { name: 'A', email: 'a', timestamp: 1, timezone: 100 * 60 },
+      null,
+      'Ann <a@a>',
+      {},
+      { name: 'A' },
+      { email: 'a@a' },
+      { name: '', email: 'a@a' },
+      { name: 1, email: 'a@a' },
+      { name: 'A<', email: 'a@a' },
+      { name: 'A', email: 'a>' },
+      { name: 'A\n', email: 'a' },
+      { name: 'A', email: 'a', timestamp: -1 },
+      { name: 'A', email: 'a', timestamp: 1.5 },
+      { name: 'A', email: 'a', timestamp: new Date(-1000) },
+      { name: 'A', email: 'a', timestamp: 1, timezone: 'UTC' },
+      { name: 'A', email: 'a', timestamp: 1, timezone: 90.5 },
+      { name: 'A', email: 'a', timestamp: 1, timezone: 100 * 60 },
     ];
     const tip = (await repo.listBranches()).find((b) => b.name === 'main')?.sha;
     for (const author of bad) {
-      await expect(repo.commit({ branch: 'main', message: 'x', author: author as PersonInput, changes: [{ path: 'f', content: 'bad' }] }), JSON.stringify(author)).rejects.toThrow(InvalidArgumentError);
+      await expect(
+        repo.commit({ branch: 'main', message: 'x', author: author as PersonInput, changes: [{ path: 'f', content: 'bad' }] }),
+        JSON.stringify(author),
+      ).rejects.toThrow(InvalidArgumentError);
     }
     expect((await repo.listBranches()).find((b) => b.name === 'main')?.sha).toBe(tip);
   });

@@ -38,8 +38,20 @@ describe('tree entry order', () => {
   });
 
   it('orders a tree "a" after a file "a.b" and before "a0", as git does', () => {
-    const body = raw([{ name: 'a.b', tree: false }, { name: 'a', tree: true }, { name: 'a0', tree: false }]);
+    const body = raw([
+      { name: 'a.b', tree: false },
+      { name: 'a', tree: true },
+      { name: 'a0', tree: false },
+    ]);
     expect(decodeTree(body, true).map((e) => e.name)).toEqual(['a.b', 'a', 'a0']);
-    expect(() => decodeTree(raw([{ name: 'a', tree: true }, { name: 'a.b', tree: false }]), true)).toThrow();
+    expect(() =>
+      decodeTree(
+        raw([
+          { name: 'a', tree: true },
+          { name: 'a.b', tree: false },
+        ]),
+        true,
+      ),
+    ).toThrow();
   });
 });

@@ -32,12 +32,19 @@ describe('tree codec', () => {
   });
 
   it('gives the ids git mktree gives for the same entries', () => {
-    const samples = fc.sample(entriesArb.filter((e) => e.length > 0), { numRuns: 40, seed: 7 });
+    const samples = fc.sample(
+      entriesArb.filter((e) => e.length > 0),
+      { numRuns: 40, seed: 7 },
+    );
     const t = tempDir('level-git-tree-');
     try {
       git(undefined, ['init', '-q', '--bare', t.dir]);
       for (const entries of samples) {
-        const input = entries.map((e) => `${e.mode === '40000' ? '040000' : e.mode} ${e.mode === '40000' ? 'tree' : e.mode === '160000' ? 'commit' : 'blob'} ${e.oid}\t${e.name}\0`).join('');
+        const input = entries
+          .map(
+            (e) => `${e.mode === '40000' ? '040000' : e.mode} ${e.mode === '40000' ? 'tree' : e.mode === '160000' ? 'commit' : 'blob'} ${e.oid}\t${e.name}\0`,
+          )
+          .join('');
         // -z: NUL-terminated records, names taken verbatim (no C quoting).
         const gitId = git(t.dir, ['mktree', '-z', '--missing'], input).toString().trim();
         expect(hashObject('tree', encodeTree(entries as TreeEntry[]))).toBe(gitId);
@@ -49,15 +56,22 @@ describe('tree codec', () => {
 
   it('keeps names that are not UTF-8 byte-exact (Latin-1 names of old histories)', () => {
     fc.assert(
-      fc.property(fc.uint8Array({ minLength: 1, maxLength: 12 }).filter((b) => !b.includes(0) && !b.includes(0x2f)), (bytes) => {
-        expect(nameToBytes(nameFromBytes(bytes))).toEqual(bytes);
-      }),
+      fc.property(
+        fc.uint8Array({ minLength: 1, maxLength: 12 }).filter((b) => !b.includes(0) && !b.includes(0x2f)),
+        (bytes) => {
+          expect(nameToBytes(nameFromBytes(bytes))).toEqual(bytes);
+        },
+      ),
       { numRuns: 1000 },
     );
     // Git's order is byte order: "caf\xe8" < "caf\xe9" < "cafe", both kept apart.
     const oid = 'cd'.repeat(20);
     const entry = (name: Uint8Array) => Buffer.concat([Buffer.from('100644 '), name, Buffer.from([0]), Buffer.from(oid, 'hex')]);
-    const body = new Uint8Array(Buffer.concat([entry(Buffer.from('cafe')), entry(Buffer.from([0x63, 0x61, 0x66, 0xe8])), entry(Buffer.from([0x63, 0x61, 0x66, 0xe9]))].sort(Buffer.compare)));
+    const body = new Uint8Array(
+      Buffer.concat(
+        [entry(Buffer.from('cafe')), entry(Buffer.from([0x63, 0x61, 0x66, 0xe8])), entry(Buffer.from([0x63, 0x61, 0x66, 0xe9]))].sort(Buffer.compare),
+      ),
+    );
     const entries = decodeTree(body, true);
     expect(entries.length).toBe(3);
     expect(encodeTree(entries)).toEqual(body);
@@ -66,8 +80,7 @@ describe('tree codec', () => {
 
   it('refuses hostile names, bad modes, unsorted and duplicate entries', () => {
     const oid = 'ab'.repeat(20) as Oid;
-    const raw = (...lines: [string, string][]) =>
-      Buffer.concat(lines.map(([m, n]) => Buffer.concat([Buffer.from(`${m} ${n}\0`), Buffer.from(oid, 'hex')])));
+    const raw = (...lines: [string, string][]) => Buffer.concat(lines.map(([m, n]) => Buffer.concat([Buffer.from(`${m} ${n}\0`), Buffer.from(oid, 'hex')])));
     for (const bad of ['.git', '.GIT', '.Git.', '.git ', 'GIT~1', '..', '.', '', 'a/b', 'a\0b']) {
       expect(() => decodeTree(raw(['100644', bad])), JSON.stringify(bad)).toThrow(InvalidObjectError);
       expect(() => encodeTree([{ name: bad, mode: '100644', oid }]), JSON.stringify(bad)).toThrow(InvalidObjectError);
@@ -111,7 +124,10 @@ describe('commit and tag codecs', () => {
         identArb,
         identArb,
         fc.string({ maxLength: 60 }),
-        fc.option(fc.string({ maxLength: 40 }).filter((s) => !s.includes('\n\n') && !s.startsWith('\n') && !s.endsWith('\n')), { nil: undefined }),
+        fc.option(
+          fc.string({ maxLength: 40 }).filter((s) => !s.includes('\n\n') && !s.startsWith('\n') && !s.endsWith('\n')),
+          { nil: undefined },
+        ),
         (tree, parents, author, committer, message, sig) => {
           const c: Commit = { tree, parents, author, committer, message };
           if (sig !== undefined) c.extraHeaders = [['gpgsig', `-----BEGIN-----\n${sig}\n-----END-----`]];
@@ -144,15 +160,21 @@ describe('commit and tag codecs', () => {
 
   it('random bytes: a value or InvalidObjectError, nothing else', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.uint8Array({ maxLength: 200 }), fc.string({ maxLength: 200 }).map((s) => new TextEncoder().encode(s))), (bytes) => {
-        for (const decode of [decodeCommit, decodeTag]) {
-          try {
-            decode(bytes);
-          } catch (err) {
-            expect(err).toBeInstanceOf(InvalidObjectError);
+      fc.property(
+        fc.oneof(
+          fc.uint8Array({ maxLength: 200 }),
+          fc.string({ maxLength: 200 }).map((s) => new TextEncoder().encode(s)),
+        ),
+        (bytes) => {
+          for (const decode of [decodeCommit, decodeTag]) {
+            try {
+              decode(bytes);
+            } catch (err) {
+              expect(err).toBeInstanceOf(InvalidObjectError);
+            }
           }
-        }
-      }),
+        },
+      ),
       { numRuns: 500 },
     );
   });

@@ -7,10 +7,7 @@ import { pseudoRandom } from './git-helpers.js';
 
 /** A target derived from a base by a few edits, so deltas have something to copy. */
 const baseAndTarget = fc
-  .tuple(
-    fc.uint8Array({ maxLength: 3000 }),
-    fc.array(fc.tuple(fc.nat(), fc.nat(200), fc.uint8Array({ maxLength: 100 })), { maxLength: 6 }),
-  )
+  .tuple(fc.uint8Array({ maxLength: 3000 }), fc.array(fc.tuple(fc.nat(), fc.nat(200), fc.uint8Array({ maxLength: 100 })), { maxLength: 6 }))
   .map(([base, edits]) => {
     const t = Array.from(base);
     for (const [at, del, ins] of edits) {

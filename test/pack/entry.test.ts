@@ -66,7 +66,7 @@ describe('ofs-delta offset', () => {
     );
   });
 
-  it('uses git\'s offset-plus-one encoding', () => {
+  it("uses git's offset-plus-one encoding", () => {
     expect([...encodeOfsOffset(127)]).toEqual([0x7f]);
     expect([...encodeOfsOffset(128)]).toEqual([0x80, 0x00]);
     expect([...encodeOfsOffset(16511)]).toEqual([0xff, 0x7f]);

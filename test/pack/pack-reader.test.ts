@@ -59,7 +59,10 @@ function entryTypeCounts(pack: Uint8Array, thinBasesFrom?: string): Record<numbe
 
 /** Checks that every object read equals what git has, and that all git's objects were read. */
 function expectSameAsGit(repo: string, objects: PackObject[], expected: readonly string[]): void {
-  const got = catFileBatch(repo, objects.map((o) => o.oid));
+  const got = catFileBatch(
+    repo,
+    objects.map((o) => o.oid),
+  );
   expect(new Set(objects.map((o) => o.oid))).toEqual(new Set(expected));
   for (const o of objects) {
     const g = got.get(o.oid);
@@ -83,7 +86,9 @@ describe('readPack on packs made by git', () => {
   beforeAll(() => {
     tmp = tempDir();
     ({ repo, commits } = makeHistoryRepo(tmp.dir));
-    all = gitText(repo, ['rev-list', '--objects', '--all']).split('\n').map((l) => l.slice(0, 40));
+    all = gitText(repo, ['rev-list', '--objects', '--all'])
+      .split('\n')
+      .map((l) => l.slice(0, 40));
   });
   afterAll(() => tmp.cleanup());
 
@@ -156,7 +161,9 @@ describe('readPack on packs made by git', () => {
       return got && { type: got.type, body: got.body };
     };
     const objects = await readChunked(pack, 333, { getBase });
-    const expected = gitText(repo, ['rev-list', '--objects', tip, `^${base}`]).split('\n').map((l) => l.slice(0, 40));
+    const expected = gitText(repo, ['rev-list', '--objects', tip, `^${base}`])
+      .split('\n')
+      .map((l) => l.slice(0, 40));
     expectSameAsGit(repo, objects, expected);
     // It really was thin: some bases came from outside the pack.
     expect(requested.length).toBeGreaterThan(0);
@@ -228,7 +235,8 @@ describe('readPack on packs from writePack', () => {
     const refEntry = (base: Oid, d: Uint8Array) => concat([encodeEntryHeader(OBJ_REF_DELTA, d.length), oidToBytes(base), platform().deflate(d)]);
     const e0 = refEntry(bOid, dBC);
     const e1 = eA;
-    const ofsEntry = (distance: number, d: Uint8Array) => concat([encodeEntryHeader(OBJ_OFS_DELTA, d.length), encodeOfsOffset(distance), platform().deflate(d)]);
+    const ofsEntry = (distance: number, d: Uint8Array) =>
+      concat([encodeEntryHeader(OBJ_OFS_DELTA, d.length), encodeOfsOffset(distance), platform().deflate(d)]);
     const e2 = ofsEntry(e1.length, dAB);
     const pack = writePackSync([e0, e1, e2, refEntry(aOid, dAB)]);
     for (const size of [1, 5, pack.length]) {
@@ -241,7 +249,11 @@ describe('readPack on packs from writePack', () => {
 
 /** A valid pack of a few blobs, for breaking. */
 function smallPack(): Uint8Array {
-  return writePackSync([encodePackEntry('blob', utf8('alpha\n'.repeat(50))), encodePackEntry('blob', utf8('beta')), encodePackEntry('blob', new Uint8Array(0))]);
+  return writePackSync([
+    encodePackEntry('blob', utf8('alpha\n'.repeat(50))),
+    encodePackEntry('blob', utf8('beta')),
+    encodePackEntry('blob', new Uint8Array(0)),
+  ]);
 }
 
 function withChecksum(body: Uint8Array): Uint8Array {

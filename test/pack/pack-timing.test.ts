@@ -19,14 +19,25 @@ describe.skipIf(!existsSync(source))('pack timing', () => {
   beforeAll(() => {
     tmp = tempDir();
     bare = join(tmp.dir, 'timing.git');
-    const run = (args: string[], input?: string) =>
-      git(undefined, [`--git-dir=${bare}`, ...args], input);
+    const run = (args: string[], input?: string) => git(undefined, [`--git-dir=${bare}`, ...args], input);
     git(undefined, ['init', '-q', '--bare', bare]);
     // Index the files in place (git reads node_modules, writes only into the temp repo).
     // The browser test's driver (puppeteer-core and its protocol packages) is left out too: the
     // tree this timing measured before it, whose pack readPack reads with its default base cache
     // (with them, a delta base is evicted before its last use: LimitExceededError).
-    run([`--work-tree=${source}`, 'add', '-A', '-f', '--', '.', ':(exclude)@typescript', ':(exclude)@rolldown', ':(exclude)puppeteer-core', ':(exclude)chromium-bidi', ':(exclude)devtools-protocol']);
+    run([
+      `--work-tree=${source}`,
+      'add',
+      '-A',
+      '-f',
+      '--',
+      '.',
+      ':(exclude)@typescript',
+      ':(exclude)@rolldown',
+      ':(exclude)puppeteer-core',
+      ':(exclude)chromium-bidi',
+      ':(exclude)devtools-protocol',
+    ]);
     const tree = run(['write-tree']).toString().trim();
     const commit = run(['commit-tree', tree, '-m', 'node_modules']).toString().trim();
     pack = new Uint8Array(run(['pack-objects', '--revs', '--stdout', '-q'], `${commit}\n`));

@@ -68,7 +68,10 @@ describe('writePack', () => {
     const out = gitText(bare, ['index-pack', '--strict', '--stdin'], pack);
     expect(out).toMatch(/^pack\s+[0-9a-f]{40}$/);
     expect(out.split(/\s+/)[1]).toBe(toHex(pack.subarray(pack.length - 20)));
-    const got = catFileBatch(bare, objects.map((o) => o.oid));
+    const got = catFileBatch(
+      bare,
+      objects.map((o) => o.oid),
+    );
     for (const o of objects) {
       expect(got.get(o.oid)?.type).toBe(o.type);
       expect(equal(got.get(o.oid)!.body, o.body)).toBe(true);
@@ -151,7 +154,10 @@ describe('writePack', () => {
     expect(packEntryTypes(pack)).toEqual([3, 3, 6, 6, 6]);
     const bare = initBare(tmp.dir, 'ofs.git');
     gitText(bare, ['index-pack', '--strict', '--stdin'], pack);
-    const got = catFileBatch(bare, objs.map((o) => o.oid));
+    const got = catFileBatch(
+      bare,
+      objs.map((o) => o.oid),
+    );
     for (const o of objs) expect(equal(got.get(o.oid)!.body, o.body)).toBe(true);
     expect((await readPackBytes(pack)).map((o) => o.oid).sort()).toEqual([other.oid, ...objs.map((o) => o.oid)].sort());
     // Without ofsBases the same batches go out unchanged: ref-deltas.

@@ -24,7 +24,10 @@ describe.skipIf(!havePostgres())('PostgresLevel', () => {
   it('orders bytea keys bytewise, shorter first on a common prefix (memcmp, as abstract-level expects)', async () => {
     const db = await fresh();
     const keys = [b(0xff), b(0x80), b(0x7f, 0xff), b(0x00, 0x00), b(0x00), b(0x01, 0xff), b(0x02), b(0xfe, 0x00), b(0x00, 0x01)];
-    await db.batch(keys.map((key) => ({ type: 'put' as const, key, value: b(1) })), VIEW);
+    await db.batch(
+      keys.map((key) => ({ type: 'put' as const, key, value: b(1) })),
+      VIEW,
+    );
     const got = (await db.keys({ keyEncoding: 'view' }).all()).map((k) => [...k]);
     const want = keys.map((k) => [...k]).sort((x, y) => Buffer.compare(Buffer.from(x), Buffer.from(y)));
     expect(got).toEqual(want);
@@ -41,7 +44,15 @@ describe.skipIf(!havePostgres())('PostgresLevel', () => {
       return db.queryCount - before;
     };
     expect(await q(() => db.put('a', '1'))).toBe(1);
-    expect(await q(() => db.batch([{ type: 'put', key: 'b', value: '2' }, { type: 'put', key: 'c', value: '3' }, { type: 'del', key: 'a' }]))).toBe(1);
+    expect(
+      await q(() =>
+        db.batch([
+          { type: 'put', key: 'b', value: '2' },
+          { type: 'put', key: 'c', value: '3' },
+          { type: 'del', key: 'a' },
+        ]),
+      ),
+    ).toBe(1);
     let many: (string | undefined)[] = [];
     expect(await q(async () => (many = await db.getMany(['c', 'a', 'b', 'c', 'zz'])))).toBe(1);
     expect(many).toEqual(['3', undefined, '2', '3', undefined]);
@@ -63,7 +74,15 @@ describe.skipIf(!havePostgres())('PostgresLevel', () => {
     expect(await db.iterator().all()).toEqual([['k', 'last']]);
     // A key PostgreSQL refuses (over the btree's row size limit) fails the whole batch.
     const huge = randomBytes(20_000);
-    await expect(db.batch([{ type: 'put', key: 'ok', value: '1' }, { type: 'put', key: huge as never, value: '2' }], { keyEncoding: 'view' })).rejects.toThrow(/index row/);
+    await expect(
+      db.batch(
+        [
+          { type: 'put', key: 'ok', value: '1' },
+          { type: 'put', key: huge as never, value: '2' },
+        ],
+        { keyEncoding: 'view' },
+      ),
+    ).rejects.toThrow(/index row/);
     expect(await db.get('ok')).toBeUndefined();
     // Also when the batch takes several statements (one transaction).
     const many = Array.from({ length: 20_000 }, (_, i) => ({ type: 'put' as const, key: `m${i}`, value: 'v' }));
@@ -94,7 +113,12 @@ describe.skipIf(!havePostgres())('PostgresLevel', () => {
     const it = db.iterator({ reverse: true, limit: 5, lt: '0500' });
     expect(await it.next()).toEqual(['0499', '499']);
     it.seek('0100');
-    expect(await it.nextv(10)).toEqual([['0100', '100'], ['0099', '99'], ['0098', '98'], ['0097', '97']]);
+    expect(await it.nextv(10)).toEqual([
+      ['0100', '100'],
+      ['0099', '99'],
+      ['0098', '98'],
+      ['0097', '97'],
+    ]);
     await it.close();
     const before2 = db.queryCount;
     const first = await db.keys({ gte: '0900' }).next();
@@ -109,7 +133,12 @@ describe.skipIf(!havePostgres())('PostgresLevel', () => {
     // No warm job left running at close (see engine-conformance.test.ts).
     const engine = await openEngine({ db: db.sublevel('git', { keyEncoding: 'view', valueEncoding: 'view' }), packCache: { warm: false } });
     const repo = await engine.createRepo('in-sub');
-    const c = await repo.commit({ branch: 'main', message: 'm', author: { name: 'A', email: 'a@example.com' }, changes: [{ path: 'a.txt', content: 'hello' }] });
+    const c = await repo.commit({
+      branch: 'main',
+      message: 'm',
+      author: { name: 'A', email: 'a@example.com' },
+      changes: [{ path: 'a.txt', content: 'hello' }],
+    });
     expect(new TextDecoder().decode(await repo.readFile('main', 'a.txt'))).toBe('hello');
     expect((await repo.log('main')).map((l) => l.sha)).toEqual([c.sha]);
     await engine.close();

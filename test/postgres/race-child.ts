@@ -9,10 +9,7 @@ import { createInterface } from 'node:readline';
 import { openEngine, RefConflictError } from '../../src/index.js';
 import { PostgresLevel, PostgresRefLock } from '../../src/postgres/index.js';
 
-type Task =
-  | { kind: 'cas'; base: string; targets: string[] }
-  | { kind: 'cas-loop'; id: number; count: number }
-  | { kind: 'queue'; id: number; count: number };
+type Task = { kind: 'cas'; base: string; targets: string[] } | { kind: 'cas-loop'; id: number; count: number } | { kind: 'queue'; id: number; count: number };
 
 const AUTHOR = { name: 'Race', email: 'race@example.com', timestamp: 1_700_000_000 };
 const connectionString = process.env.LEVEL_GIT_TEST_PG!;
@@ -34,7 +31,9 @@ if (task.kind === 'cas') {
   out = {
     won: task.targets.filter((_, i) => results[i]!.status === 'fulfilled'),
     conflicts: results.filter((r) => r.status === 'rejected' && (r.reason as { code?: string }).code === 'ERR_REF_CONFLICT').length,
-    errors: results.filter((r) => r.status === 'rejected' && (r.reason as { code?: string }).code !== 'ERR_REF_CONFLICT').map((r) => String((r as PromiseRejectedResult).reason)),
+    errors: results
+      .filter((r) => r.status === 'rejected' && (r.reason as { code?: string }).code !== 'ERR_REF_CONFLICT')
+      .map((r) => String((r as PromiseRejectedResult).reason)),
   };
 } else if (task.kind === 'cas-loop') {
   // Read the tip, commit on it with expectedHeadSha, retry on conflict: every commit must land.
@@ -44,7 +43,13 @@ if (task.kind === 'cas') {
     for (;;) {
       const head = (await repo.refs.get('refs/heads/counter'))?.oid;
       try {
-        const c = await repo.commit({ branch: 'counter', message: `p${task.id} c${i}`, author: AUTHOR, changes: [{ path: `p${task.id}/c${i}`, content: `${i}` }], expectedHeadSha: head });
+        const c = await repo.commit({
+          branch: 'counter',
+          message: `p${task.id} c${i}`,
+          author: AUTHOR,
+          changes: [{ path: `p${task.id}/c${i}`, content: `${i}` }],
+          expectedHeadSha: head,
+        });
         shas.push(c.sha);
         break;
       } catch (err) {
@@ -60,7 +65,9 @@ if (task.kind === 'cas') {
   const errors: string[] = [];
   for (let i = 0; i < task.count; i++) {
     try {
-      shas.push((await repo.commit({ branch: 'queue', message: `q${task.id} c${i}`, author: AUTHOR, changes: [{ path: `q${task.id}/c${i}`, content: `${i}` }] })).sha);
+      shas.push(
+        (await repo.commit({ branch: 'queue', message: `q${task.id} c${i}`, author: AUTHOR, changes: [{ path: `q${task.id}/c${i}`, content: `${i}` }] })).sha,
+      );
     } catch (err) {
       errors.push(String(err));
     }

@@ -68,7 +68,8 @@ describe.skipIf(!havePostgres())('PostgresRefLock: ref transactions across proce
   it('compare-and-swap from one old value in 3 processes (8 attempts each): exactly one winner', async () => {
     const base = (await repo.commit({ branch: 'main', message: 'base', author: AUTHOR, changes: [{ path: 'f', content: 'base' }] })).sha;
     const targets: string[] = [];
-    for (let i = 0; i < PROCESSES * 8; i++) targets.push((await repo.commit({ branch: 'side', message: `t${i}`, author: AUTHOR, changes: [{ path: 'f', content: `t${i}` }] })).sha);
+    for (let i = 0; i < PROCESSES * 8; i++)
+      targets.push((await repo.commit({ branch: 'side', message: `t${i}`, author: AUTHOR, changes: [{ path: 'f', content: `t${i}` }] })).sha);
     const results = await race(
       server.connectionString,
       table,
@@ -83,7 +84,11 @@ describe.skipIf(!havePostgres())('PostgresRefLock: ref transactions across proce
 
   it('read-then-compare-and-swap loops in 3 processes: every commit lands, none lost', async () => {
     const count = 6;
-    const results = await race(server.connectionString, table, Array.from({ length: PROCESSES }, (_, id) => ({ kind: 'cas-loop', id, count })));
+    const results = await race(
+      server.connectionString,
+      table,
+      Array.from({ length: PROCESSES }, (_, id) => ({ kind: 'cas-loop', id, count })),
+    );
     const log = await repo.log('counter', { limit: 1000 });
     expect(log.length).toBe(PROCESSES * count);
     expect(new Set(log.map((c) => c.sha))).toEqual(new Set(results.flatMap((r) => r.shas as string[])));
@@ -93,7 +98,11 @@ describe.skipIf(!havePostgres())('PostgresRefLock: ref transactions across proce
 
   it('the API commit queue (no expectedHeadSha) in 3 processes: every commit lands on one line', async () => {
     const count = 5;
-    const results = await race(server.connectionString, table, Array.from({ length: PROCESSES }, (_, id) => ({ kind: 'queue', id, count })));
+    const results = await race(
+      server.connectionString,
+      table,
+      Array.from({ length: PROCESSES }, (_, id) => ({ kind: 'queue', id, count })),
+    );
     for (const r of results) expect(r.errors).toEqual([]);
     const log = await repo.log('queue', { limit: 1000 });
     expect(log.length).toBe(PROCESSES * count);

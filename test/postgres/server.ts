@@ -48,7 +48,9 @@ function findBin(): string | undefined {
   if (fromConfig) candidates.push(fromConfig);
   const debian = '/usr/lib/postgresql';
   if (existsSync(debian)) {
-    const versions = readdirSync(debian).filter((v) => /^\d+$/.test(v)).sort((a, b) => Number(b) - Number(a));
+    const versions = readdirSync(debian)
+      .filter((v) => /^\d+$/.test(v))
+      .sort((a, b) => Number(b) - Number(a));
     for (const v of versions) candidates.push(join(debian, v, 'bin'));
   }
   const onPath = tryExec('sh', ['-c', 'command -v initdb']);
@@ -59,7 +61,7 @@ function findBin(): string | undefined {
 /** The PostgreSQL installation to use, or the reason there is none. */
 export function findPostgres(): Install | { missing: string } {
   const bin = findBin();
-  if (bin === undefined) return { missing: 'no PostgreSQL binaries (initdb, pg_ctl) found: install Debian\'s `postgresql` package or set LEVEL_GIT_PG_BIN' };
+  if (bin === undefined) return { missing: "no PostgreSQL binaries (initdb, pg_ctl) found: install Debian's `postgresql` package or set LEVEL_GIT_PG_BIN" };
   if (process.getuid?.() !== 0) return { bin };
   const uid = tryExec('id', ['-u', 'postgres']);
   const gid = tryExec('id', ['-g', 'postgres']);
@@ -99,8 +101,13 @@ export async function startPostgres(install: Install): Promise<PostgresServer> {
   for (let attempt = 0; attempt < 5; attempt++) {
     const port = await freePort();
     const settings = [
-      `-p ${port}`, `-k ${dir}`, "-c listen_addresses=127.0.0.1", '-c fsync=off', '-c full_page_writes=off',
-      '-c max_connections=200', '-c shared_buffers=32MB',
+      `-p ${port}`,
+      `-k ${dir}`,
+      '-c listen_addresses=127.0.0.1',
+      '-c fsync=off',
+      '-c full_page_writes=off',
+      '-c max_connections=200',
+      '-c shared_buffers=32MB',
     ].join(' ');
     try {
       run(install, 'pg_ctl', ['-D', data, '-o', settings, '-l', join(dir, 'log'), '-w', '-t', '60', 'start']);

@@ -6,15 +6,7 @@
  */
 import { gitOk, runGit } from '../helpers/git.js';
 import { tempDir } from '../helpers/tmp.js';
-import type {
-  AdvertisedRef,
-  FetchRequest,
-  FetchResponse,
-  GitBackend,
-  ReceiveOptions,
-  ReceiveResult,
-  RefCommand,
-} from '../../src/protocol/backend.js';
+import type { AdvertisedRef, FetchRequest, FetchResponse, GitBackend, ReceiveOptions, ReceiveResult, RefCommand } from '../../src/protocol/backend.js';
 import { ZERO_OID, type Oid } from '../../src/object/oid.js';
 
 /** Runs git; re-exported for the tests that imported it from here. */
@@ -116,7 +108,7 @@ export class GitDirBackend implements GitBackend {
       const steps = relative ? request.depth : request.depth - 1;
       for (let d = 0; d < steps && frontier.length > 0; d++) {
         const next: Oid[] = [];
-        for (const c of frontier) for (const p of parents.get(c) ?? []) if (!seen.has(p)) (seen.add(p), next.push(p));
+        for (const c of frontier) for (const p of parents.get(c) ?? []) if (!seen.has(p)) seen.add(p), next.push(p);
         frontier = next;
       }
       for (const c of frontier) if ((parents.get(c) ?? []).length > 0) boundaries.add(c);

@@ -28,7 +28,14 @@ const v2 = (args: string[], limits = {}) => parseFetchArgs(args, { ...DEFAULT_UP
  * The same request in both versions: `section` are value arguments of the want section,
  * `flags` travel as v2 lines or v0 capabilities, `haves` and `done` follow.
  */
-async function both(o: { wants?: string[]; section?: string[]; flags?: string[]; haves?: string[]; done?: boolean; limits?: object }): Promise<[ParsedFetch, ParsedFetch]> {
+async function both(o: {
+  wants?: string[];
+  section?: string[];
+  flags?: string[];
+  haves?: string[];
+  done?: boolean;
+  limits?: object;
+}): Promise<[ParsedFetch, ParsedFetch]> {
   const wants = o.wants ?? [A];
   const section = o.section ?? [];
   const flags = o.flags ?? [];

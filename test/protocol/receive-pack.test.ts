@@ -18,7 +18,12 @@ async function* once(b: Uint8Array): AsyncGenerator<Uint8Array> {
 
 describe('receive-pack', () => {
   it('encodes report-status plainly and inside side-band-64k', () => {
-    const result = { results: [{ ref: 'refs/heads/main', ok: true }, { ref: 'refs/heads/x', ok: false, reason: 'protected\nbranch' }] };
+    const result = {
+      results: [
+        { ref: 'refs/heads/main', ok: true },
+        { ref: 'refs/heads/x', ok: false, reason: 'protected\nbranch' },
+      ],
+    };
     const plain = fromUtf8(concat(encodeReportStatus(result, { sideband: false })));
     expect(plain).toBe('000eunpack ok\n0017ok refs/heads/main\n0025ng refs/heads/x protected branch\n0000');
     const banded = decodeAllPkts(concat(encodeReportStatus(result, { sideband: true })));
@@ -26,13 +31,30 @@ describe('receive-pack', () => {
     const inner = banded[0]!.type === 'data' ? decodeSideband(banded[0]!.data) : null;
     expect(inner?.channel).toBe(1);
     expect(fromUtf8(inner!.data)).toBe(plain);
-    const failed = fromUtf8(concat(encodeReportStatus({ unpackError: 'index-pack failed', results: [{ ref: 'refs/heads/main', ok: false, reason: 'unpacker error' }] }, { sideband: false })));
+    const failed = fromUtf8(
+      concat(
+        encodeReportStatus(
+          { unpackError: 'index-pack failed', results: [{ ref: 'refs/heads/main', ok: false, reason: 'unpacker error' }] },
+          { sideband: false },
+        ),
+      ),
+    );
     expect(failed).toBe('001dunpack index-pack failed\n0026ng refs/heads/main unpacker error\n0000');
   });
 
   it('parses shallow lines, commands with capabilities, push options, then leaves the pack', async () => {
     const r = new PktReader(
-      once(body(`shallow ${A}`, `${A} ${B} refs/heads/main\0report-status-v2 side-band-64k atomic push-options agent=git/2.39.5`, `${Z} ${B} refs/heads/new`, '0000', 'ci.skip', '0000', utf8('PACKrest'))),
+      once(
+        body(
+          `shallow ${A}`,
+          `${A} ${B} refs/heads/main\0report-status-v2 side-band-64k atomic push-options agent=git/2.39.5`,
+          `${Z} ${B} refs/heads/new`,
+          '0000',
+          'ci.skip',
+          '0000',
+          utf8('PACKrest'),
+        ),
+      ),
     );
     const p = (await readPushRequest(r))!;
     expect(p.shallows).toEqual([A]);
@@ -51,7 +73,9 @@ describe('receive-pack', () => {
     await expect(parse(body(`${A} zz refs/heads/main`, '0000'))).rejects.toMatchObject({ code: 'ERR_PROTOCOL' });
     await expect(parse(body(`${A} ${B} refs/heads/a b`, '0000'))).rejects.toMatchObject({ code: 'ERR_PROTOCOL' });
     await expect(parse(body(`${A} ${B} refs/heads/m`, `${A} ${B} refs/heads/m`, '0000'))).rejects.toThrow(/twice/);
-    await expect(parse(body(`${A} ${B} refs/heads/a`, `${A} ${B} refs/heads/b`, '0000'), { maxCommands: 1 })).rejects.toMatchObject({ code: 'ERR_LIMIT_EXCEEDED' });
+    await expect(parse(body(`${A} ${B} refs/heads/a`, `${A} ${B} refs/heads/b`, '0000'), { maxCommands: 1 })).rejects.toMatchObject({
+      code: 'ERR_LIMIT_EXCEEDED',
+    });
     await expect(parse(body(`${A} ${B} refs/heads/a\0object-format=sha256`, '0000'))).rejects.toThrow(/sha256/);
     expect(await parse(body('0000'))).toBeNull();
   });

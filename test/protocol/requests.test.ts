@@ -62,7 +62,13 @@ describe('request parsing with bodies recorded from git 2.39', () => {
     backend = await GitDirBackend.create();
     const handler = createNodeHandler({ engine: { gitBackend: async () => backend } });
     server = await startServer(async (req: IncomingMessage, res: ServerResponse) => {
-      let body = Buffer.concat(await (async () => { const a: Buffer[] = []; for await (const c of req) a.push(c as Buffer); return a; })());
+      let body = Buffer.concat(
+        await (async () => {
+          const a: Buffer[] = [];
+          for await (const c of req) a.push(c as Buffer);
+          return a;
+        })(),
+      );
       if (req.method === 'POST') {
         recorded.push({ url: req.url!, headers: req.headers, body: req.headers['content-encoding'] === 'gzip' ? gunzipSync(body) : body });
       }
@@ -76,10 +82,14 @@ describe('request parsing with bodies recorded from git 2.39', () => {
     for (let i = 1; i <= 3; i++) tip = await commitFiles(g, work, { 'a.txt': `${i}\n` }, `c${i}`);
     await g.ok(['push', '-q', `${server.url}/r.git`, 'main'], work);
     const t2 = join(tmp.make(), 'trace');
-    await g.ok(['-c', 'protocol.version=2', 'clone', '-q', '--depth', '1', '--single-branch', `${server.url}/r.git`, join(tmp.make(), 'c')], undefined, { GIT_TRACE_PACKET: t2 });
+    await g.ok(['-c', 'protocol.version=2', 'clone', '-q', '--depth', '1', '--single-branch', `${server.url}/r.git`, join(tmp.make(), 'c')], undefined, {
+      GIT_TRACE_PACKET: t2,
+    });
     traceV2 = readFileSync(t2, 'utf8');
     const t0 = join(tmp.make(), 'trace');
-    await g.ok(['-c', 'protocol.version=0', 'clone', '-q', '--depth', '1', '--single-branch', `${server.url}/r.git`, join(tmp.make(), 'c')], undefined, { GIT_TRACE_PACKET: t0 });
+    await g.ok(['-c', 'protocol.version=0', 'clone', '-q', '--depth', '1', '--single-branch', `${server.url}/r.git`, join(tmp.make(), 'c')], undefined, {
+      GIT_TRACE_PACKET: t0,
+    });
     traceV0 = readFileSync(t0, 'utf8');
   });
 
@@ -143,7 +153,9 @@ describe('request parsing with bodies recorded from git 2.39', () => {
   });
 
   it('answers a v2 fetch with an invalid want by refusing before any output', async () => {
-    await expect(serveUploadPackV2(backend, once(body('command=fetch', '0001', `want ${'f'.repeat(40)}`, 'done', '0000')))).rejects.toThrow(/not our ref f{40}/);
+    await expect(serveUploadPackV2(backend, once(body('command=fetch', '0001', `want ${'f'.repeat(40)}`, 'done', '0000')))).rejects.toThrow(
+      /not our ref f{40}/,
+    );
     await expect(serveUploadPackV0(backend, once(body(`want ${'e'.repeat(40)}`, '0000', 'done')))).rejects.toThrow(/not our ref e{40}/);
   });
 

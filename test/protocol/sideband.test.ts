@@ -15,7 +15,13 @@ describe('side-band-64k', () => {
     await fc.assert(
       fc.asyncProperty(fc.array(fc.integer({ min: 0, max: 200_000 }), { maxLength: 4 }), async (sizes) => {
         const chunks = sizes.map((n, i) => Uint8Array.from({ length: n }, (_, j) => (j + i) & 255));
-        const pkts = await collectAll(sidebandStream((async function* () { yield* chunks; })()));
+        const pkts = await collectAll(
+          sidebandStream(
+            (async function* () {
+              yield* chunks;
+            })(),
+          ),
+        );
         const data: Uint8Array[] = [];
         for (const raw of pkts) {
           // A yielded chunk may hold several packets; each packet stays within the limit (below).

@@ -48,15 +48,22 @@ describe('name conflicts in large transactions', () => {
     });
   }
 
-  it('counts the transaction\'s own deletes: a deleted ref frees its name as a directory', async () => {
-    const applied = await repo.refs.transaction([...many('refs/tags/d'), { ref: 'refs/heads/old', oldOid: sha, newOid: ZERO_OID }, { ref: 'refs/heads/old/new', newOid: sha }]);
+  it("counts the transaction's own deletes: a deleted ref frees its name as a directory", async () => {
+    const applied = await repo.refs.transaction([
+      ...many('refs/tags/d'),
+      { ref: 'refs/heads/old', oldOid: sha, newOid: ZERO_OID },
+      { ref: 'refs/heads/old/new', newOid: sha },
+    ]);
     expect(applied).toHaveLength(22);
     expect((await repo.refs.get('refs/heads/old/new'))?.oid).toBe(sha);
     expect(await repo.refs.get('refs/heads/old')).toBeUndefined();
   });
 
   it('checks ephemeral creates against the regular space too', async () => {
-    const updates = [...many('refs/tags/e').map((u) => ({ ...u, space: 'ephemeral' as const })), { ref: 'refs/heads/taken/e', newOid: sha, space: 'ephemeral' as const }];
+    const updates = [
+      ...many('refs/tags/e').map((u) => ({ ...u, space: 'ephemeral' as const })),
+      { ref: 'refs/heads/taken/e', newOid: sha, space: 'ephemeral' as const },
+    ];
     await expect(repo.refs.transaction(updates)).rejects.toMatchObject({ code: 'ERR_REF_CONFLICT', details: { conflictsWith: 'refs/heads/taken' } });
     expect(await repo.listRefs({ space: 'ephemeral' })).toEqual([]);
   });

@@ -35,7 +35,40 @@ function gitAccepts(name: string): boolean {
 const levelGitAccepts = (name: string) => gitAccepts(name) && name.startsWith('refs/') && name.split('/').length >= 3 && name.length <= MAX_REF_NAME_LENGTH;
 
 // Strings built from the characters the rules are about, so most runs hit an edge.
-const TRICKY = ['a', 'b', 'x', '.', '.', '/', '/', '@', '{', '}', '-', 'l', 'o', 'c', 'k', '.lock', '~', '^', ':', '?', '*', '[', '\\', ' ', '\t', '\x00', '\x7f', 'ü', 'ß', '\ud83d\ude00', '\ud800', '\udc00'];
+const TRICKY = [
+  'a',
+  'b',
+  'x',
+  '.',
+  '.',
+  '/',
+  '/',
+  '@',
+  '{',
+  '}',
+  '-',
+  'l',
+  'o',
+  'c',
+  'k',
+  '.lock',
+  '~',
+  '^',
+  ':',
+  '?',
+  '*',
+  '[',
+  '\\',
+  ' ',
+  '\t',
+  '\x00',
+  '\x7f',
+  'ü',
+  'ß',
+  '\ud83d\ude00',
+  '\ud800',
+  '\udc00',
+];
 const tricky = fc.array(fc.constantFrom(...TRICKY), { maxLength: 12 }).map((a) => a.join(''));
 const candidate = fc.oneof(
   tricky,
@@ -43,8 +76,13 @@ const candidate = fc.oneof(
   tricky.map((s) => `refs/${s}`),
 );
 // Names that are valid: components of safe characters (a trailing '.' or a leading '.' is never produced).
-const component = fc.stringMatching(/^[a-zA-Z0-9_+=,@-][a-zA-Z0-9_+=,@.-]{0,10}[a-zA-Z0-9_+=,@-]?$/).filter((c) => !c.includes('..') && !c.includes('@{') && !c.endsWith('.lock'));
-const validName = fc.tuple(fc.constantFrom('refs/heads', 'refs/tags', 'refs/notes', 'refs'), fc.array(component, { minLength: 1, maxLength: 4 })).map(([root, cs]) => [root, ...cs].join('/')).filter(levelGitAccepts);
+const component = fc
+  .stringMatching(/^[a-zA-Z0-9_+=,@-][a-zA-Z0-9_+=,@.-]{0,10}[a-zA-Z0-9_+=,@-]?$/)
+  .filter((c) => !c.includes('..') && !c.includes('@{') && !c.endsWith('.lock'));
+const validName = fc
+  .tuple(fc.constantFrom('refs/heads', 'refs/tags', 'refs/notes', 'refs'), fc.array(component, { minLength: 1, maxLength: 4 }))
+  .map(([root, cs]) => [root, ...cs].join('/'))
+  .filter(levelGitAccepts);
 
 const PROPS = { seed: 8_007, numRuns: 1000 } as const;
 
@@ -60,13 +98,49 @@ describe('refNameProblem / parseRefName', () => {
   });
 
   it('accepts known good names and refuses each known bad form', () => {
-    const good = ['refs/heads/\ud83d\ude00', 'refs/heads/main', 'refs/heads/a/b/c', 'refs/heads/ü-ß', 'refs/heads/-dash', 'refs/heads/@', 'refs/heads/a@b', 'refs/heads/x.y', 'refs/tags/v1.0', 'refs/heads/a.locks', 'refs/heads/lock', 'refs/heads/{x}'];
+    const good = [
+      'refs/heads/\ud83d\ude00',
+      'refs/heads/main',
+      'refs/heads/a/b/c',
+      'refs/heads/ü-ß',
+      'refs/heads/-dash',
+      'refs/heads/@',
+      'refs/heads/a@b',
+      'refs/heads/x.y',
+      'refs/tags/v1.0',
+      'refs/heads/a.locks',
+      'refs/heads/lock',
+      'refs/heads/{x}',
+    ];
     for (const n of good) expect(parseRefName(n)).toBe(n);
     const bad = [
-      '', '@', 'refs/heads/a..b', 'refs/heads/a.lock', 'refs/heads/a/b.lock/c', 'refs/heads/.a', 'refs/heads/a/.b', 'refs/heads/a b',
-      'refs/heads/a~1', 'refs/heads/a^', 'refs/heads/a:b', 'refs/heads/a?', 'refs/heads/a*', 'refs/heads/a[', 'refs/heads/a\\b',
-      'refs/heads/a/', 'refs/heads//a', '/refs/heads/a', 'refs/heads/a.', 'refs/heads/a@{1}', 'refs/heads/a\tb', 'refs/heads/a\u007fb',
-      'refs/heads/a\u0000b', 'refs/heads/a\nb', 'refs/heads/a\ud800', 'refs/heads/\udc00a', 'refs/heads/\ude00\ud83d',
+      '',
+      '@',
+      'refs/heads/a..b',
+      'refs/heads/a.lock',
+      'refs/heads/a/b.lock/c',
+      'refs/heads/.a',
+      'refs/heads/a/.b',
+      'refs/heads/a b',
+      'refs/heads/a~1',
+      'refs/heads/a^',
+      'refs/heads/a:b',
+      'refs/heads/a?',
+      'refs/heads/a*',
+      'refs/heads/a[',
+      'refs/heads/a\\b',
+      'refs/heads/a/',
+      'refs/heads//a',
+      '/refs/heads/a',
+      'refs/heads/a.',
+      'refs/heads/a@{1}',
+      'refs/heads/a\tb',
+      'refs/heads/a\u007fb',
+      'refs/heads/a\u0000b',
+      'refs/heads/a\nb',
+      'refs/heads/a\ud800',
+      'refs/heads/\udc00a',
+      'refs/heads/\ude00\ud83d',
     ];
     for (const n of bad) {
       expect(refNameProblem(n), JSON.stringify(n)).not.toBeNull();
@@ -119,7 +193,10 @@ describe('branchRef / tagRef', () => {
   it('qualify a short name once: qualifying is idempotent', () => {
     fc.assert(
       fc.property(candidate, (name) => {
-        for (const [qualify, prefix] of [[branchRef, 'refs/heads/'], [tagRef, 'refs/tags/']] as const) {
+        for (const [qualify, prefix] of [
+          [branchRef, 'refs/heads/'],
+          [tagRef, 'refs/tags/'],
+        ] as const) {
           let full: string;
           try {
             full = qualify(name);
@@ -165,7 +242,11 @@ describe('ref policy patterns follow the same rule', () => {
   };
 
   it('accepts exactly the well-formed names under refs/, with an optional /* suffix', () => {
-    const pattern = fc.oneof(candidate, candidate.map((s) => `${s}/*`), fc.constantFrom('refs/*', 'refs', '/*', '*', 'refs/heads/*', 'refs/heads/a*', 'refs/*/x'));
+    const pattern = fc.oneof(
+      candidate,
+      candidate.map((s) => `${s}/*`),
+      fc.constantFrom('refs/*', 'refs', '/*', '*', 'refs/heads/*', 'refs/heads/a*', 'refs/*/x'),
+    );
     fc.assert(
       fc.property(pattern, (p) => {
         expect(refPatternProblem(p) === null, JSON.stringify(p)).toBe(patternAccepted(p));
@@ -176,10 +257,13 @@ describe('ref policy patterns follow the same rule', () => {
 
   it('every valid ref name is a valid pattern', () => {
     fc.assert(
-      fc.property(validName.filter((n) => n.length <= 254), (n) => {
-        expect(refPatternProblem(n)).toBeNull();
-        expect(refPatternProblem(`${n}/*`)).toBeNull();
-      }),
+      fc.property(
+        validName.filter((n) => n.length <= 254),
+        (n) => {
+          expect(refPatternProblem(n)).toBeNull();
+          expect(refPatternProblem(`${n}/*`)).toBeNull();
+        },
+      ),
       PROPS,
     );
   });

@@ -30,7 +30,8 @@ afterAll(async () => {
 async function seededRepo(): Promise<Repository> {
   const repo = await engine.createRepo(`model-${run++}`);
   const out: string[] = [];
-  for (let i = 0; i < 3; i++) out.push((await repo.commit({ branch: 'seed', message: `s${i}`, author: AUTHOR, changes: [{ path: 'f', content: String(i) }] })).sha);
+  for (let i = 0; i < 3; i++)
+    out.push((await repo.commit({ branch: 'seed', message: `s${i}`, author: AUTHOR, changes: [{ path: 'f', content: String(i) }] })).sha);
   await repo.deleteBranch('seed');
   shas = out;
   return repo;

@@ -38,11 +38,25 @@ beforeAll(async () => {
   engine = await openEngine({ db: new MemoryLevel(), packCache: { maxBytes: 0 } });
   repo = await engine.createRepo('turns');
   const body = [...lines];
-  tips.push((await repo.commit({ branch: 'main', message: 'init', author, changes: [{ path: 'src/app/main.ts', content: body.join('\n') + '\n' }, { path: 'README.md', content: 'turns\n' }] })).sha);
+  tips.push(
+    (
+      await repo.commit({
+        branch: 'main',
+        message: 'init',
+        author,
+        changes: [
+          { path: 'src/app/main.ts', content: body.join('\n') + '\n' },
+          { path: 'README.md', content: 'turns\n' },
+        ],
+      })
+    ).sha,
+  );
   // One line edited per turn in the same file, as an agent does: a chain longer than MAX_CHAIN.
   for (let t = 0; t < TURNS; t++) {
     body[(t * 37) % body.length] = `export const edited${t} = ${t}; // turn ${t}`;
-    tips.push((await repo.commit({ branch: 'main', message: `turn ${t}`, author, changes: [{ path: 'src/app/main.ts', content: body.join('\n') + '\n' }] })).sha);
+    tips.push(
+      (await repo.commit({ branch: 'main', message: `turn ${t}`, author, changes: [{ path: 'src/app/main.ts', content: body.join('\n') + '\n' }] })).sha,
+    );
   }
   final = body.join('\n') + '\n';
 });
@@ -98,7 +112,14 @@ describe('deltas of API commits', () => {
   it('a thin fetch of the last turn sends deltas against what the client has', async () => {
     const backend = await engine.gitBackend('turns');
     const size = async (thinPack: boolean) => {
-      const r = await backend.fetch({ wants: [tips.at(-1)! as never], haves: [tips.at(-2)! as never], clientShallows: [], includeTag: false, ofsDelta: true, thinPack });
+      const r = await backend.fetch({
+        wants: [tips.at(-1)! as never],
+        haves: [tips.at(-2)! as never],
+        clientShallows: [],
+        includeTag: false,
+        ofsDelta: true,
+        thinPack,
+      });
       let n = 0;
       for await (const c of r.pack) n += c.length;
       return n;

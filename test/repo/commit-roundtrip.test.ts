@@ -72,7 +72,10 @@ describe('commit and readFile round trip against a model', () => {
         for (const step of steps) {
           const keys = [...model.keys()];
           const deletes: FileChange[] = keys.length === 0 ? [] : step.deletes.map((i) => ({ path: keys[i % keys.length]!, delete: true as const }));
-          const changes = consistent([...deletes, ...step.writes.map((w): FileChange => ({ path: w.path, content: w.content, ...(w.mode ? { mode: w.mode } : {}) }))]);
+          const changes = consistent([
+            ...deletes,
+            ...step.writes.map((w): FileChange => ({ path: w.path, content: w.content, ...(w.mode ? { mode: w.mode } : {}) })),
+          ]);
           if (changes.length === 0) continue;
           const c = await repo.commit({ branch: 'main', message: 'step', author: AUTHOR, changes });
           applyModel(model, changes);

@@ -58,7 +58,12 @@ afterAll(async () => {
 
 function revList(wants: string[], haves: string[]): Set<string> {
   const args = ['rev-list', '--objects', ...wants, ...(haves.length ? ['--not', ...haves] : [])];
-  return new Set(gitText(work, args).split('\n').filter(Boolean).map((l) => l.slice(0, 40)));
+  return new Set(
+    gitText(work, args)
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => l.slice(0, 40)),
+  );
 }
 
 describe('incremental packs', () => {
@@ -102,7 +107,10 @@ describe('wanted trees and blobs (what a partial clone fetches on demand)', () =
       expect(new Set(plan.oids), spec).toEqual(revList([tree], []));
       expect(plan.oids.length).toBe(new Set(plan.oids).size);
       const blobless = await repo.planPack({ wants: [tree as never], filter: { kind: 'blob:none' } });
-      const gitBlobless = gitText(work, ['rev-list', '--objects', '--filter=blob:none', tree]).split('\n').filter(Boolean).map((l) => l.slice(0, 40));
+      const gitBlobless = gitText(work, ['rev-list', '--objects', '--filter=blob:none', tree])
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => l.slice(0, 40));
       expect(new Set(blobless.oids), spec).toEqual(new Set(gitBlobless));
     }
   });

@@ -9,7 +9,12 @@ import { openEngine } from '../../src/index.js';
 async function packOfOneCommit(): Promise<Uint8Array[]> {
   const engine = await openEngine({ db: new MemoryLevel() });
   const repo = await engine.createRepo('source');
-  const { sha } = await repo.commit({ branch: 'main', message: 'one', author: { name: 'A', email: 'a@example.com' }, changes: [{ path: 'a.txt', content: 'a' }] });
+  const { sha } = await repo.commit({
+    branch: 'main',
+    message: 'one',
+    author: { name: 'A', email: 'a@example.com' },
+    changes: [{ path: 'a.txt', content: 'a' }],
+  });
   const chunks: Uint8Array[] = [];
   for await (const c of repo.packObjects({ wants: [sha] })) chunks.push(c);
   await engine.close();
@@ -43,7 +48,7 @@ describe('ingest on a failing database', () => {
     const pack = await packOfOneCommit();
     const bytes = new Uint8Array(pack.reduce((n, c) => n + c.length, 0));
     let o = 0;
-    for (const c of pack) (bytes.set(c, o), (o += c.length));
+    for (const c of pack) bytes.set(c, o), (o += c.length);
     bytes[bytes.length - 1] ^= 0xff; // the checksum no longer matches
     const engine = await openEngine({ db: new MemoryLevel() });
     const repo = await engine.createRepo('target');

@@ -75,7 +75,10 @@ describe('packCacheKey', () => {
   });
 
   it('ignores the order and repetition of wants and of include-tag candidates', () => {
-    const t = [{ oid: A, peeled: B }, { oid: C, peeled: B }];
+    const t = [
+      { oid: A, peeled: B },
+      { oid: C, peeled: B },
+    ];
     expect(packCacheKey(1, { wants: [B, A, B] })).toBe(packCacheKey(1, base));
     expect(packCacheKey(1, { ...base, includeTags: t })).toBe(packCacheKey(1, { ...base, includeTags: [t[1]!, t[0]!] }));
   });
@@ -207,21 +210,25 @@ describe('PackCache', () => {
 
   it('never holds more than maxBytes, and keeps the newest pack that fits (property)', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.nat({ max: 200 }), fc.array(fc.tuple(fc.constantFrom('a', 'b', 'c', 'd', 'e', 'f'), fc.nat({ max: 120 })), { minLength: 1, maxLength: 30 }), async (maxBytes, reqs) => {
-        const cache = new PackCache({ maxBytes: maxBytes + 1, maxEntryBytes: 100 });
-        const size = new Map<string, number>();
-        for (const [key, bytes] of reqs) {
-          const answer = await cache.serve(key, packs(bytes, 3).generate);
-          await drain(answer);
-          if (!size.has(key)) size.set(key, bytes); // a hit keeps the first size
-          const held = [...size].filter(([k]) => cache.get(k) !== undefined);
-          expect(held.reduce((s, [, n]) => s + Math.max(1, n), 0)).toBeLessThanOrEqual(maxBytes + 1);
-          const n = size.get(key)!;
-          if (n <= 100 && Math.max(1, n) <= maxBytes + 1) expect(cache.get(key)).toBeDefined();
-          else expect(cache.get(key)).toBeUndefined();
-          for (const [k] of size) if (cache.get(k) === undefined) size.delete(k); // evicted: the next request generates anew
-        }
-      }),
+      fc.asyncProperty(
+        fc.nat({ max: 200 }),
+        fc.array(fc.tuple(fc.constantFrom('a', 'b', 'c', 'd', 'e', 'f'), fc.nat({ max: 120 })), { minLength: 1, maxLength: 30 }),
+        async (maxBytes, reqs) => {
+          const cache = new PackCache({ maxBytes: maxBytes + 1, maxEntryBytes: 100 });
+          const size = new Map<string, number>();
+          for (const [key, bytes] of reqs) {
+            const answer = await cache.serve(key, packs(bytes, 3).generate);
+            await drain(answer);
+            if (!size.has(key)) size.set(key, bytes); // a hit keeps the first size
+            const held = [...size].filter(([k]) => cache.get(k) !== undefined);
+            expect(held.reduce((s, [, n]) => s + Math.max(1, n), 0)).toBeLessThanOrEqual(maxBytes + 1);
+            const n = size.get(key)!;
+            if (n <= 100 && Math.max(1, n) <= maxBytes + 1) expect(cache.get(key)).toBeDefined();
+            else expect(cache.get(key)).toBeUndefined();
+            for (const [k] of size) if (cache.get(k) === undefined) size.delete(k); // evicted: the next request generates anew
+          }
+        },
+      ),
       { seed: 8_019, numRuns: 60 },
     );
   });

@@ -64,7 +64,10 @@ function deltaCount(pack: Uint8Array): number {
     git(undefined, ['init', '-q', '--bare', t.dir]);
     git(t.dir, ['index-pack', '--fix-thin', '--stdin'], pack);
     const dir = join(t.dir, 'objects', 'pack');
-    const idx = execFileSync('ls', [dir]).toString().split('\n').find((f) => f.endsWith('.idx'))!;
+    const idx = execFileSync('ls', [dir])
+      .toString()
+      .split('\n')
+      .find((f) => f.endsWith('.idx'))!;
     const v = gitText(t.dir, ['verify-pack', '-v', join(dir, idx)]);
     return v.split('\n').filter((l) => /^[0-9a-f]{40}\s+\S+\s+\d+\s+\d+\s+\d+\s+\d+\s+[0-9a-f]{40}$/.test(l)).length;
   } finally {
@@ -126,7 +129,9 @@ describe('packs from git pack-objects', () => {
     expect(deltaCount(pack)).toBeGreaterThan(20);
     const repo = await engine.createRepo('ref');
     const r = await repo.indexPack(chunks(pack, 777));
-    const oids = gitText(work, ['rev-list', '--objects', 'main']).split('\n').map((l) => l.slice(0, 40));
+    const oids = gitText(work, ['rev-list', '--objects', 'main'])
+      .split('\n')
+      .map((l) => l.slice(0, 40));
     expect(new Set(r.oids)).toEqual(new Set(oids));
     await expectSameAsGit(repo, oids);
   });
@@ -146,7 +151,9 @@ describe('packs from git pack-objects', () => {
       await repo.indexPack([base]);
       const r = await repo.indexPack(chunks(thin, 10_000));
       expect(r.added).toBeGreaterThan(0);
-      const reachable = gitText(work, ['rev-list', '--objects', 'main']).split('\n').map((l) => l.slice(0, 40));
+      const reachable = gitText(work, ['rev-list', '--objects', 'main'])
+        .split('\n')
+        .map((l) => l.slice(0, 40));
       expect(await countObjects(internalsOf(repo).objects)).toBe(reachable.length);
       await expectSameAsGit(repo, reachable);
     }
@@ -172,7 +179,12 @@ describe('names that are not UTF-8', () => {
     expect(new Set(names).size).toBe(3);
     expect(new TextDecoder().decode(await repo.readFile('main', names.find((n) => n.endsWith('\udce9'))!))).toBe('e-acute');
     // A commit next to them keeps their bytes; git reads the result.
-    const c = await repo.commit({ branch: 'main', message: 'touch', author: { name: 'A', email: 'a@example.com' }, changes: [{ path: 'plain.txt', content: 'changed' }] });
+    const c = await repo.commit({
+      branch: 'main',
+      message: 'touch',
+      author: { name: 'A', email: 'a@example.com' },
+      changes: [{ path: 'plain.txt', content: 'changed' }],
+    });
     const bare = join(tmp.dir, 'latin1-back.git');
     git(undefined, ['init', '-q', '--bare', bare]);
     const chunksOut: Uint8Array[] = [];
@@ -201,7 +213,12 @@ describe('submodules (gitlinks)', () => {
     const listed = await repo.listTree('main', { recursive: true });
     expect(listed.find((e) => e.path === 'vendor/lib')).toMatchObject({ type: 'commit', mode: '160000', sha: linked });
     await expect(repo.readFile('main', 'vendor/lib')).rejects.toMatchObject({ code: 'ERR_PATH_NOT_FOUND' });
-    const c = await repo.commit({ branch: 'main', message: 'beside', author: { name: 'A', email: 'a@example.com' }, changes: [{ path: 'vendor/readme', content: 'r' }] });
+    const c = await repo.commit({
+      branch: 'main',
+      message: 'beside',
+      author: { name: 'A', email: 'a@example.com' },
+      changes: [{ path: 'vendor/readme', content: 'r' }],
+    });
     expect((await repo.listTree(c.sha, { path: 'vendor' })).map((e) => [e.path, e.mode])).toEqual([
       ['vendor/lib', '160000'],
       ['vendor/readme', '100644'],
@@ -225,7 +242,9 @@ function rawTree(entries: [mode: string, name: string, oid: string][]): Uint8Arr
 }
 
 function commitBody(tree: string, parents: string[] = []): Uint8Array {
-  return utf8(`tree ${tree}\n${parents.map((p) => `parent ${p}\n`).join('')}author A <a@example.com> 1700000000 +0000\ncommitter A <a@example.com> 1700000000 +0000\n\nhostile\n`);
+  return utf8(
+    `tree ${tree}\n${parents.map((p) => `parent ${p}\n`).join('')}author A <a@example.com> 1700000000 +0000\ncommitter A <a@example.com> 1700000000 +0000\n\nhostile\n`,
+  );
 }
 
 describe('hostile packs through indexPack', () => {
@@ -301,7 +320,13 @@ describe('hostile packs through indexPack', () => {
     await expectRejected(writePackSync([blob.bytes, inner.bytes, outer.bytes]), /^ERR_INVALID_OBJECT$/);
     // An unsorted tree and a bad mode.
     const b2 = entry('blob', utf8('two'));
-    const unsorted = entry('tree', rawTree([['100644', 'b', blob.oid], ['100644', 'a', b2.oid]]));
+    const unsorted = entry(
+      'tree',
+      rawTree([
+        ['100644', 'b', blob.oid],
+        ['100644', 'a', b2.oid],
+      ]),
+    );
     await expectRejected(writePackSync([blob.bytes, b2.bytes, unsorted.bytes]), /^ERR_INVALID_OBJECT$/);
     const badMode = entry('tree', rawTree([['100666', 'a', blob.oid]]));
     await expectRejected(writePackSync([blob.bytes, badMode.bytes]), /^ERR_INVALID_OBJECT$/);

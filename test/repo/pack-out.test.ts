@@ -112,11 +112,18 @@ describe('packs we write, read by git', () => {
       { path: 'a0/x', content: enc('dir a0'), mode: '100644' },
       { path: Array.from({ length: 60 }, (_, i) => `d${i}`).join('/') + '/deep.txt', content: enc('sixty levels down'), mode: '100644' },
     ];
-    const c = await repo.commit({ branch: 'main', message: 'kinds', author: AUTHOR, changes: specs.map((s): FileChange => ({ path: s.path, content: s.content, mode: s.mode })) });
+    const c = await repo.commit({
+      branch: 'main',
+      message: 'kinds',
+      author: AUTHOR,
+      changes: specs.map((s): FileChange => ({ path: s.path, content: s.content, mode: s.mode })),
+    });
     const pack = await packOf(repo, { wants: [c.sha] });
     const { bare, oids } = indexIntoGit(pack);
     git(bare, ['fsck', '--strict', '--no-dangling', c.sha]);
-    const expected = gitText(bare, ['rev-list', '--objects', c.sha]).split('\n').map((l) => l.slice(0, 40));
+    const expected = gitText(bare, ['rev-list', '--objects', c.sha])
+      .split('\n')
+      .map((l) => l.slice(0, 40));
     expect(new Set(oids)).toEqual(new Set(expected));
     expect(oids.length).toBe(expected.length);
     expect(gitText(bare, ['rev-parse', `${c.sha}^{tree}`])).toBe(c.tree);
@@ -134,9 +141,19 @@ describe('packs we write, read by git', () => {
         mode: i % 97 === 0 ? '100755' : '100644',
       });
     }
-    const c1 = await repo.commit({ branch: 'main', message: 'many', author: AUTHOR, changes: specs.map((s) => ({ path: s.path, content: s.content, mode: s.mode })) });
+    const c1 = await repo.commit({
+      branch: 'main',
+      message: 'many',
+      author: AUTHOR,
+      changes: specs.map((s) => ({ path: s.path, content: s.content, mode: s.mode })),
+    });
     const changed = specs.filter((_, i) => i % 250 === 0).map((s) => ({ ...s, content: enc(`changed ${s.path}\n`) }));
-    const c2 = await repo.commit({ branch: 'main', message: 'edit', author: AUTHOR, changes: [...changed.map((s) => ({ path: s.path, content: s.content })), { path: specs[1]!.path, delete: true }] });
+    const c2 = await repo.commit({
+      branch: 'main',
+      message: 'edit',
+      author: AUTHOR,
+      changes: [...changed.map((s) => ({ path: s.path, content: s.content })), { path: specs[1]!.path, delete: true }],
+    });
     const pack = await packOf(repo, { wants: [c2.sha] });
     const { bare, oids } = indexIntoGit(pack);
     git(bare, ['fsck', '--strict', '--no-dangling', c2.sha]);
@@ -151,7 +168,16 @@ describe('packs we write, read by git', () => {
     const repo = await engine.createRepo('history');
     const shas: string[] = [];
     for (let i = 0; i < 5; i++) {
-      shas.push((await repo.commit({ branch: 'main', message: `c${i}\n\nbody ${i}`, author: { ...AUTHOR, timestamp: 1_700_000_000 + i }, changes: [{ path: `f${i}`, content: `${i}` }] })).sha);
+      shas.push(
+        (
+          await repo.commit({
+            branch: 'main',
+            message: `c${i}\n\nbody ${i}`,
+            author: { ...AUTHOR, timestamp: 1_700_000_000 + i },
+            changes: [{ path: `f${i}`, content: `${i}` }],
+          })
+        ).sha,
+      );
     }
     const tag = await repo.createTag('v1', shas[2]!, { message: 'release', tagger: AUTHOR });
     const pack = await packOf(repo, { wants: [shas[4]!, tag.sha] });
@@ -196,7 +222,9 @@ describe('depth and filters', () => {
     const { bare, oids } = indexIntoGit(pack, plan.shallow);
     // The tree closure as git lists it from the tip's tree.
     const tree = (await repo.log(tip, { limit: 1 }))[0]!.tree;
-    const closure = gitText(bare, ['ls-tree', '-r', '-t', tree]).split('\n').map((l) => l.split(/\s+/)[2]!);
+    const closure = gitText(bare, ['ls-tree', '-r', '-t', tree])
+      .split('\n')
+      .map((l) => l.split(/\s+/)[2]!);
     expect(new Set(oids)).toEqual(new Set([tip, tree, ...closure]));
     expect(oids.length).toBe(2 + closure.length);
     expect(gitText(bare, ['cat-file', '-t', tip])).toBe('commit');
@@ -229,7 +257,9 @@ describe('depth and filters', () => {
     const { bare } = indexIntoGit(await packOf(repo, { wants: [tip], depth: 1 }), sh);
     for (const n of [7, 8]) {
       const ours = indexIntoGit(await packOf(repo, { wants: [tip], depth: 1, filter: { kind: 'blob:limit', limit: n } }), sh, false).oids;
-      const gits = gitText(bare, ['rev-list', '--objects', `--filter=blob:limit=${n}`, tip]).split('\n').map((l) => l.slice(0, 40));
+      const gits = gitText(bare, ['rev-list', '--objects', `--filter=blob:limit=${n}`, tip])
+        .split('\n')
+        .map((l) => l.slice(0, 40));
       expect(new Set(ours), `blob:limit=${n}`).toEqual(new Set(gits));
     }
     expect(limit.every((o) => full.has(o))).toBe(true);
@@ -273,7 +303,9 @@ describe('depth and filters', () => {
     ];
     for (const [spec, filter] of specs) {
       const ours = indexIntoGit(await packOf(nested, { wants: [tip], filter }), [], false).oids;
-      const gits = gitText(bare, ['rev-list', '--objects', `--filter=${spec}`, tip]).split('\n').map((l) => l.slice(0, 40));
+      const gits = gitText(bare, ['rev-list', '--objects', `--filter=${spec}`, tip])
+        .split('\n')
+        .map((l) => l.slice(0, 40));
       expect(new Set(ours), spec).toEqual(new Set(gits));
     }
   });

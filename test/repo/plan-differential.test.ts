@@ -44,7 +44,15 @@ const DIRS = ['', 'src/', 'src/lib/', 'docs/', 'a/b/c/'];
 const NAMES = ['x.txt', 'y', 'z.md', 'run.sh'];
 const PATHS = DIRS.flatMap((d) => NAMES.map((n) => d + n));
 /** Sizes 0, 2, 12, 100, 300, 1889, 18: blob:limit boundaries fall on and between them. */
-const CONTENTS = ['', 'a\n', 'hello world\n', 'x'.repeat(100), 'line\n'.repeat(60), Array.from({ length: 200 }, (_, i) => `row ${i}`).join('\n'), '#!/bin/sh\necho hi\n'];
+const CONTENTS = [
+  '',
+  'a\n',
+  'hello world\n',
+  'x'.repeat(100),
+  'line\n'.repeat(60),
+  Array.from({ length: 200 }, (_, i) => `row ${i}`).join('\n'),
+  '#!/bin/sh\necho hi\n',
+];
 const LINK_TARGETS = ['x.txt', '../y', 'nowhere/at/all', 'src'];
 
 type Edit =
@@ -83,15 +91,32 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
   { weight: 2, arbitrary: fc.record({ s: fc.constant('branch' as const), at: nat }) },
   { weight: 1, arbitrary: fc.record({ s: fc.constant('orphan' as const), edits }) },
   { weight: 2, arbitrary: fc.record({ s: fc.constant('checkout' as const), branch: nat }) },
-  { weight: 3, arbitrary: fc.record({ s: fc.constant('merge' as const), others: fc.array(nat, { minLength: 1, maxLength: 2 }), take: nat, edits: fc.array(editArb, { maxLength: 2 }) }) },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      s: fc.constant('merge' as const),
+      others: fc.array(nat, { minLength: 1, maxLength: 2 }),
+      take: nat,
+      edits: fc.array(editArb, { maxLength: 2 }),
+    }),
+  },
   { weight: 1, arbitrary: fc.record({ s: fc.constant('revert' as const), at: nat, dir: nat }) },
   {
     weight: 2,
-    arbitrary: fc.record({ s: fc.constant('tag' as const), annotated: fc.boolean(), target: fc.constantFrom('commit' as const, 'tree' as const, 'subtree' as const, 'blob' as const, 'tag' as const), at: nat, pick: nat }),
+    arbitrary: fc.record({
+      s: fc.constant('tag' as const),
+      annotated: fc.boolean(),
+      target: fc.constantFrom('commit' as const, 'tree' as const, 'subtree' as const, 'blob' as const, 'tag' as const),
+      at: nat,
+      pick: nat,
+    }),
   },
 );
 /** Each step comes with the seconds since the previous one: often minutes, sometimes days (the walks cut at dates less a day). */
-const historyArb = fc.array(fc.record({ step: stepArb, gap: fc.oneof(fc.integer({ min: 1, max: 600 }), fc.integer({ min: 50_000, max: 300_000 })) }), { minLength: 10, maxLength: 24 });
+const historyArb = fc.array(fc.record({ step: stepArb, gap: fc.oneof(fc.integer({ min: 1, max: 600 }), fc.integer({ min: 50_000, max: 300_000 })) }), {
+  minLength: 10,
+  maxLength: 24,
+});
 
 /** Files (symlinks included) and directories of a work tree, sorted, relative, `.git` left out. */
 function listTree(root: string): { files: string[]; dirs: string[] } {
@@ -101,7 +126,7 @@ function listTree(root: string): { files: string[]; dirs: string[] } {
     for (const name of readdirSync(join(root, rel)).sort()) {
       if (rel === '' && name === '.git') continue;
       const p = rel === '' ? name : `${rel}/${name}`;
-      if (lstatSync(join(root, p)).isDirectory()) (dirs.push(p), walk(p));
+      if (lstatSync(join(root, p)).isDirectory()) dirs.push(p), walk(p);
       else files.push(p);
     }
   };
@@ -335,7 +360,12 @@ interface WantPick {
   i: number;
 }
 const wantArb: fc.Arbitrary<WantPick> = fc.record({
-  kind: fc.oneof({ weight: 6, arbitrary: fc.constant('commit' as const) }, { weight: 2, arbitrary: fc.constant('tag' as const) }, { weight: 1, arbitrary: fc.constant('tree' as const) }, { weight: 1, arbitrary: fc.constant('blob' as const) }),
+  kind: fc.oneof(
+    { weight: 6, arbitrary: fc.constant('commit' as const) },
+    { weight: 2, arbitrary: fc.constant('tag' as const) },
+    { weight: 1, arbitrary: fc.constant('tree' as const) },
+    { weight: 1, arbitrary: fc.constant('blob' as const) },
+  ),
   i: nat,
 });
 const requestArb = fc.record({ wants: fc.array(wantArb, { minLength: 1, maxLength: 3 }), haves: fc.array(nat, { maxLength: 3 }) });
@@ -371,7 +401,16 @@ function difference(l: Loaded, ours: readonly string[], theirs: readonly string[
   const a = new Set(ours);
   const b = new Set(theirs);
   const show = (o: string) => `${l.types.get(o) ?? '?'} ${o}`;
-  return { onlyLevelGit: [...a].filter((o) => !b.has(o)).map(show).sort(), onlyGit: [...b].filter((o) => !a.has(o)).map(show).sort() };
+  return {
+    onlyLevelGit: [...a]
+      .filter((o) => !b.has(o))
+      .map(show)
+      .sort(),
+    onlyGit: [...b]
+      .filter((o) => !a.has(o))
+      .map(show)
+      .sort(),
+  };
 }
 const SAME = { onlyLevelGit: [], onlyGit: [] };
 /** A request for failure messages: each id with its type (tags with what they peel to). */
@@ -443,26 +482,30 @@ describe('planPack against git, on random histories (fast-check)', () => {
     'filters blob:none, tree:<depth>, blob:limit=<n>: the objects git rev-list --filter lists; the pack holds exactly the plan',
     async () => {
       await fc.assert(
-        fc.asyncProperty(historyArb, fc.array(fc.record({ request: requestArb, filter: filterArb }), { minLength: 5, maxLength: 8 }), async (steps, requests) => {
-          await withHistory(steps, async (l, tmp) => {
-            let n = 0;
-            for (const { request, filter } of requests) {
-              const { wants, haves } = resolve(l, request);
-              const theirs = revList(l.h.work, wants, haves, filter);
-              const plan = await l.repo.planPack({ wants: wants as Oid[], haves: haves as Oid[], filter });
-              expect(plan.oids.length, 'no object twice').toBe(new Set(plan.oids).size);
-              expect(difference(l, plan.oids, theirs), describeRequest(l, wants, haves, filter)).toEqual(SAME);
-              counted.filtered++;
-              // A partial pack cannot pass a connectivity check; it must still be a pack of exactly the plan.
-              const client = join(tmp, `filtered-${n++}`);
-              git(undefined, ['init', '-q', '--bare', client]);
-              run(client, ['index-pack', '--stdin'], await collectBytes(l.repo.packObjects({ wants, haves, filter })));
-              const inPack = lines(text(client, ['cat-file', '--batch-all-objects', '--batch-check=%(objectname)']));
-              expect(difference(l, plan.oids, inPack), 'pack contents').toEqual(SAME);
-              rmSync(client, { recursive: true, force: true });
-            }
-          });
-        }),
+        fc.asyncProperty(
+          historyArb,
+          fc.array(fc.record({ request: requestArb, filter: filterArb }), { minLength: 5, maxLength: 8 }),
+          async (steps, requests) => {
+            await withHistory(steps, async (l, tmp) => {
+              let n = 0;
+              for (const { request, filter } of requests) {
+                const { wants, haves } = resolve(l, request);
+                const theirs = revList(l.h.work, wants, haves, filter);
+                const plan = await l.repo.planPack({ wants: wants as Oid[], haves: haves as Oid[], filter });
+                expect(plan.oids.length, 'no object twice').toBe(new Set(plan.oids).size);
+                expect(difference(l, plan.oids, theirs), describeRequest(l, wants, haves, filter)).toEqual(SAME);
+                counted.filtered++;
+                // A partial pack cannot pass a connectivity check; it must still be a pack of exactly the plan.
+                const client = join(tmp, `filtered-${n++}`);
+                git(undefined, ['init', '-q', '--bare', client]);
+                run(client, ['index-pack', '--stdin'], await collectBytes(l.repo.packObjects({ wants, haves, filter })));
+                const inPack = lines(text(client, ['cat-file', '--batch-all-objects', '--batch-check=%(objectname)']));
+                expect(difference(l, plan.oids, inPack), 'pack contents').toEqual(SAME);
+                rmSync(client, { recursive: true, force: true });
+              }
+            });
+          },
+        ),
         settings(14),
       );
     },
@@ -473,37 +516,41 @@ describe('planPack against git, on random histories (fast-check)', () => {
     'depth: the commits, the shallow boundary and every object (include-tag too) git clone --depth gets; the pack passes index-pack --strict and fsck',
     async () => {
       await fc.assert(
-        fc.asyncProperty(historyArb, fc.array(fc.record({ branch: nat, depth: fc.integer({ min: 1, max: 5 }) }), { minLength: 2, maxLength: 3 }), async (steps, requests) => {
-          await withHistory(steps, async (l, tmp) => {
-            let n = 0;
-            for (const { branch: b, depth } of requests) {
-              const branch = l.h.branches[b % l.h.branches.length]!;
-              const clone = join(tmp, `clone-${n++}`);
-              git(undefined, ['clone', '-q', '--bare', '--no-local', `--depth=${depth}`, '--branch', branch, `file://${l.h.work}`, clone]);
-              const cloned = lines(text(clone, ['cat-file', '--batch-all-objects', '--batch-check=%(objectname)']));
-              const shallowFile = join(clone, 'shallow');
-              const gitShallow = existsSync(shallowFile) ? lines(readFileSync(shallowFile, 'utf8')) : [];
-              const tip = text(l.h.work, ['rev-parse', `refs/heads/${branch}`]);
+        fc.asyncProperty(
+          historyArb,
+          fc.array(fc.record({ branch: nat, depth: fc.integer({ min: 1, max: 5 }) }), { minLength: 2, maxLength: 3 }),
+          async (steps, requests) => {
+            await withHistory(steps, async (l, tmp) => {
+              let n = 0;
+              for (const { branch: b, depth } of requests) {
+                const branch = l.h.branches[b % l.h.branches.length]!;
+                const clone = join(tmp, `clone-${n++}`);
+                git(undefined, ['clone', '-q', '--bare', '--no-local', `--depth=${depth}`, '--branch', branch, `file://${l.h.work}`, clone]);
+                const cloned = lines(text(clone, ['cat-file', '--batch-all-objects', '--batch-check=%(objectname)']));
+                const shallowFile = join(clone, 'shallow');
+                const gitShallow = existsSync(shallowFile) ? lines(readFileSync(shallowFile, 'utf8')) : [];
+                const tip = text(l.h.work, ['rev-parse', `refs/heads/${branch}`]);
 
-              // git clone asks for include-tag: the annotated tags (of commits, trees, blobs, tags) whose objects it gets.
-              const includeTags = await internalsOf(l.repo).annotatedTags('regular');
-              const plan = await l.repo.planPack({ wants: [tip as Oid], depth, includeTags });
-              expect(plan.oids.length, 'no object twice').toBe(new Set(plan.oids).size);
-              expect(difference(l, plan.oids, cloned), `${branch} at depth ${depth}`).toEqual(SAME);
-              expect([...plan.shallow].sort(), `${branch} at depth ${depth}: shallow`).toEqual([...gitShallow].sort());
-              counted.depth++;
+                // git clone asks for include-tag: the annotated tags (of commits, trees, blobs, tags) whose objects it gets.
+                const includeTags = await internalsOf(l.repo).annotatedTags('regular');
+                const plan = await l.repo.planPack({ wants: [tip as Oid], depth, includeTags });
+                expect(plan.oids.length, 'no object twice').toBe(new Set(plan.oids).size);
+                expect(difference(l, plan.oids, cloned), `${branch} at depth ${depth}`).toEqual(SAME);
+                expect([...plan.shallow].sort(), `${branch} at depth ${depth}: shallow`).toEqual([...gitShallow].sort());
+                counted.depth++;
 
-              const client = join(tmp, `shallow-${n}`);
-              git(undefined, ['init', '-q', '--bare', client]);
-              if (plan.shallow.length > 0) writeFileSync(join(client, 'shallow'), plan.shallow.join('\n') + '\n');
-              run(client, ['index-pack', '--strict', '--stdin'], await collectBytes(l.repo.packObjects({ wants: [tip], depth, includeTags: true })));
-              run(client, ['update-ref', `refs/heads/${branch}`, tip]);
-              run(client, ['fsck', '--strict', '--no-dangling', '--connectivity-only']);
-              rmSync(client, { recursive: true, force: true });
-              rmSync(clone, { recursive: true, force: true });
-            }
-          });
-        }),
+                const client = join(tmp, `shallow-${n}`);
+                git(undefined, ['init', '-q', '--bare', client]);
+                if (plan.shallow.length > 0) writeFileSync(join(client, 'shallow'), plan.shallow.join('\n') + '\n');
+                run(client, ['index-pack', '--strict', '--stdin'], await collectBytes(l.repo.packObjects({ wants: [tip], depth, includeTags: true })));
+                run(client, ['update-ref', `refs/heads/${branch}`, tip]);
+                run(client, ['fsck', '--strict', '--no-dangling', '--connectivity-only']);
+                rmSync(client, { recursive: true, force: true });
+                rmSync(clone, { recursive: true, force: true });
+              }
+            });
+          },
+        ),
         settings(10),
       );
     },

@@ -25,7 +25,14 @@ describe('want visibility', () => {
   it('refuses wants reachable only from ephemeral refs or from nothing', async () => {
     const base = await repo.commit({ branch: 'main', message: 'one', author, changes: [{ path: 'a/b.txt', content: 'regular' }] });
     const older = await repo.commit({ branch: 'main', message: 'two', author, changes: [{ path: 'a/c.txt', content: 'more' }] });
-    const eph = await repo.commit({ branch: 'sandbox', baseBranch: 'main', space: 'ephemeral', message: 'e', author, changes: [{ path: 'secret.txt', content: 'ephemeral only' }] });
+    const eph = await repo.commit({
+      branch: 'sandbox',
+      baseBranch: 'main',
+      space: 'ephemeral',
+      message: 'e',
+      author,
+      changes: [{ path: 'secret.txt', content: 'ephemeral only' }],
+    });
     const secretBlob = hashObject('blob', utf8('ephemeral only'));
     const orphanBody = utf8('in no tree at all');
     const orphan = hashObject('blob', orphanBody);

@@ -50,8 +50,15 @@ describe('Kv', () => {
 
   it('a batch applies puts and deletes together; an empty batch is a no-op', async () => {
     const kv = fresh();
-    await kv.batch([{ type: 'put', key: key(1), value: b(1) }, { type: 'put', key: key(2), value: b(2) }]);
-    await kv.batch([{ type: 'del', key: key(1) }, { type: 'put', key: key(3), value: b(3) }, { type: 'del', key: key(9) }]);
+    await kv.batch([
+      { type: 'put', key: key(1), value: b(1) },
+      { type: 'put', key: key(2), value: b(2) },
+    ]);
+    await kv.batch([
+      { type: 'del', key: key(1) },
+      { type: 'put', key: key(3), value: b(3) },
+      { type: 'del', key: key(9) },
+    ]);
     await kv.batch([]);
     expect((await collect(kv.keys({ gte: b(0), lt: b(0xff) }))).map(hex)).toEqual([key(2), key(3)].map(hex));
   });
@@ -59,7 +66,11 @@ describe('Kv', () => {
   it('a batch with an invalid operation applies none of its operations', async () => {
     const kv = fresh();
     await kv.batch([{ type: 'put', key: key(1), value: b(1) }]);
-    const bad = [{ type: 'del', key: key(1) }, { type: 'put', key: key(2), value: b(2) }, { type: 'put', key: undefined, value: b(3) }] as unknown as KvOp[];
+    const bad = [
+      { type: 'del', key: key(1) },
+      { type: 'put', key: key(2), value: b(2) },
+      { type: 'put', key: undefined, value: b(3) },
+    ] as unknown as KvOp[];
     await expect(kv.batch(bad)).rejects.toThrow();
     expect((await collect(kv.keys({ gte: b(0), lt: b(0xff) }))).map(hex)).toEqual([hex(key(1))]);
   });

@@ -85,19 +85,31 @@ export function handleControl(
     res.end(JSON.stringify(body));
   };
   switch (url.pathname) {
-    case '/_bench/stats': reply(200, traffic.stats); break;
-    case '/_bench/reset': traffic.stats = emptyStats(); onReset(); reply(200, {}); break;
-    case '/_bench/idle': void traffic.idle().then(() => reply(200, {})); break;
+    case '/_bench/stats':
+      reply(200, traffic.stats);
+      break;
+    case '/_bench/reset':
+      traffic.stats = emptyStats();
+      onReset();
+      reply(200, {});
+      break;
+    case '/_bench/idle':
+      void traffic.idle().then(() => reply(200, {}));
+      break;
     case '/_bench/create': {
       const name = url.searchParams.get('repo') ?? '';
-      if (!/^[A-Za-z0-9._-]+$/.test(name)) { reply(400, { error: 'bad repo name' }); break; }
+      if (!/^[A-Za-z0-9._-]+$/.test(name)) {
+        reply(400, { error: 'bad repo name' });
+        break;
+      }
       createRepo(name).then(
         () => reply(200, {}),
         (e: unknown) => reply(500, { error: String((e as Error)?.stack ?? e) }),
       );
       break;
     }
-    default: reply(404, { error: 'unknown control route' });
+    default:
+      reply(404, { error: 'unknown control route' });
   }
   return true;
 }
@@ -139,8 +151,14 @@ export async function spawnServer(script: string, args: readonly string[], timeo
   const lines = createInterface({ input: child.stdout! });
   const first = await new Promise<string>((resolveLine, reject) => {
     const timer = setTimeout(() => reject(new Error(`${script} did not start in ${timeoutMs} ms: ${stderr.join('')}`)), timeoutMs);
-    lines.once('line', (l) => { clearTimeout(timer); resolveLine(l); });
-    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`${script} exited (${code}): ${stderr.join('').slice(-3000)}`)); });
+    lines.once('line', (l) => {
+      clearTimeout(timer);
+      resolveLine(l);
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${script} exited (${code}): ${stderr.join('').slice(-3000)}`));
+    });
   });
   lines.on('line', () => {}); // keep draining
   const msg = JSON.parse(first) as { port?: number; error?: string };
@@ -149,7 +167,7 @@ export async function spawnServer(script: string, args: readonly string[], timeo
     throw new Error(`${script}: ${msg.error ?? 'no port'}`);
   }
   const port = msg.port;
-  const control = async <T,>(route: string): Promise<T> => {
+  const control = async <T>(route: string): Promise<T> => {
     const r = await fetch(`http://127.0.0.1:${port}/_bench/${route}`);
     const body = (await r.json()) as T & { error?: string };
     if (!r.ok) throw new Error(`/_bench/${route}: ${body.error ?? r.status}`);

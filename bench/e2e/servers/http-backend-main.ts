@@ -73,7 +73,12 @@ function serveCgi(req: IncomingMessage, res: ServerResponse): void {
   child.on('close', () => {
     const at = stderrText.lastIndexOf(RSS_MARK);
     if (at >= 0) {
-      const kb = Number(stderrText.slice(at + RSS_MARK.length).trim().split(/\s/)[0]);
+      const kb = Number(
+        stderrText
+          .slice(at + RSS_MARK.length)
+          .trim()
+          .split(/\s/)[0],
+      );
       if (Number.isFinite(kb)) traffic.stats.childPeakRssKb = Math.max(traffic.stats.childPeakRssKb ?? 0, kb);
       stderrText = stderrText.slice(0, at);
     }

@@ -27,7 +27,9 @@ async function main(): Promise<void> {
   // Paths built at run time so type-checking does not depend on modules still being written.
   const indexPath = '../../../src/index.js';
   const handlerPath = '../../../src/http/node-handler.js';
-  const { openEngine } = (await import(indexPath)) as { openEngine: (o: { path: string; packCache?: { maxBytes: number; warm: boolean } }) => Promise<Engine> | Engine };
+  const { openEngine } = (await import(indexPath)) as {
+    openEngine: (o: { path: string; packCache?: { maxBytes: number; warm: boolean } }) => Promise<Engine> | Engine;
+  };
   const { createNodeHandler } = (await import(handlerPath)) as { createNodeHandler: (o: { engine: Engine }) => NodeHandler };
   if (typeof openEngine !== 'function' || typeof createNodeHandler !== 'function') throw new Error('engine API not available yet');
   const noPackCache = process.argv.includes('--no-pack-cache');
@@ -68,7 +70,6 @@ async function main(): Promise<void> {
     });
   });
 }
-
 
 /** Mounts the JSON API when it exists (for the api workload); null when it cannot be loaded. */
 async function loadApi(engine: Engine): Promise<NodeHandler | null> {

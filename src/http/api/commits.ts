@@ -43,8 +43,10 @@ function parsePerson(v: unknown, what: string): PersonInput {
   const bad = () => new InvalidArgumentError(`${what} must be { name, email }`);
   if (!isObject(v) || typeof v.name !== 'string' || typeof v.email !== 'string') throw bad();
   const { timestamp, timezone } = v;
-  if (timestamp !== undefined && timestamp !== null && typeof timestamp !== 'number') throw new InvalidArgumentError(`${what}.timestamp must be a number of seconds`);
-  if (timezone !== undefined && timezone !== null && typeof timezone !== 'string' && typeof timezone !== 'number') throw new InvalidArgumentError(`${what}.timezone must be a string or a number of minutes`);
+  if (timestamp !== undefined && timestamp !== null && typeof timestamp !== 'number')
+    throw new InvalidArgumentError(`${what}.timestamp must be a number of seconds`);
+  if (timezone !== undefined && timezone !== null && typeof timezone !== 'string' && typeof timezone !== 'number')
+    throw new InvalidArgumentError(`${what}.timezone must be a string or a number of minutes`);
   return {
     name: v.name,
     email: v.email,
@@ -61,7 +63,8 @@ export function parseCommitBody(body: JsonBody): Omit<CommitOptions, 'space'> & 
   const author = parsePerson(body.author, 'author');
   const committer = body.committer === undefined || body.committer === null ? undefined : parsePerson(body.committer, 'committer');
   const key = body.idempotencyKey;
-  if (key !== undefined && key !== null && typeof key !== 'string') throw new InvalidArgumentError('idempotencyKey must be 1..200 printable ASCII characters without spaces');
+  if (key !== undefined && key !== null && typeof key !== 'string')
+    throw new InvalidArgumentError('idempotencyKey must be 1..200 printable ASCII characters without spaces');
   return {
     branch,
     message,
@@ -87,7 +90,9 @@ export const commitRoutes: readonly ApiRoute[] = [
       const limit = parseLogLimit(ctx.url);
       const ref = ctx.url.searchParams.get('ref') ?? repo.info.defaultBranch;
       const log = await repo.log(ref, { limit, view: spaceOf(ctx.bound || queryBool(ctx.url, 'ephemeral')) });
-      return json(200, { commits: log.map((c) => ({ sha: c.sha, message: c.message, author: c.author, committer: c.committer, parents: c.parents, tree: c.tree })) });
+      return json(200, {
+        commits: log.map((c) => ({ sha: c.sha, message: c.message, author: c.author, committer: c.committer, parents: c.parents, tree: c.tree })),
+      });
     },
   },
   {

@@ -55,13 +55,22 @@ function fileResponse(ctx: RouteContext, ref: string, entry: { content: Uint8Arr
   if (rangeHeader !== null && (ifRange === null || ifRange.trim() === etag)) {
     const r = parseRange(rangeHeader, size);
     if (r === 'unsatisfiable') {
-      return { status: 416, headers: { ...base, 'Content-Range': `bytes */${size}`, 'Content-Type': 'application/json; charset=utf-8' }, body: utf8(JSON.stringify({ error: { code: 'ERR_RANGE_NOT_SATISFIABLE', message: `range not satisfiable for ${size} bytes` } })) };
+      return {
+        status: 416,
+        headers: { ...base, 'Content-Range': `bytes */${size}`, 'Content-Type': 'application/json; charset=utf-8' },
+        body: utf8(JSON.stringify({ error: { code: 'ERR_RANGE_NOT_SATISFIABLE', message: `range not satisfiable for ${size} bytes` } })),
+      };
     }
     if (r !== null) {
       const part = entry.content.subarray(r.start, r.end + 1);
       return {
         status: 206,
-        headers: { ...base, 'Content-Type': 'application/octet-stream', 'Content-Range': `bytes ${r.start}-${r.end}/${size}`, 'Content-Length': String(part.length) },
+        headers: {
+          ...base,
+          'Content-Type': 'application/octet-stream',
+          'Content-Range': `bytes ${r.start}-${r.end}/${size}`,
+          'Content-Length': String(part.length),
+        },
         body: head ? null : part,
       };
     }
@@ -89,7 +98,11 @@ export const fileRoutes: readonly ApiRoute[] = [
       const repo = await ctx.options.engine.getRepo(ctx.params.repo!);
       const ref = ctx.url.searchParams.get('ref') ?? repo.info.defaultBranch;
       const path = ctx.url.searchParams.get('path') ?? undefined;
-      const entries = await repo.listTree(ref, { path, recursive: queryBool(ctx.url, 'recursive'), view: spaceOf(ctx.bound || queryBool(ctx.url, 'ephemeral')) });
+      const entries = await repo.listTree(ref, {
+        path,
+        recursive: queryBool(ctx.url, 'recursive'),
+        view: spaceOf(ctx.bound || queryBool(ctx.url, 'ephemeral')),
+      });
       return json(200, { entries });
     },
   },

@@ -21,7 +21,10 @@ export async function handleApiRequest(req: CoreRequest, options: ApiOptions): P
   }
   const prefix = (options.prefix ?? '/api/v1').replace(/\/+$/, '');
   if (url.pathname !== prefix && !url.pathname.startsWith(prefix + '/')) return null;
-  const segments = url.pathname.slice(prefix.length).split('/').filter((s) => s !== '');
+  const segments = url.pathname
+    .slice(prefix.length)
+    .split('/')
+    .filter((s) => s !== '');
   try {
     const principal = await authenticate(req.headers, options);
     const found = API_ROUTER.match(req.method, segments);

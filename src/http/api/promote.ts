@@ -37,7 +37,9 @@ export const promoteRoutes: readonly ApiRoute[] = [
         const tip = await repo.refs.get(source, { space: 'ephemeral' });
         if (tip === undefined) throw new NotFoundError('ERR_REF_NOT_FOUND', `ephemeral branch "${b.baseBranch}" not found`, { details: { ref: source } });
         const target = refOfBranch(b.targetBranch ?? b.baseBranch);
-        const [old] = (await checkRefPolicy(ctx.policy, repo, [{ ref: target, ephemeral: false, ...(b.expectedTargetSha !== undefined ? { oldOid: b.expectedTargetSha } : {}), newOid: tip.oid }]))!;
+        const [old] = (await checkRefPolicy(ctx.policy, repo, [
+          { ref: target, ephemeral: false, ...(b.expectedTargetSha !== undefined ? { oldOid: b.expectedTargetSha } : {}), newOid: tip.oid },
+        ]))!;
         b.expectedTargetSha = old;
       }
       return json(200, await repo.promote(b));

@@ -27,7 +27,6 @@ import type { Repository } from '../../repo/repository.js';
 import { describeRefUpdate } from '../../repo/ref-update-kind.js';
 import { internalsOf } from '../../repo/internals.js';
 
-
 /** The full ref a branch name of a request moves (the repository's own rule). */
 export function refOfBranch(name: string): RefName {
   return branchRef(name);

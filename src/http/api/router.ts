@@ -38,10 +38,7 @@ export interface ApiRoute {
 }
 
 /** The outcome of matching a request against the table. */
-export type RouteMatch =
-  | { route: ApiRoute; params: Record<string, string> }
-  | { allow: string }
-  | null;
+export type RouteMatch = { route: ApiRoute; params: Record<string, string> } | { allow: string } | null;
 
 type Part = { lit: string } | { repo: true } | { one: string } | { rest: string; optional: boolean };
 
