@@ -11,11 +11,12 @@ import { InvalidPathError } from '../errors.js';
 import { utf8 } from '../platform/bytes.js';
 import { isDotgit } from './fsck-names.js';
 
-// A lone low surrogate U+DC80..U+DCFF: a byte >= 0x80 of a name that is not UTF-8 (tree.ts).
+// A low surrogate in U+DC80..U+DCFF that is not the second half of a pair: a byte >= 0x80 of a
+// name that is not UTF-8, escaped by tree.ts's nameFromBytes.
 const ESCAPED_BYTE = /(?<![\uD800-\uDBFF])[\uDC80-\uDCFF]/;
 
-/** The bytes of an entry name, as tree.ts writes them (escaped bytes back to bytes). */
-function nameBytes(name: string): Uint8Array {
+/** The bytes of a tree entry name (inverse of tree.ts's nameFromBytes: escaped bytes back to bytes). */
+export function nameToBytes(name: string): Uint8Array {
   if (!ESCAPED_BYTE.test(name)) return utf8(name);
   const out: number[] = [];
   for (const ch of name) {
@@ -36,7 +37,7 @@ export function entryNameProblem(name: string): string | null {
   const c = name.charCodeAt(0);
   const d = name.charCodeAt(1);
   if ((c === 0x2e && (d === 0x67 || d === 0x47 || d >= 0x200c)) || ((c === 0x67 || c === 0x47) && name.charCodeAt(3) === 0x7e) || c >= 0x200c) {
-    const b = nameBytes(name);
+    const b = nameToBytes(name);
     if (isDotgit(b, 0, b.length)) return `"${name}" is reserved for git (hasDotgit)`;
   }
   return null;

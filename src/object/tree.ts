@@ -10,13 +10,11 @@
  * back as that byte, so such trees keep their exact bytes through a decode and an encode.
  */
 import { InvalidObjectError } from '../errors.js';
-import { fromUtf8, utf8, compare } from '../platform/bytes.js';
+import { fromUtf8, compare } from '../platform/bytes.js';
 import { type Oid, oidFromBytes, writeOid } from './oid.js';
-import { entryNameProblem } from './path.js';
+import { entryNameProblem, nameToBytes } from './path.js';
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
-// A low surrogate in U+DC80..U+DCFF that is not the second half of a pair: an escaped byte.
-const ESCAPED_BYTE = /(?<![\uD800-\uDBFF])[\uDC80-\uDCFF]/;
 
 /** A tree entry name from its bytes: UTF-8 when valid, else bytes >= 0x80 escaped as U+DC80..U+DCFF. */
 export function nameFromBytes(b: Uint8Array): string {
@@ -29,17 +27,7 @@ export function nameFromBytes(b: Uint8Array): string {
   }
 }
 
-/** The bytes of a tree entry name (inverse of nameFromBytes). */
-export function nameToBytes(name: string): Uint8Array {
-  if (!ESCAPED_BYTE.test(name)) return utf8(name);
-  const out: number[] = [];
-  for (const ch of name) {
-    const c = ch.codePointAt(0)!;
-    if (c >= 0xdc80 && c <= 0xdcff) out.push(c - 0xdc00);
-    else out.push(...utf8(ch));
-  }
-  return Uint8Array.from(out);
-}
+export { nameToBytes };
 
 /** File modes as git writes them. */
 export type FileMode = '100644' | '100755' | '120000' | '40000' | '160000';
