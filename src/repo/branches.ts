@@ -82,22 +82,34 @@ export async function deleteTag(core: RepoCore, name: string): Promise<void> {
  * the regular `targetBranch` (default: the same name) is set to the ephemeral tip, checked
  * against `expectedTargetSha` when given, and the ephemeral ref is removed.
  */
-export async function promote(
-  core: RepoCore,
-  options: { baseBranch: string; targetBranch?: string; expectedTargetSha?: string },
-): Promise<{ targetBranch: string; sha: Oid }> {
+/** Options of `promote`. */
+export interface PromoteOptions {
+  /** The ephemeral branch to promote. */
+  baseBranch: string;
+  /** The regular branch it becomes (default: the same name). */
+  targetBranch?: string;
+  /** Compare-and-swap on the target (zero sha: must not exist). */
+  expectedTargetSha?: string;
+  /** Compare-and-swap on the source: promote only while the ephemeral branch is at this tip. */
+  expectedSourceSha?: string;
+}
+
+export async function promote(core: RepoCore, options: PromoteOptions): Promise<{ targetBranch: string; sha: Oid }> {
   const from = branchRef(options.baseBranch);
   const target = branchRef(options.targetBranch ?? options.baseBranch);
   const eph = await core.ctx.refs.get(from, 'ephemeral');
   if (eph === undefined) throw new NotFoundError('ERR_REF_NOT_FOUND', `ephemeral branch "${options.baseBranch}" not found`, { details: { ref: from } });
   const expected = options.expectedTargetSha === undefined ? undefined : parseOid(options.expectedTargetSha, 'expectedTargetSha');
+  // With expectedSourceSha the source must still be at that tip when the transaction commits
+  // (its compare-and-swap), so what moves is exactly what the caller judged.
+  const tip = options.expectedSourceSha === undefined ? eph.oid : parseOid(options.expectedSourceSha, 'expectedSourceSha');
   await transact(
     core,
     [
-      { ref: target, oldOid: expected, newOid: eph.oid, space: 'regular' },
-      { ref: from, oldOid: eph.oid, newOid: ZERO_OID, space: 'ephemeral' },
+      { ref: target, oldOid: expected, newOid: tip, space: 'regular' },
+      { ref: from, oldOid: tip, newOid: ZERO_OID, space: 'ephemeral' },
     ],
     'promote',
   );
-  return { targetBranch: target.slice('refs/heads/'.length), sha: eph.oid };
+  return { targetBranch: target.slice('refs/heads/'.length), sha: tip };
 }

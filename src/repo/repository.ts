@@ -16,7 +16,7 @@ import { InProcessLock } from '../refs/lock.js';
 import type { Space, View } from '../refs/space.js';
 import type { RefUpdateSource, RepoContext, RepoCore, RepoInfo } from './context.js';
 import { commit, type CommitOptions, type CommitResult, type PersonInput } from './commit.js';
-import { createBranch, createTag, deleteBranch, deleteTag, promote } from './branches.js';
+import { createBranch, createTag, deleteBranch, deleteTag, promote, type PromoteOptions } from './branches.js';
 import { listTree, log, readFileEntry, resolveCommit, type ListedEntry, type LogEntry } from './read.js';
 import { transact } from './ref-updates.js';
 import { listView, readRef, resolveRevision } from './revision.js';
@@ -182,7 +182,7 @@ export class Repository {
    * the regular `targetBranch` (default: the same name) is set to the ephemeral tip, checked
    * against `expectedTargetSha` when given, and the ephemeral ref is removed.
    */
-  promote(options: { baseBranch: string; targetBranch?: string; expectedTargetSha?: string }): Promise<{ targetBranch: string; sha: Oid }> {
+  promote(options: PromoteOptions): Promise<{ targetBranch: string; sha: Oid }> {
     return promote(this.#core, options);
   }
 

@@ -1,5 +1,5 @@
 /** The promotion route: an ephemeral branch moves into the regular space (write, judged by the ref policy). */
-import { ForbiddenError, NotFoundError } from '../../errors.js';
+import { ForbiddenError, NotFoundError, RefConflictError } from '../../errors.js';
 import { parseOid, type Oid } from '../../object/oid.js';
 import { optString, readJson, reqString, type JsonBody } from './body.js';
 import { checkRefPolicy, refOfBranch } from './ref-guard.js';
@@ -7,15 +7,17 @@ import { json } from './responses.js';
 import type { ApiRoute } from './router.js';
 
 /** `POST /repos/:repo/ephemeral/promote` body. */
-export function parsePromoteBody(body: JsonBody): { baseBranch: string; targetBranch?: string; expectedTargetSha?: Oid } {
+export function parsePromoteBody(body: JsonBody): { baseBranch: string; targetBranch?: string; expectedTargetSha?: Oid; expectedSourceSha?: Oid } {
   const baseBranch = reqString(body, 'baseBranch');
   const targetBranch = optString(body, 'targetBranch');
   const expected = optString(body, 'expectedTargetSha');
+  const expectedSource = optString(body, 'expectedSourceSha');
   // Given but empty is a malformed expectation (400), never "no expectation".
   return {
     baseBranch,
     ...(targetBranch !== undefined ? { targetBranch } : {}),
     ...(expected !== undefined ? { expectedTargetSha: parseOid(expected, 'expectedTargetSha') } : {}),
+    ...(expectedSource !== undefined ? { expectedSourceSha: parseOid(expectedSource, 'expectedSourceSha') } : {}),
   };
 }
 
@@ -31,8 +33,9 @@ export const promoteRoutes: readonly ApiRoute[] = [
       const repo = await ctx.options.engine.getRepo(ctx.params.repo!);
       const b = parsePromoteBody(raw);
       if (ctx.policy !== undefined) {
-        // The regular target moves to the ephemeral source's tip: judge that move, and pin the
-        // target's old value judged so a concurrent move of the target cannot slip past.
+        // The regular target moves to the ephemeral source's tip: judge that move, and pin both
+        // values judged (the target's old value, the source's tip) so a concurrent move of
+        // either cannot slip past the judgement.
         const source = refOfBranch(b.baseBranch);
         const tip = await repo.refs.get(source, { space: 'ephemeral' });
         if (tip === undefined) throw new NotFoundError('ERR_REF_NOT_FOUND', `ephemeral branch "${b.baseBranch}" not found`, { details: { ref: source } });
@@ -41,6 +44,10 @@ export const promoteRoutes: readonly ApiRoute[] = [
           { ref: target, ephemeral: false, ...(b.expectedTargetSha !== undefined ? { oldOid: b.expectedTargetSha } : {}), newOid: tip.oid },
         ]))!;
         b.expectedTargetSha = old;
+        if (b.expectedSourceSha !== undefined && b.expectedSourceSha !== tip.oid) {
+          throw new RefConflictError(`ephemeral branch "${b.baseBranch}" is not at the expected ${b.expectedSourceSha}`, { details: { ref: source } });
+        }
+        b.expectedSourceSha = tip.oid;
       }
       return json(200, await repo.promote(b));
     },
