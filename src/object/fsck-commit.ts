@@ -14,6 +14,7 @@
  * object is refused here too even when the matching id was downgraded (`refuse`).
  */
 import type { FsckId, Reporter } from './fsck-ids.js';
+import { utf8 } from '../platform/bytes.js';
 
 const LF = 0x0a;
 const SP = 0x20;
@@ -22,19 +23,15 @@ function at(b: Uint8Array, i: number): number {
   return i < b.length ? b[i]! : 0;
 }
 
-function ascii(s: string): Uint8Array {
-  return Uint8Array.from(s, (ch) => ch.charCodeAt(0));
-}
-
-const TREE = ascii('tree ');
-const PARENT = ascii('parent ');
-const AUTHOR = ascii('author ');
-const COMMITTER = ascii('committer ');
-const OBJECT = ascii('object ');
-const TYPE = ascii('type ');
-const TAG = ascii('tag ');
-const TAGGER = ascii('tagger ');
-const TYPE_NAMES = [ascii('blob'), ascii('tree'), ascii('commit'), ascii('tag')];
+const TREE = utf8('tree ');
+const PARENT = utf8('parent ');
+const AUTHOR = utf8('author ');
+const COMMITTER = utf8('committer ');
+const OBJECT = utf8('object ');
+const TYPE = utf8('type ');
+const TAG = utf8('tag ');
+const TAGGER = utf8('tagger ');
+const TYPE_NAMES = [utf8('blob'), utf8('tree'), utf8('commit'), utf8('tag')];
 
 function startsWith(b: Uint8Array, i: number, prefix: Uint8Array): boolean {
   if (i + prefix.length > b.length) return false;

@@ -11,6 +11,7 @@
  *   hashed fallbacks such as `gi7eba~1`). Backslashes are directory separators there.
  * Each predicate first looks at the name's first byte, so ordinary names cost one compare.
  */
+import { utf8 } from '../platform/bytes.js';
 
 const DOT = 0x2e;
 const SLASH = 0x2f;
@@ -20,20 +21,16 @@ function lower(c: number): number {
   return c >= 0x41 && c <= 0x5a ? c | 0x20 : c;
 }
 
-function ascii(s: string): Uint8Array {
-  return Uint8Array.from(s, (ch) => ch.charCodeAt(0));
-}
-
-const NEEDLE_GIT = ascii('git');
-const NEEDLE_GITMODULES = ascii('gitmodules');
-const NEEDLE_GITATTRIBUTES = ascii('gitattributes');
-const NEEDLE_GITIGNORE = ascii('gitignore');
-const NEEDLE_MAILMAP = ascii('mailmap');
+const NEEDLE_GIT = utf8('git');
+const NEEDLE_GITMODULES = utf8('gitmodules');
+const NEEDLE_GITATTRIBUTES = utf8('gitattributes');
+const NEEDLE_GITIGNORE = utf8('gitignore');
+const NEEDLE_MAILMAP = utf8('mailmap');
 // NTFS fall-back short-name prefixes git derives from each name's hash.
-const SHORT_GITMODULES = ascii('gi7eba');
-const SHORT_GITATTRIBUTES = ascii('gi7d29');
-const SHORT_GITIGNORE = ascii('gi250a');
-const SHORT_MAILMAP = ascii('maba30');
+const SHORT_GITMODULES = utf8('gi7eba');
+const SHORT_GITATTRIBUTES = utf8('gi7d29');
+const SHORT_GITIGNORE = utf8('gi250a');
+const SHORT_MAILMAP = utf8('maba30');
 
 // Cursor of nextHfsChar (module state: no closure or object per call).
 let cursor = 0;
