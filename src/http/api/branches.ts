@@ -2,7 +2,8 @@
 import { spaceOf } from '../../refs/space.js';
 import { ZERO_OID } from '../../object/oid.js';
 import { optBool, optPositiveInt, optString, queryBool, readJson, reqString, type JsonBody } from './body.js';
-import { checkRefPolicy, refOfBranch } from './ref-guard.js';
+import { checkRefPolicy } from './ref-guard.js';
+import { branchRef } from '../../refs/ref-name.js';
 import { json, noContent } from './responses.js';
 import type { ApiRoute } from './router.js';
 
@@ -33,7 +34,7 @@ export const branchRoutes: readonly ApiRoute[] = [
       const repo = await ctx.options.engine.getRepo(ctx.params.repo!);
       const b = parseCreateBranchBody(raw);
       const ephemeral = ctx.bound || b.ephemeral;
-      await checkRefPolicy(ctx.policy, repo, [{ ref: refOfBranch(b.name), ephemeral, oldOid: ZERO_OID, newOid: 'descendant' }]);
+      await checkRefPolicy(ctx.policy, repo, [{ ref: branchRef(b.name), ephemeral, oldOid: ZERO_OID, newOid: 'descendant' }]);
       const r = await repo.createBranch(b.name, b.from ?? repo.info.defaultBranch, { space: spaceOf(ephemeral), ttlSeconds: b.ttlSeconds });
       return json(201, { ...r, ephemeral });
     },
@@ -48,7 +49,7 @@ export const branchRoutes: readonly ApiRoute[] = [
       // An empty expectedSha is a malformed expectation (400 from the transaction), not none.
       const expectedSha = ctx.url.searchParams.get('expectedSha') ?? undefined;
       const ephemeral = ctx.bound || queryBool(ctx.url, 'ephemeral');
-      await checkRefPolicy(ctx.policy, repo, [{ ref: refOfBranch(name), ephemeral, newOid: ZERO_OID }]);
+      await checkRefPolicy(ctx.policy, repo, [{ ref: branchRef(name), ephemeral, newOid: ZERO_OID }]);
       await repo.deleteBranch(name, { space: spaceOf(ephemeral), ...(expectedSha !== undefined ? { expectedSha } : {}) });
       return noContent();
     },

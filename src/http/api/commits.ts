@@ -4,7 +4,8 @@ import { InvalidArgumentError } from '../../errors.js';
 import type { FileChange } from '../../repo/build-tree.js';
 import type { CommitOptions, PersonInput } from '../../repo/repository.js';
 import { decodeBase64, isObject, optBool, optPositiveInt, optString, queryBool, readJson, reqString, type JsonBody } from './body.js';
-import { checkRefPolicy, refOfBranch } from './ref-guard.js';
+import { checkRefPolicy } from './ref-guard.js';
+import { branchRef } from '../../refs/ref-name.js';
 import { json } from './responses.js';
 import type { ApiRoute } from './router.js';
 
@@ -104,7 +105,7 @@ export const commitRoutes: readonly ApiRoute[] = [
       const repo = await ctx.options.engine.getRepo(ctx.params.repo!);
       const { ephemeral: asked, ...options } = parseCommitBody(raw);
       const ephemeral = ctx.bound || asked;
-      await checkRefPolicy(ctx.policy, repo, [{ ref: refOfBranch(options.branch), ephemeral, newOid: 'descendant' }]);
+      await checkRefPolicy(ctx.policy, repo, [{ ref: branchRef(options.branch), ephemeral, newOid: 'descendant' }]);
       const { replayed, ...result } = await repo.commit({ ...options, space: spaceOf(ephemeral) });
       return json(201, result, replayed ? { 'Idempotent-Replayed': 'true' } : {});
     },

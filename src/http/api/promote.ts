@@ -1,8 +1,9 @@
 /** The promotion route: an ephemeral branch moves into the regular space (write, judged by the ref policy). */
-import { ForbiddenError, NotFoundError, RefConflictError } from '../../errors.js';
+import { ForbiddenError, NotFoundError } from '../../errors.js';
 import { parseOid, type Oid } from '../../object/oid.js';
 import { optString, readJson, reqString, type JsonBody } from './body.js';
-import { checkRefPolicy, refOfBranch } from './ref-guard.js';
+import { checkRefPolicy } from './ref-guard.js';
+import { branchRef } from '../../refs/ref-name.js';
 import { json } from './responses.js';
 import type { ApiRoute } from './router.js';
 
@@ -33,21 +34,23 @@ export const promoteRoutes: readonly ApiRoute[] = [
       const repo = await ctx.options.engine.getRepo(ctx.params.repo!);
       const b = parsePromoteBody(raw);
       if (ctx.policy !== undefined) {
-        // The regular target moves to the ephemeral source's tip: judge that move, and pin both
-        // values judged (the target's old value, the source's tip) so a concurrent move of
-        // either cannot slip past the judgement.
-        const source = refOfBranch(b.baseBranch);
+        // The regular target moves to the ephemeral source's tip (the caller's expected one, when
+        // given): judge that move, and pin both values judged (the target's old value, the
+        // source's tip) so a concurrent move of either cannot slip past the judgement.
+        const source = branchRef(b.baseBranch);
         const tip = await repo.refs.get(source, { space: 'ephemeral' });
         if (tip === undefined) throw new NotFoundError('ERR_REF_NOT_FOUND', `ephemeral branch "${b.baseBranch}" not found`, { details: { ref: source } });
-        const target = refOfBranch(b.targetBranch ?? b.baseBranch);
+        const target = branchRef(b.targetBranch ?? b.baseBranch);
         const [old] = (await checkRefPolicy(ctx.policy, repo, [
-          { ref: target, ephemeral: false, ...(b.expectedTargetSha !== undefined ? { oldOid: b.expectedTargetSha } : {}), newOid: tip.oid },
+          {
+            ref: target,
+            ephemeral: false,
+            ...(b.expectedTargetSha !== undefined ? { oldOid: b.expectedTargetSha } : {}),
+            newOid: b.expectedSourceSha ?? tip.oid,
+          },
         ]))!;
         b.expectedTargetSha = old;
-        if (b.expectedSourceSha !== undefined && b.expectedSourceSha !== tip.oid) {
-          throw new RefConflictError(`ephemeral branch "${b.baseBranch}" is not at the expected ${b.expectedSourceSha}`, { details: { ref: source } });
-        }
-        b.expectedSourceSha = tip.oid;
+        b.expectedSourceSha ??= tip.oid;
       }
       return json(200, await repo.promote(b));
     },

@@ -22,24 +22,14 @@ import { spaceOf } from '../../refs/space.js';
 import { RefRejectedError } from '../../errors.js';
 import type { RefUpdatePolicy } from '../../access/types.js';
 import { ZERO_OID, type Oid } from '../../object/oid.js';
-import { branchRef, parseRefName, type RefName } from '../../refs/ref-name.js';
+import type { RefName } from '../../refs/ref-name.js';
 import type { Repository } from '../../repo/repository.js';
 import { describeRefUpdate } from '../../repo/ref-update-kind.js';
 import { internalsOf } from '../../repo/internals.js';
 
-/** The full ref a branch name of a request moves (the repository's own rule). */
-export function refOfBranch(name: string): RefName {
-  return branchRef(name);
-}
-
-/** The full ref a `refs` update names; short and symbolic names are refused. */
-export function refOfUpdate(name: string): RefName {
-  return parseRefName(name);
-}
-
 /** One ref a request will move. */
 export interface RefMove {
-  /** The full name that moves (from `refOfBranch` / `refOfUpdate`). */
+  /** The full name that moves (from `branchRef` / `parseRefName`, see above). */
   ref: RefName;
   /** Read the current value through the ephemeral view (ephemeral over regular) instead of the regular refs. */
   ephemeral: boolean;

@@ -4,7 +4,8 @@ import { internalsOf } from '../../repo/internals.js';
 import { InvalidArgumentError, LimitExceededError } from '../../errors.js';
 import { parseOid, type Oid } from '../../object/oid.js';
 import { isObject, optBool, optPositiveInt, readJson, type JsonBody } from './body.js';
-import { checkRefPolicy, refOfUpdate } from './ref-guard.js';
+import { checkRefPolicy } from './ref-guard.js';
+import { parseRefName } from '../../refs/ref-name.js';
 import { json } from './responses.js';
 import type { ApiRoute } from './router.js';
 
@@ -53,7 +54,7 @@ export const refRoutes: readonly ApiRoute[] = [
         const olds = await checkRefPolicy(
           ctx.policy,
           repo,
-          b.updates.map((u) => ({ ref: refOfUpdate(u.ref), ephemeral, ...(u.oldSha !== undefined ? { oldOid: u.oldSha } : {}), newOid: u.newSha })),
+          b.updates.map((u) => ({ ref: parseRefName(u.ref), ephemeral, ...(u.oldSha !== undefined ? { oldOid: u.oldSha } : {}), newOid: u.newSha })),
         );
         b.updates.forEach((u, i) => (u.oldSha = olds![i]));
       }
