@@ -7,8 +7,8 @@
  */
 import { LRUCache } from 'lru-cache';
 import { CorruptPackError, LimitExceededError } from '../errors.js';
-import { type Oid, type ObjectType, TYPE_NAMES, hashObject } from '../object/oid.js';
-import { OBJ_OFS_DELTA, OBJ_REF_DELTA } from './entry.js';
+import { type Oid, type ObjectType, TYPE_NAMES, hashObject, oidToBytes } from '../object/oid.js';
+import { OBJ_OFS_DELTA, OBJ_REF_DELTA, refDeltaEntry } from './entry.js';
 import { applyDelta } from './delta.js';
 import type { RawEntry } from './pack-parser.js';
 
@@ -21,6 +21,11 @@ export interface PackObject {
   entry?: Uint8Array;
   /** For an entry that arrived as a delta: its base and the (inflated) delta data. */
   delta?: { base: Oid; data: Uint8Array };
+  /**
+   * For an entry that arrived as a delta: the delta as a stored OBJ_REF_DELTA entry (header,
+   * base id, the zlib stream exactly as it arrived), so keeping it costs no deflate.
+   */
+  deltaEntry?: Uint8Array;
 }
 
 /** Returns a base that is not in the pack (or left the cache) from the caller's store, or undefined. */
@@ -50,6 +55,8 @@ interface Resolved {
 interface Deferred {
   offset: number;
   delta: Uint8Array;
+  /** Its zlib stream as it arrived (a copy: the parser's view does not outlive the call). */
+  zlib: Uint8Array;
 }
 
 /** Marks an entry offset whose delta is deferred. */
@@ -106,29 +113,30 @@ export class DeltaResolver {
    */
   add(entry: RawEntry): true | Promise<void> {
     const { type, offset: entryOffset, data } = entry;
+    const zlib = entry.bytes.subarray(entry.zlibAt);
     if (type === OBJ_OFS_DELTA) {
       const baseOffset = entry.baseOffset;
       const base = this.#byOffset.get(baseOffset);
       if (base === undefined) throw new CorruptPackError(`ofs-delta at ${entryOffset} points at ${baseOffset}, which is not an entry`);
       if (base === PENDING) {
-        this.#defer(this.#waitingOnOffset, baseOffset, { offset: entryOffset, delta: data });
+        this.#defer(this.#waitingOnOffset, baseOffset, { offset: entryOffset, delta: data, zlib: zlib.slice() });
       } else {
         const body = this.#cachedBody(base.oid);
-        if (body === undefined) return this.#resolveFromStore(entryOffset, base, data);
-        this.#resolveDelta(entryOffset, base, body, data);
+        if (body === undefined) return this.#resolveFromStore(entryOffset, base, data, zlib.slice());
+        this.#resolveDelta(entryOffset, base, body, data, zlib);
       }
     } else if (type === OBJ_REF_DELTA) {
       const oid = entry.baseOid!;
       const known = this.#byOid.get(oid);
       if (known !== undefined) {
         const body = this.#cachedBody(oid);
-        if (body === undefined) return this.#resolveFromStore(entryOffset, known, data);
-        this.#resolveDelta(entryOffset, known, body, data);
+        if (body === undefined) return this.#resolveFromStore(entryOffset, known, data, zlib.slice());
+        this.#resolveDelta(entryOffset, known, body, data, zlib);
       } else if (this.#getBase !== undefined) {
         // Not (yet) in this pack: a thin pack's base from the store, or a base later on.
-        return this.#resolveThin(entryOffset, oid, data, this.#getBase);
+        return this.#resolveThin(entryOffset, oid, data, zlib.slice(), this.#getBase);
       } else {
-        this.#defer(this.#waitingOnOid, oid, { offset: entryOffset, delta: data });
+        this.#defer(this.#waitingOnOid, oid, { offset: entryOffset, delta: data, zlib: zlib.slice() });
       }
     } else {
       const objectType = TYPE_NAMES[type]!;
@@ -160,21 +168,21 @@ export class DeltaResolver {
   }
 
   /** Resolves a delta whose in-pack base left the cache: the consumer has stored it by now. */
-  async #resolveFromStore(offset: number, base: Resolved, delta: Uint8Array): Promise<void> {
+  async #resolveFromStore(offset: number, base: Resolved, delta: Uint8Array, zlib: Uint8Array): Promise<void> {
     const stored = this.#getBase ? await this.#getBase(base.oid) : undefined;
     if (stored === undefined) throw this.#evicted(base.oid);
-    this.#resolveDelta(offset, base, stored.body, delta);
+    this.#resolveDelta(offset, base, stored.body, delta, zlib);
   }
 
   /** Resolves a ref-delta on a base not seen in the pack: from the store, else deferred. */
-  async #resolveThin(offset: number, oid: Oid, delta: Uint8Array, getBase: GetBase): Promise<void> {
+  async #resolveThin(offset: number, oid: Oid, delta: Uint8Array, zlib: Uint8Array, getBase: GetBase): Promise<void> {
     const outside = await getBase(oid);
     if (outside === undefined) {
-      this.#defer(this.#waitingOnOid, oid, { offset, delta });
+      this.#defer(this.#waitingOnOid, oid, { offset, delta, zlib });
       return;
     }
     if (hashObject(outside.type, outside.body) !== oid) throw new CorruptPackError(`getBase returned the wrong object for ${oid}`);
-    this.#resolveDelta(offset, { oid, type: outside.type, depth: 0 }, outside.body, delta);
+    this.#resolveDelta(offset, { oid, type: outside.type, depth: 0 }, outside.body, delta, zlib);
   }
 
   #evicted(oid: Oid): LimitExceededError {
@@ -184,7 +192,7 @@ export class DeltaResolver {
   }
 
   #defer(map: Map<number, Deferred[]> | Map<Oid, Deferred[]>, key: number | Oid, d: Deferred): void {
-    this.#deferredBytes += d.delta.length;
+    this.#deferredBytes += d.delta.length + d.zlib.length;
     this.#deferredCount++;
     if (this.#deferredBytes > this.#o.maxDeferredBytes) {
       throw new LimitExceededError(`deltas waiting for their base exceed ${this.#o.maxDeferredBytes} bytes`, {
@@ -205,7 +213,7 @@ export class DeltaResolver {
     this.#cache?.set(obj.oid, obj.body);
   }
 
-  #resolveDelta(offset: number, base: Resolved, baseBody: Uint8Array, delta: Uint8Array): void {
+  #resolveDelta(offset: number, base: Resolved, baseBody: Uint8Array, delta: Uint8Array, zlib: Uint8Array): void {
     const depth = base.depth + 1;
     if (depth > this.#o.maxDeltaDepth) {
       throw new LimitExceededError(`delta chain longer than ${this.#o.maxDeltaDepth}`, {
@@ -214,7 +222,8 @@ export class DeltaResolver {
     }
     const body = applyDelta(baseBody, delta, this.#o.maxObjectSize);
     const oid = hashObject(base.type, body);
-    this.#emit({ oid, type: base.type, body, delta: { base: base.oid, data: delta } });
+    const deltaEntry = refDeltaEntry(delta.length, oidToBytes(base.oid), zlib);
+    this.#emit({ oid, type: base.type, body, delta: { base: base.oid, data: delta }, deltaEntry });
     this.#resolved(offset, { oid, type: base.type, depth }, body);
   }
 
@@ -229,7 +238,7 @@ export class DeltaResolver {
       this.#waitingOnOffset.delete(off);
       this.#waitingOnOid.delete(res.oid);
       for (const d of waiting) {
-        this.#deferredBytes -= d.delta.length;
+        this.#deferredBytes -= d.delta.length + d.zlib.length;
         this.#deferredCount--;
         const depth = res.depth + 1;
         if (depth > this.#o.maxDeltaDepth) {
@@ -239,7 +248,8 @@ export class DeltaResolver {
         }
         const out = applyDelta(b, d.delta, this.#o.maxObjectSize);
         const oid = hashObject(res.type, out);
-        this.#emit({ oid, type: res.type, body: out, delta: { base: res.oid, data: d.delta } });
+        const deltaEntry = refDeltaEntry(d.delta.length, oidToBytes(res.oid), d.zlib);
+        this.#emit({ oid, type: res.type, body: out, delta: { base: res.oid, data: d.delta }, deltaEntry });
         stack.push([d.offset, { oid, type: res.type, depth }, out]);
       }
     }

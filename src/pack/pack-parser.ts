@@ -42,6 +42,8 @@ export interface RawEntry {
   data: Uint8Array;
   /** The verbatim entry (header + zlib); a view valid only until the next `push`. */
   bytes: Uint8Array;
+  /** Where the zlib stream starts in `bytes` (after the header and any delta base). */
+  zlibAt: number;
 }
 
 /**
@@ -210,7 +212,7 @@ export class PackParser {
     this.#retryAt = 0;
     this.#parsed++;
     if (this.#parsed === this.#count) this.#phase = 'trailer';
-    return { offset, type, baseOffset, baseOid, data: inflated.output, bytes };
+    return { offset, type, baseOffset, baseOid, data: inflated.output, bytes, zlibAt: dataAt };
   }
 
   /**

@@ -4,6 +4,7 @@ import { readPack, readPackBytes, type PackObject, type ReadPackOptions } from '
 import { writePack, writePackSync } from '../../src/pack/pack-writer.js';
 import { decodeEntryHeader, encodeEntryHeader, encodeOfsOffset, encodePackEntry, OBJ_OFS_DELTA, OBJ_REF_DELTA } from '../../src/pack/entry.js';
 import { createDelta } from '../../src/pack/delta.js';
+import { refDeltaBase } from '../../src/object/packed.js';
 import { hashObject, oidToBytes, type ObjectType, type Oid } from '../../src/object/oid.js';
 import { CorruptPackError, LimitExceededError } from '../../src/errors.js';
 import { concat, equal, utf8 } from '../../src/platform/bytes.js';
@@ -243,6 +244,20 @@ describe('readPack on packs from writePack', () => {
       const objs = await readChunked(pack, size);
       expect(objs.map((o) => o.oid).sort()).toEqual([aOid, bOid, bOid, hashObject('blob', c)].sort());
       expect(objs.find((o) => o.oid === hashObject('blob', c))!.body).toEqual(c);
+      // Each delta also comes as a stored ref-delta entry carrying its zlib stream as it arrived
+      // (ofs-deltas rewritten to name their base by id), for the store to keep without deflating.
+      for (const o of objs) {
+        if (o.delta === undefined) {
+          expect(o.deltaEntry).toBeUndefined();
+          continue;
+        }
+        const entry = o.deltaEntry!;
+        expect(refDeltaBase(entry)).toBe(o.delta.base);
+        const h = decodeEntryHeader(entry)!;
+        expect(h.type).toBe(OBJ_REF_DELTA);
+        expect(h.size).toBe(o.delta.data.length);
+        expect(platform().inflate(entry.subarray(h.length + 20), h.size)).toEqual(o.delta.data);
+      }
     }
   });
 });
