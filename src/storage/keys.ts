@@ -30,10 +30,26 @@ export const TAG = {
   ephemeral: 0x45, // E
   quarantine: 0x51, // Q
   idempotency: 0x49, // I
+  // Reserved for this round's work (one letter each, so parallel changes do not collide):
+  commitGraph: 0x43, // C  per repository: commit-graph records
+  objectType: 0x4b, // K  per repository: object-store side index
+  sweepState: 0x57, // W  per repository: what the sweep needs to know between runs
+  revoked: 0x54, // T  engine-wide: revoked tokens
 } as const;
 
 /** Tags of every per-repository key range (cleared when a repository is deleted). */
-export const REPO_TAGS = [TAG.repo, TAG.object, TAG.delta, TAG.ref, TAG.ephemeral, TAG.quarantine, TAG.idempotency] as const;
+export const REPO_TAGS = [
+  TAG.repo,
+  TAG.object,
+  TAG.delta,
+  TAG.ref,
+  TAG.ephemeral,
+  TAG.quarantine,
+  TAG.idempotency,
+  TAG.commitGraph,
+  TAG.objectType,
+  TAG.sweepState,
+] as const;
 
 /** `tag` followed by the 4-byte id. */
 export function repoPrefix(tag: number, repoId: number, extra = 0): Uint8Array {
