@@ -82,6 +82,8 @@ export interface ReceiveResult {
   /** Set when the pack could not be stored: `unpack <error>`; then every command fails. */
   unpackError?: string;
   results: { ref: string; ok: boolean; reason?: string }[];
+  /** Findings of object checks downgraded to warnings; sent as `warning:` lines (git prints `remote: warning: ...`). */
+  warnings?: string[];
 }
 
 /** A repository as the protocol sees it (one namespace view of it). */

@@ -22,7 +22,7 @@ import { concat } from '../platform/bytes.js';
 import type { GitBackend, ReceiveOptions, ReceiveResult, RefCommand, RefUpdateInfo } from './backend.js';
 import { parseCapabilities, RECEIVE_PACK_CAPABILITIES } from './capabilities.js';
 import { encodePktLine, FLUSH_PKT, PktReader, pktText } from './pkt-line.js';
-import { encodeSideband } from './sideband.js';
+import { encodeProgress, encodeSideband } from './sideband.js';
 import { encodeRefAdvertisement } from './advertisement.js';
 
 /** Limits of one push request (the pack's own limits belong to the pack reader). */
@@ -133,7 +133,9 @@ export function encodeReportStatus(result: ReceiveResult, options: { sideband: b
   }
   lines.push(FLUSH_PKT);
   if (!options.sideband) return lines;
-  return [...encodeSideband(1, concat(lines)), FLUSH_PKT];
+  // Downgraded fsck findings go first on the progress channel, as git's receive-pack prints them.
+  const warnings = (result.warnings ?? []).flatMap((w) => encodeProgress(`warning: ${oneLine(w)}\n`));
+  return [...warnings, ...encodeSideband(1, concat(lines)), FLUSH_PKT];
 }
 
 function oneLine(s: string): string {

@@ -122,13 +122,23 @@ export class RepoGitBackend implements GitBackend {
 
   receive(commands: readonly RefCommand[], pack: AsyncIterable<Uint8Array> | null, options: ReceiveOptions): Promise<ReceiveResult> {
     // Counted as one write from the pack to the last ref, so a sweep cannot collect in between.
-    return this.#internals.withWrite(() => this.#receive(commands, pack, options));
+    const found: { warnings?: string[] } = {};
+    return this.#internals.withWrite(async () => {
+      const result = await this.#receive(commands, pack, options, found);
+      return found.warnings ? { ...result, warnings: found.warnings } : result;
+    });
   }
 
-  async #receive(commands: readonly RefCommand[], pack: AsyncIterable<Uint8Array> | null, options: ReceiveOptions): Promise<ReceiveResult> {
+  async #receive(
+    commands: readonly RefCommand[],
+    pack: AsyncIterable<Uint8Array> | null,
+    options: ReceiveOptions,
+    found: { warnings?: string[] },
+  ): Promise<ReceiveResult> {
     if (pack !== null) {
       try {
-        await this.repo.indexPack(pack);
+        const ingested = await this.repo.indexPack(pack);
+        if (ingested.warnings) found.warnings = ingested.warnings;
       } catch (err) {
         // A refused pack is reported to the client; anything else (a bug) propagates.
         if (!(err instanceof LevelGitError)) throw err;

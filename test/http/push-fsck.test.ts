@@ -106,6 +106,8 @@ describe('stock git push of payloads receive.fsckObjects refuses', () => {
     await expectRefused(commit, 'badTimezone');
     const r = await git(['push', `${lenient.server.url}/r.git`, `${commit}:refs/heads/zone`]);
     expect(r.code, r.stderr).toBe(0);
+    // The downgraded finding reaches the pusher, as git's receive-pack reports it.
+    expect(r.stderr).toMatch(new RegExp(`remote: warning: commit ${commit}: badTimezone: `));
     expect(await ok(['ls-remote', `${lenient.server.url}/r.git`])).toContain(`${commit}\trefs/heads/zone`);
   });
 });
