@@ -7,6 +7,7 @@ import { InvalidArgumentError, InvalidRepoNameError, NotFoundError, RepoExistsEr
 import { Kv, type AnyLevel } from './storage/kv.js';
 import { REPO_TAGS, decodeRepoId, encodeRepoId, nameKey, nextIdKey, refKey, repoRange, repoRecordKey, repoRecordsRange } from './storage/keys.js';
 import { fromUtf8, utf8 } from './platform/bytes.js';
+import { clearOrphanRanges } from './storage/orphans.js';
 import { createObjectCache, ObjectStore, type ObjectCache } from './object/object-store.js';
 import { InProcessLock, type RefLock } from './refs/lock.js';
 import { RefStore, encodeSymref } from './refs/ref-store.js';
@@ -398,23 +399,7 @@ export class Engine {
       for await (const k of this.#kv.keys(repoRecordsRange())) if (k.length === 5) ids.add(decodeRepoId(k.subarray(1)));
       return { limit: next === undefined ? 1 : decodeRepoId(next), live: ids };
     });
-    const dead = new Set<number>();
-    for (const tag of REPO_TAGS) {
-      // One seek per id present: jump from each id found to the next.
-      let from = 0;
-      while (from < limit) {
-        this.#check();
-        let found: number | undefined;
-        for await (const k of this.#kv.keys({ ...repoRange(tag, from), lt: new Uint8Array([tag + 1]), limit: 1 })) found = decodeRepoId(k.subarray(1, 5));
-        if (found === undefined || found >= limit) break;
-        if (!live.has(found) && !this.#reclaim.has(found)) {
-          await this.#kv.clear(repoRange(tag, found));
-          dead.add(found);
-        }
-        from = found + 1;
-      }
-    }
-    return dead.size;
+    return clearOrphanRanges(this.#kv, { limit, live, skip: (id) => this.#reclaim.has(id), check: () => this.#check() });
   }
 
   /** Closes the engine (and the database when the engine opened it); a running sweep is stopped, not waited for. */

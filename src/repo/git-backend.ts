@@ -122,7 +122,21 @@ export class RepoGitBackend implements GitBackend {
 
   receive(commands: readonly RefCommand[], pack: AsyncIterable<Uint8Array> | null, options: ReceiveOptions): Promise<ReceiveResult> {
     // Counted as one write from the pack to the last ref, so a sweep cannot collect in between.
-    return this.#internals.withWrite(() => this.#receive(commands, pack, options));
+    return this.#internals.withWrite(async () => {
+      // The pack's objects are unreferenced until its refs land: a sweep marker from before
+      // they are stored (a crash leaves it), withdrawn once every ref landed, and a fresh one
+      // (which a sweep running meanwhile cannot have read) when some did not.
+      const withdraw = pack === null ? undefined : await this.#internals.markSweep();
+      let result: ReceiveResult | undefined;
+      try {
+        result = await this.#receive(commands, pack, options);
+      } finally {
+        // An unpack error stored nothing (ingest promotes only a checked, complete pack).
+        if (withdraw !== undefined && (result?.unpackError !== undefined || result?.results.every((r) => r.ok))) await withdraw();
+        else if (withdraw !== undefined) await this.#internals.markSweep();
+      }
+      return result;
+    });
   }
 
   async #receive(commands: readonly RefCommand[], pack: AsyncIterable<Uint8Array> | null, options: ReceiveOptions): Promise<ReceiveResult> {

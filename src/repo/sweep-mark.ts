@@ -137,7 +137,8 @@ export class Marker {
         const raw = await this.#objects.readMaybe(oids[i]!);
         if (raw !== undefined) {
           if (raw.type !== 'blob') this.#scan(raw.type, raw.body);
-        } else if (!this.#tips.has(oids[i]!)) {
+        } else if (!this.#tips.has(oids[i]!) && (await this.#objects.getDeltas([oids[i]!]))[0] === undefined) {
+          // Kept only as a delta that this store cannot rebuild alone: `followDeltas` keeps its base.
           throw new NotFoundError('ERR_OBJECT_NOT_FOUND', `object ${oids[i]} is reachable but missing`, { details: { oid: oids[i] } });
         }
       }
