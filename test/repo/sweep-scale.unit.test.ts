@@ -122,7 +122,7 @@ describe('the sweep walks objects only when needed', () => {
       (async function* () {
         yield pack;
       })(),
-      { pushOptions: [] },
+      { pushOptions: [], atomic: false },
     );
     expect(refused.results[0]!.ok).toBe(false);
     expect(await internalsOf(dst).objects.has([one.sha])).toEqual([true]);
@@ -133,7 +133,7 @@ describe('the sweep walks objects only when needed', () => {
       (async function* () {
         yield pack;
       })(),
-      { pushOptions: [] },
+      { pushOptions: [], atomic: false },
     );
     expect(landed.results[0]!.ok).toBe(true);
     counts.reads = 0;
@@ -203,7 +203,7 @@ describe('no keys outlive a deleted repository', () => {
       await gate;
       yield pack.subarray(half);
     })();
-    const push = new RepoGitBackend(doomed).receive([{ ref: 'refs/heads/main', oldOid: ZERO_OID, newOid: c.sha }], body, { pushOptions: [] });
+    const push = new RepoGitBackend(doomed).receive([{ ref: 'refs/heads/main', oldOid: ZERO_OID, newOid: c.sha }], body, { pushOptions: [], atomic: false });
     await halfway;
     await engine.deleteRepo('doomed');
     expect(await keysOfId(db, 2)).toBe(0);
