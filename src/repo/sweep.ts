@@ -23,6 +23,7 @@ import { Marker, Pacer } from './sweep-mark.js';
 import { OidList, OidSet } from './oid-set.js';
 import { markSweepNeeded, needsObjectSweep, readSweepState, sweepCompleted, type SweepState } from './sweep-state.js';
 import { oidFromBytes, oidToBytes } from '../object/oid.js';
+import { TAG, repoRange } from '../storage/keys.js';
 
 /** Writes in flight, packs being streamed, and the gate a running sweep closes. One per repository. */
 export class SweepGuard {
@@ -191,6 +192,8 @@ async function sweepObjects(ctx: RepoContext, state: SweepState, waitMs: number)
         await ctx.objects.delete(dead.slice(i, i + 1000));
         await pacer.tick();
       }
+      // No ingest is in flight under the gate: a quarantine range left is a crashed one's.
+      await ctx.kv.clear(repoRange(TAG.quarantine, ctx.repoId));
       await sweepCompleted(ctx.kv, ctx.repoId, state);
       // Objects held by a pack being sent are garbage once it ends: the next sweep looks again.
       if (held.length > 0) await markSweepNeeded(ctx.kv, ctx.repoId);

@@ -143,6 +143,36 @@ describe('the sweep walks objects only when needed', () => {
   });
 });
 
+describe('writes during the mark phase', () => {
+  it('are not held back by it, and a branch deleted meanwhile is collected by the next sweep', async () => {
+    const { db, counts } = countedDb();
+    const engine = await openEngine({ db, packCache: { maxBytes: 0 } });
+    const repo = await engine.createRepo('m');
+    const changes = Array.from({ length: 600 }, (_, i) => ({ path: `d${i % 60}/f${i}.txt`, content: `file ${i}` }));
+    await repo.commit({ branch: 'main', message: 'many', author, changes });
+    await repo.commit({ branch: 'tmp', message: 'tmp', author, changes: [{ path: 'tmp.txt', content: 'deleted during the sweep' }] });
+    await repo.commit({ branch: 'x', message: 'x', author, changes: [{ path: 'x.txt', content: 'deleted before the sweep' }] });
+    await engine.sweep();
+    await repo.deleteBranch('x');
+    counts.delayMs = 10;
+    counts.getManys = 0;
+    let done = false;
+    const sweep = repo.sweep().then((r) => ((done = true), r));
+    while (counts.getManys < 3) await new Promise((r) => setTimeout(r, 2));
+    // Neither the ref lock nor the write gate is held while marking.
+    await repo.deleteBranch('tmp');
+    await repo.commit({ branch: 'main', message: 'during', author, changes: [{ path: 'new.txt', content: 'written while marking' }] });
+    expect(done).toBe(false);
+    expect(await sweep).toEqual({ refs: 0, objects: 3 }); // x's commit, tree and blob
+    counts.delayMs = 0;
+    expect(new TextDecoder().decode(await repo.readFile('main', 'new.txt'))).toBe('written while marking');
+    // The marker of the deletion made during the sweep survived it.
+    expect(await repo.sweep()).toEqual({ refs: 0, objects: 3 });
+    expect(await repo.sweep()).toEqual({ refs: 0, objects: 0 });
+    await engine.close();
+  });
+});
+
 describe('engine.close() during a sweep', () => {
   it('returns promptly, deletes nothing, and leaves the store whole', async () => {
     const { db, counts } = countedDb();
