@@ -7,7 +7,7 @@ import { InvalidArgumentError, InvalidRepoNameError, NotFoundError, RepoExistsEr
 import { Kv, type AnyLevel } from './storage/kv.js';
 import { REPO_TAGS, decodeRepoId, encodeRepoId, nameKey, nextIdKey, refKey, repoRange, repoRecordKey, repoRecordsRange } from './storage/keys.js';
 import { fromUtf8, utf8 } from './platform/bytes.js';
-import { clearOrphanRanges } from './storage/orphans.js';
+import { clearOrphanRanges, clearRepoRanges } from './storage/orphans.js';
 import { createObjectCache, ObjectStore, type ObjectCache } from './object/object-store.js';
 import { InProcessLock, type RefLock } from './refs/lock.js';
 import { RefStore, encodeSymref } from './refs/ref-store.js';
@@ -386,12 +386,13 @@ export class Engine {
    * next-id counter with no record is dead for good. Returns how many ids had keys cleared.
    */
   async #reclaimOrphans(): Promise<number> {
+    let reclaimed = 0;
     for (const [id, guard] of this.#reclaim) {
       if (!guard.idle) continue;
-      for (const tag of REPO_TAGS) await this.#kv.clear(repoRange(tag, id));
+      if (await clearRepoRanges(this.#kv, id)) reclaimed++;
       this.#reclaim.delete(id);
     }
-    if (Date.now() < this.#orphanScanAt) return 0;
+    if (Date.now() < this.#orphanScanAt) return reclaimed;
     this.#orphanScanAt = Date.now() + ORPHAN_SCAN_INTERVAL_MS;
     const { limit, live } = await this.#lock.run('engine', async () => {
       const next = await this.#kv.get(nextIdKey());
@@ -399,7 +400,7 @@ export class Engine {
       for await (const k of this.#kv.keys(repoRecordsRange())) if (k.length === 5) ids.add(decodeRepoId(k.subarray(1)));
       return { limit: next === undefined ? 1 : decodeRepoId(next), live: ids };
     });
-    return clearOrphanRanges(this.#kv, { limit, live, skip: (id) => this.#reclaim.has(id), check: () => this.#check() });
+    return reclaimed + (await clearOrphanRanges(this.#kv, { limit, live, skip: (id) => this.#reclaim.has(id), check: () => this.#check() }));
   }
 
   /** Closes the engine (and the database when the engine opened it); a running sweep is stopped, not waited for. */

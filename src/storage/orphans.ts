@@ -35,3 +35,14 @@ export async function clearOrphanRanges(kv: Kv, scan: OrphanScan): Promise<numbe
   }
   return dead.size;
 }
+
+/** Clears every per-repository range of one id; true when any key was there. */
+export async function clearRepoRanges(kv: Kv, id: number): Promise<boolean> {
+  let found = false;
+  for (const tag of REPO_TAGS) {
+    const range = repoRange(tag, id);
+    for await (const _ of kv.keys({ ...range, limit: 1 })) found = true;
+    await kv.clear(range);
+  }
+  return found;
+}
