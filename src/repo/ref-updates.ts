@@ -83,7 +83,9 @@ async function mayLeaveGarbage(ctx: RepoContext, list: readonly AppliedUpdate[])
     if (u.newOid === ZERO_OID) return true;
     const [next] = await ctx.objects.decodeMany([u.newOid]).catch(() => [undefined]);
     if (next?.type === 'commit' && next.commit.parents.includes(u.oldOid)) continue;
-    if ((await describeRefUpdate(ctx.objects, u.ref, u.oldOid, u.newOid)).force) return true;
+    // Whatever cannot be shown to be a fast-forward counts as letting go (a sweep too many is harmless).
+    const kind = await describeRefUpdate(ctx.objects, u.ref, u.oldOid, u.newOid).catch(() => ({ force: true }));
+    if (kind.force) return true;
   }
   return false;
 }
