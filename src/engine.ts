@@ -7,6 +7,7 @@ import { InvalidArgumentError, InvalidRepoNameError, NotFoundError, RepoExistsEr
 import { Kv, type AnyLevel } from './storage/kv.js';
 import { REPO_TAGS, decodeRepoId, encodeRepoId, nameKey, nextIdKey, refKey, repoRange, repoRecordKey, repoRecordsRange } from './storage/keys.js';
 import { fromUtf8, utf8 } from './platform/bytes.js';
+import { clearOrphanRanges, clearRepoRanges } from './storage/orphans.js';
 import { createObjectCache, ObjectStore, type ObjectCache } from './object/object-store.js';
 import { InProcessLock, type RefLock } from './refs/lock.js';
 import { RefStore, encodeSymref } from './refs/ref-store.js';
@@ -79,6 +80,8 @@ export interface EngineSweepResult {
   failed?: number;
   /** The error of each failed repository, in name order (absent when none). */
   errors?: { repo: string; error: unknown }[];
+  /** Deleted repositories whose leftover keys (a push that landed after the delete) were cleared; absent when none. */
+  reclaimed?: number;
 }
 
 /** Options of `Engine.sweep`. */
@@ -92,6 +95,9 @@ export interface EngineSweepOptions {
 interface RepoRecord extends RepoInfo {
   id: number;
 }
+
+/** How often the sweep looks for keys of repository ids without a record (besides its first run). */
+const ORPHAN_SCAN_INTERVAL_MS = 3600_000;
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}(\/[A-Za-z0-9][A-Za-z0-9._-]{0,99})?$/;
 
@@ -119,6 +125,14 @@ export class Engine {
   readonly #deleted = new Set<number>();
   readonly #warming = new Map<string, { next?: Oid }>();
   #closed = false;
+  /** Aborted by `close`: running sweeps stop at their next check. */
+  readonly #abort = new AbortController();
+  readonly #sweeps = new Set<Promise<unknown>>();
+  /** Sweep guards of open repositories by id, and of deleted ones until their last write ended. */
+  readonly #guards = new Map<number, SweepGuard>();
+  readonly #reclaim = new Map<number, SweepGuard>();
+  /** When the next full scan for keys of repository ids without a record is due (ms since the epoch). */
+  #orphanScanAt = 0;
 
   /** Use `openEngine`. */
   constructor(kv: Kv, ownsDb: boolean, options: EngineOptions) {
@@ -199,7 +213,7 @@ export class Engine {
       ingest: { ...o.ingest, fsck: this.#fsck },
       beforeRefUpdate: o.beforeRefUpdate,
       afterRefUpdate: o.afterRefUpdate,
-      guard: new SweepGuard(),
+      guard: this.#guardOf(record.id),
       sweepWaitMs: o.sweepWaitMs,
       commitDeltas: o.commitDeltas === false ? false : { ...DEFAULT_COMMIT_DELTA_LIMITS, ...o.commitDeltas },
       repoId: record.id,
@@ -220,6 +234,12 @@ export class Engine {
     const repo = new Repository(ctx);
     this.#repos.set(record.name, repo);
     return repo;
+  }
+
+  #guardOf(id: number): SweepGuard {
+    let guard = this.#guards.get(id);
+    if (guard === undefined) this.#guards.set(id, (guard = new SweepGuard({ signal: this.#abort.signal })));
+    return guard;
   }
 
   async #record(name: string): Promise<RepoRecord | undefined> {
@@ -270,6 +290,11 @@ export class Engine {
       ]);
       this.#deleted.add(rec.id);
       this.#repos.delete(name);
+      // A write in flight (a push storing its pack) may still land under this id: the sweep
+      // clears the ranges again once the last one ended.
+      const guard = this.#guards.get(rec.id);
+      this.#guards.delete(rec.id);
+      if (guard !== undefined) this.#reclaim.set(rec.id, guard);
       for (const tag of REPO_TAGS) await this.#kv.clear(repoRange(tag, rec.id));
     });
   }
@@ -305,6 +330,16 @@ export class Engine {
    */
   async sweep(options: EngineSweepOptions = {}): Promise<EngineSweepResult> {
     this.#check();
+    const run = this.#sweepAll(options);
+    this.#sweeps.add(run);
+    try {
+      return await run;
+    } finally {
+      this.#sweeps.delete(run);
+    }
+  }
+
+  async #sweepAll(options: EngineSweepOptions): Promise<EngineSweepResult> {
     const { onError, ...sweepOptions } = options;
     let refs = 0;
     let objects = 0;
@@ -331,8 +366,11 @@ export class Engine {
         }
       }
     }
+    this.#check();
+    const reclaimed = await this.#reclaimOrphans();
     const result: EngineSweepResult = { refs, objects };
     if (busy > 0) result.busy = busy;
+    if (reclaimed > 0) result.reclaimed = reclaimed;
     if (errors.length > 0) {
       result.failed = errors.length;
       result.errors = errors;
@@ -340,10 +378,38 @@ export class Engine {
     return result;
   }
 
-  /** Closes the engine (and the database when the engine opened it). */
+  /**
+   * Clears what is left under repository ids that have no record: ids this engine deleted once
+   * their last write ended, and (on the first sweep, then hourly) every id found in any
+   * per-repository range, for what a crash or another process left. Ids are never reused and
+   * a new repository's record lands in the same batch as its first keys, so an id below the
+   * next-id counter with no record is dead for good. Returns how many ids had keys cleared.
+   */
+  async #reclaimOrphans(): Promise<number> {
+    let reclaimed = 0;
+    for (const [id, guard] of this.#reclaim) {
+      if (!guard.idle) continue;
+      if (await clearRepoRanges(this.#kv, id)) reclaimed++;
+      this.#reclaim.delete(id);
+    }
+    if (Date.now() < this.#orphanScanAt) return reclaimed;
+    this.#orphanScanAt = Date.now() + ORPHAN_SCAN_INTERVAL_MS;
+    const { limit, live } = await this.#lock.run('engine', async () => {
+      const next = await this.#kv.get(nextIdKey());
+      const ids = new Set<number>();
+      for await (const k of this.#kv.keys(repoRecordsRange())) if (k.length === 5) ids.add(decodeRepoId(k.subarray(1)));
+      return { limit: next === undefined ? 1 : decodeRepoId(next), live: ids };
+    });
+    return reclaimed + (await clearOrphanRanges(this.#kv, { limit, live, skip: (id) => this.#reclaim.has(id), check: () => this.#check() }));
+  }
+
+  /** Closes the engine (and the database when the engine opened it); a running sweep is stopped, not waited for. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#abort.abort(new ClosedError());
+    // Sweeps stop at their next check (a few milliseconds): let them leave before the database closes.
+    await Promise.allSettled(this.#sweeps);
     this.#kv.markClosed();
     if (this.#ownsDb) await this.#kv.db.close();
   }

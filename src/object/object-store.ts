@@ -9,7 +9,7 @@ import { NotFoundError, InvalidObjectError } from '../errors.js';
 import type { Kv, KvOp } from '../storage/kv.js';
 import { TAG, deltaKey, objectKey, repoRange } from '../storage/keys.js';
 import { type Oid, type ObjectType, hashObject, oidToBytes, oidFromBytes } from './oid.js';
-import { decodePacked, encodePacked, packedInfo } from './packed.js';
+import { decodePacked, encodePacked, packedInfo, refDeltaBase } from './packed.js';
 import { decodeTree, type TreeEntry } from './tree.js';
 import { decodeCommit, decodeTag, type Commit, type Tag } from './commit.js';
 
@@ -146,6 +146,11 @@ export class ObjectStore {
         ];
       }),
     );
+  }
+
+  /** Every kept delta of the repository as `[oid, base]` (the sweep keeps the bases of live deltas). */
+  async *deltaLinks(): AsyncGenerator<[Oid, Oid]> {
+    for await (const [k, v] of this.#kv.entries(repoRange(TAG.delta, this.repoId))) yield [oidFromBytes(k, 5), refDeltaBase(v) as Oid];
   }
 
   /** Stored ref-delta forms of `oids` (undefined where the object is only stored whole). */

@@ -19,6 +19,7 @@ import { addCommitDeltas } from './commit-deltas.js';
 import { checkIdempotencyKey, fingerprint, idempotencyMismatch, idempotencyRecordOp, readIdempotencyRecord } from './idempotency.js';
 import type { RepoCore } from './context.js';
 import { ephemeralExpiry, transact } from './ref-updates.js';
+import { markSweepNeeded } from './sweep-state.js';
 import { refuseIfBad } from './checks.js';
 import { peelToCommit, readRef } from './revision.js';
 
@@ -246,6 +247,8 @@ async function buildAndMove(core: RepoCore, plan: CommitPlan): Promise<CommitRes
         },
       );
     } catch (err) {
+      // The objects just stored may be referenced by nothing now: the next sweep looks.
+      await markSweepNeeded(ctx.kv, ctx.repoId).catch(() => undefined);
       if (err instanceof RefConflictError && expected === undefined && attempt < 8) continue;
       throw err;
     }

@@ -124,7 +124,18 @@ export class RepoGitBackend implements GitBackend {
     // Counted as one write from the pack to the last ref, so a sweep cannot collect in between.
     const found: { warnings?: string[] } = {};
     return this.#internals.withWrite(async () => {
-      const result = await this.#receive(commands, pack, options, found);
+      // The pack's objects are unreferenced until its refs land: a sweep marker from before
+      // they are stored (a crash leaves it), withdrawn once every ref landed, and a fresh one
+      // (which a sweep running meanwhile cannot have read) when some did not.
+      const withdraw = pack === null ? undefined : await this.#internals.markSweep();
+      let result: ReceiveResult | undefined;
+      try {
+        result = await this.#receive(commands, pack, options, found);
+      } finally {
+        // An unpack error stored nothing (ingest promotes only a checked, complete pack).
+        if (withdraw !== undefined && (result?.unpackError !== undefined || result?.results.every((r) => r.ok))) await withdraw();
+        else if (withdraw !== undefined) await this.#internals.markSweep();
+      }
       return found.warnings ? { ...result, warnings: found.warnings } : result;
     });
   }

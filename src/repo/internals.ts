@@ -15,6 +15,7 @@ import { ephemeralExpiry, transact, type TransactExtra } from './ref-updates.js'
 import { findRef, peelToCommit } from './revision.js';
 import { annotatedTags, fetchPack, streamPack, warmClonePack } from './serve-packs.js';
 import type { Repository } from './repository.js';
+import { markSweepNeeded, withdrawSweepMarker } from './sweep-state.js';
 import type { ObjectPlanInput } from './walk.js';
 
 /** What repo/'s neighbours use of a repository beyond its public API. */
@@ -23,6 +24,8 @@ export interface RepoInternals {
   readonly objects: ObjectStore;
   /** Moves refs through the ref-update pipeline (ref-updates.ts). */
   transact(updates: RefUpdate[], source: RefUpdateSource, extra?: TransactExtra): Promise<AppliedUpdate[]>;
+  /** Records that stored objects may be unreferenced (sweep-state.ts); returns what withdraws that marker. */
+  markSweep(): Promise<() => Promise<void>>;
   /** Runs `fn` counted as one write (a pack stored then refs moved): the sweep waits for it. */
   withWrite<T>(fn: () => Promise<T>): Promise<T>;
   /** The answer to a fetch, from the pack cache when it can be. */
@@ -50,6 +53,10 @@ export function registerInternals(core: RepoCore): void {
     objects: ctx.objects,
     transact: (updates, source, extra) => transact(core, updates, source, extra),
     withWrite: (fn) => ctx.guard.write(fn),
+    markSweep: async () => {
+      const key = await markSweepNeeded(ctx.kv, ctx.repoId);
+      return () => withdrawSweepMarker(ctx.kv, key);
+    },
     fetchPack: (input) => fetchPack(ctx, input),
     streamPack: (oids, options) => streamPack(ctx, oids, options),
     warmClonePack: (tip) => warmClonePack(ctx, tip),

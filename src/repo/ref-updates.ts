@@ -12,6 +12,8 @@ import type { AppliedUpdate, RefUpdate } from '../refs/ref-store.js';
 import { expiresAt } from '../refs/space.js';
 import type { RefUpdateSource, RepoContext, RepoCore } from './context.js';
 import { peel } from './revision.js';
+import { describeRefUpdate } from './ref-update-kind.js';
+import { sweepMarkOp } from './sweep-state.js';
 
 /** What a caller adds to a transaction: a check under the lock, and writes in the same batch. */
 export interface TransactExtra {
@@ -42,6 +44,8 @@ export async function transact(core: RepoCore, updates: RefUpdate[], source: Ref
     }
   });
   const withPeeled = await peeledUpdates(ctx, updates, (oid) => infos[typeOf.get(oid) ?? -1]?.type);
+  // The ref store reads `extraOps` after `prepare`: a sweep marker decided there joins the batch.
+  const extraOps: KvOp[] = [...(extra?.extraOps ?? [])];
   const applied = await ctx.refs.transaction(withPeeled, {
     missingObjects: async (oids) => {
       const has = await ctx.objects.has(oids);
@@ -53,8 +57,9 @@ export async function transact(core: RepoCore, updates: RefUpdate[], source: Ref
         const verdict = await ctx.beforeRefUpdate({ repo: ctx.info.name, source, updates: list });
         if (typeof verdict === 'string') throw new RefRejectedError(verdict, { details: { refs: list.map((u) => u.ref) } });
       }
+      if (await mayLeaveGarbage(ctx, list)) extraOps.push(sweepMarkOp(ctx.repoId));
     },
-    extraOps: extra?.extraOps,
+    extraOps,
   });
   ctx.onRefsChanged?.(core.repo, applied);
   if (ctx.afterRefUpdate) {
@@ -63,6 +68,26 @@ export async function transact(core: RepoCore, updates: RefUpdate[], source: Ref
       .catch(() => undefined);
   }
   return applied;
+}
+
+/**
+ * True when an update lets go of a value no other update of the batch takes over: a delete, or
+ * a move that is not a fast-forward (ref-update-kind.ts; a new commit whose parent is the old
+ * value is one without a walk). Creates and fast-forwards only add reachable objects, so they
+ * never make the sweep walk. Runs under the ref lock, on the values the transaction replaces.
+ */
+async function mayLeaveGarbage(ctx: RepoContext, list: readonly AppliedUpdate[]): Promise<boolean> {
+  const taken = new Set(list.map((u) => u.newOid));
+  for (const u of list) {
+    if (u.oldOid === ZERO_OID || u.oldOid === u.newOid || taken.has(u.oldOid)) continue;
+    if (u.newOid === ZERO_OID) return true;
+    const [next] = await ctx.objects.decodeMany([u.newOid]).catch(() => [undefined]);
+    if (next?.type === 'commit' && next.commit.parents.includes(u.oldOid)) continue;
+    // Whatever cannot be shown to be a fast-forward counts as letting go (a sweep too many is harmless).
+    const kind = await describeRefUpdate(ctx.objects, u.ref, u.oldOid, u.newOid).catch(() => ({ force: true }));
+    if (kind.force) return true;
+  }
+  return false;
 }
 
 /**

@@ -1,24 +1,55 @@
 /**
- * Object garbage collection: marks everything reachable from the given tips (commits, tags,
- * trees, blobs) and deletes every other object of the repository, except objects a pack being
- * sent has pinned. `SweepGuard` keeps the mark and the delete safe against the repository's
- * own writers: a sweep waits for a moment with no write in flight, closes the gate (new writes
- * wait for it to open), and only then marks, so nothing can start pointing at an object between
- * the mark and the delete.
+ * Object garbage collection, run only when something may have become unreachable (a marker of
+ * sweep-state.ts, or a repository never swept), in three phases:
+ *   1. mark, with writes going on: every object reachable from the refs as they are now
+ *      (sweep-mark.ts: compact sets, bounded slices of work, abortable), with the bases of live
+ *      kept deltas;
+ *   2. list, still with writes going on: the stored objects (whole entries and kept deltas)
+ *      that phase 1 did not mark are the candidates;
+ *   3. collect, with the gate closed (`SweepGuard`: at a moment with no write in flight, new
+ *      writes wait) and the ref lock held: mark what the refs reach *now* that phase 1 did not
+ *      (the writes that landed meanwhile: a walk that stops at marked objects, so it costs what
+ *      changed), then delete the candidates still unmarked and not pinned by a pack being sent.
+ * Every write that was in flight during phases 1–2 has ended by phase 3: its objects are either
+ * reachable from a ref then, or garbage. An object written after phase 2 listed its key is no
+ * candidate at all. So the long work runs with the gate open, and the gate is closed only for
+ * the short last step. Nothing is deleted before marking completed: an aborted sweep (the
+ * engine closing) leaves the store as it was.
  */
 import type { Oid } from '../object/oid.js';
-import type { ObjectStore } from '../object/object-store.js';
-import type { RepoCore } from './context.js';
+import type { RepoContext, RepoCore } from './context.js';
 import { expireRefs } from './ref-updates.js';
-import { reachableObjects } from './walk.js';
+import { Marker, Pacer } from './sweep-mark.js';
+import { OidList, OidSet } from './oid-set.js';
+import { markSweepNeeded, needsObjectSweep, readSweepState, sweepCompleted, type SweepState } from './sweep-state.js';
+import { oidFromBytes, oidToBytes } from '../object/oid.js';
+import { TAG, repoRange } from '../storage/keys.js';
 
 /** Writes in flight, packs being streamed, and the gate a running sweep closes. One per repository. */
 export class SweepGuard {
+  /** Fires when the engine closes: a running sweep stops at its next check. */
+  readonly signal: AbortSignal | undefined;
   #writes = 0;
   #gate: Promise<void> | undefined;
   #pins = new Set<{ oids: readonly Oid[] }>();
   #idle: (() => void)[] = [];
+  #sweeps: Promise<unknown> = Promise.resolve();
 
+  constructor(options: { signal?: AbortSignal } = {}) {
+    this.signal = options.signal;
+  }
+
+  /** True when no write is in flight. */
+  get idle(): boolean {
+    return this.#writes === 0;
+  }
+
+  /** Runs `fn` after every sweep of this repository started before it (one sweep at a time). */
+  serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#sweeps.then(fn, fn);
+    this.#sweeps = run.catch(() => undefined);
+    return run;
+  }
   /** Counts a write in flight (objects stored before a ref points at them), after any running sweep. */
   async beginWrite(): Promise<void> {
     while (this.#gate) await this.#gate;
@@ -61,13 +92,17 @@ export class SweepGuard {
    */
   async exclusive<T>(waitMs: number, fn: (pinned: () => ReadonlySet<Oid>) => Promise<T>): Promise<T | undefined> {
     const deadline = Date.now() + waitMs;
+    const signal = this.signal;
     while (this.#writes > 0 || this.#gate) {
       const left = deadline - Date.now();
-      if (left <= 0) return undefined;
+      if (left <= 0 || signal?.aborted) return undefined;
       let timer: ReturnType<typeof setTimeout> | undefined;
+      let onAbort: (() => void) | undefined;
       const quiet = this.#gate ?? new Promise<void>((r) => this.#idle.push(r));
-      await Promise.race([quiet, new Promise<void>((r) => (timer = setTimeout(r, left)))]);
+      const aborted = new Promise<void>((r) => signal?.addEventListener('abort', (onAbort = () => r()), { once: true }));
+      await Promise.race([quiet, aborted, new Promise<void>((r) => (timer = setTimeout(r, left)))]);
       clearTimeout(timer);
+      if (onAbort) signal?.removeEventListener('abort', onAbort);
     }
     // Closed before the first await: a write starting now waits until the sweep is done.
     let open!: () => void;
@@ -85,19 +120,6 @@ export class SweepGuard {
   }
 }
 
-/** Deletes objects not reachable from `tips` and not pinned; returns how many. */
-export async function sweepObjects(objects: ObjectStore, tips: readonly Oid[], pinned: () => ReadonlySet<Oid> = () => new Set()): Promise<number> {
-  const { reached } = await reachableObjects(objects, tips);
-  let dead: Oid[] = [];
-  for await (const oid of objects.allOids()) if (!reached.has(oid)) dead.push(oid);
-  if (dead.length > 0) {
-    const keep = pinned();
-    if (keep.size > 0) dead = dead.filter((oid) => !keep.has(oid));
-  }
-  for (let i = 0; i < dead.length; i += 1000) await objects.delete(dead.slice(i, i + 1000));
-  return dead.length;
-}
-
 /** What a sweep removed; `busy` when writes kept the repository busy past the wait and the object phase was skipped. */
 export interface SweepResult {
   refs: number;
@@ -105,22 +127,77 @@ export interface SweepResult {
   busy?: true;
 }
 
+/** Tips of both ref spaces. */
+async function tips(ctx: RepoContext): Promise<Oid[]> {
+  return [...(await ctx.refs.list('regular')), ...(await ctx.refs.list('ephemeral'))].map(([, v]) => v.oid);
+}
+
 /**
  * Sweeps one repository: expired ephemeral refs first (through the ref-update pipeline's
- * expiry), then, at a moment with no write in flight (waiting up to `waitMs`), every object no
- * ref of either space reaches and no pack being sent still needs.
+ * expiry), then, when a marker says objects may have become unreachable, the object phases
+ * of the module comment (the last waits up to `waitMs` for a moment with no write in flight).
  */
-export async function sweepRepository(core: RepoCore, waitMs: number): Promise<SweepResult> {
+export function sweepRepository(core: RepoCore, waitMs: number): Promise<SweepResult> {
   const { ctx } = core;
   ctx.assertLive();
-  const expired = await expireRefs(core);
-  const objects = await ctx.guard.exclusive(waitMs, (pinned) =>
+  return ctx.guard.serial(async () => {
+    ctx.assertLive();
+    // The markers are read before the tips: one written from here on survives this sweep.
+    const state = await readSweepState(ctx.kv, ctx.repoId);
+    const expired = await expireRefs(core);
+    if (expired.length > 0) state.markers.push(await markSweepNeeded(ctx.kv, ctx.repoId));
+    if (!needsObjectSweep(state)) return { refs: expired.length, objects: 0 };
+    const objects = await sweepObjects(ctx, state, waitMs);
+    return objects === undefined ? { refs: expired.length, objects: 0, busy: true } : { refs: expired.length, objects };
+  });
+}
+
+/** The three object phases; undefined when the repository stayed busy past `waitMs` (nothing deleted). */
+async function sweepObjects(ctx: RepoContext, state: SweepState, waitMs: number): Promise<number | undefined> {
+  const pacer = new Pacer(ctx.guard.signal);
+  const marker = new Marker(ctx.objects, pacer);
+  await marker.markFrom(await tips(ctx));
+  const seen = new OidSet();
+  const candidates = new OidList();
+  const kept = new OidList();
+  await marker.scanDeltaLinks(kept);
+  for (const b of kept) if (!marker.marked.has(b) && seen.add(b)) candidates.push(b);
+  for await (const oid of ctx.objects.allOids()) {
+    const b = oidToBytes(oid);
+    if (!marker.marked.has(b) && seen.add(b)) candidates.push(b);
+    await pacer.tick();
+  }
+  return ctx.guard.exclusive(waitMs, (pinned) =>
     // Under the ref lock too: a ref-only update (a branch made from a raw sha) checks the
-    // object exists and moves the ref as one step, never between the mark and the delete.
+    // object exists and moves the ref as one step, never between the last mark and the delete.
     ctx.refs.withLock(async () => {
-      const tips = [...(await ctx.refs.list('regular')), ...(await ctx.refs.list('ephemeral'))].map(([, v]) => v.oid);
-      return sweepObjects(ctx.objects, tips, pinned);
+      await marker.markFrom((await tips(ctx)).filter((t) => !marker.has(t)));
+      const keep = pinned();
+      let dead: Oid[] = [];
+      const held: Oid[] = [];
+      for (const b of candidates) {
+        if (marker.marked.has(b)) continue;
+        const oid = oidFromBytes(b);
+        if (keep.has(oid)) held.push(oid);
+        else dead.push(oid);
+      }
+      if (held.length > 0) {
+        // A pack being sent may send a held object as a delta: keep what it is rebuilt from.
+        marker.recordFresh();
+        await marker.keepDeltaBases(held);
+        dead = dead.filter((oid) => !marker.has(oid));
+      }
+      pacer.check();
+      for (let i = 0; i < dead.length; i += 1000) {
+        await ctx.objects.delete(dead.slice(i, i + 1000));
+        await pacer.tick();
+      }
+      // No ingest is in flight under the gate: a quarantine range left is a crashed one's.
+      await ctx.kv.clear(repoRange(TAG.quarantine, ctx.repoId));
+      await sweepCompleted(ctx.kv, ctx.repoId, state);
+      // Objects held by a pack being sent are garbage once it ends: the next sweep looks again.
+      if (held.length > 0) await markSweepNeeded(ctx.kv, ctx.repoId);
+      return dead.length;
     }),
   );
-  return objects === undefined ? { refs: expired.length, objects: 0, busy: true } : { refs: expired.length, objects };
 }

@@ -16,6 +16,8 @@
  *                                 packs that also carry the base
  *   'Q' id ingest(4) oid(20)   -> quarantined object of an ingest in progress (same form as 'O')
  *   'I' id key                 -> idempotency record (JSON)
+ *   'W' id 0x00                -> sweep baseline: an object sweep of this repository completed
+ *   'W' id 0x01 stamp(12)      -> "needs an object sweep" marker (one key per event, see repo/sweep-state.ts)
  */
 import { utf8 } from '../platform/bytes.js';
 
@@ -114,6 +116,11 @@ export function objectKey(repoId: number, oidBytes: Uint8Array): Uint8Array {
 /** Key of an object's ref-delta form (20 raw id bytes appended). */
 export function deltaKey(repoId: number, oidBytes: Uint8Array): Uint8Array {
   return repoKey(TAG.delta, repoId, oidBytes);
+}
+
+/** Key of a repository's sweep state: `'W' id suffix` (repo/sweep-state.ts: baseline and markers). */
+export function sweepStateKey(repoId: number, suffix: Uint8Array): Uint8Array {
+  return repoKey(TAG.sweepState, repoId, suffix);
 }
 
 /** Key of the next repository id counter. */

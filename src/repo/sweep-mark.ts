@@ -1,0 +1,226 @@
+/**
+ * The sweep's mark phase: every object reachable from a set of tips, as raw ids in a compact
+ * set (oid-set.ts), read in batches straight from the stored entries (commit, tag and tree
+ * bodies are scanned for ids, nothing else is decoded or cached), so memory stays bounded by
+ * the object count. Kept deltas count as references: the base of a live delta is live too
+ * (transitively, with everything it reaches), so an object stored only as a delta always
+ * keeps what it is rebuilt from. The loop yields to the event loop every few milliseconds and
+ * stops at the first check after its AbortSignal fires.
+ */
+import { NotFoundError } from '../errors.js';
+import type { ObjectStore } from '../object/object-store.js';
+import { type Oid, oidFromBytes, oidToBytes } from '../object/oid.js';
+import { decodePacked, packedInfo, refDeltaBase } from '../object/packed.js';
+import { hexInto } from '../platform/bytes.js';
+import { OidList, OidSet } from './oid-set.js';
+
+/** Objects read per database round trip. */
+const BATCH = 256;
+/** Longest stretch of work between two yields to the event loop, in milliseconds. */
+const SLICE_MS = 15;
+
+const schedule: (fn: () => void) => void =
+  typeof (globalThis as { setImmediate?: unknown }).setImmediate === 'function'
+    ? (fn) => (globalThis as unknown as { setImmediate: (f: () => void) => void }).setImmediate(fn)
+    : (fn) => setTimeout(fn, 0);
+
+/** Gives the event loop a turn every SLICE_MS, and throws once `signal` has fired. */
+export class Pacer {
+  readonly #signal: AbortSignal | undefined;
+  #last = performance.now();
+
+  constructor(signal?: AbortSignal) {
+    this.#signal = signal;
+  }
+
+  /** Throws the abort reason when aborted. */
+  check(): void {
+    if (this.#signal?.aborted) throw this.#signal.reason instanceof Error ? this.#signal.reason : new Error('sweep aborted');
+  }
+
+  /** Yields when the current slice is used up, then checks for abort. */
+  async tick(): Promise<void> {
+    if (performance.now() - this.#last >= SLICE_MS) {
+      await new Promise<void>((r) => schedule(r));
+      this.#last = performance.now();
+    }
+    this.check();
+  }
+}
+
+function nibble(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48;
+  if (c >= 97 && c <= 102) return c - 87;
+  if (c >= 65 && c <= 70) return c - 55;
+  return -1;
+}
+
+/** Writes the 20 bytes spelled by 40 hex characters of `body` at `pos` into `out`; false if not hex. */
+function hexIdAt(body: Uint8Array, pos: number, out: Uint8Array): boolean {
+  if (pos + 40 > body.length) return false;
+  for (let i = 0; i < 20; i++) {
+    const hi = nibble(body[pos + 2 * i]!);
+    const lo = nibble(body[pos + 2 * i + 1]!);
+    if (hi < 0 || lo < 0) return false;
+    out[i] = (hi << 4) | lo;
+  }
+  return true;
+}
+
+function startsWith(body: Uint8Array, pos: number, word: string): boolean {
+  if (pos + word.length > body.length) return false;
+  for (let i = 0; i < word.length; i++) if (body[pos + i] !== word.charCodeAt(i)) return false;
+  return true;
+}
+
+/** Marks reachable objects into `marked`; see the module comment. */
+export class Marker {
+  /** Every object marked live so far. */
+  readonly marked = new OidSet();
+  readonly #objects: ObjectStore;
+  readonly #pacer: Pacer;
+  /** Marked objects whose body must still be read (commits, trees, tags, tips of unknown type). */
+  readonly #toRead = new OidList();
+  /** Objects marked since the last delta follow-up (their kept deltas' bases are live too). */
+  #fresh: OidList | undefined;
+  /** Tips: a missing tip is skipped (a ref to nothing), a missing object below one is an error. */
+  readonly #tips = new Set<Oid>();
+  readonly #id = new Uint8Array(20);
+  /** Object bodies read (for tests and measurements). */
+  reads = 0;
+
+  constructor(objects: ObjectStore, pacer: Pacer) {
+    this.#objects = objects;
+    this.#pacer = pacer;
+  }
+
+  /** From now on, records newly marked objects so `followDeltas` can keep their bases. */
+  recordFresh(): void {
+    this.#fresh ??= new OidList();
+  }
+
+  #mark(buf: Uint8Array, off: number, read: boolean): void {
+    if (!this.marked.add(buf, off)) return;
+    this.#fresh?.push(buf, off);
+    if (read) this.#toRead.push(buf, off);
+  }
+
+  /** Marks `tips` and everything they reach. */
+  async markFrom(tips: Iterable<Oid>): Promise<void> {
+    for (const tip of tips) {
+      this.#tips.add(tip);
+      this.#mark(oidToBytes(tip), 0, true);
+    }
+    await this.#drain();
+    if (this.#fresh) await this.followDeltas();
+  }
+
+  /** True when `oid` was marked. */
+  has(oid: Oid): boolean {
+    hexInto(oid, this.#id);
+    return this.marked.has(this.#id);
+  }
+
+  async #drain(): Promise<void> {
+    while (this.#toRead.length > 0) {
+      const batch = this.#toRead.pop(BATCH);
+      const oids = batch.map((b) => oidFromBytes(b));
+      const stored = await this.#objects.getStored(oids);
+      for (let i = 0; i < batch.length; i++) {
+        const entry = stored[i];
+        if (entry !== undefined) {
+          const { type } = packedInfo(entry);
+          if (type !== 'blob') this.#scan(type, decodePacked(entry).body);
+          continue;
+        }
+        // Not stored whole: an object kept only as a delta reads through the store.
+        const raw = await this.#objects.readMaybe(oids[i]!);
+        if (raw !== undefined) {
+          if (raw.type !== 'blob') this.#scan(raw.type, raw.body);
+        } else if (!this.#tips.has(oids[i]!) && (await this.#objects.getDeltas([oids[i]!]))[0] === undefined) {
+          // Kept only as a delta that this store cannot rebuild alone: `followDeltas` keeps its base.
+          throw new NotFoundError('ERR_OBJECT_NOT_FOUND', `object ${oids[i]} is reachable but missing`, { details: { oid: oids[i] } });
+        }
+      }
+      this.reads += batch.length;
+      await this.#pacer.tick();
+    }
+  }
+
+  #scan(type: string, body: Uint8Array): void {
+    const id = this.#id;
+    if (type === 'tree') {
+      let i = 0;
+      while (i < body.length) {
+        const sp = body.indexOf(0x20, i);
+        const nul = sp < 0 ? -1 : body.indexOf(0, sp + 1);
+        if (nul < 0 || nul + 21 > body.length) return; // ingest refused malformed trees
+        let mode = 0;
+        for (let k = i; k < sp; k++) mode = mode * 8 + (body[k]! - 48);
+        const kind = mode & 0o170000;
+        // Gitlinks name commits of other repositories: nothing to keep here.
+        if (kind !== 0o160000) this.#mark(body, nul + 1, kind === 0o040000);
+        i = nul + 21;
+      }
+    } else if (type === 'commit') {
+      if (hexIdAt(body, 5, id)) this.#mark(id, 0, true);
+      let pos = 46;
+      while (startsWith(body, pos, 'parent ') && hexIdAt(body, pos + 7, id)) {
+        this.#mark(id, 0, true);
+        pos += 48;
+      }
+    } else if (type === 'tag') {
+      if (startsWith(body, 0, 'object ') && hexIdAt(body, 7, id)) this.#mark(id, 0, true);
+    }
+  }
+
+  /**
+   * Keeps the base of every kept delta of an object marked since `recordFresh` (and whatever
+   * that base reaches), until nothing new is marked. Point reads: for the bulk of a history,
+   * `scanDeltaLinks` does the same in one pass over the delta range.
+   */
+  async followDeltas(): Promise<void> {
+    while (this.#fresh !== undefined && this.#fresh.length > 0) {
+      const fresh = this.#fresh;
+      this.#fresh = new OidList();
+      while (fresh.length > 0) {
+        const oids = fresh.pop(1000).map((b) => oidFromBytes(b));
+        const entries = await this.#objects.getDeltas(oids);
+        for (const e of entries) if (e !== undefined && hexInto(refDeltaBase(e), this.#id)) this.#mark(this.#id, 0, true);
+        await this.#pacer.tick();
+      }
+      await this.#drain();
+    }
+  }
+
+  /** Marks the bases of the kept deltas of `oids` (and what they reach). */
+  async keepDeltaBases(oids: readonly Oid[]): Promise<void> {
+    for (let i = 0; i < oids.length; i += 1000) {
+      const entries = await this.#objects.getDeltas(oids.slice(i, i + 1000));
+      for (const e of entries) if (e !== undefined && hexInto(refDeltaBase(e), this.#id)) this.#mark(this.#id, 0, true);
+      await this.#pacer.tick();
+    }
+    await this.#drain();
+    await this.followDeltas();
+  }
+
+  /**
+   * One pass over every kept delta: the base of a marked object is marked (and read), and the
+   * ids of unmarked ones are added to `candidates` (objects stored only as a delta have no
+   * whole entry to list). Objects marked during the pass are followed up by point reads.
+   */
+  async scanDeltaLinks(candidates: OidList): Promise<void> {
+    this.recordFresh();
+    const oid = new Uint8Array(20);
+    for await (const [o, base] of this.#objects.deltaLinks()) {
+      hexInto(o, oid);
+      if (this.marked.has(oid)) {
+        if (hexInto(base, this.#id)) this.#mark(this.#id, 0, true);
+      } else candidates.push(oid);
+      if (this.#toRead.length >= BATCH) await this.#drain();
+      else await this.#pacer.tick();
+    }
+    await this.#drain();
+    await this.followDeltas();
+  }
+}
