@@ -23,7 +23,9 @@ export function secureDataFolder(dir: string): string[] {
       try {
         chmodSync(path, want);
       } catch (err) {
-        warnings.push(`warning: ${path} has mode 0${(st.mode & 0o777).toString(8)}, readable by others, and it could not be changed to 0${want.toString(8)} (${(err as { code?: string }).code ?? String(err)})`);
+        warnings.push(
+          `warning: ${path} has mode 0${(st.mode & 0o777).toString(8)}, readable by others, and it could not be changed to 0${want.toString(8)} (${(err as { code?: string }).code ?? String(err)})`,
+        );
       }
     }
     if (st.isDirectory()) for (const name of readdirSync(path)) visit(join(path, name));

@@ -6,7 +6,7 @@
  * Streamed bodies are written part by part as the core yields them (side-band headers beside views
  * of shared pack chunks: nothing is concatenated here), with back-pressure: the next part is
  * asked for only once the socket drained. A client that disconnects stops the producer, and so
- * does one that stops reading: no drain within `writeTimeoutMs` destroys the connection. A body
+ * does one that stops reading: nothing taken for `writeTimeoutMs` destroys the connection. A body
  * the core did not read is drained so the connection is not left busy.
  * `Expect: 100-continue` is answered by Node's server itself before the handler runs.
  */
@@ -38,8 +38,8 @@ function originOf(req: IncomingMessage, headers: Headers): string {
 /** Options of the Node adapter. */
 export interface NodeAdapterOptions {
   /**
-   * How long a streamed response waits for the client to take what was written (a 'drain')
-   * before the connection is cut, ms; 0 waits forever. Default 60 s: a client that stops
+   * How long a streamed response waits for the client to take any of what was written before
+   * the connection is cut, ms; 0 waits forever. Default 60 s: a client that stops
    * reading must not pin a response (and what it holds) for as long as its socket stays open.
    */
   writeTimeoutMs?: number;
@@ -48,18 +48,27 @@ export interface NodeAdapterOptions {
 /** Default `writeTimeoutMs`. */
 export const DEFAULT_WRITE_TIMEOUT_MS = 60_000;
 
-/** Resolves true on 'drain', false on 'close' or when `timeoutMs` (> 0) passes first. */
+/**
+ * Resolves true on 'drain', false on 'close' or when `timeoutMs` (> 0) passes without progress:
+ * bytes still waiting in Node's buffers (`writableLength`, which shrinks as the socket takes
+ * them) unchanged since the last look. A slow client that keeps reading is never cut.
+ */
 function waitDrainOrClose(res: ServerResponse, timeoutMs: number): Promise<boolean> {
   return new Promise((resolve) => {
+    let pending = res.writableLength;
     const done = (ok: boolean) => {
       res.off('drain', onDrain);
       res.off('close', onClose);
-      if (timer !== undefined) clearTimeout(timer);
+      if (timer !== undefined) clearInterval(timer);
       resolve(ok);
     };
     const onDrain = () => done(true);
     const onClose = () => done(false);
-    const timer = timeoutMs > 0 ? setTimeout(() => done(false), timeoutMs) : undefined;
+    const look = () => {
+      if (res.writableLength === pending) done(false);
+      pending = res.writableLength;
+    };
+    const timer = timeoutMs > 0 ? setInterval(look, timeoutMs) : undefined;
     res.on('drain', onDrain);
     res.on('close', onClose);
   });
