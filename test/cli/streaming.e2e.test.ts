@@ -146,7 +146,8 @@ describe('streaming clones', () => {
     process.stdout.write(
       `[stream] ${CLONES} depth-1 clones of 20 MB: ${seconds.toFixed(1)} s, server RSS ${(before / MiB).toFixed(0)} -> peak ${(peak / MiB).toFixed(0)} MiB (+${growth.toFixed(0)} MiB)\n`,
     );
-    expect(growth).toBeLessThanOrEqual(300);
+    // Target 300 MiB; measured +4 MiB here, while copying the pack per client grew by 217 MiB in the same test.
+    expect(growth).toBeLessThanOrEqual(128);
   }, 300_000);
 
   it('a client that opens a clone and never reads holds back no identical clone, and is cut after the idle timeout', async () => {
@@ -156,6 +157,7 @@ describe('streaming clones', () => {
     const started = Date.now();
     await ok(['clone', '-q', '--bare', readUrl, join(tmp, 'beside.git')]);
     const seconds = (Date.now() - started) / 1000;
+    process.stdout.write(`[stream] a full clone beside a stalled client: ${seconds.toFixed(1)} s\n`);
     expect(seconds).toBeLessThan(10); // the old pack cache made it wait 30 s for the stalled one
     expect(await ok(['rev-parse', 'HEAD'], join(tmp, 'beside.git'))).toBe(tip);
     // Long past the idle timeout: the server has cut it. Reading now gets a truncated response and the close.
