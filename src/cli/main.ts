@@ -3,6 +3,7 @@
  * The `level-git` command:
  *   level-git serve [--data DIR] [--port N] [--host H] [--memory] [--public-key FILE]...
  *                   [--sweep-interval S] [--ephemeral-ttl S] [--base-url URL]
+ *                   [--admin-key-file FILE] [--idle-timeout S] [--max-connections N]
  *   level-git create-repo <name> [--default-branch B] [--url URL] [--admin-key K] [--data DIR]
  *   level-git remote-url <name> [--write] [--ttl S] [--ephemeral] [--url URL] [--admin-key K] [--data DIR]
  * Environment: LEVEL_GIT_ADMIN_KEY, LEVEL_GIT_SECRET, LEVEL_GIT_PUBLIC_KEY (PEM),
@@ -18,6 +19,7 @@ import { startServe } from './serve.js';
 const USAGE = `usage:
   level-git serve [--data DIR] [--port N] [--host H] [--memory] [--public-key FILE]...
                   [--sweep-interval SECONDS] [--ephemeral-ttl SECONDS] [--base-url URL]
+                  [--admin-key-file FILE] [--idle-timeout SECONDS] [--max-connections N]
   level-git create-repo <name> [--default-branch B] [--url URL] [--admin-key KEY] [--data DIR]
   level-git remote-url <name> [--write] [--ttl SECONDS] [--ephemeral] [--url URL] [--admin-key KEY] [--data DIR]
 
@@ -44,6 +46,9 @@ async function serve(args: string[]): Promise<void> {
       'sweep-interval': { type: 'string' },
       'ephemeral-ttl': { type: 'string' },
       'base-url': { type: 'string' },
+      'admin-key-file': { type: 'string' },
+      'idle-timeout': { type: 'string' },
+      'max-connections': { type: 'string' },
     },
     strict: true,
     allowPositionals: false,
@@ -55,6 +60,10 @@ async function serve(args: string[]): Promise<void> {
   if (process.env.LEVEL_GIT_PUBLIC_KEY_FILE) publicKeys.push(readFileSync(process.env.LEVEL_GIT_PUBLIC_KEY_FILE, 'utf8'));
   const sweep = intOption(values['sweep-interval'], 'sweep-interval', 0);
   const ttl = intOption(values['ephemeral-ttl'], 'ephemeral-ttl', 1);
+  const idle = intOption(values['idle-timeout'], 'idle-timeout', 0);
+  const maxConnections = intOption(values['max-connections'], 'max-connections', 1);
+  // Everything the server creates from here on (database files, key files) is the server user's alone.
+  process.umask(0o077);
 
   const running = await startServe({
     ...(values.data !== undefined ? { data: values.data } : {}),
@@ -65,6 +74,9 @@ async function serve(args: string[]): Promise<void> {
     ...(sweep !== undefined ? { sweepIntervalSeconds: sweep } : {}),
     ...(ttl !== undefined ? { ephemeralTtlSeconds: ttl } : {}),
     ...(values['base-url'] !== undefined ? { baseUrl: values['base-url'] } : {}),
+    ...(values['admin-key-file'] !== undefined ? { adminKeyFile: values['admin-key-file'] } : {}),
+    ...(idle !== undefined ? { idleTimeoutSeconds: idle } : {}),
+    ...(maxConnections !== undefined ? { maxConnections } : {}),
   });
 
   let stopping = false;

@@ -3,13 +3,17 @@
  * signing secret in it, serves the JSON API and Git smart HTTP, sweeps expired ephemeral refs
  * periodically, and shuts down cleanly (in-flight requests finish, the database closes).
  *
- * Data folder layout:
+ * Data folder layout (folders 0700, files 0600, narrowed on every start: data-folder.ts):
  *   <data>/db/         the embedded database (classic-level)
  *   <data>/admin-key   the admin API key (generated on first start unless LEVEL_GIT_ADMIN_KEY)
  *   <data>/secret      the HS256 token signing secret (generated unless LEVEL_GIT_SECRET)
+ *
+ * A generated admin key is never printed: the path of the 0600 file holding it is (with
+ * `--memory`, a fresh file in the temporary folder, removed when the server stops).
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { tmpdir } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -17,6 +21,7 @@ import type { AnyLevel } from '../storage/kv.js';
 import { openEngine, type Engine } from '../engine.js';
 import { createTokenService, type TokenService } from '../access/tokens.js';
 import { createServer } from '../http/node-server.js';
+import { secureDataFolder, writeSecretFile } from './data-folder.js';
 
 /** Options of `startServe`. */
 export interface ServeOptions {
@@ -36,8 +41,14 @@ export interface ServeOptions {
   sweepIntervalSeconds?: number;
   /** Default lifetime of ephemeral refs, seconds (engine default 24 h). */
   ephemeralTtlSeconds?: number;
-  /** Base URL written into remote URLs (default: each request's origin). */
+  /** Base URL written into remote URLs (default: each request's origin, from its Host header: a warning says so). */
   baseUrl?: string;
+  /** Where a generated admin key is written (mode 0600). Default `<data>/admin-key`; with `memory` a new file in the temporary folder. */
+  adminKeyFile?: string;
+  /** Longest silence while it is the peer's turn (see http/node-server.ts), seconds; 0 turns it off. Default 60. */
+  idleTimeoutSeconds?: number;
+  /** Most connections at once (`server.maxConnections`). Default: no cap. */
+  maxConnections?: number;
   /** Where messages go (default stdout / stderr). */
   log?: (line: string) => void;
   logError?: (line: string) => void;
@@ -50,6 +61,8 @@ export interface RunningServe {
   tokens: TokenService;
   url: string;
   adminKey: string;
+  /** The file holding a generated admin key, when one was generated. */
+  adminKeyFile?: string;
   /** Stops accepting, lets in-flight requests finish (up to `graceMs`), closes the database. */
   close(graceMs?: number): Promise<void>;
 }
@@ -65,8 +78,22 @@ function keptSecret(file: string): { value: string; created: boolean } {
     if (value.length > 0) return { value, created: false };
   }
   const value = generated();
-  writeFileSync(file, value + '\n', { mode: 0o600 });
+  writeSecretFile(file, value);
   return { value, created: true };
+}
+
+/** Checks `--base-url`: an http(s) URL without credentials, query or fragment. */
+function checkBaseUrl(value: string): string {
+  let u: URL;
+  try {
+    u = new URL(value);
+  } catch {
+    throw new Error(`--base-url ${JSON.stringify(value)} is not a URL`);
+  }
+  if ((u.protocol !== 'http:' && u.protocol !== 'https:') || u.username || u.password || u.search || u.hash) {
+    throw new Error('--base-url must be an http(s) URL without credentials, query or fragment');
+  }
+  return value.replace(/\/+$/, '');
 }
 
 /** Starts the server; resolves once it listens. */
@@ -79,22 +106,29 @@ export async function startServe(options: ServeOptions = {}): Promise<RunningSer
   let db: AnyLevel;
   let adminKey = options.adminKey ?? (process.env.LEVEL_GIT_ADMIN_KEY || undefined);
   let secret = options.secret ?? (process.env.LEVEL_GIT_SECRET || undefined);
-  let announceKey = false;
+  const baseUrl = options.baseUrl === undefined ? undefined : checkBaseUrl(options.baseUrl);
+  let keyFile: string | undefined;
+  let tempKeyDir: string | undefined;
   if (options.memory) {
     const { MemoryLevel } = await import('memory-level');
     db = new MemoryLevel() as unknown as AnyLevel;
     if (adminKey === undefined) {
       adminKey = generated();
-      announceKey = true;
+      if (options.adminKeyFile === undefined) tempKeyDir = mkdtempSync(join(tmpdir(), 'level-git-'));
+      keyFile = resolve(options.adminKeyFile ?? join(tempKeyDir!, 'admin-key'));
+      writeSecretFile(keyFile, adminKey);
     }
     secret ??= generated();
   } else {
     const dir = resolve(options.data ?? './data');
     mkdirSync(dir, { recursive: true, mode: 0o700 });
+    for (const w of secureDataFolder(dir)) logError(w);
     if (adminKey === undefined) {
-      const k = keptSecret(join(dir, 'admin-key'));
+      const file = resolve(options.adminKeyFile ?? join(dir, 'admin-key'));
+      if (options.adminKeyFile !== undefined) mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+      const k = keptSecret(file);
       adminKey = k.value;
-      announceKey = k.created;
+      if (k.created) keyFile = file;
     }
     if (secret === undefined) secret = keptSecret(join(dir, 'secret')).value;
     const { Level } = await import('level');
@@ -103,6 +137,8 @@ export async function startServe(options: ServeOptions = {}): Promise<RunningSer
   if (adminKey.length < 16) throw new Error('the admin key must have at least 16 characters');
 
   await db.open();
+  // The database's own files, created by the open above (older versions left them 0644).
+  if (!options.memory) for (const w of secureDataFolder(join(resolve(options.data ?? './data'), 'db'))) logError(w);
   const engine = await openEngine({ db, ...(options.ephemeralTtlSeconds !== undefined ? { ephemeralTtlSeconds: options.ephemeralTtlSeconds } : {}) });
   const tokens = createTokenService({ keys: { secret, ...(options.publicKeys && options.publicKeys.length > 0 ? { publicKeys: options.publicKeys } : {}) } });
   // Fail at start, not on the first request, when a key is unusable.
@@ -115,7 +151,9 @@ export async function startServe(options: ServeOptions = {}): Promise<RunningSer
     engine,
     tokens,
     adminKey,
-    ...(options.baseUrl !== undefined ? { baseUrl: options.baseUrl } : {}),
+    ...(baseUrl !== undefined ? { baseUrl } : {}),
+    ...(options.idleTimeoutSeconds !== undefined ? { idleTimeoutMs: options.idleTimeoutSeconds * 1000 } : {}),
+    ...(options.maxConnections !== undefined ? { maxConnections: options.maxConnections } : {}),
     onError,
   });
   await new Promise<void>((ok, fail) => {
@@ -144,7 +182,12 @@ export async function startServe(options: ServeOptions = {}): Promise<RunningSer
       : undefined;
   timer?.unref();
 
-  if (announceKey) log(`admin key: ${adminKey}${options.memory ? '' : ' (kept in the data folder; shown only this once)'}`);
+  if (keyFile !== undefined) log(`admin key written to ${keyFile} (mode 0600)`);
+  if (baseUrl === undefined) {
+    // Whoever can reach the server chooses the Host header: a remote URL minted for a request
+    // names whatever host that request claimed (behind a proxy: whatever the proxy passes on).
+    logError('warning: no --base-url: remote URLs are built from the Host header of each request; set --base-url to the address clients use');
+  }
   log(`listening on ${url}`);
 
   let closing: Promise<void> | null = null;
@@ -162,7 +205,8 @@ export async function startServe(options: ServeOptions = {}): Promise<RunningSer
       // Stops a running sweep (it deletes nothing it has not finished marking) and waits only for it to leave.
       await engine.close();
       await db.close();
+      if (tempKeyDir !== undefined) rmSync(tempKeyDir, { recursive: true, force: true });
     })());
 
-  return { server, engine, tokens, url, adminKey, close };
+  return { server, engine, tokens, url, adminKey, ...(keyFile !== undefined ? { adminKeyFile: keyFile } : {}), close };
 }

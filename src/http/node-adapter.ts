@@ -3,8 +3,11 @@
  * Express/Connect (mounted under a path: the core is tried on `req.url` as the framework
  * rewrote it, then on `req.originalUrl`) and Fastify (`request.raw` / `reply.raw` after
  * `reply.hijack()`). Paths the core does not route go to `next()` (or get the fallback 404).
- * Streamed bodies are written with back-pressure, and a client that disconnects stops the
- * producer; a body the core did not read is drained so the connection is not left busy.
+ * Streamed bodies are written part by part as the core yields them (side-band headers beside views
+ * of shared pack chunks: nothing is concatenated here), with back-pressure: the next part is
+ * asked for only once the socket drained. A client that disconnects stops the producer, and so
+ * does one that stops reading: nothing taken for `writeTimeoutMs` destroys the connection. A body
+ * the core did not read is drained so the connection is not left busy.
  * `Expect: 100-continue` is answered by Node's server itself before the handler runs.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -32,22 +35,47 @@ function originOf(req: IncomingMessage, headers: Headers): string {
   }
 }
 
-function waitDrainOrClose(res: ServerResponse): Promise<boolean> {
+/** Options of the Node adapter. */
+export interface NodeAdapterOptions {
+  /**
+   * How long a streamed response waits for the client to take any of what was written before
+   * the connection is cut, ms; 0 waits forever. Default 60 s: a client that stops
+   * reading must not pin a response (and what it holds) for as long as its socket stays open.
+   */
+  writeTimeoutMs?: number;
+}
+
+/** Default `writeTimeoutMs`. */
+export const DEFAULT_WRITE_TIMEOUT_MS = 60_000;
+
+/**
+ * Resolves true on 'drain', false on 'close' or when `timeoutMs` (> 0) passes without progress:
+ * bytes still waiting in Node's buffers (`writableLength`, which shrinks as the socket takes
+ * them) unchanged since the last look. A slow client that keeps reading is never cut.
+ */
+function waitDrainOrClose(res: ServerResponse, timeoutMs: number): Promise<boolean> {
   return new Promise((resolve) => {
+    let pending = res.writableLength;
     const done = (ok: boolean) => {
       res.off('drain', onDrain);
       res.off('close', onClose);
+      if (timer !== undefined) clearInterval(timer);
       resolve(ok);
     };
     const onDrain = () => done(true);
     const onClose = () => done(false);
+    const look = () => {
+      if (res.writableLength === pending) done(false);
+      pending = res.writableLength;
+    };
+    const timer = timeoutMs > 0 ? setInterval(look, timeoutMs) : undefined;
     res.on('drain', onDrain);
     res.on('close', onClose);
   });
 }
 
 /** Writes a core response: a whole body with its length, a stream with back-pressure. */
-async function writeResponse(res: ServerResponse, r: CoreResponse): Promise<void> {
+async function writeResponse(res: ServerResponse, r: CoreResponse, writeTimeoutMs = DEFAULT_WRITE_TIMEOUT_MS): Promise<void> {
   res.statusCode = r.status;
   for (const [k, v] of Object.entries(r.headers)) res.setHeader(k, v);
   if (r.body === null || r.body instanceof Uint8Array) {
@@ -69,7 +97,9 @@ async function writeResponse(res: ServerResponse, r: CoreResponse): Promise<void
       }
       const n = await it.next();
       if (n.done) break;
-      if (!res.write(n.value) && !(await waitDrainOrClose(res))) {
+      if (!res.write(n.value) && !(await waitDrainOrClose(res, writeTimeoutMs))) {
+        // Gone, or not reading: cut it (a no-op when already closed) and stop the producer.
+        res.destroy();
         await it.return?.();
         return;
       }
@@ -85,7 +115,7 @@ async function writeResponse(res: ServerResponse, r: CoreResponse): Promise<void
 }
 
 /** Runs the core on the request's own URL, then on `originalUrl`; false when neither is routed. */
-async function serve(req: IncomingMessage, res: ServerResponse, core: CoreHandler): Promise<boolean> {
+async function serve(req: IncomingMessage, res: ServerResponse, core: CoreHandler, writeTimeoutMs: number): Promise<boolean> {
   const own = req.url ?? '/';
   const original = (req as IncomingMessage & { originalUrl?: string }).originalUrl;
   const headers = toHeaders(req);
@@ -103,7 +133,7 @@ async function serve(req: IncomingMessage, res: ServerResponse, core: CoreHandle
   }
   if (result === null) return false;
   try {
-    await writeResponse(res, result);
+    await writeResponse(res, result, writeTimeoutMs);
   } finally {
     // An unread request body (an error before it was read) must not keep the socket busy.
     if (!req.readableEnded) req.resume();
@@ -112,9 +142,10 @@ async function serve(req: IncomingMessage, res: ServerResponse, core: CoreHandle
 }
 
 /** A Node handler over `core`; `fallbacks` answer unrouted paths (without `next`) and unexpected failures. */
-export function toNodeHandler(core: CoreHandler, fallbacks: CoreFallbacks): NodeHandler {
+export function toNodeHandler(core: CoreHandler, fallbacks: CoreFallbacks, options: NodeAdapterOptions = {}): NodeHandler {
+  const writeTimeoutMs = options.writeTimeoutMs ?? DEFAULT_WRITE_TIMEOUT_MS;
   return (req, res, next) => {
-    serve(req, res, core).then(
+    serve(req, res, core, writeTimeoutMs).then(
       (handled) => {
         if (handled) return;
         if (next) next();

@@ -9,18 +9,22 @@ import { errorToResponse, handleGitRequest, type GitHttpOptions } from './git-ht
 import { apiErrorResponse } from './api/responses.js';
 import { handleApiRequest } from './api/handler.js';
 import { checkApiOptions, type ApiOptions } from './api/options.js';
-import { toNodeHandler, type NodeHandler } from './node-adapter.js';
+import { toNodeHandler, type NodeAdapterOptions, type NodeHandler } from './node-adapter.js';
 import { utf8 } from '../platform/bytes.js';
 
 /** The handlers' type: `(req, res, next?)`. */
 export type { NodeHandler } from './node-adapter.js';
 
 /** Creates a Node request handler serving Git smart HTTP; other paths go to `next()` (or a 404). */
-export function createGitNodeHandler(options: GitHttpOptions): NodeHandler {
-  return toNodeHandler((req) => handleGitRequest(req, options), {
-    notFound: () => ({ status: 404, headers: { 'Content-Type': 'text/plain; charset=utf-8' }, body: utf8('not found\n') }),
-    internalError: (err) => errorToResponse(err, options.onError),
-  });
+export function createGitNodeHandler(options: GitHttpOptions & NodeAdapterOptions): NodeHandler {
+  return toNodeHandler(
+    (req) => handleGitRequest(req, options),
+    {
+      notFound: () => ({ status: 404, headers: { 'Content-Type': 'text/plain; charset=utf-8' }, body: utf8('not found\n') }),
+      internalError: (err) => errorToResponse(err, options.onError),
+    },
+    options,
+  );
 }
 
 /** Creates the JSON API as a Node handler; paths outside its prefix go to `next()` (or a JSON 404). */

@@ -66,8 +66,52 @@ export function encodeSidebandError(message: string): Uint8Array[] {
   return encodeSideband(3, message.endsWith('\n') ? message : message + '\n');
 }
 
+/** The 5-byte header (length, channel) of a side-band packet carrying `payload` bytes. */
+export function sidebandHeader(channel: SidebandChannel, payload: number): Uint8Array {
+  const out = new Uint8Array(5);
+  const hex = (payload + 5).toString(16).padStart(4, '0');
+  for (let i = 0; i < 4; i++) out[i] = hex.charCodeAt(i);
+  out[4] = channel;
+  return out;
+}
+
 /**
- * Wraps a byte stream on channel 1, splitting chunks larger than `maxPayload`. An error raised
+ * Wraps a byte stream on channel 1 as parts: each packet's 5-byte header, then its payload as a
+ * view (`subarray`) of the source chunk. Nothing of the pack is copied, so a chunk shared by
+ * many clients (the pack cache) stays one buffer however many responses carry it. The
+ * concatenation of the parts is the framed stream; a failure of `source` ends it as
+ * `sidebandStream` does (channel-3 packet, then SidebandAbort). `progress` hands over the
+ * progress lines due (channel 2), asked before each chunk and once at the end.
+ */
+export async function* sidebandParts(
+  source: AsyncIterable<Uint8Array>,
+  options: { maxPayload?: number; onError?: (err: unknown) => string; progress?: () => readonly string[] } = {},
+): AsyncGenerator<Uint8Array> {
+  const max = options.maxPayload ?? MAX_SIDEBAND_PAYLOAD;
+  // Progress lines waiting to go out on channel 2, taken before each chunk and at the end.
+  const progress = function* (): Generator<Uint8Array> {
+    for (const line of options.progress?.() ?? []) yield* encodeSideband(2, line, max);
+  };
+  try {
+    for await (const chunk of source) {
+      yield* progress();
+      for (let i = 0; i < chunk.length; i += max) {
+        const end = Math.min(chunk.length, i + max);
+        yield sidebandHeader(1, end - i);
+        yield chunk.subarray(i, end);
+      }
+    }
+    yield* progress();
+  } catch (err) {
+    const msg = options.onError ? options.onError(err) : err instanceof Error ? err.message : String(err);
+    for (const p of encodeSidebandError(msg)) yield p;
+    throw new SidebandAbort(msg);
+  }
+}
+
+/**
+ * Wraps a byte stream on channel 1, splitting chunks larger than `maxPayload`; each yielded
+ * chunk is whole packets (a copy of the source chunk: servers use `sidebandParts`). An error raised
  * by `source` becomes a channel-3 packet (the response already started, so no status can change);
  * the stream then ends without a flush so the client cannot mistake it for success.
  */

@@ -29,7 +29,8 @@ import { parseFetchArgs, readV0FetchRequest } from './fetch-request.js';
 import { uploadPackLimits, type UploadPackLimits } from './limits.js';
 import { lsRefs, parseLsRefsArgs } from './ls-refs.js';
 import { FLUSH_PKT, PktReader } from './pkt-line.js';
-import { MAX_SIDEBAND_PAYLOAD, MAX_SIDEBAND_SMALL_PAYLOAD, SidebandAbort, sidebandStream } from './sideband.js';
+import { packProgress } from './progress.js';
+import { MAX_SIDEBAND_PAYLOAD, MAX_SIDEBAND_SMALL_PAYLOAD, SidebandAbort, sidebandParts } from './sideband.js';
 import { checkObjectFormat, readV2Command } from './v2-command.js';
 
 export { advertiseUploadPack, advertiseV2 } from './advertisement.js';
@@ -72,10 +73,15 @@ function errorText(err: unknown): string {
   return 'internal server error';
 }
 
-/** Streams a pack inside side-band channel 1; a failure mid-stream becomes a channel-3 message and ends the stream. */
-async function* sidebandPack(pack: ByteStream, maxPayload: number): AsyncGenerator<Uint8Array> {
+/**
+ * Streams a pack inside side-band channel 1 (headers beside views of the pack's chunks, no
+ * copy), with progress on channel 2 unless the client said `no-progress`; a failure mid-stream
+ * becomes a channel-3 message and ends the stream.
+ */
+async function* sidebandPack(pack: ByteStream, maxPayload: number, progress: boolean): AsyncGenerator<Uint8Array> {
+  const p = progress ? packProgress(pack) : undefined;
   try {
-    yield* sidebandStream(pack, { maxPayload, onError: (e) => `upload-pack: ${errorText(e)}` });
+    yield* sidebandParts(p?.pack ?? pack, { maxPayload, onError: (e) => `upload-pack: ${errorText(e)}`, ...(p ? { progress: p.take } : {}) });
   } catch (err) {
     if (err instanceof SidebandAbort) return;
     throw err;
@@ -114,7 +120,7 @@ export async function serveUploadPackV2(backend: GitBackend, body: ByteStream, o
   head.push(encodeV2PackfileHeader());
   return (async function* () {
     yield* head;
-    yield* sidebandPack(res.pack, MAX_SIDEBAND_PAYLOAD);
+    yield* sidebandPack(res.pack, MAX_SIDEBAND_PAYLOAD, !parsed.noProgress);
   })();
 }
 
@@ -146,7 +152,7 @@ export async function serveUploadPackV0(backend: GitBackend, body: ByteStream, o
   const band = caps.has('side-band-64k') ? MAX_SIDEBAND_PAYLOAD : caps.has('side-band') ? MAX_SIDEBAND_SMALL_PAYLOAD : 0;
   return (async function* () {
     yield* head;
-    if (band > 0) yield* sidebandPack(pack, band);
+    if (band > 0) yield* sidebandPack(pack, band, !parsed.noProgress);
     else yield* pack;
   })();
 }

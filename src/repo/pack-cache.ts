@@ -2,14 +2,21 @@
  * A byte-bounded cache of finished packs. Sandboxes clone the same tip again and again, so the
  * answer to a fresh fetch (no haves, no shallows) is kept whole, keyed by what determines its
  * content: repository, wants, depth, filter, deepen options and the tags include-tag may add.
- * The key holds object ids only, so an entry never goes stale. Concurrent identical requests
- * share one generation; packs larger than `maxEntryBytes` are generated per request.
+ * The key holds object ids only, so an entry never goes stale.
+ *
+ * Concurrent identical requests share one generation, never one socket: a producer (shared-pack.ts)
+ * pulls the pack as fast as it is made, whoever reads it, and each request reads the
+ * produced chunks at its own pace. A client that stops reading holds only its place in the
+ * shared chunks; the others, and the cache entry, do not wait for it. Packs larger than
+ * `maxEntryBytes` are not kept; their producer then keeps at most that many bytes ahead of its
+ * slowest reader.
  */
 import { LRUCache } from 'lru-cache';
 import type { Oid } from '../object/oid.js';
 import { platform } from '../platform/index.js';
 import { toHex, utf8 } from '../platform/bytes.js';
 import type { ObjectPlanInput } from './walk.js';
+import { SharedPack } from './shared-pack.js';
 
 /** A finished pack and the shallow boundary that goes with it. */
 export interface CachedPack {
@@ -44,7 +51,7 @@ export interface PackCacheOptions {
   maxEntryBytes?: number;
   /** Pre-build the depth-1 pack of a branch's new tip when it moves. Default true. */
   warm?: boolean;
-  /** How long a request waits for an identical one that is generating. Default 30 s. */
+  /** @deprecated Ignored: identical requests share the generation and never wait on each other's sockets. */
   shareWaitMs?: number;
 }
 
@@ -73,9 +80,9 @@ export function packCacheKey(repoId: number, input: ObjectPlanInput): string | u
 
 /** The engine-wide pack cache. */
 export class PackCache {
-  readonly options: Required<PackCacheOptions>;
+  readonly options: Required<Omit<PackCacheOptions, 'shareWaitMs'>>;
   readonly #lru: LRUCache<string, CachedPack>;
-  readonly #inflight = new Map<string, Promise<CachedPack | undefined>>();
+  readonly #inflight = new Map<string, SharedPack>();
   /** Counters for benchmarks and tests. */
   readonly stats = { hits: 0, misses: 0, shared: 0, warmed: 0 };
 
@@ -84,7 +91,6 @@ export class PackCache {
       maxBytes: options.maxBytes ?? 256 * 1024 * 1024,
       maxEntryBytes: options.maxEntryBytes ?? 64 * 1024 * 1024,
       warm: options.warm ?? true,
-      shareWaitMs: options.shareWaitMs ?? 30_000,
     };
     this.#lru = new LRUCache<string, CachedPack>({ maxSize: Math.max(1, this.options.maxBytes), sizeCalculation: (p) => Math.max(1, p.bytes) });
   }
@@ -102,9 +108,10 @@ export class PackCache {
   }
 
   /**
-   * Answers a cacheable request: from the cache; or by waiting for an identical request that
-   * is generating right now; or by generating it, streaming it to this caller while keeping a
-   * copy (up to `maxEntryBytes`) that is cached when the stream completes.
+   * Answers a cacheable request: from the cache; or by reading the shared production of an
+   * identical request in flight; or by generating it. A generation registers for sharing when
+   * its pack starts to flow (an answer whose pack is never read, like the shallow-only first
+   * round of a v0 deepen, is nobody's to share) and is cached when complete and small enough.
    */
   async serve(key: string, generate: () => Promise<PackAnswer>): Promise<PackAnswer> {
     const hit = this.get(key);
@@ -112,48 +119,28 @@ export class PackCache {
     const running = this.#inflight.get(key);
     if (running) {
       this.stats.shared++;
-      // Bounded wait: a stalled leader must not hold followers forever.
-      let timer: Parameters<typeof clearTimeout>[0];
-      const done = await Promise.race([running, new Promise<undefined>((r) => (timer = setTimeout(r, this.options.shareWaitMs)))]);
-      clearTimeout(timer);
-      if (done) return fromCached(done);
-      return generate();
+      return running.answer();
     }
     this.stats.misses++;
     const answer = await generate();
-    const limit = this.options.maxEntryBytes;
     const inflight = this.#inflight;
     const lru = this.#lru;
-    // The leader registers when its pack starts to flow (an answer whose pack is never read,
-    // like the shallow-only first round of a v0 deepen, must not make others wait).
-    async function* tee(): AsyncGenerator<Uint8Array> {
-      if (inflight.has(key) || lru.has(key)) {
-        yield* answer.pack;
-        return;
-      }
-      let settle!: (p: CachedPack | undefined) => void;
-      inflight.set(key, new Promise((r) => (settle = r)));
-      let chunks: Uint8Array[] | undefined = [];
-      let bytes = 0;
-      let complete = false;
-      try {
-        for await (const c of answer.pack) {
-          if (chunks) {
-            bytes += c.length;
-            if (bytes > limit) chunks = undefined;
-            else chunks.push(c);
-          }
-          yield c;
-        }
-        complete = true;
-      } finally {
-        const entry = complete && chunks ? { chunks, bytes, shallow: answer.shallow, unshallow: answer.unshallow } : undefined;
-        if (entry) lru.set(key, entry);
-        inflight.delete(key);
-        settle(entry);
-      }
-    }
-    return { shallow: answer.shallow, unshallow: answer.unshallow, pack: tee() };
+    let registered = false;
+    const shared: SharedPack = new SharedPack(answer, this.options.maxEntryBytes, {
+      started: () => {
+        if (inflight.has(key) || lru.has(key)) return;
+        inflight.set(key, shared);
+        registered = true;
+      },
+      oversized: () => {
+        if (inflight.get(key) === shared) inflight.delete(key);
+      },
+      ended: (entry) => {
+        if (inflight.get(key) === shared) inflight.delete(key);
+        if (registered && entry) lru.set(key, entry);
+      },
+    });
+    return shared.answer();
   }
 
   /** Builds and caches a pack nobody is waiting for yet (warming after a ref moved). */

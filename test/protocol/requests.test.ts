@@ -175,7 +175,8 @@ describe('request parsing with bodies recorded from git 2.39', () => {
 
   it('v0 negotiation round: ACK common, ACK ready, NAK; then ACK on done before the pack', async () => {
     const parent = (await backend.listRefs()).find((r) => r.name === 'refs/heads/main')!.oid!;
-    const want = `want ${tip} multi_ack_detailed side-band-64k ofs-delta`;
+    // no-progress: the pack's first packet follows the ACK (progress would come first on channel 2, as C git sends it).
+    const want = `want ${tip} multi_ack_detailed side-band-64k ofs-delta no-progress`;
     let out = fromUtf8(await collect(await serveUploadPackV0(backend, once(body(want, '0000', `have ${parent}`, '0000')))));
     expect(out).toBe(`0038ACK ${parent} common\n0037ACK ${parent} ready\n0008NAK\n`);
     const bytes = await collect(await serveUploadPackV0(backend, once(body(want, '0000', `have ${parent}`, 'done'))));

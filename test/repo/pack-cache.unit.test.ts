@@ -1,7 +1,8 @@
 /**
  * PackCache (src/repo/pack-cache.ts): what makes a request cacheable and which options make two
  * requests different; hits after a completed stream; one generation shared by identical
- * requests in flight; byte bounds and least-recently-used eviction; warming.
+ * requests in flight, read by each at its own pace; byte bounds and least-recently-used
+ * eviction; warming.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -127,11 +128,10 @@ describe('PackCache', () => {
     expect(cache.get('k')?.bytes).toBe(10);
   });
 
-  it('does not cache a stream the reader abandoned, nor one that failed', async () => {
+  it('does not cache a stream that failed; a reader that leaves does not stop the shared generation', async () => {
     const cache = new PackCache();
     const g = packs(10, 5);
     for await (const _ of (await cache.serve('k', g.generate)).pack) break;
-    expect(cache.get('k')).toBeUndefined();
     const failing = async (): Promise<PackAnswer> => ({
       shallow: [],
       unshallow: [],
@@ -142,8 +142,9 @@ describe('PackCache', () => {
     });
     await expect(drain(await cache.serve('f', failing))).rejects.toThrow('storage');
     expect(cache.get('f')).toBeUndefined();
+    // The generation is the cache's, not the reader's: it completed and is kept.
     await drain(await cache.serve('k', g.generate));
-    expect(g.calls).toBe(2);
+    expect(g.calls).toBe(1);
   });
 
   it('shares one generation between identical requests in flight', async () => {
@@ -161,29 +162,60 @@ describe('PackCache', () => {
     expect(cache.stats.shared).toBe(1);
   });
 
-  it('a follower generates its own pack when the leader abandons or stalls', async () => {
+  it('a reader that stops reading holds nobody: identical requests read the shared generation at their own pace', async () => {
+    const cache = new PackCache();
+    const g = packs(10, 5);
+    const stalled = (await cache.serve('k', g.generate)).pack[Symbol.asyncIterator]();
+    await stalled.next(); // reads one chunk, then never again
+    expect(await drain(await cache.serve('k', g.generate))).toEqual(new Array(10).fill(1));
+    expect(g.calls).toBe(1);
+    expect(cache.get('k')?.bytes).toBe(10); // the entry did not wait for the stalled reader either
+    await stalled.return?.(undefined);
+  });
+
+  it('a gated generation is shared, and a leader that leaves does not cut its followers', async () => {
     const g = gatedPack();
-    const cache = new PackCache({ shareWaitMs: 20 });
-    const leader = await cache.serve('k', g.generate);
-    const it = leader.pack[Symbol.asyncIterator]();
-    await it.next();
-    // Stalled leader: the follower stops waiting after shareWaitMs.
+    const cache = new PackCache();
+    const leader = (await cache.serve('k', g.generate)).pack[Symbol.asyncIterator]();
+    await leader.next();
     const follower = cache.serve('k', g.generate);
-    const own = await follower;
-    expect(g.calls).toBe(2);
-    const ownIt = own.pack[Symbol.asyncIterator]();
-    await ownIt.next();
-    // Abandoned leader: a waiting follower is released at once and generates.
-    const waiting = cache.serve('k', g.generate);
-    await turn();
-    await it.return?.(undefined);
-    await waiting;
-    expect(g.calls).toBe(3);
+    await leader.return?.(undefined);
     g.release();
+    expect(await drain(await follower)).toEqual([1, 2]);
+    expect(g.calls).toBe(1);
+  });
+
+  it('an oversized pack stays within the bound ahead of its slowest reader and stops when every reader left', async () => {
+    let produced = 0;
+    let closed = false;
+    const generate = async (): Promise<PackAnswer> => ({
+      shallow: [],
+      unshallow: [],
+      pack: (async function* () {
+        try {
+          for (let i = 0; i < 100; i++) {
+            produced++;
+            yield new Uint8Array(4);
+          }
+        } finally {
+          closed = true;
+        }
+      })(),
+    });
+    const cache = new PackCache({ maxEntryBytes: 16 });
+    const slow = (await cache.serve('big', generate)).pack[Symbol.asyncIterator]();
+    await slow.next();
+    for (let i = 0; i < 20; i++) await turn();
+    expect(produced).toBeLessThanOrEqual(8); // 16 bytes ahead of the reader, give or take a chunk
+    await slow.return?.(undefined);
+    for (let i = 0; i < 5; i++) await turn();
+    expect(closed).toBe(true);
+    expect(produced).toBeLessThan(100);
+    expect(cache.get('big')).toBeUndefined();
   });
 
   it('an answer whose pack is never read does not hold identical requests', async () => {
-    const cache = new PackCache({ shareWaitMs: 60_000 });
+    const cache = new PackCache();
     const g = packs(4);
     await cache.serve('k', g.generate); // shallow-only round: the pack is never read
     const second = await cache.serve('k', g.generate);
