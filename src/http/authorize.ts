@@ -26,9 +26,12 @@ export interface AuthorizeContext {
 
 /**
  * The hook's answer: `ephemeral` overrides the URL's choice of namespace; `policy` refuses
- * single ref updates of a push (a reason git prints after `ng`).
+ * single ref updates of a push (a reason git prints after `ng`); `claims`, the verified token,
+ * lets the handler ask the engine whether it is revoked or of an earlier repository of the name.
  */
-export type AccessDecision = { allow: true; ephemeral?: boolean; policy?: RefUpdatePolicy } | { allow: false; status: 401 | 403 | 404; message: string };
+export type AccessDecision =
+  | { allow: true; ephemeral?: boolean; policy?: RefUpdatePolicy; claims?: TokenClaims }
+  | { allow: false; status: 401 | 403 | 404; message: string };
 
 /** The `authorize` hook: decides a request, 401 without valid credentials, 403 when they do not allow it. */
 export type Authorize = (ctx: AuthorizeContext) => Promise<AccessDecision>;
@@ -61,8 +64,8 @@ export function createTokenAuthorizer(tokens: TokenService, opts: TokenAuthorize
     const check = checkAccess(claims, ctx, opts.wrongRepoStatus === undefined ? {} : { wrongRepoStatus: opts.wrongRepoStatus });
     if (!check.allow) return check;
     if (ctx.action === 'write' && claims.refs !== undefined) {
-      return { allow: true, ephemeral: check.ephemeral, policy: refPolicyCheck(claims.refs) };
+      return { allow: true, ephemeral: check.ephemeral, policy: refPolicyCheck(claims.refs), claims };
     }
-    return { allow: true, ephemeral: check.ephemeral };
+    return { allow: true, ephemeral: check.ephemeral, claims };
   };
 }

@@ -14,7 +14,7 @@
 import { spaceOf, type Space } from '../refs/space.js';
 import { LevelGitError, LimitExceededError, NotFoundError, ProtocolError } from '../errors.js';
 import type { GitBackend } from '../protocol/backend.js';
-import type { RefUpdatePolicy } from '../access/types.js';
+import type { RefUpdatePolicy, TokenClaims } from '../access/types.js';
 import { encodePktLine } from '../protocol/pkt-line.js';
 import { advertiseReceivePack, serveReceivePack, type ReceivePackLimits } from '../protocol/receive-pack.js';
 import { advertiseUploadPack, advertiseV2, serveUploadPackV0, serveUploadPackV2, type UploadPackLimits } from '../protocol/upload-pack.js';
@@ -25,6 +25,8 @@ import type { Authorize, GitService } from './authorize.js';
 /** The part of the engine the HTTP layer needs. */
 export interface GitHttpEngine {
   gitBackend(name: string, opts: { space: Space }): Promise<GitBackend>;
+  /** Refuses a verified token that is revoked or of an earlier repository of its name (Engine.admitToken). */
+  admitToken?(claims: TokenClaims): Promise<void>;
 }
 
 /** Size and count limits of the HTTP layer and the protocol parsers below it. */
@@ -246,6 +248,8 @@ async function handleRoute(req: GitHttpRequest, route: GitRoute, query: string, 
     if (!d.allow) return d.status === 401 ? unauthorized(d.message) : textResponse(d.status, d.message);
     if (d.ephemeral !== undefined) ephemeral = d.ephemeral;
     policy = d.policy;
+    // Revocations and repository identity live in the database: asked on every request (401).
+    if (d.claims !== undefined) await options.engine.admitToken?.(d.claims);
   }
 
   let backend: GitBackend;

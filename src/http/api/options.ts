@@ -3,8 +3,12 @@ import { InvalidArgumentError } from '../../errors.js';
 import type { Engine } from '../../engine.js';
 import type { TokenService } from '../../access/tokens.js';
 
-/** The part of the engine the API uses. */
-export type ApiEngine = Pick<Engine, 'createRepo' | 'getRepo' | 'listRepos' | 'deleteRepo'>;
+/**
+ * The part of the engine the API uses. `admitToken` (revocation and repository identity of a
+ * token, on every request) and `revokeToken` (`POST /tokens/revoke`) are optional for engines
+ * wrapped by hand: without them tokens are judged by their signature and claims only.
+ */
+export type ApiEngine = Pick<Engine, 'createRepo' | 'getRepo' | 'listRepos' | 'deleteRepo'> & Partial<Pick<Engine, 'admitToken' | 'revokeToken'>>;
 
 /** Options of the JSON API. */
 export interface ApiOptions {
