@@ -20,7 +20,7 @@ import { advertiseReceivePack, serveReceivePack, type ReceivePackLimits } from '
 import { advertiseUploadPack, advertiseV2, serveUploadPackV0, serveUploadPackV2, type UploadPackLimits } from '../protocol/upload-pack.js';
 import { utf8 } from '../platform/bytes.js';
 import type { CoreRequest, CoreResponse } from './exchange.js';
-import type { Authorize, GitService } from './authorize.js';
+import { claimsOfDecision, type Authorize, type GitService } from './authorize.js';
 
 /** The part of the engine the HTTP layer needs. */
 export interface GitHttpEngine {
@@ -249,7 +249,8 @@ async function handleRoute(req: GitHttpRequest, route: GitRoute, query: string, 
     if (d.ephemeral !== undefined) ephemeral = d.ephemeral;
     policy = d.policy;
     // Revocations and repository identity live in the database: asked on every request (401).
-    if (d.claims !== undefined) await options.engine.admitToken?.(d.claims);
+    const claims = claimsOfDecision(d);
+    if (claims !== undefined) await options.engine.admitToken?.(claims);
   }
 
   let backend: GitBackend;

@@ -5,6 +5,7 @@ import type { FileChange } from '../../repo/build-tree.js';
 import type { CommitOptions, PersonInput } from '../../repo/repository.js';
 import { decodeBase64, isObject, optBool, optPositiveInt, optString, queryBool, readJson, reqString, type JsonBody } from './body.js';
 import { checkRefPolicy } from './ref-guard.js';
+import { assertReachable } from './reachable.js';
 import { branchRef } from '../../refs/ref-name.js';
 import { json } from './responses.js';
 import type { ApiRoute } from './router.js';
@@ -90,7 +91,9 @@ export const commitRoutes: readonly ApiRoute[] = [
       const repo = await ctx.options.engine.getRepo(ctx.params.repo!);
       const limit = parseLogLimit(ctx.url);
       const ref = ctx.url.searchParams.get('ref') ?? repo.info.defaultBranch;
-      const log = await repo.log(ref, { limit, view: spaceOf(ctx.bound || queryBool(ctx.url, 'ephemeral')) });
+      const view = spaceOf(ctx.bound || queryBool(ctx.url, 'ephemeral'));
+      await assertReachable(ctx.principal, repo, ref, view);
+      const log = await repo.log(ref, { limit, view });
       return json(200, {
         commits: log.map((c) => ({ sha: c.sha, message: c.message, author: c.author, committer: c.committer, parents: c.parents, tree: c.tree })),
       });
