@@ -34,7 +34,13 @@ describe('reads by sha', () => {
     const repo = await engine.createRepo('r');
     const first = await repo.commit({ branch: 'main', message: 'one', author: AUTHOR, changes: [{ path: 'a.txt', content: 'public\n' }] });
     const second = await repo.commit({ branch: 'main', message: 'two', author: AUTHOR, changes: [{ path: 'a.txt', content: 'public 2\n' }] });
-    const secret = await repo.commit({ branch: 'leak', baseBranch: 'main', message: 'oops', author: AUTHOR, changes: [{ path: 'key.txt', content: 'secret\n' }] });
+    const secret = await repo.commit({
+      branch: 'leak',
+      baseBranch: 'main',
+      message: 'oops',
+      author: AUTHOR,
+      changes: [{ path: 'key.txt', content: 'secret\n' }],
+    });
     await repo.deleteBranch('leak');
 
     const read = { authorization: `Bearer ${(await tokens.mint({ repo: 'r', permissions: ['git:write'] })).token}` };
@@ -59,7 +65,14 @@ describe('reads by sha', () => {
   it('a commit reachable only from an ephemeral branch is readable through the ephemeral view', async () => {
     const repo = await engine.createRepo('e');
     await repo.commit({ branch: 'main', message: 'one', author: AUTHOR, changes: [{ path: 'a', content: 'a' }] });
-    const eph = await repo.commit({ branch: 'work', baseBranch: 'main', space: 'ephemeral', message: 'e', author: AUTHOR, changes: [{ path: 'b', content: 'b' }] });
+    const eph = await repo.commit({
+      branch: 'work',
+      baseBranch: 'main',
+      space: 'ephemeral',
+      message: 'e',
+      author: AUTHOR,
+      changes: [{ path: 'b', content: 'b' }],
+    });
     const read = { authorization: `Bearer ${(await tokens.mint({ repo: 'e' })).token}` };
     expect((await call('GET', `/api/v1/repos/e/files/b?ref=${eph.sha}`, read)).status).toBe(404);
     expect((await call('GET', `/api/v1/repos/e/files/b?ref=${eph.sha}&ephemeral=true`, read)).status).toBe(200);
