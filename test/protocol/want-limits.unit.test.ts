@@ -51,7 +51,7 @@ async function fetchWith(wants: readonly string[], limits?: { maxNonTipWants: nu
     new Request('http://git.test/w.git/git-upload-pack', {
       method: 'POST',
       headers: { 'content-type': 'application/x-git-upload-pack-request', 'git-protocol': 'version=2' },
-      body: v2Fetch(wants),
+      body: v2Fetch(wants) as unknown as BodyInit,
     }),
   );
   return { text: await res!.text(), walked };
