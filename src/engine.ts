@@ -22,6 +22,9 @@ import type { IngestOptions } from './repo/ingest.js';
 import { PackCache, type PackCacheOptions } from './repo/pack-cache.js';
 import { ZERO_OID } from './object/oid.js';
 import type { TokenService } from './access/tokens.js';
+import type { TokenClaims } from './access/types.js';
+import { reject } from './access/token-claims.js';
+import { RevocationStore } from './storage/revocations.js';
 import { createRemoteUrl, type RemoteUrl, type RemoteUrlOptions } from './access/remote-url.js';
 import type { Oid } from './object/oid.js';
 import { fsckConfig, type FsckConfig, type FsckOptions } from './object/fsck.js';
@@ -98,6 +101,8 @@ interface RepoRecord extends RepoInfo {
 
 /** How often the sweep looks for keys of repository ids without a record (besides its first run). */
 const ORPHAN_SCAN_INTERVAL_MS = 3600_000;
+/** Clock skew allowed between a token's `iat` and its repository's creation, for tokens without `rid` (other minters). */
+export const TOKEN_CREATION_SKEW_SECONDS = 30;
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}(\/[A-Za-z0-9][A-Za-z0-9._-]{0,99})?$/;
 
@@ -124,6 +129,7 @@ export class Engine {
   readonly packCache: PackCache;
   readonly #deleted = new Set<number>();
   readonly #warming = new Map<string, { next?: Oid }>();
+  readonly #revoked: RevocationStore;
   #closed = false;
   /** Aborted by `close`: running sweeps stop at their next check. */
   readonly #abort = new AbortController();
@@ -143,6 +149,7 @@ export class Engine {
     this.#cache = createObjectCache(options.cacheBytes);
     this.#lock = options.lock ?? new InProcessLock();
     this.packCache = new PackCache(options.packCache);
+    this.#revoked = new RevocationStore(kv);
   }
 
   #check(): void {
@@ -310,7 +317,37 @@ export class Engine {
     const baseUrl = options.baseUrl ?? this.#options.baseUrl;
     if (baseUrl === undefined) throw new InvalidArgumentError('remoteUrl needs a baseUrl (option, or openEngine({ baseUrl }))');
     const repo = await this.getRepo(name);
-    return createRemoteUrl(tokens, repo.name, { ...options, baseUrl });
+    return createRemoteUrl(tokens, repo.name, { ...options, baseUrl, repoId: internalsOf(repo).id });
+  }
+
+  /**
+   * Refuses (UnauthorizedError) a verified token that was revoked (`revokeToken`, by any
+   * process over this database) or that belongs to an earlier repository of its name: its `rid`
+   * is not this repository's id, or, without `rid`, it was issued before this repository was
+   * created (less `TOKEN_CREATION_SKEW_SECONDS` for the minter's clock). Reads the database, so it
+   * is current everywhere. A repository that does not exist is left to the caller's 404.
+   */
+  async admitToken(claims: Pick<TokenClaims, 'repo' | 'repoId' | 'iat' | 'jti'>): Promise<void> {
+    this.#check();
+    if (await this.#revoked.isRevoked(claims.jti)) throw reject('revoked', 'token has been revoked');
+    const idBytes = typeof claims.repo === 'string' ? await this.#kv.get(nameKey(claims.repo)) : undefined;
+    if (idBytes === undefined) return;
+    const stale = () => reject('repository', `token was issued for an earlier repository named "${claims.repo}"`);
+    if (claims.repoId !== undefined) {
+      if (claims.repoId !== decodeRepoId(idBytes)) throw stale();
+      return;
+    }
+    const rec = await this.#kv.get(repoRecordKey(decodeRepoId(idBytes)));
+    const created = rec === undefined ? NaN : Date.parse((JSON.parse(fromUtf8(rec)) as RepoRecord).createdAt) / 1000;
+    if (claims.iat < Math.floor(created) - TOKEN_CREATION_SKEW_SECONDS) throw stale();
+  }
+
+  /** Revokes a token (its `jti`, until its `exp`), in the database: every engine over it refuses it from now on. */
+  async revokeToken(claims: Pick<TokenClaims, 'jti' | 'exp'>): Promise<void> {
+    this.#check();
+    if (typeof claims.jti !== 'string' || claims.jti.length === 0) throw new InvalidArgumentError('jti must be a non-empty string');
+    if (typeof claims.exp !== 'number' || !Number.isFinite(claims.exp)) throw new InvalidArgumentError('exp must be a number of seconds');
+    await this.#revoked.revoke(claims.jti, claims.exp);
   }
 
   /**
@@ -368,6 +405,7 @@ export class Engine {
     }
     this.#check();
     const reclaimed = await this.#reclaimOrphans();
+    await this.#revoked.purge(); // revocations of tokens that expired meanwhile
     const result: EngineSweepResult = { refs, objects };
     if (busy > 0) result.busy = busy;
     if (reclaimed > 0) result.reclaimed = reclaimed;

@@ -24,6 +24,8 @@ export interface RemoteUrlOptions {
   refs?: RefPolicy[];
   /** Who the token is for (recorded as `sub`, for logs). */
   sub?: string;
+  /** The repository's internal id (the `rid` claim): the engine and the API set it. */
+  repoId?: number;
 }
 
 /** A remote URL and the token inside it. */
@@ -78,6 +80,7 @@ export async function createRemoteUrl(tokens: TokenService, name: string, option
     ...(options.ephemeral ? { ephemeral: true } : {}),
     ...(options.refs !== undefined ? { refs: options.refs } : {}),
     ...(options.sub !== undefined ? { sub: options.sub } : {}),
+    ...(options.repoId !== undefined ? { repoId: options.repoId } : {}),
   });
   u.username = 't';
   u.password = minted.token;

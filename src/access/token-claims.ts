@@ -19,10 +19,22 @@ export interface MintRequest {
   refs?: RefPolicy[];
   /** Who the token is for (an agent id, a user id): recorded as `sub`, for logs. */
   sub?: string;
+  /** The repository's internal id (claim `rid`), binding the token to this repository and not its name only. */
+  repoId?: number;
 }
 
 /** Why a token was refused, in `UnauthorizedError.details.reason`. */
-export type TokenRejection = 'missing' | 'malformed' | 'algorithm' | 'signature' | 'expired' | 'not-yet-valid' | 'lifetime' | 'claims' | 'revoked';
+export type TokenRejection =
+  | 'missing'
+  | 'malformed'
+  | 'algorithm'
+  | 'signature'
+  | 'expired'
+  | 'not-yet-valid'
+  | 'lifetime'
+  | 'claims'
+  | 'revoked'
+  | 'repository';
 
 const MAX_REPO_LENGTH = 1024;
 const MAX_JTI_LENGTH = 256;
@@ -93,7 +105,13 @@ export function checkMintRequest(req: MintRequest, defaultTtl: number, maxTtl: n
   if (req.sub !== undefined && (typeof req.sub !== 'string' || req.sub.length === 0 || req.sub.length > MAX_SUB_LENGTH)) {
     throw new InvalidArgumentError(`sub must be a string of 1..${MAX_SUB_LENGTH} characters`);
   }
+  if (req.repoId !== undefined && !isRepoId(req.repoId)) throw new InvalidArgumentError('repoId must be a positive integer');
   return ttl;
+}
+
+/** A repository id as the `rid` claim carries it: a positive integer below 2^32. */
+function isRepoId(v: unknown): v is number {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v > 0 && v < 2 ** 32;
 }
 
 /** Reads and checks the level-git claims of a payload whose signature and times jose already checked. */
@@ -112,6 +130,7 @@ export function claimsFromPayload(p: JWTPayload, maxTtl: number): TokenClaims {
     if (problem !== null) throw bad(problem);
   }
   if (p.sub !== undefined && (typeof p.sub !== 'string' || p.sub.length > MAX_SUB_LENGTH)) throw bad('sub must be a short string');
+  if (p.rid !== undefined && !isRepoId(p.rid)) throw bad('rid must be a positive integer');
   if (typeof p.jti !== 'string' || p.jti.length === 0 || p.jti.length > MAX_JTI_LENGTH) {
     throw bad(`jti must be a string of 1..${MAX_JTI_LENGTH} characters`);
   }
@@ -129,6 +148,7 @@ export function claimsFromPayload(p: JWTPayload, maxTtl: number): TokenClaims {
   if (p.ephemeral === true) claims.ephemeral = true;
   if (p.refs !== undefined) claims.refs = copyRefPolicies(p.refs as RefPolicy[]);
   if (p.sub !== undefined) claims.sub = p.sub;
+  if (p.rid !== undefined) claims.repoId = p.rid as number;
   return claims;
 }
 

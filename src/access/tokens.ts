@@ -8,6 +8,7 @@
  *               "minter"?: "level-git" }      ; set by `mint`: exact expiry, see below
  *   payload = {
  *     "repo": string,                      ; the one repository (exact name)
+ *     "rid"?: integer,                     ; its internal id: refused by a new repository of that name
  *     "scope": scope-token *( SP scope-token ),  scope-token = "git:read" / "git:write"
  *     "ephemeral"?: boolean,               ; bound to the ephemeral namespace
  *     "refs"?: [[pattern, [op...]]...],    ; see ref-policy.ts
@@ -125,6 +126,7 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
     const iat = Math.floor(now() / 1000);
     const claims: TokenClaims = { repo: req.repo, permissions, exp: iat + ttl, iat, jti: randomJti() };
     const payload: JWTPayload = { repo: claims.repo, scope: permissions.join(' ') };
+    if (req.repoId !== undefined) payload.rid = claims.repoId = req.repoId;
     if (req.ephemeral === true) payload.ephemeral = claims.ephemeral = true;
     if (req.refs !== undefined) {
       claims.refs = copyRefPolicies(req.refs);

@@ -28,6 +28,11 @@ export type RefPolicy = [pattern: string, ops: RefOp[]];
 export interface TokenClaims {
   /** The one repository the token is for (exact name). */
   repo: string;
+  /**
+   * The internal id of that repository when the token was minted (claim `rid`): a token of a
+   * deleted repository is refused by a new one of the same name. Absent in tokens of other minters.
+   */
+  repoId?: number;
   /** Canonical: sorted, no duplicates, `git:read` present whenever `git:write` is. */
   permissions: Permission[];
   /** Bound to the ephemeral namespace: reads see it, writes land in it, whatever the URL. */

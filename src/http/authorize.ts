@@ -30,6 +30,23 @@ export interface AuthorizeContext {
  */
 export type AccessDecision = { allow: true; ephemeral?: boolean; policy?: RefUpdatePolicy } | { allow: false; status: 401 | 403 | 404; message: string };
 
+/** The verified token behind each decision of `createTokenAuthorizer` (kept beside the answer, whose shape stays the hook's). */
+const decisionClaims = new WeakMap<AccessDecision, TokenClaims>();
+
+/**
+ * The verified token an allowing decision of `createTokenAuthorizer` was made on, or undefined
+ * (another hook, an anonymous read): the handler asks the engine whether that token is revoked
+ * or belongs to an earlier repository of the name (`Engine.admitToken`).
+ */
+export function claimsOfDecision(decision: AccessDecision): TokenClaims | undefined {
+  return decisionClaims.get(decision);
+}
+
+function allowWith(claims: TokenClaims, decision: AccessDecision): AccessDecision {
+  decisionClaims.set(decision, claims);
+  return decision;
+}
+
 /** The `authorize` hook: decides a request, 401 without valid credentials, 403 when they do not allow it. */
 export type Authorize = (ctx: AuthorizeContext) => Promise<AccessDecision>;
 
@@ -61,8 +78,8 @@ export function createTokenAuthorizer(tokens: TokenService, opts: TokenAuthorize
     const check = checkAccess(claims, ctx, opts.wrongRepoStatus === undefined ? {} : { wrongRepoStatus: opts.wrongRepoStatus });
     if (!check.allow) return check;
     if (ctx.action === 'write' && claims.refs !== undefined) {
-      return { allow: true, ephemeral: check.ephemeral, policy: refPolicyCheck(claims.refs) };
+      return allowWith(claims, { allow: true, ephemeral: check.ephemeral, policy: refPolicyCheck(claims.refs) });
     }
-    return { allow: true, ephemeral: check.ephemeral };
+    return allowWith(claims, { allow: true, ephemeral: check.ephemeral });
   };
 }

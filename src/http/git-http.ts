@@ -14,17 +14,19 @@
 import { spaceOf, type Space } from '../refs/space.js';
 import { LevelGitError, LimitExceededError, NotFoundError, ProtocolError } from '../errors.js';
 import type { GitBackend } from '../protocol/backend.js';
-import type { RefUpdatePolicy } from '../access/types.js';
+import type { RefUpdatePolicy, TokenClaims } from '../access/types.js';
 import { encodePktLine } from '../protocol/pkt-line.js';
 import { advertiseReceivePack, serveReceivePack, type ReceivePackLimits } from '../protocol/receive-pack.js';
 import { advertiseUploadPack, advertiseV2, serveUploadPackV0, serveUploadPackV2, type UploadPackLimits } from '../protocol/upload-pack.js';
 import { utf8 } from '../platform/bytes.js';
 import type { CoreRequest, CoreResponse } from './exchange.js';
-import type { Authorize, GitService } from './authorize.js';
+import { claimsOfDecision, type Authorize, type GitService } from './authorize.js';
 
 /** The part of the engine the HTTP layer needs. */
 export interface GitHttpEngine {
   gitBackend(name: string, opts: { space: Space }): Promise<GitBackend>;
+  /** Refuses a verified token that is revoked or of an earlier repository of its name (Engine.admitToken). */
+  admitToken?(claims: TokenClaims): Promise<void>;
 }
 
 /** Size and count limits of the HTTP layer and the protocol parsers below it. */
@@ -33,12 +35,35 @@ export interface GitHttpLimits {
   maxUploadPackBody: number;
   /** Largest receive-pack request body, after gzip decoding (default 2 GiB). */
   maxReceivePackBody: number;
+  /**
+   * Most bytes a gzip request body may decode to (default 256 MiB), enforced as the decoder
+   * produces them: a tiny body of highly compressible data is refused, not inflated.
+   * git compresses only fetch requests; a push body over this is refused the same way.
+   */
+  maxGzipBody?: number;
+  /**
+   * When a request is refused before its body was read (a push whose pack fails early), at
+   * most this many more bytes are read and dropped before answering (default 64 MiB), so the
+   * client, still sending, reads the answer instead of a reset connection.
+   */
+  maxDrainBytes?: number;
+  /** ...and for at most this long (default 10 s). Past either bound the answer goes out as is. */
+  drainTimeoutMs?: number;
   uploadPack?: Partial<UploadPackLimits>;
   receivePack?: Partial<ReceivePackLimits>;
 }
 
 /** Default HTTP limits. */
-export const DEFAULT_HTTP_LIMITS: GitHttpLimits = { maxUploadPackBody: 16 * 1024 * 1024, maxReceivePackBody: 2 * 1024 * 1024 * 1024 };
+export const DEFAULT_HTTP_LIMITS: GitHttpLimits = {
+  maxUploadPackBody: 16 * 1024 * 1024,
+  maxReceivePackBody: 2 * 1024 * 1024 * 1024,
+  maxGzipBody: 256 * 1024 * 1024,
+  maxDrainBytes: 64 * 1024 * 1024,
+  drainTimeoutMs: 10_000,
+};
+
+/** Largest piece of a gzip body handed to the decoder at once: what one step may expand (≤ ~1032×) stays small. */
+const GZIP_INPUT_PIECE = 16 * 1024;
 
 /** Options shared by every adapter. */
 export interface GitHttpOptions {
@@ -154,14 +179,22 @@ export async function* limitBody(source: AsyncIterable<Uint8Array>, max: number)
   }
 }
 
-/** Streams `source` through the web-standard gzip decoder, chunk by chunk. */
-export async function* gunzip(source: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+/**
+ * Streams `source` through the web-standard gzip decoder, chunk by chunk, in pieces of at most
+ * 16 KiB, and fails with LimitExceededError once the output passes `maxDecoded` bytes.
+ */
+export async function* gunzip(source: AsyncIterable<Uint8Array>, maxDecoded = Infinity): AsyncGenerator<Uint8Array> {
   const it = source[Symbol.asyncIterator]();
+  let held: Uint8Array | null = null;
   const input = new ReadableStream<Uint8Array>({
     async pull(controller) {
-      const n = await it.next();
-      if (n.done) controller.close();
-      else controller.enqueue(n.value);
+      if (held === null) {
+        const n = await it.next();
+        if (n.done) return controller.close();
+        held = n.value;
+      }
+      controller.enqueue(held.subarray(0, GZIP_INPUT_PIECE));
+      held = held.length > GZIP_INPUT_PIECE ? held.subarray(GZIP_INPUT_PIECE) : null;
     },
     async cancel() {
       await it.return?.();
@@ -169,6 +202,7 @@ export async function* gunzip(source: AsyncIterable<Uint8Array>): AsyncGenerator
   });
   const output = input.pipeThrough(new DecompressionStream('gzip') as unknown as ReadableWritablePair<Uint8Array, Uint8Array>);
   const reader = output.getReader();
+  let decoded = 0;
   try {
     for (;;) {
       let r: ReadableStreamReadResult<Uint8Array>;
@@ -179,6 +213,10 @@ export async function* gunzip(source: AsyncIterable<Uint8Array>): AsyncGenerator
         throw new ProtocolError('request body is not valid gzip', { cause: err });
       }
       if (r.done) return;
+      decoded += r.value.length;
+      if (decoded > maxDecoded) {
+        throw new LimitExceededError(`gzip request body decodes to more than ${maxDecoded} bytes`, { details: { limit: maxDecoded } });
+      }
       yield r.value;
     }
   } finally {
@@ -186,11 +224,68 @@ export async function* gunzip(source: AsyncIterable<Uint8Array>): AsyncGenerator
   }
 }
 
-function requestBody(req: GitHttpRequest, max: number): AsyncIterable<Uint8Array> {
-  const raw = req.body ?? once([]);
+/**
+ * A request body read by a parser that may stop early. Stopping never reaches the source (a
+ * Node request's iterator would destroy its socket, and git would print "RPC failed ...
+ * Connection reset by peer" instead of the answer); `drain` then reads and drops what is
+ * left, bounded in bytes and time, so the answer reaches a client that is still sending.
+ */
+export class RequestBody {
+  readonly #it: AsyncIterator<Uint8Array>;
+  #ended = false;
+  #pending: Promise<IteratorResult<Uint8Array>> | null = null;
+
+  constructor(source: AsyncIterable<Uint8Array>) {
+    this.#it = source[Symbol.asyncIterator]();
+  }
+
+  async #next(): Promise<IteratorResult<Uint8Array>> {
+    const n = await (this.#pending ?? this.#it.next());
+    this.#pending = null;
+    if (n.done) this.#ended = true;
+    return n;
+  }
+
+  /** The body as a stream; a consumer that stops early leaves the rest for `drain`. */
+  async *stream(): AsyncGenerator<Uint8Array> {
+    for (;;) {
+      const n = await this.#next();
+      if (n.done) return;
+      yield n.value;
+    }
+  }
+
+  /** Reads and drops the rest, up to `maxBytes` or `timeoutMs`; true when the body ended. */
+  async drain(maxBytes: number, timeoutMs: number): Promise<boolean> {
+    let dropped = 0;
+    const deadline = Date.now() + timeoutMs;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      while (!this.#ended && dropped <= maxBytes) {
+        const left = deadline - Date.now();
+        if (left <= 0) return false;
+        this.#pending ??= this.#it.next();
+        const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), left)));
+        const r = await Promise.race([this.#pending, timeout]);
+        clearTimeout(timer);
+        if (r === 'timeout') return false;
+        this.#pending = null;
+        if (r.done) this.#ended = true;
+        else dropped += r.value.length;
+      }
+      return this.#ended;
+    } catch {
+      return false; // the client went away: nothing left to protect
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+function requestBody(req: GitHttpRequest, raw: AsyncIterable<Uint8Array>, max: number, maxGzip: number): AsyncIterable<Uint8Array> {
   const enc = (req.headers.get('content-encoding') ?? '').trim().toLowerCase();
   if (enc === '' || enc === 'identity') return limitBody(raw, max);
-  if (enc === 'gzip' || enc === 'x-gzip') return limitBody(gunzip(limitBody(raw, max)), max);
+  if (enc === 'gzip' || enc === 'x-gzip') return limitBody(gunzip(limitBody(raw, max), maxGzip), max);
   throw new ProtocolError(`unsupported Content-Encoding ${enc}`);
 }
 
@@ -246,6 +341,9 @@ async function handleRoute(req: GitHttpRequest, route: GitRoute, query: string, 
     if (!d.allow) return d.status === 401 ? unauthorized(d.message) : textResponse(d.status, d.message);
     if (d.ephemeral !== undefined) ephemeral = d.ephemeral;
     policy = d.policy;
+    // Revocations and repository identity live in the database: asked on every request (401).
+    const claims = claimsOfDecision(d);
+    if (claims !== undefined) await options.engine.admitToken?.(claims);
   }
 
   let backend: GitBackend;
@@ -265,17 +363,22 @@ async function handleRoute(req: GitHttpRequest, route: GitRoute, query: string, 
   }
 
   const max = service === 'git-upload-pack' ? limits.maxUploadPackBody : limits.maxReceivePackBody;
+  const source = new RequestBody(req.body ?? once([]));
+  // Before answering, read what the parser left (bounded): a client still sending reads the answer, not a reset.
+  const drained = () => source.drain(limits.maxDrainBytes ?? 0, limits.drainTimeoutMs ?? 0);
   try {
-    const body = requestBody(req, max);
+    const body = requestBody(req, source.stream(), max, limits.maxGzipBody ?? Infinity);
     let out: AsyncIterable<Uint8Array>;
     if (service === 'git-upload-pack') {
       const o = { limits: limits.uploadPack };
       out = version === 2 ? await serveUploadPackV2(backend, body, o) : await serveUploadPackV0(backend, body, o);
     } else {
       out = once(await serveReceivePack(backend, body, { limits: limits.receivePack, policy }));
+      await drained();
     }
     return { status: 200, headers: gitHeaders(`application/x-${service}-result`), body: guardStream(out, options.onError) };
   } catch (err) {
+    await drained();
     // The client speaks pkt-lines here: an ERR packet is what it can print.
     if (err instanceof LevelGitError) return errPacketResponse(service, err.message);
     options.onError?.(err);

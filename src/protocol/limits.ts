@@ -9,6 +9,13 @@ export interface UploadPackLimits {
   maxPackets: number;
   /** Most `want` lines. */
   maxWants: number;
+  /**
+   * Most wants that are not the value of an advertised ref (a tip or its peeled tag target).
+   * Each such want costs a reachability walk (upload-pack answers "not our ref" otherwise), so
+   * a request of thousands of old commits is refused before any walk. Partial clones fetching
+   * many missing blobs at once send such wants: raise it for blobless clones of huge trees.
+   */
+  maxNonTipWants: number;
   /** Most `have` lines. */
   maxHaves: number;
   /** Most `shallow` lines. */
@@ -23,6 +30,7 @@ export interface UploadPackLimits {
 export const DEFAULT_UPLOAD_PACK_LIMITS: UploadPackLimits = {
   maxPackets: 200_000,
   maxWants: 20_000,
+  maxNonTipWants: 2_048,
   maxHaves: 100_000,
   maxShallows: 100_000,
   maxPrefixes: 1_000,

@@ -13,7 +13,7 @@
  * without wants is answered with nothing, as C git does. Nothing here writes `0002`
  * (response-end): HTTP clients add it themselves.
  */
-import { LevelGitError, ProtocolError } from '../errors.js';
+import { LevelGitError, LimitExceededError, ProtocolError } from '../errors.js';
 import type { Oid } from '../object/oid.js';
 import type { FetchRequest, FetchResponse, GitBackend } from './backend.js';
 import {
@@ -48,7 +48,19 @@ async function* fromArray(parts: readonly Uint8Array[]): AsyncGenerator<Uint8Arr
   for (const p of parts) yield p;
 }
 
-async function checkWants(backend: GitBackend, wants: readonly Oid[]): Promise<void> {
+async function checkWants(backend: GitBackend, wants: readonly Oid[], l: UploadPackLimits): Promise<void> {
+  if (wants.length > l.maxNonTipWants) {
+    // Only then are the tips read: the count decides before any reachability walk starts.
+    const tips = new Set<Oid>();
+    for (const r of await backend.listRefs()) {
+      if (r.oid) tips.add(r.oid);
+      if (r.peeled) tips.add(r.peeled);
+    }
+    const nonTip = wants.reduce((n, w) => (tips.has(w) ? n : n + 1), 0);
+    if (nonTip > l.maxNonTipWants) {
+      throw new LimitExceededError(`${nonTip} wants are not ref tips, more than the ${l.maxNonTipWants} allowed`, { details: { limit: l.maxNonTipWants } });
+    }
+  }
   const bad = await backend.invalidWants(wants);
   if (bad.length > 0) {
     throw new ProtocolError(`upload-pack: not our ref ${bad[0]}${bad.length > 1 ? ` (and ${bad.length - 1} more)` : ''}`, { details: { invalidWants: bad } });
@@ -107,7 +119,7 @@ export async function serveUploadPackV2(backend: GitBackend, body: ByteStream, o
   const parsed = parseFetchArgs(cmd.args, l);
   const req = parsed.request;
   if (req.wants.length === 0) return fromArray([]);
-  await checkWants(backend, req.wants);
+  await checkWants(backend, req.wants, l);
   const common = await commonHaves(backend, req.haves);
   const head: Uint8Array[] = [];
   if (!parsed.done) {
@@ -132,7 +144,7 @@ export async function serveUploadPackV0(backend: GitBackend, body: ByteStream, o
   if (!parsed) return fromArray([]);
   const req = parsed.request;
   const caps = parsed.capabilities;
-  await checkWants(backend, req.wants);
+  await checkWants(backend, req.wants, l);
   const common = await commonHaves(backend, req.haves);
   const head: Uint8Array[] = [];
   // The shallow section is computed from the same request whether or not a pack follows.

@@ -24,6 +24,24 @@ import type { ObjectStore, ObjectWriter } from '../object/object-store.js';
 import { checkNamedBlobs, checkObject, fsckConfig, type FsckConfig } from '../object/fsck.js';
 import { refuseIfBad } from './checks.js';
 
+/**
+ * Longest stretch, in ms, tree building runs before giving the event loop a turn: hashing and
+ * deflating thousands of files in one go would freeze every other request of the process.
+ */
+const SLICE_MS = 20;
+let sliceStart = 0;
+
+/** True when the current slice of work is used up (the caller then awaits `pause`). */
+function sliceUsed(): boolean {
+  return performance.now() - sliceStart > SLICE_MS;
+}
+
+/** Lets timers and I/O run, then starts a new slice. */
+async function pause(): Promise<void> {
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  sliceStart = performance.now();
+}
+
 /** One change of a commit: write a file, or delete a path. */
 export type FileChange = { path: string; content: string | Uint8Array; mode?: string; delete?: false } | { path: string; delete: true };
 
@@ -116,6 +134,7 @@ export async function applyChanges(
   const written = new Map<Oid, Uint8Array>(); // blobs this commit writes in this directory
   if (base !== undefined) for (const e of await store.tree(base)) entries.set(e.name, e);
   for (const [name, change] of node.files) {
+    if (sliceUsed()) await pause();
     const path = prefix + name;
     const existing = entries.get(name);
     if (change.delete) {

@@ -20,6 +20,8 @@ import type { ObjectPlanInput } from './walk.js';
 
 /** What repo/'s neighbours use of a repository beyond its public API. */
 export interface RepoInternals {
+  /** The repository's internal id: never reused, so it tells a repository from a later one of the same name. */
+  readonly id: number;
   /** The repository's object store. */
   readonly objects: ObjectStore;
   /** Moves refs through the ref-update pipeline (ref-updates.ts). */
@@ -50,6 +52,7 @@ const registry = new WeakMap<Repository, RepoInternals>();
 export function registerInternals(core: RepoCore): void {
   const { ctx } = core;
   registry.set(core.repo, {
+    id: ctx.repoId,
     objects: ctx.objects,
     transact: (updates, source, extra) => transact(core, updates, source, extra),
     withWrite: (fn) => ctx.guard.write(fn),

@@ -2,7 +2,8 @@
  * Who is calling and what a route lets them do. The admin key (`x-api-key`) may do everything;
  * a repository token (`Authorization: Bearer`, or Basic with the token as password) is checked
  * by access/'s `checkAccess` against the route's repository and access level, and brings its
- * ephemeral binding and, for writes, its ref policies (judged by ref-guard.ts).
+ * ephemeral binding and, for writes, its ref policies (judged by ref-guard.ts). A token the
+ * engine does not admit (revoked, or of a deleted repository of the same name) is a 401.
  */
 import { ForbiddenError, UnauthorizedError } from '../../errors.js';
 import { checkAccess, refPolicyCheck, tokenFromHeaders } from '../../access/policy.js';
@@ -45,7 +46,10 @@ export async function authenticate(headers: Headers, options: ApiOptions): Promi
   }
   const token = tokenFromHeaders(headers);
   if (token === null) throw new UnauthorizedError('authentication required: send x-api-key or Authorization: Bearer <token>');
-  return { admin: false, claims: await options.tokens.verify(token) };
+  const claims = await options.tokens.verify(token);
+  // Revoked, or minted for an earlier repository of this name: read from the database each time.
+  await options.engine.admitToken?.(claims);
+  return { admin: false, claims };
 }
 
 /** Checks `principal` may use a route of `access` on `repo` (undefined for routes without one); 403 otherwise. */

@@ -3,6 +3,7 @@ import { spaceOf } from '../../refs/space.js';
 import { ZERO_OID } from '../../object/oid.js';
 import { optBool, optPositiveInt, optString, queryBool, readJson, reqString, type JsonBody } from './body.js';
 import { checkRefPolicy } from './ref-guard.js';
+import { assertReachable } from './reachable.js';
 import { branchRef } from '../../refs/ref-name.js';
 import { json, noContent } from './responses.js';
 import type { ApiRoute } from './router.js';
@@ -35,7 +36,10 @@ export const branchRoutes: readonly ApiRoute[] = [
       const b = parseCreateBranchBody(raw);
       const ephemeral = ctx.bound || b.ephemeral;
       await checkRefPolicy(ctx.policy, repo, [{ ref: branchRef(b.name), ephemeral, oldOid: ZERO_OID, newOid: 'descendant' }]);
-      const r = await repo.createBranch(b.name, b.from ?? repo.info.defaultBranch, { space: spaceOf(ephemeral), ttlSeconds: b.ttlSeconds });
+      const from = b.from ?? repo.info.defaultBranch;
+      // A branch must not make an unreachable commit readable again (the merged view: all the token may read).
+      await assertReachable(ctx.principal, repo, from, 'ephemeral');
+      const r = await repo.createBranch(b.name, from, { space: spaceOf(ephemeral), ttlSeconds: b.ttlSeconds });
       return json(201, { ...r, ephemeral });
     },
   },

@@ -1,10 +1,12 @@
 /** Routes of commits: the log (read) and multi-file commits (write, judged by the ref policy). */
 import { spaceOf } from '../../refs/space.js';
-import { InvalidArgumentError } from '../../errors.js';
+import { InvalidArgumentError, LimitExceededError } from '../../errors.js';
+import { DEFAULT_MAX_COMMIT_BYTES, DEFAULT_MAX_COMMIT_CHANGES } from './options.js';
 import type { FileChange } from '../../repo/build-tree.js';
 import type { CommitOptions, PersonInput } from '../../repo/repository.js';
 import { decodeBase64, isObject, optBool, optPositiveInt, optString, queryBool, readJson, reqString, type JsonBody } from './body.js';
 import { checkRefPolicy } from './ref-guard.js';
+import { assertReachable } from './reachable.js';
 import { branchRef } from '../../refs/ref-name.js';
 import { json } from './responses.js';
 import type { ApiRoute } from './router.js';
@@ -20,9 +22,45 @@ export function parseLogLimit(url: URL): number {
   return limit;
 }
 
-/** `changes` of a commit body: writes (utf-8 or base64 content, optional mode) and deletes. */
-export function parseChanges(raw: unknown): FileChange[] {
+/** The budget of one API commit, checked while its body is parsed (413 before any object is built). */
+export interface CommitBudget {
+  /** Most changes (writes and deletes). */
+  maxChanges: number;
+  /** Most content bytes, summed over the writes (UTF-8 text as encoded, base64 as decoded). */
+  maxBytes: number;
+}
+
+const DEFAULT_BUDGET: CommitBudget = { maxChanges: DEFAULT_MAX_COMMIT_CHANGES, maxBytes: DEFAULT_MAX_COMMIT_BYTES };
+
+/** Bytes `s` takes in UTF-8, counted without encoding it. */
+function utf8Length(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c < 0xdc00 && i + 1 < s.length) {
+      n += 4; // a surrogate pair: one 4-byte character
+      i++;
+    } else n += 3;
+  }
+  return n;
+}
+
+/** `changes` of a commit body: writes (utf-8 or base64 content, optional mode) and deletes, within `budget` (413 past it). */
+export function parseChanges(raw: unknown, budget: CommitBudget = DEFAULT_BUDGET): FileChange[] {
   if (!Array.isArray(raw)) throw new InvalidArgumentError('changes must be an array');
+  if (raw.length > budget.maxChanges) {
+    throw new LimitExceededError(`a commit may have at most ${budget.maxChanges} changes (this one has ${raw.length})`, {
+      details: { limit: budget.maxChanges },
+    });
+  }
+  let bytes = 0;
+  const spend = (n: number) => {
+    bytes += n;
+    if (bytes > budget.maxBytes)
+      throw new LimitExceededError(`a commit may write at most ${budget.maxBytes} bytes of content`, { details: { limit: budget.maxBytes } });
+  };
   return raw.map((c: unknown, i): FileChange => {
     if (!isObject(c)) throw new InvalidArgumentError(`changes[${i}] must be an object`);
     if (typeof c.path !== 'string') throw new InvalidArgumentError(`changes[${i}].path must be a string`);
@@ -31,8 +69,8 @@ export function parseChanges(raw: unknown): FileChange[] {
     if (typeof c.content !== 'string') throw new InvalidArgumentError(`changes[${i}].content must be a string`);
     const encoding = c.encoding ?? 'utf-8';
     let content: string | Uint8Array;
-    if (encoding === 'utf-8' || encoding === 'utf8') content = c.content;
-    else if (encoding === 'base64') content = decodeBase64(c.content, `changes[${i}].content`);
+    if (encoding === 'utf-8' || encoding === 'utf8') spend(utf8Length((content = c.content)));
+    else if (encoding === 'base64') spend((content = decodeBase64(c.content, `changes[${i}].content`)).length);
     else throw new InvalidArgumentError(`changes[${i}].encoding must be "utf-8" or "base64"`);
     if (c.mode !== undefined && typeof c.mode !== 'string' && typeof c.mode !== 'number') throw new InvalidArgumentError(`changes[${i}].mode must be a string`);
     return c.mode === undefined ? { path: c.path, content } : { path: c.path, content, mode: String(c.mode) };
@@ -57,10 +95,10 @@ function parsePerson(v: unknown, what: string): PersonInput {
 }
 
 /** `POST /repos/:repo/commits` body as commit options; `ephemeral` is what the body asked (the caller's binding is added by the route). */
-export function parseCommitBody(body: JsonBody): Omit<CommitOptions, 'space'> & { ephemeral: boolean } {
+export function parseCommitBody(body: JsonBody, budget: CommitBudget = DEFAULT_BUDGET): Omit<CommitOptions, 'space'> & { ephemeral: boolean } {
   const branch = reqString(body, 'branch');
   const message = reqString(body, 'message');
-  const changes = parseChanges(body.changes);
+  const changes = parseChanges(body.changes, budget);
   const author = parsePerson(body.author, 'author');
   const committer = body.committer === undefined || body.committer === null ? undefined : parsePerson(body.committer, 'committer');
   const key = body.idempotencyKey;
@@ -90,7 +128,9 @@ export const commitRoutes: readonly ApiRoute[] = [
       const repo = await ctx.options.engine.getRepo(ctx.params.repo!);
       const limit = parseLogLimit(ctx.url);
       const ref = ctx.url.searchParams.get('ref') ?? repo.info.defaultBranch;
-      const log = await repo.log(ref, { limit, view: spaceOf(ctx.bound || queryBool(ctx.url, 'ephemeral')) });
+      const view = spaceOf(ctx.bound || queryBool(ctx.url, 'ephemeral'));
+      await assertReachable(ctx.principal, repo, ref, view);
+      const log = await repo.log(ref, { limit, view });
       return json(200, {
         commits: log.map((c) => ({ sha: c.sha, message: c.message, author: c.author, committer: c.committer, parents: c.parents, tree: c.tree })),
       });
@@ -103,7 +143,9 @@ export const commitRoutes: readonly ApiRoute[] = [
     handle: async (ctx) => {
       const raw = await readJson(ctx);
       const repo = await ctx.options.engine.getRepo(ctx.params.repo!);
-      const { ephemeral: asked, ...options } = parseCommitBody(raw);
+      const o = ctx.options;
+      const budget = { maxChanges: o.maxCommitChanges ?? DEFAULT_MAX_COMMIT_CHANGES, maxBytes: o.maxCommitBytes ?? DEFAULT_MAX_COMMIT_BYTES };
+      const { ephemeral: asked, ...options } = parseCommitBody(raw, budget);
       const ephemeral = ctx.bound || asked;
       await checkRefPolicy(ctx.policy, repo, [{ ref: branchRef(options.branch), ephemeral, newOid: 'descendant' }]);
       const { replayed, ...result } = await repo.commit({ ...options, space: spaceOf(ephemeral) });

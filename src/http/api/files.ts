@@ -10,6 +10,7 @@ import { queryBool } from './body.js';
 import type { ApiResponse } from './responses.js';
 import { json } from './responses.js';
 import type { ApiRoute, RouteContext } from './router.js';
+import { assertReachable } from './reachable.js';
 
 function etagMatches(header: string, etag: string): boolean {
   return header
@@ -82,7 +83,9 @@ async function serveFile(ctx: RouteContext): Promise<ApiResponse> {
   if (ctx.params.path === '') throw new InvalidArgumentError('a file path is required: /files/<path>');
   const repo = await ctx.options.engine.getRepo(ctx.params.repo!);
   const ref = ctx.url.searchParams.get('ref') ?? repo.info.defaultBranch;
-  const entry = await repo.readFileEntry(ref, ctx.params.path!, { view: spaceOf(ctx.bound || queryBool(ctx.url, 'ephemeral')) });
+  const view = spaceOf(ctx.bound || queryBool(ctx.url, 'ephemeral'));
+  await assertReachable(ctx.principal, repo, ref, view);
+  const entry = await repo.readFileEntry(ref, ctx.params.path!, { view });
   return fileResponse(ctx, ref, entry);
 }
 
@@ -98,11 +101,9 @@ export const fileRoutes: readonly ApiRoute[] = [
       const repo = await ctx.options.engine.getRepo(ctx.params.repo!);
       const ref = ctx.url.searchParams.get('ref') ?? repo.info.defaultBranch;
       const path = ctx.url.searchParams.get('path') ?? undefined;
-      const entries = await repo.listTree(ref, {
-        path,
-        recursive: queryBool(ctx.url, 'recursive'),
-        view: spaceOf(ctx.bound || queryBool(ctx.url, 'ephemeral')),
-      });
+      const view = spaceOf(ctx.bound || queryBool(ctx.url, 'ephemeral'));
+      await assertReachable(ctx.principal, repo, ref, view);
+      const entries = await repo.listTree(ref, { path, recursive: queryBool(ctx.url, 'recursive'), view });
       return json(200, { entries });
     },
   },

@@ -3,8 +3,12 @@ import { InvalidArgumentError } from '../../errors.js';
 import type { Engine } from '../../engine.js';
 import type { TokenService } from '../../access/tokens.js';
 
-/** The part of the engine the API uses. */
-export type ApiEngine = Pick<Engine, 'createRepo' | 'getRepo' | 'listRepos' | 'deleteRepo'>;
+/**
+ * The part of the engine the API uses. `admitToken` (revocation and repository identity of a
+ * token, on every request) and `revokeToken` (`POST /tokens/revoke`) are optional for engines
+ * wrapped by hand: without them tokens are judged by their signature and claims only.
+ */
+export type ApiEngine = Pick<Engine, 'createRepo' | 'getRepo' | 'listRepos' | 'deleteRepo'> & Partial<Pick<Engine, 'admitToken' | 'revokeToken'>>;
 
 /** Options of the JSON API. */
 export interface ApiOptions {
@@ -19,9 +23,19 @@ export interface ApiOptions {
   prefix?: string;
   /** Largest JSON body in bytes; default 32 MiB. */
   maxBodyBytes?: number;
+  /** Most changes one API commit may carry; more is a 413 before any object is built. Default 10,000. */
+  maxCommitChanges?: number;
+  /** Most content bytes one API commit may write (text as UTF-8, base64 decoded); more is a 413. Default 32 MiB. */
+  maxCommitBytes?: number;
   /** Called with unexpected (non-level-git) errors, for logging. */
   onError?: (err: unknown) => void;
 }
+
+/** Default `maxCommitChanges`: ~0.5 s of tree building on a small machine, done in ~20 ms slices. */
+export const DEFAULT_MAX_COMMIT_CHANGES = 10_000;
+
+/** Default `maxCommitBytes`: 32 MiB. */
+export const DEFAULT_MAX_COMMIT_BYTES = 32 * 1024 * 1024;
 
 /** Default JSON body limit: 32 MiB. */
 export const DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024;
@@ -34,7 +48,8 @@ export function checkApiOptions(options: ApiOptions): void {
   if (options.adminKey !== undefined && (typeof options.adminKey !== 'string' || options.adminKey.length < 16)) {
     throw new InvalidArgumentError('options.adminKey must be a string of at least 16 characters');
   }
-  if (options.maxBodyBytes !== undefined && (!Number.isSafeInteger(options.maxBodyBytes) || options.maxBodyBytes <= 0)) {
-    throw new InvalidArgumentError('options.maxBodyBytes must be a positive integer');
+  for (const key of ['maxBodyBytes', 'maxCommitChanges', 'maxCommitBytes'] as const) {
+    const v = options[key];
+    if (v !== undefined && (!Number.isSafeInteger(v) || v <= 0)) throw new InvalidArgumentError(`options.${key} must be a positive integer`);
   }
 }

@@ -2,9 +2,10 @@
 import { spaceOf } from '../../refs/space.js';
 import { internalsOf } from '../../repo/internals.js';
 import { InvalidArgumentError, LimitExceededError } from '../../errors.js';
-import { parseOid, type Oid } from '../../object/oid.js';
+import { ZERO_OID, parseOid, type Oid } from '../../object/oid.js';
 import { isObject, optBool, optPositiveInt, readJson, type JsonBody } from './body.js';
 import { checkRefPolicy } from './ref-guard.js';
+import { assertReachable } from './reachable.js';
 import { parseRefName } from '../../refs/ref-name.js';
 import { json } from './responses.js';
 import type { ApiRoute } from './router.js';
@@ -49,6 +50,8 @@ export const refRoutes: readonly ApiRoute[] = [
       const b = parseRefsBody(raw);
       const ephemeral = ctx.bound || b.ephemeral;
       const expiresAt = ephemeral ? internalsOf(repo).ephemeralExpiry(b.ttlSeconds) : undefined;
+      // A ref must not make an unreachable object readable again (the merged view: all the token may read).
+      for (const u of b.updates) if (u.newSha !== ZERO_OID) await assertReachable(ctx.principal, repo, u.newSha, 'ephemeral');
       if (ctx.policy !== undefined) {
         // Judge every update on its full name; pin each old value judged as the update's expectation.
         const olds = await checkRefPolicy(

@@ -6,6 +6,7 @@ import { InvalidArgumentError } from '../../errors.js';
 import { createRemoteUrl, normalizePermissions, type RemoteUrlOptions } from '../../access/remote-url.js';
 import { refPoliciesProblem } from '../../access/ref-policy.js';
 import type { RefPolicy } from '../../access/types.js';
+import { internalsOf } from '../../repo/internals.js';
 import { optBool, optPositiveInt, optString, readJson, type JsonBody } from './body.js';
 import { json, noContent } from './responses.js';
 import type { ApiRoute } from './router.js';
@@ -76,7 +77,11 @@ export const repoRoutes: readonly ApiRoute[] = [
     handle: async (ctx) => {
       const raw = await readJson(ctx);
       const repo = await ctx.options.engine.getRepo(ctx.params.repo!);
-      const r = await createRemoteUrl(ctx.options.tokens, repo.name, { baseUrl: ctx.options.baseUrl ?? ctx.url.origin, ...parseRemoteUrlBody(raw) });
+      const r = await createRemoteUrl(ctx.options.tokens, repo.name, {
+        baseUrl: ctx.options.baseUrl ?? ctx.url.origin,
+        ...parseRemoteUrlBody(raw),
+        repoId: internalsOf(repo).id, // the token dies with this repository, not with its name
+      });
       return json(200, { url: r.url, token: r.token, expiresAt: r.expiresAt.toISOString() });
     },
   },

@@ -17,6 +17,7 @@
  *   DELETE /repos/:repo/branches/<branch>  write   delete a branch
  *   POST   /repos/:repo/refs               write   all-or-nothing ref updates
  *   POST   /repos/:repo/ephemeral/promote  write   ephemeral branch -> regular branch
+ *   POST   /tokens/revoke                  admin   revoke a token (in the database)
  */
 import { branchRoutes } from './branches.js';
 import { commitRoutes } from './commits.js';
@@ -25,9 +26,10 @@ import { promoteRoutes } from './promote.js';
 import { refRoutes } from './refs.js';
 import { repoRoutes } from './repos.js';
 import { createRouter, type ApiRoute } from './router.js';
+import { tokenRoutes } from './tokens.js';
 
 /** Every route of the API, in matching order. */
-export const API_ROUTES: readonly ApiRoute[] = [...repoRoutes, ...commitRoutes, ...fileRoutes, ...branchRoutes, ...refRoutes, ...promoteRoutes];
+export const API_ROUTES: readonly ApiRoute[] = [...repoRoutes, ...commitRoutes, ...fileRoutes, ...branchRoutes, ...refRoutes, ...promoteRoutes, ...tokenRoutes];
 
 /** The compiled table. */
 export const API_ROUTER = createRouter(API_ROUTES);
