@@ -17,6 +17,7 @@ import type { Sha1Hasher } from '../platform/index.js';
 import { equal, toHex } from '../platform/bytes.js';
 import { type Oid, oidFromBytes } from '../object/oid.js';
 import { OBJ_OFS_DELTA, OBJ_REF_DELTA, decodeEntryHeader, decodeOfsOffset } from './entry.js';
+import type { InflateBudget } from './budget.js';
 
 /** Limits the parser enforces. */
 export interface ParserLimits {
@@ -26,6 +27,8 @@ export interface ParserLimits {
   maxObjects: number;
   /** Largest total input. */
   maxPackBytes: number;
+  /** The inflated-byte budget, shared with the resolver; told of every wire byte. */
+  budget: InflateBudget;
 }
 
 /** One entry as it appears in the pack, its data inflated. */
@@ -73,6 +76,8 @@ export class PackParser {
   #parsed = 0;
   /** Smallest window worth trying for the zlib stream of the current entry (0 = try now). */
   #retryAt = 0;
+  /** Whether the current entry's declared size was charged to the budget. */
+  #charged = false;
 
   /** Creates a parser enforcing `limits`. */
   constructor(limits: ParserLimits) {
@@ -84,6 +89,7 @@ export class PackParser {
     if (chunk.length === 0) return;
     if (this.#phase === 'done') throw new CorruptPackError('pack has trailing bytes after its checksum');
     this.#received += chunk.length;
+    this.#o.budget.received(chunk.length);
     if (this.#received > this.#o.maxPackBytes) {
       throw new LimitExceededError(`pack exceeds ${this.#o.maxPackBytes} bytes`, {
         details: { limit: 'maxPackBytes', max: this.#o.maxPackBytes },
@@ -205,11 +211,19 @@ export class PackParser {
       dataAt += 20;
     }
 
+    if (!this.#charged) {
+      // Charged before inflating. A size the budget cannot take yet waits for more input (the
+      // default budget grows with it); at the end of input it is refused.
+      if (!final && !this.#o.budget.fits(size)) return null;
+      this.#o.budget.charge(size, `the entry at ${this.#offset} (${size} bytes)`);
+      this.#charged = true;
+    }
     const inflated = this.#inflate(view, dataAt, size, final);
     if (inflated === null) return null;
     const offset = this.#offset;
     const bytes = this.#consume(dataAt + inflated.consumed);
     this.#retryAt = 0;
+    this.#charged = false;
     this.#parsed++;
     if (this.#parsed === this.#count) this.#phase = 'trailer';
     return { offset, type, baseOffset, baseOid, data: inflated.output, bytes, zlibAt: dataAt };
