@@ -57,7 +57,7 @@ export function createNodePlatform(
   const { createHash } = crypto;
   // Only the main thread hands out workers: a worker reading a pack never starts another.
   let workers: WorkerHost | undefined;
-  if (threads !== undefined && threads.workerThreads.isMainThread) workers = createWorkerPool(threads.workerThreads, threads.os);
+  if (threads?.workerThreads.isMainThread) workers = createWorkerPool(threads.workerThreads, threads.os);
   return {
     name: 'node',
     ...(workers === undefined ? {} : { workers }),
