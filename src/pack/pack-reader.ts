@@ -168,3 +168,6 @@ export async function readPackBytes(pack: Uint8Array, options: ReadPackOptions =
   }
   return out;
 }
+
+// The same reader off the calling thread where the platform has workers (Node); see read-pack-auto.ts.
+export { readPackAuto } from './read-pack-auto.js';
