@@ -66,12 +66,18 @@ async function* resume(head: Uint8Array[], it: AsyncIterator<Uint8Array>): Async
   }
 }
 
+/** The options a worker is sent. */
+const LIMITS = ['maxObjectSize', 'maxObjects', 'maxPackBytes', 'maxDeltaDepth', 'baseCacheBytes', 'maxDeferredBytes', 'maxInflatedBytes'] as const;
+
 /** A queue of what the worker sent, read by the generator. */
 type Event = { t: 'batch'; objects: PackObject[] } | { t: 'done' } | { t: 'fail'; err: unknown };
 
 /** Runs one pack read in a pooled worker; see the module comment. */
 async function* readInWorker(host: WorkerHost, source: AsyncIterable<Uint8Array>, options: ReadPackOptions, skip: number): AsyncGenerator<PackObject[]> {
-  const { getBase, worker: _w, inlineMaxBytes: _i, inlineMaxInflatedBytes: _x, ...rest } = options;
+  const getBase = options.getBase;
+  // Only the reader's own limits cross: a caller's options object may carry anything (ingest's).
+  const limits: WorkerReadOptions = {};
+  for (const k of LIMITS) if (options[k] !== undefined) limits[k] = options[k];
   const port: JobPort = host.open(new URL(`pack-worker.${host.ext}`, import.meta.url).href);
   const post = (m: ToWorker, transfer?: ArrayBuffer[]) => port.post(m, transfer);
 
@@ -141,8 +147,7 @@ async function* readInWorker(host: WorkerHost, source: AsyncIterable<Uint8Array>
     }
   };
 
-  const options2: WorkerReadOptions = rest;
-  post({ t: 'start', options: options2, hasGetBase: getBase !== undefined, skip });
+  post({ t: 'start', options: limits, hasGetBase: getBase !== undefined, skip });
   post({ t: 'pull' });
   void pump();
   let done = false;
