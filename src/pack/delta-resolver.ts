@@ -186,7 +186,7 @@ export class DeltaResolver {
       const objectType = TYPE_NAMES[type]!;
       const body = data;
       const oid = hashObject(objectType, body);
-      this.#emit({ oid, type: objectType, body, entry: entry.bytes.slice() });
+      this.#emit({ oid, type: objectType, body, entry: entry.stable ? entry.bytes : entry.bytes.slice() });
       this.#resolved(entryOffset, { oid, type: objectType, depth: 0 }, body);
     }
     return true;
