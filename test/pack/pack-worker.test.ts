@@ -229,6 +229,24 @@ describe('readPackAuto in a worker thread', () => {
     expectIdentical(await collect(readPackAuto(asAsync([pack]), { worker: 'worker' })), inline);
   }, 60_000);
 
+  it('hands over a big entry that arrived in small chunks, and reads on after it', async () => {
+    const big = noise(3 * 1024 * KiB, 8);
+    const small = noise(100, 9);
+    const pack = writePackSync([
+      encodePackEntry('blob', small),
+      encodePackEntry('blob', big),
+      encodePackEntry('blob', noise(200 * KiB, 10)),
+      encodePackEntry('blob', small.subarray(1)),
+    ]);
+    for (const size of [4096, 65536, 1000003]) {
+      const inline = await collect(readPack(asAsync(chunks(pack, size))));
+      expect(inline.map((o) => o.body.length)).toEqual([100, 3 * 1024 * KiB, 200 * KiB, 99]);
+      expect(equal(inline[1]!.body, big)).toBe(true);
+      expect(equal(platform().inflate(inline[1]!.entry!.subarray(4)), big)).toBe(true);
+      expectIdentical(await collect(readPackAuto(asAsync(chunks(pack, size)), { worker: 'worker' })), inline);
+    }
+  }, 60_000);
+
   it('reads inline when asked to', async () => {
     const pack = randomPack(12);
     expectIdentical(await collect(readPackAuto(asAsync([pack]), { worker: 'inline' })), await collect(readPack(asAsync([pack]))));
