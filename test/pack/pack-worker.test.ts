@@ -180,16 +180,29 @@ describe('readPackAuto in a worker thread', () => {
         expectIdentical(await collect(readPackAuto(asAsync(chunks(pack, 5000)), callers)), inline);
         // A tiny base cache: evicted bases come back through getBase, across threads.
         const byOid = new Map(inline.map((o) => [o.oid, o]));
-        let asked = 0;
         const getBase = async (oid: Oid) => {
-          asked++;
           const o = byOid.get(oid);
           return o && { type: o.type, body: o.body };
         };
         const small = await collect(readPackAuto(asAsync(chunks(pack, 5000)), { worker: 'worker', baseCacheBytes: 1, getBase }));
         expectIdentical(small, inline);
-        expect(asked).toBeGreaterThan(0);
       }
+      // A base in an earlier batch, evicted from a one-byte cache: asked of the main thread.
+      const a = noise(300 * KiB, 21);
+      const fill = [1, 2, 3].map((i) => encodePackEntry('blob', noise(100 * KiB, 30 + i)));
+      const first = encodePackEntry('blob', a);
+      const distance = first.length + fill.reduce((n, e) => n + e.length, 0);
+      const evicting = writePackSync([first, ...fill, ofsDelta(distance, randomDelta(a, rng(5)))]);
+      const objects = await collect(readPack(asAsync(chunks(evicting, 5000))));
+      const held = new Map(objects.map((o) => [o.oid, o]));
+      let asked = 0;
+      const fromMain = async (oid: Oid) => {
+        asked++;
+        const o = held.get(oid);
+        return o && { type: o.type, body: o.body };
+      };
+      expectIdentical(await collect(readPackAuto(asAsync(chunks(evicting, 5000)), { worker: 'worker', baseCacheBytes: 1, getBase: fromMain })), objects);
+      expect(asked).toBeGreaterThan(0);
       const thin = new Uint8Array(git(repo, ['pack-objects', '--stdout', '-q', '--revs', '--thin'], 'HEAD\n^HEAD~3\n'));
       const full = await collect(readPack(asAsync([new Uint8Array(git(repo, ['pack-objects', '--stdout', '-q', '--revs', '--all'], ''))])));
       const store = new Map(full.map((o) => [o.oid, o]));
