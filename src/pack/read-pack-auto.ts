@@ -10,7 +10,7 @@ import { platform, type JobPort, type WorkerHost } from '../platform/index.js';
 import { OverSoftCap } from './budget.js';
 import type { PackObject } from './delta-resolver.js';
 import { readPack, type ReadPackOptions } from './pack-reader.js';
-import { type FromWorker, type ToWorker, type WorkerReadOptions, fromWire } from './worker-protocol.js';
+import { type FromWorker, type ToWorker, type WorkerReadOptions, forPosting, fromWire } from './worker-protocol.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -95,7 +95,8 @@ async function* readInWorker(host: WorkerHost, source: AsyncIterable<Uint8Array>
   const held: { id: number; oid: PackObject['oid'] }[] = [];
   const answer = (id: number, oid: PackObject['oid']) => {
     getBase!(oid).then(
-      (found) => post({ t: 'base', id, found: found === undefined ? undefined : { type: found.type, body: found.body } }),
+      // Copied, never transferred (the caller may keep it); sliced out of a larger buffer first.
+      (found) => post({ t: 'base', id, found: found === undefined ? undefined : { type: found.type, body: forPosting(found.body, new Set(), true) } }),
       (err: unknown) => push({ t: 'fail', err }),
     );
   };
