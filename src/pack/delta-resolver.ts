@@ -2,15 +2,19 @@
  * What the entries of a pack mean: object ids, and deltas resolved as soon as their base is
  * known — from earlier in the pack (a byte-bounded LRU of resolved bodies, then `getBase` once
  * evicted), from the caller's store (`getBase`, thin packs), or later in the pack (the delta is
- * deferred, bounded by `maxDeferredBytes`, and resolved with every delta that waited on it when
- * its base arrives). Resolved objects queue up in a batch that pack-reader.ts hands out.
+ * deferred, bounded by `maxDeferredBytes` counting the delta, its zlib stream AND the result
+ * it declares). When a base arrives, the deltas that waited on it are resolved one per `step`
+ * (depth first: only the bodies along one chain stay held), so pack-reader.ts can hand each
+ * result out before the next is built. Every result is charged to the inflated-byte budget
+ * before it is built. Resolved objects queue up in a batch that pack-reader.ts hands out.
  */
 import { LRUCache } from 'lru-cache';
 import { CorruptPackError, LimitExceededError } from '../errors.js';
 import { type Oid, type ObjectType, TYPE_NAMES, hashObject, oidToBytes } from '../object/oid.js';
 import { OBJ_OFS_DELTA, OBJ_REF_DELTA, refDeltaEntry } from './entry.js';
-import { applyDelta } from './delta.js';
+import { applyDelta, readDeltaSizes } from './delta.js';
 import type { RawEntry } from './pack-parser.js';
+import type { InflateBudget } from './budget.js';
 
 /** One object read from a pack. */
 export interface PackObject {
@@ -40,8 +44,10 @@ export interface ResolverOptions {
   maxDeltaDepth: number;
   /** Bytes of recently resolved bodies kept as delta bases (0: none). */
   baseCacheBytes: number;
-  /** Bytes of delta data held while waiting for a base that comes later in the pack. */
+  /** Bytes of deltas (data, zlib stream and declared result) waiting for a base later in the pack. */
   maxDeferredBytes: number;
+  /** The inflated-byte budget every delta result is charged to. */
+  budget: InflateBudget;
 }
 
 /** What the resolver remembers of each resolved entry (no body: that lives in the cache). */
@@ -57,6 +63,16 @@ interface Deferred {
   delta: Uint8Array;
   /** Its zlib stream as it arrived (a copy: the parser's view does not outlive the call). */
   zlib: Uint8Array;
+  /** What it counts against maxDeferredBytes (delta, zlib stream, declared result). */
+  cost: number;
+}
+
+/** Deltas that waited on a base that is now resolved, resolved one per `step`. */
+interface Work {
+  base: Resolved;
+  body: Uint8Array;
+  waiting: Deferred[];
+  next: number;
 }
 
 /** Marks an entry offset whose delta is deferred. */
@@ -74,6 +90,7 @@ export class DeltaResolver {
   readonly #waitingOnOid = new Map<Oid, Deferred[]>();
   #deferredBytes = 0;
   #deferredCount = 0;
+  readonly #work: Work[] = [];
 
   #batch: PackObject[] = [];
   #batchBytes = 0;
@@ -98,6 +115,33 @@ export class DeltaResolver {
     return this.#batchBytes;
   }
 
+  /** Whether deltas that waited on a resolved base are left for `step`. */
+  get hasWork(): boolean {
+    return this.#work.length > 0;
+  }
+
+  /**
+   * Whether the resolver still reads `body` (the base cache or a waiting cascade): a caller
+   * that hands bodies to another thread must copy those instead of transferring them.
+   */
+  retains(oid: Oid, body: Uint8Array): boolean {
+    if (this.#cache?.peek(oid) === body) return true;
+    for (const w of this.#work) if (w.body === body) return true;
+    return false;
+  }
+
+  /** Resolves the next delta that waited on a base that is now known (see `hasWork`). */
+  step(): void {
+    const w = this.#work[this.#work.length - 1];
+    if (w === undefined) return;
+    const d = w.waiting[w.next]!;
+    w.waiting[w.next++] = undefined as unknown as Deferred; // release the delta once resolved
+    if (w.next === w.waiting.length) this.#work.pop();
+    this.#deferredBytes -= d.cost;
+    this.#deferredCount--;
+    this.#resolveDelta(d.offset, w.base, w.body, d.delta, d.zlib);
+  }
+
   /** Hands out the objects resolved so far. */
   takeBatch(): PackObject[] {
     const b = this.#batch;
@@ -119,7 +163,7 @@ export class DeltaResolver {
       const base = this.#byOffset.get(baseOffset);
       if (base === undefined) throw new CorruptPackError(`ofs-delta at ${entryOffset} points at ${baseOffset}, which is not an entry`);
       if (base === PENDING) {
-        this.#defer(this.#waitingOnOffset, baseOffset, { offset: entryOffset, delta: data, zlib: zlib.slice() });
+        this.#defer(this.#waitingOnOffset, baseOffset, deferred(entryOffset, data, zlib.slice()));
       } else {
         const body = this.#cachedBody(base.oid);
         if (body === undefined) return this.#resolveFromStore(entryOffset, base, data, zlib.slice());
@@ -136,13 +180,13 @@ export class DeltaResolver {
         // Not (yet) in this pack: a thin pack's base from the store, or a base later on.
         return this.#resolveThin(entryOffset, oid, data, zlib.slice(), this.#getBase);
       } else {
-        this.#defer(this.#waitingOnOid, oid, { offset: entryOffset, delta: data, zlib: zlib.slice() });
+        this.#defer(this.#waitingOnOid, oid, deferred(entryOffset, data, zlib.slice()));
       }
     } else {
       const objectType = TYPE_NAMES[type]!;
       const body = data;
       const oid = hashObject(objectType, body);
-      this.#emit({ oid, type: objectType, body, entry: entry.bytes.slice() });
+      this.#emit({ oid, type: objectType, body, entry: entry.stable ? entry.bytes : entry.bytes.slice() });
       this.#resolved(entryOffset, { oid, type: objectType, depth: 0 }, body);
     }
     return true;
@@ -178,7 +222,7 @@ export class DeltaResolver {
   async #resolveThin(offset: number, oid: Oid, delta: Uint8Array, zlib: Uint8Array, getBase: GetBase): Promise<void> {
     const outside = await getBase(oid);
     if (outside === undefined) {
-      this.#defer(this.#waitingOnOid, oid, { offset, delta, zlib });
+      this.#defer(this.#waitingOnOid, oid, deferred(offset, delta, zlib));
       return;
     }
     if (hashObject(outside.type, outside.body) !== oid) throw new CorruptPackError(`getBase returned the wrong object for ${oid}`);
@@ -192,11 +236,11 @@ export class DeltaResolver {
   }
 
   #defer(map: Map<number, Deferred[]> | Map<Oid, Deferred[]>, key: number | Oid, d: Deferred): void {
-    this.#deferredBytes += d.delta.length + d.zlib.length;
+    this.#deferredBytes += d.cost;
     this.#deferredCount++;
     if (this.#deferredBytes > this.#o.maxDeferredBytes) {
-      throw new LimitExceededError(`deltas waiting for their base exceed ${this.#o.maxDeferredBytes} bytes`, {
-        details: { limit: 'maxDeferredBytes', max: this.#o.maxDeferredBytes },
+      throw new LimitExceededError(`deltas waiting for their base (with the results they declare) exceed ${this.#o.maxDeferredBytes} bytes`, {
+        details: { limit: 'maxDeferredBytes', max: this.#o.maxDeferredBytes, size: this.#deferredBytes },
       });
     }
     this.#byOffset.set(d.offset, PENDING);
@@ -220,6 +264,8 @@ export class DeltaResolver {
         details: { limit: 'maxDeltaDepth', max: this.#o.maxDeltaDepth },
       });
     }
+    const { resultSize } = readDeltaSizes(delta);
+    if (resultSize <= this.#o.maxObjectSize) this.#o.budget.charge(resultSize, `the delta at ${offset} (a result of ${resultSize} bytes)`);
     const body = applyDelta(baseBody, delta, this.#o.maxObjectSize);
     const oid = hashObject(base.type, body);
     const deltaEntry = refDeltaEntry(delta.length, oidToBytes(base.oid), zlib);
@@ -227,31 +273,21 @@ export class DeltaResolver {
     this.#resolved(offset, { oid, type: base.type, depth }, body);
   }
 
-  /** Records a resolved entry and resolves every delta that waited for it, iteratively. */
+  /** Records a resolved entry; the deltas that waited for it become work for `step`. */
   #resolved(offset: number, r: Resolved, body: Uint8Array): void {
-    const stack: [number, Resolved, Uint8Array][] = [[offset, r, body]];
-    while (stack.length > 0) {
-      const [off, res, b] = stack.pop()!;
-      this.#byOffset.set(off, res);
-      if (!this.#byOid.has(res.oid)) this.#byOid.set(res.oid, res);
-      const waiting = [...(this.#waitingOnOffset.get(off) ?? []), ...(this.#waitingOnOid.get(res.oid) ?? [])];
-      this.#waitingOnOffset.delete(off);
-      this.#waitingOnOid.delete(res.oid);
-      for (const d of waiting) {
-        this.#deferredBytes -= d.delta.length + d.zlib.length;
-        this.#deferredCount--;
-        const depth = res.depth + 1;
-        if (depth > this.#o.maxDeltaDepth) {
-          throw new LimitExceededError(`delta chain longer than ${this.#o.maxDeltaDepth}`, {
-            details: { limit: 'maxDeltaDepth', max: this.#o.maxDeltaDepth },
-          });
-        }
-        const out = applyDelta(b, d.delta, this.#o.maxObjectSize);
-        const oid = hashObject(res.type, out);
-        const deltaEntry = refDeltaEntry(d.delta.length, oidToBytes(res.oid), d.zlib);
-        this.#emit({ oid, type: res.type, body: out, delta: { base: res.oid, data: d.delta }, deltaEntry });
-        stack.push([d.offset, { oid, type: res.type, depth }, out]);
-      }
-    }
+    this.#byOffset.set(offset, r);
+    if (!this.#byOid.has(r.oid)) this.#byOid.set(r.oid, r);
+    const onOffset = this.#waitingOnOffset.get(offset);
+    const onOid = this.#waitingOnOid.get(r.oid);
+    if (onOffset === undefined && onOid === undefined) return;
+    this.#waitingOnOffset.delete(offset);
+    this.#waitingOnOid.delete(r.oid);
+    const waiting = onOffset === undefined ? onOid! : onOid === undefined ? onOffset : [...onOffset, ...onOid];
+    this.#work.push({ base: r, body, waiting, next: 0 });
   }
+}
+
+/** A deferred delta with its cost: its data, zlib stream and the result it declares. */
+function deferred(offset: number, delta: Uint8Array, zlib: Uint8Array): Deferred {
+  return { offset, delta, zlib, cost: delta.length + zlib.length + readDeltaSizes(delta).resultSize };
 }

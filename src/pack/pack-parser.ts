@@ -17,6 +17,7 @@ import type { Sha1Hasher } from '../platform/index.js';
 import { equal, toHex } from '../platform/bytes.js';
 import { type Oid, oidFromBytes } from '../object/oid.js';
 import { OBJ_OFS_DELTA, OBJ_REF_DELTA, decodeEntryHeader, decodeOfsOffset } from './entry.js';
+import type { InflateBudget } from './budget.js';
 
 /** Limits the parser enforces. */
 export interface ParserLimits {
@@ -26,6 +27,8 @@ export interface ParserLimits {
   maxObjects: number;
   /** Largest total input. */
   maxPackBytes: number;
+  /** The inflated-byte budget, shared with the resolver; told of every wire byte. */
+  budget: InflateBudget;
 }
 
 /** One entry as it appears in the pack, its data inflated. */
@@ -44,7 +47,12 @@ export interface RawEntry {
   bytes: Uint8Array;
   /** Where the zlib stream starts in `bytes` (after the header and any delta base). */
   zlibAt: number;
+  /** Whether `bytes` stays valid after the next `push` (a big entry handed over, not copied). */
+  stable: boolean;
 }
+
+/** Entries at least this big are read into a buffer sized for them and handed over whole. */
+const BIG_ENTRY = 1024 * 1024;
 
 /**
  * Longest zlib stream accepted for `size` inflated bytes. Real compressors stay well under
@@ -73,6 +81,10 @@ export class PackParser {
   #parsed = 0;
   /** Smallest window worth trying for the zlib stream of the current entry (0 = try now). */
   #retryAt = 0;
+  /** Whether the current entry's declared size was charged to the budget. */
+  #charged = false;
+  /** Size the working buffer should grow to at once for the current big entry (0: none). */
+  #reserve = 0;
 
   /** Creates a parser enforcing `limits`. */
   constructor(limits: ParserLimits) {
@@ -84,6 +96,7 @@ export class PackParser {
     if (chunk.length === 0) return;
     if (this.#phase === 'done') throw new CorruptPackError('pack has trailing bytes after its checksum');
     this.#received += chunk.length;
+    this.#o.budget.received(chunk.length);
     if (this.#received > this.#o.maxPackBytes) {
       throw new LimitExceededError(`pack exceeds ${this.#o.maxPackBytes} bytes`, {
         details: { limit: 'maxPackBytes', max: this.#o.maxPackBytes },
@@ -107,7 +120,8 @@ export class PackParser {
     if (this.#owned && need <= this.#buf.length >> 1) {
       this.#buf.copyWithin(0, this.#start, this.#end);
     } else {
-      const next = new Uint8Array(Math.max(2 * need, 64 * 1024));
+      // A big entry's buffer is sized for it once (no doubling copies of its bytes).
+      const next = new Uint8Array(Math.max(need > this.#reserve ? 2 * need : this.#reserve, 64 * 1024));
       next.set(this.#buf.subarray(this.#start, this.#end));
       this.#buf = next;
       this.#owned = true;
@@ -205,14 +219,34 @@ export class PackParser {
       dataAt += 20;
     }
 
+    if (!this.#charged) {
+      // Charged before inflating. A size the budget cannot take yet waits for more input (the
+      // default budget grows with it); at the end of input it is refused.
+      if (!final && !this.#o.budget.fits(size)) return null;
+      this.#o.budget.charge(size, `the entry at ${this.#offset} (${size} bytes)`);
+      this.#charged = true;
+    }
     const inflated = this.#inflate(view, dataAt, size, final);
-    if (inflated === null) return null;
+    if (inflated === null) {
+      if (size >= BIG_ENTRY) this.#reserve = dataAt + Math.min(maxCompressedLength(size), size + (size >>> 3) + 64) + 64 * 1024;
+      return null;
+    }
     const offset = this.#offset;
     const bytes = this.#consume(dataAt + inflated.consumed);
     this.#retryAt = 0;
+    this.#charged = false;
+    this.#reserve = 0;
+    // A big entry in a buffer of our own is handed over as it is: the buffer becomes the
+    // entry's (it may be transferred to another thread), the bytes after it move to a new one.
+    const stable = this.#owned && bytes.length >= BIG_ENTRY;
+    if (stable) {
+      this.#buf = this.#buf.slice(this.#start, this.#end);
+      this.#start = 0;
+      this.#end = this.#buf.length;
+    }
     this.#parsed++;
     if (this.#parsed === this.#count) this.#phase = 'trailer';
-    return { offset, type, baseOffset, baseOid, data: inflated.output, bytes, zlibAt: dataAt };
+    return { offset, type, baseOffset, baseOid, data: inflated.output, bytes, zlibAt: dataAt, stable };
   }
 
   /**

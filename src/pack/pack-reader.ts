@@ -11,6 +11,7 @@
  */
 import { DeltaResolver, type GetBase, type PackObject } from './delta-resolver.js';
 import { PackParser } from './pack-parser.js';
+import { InflateBudget } from './budget.js';
 
 export type { GetBase, PackObject } from './delta-resolver.js';
 
@@ -28,8 +29,35 @@ export interface ReadPackOptions {
   maxDeltaDepth?: number;
   /** Bytes of recently resolved bodies kept as delta bases. Default 64 MiB. */
   baseCacheBytes?: number;
-  /** Bytes of delta data held while waiting for a base that comes later in the pack. Default 256 MiB. */
+  /**
+   * Bytes of deltas waiting for a base that comes later in the pack: their data, zlib streams
+   * and the results they declare. Default 256 MiB.
+   */
   maxDeferredBytes?: number;
+  /**
+   * Bytes the pack may inflate to (entries, delta data, delta results), charged before each
+   * is produced. Default: 64 x the wire bytes received so far + 256 MiB, at most 8 GiB.
+   */
+  maxInflatedBytes?: number;
+  /**
+   * Where a push's pack is read on Node: `'auto'` (default) reads a pack of more than
+   * `inlineMaxBytes`, or one that would inflate past `inlineMaxInflatedBytes`, in a worker
+   * thread off the event loop; `'inline'` always on the calling thread; `'worker'` always in a
+   * worker. Runtimes without workers (browsers) always read inline. Used by `readPackAuto`.
+   */
+  worker?: 'auto' | 'inline' | 'worker';
+  /** For `worker: 'auto'`: the largest pack read inline. Default 256 KiB. */
+  inlineMaxBytes?: number;
+  /** For `worker: 'auto'`: the most an inline read may inflate before it moves to a worker. Default 8 MiB. */
+  inlineMaxInflatedBytes?: number;
+}
+
+/** Internal knobs of `readPack` (the worker hand-off). */
+export interface ReadPackInternals {
+  /** Throw OverSoftCap (budget.ts) once more than this would be produced. */
+  softCap?: number;
+  /** Set by readPack: whether the reader still reads a body it yielded (it must not be transferred). */
+  retains?: (oid: string, body: Uint8Array) => boolean;
 }
 
 const MiB = 1024 * 1024;
@@ -51,12 +79,14 @@ class PackReader {
   readonly #parser: PackParser;
   readonly #resolver: DeltaResolver;
 
-  constructor(options: ReadPackOptions) {
+  constructor(options: ReadPackOptions, internals: ReadPackInternals) {
     const maxObjectSize = options.maxObjectSize ?? DEFAULTS.maxObjectSize;
+    const budget = new InflateBudget(options.maxInflatedBytes, internals.softCap);
     this.#parser = new PackParser({
       maxObjectSize,
       maxObjects: options.maxObjects ?? DEFAULTS.maxObjects,
       maxPackBytes: options.maxPackBytes ?? DEFAULTS.maxPackBytes,
+      budget,
     });
     this.#resolver = new DeltaResolver({
       getBase: options.getBase,
@@ -64,7 +94,13 @@ class PackReader {
       maxDeltaDepth: options.maxDeltaDepth ?? DEFAULTS.maxDeltaDepth,
       baseCacheBytes: options.baseCacheBytes ?? DEFAULTS.baseCacheBytes,
       maxDeferredBytes: options.maxDeferredBytes ?? DEFAULTS.maxDeferredBytes,
+      budget,
     });
+  }
+
+  /** The resolver (for pack-worker.ts: which bodies it still reads). */
+  get resolver(): DeltaResolver {
+    return this.#resolver;
   }
 
   /** Adds input bytes. */
@@ -76,6 +112,13 @@ class PackReader {
   async *process(final: boolean): AsyncGenerator<PackObject[]> {
     const resolver = this.#resolver;
     for (;;) {
+      if (resolver.hasWork) {
+        // Deltas that waited on a base just resolved: one at a time, each handed out once the
+        // batch is full, so their results are never all held together.
+        resolver.step();
+        if (resolver.batchObjects >= BATCH_OBJECTS || resolver.batchBytes >= BATCH_BYTES) yield resolver.takeBatch();
+        continue;
+      }
       const part = this.#parser.next(final);
       // Only entries that need the caller's store return a promise: no await per object otherwise.
       const progressed = typeof part === 'boolean' ? part : resolver.add(part);
@@ -98,8 +141,13 @@ class PackReader {
  * trailing bytes, unresolvable deltas) or LimitExceededError. The objects are provisional
  * until the generator completes without throwing: the checksum is verified last.
  */
-export async function* readPack(source: AsyncIterable<Uint8Array>, options: ReadPackOptions = {}): AsyncGenerator<PackObject[]> {
-  const reader = new PackReader(options);
+export async function* readPack(
+  source: AsyncIterable<Uint8Array>,
+  options: ReadPackOptions = {},
+  internals: ReadPackInternals = {},
+): AsyncGenerator<PackObject[]> {
+  const reader = new PackReader(options, internals);
+  internals.retains = (oid, body) => reader.resolver.retains(oid as PackObject['oid'], body);
   for await (const chunk of source) {
     reader.push(chunk);
     yield* reader.process(false);
@@ -120,3 +168,6 @@ export async function readPackBytes(pack: Uint8Array, options: ReadPackOptions =
   }
   return out;
 }
+
+// The same reader off the calling thread where the platform has workers (Node); see read-pack-auto.ts.
+export { readPackAuto } from './read-pack-auto.js';

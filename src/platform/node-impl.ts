@@ -6,8 +6,11 @@
  */
 import type * as NodeCrypto from 'node:crypto';
 import type * as NodeZlib from 'node:zlib';
-import type { Platform, Sha1Hasher, InflatePrefixResult } from './types.js';
+import type * as NodeWorkerThreads from 'node:worker_threads';
+import type * as NodeOs from 'node:os';
+import type { Platform, Sha1Hasher, InflatePrefixResult, WorkerHost } from './types.js';
 import { OutputLimitError } from './errors.js';
+import { createWorkerPool } from './worker-pool.js';
 
 function view(b: Buffer): Uint8Array {
   return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
@@ -37,25 +40,37 @@ function isTooLarge(err: unknown): boolean {
 /**
  * zlib's output chunk for an expected size: callers know the inflated size (a pack entry
  * header declares it), and the default 16 KiB chunk per call made small objects allocate and
- * collect far more than they inflate. One spare byte lets zlib see the end in the first chunk.
+ * collect far more than they inflate. One spare byte lets zlib see the end in the first chunk,
+ * and a single chunk is returned as is: a big object is never inflated into 1 MiB pieces and
+ * then concatenated (twice its size at the peak).
  */
 function chunkFor(expected: number): number {
-  return Math.min(Math.max(64, expected + 1), 1024 * 1024);
+  return Math.min(Math.max(64, expected + 1), 1024 * 1024 * 1024);
 }
 
-/** The Node platform over the given `node:crypto` and `node:zlib` modules. */
-export function createNodePlatform(crypto: typeof NodeCrypto, zlib: typeof NodeZlib): Platform {
+/** The Node platform over the given `node:crypto` and `node:zlib` modules (with worker threads when handed `worker_threads` and `os`). */
+export function createNodePlatform(
+  crypto: typeof NodeCrypto,
+  zlib: typeof NodeZlib,
+  threads?: { workerThreads: typeof NodeWorkerThreads; os: typeof NodeOs },
+): Platform {
   const { createHash } = crypto;
+  // Only the main thread hands out workers: a worker reading a pack never starts another.
+  let workers: WorkerHost | undefined;
+  if (threads?.workerThreads.isMainThread) workers = createWorkerPool(threads.workerThreads, threads.os);
   return {
     name: 'node',
+    ...(workers === undefined ? {} : { workers }),
     createSha1: () => new NodeSha1(createHash),
     sha1: (data) => view(createHash('sha1').update(data).digest()),
     deflate: (data, level = 1) => view(zlib.deflateSync(data, { level })),
-    inflate(data, maxOutput = 2 ** 31 - 1) {
+    inflate(data, maxOutput) {
+      const max = maxOutput ?? 2 ** 31 - 1;
       try {
-        return view(zlib.inflateSync(data, { maxOutputLength: Math.max(1, maxOutput), chunkSize: chunkFor(maxOutput) }));
+        // Without an expected size, zlib's own chunking (no 1 GiB chunk for a small stream).
+        return view(zlib.inflateSync(data, { maxOutputLength: Math.max(1, max), ...(maxOutput === undefined ? {} : { chunkSize: chunkFor(max) }) }));
       } catch (err) {
-        if (isTooLarge(err)) throw new OutputLimitError(`inflated data exceeds ${maxOutput} bytes`);
+        if (isTooLarge(err)) throw new OutputLimitError(`inflated data exceeds ${max} bytes`);
         throw err;
       }
     },
@@ -89,5 +104,7 @@ export function nodePlatformFromRuntime(): Platform | undefined {
   const crypto = get('node:crypto') as typeof NodeCrypto | undefined;
   const zlib = get('node:zlib') as typeof NodeZlib | undefined;
   if (crypto?.createHash === undefined || zlib?.inflateSync === undefined) return undefined;
-  return createNodePlatform(crypto, zlib);
+  const workerThreads = get('node:worker_threads') as typeof NodeWorkerThreads | undefined;
+  const os = get('node:os') as typeof NodeOs | undefined;
+  return createNodePlatform(crypto, zlib, workerThreads?.Worker !== undefined && os !== undefined ? { workerThreads, os } : undefined);
 }

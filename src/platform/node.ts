@@ -6,8 +6,10 @@
  */
 import * as crypto from 'node:crypto';
 import * as zlib from 'node:zlib';
+import * as workerThreads from 'node:worker_threads';
+import * as os from 'node:os';
 import type { Platform } from './types.js';
 import { createNodePlatform } from './node-impl.js';
 
-/** Node's native SHA-1 and zlib. */
-export const nodePlatform: Platform = createNodePlatform(crypto, zlib);
+/** Node's native SHA-1 and zlib, and a pool of worker threads. */
+export const nodePlatform: Platform = createNodePlatform(crypto, zlib, { workerThreads, os });

@@ -30,4 +30,29 @@ export interface Platform {
    * throws on corrupt data or when the output would pass `maxOutput`.
    */
   inflatePrefix(data: Uint8Array, maxOutput: number): InflatePrefixResult | null;
+  /** Worker threads for CPU-heavy jobs (Node); absent where the runtime has none (they run inline). */
+  readonly workers?: WorkerHost;
+}
+
+/** One job's end of a message channel to a worker thread. */
+export interface JobPort {
+  /** Sends a structured-clonable message; the buffers in `transfer` move instead of being copied. */
+  post(message: unknown, transfer?: readonly ArrayBuffer[]): void;
+  /** Receives the other end's messages (one handler); in a worker, `null` once the main thread closed the job. */
+  onMessage(handler: (message: unknown) => void): void;
+  /** Called once if the worker thread dies while the job is open (main-thread side only). */
+  onFailure(handler: (err: Error) => void): void;
+  /** Ends the job (either side); idempotent. */
+  close(): void;
+}
+
+/** Runs jobs on a pool of worker threads (Node's `worker_threads`). */
+export interface WorkerHost {
+  /**
+   * Opens a job in a pooled worker: the worker imports the module at the URL `module` (once)
+   * and calls its `serveJob(port: JobPort)` export with the other end of the returned port.
+   */
+  open(module: string): JobPort;
+  /** The module extension workers load in this build (`'js'`, or `'ts'` when run from sources). */
+  readonly ext: 'js' | 'ts';
 }

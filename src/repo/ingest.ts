@@ -21,7 +21,7 @@ import { decodeCommit, decodeTag } from '../object/commit.js';
 import type { ObjectStore } from '../object/object-store.js';
 import type { ObjectType } from '../object/oid.js';
 import { type FsckConfig, FsckSession, type FsckOptions, type FsckReport, type ReferenceRole } from '../object/fsck.js';
-import { readPack, type ReadPackOptions } from '../pack/pack-reader.js';
+import { readPackAuto as readPack, type ReadPackOptions } from '../pack/pack-reader.js';
 import { refuseIfBad, referenceTypeError } from './checks.js';
 
 /** Limits of an ingest (all optional; see ReadPackOptions for the pack reader's). */

@@ -1,0 +1,104 @@
+/**
+ * The worker-thread side of a pack read (started by read-pack-auto.ts through the platform's
+ * WorkerHost): runs `readPack` over the input the main thread sends, asks the main thread for
+ * `getBase`, and posts each batch with its bodies transferred (copied only while the reader
+ * still reads them as delta bases). Posts at most one batch ahead of what the consumer pulled,
+ * so a batch is built while the previous one is stored, and no further.
+ */
+import type { JobPort } from '../platform/index.js';
+import type { Oid } from '../object/oid.js';
+import type { GetBase, PackObject } from './delta-resolver.js';
+import { readPack, type ReadPackInternals } from './pack-reader.js';
+import { type FromWorker, type ToWorker, forPosting, toWire } from './worker-protocol.js';
+
+/** Aborted by the main thread: ends the job silently. */
+class Aborted extends Error {}
+
+/** Serves one pack read on `port` (called by platform/worker-thread.ts). */
+export function serveJob(port: JobPort): void {
+  const input: (Uint8Array | null)[] = [];
+  let wakeInput: (() => void) | undefined;
+  let credits = 0;
+  let wakeCredit: (() => void) | undefined;
+  const bases = new Map<number, { resolve: (v: Awaited<ReturnType<GetBase>>) => void; reject: (e: Error) => void }>();
+  let nextId = 0;
+  let aborted = false;
+  const send = (m: FromWorker, transfer?: ArrayBuffer[]) => port.post(m, transfer);
+
+  port.onMessage((raw) => {
+    const m = (raw ?? { t: 'abort' }) as ToWorker;
+    if (m.t === 'start') void run(m);
+    else if (m.t === 'data' || m.t === 'end') {
+      input.push(m.t === 'data' ? m.chunk : null);
+      wakeInput?.();
+    } else if (m.t === 'pull') {
+      credits++;
+      wakeCredit?.();
+    } else if (m.t === 'base') {
+      bases.get(m.id)?.resolve(m.found);
+      bases.delete(m.id);
+    } else if (m.t === 'abort') {
+      aborted = true;
+      for (const b of bases.values()) b.reject(new Aborted());
+      bases.clear();
+      wakeInput?.();
+      wakeCredit?.();
+    }
+  });
+
+  async function* source(): AsyncGenerator<Uint8Array> {
+    for (;;) {
+      while (input.length === 0 && !aborted) await new Promise<void>((r) => (wakeInput = r));
+      if (aborted) throw new Aborted();
+      const c = input.shift()!;
+      if (c === null) return;
+      send({ t: 'ack', bytes: c.length });
+      yield c;
+    }
+  }
+
+  async function run(start: Extract<ToWorker, { t: 'start' }>): Promise<void> {
+    const getBase: GetBase | undefined = start.hasGetBase
+      ? (oid: Oid) =>
+          new Promise((resolve, reject) => {
+            if (aborted) return reject(new Aborted());
+            const id = nextId++;
+            bases.set(id, { resolve, reject });
+            send({ t: 'getBase', id, oid });
+          })
+      : undefined;
+    const internals: ReadPackInternals = {};
+    let skip = start.skip;
+    try {
+      for await (let batch of readPack(source(), { ...start.options, getBase }, internals)) {
+        if (skip > 0) {
+          // A read handed over from the main thread: the objects it already yielded.
+          const k = Math.min(skip, batch.length);
+          skip -= k;
+          batch = batch.slice(k);
+          if (batch.length === 0) continue;
+        }
+        while (credits === 0 && !aborted) await new Promise<void>((r) => (wakeCredit = r));
+        if (aborted) throw new Aborted();
+        credits--;
+        const transfer = new Set<ArrayBuffer>();
+        const objects = batch.map((o) => posted(o, transfer, internals.retains?.(o.oid, o.body) ?? true));
+        send({ t: 'batch', objects }, [...transfer]);
+      }
+      send({ t: 'done' });
+    } catch (err) {
+      if (!aborted) send({ t: 'error', error: toWire(err) });
+    } finally {
+      port.close();
+    }
+  }
+}
+
+/** An object ready to post: big buffers transferred, the body copied if the reader keeps it. */
+function posted(o: PackObject, transfer: Set<ArrayBuffer>, keepBody: boolean): PackObject {
+  const out: PackObject = { oid: o.oid, type: o.type, body: forPosting(o.body, transfer, keepBody) };
+  if (o.entry !== undefined) out.entry = forPosting(o.entry, transfer);
+  if (o.delta !== undefined) out.delta = { base: o.delta.base, data: forPosting(o.delta.data, transfer) };
+  if (o.deltaEntry !== undefined) out.deltaEntry = forPosting(o.deltaEntry, transfer);
+  return out;
+}

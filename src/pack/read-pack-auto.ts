@@ -1,0 +1,176 @@
+/**
+ * `readPackAuto`: `readPack` with the work moved off the calling thread where the platform
+ * has worker threads (Node). A pack of more than `inlineMaxBytes` is read in a pooled worker
+ * from its first byte; a smaller one (most pushes: cheaper inline) is read inline until it
+ * would inflate past `inlineMaxInflatedBytes`, and then handed to a worker, which reads it
+ * again (it is small and fully buffered) and skips the objects already yielded. Same contract
+ * as `readPack`: batches of objects, provisional until the generator completes.
+ */
+import { platform, type JobPort, type WorkerHost } from '../platform/index.js';
+import { OverSoftCap } from './budget.js';
+import type { PackObject } from './delta-resolver.js';
+import { readPack, type ReadPackOptions } from './pack-reader.js';
+import { type FromWorker, type ToWorker, type WorkerReadOptions, forPosting, fromWire } from './worker-protocol.js';
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+const INLINE_MAX_BYTES = 256 * KiB;
+const INLINE_MAX_INFLATED = 8 * MiB;
+/** Input sent to a worker in pieces of about this size... */
+const SEND_CHUNK = 1 * MiB;
+/** ...with at most this much sent and not yet consumed (backpressure to the source). */
+const IN_FLIGHT = 8 * MiB;
+
+/** Reads a pack like `readPack`, in a worker thread when `options.worker` and the platform allow. */
+export async function* readPackAuto(source: AsyncIterable<Uint8Array>, options: ReadPackOptions = {}): AsyncGenerator<PackObject[]> {
+  const mode = options.worker ?? 'auto';
+  const host = platform().workers;
+  if (mode === 'inline' || host === undefined) return yield* readPack(source, options);
+  if (mode === 'worker') return yield* readInWorker(host, source, options, 0);
+
+  // Auto: buffer up to inlineMaxBytes to learn whether the pack is small.
+  const inlineMax = options.inlineMaxBytes ?? INLINE_MAX_BYTES;
+  const it = source[Symbol.asyncIterator]();
+  const head: Uint8Array[] = [];
+  let n = 0;
+  for (;;) {
+    if (n > inlineMax) return yield* readInWorker(host, resume(head, it), options, 0);
+    const r = await it.next();
+    if (r.done) break;
+    head.push(r.value);
+    n += r.value.length;
+  }
+  let yielded = 0;
+  try {
+    for await (const batch of readPack(replay(head), options, { softCap: options.inlineMaxInflatedBytes ?? INLINE_MAX_INFLATED })) {
+      yielded += batch.length;
+      yield batch;
+    }
+    return;
+  } catch (err) {
+    if (!(err instanceof OverSoftCap)) throw err;
+  }
+  yield* readInWorker(host, replay(head), options, yielded);
+}
+
+async function* replay(chunks: Uint8Array[]): AsyncGenerator<Uint8Array> {
+  yield* chunks;
+}
+
+async function* resume(head: Uint8Array[], it: AsyncIterator<Uint8Array>): AsyncGenerator<Uint8Array> {
+  yield* head;
+  for (;;) {
+    const r = await it.next();
+    if (r.done) return;
+    yield r.value;
+  }
+}
+
+/** The options a worker is sent. */
+const LIMITS = ['maxObjectSize', 'maxObjects', 'maxPackBytes', 'maxDeltaDepth', 'baseCacheBytes', 'maxDeferredBytes', 'maxInflatedBytes'] as const;
+
+/** A queue of what the worker sent, read by the generator. */
+type Event = { t: 'batch'; objects: PackObject[] } | { t: 'done' } | { t: 'fail'; err: unknown };
+
+/** Runs one pack read in a pooled worker; see the module comment. */
+async function* readInWorker(host: WorkerHost, source: AsyncIterable<Uint8Array>, options: ReadPackOptions, skip: number): AsyncGenerator<PackObject[]> {
+  const getBase = options.getBase;
+  // Only the reader's own limits cross: a caller's options object may carry anything (ingest's).
+  const limits: WorkerReadOptions = {};
+  for (const k of LIMITS) if (options[k] !== undefined) limits[k] = options[k];
+  const port: JobPort = host.open(new URL(`pack-worker.${host.ext}`, import.meta.url).href);
+  const post = (m: ToWorker, transfer?: ArrayBuffer[]) => port.post(m, transfer);
+
+  const events: Event[] = [];
+  let wakeEvents: (() => void) | undefined;
+  const push = (e: Event) => {
+    events.push(e);
+    wakeEvents?.();
+  };
+  let inFlight = 0;
+  let wakePump: (() => void) | undefined;
+  let stopped = false;
+  // getBase requests wait while the consumer holds a batch: it may ask for a base in it.
+  let consumerBusy = false;
+  const held: { id: number; oid: PackObject['oid'] }[] = [];
+  const answer = (id: number, oid: PackObject['oid']) => {
+    getBase!(oid).then(
+      // Copied, never transferred (the caller may keep it); sliced out of a larger buffer first.
+      (found) => post({ t: 'base', id, found: found === undefined ? undefined : { type: found.type, body: forPosting(found.body, new Set(), true) } }),
+      (err: unknown) => push({ t: 'fail', err }),
+    );
+  };
+
+  port.onFailure((err) => push({ t: 'fail', err }));
+  port.onMessage((raw) => {
+    const m = raw as FromWorker;
+    if (m.t === 'ack') {
+      inFlight -= m.bytes;
+      wakePump?.();
+    } else if (m.t === 'getBase') {
+      if (consumerBusy) held.push({ id: m.id, oid: m.oid });
+      else answer(m.id, m.oid);
+    } else if (m.t === 'batch') push({ t: 'batch', objects: m.objects });
+    else if (m.t === 'done') push({ t: 'done' });
+    else push({ t: 'fail', err: fromWire(m.error) });
+  });
+
+  const pump = async () => {
+    let buf = new Uint8Array(SEND_CHUNK);
+    let used = 0;
+    const flush = async () => {
+      if (used === 0) return;
+      const chunk = used === buf.length ? buf : buf.slice(0, used);
+      buf = new Uint8Array(SEND_CHUNK);
+      used = 0;
+      inFlight += chunk.length;
+      post({ t: 'data', chunk }, [chunk.buffer as ArrayBuffer]);
+      while (inFlight > IN_FLIGHT && !stopped) await new Promise<void>((r) => (wakePump = r));
+    };
+    try {
+      for await (const c of source) {
+        if (stopped) return;
+        // Copied into buffers of our own: the source's chunks may share a pool we must not detach.
+        let at = 0;
+        while (at < c.length) {
+          const k = Math.min(c.length - at, buf.length - used);
+          buf.set(c.subarray(at, at + k), used);
+          used += k;
+          at += k;
+          if (used === buf.length) await flush();
+        }
+        if (used >= 64 * KiB) await flush();
+      }
+      await flush();
+      post({ t: 'end' });
+    } catch (err) {
+      push({ t: 'fail', err });
+    }
+  };
+
+  post({ t: 'start', options: limits, hasGetBase: getBase !== undefined, skip });
+  post({ t: 'pull' });
+  void pump();
+  let done = false;
+  try {
+    for (;;) {
+      while (events.length === 0) await new Promise<void>((r) => (wakeEvents = r));
+      const e = events.shift()!;
+      if (e.t === 'fail') throw e.err;
+      if (e.t === 'done') {
+        done = true;
+        return;
+      }
+      consumerBusy = true;
+      yield e.objects;
+      consumerBusy = false;
+      for (const h of held.splice(0)) answer(h.id, h.oid);
+      post({ t: 'pull' });
+    }
+  } finally {
+    stopped = true;
+    wakePump?.();
+    if (!done) post({ t: 'abort' });
+    port.close();
+  }
+}

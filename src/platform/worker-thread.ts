@@ -1,0 +1,33 @@
+/**
+ * The entry of each pooled worker thread (worker-pool.ts): for every job it is sent a module
+ * URL and a MessagePort, imports the module (once; Node caches it) and calls its
+ * `serveJob(port)` with the port wrapped as a JobPort. Never imported, only started by URL.
+ */
+import { parentPort } from 'node:worker_threads';
+import type { MessagePort } from 'node:worker_threads';
+import type { JobPort } from './types.js';
+
+/** What a job module exports. */
+interface JobModule {
+  serveJob(port: JobPort): void;
+}
+
+function wrap(port: MessagePort): JobPort {
+  return {
+    post: (message, transfer) => port.postMessage(message, transfer === undefined ? [] : [...transfer]),
+    // `null` once the main thread closed the channel (it gave up on the job).
+    onMessage: (handler) => port.on('message', handler).on('close', () => handler(null)),
+    onFailure: () => undefined,
+    close: () => port.close(),
+  };
+}
+
+parentPort?.on('message', (m: { module: string; port: MessagePort }) => {
+  import(m.module).then(
+    (mod: JobModule) => mod.serveJob(wrap(m.port)),
+    (err: unknown) => {
+      m.port.postMessage({ t: 'error', error: { name: 'Error', message: `cannot load ${m.module}: ${(err as Error).message}` } });
+      m.port.close();
+    },
+  );
+});
