@@ -19,6 +19,7 @@ import { commit, type CommitOptions, type CommitResult, type PersonInput } from 
 import { createBranch, createTag, deleteBranch, deleteTag, promote, type PromoteOptions } from './branches.js';
 import { listTree, log, readFileEntry, resolveCommit, type ListedEntry, type LogEntry } from './read.js';
 import { transact } from './ref-updates.js';
+import { diff, type DiffOptions, type DiffResult } from './diff.js';
 import { listView, readRef, resolveRevision } from './revision.js';
 import { packObjects, planPack, type PackObjectsOptions } from './serve-packs.js';
 import { ingestPack, type IngestOptions, type IngestResult } from './ingest.js';
@@ -31,6 +32,7 @@ export type { CommitOptions, CommitResult, PersonInput } from './commit.js';
 export type { ListedEntry, LogEntry } from './read.js';
 export type { PackObjectsOptions } from './serve-packs.js';
 export type { SweepResult } from './sweep.js';
+export type { DiffFile, DiffHunk, DiffOptions, DiffResult } from './diff.js';
 export type { TreeEntry };
 
 /** Options of reads that resolve names: `view: 'ephemeral'` sees ephemeral refs over regular ones. */
@@ -136,6 +138,11 @@ export class Repository {
     const [s] = await this.#ctx.objects.getStored([oid]);
     if (s === undefined) throw new NotFoundError('ERR_OBJECT_NOT_FOUND', `object ${oid} not found`, { details: { oid } });
     return decodePacked(s);
+  }
+
+  /** Files changed from `base` to `head` (refs or shas of commits or trees), with hunks and optionally the unified text. */
+  diff(base: string, head: string, options: DiffOptions = {}): Promise<DiffResult> {
+    return diff(this.#ctx, base, head, options);
   }
 
   // ---- writing ---------------------------------------------------------------------------
