@@ -88,8 +88,12 @@ const utf8Decoder = new TextDecoder();
 const bytePath = (p: string) => latin1.decode(nameToBytes(p));
 const kind = (mode: string) => (mode === '120000' ? 'link' : mode === '160000' ? 'gitlink' : isTreeMode(mode) ? 'tree' : 'file');
 
-/** The tree a ref, sha, commit or tag names (undefined never: errors for blobs). */
-export async function treeOf(ctx: RepoContext, refOrSha: string, view: View): Promise<Oid> {
+/** git's empty tree: a diff from it lists every file as added, whether or not the store holds it. */
+export const EMPTY_TREE = '4b825dc642cb6eb9a060e54bf8d69288fbee4904' as Oid;
+
+/** The tree a ref, sha, commit or tag names (the empty tree's id: undefined, no tree); errors for blobs. */
+export async function treeOf(ctx: RepoContext, refOrSha: string, view: View): Promise<Oid | undefined> {
+  if (refOrSha === EMPTY_TREE) return undefined;
   const oid = await resolveRevision(ctx.objects, ctx.refs, refOrSha, view);
   const [p] = await peel(ctx.objects, [oid]);
   if (p!.type === 'tree') return p!.oid;

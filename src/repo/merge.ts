@@ -18,7 +18,6 @@ import { paint } from './merge-base.js';
 import { mergeTrees, type MergeConflict } from './merge-trees.js';
 import { resolveCommit, type LogEntry } from './read.js';
 import { transact } from './ref-updates.js';
-import { isAncestor } from './walk.js';
 
 export type { MergeConflict, ConflictKind } from './merge-trees.js';
 
@@ -135,13 +134,15 @@ export async function merge(core: RepoCore, options: MergeOptions): Promise<Merg
   const head = await resolveCommit(ctx, options.head, options.headView ?? 'ephemeral');
   const who = options.dryRun ? undefined : people(options.author, options.committer);
   const baseCommit = await ctx.objects.commit(old);
-  if (head === old || (await isAncestor(ctx.objects, head, old))) {
+  // One walk answers everything (exact whatever the commit dates say): up to date, fast-forward, merge base.
+  const { bases } = head === old ? { bases: [old] } : await paint(ctx.objects, old, head);
+  if (head === old || bases.includes(head)) {
     return options.dryRun
       ? { mergeable: true, conflicts: [], tree: baseCommit.tree }
       : { sha: old, strategy, fastForward: false, tree: baseCommit.tree, upToDate: true };
   }
   const headCommit = await ctx.objects.commit(head);
-  const canFastForward = await isAncestor(ctx.objects, old, head);
+  const canFastForward = bases.includes(old);
   if (strategy === 'fast-forward') {
     if (!canFastForward) throw new NotFastForwardError(`${ref} at ${old} is not an ancestor of ${head}`, { details: { ref, base: old, head } });
     if (options.dryRun) return { mergeable: true, conflicts: [], tree: headCommit.tree };
@@ -153,7 +154,6 @@ export async function merge(core: RepoCore, options: MergeOptions): Promise<Merg
     }
     return { sha: head, strategy, fastForward: true, tree: headCommit.tree };
   }
-  const { bases } = await paint(ctx.objects, old, head);
   if (bases.length === 0) throw new InvalidArgumentError(`${options.base} and ${options.head} have no common history`, { details: { ref } });
   const mergeBase = await ctx.objects.commit(bases[0]!);
   await ctx.guard.beginWrite();
