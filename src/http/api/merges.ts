@@ -36,7 +36,7 @@ function parseDiffQuery(url: URL): DiffOptions {
   return { ...(paths.length > 0 ? { paths } : {}), ...(context !== undefined ? { contextLines: context } : {}), ...(renames !== undefined ? { renames } : {}) };
 }
 
-function diffResponse(ctx: RouteContext, result: DiffResult | CompareResult): ApiResponse {
+function diffResponse(result: DiffResult | CompareResult): ApiResponse {
   if (result.patch !== undefined) return { status: 200, headers: { 'Content-Type': 'text/x-diff', 'Cache-Control': 'no-store' }, body: result.patch };
   return json(200, result);
 }
@@ -137,7 +137,7 @@ export const mergeRoutes: readonly ApiRoute[] = [
         ...(limit !== undefined ? { limit } : {}),
         ...(text ? { patch: true, hunks: false } : {}),
       });
-      return diffResponse(ctx, result);
+      return diffResponse(result);
     },
   },
   {
@@ -153,7 +153,7 @@ export const mergeRoutes: readonly ApiRoute[] = [
         view,
         ...(text ? { patch: true, hunks: false } : {}),
       });
-      return diffResponse(ctx, result);
+      return diffResponse(result);
     },
   },
   {
@@ -170,7 +170,7 @@ export const mergeRoutes: readonly ApiRoute[] = [
       const options = { ...parseDiffQuery(ctx.url), view, ...(text ? { patch: true, hunks: false } : {}) };
       // A root commit is diffed against the empty tree (git's well-known id; Repository.diff knows it).
       const result = await repo.diff(parent ?? EMPTY_TREE, sha, options);
-      return diffResponse(ctx, result);
+      return diffResponse(result);
     },
   },
   {
