@@ -87,14 +87,11 @@ bench
       await repo.createBranch(branch, mainTip);
     },
   })
-  .add(
-    'C git merge-tree + commit-tree + update-ref',
-    () => {
-      const tree = git(bare, ['merge-tree', '--write-tree', 'main', 'feature']).toString().split('\n')[0]!;
-      const sha = git(bare, ['commit-tree', tree, '-p', 'main', '-p', 'feature', '-m', 'merge']).toString().trim();
-      git(bare, ['update-ref', `refs/heads/g${n++}`, sha]);
-    },
-  );
+  .add('C git merge-tree + commit-tree + update-ref', () => {
+    const tree = git(bare, ['merge-tree', '--write-tree', 'main', 'feature']).toString().split('\n')[0]!;
+    const sha = git(bare, ['commit-tree', tree, '-p', 'main', '-p', 'feature', '-m', 'merge']).toString().trim();
+    git(bare, ['update-ref', `refs/heads/g${n++}`, sha]);
+  });
 await bench.run();
 console.table(bench.table());
 printRatios(`compare and merge on a ${FILES.toLocaleString('en')}-file tree, feature 10 commits / 10 files`, [
