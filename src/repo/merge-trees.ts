@@ -44,6 +44,8 @@ export interface TreeMergeResult {
 type Entry = { mode: string; oid: Oid } | undefined;
 
 const same = (x: Entry, y: Entry) => (x === undefined ? y === undefined : y !== undefined && x.mode === y.mode && x.oid === y.oid);
+/** git's empty blob. */
+const EMPTY_BLOB = 'e69de29bb2d1d6434b8b29ae775ad8c2e48c5391';
 const isRegular = (m: string) => m === '100644' || m === '100755';
 const kindOf = (m: string) => (isRegular(m) ? 'file' : m);
 
@@ -56,8 +58,9 @@ async function sideChanges(ctx: RepoContext, base: Oid, side: Oid) {
     now.set(r.path, r.new);
     was.set(r.path, r.old);
   }
-  const deleted = raws.filter((r) => r.old && !r.new);
-  const added = raws.filter((r) => r.new && !r.old);
+  // As in git's merges, empty files are never paired as renames (every empty file is the same blob).
+  const deleted = raws.filter((r) => r.old && !r.new && r.old.oid !== EMPTY_BLOB);
+  const added = raws.filter((r) => r.new && !r.old && r.new.oid !== EMPTY_BLOB);
   const renames = new Map<string, string>();
   if (deleted.length > 0 && added.length > 0) {
     const read = async (oids: Oid[]) => {
@@ -107,7 +110,10 @@ export async function mergeTrees(ctx: RepoContext, writer: ObjectWriter, base: O
         continue;
       }
       if (y.now.has(to) && y.now.get(to) !== undefined) {
+        // The other side put something at the new path too (its own rename there, or an
+        // addition): one conflict there; the old path's edits went into it.
         conflicts.push({ path: to, kind: 'rename' });
+        triples.set(from, [O(from), undefined, undefined]);
         continue;
       }
       // The other side edited the old path: its edit lands on the new one.
@@ -127,9 +133,11 @@ export async function mergeTrees(ctx: RepoContext, writer: ObjectWriter, base: O
     if (r === 'conflict') continue;
     if (!same(r, A(path))) edits.set(path, r ?? null);
   }
-  if (conflicts.length > 0) return { conflicts: dedupe(conflicts) };
+  // Built even with conflicts (conflicting paths keep our side), so file/directory clashes
+  // elsewhere are reported too; the writer is only flushed by a caller that got a tree.
   const edited = await editTree(ctx.objects, writer, ours, edits);
-  if (edited.collisions.length > 0) return { conflicts: dedupe(edited.collisions.map((path) => ({ path, kind: 'file-directory' as const }))) };
+  conflicts.push(...edited.collisions.map((path) => ({ path, kind: 'file-directory' as const })));
+  if (conflicts.length > 0) return { conflicts: dedupe(conflicts) };
   return { tree: edited.tree, conflicts: [] };
 }
 
