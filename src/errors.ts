@@ -20,6 +20,8 @@ export type ErrorCode =
   | 'ERR_REPO_EXISTS'
   | 'ERR_REF_CONFLICT'
   | 'ERR_REF_REJECTED'
+  | 'ERR_MERGE_CONFLICT'
+  | 'ERR_NOT_FAST_FORWARD'
   | 'ERR_CORRUPT_PACK'
   | 'ERR_MISSING_OBJECTS'
   | 'ERR_HASH_COLLISION'
@@ -46,6 +48,8 @@ export const STATUS_BY_CODE: Record<ErrorCode, number> = {
   ERR_REPO_EXISTS: 409,
   ERR_REF_CONFLICT: 409,
   ERR_REF_REJECTED: 403,
+  ERR_MERGE_CONFLICT: 409,
+  ERR_NOT_FAST_FORWARD: 409,
   ERR_CORRUPT_PACK: 400,
   ERR_MISSING_OBJECTS: 400,
   ERR_HASH_COLLISION: 400,
@@ -133,6 +137,18 @@ export interface RefConflictDetails {
 export interface RefRejectedDetails {
   ref?: string;
   refs?: string[];
+}
+
+/** Facts of a MergeConflictError: each conflicting path and why. */
+export interface MergeConflictDetails {
+  conflicts?: { path: string; kind: 'content' | 'add-add' | 'modify-delete' | 'rename' | 'mode' | 'file-directory' }[];
+}
+
+/** Facts of a NotFastForwardError: the branch and the two tips. */
+export interface NotFastForwardDetails {
+  ref?: string;
+  base?: string;
+  head?: string;
 }
 
 /** Facts of a CorruptPackError. */
@@ -276,6 +292,20 @@ export class RefConflictError extends LevelGitError<RefConflictDetails> {
 export class RefRejectedError extends LevelGitError<RefRejectedDetails> {
   constructor(message: string, options?: ErrorOptions<RefRejectedDetails>) {
     super('ERR_REF_REJECTED', message, options);
+  }
+}
+
+/** A merge, revert or cherry-pick met conflicts (`details.conflicts`); nothing was written, no ref moved. */
+export class MergeConflictError extends LevelGitError<MergeConflictDetails> {
+  constructor(message: string, options?: ErrorOptions<MergeConflictDetails>) {
+    super('ERR_MERGE_CONFLICT', message, options);
+  }
+}
+
+/** A fast-forward merge was asked where the base is not an ancestor of the head. */
+export class NotFastForwardError extends LevelGitError<NotFastForwardDetails> {
+  constructor(message: string, options?: ErrorOptions<NotFastForwardDetails>) {
+    super('ERR_NOT_FAST_FORWARD', message, options);
   }
 }
 

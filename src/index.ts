@@ -22,6 +22,17 @@ export type {
   RefUpdateSource,
   PackObjectsOptions,
   ReadOptions,
+  DiffFile,
+  DiffHunk,
+  DiffOptions,
+  DiffResult,
+  CompareResult,
+  ConflictKind,
+  MergeCheck,
+  MergeConflict,
+  MergeOptions,
+  MergeResult,
+  RevertOptions,
 } from './repo/repository.js';
 export type { FileChange } from './repo/build-tree.js';
 export type { IngestOptions, IngestResult } from './repo/ingest.js';
@@ -43,6 +54,8 @@ export {
   RepoExistsError,
   RefConflictError,
   RefRejectedError,
+  MergeConflictError,
+  NotFastForwardError,
   CorruptPackError,
   MissingObjectsError,
   HashCollisionError,

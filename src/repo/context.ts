@@ -20,7 +20,7 @@ export interface RepoInfo {
 }
 
 /** Why a ref moved; passed to hooks. */
-export type RefUpdateSource = 'commit' | 'push' | 'api' | 'promote' | 'expire' | 'transaction';
+export type RefUpdateSource = 'commit' | 'push' | 'api' | 'promote' | 'expire' | 'transaction' | 'merge' | 'revert';
 
 /** What hooks receive: the repository, why the refs move, and each ref's old and new value. */
 export interface RefUpdateEvent {

@@ -19,6 +19,8 @@ import { commit, type CommitOptions, type CommitResult, type PersonInput } from 
 import { createBranch, createTag, deleteBranch, deleteTag, promote, type PromoteOptions } from './branches.js';
 import { listTree, log, readFileEntry, resolveCommit, type ListedEntry, type LogEntry } from './read.js';
 import { transact } from './ref-updates.js';
+import { diff, type DiffOptions, type DiffResult } from './diff.js';
+import { compare, merge, revertOrPick, type CompareResult, type MergeCheck, type MergeOptions, type MergeResult, type RevertOptions } from './merge.js';
 import { listView, readRef, resolveRevision } from './revision.js';
 import { packObjects, planPack, type PackObjectsOptions } from './serve-packs.js';
 import { ingestPack, type IngestOptions, type IngestResult } from './ingest.js';
@@ -31,6 +33,8 @@ export type { CommitOptions, CommitResult, PersonInput } from './commit.js';
 export type { ListedEntry, LogEntry } from './read.js';
 export type { PackObjectsOptions } from './serve-packs.js';
 export type { SweepResult } from './sweep.js';
+export type { DiffFile, DiffHunk, DiffOptions, DiffResult } from './diff.js';
+export type { CompareResult, ConflictKind, MergeCheck, MergeConflict, MergeOptions, MergeResult, RevertOptions } from './merge.js';
 export type { TreeEntry };
 
 /** Options of reads that resolve names: `view: 'ephemeral'` sees ephemeral refs over regular ones. */
@@ -138,6 +142,16 @@ export class Repository {
     return decodePacked(s);
   }
 
+  /** Files changed from `base` to `head` (refs or shas of commits or trees), with hunks and optionally the unified text. */
+  diff(base: string, head: string, options: DiffOptions = {}): Promise<DiffResult> {
+    return diff(this.#ctx, base, head, options);
+  }
+
+  /** Like GitHub's compare: merge base, ahead/behind, head-only commits (newest first, `limit`) and the diff from the merge base to head. */
+  compare(base: string, head: string, options: DiffOptions & { limit?: number } = {}): Promise<CompareResult> {
+    return compare(this.#core, base, head, options);
+  }
+
   // ---- writing ---------------------------------------------------------------------------
 
   /** Builds a commit from file changes and moves the branch (see CommitOptions). */
@@ -184,6 +198,23 @@ export class Repository {
    */
   promote(options: PromoteOptions): Promise<{ targetBranch: string; sha: Oid }> {
     return promote(this.#core, options);
+  }
+
+  /** Merges `head` into the branch `base` ('merge', 'squash' or 'fast-forward'); `dryRun` answers whether it merges without writing. */
+  merge(options: MergeOptions & { dryRun: true }): Promise<MergeCheck>;
+  merge(options: MergeOptions): Promise<MergeResult>;
+  merge(options: MergeOptions): Promise<MergeResult | MergeCheck> {
+    return merge(this.#core, options);
+  }
+
+  /** A new commit on `branch` undoing `commit` (against its first parent). */
+  revert(options: RevertOptions): Promise<{ sha: Oid; tree: Oid }> {
+    return revertOrPick(this.#core, options, false);
+  }
+
+  /** A new commit on `branch` applying what `commit` changed (against its first parent), with its message and author. */
+  cherryPick(options: RevertOptions): Promise<{ sha: Oid; tree: Oid }> {
+    return revertOrPick(this.#core, options, true);
   }
 
   // ---- packs -----------------------------------------------------------------------------

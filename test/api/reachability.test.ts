@@ -45,7 +45,14 @@ describe('reads by sha', () => {
 
     const read = { authorization: `Bearer ${(await tokens.mint({ repo: 'r', permissions: ['git:write'] })).token}` };
     const admin = { 'x-api-key': ADMIN };
-    for (const path of [`/files/key.txt?ref=${secret.sha}`, `/tree?ref=${secret.sha}`, `/commits?ref=${secret.sha}`]) {
+    for (const path of [
+      `/files/key.txt?ref=${secret.sha}`,
+      `/tree?ref=${secret.sha}`,
+      `/commits?ref=${secret.sha}`,
+      `/compare?base=main&head=${secret.sha}`,
+      `/diff?base=${secret.sha}&head=main`,
+      `/commits/${secret.sha}/diff`,
+    ]) {
       const r = await call('GET', `/api/v1/repos/r${path}`, read);
       expect(r.status, path).toBe(404);
       expect(await r.text()).toContain('ERR_OBJECT_NOT_FOUND');

@@ -18,10 +18,16 @@
  *   POST   /repos/:repo/refs               write   all-or-nothing ref updates
  *   POST   /repos/:repo/ephemeral/promote  write   ephemeral branch -> regular branch
  *   POST   /tokens/revoke                  admin   revoke a token (in the database)
+ *   GET    /repos/:repo/compare            read    merge base, ahead/behind, commits, diff (or text)
+ *   GET    /repos/:repo/diff               read    diff of two revisions (or text)
+ *   GET    /repos/:repo/commits/:sha/diff  read    diff against the first parent
+ *   POST   /repos/:repo/merges             write   merge, squash or fast-forward into a branch
+ *   POST   /repos/:repo/reverts            write   a commit undoing another
  */
 import { branchRoutes } from './branches.js';
 import { commitRoutes } from './commits.js';
 import { fileRoutes } from './files.js';
+import { mergeRoutes } from './merges.js';
 import { promoteRoutes } from './promote.js';
 import { refRoutes } from './refs.js';
 import { repoRoutes } from './repos.js';
@@ -29,7 +35,16 @@ import { createRouter, type ApiRoute } from './router.js';
 import { tokenRoutes } from './tokens.js';
 
 /** Every route of the API, in matching order. */
-export const API_ROUTES: readonly ApiRoute[] = [...repoRoutes, ...commitRoutes, ...fileRoutes, ...branchRoutes, ...refRoutes, ...promoteRoutes, ...tokenRoutes];
+export const API_ROUTES: readonly ApiRoute[] = [
+  ...repoRoutes,
+  ...commitRoutes,
+  ...fileRoutes,
+  ...branchRoutes,
+  ...refRoutes,
+  ...promoteRoutes,
+  ...mergeRoutes,
+  ...tokenRoutes,
+];
 
 /** The compiled table. */
 export const API_ROUTER = createRouter(API_ROUTES);
