@@ -9,7 +9,7 @@ import { NotFoundError, InvalidObjectError } from '../errors.js';
 import type { Kv, KvOp } from '../storage/kv.js';
 import { TAG, deltaKey, objectKey, repoRange } from '../storage/keys.js';
 import { type Oid, type ObjectType, hashObject, oidToBytes, oidFromBytes } from './oid.js';
-import { decodePacked, encodePacked, packedInfo } from './packed.js';
+import { decodePacked, decodeStoredDelta, encodePacked, packedInfo } from './packed.js';
 import { decodeTree, type TreeEntry } from './tree.js';
 import { decodeCommit, decodeTag, type Commit, type Tag } from './commit.js';
 
@@ -55,8 +55,14 @@ export class ObjectStore {
 
   /** Which of `oids` exist. */
   async has(oids: readonly Oid[]): Promise<boolean[]> {
-    const r = await this.getStored(oids);
-    return r.map((v) => v !== undefined);
+    const whole = await this.#kv.getMany(oids.map((o) => objectKey(this.repoId, oidToBytes(o))));
+    const out = whole.map((v) => v !== undefined);
+    const rest = oids.filter((_, i) => !out[i]);
+    if (rest.length === 0) return out;
+    const deltas = await this.#kv.getMany(rest.map((o) => deltaKey(this.repoId, oidToBytes(o))));
+    let j = 0;
+    for (let i = 0; i < out.length; i++) if (!out[i]) out[i] = deltas[j++] !== undefined;
+    return out;
   }
 
   /** Type and body of one object, or undefined. */
@@ -130,12 +136,45 @@ export class ObjectStore {
     return new ObjectWriter(this.#kv, this.repoId);
   }
 
-  /** Iterates every object id of the repository (for sweeps and checks). */
+  /**
+   * Iterates every object id of the repository once, whether it is stored whole (`O`), as a
+   * delta (`D`) or both: a merge of the two key ranges, which are both in id order.
+   */
   async *allOids(): AsyncGenerator<Oid> {
-    for await (const k of this.#kv.keys(repoRange(TAG.object, this.repoId))) yield oidFromBytes(k, 5);
+    const whole = this.#kv.keys(repoRange(TAG.object, this.repoId))[Symbol.asyncIterator]();
+    const delta = this.#kv.keys(repoRange(TAG.delta, this.repoId))[Symbol.asyncIterator]();
+    try {
+      let a = await whole.next();
+      let b = await delta.next();
+      while (!a.done || !b.done) {
+        const c = a.done ? 1 : b.done ? -1 : compareFrom(a.value, b.value, 5);
+        if (c <= 0) {
+          yield oidFromBytes(a.value as Uint8Array, 5);
+          a = await whole.next();
+          if (c === 0) b = await delta.next();
+        } else {
+          yield oidFromBytes(b.value as Uint8Array, 5);
+          b = await delta.next();
+        }
+      }
+    } finally {
+      await whole.return?.(undefined);
+      await delta.return?.(undefined);
+    }
   }
 
-  /** Deletes objects (used by the sweep only). */
+  /**
+   * Iterates the objects stored as deltas with their delta bases (the `D` range, in id order).
+   * An object listed here needs its base for as long as it has no whole (`O`) entry: a sweep
+   * must keep the base of every live delta it keeps (or drop the delta with its object).
+   */
+  async *deltaLinks(): AsyncGenerator<[oid: Oid, base: Oid]> {
+    for await (const [k, v] of this.#kv.entries(repoRange(TAG.delta, this.repoId))) {
+      yield [oidFromBytes(k, 5), decodeStoredDelta(v).base as Oid];
+    }
+  }
+
+  /** Deletes objects, every form they are stored in (used by the sweep only). */
   async delete(oids: readonly Oid[]): Promise<void> {
     await this.#kv.batch(
       oids.flatMap((o) => {
@@ -201,4 +240,11 @@ export class ObjectWriter {
     this.#deltas.clear();
     await this.#kv.batch(ops);
   }
+}
+
+/** Compares two keys from byte `at` on (both at least that long). */
+function compareFrom(a: Uint8Array, b: Uint8Array, at: number): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = at; i < n; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
+  return a.length - b.length;
 }
