@@ -168,3 +168,12 @@ export function refDeltaData(entry: Uint8Array): Uint8Array {
   if (data.length !== h.size) throw new InvalidObjectError('stored delta size mismatch');
   return data;
 }
+
+/**
+ * Whether a stored value is a new-layout `D` value (its first byte is a type number, 1–4)
+ * rather than a whole entry (whose first byte carries the type in bits 4–6, so is at least
+ * 0x10): the quarantine keeps both forms in one key range and tells them apart by this.
+ */
+export function isStoredDelta(value: Uint8Array): boolean {
+  return value.length > 0 && value[0]! < 0x10;
+}

@@ -1,0 +1,70 @@
+/**
+ * A generated history of many small edits to the same files, written by `git fast-import` in
+ * one process (fast even for thousands of commits), the way a long-lived project looks: every
+ * commit edits a few lines of a few files, now and then adds a file.
+ */
+import { git } from '../helpers/git.js';
+
+/** Options of `makeEditHistory`. */
+export interface EditHistoryOptions {
+  commits: number;
+  /** Files at the start (more are added every 25 commits). */
+  files?: number;
+  /** Lines per file at the start. */
+  lines?: number;
+  /** Files each commit edits. */
+  editsPerCommit?: number;
+}
+
+/** Text of one line of a file (deterministic, realistic-looking). */
+function line(file: number, n: number): string {
+  return `  const value${n} = compute(${(file * 7919 + n * 104729) % 100_003}, "${['alpha', 'beta', 'gamma', 'delta'][n % 4]}") // line ${n} of module ${file}`;
+}
+
+/** Initializes `repo` (a work tree) with a history made by fast-import; returns its commit ids, oldest first. */
+export function makeEditHistory(repo: string, options: EditHistoryOptions): string[] {
+  const files = options.files ?? 40;
+  const lines = options.lines ?? 120;
+  const edits = options.editsPerCommit ?? 3;
+  git(undefined, ['init', '-q', '-b', 'main', repo]);
+  const content: string[][] = [];
+  const path = (f: number) => `src/dir${f % 5}/module${f}.ts`;
+  const parts: string[] = [];
+  const data = (s: string) => `data ${Buffer.byteLength(s)}\n${s}\n`;
+  let seed = 12345;
+  const rand = (n: number) => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed % n;
+  };
+  for (let c = 0; c < options.commits; c++) {
+    const changed: number[] = [];
+    if (c === 0) {
+      for (let f = 0; f < files; f++) {
+        content.push(Array.from({ length: lines }, (_, n) => line(f, n)));
+        changed.push(f);
+      }
+    } else {
+      if (c % 25 === 0) {
+        content.push(Array.from({ length: lines }, (_, n) => line(content.length, n)));
+        changed.push(content.length - 1);
+      }
+      for (let e = 0; e < edits; e++) {
+        const f = rand(content.length);
+        const text = content[f]!;
+        const at = rand(text.length);
+        if (rand(3) === 0) text.splice(at, 0, `  // commit ${c}: note about ${line(f, at).slice(8, 30)}`);
+        else text[at] = `${text[at]!.slice(0, 40)} edited in ${c}`;
+        changed.push(f);
+      }
+    }
+    const when = 1_700_000_000 + c * 3600;
+    parts.push(`commit refs/heads/main\nmark :${c + 1}\ncommitter Dev <dev@example.com> ${when} +0000\n`);
+    parts.push(data(`Change ${c}: adjust ${changed.map((f) => `module${f}`).join(', ')}\n\nSome explanation of why commit ${c} was needed.\n`));
+    if (c > 0) parts.push(`from :${c}\n`);
+    for (const f of new Set(changed)) parts.push(`M 100644 inline ${path(f)}\n${data(`${content[f]!.join('\n')}\n`)}`);
+    parts.push('\n');
+  }
+  git(repo, ['fast-import', '--quiet'], parts.join(''));
+  git(repo, ['reset', '-q', '--hard', 'main']);
+  return git(repo, ['rev-list', '--reverse', 'main']).toString().trim().split('\n');
+}
