@@ -149,7 +149,12 @@ export async function ingestPack(kv: Kv, store: ObjectStore, source: AsyncIterab
 
   try {
     for await (const batch of readPack(source, { ...options, getBase })) {
-      const existing = await storageOp(READING, () => storedBodies(store, batch.map((o) => o.oid)));
+      const existing = await storageOp(READING, () =>
+        storedBodies(
+          store,
+          batch.map((o) => o.oid),
+        ),
+      );
       for (let i = 0; i < batch.length; i++) {
         const o = batch[i]!;
         oids.push(o.oid);
@@ -262,7 +267,14 @@ export async function ingestPack(kv: Kv, store: ObjectStore, source: AsyncIterab
  * than the whole entry and keeps its chain within MAX_STORED_CHAIN (recorded in `chains`), else
  * the whole entry (the one that arrived, or deflated here).
  */
-function storedForm(type: ObjectType, body: Uint8Array, entry: Uint8Array | undefined, deltaEntry: Uint8Array | undefined, chains: Map<Oid, number>, oid: Oid): Uint8Array {
+function storedForm(
+  type: ObjectType,
+  body: Uint8Array,
+  entry: Uint8Array | undefined,
+  deltaEntry: Uint8Array | undefined,
+  chains: Map<Oid, number>,
+  oid: Oid,
+): Uint8Array {
   if (deltaEntry === undefined) return entry ?? encodePacked(type, body);
   const depth = (chains.get(refDeltaBase(deltaEntry) as Oid) ?? 0) + 1;
   if (depth > MAX_STORED_CHAIN) return encodePacked(type, body);

@@ -19,7 +19,7 @@ import { createDelta } from '../../src/pack/delta.js';
 import { deltaKey, objectKey } from '../../src/storage/keys.js';
 import { startServer, tempDirs, gitRunner } from '../http/helpers.js';
 import { git, gitText, allObjects, catFileBatch } from '../pack/git-helpers.js';
-import { makeEditHistory } from './history-fixture.js';
+import { makeEditHistory } from '../../bench/shared/edit-history.js';
 
 const VIEW = { keyEncoding: 'view', valueEncoding: 'view' } as const;
 const dirs = tempDirs();
@@ -122,11 +122,17 @@ describe('a database written by the previous layout', () => {
     const ops: { type: 'put'; key: Uint8Array; value: Uint8Array }[] = [];
     for (const [oid, o] of objects) ops.push({ type: 'put', key: objectKey(repoId, oidToBytes(oid)), value: encodePacked(o.type as never, o.body) });
     const path = 'src/dir1/module1.ts';
-    const versions = [...new Set(gitText(work, ['log', '--reverse', '--format=%H', '--', path]).split('\n'))].map((c) => gitText(work, ['rev-parse', `${c}:${path}`]));
+    const versions = [...new Set(gitText(work, ['log', '--reverse', '--format=%H', '--', path]).split('\n'))].map((c) =>
+      gitText(work, ['rev-parse', `${c}:${path}`]),
+    );
     for (let i = 1; i < versions.length; i++) {
       const base = objects.get(versions[i - 1] as Oid)!.body;
       const target = objects.get(versions[i] as Oid)!.body;
-      ops.push({ type: 'put', key: deltaKey(repoId, oidToBytes(versions[i] as Oid)), value: encodeRefDelta(oidToBytes(versions[i - 1] as Oid), createDelta(base, target)) });
+      ops.push({
+        type: 'put',
+        key: deltaKey(repoId, oidToBytes(versions[i] as Oid)),
+        value: encodeRefDelta(oidToBytes(versions[i - 1] as Oid), createDelta(base, target)),
+      });
     }
     await old.batch(ops as never, VIEW);
     const repo = await e.getRepo('old');

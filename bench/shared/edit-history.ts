@@ -3,7 +3,13 @@
  * one process (fast even for thousands of commits), the way a long-lived project looks: every
  * commit edits a few lines of a few files, now and then adds a file.
  */
-import { git } from '../helpers/git.js';
+import { execFileSync } from 'node:child_process';
+
+const ENV: NodeJS.ProcessEnv = { ...process.env, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null' };
+
+function git(cwd: string | undefined, args: string[], input = ''): Buffer {
+  return execFileSync('git', args, { cwd, env: ENV, input, maxBuffer: 1 << 30, stdio: ['pipe', 'pipe', 'pipe'] });
+}
 
 /** Options of `makeEditHistory`. */
 export interface EditHistoryOptions {
