@@ -16,6 +16,7 @@ import { createNodeHandler } from '../../src/http/node-handler.js';
 import { makeEditHistory } from '../shared/edit-history.js';
 import { startHttpBackend } from '../e2e/servers/http-backend.js';
 import { git } from './common.js';
+import { gitOk } from '../shared/exec.js';
 
 const commits = Number(process.argv[2] ?? 3000);
 const tmp = mkdtempSync(join(tmpdir(), 'level-git-bench-store-'));
@@ -67,16 +68,17 @@ const server = createServer(createNodeHandler({ engine: served }) as never);
 await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
 const lgUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hist.git`;
 const cgit = await startHttpBackend(root);
-const clone = (url: string, dir: string, extra: string[] = []) => {
+// Asynchronous: the level-git server runs in this process.
+const clone = async (url: string, dir: string, extra: string[] = []) => {
   const s = performance.now();
-  git(tmp, ['clone', '-q', '--bare', ...extra, url, join(tmp, dir)]);
+  await gitOk(['clone', '-q', '--bare', ...extra, url, join(tmp, dir)], tmp);
   return performance.now() - s;
 };
 // Let the background materialization of the branch's tip finish before timing depth-1 clones.
 await new Promise((r) => setTimeout(r, 2000));
 const rows: [string, number, number][] = [
-  ['full clone', clone(lgUrl, 'lg-full'), clone(cgit.url('hist'), 'cg-full')],
-  ['depth-1 clone', clone(lgUrl, 'lg-d1', ['--depth', '1']), clone(cgit.url('hist'), 'cg-d1', ['--depth', '1'])],
+  ['full clone', await clone(lgUrl, 'lg-full'), await clone(cgit.url('hist'), 'cg-full')],
+  ['depth-1 clone', await clone(lgUrl, 'lg-d1', ['--depth', '1']), await clone(cgit.url('hist'), 'cg-d1', ['--depth', '1'])],
 ];
 for (const [what, lg, cg] of rows)
   console.log(`${what}: level-git ${(lg / 1000).toFixed(2)} s, git http-backend ${(cg / 1000).toFixed(2)} s (${(lg / cg).toFixed(2)}x)`);

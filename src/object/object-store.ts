@@ -275,6 +275,22 @@ export class ObjectStore {
     }
   }
 
+  /**
+   * Of the objects in `dead`, those a live delta still needs (its base, the base's base while
+   * that is dead too): a sweep must keep them. Conservative: a delta with a whole entry beside
+   * it does not need its base, but counts here.
+   */
+  async deltaBasesToKeep(dead: ReadonlySet<Oid>): Promise<Set<Oid>> {
+    const links = new Map<Oid, Oid>();
+    for await (const [oid, base] of this.deltaLinks()) if (dead.has(base)) links.set(oid, base);
+    const keep = new Set<Oid>();
+    for (const oid of links.keys()) {
+      if (dead.has(oid)) continue;
+      for (let b = links.get(oid); b !== undefined && !keep.has(b); b = links.get(b)) keep.add(b);
+    }
+    return keep;
+  }
+
   /** Deletes objects, every form they are stored in (used by the sweep only). */
   async delete(oids: readonly Oid[]): Promise<void> {
     await this.#kv.batch(

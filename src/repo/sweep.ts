@@ -94,6 +94,11 @@ export async function sweepObjects(objects: ObjectStore, tips: readonly Oid[], p
     const keep = pinned();
     if (keep.size > 0) dead = dead.filter((oid) => !keep.has(oid));
   }
+  // An object stored only as a delta needs its base, reachable or not.
+  if (dead.length > 0) {
+    const bases = await objects.deltaBasesToKeep(new Set(dead));
+    if (bases.size > 0) dead = dead.filter((oid) => !bases.has(oid));
+  }
   for (let i = 0; i < dead.length; i += 1000) await objects.delete(dead.slice(i, i + 1000));
   return dead.length;
 }

@@ -15,6 +15,7 @@ import { deltaKey, objectKey } from '../../src/storage/keys.js';
 import { concat } from '../../src/platform/bytes.js';
 import { readPackBytes } from '../../src/pack/pack-reader.js';
 import { packBytes } from '../../src/repo/pack-out.js';
+import { sweepObjects } from '../../src/repo/sweep.js';
 
 const enc = new TextEncoder();
 
@@ -145,6 +146,17 @@ describe('object store layouts', () => {
     const read = await readPackBytes(concat(chunks));
     expect(read.filter((o) => o.delta !== undefined).length).toBe(4);
     read.forEach((o) => expect(Buffer.from(o.body).equals(Buffer.from(bodies[oids.indexOf(o.oid)]!))).toBe(true));
+    await engine.close();
+  });
+
+  it('a sweep keeps the unreachable bases a kept delta needs', async () => {
+    const { db, engine } = await open();
+    const objects = internalsOf(await engine.createRepo('r')).objects;
+    const { oids, bodies } = await writeChain(db, objects.repoId, 8);
+    // Only the fourth version is reachable; it is stored as a delta of the third, and so on.
+    expect(await sweepObjects(objects, [oids[3]!])).toBe(4);
+    expect(await objects.has(oids)).toEqual([true, true, true, true, false, false, false, false]);
+    expect(Buffer.from((await objects.read(oids[3]!)).body).equals(Buffer.from(bodies[3]!))).toBe(true);
     await engine.close();
   });
 });
