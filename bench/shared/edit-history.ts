@@ -22,7 +22,7 @@ export interface EditHistoryOptions {
   editsPerCommit?: number;
 }
 
-const WORDS = ['user', 'account', 'request', 'handler', 'value', 'result', 'buffer', 'index', 'config', 'state', 'token', 'stream', 'error', 'count', 'items', 'cache', 'entry', 'parent', 'child', 'node'];
+const WORDS = 'user account request handler value result buffer index config state token stream error count items cache entry parent child node'.split(' ');
 
 /** Text of one line of a file: deterministic, as varied as source code (it compresses about 3x, not 10x). */
 function line(file: number, n: number): string {
