@@ -149,12 +149,8 @@ export async function ingestPack(kv: Kv, store: ObjectStore, source: AsyncIterab
 
   try {
     for await (const batch of readPack(source, { ...options, getBase })) {
-      const existing = await storageOp(READING, () =>
-        storedBodies(
-          store,
-          batch.map((o) => o.oid),
-        ),
-      );
+      const ids = batch.map((o) => o.oid);
+      const existing = await storageOp(READING, () => storedBodies(store, ids));
       for (let i = 0; i < batch.length; i++) {
         const o = batch[i]!;
         oids.push(o.oid);
