@@ -28,6 +28,7 @@ import { RevocationStore } from './storage/revocations.js';
 import { createRemoteUrl, type RemoteUrl, type RemoteUrlOptions } from './access/remote-url.js';
 import type { Oid } from './object/oid.js';
 import { fsckConfig, type FsckConfig, type FsckOptions } from './object/fsck.js';
+import { applyDelta } from './pack/delta.js';
 
 /** Options of `openEngine`. */
 export interface EngineOptions {
@@ -37,6 +38,8 @@ export interface EngineOptions {
   path?: string;
   /** Bytes of decoded trees and commits to cache. Default 64 MiB. */
   cacheBytes?: number;
+  /** Bytes of object bodies resolved from stored delta chains kept for reuse. Default 32 MiB. */
+  deltaCacheBytes?: number;
   /** The ref-transaction serialization point. Default: an in-process lock per repository. */
   lock?: RefLock;
   /** Default lifetime of ephemeral refs in seconds. Default 24 hours. */
@@ -146,7 +149,7 @@ export class Engine {
     this.#ownsDb = ownsDb;
     this.#options = options;
     this.#fsck = fsckConfig(options.fsck);
-    this.#cache = createObjectCache(options.cacheBytes);
+    this.#cache = createObjectCache(options.cacheBytes, { resolvedBytes: options.deltaCacheBytes, applyDelta });
     this.#lock = options.lock ?? new InProcessLock();
     this.packCache = new PackCache(options.packCache);
     this.#revoked = new RevocationStore(kv);
@@ -225,8 +228,8 @@ export class Engine {
       commitDeltas: o.commitDeltas === false ? false : { ...DEFAULT_COMMIT_DELTA_LIMITS, ...o.commitDeltas },
       repoId: record.id,
       packCache: this.packCache,
+      // Materializes the new tip's depth-1 objects (and warms its clone pack when the cache warms).
       onRefsChanged: (repo, updates) => {
-        if (!this.packCache.enabled || !this.packCache.options.warm) return;
         for (const u of updates) {
           if (u.newOid === ZERO_OID || !u.ref.startsWith('refs/heads/') || u.space !== 'regular') continue;
           this.#warm(repo, `${record.id}:${u.ref}`, u.newOid);

@@ -1,37 +1,60 @@
 /**
- * Objects of one repository over the key-value store, kept in pack-entry form (object/packed.ts).
- * Reads are batched (`getMany`); decoded trees and commits are kept in a cache bounded by
- * bytes and shared by the engine (keys include the repository id, so one repository never
- * sees another's objects through it).
+ * Objects of one repository over the key-value store. Each object is kept whole (`O`: a pack
+ * entry, object/packed.ts), as the ref-delta it arrived as (`D`, StoredDelta), or both (the
+ * previous layout kept every object whole; objects a depth-1 clone sends are materialized whole
+ * beside their delta). Reads are batched (`getMany`) and resolve delta chains level by level
+ * (delta-chain.ts). Decoded trees and commits, and resolved bodies, are kept in caches bounded
+ * by bytes and shared by the engine (keys include the repository id, so one repository never
+ * sees another's objects through them).
  */
 import { LRUCache } from 'lru-cache';
 import { NotFoundError, InvalidObjectError } from '../errors.js';
 import type { Kv, KvOp } from '../storage/kv.js';
 import { TAG, deltaKey, objectKey, repoRange } from '../storage/keys.js';
 import { type Oid, type ObjectType, hashObject, oidToBytes, oidFromBytes } from './oid.js';
-import { decodePacked, encodePacked, packedInfo, refDeltaBase } from './packed.js';
+import { decodeStoredDelta, encodePacked, encodeStoredDelta, packedInfo, type StoredDelta } from './packed.js';
 import { decodeTree, type TreeEntry } from './tree.js';
 import { decodeCommit, decodeTag, type Commit, type Tag } from './commit.js';
+import { type ApplyDelta, type FormsLookup, type RawObject, type ResolvedCache, type StoredForms, createResolvedCache, resolveMany } from './delta-chain.js';
+
+export type { ApplyDelta, FormsLookup, RawObject, StoredForms } from './delta-chain.js';
 
 /** A decoded object held by the cache. */
 export type CachedObject = { type: 'tree'; entries: TreeEntry[] } | { type: 'commit'; commit: Commit } | { type: 'tag'; tag: Tag };
 
-/** The engine-wide cache of decoded objects, bounded by (approximate) bytes. */
-export type ObjectCache = LRUCache<string, CachedObject>;
-
-/** Creates the decoded-object cache. */
-export function createObjectCache(maxBytes = 64 * 1024 * 1024): ObjectCache {
-  return new LRUCache<string, CachedObject>({
-    maxSize: maxBytes,
-    sizeCalculation: (v) =>
-      v.type === 'tree' ? 64 + v.entries.length * 120 : v.type === 'commit' ? 300 + v.commit.message.length * 2 : 300 + v.tag.message.length * 2,
-  });
+/** The engine-wide caches of the object stores (bounded by approximate bytes) and the delta applier. */
+export interface ObjectCache {
+  /** Decoded trees, commits and tags. */
+  decoded: LRUCache<string, CachedObject>;
+  /** Bodies resolved from delta chains (undefined: none kept). */
+  resolved: ResolvedCache | undefined;
+  /** Applies a delta (pack/delta.ts); without it, objects stored only as deltas cannot be read. */
+  applyDelta: ApplyDelta;
 }
 
-/** A raw object: type and body. */
-export interface RawObject {
-  type: ObjectType;
-  body: Uint8Array;
+/** Options of `createObjectCache` besides the decoded-object bytes. */
+export interface ObjectCacheOptions {
+  /** Bytes of bodies resolved from delta chains kept for reuse. Default 32 MiB; 0 keeps none. */
+  resolvedBytes?: number;
+  /** The delta applier (pack/delta.ts `applyDelta`). */
+  applyDelta?: ApplyDelta;
+}
+
+const noDeltas: ApplyDelta = () => {
+  throw new InvalidObjectError('this object store was opened without a delta applier');
+};
+
+/** Creates the engine-wide caches. */
+export function createObjectCache(maxBytes = 64 * 1024 * 1024, options: ObjectCacheOptions = {}): ObjectCache {
+  return {
+    decoded: new LRUCache<string, CachedObject>({
+      maxSize: maxBytes,
+      sizeCalculation: (v) =>
+        v.type === 'tree' ? 64 + v.entries.length * 120 : v.type === 'commit' ? 300 + v.commit.message.length * 2 : 300 + v.tag.message.length * 2,
+    }),
+    resolved: createResolvedCache(options.resolvedBytes ?? 32 * 1024 * 1024),
+    applyDelta: options.applyDelta ?? noDeltas,
+  };
 }
 
 /** Objects of one repository. */
@@ -48,21 +71,85 @@ export class ObjectStore {
     this.#prefix = `${repoId}:`;
   }
 
-  /** Stored (pack-entry) forms of `oids`, undefined where missing. One database round trip. */
-  getStored(oids: readonly Oid[]): Promise<(Uint8Array | undefined)[]> {
-    return this.#kv.getMany(oids.map((o) => objectKey(this.repoId, oidToBytes(o))));
+  #wholeKeys(oids: readonly Oid[]): Uint8Array[] {
+    return oids.map((o) => objectKey(this.repoId, oidToBytes(o)));
+  }
+
+  /** Stored forms of `oids`: the whole entries in one round trip, the `D` values of the rest in a second. */
+  readonly forms = async (oids: readonly Oid[]): Promise<(StoredForms | undefined)[]> => {
+    const whole = await this.#kv.getMany(this.#wholeKeys(oids));
+    const out: (StoredForms | undefined)[] = whole.map((w) => (w === undefined ? undefined : { whole: w }));
+    const rest: number[] = [];
+    for (let i = 0; i < out.length; i++) if (out[i] === undefined) rest.push(i);
+    if (rest.length > 0) {
+      const deltas = await this.#kv.getMany(rest.map((i) => deltaKey(this.repoId, oidToBytes(oids[i]!))));
+      rest.forEach((i, j) => {
+        const d = deltas[j];
+        if (d !== undefined) out[i] = { delta: d };
+      });
+    }
+    return out;
+  };
+
+  /**
+   * Type and body of each id (undefined where missing), delta chains resolved. `lookup` reads
+   * stored forms from elsewhere first (an ingest's quarantine); `depths` receives a lower bound
+   * of each id's chain length.
+   */
+  readMany(oids: readonly Oid[], options: { lookup?: FormsLookup; depths?: Map<Oid, number> } = {}): Promise<(RawObject | undefined)[]> {
+    const c = this.#cache;
+    return resolveMany(oids, options.lookup ?? this.forms, { applyDelta: c.applyDelta, cache: c.resolved, prefix: this.#prefix, depths: options.depths });
+  }
+
+  /**
+   * Whole (pack-entry) forms of `oids`, undefined where missing. Objects stored only as deltas
+   * are resolved and deflated here, not written back (see `materialize`).
+   */
+  async getStored(oids: readonly Oid[]): Promise<(Uint8Array | undefined)[]> {
+    const out = await this.#kv.getMany(this.#wholeKeys(oids));
+    const rest = oids.filter((_, i) => out[i] === undefined);
+    if (rest.length === 0) return out;
+    const raws = await this.readMany(rest);
+    let j = 0;
+    for (let i = 0; i < out.length; i++) {
+      if (out[i] !== undefined) continue;
+      const r = raws[j++];
+      if (r !== undefined) out[i] = encodePacked(r.type, r.body);
+    }
+    return out;
+  }
+
+  /**
+   * Whole entries of `oids`, every one of which must exist (NotFoundError otherwise). Objects
+   * stored only as deltas are resolved, deflated (level 1) and written back under `O`, so the
+   * next depth-1 pack copies them; `O` entries are never dropped again in this layout.
+   */
+  async materialize(oids: readonly Oid[]): Promise<Uint8Array[]> {
+    const out = await this.#kv.getMany(this.#wholeKeys(oids));
+    const rest: number[] = [];
+    for (let i = 0; i < out.length; i++) if (out[i] === undefined) rest.push(i);
+    if (rest.length === 0) return out as Uint8Array[];
+    const raws = await this.readMany(rest.map((i) => oids[i]!));
+    const ops: KvOp[] = [];
+    rest.forEach((i, j) => {
+      const r = raws[j];
+      if (r === undefined) throw new NotFoundError('ERR_OBJECT_NOT_FOUND', `object ${oids[i]} not found`, { details: { oid: oids[i]! } });
+      const entry = encodePacked(r.type, r.body, 1);
+      out[i] = entry;
+      ops.push({ type: 'put', key: objectKey(this.repoId, oidToBytes(oids[i]!)), value: entry });
+    });
+    await this.#kv.batch(ops);
+    return out as Uint8Array[];
   }
 
   /** Which of `oids` exist. */
   async has(oids: readonly Oid[]): Promise<boolean[]> {
-    const r = await this.getStored(oids);
-    return r.map((v) => v !== undefined);
+    return (await this.forms(oids)).map((f) => f !== undefined);
   }
 
   /** Type and body of one object, or undefined. */
   async readMaybe(oid: Oid): Promise<RawObject | undefined> {
-    const [stored] = await this.getStored([oid]);
-    return stored === undefined ? undefined : decodePacked(stored);
+    return (await this.readMany([oid]))[0];
   }
 
   /** Type and body of one object; NotFoundError when missing. */
@@ -72,25 +159,45 @@ export class ObjectStore {
     return o;
   }
 
-  /** Type and size of objects without inflating them (undefined where missing). */
+  /**
+   * Type and size of objects without resolving or inflating them (undefined where missing):
+   * from the whole entry's header, or the type and size a `D` value carries.
+   */
   async info(oids: readonly Oid[]): Promise<({ type: ObjectType; size: number } | undefined)[]> {
-    const r = await this.getStored(oids);
-    return r.map((s) => (s === undefined ? undefined : packedInfo(s)));
+    const forms = await this.forms(oids);
+    const out: ({ type: ObjectType; size: number } | undefined)[] = new Array(oids.length);
+    const unsized: number[] = [];
+    forms.forEach((f, i) => {
+      if (f?.whole !== undefined) {
+        const { type, size } = packedInfo(f.whole);
+        out[i] = { type, size };
+        return;
+      }
+      if (f?.delta === undefined) return;
+      const d = decodeStoredDelta(f.delta);
+      if (d.type !== undefined && d.size !== undefined) out[i] = { type: d.type, size: d.size };
+      else unsized.push(i); // a delta of the previous layout without its whole entry: not written by any version
+    });
+    if (unsized.length > 0) {
+      const raws = await this.readMany(unsized.map((i) => oids[i]!));
+      unsized.forEach((i, j) => (out[i] = raws[j] && { type: raws[j]!.type, size: raws[j]!.body.length }));
+    }
+    return out;
   }
 
   #cached(oid: Oid): CachedObject | undefined {
-    return this.#cache.get(this.#prefix + oid);
+    return this.#cache.decoded.get(this.#prefix + oid);
   }
 
-  #decode(oid: Oid, stored: Uint8Array | undefined): CachedObject {
-    if (stored === undefined) throw new NotFoundError('ERR_OBJECT_NOT_FOUND', `object ${oid} not found`, { details: { oid } });
-    const { type, body } = decodePacked(stored);
+  #decode(oid: Oid, raw: RawObject | undefined): CachedObject {
+    if (raw === undefined) throw new NotFoundError('ERR_OBJECT_NOT_FOUND', `object ${oid} not found`, { details: { oid } });
+    const { type, body } = raw;
     let c: CachedObject;
     if (type === 'tree') c = { type, entries: decodeTree(body, false) };
     else if (type === 'commit') c = { type, commit: decodeCommit(body) };
     else if (type === 'tag') c = { type, tag: decodeTag(body) };
     else throw new InvalidObjectError(`object ${oid} is a blob, not a tree, commit or tag`, { details: { oid } });
-    this.#cache.set(this.#prefix + oid, c);
+    this.#cache.decoded.set(this.#prefix + oid, c);
     return c;
   }
 
@@ -100,8 +207,8 @@ export class ObjectStore {
     const missing: number[] = [];
     for (let i = 0; i < oids.length; i++) if (out[i] === undefined) missing.push(i);
     if (missing.length > 0) {
-      const stored = await this.getStored(missing.map((i) => oids[i]!));
-      missing.forEach((i, j) => (out[i] = this.#decode(oids[i]!, stored[j])));
+      const raws = await this.readMany(missing.map((i) => oids[i]!));
+      missing.forEach((i, j) => (out[i] = this.#decode(oids[i]!, raws[j])));
     }
     return out as CachedObject[];
   }
@@ -130,12 +237,61 @@ export class ObjectStore {
     return new ObjectWriter(this.#kv, this.repoId);
   }
 
-  /** Iterates every object id of the repository (for sweeps and checks). */
+  /**
+   * Iterates every object id of the repository once, whether it is stored whole (`O`), as a
+   * delta (`D`) or both: a merge of the two key ranges, which are both in id order.
+   */
   async *allOids(): AsyncGenerator<Oid> {
-    for await (const k of this.#kv.keys(repoRange(TAG.object, this.repoId))) yield oidFromBytes(k, 5);
+    const whole = this.#kv.keys(repoRange(TAG.object, this.repoId))[Symbol.asyncIterator]();
+    const delta = this.#kv.keys(repoRange(TAG.delta, this.repoId))[Symbol.asyncIterator]();
+    try {
+      let a = await whole.next();
+      let b = await delta.next();
+      while (!a.done || !b.done) {
+        const c = a.done ? 1 : b.done ? -1 : compareFrom(a.value, b.value, 5);
+        if (c <= 0) {
+          yield oidFromBytes(a.value as Uint8Array, 5);
+          a = await whole.next();
+          if (c === 0) b = await delta.next();
+        } else {
+          yield oidFromBytes(b.value as Uint8Array, 5);
+          b = await delta.next();
+        }
+      }
+    } finally {
+      await whole.return?.(undefined);
+      await delta.return?.(undefined);
+    }
   }
 
-  /** Deletes objects (used by the sweep only). */
+  /**
+   * Iterates the objects stored as deltas with their delta bases (the `D` range, in id order).
+   * An object listed here needs its base for as long as it has no whole (`O`) entry: a sweep
+   * must keep the base of every live delta it keeps (or drop the delta with its object).
+   */
+  async *deltaLinks(): AsyncGenerator<[oid: Oid, base: Oid]> {
+    for await (const [k, v] of this.#kv.entries(repoRange(TAG.delta, this.repoId))) {
+      yield [oidFromBytes(k, 5), decodeStoredDelta(v).base as Oid];
+    }
+  }
+
+  /**
+   * Of the objects in `dead`, those a live delta still needs (its base, the base's base while
+   * that is dead too): a sweep must keep them. Conservative: a delta with a whole entry beside
+   * it does not need its base, but counts here.
+   */
+  async deltaBasesToKeep(dead: ReadonlySet<Oid>): Promise<Set<Oid>> {
+    const links = new Map<Oid, Oid>();
+    for await (const [oid, base] of this.deltaLinks()) if (dead.has(base)) links.set(oid, base);
+    const keep = new Set<Oid>();
+    for (const oid of links.keys()) {
+      if (dead.has(oid)) continue;
+      for (let b = links.get(oid); b !== undefined && !keep.has(b); b = links.get(b)) keep.add(b);
+    }
+    return keep;
+  }
+
+  /** Deletes objects, every form they are stored in (used by the sweep only). */
   async delete(oids: readonly Oid[]): Promise<void> {
     await this.#kv.batch(
       oids.flatMap((o) => {
@@ -148,14 +304,10 @@ export class ObjectStore {
     );
   }
 
-  /** Every kept delta of the repository as `[oid, base]` (the sweep keeps the bases of live deltas). */
-  async *deltaLinks(): AsyncGenerator<[Oid, Oid]> {
-    for await (const [k, v] of this.#kv.entries(repoRange(TAG.delta, this.repoId))) yield [oidFromBytes(k, 5), refDeltaBase(v) as Oid];
-  }
-
-  /** Stored ref-delta forms of `oids` (undefined where the object is only stored whole). */
-  getDeltas(oids: readonly Oid[]): Promise<(Uint8Array | undefined)[]> {
-    return this.#kv.getMany(oids.map((o) => deltaKey(this.repoId, oidToBytes(o))));
+  /** Stored deltas of `oids`, parsed (undefined where the object has no `D` entry). */
+  async getDeltas(oids: readonly Oid[]): Promise<(StoredDelta | undefined)[]> {
+    const values = await this.#kv.getMany(oids.map((o) => deltaKey(this.repoId, oidToBytes(o))));
+    return values.map((v) => (v === undefined ? undefined : decodeStoredDelta(v)));
   }
 }
 
@@ -189,9 +341,15 @@ export class ObjectWriter {
     return op?.type === 'put' ? op.value : undefined;
   }
 
-  /** Queues a kept delta of `oid` (a ref-delta pack entry, see encodeRefDelta). */
+  /**
+   * Queues a kept delta of `oid` (a ref-delta pack entry, see encodeRefDelta) beside its whole
+   * form, queued first: the `D` value then carries the type and size (StoredDelta, new layout).
+   */
   addDelta(oid: Oid, entry: Uint8Array): void {
-    this.#deltas.set(oid, { type: 'put', key: deltaKey(this.#repoId, oidToBytes(oid)), value: entry });
+    const whole = this.queued(oid);
+    const info = whole === undefined ? undefined : packedInfo(whole);
+    const value = info === undefined ? entry : encodeStoredDelta(info.type, info.size, entry);
+    this.#deltas.set(oid, { type: 'put', key: deltaKey(this.#repoId, oidToBytes(oid)), value });
   }
 
   /** Number of queued objects. */
@@ -206,4 +364,11 @@ export class ObjectWriter {
     this.#deltas.clear();
     await this.#kv.batch(ops);
   }
+}
+
+/** Compares two keys from byte `at` on (both at least that long). */
+function compareFrom(a: Uint8Array, b: Uint8Array, at: number): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = at; i < n; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
+  return a.length - b.length;
 }

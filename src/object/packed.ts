@@ -107,3 +107,73 @@ export function refDeltaBase(entry: Uint8Array): string {
   while (entry[i]! & 0x80) i++;
   return toHex(entry, i + 1, i + 21);
 }
+
+/**
+ * A `D` value. Two layouts share the key (docs/storage.md):
+ *   old: the ref-delta entry alone (first byte 0x70–0x7f or 0xf0–0xff); an `O` entry is always beside it
+ *   new: type(1 byte, 1–4) size(varint, 7 bits per byte, least significant first) ref-delta entry
+ * The new layout's prefix makes `info` cheap for an object stored only as a delta.
+ */
+export interface StoredDelta {
+  /** The ref-delta pack entry: header (type 7, delta size), base id, zlib(delta). */
+  entry: Uint8Array;
+  /** The delta base's id. */
+  base: string;
+  /** The object's type and size (new layout only). */
+  type?: ObjectType;
+  size?: number;
+}
+
+/** The `D` value of an object stored as a delta (new layout, see StoredDelta). */
+export function encodeStoredDelta(type: ObjectType, size: number, entry: Uint8Array): Uint8Array {
+  const head: number[] = [TYPE_NUMBERS[type]];
+  let rest = size;
+  while (rest >= 128) {
+    head.push((rest % 128) | 0x80);
+    rest = Math.floor(rest / 128);
+  }
+  head.push(rest);
+  const out = new Uint8Array(head.length + entry.length);
+  out.set(head);
+  out.set(entry, head.length);
+  return out;
+}
+
+/** Parses a `D` value of either layout (see StoredDelta). */
+export function decodeStoredDelta(value: Uint8Array): StoredDelta {
+  const first = value[0];
+  if (first === undefined) throw new InvalidObjectError('stored delta is empty');
+  if (first >= 0x10) return { entry: value, base: refDeltaBase(value) };
+  const type = TYPE_NAMES[first];
+  if (type === undefined) throw new InvalidObjectError('stored delta has a bad type byte');
+  let size = 0;
+  let scale = 1;
+  let i = 1;
+  for (;;) {
+    if (i > MAX_HEADER_BYTES || i >= value.length) throw new InvalidObjectError('stored delta has a bad size');
+    const b = value[i++]!;
+    size += (b & 0x7f) * scale;
+    scale *= 128;
+    if (!(b & 0x80)) break;
+  }
+  const entry = value.subarray(i);
+  return { entry, base: refDeltaBase(entry), type, size };
+}
+
+/** The delta data of a stored ref-delta entry (inflated). */
+export function refDeltaData(entry: Uint8Array): Uint8Array {
+  const h = decodeEntryHeader(entry);
+  if (h === null || h.type !== REF_DELTA || entry.length < h.length + 20) throw new InvalidObjectError('stored delta has a bad header');
+  const data = platform().inflate(entry.subarray(h.length + 20), h.size);
+  if (data.length !== h.size) throw new InvalidObjectError('stored delta size mismatch');
+  return data;
+}
+
+/**
+ * Whether a stored value is a new-layout `D` value (its first byte is a type number, 1–4)
+ * rather than a whole entry (whose first byte carries the type in bits 4–6, so is at least
+ * 0x10): the quarantine keeps both forms in one key range and tells them apart by this.
+ */
+export function isStoredDelta(value: Uint8Array): boolean {
+  return value.length > 0 && value[0]! < 0x10;
+}

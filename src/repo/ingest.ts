@@ -9,16 +9,22 @@
  * reachability: whatever is in it has everything it points to, with the right types. A
  * failure anywhere leaves the store as it was. Small packs are quarantined in memory; larger
  * ones spill to the quarantine key range.
+ *
+ * What arrives is kept: an object that arrived whole is stored whole (`O`, its entry copied), one
+ * that arrived as a delta is stored as that delta only (`D`: the zlib stream as it arrived, no
+ * deflate), unless the delta is not smaller than the whole entry or would make a stored chain
+ * longer than MAX_STORED_CHAIN. The quarantine holds both forms (object/packed.ts
+ * `isStoredDelta` tells them apart).
  */
 import { HashCollisionError, InvalidObjectError, LevelGitError, MissingObjectsError, CorruptPackError } from '../errors.js';
 import { equal } from '../platform/bytes.js';
 import { storageOp, type Kv, type KvOp } from '../storage/kv.js';
 import { deltaKey, objectKey, prefixRange, quarantineKey, quarantinePrefix } from '../storage/keys.js';
 import { type Oid, oidToBytes } from '../object/oid.js';
-import { decodePacked, encodePacked, encodeRefDelta } from '../object/packed.js';
+import { encodePacked, encodeStoredDelta, isStoredDelta, refDeltaBase } from '../object/packed.js';
 import { decodeTree, isGitlinkMode, isTreeMode } from '../object/tree.js';
 import { decodeCommit, decodeTag } from '../object/commit.js';
-import type { ObjectStore } from '../object/object-store.js';
+import type { ObjectStore, RawObject, StoredForms } from '../object/object-store.js';
 import type { ObjectType } from '../object/oid.js';
 import { type FsckConfig, FsckSession, type FsckOptions, type FsckReport, type ReferenceRole } from '../object/fsck.js';
 import { readPackAuto as readPack, type ReadPackOptions } from '../pack/pack-reader.js';
@@ -28,7 +34,7 @@ import { refuseIfBad, referenceTypeError } from './checks.js';
 export interface IngestOptions extends Omit<ReadPackOptions, 'getBase'> {
   /** Bytes of new objects held in memory before spilling to the quarantine range. Default 32 MiB. */
   memoryQuarantineBytes?: number;
-  /** Bytes of received deltas kept (for serving later packs with deltas) per pack. Default 64 MiB. */
+  /** Ignored: every delta is now kept as it arrived (it was the bytes of deltas kept beside whole objects). */
   maxDeltaRecordBytes?: number;
   /** The object checks (git's `receive.fsck.<msg-id>` levels); default strict, every id at git's level. */
   fsck?: FsckOptions | FsckConfig;
@@ -57,6 +63,12 @@ interface Pending {
 
 const MAX_WARNINGS = 100;
 
+/** Longest chain of stored deltas ingest builds (git's pack.depth default); a longer one is stored whole. */
+export const MAX_STORED_CHAIN = 50;
+
+/** Below this ratio of delta entry to body, the delta is surely smaller than the whole entry (no deflate to compare). */
+const SURELY_SMALLER = 4;
+
 const MiB = 1024 * 1024;
 const READING = 'reading objects for a pack';
 const WRITING = 'storing a pack';
@@ -68,11 +80,9 @@ export async function ingestPack(kv: Kv, store: ObjectStore, source: AsyncIterab
   const qid = (Math.random() * 0xffffffff) >>> 0;
   const qPrefix = quarantinePrefix(repoId, qid);
   const qKey = (oid: Oid) => quarantineKey(qPrefix, oidToBytes(oid));
-  const pending = new Map<Oid, Uint8Array>(); // new objects not yet spilled
-  const deltaOps: KvOp[] = [];
-  let deltaBytes = 0;
-  const deltaLimit = options.maxDeltaRecordBytes ?? 64 * MiB;
+  const pending = new Map<Oid, Uint8Array>(); // new objects not yet spilled (whole entries or D values)
   const spilled = new Set<Oid>();
+  const chains = new Map<Oid, number>(); // chain length of objects stored as deltas (new or bases read)
   let pendingBytes = 0;
   const types = new Map<Oid, ObjectType>(); // objects of the pack
   const awaiting = new Map<Oid, Pending>(); // references whose target was not seen yet
@@ -108,19 +118,39 @@ export async function ingestPack(kv: Kv, store: ObjectStore, source: AsyncIterab
     awaiting.delete(oid);
   };
 
-  const getBase = async (oid: Oid) => {
-    const mem = pending.get(oid);
-    if (mem !== undefined) return decodePacked(mem);
-    if (spilled.has(oid)) {
-      const q = await storageOp(READING, () => kv.get(qKey(oid)));
-      if (q !== undefined) return decodePacked(q);
+  // Stored forms of ids, from the quarantine (memory, then spilled) before the store.
+  const asForms = (v: Uint8Array): StoredForms => (isStoredDelta(v) ? { delta: v } : { whole: v });
+  const lookup = async (ids: Oid[]): Promise<(StoredForms | undefined)[]> => {
+    const out: (StoredForms | undefined)[] = new Array(ids.length);
+    const fromQ: number[] = [];
+    const rest: number[] = [];
+    ids.forEach((oid, i) => {
+      const mem = pending.get(oid);
+      if (mem !== undefined) out[i] = asForms(mem);
+      else (spilled.has(oid) ? fromQ : rest).push(i);
+    });
+    if (fromQ.length > 0) {
+      const vals = await kv.getMany(fromQ.map((i) => qKey(ids[i]!)));
+      fromQ.forEach((i, j) => (vals[j] === undefined ? rest.push(i) : (out[i] = asForms(vals[j]!))));
     }
-    return storageOp(READING, () => store.readMaybe(oid));
+    if (rest.length > 0) {
+      const forms = await store.forms(rest.map((i) => ids[i]!));
+      rest.forEach((i, j) => (out[i] = forms[j]));
+    }
+    return out;
   };
+  const readQuarantined = async (oid: Oid): Promise<RawObject | undefined> => {
+    const depths = new Map<Oid, number>();
+    const [raw] = await storageOp(READING, () => store.readMany([oid], { lookup, depths }));
+    if (!chains.has(oid) && (depths.get(oid) ?? 0) > 0) chains.set(oid, depths.get(oid)!);
+    return raw;
+  };
+  const getBase = readQuarantined;
 
   try {
     for await (const batch of readPack(source, { ...options, getBase })) {
-      const existing = await storageOp(READING, () => store.getStored(batch.map((o) => o.oid)));
+      const ids = batch.map((o) => o.oid);
+      const existing = await storageOp(READING, () => storedBodies(store, ids));
       for (let i = 0; i < batch.length; i++) {
         const o = batch[i]!;
         oids.push(o.oid);
@@ -153,25 +183,16 @@ export async function ingestPack(kv: Kv, store: ObjectStore, source: AsyncIterab
           throw err;
         }
         checked(o.oid, o.type, session.check(o.oid, o.type, o.body));
-        const stored = existing[i];
+        const stored = existing.get(o.oid);
         if (stored !== undefined) {
-          if (!equal(decodePacked(stored).body, o.body)) {
+          if (!equal(stored.body, o.body)) {
             throw new HashCollisionError(`object ${o.oid} differs from the stored object with the same id`, { details: { oid: o.oid } });
           }
           continue;
         }
-        const packed = o.entry ?? encodePacked(o.type, o.body);
+        const packed = storedForm(o.type, o.body, o.entry, o.deltaEntry, chains, o.oid);
         pending.set(o.oid, packed);
         pendingBytes += packed.length;
-        // Keep a delta that arrived, when it is much smaller than the object: a later pack
-        // that carries its base too (a full clone) sends it as a ref-delta, copied as is.
-        if (o.delta && o.delta.data.length * 2 < o.body.length && deltaBytes < deltaLimit) {
-          const entry = encodeRefDelta(oidToBytes(o.delta.base), o.delta.data);
-          if (entry.length < packed.length) {
-            deltaOps.push({ type: 'put', key: deltaKey(repoId, oidToBytes(o.oid)), value: entry });
-            deltaBytes += entry.length;
-          }
-        }
       }
       if (pendingBytes > memLimit) {
         await storageOp(WRITING, () => kv.batch([...pending].map(([oid, v]) => ({ type: 'put' as const, key: qKey(oid), value: v }))));
@@ -182,7 +203,7 @@ export async function ingestPack(kv: Kv, store: ObjectStore, source: AsyncIterab
     }
 
     // Connectivity: everything referenced and not in the pack is stored, with the right type
-    // (types read from the stored entries' headers, in batches).
+    // (types read from the stored entries' headers or delta values, in batches).
     const outside = [...awaiting.keys()];
     for (let i = 0; i < outside.length; i += 4096) {
       const chunk = outside.slice(i, i + 4096);
@@ -200,21 +221,21 @@ export async function ingestPack(kv: Kv, store: ObjectStore, source: AsyncIterab
     }
 
     // Blobs named .gitmodules / .gitattributes that came before their tree, or are stored.
-    for (const { oid, kind } of session.pending()) {
-      const mem = pending.get(oid);
-      let stored = mem;
-      if (stored === undefined && spilled.has(oid)) stored = await storageOp(READING, () => kv.get(qKey(oid)));
-      if (stored === undefined) [stored] = await storageOp(READING, () => store.getStored([oid]));
-      checked(oid, 'blob', session.checkPending(oid, kind, stored === undefined ? undefined : decodePacked(stored)));
-    }
+    for (const { oid, kind } of session.pending()) checked(oid, 'blob', session.checkPending(oid, kind, await readQuarantined(oid)));
 
-    // Promote: the in-memory objects and the spilled ones, in one batch when it fits.
+    // Promote: the in-memory objects and the spilled ones, in one batch when it fits; each
+    // under `O` or `D` by its form.
+    const promoted = (oidBytes: Uint8Array, v: Uint8Array): KvOp => ({
+      type: 'put',
+      key: isStoredDelta(v) ? deltaKey(repoId, oidBytes) : objectKey(repoId, oidBytes),
+      value: v,
+    });
     await storageOp(WRITING, async () => {
-      const ops: KvOp[] = [...pending].map(([oid, v]) => ({ type: 'put' as const, key: objectKey(repoId, oidToBytes(oid)), value: v }));
+      const ops: KvOp[] = [...pending].map(([oid, v]) => promoted(oidToBytes(oid), v));
       let opsBytes = pendingBytes;
       if (spilled.size > 0) {
         for await (const [k, v] of kv.entries(prefixRange(qPrefix))) {
-          ops.push({ type: 'put', key: objectKey(repoId, k.subarray(qPrefix.length)), value: v });
+          ops.push(promoted(k.subarray(qPrefix.length), v));
           opsBytes += v.length;
           if (opsBytes > 64 * MiB) {
             await kv.batch(ops.splice(0));
@@ -222,7 +243,6 @@ export async function ingestPack(kv: Kv, store: ObjectStore, source: AsyncIterab
           }
         }
       }
-      ops.push(...deltaOps);
       await kv.batch(ops);
     });
     const result: IngestResult = { oids, added: pending.size + spilled.size };
@@ -236,4 +256,40 @@ export async function ingestPack(kv: Kv, store: ObjectStore, source: AsyncIterab
   } finally {
     if (spilled.size > 0) await kv.clear(prefixRange(qPrefix)).catch(() => undefined);
   }
+}
+
+/**
+ * The form an object is stored in: the delta it arrived as (a `D` value) when that is smaller
+ * than the whole entry and keeps its chain within MAX_STORED_CHAIN (recorded in `chains`), else
+ * the whole entry (the one that arrived, or deflated here).
+ */
+function storedForm(
+  type: ObjectType,
+  body: Uint8Array,
+  entry: Uint8Array | undefined,
+  deltaEntry: Uint8Array | undefined,
+  chains: Map<Oid, number>,
+  oid: Oid,
+): Uint8Array {
+  if (deltaEntry === undefined) return entry ?? encodePacked(type, body);
+  const depth = (chains.get(refDeltaBase(deltaEntry) as Oid) ?? 0) + 1;
+  if (depth > MAX_STORED_CHAIN) return encodePacked(type, body);
+  const delta = encodeStoredDelta(type, body.length, deltaEntry);
+  if (delta.length * SURELY_SMALLER >= body.length) {
+    const whole = encodePacked(type, body);
+    if (whole.length <= delta.length) return whole;
+  }
+  chains.set(oid, depth);
+  return delta;
+}
+
+/** Bodies of those of `oids` already stored (for the collision check), one lookup for the batch. */
+async function storedBodies(store: ObjectStore, oids: Oid[]): Promise<Map<Oid, RawObject>> {
+  const present = await store.has(oids);
+  const found = oids.filter((_, i) => present[i]);
+  const out = new Map<Oid, RawObject>();
+  if (found.length === 0) return out;
+  const raws = await store.readMany(found);
+  found.forEach((o, i) => raws[i] && out.set(o, raws[i]!));
+  return out;
 }

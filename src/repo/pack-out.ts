@@ -1,13 +1,18 @@
 /**
- * Writing packs from the store: the stored entries in batches (one `getMany` and one chunk per
- * batch), framed (header, SHA-1 trailer) by pack/pack-writer.ts `writePackBatches`. Objects
- * kept as ref-deltas (see ingest.ts) go out as deltas when their base is in the pack or, for a
- * thin pack, on the client.
+ * Writing packs from the store: stored entries in batches (one `getMany` and one chunk per
+ * batch), framed (header, SHA-1 trailer) by pack/pack-writer.ts `writePackBatches`. An object
+ * stored as a delta (`D`, see ingest.ts) goes out as that delta when its base is in the pack
+ * or, for a thin pack, on the client; every other object goes out whole, and one stored only as
+ * a delta is materialized on the way (object-store.ts `materialize`: resolved, deflated once,
+ * written back, so the next pack copies it).
+ *
+ * Memory: the plan holds ids and small integers per object (each delta's base as a position in
+ * the pack, chain depths, the order), never entries; entries are read batch by batch as the pack
+ * is written, one batch ahead.
  */
 import { NotFoundError } from '../errors.js';
 import type { Oid } from '../object/oid.js';
 import type { ObjectStore } from '../object/object-store.js';
-import { refDeltaBase } from '../object/packed.js';
 import { writePackBatches, type PackBatch } from '../pack/pack-writer.js';
 
 /** Longest delta chain a pack carries (git's pack.depth default). */
@@ -19,6 +24,13 @@ export interface PackBytesOptions {
   ofsDelta?: boolean;
 }
 
+/** Marks in a plan's `base` array: the object goes out whole, or as a delta against a client's object. */
+const WHOLE = -1;
+const THIN = -2;
+
+/** Entries read per batch. */
+const BATCH = 512;
+
 /** One complete pack of exactly `oids` (see the module comment), framed by pack/pack-writer.ts. */
 export async function* packBytes(
   objects: ObjectStore,
@@ -27,93 +39,149 @@ export async function* packBytes(
   thinBases: ReadonlySet<Oid> | undefined,
   options: PackBytesOptions = {},
 ): AsyncGenerator<Uint8Array> {
-  const BATCH = 512;
   // The header goes out before any lookup (a v0 deepen round only reads the first chunk).
   const ofsBases = options.ofsDelta ? new Set<Oid>() : undefined;
   async function* batches(): AsyncGenerator<PackBatch> {
-    // With deltas: objects kept as ref-deltas whose base is in this pack go out as deltas, after
+    // With deltas: objects stored as deltas whose base is in this pack go out as deltas, after
     // every whole object and ordered by chain depth, so each base precedes its deltas (git
     // requires it of ofs-deltas; some readers, isomorphic-git among them, resolve a ref-delta
     // only against what they have seen).
-    const asDelta = deltas || thinBases ? await deltaOrder(objects, oids, BATCH, thinBases) : new Map<Oid, Uint8Array>();
-    if (ofsBases) for (const e of asDelta.values()) ofsBases.add(refDeltaBase(e) as Oid);
-    yield* storedBatches(objects, oids, asDelta, BATCH);
+    const plan = deltas || thinBases ? await planDeltas(objects, oids, thinBases) : undefined;
+    if (plan && ofsBases) for (const b of plan.base) if (b >= 0) ofsBases.add(oids[b]!);
+    yield* entryBatches(objects, oids, plan);
   }
   yield* writePackBatches(oids.length, batches(), { ofsBases });
 }
 
-/** The stored entries of `oids` in pack order: whole objects by batched reads, then `asDelta` in its order. */
-async function* storedBatches(objects: ObjectStore, oids: readonly Oid[], asDelta: ReadonlyMap<Oid, Uint8Array>, BATCH: number): AsyncGenerator<PackBatch> {
-  const whole = asDelta.size === 0 ? oids : oids.filter((o) => !asDelta.has(o));
-  // One batch read ahead: the next getMany runs while this chunk goes to the socket.
-  const read = (i: number) => (i < whole.length ? readAhead(objects.getStored(whole.slice(i, i + BATCH))) : undefined);
+/** Which objects go out as deltas (`base`: a position in the pack, THIN or WHOLE) and in which order. */
+interface DeltaPlan {
+  base: Int32Array;
+  order: Int32Array;
+}
+
+/**
+ * Reads the delta base of every object stored as a delta (a few batched lookups in flight),
+ * keeps those whose base is in the pack or among `thinBases`, cuts chains at MAX_CHAIN (the
+ * object that would be the 51st link goes whole, and the chain starts again from it), and orders
+ * the pack: whole objects in the given order, then deltas by depth.
+ */
+async function planDeltas(objects: ObjectStore, oids: readonly Oid[], thinBases?: ReadonlySet<Oid>): Promise<DeltaPlan> {
+  const n = oids.length;
+  const position = new Map<Oid, number>();
+  for (let i = 0; i < n; i++) position.set(oids[i]!, i);
+  const base = new Int32Array(n).fill(WHOLE);
+  const starts: number[] = [];
+  for (let i = 0; i < n; i += BATCH) starts.push(i);
+  // Most ids of a depth-1 pack have no delta; the database answers batches on its own threads.
+  const LOOKAHEAD = 3;
+  const lookup = (i: number) => readAhead(objects.getDeltas(oids.slice(i, i + BATCH)));
+  const lookups = starts.slice(0, LOOKAHEAD).map(lookup);
+  for (let k = 0; k < starts.length; k++) {
+    const i = starts[k]!;
+    const found = await lookups[k]!;
+    if (k + LOOKAHEAD < starts.length) lookups.push(lookup(starts[k + LOOKAHEAD]!));
+    lookups[k] = undefined as never; // let the batch's entries go
+    for (let j = 0; j < found.length; j++) {
+      const d = found[j];
+      if (d === undefined) continue;
+      const b = position.get(d.base as Oid);
+      if (b !== undefined && b !== i + j) base[i + j] = b;
+      else if (b === undefined && thinBases?.has(d.base as Oid)) base[i + j] = THIN;
+    }
+  }
+  position.clear();
+  const depth = chainDepths(base);
+  // Counting sort: whole objects first (depth 0), in the given order, then each depth.
+  const counts = new Int32Array(MAX_CHAIN + 2);
+  for (let i = 0; i < n; i++) counts[depth[i]! + 1]!++;
+  for (let d = 1; d < counts.length; d++) counts[d]! += counts[d - 1]!;
+  const order = new Int32Array(n);
+  for (let i = 0; i < n; i++) order[counts[depth[i]!]!++] = i;
+  return { base, order };
+}
+
+/** Chain depth of every object (0: whole; thin deltas 1); chains longer than MAX_CHAIN are cut in `base`. */
+function chainDepths(base: Int32Array): Uint8Array {
+  const n = base.length;
+  const depth = new Uint8Array(n);
+  const state = new Uint8Array(n); // 0 not seen, 1 on the current path, 2 done
+  const path: number[] = [];
+  for (let i = 0; i < n; i++) {
+    if (state[i] === 2) continue;
+    let cur = i;
+    for (;;) {
+      if (state[cur] === 2) break;
+      if (state[cur] === 1) {
+        // A cycle cannot come from real packs; the object closing it goes out whole.
+        base[cur] = WHOLE;
+        state[cur] = 2;
+        break;
+      }
+      state[cur] = 1;
+      path.push(cur);
+      if (base[cur]! < 0) break;
+      cur = base[cur]!;
+    }
+    while (path.length > 0) {
+      const j = path.pop()!;
+      if (state[j] === 2) continue;
+      const b = base[j]!;
+      let d = b === WHOLE ? 0 : b === THIN ? 1 : depth[b]! + 1;
+      if (d > MAX_CHAIN) {
+        base[j] = WHOLE;
+        d = 0;
+      }
+      depth[j] = d;
+      state[j] = 2;
+    }
+  }
+  return depth;
+}
+
+/** The entries of the pack in plan order, one batched read per batch, the next batch read ahead. */
+async function* entryBatches(objects: ObjectStore, oids: readonly Oid[], plan: DeltaPlan | undefined): AsyncGenerator<PackBatch> {
+  const n = oids.length;
+  const read = (at: number): Promise<PackBatch> | undefined => {
+    if (at >= n) return undefined;
+    const ids: Oid[] = [];
+    const whole: Oid[] = [];
+    const delta: Oid[] = [];
+    for (let k = at; k < Math.min(n, at + BATCH); k++) {
+      const i = plan ? plan.order[k]! : k;
+      ids.push(oids[i]!);
+      (plan && plan.base[i]! !== WHOLE ? delta : whole).push(oids[i]!);
+    }
+    return readAhead(readBatch(objects, ids, whole, delta));
+  };
   let next = read(0);
   try {
-    for (let i = 0; i < whole.length; i += BATCH) {
-      const stored = await next!;
-      next = read(i + BATCH);
-      for (let j = 0; j < stored.length; j++) {
-        if (stored[j] === undefined) throw new NotFoundError('ERR_OBJECT_NOT_FOUND', `object ${whole[i + j]} vanished while packing`);
-      }
-      yield { entries: stored as Uint8Array[], oids: whole.slice(i, i + BATCH) };
+    for (let at = 0; at < n; at += BATCH) {
+      const batch = await next!;
+      next = read(at + BATCH);
+      yield batch;
     }
   } finally {
     // A stream abandoned mid-way (client gone) or failed: the read ahead has nobody to report to
     // (readAhead already made its failure a handled one).
     next = undefined;
   }
-  const ids = [...asDelta.keys()];
-  const rest = [...asDelta.values()];
-  for (let i = 0; i < rest.length; i += BATCH) yield { entries: rest.slice(i, i + BATCH), oids: ids.slice(i, i + BATCH) };
 }
 
-/**
- * Ref-delta entries usable in a pack of `oids` (base in the pack, or among `thinBases` the
- * client has: a thin pack), in base-before-delta order.
- */
-async function deltaOrder(objects: ObjectStore, oids: readonly Oid[], batch: number, thinBases?: ReadonlySet<Oid>): Promise<Map<Oid, Uint8Array>> {
-  const inPack = new Set(oids);
-  const found = new Map<Oid, { base: Oid; entry: Uint8Array }>();
-  // A few lookups in flight at once: most ids have no delta record, and the database answers
-  // batches on its own threads while this one checks the last.
-  const starts: number[] = [];
-  for (let i = 0; i < oids.length; i += batch) starts.push(i);
-  const LOOKAHEAD = 3;
-  const lookups = starts.slice(0, LOOKAHEAD).map((i) => readAhead(objects.getDeltas(oids.slice(i, i + batch))));
-  for (let k = 0; k < starts.length; k++) {
-    const i = starts[k]!;
-    const entries = await lookups[k]!;
-    if (k + LOOKAHEAD < starts.length) lookups.push(readAhead(objects.getDeltas(oids.slice(starts[k + LOOKAHEAD]!, starts[k + LOOKAHEAD]! + batch))));
-    entries.forEach((e, j) => {
-      if (e === undefined) return;
-      const base = refDeltaBase(e) as Oid;
-      if (inPack.has(base) || thinBases?.has(base)) found.set(oids[i + j]!, { base, entry: e });
-    });
-  }
-  // Levels: a delta whose base goes out whole is level 1; whose base is level n, level n + 1.
-  // Past MAX_CHAIN the object goes out whole and the chain starts again from it (deltas kept
-  // commit by commit would otherwise chain through the whole history; git stops at 50 too).
-  const ordered = new Map<Oid, Uint8Array>();
-  const placed = new Set<Oid>();
-  let left = [...found.keys()];
-  let depth = 0;
-  while (left.length > 0) {
-    const level = left.filter((o) => {
-      const base = found.get(o)!.base;
-      return !found.has(base) || placed.has(base);
-    });
-    if (level.length === 0) break; // a cycle cannot come from real packs; the rest go out whole
-    if (++depth > MAX_CHAIN) {
-      for (const o of level) found.delete(o);
-      left = left.filter((o) => found.has(o));
-      depth = 0;
-      continue;
-    }
-    for (const o of level) ordered.set(o, found.get(o)!.entry);
-    for (const o of level) placed.add(o);
-    left = left.filter((o) => !placed.has(o));
-  }
-  return ordered;
+/** One batch: whole entries (materialized where stored only as deltas) and delta entries, in `ids` order. */
+async function readBatch(objects: ObjectStore, ids: Oid[], whole: Oid[], delta: Oid[]): Promise<PackBatch> {
+  const [wholeEntries, deltaEntries] = await Promise.all([
+    whole.length > 0 ? objects.materialize(whole) : [],
+    delta.length > 0 ? objects.getDeltas(delta) : [],
+  ]);
+  if (delta.length === 0) return { entries: wholeEntries as Uint8Array[], oids: ids };
+  const byId = new Map<Oid, Uint8Array>();
+  whole.forEach((o, i) => byId.set(o, wholeEntries[i]!));
+  delta.forEach((o, i) => {
+    const d = deltaEntries[i];
+    if (d === undefined) throw new NotFoundError('ERR_OBJECT_NOT_FOUND', `object ${o} vanished while packing`, { details: { oid: o } });
+    byId.set(o, d.entry);
+  });
+  return { entries: ids.map((o) => byId.get(o)!), oids: ids };
 }
 
 /**

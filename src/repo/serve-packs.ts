@@ -2,13 +2,14 @@
  * Serving packs: plan (walk.ts decides which objects), cache (finished packs of requests that
  * do not depend on the client's state, and the warm-up of a branch's depth-1 clone), pins (the
  * objects of a pack being sent are pinned against the sweep until the stream ends), stream
- * (pack-out.ts copies the stored entries).
+ * (pack-out.ts copies the stored entries), and materialization after a branch moves.
  */
 import { InvalidArgumentError } from '../errors.js';
 import { type Oid, parseOid } from '../object/oid.js';
 import type { View } from '../refs/space.js';
 import type { ObjectFilter } from '../protocol/backend.js';
 import type { RepoContext } from './context.js';
+import { materializeTip } from './materialize.js';
 import { packBytes } from './pack-out.js';
 import { packCacheKey, type PackAnswer } from './pack-cache.js';
 import { listView } from './revision.js';
@@ -76,10 +77,14 @@ export async function fetchPack(ctx: RepoContext, input: ObjectPlanInput): Promi
   return key === undefined ? generate() : cache!.serve(key, generate);
 }
 
-/** Pre-builds the pack a `git clone --depth 1` of this tip will ask for. */
+/**
+ * After a branch moved to `tip`: gives what a depth-1 clone of it sends whole entries
+ * (materialize.ts), then pre-builds the pack a `git clone --depth 1` of it will ask for.
+ */
 export async function warmClonePack(ctx: RepoContext, tip: Oid): Promise<void> {
+  await materializeTip(ctx, tip);
   const cache = ctx.packCache;
-  if (!cache?.enabled) return;
+  if (!cache?.enabled || !cache.options.warm) return;
   const includeTags = await annotatedTags(ctx, 'regular');
   // As `git clone --depth 1` asks: include-tag and ofs-delta.
   const input: ObjectPlanInput = { wants: [tip], depth: 1, includeTags, ofsDelta: true };

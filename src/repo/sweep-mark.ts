@@ -10,7 +10,6 @@
 import { NotFoundError } from '../errors.js';
 import type { ObjectStore } from '../object/object-store.js';
 import { type Oid, oidFromBytes, oidToBytes } from '../object/oid.js';
-import { decodePacked, packedInfo, refDeltaBase } from '../object/packed.js';
 import { hexInto } from '../platform/bytes.js';
 import { OidList, OidSet } from './oid-set.js';
 
@@ -125,16 +124,11 @@ export class Marker {
     while (this.#toRead.length > 0) {
       const batch = this.#toRead.pop(BATCH);
       const oids = batch.map((b) => oidFromBytes(b));
-      const stored = await this.#objects.getStored(oids);
+      // Bodies as stored, delta chains resolved by the store (one batched read per chain level;
+      // blobs are marked without being read, so only commits, trees, tags and tips come here).
+      const raws = await this.#objects.readMany(oids);
       for (let i = 0; i < batch.length; i++) {
-        const entry = stored[i];
-        if (entry !== undefined) {
-          const { type } = packedInfo(entry);
-          if (type !== 'blob') this.#scan(type, decodePacked(entry).body);
-          continue;
-        }
-        // Not stored whole: an object kept only as a delta reads through the store.
-        const raw = await this.#objects.readMaybe(oids[i]!);
+        const raw = raws[i];
         if (raw !== undefined) {
           if (raw.type !== 'blob') this.#scan(raw.type, raw.body);
         } else if (!this.#tips.has(oids[i]!) && (await this.#objects.getDeltas([oids[i]!]))[0] === undefined) {
@@ -186,7 +180,7 @@ export class Marker {
       while (fresh.length > 0) {
         const oids = fresh.pop(1000).map((b) => oidFromBytes(b));
         const entries = await this.#objects.getDeltas(oids);
-        for (const e of entries) if (e !== undefined && hexInto(refDeltaBase(e), this.#id)) this.#mark(this.#id, 0, true);
+        for (const e of entries) if (e !== undefined && hexInto(e.base, this.#id)) this.#mark(this.#id, 0, true);
         await this.#pacer.tick();
       }
       await this.#drain();
@@ -197,7 +191,7 @@ export class Marker {
   async keepDeltaBases(oids: readonly Oid[]): Promise<void> {
     for (let i = 0; i < oids.length; i += 1000) {
       const entries = await this.#objects.getDeltas(oids.slice(i, i + 1000));
-      for (const e of entries) if (e !== undefined && hexInto(refDeltaBase(e), this.#id)) this.#mark(this.#id, 0, true);
+      for (const e of entries) if (e !== undefined && hexInto(e.base, this.#id)) this.#mark(this.#id, 0, true);
       await this.#pacer.tick();
     }
     await this.#drain();

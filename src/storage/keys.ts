@@ -8,13 +8,14 @@
  *   'S'                        -> next repository id (uint32 BE)
  *   'N' name                   -> repository id (uint32 BE)
  *   'R' id                     -> repository record (JSON)
- *   'O' id oid(20)             -> object, pack-entry form: type+size varint header, zlib(body)
+ *   'O' id oid(20)             -> object whole, pack-entry form: type+size varint header, zlib(body)
  *   'F' id refname             -> regular ref: oid(20) [peeled oid(20)] | 0x00 "ref: " target
  *   'E' id refname             -> ephemeral ref: oid(20) expiresAt(float64 BE ms) [peeled oid(20)]
- *   'D' id oid(20)             -> the object as a ref-delta pack entry (type 7 header, base oid,
- *                                 zlib(delta)), kept when it arrived as a delta; served in
- *                                 packs that also carry the base
- *   'Q' id ingest(4) oid(20)   -> quarantined object of an ingest in progress (same form as 'O')
+ *   'D' id oid(20)             -> the object as a delta: type(1) size(varint) ref-delta pack entry
+ *                                 (type 7 header, base oid, zlib(delta) as it arrived); the
+ *                                 previous layout stored the entry alone, always beside an 'O'.
+ *                                 An object exists iff it has an 'O' or a 'D' (or both)
+ *   'Q' id ingest(4) oid(20)   -> quarantined object of an ingest in progress (an 'O' or a 'D' value)
  *   'I' id key                 -> idempotency record (JSON)
  *   'W' id 0x00                -> sweep baseline: an object sweep of this repository completed
  *   'W' id 0x01 stamp(12)      -> "needs an object sweep" marker (one key per event, see repo/sweep-state.ts)
@@ -34,7 +35,7 @@ export const TAG = {
   idempotency: 0x49, // I
   // Reserved for this round's work (one letter each, so parallel changes do not collide):
   commitGraph: 0x43, // C  per repository: commit-graph records
-  objectType: 0x4b, // K  per repository: object-store side index
+  objectType: 0x4b, // K  per repository: object-store side index (unused: 'D' values carry the type)
   sweepState: 0x57, // W  per repository: what the sweep needs to know between runs
   revoked: 0x54, // T  engine-wide: revoked tokens
 } as const;

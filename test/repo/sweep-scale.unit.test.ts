@@ -5,6 +5,7 @@
  * it and without losing anything, a push that lands after its repository was deleted leaves
  * no keys behind once the sweep ran, and the bases of live kept deltas survive.
  */
+import { createDelta } from '../../src/pack/delta.js';
 import { describe, expect, it } from 'vitest';
 import { MemoryLevel } from 'memory-level';
 import { openEngine, type Engine } from '../../src/index.js';
@@ -280,14 +281,16 @@ describe('kept deltas', () => {
     const x = (await repo.listTree(c.sha)).find((e) => e.path === 'x.txt')!.sha as Oid;
     const objects = internalsOf(repo).objects;
     const w = objects.writer();
-    const base1 = w.add('blob', new TextEncoder().encode('base one, referenced by no tree'));
-    const base2 = w.add('blob', new TextEncoder().encode('base two, the base of base one'));
-    const deadDelta = w.add('blob', new TextEncoder().encode('a dead delta'));
-    const deadBase = w.add('blob', new TextEncoder().encode('the base of a dead delta'));
-    const delta = new Uint8Array([1, 2, 3]);
-    w.addDelta(x, encodeRefDelta(oidToBytes(base1), delta));
-    w.addDelta(base1, encodeRefDelta(oidToBytes(base2), delta));
-    w.addDelta(deadDelta, encodeRefDelta(oidToBytes(deadBase), delta));
+    const bytes = (s: string) => new TextEncoder().encode(s);
+    const body = { x: bytes('live object'), base1: bytes('base one, referenced by no tree'), base2: bytes('base two, the base of base one') };
+    const deadBody = { delta: bytes('a dead delta'), base: bytes('the base of a dead delta') };
+    const base1 = w.add('blob', body.base1);
+    const base2 = w.add('blob', body.base2);
+    const deadDelta = w.add('blob', deadBody.delta);
+    const deadBase = w.add('blob', deadBody.base);
+    w.addDelta(x, encodeRefDelta(oidToBytes(base1), createDelta(body.base1, body.x)));
+    w.addDelta(base1, encodeRefDelta(oidToBytes(base2), createDelta(body.base2, body.base1)));
+    w.addDelta(deadDelta, encodeRefDelta(oidToBytes(deadBase), createDelta(deadBody.base, deadBody.delta)));
     await w.flush();
     // base1 and the dead delta are stored only as deltas, as the delta layout stores them.
     await db.batch(
