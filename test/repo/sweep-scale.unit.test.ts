@@ -149,7 +149,9 @@ describe('writes during the mark phase', () => {
     const { db, counts } = countedDb();
     const engine = await openEngine({ db, packCache: { maxBytes: 0 } });
     const repo = await engine.createRepo('m');
-    const changes = Array.from({ length: 600 }, (_, i) => ({ path: `d${i % 60}/f${i}.txt`, content: `file ${i}` }));
+    // ~2,400 trees: with every read slowed down, marking them takes far longer than the
+    // deletion and the small commit made meanwhile, even on a loaded machine.
+    const changes = Array.from({ length: 3000 }, (_, i) => ({ path: `d${i % 300}/e${i % 7}/f${i}.txt`, content: `file ${i}` }));
     await repo.commit({ branch: 'main', message: 'many', author, changes });
     await repo.commit({ branch: 'tmp', message: 'tmp', author, changes: [{ path: 'tmp.txt', content: 'deleted during the sweep' }] });
     await repo.commit({ branch: 'x', message: 'x', author, changes: [{ path: 'x.txt', content: 'deleted before the sweep' }] });
