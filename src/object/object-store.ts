@@ -48,6 +48,11 @@ export class ObjectStore {
     this.#prefix = `${repoId}:`;
   }
 
+  /** The database under the store (indexes kept beside the objects, e.g. repo/commit-graph.ts, use it). */
+  get kv(): Kv {
+    return this.#kv;
+  }
+
   /** Stored (pack-entry) forms of `oids`, undefined where missing. One database round trip. */
   getStored(oids: readonly Oid[]): Promise<(Uint8Array | undefined)[]> {
     return this.#kv.getMany(oids.map((o) => objectKey(this.repoId, oidToBytes(o))));

@@ -23,6 +23,7 @@ import type { ObjectType } from '../object/oid.js';
 import { type FsckConfig, FsckSession, type FsckOptions, type FsckReport, type ReferenceRole } from '../object/fsck.js';
 import { readPack, type ReadPackOptions } from '../pack/pack-reader.js';
 import { refuseIfBad, referenceTypeError } from './checks.js';
+import { type CommitFacts, commitGraph } from './commit-graph.js';
 
 /** Limits of an ingest (all optional; see ReadPackOptions for the pack reader's). */
 export interface IngestOptions extends Omit<ReadPackOptions, 'getBase'> {
@@ -79,6 +80,7 @@ export async function ingestPack(kv: Kv, store: ObjectStore, source: AsyncIterab
   const session = new FsckSession(options.fsck);
   let warnings: string[] | undefined;
   const oids: Oid[] = [];
+  const commits = new Map<Oid, CommitFacts>(); // the pack's commits, for their commit-graph records
 
   const checked = (oid: Oid, type: ObjectType, report: FsckReport) => {
     refuseIfBad(oid, type, report);
@@ -138,6 +140,7 @@ export async function ingestPack(kv: Kv, store: ObjectStore, source: AsyncIterab
             const c = decodeCommit(o.body);
             reference(o.oid, 'commit', c.tree, 'tree', 'tree');
             for (const p of c.parents) reference(o.oid, 'commit', p, 'commit', 'parent');
+            commits.set(o.oid, { tree: c.tree, parents: c.parents, time: c.committer.timestamp });
           } else if (o.type === 'tag') {
             const t = decodeTag(o.body);
             reference(o.oid, 'tag', t.object, t.type, 'tagged');
@@ -208,6 +211,8 @@ export async function ingestPack(kv: Kv, store: ObjectStore, source: AsyncIterab
       checked(oid, 'blob', session.checkPending(oid, kind, stored === undefined ? undefined : decodePacked(stored)));
     }
 
+    // Commit-graph records of the pack's commits, generations parents first (commit-graph.ts).
+    const graphOps = await storageOp(READING, () => commitGraph(store).recordsFor(commits));
     // Promote: the in-memory objects and the spilled ones, in one batch when it fits.
     await storageOp(WRITING, async () => {
       const ops: KvOp[] = [...pending].map(([oid, v]) => ({ type: 'put' as const, key: objectKey(repoId, oidToBytes(oid)), value: v }));
@@ -222,7 +227,7 @@ export async function ingestPack(kv: Kv, store: ObjectStore, source: AsyncIterab
           }
         }
       }
-      ops.push(...deltaOps);
+      ops.push(...deltaOps, ...graphOps);
       await kv.batch(ops);
     });
     const result: IngestResult = { oids, added: pending.size + spilled.size };

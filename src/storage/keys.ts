@@ -16,6 +16,8 @@
  *                                 packs that also carry the base
  *   'Q' id ingest(4) oid(20)   -> quarantined object of an ingest in progress (same form as 'O')
  *   'I' id key                 -> idempotency record (JSON)
+ *   'C' id oid(20)             -> commit-graph record: version(1) generation(uint32 BE)
+ *                                 committer time(float64 BE) tree(20) parents(20 each)
  */
 import { utf8 } from '../platform/bytes.js';
 
@@ -114,6 +116,11 @@ export function objectKey(repoId: number, oidBytes: Uint8Array): Uint8Array {
 /** Key of an object's ref-delta form (20 raw id bytes appended). */
 export function deltaKey(repoId: number, oidBytes: Uint8Array): Uint8Array {
   return repoKey(TAG.delta, repoId, oidBytes);
+}
+
+/** Key of a commit's commit-graph record (20 raw id bytes appended; repo/commit-graph.ts). */
+export function commitGraphKey(repoId: number, oidBytes: Uint8Array): Uint8Array {
+  return repoKey(TAG.commitGraph, repoId, oidBytes);
 }
 
 /** Key of the next repository id counter. */
