@@ -14,7 +14,7 @@ import { NotFoundError } from '../errors.js';
 import { type Oid, oidFromBytes, oidToBytes, writeOid } from '../object/oid.js';
 import type { ObjectStore } from '../object/object-store.js';
 import type { Kv, KvOp } from '../storage/kv.js';
-import { commitGraphKey } from '../storage/keys.js';
+import { TAG, commitGraphKey, repoRange } from '../storage/keys.js';
 
 /** What the graph keeps of a commit. */
 export interface CommitRecord {
@@ -28,6 +28,9 @@ export interface CommitRecord {
 
 /** A commit as decoded, before its generation is known. */
 export type CommitFacts = Omit<CommitRecord, 'generation'>;
+
+/** Reads of a walk after which it loads every stored record at once (a long chain is one read per commit otherwise). */
+const SCAN_AFTER = 1024;
 
 const VERSION = 1;
 const HEAD = 13; // version(1) generation(4) time(8)
@@ -178,6 +181,36 @@ export class CommitGraph {
     }
     await this.#kv.batch(ops);
     return out;
+  }
+
+  /** Every stored record of the repository, in one range scan. */
+  async all(): Promise<Map<Oid, CommitRecord>> {
+    const out = new Map<Oid, CommitRecord>();
+    for await (const [k, v] of this.#kv.entries(repoRange(TAG.commitGraph, this.#store.repoId))) {
+      const r = decodeCommitRecord(v);
+      if (r !== undefined) out.set(oidFromBytes(k, 5), r);
+    }
+    return out;
+  }
+
+  /**
+   * A reader for one walk: `records` in batches, until the walk has made `SCAN_AFTER` reads
+   * (a long history, one commit per level); then every stored record is loaded by one range
+   * scan and read from memory, so a full clone's walk is not one database round trip per commit.
+   */
+  reader(): (oids: readonly Oid[], options?: { skipMissing?: boolean }) => Promise<(CommitRecord | undefined)[]> {
+    let reads = 0;
+    let all: Map<Oid, CommitRecord> | undefined;
+    return async (oids, options) => {
+      if (all === undefined && ++reads > SCAN_AFTER) all = await this.all();
+      if (all === undefined) return this.records(oids, options);
+      const out = oids.map((o) => all!.get(o));
+      const miss = oids.filter((_, i) => out[i] === undefined);
+      if (miss.length === 0) return out;
+      const found = await this.records(miss, options);
+      const byOid = new Map(miss.map((o, i) => [o, found[i]]));
+      return oids.map((o, i) => out[i] ?? byOid.get(o));
+    };
   }
 
   /**

@@ -47,10 +47,11 @@ async function walkCommitLevels(
   skip: (oid: Oid) => boolean = () => false,
 ): Promise<void> {
   const seen = new Set<Oid>();
+  const read = graph.reader();
   let level: Oid[] = [];
   for (const o of starts) if (!seen.has(o) && !skip(o)) seen.add(o), level.push(o);
   for (let depth = 1; level.length > 0; depth++) {
-    const records = await graph.records(level);
+    const records = await read(level);
     const next: Oid[] = [];
     level.forEach((oid, i) => {
       const r = records[i];
@@ -136,9 +137,10 @@ async function paint(
   const heap = new GenerationHeap();
   const found = new Set<Oid>();
   let oursOnly = 0; // queued commits marked ours alone
+  const read = graph.reader();
   const queue = async (marks: Map<Oid, number>, skipMissing: boolean) => {
     const fresh = [...marks.keys()];
-    const records = await graph.records(fresh, { skipMissing });
+    const records = await read(fresh, { skipMissing });
     fresh.forEach((oid, i) => {
       const r = records[i];
       if (r === undefined) return;

@@ -69,13 +69,14 @@ export async function reachableObjects(
   options: { until?: (reached: ReadonlySet<Oid>) => boolean; budget?: number } = {},
 ): Promise<{ reached: Set<Oid>; complete: boolean }> {
   const graph = commitGraph(store);
+  const read = graph.reader();
   const reached = new Set<Oid>();
   const budget = options.budget ?? Infinity;
   let frontier = [...new Set(tips)];
   let roots: Oid[] = [];
   while (frontier.length > 0) {
     frontier = [...new Set(frontier.filter((o) => !reached.has(o)))];
-    const records = await graph.records(frontier, { skipMissing: true });
+    const records = await read(frontier, { skipMissing: true });
     const others = frontier.filter((_, i) => records[i] === undefined);
     const infos = await store.info(others);
     const next: Oid[] = [];
