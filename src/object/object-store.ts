@@ -10,7 +10,7 @@
 import { LRUCache } from 'lru-cache';
 import { NotFoundError, InvalidObjectError } from '../errors.js';
 import type { Kv, KvOp } from '../storage/kv.js';
-import { TAG, deltaKey, objectKey, repoRange } from '../storage/keys.js';
+import { TAG, commitGraphKey, deltaKey, objectKey, repoRange } from '../storage/keys.js';
 import { type Oid, type ObjectType, hashObject, oidToBytes, oidFromBytes } from './oid.js';
 import { decodeStoredDelta, encodePacked, encodeStoredDelta, packedInfo, type StoredDelta } from './packed.js';
 import { decodeTree, type TreeEntry } from './tree.js';
@@ -69,6 +69,11 @@ export class ObjectStore {
     this.repoId = repoId;
     this.#cache = cache;
     this.#prefix = `${repoId}:`;
+  }
+
+  /** The database under the store (indexes kept beside the objects, e.g. repo/commit-graph.ts, use it). */
+  get kv(): Kv {
+    return this.#kv;
   }
 
   #wholeKeys(oids: readonly Oid[]): Uint8Array[] {
@@ -299,6 +304,8 @@ export class ObjectStore {
         return [
           { type: 'del' as const, key: objectKey(this.repoId, b) },
           { type: 'del' as const, key: deltaKey(this.repoId, b) },
+          // A commit's commit-graph record (repo/commit-graph.ts) goes with it.
+          { type: 'del' as const, key: commitGraphKey(this.repoId, b) },
         ];
       }),
     );

@@ -22,6 +22,7 @@ import { ephemeralExpiry, transact } from './ref-updates.js';
 import { markSweepNeeded } from './sweep-state.js';
 import { refuseIfBad } from './checks.js';
 import { peelToCommit, readRef } from './revision.js';
+import { commitGraph } from './commit-graph.js';
 
 /** Who and when, as callers give it (timestamp and timezone default to now and +0000). */
 export interface PersonInput {
@@ -229,6 +230,8 @@ async function buildAndMove(core: RepoCore, plan: CommitPlan): Promise<CommitRes
     const sha = writer.add('commit', commitBody);
     refuseIfBad(sha, 'commit', checkObject('commit', commitBody, fsck));
     await writer.flush();
+    // Its commit-graph record (after the objects: one missing is computed on first need).
+    await ctx.kv.batch(await commitGraph(ctx.objects).recordsFor(new Map([[sha, { tree: newTree, parents, time: plan.committer.timestamp }]])));
     const result: CommitResult = { sha, branch: plan.branch, ref, tree: newTree, parents, ephemeral: space === 'ephemeral' };
     try {
       // The old value checked is what the branch was in its own space (absent = must not exist).

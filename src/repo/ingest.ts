@@ -29,6 +29,7 @@ import type { ObjectType } from '../object/oid.js';
 import { type FsckConfig, FsckSession, type FsckOptions, type FsckReport, type ReferenceRole } from '../object/fsck.js';
 import { readPackAuto as readPack, type ReadPackOptions } from '../pack/pack-reader.js';
 import { refuseIfBad, referenceTypeError } from './checks.js';
+import { type CommitFacts, commitGraph } from './commit-graph.js';
 
 /** Limits of an ingest (all optional; see ReadPackOptions for the pack reader's). */
 export interface IngestOptions extends Omit<ReadPackOptions, 'getBase'> {
@@ -89,6 +90,7 @@ export async function ingestPack(kv: Kv, store: ObjectStore, source: AsyncIterab
   const session = new FsckSession(options.fsck);
   let warnings: string[] | undefined;
   const oids: Oid[] = [];
+  const commits = new Map<Oid, CommitFacts>(); // the pack's commits, for their commit-graph records
 
   const checked = (oid: Oid, type: ObjectType, report: FsckReport) => {
     refuseIfBad(oid, type, report);
@@ -168,6 +170,7 @@ export async function ingestPack(kv: Kv, store: ObjectStore, source: AsyncIterab
             const c = decodeCommit(o.body);
             reference(o.oid, 'commit', c.tree, 'tree', 'tree');
             for (const p of c.parents) reference(o.oid, 'commit', p, 'commit', 'parent');
+            commits.set(o.oid, { tree: c.tree, parents: c.parents, time: c.committer.timestamp });
           } else if (o.type === 'tag') {
             const t = decodeTag(o.body);
             reference(o.oid, 'tag', t.object, t.type, 'tagged');
@@ -223,6 +226,8 @@ export async function ingestPack(kv: Kv, store: ObjectStore, source: AsyncIterab
     // Blobs named .gitmodules / .gitattributes that came before their tree, or are stored.
     for (const { oid, kind } of session.pending()) checked(oid, 'blob', session.checkPending(oid, kind, await readQuarantined(oid)));
 
+    // Commit-graph records of the pack's commits, generations parents first (commit-graph.ts).
+    const graphOps = await storageOp(READING, () => commitGraph(store).recordsFor(commits));
     // Promote: the in-memory objects and the spilled ones, in one batch when it fits; each
     // under `O` or `D` by its form.
     const promoted = (oidBytes: Uint8Array, v: Uint8Array): KvOp => ({
@@ -243,6 +248,8 @@ export async function ingestPack(kv: Kv, store: ObjectStore, source: AsyncIterab
           }
         }
       }
+      // One at a time: a spread of a long history's records would overflow the call stack.
+      for (const op of graphOps) ops.push(op);
       await kv.batch(ops);
     });
     const result: IngestResult = { oids, added: pending.size + spilled.size };

@@ -19,6 +19,8 @@
  *   'I' id key                 -> idempotency record (JSON)
  *   'W' id 0x00                -> sweep baseline: an object sweep of this repository completed
  *   'W' id 0x01 stamp(12)      -> "needs an object sweep" marker (one key per event, see repo/sweep-state.ts)
+ *   'C' id oid(20)             -> commit-graph record: version(1) generation(uint32 BE)
+ *                                 committer time(float64 BE) tree(20) parents(20 each)
  */
 import { utf8 } from '../platform/bytes.js';
 
@@ -122,6 +124,11 @@ export function deltaKey(repoId: number, oidBytes: Uint8Array): Uint8Array {
 /** Key of a repository's sweep state: `'W' id suffix` (repo/sweep-state.ts: baseline and markers). */
 export function sweepStateKey(repoId: number, suffix: Uint8Array): Uint8Array {
   return repoKey(TAG.sweepState, repoId, suffix);
+}
+
+/** Key of a commit's commit-graph record (20 raw id bytes appended; repo/commit-graph.ts). */
+export function commitGraphKey(repoId: number, oidBytes: Uint8Array): Uint8Array {
+  return repoKey(TAG.commitGraph, repoId, oidBytes);
 }
 
 /** Key of the next repository id counter. */
