@@ -35,6 +35,8 @@ export interface BenchOptions {
     timeoutS: number;
     /** V8 heap limit of the level-git server and sweep processes, MiB. */
     heapMb: number;
+    /** Instead of the generated history: one commit per published version of this npm package. */
+    npm: { name: string; count: number } | null;
   };
   help: boolean;
 }
@@ -58,6 +60,8 @@ export const USAGE = `usage: npm run bench -- [flags]
   --history-runs N     timed runs per server of each history step (default 3)
   --history-timeout S  bound on any one history step, seconds (default 900)
   --history-heap MB    V8 heap limit of the level-git server in the history workload (default 4096)
+  --history-npm P[:N]  history workload on a real history instead: the last N (default 200)
+                       stable published versions of npm package P, one commit each (network)
 `;
 
 /** Parses argv (without node and script); throws with a message on bad input. */
@@ -74,7 +78,7 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
     concurrency: [1, 8, 32],
     noLevelGit: false,
     cold: true,
-    history: { commits: 20_000, files: 5_000, runs: 3, timeoutS: 900, heapMb: 4096 },
+    history: { commits: 20_000, files: 5_000, runs: 3, timeoutS: 900, heapMb: 4096, npm: null },
     help: false,
   };
   const given = new Set<string>();
@@ -164,6 +168,14 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
       case '--history-heap':
         o.history.heapMb = int(flag, value(), 64, 1_000_000);
         break;
+      case '--history-npm': {
+        const v = value();
+        const at = v.lastIndexOf(':');
+        const [name, count] = at > 0 ? [v.slice(0, at), v.slice(at + 1)] : [v, '200'];
+        if (!/^(@[a-z0-9._-]+\/)?[a-z0-9._-]+$/.test(name)) throw new Error('--history-npm takes an npm package name, optionally :count');
+        o.history.npm = { name, count: int(flag, count, 2, 100_000) };
+        break;
+      }
       case '-h':
       case '--help':
         o.help = true;

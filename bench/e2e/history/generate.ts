@@ -15,7 +15,7 @@ import type { Fixture } from '../fixtures/fixtures.js';
 import { REPO_CACHE } from '../fixtures/fixtures.js';
 
 /** Bump when the generator changes, so cached histories are rebuilt. */
-const GENERATOR_VERSION = 1;
+const GENERATOR_VERSION = 2;
 
 /** What decides the generated history (the cache key). */
 export interface HistoryParams {
@@ -182,13 +182,18 @@ export async function generate(p: HistoryParams, write: (s: string) => Promise<v
       } else {
         const old = tree.get(from0)!;
         const lines = old.lines.slice();
+        // Hunks: mostly a line replaced, added or removed; now and then a block (a new
+        // function, a removed one), so commits change a few to a few dozen lines.
         const edits = 1 + int(3);
         for (let e = 0; e < edits; e++) {
           const at = int(lines.length);
-          const kind = lines.length > 1200 ? 2 : lines.length < 8 ? 1 : int(3);
+          const r = rand();
+          const kind = lines.length > 1200 ? 4 : lines.length < 8 ? 3 : r < 0.4 ? 0 : r < 0.6 ? 1 : r < 0.8 ? 2 : r < 0.9 ? 3 : 4;
           if (kind === 0) lines[at] = line();
           else if (kind === 1) lines.splice(at, 0, line());
-          else lines.splice(at, 1);
+          else if (kind === 2) lines.splice(at, 1);
+          else if (kind === 3) lines.splice(at, 0, ...Array.from({ length: 5 + int(26) }, line));
+          else lines.splice(at, 3 + int(18));
         }
         const f: FileState = { lines, mark: 0 };
         await blob(f);

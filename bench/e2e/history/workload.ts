@@ -15,7 +15,7 @@ import { gitEnv, gitOk, run, type RunResult } from '../../shared/exec.js';
 import { rotation, toResult, type OpResult, type Result, type Sample } from '../../shared/measure.js';
 import { readPeakRssKb } from '../../shared/proc.js';
 import type { BenchServer } from '../../shared/server-types.js';
-import type { Fixture } from '../fixtures/fixtures.js';
+import { historyFixture, type Fixture } from '../fixtures/fixtures.js';
 import { PROJECT_ROOT } from '../servers/control.js';
 import { startHttpBackend } from '../servers/http-backend.js';
 import { startLevelGit, type LevelGitServer } from '../servers/level-git.js';
@@ -242,12 +242,18 @@ export async function runHistory(o: BenchOptions, log: Log, work: string, clones
   const timeoutMs = h.timeoutS * 1000;
   const notes: string[] = [];
   const results: Result[] = [];
-  log(`history: generating ${h.commits} commits over ${h.files} files (cached under bench/.cache/repos)`);
-  const fixture = await generatedHistory({ commits: h.commits, files: h.files, seed: SEED }, log);
+  let fixture: Fixture;
+  if (h.npm !== null) {
+    log(`history: ${h.npm.count} published versions of ${h.npm.name} (npm pack, cached under bench/.cache)`);
+    fixture = await historyFixture(`history-npm-${h.npm.name.replace(/^@/, '').replace('/', '-')}-${h.npm.count}`, h.npm.name, h.npm.count);
+  } else {
+    log(`history: generating ${h.commits} commits over ${h.files} files (cached under bench/.cache/repos)`);
+    fixture = await generatedHistory({ commits: h.commits, files: h.files, seed: SEED }, log);
+  }
   log(`  ${fixture.id}: ${fixture.commits} commits, tip ${fixture.files} files, ${(fixture.bytes / 1e6).toFixed(1)} MB`);
   const report: HistoryReport = {
     fixture,
-    params: { commits: h.commits, files: h.files, seed: SEED, runs: h.runs, timeoutS: h.timeoutS, heapMb: h.heapMb },
+    params: { commits: fixture.commits, files: fixture.files, seed: SEED, runs: h.runs, timeoutS: h.timeoutS, heapMb: h.heapMb },
     results,
     storedBytes: {},
     gcMs: null,
@@ -393,7 +399,8 @@ export async function runHistory(o: BenchOptions, log: Log, work: string, clones
     {
       const template = join(clones, 'history-fetch-template');
       // The clone a client of main~10 has: only what main~10 reaches (git sends just that over file://).
-      const prev = await gitOk(['rev-parse', `main~${FETCH_COMMITS}`], fixture.dir);
+      const back = Math.min(FETCH_COMMITS, fixture.commits - 1);
+      const prev = await gitOk(['rev-parse', `main~${back}`], fixture.dir);
       await gitOk(['update-ref', 'refs/heads/prev', prev], fixture.dir);
       const t = await gitBounded(
         ['clone', '--quiet', '--bare', '--single-branch', '--branch', 'prev', `file://${fixture.dir}`, template],
@@ -402,7 +409,7 @@ export async function runHistory(o: BenchOptions, log: Log, work: string, clones
       );
       if (t.code !== 0) throw new Error(`fetch template: ${failure(t, timeoutMs)}`);
       const news = await gitOk(['rev-list', '--count', `${prev}..main`], fixture.dir);
-      notes.push(`fetch: main~${FETCH_COMMITS}..main is ${news} commits (merged topic commits included)`);
+      notes.push(`fetch: main~${back}..main is ${news} commits (merged topic commits included)`);
       let fseq = 0;
       const fetchOp = async (s: BenchServer): Promise<OpResult> => {
         const dest = join(clones, `hf${fseq++}`);
