@@ -63,7 +63,7 @@ export function historyRows(h: HistoryReport): Row[] {
       ...pushRss,
       num(ratio(lgPush?.samples[0]?.peakRssKb ?? undefined, at('push', 'cgit')?.peakRssKb ?? undefined)),
       '≤ 1024 MiB',
-      !Number.isFinite(lgRssMiB) ? 'not measured' : lgRssMiB <= 1024 ? 'met' : 'missed',
+      !Number.isFinite(lgRssMiB) ? 'not measured' : lgRssMiB > 1024 ? 'missed' : lgPush?.errors ? 'push failed' : 'met',
     ],
   });
   add('push: server CPU', cpuCells('push'), ratio(cpu('push', 'level-git'), cpu('push', 'cgit')));
@@ -79,6 +79,11 @@ export function historyRows(h: HistoryReport): Row[] {
     ratio(sb['level-git'] ?? undefined, sb.cgit ?? undefined),
     '<=',
     1.3,
+  );
+  add(
+    'stored bytes at rest (level-git: after the clones, server stopped)',
+    [mbytes(sb['level-git at rest']), mbytes(sb.cgit), mbytes(sb['cgit-gc'])],
+    ratio(sb['level-git at rest'] ?? undefined, sb.cgit ?? undefined),
   );
   add('full clone: time', timeCells('full'), ratio(time('full', 'level-git'), time('full', 'cgit')), '<=', 1);
   add('full clone: time / C git after gc', timeCells('full'), ratio(time('full', 'level-git'), time('full', 'cgit-gc')), '<=', 1);

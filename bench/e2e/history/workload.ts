@@ -208,9 +208,12 @@ async function boundedSample(s: BenchServer, op: () => Promise<OpResult>, kind: 
     await s.resetPeak();
     const cpu0 = s.cpuMs();
     const r = await op();
+    // A server that crashed is reaped a moment after the client saw the connection drop.
+    if (!r.ok) await new Promise((resolve) => setTimeout(resolve, 500));
     const gone = dead();
     if (gone !== null) return { ms: r.ms, cpuMs: null, bytes: 0, peakRssKb: await s.peakRssKb(), ok: false, error: `server died: ${gone}` };
-    const quiet = await within(s.idle(), timeoutMs);
+    // After a failed client the server may still be working for nobody: wait less for it.
+    const quiet = await within(s.idle(), r.ok ? timeoutMs : 30_000);
     const cpu1 = s.cpuMs();
     const stats = await s.stats();
     const peakRssKb = (await s.peakRssKb()) ?? stats.childPeakRssKb;
@@ -444,6 +447,7 @@ export async function runHistory(o: BenchOptions, log: Log, work: string, clones
     // ---- the sweep of the stored history, in its own bounded process
     if (lgUsable) {
       await lg.stop();
+      report.storedBytes['level-git at rest'] = await diskBytes(lgData);
       log('history sweep: engine.sweep() over the database after the push');
       const r = await runBounded(
         process.execPath,

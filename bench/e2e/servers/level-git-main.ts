@@ -78,7 +78,7 @@ async function main(): Promise<void> {
 /** Mounts the JSON API when it exists (for the api workload); null when it cannot be loaded. */
 async function loadApi(engine: Engine): Promise<NodeHandler | null> {
   try {
-    const apiPath = '../../../src/http/api.js';
+    const apiPath = '../../../src/http/node-handler.js';
     const tokensPath = '../../../src/access/tokens.js';
     const { createApiNodeHandler } = (await import(apiPath)) as { createApiNodeHandler: (o: unknown) => NodeHandler };
     const { createTokenService } = (await import(tokensPath)) as { createTokenService: (o: unknown) => unknown };
