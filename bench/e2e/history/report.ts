@@ -16,10 +16,15 @@ const mbytes = (b: number | null | undefined): string =>
 const num = (v: number): string => (Number.isFinite(v) ? v.toFixed(2) : '–');
 
 /** The history table's rows, with each target checked. */
-export function historyRows(h: HistoryReport): Row[] {
+export function historyRows(h: HistoryReport): { rows: Row[]; failures: string[] } {
   const rows: Row[] = [];
+  const failures = new Set<string>();
   const at = (workload: string, server: string): Result | undefined => h.results.find((r) => r.workload === workload && r.server === server);
-  const failed = (r: Result | undefined): string | null => (r !== undefined && r.time.n === 0 ? `failed: ${r.firstError ?? '?'}` : null);
+  const failed = (r: Result | undefined): string | null => {
+    if (r === undefined || r.time.n > 0) return null;
+    failures.add(`${r.workload} on ${r.server} failed: ${r.firstError ?? '?'}`);
+    return 'failed';
+  };
   const cell = (r: Result | undefined, v: (r: Result) => string): string => failed(r) ?? (r === undefined ? '–' : v(r));
   const add = (name: string, cells: [string, string, string], value: number, op: '<=' | '' = '', limit?: number, note = ''): void => {
     const target = op === '' || limit === undefined ? '(info)' : `≤ ${limit}${note}`;
@@ -114,12 +119,13 @@ export function historyRows(h: HistoryReport): Row[] {
   );
   const sw = h.sweep;
   const walk = h.walk;
-  const swFail = sw !== null && !sw.ok ? `failed: ${sw.error}` : null;
+  const swFail = sw !== null && !sw.ok ? 'failed' : null;
+  if (swFail !== null) failures.add(`sweep failed: ${sw?.error ?? '?'}`);
   const walkNote = 'cgit: `git rev-list --objects --all`';
   add(`sweep of the stored history: time (${walkNote})`, [swFail ?? secs(sw?.ms), secs(walk?.ms), '–'], ratio(sw?.ms ?? undefined, walk?.ms ?? undefined));
   add('sweep: CPU', [swFail ?? secs(sw?.cpuMs), secs(walk?.cpuMs), '–'], ratio(sw?.cpuMs ?? undefined, walk?.cpuMs ?? undefined));
   add('sweep: peak RSS', [swFail ?? mib(sw?.peakRssKb), mib(walk?.peakRssKb), '–'], ratio(sw?.peakRssKb ?? undefined, walk?.peakRssKb ?? undefined));
-  return rows;
+  return { rows, failures: [...failures] };
 }
 
 function intro(h: HistoryReport): string {
@@ -134,10 +140,12 @@ function intro(h: HistoryReport): string {
 
 /** The console version. */
 export function formatHistoryText(h: HistoryReport): string {
-  return [intro(h), '', textTable(HEADER, historyRows(h)), ...h.notes.map((n) => `note: ${n}`)].join('\n');
+  const { rows, failures } = historyRows(h);
+  return [intro(h), '', textTable(HEADER, rows), ...[...failures, ...h.notes].map((n) => `note: ${n}`)].join('\n');
 }
 
 /** The Markdown version (docs/benchmarks.md, History scale). */
 export function formatHistoryMarkdown(h: HistoryReport): string {
-  return [intro(h), '', mdTable(HEADER, historyRows(h)), '', ...h.notes.map((n) => `- ${n}`)].join('\n').trimEnd() + '\n';
+  const { rows, failures } = historyRows(h);
+  return [intro(h), '', mdTable(HEADER, rows), '', ...[...failures, ...h.notes].map((n) => `- ${n}`)].join('\n').trimEnd() + '\n';
 }
