@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { ratio } from '../shared/stats.js';
 import type { Result } from '../shared/measure.js';
 import type { SuiteReport } from './suite.js';
+import { formatHistoryMarkdown, formatHistoryText } from './history/report.js';
 
 /** One comparison measured within the same run. */
 export interface RatioRow {
@@ -99,7 +100,8 @@ export function computeRatios(r: SuiteReport): RatioRow[] {
 const fmt = (n: number | null | undefined, digits = 0): string => (n === null || n === undefined || !Number.isFinite(n) ? '–' : n.toFixed(digits));
 const mb = (n: number | null | undefined): string => (n === null || n === undefined ? '–' : (n / 1e6).toFixed(n < 1e5 ? 3 : 2));
 
-interface Row {
+/** One table row. */
+export interface Row {
   cells: string[];
 }
 
@@ -165,13 +167,15 @@ function concurrencyRows(r: SuiteReport): { header: string[]; rows: Row[] } {
   };
 }
 
-function textTable(header: string[], rows: Row[]): string {
+/** A plain-text table: the first three columns left-aligned, the rest right-aligned. */
+export function textTable(header: string[], rows: Row[]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r.cells[i]!.length)));
   const line = (cells: string[]): string => cells.map((c, i) => (i < 3 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map((r) => line(r.cells))].join('\n');
 }
 
-function mdTable(header: string[], rows: Row[]): string {
+/** A Markdown table, aligned as textTable. */
+export function mdTable(header: string[], rows: Row[]): string {
   const align = header.map((_, i) => (i < Math.min(3, header.length - 1) ? ':--' : '--:'));
   return [`| ${header.join(' | ')} |`, `| ${align.join(' | ')} |`, ...rows.map((r) => `| ${r.cells.join(' | ')} |`)].join('\n');
 }
@@ -186,7 +190,7 @@ function ratioRows(ratios: RatioRow[]): Row[] {
 export function formatText(r: SuiteReport, ratios: RatioRow[]): string {
   const out: string[] = [];
   const res = resultRows(r);
-  out.push(textTable(res.header, res.rows));
+  if (res.rows.length > 0) out.push(textTable(res.header, res.rows));
   if (r.concurrency.length > 0) {
     const c = concurrencyRows(r);
     out.push('', textTable(c.header, c.rows));
@@ -203,6 +207,7 @@ export function formatText(r: SuiteReport, ratios: RatioRow[]): string {
       ),
     );
   for (const n of r.notes) out.push(`note: ${n}`);
+  if (r.history) out.push('', formatHistoryText(r.history));
   return out.join('\n');
 }
 
@@ -243,6 +248,7 @@ export function formatMarkdown(r: SuiteReport, ratios: RatioRow[], chartFile: st
     out.push('#### Concurrent depth-1 clones', '', mdTable(c.header, c.rows), '');
   }
   for (const n of r.notes) out.push(`- ${n}`);
+  if (r.history) out.push('', '#### History scale', '', formatHistoryMarkdown(r.history));
   return out.join('\n').trimEnd() + '\n';
 }
 
@@ -326,6 +332,15 @@ function niceStep(raw: number): number {
 
 const START = '<!-- bench:results:start -->';
 const END = '<!-- bench:results:end -->';
+const HISTORY_START = '<!-- bench:history:start -->';
+const HISTORY_END = '<!-- bench:history:end -->';
+
+/** Replaces what lies between two markers; null when they are absent. */
+function between(text: string, start: string, end: string, body: string): string | null {
+  const a = text.indexOf(start);
+  const b = text.indexOf(end);
+  return a >= 0 && b > a ? `${text.slice(0, a + start.length)}\n${body}${text.slice(b)}` : null;
+}
 
 /** Writes results JSON, Markdown and chart under resultsDir; with docsDir, updates docs too. */
 export function writeOutputs(r: SuiteReport, resultsDir: string, docsDir: string | null): { json: string; markdown: string; chart: string | null } {
@@ -346,16 +361,19 @@ export function writeOutputs(r: SuiteReport, resultsDir: string, docsDir: string
   if (docsDir !== null) {
     const chartName = 'benchmarks-depth1.svg';
     if (svg) writeFileSync(join(docsDir, chartName), svg);
-    const docMd = formatMarkdown(r, ratios, svg ? chartName : null);
     const docFile = join(docsDir, 'benchmarks.md');
-    const current = existsSync(docFile) ? readFileSync(docFile, 'utf8') : `# Benchmarks\n\n## Results\n\n${START}\n${END}\n`;
-    const a = current.indexOf(START);
-    const b = current.indexOf(END);
-    const next =
-      a >= 0 && b > a
-        ? `${current.slice(0, a + START.length)}\n${docMd}${current.slice(b)}`
-        : `${current.trimEnd()}\n\n## Results\n\n${START}\n${docMd}${END}\n`;
-    writeFileSync(docFile, next);
+    let current = existsSync(docFile) ? readFileSync(docFile, 'utf8') : `# Benchmarks\n\n## Results\n\n${START}\n${END}\n`;
+    // `--only history` leaves the Results section as it was; the history goes to its own section.
+    if (r.results.length > 0 || r.concurrency.length > 0) {
+      const docMd = formatMarkdown({ ...r, history: undefined }, ratios, svg ? chartName : null);
+      current = between(current, START, END, docMd) ?? `${current.trimEnd()}\n\n## Results\n\n${START}\n${docMd}${END}\n`;
+    }
+    if (r.history) {
+      const historyMd = `Measured ${r.meta.date.slice(0, 10)} at commit \`${r.meta.commit}\`: git ${r.meta.git}, Node ${r.meta.node}, ${r.meta.cpus} × ${r.meta.cpuModel}.\n\n${formatHistoryMarkdown(r.history)}`;
+      current =
+        between(current, HISTORY_START, HISTORY_END, historyMd) ?? `${current.trimEnd()}\n\n## History scale\n\n${HISTORY_START}\n${historyMd}${HISTORY_END}\n`;
+    }
+    writeFileSync(docFile, current);
   }
   return { json, markdown, chart };
 }

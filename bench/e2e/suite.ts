@@ -16,6 +16,7 @@ import { PROJECT_ROOT } from './servers/control.js';
 import { startHttpBackend } from './servers/http-backend.js';
 import { BENCH_API_KEY, startLevelGit } from './servers/level-git.js';
 import { startReplay, type ReplayServer } from './servers/replay.js';
+import { runHistory, type HistoryReport } from './history/workload.js';
 import type { BenchServer } from '../shared/server-types.js';
 
 /** Many clones at once against one server. */
@@ -53,6 +54,8 @@ export interface SuiteReport {
   results: Result[];
   concurrency: ConcurrencyResult[];
   notes: string[];
+  /** The `history` workload (issue 9's history scale), when it ran. */
+  history?: HistoryReport;
 }
 
 type Log = (line: string) => void;
@@ -91,6 +94,7 @@ export async function runSuite(o: BenchOptions, log: Log): Promise<SuiteReport> 
   const results: Result[] = [];
   const concurrency: ConcurrencyResult[] = [];
   const stops: (() => Promise<void>)[] = [];
+  let historyReport: HistoryReport | undefined;
   try {
     // ---- servers
     const cgitRoot = join(work, 'cgit');
@@ -290,6 +294,8 @@ export async function runSuite(o: BenchOptions, log: Log): Promise<SuiteReport> 
       if (wants(o, 'push') && trees[0]) await pushWorkload(trees[0]);
       if (wants(o, 'concurrent') && trees[0]) await concurrentWorkload(trees[0]);
       if (wants(o, 'api') && trees[0]) await apiWorkload(trees[0]);
+      // Its own servers (level-git under a heap limit, C git as pushed and after gc): last.
+      if (wants(o, 'history')) historyReport = await runHistory(o, log, work, clones);
     }
 
     /**
@@ -489,6 +495,7 @@ export async function runSuite(o: BenchOptions, log: Log): Promise<SuiteReport> 
       results,
       concurrency,
       notes,
+      ...(historyReport !== undefined ? { history: historyReport } : {}),
     };
   } finally {
     for (const stop of stops.reverse()) await stop().catch(() => {});

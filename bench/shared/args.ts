@@ -3,7 +3,7 @@
  */
 
 /** Every workload the runner knows. */
-export const WORKLOADS = ['depth1', 'full', 'fetch', 'push', 'concurrent', 'sweep', 'api'] as const;
+export const WORKLOADS = ['depth1', 'full', 'fetch', 'push', 'concurrent', 'sweep', 'api', 'history'] as const;
 /** One workload name. */
 export type Workload = (typeof WORKLOADS)[number];
 
@@ -26,6 +26,18 @@ export interface BenchOptions {
   noLevelGit: boolean;
   /** Also run level-git with its pack cache off (level-git-cold). Default: on, off with --quick. */
   cold: boolean;
+  /** The `history` workload (bench/e2e/history): its generated fixture and its bounds. */
+  history: {
+    commits: number;
+    files: number;
+    runs: number;
+    /** Longest one step (one git command, one sweep) may take, seconds. */
+    timeoutS: number;
+    /** V8 heap limit of the level-git server and sweep processes, MiB. */
+    heapMb: number;
+    /** Instead of the generated history: one commit per published version of this npm package. */
+    npm: { name: string; count: number } | null;
+  };
   help: boolean;
 }
 
@@ -43,6 +55,13 @@ export const USAGE = `usage: npm run bench -- [flags]
   --cold / --no-cold   also run level-git-cold (pack cache off); default on, off with --quick
   --docs               write the chart and results table into docs/
   --from FILE.json     re-render tables, Markdown and chart from saved results (no run)
+  --history-commits N  commits of the generated history (default 20000; 2000 with --quick)
+  --history-files N    files of its tree (default 5000; 1000 with --quick)
+  --history-runs N     timed runs per server of each history step (default 3)
+  --history-timeout S  bound on any one history step, seconds (default 900)
+  --history-heap MB    V8 heap limit of the level-git server in the history workload (default 4096)
+  --history-npm P[:N]  history workload on a real history instead: the last N (default 200)
+                       stable published versions of npm package P, one commit each (network)
 `;
 
 /** Parses argv (without node and script); throws with a message on bad input. */
@@ -59,7 +78,15 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
     concurrency: [1, 8, 32],
     noLevelGit: false,
     cold: true,
+    history: { commits: 20_000, files: 5_000, runs: 3, timeoutS: 900, heapMb: 4096, npm: null },
     help: false,
+  };
+  const given = new Set<string>();
+  const int = (flag: string, v: string, min: number, max: number): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min || n > max) throw new Error(`${flag} must be an integer ${min}..${max}`);
+    given.add(flag);
+    return n;
   };
   let runsGiven = false;
   let coldGiven = false;
@@ -126,6 +153,29 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
         o.cold = false;
         coldGiven = true;
         break;
+      case '--history-commits':
+        o.history.commits = int(flag, value(), 2, 10_000_000);
+        break;
+      case '--history-files':
+        o.history.files = int(flag, value(), 10, 10_000_000);
+        break;
+      case '--history-runs':
+        o.history.runs = int(flag, value(), 1, 100);
+        break;
+      case '--history-timeout':
+        o.history.timeoutS = int(flag, value(), 1, 86_400);
+        break;
+      case '--history-heap':
+        o.history.heapMb = int(flag, value(), 64, 1_000_000);
+        break;
+      case '--history-npm': {
+        const v = value();
+        const at = v.lastIndexOf(':');
+        const [name, count] = at > 0 ? [v.slice(0, at), v.slice(at + 1)] : [v, '200'];
+        if (!/^(@[a-z0-9._-]+\/)?[a-z0-9._-]+$/.test(name)) throw new Error('--history-npm takes an npm package name, optionally :count');
+        o.history.npm = { name, count: int(flag, count, 2, 100_000) };
+        break;
+      }
       case '-h':
       case '--help':
         o.help = true;
@@ -136,6 +186,8 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
   }
   if (o.quick && !runsGiven) o.runs = 3;
   if (o.quick && !coldGiven) o.cold = false;
+  if (o.quick && !given.has('--history-commits')) o.history.commits = 2_000;
+  if (o.quick && !given.has('--history-files')) o.history.files = 1_000;
   return o;
 }
 

@@ -129,15 +129,17 @@ export interface ServerProcess {
   port: number;
   /** Calls a `/_bench/...` route and returns its JSON. */
   control<T = unknown>(route: string): Promise<T>;
+  /** How the process ended (exit code or signal, and its last stderr), or null while it runs. */
+  exited(): string | null;
   stop(): Promise<void>;
 }
 
 /**
- * Spawns `node --import tsx <script> ...args`; the program must print `{"port":N}` (or
- * `{"error":"..."}`) as its first stdout line.
+ * Spawns `node [...nodeArgs] --import tsx <script> ...args`; the program must print
+ * `{"port":N}` (or `{"error":"..."}`) as its first stdout line.
  */
-export async function spawnServer(script: string, args: readonly string[], timeoutMs = 30_000): Promise<ServerProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
+export async function spawnServer(script: string, args: readonly string[], timeoutMs = 30_000, nodeArgs: readonly string[] = []): Promise<ServerProcess> {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', script, ...args], {
     cwd: PROJECT_ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, NODE_ENV: 'production' },
@@ -178,6 +180,11 @@ export async function spawnServer(script: string, args: readonly string[], timeo
     pid: child.pid!,
     port,
     control,
+    exited: () => {
+      if (child.exitCode === null && child.signalCode === null) return null;
+      const tail = stderr.join('').trim().split('\n').slice(-2).join(' | ');
+      return `${child.signalCode ?? `exit ${child.exitCode}`}${tail ? `: ${tail.slice(-400)}` : ''}`;
+    },
     stop: () =>
       new Promise<void>((done) => {
         if (child.exitCode !== null || child.signalCode !== null) return done();

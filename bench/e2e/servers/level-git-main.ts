@@ -5,6 +5,8 @@
  * {"error": ...} and exits, and the runner leaves level-git out.
  *
  * usage: node --import tsx bench/e2e/servers/level-git-main.ts --data <dir> [--no-pack-cache]
+ *          [--request-timeout MS]   (Node's limit on receiving one request; 0: none, as the
+ *                                    history bench runs it, bounding each step itself)
  * Prints {"port":N} on its first stdout line.
  */
 import { createServer } from 'node:http';
@@ -60,6 +62,8 @@ async function main(): Promise<void> {
     });
   });
   server.keepAliveTimeout = 30_000;
+  const timeoutIndex = process.argv.indexOf('--request-timeout');
+  if (timeoutIndex > 0) server.requestTimeout = Number(process.argv[timeoutIndex + 1]);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   const addr = server.address();
   console.log(JSON.stringify({ port: typeof addr === 'object' && addr ? addr.port : 0 }));
@@ -74,7 +78,7 @@ async function main(): Promise<void> {
 /** Mounts the JSON API when it exists (for the api workload); null when it cannot be loaded. */
 async function loadApi(engine: Engine): Promise<NodeHandler | null> {
   try {
-    const apiPath = '../../../src/http/api.js';
+    const apiPath = '../../../src/http/node-handler.js';
     const tokensPath = '../../../src/access/tokens.js';
     const { createApiNodeHandler } = (await import(apiPath)) as { createApiNodeHandler: (o: unknown) => NodeHandler };
     const { createTokenService } = (await import(tokensPath)) as { createTokenService: (o: unknown) => unknown };

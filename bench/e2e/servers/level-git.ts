@@ -12,14 +12,23 @@ import type { BenchServer } from '../../shared/server-types.js';
 export const BENCH_API_KEY = 'level-git-bench-admin-key';
 
 /** A running level-git server; pid is the process whose CPU and memory are measured. */
-export type LevelGitServer = BenchServer & { pid: number };
+export type LevelGitServer = BenchServer & { pid: number; exited(): string | null };
 
-/** Starts level-git on dataDir (extraArgs: `--no-pack-cache`); rejects when the engine is not available. */
-export async function startLevelGit(dataDir: string, name = 'level-git', extraArgs: readonly string[] = []): Promise<LevelGitServer> {
-  const proc = await spawnServer(join(PROJECT_ROOT, 'bench/e2e/servers/level-git-main.ts'), ['--data', dataDir, ...extraArgs], 60_000);
+/**
+ * Starts level-git on dataDir (extraArgs: `--no-pack-cache`, `--request-timeout MS`; nodeArgs:
+ * e.g. `--max-old-space-size=N`); rejects when the engine is not available.
+ */
+export async function startLevelGit(
+  dataDir: string,
+  name = 'level-git',
+  extraArgs: readonly string[] = [],
+  nodeArgs: readonly string[] = [],
+): Promise<LevelGitServer> {
+  const proc = await spawnServer(join(PROJECT_ROOT, 'bench/e2e/servers/level-git-main.ts'), ['--data', dataDir, ...extraArgs], 60_000, nodeArgs);
   return {
     name,
     pid: proc.pid,
+    exited: () => proc.exited(),
     url: (repo) => `http://127.0.0.1:${proc.port}/${repo}.git`,
     cpuMs: () => readCpu(proc.pid)?.selfMs ?? null,
     peakRssKb: async () => readPeakRssKb(proc.pid),
