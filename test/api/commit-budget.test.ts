@@ -90,7 +90,8 @@ describe('large commits', () => {
     } finally {
       clearInterval(timer);
     }
-    // Without slices the whole build runs in one stretch and no timer fires until it ends.
-    expect(turns).toBeGreaterThan(5);
+    // Without slices the whole build runs in one stretch and no timer fires until it ends (0 or
+    // 1 turn); with them, several (how many depends on the machine's speed and load).
+    expect(turns).toBeGreaterThan(2);
   }, 60_000);
 });

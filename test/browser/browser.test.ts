@@ -196,6 +196,6 @@ describe.skipIf(!HAVE_CHROMIUM && !ON_CI)('level-git in headless Chromium', () =
     const gz = gzipSync(js, { level: 9 }).length;
     console.log(`browser bundle of openEngine + commit + readFile: ${(js.length / 1024).toFixed(1)} KiB minified, ${(gz / 1024).toFixed(1)} KiB gzip`);
     // A ceiling against regressions (docs/browser.md records the measured size).
-    expect(js.length).toBeLessThan(260 * 1024);
+    expect(js.length).toBeLessThan(300 * 1024);
   });
 });

@@ -105,7 +105,8 @@ async function zlibBomb(size: number): Promise<Uint8Array> {
 
 beforeAll(async () => {
   server = await startCli(['--memory', '--port', '0', '--sweep-interval', '0']);
-  adminKey = /admin key: (\S+)/.exec(server.output())![1]!;
+  // serve writes a generated admin key to a 0600 file and prints its path.
+  adminKey = readFileSync(/admin key written to (\S+)/.exec(server.output())![1]!, 'utf8').trim();
   const api = (path: string, body: unknown) =>
     fetch(`${server.url}/api/v1${path}`, {
       method: 'POST',
