@@ -12,7 +12,7 @@ import { createDeflate } from 'node:zlib';
 import { startCli, type ServeProcess } from '../cli/cli-helpers.js';
 import { encodeEntryHeader } from '../../src/pack/entry.js';
 import { concat } from '../../src/platform/bytes.js';
-import { writePackSync, deltasBeforeBase } from '../pack/crafted-packs.js';
+import { writePackSync, deltasAfterBase, deltasBeforeBase } from '../pack/crafted-packs.js';
 
 const MiB = 1024 * 1024;
 const RSS_BOUND = 512 * MiB;
@@ -144,6 +144,13 @@ describe('bounded ingest under attack (level-git serve)', () => {
     expect(r.rssGrowth).toBeLessThan(RSS_BOUND);
     expect(r.healthzMaxMs).toBeLessThan(HEALTHZ_BOUND_MS);
   }, 120_000);
+
+  it('refuses four 256 MiB ref-deltas sent after their base once they inflate past the budget', async () => {
+    const r = await attack('4 x 256 MiB deltas after their base', deltasAfterBase(4, 256 * MiB));
+    expect(r.text).toMatch(/unpack .*inflates to more than/);
+    expect(r.rssGrowth).toBeLessThan(RSS_BOUND);
+    expect(r.healthzMaxMs).toBeLessThan(HEALTHZ_BOUND_MS);
+  }, 180_000);
 
   it('still serves afterwards', async () => {
     expect((await fetch(`${server.url}/healthz`)).status).toBe(200);

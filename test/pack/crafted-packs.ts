@@ -67,6 +67,15 @@ export function deltasBeforeBase(count: number, resultSize: number, baseSize = 6
   return writePackSync(entries);
 }
 
+/** The same deltas as `deltasBeforeBase`, sent after their base: each resolves as it arrives. */
+export function deltasAfterBase(count: number, resultSize: number, baseSize = 64 * 1024): Uint8Array {
+  const base = noise(baseSize, 7);
+  const oid = hashObject('blob', base);
+  const entries: Uint8Array[] = [encodePackEntry('blob', base)];
+  for (let i = 0; i < count; i++) entries.push(refDelta(oid, distinctDelta(baseSize, resultSize, i)));
+  return writePackSync(entries);
+}
+
 /** An amplifying delta whose last byte is the insert `i`, so results differ. */
 export function distinctDelta(baseSize: number, resultSize: number, i: number): Uint8Array {
   const head = amplifyingDelta(baseSize, resultSize - 1);
