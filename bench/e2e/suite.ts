@@ -294,6 +294,7 @@ export async function runSuite(o: BenchOptions, log: Log): Promise<SuiteReport> 
       if (wants(o, 'push') && trees[0]) await pushWorkload(trees[0]);
       if (wants(o, 'concurrent') && trees[0]) await concurrentWorkload(trees[0]);
       if (wants(o, 'api') && trees[0]) await apiWorkload(trees[0]);
+      if (wants(o, 'review')) await reviewWorkload();
       // Its own servers (level-git under a heap limit, C git as pushed and after gc): last.
       if (wants(o, 'history')) historyReport = await runHistory(o, log, work, clones);
     }
@@ -379,6 +380,36 @@ export async function runSuite(o: BenchOptions, log: Log): Promise<SuiteReport> 
           for (const u of rotation(units, i)) samples.get(u.label)!.push(await measure(u.server, u.op, 'receive'));
         }
         report(`api-commit-${n}`, f, samples);
+      }
+    }
+
+    /**
+     * Issue 12's review benchmark: compare and merge through the JSON API on a large tree vs C git
+     * in a bare repository (bench/engine/merge.ts, in its own process: it builds its own fixture).
+     */
+    async function reviewWorkload(): Promise<void> {
+      const files = process.env.BENCH_FILES ?? (o.quick ? '2000' : '20000');
+      log(`review: compare and merge on a ${Number(files).toLocaleString('en')}-file tree (bench/engine/merge.ts)`);
+      const r = await run(process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, 'bench', 'engine', 'merge.ts')], {
+        cwd: PROJECT_ROOT,
+        env: { ...process.env, BENCH_FILES: files, BENCH_REVIEW_JSON: '1' },
+      });
+      const line = r.stdout.split('\n').find((l) => l.startsWith('review-json '));
+      if (r.code !== 0 || line === undefined) {
+        notes.push(`review: not measured (${fail(r)})`);
+        log(`  ! review failed: ${fail(r)}`);
+        return;
+      }
+      const m = JSON.parse(line.slice('review-json '.length)) as { files: number; compare: number; gitCompare: number; merge: number; gitMerge: number };
+      const rows = [
+        { what: 'compare (API) vs git diff --numstat A...B', ours: m.compare, git: m.gitCompare, target: 0.5 },
+        { what: 'merge (API) vs merge-tree + commit-tree + update-ref', ours: m.merge, git: m.gitMerge, target: 1.0 },
+      ];
+      for (const x of rows) {
+        const ratio = x.ours / x.git;
+        const line = `review, ${m.files.toLocaleString('en')}-file tree: ${x.what}: ${x.ours.toFixed(1)} ms / ${x.git.toFixed(1)} ms = ${ratio.toFixed(2)}× (target ≤ ${x.target.toFixed(1)}×${ratio <= x.target ? ', met' : ', missed'})`;
+        log(`    ${line}`);
+        notes.push(line);
       }
     }
 

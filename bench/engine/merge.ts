@@ -7,7 +7,8 @@
  * - merge: the JSON API's `POST /merges` (a merge commit and the ref move) into a fresh branch at
  *   main's tip vs the cheapest C git route an agent platform uses in a bare repository
  *   (`git merge-tree --write-tree` + `git commit-tree` + `git update-ref`).
- * Run: node --import tsx bench/engine/merge.ts
+ * Run: node --import tsx bench/engine/merge.ts (the suite's `review` workload runs it with
+ * BENCH_REVIEW_JSON=1, which adds one `review-json {...}` line of medians for it to parse).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -94,6 +95,14 @@ bench
   });
 await bench.run();
 console.table(bench.table());
+const medians = {
+  files: FILES,
+  compare: median(bench, 'level-git API compare'),
+  gitCompare: median(bench, 'C git diff --numstat main...feature'),
+  merge: median(bench, 'level-git API merge'),
+  gitMerge: median(bench, 'C git merge-tree + commit-tree + update-ref'),
+};
+if (process.env.BENCH_REVIEW_JSON === '1') console.log(`review-json ${JSON.stringify(medians)}`);
 printRatios(`compare and merge on a ${FILES.toLocaleString('en')}-file tree, feature 10 commits / 10 files`, [
   {
     op: 'compare (API) vs git diff --numstat A...B',

@@ -3,7 +3,7 @@
  */
 
 /** Every workload the runner knows. */
-export const WORKLOADS = ['depth1', 'full', 'fetch', 'push', 'concurrent', 'sweep', 'api', 'history'] as const;
+export const WORKLOADS = ['depth1', 'full', 'fetch', 'push', 'concurrent', 'sweep', 'api', 'history', 'review'] as const;
 /** One workload name. */
 export type Workload = (typeof WORKLOADS)[number];
 

@@ -156,9 +156,36 @@ function prefixed(prefix: string, name: string): string {
   return q;
 }
 
-/** The unified text of one file pair (paths and contents are byte strings), as `git diff` prints it. */
-export function formatFile(f: PatchFile, abbrev = 7): string {
-  const ab = (sha: string | undefined) => (sha ?? ZERO).slice(0, abbrev);
+/**
+ * git's default abbreviation length (`core.abbrev` unset) for a repository of about `count`
+ * objects: half the bits of the count, in hex digits, rounded up, and at least 7.
+ */
+export function defaultAbbrevLength(count: number): number {
+  const bits = count > 0 ? 32 - Math.clz32(Math.min(count, 0xffffffff)) : 0;
+  return Math.max(7, Math.ceil(bits / 2));
+}
+
+/**
+ * The abbreviation of `sha` git prints: at least `min` digits, lengthened until no other id of
+ * `others` (ids that may share a prefix with it) starts with it.
+ */
+export function uniqueAbbrev(sha: string, min: number, others: Iterable<string>): string {
+  let len = min;
+  for (const o of others) {
+    if (o === sha) continue;
+    let c = 0;
+    while (c < sha.length && o[c] === sha[c]) c++;
+    if (c + 1 > len) len = c + 1;
+  }
+  return sha.slice(0, Math.min(len, sha.length));
+}
+
+/**
+ * The unified text of one file pair (paths and contents are byte strings), as `git diff` prints it;
+ * `abbrev` is a length, or the abbreviation of each id (see uniqueAbbrev).
+ */
+export function formatFile(f: PatchFile, abbrev: number | ((sha: string) => string) = 7): string {
+  const ab = (sha: string | undefined) => (typeof abbrev === 'number' ? (sha ?? ZERO).slice(0, abbrev) : abbrev(sha ?? ZERO));
   if (f.status === 'type-changed' && f.typeChange) {
     const t = f.typeChange;
     const del: PatchFile = { status: 'deleted', path: f.path, oldMode: f.oldMode, oldSha: f.oldSha, binary: t.oldBinary, hunks: t.deleted };

@@ -10,7 +10,7 @@
 import { LRUCache } from 'lru-cache';
 import { NotFoundError, InvalidObjectError } from '../errors.js';
 import type { Kv, KvOp } from '../storage/kv.js';
-import { TAG, commitGraphKey, deltaKey, objectKey, repoRange } from '../storage/keys.js';
+import { TAG, commitGraphKey, deltaKey, objectKey, prefixRange, repoKey, repoRange } from '../storage/keys.js';
 import { type Oid, type ObjectType, hashObject, oidToBytes, oidFromBytes } from './oid.js';
 import { decodeStoredDelta, encodePacked, encodeStoredDelta, packedInfo, type StoredDelta } from './packed.js';
 import { decodeTree, type TreeEntry } from './tree.js';
@@ -267,6 +267,18 @@ export class ObjectStore {
       await whole.return?.(undefined);
       await delta.return?.(undefined);
     }
+  }
+
+  /**
+   * Ids of stored objects (whole or delta) whose raw bytes start with `prefix`, at most `limit`:
+   * a key-range probe, for making abbreviated ids unique as git does.
+   */
+  async idsWithPrefix(prefix: Uint8Array, limit = 64): Promise<Oid[]> {
+    const out = new Set<Oid>();
+    for (const tag of [TAG.object, TAG.delta]) {
+      for await (const k of this.#kv.keys({ ...prefixRange(repoKey(tag, this.repoId, prefix)), limit })) out.add(oidFromBytes(k, 5));
+    }
+    return [...out];
   }
 
   /**

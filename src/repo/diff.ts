@@ -15,7 +15,8 @@ import type { View } from '../refs/space.js';
 import { isBinary } from '../diff/binary.js';
 import { findRenames, type RenameCandidate } from '../diff/renames.js';
 import { scorePercent, spanHashes } from '../diff/similarity.js';
-import { formatFile, makeHunks, type Hunk } from '../diff/unified.js';
+import { defaultAbbrevLength, formatFile, makeHunks, uniqueAbbrev, type Hunk } from '../diff/unified.js';
+import { oidToBytes } from '../object/oid.js';
 import { diffLines, splitLines } from '../diff/xdiff.js';
 import type { RepoContext } from './context.js';
 import { peel, resolveRevision } from './revision.js';
@@ -36,7 +37,11 @@ export interface DiffOptions {
   maxFiles?: number;
   /** Also build the unified text `git diff` prints (`patch`). */
   patch?: boolean;
-  /** Length of abbreviated ids in `index` lines (default 7, git's for repositories under 16k objects). */
+  /**
+   * Least length of abbreviated ids in `index` lines; default git's (`core.abbrev` unset): from the
+   * repository's object count, 7 under 2^14 objects, 8 under 2^16, … Either way an id is
+   * lengthened until no other object of the repository starts with it, as git does.
+   */
   abbrev?: number;
   view?: View;
 }
@@ -231,6 +236,7 @@ async function finishFiles(ctx: RepoContext, files: (DiffFile & { _old?: Side; _
   let truncated = false;
   const parts: string[] = [];
   let diffed = 0;
+  const abbrev = options.patch ? await abbreviations(ctx, files, options.abbrev) : undefined;
   // Read contents in batches so a large diff does not hold every blob at once.
   const BATCH = 64;
   for (let start = 0; start < files.length; start += BATCH) {
@@ -250,7 +256,7 @@ async function finishFiles(ctx: RepoContext, files: (DiffFile & { _old?: Side; _
         // Same content under another mode or path: nothing to diff, but git still says whether it is binary.
         const same = content.get(o.oid + o.mode);
         f.binary = same !== undefined && isBinary(same);
-        if (options.patch) parts.push(formatFile(patchView(f, [], false), options.abbrev));
+        if (options.patch) parts.push(formatFile(patchView(f, [], false), abbrev));
         continue;
       }
       if ((o && tooBig.has(o.oid)) || (n && tooBig.has(n.oid)) || diffed >= maxFiles) {
@@ -283,7 +289,7 @@ async function finishFiles(ctx: RepoContext, files: (DiffFile & { _old?: Side; _
                 newBinary: bb,
               }
             : undefined;
-        parts.push(formatFile(patchView(f, hunks, f.binary, typeChange), options.abbrev));
+        parts.push(formatFile(patchView(f, hunks, f.binary, typeChange), abbrev));
       }
     }
   }
@@ -297,6 +303,34 @@ async function finishFiles(ctx: RepoContext, files: (DiffFile & { _old?: Side; _
   }
   return result;
 }
+
+/**
+ * The `index`-line abbreviation of every id the files print, as git chooses it: the least length
+ * from the object count (one pass over the id keys), then a key-range probe per id for others
+ * sharing its prefix.
+ */
+async function abbreviations(ctx: RepoContext, files: readonly DiffFile[], least?: number): Promise<(sha: string) => string> {
+  const shas = new Set<string>([ZERO_OID]);
+  for (const f of files) for (const s of [f.oldSha, f.newSha]) if (s !== undefined) shas.add(s);
+  let min = least;
+  if (min === undefined) {
+    let count = 0;
+    for await (const _ of ctx.objects.allOids()) count++;
+    min = defaultAbbrevLength(count);
+  }
+  const len = min;
+  const out = new Map<string, string>();
+  await Promise.all(
+    [...shas].map(async (sha) => {
+      // Every id sharing `len` digits with `sha` shares its first len/2 bytes.
+      const others = await ctx.objects.idsWithPrefix(oidToBytes(sha as Oid).subarray(0, Math.floor(len / 2)));
+      out.set(sha, uniqueAbbrev(sha, len, others));
+    }),
+  );
+  return (sha) => out.get(sha) ?? sha.slice(0, len);
+}
+
+const ZERO_OID = '0'.repeat(40);
 
 function patchView(f: DiffFile, hunks: Hunk[], binary: boolean, typeChange?: Parameters<typeof formatFile>[0]['typeChange']) {
   return {
