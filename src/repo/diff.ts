@@ -46,15 +46,8 @@ export interface DiffOptions {
   view?: View;
 }
 
-/** One hunk as the API shows it: ranges, the funcname, and lines prefixed `' '`, `'-'`, `'+'` (without newline). */
-export interface DiffHunk {
-  oldStart: number;
-  oldLines: number;
-  newStart: number;
-  newLines: number;
-  header: string;
-  lines: string[];
-}
+/** One hunk as the API shows it: the shape of src/diff/unified.ts `Hunk`, its lines decoded as UTF-8. */
+export type DiffHunk = Hunk;
 
 /** One changed file. */
 export interface DiffFile {
