@@ -84,4 +84,17 @@ describe('reads by sha', () => {
     expect((await call('GET', `/api/v1/repos/e/files/b?ref=${eph.sha}`, read)).status).toBe(404);
     expect((await call('GET', `/api/v1/repos/e/files/b?ref=${eph.sha}&ephemeral=true`, read)).status).toBe(200);
   });
+
+  it('an ancestor stays readable when clocks were skewed (a tip dated years before it)', async () => {
+    const repo = await engine.createRepo('s');
+    const at = (timestamp: number) => ({ ...AUTHOR, timestamp });
+    const old = await repo.commit({ branch: 'main', message: 'one', author: at(1_800_000_000), changes: [{ path: 'a', content: 'first\n' }] });
+    await repo.commit({ branch: 'main', message: 'two', author: at(1_800_000_000), changes: [{ path: 'a', content: 'second\n' }] });
+    // The tip's clock was years behind its ancestors'.
+    await repo.commit({ branch: 'main', message: 'three', author: at(1_700_000_000), changes: [{ path: 'b', content: 'b\n' }] });
+    const read = { authorization: `Bearer ${(await tokens.mint({ repo: 's' })).token}` };
+    const r = await call('GET', `/api/v1/repos/s/files/a?ref=${old.sha}`, read);
+    expect(r.status).toBe(200);
+    expect(await r.text()).toBe('first\n');
+  });
 });

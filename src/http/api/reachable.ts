@@ -6,20 +6,21 @@
  *
  * The check is cheap: a sha that is a ref's value (or its peeled commit) passes at once;
  * otherwise it must be a commit and an ancestor of one of the visible tips, asked of
- * `isAncestor` (repo/walk.ts, bounded) for at most `MAX_TIPS_WALKED` tips, newest first, and
- * only tips committed no earlier than a day before it (a descendant is not older than that).
+ * `isAncestor` (repo/walk.ts, cut by generation numbers) for at most `MAX_TIPS_WALKED` tips,
+ * highest generation first, and only tips whose generation is above its own (a descendant's
+ * always is; committer dates are not trusted, clocks skew).
  */
 import { NotFoundError } from '../../errors.js';
 import { isOid, type Oid } from '../../object/oid.js';
 import type { View } from '../../refs/space.js';
 import { internalsOf } from '../../repo/internals.js';
 import type { Repository } from '../../repo/repository.js';
+import { commitGraph } from '../../repo/commit-graph.js';
 import { isAncestor } from '../../repo/walk.js';
 import type { Principal } from './auth.js';
 
 /** Most visible tips walked back from to find a sha; a sha reachable only from older tips is a 404. */
 export const MAX_TIPS_WALKED = 256;
-const DAY_SECONDS = 86_400;
 
 function notFound(oid: Oid): NotFoundError {
   return new NotFoundError('ERR_OBJECT_NOT_FOUND', `object ${oid} not found`, { details: { oid } });
@@ -44,16 +45,17 @@ export async function assertReachable(principal: Principal, repo: Repository, re
   const objects = internalsOf(repo).objects;
   const [info] = await objects.info([oid]);
   if (info?.type !== 'commit') throw notFound(oid); // trees, blobs and tags are readable by sha only as ref values
-  const floor = (await objects.commit(oid)).committer.timestamp - DAY_SECONDS;
+  const graph = commitGraph(objects);
+  const [own] = await graph.records([oid]);
   const types = await objects.info([...tips]);
   const commits = [...tips].filter((_, i) => types[i]?.type === 'commit');
-  const decoded = await objects.decodeMany(commits);
+  const records = await graph.records(commits, { skipMissing: true });
   const candidates = commits
     .flatMap((tip, i) => {
-      const d = decoded[i];
-      return d?.type === 'commit' && d.commit.committer.timestamp >= floor ? [{ tip, time: d.commit.committer.timestamp }] : [];
+      const r = records[i];
+      return r !== undefined && own !== undefined && r.generation > own.generation ? [{ tip, generation: r.generation }] : [];
     })
-    .sort((a, b) => b.time - a.time)
+    .sort((a, b) => b.generation - a.generation)
     .slice(0, MAX_TIPS_WALKED);
   for (const { tip } of candidates) if (await isAncestor(objects, oid, tip)) return;
   throw notFound(oid);
