@@ -92,12 +92,20 @@ const REF_DELTA = 7;
 
 /** A ref-delta pack entry: header (type 7, delta size), the base's raw id, zlib(delta). */
 export function encodeRefDelta(baseOidBytes: Uint8Array, delta: Uint8Array, level = 1): Uint8Array {
-  const head = encodeEntryHeader(REF_DELTA, delta.length);
-  const z = platform().deflate(delta, level);
-  const out = new Uint8Array(head.length + 20 + z.length);
+  return refDeltaEntry(delta.length, baseOidBytes, platform().deflate(delta, level));
+}
+
+/**
+ * A ref-delta pack entry from its parts: header (type 7, the delta's inflated size), the base's
+ * raw id and the delta's zlib stream as it is (no inflate, no deflate: how ingest keeps a delta
+ * exactly as it arrived).
+ */
+export function refDeltaEntry(deltaSize: number, baseOidBytes: Uint8Array, zlib: Uint8Array): Uint8Array {
+  const head = encodeEntryHeader(REF_DELTA, deltaSize);
+  const out = new Uint8Array(head.length + 20 + zlib.length);
   out.set(head);
   out.set(baseOidBytes, head.length);
-  out.set(z, head.length + 20);
+  out.set(zlib, head.length + 20);
   return out;
 }
 

@@ -25,9 +25,7 @@ export const OBJ_REF_DELTA = 7;
 /** Longest ofs-delta offset we accept (9 groups already exceed 2^53). */
 const MAX_OFS_BYTES = 9;
 
-import { encodeEntryHeader } from '../object/packed.js';
-
-export { encodeEntryHeader, decodeEntryHeader, type EntryHeader } from '../object/packed.js';
+export { encodeEntryHeader, decodeEntryHeader, refDeltaEntry, type EntryHeader } from '../object/packed.js';
 
 /** Encodes the negative offset of an OBJ_OFS_DELTA base (distance back from the delta entry). */
 export function encodeOfsOffset(distance: number): Uint8Array {
@@ -63,19 +61,6 @@ export function decodeOfsOffset(buf: Uint8Array, offset = 0): { distance: number
 /** The stored and packed form of an object: entry header + zlib(body). */
 export function encodePackEntry(type: ObjectType, body: Uint8Array, level?: number): Uint8Array {
   return encodePacked(type, body, level);
-}
-
-/**
- * An OBJ_REF_DELTA entry from its parts: header (type 7, the delta's inflated size), the base's
- * raw id and the delta's zlib stream as it is (no inflate, no deflate).
- */
-export function refDeltaEntry(deltaSize: number, baseOidBytes: Uint8Array, zlib: Uint8Array): Uint8Array {
-  const head = encodeEntryHeader(OBJ_REF_DELTA, deltaSize);
-  const out = new Uint8Array(head.length + 20 + zlib.length);
-  out.set(head);
-  out.set(baseOidBytes, head.length);
-  out.set(zlib, head.length + 20);
-  return out;
 }
 
 /** Whether an encoded entry is an OBJ_REF_DELTA (its type bits, without decoding the size). */
