@@ -8,7 +8,6 @@
  */
 import { InvalidArgumentError } from '../errors.js';
 import type { Oid } from '../object/oid.js';
-import { decodePacked } from '../object/packed.js';
 import { isTreeMode, nameToBytes, TREE_MODE, type TreeEntry } from '../object/tree.js';
 import { compare } from '../platform/bytes.js';
 import type { View } from '../refs/space.js';
@@ -149,12 +148,13 @@ export async function changedEntries(ctx: RepoContext, oldTree: Oid | undefined,
 /** Bytes of blobs (a gitlink reads as git shows it: `Subproject commit <id>`). */
 async function readContents(ctx: RepoContext, sides: readonly Side[]): Promise<Uint8Array[]> {
   const blobs = sides.filter((s) => s.mode !== '160000').map((s) => s.oid);
-  const stored = await ctx.objects.getStored([...new Set(blobs)]);
+  const unique = [...new Set(blobs)];
+  const raws = await ctx.objects.readMany(unique);
   const byOid = new Map<Oid, Uint8Array>();
-  [...new Set(blobs)].forEach((o, i) => {
-    const s = stored[i];
-    if (s === undefined) throw new InvalidArgumentError(`blob ${o} is missing`, { details: { oid: o } });
-    byOid.set(o, decodePacked(s).body);
+  unique.forEach((o, i) => {
+    const r = raws[i];
+    if (r === undefined) throw new InvalidArgumentError(`blob ${o} is missing`, { details: { oid: o } });
+    byOid.set(o, r.body);
   });
   return sides.map((s) => (s.mode === '160000' ? new TextEncoder().encode(`Subproject commit ${s.oid}\n`) : byOid.get(s.oid)!));
 }

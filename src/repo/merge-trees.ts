@@ -16,7 +16,6 @@
  */
 import type { Oid } from '../object/oid.js';
 import type { ObjectWriter } from '../object/object-store.js';
-import { decodePacked } from '../object/packed.js';
 import { isBinary } from '../diff/binary.js';
 import { mergeLines } from '../diff/merge3.js';
 import { findRenames } from '../diff/renames.js';
@@ -64,8 +63,8 @@ async function sideChanges(ctx: RepoContext, base: Oid, side: Oid) {
   const renames = new Map<string, string>();
   if (deleted.length > 0 && added.length > 0) {
     const read = async (oids: Oid[]) => {
-      const stored = await ctx.objects.getStored(oids);
-      return stored.map((s) => spanHashes(s === undefined ? new Uint8Array(0) : decodePacked(s).body));
+      const raws = await ctx.objects.readMany(oids);
+      return raws.map((r) => spanHashes(r === undefined ? new Uint8Array(0) : r.body));
     };
     const pairs = await findRenames(
       deleted.map((r) => ({ path: r.path, mode: r.old!.mode, oid: r.old!.oid })),
@@ -156,9 +155,9 @@ async function blobReader(ctx: RepoContext, triples: [Entry, Entry, Entry][]) {
     }
   }
   const oids = [...need];
-  const stored = await ctx.objects.getStored(oids);
+  const raws = await ctx.objects.readMany(oids);
   const map = new Map<Oid, Uint8Array>();
-  oids.forEach((o, i) => map.set(o, stored[i] === undefined ? new Uint8Array(0) : decodePacked(stored[i]!).body));
+  oids.forEach((o, i) => map.set(o, raws[i]?.body ?? new Uint8Array(0)));
   return map;
 }
 

@@ -6,9 +6,7 @@
  * ingest.ts (packs in), sweep.ts. What the protocol backend and the engine need beyond this API
  * they reach through internals.ts, which the package does not export.
  */
-import { NotFoundError } from '../errors.js';
 import { type Oid, parseOid } from '../object/oid.js';
-import { decodePacked } from '../object/packed.js';
 import type { TreeEntry } from '../object/tree.js';
 import { branchRef, parseRefName, type RefName } from '../refs/ref-name.js';
 import type { AppliedUpdate, RefUpdate, RefValue } from '../refs/ref-store.js';
@@ -137,9 +135,7 @@ export class Repository {
   /** Raw type and body of any object. */
   async readObject(sha: string): Promise<{ type: string; body: Uint8Array }> {
     const oid = parseOid(sha, 'sha');
-    const [s] = await this.#ctx.objects.getStored([oid]);
-    if (s === undefined) throw new NotFoundError('ERR_OBJECT_NOT_FOUND', `object ${oid} not found`, { details: { oid } });
-    return decodePacked(s);
+    return this.#ctx.objects.read(oid);
   }
 
   /** Files changed from `base` to `head` (refs or shas of commits or trees), with hunks and optionally the unified text. */
