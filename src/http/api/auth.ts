@@ -15,8 +15,11 @@ import type { ApiOptions } from './options.js';
 /** The caller of one request. */
 export type Principal = { admin: true } | { admin: false; claims: TokenClaims };
 
-/** Who may call a route: the admin key only, or a token of the route's repository that may read or write. */
-export type Access = 'admin' | 'read' | 'write';
+/** The claims of an anonymous caller of a `public` route: no repository, no permission. */
+export const PUBLIC_CLAIMS: TokenClaims = Object.freeze({ repo: '', permissions: [], exp: 0, iat: 0, jti: '' });
+
+/** Who may call a route: the admin key only, a token of the route's repository that may read or write, or anyone (`public`: no credentials read). */
+export type Access = 'admin' | 'read' | 'write' | 'public';
 
 /** What a route may do for its caller. */
 export interface Grant {
@@ -54,7 +57,7 @@ export async function authenticate(headers: Headers, options: ApiOptions): Promi
 
 /** Checks `principal` may use a route of `access` on `repo` (undefined for routes without one); 403 otherwise. */
 export function grant(principal: Principal, access: Access, repo: string | undefined): Grant {
-  if (principal.admin) return { bound: false };
+  if (principal.admin || access === 'public') return { bound: false };
   if (access === 'admin' || repo === undefined) throw new ForbiddenError('this call needs the admin API key');
   const check = checkAccess(principal.claims, { repo, action: access, ephemeral: false });
   if (!check.allow) throw new ForbiddenError(check.message);

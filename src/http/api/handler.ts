@@ -1,12 +1,13 @@
 /**
  * The JSON API core: one request in, one response out, over web standards only. Each request is
- * authenticated (401 before anything else inside the prefix), matched against the route table
+ * authenticated (401 before anything else inside the prefix; only `public` rows, the OpenAPI
+ * document, are served without credentials), matched against the route table
  * (404, or 405 with `Allow`), checked against the row's access level (403), then handled.
  * `HEAD` answers its `GET` row's status and headers without the body.
  */
 import { NotFoundError } from '../../errors.js';
 import type { CoreRequest } from '../exchange.js';
-import { authenticate, grant } from './auth.js';
+import { authenticate, grant, PUBLIC_CLAIMS, type Principal } from './auth.js';
 import type { ApiOptions } from './options.js';
 import { apiErrorResponse, methodNotAllowed, type ApiResponse } from './responses.js';
 import { API_ROUTER } from './routes.js';
@@ -26,8 +27,9 @@ export async function handleApiRequest(req: CoreRequest, options: ApiOptions): P
     .split('/')
     .filter((s) => s !== '');
   try {
-    const principal = await authenticate(req.headers, options);
     const found = API_ROUTER.match(req.method, segments);
+    const open = found !== null && 'route' in found && found.route.access === 'public';
+    const principal: Principal = open ? { admin: false, claims: PUBLIC_CLAIMS } : await authenticate(req.headers, options);
     if (found === null) throw new NotFoundError('ERR_NOT_FOUND', `no such API route: ${url.pathname}`);
     let res: ApiResponse;
     if ('allow' in found) res = methodNotAllowed(found.allow);

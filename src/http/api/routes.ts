@@ -23,11 +23,13 @@
  *   GET    /repos/:repo/commits/:sha/diff  read    diff against the first parent
  *   POST   /repos/:repo/merges             write   merge, squash or fast-forward into a branch
  *   POST   /repos/:repo/reverts            write   a commit undoing another
+ *   GET    /openapi.json                   public  the OpenAPI 3.1 description of this table
  */
 import { branchRoutes } from './branches.js';
 import { commitRoutes } from './commits.js';
 import { fileRoutes } from './files.js';
 import { mergeRoutes } from './merges.js';
+import { openApiRoutes } from './openapi.js';
 import { promoteRoutes } from './promote.js';
 import { refRoutes } from './refs.js';
 import { repoRoutes } from './repos.js';
@@ -44,6 +46,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
   ...promoteRoutes,
   ...mergeRoutes,
   ...tokenRoutes,
+  ...openApiRoutes(() => API_ROUTES),
 ];
 
 /** The compiled table. */
