@@ -143,6 +143,91 @@ export function decodeTree(body: Uint8Array, strict = true): TreeEntry[] {
   return entries;
 }
 
+/** What a scanned tree entry names: a blob (file or symlink, 0), a subtree (1), or a gitlink (another repository's commit, 2). */
+export type EntryKind = 0 | 1 | 2;
+/** A scanned entry naming a blob. */
+export const ENTRY_BLOB = 0;
+/** A scanned entry naming a subtree. */
+export const ENTRY_TREE = 1;
+/** A scanned entry naming a gitlink. */
+export const ENTRY_GITLINK = 2;
+
+/** The kind of an entry from its mode's bytes `body[from..to)`, or -1 for a mode decodeTree refuses. */
+function kindOfModeBytes(body: Uint8Array, from: number, to: number): number {
+  let v = 0;
+  for (let k = from; k < to; k++) {
+    const d = body[k]! - 0x30;
+    if (d < 0 || d > 7) return -1;
+    v = v * 8 + d;
+  }
+  const len = to - from;
+  if (len === 6) {
+    if (v === 0o100644 || v === 0o100755 || v === 0o120000 || v === 0o100664 || v === 0o100640 || v === 0o100600) return ENTRY_BLOB;
+    if (v === 0o160000) return ENTRY_GITLINK;
+    if (v === 0o40000) return ENTRY_TREE; // "040000", the padded spelling
+    return -1;
+  }
+  return len === 5 && v === 0o40000 ? ENTRY_TREE : -1;
+}
+
+/** Whether a name's bytes need entryNameProblem's full check (anything but plain ASCII names not starting like ".", "g" or "G"). */
+function nameNeedsCheck(body: Uint8Array, from: number, to: number): boolean {
+  if (to === from) return true;
+  const c = body[from]!;
+  if (c === 0x2e || c === 0x67 || c === 0x47 || c >= 0x80) return true;
+  for (let k = from; k < to; k++) if (body[k] === 0x2f) return true;
+  return false;
+}
+
+/** compareRawNames over two names in the same body, without subarrays. */
+function compareNamesAt(b: Uint8Array, a0: number, a1: number, aTree: boolean, c0: number, c1: number, cTree: boolean): number {
+  const la = a1 - a0;
+  const lc = c1 - c0;
+  const n = Math.min(la, lc);
+  for (let i = 0; i < n; i++) {
+    const d = b[a0 + i]! - b[c0 + i]!;
+    if (d !== 0) return d;
+  }
+  if (la === lc) return 0;
+  const ca = la > n ? b[a0 + n]! : aTree ? 0x2f : -1;
+  const cc = lc > n ? b[c0 + n]! : cTree ? 0x2f : -1;
+  return ca - cc || la - lc;
+}
+
+/**
+ * Visits the entries of a tree body without decoding names or ids: `visit(oidOffset, kind,
+ * nameStart, nameEnd)` per entry, in order. The same checks as `decodeTree(body, true)` with the
+ * same errors (ingest calls it for every tree of a pack: millions of entries in a long history).
+ */
+export function scanTree(body: Uint8Array, visit: (oidAt: number, kind: EntryKind, nameStart: number, nameEnd: number) => void): void {
+  let i = 0;
+  let prevStart = -1;
+  let prevEnd = -1;
+  let prevTree = false;
+  while (i < body.length) {
+    const sp = body.indexOf(0x20, i);
+    if (sp < 0 || sp - i > 6) throw new InvalidObjectError('malformed tree entry mode');
+    const nul = body.indexOf(0, sp + 1);
+    if (nul < 0 || nul + 21 > body.length) throw new InvalidObjectError('truncated tree entry');
+    const kind = kindOfModeBytes(body, i, sp);
+    if (kind < 0) throw new InvalidObjectError(`tree entry "${nameFromBytes(body.subarray(sp + 1, nul))}" has invalid mode ${fromUtf8(body, i, sp)}`);
+    if (nameNeedsCheck(body, sp + 1, nul)) {
+      const name = nameFromBytes(body.subarray(sp + 1, nul));
+      const problem = entryNameProblem(name);
+      if (problem !== null) throw new InvalidObjectError(`tree entry: ${problem}`, { details: { name } });
+    }
+    const isTree = kind === ENTRY_TREE;
+    if (prevStart >= 0 && compareNamesAt(body, prevStart, prevEnd, prevTree, sp + 1, nul, isTree) >= 0) {
+      throw new InvalidObjectError(`tree entries not sorted or duplicated at "${nameFromBytes(body.subarray(sp + 1, nul))}"`);
+    }
+    prevStart = sp + 1;
+    prevEnd = nul;
+    prevTree = isTree;
+    visit(nul + 1, kind as EntryKind, sp + 1, nul);
+    i = nul + 21;
+  }
+}
+
 /** Encodes entries (sorting a copy into git's order); checks names and modes. */
 export function encodeTree(entries: readonly TreeEntry[]): Uint8Array {
   const items = entries.map((e) => {

@@ -22,13 +22,14 @@ import { storageOp, type Kv, type KvOp } from '../storage/kv.js';
 import { deltaKey, objectKey, prefixRange, quarantineKey, quarantinePrefix } from '../storage/keys.js';
 import { type Oid, oidToBytes } from '../object/oid.js';
 import { encodePacked, encodeStoredDelta, isStoredDelta, refDeltaBase } from '../object/packed.js';
-import { decodeTree, isGitlinkMode, isTreeMode } from '../object/tree.js';
+import { ENTRY_GITLINK, ENTRY_TREE, scanTree } from '../object/tree.js';
 import { decodeCommit, decodeTag } from '../object/commit.js';
 import type { ObjectStore, RawObject, StoredForms } from '../object/object-store.js';
 import type { ObjectType } from '../object/oid.js';
-import { type FsckConfig, FsckSession, type FsckOptions, type FsckReport, type ReferenceRole } from '../object/fsck.js';
+import { type FsckConfig, FsckSession, type FsckOptions, type FsckReport } from '../object/fsck.js';
 import { readPackAuto as readPack, type ReadPackOptions } from '../pack/pack-reader.js';
-import { refuseIfBad, referenceTypeError } from './checks.js';
+import { refuseIfBad } from './checks.js';
+import { PackLinks } from './ingest-links.js';
 import { type CommitFacts, commitGraph } from './commit-graph.js';
 
 /** Limits of an ingest (all optional; see ReadPackOptions for the pack reader's). */
@@ -49,17 +50,6 @@ export interface IngestResult {
   added: number;
   /** Findings of checks downgraded to warnings (`<type> <oid>: <id>: <message>`, at most 100); absent when none. */
   warnings?: string[];
-}
-
-/** A reference waiting for its target: the referencing object, where, and the type needed. */
-interface Pending {
-  from: Oid;
-  fromType: ObjectType;
-  expected: ObjectType;
-  role: ReferenceRole;
-  name?: string;
-  /** Another reference to the same target that needs another type. */
-  next?: Pending;
 }
 
 const MAX_WARNINGS = 100;
@@ -85,8 +75,7 @@ export async function ingestPack(kv: Kv, store: ObjectStore, source: AsyncIterab
   const spilled = new Set<Oid>();
   const chains = new Map<Oid, number>(); // chain length of objects stored as deltas (new or bases read)
   let pendingBytes = 0;
-  const types = new Map<Oid, ObjectType>(); // objects of the pack
-  const awaiting = new Map<Oid, Pending>(); // references whose target was not seen yet
+  const links = new PackLinks(); // types of the pack's objects, references waiting for their target
   const session = new FsckSession(options.fsck);
   let warnings: string[] | undefined;
   const oids: Oid[] = [];
@@ -98,28 +87,6 @@ export async function ingestPack(kv: Kv, store: ObjectStore, source: AsyncIterab
       if ((warnings ??= []).length < MAX_WARNINGS) warnings.push(`${type} ${oid}: ${p.id}: ${p.message}`);
     }
   };
-  // A reference from `from`: checked now when its target was seen, else when it arrives (or
-  // against the store at the end).
-  const reference = (from: Oid, fromType: ObjectType, oid: Oid, expected: ObjectType, role: ReferenceRole, name?: string) => {
-    const actual = types.get(oid);
-    if (actual !== undefined) {
-      if (actual !== expected) throw referenceTypeError(from, fromType, { oid, expected, role, name }, actual);
-      return;
-    }
-    const first = awaiting.get(oid);
-    for (let p = first; p !== undefined; p = p.next) if (p.expected === expected) return;
-    const p: Pending = { from, fromType, expected, role, next: first };
-    if (name !== undefined) p.name = name;
-    awaiting.set(oid, p);
-  };
-  const arrived = (oid: Oid, type: ObjectType) => {
-    types.set(oid, type);
-    for (let p = awaiting.get(oid); p !== undefined; p = p.next) {
-      if (p.expected !== type) throw referenceTypeError(p.from, p.fromType, { oid, expected: p.expected, role: p.role, name: p.name }, type);
-    }
-    awaiting.delete(oid);
-  };
-
   // Stored forms of ids, from the quarantine (memory, then spilled) before the store.
   const asForms = (v: Uint8Array): StoredForms => (isStoredDelta(v) ? { delta: v } : { whole: v });
   const lookup = async (ids: Oid[]): Promise<(StoredForms | undefined)[]> => {
@@ -156,24 +123,26 @@ export async function ingestPack(kv: Kv, store: ObjectStore, source: AsyncIterab
       for (let i = 0; i < batch.length; i++) {
         const o = batch[i]!;
         oids.push(o.oid);
-        if (types.has(o.oid)) continue;
+        const id = oidToBytes(o.oid);
+        if (links.has(id)) continue;
         // Our own parse first (what the engine must read later; `.git` names, bad modes, order:
         // InvalidObjectError, with git's id when it has one), collecting the references with
         // the types they need; then git's checks (FsckError with git's message id).
-        arrived(o.oid, o.type);
+        links.arrived(id, o.type);
         try {
           if (o.type === 'tree') {
-            for (const e of decodeTree(o.body, true)) {
-              if (!isGitlinkMode(e.mode)) reference(o.oid, 'tree', e.oid, isTreeMode(e.mode) ? 'tree' : 'blob', 'entry', e.name);
-            }
+            const body = o.body;
+            scanTree(body, (at, kind, nameStart, nameEnd) => {
+              if (kind !== ENTRY_GITLINK) links.reference(o.oid, 'tree', body, at, kind === ENTRY_TREE ? 'tree' : 'blob', 'entry', nameStart, nameEnd);
+            });
           } else if (o.type === 'commit') {
             const c = decodeCommit(o.body);
-            reference(o.oid, 'commit', c.tree, 'tree', 'tree');
-            for (const p of c.parents) reference(o.oid, 'commit', p, 'commit', 'parent');
+            links.referenceOid(o.oid, 'commit', c.tree, 'tree', 'tree');
+            for (const p of c.parents) links.referenceOid(o.oid, 'commit', p, 'commit', 'parent');
             commits.set(o.oid, { tree: c.tree, parents: c.parents, time: c.committer.timestamp });
           } else if (o.type === 'tag') {
             const t = decodeTag(o.body);
-            reference(o.oid, 'tag', t.object, t.type, 'tagged');
+            links.referenceOid(o.oid, 'tag', t.object, t.type, 'tagged');
           }
         } catch (err) {
           if (err instanceof InvalidObjectError && err.details.reference === undefined) {
@@ -207,7 +176,7 @@ export async function ingestPack(kv: Kv, store: ObjectStore, source: AsyncIterab
 
     // Connectivity: everything referenced and not in the pack is stored, with the right type
     // (types read from the stored entries' headers or delta values, in batches).
-    const outside = [...awaiting.keys()];
+    const outside = links.outside();
     for (let i = 0; i < outside.length; i += 4096) {
       const chunk = outside.slice(i, i + 4096);
       const infos = await storageOp(READING, () => store.info(chunk));
@@ -220,7 +189,7 @@ export async function ingestPack(kv: Kv, store: ObjectStore, source: AsyncIterab
           },
         );
       }
-      chunk.forEach((oid, j) => arrived(oid, infos[j]!.type));
+      chunk.forEach((oid, j) => links.arrived(oidToBytes(oid), infos[j]!.type));
     }
 
     // Blobs named .gitmodules / .gitattributes that came before their tree, or are stored.

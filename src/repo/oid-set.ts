@@ -1,16 +1,18 @@
 /**
- * Compact collections of raw 20-byte object ids for the sweep: a set (open addressing over one
- * byte array, ~40 bytes per id at most) and a growable list (20 bytes per id). A history of a
+ * Compact collections of raw 20-byte object ids for the sweep and ingest: a map to small
+ * integers and a set (open addressing over one byte array, ~48 bytes per id at most) and a
+ * growable list (20 bytes per id). A history of a
  * million objects marks in tens of megabytes, where a `Set` of hex strings costs ten times that
  * and keeps the garbage collector busy.
  */
 
 const ID = 20;
 
-/** A set of raw object ids. */
-export class OidSet {
+/** A map from raw object ids to small non-negative integers (a type code, an index). */
+export class OidMap {
   #slots: Uint8Array;
-  #used: Uint8Array;
+  /** Value + 1 per slot; 0 marks an empty slot. */
+  #values: Int32Array;
   #mask: number;
   #size = 0;
 
@@ -18,7 +20,7 @@ export class OidSet {
     let cap = 1024;
     while (cap < capacity * 2) cap *= 2;
     this.#slots = new Uint8Array(cap * ID);
-    this.#used = new Uint8Array(cap);
+    this.#values = new Int32Array(cap);
     this.#mask = cap - 1;
   }
 
@@ -32,7 +34,7 @@ export class OidSet {
     let i = ((buf[off]! << 24) | (buf[off + 1]! << 16) | (buf[off + 2]! << 8) | buf[off + 3]!) & this.#mask;
     const slots = this.#slots;
     for (;;) {
-      if (this.#used[i] === 0) return i;
+      if (this.#values[i] === 0) return i;
       const s = i * ID;
       let same = true;
       for (let k = 0; k < ID; k++) {
@@ -46,34 +48,59 @@ export class OidSet {
     }
   }
 
-  /** True when the id at `buf[off..off+20]` is in the set. */
-  has(buf: Uint8Array, off = 0): boolean {
-    return this.#used[this.#find(buf, off)] === 1;
+  /** The value of the id at `buf[off..off+20]`, or -1 when it is absent. */
+  get(buf: Uint8Array, off = 0): number {
+    return this.#values[this.#find(buf, off)]! - 1;
   }
 
-  /** Adds the id at `buf[off..off+20]`; false when it was already there. */
-  add(buf: Uint8Array, off = 0): boolean {
+  /** Sets the value (0 ≤ value < 2^31 - 1) of the id at `buf[off..off+20]`; false when the id was already there (its value is replaced). */
+  set(buf: Uint8Array, off: number, value: number): boolean {
     const i = this.#find(buf, off);
-    if (this.#used[i] === 1) return false;
-    this.#used[i] = 1;
+    const fresh = this.#values[i] === 0;
+    this.#values[i] = value + 1;
+    if (!fresh) return false;
     this.#slots.set(buf.subarray(off, off + ID), i * ID);
-    if (++this.#size * 2 > this.#used.length) this.#grow();
+    if (++this.#size * 2 > this.#values.length) this.#grow();
     return true;
   }
 
   #grow(): void {
     const oldSlots = this.#slots;
-    const oldUsed = this.#used;
-    const cap = oldUsed.length * 2;
+    const oldValues = this.#values;
+    const cap = oldValues.length * 2;
     this.#slots = new Uint8Array(cap * ID);
-    this.#used = new Uint8Array(cap);
+    this.#values = new Int32Array(cap);
     this.#mask = cap - 1;
-    for (let i = 0; i < oldUsed.length; i++) {
-      if (oldUsed[i] === 0) continue;
+    for (let i = 0; i < oldValues.length; i++) {
+      if (oldValues[i] === 0) continue;
       const j = this.#find(oldSlots, i * ID);
-      this.#used[j] = 1;
+      this.#values[j] = oldValues[i]!;
       this.#slots.set(oldSlots.subarray(i * ID, i * ID + ID), j * ID);
     }
+  }
+}
+
+/** A set of raw object ids. */
+export class OidSet {
+  readonly #map: OidMap;
+
+  constructor(capacity = 1024) {
+    this.#map = new OidMap(capacity);
+  }
+
+  /** Number of ids held. */
+  get size(): number {
+    return this.#map.size;
+  }
+
+  /** True when the id at `buf[off..off+20]` is in the set. */
+  has(buf: Uint8Array, off = 0): boolean {
+    return this.#map.get(buf, off) >= 0;
+  }
+
+  /** Adds the id at `buf[off..off+20]`; false when it was already there. */
+  add(buf: Uint8Array, off = 0): boolean {
+    return this.#map.set(buf, off, 0); // every value is 0: replacing one changes nothing
   }
 }
 
