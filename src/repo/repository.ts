@@ -17,14 +17,21 @@ import { commit, type CommitOptions, type CommitResult, type PersonInput } from 
 import { createBranch, createTag, deleteBranch, deleteTag, promote, type PromoteOptions } from './branches.js';
 import { listTree, log, readFileEntry, resolveCommit, type ListedEntry, type LogEntry } from './read.js';
 import { transact } from './ref-updates.js';
-import { diff, type DiffOptions, type DiffResult } from './diff.js';
-import { compare, merge, revertOrPick, type CompareResult, type MergeCheck, type MergeOptions, type MergeResult, type RevertOptions } from './merge.js';
+import type { DiffOptions, DiffResult } from './diff.js';
+import type { CompareResult, MergeCheck, MergeOptions, MergeResult, RevertOptions } from './merge.js';
 import { listView, readRef, resolveRevision } from './revision.js';
 import { packObjects, planPack, type PackObjectsOptions } from './serve-packs.js';
-import { ingestPack, type IngestOptions, type IngestResult } from './ingest.js';
+import type { IngestOptions, IngestResult } from './ingest.js';
 import { registerInternals } from './internals.js';
 import { sweepRepository, type SweepResult } from './sweep.js';
 import { isAncestor, type ObjectPlan, type ObjectPlanInput } from './walk.js';
+
+// The review services (diff, compare, merge, revert) and pack ingestion load on first use, so a
+// browser bundle the bundler splits (Vite, webpack, esbuild --splitting) leaves them out of its
+// first chunk (docs/browser.md, "Bundle size"); Node loads each once, on its first call.
+const diffService = () => import('./diff.js');
+const mergeService = () => import('./merge.js');
+const ingestService = () => import('./ingest.js');
 
 export type { RepoInfo, RepoContext, RefUpdateEvent, RefUpdateSource } from './context.js';
 export type { CommitOptions, CommitResult, PersonInput } from './commit.js';
@@ -140,12 +147,12 @@ export class Repository {
 
   /** Files changed from `base` to `head` (refs or shas of commits or trees), with hunks and optionally the unified text. */
   diff(base: string, head: string, options: DiffOptions = {}): Promise<DiffResult> {
-    return diff(this.#ctx, base, head, options);
+    return diffService().then((m) => m.diff(this.#ctx, base, head, options));
   }
 
   /** Like GitHub's compare: merge base, ahead/behind, head-only commits (newest first, `limit`) and the diff from the merge base to head. */
   compare(base: string, head: string, options: DiffOptions & { limit?: number } = {}): Promise<CompareResult> {
-    return compare(this.#core, base, head, options);
+    return mergeService().then((m) => m.compare(this.#core, base, head, options));
   }
 
   // ---- writing ---------------------------------------------------------------------------
@@ -200,17 +207,17 @@ export class Repository {
   merge(options: MergeOptions & { dryRun: true }): Promise<MergeCheck>;
   merge(options: MergeOptions): Promise<MergeResult>;
   merge(options: MergeOptions): Promise<MergeResult | MergeCheck> {
-    return merge(this.#core, options);
+    return mergeService().then((m) => m.merge(this.#core, options));
   }
 
   /** A new commit on `branch` undoing `commit` (against its first parent). */
   revert(options: RevertOptions): Promise<{ sha: Oid; tree: Oid }> {
-    return revertOrPick(this.#core, options, false);
+    return mergeService().then((m) => m.revertOrPick(this.#core, options, false));
   }
 
   /** A new commit on `branch` applying what `commit` changed (against its first parent), with its message and author. */
   cherryPick(options: RevertOptions): Promise<{ sha: Oid; tree: Oid }> {
-    return revertOrPick(this.#core, options, true);
+    return mergeService().then((m) => m.revertOrPick(this.#core, options, true));
   }
 
   // ---- packs -----------------------------------------------------------------------------
@@ -227,6 +234,7 @@ export class Repository {
 
   /** Stores every object of a pack (checked and connected); moves no ref. */
   async indexPack(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, options: IngestOptions = {}): Promise<IngestResult> {
+    const { ingestPack } = await ingestService();
     this.#ctx.assertLive();
     const src: AsyncIterable<Uint8Array> =
       Symbol.asyncIterator in (source as object)
