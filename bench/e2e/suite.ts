@@ -150,7 +150,11 @@ export async function runSuite(o: BenchOptions, log: Log): Promise<SuiteReport> 
       stops.push(() => lgPg.stop());
       pgServers.push(lgPg);
       if (o.cold) {
-        const lgPgCold = await startLevelGit(join(work, 'level-git-pg-unused'), 'level-git-pg-cold', ['--db', server.createDatabase('level_git_cold'), '--no-pack-cache']);
+        const lgPgCold = await startLevelGit(join(work, 'level-git-pg-unused'), 'level-git-pg-cold', [
+          '--db',
+          server.createDatabase('level_git_cold'),
+          '--no-pack-cache',
+        ]);
         stops.push(() => lgPgCold.stop());
         pgServers.push(lgPgCold);
       }
@@ -248,7 +252,15 @@ export async function runSuite(o: BenchOptions, log: Log): Promise<SuiteReport> 
       }
     }
 
-    const servers: BenchServer[] = [...(remote ? [remote] : []), ...(levelGit ? [levelGit] : []), ...(levelGitCold ? [levelGitCold] : []), ...pgServers, cgit, cgitGc, floor];
+    const servers: BenchServer[] = [
+      ...(remote ? [remote] : []),
+      ...(levelGit ? [levelGit] : []),
+      ...(levelGitCold ? [levelGitCold] : []),
+      ...pgServers,
+      cgit,
+      cgitGc,
+      floor,
+    ];
     if (postgres !== undefined) {
       for (const t of trees) {
         const paths = (await gitOk(['ls-tree', '-r', '--name-only', 'main'], t.dir)).split('\n').filter(Boolean);

@@ -12,7 +12,8 @@
  *    round trip and the server's lookup without the transfer), and with `binary: true` (checked
  *    for corruption: node-postgres 8 decodes every field as UTF-8).
  *
- * Run: node --import tsx bench/engine/postgres.ts   (BENCH_PG_FILES=5000, BENCH_PG_RUNS=5)
+ * Run: node --import tsx bench/engine/postgres.ts   (BENCH_PG_FILES=5000, BENCH_PG_RUNS=5,
+ *      BENCH_PG_ONLY=commit: the commits only)
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -49,7 +50,9 @@ function trace(db: Level): { start(): void; stop(): { statements: number; ms: nu
     if (!on) return query(text, values);
     const first = values[0];
     const n = Array.isArray(first) ? first.length : 1;
-    const what = /^\s*(WITH d AS \(DELETE|INSERT|DELETE|SELECT q\.i::int4 AS i, t\.v|SELECT q\.i|SELECT v|SELECT k, v|SELECT k|SELECT 1)/.exec(text)?.[1] ?? text.slice(0, 30);
+    const what =
+      /^\s*(WITH d AS \(DELETE|INSERT|DELETE|SELECT q\.i::int4 AS i, t\.v|SELECT q\.i|SELECT v|SELECT k, v|SELECT k|SELECT 1)/.exec(text)?.[1] ??
+      text.slice(0, 30);
     const label = { 'SELECT q.i::int4 AS i, t.v': 'getMany', 'SELECT q.i': 'hasMany', 'SELECT v': 'get', 'SELECT 1': 'has' }[what] ?? what;
     kinds.push(`${label}(${n})`);
     const t0 = performance.now();
@@ -132,6 +135,7 @@ async function main(): Promise<void> {
     await e0.close();
     await db0.close();
     await lock0.close();
+    if (process.env.BENCH_PG_ONLY === 'commit') return;
 
     // ---- depth-1 clones: each run a fresh engine (every cache empty), then one more clone on it (object cache warm)
     const cold: { statements: number; ms: number; wall: number }[] = [];
@@ -175,12 +179,26 @@ async function main(): Promise<void> {
     const { rows: keyRows } = await pool.query('SELECT k FROM level_git');
     const keys = keyRows.map((r: { k: Buffer }) => r.k);
     const { rows: sizeRows } = await pool.query('SELECT sum(length(v))::int8 AS n FROM level_git');
-    console.log(`bytea transfer: all ${keys.length} rows of the database (${(Number(sizeRows[0].n) / 1e6).toFixed(2)} MB of values), one getMany each way, ${RUNS * 2} runs`);
+    console.log(
+      `bytea transfer: all ${keys.length} rows of the database (${(Number(sizeRows[0].n) / 1e6).toFixed(2)} MB of values), one getMany each way, ${RUNS * 2} runs`,
+    );
     const t = 'level_git';
     const variants: [string, string, boolean][] = [
-      ['hex (text protocol, as the level reads)', `SELECT q.i::int4 AS i, t.v FROM unnest($1::bytea[]) WITH ORDINALITY AS q(k, i) JOIN ${t} t ON t.k = q.k`, false],
-      ['base64 (encode(v, base64), decoded by Buffer.from)', `SELECT q.i::int4 AS i, encode(t.v, 'base64') AS v FROM unnest($1::bytea[]) WITH ORDINALITY AS q(k, i) JOIN ${t} t ON t.k = q.k`, false],
-      ['lengths only (lookup and round trip, no values)', `SELECT q.i::int4 AS i, length(t.v) AS v FROM unnest($1::bytea[]) WITH ORDINALITY AS q(k, i) JOIN ${t} t ON t.k = q.k`, false],
+      [
+        'hex (text protocol, as the level reads)',
+        `SELECT q.i::int4 AS i, t.v FROM unnest($1::bytea[]) WITH ORDINALITY AS q(k, i) JOIN ${t} t ON t.k = q.k`,
+        false,
+      ],
+      [
+        'base64 (encode(v, base64), decoded by Buffer.from)',
+        `SELECT q.i::int4 AS i, encode(t.v, 'base64') AS v FROM unnest($1::bytea[]) WITH ORDINALITY AS q(k, i) JOIN ${t} t ON t.k = q.k`,
+        false,
+      ],
+      [
+        'lengths only (lookup and round trip, no values)',
+        `SELECT q.i::int4 AS i, length(t.v) AS v FROM unnest($1::bytea[]) WITH ORDINALITY AS q(k, i) JOIN ${t} t ON t.k = q.k`,
+        false,
+      ],
       ['binary: true', `SELECT q.i::int4 AS i, t.v FROM unnest($1::bytea[]) WITH ORDINALITY AS q(k, i) JOIN ${t} t ON t.k = q.k`, true],
     ];
     const reference = (await pool.query(variants[0]![1], [keys])).rows as { i: number; v: Buffer }[];

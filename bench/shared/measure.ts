@@ -60,7 +60,13 @@ export async function measure(s: BenchServer, op: () => Promise<OpResult>, kind:
   const stats = await s.stats();
   return {
     ...(q0 && q1
-      ? { db: { statements: q1.statements - q0.statements, lockStatements: q1.lockStatements - q0.lockStatements, statementMs: q1.statementMs - q0.statementMs } }
+      ? {
+          db: {
+            statements: q1.statements - q0.statements,
+            lockStatements: q1.lockStatements - q0.lockStatements,
+            statementMs: q1.statementMs - q0.statementMs,
+          },
+        }
       : {}),
     ms: r.ms,
     cpuMs: cpu0 === null || cpu1 === null ? null : cpu1 - cpu0,

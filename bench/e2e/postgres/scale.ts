@@ -168,14 +168,12 @@ export async function runScale(o: ScaleOptions, log: Log): Promise<ScaleRow[]> {
   const commitBounds: Bounds = o.quick ? { clients: 4, maxOps: 40, maxMs: 20_000 } : { clients: 8, maxOps: 240, maxMs: 60_000 };
   const branches = 4;
   let seq = 0;
-  const clone =
-    (s: BenchServer) =>
-    async (): Promise<{ ms: number; ok: boolean; error?: string }> => {
-      const dest = join(o.clones, `scale-${seq++}`);
-      const r = await git(['clone', '--quiet', '--depth', '1', '--single-branch', '--no-checkout', s.url(f.id), dest]);
-      rmSync(dest, { recursive: true, force: true });
-      return { ms: r.ms, ok: r.code === 0, ...(r.code !== 0 ? { error: r.stderr.trim().split('\n').slice(-2).join(' | ') } : {}) };
-    };
+  const clone = (s: BenchServer) => async (): Promise<{ ms: number; ok: boolean; error?: string }> => {
+    const dest = join(o.clones, `scale-${seq++}`);
+    const r = await git(['clone', '--quiet', '--depth', '1', '--single-branch', '--no-checkout', s.url(f.id), dest]);
+    rmSync(dest, { recursive: true, force: true });
+    return { ms: r.ms, ok: r.code === 0, ...(r.code !== 0 ? { error: r.stderr.trim().split('\n').slice(-2).join(' | ') } : {}) };
+  };
   const measureServer = async (s: BenchServer, engine: ScaleRow['engine'], processes: number, prefix: string): Promise<void> => {
     const origin = new URL(s.url('x')).origin;
     // Warm-up: every worker serves a clone and a commit (pack cache, object cache, connections).
@@ -186,11 +184,15 @@ export async function runScale(o: ScaleOptions, log: Log): Promise<ScaleRow[]> {
     log(`  ${engine} × ${processes}: depth-1 clones of ${f.id}, ${cloneBounds.clients} clients`);
     const c = await phase(cloneBounds, clone(s), s, engine);
     rows.push({ engine, processes, op: 'clone', fixture: f.id, ...c });
-    log(`    ${c.perSecond.toFixed(2)} clones/s, p50 ${c.latency.median.toFixed(0)} ms, busy ${(c.machineBusy * 100).toFixed(0)}%${c.errors ? ` (${c.errors} failed: ${c.firstError})` : ''}`);
+    log(
+      `    ${c.perSecond.toFixed(2)} clones/s, p50 ${c.latency.median.toFixed(0)} ms, busy ${(c.machineBusy * 100).toFixed(0)}%${c.errors ? ` (${c.errors} failed: ${c.firstError})` : ''}`,
+    );
     log(`  ${engine} × ${processes}: API commits of 10 files on ${branches} branches, ${commitBounds.clients} clients`);
     const m = await phase(commitBounds, (i) => apiCommit(origin, f.id, `${prefix}-b${i % branches}`, 10, i), s, engine);
     rows.push({ engine, processes, op: 'commit', fixture: f.id, ...m });
-    log(`    ${m.perSecond.toFixed(1)} commits/s, p50 ${m.latency.median.toFixed(0)} ms, busy ${(m.machineBusy * 100).toFixed(0)}%${m.errors ? ` (${m.errors} failed: ${m.firstError})` : ''}`);
+    log(
+      `    ${m.perSecond.toFixed(1)} commits/s, p50 ${m.latency.median.toFixed(0)} ms, busy ${(m.machineBusy * 100).toFixed(0)}%${m.errors ? ` (${m.errors} failed: ${m.firstError})` : ''}`,
+    );
   };
 
   const url = o.pg.createDatabase('level_git_scale');
