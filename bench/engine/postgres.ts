@@ -17,7 +17,6 @@
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openEngine } from '../../src/index.js';
 import { createGitNodeHandler } from '../../src/http/node-handler.js';

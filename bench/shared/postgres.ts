@@ -19,6 +19,8 @@ export interface BenchPostgres {
   port: number;
   /** The server's major version, e.g. `15`. */
   version: string;
+  /** CPU ms this server has used so far: the postmaster, its live backends and those it reaped (monotonic). */
+  cpuMs(): number;
   /** Creates an empty database and returns its connection string. */
   createDatabase(name: string): string;
   stop(): void;
@@ -79,6 +81,30 @@ function run(install: Install, tool: string, args: string[]): string {
   return r.stdout;
 }
 
+/** Self and reaped children's CPU of a process, ms (from /proc/<pid>/stat; 0 when gone). */
+function cpuOf(pid: number): { self: number; children: number; ppid: number } {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
+    const tick = 10; // USER_HZ is 100 on Linux
+    return { self: (Number(f[11]) + Number(f[12])) * tick, children: (Number(f[13]) + Number(f[14])) * tick, ppid: Number(f[1]) };
+  } catch {
+    return { self: 0, children: 0, ppid: 0 };
+  }
+}
+
+/** The postmaster's own CPU, its reaped backends' and its live children's. */
+function serverCpuMs(postmaster: number): number {
+  const main = cpuOf(postmaster);
+  let sum = main.self + main.children;
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d) || Number(d) === postmaster) continue;
+    const c = cpuOf(Number(d));
+    if (c.ppid === postmaster) sum += c.self;
+  }
+  return sum;
+}
+
 /** Starts a fresh PostgreSQL on 127.0.0.1 at a free port (throws when none is installed). */
 export async function startBenchPostgres(): Promise<BenchPostgres> {
   const install = findInstall();
@@ -119,9 +145,11 @@ export async function startBenchPostgres(): Promise<BenchPostgres> {
       }
     };
     process.once('exit', stop);
+    const postmaster = Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
     return {
       port,
       version,
+      cpuMs: () => serverCpuMs(postmaster),
       createDatabase(name: string) {
         if (!/^[a-z_][a-z0-9_]{0,62}$/.test(name)) throw new Error(`bad database name ${name}`);
         run(install, 'psql', ['-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', '-d', 'postgres', '-qAtc', `CREATE DATABASE ${name}`]);

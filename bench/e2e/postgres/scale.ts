@@ -8,11 +8,10 @@
  * the same way, for reference. Besides throughput: the machine's CPU busy share, the CPU the
  * level-git processes and the PostgreSQL backends spent per operation.
  */
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { git } from '../../shared/exec.js';
-import { readCpu } from '../../shared/proc.js';
 import { summarize, type Summary } from '../../shared/stats.js';
 import type { BenchPostgres } from '../../shared/postgres.js';
 import type { BenchServer } from '../../shared/server-types.js';
@@ -36,7 +35,7 @@ export interface ScaleRow {
   machineBusy: number;
   /** CPU of the level-git processes per operation, ms. */
   serverCpuMsPerOp: number | null;
-  /** CPU of every PostgreSQL process per operation, ms (null for LevelDB). */
+  /** CPU of the PostgreSQL server (postmaster and backends) per operation, ms (null for LevelDB). */
   postgresCpuMsPerOp: number | null;
 }
 
@@ -57,27 +56,13 @@ function machineTicks(): { busy: number; total: number } {
   return { busy: total - idle, total };
 }
 
-/** CPU ms of every process named `postgres` (the server and its backends). */
-function postgresCpuMs(): number {
-  let sum = 0;
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      if (readFileSync(`/proc/${d}/comm`, 'utf8').trim() !== 'postgres') continue;
-    } catch {
-      continue;
-    }
-    sum += readCpu(Number(d))?.selfMs ?? 0;
-  }
-  return sum;
-}
-
 /** Runs `op` from `clients` concurrent loops until maxOps were started or maxMs passed. */
 async function phase(
   bounds: Bounds,
   op: (i: number) => Promise<{ ms: number; ok: boolean; error?: string }>,
   server: BenchServer,
   engine: ScaleRow['engine'],
+  pg: BenchPostgres,
 ): Promise<Omit<ScaleRow, 'engine' | 'processes' | 'op' | 'fixture'>> {
   const lat: number[] = [];
   let started = 0;
@@ -85,7 +70,7 @@ async function phase(
   let firstError: string | undefined;
   const m0 = machineTicks();
   const c0 = server.cpuMs();
-  const p0 = engine === 'postgres' ? postgresCpuMs() : 0;
+  const p0 = engine === 'postgres' ? pg.cpuMs() : 0;
   const t0 = performance.now();
   const loop = async (): Promise<void> => {
     while (started < bounds.maxOps && performance.now() - t0 < bounds.maxMs) {
@@ -101,7 +86,7 @@ async function phase(
   const seconds = (performance.now() - t0) / 1000;
   const m1 = machineTicks();
   const c1 = server.cpuMs();
-  const p1 = engine === 'postgres' ? postgresCpuMs() : 0;
+  const p1 = engine === 'postgres' ? pg.cpuMs() : 0;
   const ops = lat.length;
   return {
     clients: bounds.clients,
@@ -182,13 +167,13 @@ export async function runScale(o: ScaleOptions, log: Log): Promise<ScaleRow[]> {
       await apiCommit(origin, f.id, `${prefix}-b${i % branches}`, 10, -1 - i);
     }
     log(`  ${engine} × ${processes}: depth-1 clones of ${f.id}, ${cloneBounds.clients} clients`);
-    const c = await phase(cloneBounds, clone(s), s, engine);
+    const c = await phase(cloneBounds, clone(s), s, engine, o.pg);
     rows.push({ engine, processes, op: 'clone', fixture: f.id, ...c });
     log(
       `    ${c.perSecond.toFixed(2)} clones/s, p50 ${c.latency.median.toFixed(0)} ms, busy ${(c.machineBusy * 100).toFixed(0)}%${c.errors ? ` (${c.errors} failed: ${c.firstError})` : ''}`,
     );
     log(`  ${engine} × ${processes}: API commits of 10 files on ${branches} branches, ${commitBounds.clients} clients`);
-    const m = await phase(commitBounds, (i) => apiCommit(origin, f.id, `${prefix}-b${i % branches}`, 10, i), s, engine);
+    const m = await phase(commitBounds, (i) => apiCommit(origin, f.id, `${prefix}-b${i % branches}`, 10, i), s, engine, o.pg);
     rows.push({ engine, processes, op: 'commit', fixture: f.id, ...m });
     log(
       `    ${m.perSecond.toFixed(1)} commits/s, p50 ${m.latency.median.toFixed(0)} ms, busy ${(m.machineBusy * 100).toFixed(0)}%${m.errors ? ` (${m.errors} failed: ${m.firstError})` : ''}`,
