@@ -145,6 +145,8 @@ export async function startBenchPostgres(): Promise<BenchPostgres> {
       }
     };
     process.once('exit', stop);
+    // An interrupted bench (Ctrl-C, kill) takes its server down too.
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
     const postmaster = Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
     return {
       port,

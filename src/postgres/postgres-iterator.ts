@@ -62,7 +62,7 @@ class Pages {
   async #fetch(n: number): Promise<void> {
     const q = pageStatement(this.#src.statements, this.#range, this.#reverse, this.#values, n, this.#at);
     const { rows } = await this.#src.query(q.text, q.values);
-    this.#buffer = rows;
+    this.#buffer = this.#values ? rows.map((r) => ({ k: r.k, v: fromWire(r.v as unknown as string) })) : rows;
     this.#next = 0;
     if (rows.length < n) this.#done = true;
     if (rows.length > 0) this.#at = { key: rows[rows.length - 1].k, inclusive: false };
