@@ -113,7 +113,10 @@ export function pageStatement(
 ): { text: string; values: unknown[] } {
   const params: unknown[] = [];
   const where = whereOf(range, reverse, params, at);
-  return { text: `SELECT k${values ? `, ${WIRE_V}` : ''} FROM ${s.table} WHERE ${where} ORDER BY k ${reverse ? 'DESC' : 'ASC'} LIMIT ${limit}`, values: params };
+  return {
+    text: `SELECT k${values ? `, ${WIRE_V}` : ''} FROM ${s.table} WHERE ${where} ORDER BY k ${reverse ? 'DESC' : 'ASC'} LIMIT ${limit}`,
+    values: params,
+  };
 }
 
 /** Deletes the range, or its first `limit` keys in iteration order. */
