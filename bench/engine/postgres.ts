@@ -50,9 +50,10 @@ function trace(db: Level): { start(): void; stop(): { statements: number; ms: nu
     const first = values[0];
     const n = Array.isArray(first) ? first.length : 1;
     const what =
-      /^\s*(WITH d AS \(DELETE|INSERT|DELETE|SELECT q\.i::int4 AS i, t\.v|SELECT q\.i|SELECT v|SELECT k, v|SELECT k|SELECT 1)/.exec(text)?.[1] ??
-      text.slice(0, 30);
-    const label = { 'SELECT q.i::int4 AS i, t.v': 'getMany', 'SELECT q.i': 'hasMany', 'SELECT v': 'get', 'SELECT 1': 'has' }[what] ?? what;
+      /^\s*(WITH d AS \(DELETE|INSERT|DELETE|SELECT q\.i::int4 AS i,|SELECT q\.i|SELECT k,|SELECT k|SELECT 1|SELECT)/.exec(text)?.[1] ?? text.slice(0, 30);
+    const label =
+      { 'SELECT q.i::int4 AS i,': 'getMany', 'SELECT q.i': 'hasMany', SELECT: 'get', 'SELECT 1': 'has', 'SELECT k,': 'entries', 'SELECT k': 'keys' }[what] ??
+      what;
     kinds.push(`${label}(${n})`);
     const t0 = performance.now();
     try {
