@@ -9,6 +9,7 @@ import { ratio } from '../shared/stats.js';
 import type { Result } from '../shared/measure.js';
 import type { SuiteReport } from './suite.js';
 import { formatHistoryMarkdown, formatHistoryText } from './history/report.js';
+import { formatPostgres, postgresRatios } from './postgres/report.js';
 
 /** One comparison measured within the same run. */
 export interface RatioRow {
@@ -94,6 +95,7 @@ export function computeRatios(r: SuiteReport): RatioRow[] {
       if (Number.isFinite(cpu)) add(`server CPU, depth1 ${deep} / ${shallow}: ${s}`, cpu);
     }
   }
+  rows.push(...postgresRatios(r));
   return rows.filter((x) => Number.isFinite(x.value) || x.target !== '');
 }
 
@@ -206,6 +208,7 @@ export function formatText(r: SuiteReport, ratios: RatioRow[]): string {
         ratioRows(info).map((r) => ({ cells: r.cells.slice(0, 2) })),
       ),
     );
+  out.push(...formatPostgres(r, textTable, (s) => s));
   for (const n of r.notes) out.push(`note: ${n}`);
   if (r.history) out.push('', formatHistoryText(r.history));
   return out.join('\n');
@@ -247,6 +250,7 @@ export function formatMarkdown(r: SuiteReport, ratios: RatioRow[], chartFile: st
     const c = concurrencyRows(r);
     out.push('#### Concurrent depth-1 clones', '', mdTable(c.header, c.rows), '');
   }
+  out.push(...formatPostgres(r, mdTable, (s) => `#### ${s}`), '');
   for (const n of r.notes) out.push(`- ${n}`);
   if (r.history) out.push('', '#### History scale', '', formatHistoryMarkdown(r.history));
   return out.join('\n').trimEnd() + '\n';

@@ -18,6 +18,8 @@ import { BENCH_API_KEY, startLevelGit } from './servers/level-git.js';
 import { startReplay, type ReplayServer } from './servers/replay.js';
 import { runHistory, type HistoryReport } from './history/workload.js';
 import type { BenchServer } from '../shared/server-types.js';
+import { startBenchPostgres, type BenchPostgres } from '../shared/postgres.js';
+import { runScale, type ScaleRow } from './postgres/scale.js';
 
 /** Many clones at once against one server. */
 export interface ConcurrencyResult {
@@ -56,6 +58,16 @@ export interface SuiteReport {
   notes: string[];
   /** The `history` workload (issue 9's history scale), when it ran. */
   history?: HistoryReport;
+  /** With `--db postgres`: the server, the trees' depths and the scale workload. */
+  postgres?: PostgresReport;
+}
+
+/** What `--db postgres` adds to a report. */
+export interface PostgresReport {
+  version: string;
+  /** Directory levels of each tree fixture's tip (the root is level 1). */
+  treeLevels: Record<string, number>;
+  scale: ScaleRow[];
 }
 
 type Log = (line: string) => void;
@@ -95,6 +107,7 @@ export async function runSuite(o: BenchOptions, log: Log): Promise<SuiteReport> 
   const concurrency: ConcurrencyResult[] = [];
   const stops: (() => Promise<void>)[] = [];
   let historyReport: HistoryReport | undefined;
+  let postgres: PostgresReport | undefined;
   try {
     // ---- servers
     const cgitRoot = join(work, 'cgit');
@@ -125,11 +138,35 @@ export async function runSuite(o: BenchOptions, log: Log): Promise<SuiteReport> 
         log(`! level-git unavailable: ${(e as Error).message.split('\n')[0]}`);
       }
     }
+    // ---- level-git over PostgreSQL (--db postgres): its own throwaway server
+    let pg: BenchPostgres | null = null;
+    const pgServers: BenchServer[] = [];
+    if (o.db === 'postgres' && levelGit !== null) {
+      const server = await startBenchPostgres();
+      pg = server;
+      stops.push(async () => server.stop());
+      postgres = { version: server.version, treeLevels: {}, scale: [] };
+      // Server CPU of these two: the level-git process plus the PostgreSQL server (operations run one at a time).
+      const withPg = (s: BenchServer): BenchServer => ({ ...s, cpuMs: () => (s.cpuMs() ?? 0) + server.cpuMs() });
+      const lgPg = withPg(await startLevelGit(join(work, 'level-git-pg-unused'), 'level-git-pg', ['--db', server.createDatabase('level_git_warm')]));
+      stops.push(() => lgPg.stop());
+      pgServers.push(lgPg);
+      if (o.cold) {
+        const lgPgCold = withPg(
+          await startLevelGit(join(work, 'level-git-pg-unused'), 'level-git-pg-cold', ['--db', server.createDatabase('level_git_cold'), '--no-pack-cache']),
+        );
+        stops.push(() => lgPgCold.stop());
+        pgServers.push(lgPgCold);
+      }
+      notes.push(
+        `level-git-pg${o.cold ? ' and level-git-pg-cold' : ''}: the same engine over PostgreSQL ${server.version} (createPostgresLevel + PostgresRefLock, one database each) on 127.0.0.1; their server CPU is the level-git process's plus the PostgreSQL server's (postmaster and backends)`,
+      );
+    }
     const floor = await startReplay('floor');
     stops.push(() => floor.stop());
     const floorSource: BenchServer = levelGit !== null && o.floorSource === 'level-git' ? levelGit : cgitGc;
     if (floorSource !== levelGit && o.floorSource === 'level-git') notes.push('the floor replays cgit-gc responses (level-git unavailable)');
-    const pushTargets: BenchServer[] = [...(levelGit ? [levelGit] : []), ...(levelGitCold ? [levelGitCold] : []), cgit];
+    const pushTargets: BenchServer[] = [...(levelGit ? [levelGit] : []), ...(levelGitCold ? [levelGitCold] : []), ...pgServers, cgit];
 
     let remote: BenchServer | null = null;
     if (o.remote !== null) {
@@ -215,7 +252,21 @@ export async function runSuite(o: BenchOptions, log: Log): Promise<SuiteReport> 
       }
     }
 
-    const servers: BenchServer[] = [...(remote ? [remote] : []), ...(levelGit ? [levelGit] : []), ...(levelGitCold ? [levelGitCold] : []), cgit, cgitGc, floor];
+    const servers: BenchServer[] = [
+      ...(remote ? [remote] : []),
+      ...(levelGit ? [levelGit] : []),
+      ...(levelGitCold ? [levelGitCold] : []),
+      ...pgServers,
+      cgit,
+      cgitGc,
+      floor,
+    ];
+    if (postgres !== undefined) {
+      for (const t of trees) {
+        const paths = (await gitOk(['ls-tree', '-r', '--name-only', 'main'], t.dir)).split('\n').filter(Boolean);
+        postgres.treeLevels[t.id] = Math.max(...paths.map((p) => p.split('/').length));
+      }
+    }
     let cloneSeq = 0;
     const clone =
       (f: Fixture, depth1: boolean) =>
@@ -295,6 +346,10 @@ export async function runSuite(o: BenchOptions, log: Log): Promise<SuiteReport> 
       if (wants(o, 'concurrent') && trees[0]) await concurrentWorkload(trees[0]);
       if (wants(o, 'api') && trees[0]) await apiWorkload(trees[0]);
       if (wants(o, 'review')) await reviewWorkload();
+      if (wants(o, 'scale') && pg !== null && postgres !== undefined && trees[0]) {
+        log(`scale: ${o.processes.join(', ')} level-git processes over one PostgreSQL behind one port`);
+        postgres.scale = await runScale({ pg, fixture: trees[0], processes: o.processes, quick: o.quick, clones, work, leveldb: levelGit }, log);
+      }
       // Its own servers (level-git under a heap limit, C git as pushed and after gc): last.
       if (wants(o, 'history')) historyReport = await runHistory(o, log, work, clones);
     }
@@ -315,11 +370,11 @@ export async function runSuite(o: BenchOptions, log: Log): Promise<SuiteReport> 
       const sizes = o.quick ? [1, 10] : [1, 10, 100, 1000];
       const files = (n: number, i: number) => Array.from({ length: n }, (_, k) => ({ path: `agent/f${k}.ts`, content: `export const step${k} = ${i};\n` }));
       const apiCommit =
-        (n: number) =>
+        (n: number, at = origin) =>
         async (i: number): Promise<OpResult> => {
           const t0 = performance.now();
           try {
-            const res = await fetch(`${origin}/api/v1/repos/${encodeURIComponent(f.id)}/commits`, {
+            const res = await fetch(`${at}/api/v1/repos/${encodeURIComponent(f.id)}/commits`, {
               method: 'POST',
               headers: { 'content-type': 'application/json', 'x-api-key': BENCH_API_KEY },
               body: JSON.stringify({
@@ -369,7 +424,10 @@ export async function runSuite(o: BenchOptions, log: Log): Promise<SuiteReport> 
         await lgPush(-1);
         await cgPush(-1);
         let run = 0;
+        const pgApi = pgServers[0] === undefined ? null : { server: pgServers[0], op: apiCommit(n, originOf(pgServers[0])) };
+        if (pgApi) await pgApi.op(-1);
         const units = [
+          ...(pgApi ? [{ label: 'level-git-pg JSON API', server: pgApi.server, op: () => pgApi.op(run) }] : []),
           { label: 'level-git JSON API', server: lg, op: () => api(run) },
           { label: 'level-git git push', server: lg, op: () => lgPush(run) },
           { label: 'cgit git push', server: cgit as BenchServer, op: () => cgPush(run) },
@@ -527,6 +585,7 @@ export async function runSuite(o: BenchOptions, log: Log): Promise<SuiteReport> 
       concurrency,
       notes,
       ...(historyReport !== undefined ? { history: historyReport } : {}),
+      ...(postgres !== undefined ? { postgres } : {}),
     };
   } finally {
     for (const stop of stops.reverse()) await stop().catch(() => {});

@@ -3,7 +3,7 @@
  */
 
 /** Every workload the runner knows. */
-export const WORKLOADS = ['depth1', 'full', 'fetch', 'push', 'concurrent', 'sweep', 'api', 'history', 'review'] as const;
+export const WORKLOADS = ['depth1', 'full', 'fetch', 'push', 'concurrent', 'sweep', 'api', 'history', 'review', 'scale'] as const;
 /** One workload name. */
 export type Workload = (typeof WORKLOADS)[number];
 
@@ -26,6 +26,10 @@ export interface BenchOptions {
   noLevelGit: boolean;
   /** Also run level-git with its pack cache off (level-git-cold). Default: on, off with --quick. */
   cold: boolean;
+  /** `--db postgres`: also run level-git over PostgreSQL (a throwaway server the bench starts). */
+  db: 'postgres' | null;
+  /** Processes of the `scale` workload (with --db postgres). */
+  processes: number[];
   /** The `history` workload (bench/e2e/history): its generated fixture and its bounds. */
   history: {
     commits: number;
@@ -53,6 +57,10 @@ export const USAGE = `usage: npm run bench -- [flags]
   --floor-source S     level-git (default) or cgit: whose responses the floor replays
   --no-level-git       leave level-git out
   --cold / --no-cold   also run level-git-cold (pack cache off); default on, off with --quick
+  --db postgres        also run level-git over PostgreSQL (level-git-pg, level-git-pg-cold) in
+                       the clone, push and api workloads, and the scale workload (throughput of
+                       N processes behind one port); the bench starts its own PostgreSQL
+  --processes 1,2,4    process counts of the scale workload
   --docs               write the chart and results table into docs/
   --from FILE.json     re-render tables, Markdown and chart from saved results (no run)
   --history-commits N  commits of the generated history (default 20000; 2000 with --quick)
@@ -78,6 +86,8 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
     concurrency: [1, 8, 32],
     noLevelGit: false,
     cold: true,
+    db: null,
+    processes: [1, 2, 4],
     history: { commits: 20_000, files: 5_000, runs: 3, timeoutS: 900, heapMb: 4096, npm: null },
     help: false,
   };
@@ -153,6 +163,18 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
         o.cold = false;
         coldGiven = true;
         break;
+      case '--db': {
+        const v = value();
+        if (v !== 'postgres') throw new Error('--db takes postgres');
+        o.db = v;
+        break;
+      }
+      case '--processes': {
+        const levels = value().split(',').map(Number);
+        if (levels.some((n) => !Number.isInteger(n) || n < 1 || n > 16)) throw new Error('--processes takes integers 1..16');
+        o.processes = levels;
+        break;
+      }
       case '--history-commits':
         o.history.commits = int(flag, value(), 2, 10_000_000);
         break;

@@ -3,7 +3,7 @@
  * memory around it, and alternating servers run by run (A B C, B C A, ...).
  */
 import { summarize, type Summary } from './stats.js';
-import type { BenchServer } from './server-types.js';
+import type { BenchServer, DbCounts } from './server-types.js';
 
 /** One timed operation. */
 export interface Sample {
@@ -15,6 +15,8 @@ export interface Sample {
   peakRssKb: number | null;
   ok: boolean;
   error?: string;
+  /** Database statements (level + lock) and their summed latency during the operation (PostgreSQL servers). */
+  db?: DbCounts;
 }
 
 /** All samples of one (workload, fixture, server), summarized. */
@@ -33,6 +35,8 @@ export interface Result {
   firstError?: string;
   /** Extra numbers a workload reports (throughput etc.). */
   extra?: Record<string, number>;
+  /** Database statements per operation, medians over the successful samples (PostgreSQL servers). */
+  db?: DbCounts;
 }
 
 /** What an operation returns: its wall time and whether it worked. */
@@ -47,12 +51,23 @@ export async function measure(s: BenchServer, op: () => Promise<OpResult>, kind:
   await s.idle();
   await s.resetStats();
   await s.resetPeak();
+  const q0 = await s.queries?.();
   const cpu0 = s.cpuMs();
   const r = await op();
   await s.idle();
   const cpu1 = s.cpuMs();
+  const q1 = await s.queries?.();
   const stats = await s.stats();
   return {
+    ...(q0 && q1
+      ? {
+          db: {
+            statements: q1.statements - q0.statements,
+            lockStatements: q1.lockStatements - q0.lockStatements,
+            statementMs: q1.statementMs - q0.statementMs,
+          },
+        }
+      : {}),
     ms: r.ms,
     cpuMs: cpu0 === null || cpu1 === null ? null : cpu1 - cpu0,
     bytes: kind === 'upload' ? stats.uploadPackBytes : stats.receivePackBytes,
@@ -80,8 +95,18 @@ export function toResult(workload: string, fixture: string, server: string, samp
     bytes: bytes.length === 0 ? null : bytes[Math.floor(bytes.length / 2)]!,
     peakRssKb: rss.length === 0 ? null : Math.max(...rss),
     errors: samples.length - good.length,
+    ...(good.length > 0 && good.every((s) => s.db !== undefined) ? { db: medianCounts(good.map((s) => s.db!)) } : {}),
     ...(bad?.error !== undefined ? { firstError: bad.error } : {}),
     ...(extra !== undefined ? { extra } : {}),
+  };
+}
+
+function medianCounts(cs: DbCounts[]): DbCounts {
+  const med = (xs: number[]): number => summarize(xs).median;
+  return {
+    statements: med(cs.map((c) => c.statements)),
+    lockStatements: med(cs.map((c) => c.lockStatements)),
+    statementMs: med(cs.map((c) => c.statementMs)),
   };
 }
 

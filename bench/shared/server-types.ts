@@ -36,6 +36,18 @@ export interface BenchServer {
   /** Resolves when no request is in flight and every child has been reaped (so CPU is final). */
   idle(): Promise<void>;
   stop(): Promise<void>;
+  /** Database statements the server has sent so far (level-git over PostgreSQL only). */
+  queries?(): Promise<DbCounts>;
+}
+
+/** Statements a server sent to its database so far (monotonic); each is one round trip. */
+export interface DbCounts {
+  /** Statements of the abstract-level database. */
+  statements: number;
+  /** Statements of the ref lock (lock and unlock). */
+  lockStatements: number;
+  /** Sum of the database statements' latencies, ms (concurrent ones overlap). */
+  statementMs: number;
 }
 
 /** An empty stats record. */

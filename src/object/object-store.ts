@@ -40,6 +40,9 @@ export interface ObjectCacheOptions {
   applyDelta?: ApplyDelta;
 }
 
+/** Stands for an entry that exists but was not read (`materializeMissing`). */
+const EMPTY = new Uint8Array(0);
+
 const noDeltas: ApplyDelta = () => {
   throw new InvalidObjectError('this object store was opened without a delta applier');
 };
@@ -130,7 +133,23 @@ export class ObjectStore {
    * next depth-1 pack copies them; `O` entries are never dropped again in this layout.
    */
   async materialize(oids: readonly Oid[]): Promise<Uint8Array[]> {
-    const out = await this.#kv.getMany(this.#wholeKeys(oids));
+    return this.#materialize(oids, await this.#kv.getMany(this.#wholeKeys(oids)));
+  }
+
+  /**
+   * `materialize` for its side effect only: which objects lack a whole entry is asked without
+   * reading the entries (after every branch move, a PostgreSQL database would otherwise send
+   * every object of the tip, hex-encoded, only to learn that it is there).
+   */
+  async materializeMissing(oids: readonly Oid[]): Promise<void> {
+    const present = await this.#kv.hasMany(this.#wholeKeys(oids));
+    await this.#materialize(
+      oids,
+      present.map((p) => (p ? EMPTY : undefined)),
+    );
+  }
+
+  async #materialize(oids: readonly Oid[], out: (Uint8Array | undefined)[]): Promise<Uint8Array[]> {
     const rest: number[] = [];
     for (let i = 0; i < out.length; i++) if (out[i] === undefined) rest.push(i);
     if (rest.length === 0) return out as Uint8Array[];

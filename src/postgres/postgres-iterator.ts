@@ -9,13 +9,14 @@
  * ahead of it are, deleted keys ahead of it are not (manifest: `implicitSnapshots: false`).
  */
 import { AbstractIterator, AbstractKeyIterator, AbstractValueIterator } from 'abstract-level';
-import { pageStatement, type KeyRange, type Position, type Statements } from './sql.js';
+import { fromWire, pageStatement, type KeyRange, type Position, type Statements } from './sql.js';
 
 /** What an iterator needs from its database. */
 export interface PageSource {
   statements: Statements;
   pageSize: number;
-  query(text: string, values: unknown[]): Promise<{ rows: { k: Buffer; v?: Buffer }[] }>;
+  /** Rows of a page: keys as bytes, values as selected (base64, see sql.ts `fromWire`). */
+  query(text: string, values: unknown[]): Promise<{ rows: { k: Buffer; v?: string }[] }>;
 }
 
 /** The options abstract-level gives `_iterator`, `_keys` and `_values` (encoded). */
@@ -62,7 +63,7 @@ class Pages {
   async #fetch(n: number): Promise<void> {
     const q = pageStatement(this.#src.statements, this.#range, this.#reverse, this.#values, n, this.#at);
     const { rows } = await this.#src.query(q.text, q.values);
-    this.#buffer = rows;
+    this.#buffer = this.#values ? rows.map((r) => ({ k: r.k, v: fromWire(r.v!) })) : rows.map((r) => ({ k: r.k }));
     this.#next = 0;
     if (rows.length < n) this.#done = true;
     if (rows.length > 0) this.#at = { key: rows[rows.length - 1].k, inclusive: false };

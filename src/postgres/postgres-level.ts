@@ -9,7 +9,7 @@
  */
 import { AbstractLevel, type AbstractDatabaseHooks, type AbstractDatabaseOptions } from 'abstract-level';
 import pg from 'pg';
-import { batchStatement, clearStatement, statements, type Statements } from './sql.js';
+import { batchStatement, clearStatement, fromWire, statements, type Statements } from './sql.js';
 import { PostgresIterator, PostgresKeyIterator, PostgresValueIterator, type PageSource, type ReadOptions } from './postgres-iterator.js';
 
 /** Options of `createPostgresLevel` / `new PostgresLevel`. */
@@ -147,14 +147,14 @@ export class PostgresLevel<K = string, V = string> extends AbstractLevel<Buffer,
 
   async _get(key: Buffer): Promise<Buffer | undefined> {
     const { rows } = await this.query(this.statements.get, [key]);
-    return rows.length === 0 ? undefined : rows[0].v;
+    return rows.length === 0 ? undefined : fromWire(rows[0].v);
   }
 
   async _getMany(keys: Buffer[]): Promise<(Buffer | undefined)[]> {
     const out: (Buffer | undefined)[] = new Array(keys.length).fill(undefined);
     if (keys.length === 0) return out;
     const { rows } = await this.query(this.statements.getMany, [keys]);
-    for (const r of rows) out[r.i - 1] = r.v;
+    for (const r of rows) out[r.i - 1] = fromWire(r.v);
     return out;
   }
 

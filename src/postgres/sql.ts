@@ -46,6 +46,14 @@ export function whereOf(range: KeyRange, reverse: boolean, params: unknown[], at
   return terms.length === 0 ? 'TRUE' : terms.join(' AND ');
 }
 
+/** A value column as selected: base64 text, a third larger than the bytes where hex is twice. */
+const WIRE_V = "encode(v, 'base64') AS v";
+
+/** A value as selected (`encode(v, 'base64')`, line breaks included) back to its bytes. */
+export function fromWire(v: string): Buffer {
+  return Buffer.from(v, 'base64');
+}
+
 /** Statements of one table. */
 export function statements(table: string) {
   const t = quoteTable(table);
@@ -54,10 +62,12 @@ export function statements(table: string) {
     create: `CREATE TABLE IF NOT EXISTS ${t} (k bytea PRIMARY KEY, v bytea NOT NULL)`,
     // Values are mostly zlib streams already: spare PostgreSQL's TOAST from trying to compress them.
     storage: `ALTER TABLE ${t} ALTER COLUMN v SET STORAGE EXTERNAL`,
-    get: `SELECT v FROM ${t} WHERE k = $1`,
+    // Values travel base64-encoded (`fromWire` decodes them): node-postgres reads every column as
+    // text, where bytea's own form is hex, twice the bytes (binary results are not supported by it).
+    get: `SELECT ${WIRE_V} FROM ${t} WHERE k = $1`,
     has: `SELECT 1 FROM ${t} WHERE k = $1`,
     // One round trip for many keys; ordinality maps rows back to the caller's positions (duplicates too).
-    getMany: `SELECT q.i::int4 AS i, t.v FROM unnest($1::bytea[]) WITH ORDINALITY AS q(k, i) JOIN ${t} t ON t.k = q.k`,
+    getMany: `SELECT q.i::int4 AS i, ${WIRE_V.replace('(v', '(t.v')} FROM unnest($1::bytea[]) WITH ORDINALITY AS q(k, i) JOIN ${t} t ON t.k = q.k`,
     hasMany: `SELECT q.i::int4 AS i FROM unnest($1::bytea[]) WITH ORDINALITY AS q(k, i) JOIN ${t} t ON t.k = q.k`,
     put: `INSERT INTO ${t} (k, v) VALUES ($1, $2) ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v`,
     del: `DELETE FROM ${t} WHERE k = $1`,
@@ -103,7 +113,10 @@ export function pageStatement(
 ): { text: string; values: unknown[] } {
   const params: unknown[] = [];
   const where = whereOf(range, reverse, params, at);
-  return { text: `SELECT k${values ? ', v' : ''} FROM ${s.table} WHERE ${where} ORDER BY k ${reverse ? 'DESC' : 'ASC'} LIMIT ${limit}`, values: params };
+  return {
+    text: `SELECT k${values ? `, ${WIRE_V}` : ''} FROM ${s.table} WHERE ${where} ORDER BY k ${reverse ? 'DESC' : 'ASC'} LIMIT ${limit}`,
+    values: params,
+  };
 }
 
 /** Deletes the range, or its first `limit` keys in iteration order. */

@@ -44,6 +44,14 @@ export class Kv {
     return r.map((v: Uint8Array | undefined | null) => v ?? undefined);
   }
 
+  /** Which of `keys` exist, in order, without reading their values (a keys-only round trip where the database has one). */
+  async hasMany(keys: Uint8Array[]): Promise<boolean[]> {
+    this.#check();
+    if (keys.length === 0) return [];
+    if (this.db.supports.has) return this.db.hasMany(keys, { keyEncoding: 'view' });
+    return (await this.getMany(keys)).map((v) => v !== undefined);
+  }
+
   /** Applies writes atomically. */
   async batch(ops: KvOp[]): Promise<void> {
     this.#check();

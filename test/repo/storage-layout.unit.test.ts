@@ -87,6 +87,31 @@ describe('object store layouts', () => {
     await engine.close();
   });
 
+  it('materializeMissing writes whole entries for objects stored only as deltas, without reading the present ones', async () => {
+    const { db, engine } = await open();
+    const repo = await engine.createRepo('r');
+    const objects = internalsOf(repo).objects;
+    const { oids, bodies } = await writeChain(db, objects.repoId, 6);
+    const view = { keyEncoding: 'view', valueEncoding: 'view' } as const;
+    const getMany = db.getMany.bind(db);
+    const valuesRead: number[] = [];
+    db.getMany = ((keys: never[], options: never) => {
+      valuesRead.push(keys.length);
+      return getMany(keys, options);
+    }) as typeof db.getMany;
+    await objects.materializeMissing(oids);
+    db.getMany = getMany;
+    // Presence is asked with hasMany; values are read only to resolve the five delta-only objects.
+    expect(valuesRead.every((n) => n <= 5)).toBe(true);
+    for (let i = 0; i < oids.length; i++) {
+      const whole = await db.get(objectKey(objects.repoId, oidToBytes(oids[i]!)), view);
+      expect(whole).toBeDefined();
+      expect((await objects.materialize([oids[i]!]))[0]).toEqual(whole);
+      expect(Buffer.from((await objects.read(oids[i]!)).body).equals(Buffer.from(bodies[i]!))).toBe(true);
+    }
+    await engine.close();
+  });
+
   it('a pack of a long stored chain sends deltas after their bases and cuts chains at 50, materializing the cut', async () => {
     const { db, engine } = await open();
     const repo = await engine.createRepo('r');

@@ -127,6 +127,8 @@ export interface ServerProcess {
   child: ChildProcess;
   pid: number;
   port: number;
+  /** The whole first line the program printed (e.g. `pids` of a cluster's workers). */
+  info: Record<string, unknown>;
   /** Calls a `/_bench/...` route and returns its JSON. */
   control<T = unknown>(route: string): Promise<T>;
   /** How the process ended (exit code or signal, and its last stderr), or null while it runs. */
@@ -163,7 +165,7 @@ export async function spawnServer(script: string, args: readonly string[], timeo
     });
   });
   lines.on('line', () => {}); // keep draining
-  const msg = JSON.parse(first) as { port?: number; error?: string };
+  const msg = JSON.parse(first) as { port?: number; error?: string; [k: string]: unknown };
   if (msg.error !== undefined || msg.port === undefined) {
     child.kill();
     throw new Error(`${script}: ${msg.error ?? 'no port'}`);
@@ -179,6 +181,7 @@ export async function spawnServer(script: string, args: readonly string[], timeo
     child,
     pid: child.pid!,
     port,
+    info: msg,
     control,
     exited: () => {
       if (child.exitCode === null && child.signalCode === null) return null;

@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { readCpu, readPeakRssKb, resetPeakRss } from '../../shared/proc.js';
 import { PROJECT_ROOT, controlMethods, spawnServer } from './control.js';
-import type { BenchServer } from '../../shared/server-types.js';
+import type { BenchServer, DbCounts } from '../../shared/server-types.js';
 
 /** The admin key of the JSON API that level-git-main.ts mounts under /api/v1 (loopback only). */
 export const BENCH_API_KEY = 'level-git-bench-admin-key';
@@ -15,7 +15,8 @@ export const BENCH_API_KEY = 'level-git-bench-admin-key';
 export type LevelGitServer = BenchServer & { pid: number; exited(): string | null };
 
 /**
- * Starts level-git on dataDir (extraArgs: `--no-pack-cache`, `--request-timeout MS`; nodeArgs:
+ * Starts level-git on dataDir (extraArgs: `--no-pack-cache`, `--request-timeout MS`, `--db URL`,
+ * `--workers N`; nodeArgs:
  * e.g. `--max-old-space-size=N`); rejects when the engine is not available.
  */
 export async function startLevelGit(
@@ -25,12 +26,24 @@ export async function startLevelGit(
   nodeArgs: readonly string[] = [],
 ): Promise<LevelGitServer> {
   const proc = await spawnServer(join(PROJECT_ROOT, 'bench/e2e/servers/level-git-main.ts'), ['--data', dataDir, ...extraArgs], 60_000, nodeArgs);
+  // With --workers (a cluster), the CPU is the primary's plus every worker's.
+  const pids = [proc.pid, ...((proc.info.pids as number[] | undefined) ?? [])];
+  const overDb = extraArgs.includes('--db');
   return {
     name,
     pid: proc.pid,
     exited: () => proc.exited(),
     url: (repo) => `http://127.0.0.1:${proc.port}/${repo}.git`,
-    cpuMs: () => readCpu(proc.pid)?.selfMs ?? null,
+    cpuMs: () => {
+      let sum = 0;
+      for (const pid of pids) {
+        const c = readCpu(pid)?.selfMs;
+        if (c === undefined) return null;
+        sum += c;
+      }
+      return sum;
+    },
+    ...(overDb && pids.length === 1 ? { queries: () => proc.control<DbCounts>('queries') } : {}),
     peakRssKb: async () => readPeakRssKb(proc.pid),
     resetPeak: async () => {
       resetPeakRss(proc.pid);
