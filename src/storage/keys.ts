@@ -21,6 +21,10 @@
  *   'W' id 0x01 stamp(12)      -> "needs an object sweep" marker (one key per event, see repo/sweep-state.ts)
  *   'C' id oid(20)             -> commit-graph record: version(1) generation(uint32 BE)
  *                                 committer time(float64 BE) tree(20) parents(20 each)
+ *   'H' id 0x00 hookId         -> webhook (JSON: url, events, secret; src/webhooks/)
+ *   'H' id 0x01 hookId 0x00 at(8) delivery -> a delivery's outcome (JSON, the last 50 per hook)
+ *   'X' due(8) delivery        -> webhook outbox entry (JSON: target, signed body, attempts),
+ *                                 engine-wide so a repository's deletion event survives it
  */
 import { utf8 } from '../platform/bytes.js';
 
@@ -40,6 +44,8 @@ export const TAG = {
   objectType: 0x4b, // K  per repository: object-store side index (unused: 'D' values carry the type)
   sweepState: 0x57, // W  per repository: what the sweep needs to know between runs
   revoked: 0x54, // T  engine-wide: revoked tokens
+  webhook: 0x48, // H  per repository: webhooks and their recent deliveries
+  outbox: 0x58, // X  engine-wide: webhook deliveries due
 } as const;
 
 /** Tags of every per-repository key range (cleared when a repository is deleted). */
@@ -54,6 +60,7 @@ export const REPO_TAGS = [
   TAG.commitGraph,
   TAG.objectType,
   TAG.sweepState,
+  TAG.webhook,
 ] as const;
 
 /** `tag` followed by the 4-byte id. */
