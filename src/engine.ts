@@ -28,7 +28,8 @@ import type { Oid } from './object/oid.js';
 import { fsckConfig, type FsckConfig } from './object/fsck.js';
 import type { EngineOptions, EngineSweepOptions, EngineSweepResult } from './engine-options.js';
 import { applyDelta } from './pack/delta.js';
-import { EngineEvents } from './webhooks/services.js';
+import { engineEvents } from './engine-events.js';
+import type { EngineEvents } from './webhooks/services.js';
 
 export type { EngineOptions, EngineSweepOptions, EngineSweepResult } from './engine-options.js';
 
@@ -64,9 +65,9 @@ export class Engine {
   readonly #repos = new Map<string, Repository>();
   /** The engine-wide cache of finished packs. */
   readonly packCache: PackCache;
-  readonly #events: EngineEvents;
-  /** Webhooks of repositories by name (src/webhooks/): create, list, remove, deliveries. */
-  readonly webhooks: EngineEvents['webhooks'];
+  readonly #events: EngineEvents | undefined;
+  /** Webhooks of repositories by name (src/webhooks/): create, list, remove, deliveries; undefined without `enableRemotes`. */
+  readonly webhooks: EngineEvents['webhooks'] | undefined;
   readonly #deleted = new Set<number>();
   readonly #warming = new Map<string, { next?: Oid }>();
   readonly #revoked: RevocationStore;
@@ -90,8 +91,8 @@ export class Engine {
     this.#lock = options.lock ?? new InProcessLock();
     this.packCache = new PackCache(options.packCache);
     this.#revoked = new RevocationStore(kv);
-    this.#events = new EngineEvents(kv, options, async (name) => internalsOf(await this.getRepo(name)).id);
-    this.webhooks = this.#events.webhooks;
+    this.#events = engineEvents(kv, options, async (name) => internalsOf(await this.getRepo(name)).id);
+    this.webhooks = this.#events?.webhooks;
   }
 
   #check(): void {
@@ -167,7 +168,7 @@ export class Engine {
       commitDeltas: o.commitDeltas === false ? false : { ...DEFAULT_COMMIT_DELTA_LIMITS, ...o.commitDeltas },
       repoId: record.id,
       packCache: this.packCache,
-      ...this.#events.context(record.id, record.name),
+      ...this.#events?.context(record.id, record.name),
       // Materializes the new tip's depth-1 objects (and warms its clone pack when the cache warms).
       onRefsChanged: (repo, updates) => {
         for (const u of updates) {
@@ -237,9 +238,9 @@ export class Engine {
       await this.#kv.batch([
         { type: 'del', key: nameKey(name) },
         { type: 'del', key: repoRecordKey(rec.id) },
-        ...(await this.#events.deletedOps(rec.id, name)),
+        ...((await this.#events?.deletedOps(rec.id, name)) ?? []),
       ]);
-      this.#events.kick();
+      this.#events?.kick();
       this.#deleted.add(rec.id);
       this.#repos.delete(name);
       // A write in flight (a push storing its pack) may still land under this id: the sweep
@@ -391,7 +392,7 @@ export class Engine {
     if (this.#closed) return;
     this.#closed = true;
     this.#abort.abort(new ClosedError());
-    await this.#events.close();
+    await this.#events?.close();
     // Sweeps stop at their next check (a few milliseconds): let them leave before the database closes.
     await Promise.allSettled(this.#sweeps);
     this.#kv.markClosed();

@@ -96,3 +96,4 @@ export { setPlatform, platform as getPlatform, type Platform, type PlatformChoic
 export type { FetchFromOptions, FetchFromResult, PushToOptions, PushToResult, PushRefStatus, RemoteCredentials } from './repo/repository.js';
 export type { WebhookEvent, WebhookInfo, DeliveryInfo, CreateWebhookOptions, Webhooks } from './webhooks/store.js';
 export type { WebhookDeliveryOptions } from './webhooks/dispatcher.js';
+export { enableRemotes } from './webhooks/enable.js';

@@ -22,6 +22,7 @@ import { openEngine, type Engine } from '../engine.js';
 import { createTokenService, type TokenService } from '../access/tokens.js';
 import { createServer } from '../http/node-server.js';
 import { secureDataFolder, writeSecretFile } from './data-folder.js';
+import { enableRemotes } from '../webhooks/enable.js';
 
 /** Options of `startServe`. */
 export interface ServeOptions {
@@ -141,6 +142,7 @@ export async function startServe(options: ServeOptions = {}): Promise<RunningSer
   await db.open();
   // The database's own files, created by the open above (older versions left them 0644).
   if (!options.memory) for (const w of secureDataFolder(join(resolve(options.data ?? './data'), 'db'))) logError(w);
+  enableRemotes(); // imports, mirrors and webhooks
   const engine = await openEngine({
     db,
     ...(options.ephemeralTtlSeconds !== undefined ? { ephemeralTtlSeconds: options.ephemeralTtlSeconds } : {}),

@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryLevel } from 'memory-level';
-import { openEngine, type Engine, isLevelGitError } from '../../src/index.js';
+import { enableRemotes, openEngine, type Engine, isLevelGitError } from '../../src/index.js';
 import { createApiNodeHandler } from '../../src/http/node-handler.js';
 import { createTokenService } from '../../src/access/tokens.js';
 import { startHttpBackend } from '../../bench/e2e/servers/http-backend.js';
@@ -19,6 +19,7 @@ import { tempDirs } from '../helpers/tmp.js';
 import { startServer } from '../http/helpers.js';
 
 const dirs = tempDirs();
+enableRemotes(); // what the Node entry does at load
 let backend: Awaited<ReturnType<typeof startHttpBackend>>;
 let engine: Engine;
 let gitServer: Awaited<ReturnType<typeof startServer>>;

@@ -10,7 +10,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryLevel } from 'memory-level';
-import { openEngine, type Engine } from '../../src/index.js';
+import { enableRemotes, openEngine, type Engine } from '../../src/index.js';
 import { createApiNodeHandler } from '../../src/http/node-handler.js';
 import { createTokenService } from '../../src/access/tokens.js';
 import { startServer } from '../http/helpers.js';
@@ -22,6 +22,7 @@ import { startCli } from '../cli/cli-helpers.js';
 const ADMIN = 'admin-key-0123456789abcdef';
 const SECRET = 'webhook-secret';
 const dirs = tempDirs();
+enableRemotes(); // what the Node entry does at load
 
 interface Received {
   event: string;
@@ -172,7 +173,7 @@ describe('webhooks', () => {
     const git = await startServer(createGitNodeHandler({ engine }) as never);
     try {
       await engine.createRepo('pushed');
-      await engine.webhooks.create('pushed', { url: r.url, events: ['push', 'repo.deleted'], secret: SECRET });
+      await engine.webhooks!.create('pushed', { url: r.url, events: ['push', 'repo.deleted'], secret: SECRET });
       const work = dirs.make('hooks-push-');
       const env = gitEnv(work);
       for (const args of [
