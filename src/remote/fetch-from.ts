@@ -8,10 +8,12 @@
  * without their parents (ingest's `shallow`).
  */
 import { InvalidArgumentError, ProtocolError, RemoteError } from '../errors.js';
-import { fsckConfig } from '../object/fsck.js';
+import { type FsckConfig, fsckConfig } from '../object/fsck.js';
 import { type Oid, ZERO_OID } from '../object/oid.js';
 import type { RefUpdate } from '../refs/ref-store.js';
 import { internalsOf } from '../repo/internals.js';
+import { shallowParentOps } from '../repo/shallow.js';
+import type { KvOp } from '../storage/kv.js';
 import type { Repository } from '../repo/repository.js';
 import type { FetchFromOptions, FetchFromResult } from '../repo/remotes.js';
 import { AGENT } from '../protocol/capabilities.js';
@@ -130,54 +132,72 @@ export async function fetchFrom(repo: Repository, url: string, options: FetchFro
   if (head !== undefined) result.head = head;
   if (selected.length === 0) return result;
 
-  const objects = internalsOf(repo).objects;
+  const internals = internalsOf(repo);
+  const objects = internals.objects;
   const wants = [...new Set(selected.map((r) => r.oid))];
   const present = await objects.has(wants);
   const missing = wants.filter((_, i) => !present[i]);
-  let shallow: ShallowInfo = { shallow: [], unshallow: [] };
-  if (missing.length > 0) {
-    const local = await repo.listRefs();
-    const haves = [...new Set(local.map(([, v]) => v.oid))].slice(0, 256);
-    const depthArgs = options.depth === undefined ? [] : [`deepen ${options.depth}`];
-    let reader: PktReader;
-    if (v2) {
-      const fetchCaps = adv.caps.get('fetch') ?? '';
-      if (options.depth !== undefined && !fetchCaps.split(' ').includes('shallow'))
-        throw new RemoteError('ERR_REMOTE', 'the remote does not support shallow fetches');
-      const args = [...missing.map((w) => `want ${w}`), ...haves.map((o) => `have ${o}`), 'ofs-delta', 'no-progress', ...depthArgs, 'done'];
-      reader = await post(base, 'git-upload-pack', encodeV2Command('fetch', [`agent=${AGENT}`], args), h, true);
-      shallow = await readV2FetchHead(reader);
-    } else {
-      if (options.depth !== undefined && !adv.caps.has('shallow')) throw new RemoteError('ERR_REMOTE', 'the remote does not support shallow fetches');
-      const caps = ['side-band-64k', 'ofs-delta', 'no-progress', `agent=${AGENT}`].filter((c) => c.startsWith('agent=') || adv.caps.has(c));
-      if (!caps.includes('side-band-64k')) throw new ProtocolError('the remote does not offer side-band-64k');
-      const lines = [
-        ...missing.map((w, i) => encodePkt(i === 0 ? `want ${w} ${caps.join(' ')}\n` : `want ${w}\n`)),
-        ...depthArgs.map((a) => encodePkt(`${a}\n`)),
-        FLUSH_PKT,
-        ...haves.map((o) => encodePkt(`have ${o}\n`)),
-        encodePkt('done\n'),
-      ];
-      reader = await post(base, 'git-upload-pack', concat(lines), h, false);
-      shallow = await readV0FetchHead(reader);
+  // One write from the pack to the last ref, so a sweep cannot collect in between; a sweep
+  // marker covers the objects if the refs do not land (as a push's receive does).
+  await internals.withWrite(async () => {
+    const withdraw = missing.length > 0 ? await internals.markSweep() : undefined;
+    let shallowOps: KvOp[] = [];
+    if (missing.length > 0) {
+      const shallow = await fetchPackInto(repo, missing, { adv, base, h, v2, depth: options.depth, fsck });
+      result.objects = shallow.objects;
+      result.added = shallow.added;
+      result.shallow = shallow.shallow;
+      shallowOps = await shallowParentOps(objects, shallow.shallow);
     }
-    const ingested = await repo.indexPack(sidebandData(reader), {
-      ...(fsck === undefined ? {} : { fsck }),
-      ...(shallow.shallow.length > 0 ? { shallow: new Set(shallow.shallow) } : {}),
-    });
-    result.objects = ingested.oids.length;
-    result.added = ingested.added;
-    result.shallow = shallow.shallow;
-  }
-
-  const updates: RefUpdate[] = [];
-  for (const r of selected) {
-    const current = await repo.refs.get(r.name);
-    if (current?.oid === r.oid) continue;
-    updates.push({ ref: r.name, oldOid: current?.oid ?? ZERO_OID, newOid: r.oid });
-  }
-  if (updates.length > 0) await repo.refs.transaction(updates, { source: 'fetch' });
+    const updates: RefUpdate[] = [];
+    for (const r of selected) {
+      const current = await repo.refs.get(r.name);
+      if (current?.oid === r.oid) continue;
+      updates.push({ ref: r.name, oldOid: current?.oid ?? ZERO_OID, newOid: r.oid });
+    }
+    if (updates.length > 0) await internals.transact(updates, 'fetch', { extraOps: shallowOps });
+    await withdraw?.();
+  });
   result.refs = selected.map((r) => ({ ref: r.name, oid: r.oid as Oid }));
   if (options.setHead && head?.startsWith('refs/heads/') && selected.some((r) => r.name === head)) await repo.refs.setHead(head.slice('refs/heads/'.length));
   return result;
+}
+
+/** Asks for `missing` (v2 `fetch` or a v0 request, with the local tips as haves) and streams the pack into the repository. */
+async function fetchPackInto(
+  repo: Repository,
+  missing: readonly Oid[],
+  o: { adv: Advertisement; base: URL; h: RemoteHttpOptions & { credentials?: Credentials }; v2: boolean; depth?: number; fsck?: FsckConfig },
+): Promise<{ objects: number; added: number; shallow: Oid[] }> {
+  const { adv, base, h, v2 } = o;
+  const local = await repo.listRefs();
+  const haves = [...new Set(local.map(([, v]) => v.oid))].slice(0, 256);
+  const depthArgs = o.depth === undefined ? [] : [`deepen ${o.depth}`];
+  let reader: PktReader;
+  let shallow: ShallowInfo;
+  if (v2) {
+    const fetchCaps = adv.caps.get('fetch') ?? '';
+    if (o.depth !== undefined && !fetchCaps.split(' ').includes('shallow')) throw new RemoteError('ERR_REMOTE', 'the remote does not support shallow fetches');
+    const args = [...missing.map((w) => `want ${w}`), ...haves.map((oid) => `have ${oid}`), 'ofs-delta', 'no-progress', ...depthArgs, 'done'];
+    reader = await post(base, 'git-upload-pack', encodeV2Command('fetch', [`agent=${AGENT}`], args), h, true);
+    shallow = await readV2FetchHead(reader);
+  } else {
+    if (o.depth !== undefined && !adv.caps.has('shallow')) throw new RemoteError('ERR_REMOTE', 'the remote does not support shallow fetches');
+    const caps = ['side-band-64k', 'ofs-delta', 'no-progress', `agent=${AGENT}`].filter((c) => c.startsWith('agent=') || adv.caps.has(c));
+    if (!caps.includes('side-band-64k')) throw new ProtocolError('the remote does not offer side-band-64k');
+    const lines = [
+      ...missing.map((w, i) => encodePkt(i === 0 ? `want ${w} ${caps.join(' ')}\n` : `want ${w}\n`)),
+      ...depthArgs.map((a) => encodePkt(`${a}\n`)),
+      FLUSH_PKT,
+      ...haves.map((oid) => encodePkt(`have ${oid}\n`)),
+      encodePkt('done\n'),
+    ];
+    reader = await post(base, 'git-upload-pack', concat(lines), h, false);
+    shallow = await readV0FetchHead(reader);
+  }
+  const ingested = await repo.indexPack(sidebandData(reader), {
+    ...(o.fsck === undefined ? {} : { fsck: o.fsck }),
+    ...(shallow.shallow.length > 0 ? { shallow: new Set(shallow.shallow) } : {}),
+  });
+  return { objects: ingested.oids.length, added: ingested.added, shallow: shallow.shallow };
 }

@@ -23,6 +23,7 @@
  *                                 committer time(float64 BE) tree(20) parents(20 each)
  *   'H' id 0x00 hookId         -> webhook (JSON: url, events, secret; src/webhooks/)
  *   'H' id 0x01 hookId 0x00 at(8) delivery -> a delivery's outcome (JSON, the last 50 per hook)
+ *   'H' id 0x02 oid(20)        -> (empty) a parent absent beyond a shallow fetch's boundary (repo/shallow.ts)
  *   'X' due(8) delivery        -> webhook outbox entry (JSON: target, signed body, attempts),
  *                                 engine-wide so a repository's deletion event survives it
  */
@@ -191,4 +192,17 @@ export function repoRange(tag: number, repoId: number): KeyRange {
 /** The range of every repository record. */
 export function repoRecordsRange(): KeyRange {
   return prefixRange(new Uint8Array([TAG.repo]));
+}
+
+/** Key of a parent commit known to be absent beyond a shallow fetch's boundary: `'H' id 0x02 oid(20)`. */
+export function shallowParentKey(repoId: number, oidBytes: Uint8Array): Uint8Array {
+  const k = repoPrefix(TAG.webhook, repoId, 21);
+  k[5] = 0x02;
+  k.set(oidBytes, 6);
+  return k;
+}
+
+/** The range of a repository's shallow-boundary parents. */
+export function shallowParentsRange(repoId: number): KeyRange {
+  return prefixRange(repoKey(TAG.webhook, repoId, new Uint8Array([0x02])));
 }

@@ -98,6 +98,18 @@ describe('import from a Git URL', () => {
     expect(c.code, c.stderr).toBe(0);
     expect(gitText(clone, ['rev-parse', 'HEAD'])).toBe(source['refs/heads/main']);
     expect((await runGit(['fsck'], { cwd: clone })).code).toBe(0);
+    // The history's hole is on purpose: a sweep (after a branch moved away) marks around it.
+    await repo.commit({
+      branch: 'tmp',
+      baseBranch: 'main',
+      message: 't',
+      author: { name: 'A', email: 'a@example.com' },
+      changes: [{ path: 't', content: 't' }],
+    });
+    await repo.deleteBranch('tmp');
+    const swept = await repo.sweep();
+    expect(swept.objects).toBeGreaterThan(0);
+    expect(gitText(clone, ['rev-parse', 'HEAD'])).toBe((await repo.getRef('refs/heads/main'))!.oid);
   });
 
   it('speaks protocol v0 to a server that does not answer v2', async () => {
@@ -228,9 +240,21 @@ describe('mirror out', () => {
     expect(refsOf(join(backend.root, 'mirror.git'))['refs/heads/main']).toBe((await repo.getRef('refs/heads/main'))!.oid);
     expect((await runGit(['fsck', '--strict'], { cwd: join(backend.root, 'mirror.git') })).code).toBe(0);
 
+    // An incremental fetch from the mirror: the tips here are the haves, only the new objects come.
+    const partial = await engine.getRepo('via-api');
+    const inc = await partial.fetchFrom(backend.url('mirror'));
+    expect(inc.objects).toBeGreaterThan(0);
+    expect(Object.fromEntries((await partial.listRefs()).map(([n, v]) => [n, v.oid]))).toEqual(refsOf(join(backend.root, 'mirror.git')));
+
     // A remote that moved elsewhere: rejected without force, overwritten with it.
-    const other = await engine.getRepo('shallow');
+    const other = await engine.createRepo('diverge');
+    await other.fetchFrom(backend.url('src'));
+    await other.commit({ branch: 'main', message: 'elsewhere', author: { name: 'B', email: 'b@example.com' }, changes: [{ path: 'b.txt', content: 'b\n' }] });
     const rejected = await other.pushTo(backend.url('mirror'), { refs: ['main'] });
-    expect(rejected.updates[0]).toMatchObject({ ref: 'refs/heads/main', status: 'rejected' });
+    expect(rejected.updates).toEqual([{ ref: 'refs/heads/main', status: 'rejected', reason: 'fetch first' }]);
+    const forced = await other.pushTo(backend.url('mirror'), { refs: ['main'], force: true });
+    expect(forced.updates).toEqual([{ ref: 'refs/heads/main', status: 'ok' }]);
+    expect(refsOf(join(backend.root, 'mirror.git'))['refs/heads/main']).toBe((await other.getRef('refs/heads/main'))!.oid);
+    expect((await runGit(['fsck', '--strict'], { cwd: join(backend.root, 'mirror.git') })).code).toBe(0);
   });
 });
