@@ -68,6 +68,8 @@ export class Engine {
   readonly #events: EngineEvents | undefined;
   /** Webhooks of repositories by name (src/webhooks/): create, list, remove, deliveries; undefined without `enableRemotes`. */
   readonly webhooks: EngineEvents['webhooks'] | undefined;
+  /** The smart-HTTP client (`lsRemote`); undefined without `enableRemotes`. */
+  readonly remotes: EngineEvents['remotes'] | undefined;
   readonly #deleted = new Set<number>();
   readonly #warming = new Map<string, { next?: Oid }>();
   readonly #revoked: RevocationStore;
@@ -93,6 +95,7 @@ export class Engine {
     this.#revoked = new RevocationStore(kv);
     this.#events = engineEvents(kv, options, async (name) => internalsOf(await this.getRepo(name)).id);
     this.webhooks = this.#events?.webhooks;
+    this.remotes = this.#events?.remotes;
   }
 
   #check(): void {

@@ -101,6 +101,24 @@ function selectRefs(refs: readonly RemoteRef[], wanted: string | undefined): Rem
   throw new InvalidArgumentError(`the remote has no branch or tag ${JSON.stringify(wanted.slice(0, 200))}`, { details: { ref: wanted } });
 }
 
+/** The remote's advertisement, its branches, tags and HEAD (v2 `ls-refs`, or the v0 advertisement), and the base of later requests. */
+async function listRemote(url: URL, h: RemoteHttpOptions & { credentials?: Credentials }): Promise<{ adv: Advertisement; base: URL; refs: RemoteRef[] }> {
+  const { adv, base } = await discover(serviceBase(url), 'git-upload-pack', h, true);
+  if (adv.version !== 2) return { adv, base, refs: adv.refs };
+  const args = ['symrefs', 'peel', 'ref-prefix HEAD', 'ref-prefix refs/heads/', 'ref-prefix refs/tags/'];
+  const ls = await post(base, 'git-upload-pack', encodeV2Command('ls-refs', [`agent=${AGENT}`], args), h, true);
+  return { adv, base, refs: await readLsRefs(ls) };
+}
+
+/** `git ls-remote` of branches and tags: each ref with its value, and the branch HEAD points at. */
+export async function lsRemote(url: string, options: Credentials, http: RemoteHttpOptions): Promise<{ head?: string; refs: { ref: string; oid: Oid }[] }> {
+  const target = parseRemoteUrl(url, http.allowPrivate === true);
+  const credentials: Credentials = { username: options.username ?? target.username, password: options.password ?? target.password };
+  const { refs } = await listRemote(target.url, { ...http, credentials });
+  const head = refs.find((r) => r.name === 'HEAD')?.symref;
+  return { ...(head !== undefined ? { head } : {}), refs: refs.filter((r) => r.name !== 'HEAD').map((r) => ({ ref: r.name, oid: r.oid })) };
+}
+
 /** See the module comment. */
 export async function fetchFrom(repo: Repository, url: string, options: FetchFromOptions, http: RemoteHttpOptions): Promise<FetchFromResult> {
   const target = parseRemoteUrl(url, http.allowPrivate === true);
@@ -110,22 +128,8 @@ export async function fetchFrom(repo: Repository, url: string, options: FetchFro
   const fsck = options.fsck === undefined ? undefined : fsckConfig(options.fsck);
   const credentials: Credentials = { username: options.username ?? target.username, password: options.password ?? target.password };
   const h = { ...http, credentials };
-  const found = await discover(serviceBase(target.url), 'git-upload-pack', h, true);
-  const { adv, base } = found;
+  const { adv, base, refs: remoteRefs } = await listRemote(target.url, h);
   const v2 = adv.version === 2;
-  let remoteRefs: RemoteRef[];
-  if (adv.version === 2) {
-    const ls = await post(
-      base,
-      'git-upload-pack',
-      encodeV2Command('ls-refs', [`agent=${AGENT}`], ['symrefs', 'peel', 'ref-prefix HEAD', 'ref-prefix refs/heads/', 'ref-prefix refs/tags/']),
-      h,
-      true,
-    );
-    remoteRefs = await readLsRefs(ls);
-  } else {
-    remoteRefs = adv.refs;
-  }
   const selected = selectRefs(remoteRefs, options.ref);
   const head = remoteRefs.find((r) => r.name === 'HEAD')?.symref;
   const result: FetchFromResult = { refs: [], shallow: [], objects: 0, added: 0, protocol: v2 ? 2 : 0 };

@@ -66,6 +66,8 @@ export interface PushToResult {
 export interface RemoteService {
   fetchFrom(repo: Repository, url: string, options: FetchFromOptions): Promise<FetchFromResult>;
   pushTo(repo: Repository, url: string, options: PushToOptions): Promise<PushToResult>;
+  /** The remote's branches and tags, and the branch its HEAD points at (`git ls-remote`). */
+  lsRemote(url: string, options: RemoteCredentials): Promise<{ head?: string; refs: { ref: string; oid: Oid }[] }>;
 }
 
 /** The context's remote client; InvalidArgumentError where the repository was built without one. */

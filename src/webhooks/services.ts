@@ -5,6 +5,7 @@
  */
 import type { Kv, KvOp } from '../storage/kv.js';
 import type { RepoContext } from '../repo/context.js';
+import type { RemoteService } from '../repo/remotes.js';
 import { createRemoteService } from '../remote/index.js';
 import type { RemoteHttpOptions } from '../remote/http-client.js';
 import { WebhookDispatcher, type WebhookDeliveryOptions } from './dispatcher.js';
@@ -24,7 +25,8 @@ export interface RemoteEngineOptions {
 export class EngineEvents {
   readonly #kv: Kv;
   readonly #dispatcher: WebhookDispatcher;
-  readonly #remotes: RepoContext['remotes'];
+  /** The remote client (`engine.remotes`: `lsRemote`; repositories reach the rest as `fetchFrom`/`pushTo`). */
+  readonly remotes: RemoteService;
   /** `engine.webhooks`. */
   readonly webhooks: Webhooks;
 
@@ -32,7 +34,7 @@ export class EngineEvents {
   constructor(kv: Kv, options: RemoteEngineOptions, repoId: (name: string) => Promise<number>) {
     const http: RemoteHttpOptions = { ...options.remotes, allowPrivate: options.allowPrivateRemotes === true };
     this.#kv = kv;
-    this.#remotes = createRemoteService(http);
+    this.remotes = createRemoteService(http);
     this.webhooks = new Webhooks(kv, repoId, http.allowPrivate === true);
     this.#dispatcher = new WebhookDispatcher(kv, http, options.webhooks);
   }
@@ -40,7 +42,7 @@ export class EngineEvents {
   /** The context members of one repository. */
   context(repoId: number, name: string): Pick<RepoContext, 'remotes' | 'eventOps' | 'onEventsWritten'> {
     return {
-      remotes: this.#remotes,
+      remotes: this.remotes,
       eventOps: (source, updates) => refEventOps(this.#kv, repoId, name, source, updates),
       onEventsWritten: () => this.#dispatcher.kick(),
     };

@@ -215,6 +215,8 @@ describe('import from a Git URL', () => {
       const body = await res.json();
       expect(res.status, JSON.stringify(body)).toBe(201);
       expect(body.import.refs).toEqual([{ ref: 'refs/heads/side', oid: refsOf(join(backend.root, 'src.git'))['refs/heads/side'] }]);
+      expect(body.defaultBranch).toBe('side'); // as git clone --branch side
+      expect(body.head).toBe('refs/heads/side');
     } finally {
       await api.close();
     }

@@ -19,8 +19,9 @@ function credentials(body: JsonBody): { username?: string; password?: string } {
 
 /**
  * `POST /repos` with `source: { url, ref?, depth?, username?, password?, fsck? }`: creates the
- * repository, fetches into it (HEAD follows the remote's default branch unless `defaultBranch`
- * is given), answers 201 once done; a failed import leaves no repository behind.
+ * repository (its default branch, unless `defaultBranch` is given, as git clone picks it: the
+ * branch `ref` names, else the remote's HEAD), fetches into it, answers 201 once done; a failed
+ * import leaves no repository behind.
  */
 export async function importRepo(ctx: RouteContext, body: JsonBody): Promise<ApiResponse> {
   const name = reqString(body, 'name');
@@ -32,14 +33,17 @@ export async function importRepo(ctx: RouteContext, body: JsonBody): Promise<Api
   const depth = optPositiveInt(src, 'depth', 'source.depth');
   if (src.fsck !== undefined && !isObject(src.fsck)) throw new InvalidArgumentError('source.fsck must be an object { strict?, severities? }');
   const engine = ctx.options.engine;
-  const repo = await engine.createRepo(name, defaultBranch !== undefined ? { defaultBranch } : {});
+  // As git clone: the default branch is the one fetched (`ref`, a branch), else the remote's HEAD.
+  const listing = defaultBranch === undefined ? await engine.remotes?.lsRemote(url, credentials(src)) : undefined;
+  const picked = ref === undefined ? listing?.head : listing?.refs.find((r) => r.ref === ref || r.ref === `refs/heads/${ref}`)?.ref;
+  const initial = defaultBranch ?? (picked?.startsWith('refs/heads/') ? picked.slice('refs/heads/'.length) : undefined);
+  const repo = await engine.createRepo(name, initial !== undefined ? { defaultBranch: initial } : {});
   try {
     const result = await repo.fetchFrom(url, {
       ...credentials(src),
       ...(ref !== undefined ? { ref } : {}),
       ...(depth !== undefined ? { depth } : {}),
       ...(src.fsck !== undefined ? { fsck: src.fsck as FsckOptions } : {}),
-      setHead: defaultBranch === undefined,
     });
     const imported = { refs: result.refs, head: result.head ?? null, shallow: result.shallow, objects: result.objects, protocol: result.protocol };
     return json(
