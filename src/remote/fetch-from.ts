@@ -199,9 +199,11 @@ async function fetchPackInto(
     reader = await post(base, 'git-upload-pack', concat(lines), h, false);
     shallow = await readV0FetchHead(reader);
   }
+  // Shallow lines count only when a depth was asked: otherwise the pack must be complete.
+  const boundary = o.depth === undefined ? [] : shallow.shallow;
   const ingested = await repo.indexPack(sidebandData(reader), {
     ...(o.fsck === undefined ? {} : { fsck: o.fsck }),
-    ...(shallow.shallow.length > 0 ? { shallow: new Set(shallow.shallow) } : {}),
+    ...(boundary.length > 0 ? { shallow: new Set(boundary) } : {}),
   });
-  return { objects: ingested.oids.length, added: ingested.added, shallow: shallow.shallow };
+  return { objects: ingested.oids.length, added: ingested.added, shallow: boundary };
 }
