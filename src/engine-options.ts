@@ -10,9 +10,10 @@ import type { IngestOptions } from './repo/ingest.js';
 import type { PackCacheOptions } from './repo/pack-cache.js';
 import type { TokenService } from './access/tokens.js';
 import type { FsckOptions } from './object/fsck.js';
+import type { RemoteEngineOptions } from './webhooks/services.js';
 
-/** Options of `openEngine`. */
-export interface EngineOptions {
+/** Options of `openEngine` (`allowPrivateRemotes`, `remotes` and `webhooks`: src/webhooks/services.ts). */
+export interface EngineOptions extends RemoteEngineOptions {
   /** Any abstract-level database. Either this or `path`. */
   db?: AnyLevel;
   /** Directory of the embedded on-disk database (classic-level via `level`). */

@@ -28,6 +28,8 @@ import type { Oid } from './object/oid.js';
 import { fsckConfig, type FsckConfig } from './object/fsck.js';
 import type { EngineOptions, EngineSweepOptions, EngineSweepResult } from './engine-options.js';
 import { applyDelta } from './pack/delta.js';
+import { engineEvents } from './engine-events.js';
+import type { EngineEvents } from './webhooks/services.js';
 
 export type { EngineOptions, EngineSweepOptions, EngineSweepResult } from './engine-options.js';
 
@@ -63,6 +65,11 @@ export class Engine {
   readonly #repos = new Map<string, Repository>();
   /** The engine-wide cache of finished packs. */
   readonly packCache: PackCache;
+  readonly #events: EngineEvents | undefined;
+  /** Webhooks of repositories by name (src/webhooks/): create, list, remove, deliveries; undefined without `enableRemotes`. */
+  readonly webhooks: EngineEvents['webhooks'] | undefined;
+  /** The smart-HTTP client (`lsRemote`); undefined without `enableRemotes`. */
+  readonly remotes: EngineEvents['remotes'] | undefined;
   readonly #deleted = new Set<number>();
   readonly #warming = new Map<string, { next?: Oid }>();
   readonly #revoked: RevocationStore;
@@ -86,6 +93,9 @@ export class Engine {
     this.#lock = options.lock ?? new InProcessLock();
     this.packCache = new PackCache(options.packCache);
     this.#revoked = new RevocationStore(kv);
+    this.#events = engineEvents(kv, options, async (name) => internalsOf(await this.getRepo(name)).id);
+    this.webhooks = this.#events?.webhooks;
+    this.remotes = this.#events?.remotes;
   }
 
   #check(): void {
@@ -161,6 +171,7 @@ export class Engine {
       commitDeltas: o.commitDeltas === false ? false : { ...DEFAULT_COMMIT_DELTA_LIMITS, ...o.commitDeltas },
       repoId: record.id,
       packCache: this.packCache,
+      ...this.#events?.context(record.id, record.name),
       // Materializes the new tip's depth-1 objects (and warms its clone pack when the cache warms).
       onRefsChanged: (repo, updates) => {
         for (const u of updates) {
@@ -230,7 +241,9 @@ export class Engine {
       await this.#kv.batch([
         { type: 'del', key: nameKey(name) },
         { type: 'del', key: repoRecordKey(rec.id) },
+        ...((await this.#events?.deletedOps(rec.id, name)) ?? []),
       ]);
+      this.#events?.kick();
       this.#deleted.add(rec.id);
       this.#repos.delete(name);
       // A write in flight (a push storing its pack) may still land under this id: the sweep
@@ -382,6 +395,7 @@ export class Engine {
     if (this.#closed) return;
     this.#closed = true;
     this.#abort.abort(new ClosedError());
+    await this.#events?.close();
     // Sweeps stop at their next check (a few milliseconds): let them leave before the database closes.
     await Promise.allSettled(this.#sweeps);
     this.#kv.markClosed();

@@ -30,7 +30,11 @@ export type ErrorCode =
   | 'ERR_UNAUTHORIZED'
   | 'ERR_FORBIDDEN'
   | 'ERR_CLOSED'
-  | 'ERR_STORAGE';
+  | 'ERR_STORAGE'
+  | 'ERR_FORBIDDEN_TARGET'
+  | 'ERR_REMOTE'
+  | 'ERR_REMOTE_AUTH'
+  | 'ERR_REMOTE_TIMEOUT';
 
 /** HTTP status for each code. */
 export const STATUS_BY_CODE: Record<ErrorCode, number> = {
@@ -59,6 +63,10 @@ export const STATUS_BY_CODE: Record<ErrorCode, number> = {
   ERR_FORBIDDEN: 403,
   ERR_CLOSED: 503,
   ERR_STORAGE: 503,
+  ERR_FORBIDDEN_TARGET: 400,
+  ERR_REMOTE: 502,
+  ERR_REMOTE_AUTH: 502,
+  ERR_REMOTE_TIMEOUT: 504,
 };
 
 /** Options every error constructor takes: the underlying failure and the class's structured facts. */
@@ -118,6 +126,7 @@ export interface NotFoundDetails {
   oid?: string;
   ref?: string;
   path?: string;
+  webhook?: string;
 }
 
 /** Facts of a RepoExistsError. */
@@ -372,6 +381,40 @@ export class ClosedError extends LevelGitError<Record<string, never>> {
 export class StorageError extends LevelGitError<StorageDetails> {
   constructor(message: string, options?: ErrorOptions<StorageDetails>) {
     super('ERR_STORAGE', message, options);
+  }
+}
+
+/** Facts of a ForbiddenTargetError: the refused host (never credentials) and why. */
+export interface ForbiddenTargetDetails {
+  host?: string;
+  address?: string;
+  reason?: string;
+}
+
+/**
+ * A remote URL (import, mirror, webhook) names a target the SSRF guard refuses: a scheme other
+ * than http(s), or a loopback, private or link-local address (unless `allowPrivateRemotes`).
+ */
+export class ForbiddenTargetError extends LevelGitError<ForbiddenTargetDetails> {
+  constructor(message: string, options?: ErrorOptions<ForbiddenTargetDetails>) {
+    super('ERR_FORBIDDEN_TARGET', message, options);
+  }
+}
+
+/** Facts of a RemoteError: the remote's URL without credentials, and its HTTP status when it answered one. */
+export interface RemoteDetails {
+  url?: string;
+  status?: number;
+}
+
+/**
+ * Another Git server (or a webhook receiver) failed us: `ERR_REMOTE_AUTH` it refused the
+ * credentials (401/403), `ERR_REMOTE_TIMEOUT` it did not answer in time, `ERR_REMOTE` anything
+ * else (an error status, a broken answer, a refused connection).
+ */
+export class RemoteError extends LevelGitError<RemoteDetails> {
+  constructor(code: 'ERR_REMOTE' | 'ERR_REMOTE_AUTH' | 'ERR_REMOTE_TIMEOUT', message: string, options?: ErrorOptions<RemoteDetails>) {
+    super(code, message, options);
   }
 }
 

@@ -65,6 +65,8 @@ export {
   ForbiddenError,
   ClosedError,
   StorageError,
+  ForbiddenTargetError,
+  RemoteError,
   isLevelGitError,
   type ErrorCode,
 } from './errors.js';
@@ -91,3 +93,7 @@ export {
 export type { ApiOptions, ApiEngine } from './http/api/options.js';
 export { createIsomorphicTransport, type IsomorphicHttpClient, type IsomorphicGitRequest, type IsomorphicGitResponse } from './http/isomorphic-transport.js';
 export { setPlatform, platform as getPlatform, type Platform, type PlatformChoice, type Sha1Hasher, type InflatePrefixResult } from './platform/index.js';
+export type { FetchFromOptions, FetchFromResult, PushToOptions, PushToResult, PushRefStatus, RemoteCredentials } from './repo/repository.js';
+export type { WebhookEvent, WebhookInfo, DeliveryInfo, CreateWebhookOptions, Webhooks } from './webhooks/store.js';
+export type { WebhookDeliveryOptions } from './webhooks/dispatcher.js';
+export { enableRemotes } from './webhooks/enable.js';

@@ -4,5 +4,8 @@
  * browsers take `index.ts` instead and never see a `node:` import.
  */
 import './platform/use-node.js';
+import { enableRemotes } from './webhooks/enable.js';
+
+enableRemotes(); // repo.fetchFrom, repo.pushTo and webhooks (browser bundles opt in)
 
 export * from './index.js';

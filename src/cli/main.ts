@@ -4,10 +4,11 @@
  *   level-git serve [--data DIR] [--port N] [--host H] [--memory] [--public-key FILE]...
  *                   [--sweep-interval S] [--ephemeral-ttl S] [--base-url URL]
  *                   [--admin-key-file FILE] [--idle-timeout S] [--max-connections N]
+ *                   [--allow-private-remotes]
  *   level-git create-repo <name> [--default-branch B] [--url URL] [--admin-key K] [--data DIR]
  *   level-git remote-url <name> [--write] [--ttl S] [--ephemeral] [--url URL] [--admin-key K] [--data DIR]
  * Environment: LEVEL_GIT_ADMIN_KEY, LEVEL_GIT_SECRET, LEVEL_GIT_PUBLIC_KEY (PEM),
- * LEVEL_GIT_PUBLIC_KEY_FILE, LEVEL_GIT_URL (operator commands).
+ * LEVEL_GIT_PUBLIC_KEY_FILE, LEVEL_GIT_URL (operator commands), LEVEL_GIT_ALLOW_PRIVATE_REMOTES=1.
  */
 // The Node platform (static node:crypto/node:zlib) before anything hashes: native on every Node 20.
 import '../platform/use-node.js';
@@ -20,10 +21,12 @@ const USAGE = `usage:
   level-git serve [--data DIR] [--port N] [--host H] [--memory] [--public-key FILE]...
                   [--sweep-interval SECONDS] [--ephemeral-ttl SECONDS] [--base-url URL]
                   [--admin-key-file FILE] [--idle-timeout SECONDS] [--max-connections N]
+                  [--allow-private-remotes]
   level-git create-repo <name> [--default-branch B] [--url URL] [--admin-key KEY] [--data DIR]
   level-git remote-url <name> [--write] [--ttl SECONDS] [--ephemeral] [--url URL] [--admin-key KEY] [--data DIR]
 
-environment: LEVEL_GIT_ADMIN_KEY, LEVEL_GIT_SECRET, LEVEL_GIT_PUBLIC_KEY, LEVEL_GIT_PUBLIC_KEY_FILE, LEVEL_GIT_URL`;
+environment: LEVEL_GIT_ADMIN_KEY, LEVEL_GIT_SECRET, LEVEL_GIT_PUBLIC_KEY, LEVEL_GIT_PUBLIC_KEY_FILE, LEVEL_GIT_URL,
+             LEVEL_GIT_ALLOW_PRIVATE_REMOTES=1 (as --allow-private-remotes)`;
 
 class UsageError extends Error {}
 
@@ -49,6 +52,7 @@ async function serve(args: string[]): Promise<void> {
       'admin-key-file': { type: 'string' },
       'idle-timeout': { type: 'string' },
       'max-connections': { type: 'string' },
+      'allow-private-remotes': { type: 'boolean' },
     },
     strict: true,
     allowPositionals: false,
@@ -77,6 +81,8 @@ async function serve(args: string[]): Promise<void> {
     ...(values['admin-key-file'] !== undefined ? { adminKeyFile: values['admin-key-file'] } : {}),
     ...(idle !== undefined ? { idleTimeoutSeconds: idle } : {}),
     ...(maxConnections !== undefined ? { maxConnections } : {}),
+    // Imports, mirrors and webhooks may reach loopback and private addresses (docs/security.md).
+    allowPrivateRemotes: values['allow-private-remotes'] === true || process.env.LEVEL_GIT_ALLOW_PRIVATE_REMOTES === '1',
   });
 
   let stopping = false;

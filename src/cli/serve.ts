@@ -22,6 +22,7 @@ import { openEngine, type Engine } from '../engine.js';
 import { createTokenService, type TokenService } from '../access/tokens.js';
 import { createServer } from '../http/node-server.js';
 import { secureDataFolder, writeSecretFile } from './data-folder.js';
+import { enableRemotes } from '../webhooks/enable.js';
 
 /** Options of `startServe`. */
 export interface ServeOptions {
@@ -49,6 +50,8 @@ export interface ServeOptions {
   idleTimeoutSeconds?: number;
   /** Most connections at once (`server.maxConnections`). Default: no cap. */
   maxConnections?: number;
+  /** Lets imports, mirrors and webhooks reach loopback, private and link-local addresses. Default false. */
+  allowPrivateRemotes?: boolean;
   /** Where messages go (default stdout / stderr). */
   log?: (line: string) => void;
   logError?: (line: string) => void;
@@ -139,7 +142,12 @@ export async function startServe(options: ServeOptions = {}): Promise<RunningSer
   await db.open();
   // The database's own files, created by the open above (older versions left them 0644).
   if (!options.memory) for (const w of secureDataFolder(join(resolve(options.data ?? './data'), 'db'))) logError(w);
-  const engine = await openEngine({ db, ...(options.ephemeralTtlSeconds !== undefined ? { ephemeralTtlSeconds: options.ephemeralTtlSeconds } : {}) });
+  enableRemotes(); // imports, mirrors and webhooks
+  const engine = await openEngine({
+    db,
+    ...(options.ephemeralTtlSeconds !== undefined ? { ephemeralTtlSeconds: options.ephemeralTtlSeconds } : {}),
+    allowPrivateRemotes: options.allowPrivateRemotes === true,
+  });
   const tokens = createTokenService({ keys: { secret, ...(options.publicKeys && options.publicKeys.length > 0 ? { publicKeys: options.publicKeys } : {}) } });
   // Fail at start, not on the first request, when a key is unusable.
   await tokens.verify('x.y.z').catch((err: { code?: string }) => {

@@ -11,6 +11,7 @@ import type * as NodeOs from 'node:os';
 import type { Platform, Sha1Hasher, InflatePrefixResult, WorkerHost } from './types.js';
 import { OutputLimitError } from './errors.js';
 import { createWorkerPool } from './worker-pool.js';
+import { nodeOutbound } from './node-outbound.js';
 
 function view(b: Buffer): Uint8Array {
   return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
@@ -58,9 +59,11 @@ export function createNodePlatform(
   // Only the main thread hands out workers: a worker reading a pack never starts another.
   let workers: WorkerHost | undefined;
   if (threads?.workerThreads.isMainThread) workers = createWorkerPool(threads.workerThreads, threads.os);
+  const outbound = nodeOutbound();
   return {
     name: 'node',
     ...(workers === undefined ? {} : { workers }),
+    ...(outbound === undefined ? {} : { outbound }),
     createSha1: () => new NodeSha1(createHash),
     sha1: (data) => view(createHash('sha1').update(data).digest()),
     deflate: (data, level = 1) => view(zlib.deflateSync(data, { level })),

@@ -32,6 +32,8 @@ export interface Platform {
   inflatePrefix(data: Uint8Array, maxOutput: number): InflatePrefixResult | null;
   /** Worker threads for CPU-heavy jobs (Node); absent where the runtime has none (they run inline). */
   readonly workers?: WorkerHost;
+  /** HTTP requests to other servers with the resolved addresses checked (Node); absent: global `fetch` is used. */
+  readonly outbound?: OutboundFetch;
 }
 
 /** One job's end of a message channel to a worker thread. */
@@ -56,3 +58,29 @@ export interface WorkerHost {
   /** The module extension workers load in this build (`'js'`, or `'ts'` when run from sources). */
   readonly ext: 'js' | 'ts';
 }
+
+/** An HTTP request to another server (a Git remote, a webhook receiver). */
+export interface OutboundRequest {
+  method: 'GET' | 'POST';
+  headers: Record<string, string>;
+  body?: Uint8Array;
+  signal?: AbortSignal;
+}
+
+/** The answer to an OutboundRequest; redirects are not followed (the caller decides). */
+export interface OutboundResponse {
+  status: number;
+  /** A response header by (case-insensitive) name, or null. */
+  header(name: string): string | null;
+  /** The body as it arrives; ends early (throws) when the request's signal aborts. */
+  body: AsyncIterable<Uint8Array>;
+}
+
+/** Judges the addresses a host name resolved to, before any connection; throws to refuse. */
+export type AddressCheck = (host: string, addresses: readonly string[]) => void;
+
+/**
+ * Sends a request, calling `check` with every address the host name resolves to and connecting
+ * only to an address it accepted (no second resolution an attacker's DNS could answer otherwise).
+ */
+export type OutboundFetch = (url: URL, request: OutboundRequest, check: AddressCheck) => Promise<OutboundResponse>;

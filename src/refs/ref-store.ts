@@ -295,15 +295,17 @@ export class RefStore {
     return this.#lock.run(String(this.#repoId), fn);
   }
 
-  /** Removes ephemeral refs whose expiry has passed (under the lock, re-checked); returns them. */
-  async sweepExpired(): Promise<AppliedUpdate[]> {
+  /** Removes ephemeral refs whose expiry has passed (under the lock, re-checked); returns them. `extraOps` joins the batch. */
+  async sweepExpired(extraOps?: (expired: AppliedUpdate[]) => Promise<KvOp[]>): Promise<AppliedUpdate[]> {
     return this.#lock.run(String(this.#repoId), async () => {
       const now = this.#now();
       const expired = (await this.list('ephemeral', 'refs/', { includeExpired: true })).filter(
         ([, v]) => v.expiresAt !== undefined && isExpired(v.expiresAt, now),
       );
-      await this.#kv.batch(expired.map(([ref]) => ({ type: 'del' as const, key: this.#key(ref, 'ephemeral') })));
-      return expired.map(([ref, v]) => ({ ref, space: 'ephemeral' as const, oldOid: v.oid, newOid: ZERO_OID }));
+      const applied = expired.map(([ref, v]) => ({ ref, space: 'ephemeral' as const, oldOid: v.oid, newOid: ZERO_OID }));
+      const extra = applied.length > 0 && extraOps ? await extraOps(applied) : [];
+      await this.#kv.batch([...expired.map(([ref]) => ({ type: 'del' as const, key: this.#key(ref, 'ephemeral') })), ...extra]);
+      return applied;
     });
   }
 }

@@ -218,13 +218,15 @@ export class CommitGraph {
    * parents among them or from stored records. A commit whose ancestry has no records yet
    * gets none here (it is computed on first need instead of making the write walk history).
    */
-  async recordsFor(commits: ReadonlyMap<Oid, CommitFacts>): Promise<KvOp[]> {
+  async recordsFor(commits: ReadonlyMap<Oid, CommitFacts>, shallow?: ReadonlySet<string>): Promise<KvOp[]> {
     const outside = new Set<Oid>();
     for (const f of commits.values()) for (const p of f.parents) if (!commits.has(p)) outside.add(p);
     const ask = [...outside];
     const found = await this.stored(ask);
     const gens = new Map<Oid, number>();
     ask.forEach((p, i) => found[i] !== undefined && gens.set(p, found[i]!.generation));
+    // A shallow fetch's boundary commits: their absent parents count as generation 0.
+    for (const oid of shallow ?? []) for (const p of commits.get(oid as Oid)?.parents ?? []) if (!gens.has(p) && !commits.has(p)) gens.set(p, 0);
     assignGenerations(commits, gens);
     const ops: KvOp[] = [];
     for (const [oid, f] of commits) {

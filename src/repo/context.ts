@@ -11,6 +11,8 @@ import type { PackCache } from './pack-cache.js';
 import type { SweepGuard } from './sweep.js';
 import type { CommitDeltaLimits } from './commit-deltas.js';
 import type { Repository } from './repository.js';
+import type { RemoteService } from './remotes.js';
+import type { KvOp } from '../storage/kv.js';
 
 /** Public facts about a repository. */
 export interface RepoInfo {
@@ -20,7 +22,7 @@ export interface RepoInfo {
 }
 
 /** Why a ref moved; passed to hooks. */
-export type RefUpdateSource = 'commit' | 'push' | 'api' | 'promote' | 'expire' | 'transaction' | 'merge' | 'revert';
+export type RefUpdateSource = 'commit' | 'push' | 'api' | 'promote' | 'expire' | 'transaction' | 'merge' | 'revert' | 'fetch';
 
 /** What hooks receive: the repository, why the refs move, and each ref's old and new value. */
 export interface RefUpdateEvent {
@@ -57,6 +59,12 @@ export interface RepoContext {
   commitDeltas?: CommitDeltaLimits | false;
   /** How long a sweep waits for a moment with no write in flight before it skips the object phase. */
   sweepWaitMs?: number;
+  /** The smart-HTTP client of `fetchFrom`/`pushTo` (src/remote/, from the engine). */
+  remotes?: RemoteService;
+  /** Writes joining a ref move's batch (the webhook outbox, src/webhooks/), decided under the lock. */
+  eventOps?: (source: RefUpdateSource, updates: readonly AppliedUpdate[]) => Promise<KvOp[]>;
+  /** Called after a batch with `eventOps` landed (wakes the webhook delivery loop). */
+  onEventsWritten?: () => void;
 }
 
 /** A repository's context with the facade that hooks and the pack-cache warm-up are given. */

@@ -40,6 +40,8 @@ export interface IngestOptions extends Omit<ReadPackOptions, 'getBase'> {
   maxDeltaRecordBytes?: number;
   /** The object checks (git's `receive.fsck.<msg-id>` levels); default strict, every id at git's level. */
   fsck?: FsckOptions | FsckConfig;
+  /** Commits at a shallow boundary (a shallow fetch's `shallow` lines): their parents need not be present. */
+  shallow?: ReadonlySet<string>;
 }
 
 /** Result of storing a pack. */
@@ -138,7 +140,7 @@ export async function ingestPack(kv: Kv, store: ObjectStore, source: AsyncIterab
           } else if (o.type === 'commit') {
             const c = decodeCommit(o.body);
             links.referenceOid(o.oid, 'commit', c.tree, 'tree', 'tree');
-            for (const p of c.parents) links.referenceOid(o.oid, 'commit', p, 'commit', 'parent');
+            if (!options.shallow?.has(o.oid)) for (const p of c.parents) links.referenceOid(o.oid, 'commit', p, 'commit', 'parent');
             commits.set(o.oid, { tree: c.tree, parents: c.parents, time: c.committer.timestamp });
           } else if (o.type === 'tag') {
             const t = decodeTag(o.body);
@@ -196,7 +198,7 @@ export async function ingestPack(kv: Kv, store: ObjectStore, source: AsyncIterab
     for (const { oid, kind } of session.pending()) checked(oid, 'blob', session.checkPending(oid, kind, await readQuarantined(oid)));
 
     // Commit-graph records of the pack's commits, generations parents first (commit-graph.ts).
-    const graphOps = await storageOp(READING, () => commitGraph(store).recordsFor(commits));
+    const graphOps = await storageOp(READING, () => commitGraph(store).recordsFor(commits, options.shallow));
     // Promote: the in-memory objects and the spilled ones, in one batch when it fits; each
     // under `O` or `D` by its form.
     const promoted = (oidBytes: Uint8Array, v: Uint8Array): KvOp => ({

@@ -58,10 +58,13 @@ export async function transact(core: RepoCore, updates: RefUpdate[], source: Ref
         if (typeof verdict === 'string') throw new RefRejectedError(verdict, { details: { refs: list.map((u) => u.ref) } });
       }
       if (await mayLeaveGarbage(ctx, list)) extraOps.push(sweepMarkOp(ctx.repoId));
+      // Webhook events land in the same batch as the refs: a crash cannot lose one (src/webhooks/).
+      if (ctx.eventOps) for (const op of await ctx.eventOps(source, list)) extraOps.push(op);
     },
     extraOps,
   });
   ctx.onRefsChanged?.(core.repo, applied);
+  ctx.onEventsWritten?.();
   if (ctx.afterRefUpdate) {
     Promise.resolve()
       .then(() => ctx.afterRefUpdate!({ repo: ctx.info.name, source, updates: applied }))
@@ -96,9 +99,11 @@ async function mayLeaveGarbage(ctx: RepoContext, list: readonly AppliedUpdate[])
  */
 export async function expireRefs(core: RepoCore): Promise<AppliedUpdate[]> {
   const { ctx } = core;
-  const expired = await ctx.refs.sweepExpired();
+  const eventOps = ctx.eventOps;
+  const expired = await ctx.refs.sweepExpired(eventOps && ((u) => eventOps('expire', u)));
   if (expired.length > 0) {
     ctx.onRefsChanged?.(core.repo, expired);
+    ctx.onEventsWritten?.();
     if (ctx.afterRefUpdate) {
       await Promise.resolve(ctx.afterRefUpdate({ repo: ctx.info.name, source: 'expire', updates: expired })).catch(() => undefined);
     }

@@ -25,6 +25,7 @@ import type { IngestOptions, IngestResult } from './ingest.js';
 import { registerInternals } from './internals.js';
 import { sweepRepository, type SweepResult } from './sweep.js';
 import { isAncestor, type ObjectPlan, type ObjectPlanInput } from './walk.js';
+import { remotesOf, type FetchFromOptions, type FetchFromResult, type PushToOptions, type PushToResult } from './remotes.js';
 
 // The review services (diff, compare, merge, revert) and pack ingestion load on first use, so a
 // browser bundle the bundler splits (Vite, webpack, esbuild --splitting) leaves them out of its
@@ -41,6 +42,7 @@ export type { SweepResult } from './sweep.js';
 export type { DiffFile, DiffHunk, DiffOptions, DiffResult } from './diff.js';
 export type { CompareResult, ConflictKind, MergeCheck, MergeConflict, MergeOptions, MergeResult, RevertOptions } from './merge.js';
 export type { TreeEntry };
+export type { FetchFromOptions, FetchFromResult, PushToOptions, PushToResult, PushRefStatus, RemoteCredentials } from './remotes.js';
 
 /** Options of reads that resolve names: `view: 'ephemeral'` sees ephemeral refs over regular ones. */
 export interface ReadOptions {
@@ -243,6 +245,20 @@ export class Repository {
             yield* source as Iterable<Uint8Array>;
           })();
     return this.#ctx.guard.write(() => ingestPack(this.#ctx.kv, this.#ctx.objects, src, { ...this.#ctx.ingest, ...options }));
+  }
+
+  // ---- remotes ---------------------------------------------------------------------------
+
+  /** Fetches branches and tags (or one `ref`) and their objects from a Git server over smart HTTP, and sets the refs here. */
+  fetchFrom(url: string, options: FetchFromOptions = {}): Promise<FetchFromResult> {
+    this.#ctx.assertLive();
+    return remotesOf(this.#ctx).fetchFrom(this, url, options);
+  }
+
+  /** Pushes branches and tags (or `refs`) to a Git server over smart HTTP, sending what it lacks. */
+  pushTo(url: string, options: PushToOptions = {}): Promise<PushToResult> {
+    this.#ctx.assertLive();
+    return remotesOf(this.#ctx).pushTo(this, url, options);
   }
 
   /**

@@ -16,6 +16,7 @@
  * the short last step. Nothing is deleted before marking completed: an aborted sweep (the
  * engine closing) leaves the store as it was.
  */
+import { shallowParents } from './shallow.js';
 import type { Oid } from '../object/oid.js';
 import type { RepoContext, RepoCore } from './context.js';
 import { expireRefs } from './ref-updates.js';
@@ -127,9 +128,10 @@ export interface SweepResult {
   busy?: true;
 }
 
-/** Tips of both ref spaces. */
+/** Tips of both ref spaces, and the parents a shallow fetch left out (tips that may be missing: shallow.ts). */
 async function tips(ctx: RepoContext): Promise<Oid[]> {
-  return [...(await ctx.refs.list('regular')), ...(await ctx.refs.list('ephemeral'))].map(([, v]) => v.oid);
+  const refs = [...(await ctx.refs.list('regular')), ...(await ctx.refs.list('ephemeral'))].map(([, v]) => v.oid);
+  return [...refs, ...(await shallowParents(ctx.kv, ctx.repoId))];
 }
 
 /**

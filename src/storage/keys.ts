@@ -21,6 +21,11 @@
  *   'W' id 0x01 stamp(12)      -> "needs an object sweep" marker (one key per event, see repo/sweep-state.ts)
  *   'C' id oid(20)             -> commit-graph record: version(1) generation(uint32 BE)
  *                                 committer time(float64 BE) tree(20) parents(20 each)
+ *   'H' id 0x00 hookId         -> webhook (JSON: url, events, secret; src/webhooks/)
+ *   'H' id 0x01 hookId 0x00 at(8) delivery -> a delivery's outcome (JSON, the last 50 per hook)
+ *   'H' id 0x02 oid(20)        -> (empty) a parent absent beyond a shallow fetch's boundary (repo/shallow.ts)
+ *   'X' due(8) delivery        -> webhook outbox entry (JSON: target, signed body, attempts),
+ *                                 engine-wide so a repository's deletion event survives it
  */
 import { utf8 } from '../platform/bytes.js';
 
@@ -40,6 +45,8 @@ export const TAG = {
   objectType: 0x4b, // K  per repository: object-store side index (unused: 'D' values carry the type)
   sweepState: 0x57, // W  per repository: what the sweep needs to know between runs
   revoked: 0x54, // T  engine-wide: revoked tokens
+  webhook: 0x48, // H  per repository: webhooks and their recent deliveries
+  outbox: 0x58, // X  engine-wide: webhook deliveries due
 } as const;
 
 /** Tags of every per-repository key range (cleared when a repository is deleted). */
@@ -54,6 +61,7 @@ export const REPO_TAGS = [
   TAG.commitGraph,
   TAG.objectType,
   TAG.sweepState,
+  TAG.webhook,
 ] as const;
 
 /** `tag` followed by the 4-byte id. */
@@ -184,4 +192,17 @@ export function repoRange(tag: number, repoId: number): KeyRange {
 /** The range of every repository record. */
 export function repoRecordsRange(): KeyRange {
   return prefixRange(new Uint8Array([TAG.repo]));
+}
+
+/** Key of a parent commit known to be absent beyond a shallow fetch's boundary: `'H' id 0x02 oid(20)`. */
+export function shallowParentKey(repoId: number, oidBytes: Uint8Array): Uint8Array {
+  const k = repoPrefix(TAG.webhook, repoId, 21);
+  k[5] = 0x02;
+  k.set(oidBytes, 6);
+  return k;
+}
+
+/** The range of a repository's shallow-boundary parents. */
+export function shallowParentsRange(repoId: number): KeyRange {
+  return prefixRange(repoKey(TAG.webhook, repoId, new Uint8Array([0x02])));
 }

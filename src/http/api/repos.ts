@@ -10,6 +10,7 @@ import { internalsOf } from '../../repo/internals.js';
 import { optBool, optPositiveInt, optString, readJson, type JsonBody } from './body.js';
 import { json, noContent } from './responses.js';
 import type { ApiRoute } from './router.js';
+import { importRepo } from './remotes.js';
 
 /** `POST /repos` body. */
 export function parseCreateRepoBody(body: JsonBody): { name: string; defaultBranch?: string } {
@@ -50,7 +51,9 @@ export const repoRoutes: readonly ApiRoute[] = [
     path: '/repos',
     access: 'admin',
     handle: async (ctx) => {
-      const b = parseCreateRepoBody(await readJson(ctx));
+      const raw = await readJson(ctx);
+      if (raw.source !== undefined) return importRepo(ctx, raw); // import from a Git URL (remotes.ts)
+      const b = parseCreateRepoBody(raw);
       const repo = await ctx.options.engine.createRepo(b.name, b.defaultBranch !== undefined ? { defaultBranch: b.defaultBranch } : {});
       return json(201, repo.info, { Location: `${ctx.url.pathname.replace(/\/+$/, '')}/${b.name}` });
     },

@@ -23,6 +23,12 @@
  *   GET    /repos/:repo/commits/:sha/diff  read    diff against the first parent
  *   POST   /repos/:repo/merges             write   merge, squash or fast-forward into a branch
  *   POST   /repos/:repo/reverts            write   a commit undoing another
+ *   POST   /repos  { source: { url } }     admin   create by importing from a Git URL
+ *   POST   /repos/:repo/push               admin   mirror refs to another Git server
+ *   POST   /repos/:repo/webhooks           admin   add a webhook
+ *   GET    /repos/:repo/webhooks           admin   list webhooks (no secrets)
+ *   DELETE /repos/:repo/webhooks/:id       admin   remove a webhook
+ *   GET    /repos/:repo/webhooks/:id/deliveries admin recent deliveries
  *   GET    /openapi.json                   public  the OpenAPI 3.1 description of this table
  */
 import { branchRoutes } from './branches.js';
@@ -35,6 +41,7 @@ import { refRoutes } from './refs.js';
 import { repoRoutes } from './repos.js';
 import { createRouter, type ApiRoute } from './router.js';
 import { tokenRoutes } from './tokens.js';
+import { remoteRoutes } from './remotes.js';
 
 /** Every route of the API, in matching order. */
 export const API_ROUTES: readonly ApiRoute[] = [
@@ -46,6 +53,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
   ...promoteRoutes,
   ...mergeRoutes,
   ...tokenRoutes,
+  ...remoteRoutes,
   ...openApiRoutes(() => API_ROUTES),
 ];
 
