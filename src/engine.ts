@@ -28,6 +28,7 @@ import type { Oid } from './object/oid.js';
 import { fsckConfig, type FsckConfig } from './object/fsck.js';
 import type { EngineOptions, EngineSweepOptions, EngineSweepResult } from './engine-options.js';
 import { applyDelta } from './pack/delta.js';
+import { LeaseCoordinator } from './repo/sweep-leases.js';
 
 export type { EngineOptions, EngineSweepOptions, EngineSweepResult } from './engine-options.js';
 
@@ -75,6 +76,8 @@ export class Engine {
   readonly #reclaim = new Map<number, SweepGuard>();
   /** When the next full scan for keys of repository ids without a record is due (ms since the epoch). */
   #orphanScanAt = 0;
+  /** Leases in the database when several processes share it (`coordination`), else undefined. */
+  readonly #coord: LeaseCoordinator | undefined;
 
   /** Use `openEngine`. */
   constructor(kv: Kv, ownsDb: boolean, options: EngineOptions) {
@@ -86,6 +89,8 @@ export class Engine {
     this.#lock = options.lock ?? new InProcessLock();
     this.packCache = new PackCache(options.packCache);
     this.#revoked = new RevocationStore(kv);
+    const c = options.coordination;
+    this.#coord = c === undefined || c === 'process' ? undefined : new LeaseCoordinator(kv, c === 'database' ? {} : c);
   }
 
   #check(): void {
@@ -181,7 +186,7 @@ export class Engine {
 
   #guardOf(id: number): SweepGuard {
     let guard = this.#guards.get(id);
-    if (guard === undefined) this.#guards.set(id, (guard = new SweepGuard({ signal: this.#abort.signal })));
+    if (guard === undefined) this.#guards.set(id, (guard = new SweepGuard({ signal: this.#abort.signal, remote: this.#coord?.forRepo(id) })));
     return guard;
   }
 
@@ -204,9 +209,18 @@ export class Engine {
     this.#check();
     if (typeof name !== 'string') throw new InvalidArgumentError('repository name must be a string');
     const cached = this.#repos.get(name);
-    if (cached) return cached;
+    // Several processes: another may have deleted (and re-created) it; the name decides.
+    if (cached && this.#coord !== undefined && !(await this.#current(name, cached))) this.#repos.delete(name);
+    else if (cached) return cached;
     const rec = await this.#record(name);
     return rec === undefined ? undefined : this.#open(rec);
+  }
+
+  async #current(name: string, repo: Repository): Promise<boolean> {
+    const id = await this.#kv.get(nameKey(name));
+    if (id !== undefined && decodeRepoId(id) === internalsOf(repo).id) return true;
+    this.#deleted.add(internalsOf(repo).id);
+    return false;
   }
 
   /** Every repository, sorted by name. */
@@ -303,7 +317,10 @@ export class Engine {
    */
   async sweep(options: EngineSweepOptions = {}): Promise<EngineSweepResult> {
     this.#check();
-    const run = this.#sweepAll(options);
+    const run =
+      this.#coord === undefined
+        ? this.#sweepAll(options)
+        : this.#coord.lead('sweep', () => this.#sweepAll(options)).then((r) => (r.ran ? r.value : { refs: 0, objects: 0, skipped: true as const }));
     this.#sweeps.add(run);
     try {
       return await run;
@@ -384,6 +401,7 @@ export class Engine {
     this.#abort.abort(new ClosedError());
     // Sweeps stop at their next check (a few milliseconds): let them leave before the database closes.
     await Promise.allSettled(this.#sweeps);
+    await this.#coord?.close();
     this.#kv.markClosed();
     if (this.#ownsDb) await this.#kv.db.close();
   }

@@ -21,6 +21,11 @@
  *   'W' id 0x01 stamp(12)      -> "needs an object sweep" marker (one key per event, see repo/sweep-state.ts)
  *   'C' id oid(20)             -> commit-graph record: version(1) generation(uint32 BE)
  *                                 committer time(float64 BE) tree(20) parents(20 each)
+ *   'L' id kind(1) holder(8) seq(4) -> a process's write in flight ('w'), closed sweep gate ('g')
+ *                                 or pinned objects ('p': oids, 20 bytes each), live while its
+ *                                 holder's 'G' alive record is (repo/sweep-leases.ts)
+ *   'G' name                   -> engine-wide settings and leases: 'alive/' holder -> expiry
+ *                                 (float64 BE ms), 'lead/' name '/' holder, 'setting/' name -> value
  */
 import { utf8 } from '../platform/bytes.js';
 
@@ -40,6 +45,8 @@ export const TAG = {
   objectType: 0x4b, // K  per repository: object-store side index (unused: 'D' values carry the type)
   sweepState: 0x57, // W  per repository: what the sweep needs to know between runs
   revoked: 0x54, // T  engine-wide: revoked tokens
+  lease: 0x4c, // L  per repository: cross-process writes, sweep gates and pins
+  global: 0x47, // G  engine-wide: settings, process liveness, leader leases
 } as const;
 
 /** Tags of every per-repository key range (cleared when a repository is deleted). */
@@ -54,6 +61,7 @@ export const REPO_TAGS = [
   TAG.commitGraph,
   TAG.objectType,
   TAG.sweepState,
+  TAG.lease,
 ] as const;
 
 /** `tag` followed by the 4-byte id. */
