@@ -32,8 +32,8 @@ type Op = { type: 'put'; key: Buffer; value: Buffer } | { type: 'del'; key: Buff
 // One statement's parameters: PostgreSQL allows 65535; two per put, one for the delete array.
 const MAX_PUTS_PER_STATEMENT = 16_000;
 
-/** How long a new connection may take before the statement fails (an unreachable server). */
-export const CONNECT_TIMEOUT_MS = 10_000;
+/** How long a statement may wait for a connection (a new one to an unreachable server, or a free one of a full pool) before it fails. */
+export const CONNECT_TIMEOUT_MS = 30_000;
 
 /**
  * A failure of PostgreSQL or of the way to it, as level-git's `StorageError` (`ERR_STORAGE`,
