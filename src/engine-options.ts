@@ -11,6 +11,7 @@ import type { PackCacheOptions } from './repo/pack-cache.js';
 import type { TokenService } from './access/tokens.js';
 import type { FsckOptions } from './object/fsck.js';
 import type { RemoteEngineOptions } from './webhooks/services.js';
+import type { LeaseOptions } from './repo/sweep-leases.js';
 
 /** Options of `openEngine` (`allowPrivateRemotes`, `remotes` and `webhooks`: src/webhooks/services.ts). */
 export interface EngineOptions extends RemoteEngineOptions {
@@ -56,6 +57,14 @@ export interface EngineOptions extends RemoteEngineOptions {
    * e.g. `{ badTimezone: 'warn' }`. Validated by `openEngine` (InvalidArgumentError).
    */
   fsck?: FsckOptions;
+  /**
+   * How the sweep coordinates with other processes: `'process'` (default: in memory, this
+   * process is the only one writing) or `'database'` (several processes over one database, with
+   * a shared `lock`: writes in flight, sweep gates and pins are leases in the database, one
+   * process sweeps at a time, repositories are looked up by name on each use). An object sets
+   * the lease: `{ leaseMs }` (default 30 000). docs/scale-out.md.
+   */
+  coordination?: 'process' | 'database' | LeaseOptions;
 }
 
 /** What `Engine.sweep` removed, and which repositories failed (the others were still swept). */
@@ -70,6 +79,8 @@ export interface EngineSweepResult {
   errors?: { repo: string; error: unknown }[];
   /** Deleted repositories whose leftover keys (a push that landed after the delete) were cleared; absent when none. */
   reclaimed?: number;
+  /** True when another process was sweeping (coordination `'database'`): this call swept nothing. */
+  skipped?: true;
 }
 
 /** Options of `Engine.sweep`. */

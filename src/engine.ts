@@ -30,6 +30,7 @@ import type { EngineOptions, EngineSweepOptions, EngineSweepResult } from './eng
 import { applyDelta } from './pack/delta.js';
 import { engineEvents } from './engine-events.js';
 import type { EngineEvents } from './webhooks/services.js';
+import { LeaseCoordinator } from './repo/sweep-leases.js';
 
 export type { EngineOptions, EngineSweepOptions, EngineSweepResult } from './engine-options.js';
 
@@ -82,6 +83,8 @@ export class Engine {
   readonly #reclaim = new Map<number, SweepGuard>();
   /** When the next full scan for keys of repository ids without a record is due (ms since the epoch). */
   #orphanScanAt = 0;
+  /** Leases in the database when several processes share it (`coordination`), else undefined. */
+  readonly #coord: LeaseCoordinator | undefined;
 
   /** Use `openEngine`. */
   constructor(kv: Kv, ownsDb: boolean, options: EngineOptions) {
@@ -96,6 +99,8 @@ export class Engine {
     this.#events = engineEvents(kv, options, async (name) => internalsOf(await this.getRepo(name)).id);
     this.webhooks = this.#events?.webhooks;
     this.remotes = this.#events?.remotes;
+    const c = options.coordination;
+    this.#coord = c === undefined || c === 'process' ? undefined : new LeaseCoordinator(kv, c === 'database' ? {} : c);
   }
 
   #check(): void {
@@ -192,7 +197,7 @@ export class Engine {
 
   #guardOf(id: number): SweepGuard {
     let guard = this.#guards.get(id);
-    if (guard === undefined) this.#guards.set(id, (guard = new SweepGuard({ signal: this.#abort.signal })));
+    if (guard === undefined) this.#guards.set(id, (guard = new SweepGuard({ signal: this.#abort.signal, remote: this.#coord?.forRepo(id) })));
     return guard;
   }
 
@@ -215,9 +220,18 @@ export class Engine {
     this.#check();
     if (typeof name !== 'string') throw new InvalidArgumentError('repository name must be a string');
     const cached = this.#repos.get(name);
-    if (cached) return cached;
+    // Several processes: another may have deleted (and re-created) it; the name decides.
+    if (cached && this.#coord !== undefined && !(await this.#current(name, cached))) this.#repos.delete(name);
+    else if (cached) return cached;
     const rec = await this.#record(name);
     return rec === undefined ? undefined : this.#open(rec);
+  }
+
+  async #current(name: string, repo: Repository): Promise<boolean> {
+    const id = await this.#kv.get(nameKey(name));
+    if (id !== undefined && decodeRepoId(id) === internalsOf(repo).id) return true;
+    this.#deleted.add(internalsOf(repo).id);
+    return false;
   }
 
   /** Every repository, sorted by name. */
@@ -316,7 +330,10 @@ export class Engine {
    */
   async sweep(options: EngineSweepOptions = {}): Promise<EngineSweepResult> {
     this.#check();
-    const run = this.#sweepAll(options);
+    const run =
+      this.#coord === undefined
+        ? this.#sweepAll(options)
+        : this.#coord.lead('sweep', () => this.#sweepAll(options)).then((r) => (r.ran ? r.value : { refs: 0, objects: 0, skipped: true as const }));
     this.#sweeps.add(run);
     try {
       return await run;
@@ -398,6 +415,7 @@ export class Engine {
     await this.#events?.close();
     // Sweeps stop at their next check (a few milliseconds): let them leave before the database closes.
     await Promise.allSettled(this.#sweeps);
+    await this.#coord?.close();
     this.#kv.markClosed();
     if (this.#ownsDb) await this.#kv.db.close();
   }

@@ -1,14 +1,15 @@
 #!/usr/bin/env node
 /**
  * The `level-git` command:
- *   level-git serve [--data DIR] [--port N] [--host H] [--memory] [--public-key FILE]...
+ *   level-git serve [--data DIR | --db postgres://...] [--port N] [--host H] [--memory] [--public-key FILE]...
  *                   [--sweep-interval S] [--ephemeral-ttl S] [--base-url URL]
  *                   [--admin-key-file FILE] [--idle-timeout S] [--max-connections N]
  *                   [--allow-private-remotes]
  *   level-git create-repo <name> [--default-branch B] [--url URL] [--admin-key K] [--data DIR]
  *   level-git remote-url <name> [--write] [--ttl S] [--ephemeral] [--url URL] [--admin-key K] [--data DIR]
  * Environment: LEVEL_GIT_ADMIN_KEY, LEVEL_GIT_SECRET, LEVEL_GIT_PUBLIC_KEY (PEM),
- * LEVEL_GIT_PUBLIC_KEY_FILE, LEVEL_GIT_URL (operator commands), LEVEL_GIT_ALLOW_PRIVATE_REMOTES=1.
+ * LEVEL_GIT_PUBLIC_KEY_FILE, LEVEL_GIT_URL (operator commands), LEVEL_GIT_ALLOW_PRIVATE_REMOTES=1,
+ * LEVEL_GIT_DATABASE_URL (as --db).
  */
 // The Node platform (static node:crypto/node:zlib) before anything hashes: native on every Node 20.
 import '../platform/use-node.js';
@@ -18,7 +19,7 @@ import { join, resolve } from 'node:path';
 import { startServe } from './serve.js';
 
 const USAGE = `usage:
-  level-git serve [--data DIR] [--port N] [--host H] [--memory] [--public-key FILE]...
+  level-git serve [--data DIR | --db postgres://USER@HOST:PORT/DB] [--port N] [--host H] [--memory] [--public-key FILE]...
                   [--sweep-interval SECONDS] [--ephemeral-ttl SECONDS] [--base-url URL]
                   [--admin-key-file FILE] [--idle-timeout SECONDS] [--max-connections N]
                   [--allow-private-remotes]
@@ -26,7 +27,8 @@ const USAGE = `usage:
   level-git remote-url <name> [--write] [--ttl SECONDS] [--ephemeral] [--url URL] [--admin-key KEY] [--data DIR]
 
 environment: LEVEL_GIT_ADMIN_KEY, LEVEL_GIT_SECRET, LEVEL_GIT_PUBLIC_KEY, LEVEL_GIT_PUBLIC_KEY_FILE, LEVEL_GIT_URL,
-             LEVEL_GIT_ALLOW_PRIVATE_REMOTES=1 (as --allow-private-remotes)`;
+             LEVEL_GIT_ALLOW_PRIVATE_REMOTES=1 (as --allow-private-remotes),
+             LEVEL_GIT_DATABASE_URL (as --db)`;
 
 class UsageError extends Error {}
 
@@ -42,6 +44,7 @@ async function serve(args: string[]): Promise<void> {
     args,
     options: {
       data: { type: 'string' },
+      db: { type: 'string' },
       port: { type: 'string' },
       host: { type: 'string' },
       memory: { type: 'boolean' },
@@ -66,12 +69,15 @@ async function serve(args: string[]): Promise<void> {
   const ttl = intOption(values['ephemeral-ttl'], 'ephemeral-ttl', 1);
   const idle = intOption(values['idle-timeout'], 'idle-timeout', 0);
   const maxConnections = intOption(values['max-connections'], 'max-connections', 1);
+  const database = values.db ?? (process.env.LEVEL_GIT_DATABASE_URL || undefined);
+  if (database !== undefined && !/^postgres(ql)?:\/\//.test(database)) throw new UsageError('--db must be a postgres:// URL');
   // Everything the server creates from here on (database files, key files) is the server user's alone.
   process.umask(0o077);
 
   const running = await startServe({
     ...(values.data !== undefined ? { data: values.data } : {}),
     memory: values.memory === true,
+    ...(database !== undefined ? { database } : {}),
     ...(port !== undefined ? { port } : {}),
     ...(values.host !== undefined ? { host: values.host } : {}),
     publicKeys,

@@ -10,6 +10,12 @@
  *
  * A generated admin key is never printed: the path of the 0600 file holding it is (with
  * `--memory`, a fresh file in the temporary folder, removed when the server stops).
+ *
+ * With `database` (`--db postgres://...`, or LEVEL_GIT_DATABASE_URL) there is no data folder:
+ * the repositories live in PostgreSQL, ref transactions are serialized by a PostgresRefLock, the
+ * sweep is coordinated through the database, and the token signing secret is kept in the
+ * database (created by the first process to start), so any number of processes with the same
+ * URL and the same admin key serve as one (docs/scale-out.md).
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -23,6 +29,10 @@ import { createTokenService, type TokenService } from '../access/tokens.js';
 import { createServer } from '../http/node-server.js';
 import { secureDataFolder, writeSecretFile } from './data-folder.js';
 import { enableRemotes } from '../webhooks/enable.js';
+import type { RefLock } from '../refs/lock.js';
+import { Kv } from '../storage/kv.js';
+import { sharedSetting } from '../storage/settings.js';
+import { fromUtf8, utf8 } from '../platform/bytes.js';
 
 /** Options of `startServe`. */
 export interface ServeOptions {
@@ -30,6 +40,8 @@ export interface ServeOptions {
   data?: string;
   /** Keep everything in memory (nothing survives a restart). */
   memory?: boolean;
+  /** `postgres://user:password@host:port/database`: keep everything there, shared with other processes (no data folder). */
+  database?: string;
   port?: number;
   host?: string;
   /** Admin key; default LEVEL_GIT_ADMIN_KEY, else the one kept in the data folder (generated once). */
@@ -112,7 +124,18 @@ export async function startServe(options: ServeOptions = {}): Promise<RunningSer
   const baseUrl = options.baseUrl === undefined ? undefined : checkBaseUrl(options.baseUrl);
   let keyFile: string | undefined;
   let tempKeyDir: string | undefined;
-  if (options.memory) {
+  let lock: (RefLock & { close(): Promise<void> }) | undefined;
+  if (options.database !== undefined) {
+    if (options.memory || options.data !== undefined) throw new Error('--db keeps everything in the database: drop --data and --memory');
+    if (adminKey === undefined && options.adminKeyFile !== undefined && existsSync(options.adminKeyFile)) {
+      adminKey = readFileSync(options.adminKeyFile, 'utf8').trim();
+    }
+    // Every process must accept the same key: a generated one would differ per process.
+    if (adminKey === undefined) throw new Error('--db needs the admin key every process shares: set LEVEL_GIT_ADMIN_KEY or --admin-key-file FILE');
+    const { createPostgresLevel, PostgresRefLock } = await import('../postgres/index.js');
+    db = createPostgresLevel({ connectionString: options.database }) as unknown as AnyLevel;
+    lock = new PostgresRefLock({ connectionString: options.database });
+  } else if (options.memory) {
     const { MemoryLevel } = await import('memory-level');
     db = new MemoryLevel() as unknown as AnyLevel;
     if (adminKey === undefined) {
@@ -141,10 +164,13 @@ export async function startServe(options: ServeOptions = {}): Promise<RunningSer
 
   await db.open();
   // The database's own files, created by the open above (older versions left them 0644).
-  if (!options.memory) for (const w of secureDataFolder(join(resolve(options.data ?? './data'), 'db'))) logError(w);
+  if (!options.memory && lock === undefined) for (const w of secureDataFolder(join(resolve(options.data ?? './data'), 'db'))) logError(w);
+  // One secret for every process over the database: the first to start creates it.
+  secret ??= fromUtf8(await sharedSetting(new Kv(db), lock!, 'token-secret', () => utf8(generated())));
   enableRemotes(); // imports, mirrors and webhooks
   const engine = await openEngine({
     db,
+    ...(lock !== undefined ? { lock, coordination: 'database' as const } : {}),
     ...(options.ephemeralTtlSeconds !== undefined ? { ephemeralTtlSeconds: options.ephemeralTtlSeconds } : {}),
     allowPrivateRemotes: options.allowPrivateRemotes === true,
   });
@@ -213,6 +239,7 @@ export async function startServe(options: ServeOptions = {}): Promise<RunningSer
       // Stops a running sweep (it deletes nothing it has not finished marking) and waits only for it to leave.
       await engine.close();
       await db.close();
+      await lock?.close();
       if (tempKeyDir !== undefined) rmSync(tempKeyDir, { recursive: true, force: true });
     })());
 

@@ -10,6 +10,7 @@
 import { AbstractLevel, type AbstractDatabaseHooks, type AbstractDatabaseOptions } from 'abstract-level';
 import pg from 'pg';
 import { batchStatement, clearStatement, fromWire, statements, type Statements } from './sql.js';
+import { StorageError } from '../errors.js';
 import { PostgresIterator, PostgresKeyIterator, PostgresValueIterator, type PageSource, type ReadOptions } from './postgres-iterator.js';
 
 /** Options of `createPostgresLevel` / `new PostgresLevel`. */
@@ -30,6 +31,19 @@ type Op = { type: 'put'; key: Buffer; value: Buffer } | { type: 'del'; key: Buff
 
 // One statement's parameters: PostgreSQL allows 65535; two per put, one for the delete array.
 const MAX_PUTS_PER_STATEMENT = 16_000;
+
+/** How long a statement may wait for a connection (a new one to an unreachable server, or a free one of a full pool) before it fails. */
+export const CONNECT_TIMEOUT_MS = 30_000;
+
+/**
+ * A failure of PostgreSQL or of the way to it, as level-git's `StorageError` (`ERR_STORAGE`,
+ * HTTP 503): the server down, unreachable, restarting, or refusing a statement.
+ */
+export function storageFailure(err: unknown): StorageError {
+  if (err instanceof StorageError) return err;
+  const e = err as { message?: string; code?: string };
+  return new StorageError(`PostgreSQL: ${e?.message ?? String(err)}`, { cause: err, details: { operation: 'postgres' } });
+}
 
 /** Rolls back and returns the connection; one whose rollback fails is destroyed, not reused. */
 async function rollback(client: pg.PoolClient, cause: unknown): Promise<void> {
@@ -93,12 +107,20 @@ export class PostgresLevel<K = string, V = string> extends AbstractLevel<Buffer,
     const pool = this.#pool;
     if (pool === undefined) throw new Error('the PostgreSQL level is not open');
     this.#queries++;
-    return pool.query({ text, values });
+    try {
+      return await pool.query({ text, values });
+    } catch (err) {
+      throw storageFailure(err);
+    }
   }
 
   async _open(): Promise<void> {
     if (this.#pool === undefined) {
-      const pool = new pg.Pool({ connectionString: this.#options.connectionString, max: this.#options.poolSize ?? 10 });
+      const pool = new pg.Pool({
+        connectionString: this.#options.connectionString,
+        max: this.#options.poolSize ?? 10,
+        connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+      });
       // An idle connection that breaks (server restart) is dropped by the pool; without a
       // listener that event would crash the process. The next query reconnects.
       pool.on('error', () => {});
@@ -202,7 +224,7 @@ export class PostgresLevel<K = string, V = string> extends AbstractLevel<Buffer,
       await this.query(q.text, q.values);
       return;
     }
-    const client = await this.#pool!.connect();
+    const client = await this.#pool!.connect().catch((err) => Promise.reject(storageFailure(err)));
     try {
       this.#queries++;
       await client.query('BEGIN');
@@ -215,7 +237,7 @@ export class PostgresLevel<K = string, V = string> extends AbstractLevel<Buffer,
       await client.query('COMMIT');
     } catch (err) {
       await rollback(client, err);
-      throw err;
+      throw storageFailure(err);
     }
     client.release();
   }

@@ -18,6 +18,7 @@
  */
 import pg from 'pg';
 import { InProcessLock, type RefLock } from '../refs/lock.js';
+import { CONNECT_TIMEOUT_MS, storageFailure } from './postgres-level.js';
 
 /** Options of `PostgresRefLock`. */
 export interface PostgresRefLockOptions {
@@ -57,7 +58,8 @@ export class PostgresRefLock implements RefLock {
     }
     this.#namespace = options.namespace ?? 'level-git';
     this.#ownsPool = options.pool === undefined;
-    this.#pool = options.pool ?? new pg.Pool({ connectionString: options.connectionString, max: options.poolSize ?? 10 });
+    this.#pool =
+      options.pool ?? new pg.Pool({ connectionString: options.connectionString, max: options.poolSize ?? 10, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
     // A broken idle connection is dropped by the pool; without a listener it would crash the process.
     if (this.#ownsPool) this.#pool.on('error', () => {});
   }
@@ -79,7 +81,7 @@ export class PostgresRefLock implements RefLock {
   #checkServer(): Promise<void> {
     this.#checked ??= (async () => {
       this.#queries++;
-      const { rows } = await this.#pool.query('SELECT version() AS v');
+      const { rows } = await this.#pool.query('SELECT version() AS v').catch((err) => Promise.reject(storageFailure(err)));
       if (/cockroach/i.test(String(rows[0]?.v))) {
         throw new Error('PostgresRefLock needs PostgreSQL session advisory locks; CockroachDB only stubs them (they lock nothing)');
       }
@@ -93,7 +95,7 @@ export class PostgresRefLock implements RefLock {
   async #runLocked<T>(key: string, fn: () => Promise<T>): Promise<T> {
     await this.#checkServer();
     const id = advisoryLockId(this.#namespace, key);
-    const client = await this.#pool.connect();
+    const client = await this.#pool.connect().catch((err) => Promise.reject(storageFailure(err)));
     let broken: Error | undefined;
     // A connection that breaks while held reports here; the server has then released the lock.
     const onError = (err: Error) => (broken = err);
@@ -104,7 +106,7 @@ export class PostgresRefLock implements RefLock {
     } catch (err) {
       client.off('error', onError);
       client.release(err as Error);
-      throw err;
+      throw storageFailure(err);
     }
     try {
       return await fn();

@@ -15,6 +15,9 @@
  * candidate at all. So the long work runs with the gate open, and the gate is closed only for
  * the short last step. Nothing is deleted before marking completed: an aborted sweep (the
  * engine closing) leaves the store as it was.
+ * With several processes over one database (`coordination: 'database'`), the guard also
+ * records its writes, pins and gate there (`remote`, sweep-leases.ts): the gate closes only at a
+ * moment with no write in flight in any process, and pins of every process are kept.
  */
 import { shallowParents } from './shallow.js';
 import type { Oid } from '../object/oid.js';
@@ -25,6 +28,7 @@ import { OidList, OidSet } from './oid-set.js';
 import { markSweepNeeded, needsObjectSweep, readSweepState, sweepCompleted, type SweepState } from './sweep-state.js';
 import { oidFromBytes, oidToBytes } from '../object/oid.js';
 import { TAG, repoRange } from '../storage/keys.js';
+import type { RemoteGuard } from './sweep-leases.js';
 
 /** Writes in flight, packs being streamed, and the gate a running sweep closes. One per repository. */
 export class SweepGuard {
@@ -35,9 +39,13 @@ export class SweepGuard {
   #pins = new Set<{ oids: readonly Oid[] }>();
   #idle: (() => void)[] = [];
   #sweeps: Promise<unknown> = Promise.resolve();
+  readonly #remote: RemoteGuard | undefined;
+  /** Releases of this process's write records in the database (all alike: any one may go first). */
+  readonly #remoteWrites: (() => void)[] = [];
 
-  constructor(options: { signal?: AbortSignal } = {}) {
+  constructor(options: { signal?: AbortSignal; remote?: RemoteGuard } = {}) {
     this.signal = options.signal;
+    this.#remote = options.remote;
   }
 
   /** True when no write is in flight. */
@@ -55,9 +63,22 @@ export class SweepGuard {
   async beginWrite(): Promise<void> {
     while (this.#gate) await this.#gate;
     this.#writes++;
+    if (this.#remote === undefined) return;
+    try {
+      this.#remoteWrites.push(await this.#remote.beginWrite());
+    } catch (err) {
+      this.#leave();
+      throw err;
+    }
   }
 
+  /** Ends a write begun by `beginWrite`. */
   endWrite(): void {
+    this.#remoteWrites.pop()?.();
+    this.#leave();
+  }
+
+  #leave(): void {
     if (--this.#writes > 0) return;
     const idle = this.#idle;
     this.#idle = [];
@@ -83,7 +104,18 @@ export class SweepGuard {
     while (this.#gate) await this.#gate;
     const token = { oids };
     this.#pins.add(token);
-    return () => void this.#pins.delete(token);
+    if (this.#remote === undefined) return () => void this.#pins.delete(token);
+    let release: () => void;
+    try {
+      release = await this.#remote.pin(oids);
+    } catch (err) {
+      this.#pins.delete(token);
+      throw err;
+    }
+    return () => {
+      this.#pins.delete(token);
+      release();
+    };
   }
 
   /**
@@ -91,12 +123,45 @@ export class SweepGuard {
    * `fn` with the gate closed; `fn` gets a test for pinned objects. Returns undefined when the
    * repository stayed busy the whole time (the next sweep collects what this one could not).
    */
-  async exclusive<T>(waitMs: number, fn: (pinned: () => ReadonlySet<Oid>) => Promise<T>): Promise<T | undefined> {
+  async exclusive<T>(waitMs: number, fn: (pinned: () => Promise<ReadonlySet<Oid>>) => Promise<T>): Promise<T | undefined> {
     const deadline = Date.now() + waitMs;
+    for (;;) {
+      if (!(await this.#quiet(deadline))) return undefined;
+      if (this.#writes > 0 || this.#gate) continue; // a write began as #quiet returned
+      // Closed before the next await: a write starting now waits until the sweep is done.
+      let open!: () => void;
+      this.#gate = new Promise<void>((r) => (open = r));
+      let busy = false;
+      try {
+        // Other processes: closed only at a moment with no write in flight in any of them.
+        busy = this.#remote !== undefined && !(await this.#remote.tryClose());
+        if (!busy) {
+          try {
+            return await fn(async () => {
+              const pinned = (await this.#remote?.pinned()) ?? new Set<Oid>();
+              for (const p of this.#pins) for (const oid of p.oids) pinned.add(oid);
+              return pinned;
+            });
+          } finally {
+            await this.#remote?.open();
+          }
+        }
+      } finally {
+        this.#gate = undefined;
+        open();
+      }
+      // Another process is writing: look again shortly, this process's writes going on meanwhile.
+      if (Date.now() >= deadline || this.signal?.aborted) return undefined;
+      await new Promise((r) => setTimeout(r, Math.min(100, Math.max(0, deadline - Date.now()))));
+    }
+  }
+
+  /** Waits (until `deadline`) for no write in flight and no gate in this process; false if it never came. */
+  async #quiet(deadline: number): Promise<boolean> {
     const signal = this.signal;
     while (this.#writes > 0 || this.#gate) {
       const left = deadline - Date.now();
-      if (left <= 0 || signal?.aborted) return undefined;
+      if (left <= 0 || signal?.aborted) return false;
       let timer: ReturnType<typeof setTimeout> | undefined;
       let onAbort: (() => void) | undefined;
       const quiet = this.#gate ?? new Promise<void>((r) => this.#idle.push(r));
@@ -105,19 +170,7 @@ export class SweepGuard {
       clearTimeout(timer);
       if (onAbort) signal?.removeEventListener('abort', onAbort);
     }
-    // Closed before the first await: a write starting now waits until the sweep is done.
-    let open!: () => void;
-    this.#gate = new Promise<void>((r) => (open = r));
-    try {
-      return await fn(() => {
-        const pinned = new Set<Oid>();
-        for (const p of this.#pins) for (const oid of p.oids) pinned.add(oid);
-        return pinned;
-      });
-    } finally {
-      this.#gate = undefined;
-      open();
-    }
+    return true;
   }
 }
 
@@ -174,7 +227,7 @@ async function sweepObjects(ctx: RepoContext, state: SweepState, waitMs: number)
     // object exists and moves the ref as one step, never between the last mark and the delete.
     ctx.refs.withLock(async () => {
       await marker.markFrom((await tips(ctx)).filter((t) => !marker.has(t)));
-      const keep = pinned();
+      const keep = await pinned();
       let dead: Oid[] = [];
       const held: Oid[] = [];
       for (const b of candidates) {

@@ -26,6 +26,11 @@
  *   'H' id 0x02 oid(20)        -> (empty) a parent absent beyond a shallow fetch's boundary (repo/shallow.ts)
  *   'X' due(8) delivery        -> webhook outbox entry (JSON: target, signed body, attempts),
  *                                 engine-wide so a repository's deletion event survives it
+ *   'L' id kind(1) holder(8) seq(4) -> a process's write in flight ('w'), closed sweep gate ('g')
+ *                                 or pinned objects ('p': oids, 20 bytes each), live while its
+ *                                 holder's 'G' alive record is (repo/sweep-leases.ts)
+ *   'G' name                   -> engine-wide settings and leases: 'alive/' holder -> expiry
+ *                                 (float64 BE ms), 'lead/' name '/' holder, 'setting/' name -> value
  */
 import { utf8 } from '../platform/bytes.js';
 
@@ -47,6 +52,8 @@ export const TAG = {
   revoked: 0x54, // T  engine-wide: revoked tokens
   webhook: 0x48, // H  per repository: webhooks and their recent deliveries
   outbox: 0x58, // X  engine-wide: webhook deliveries due
+  lease: 0x4c, // L  per repository: cross-process writes, sweep gates and pins
+  global: 0x47, // G  engine-wide: settings, process liveness, leader leases
 } as const;
 
 /** Tags of every per-repository key range (cleared when a repository is deleted). */
@@ -62,6 +69,7 @@ export const REPO_TAGS = [
   TAG.objectType,
   TAG.sweepState,
   TAG.webhook,
+  TAG.lease,
 ] as const;
 
 /** `tag` followed by the 4-byte id. */

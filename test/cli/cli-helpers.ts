@@ -18,7 +18,7 @@ export interface ServeProcess {
 }
 
 /** Spawns `node --import tsx src/cli/main.ts serve ...args` and waits for its "listening on" line. */
-export function startCli(args: string[], env: Record<string, string> = {}): Promise<ServeProcess> {
+export function startCli(args: string[], env: Record<string, string> = {}, startTimeoutMs = 20_000): Promise<ServeProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve', ...args], {
     cwd: ROOT,
     env: { ...process.env, LEVEL_GIT_ADMIN_KEY: '', LEVEL_GIT_SECRET: '', ...env },
@@ -30,7 +30,7 @@ export function startCli(args: string[], env: Record<string, string> = {}): Prom
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new Error(`server did not start:\n${out}`));
-    }, 20_000);
+    }, startTimeoutMs);
     const onData = (d: Buffer) => {
       out += d.toString();
       const m = /listening on (http:\/\/\S+)/.exec(out);

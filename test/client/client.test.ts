@@ -11,7 +11,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { MemoryLevel } from 'memory-level';
-import { openEngine, type Engine } from '../../src/engine.js';
+import { enableRemotes, openEngine, type Engine } from '../../src/index.js';
 import { createTokenService } from '../../src/access/tokens.js';
 import { createServer } from '../../src/http/node-server.js';
 import { LevelGitClient, LevelGitClientError, type RemoteRepo } from '../../src/client/index.js';
@@ -24,6 +24,7 @@ const ADMIN = 'admin-key-0123456789abcdef';
 const AUTHOR = { name: 'Ada', email: 'ada@example.com', timestamp: 1_700_000_000, timezone: '+0000' };
 const tokens = createTokenService({ keys: { secret: 'a-test-secret-of-at-least-32-bytes-long!' } });
 const dirs = tempDirs();
+enableRemotes(); // what the Node entry does at load
 
 let db: MemoryLevel<any, any>;
 let engine: Engine;
@@ -45,7 +46,8 @@ async function rejection(p: Promise<unknown>): Promise<LevelGitClientError> {
 
 beforeAll(async () => {
   db = new MemoryLevel();
-  engine = await openEngine({ db });
+  // Private remotes allowed: the imports, mirrors and webhooks below reach this same loopback server.
+  engine = await openEngine({ db, allowPrivateRemotes: true, webhooks: { pollMs: 50, backoffMs: 50, timeoutMs: 3000 } });
   server = createServer({ engine, tokens, adminKey: ADMIN });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -175,6 +177,64 @@ describe('level-git/client against a real server', () => {
     await store.revokeToken({ token: minted.token });
     const revoked = await rejection(reader.listBranches());
     expect(revoked.status).toBe(401);
+  });
+
+  it('forks, archives, tags, imports, mirrors out and delivers webhooks', async () => {
+    const seen: { event: string; body: any }[] = [];
+    const receiver = (await import('node:http')).createServer((req, res) => {
+      let raw = '';
+      req.on('data', (d) => (raw += d));
+      req.on('end', () => {
+        seen.push({ event: String(req.headers['x-levelgit-event']), body: JSON.parse(raw) });
+        res.writeHead(200).end();
+      });
+    });
+    await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+    try {
+      const hookUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+      const hook = await repo.createWebhook({ url: hookUrl, events: ['push', 'ref.updated'], secret: 'a-webhook-secret' });
+      expect((await repo.listWebhooks()).map((h) => [h.id, h.url])).toEqual([[hook.id, hookUrl]]);
+      expect(JSON.stringify(await repo.listWebhooks())).not.toContain('a-webhook-secret');
+
+      const tip = await repo.createCommit({ branch: 'main', message: 'for the archive', author: AUTHOR, changes: [{ path: 'docs/guide.md', content: 'guide\n' }] });
+      const tag = await repo.createTag({ name: 'v1.0.0', target: tip.sha, message: 'first release', tagger: AUTHOR });
+      expect(tag.name).toBe('v1.0.0');
+      expect((await repo.listTags()).map((t) => t.name)).toEqual(['v1.0.0']);
+
+      const tar = await repo.archive({ ref: 'v1.0.0', format: 'tar', prefix: 'app/' });
+      expect(new TextDecoder().decode(tar)).toContain('app/docs/guide.md');
+      const zip = await repo.archive({ ref: 'main', format: 'zip', path: 'docs' });
+      expect([zip[0], zip[1]]).toEqual([0x50, 0x4b]);
+      const stream = await repo.archiveStream({ format: 'tar.gz' });
+      let gz = 0;
+      for await (const chunk of stream as unknown as AsyncIterable<Uint8Array>) gz += chunk.length;
+      expect(gz).toBeGreaterThan(20);
+
+      const fork = await repo.fork({ name: 'team/app-fork', branches: ['main'] });
+      expect((await fork.listBranches()).map((b) => b.name)).toEqual(['main']);
+      expect(await fork.getFileText({ path: 'docs/guide.md' })).toBe('guide\n');
+
+      // Import from a Git URL (this same server), then mirror out to another repository of it.
+      const source = await repo.createRemoteURL({ ttl: 600 });
+      const imported = await store.createRepo({ id: 'team/imported', source: { url: `${base}/team/app.git`, username: 't', password: source.token } });
+      expect((await imported.listBranches()).find((b) => b.name === 'main')?.sha).toBe(tip.sha);
+      const mirror = await store.createRepo({ id: 'team/mirror' });
+      const target = await mirror.createRemoteURL({ permissions: ['git:write'], ttl: 600 });
+      const updates = await repo.pushTo({ url: `${base}/team/mirror.git`, refs: ['refs/heads/main'], username: 't', password: target.token });
+      expect(updates).toEqual([{ ref: 'refs/heads/main', status: 'ok' }]);
+      expect((await mirror.listBranches()).map((b) => [b.name, b.sha])).toEqual([['main', tip.sha]]);
+
+      await repo.deleteTag({ name: 'v1.0.0' });
+      expect(await repo.listTags()).toEqual([]);
+      for (let i = 0; i < 100 && !seen.some((s) => s.event === 'push' || s.event === 'ref.updated'); i++) await new Promise((r) => setTimeout(r, 100));
+      expect(seen.length).toBeGreaterThan(0);
+      const deliveries = await repo.listDeliveries({ id: hook.id });
+      expect(deliveries.some((d) => d.status === 200)).toBe(true);
+      await repo.deleteWebhook({ id: hook.id });
+      expect(await repo.listWebhooks()).toEqual([]);
+    } finally {
+      await new Promise<void>((r) => receiver.close(() => r()));
+    }
   });
 
   it('deletes a repository', async () => {

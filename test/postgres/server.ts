@@ -24,6 +24,10 @@ export interface PostgresServer {
   createDatabase(name: string): string;
   /** Stops the server (immediate shutdown) and removes its files. */
   stop(): void;
+  /** Shuts the server down (fast: connections are cut) and keeps its files, for `restart`. */
+  halt(): void;
+  /** Starts a halted server again, on the same port and with the same data. */
+  restart(): void;
 }
 
 /** Where the binaries are, and how to run them (as root: as the `postgres` user). */
@@ -116,12 +120,13 @@ export async function startPostgres(install: Install): Promise<PostgresServer> {
       continue;
     }
     const base = `postgres://postgres@127.0.0.1:${port}`;
+    let halted = false;
     let stopped = false;
     const stop = () => {
       if (stopped) return;
       stopped = true;
       try {
-        run(install, 'pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop']);
+        if (!halted) run(install, 'pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop']);
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
@@ -137,6 +142,14 @@ export async function startPostgres(install: Install): Promise<PostgresServer> {
         return `${base}/${name}`;
       },
       stop,
+      halt() {
+        run(install, 'pg_ctl', ['-D', data, '-m', 'fast', '-w', 'stop']);
+        halted = true;
+      },
+      restart() {
+        run(install, 'pg_ctl', ['-D', data, '-o', settings, '-l', join(dir, 'log'), '-w', '-t', '60', 'start']);
+        halted = false;
+      },
     };
   }
   rmSync(dir, { recursive: true, force: true });

@@ -11,8 +11,8 @@ export interface QueryDoc {
   required?: boolean;
 }
 
-/** A success answer: a component schema's name, or a kind of body that is not JSON. */
-export type AnswerDoc = string | { bytes: string } | { empty: true };
+/** A success answer: a component schema's name, or a kind of body that is not JSON (`more`: other media types it may have). */
+export type AnswerDoc = string | { bytes: string; more?: string[] } | { empty: true };
 
 /** One route's description. */
 export interface RouteDoc {
@@ -21,6 +21,8 @@ export interface RouteDoc {
   query?: Record<string, QueryDoc>;
   /** The component schema of the JSON body. */
   body?: string;
+  /** Another media type the body may have (its text described by the summary). */
+  altBody?: string;
   /** Success answers by status. */
   answers: Record<number, AnswerDoc>;
 }
@@ -38,8 +40,13 @@ const diffText = { bytes: 'text/x-diff' };
 
 /** Every route's description. */
 export const ROUTE_DOCS: Record<string, RouteDoc> = {
-  'GET /repos': { summary: 'List repositories', tag: 'repositories', answers: { 200: 'RepoList' } },
-  'POST /repos': { summary: 'Create a repository', tag: 'repositories', body: 'CreateRepo', answers: { 201: 'Repo' } },
+  'GET /repos': {
+    summary: 'List repositories, a page at a time',
+    tag: 'repositories',
+    query: { limit: { type: 'integer' }, cursor: { type: 'string', description: 'nextCursor of the previous page (opaque)' }, prefix: { type: 'string' } },
+    answers: { 200: 'RepoList' },
+  },
+  'POST /repos': { summary: 'Create a repository (with `source`: import it from a Git URL)', tag: 'repositories', body: 'CreateRepo', answers: { 201: 'Repo' } },
   'GET /repos/:repo': { summary: 'Describe a repository', tag: 'repositories', answers: { 200: 'Repo' } },
   'DELETE /repos/:repo': { summary: 'Delete a repository', tag: 'repositories', answers: { 204: { empty: true } } },
   'POST /repos/:repo/remote-url': {
@@ -51,10 +58,22 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
   'GET /repos/:repo/commits': {
     summary: 'History, newest first',
     tag: 'commits',
-    query: { ref: refQ, limit: { type: 'integer', description: '1..1000 (50)' }, ephemeral },
+    query: {
+      ref: refQ,
+      path: { type: 'string', description: 'only commits that changed this path' },
+      limit: { type: 'integer', description: '1..1000 (50)' },
+      cursor: { type: 'string', description: 'nextCursor of the previous page (opaque)' },
+      ephemeral,
+    },
     answers: { 200: 'Log' },
   },
-  'POST /repos/:repo/commits': { summary: 'Commit file changes to a branch', tag: 'commits', body: 'CommitRequest', answers: { 201: 'CommitResult' } },
+  'POST /repos/:repo/commits': {
+    summary: 'Commit file changes to a branch (JSON, or NDJSON streamed line by line)',
+    tag: 'commits',
+    body: 'CommitRequest',
+    altBody: 'application/x-ndjson',
+    answers: { 201: 'CommitResult' },
+  },
   'GET /repos/:repo/files/*path?': {
     summary: "A file's bytes (ETag, Range, If-None-Match)",
     tag: 'files',
@@ -109,6 +128,27 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
     answers: { 200: 'MergeResult', 201: 'MergeResult' },
   },
   'POST /repos/:repo/reverts': { summary: 'Revert a commit on a branch', tag: 'review', body: 'RevertRequest', answers: { 201: 'RevertResult' } },
+  'POST /repos/:repo/fork': { summary: "Fork a repository (objects shared, not copied)", tag: 'repositories', body: 'ForkRequest', answers: { 201: 'Repo' } },
+  'GET /repos/:repo/archive': {
+    summary: 'The tree as git archive writes it, streamed',
+    tag: 'files',
+    query: {
+      ref: refQ,
+      format: { type: 'string', description: '`tar` (default), `tar.gz` or `zip`' },
+      path: { type: 'string', description: 'a subdirectory' },
+      prefix: { type: 'string', description: 'a prefix for every path (`app/`)' },
+      ephemeral,
+    },
+    answers: { 200: { bytes: 'application/x-tar', more: ['application/gzip', 'application/zip'] }, 304: { empty: true } },
+  },
+  'GET /repos/:repo/tags': { summary: 'List tags', tag: 'branches', answers: { 200: 'Tags' } },
+  'POST /repos/:repo/tags': { summary: 'Create a tag (annotated when a message is given)', tag: 'branches', body: 'CreateTag', answers: { 201: 'Tag' } },
+  'DELETE /repos/:repo/tags/*tag': { summary: 'Delete a tag', tag: 'branches', answers: { 204: { empty: true } } },
+  'POST /repos/:repo/push': { summary: 'Push refs to another Git server (mirror out)', tag: 'repositories', body: 'PushRequest', answers: { 200: 'PushResult' } },
+  'POST /repos/:repo/webhooks': { summary: 'Add a webhook', tag: 'webhooks', body: 'WebhookRequest', answers: { 201: 'Webhook' } },
+  'GET /repos/:repo/webhooks': { summary: 'List webhooks (no secrets)', tag: 'webhooks', answers: { 200: 'Webhooks' } },
+  'DELETE /repos/:repo/webhooks/:id': { summary: 'Remove a webhook', tag: 'webhooks', answers: { 204: { empty: true } } },
+  'GET /repos/:repo/webhooks/:id/deliveries': { summary: "A webhook's recent deliveries", tag: 'webhooks', answers: { 200: 'Deliveries' } },
   'GET /openapi.json': { summary: 'This description', tag: 'meta', answers: { 200: { bytes: 'application/json' } } },
 };
 

@@ -35,7 +35,15 @@ export function openApiPath(path: string): { path: string; params: { name: strin
 function answer(doc: AnswerDoc, description: string): Json {
   if (typeof doc === 'string') return { description, content: { 'application/json': { schema: { $ref: `#/components/schemas/${doc}` } } } };
   if ('empty' in doc) return { description };
-  return { description, content: { [doc.bytes]: { schema: { type: 'string', contentMediaType: doc.bytes } } } };
+  const content: Json = {};
+  for (const type of [doc.bytes, ...(doc.more ?? [])]) content[type] = { schema: { type: 'string', contentMediaType: type } };
+  return { description, content };
+}
+
+function requestContent(doc: RouteDoc): Json {
+  const content: Json = { 'application/json': { schema: { $ref: `#/components/schemas/${doc.body}` } } };
+  if (doc.altBody !== undefined) content[doc.altBody] = { schema: { type: 'string' } };
+  return content;
 }
 
 const ACCESS_TEXT: Record<ApiRoute['access'], string> = {
@@ -77,7 +85,7 @@ function operation(key: string, route: ApiRoute, doc: RouteDoc, params: { name: 
     tags: [doc.tag],
     ...(route.access === 'public' ? { security: [] } : {}),
     parameters,
-    ...(doc.body ? { requestBody: { required: true, content: { 'application/json': { schema: { $ref: `#/components/schemas/${doc.body}` } } } } } : {}),
+    ...(doc.body ? { requestBody: { required: true, content: requestContent(doc) } } : {}),
     responses,
   };
 }
