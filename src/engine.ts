@@ -5,9 +5,11 @@
  */
 import { InvalidArgumentError, InvalidRepoNameError, NotFoundError, RepoExistsError, ClosedError, StorageError, isLevelGitError } from './errors.js';
 import { Kv, type AnyLevel } from './storage/kv.js';
-import { REPO_TAGS, decodeRepoId, encodeRepoId, nameKey, nextIdKey, refKey, repoRange, repoRecordKey, repoRecordsRange } from './storage/keys.js';
+import { decodeRepoId, encodeRepoId, nameKey, nextIdKey, refKey, repoRecordKey, repoRecordsRange } from './storage/keys.js';
 import { fromUtf8, utf8 } from './platform/bytes.js';
-import { clearOrphanRanges, clearRepoRanges } from './storage/orphans.js';
+import { clearOrphanRanges } from './storage/orphans.js';
+import { poolMembers } from './storage/pools.js';
+import { checkForkOptions, clearDeleted, deleteOps, forkOps, liveIds, poolOf, type ForkOptions, type RepoRecord } from './engine-pools.js';
 import { createObjectCache, ObjectStore, type ObjectCache } from './object/object-store.js';
 import { InProcessLock, type RefLock } from './refs/lock.js';
 import { RefStore, encodeSymref } from './refs/ref-store.js';
@@ -30,10 +32,7 @@ import type { EngineOptions, EngineSweepOptions, EngineSweepResult } from './eng
 import { applyDelta } from './pack/delta.js';
 
 export type { EngineOptions, EngineSweepOptions, EngineSweepResult } from './engine-options.js';
-
-interface RepoRecord extends RepoInfo {
-  id: number;
-}
+export type { ForkOptions } from './engine-pools.js';
 
 /** How often the sweep looks for keys of repository ids without a record (besides its first run). */
 const ORPHAN_SCAN_INTERVAL_MS = 3600_000;
@@ -72,7 +71,7 @@ export class Engine {
   readonly #sweeps = new Set<Promise<unknown>>();
   /** Sweep guards of open repositories by id, and of deleted ones until their last write ended. */
   readonly #guards = new Map<number, SweepGuard>();
-  readonly #reclaim = new Map<number, SweepGuard>();
+  readonly #reclaim = new Map<number, { guard: SweepGuard; pool?: number }>();
   /** When the next full scan for keys of repository ids without a record is due (ms since the epoch). */
   #orphanScanAt = 0;
 
@@ -126,9 +125,7 @@ export class Engine {
     const defaultBranch = options.defaultBranch ?? 'main';
     const head = branchRef(defaultBranch);
     return this.#lock.run('engine', async () => {
-      if ((await this.#kv.get(nameKey(name))) !== undefined) throw new RepoExistsError(`repository "${name}" already exists`, { details: { name } });
-      const next = await this.#kv.get(nextIdKey());
-      const id = next === undefined ? 1 : decodeRepoId(next);
+      const id = await this.#claim(name);
       const record: RepoRecord = { id, name, defaultBranch: head.slice('refs/heads/'.length), createdAt: new Date().toISOString() };
       await this.#kv.batch([
         { type: 'put', key: nextIdKey(), value: encodeRepoId(id + 1) },
@@ -140,10 +137,40 @@ export class Engine {
     });
   }
 
+  /** The id a new repository of `name` gets (written by the caller's batch, under the engine lock); RepoExistsError if the name is taken. */
+  async #claim(name: string): Promise<number> {
+    if ((await this.#kv.get(nameKey(name))) !== undefined) throw new RepoExistsError(`repository "${name}" already exists`, { details: { name } });
+    const next = await this.#kv.get(nextIdKey());
+    return next === undefined ? 1 : decodeRepoId(next);
+  }
+
+  /**
+   * Creates `name` as a fork of `source` (engine-pools.ts): its branches and tags (or the listed
+   * branches), sharing the source's objects through their pool; nothing is copied.
+   */
+  async forkRepo(source: string, name: string, options: ForkOptions = {}): Promise<Repository> {
+    this.#check();
+    checkRepoName(name);
+    const opts = checkForkOptions(options);
+    return this.#lock.run('engine', async () => {
+      const src = await this.#record(source);
+      if (src === undefined)
+        throw new NotFoundError('ERR_REPO_NOT_FOUND', `repository "${String(source).slice(0, 200)}" not found`, { details: { name: source } });
+      const id = await this.#claim(name);
+      // Counted as a write of the pool: no sweep deletes what the copied refs name meanwhile.
+      return this.#guardOf(poolOf(src)).write(async () => {
+        const { record, ops } = await forkOps(this.#kv, src, { id, name }, opts);
+        await this.#kv.batch([{ type: 'put', key: nextIdKey(), value: encodeRepoId(id + 1) }, ...ops]);
+        return this.#open(record);
+      });
+    });
+  }
+
   #open(record: RepoRecord): Repository {
     const cached = this.#repos.get(record.name);
     if (cached) return cached;
-    const objects = new ObjectStore(this.#kv, record.id, this.#cache);
+    const poolId = poolOf(record);
+    const objects = new ObjectStore(this.#kv, poolId, this.#cache);
     const refs = new RefStore(this.#kv, record.id, this.#lock);
     const o = this.#options;
     const ctx: RepoContext = {
@@ -156,10 +183,12 @@ export class Engine {
       ingest: { ...o.ingest, fsck: this.#fsck },
       beforeRefUpdate: o.beforeRefUpdate,
       afterRefUpdate: o.afterRefUpdate,
-      guard: this.#guardOf(record.id),
+      guard: this.#guardOf(poolId),
       sweepWaitMs: o.sweepWaitMs,
       commitDeltas: o.commitDeltas === false ? false : { ...DEFAULT_COMMIT_DELTA_LIMITS, ...o.commitDeltas },
       repoId: record.id,
+      poolId,
+      poolRefs: async () => (await poolMembers(this.#kv, poolId)).map((id) => (id === record.id ? refs : new RefStore(this.#kv, id, this.#lock))),
       packCache: this.packCache,
       // Materializes the new tip's depth-1 objects (and warms its clone pack when the cache warms).
       onRefsChanged: (repo, updates) => {
@@ -227,18 +256,16 @@ export class Engine {
     await this.#lock.run('engine', async () => {
       const rec = await this.#record(name);
       if (rec === undefined) throw new NotFoundError('ERR_REPO_NOT_FOUND', `repository "${String(name).slice(0, 200)}" not found`, { details: { name } });
-      await this.#kv.batch([
-        { type: 'del', key: nameKey(name) },
-        { type: 'del', key: repoRecordKey(rec.id) },
-      ]);
+      const { ops, pool, last } = await deleteOps(this.#kv, rec);
+      await this.#kv.batch(ops);
       this.#deleted.add(rec.id);
       this.#repos.delete(name);
       // A write in flight (a push storing its pack) may still land under this id: the sweep
-      // clears the ranges again once the last one ended.
-      const guard = this.#guards.get(rec.id);
-      this.#guards.delete(rec.id);
-      if (guard !== undefined) this.#reclaim.set(rec.id, guard);
-      for (const tag of REPO_TAGS) await this.#kv.clear(repoRange(tag, rec.id));
+      // clears the ranges again once the last one ended. The pool's go only with its last member.
+      const guard = this.#guards.get(pool);
+      if (last) this.#guards.delete(pool);
+      if (guard !== undefined) this.#reclaim.set(rec.id, { guard, pool: last ? pool : undefined });
+      await clearDeleted(this.#kv, rec.id, last ? pool : undefined);
     });
   }
 
@@ -361,20 +388,16 @@ export class Engine {
    */
   async #reclaimOrphans(): Promise<number> {
     let reclaimed = 0;
-    for (const [id, guard] of this.#reclaim) {
+    for (const [id, { guard, pool }] of this.#reclaim) {
       if (!guard.idle) continue;
-      if (await clearRepoRanges(this.#kv, id)) reclaimed++;
+      if (await clearDeleted(this.#kv, id, pool)) reclaimed++;
       this.#reclaim.delete(id);
     }
     if (Date.now() < this.#orphanScanAt) return reclaimed;
     this.#orphanScanAt = Date.now() + ORPHAN_SCAN_INTERVAL_MS;
-    const { limit, live } = await this.#lock.run('engine', async () => {
-      const next = await this.#kv.get(nextIdKey());
-      const ids = new Set<number>();
-      for await (const k of this.#kv.keys(repoRecordsRange())) if (k.length === 5) ids.add(decodeRepoId(k.subarray(1)));
-      return { limit: next === undefined ? 1 : decodeRepoId(next), live: ids };
-    });
-    return reclaimed + (await clearOrphanRanges(this.#kv, { limit, live, skip: (id) => this.#reclaim.has(id), check: () => this.#check() }));
+    const live = await this.#lock.run('engine', () => liveIds(this.#kv));
+    const skip = (id: number) => this.#reclaim.has(id) || [...this.#reclaim.values()].some((r) => r.pool === id);
+    return reclaimed + (await clearOrphanRanges(this.#kv, { ...live, skip, check: () => this.#check() }));
   }
 
   /** Closes the engine (and the database when the engine opened it); a running sweep is stopped, not waited for. */

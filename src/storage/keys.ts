@@ -21,6 +21,10 @@
  *   'W' id 0x01 stamp(12)      -> "needs an object sweep" marker (one key per event, see repo/sweep-state.ts)
  *   'C' id oid(20)             -> commit-graph record: version(1) generation(uint32 BE)
  *                                 committer time(float64 BE) tree(20) parents(20 each)
+ *   'P' pool(4) member(4)      -> empty: `member` reads and writes the objects of `pool` (a fork
+ *                                 and its source; no 'P' key: a repository is its own pool)
+ * The object ranges ('O', 'D', 'C', 'Q', 'K') and the sweep state ('W') live under the pool's id
+ * (POOL_TAGS); the record, refs and idempotency records under the repository's own (OWN_TAGS).
  */
 import { utf8 } from '../platform/bytes.js';
 
@@ -40,6 +44,8 @@ export const TAG = {
   objectType: 0x4b, // K  per repository: object-store side index (unused: 'D' values carry the type)
   sweepState: 0x57, // W  per repository: what the sweep needs to know between runs
   revoked: 0x54, // T  engine-wide: revoked tokens
+  pool: 0x50, // P  per pool: its member repositories (storage/pools.ts)
+  // 'A' is reserved beside 'P' for object-pool work (unused).
 } as const;
 
 /** Tags of every per-repository key range (cleared when a repository is deleted). */
@@ -54,7 +60,14 @@ export const REPO_TAGS = [
   TAG.commitGraph,
   TAG.objectType,
   TAG.sweepState,
+  TAG.pool,
 ] as const;
+
+/** Tags of the ranges kept under a pool's id: shared by every member, cleared when the last member is deleted. */
+export const POOL_TAGS: readonly number[] = [TAG.object, TAG.delta, TAG.quarantine, TAG.commitGraph, TAG.objectType, TAG.sweepState, TAG.pool];
+
+/** Tags of the ranges kept under a repository's own id: cleared when it is deleted. */
+export const OWN_TAGS: readonly number[] = REPO_TAGS.filter((t) => !POOL_TAGS.includes(t));
 
 /** `tag` followed by the 4-byte id. */
 export function repoPrefix(tag: number, repoId: number, extra = 0): Uint8Array {
@@ -129,6 +142,11 @@ export function sweepStateKey(repoId: number, suffix: Uint8Array): Uint8Array {
 /** Key of a commit's commit-graph record (20 raw id bytes appended; repo/commit-graph.ts). */
 export function commitGraphKey(repoId: number, oidBytes: Uint8Array): Uint8Array {
   return repoKey(TAG.commitGraph, repoId, oidBytes);
+}
+
+/** Key of a pool membership: `'P' pool(4) member(4)`. */
+export function poolMemberKey(poolId: number, memberId: number): Uint8Array {
+  return repoKey(TAG.pool, poolId, encodeRepoId(memberId));
 }
 
 /** Key of the next repository id counter. */
