@@ -23,6 +23,7 @@
  *   GET    /repos/:repo/commits/:sha/diff  read    diff against the first parent
  *   POST   /repos/:repo/merges             write   merge, squash or fast-forward into a branch
  *   POST   /repos/:repo/reverts            write   a commit undoing another
+ *   POST   /repos/:repo/fork               admin   a new repository sharing this one's objects
  */
 import { branchRoutes } from './branches.js';
 import { commitRoutes } from './commits.js';
@@ -33,6 +34,7 @@ import { refRoutes } from './refs.js';
 import { repoRoutes } from './repos.js';
 import { createRouter, type ApiRoute } from './router.js';
 import { tokenRoutes } from './tokens.js';
+import { forkRoutes } from './forks.js';
 
 /** Every route of the API, in matching order. */
 export const API_ROUTES: readonly ApiRoute[] = [
@@ -44,6 +46,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
   ...promoteRoutes,
   ...mergeRoutes,
   ...tokenRoutes,
+  ...forkRoutes,
 ];
 
 /** The compiled table. */
