@@ -24,6 +24,7 @@
  *   POST   /repos/:repo/merges             write   merge, squash or fast-forward into a branch
  *   POST   /repos/:repo/reverts            write   a commit undoing another
  *   POST   /repos/:repo/fork               admin   a new repository sharing this one's objects
+ *   GET    /repos/:repo/archive            read    the tree as git archive writes it (tar, tar.gz, zip), streamed
  */
 import { branchRoutes } from './branches.js';
 import { commitRoutes } from './commits.js';
@@ -35,6 +36,7 @@ import { repoRoutes } from './repos.js';
 import { createRouter, type ApiRoute } from './router.js';
 import { tokenRoutes } from './tokens.js';
 import { forkRoutes } from './forks.js';
+import { archiveRoutes } from './archive.js';
 
 /** Every route of the API, in matching order. */
 export const API_ROUTES: readonly ApiRoute[] = [
@@ -47,6 +49,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
   ...mergeRoutes,
   ...tokenRoutes,
   ...forkRoutes,
+  ...archiveRoutes,
 ];
 
 /** The compiled table. */
