@@ -31,6 +31,11 @@ export interface ForkOptions {
   defaultBranch?: string;
 }
 
+/** Throws the 404 of a repository name that has no repository. */
+export function repoNotFound(name: string): never {
+  throw new NotFoundError('ERR_REPO_NOT_FOUND', `repository "${String(name).slice(0, 200)}" not found`, { details: { name } });
+}
+
 /** The pool a record's objects live in. */
 export function poolOf(record: RepoRecord): number {
   return record.pool ?? record.id;

@@ -9,7 +9,8 @@ import { decodeRepoId, encodeRepoId, nameKey, nextIdKey, refKey, repoRecordKey, 
 import { fromUtf8, utf8 } from './platform/bytes.js';
 import { clearOrphanRanges } from './storage/orphans.js';
 import { poolMembers } from './storage/pools.js';
-import { checkForkOptions, clearDeleted, deleteOps, forkOps, liveIds, poolOf, type ForkOptions, type RepoRecord } from './engine-pools.js';
+import { listReposPage, type RepoPage, type RepoPageOptions } from './engine-list.js';
+import { checkForkOptions, clearDeleted, deleteOps, forkOps, liveIds, poolOf, repoNotFound, type ForkOptions, type RepoRecord } from './engine-pools.js';
 import { createObjectCache, ObjectStore, type ObjectCache } from './object/object-store.js';
 import { InProcessLock, type RefLock } from './refs/lock.js';
 import { RefStore, encodeSymref } from './refs/ref-store.js';
@@ -33,6 +34,7 @@ import { applyDelta } from './pack/delta.js';
 
 export type { EngineOptions, EngineSweepOptions, EngineSweepResult } from './engine-options.js';
 export type { ForkOptions } from './engine-pools.js';
+export type { RepoPage, RepoPageOptions } from './engine-list.js';
 
 /** How often the sweep looks for keys of repository ids without a record (besides its first run). */
 const ORPHAN_SCAN_INTERVAL_MS = 3600_000;
@@ -153,9 +155,7 @@ export class Engine {
     checkRepoName(name);
     const opts = checkForkOptions(options);
     return this.#lock.run('engine', async () => {
-      const src = await this.#record(source);
-      if (src === undefined)
-        throw new NotFoundError('ERR_REPO_NOT_FOUND', `repository "${String(source).slice(0, 200)}" not found`, { details: { name: source } });
+      const src = (await this.#record(source)) ?? repoNotFound(source);
       const id = await this.#claim(name);
       // Counted as a write of the pool: no sweep deletes what the copied refs name meanwhile.
       return this.#guardOf(poolOf(src)).write(async () => {
@@ -248,6 +248,12 @@ export class Engine {
       out.push({ name: r.name, defaultBranch: r.defaultBranch, createdAt: r.createdAt });
     }
     return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  /** A page of repositories in name order from an opaque cursor (engine-list.ts): `{ repos, nextCursor }`. */
+  listReposPage(options: RepoPageOptions = {}): Promise<RepoPage> {
+    this.#check();
+    return listReposPage(this.#kv, options);
   }
 
   /** Deletes a repository: its name is free at once, its data is cleared by key range. */

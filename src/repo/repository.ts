@@ -26,6 +26,7 @@ import { registerInternals } from './internals.js';
 import { sweepRepository, type SweepResult } from './sweep.js';
 import { isAncestor, type ObjectPlan, type ObjectPlanInput } from './walk.js';
 import { archive, type Archive, type ArchiveOptions } from './archive.js';
+import { history, type HistoryOptions, type HistoryPage } from './history.js';
 
 export type { RepoInfo, RepoContext, RefUpdateEvent, RefUpdateSource } from './context.js';
 export type { CommitOptions, CommitResult, PersonInput } from './commit.js';
@@ -33,6 +34,7 @@ export type { ListedEntry, LogEntry } from './read.js';
 export type { PackObjectsOptions } from './serve-packs.js';
 export type { SweepResult } from './sweep.js';
 export type { Archive, ArchiveFormat, ArchiveOptions } from './archive.js';
+export type { HistoryOptions, HistoryPage } from './history.js';
 export type { DiffFile, DiffHunk, DiffOptions, DiffResult } from './diff.js';
 export type { CompareResult, ConflictKind, MergeCheck, MergeConflict, MergeOptions, MergeResult, RevertOptions } from './merge.js';
 export type { TreeEntry };
@@ -132,6 +134,11 @@ export class Repository {
   /** The tree at a ref as `git archive` writes it (tar, tar.gz or zip), streamed; the revision and path are checked first. */
   archive(refOrSha: string, options: ArchiveOptions = {}): Promise<Archive> {
     return archive(this.#ctx, refOrSha, options);
+  }
+
+  /** A page of `log` (of one path, with `path`), resumable from the returned opaque `nextCursor`. */
+  history(refOrSha: string, options: HistoryOptions = {}): Promise<HistoryPage> {
+    return history(this.#ctx, refOrSha, options);
   }
 
   /** Commits reachable from a ref, newest first (by committer date), at most `limit` (default 100). */

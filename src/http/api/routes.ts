@@ -3,12 +3,12 @@
  * `owner/name`, or `owner%2Fname`; reads need a token that may read the repository, writes one
  * that may write it (its ref policies judge every ref a write moves), admin rows the admin key.
  *
- *   GET    /repos                          admin   list
+ *   GET    /repos                          admin   list, a page at a time (?limit, ?cursor, ?prefix)
  *   POST   /repos                          admin   create
  *   GET    /repos/:repo                    read    info
  *   DELETE /repos/:repo                    admin   delete
  *   POST   /repos/:repo/remote-url         admin   mint a token URL
- *   GET    /repos/:repo/commits            read    log
+ *   GET    /repos/:repo/commits            read    log, a page at a time (?path, ?limit, ?cursor)
  *   POST   /repos/:repo/commits            write   commit file changes
  *   GET    /repos/:repo/files/<path>       read    raw bytes (ETag, Range, If-None-Match)
  *   GET    /repos/:repo/tree               read    list a directory
@@ -25,6 +25,9 @@
  *   POST   /repos/:repo/reverts            write   a commit undoing another
  *   POST   /repos/:repo/fork               admin   a new repository sharing this one's objects
  *   GET    /repos/:repo/archive            read    the tree as git archive writes it (tar, tar.gz, zip), streamed
+ *   GET    /repos/:repo/tags               read    list tags
+ *   POST   /repos/:repo/tags               write   create a tag (annotated with a message)
+ *   DELETE /repos/:repo/tags/<tag>         write   delete a tag
  */
 import { branchRoutes } from './branches.js';
 import { commitRoutes } from './commits.js';
@@ -37,6 +40,7 @@ import { createRouter, type ApiRoute } from './router.js';
 import { tokenRoutes } from './tokens.js';
 import { forkRoutes } from './forks.js';
 import { archiveRoutes } from './archive.js';
+import { tagRoutes } from './tags.js';
 
 /** Every route of the API, in matching order. */
 export const API_ROUTES: readonly ApiRoute[] = [
@@ -50,6 +54,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
   ...tokenRoutes,
   ...forkRoutes,
   ...archiveRoutes,
+  ...tagRoutes,
 ];
 
 /** The compiled table. */
