@@ -17,8 +17,10 @@ export async function poolMembers(kv: Kv, poolId: number): Promise<number[]> {
 
 /** The writes that make `memberId` a member of `poolId` (and the pool's first member one too, when it had no keys yet). */
 export async function joinPoolOps(kv: Kv, poolId: number, memberId: number): Promise<KvOp[]> {
-  const members = await poolMembers(kv, poolId);
-  return [...members, memberId].map((m) => ({ type: 'put' as const, key: poolMemberKey(poolId, m), value: new Uint8Array(0) }));
+  let listed = false;
+  for await (const _ of kv.keys({ ...prefixRange(repoPrefix(TAG.pool, poolId)), limit: 1 })) listed = true;
+  const members = listed ? [memberId] : [poolId, memberId];
+  return members.map((m) => ({ type: 'put' as const, key: poolMemberKey(poolId, m), value: new Uint8Array(0) }));
 }
 
 /** Ids of every pool with membership keys (the orphan scan keeps their object ranges). */
