@@ -7,13 +7,12 @@
  */
 import { InvalidArgumentError, NotFoundError } from './errors.js';
 import type { Kv, KvOp } from './storage/kv.js';
-import { OWN_TAGS, POOL_TAGS, decodeRepoId, nameKey, nextIdKey, poolMemberKey, prefixRange, refKey, repoRecordKey, repoRecordsRange } from './storage/keys.js';
+import { OWN_TAGS, POOL_TAGS, decodeRepoId, encodeRepoId, nameKey, nextIdKey, poolMemberKey, prefixRange, refKey, repoRecordKey, repoRecordsRange } from './storage/keys.js';
 import { joinPoolOps, listedPools, poolMembers } from './storage/pools.js';
 import { clearRepoRanges, type OrphanScan } from './storage/orphans.js';
 import { encodeSymref } from './refs/ref-store.js';
 import { branchRef } from './refs/ref-name.js';
 import { fromUtf8, utf8 } from './platform/bytes.js';
-import { encodeRepoId } from './storage/keys.js';
 import { sweepMarkOp } from './repo/sweep-state.js';
 import type { RepoInfo } from './repo/context.js';
 
