@@ -3,17 +3,21 @@
  * Repository objects and protocol backends. One engine per database; it may serve any number
  * of repositories and concurrent callers.
  */
-import { InvalidArgumentError, InvalidRepoNameError, NotFoundError, RepoExistsError, ClosedError, StorageError, isLevelGitError } from './errors.js';
+import { InvalidArgumentError, InvalidRepoNameError, NotFoundError, RepoExistsError, ClosedError, StorageError } from './errors.js';
 import { Kv, type AnyLevel } from './storage/kv.js';
-import { REPO_TAGS, decodeRepoId, encodeRepoId, nameKey, nextIdKey, refKey, repoRange, repoRecordKey, repoRecordsRange } from './storage/keys.js';
+import { decodeRepoId, encodeRepoId, nameKey, nextIdKey, refKey, repoRecordKey, repoRecordsRange } from './storage/keys.js';
 import { fromUtf8, utf8 } from './platform/bytes.js';
-import { clearOrphanRanges, clearRepoRanges } from './storage/orphans.js';
+import { clearOrphanRanges } from './storage/orphans.js';
+import { poolMembers } from './storage/pools.js';
+import { listReposPage, type RepoPage, type RepoPageOptions } from './engine-list.js';
+import { checkForkOptions, clearDeleted, deleteOps, forkOps, liveIds, poolOf, repoNotFound, type ForkOptions, type RepoRecord } from './engine-pools.js';
 import { createObjectCache, ObjectStore, type ObjectCache } from './object/object-store.js';
 import { InProcessLock, type RefLock } from './refs/lock.js';
 import { RefStore, encodeSymref } from './refs/ref-store.js';
 import { branchRef } from './refs/ref-name.js';
 import { Repository, type RepoInfo, type RepoContext } from './repo/repository.js';
 import { SweepGuard } from './repo/sweep.js';
+import { sweepRepositories } from './engine-sweep.js';
 import { DEFAULT_COMMIT_DELTA_LIMITS } from './repo/commit-deltas.js';
 import { RepoGitBackend } from './repo/git-backend.js';
 import { internalsOf } from './repo/internals.js';
@@ -33,10 +37,8 @@ import type { EngineEvents } from './webhooks/services.js';
 import { LeaseCoordinator } from './repo/sweep-leases.js';
 
 export type { EngineOptions, EngineSweepOptions, EngineSweepResult } from './engine-options.js';
-
-interface RepoRecord extends RepoInfo {
-  id: number;
-}
+export type { ForkOptions } from './engine-pools.js';
+export type { RepoPage, RepoPageOptions } from './engine-list.js';
 
 /** How often the sweep looks for keys of repository ids without a record (besides its first run). */
 const ORPHAN_SCAN_INTERVAL_MS = 3600_000;
@@ -80,7 +82,7 @@ export class Engine {
   readonly #sweeps = new Set<Promise<unknown>>();
   /** Sweep guards of open repositories by id, and of deleted ones until their last write ended. */
   readonly #guards = new Map<number, SweepGuard>();
-  readonly #reclaim = new Map<number, SweepGuard>();
+  readonly #reclaim = new Map<number, { guard: SweepGuard; pool?: number }>();
   /** When the next full scan for keys of repository ids without a record is due (ms since the epoch). */
   #orphanScanAt = 0;
   /** Leases in the database when several processes share it (`coordination`), else undefined. */
@@ -141,9 +143,7 @@ export class Engine {
     const defaultBranch = options.defaultBranch ?? 'main';
     const head = branchRef(defaultBranch);
     return this.#lock.run('engine', async () => {
-      if ((await this.#kv.get(nameKey(name))) !== undefined) throw new RepoExistsError(`repository "${name}" already exists`, { details: { name } });
-      const next = await this.#kv.get(nextIdKey());
-      const id = next === undefined ? 1 : decodeRepoId(next);
+      const id = await this.#claim(name);
       const record: RepoRecord = { id, name, defaultBranch: head.slice('refs/heads/'.length), createdAt: new Date().toISOString() };
       await this.#kv.batch([
         { type: 'put', key: nextIdKey(), value: encodeRepoId(id + 1) },
@@ -155,10 +155,38 @@ export class Engine {
     });
   }
 
+  /** The id a new repository of `name` gets (written by the caller's batch, under the engine lock); RepoExistsError if the name is taken. */
+  async #claim(name: string): Promise<number> {
+    if ((await this.#kv.get(nameKey(name))) !== undefined) throw new RepoExistsError(`repository "${name}" already exists`, { details: { name } });
+    const next = await this.#kv.get(nextIdKey());
+    return next === undefined ? 1 : decodeRepoId(next);
+  }
+
+  /**
+   * Creates `name` as a fork of `source` (engine-pools.ts): its branches and tags (or the listed
+   * branches), sharing the source's objects through their pool; nothing is copied.
+   */
+  async forkRepo(source: string, name: string, options: ForkOptions = {}): Promise<Repository> {
+    this.#check();
+    checkRepoName(name);
+    const opts = checkForkOptions(options);
+    return this.#lock.run('engine', async () => {
+      const src = (await this.#record(source)) ?? repoNotFound(source);
+      const id = await this.#claim(name);
+      // Counted as a write of the pool: no sweep deletes what the copied refs name meanwhile.
+      return this.#guardOf(poolOf(src)).write(async () => {
+        const { record, ops } = await forkOps(this.#kv, src, { id, name }, opts);
+        await this.#kv.batch([{ type: 'put', key: nextIdKey(), value: encodeRepoId(id + 1) }, ...ops]);
+        return this.#open(record);
+      });
+    });
+  }
+
   #open(record: RepoRecord): Repository {
     const cached = this.#repos.get(record.name);
     if (cached) return cached;
-    const objects = new ObjectStore(this.#kv, record.id, this.#cache);
+    const poolId = poolOf(record);
+    const objects = new ObjectStore(this.#kv, poolId, this.#cache);
     const refs = new RefStore(this.#kv, record.id, this.#lock);
     const o = this.#options;
     const ctx: RepoContext = {
@@ -171,10 +199,12 @@ export class Engine {
       ingest: { ...o.ingest, fsck: this.#fsck },
       beforeRefUpdate: o.beforeRefUpdate,
       afterRefUpdate: o.afterRefUpdate,
-      guard: this.#guardOf(record.id),
+      guard: this.#guardOf(poolId),
       sweepWaitMs: o.sweepWaitMs,
       commitDeltas: o.commitDeltas === false ? false : { ...DEFAULT_COMMIT_DELTA_LIMITS, ...o.commitDeltas },
       repoId: record.id,
+      poolId,
+      poolRefs: async () => (await poolMembers(this.#kv, poolId)).map((id) => (id === record.id ? refs : new RefStore(this.#kv, id, this.#lock))),
       packCache: this.packCache,
       ...this.#events?.context(record.id, record.name),
       // Materializes the new tip's depth-1 objects (and warms its clone pack when the cache warms).
@@ -246,26 +276,30 @@ export class Engine {
     return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 
+  /** A page of repositories in name order from an opaque cursor (engine-list.ts): `{ repos, nextCursor }`. */
+  listReposPage(options: RepoPageOptions = {}): Promise<RepoPage> {
+    this.#check();
+    return listReposPage(this.#kv, options);
+  }
+
   /** Deletes a repository: its name is free at once, its data is cleared by key range. */
   async deleteRepo(name: string): Promise<void> {
     this.#check();
     await this.#lock.run('engine', async () => {
       const rec = await this.#record(name);
       if (rec === undefined) throw new NotFoundError('ERR_REPO_NOT_FOUND', `repository "${String(name).slice(0, 200)}" not found`, { details: { name } });
-      await this.#kv.batch([
-        { type: 'del', key: nameKey(name) },
-        { type: 'del', key: repoRecordKey(rec.id) },
-        ...((await this.#events?.deletedOps(rec.id, name)) ?? []),
-      ]);
+      const { ops, pool, last } = await deleteOps(this.#kv, rec);
+      for (const op of (await this.#events?.deletedOps(rec.id, name)) ?? []) ops.push(op);
+      await this.#kv.batch(ops);
       this.#events?.kick();
       this.#deleted.add(rec.id);
       this.#repos.delete(name);
       // A write in flight (a push storing its pack) may still land under this id: the sweep
-      // clears the ranges again once the last one ended.
-      const guard = this.#guards.get(rec.id);
-      this.#guards.delete(rec.id);
-      if (guard !== undefined) this.#reclaim.set(rec.id, guard);
-      for (const tag of REPO_TAGS) await this.#kv.clear(repoRange(tag, rec.id));
+      // clears the ranges again once the last one ended. The pool's go only with its last member.
+      const guard = this.#guards.get(pool);
+      if (last) this.#guards.delete(pool);
+      if (guard !== undefined) this.#reclaim.set(rec.id, { guard, pool: last ? pool : undefined });
+      await clearDeleted(this.#kv, rec.id, last ? pool : undefined);
     });
   }
 
@@ -343,42 +377,11 @@ export class Engine {
   }
 
   async #sweepAll(options: EngineSweepOptions): Promise<EngineSweepResult> {
-    const { onError, ...sweepOptions } = options;
-    let refs = 0;
-    let objects = 0;
-    let busy = 0;
-    const errors: { repo: string; error: unknown }[] = [];
-    for (const info of await this.listRepos()) {
-      this.#check();
-      try {
-        const repo = await this.findRepo(info.name);
-        if (!repo) continue;
-        const r = await repo.sweep(sweepOptions);
-        refs += r.refs;
-        objects += r.objects;
-        if (r.busy) busy++;
-      } catch (error) {
-        // Deleted meanwhile: nothing to sweep, nothing failed.
-        if (isLevelGitError(error, 'ERR_REPO_NOT_FOUND')) continue;
-        if (isLevelGitError(error, 'ERR_CLOSED')) throw error;
-        errors.push({ repo: info.name, error });
-        try {
-          onError?.(error, info.name);
-        } catch {
-          // A failing reporter must not stop the sweep either.
-        }
-      }
-    }
+    const result = await sweepRepositories(this, () => this.#check(), options);
     this.#check();
     const reclaimed = await this.#reclaimOrphans();
     await this.#revoked.purge(); // revocations of tokens that expired meanwhile
-    const result: EngineSweepResult = { refs, objects };
-    if (busy > 0) result.busy = busy;
     if (reclaimed > 0) result.reclaimed = reclaimed;
-    if (errors.length > 0) {
-      result.failed = errors.length;
-      result.errors = errors;
-    }
     return result;
   }
 
@@ -391,20 +394,16 @@ export class Engine {
    */
   async #reclaimOrphans(): Promise<number> {
     let reclaimed = 0;
-    for (const [id, guard] of this.#reclaim) {
+    for (const [id, { guard, pool }] of this.#reclaim) {
       if (!guard.idle) continue;
-      if (await clearRepoRanges(this.#kv, id)) reclaimed++;
+      if (await clearDeleted(this.#kv, id, pool)) reclaimed++;
       this.#reclaim.delete(id);
     }
     if (Date.now() < this.#orphanScanAt) return reclaimed;
     this.#orphanScanAt = Date.now() + ORPHAN_SCAN_INTERVAL_MS;
-    const { limit, live } = await this.#lock.run('engine', async () => {
-      const next = await this.#kv.get(nextIdKey());
-      const ids = new Set<number>();
-      for await (const k of this.#kv.keys(repoRecordsRange())) if (k.length === 5) ids.add(decodeRepoId(k.subarray(1)));
-      return { limit: next === undefined ? 1 : decodeRepoId(next), live: ids };
-    });
-    return reclaimed + (await clearOrphanRanges(this.#kv, { limit, live, skip: (id) => this.#reclaim.has(id), check: () => this.#check() }));
+    const live = await this.#lock.run('engine', () => liveIds(this.#kv));
+    const skip = (id: number) => this.#reclaim.has(id) || [...this.#reclaim.values()].some((r) => r.pool === id);
+    return reclaimed + (await clearOrphanRanges(this.#kv, { ...live, skip, check: () => this.#check() }));
   }
 
   /** Closes the engine (and the database when the engine opened it); a running sweep is stopped, not waited for. */

@@ -35,6 +35,8 @@ export type {
   RevertOptions,
 } from './repo/repository.js';
 export type { FileChange } from './repo/build-tree.js';
+export type { ForkOptions, RepoPage, RepoPageOptions } from './engine.js';
+export type { Archive, ArchiveFormat, ArchiveOptions, HistoryOptions, HistoryPage } from './repo/repository.js';
 export type { IngestOptions, IngestResult } from './repo/ingest.js';
 export type { RefUpdate, AppliedUpdate, RefValue, RefSpace } from './refs/ref-store.js';
 export type { Space, View } from './refs/space.js';

@@ -58,3 +58,21 @@ export async function collectBytes(src: AsyncIterable<Uint8Array>): Promise<Uint
   for (const p of parts) out.set(p, o), (o += p.length);
   return out;
 }
+
+/**
+ * Exactly `count` distinct files: `realSourceFiles`, then copies of them under `copies/<n>/`
+ * with a line appended (node_modules holds fewer qualifying files than the 20,371-file tree).
+ */
+export function manyFiles(count: number): { path: string; content: Uint8Array }[] {
+  const real = realSourceFiles(count);
+  const out = real.slice();
+  for (let i = 0; out.length < count && real.length > 0; i++) {
+    const f = real[i % real.length]!;
+    const tail = new TextEncoder().encode(`\n// copy ${i}\n`);
+    const content = new Uint8Array(f.content.length + tail.length);
+    content.set(f.content);
+    content.set(tail, f.content.length);
+    out.push({ path: `copies/${Math.floor(i / real.length)}/${f.path}`, content });
+  }
+  return out;
+}

@@ -251,7 +251,7 @@ async function buildAndMove(core: RepoCore, plan: CommitPlan): Promise<CommitRes
       );
     } catch (err) {
       // The objects just stored may be referenced by nothing now: the next sweep looks.
-      await markSweepNeeded(ctx.kv, ctx.repoId).catch(() => undefined);
+      await markSweepNeeded(ctx.kv, ctx.poolId).catch(() => undefined);
       if (err instanceof RefConflictError && expected === undefined && attempt < 8) continue;
       throw err;
     }

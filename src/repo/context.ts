@@ -51,6 +51,10 @@ export interface RepoContext {
   assertLive: () => void;
   /** Internal id (pack cache keys). */
   repoId: number;
+  /** Id of the object pool the repository shares (its own id unless it is a fork or was forked): objects, commit graph and sweep state live under it. */
+  poolId: number;
+  /** Ref stores of every member of the pool, this repository's included: the sweep marks from all of them. */
+  poolRefs: () => Promise<RefStore[]>;
   /** The engine's pack cache, if enabled. */
   packCache?: PackCache;
   /** Writes in flight and packs being sent, against which the object sweep keeps itself safe. */

@@ -57,7 +57,7 @@ export function registerInternals(core: RepoCore): void {
     transact: (updates, source, extra) => transact(core, updates, source, extra),
     withWrite: (fn) => ctx.guard.write(fn),
     markSweep: async () => {
-      const key = await markSweepNeeded(ctx.kv, ctx.repoId);
+      const key = await markSweepNeeded(ctx.kv, ctx.poolId);
       return () => withdrawSweepMarker(ctx.kv, key);
     },
     fetchPack: (input) => fetchPack(ctx, input),

@@ -57,7 +57,7 @@ export async function transact(core: RepoCore, updates: RefUpdate[], source: Ref
         const verdict = await ctx.beforeRefUpdate({ repo: ctx.info.name, source, updates: list });
         if (typeof verdict === 'string') throw new RefRejectedError(verdict, { details: { refs: list.map((u) => u.ref) } });
       }
-      if (await mayLeaveGarbage(ctx, list)) extraOps.push(sweepMarkOp(ctx.repoId));
+      if (await mayLeaveGarbage(ctx, list)) extraOps.push(sweepMarkOp(ctx.poolId));
       // Webhook events land in the same batch as the refs: a crash cannot lose one (src/webhooks/).
       if (ctx.eventOps) for (const op of await ctx.eventOps(source, list)) extraOps.push(op);
     },

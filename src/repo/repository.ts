@@ -33,12 +33,16 @@ import { remotesOf, type FetchFromOptions, type FetchFromResult, type PushToOpti
 const diffService = () => import('./diff.js');
 const mergeService = () => import('./merge.js');
 const ingestService = () => import('./ingest.js');
+import { archive, type Archive, type ArchiveOptions } from './archive.js';
+import { history, type HistoryOptions, type HistoryPage } from './history.js';
 
 export type { RepoInfo, RepoContext, RefUpdateEvent, RefUpdateSource } from './context.js';
 export type { CommitOptions, CommitResult, PersonInput } from './commit.js';
 export type { ListedEntry, LogEntry } from './read.js';
 export type { PackObjectsOptions } from './serve-packs.js';
 export type { SweepResult } from './sweep.js';
+export type { Archive, ArchiveFormat, ArchiveOptions } from './archive.js';
+export type { HistoryOptions, HistoryPage } from './history.js';
 export type { DiffFile, DiffHunk, DiffOptions, DiffResult } from './diff.js';
 export type { CompareResult, ConflictKind, MergeCheck, MergeConflict, MergeOptions, MergeResult, RevertOptions } from './merge.js';
 export type { TreeEntry };
@@ -134,6 +138,16 @@ export class Repository {
   /** Lists a directory at a ref (recursively: every file and directory below it), sorted by path. */
   listTree(refOrSha: string, options: { path?: string; recursive?: boolean; view?: View } = {}): Promise<ListedEntry[]> {
     return listTree(this.#ctx, refOrSha, options, options.view ?? 'regular');
+  }
+
+  /** The tree at a ref as `git archive` writes it (tar, tar.gz or zip), streamed; the revision and path are checked first. */
+  archive(refOrSha: string, options: ArchiveOptions = {}): Promise<Archive> {
+    return archive(this.#ctx, refOrSha, options);
+  }
+
+  /** A page of `log` (of one path, with `path`), resumable from the returned opaque `nextCursor`. */
+  history(refOrSha: string, options: HistoryOptions = {}): Promise<HistoryPage> {
+    return history(this.#ctx, refOrSha, options);
   }
 
   /** Commits reachable from a ref, newest first (by committer date), at most `limit` (default 100). */

@@ -1,7 +1,7 @@
 /**
  * What a shallow fetch leaves behind: its boundary commits are stored without their parents
- * (ingest's `shallow`), and those absent parents are recorded (`'H' id 0x02 oid`, written in
- * the batch of the fetch's refs), so the sweep takes them as tips that may be missing instead
+ * (ingest's `shallow`), and those absent parents are recorded (`'A' pool oid`, under the object
+ * pool's id like the objects, written in the batch of the fetch's refs), so the sweep takes them as tips that may be missing instead
  * of refusing to mark a repository whose history has a hole on purpose.
  */
 import { type Oid, oidFromBytes, oidToBytes } from '../object/oid.js';
@@ -20,9 +20,9 @@ export async function shallowParentOps(objects: ObjectStore, boundary: readonly 
     .map((p) => ({ type: 'put' as const, key: shallowParentKey(objects.repoId, oidToBytes(p)), value: new Uint8Array(0) }));
 }
 
-/** The recorded absent parents of a repository. */
-export async function shallowParents(kv: Kv, repoId: number): Promise<Oid[]> {
+/** The recorded absent parents of an object pool (a repository and its forks). */
+export async function shallowParents(kv: Kv, poolId: number): Promise<Oid[]> {
   const out: Oid[] = [];
-  for await (const k of kv.keys(shallowParentsRange(repoId))) out.push(oidFromBytes(k.subarray(6)));
+  for await (const k of kv.keys(shallowParentsRange(poolId))) out.push(oidFromBytes(k.subarray(5)));
   return out;
 }

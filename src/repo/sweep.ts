@@ -18,6 +18,9 @@
  * With several processes over one database (`coordination: 'database'`), the guard also
  * records its writes, pins and gate there (`remote`, sweep-leases.ts): the gate closes only at a
  * moment with no write in flight in any process, and pins of every process are kept.
+ *
+ * Repositories that share an object pool (a fork and its source) share one guard, one sweep
+ * state and one set of objects: a sweep of any member marks from the refs of every member.
  */
 import { shallowParents } from './shallow.js';
 import type { Oid } from '../object/oid.js';
@@ -181,10 +184,21 @@ export interface SweepResult {
   busy?: true;
 }
 
-/** Tips of both ref spaces, and the parents a shallow fetch left out (tips that may be missing: shallow.ts). */
+/** Tips of both ref spaces of every member of the repository's object pool (a fork's refs keep the source's objects), and the parents shallow fetches left out (tips that may be missing: shallow.ts). */
 async function tips(ctx: RepoContext): Promise<Oid[]> {
-  const refs = [...(await ctx.refs.list('regular')), ...(await ctx.refs.list('ephemeral'))].map(([, v]) => v.oid);
-  return [...refs, ...(await shallowParents(ctx.kv, ctx.repoId))];
+  const out: Oid[] = [];
+  for (const refs of await ctx.poolRefs()) {
+    for (const [, v] of [...(await refs.list('regular')), ...(await refs.list('ephemeral'))]) out.push(v.oid);
+  }
+  for (const oid of await shallowParents(ctx.kv, ctx.poolId)) out.push(oid);
+  return out;
+}
+
+/** Runs `fn` holding the ref locks of every member of the pool (in id order, the only place that takes more than one). */
+async function withPoolLocks<T>(ctx: RepoContext, fn: () => Promise<T>): Promise<T> {
+  const stores = await ctx.poolRefs();
+  const run = (i: number): Promise<T> => (i === stores.length ? fn() : stores[i]!.withLock(() => run(i + 1)));
+  return run(0);
 }
 
 /**
@@ -198,9 +212,9 @@ export function sweepRepository(core: RepoCore, waitMs: number): Promise<SweepRe
   return ctx.guard.serial(async () => {
     ctx.assertLive();
     // The markers are read before the tips: one written from here on survives this sweep.
-    const state = await readSweepState(ctx.kv, ctx.repoId);
+    const state = await readSweepState(ctx.kv, ctx.poolId);
     const expired = await expireRefs(core);
-    if (expired.length > 0) state.markers.push(await markSweepNeeded(ctx.kv, ctx.repoId));
+    if (expired.length > 0) state.markers.push(await markSweepNeeded(ctx.kv, ctx.poolId));
     if (!needsObjectSweep(state)) return { refs: expired.length, objects: 0 };
     const objects = await sweepObjects(ctx, state, waitMs);
     return objects === undefined ? { refs: expired.length, objects: 0, busy: true } : { refs: expired.length, objects };
@@ -223,9 +237,9 @@ async function sweepObjects(ctx: RepoContext, state: SweepState, waitMs: number)
     await pacer.tick();
   }
   return ctx.guard.exclusive(waitMs, (pinned) =>
-    // Under the ref lock too: a ref-only update (a branch made from a raw sha) checks the
+    // Under the ref locks too: a ref-only update (a branch made from a raw sha) checks the
     // object exists and moves the ref as one step, never between the last mark and the delete.
-    ctx.refs.withLock(async () => {
+    withPoolLocks(ctx, async () => {
       await marker.markFrom((await tips(ctx)).filter((t) => !marker.has(t)));
       const keep = await pinned();
       let dead: Oid[] = [];
@@ -248,10 +262,10 @@ async function sweepObjects(ctx: RepoContext, state: SweepState, waitMs: number)
         await pacer.tick();
       }
       // No ingest is in flight under the gate: a quarantine range left is a crashed one's.
-      await ctx.kv.clear(repoRange(TAG.quarantine, ctx.repoId));
-      await sweepCompleted(ctx.kv, ctx.repoId, state);
+      await ctx.kv.clear(repoRange(TAG.quarantine, ctx.poolId));
+      await sweepCompleted(ctx.kv, ctx.poolId, state);
       // Objects held by a pack being sent are garbage once it ends: the next sweep looks again.
-      if (held.length > 0) await markSweepNeeded(ctx.kv, ctx.repoId);
+      if (held.length > 0) await markSweepNeeded(ctx.kv, ctx.poolId);
       return dead.length;
     }),
   );

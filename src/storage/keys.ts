@@ -23,7 +23,7 @@
  *                                 committer time(float64 BE) tree(20) parents(20 each)
  *   'H' id 0x00 hookId         -> webhook (JSON: url, events, secret; src/webhooks/)
  *   'H' id 0x01 hookId 0x00 at(8) delivery -> a delivery's outcome (JSON, the last 50 per hook)
- *   'H' id 0x02 oid(20)        -> (empty) a parent absent beyond a shallow fetch's boundary (repo/shallow.ts)
+ *   'A' pool oid(20)           -> (empty) a parent absent beyond a shallow fetch's boundary (repo/shallow.ts)
  *   'X' due(8) delivery        -> webhook outbox entry (JSON: target, signed body, attempts),
  *                                 engine-wide so a repository's deletion event survives it
  *   'L' id kind(1) holder(8) seq(4) -> a process's write in flight ('w'), closed sweep gate ('g')
@@ -31,6 +31,10 @@
  *                                 holder's 'G' alive record is (repo/sweep-leases.ts)
  *   'G' name                   -> engine-wide settings and leases: 'alive/' holder -> expiry
  *                                 (float64 BE ms), 'lead/' name '/' holder, 'setting/' name -> value
+ *   'P' pool(4) member(4)      -> empty: `member` reads and writes the objects of `pool` (a fork
+ *                                 and its source; no 'P' key: a repository is its own pool)
+ * The object ranges ('O', 'D', 'C', 'Q', 'K', 'A'), the sweep state ('W') and the cross-process
+ * leases ('L', whose sweep guard is the pool's) live under the pool's id (POOL_TAGS); the record, refs and idempotency records under the repository's own (OWN_TAGS).
  */
 import { utf8 } from '../platform/bytes.js';
 
@@ -54,6 +58,8 @@ export const TAG = {
   outbox: 0x58, // X  engine-wide: webhook deliveries due
   lease: 0x4c, // L  per repository: cross-process writes, sweep gates and pins
   global: 0x47, // G  engine-wide: settings, process liveness, leader leases
+  pool: 0x50, // P  per pool: its member repositories (storage/pools.ts)
+  absent: 0x41, // A  per pool: parents a shallow fetch left out (repo/shallow.ts)
 } as const;
 
 /** Tags of every per-repository key range (cleared when a repository is deleted). */
@@ -70,7 +76,25 @@ export const REPO_TAGS = [
   TAG.sweepState,
   TAG.webhook,
   TAG.lease,
+  TAG.pool,
+  TAG.absent,
 ] as const;
+
+/** Tags of the ranges kept under a pool's id: shared by every member, cleared when the last member is deleted. */
+export const POOL_TAGS: readonly number[] = [
+  TAG.object,
+  TAG.delta,
+  TAG.quarantine,
+  TAG.commitGraph,
+  TAG.objectType,
+  TAG.sweepState,
+  TAG.pool,
+  TAG.lease,
+  TAG.absent,
+];
+
+/** Tags of the ranges kept under a repository's own id: cleared when it is deleted. */
+export const OWN_TAGS: readonly number[] = REPO_TAGS.filter((t) => !POOL_TAGS.includes(t));
 
 /** `tag` followed by the 4-byte id. */
 export function repoPrefix(tag: number, repoId: number, extra = 0): Uint8Array {
@@ -147,6 +171,11 @@ export function commitGraphKey(repoId: number, oidBytes: Uint8Array): Uint8Array
   return repoKey(TAG.commitGraph, repoId, oidBytes);
 }
 
+/** Key of a pool membership: `'P' pool(4) member(4)`. */
+export function poolMemberKey(poolId: number, memberId: number): Uint8Array {
+  return repoKey(TAG.pool, poolId, encodeRepoId(memberId));
+}
+
 /** Key of the next repository id counter. */
 export function nextIdKey(): Uint8Array {
   return new Uint8Array([TAG.nextId]);
@@ -202,15 +231,14 @@ export function repoRecordsRange(): KeyRange {
   return prefixRange(new Uint8Array([TAG.repo]));
 }
 
-/** Key of a parent commit known to be absent beyond a shallow fetch's boundary: `'H' id 0x02 oid(20)`. */
-export function shallowParentKey(repoId: number, oidBytes: Uint8Array): Uint8Array {
-  const k = repoPrefix(TAG.webhook, repoId, 21);
-  k[5] = 0x02;
-  k.set(oidBytes, 6);
+/** Key of a parent commit known to be absent beyond a shallow fetch's boundary: `'A' pool oid(20)`. */
+export function shallowParentKey(poolId: number, oidBytes: Uint8Array): Uint8Array {
+  const k = repoPrefix(TAG.absent, poolId, 20);
+  k.set(oidBytes, 5);
   return k;
 }
 
-/** The range of a repository's shallow-boundary parents. */
-export function shallowParentsRange(repoId: number): KeyRange {
-  return prefixRange(repoKey(TAG.webhook, repoId, new Uint8Array([0x02])));
+/** The range of an object pool's shallow-boundary parents. */
+export function shallowParentsRange(poolId: number): KeyRange {
+  return prefixRange(repoPrefix(TAG.absent, poolId));
 }

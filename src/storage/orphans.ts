@@ -4,12 +4,14 @@
  * per-repository tag range, jumping from each id found to the next.
  */
 import type { Kv } from './kv.js';
-import { REPO_TAGS, decodeRepoId, repoRange } from './keys.js';
+import { POOL_TAGS, REPO_TAGS, decodeRepoId, repoRange } from './keys.js';
 
 /** Which ids count as dead: below `limit` (the next-id counter read before `live`), not `live`, not `skip`ped. */
 export interface OrphanScan {
   limit: number;
   live: ReadonlySet<number>;
+  /** Ids whose pool ranges (keys.ts POOL_TAGS) stay: live pools (default: `live`). */
+  livePools?: ReadonlySet<number>;
   /** Ids to leave alone for now (a write of theirs may still be in flight). */
   skip?: (id: number) => boolean;
   /** Called between seeks; throws to stop (the engine closing). */
@@ -20,13 +22,14 @@ export interface OrphanScan {
 export async function clearOrphanRanges(kv: Kv, scan: OrphanScan): Promise<number> {
   const dead = new Set<number>();
   for (const tag of REPO_TAGS) {
+    const live = POOL_TAGS.includes(tag) ? (scan.livePools ?? scan.live) : scan.live;
     let from = 0;
     while (from < scan.limit) {
       scan.check?.();
       let found: number | undefined;
       for await (const k of kv.keys({ ...repoRange(tag, from), lt: new Uint8Array([tag + 1]), limit: 1 })) found = decodeRepoId(k.subarray(1, 5));
       if (found === undefined || found >= scan.limit) break;
-      if (!scan.live.has(found) && !scan.skip?.(found)) {
+      if (!live.has(found) && !scan.skip?.(found)) {
         await kv.clear(repoRange(tag, found));
         dead.add(found);
       }
@@ -36,10 +39,10 @@ export async function clearOrphanRanges(kv: Kv, scan: OrphanScan): Promise<numbe
   return dead.size;
 }
 
-/** Clears every per-repository range of one id; true when any key was there. */
-export async function clearRepoRanges(kv: Kv, id: number): Promise<boolean> {
+/** Clears the ranges of `tags` (default: every per-repository range) under one id; true when any key was there. */
+export async function clearRepoRanges(kv: Kv, id: number, tags: readonly number[] = REPO_TAGS): Promise<boolean> {
   let found = false;
-  for (const tag of REPO_TAGS) {
+  for (const tag of tags) {
     const range = repoRange(tag, id);
     for await (const _ of kv.keys({ ...range, limit: 1 })) found = true;
     await kv.clear(range);

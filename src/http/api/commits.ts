@@ -130,9 +130,16 @@ export const commitRoutes: readonly ApiRoute[] = [
       const ref = ctx.url.searchParams.get('ref') ?? repo.info.defaultBranch;
       const view = spaceOf(ctx.bound || queryBool(ctx.url, 'ephemeral'));
       await assertReachable(ctx.principal, repo, ref, view);
-      const log = await repo.log(ref, { limit, view });
+      // `?path=` keeps the commits that change it; `?cursor=` continues a page (repo/history.ts).
+      const page = await repo.history(ref, {
+        limit,
+        view,
+        path: ctx.url.searchParams.get('path') ?? undefined,
+        cursor: ctx.url.searchParams.get('cursor') ?? undefined,
+      });
       return json(200, {
-        commits: log.map((c) => ({ sha: c.sha, message: c.message, author: c.author, committer: c.committer, parents: c.parents, tree: c.tree })),
+        commits: page.commits.map((c) => ({ sha: c.sha, message: c.message, author: c.author, committer: c.committer, parents: c.parents, tree: c.tree })),
+        nextCursor: page.nextCursor,
       });
     },
   },

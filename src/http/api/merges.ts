@@ -49,7 +49,7 @@ function requiredQuery(url: URL, key: string): string {
 }
 
 /** An author: `{ name, email, timestamp?, timezone? }` (the repository checks the values). */
-function optPerson(body: JsonBody, key: string): PersonInput | undefined {
+export function optPerson(body: JsonBody, key: string): PersonInput | undefined {
   const v = body[key];
   if (v === undefined || v === null) return undefined;
   if (!isObject(v) || typeof v.name !== 'string' || typeof v.email !== 'string') throw new InvalidArgumentError(`${key} must be { name, email }`);

@@ -8,7 +8,7 @@ import type { TokenService } from '../../access/tokens.js';
  * token, on every request) and `revokeToken` (`POST /tokens/revoke`) are optional for engines
  * wrapped by hand: without them tokens are judged by their signature and claims only.
  */
-export type ApiEngine = Pick<Engine, 'createRepo' | 'getRepo' | 'listRepos' | 'deleteRepo'> &
+export type ApiEngine = Pick<Engine, 'createRepo' | 'getRepo' | 'listRepos' | 'listReposPage' | 'deleteRepo' | 'forkRepo'> &
   Partial<Pick<Engine, 'admitToken' | 'revokeToken' | 'webhooks' | 'remotes'>>;
 
 /** Options of the JSON API. */

@@ -44,7 +44,12 @@ export const repoRoutes: readonly ApiRoute[] = [
     method: 'GET',
     path: '/repos',
     access: 'admin',
-    handle: async (ctx) => json(200, { repos: await ctx.options.engine.listRepos() }),
+    // A page from an opaque cursor: `?limit=` (1..1000, default 100), `?cursor=`, `?prefix=`.
+    handle: async (ctx) => {
+      const q = ctx.url.searchParams;
+      const limit = q.get('limit') === null ? undefined : Number(q.get('limit'));
+      return json(200, await ctx.options.engine.listReposPage({ limit, cursor: q.get('cursor') ?? undefined, prefix: q.get('prefix') ?? undefined }));
+    },
   },
   {
     method: 'POST',

@@ -5,11 +5,11 @@
 import { LevelGitError } from '../../errors.js';
 import { utf8 } from '../../platform/bytes.js';
 
-/** A response of the API (bodies are small JSON or one file's bytes). */
+/** A response of the API (bodies are small JSON or one file's bytes, or a stream: archives). */
 export interface ApiResponse {
   status: number;
   headers: Record<string, string>;
-  body: Uint8Array | null;
+  body: Uint8Array | AsyncIterable<Uint8Array> | null;
 }
 
 /** A JSON response, never cached. */

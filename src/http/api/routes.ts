@@ -3,12 +3,12 @@
  * `owner/name`, or `owner%2Fname`; reads need a token that may read the repository, writes one
  * that may write it (its ref policies judge every ref a write moves), admin rows the admin key.
  *
- *   GET    /repos                          admin   list
+ *   GET    /repos                          admin   list, a page at a time (?limit, ?cursor, ?prefix)
  *   POST   /repos                          admin   create
  *   GET    /repos/:repo                    read    info
  *   DELETE /repos/:repo                    admin   delete
  *   POST   /repos/:repo/remote-url         admin   mint a token URL
- *   GET    /repos/:repo/commits            read    log
+ *   GET    /repos/:repo/commits            read    log, a page at a time (?path, ?limit, ?cursor)
  *   POST   /repos/:repo/commits            write   commit file changes
  *   GET    /repos/:repo/files/<path>       read    raw bytes (ETag, Range, If-None-Match)
  *   GET    /repos/:repo/tree               read    list a directory
@@ -30,6 +30,11 @@
  *   DELETE /repos/:repo/webhooks/:id       admin   remove a webhook
  *   GET    /repos/:repo/webhooks/:id/deliveries admin recent deliveries
  *   GET    /openapi.json                   public  the OpenAPI 3.1 description of this table
+ *   POST   /repos/:repo/fork               admin   a new repository sharing this one's objects
+ *   GET    /repos/:repo/archive            read    the tree as git archive writes it (tar, tar.gz, zip), streamed
+ *   GET    /repos/:repo/tags               read    list tags
+ *   POST   /repos/:repo/tags               write   create a tag (annotated with a message)
+ *   DELETE /repos/:repo/tags/<tag>         write   delete a tag
  */
 import { branchRoutes } from './branches.js';
 import { commitRoutes } from './commits.js';
@@ -42,6 +47,9 @@ import { repoRoutes } from './repos.js';
 import { createRouter, type ApiRoute } from './router.js';
 import { tokenRoutes } from './tokens.js';
 import { remoteRoutes } from './remotes.js';
+import { forkRoutes } from './forks.js';
+import { archiveRoutes } from './archive.js';
+import { tagRoutes } from './tags.js';
 
 /** Every route of the API, in matching order. */
 export const API_ROUTES: readonly ApiRoute[] = [
@@ -55,6 +63,9 @@ export const API_ROUTES: readonly ApiRoute[] = [
   ...tokenRoutes,
   ...remoteRoutes,
   ...openApiRoutes(() => API_ROUTES),
+  ...forkRoutes,
+  ...archiveRoutes,
+  ...tagRoutes,
 ];
 
 /** The compiled table. */

@@ -1,0 +1,143 @@
+/**
+ * Forks and the pools they share (storage/pools.ts): the engine's records for a fork, and what
+ * deleting a member of a pool clears. A fork copies the source's refs and nothing else: its
+ * record names the source's pool, whose objects, commit graph and sweep state both read and
+ * write from then on. The pool lives while any member does; the sweep of any member marks from
+ * the refs of all of them (repo/sweep.ts).
+ */
+import { InvalidArgumentError, NotFoundError } from './errors.js';
+import type { Kv, KvOp } from './storage/kv.js';
+import { OWN_TAGS, POOL_TAGS, decodeRepoId, encodeRepoId, nameKey, nextIdKey, poolMemberKey, prefixRange, refKey, repoRecordKey, repoRecordsRange } from './storage/keys.js';
+import { joinPoolOps, listedPools, poolMembers } from './storage/pools.js';
+import { clearRepoRanges, type OrphanScan } from './storage/orphans.js';
+import { encodeSymref } from './refs/ref-store.js';
+import { branchRef } from './refs/ref-name.js';
+import { fromUtf8, utf8 } from './platform/bytes.js';
+import { sweepMarkOp } from './repo/sweep-state.js';
+import type { RepoInfo } from './repo/context.js';
+
+/** A repository's stored record; `pool` is absent for a repository that is its own pool. */
+export interface RepoRecord extends RepoInfo {
+  id: number;
+  pool?: number;
+}
+
+/** Options of `Engine.forkRepo`. */
+export interface ForkOptions {
+  /** Branches the fork gets: `'all'` (the default: every branch and tag) or a list of branch names (no tags). */
+  branches?: string[] | 'all';
+  /** The fork's default branch: one of its branches. Default: the source's when the fork has it, else the first listed. */
+  defaultBranch?: string;
+}
+
+/** Throws the 404 of a repository name that has no repository. */
+export function repoNotFound(name: string): never {
+  throw new NotFoundError('ERR_REPO_NOT_FOUND', `repository "${String(name).slice(0, 200)}" not found`, { details: { name } });
+}
+
+/** The pool a record's objects live in. */
+export function poolOf(record: RepoRecord): number {
+  return record.pool ?? record.id;
+}
+
+/** Checks fork options (the JSON API's body has the same shape). */
+export function checkForkOptions(options: unknown): ForkOptions {
+  if (options === undefined) return {};
+  if (options === null || typeof options !== 'object') throw new InvalidArgumentError('fork options must be an object');
+  const { branches, defaultBranch } = options as Record<string, unknown>;
+  const out: ForkOptions = {};
+  if (branches !== undefined && branches !== 'all') {
+    if (!Array.isArray(branches) || branches.length === 0 || branches.length > 10_000 || !branches.every((b) => typeof b === 'string')) {
+      throw new InvalidArgumentError('branches must be "all" or a non-empty list of branch names');
+    }
+    for (const b of branches) branchRef(b);
+    out.branches = [...new Set(branches as string[])];
+  }
+  if (defaultBranch !== undefined) {
+    branchRef(defaultBranch);
+    out.defaultBranch = defaultBranch as string;
+  }
+  return out;
+}
+
+/** The fork's refs: raw values of the source's refs, keyed by full name. */
+async function forkedRefs(kv: Kv, source: RepoRecord, options: ForkOptions): Promise<Map<string, Uint8Array>> {
+  const refs = new Map<string, Uint8Array>();
+  if (options.branches === undefined || options.branches === 'all') {
+    for (const prefix of ['refs/heads/', 'refs/tags/']) {
+      for await (const [k, v] of kv.entries(prefixRange(refKey(source.id, prefix)))) refs.set(fromUtf8(k, 5), v);
+    }
+    return refs;
+  }
+  const names = options.branches.map((b) => branchRef(b));
+  const values = await kv.getMany(names.map((n) => refKey(source.id, n)));
+  names.forEach((n, i) => {
+    const v = values[i];
+    if (v === undefined) throw new NotFoundError('ERR_REF_NOT_FOUND', `branch "${n.slice(11)}" not found in "${source.name}"`, { details: { ref: n } });
+    refs.set(n, v);
+  });
+  return refs;
+}
+
+/** The fork's default branch by the rule of `ForkOptions.defaultBranch`. */
+function forkDefault(source: RepoRecord, refs: Map<string, Uint8Array>, options: ForkOptions): string {
+  const branches = [...refs.keys()].filter((r) => r.startsWith('refs/heads/')).map((r) => r.slice(11));
+  const want = options.defaultBranch;
+  if (want !== undefined) {
+    if (branches.length > 0 && !branches.includes(want)) {
+      throw new InvalidArgumentError(`defaultBranch "${want}" is not one of the fork's branches`, { details: { defaultBranch: want } });
+    }
+    return want;
+  }
+  if (branches.length === 0 || branches.includes(source.defaultBranch)) return source.defaultBranch;
+  return Array.isArray(options.branches) ? options.branches[0]! : branches[0]!;
+}
+
+/** The record and writes of a fork of `source` as repository `id`: name, record, HEAD, refs, pool membership. */
+export async function forkOps(
+  kv: Kv,
+  source: RepoRecord,
+  target: { id: number; name: string },
+  options: ForkOptions,
+): Promise<{ record: RepoRecord; ops: KvOp[] }> {
+  const refs = await forkedRefs(kv, source, options);
+  const pool = poolOf(source);
+  const record: RepoRecord = { id: target.id, name: target.name, defaultBranch: forkDefault(source, refs, options), createdAt: new Date().toISOString(), pool };
+  const ops: KvOp[] = [
+    { type: 'put', key: nameKey(target.name), value: encodeRepoId(target.id) },
+    { type: 'put', key: repoRecordKey(target.id), value: utf8(JSON.stringify(record)) },
+    { type: 'put', key: refKey(target.id, 'HEAD'), value: encodeSymref(branchRef(record.defaultBranch)) },
+    ...[...refs].map(([ref, value]): KvOp => ({ type: 'put', key: refKey(target.id, ref), value })),
+    ...(await joinPoolOps(kv, pool, target.id)),
+  ];
+  return { record, ops };
+}
+
+/** What deleting a repository writes at once, and whether it was its pool's last member (then the pool's ranges go too). */
+export async function deleteOps(kv: Kv, record: RepoRecord): Promise<{ ops: KvOp[]; pool: number; last: boolean }> {
+  const pool = poolOf(record);
+  const last = (await poolMembers(kv, pool)).every((m) => m === record.id);
+  const ops: KvOp[] = [
+    { type: 'del', key: nameKey(record.name) },
+    { type: 'del', key: repoRecordKey(record.id) },
+    { type: 'del', key: poolMemberKey(pool, record.id) },
+  ];
+  // Its refs no longer keep anything: the other members' next sweep looks.
+  if (!last) ops.push(sweepMarkOp(pool));
+  return { ops, pool, last };
+}
+
+/** Clears a deleted repository's own ranges, and its pool's when `pool` is given (it was the last member). */
+export async function clearDeleted(kv: Kv, id: number, pool: number | undefined): Promise<boolean> {
+  const own = await clearRepoRanges(kv, id, OWN_TAGS);
+  const shared = pool === undefined ? false : await clearRepoRanges(kv, pool, POOL_TAGS);
+  return own || shared;
+}
+
+/** What the orphan scan keeps (read under the engine lock): ids below the next-id counter with a record, and pools with members. */
+export async function liveIds(kv: Kv): Promise<Pick<OrphanScan, 'limit' | 'live' | 'livePools'>> {
+  const next = await kv.get(nextIdKey());
+  const live = new Set<number>();
+  for await (const k of kv.keys(repoRecordsRange())) if (k.length === 5) live.add(decodeRepoId(k.subarray(1)));
+  return { limit: next === undefined ? 1 : decodeRepoId(next), live, livePools: new Set([...live, ...(await listedPools(kv))]) };
+}
