@@ -5,7 +5,7 @@ import { Buffer } from 'buffer'; // the npm package: isomorphic-git wants a glob
 import { openEngine, createIsomorphicTransport, getPlatform, NotFoundError } from 'level-git';
 import { BrowserLevel } from 'browser-level';
 import git from 'isomorphic-git';
-import { createMemoryFs } from './clone-fs.js';
+import FS from '@isomorphic-git/lightning-fs';
 
 globalThis.Buffer ??= Buffer;
 
@@ -67,9 +67,10 @@ export async function commitDiff(notes, commit) {
   return { files: result.files, patch: text(result.patch) };
 }
 
-/** Clones the repository with isomorphic-git, in the page, and reads the clone back. */
+/** Clones the repository with isomorphic-git into lightning-fs (a file system in IndexedDB), and reads the clone back. */
 export async function cloneNotes(notes) {
-  const fs = createMemoryFs();
+  // A fresh clone each time: `wipe` empties the clone's file system (not the repository's database).
+  const fs = new FS('notes-clones', { wipe: true });
   const dir = '/notes';
   const http = createIsomorphicTransport({ engine: notes.engine });
   await git.clone({ fs, http, dir, url: `http://local/${REPO}.git`, ref: BRANCH, singleBranch: true });

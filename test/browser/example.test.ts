@@ -61,7 +61,7 @@ describe.skipIf(SKIP)('the browser example app', () => {
   beforeAll(async () => {
     requireChromium();
     work = await mkdtemp(join(tmpdir(), 'level-git-example-'));
-    app = await layOutApp(work, 'app', ['browser-level', 'isomorphic-git', 'buffer']);
+    app = await layOutApp(work, 'app', ['browser-level', 'isomorphic-git', 'buffer', '@isomorphic-git/lightning-fs']);
     for (const f of await readdir(EXAMPLE)) if ((await stat(join(EXAMPLE, f))).isFile()) await copyFile(join(EXAMPLE, f), join(app, f));
     browser = await puppeteer.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_FLAGS });
     page = await browser.newPage();

@@ -56,7 +56,10 @@ export async function layOutApp(work: string, appName: string, dependencies: str
   }
   await mkdir(join(app, 'node_modules'), { recursive: true });
   await symlink(pkg, join(app, 'node_modules/level-git'));
-  for (const dep of dependencies) await symlink(join(ROOT, 'node_modules', dep), join(app, 'node_modules', dep));
+  for (const dep of dependencies) {
+    await mkdir(dirname(join(app, 'node_modules', dep)), { recursive: true }); // a scoped name's folder
+    await symlink(join(ROOT, 'node_modules', dep), join(app, 'node_modules', dep));
+  }
   return app;
 }
 
