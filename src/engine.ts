@@ -9,7 +9,8 @@ import { REPO_TAGS, decodeRepoId, encodeRepoId, nameKey, nextIdKey, refKey, repo
 import { fromUtf8, utf8 } from './platform/bytes.js';
 import { clearOrphanRanges, clearRepoRanges } from './storage/orphans.js';
 import { createObjectCache, ObjectStore, type ObjectCache } from './object/object-store.js';
-import { InProcessLock, type RefLock } from './refs/lock.js';
+import type { RefLock } from './refs/lock.js';
+import { defaultRefLock } from './refs/web-locks.js';
 import { RefStore, encodeSymref } from './refs/ref-store.js';
 import { branchRef } from './refs/ref-name.js';
 import { Repository, type RepoInfo, type RepoContext } from './repo/repository.js';
@@ -83,7 +84,7 @@ export class Engine {
     this.#options = options;
     this.#fsck = fsckConfig(options.fsck);
     this.#cache = createObjectCache(options.cacheBytes, { resolvedBytes: options.deltaCacheBytes, applyDelta });
-    this.#lock = options.lock ?? new InProcessLock();
+    this.#lock = options.lock ?? defaultRefLock(kv); // cross-tab on IndexedDB (refs/web-locks.ts)
     this.packCache = new PackCache(options.packCache);
     this.#revoked = new RevocationStore(kv);
   }

@@ -7,6 +7,7 @@
 import type { AbstractLevel } from 'abstract-level';
 import { ClosedError, LevelGitError, StorageError } from '../errors.js';
 import type { KeyRange } from './keys.js';
+import { type IndexedDbAccess, indexedDbAccess, storageError } from './idb.js';
 
 /** Any abstract-level database (its own default encodings do not matter). */
 // biome-ignore lint/suspicious/noExplicitAny: the engine takes a database of any key and value types; Kv reads it through 'view' encodings.
@@ -20,10 +21,19 @@ const VIEW = { keyEncoding: 'view', valueEncoding: 'view' } as const;
 /** Binary key-value access to an abstract-level database. */
 export class Kv {
   readonly db: AnyLevel;
+  /** Set when `db` is browser-level: IndexedDB requests issued at once (idb.ts). */
+  readonly idb: IndexedDbAccess | undefined;
+  /**
+   * Whether each request is a round trip to another process (IndexedDB): then one range read
+   * beats many point lookups that mostly miss (e.g. object-store.ts `deltaIdsIfFew`).
+   */
+  readonly costlyRequests: boolean;
   #closed = false;
 
-  constructor(db: AnyLevel) {
+  constructor(db: AnyLevel, options: { costlyRequests?: boolean } = {}) {
     this.db = db;
+    this.idb = indexedDbAccess(db);
+    this.costlyRequests = options.costlyRequests ?? this.idb !== undefined;
   }
 
   #check(): void {
@@ -40,7 +50,8 @@ export class Kv {
   async getMany(keys: Uint8Array[]): Promise<(Uint8Array | undefined)[]> {
     this.#check();
     if (keys.length === 0) return [];
-    const r = await this.db.getMany(keys, VIEW);
+    if (this.idb?.usable) return this.idb.getMany(keys);
+    const r = await (this.idb === undefined ? this.db.getMany(keys, VIEW) : this.db.getMany(keys, VIEW).catch(idbFailure('reading')));
     return r.map((v: Uint8Array | undefined | null) => v ?? undefined);
   }
 
@@ -48,7 +59,8 @@ export class Kv {
   async batch(ops: KvOp[]): Promise<void> {
     this.#check();
     if (ops.length === 0) return;
-    await this.db.batch(ops as never, VIEW);
+    if (this.idb?.usable) return this.idb.batch(ops);
+    await (this.idb === undefined ? this.db.batch(ops as never, VIEW) : this.db.batch(ops as never, VIEW).catch(idbFailure('writing', ops.length)));
   }
 
   /** Entries with keys in [gte, lt) (to the end without `lt`), in key order. */
@@ -91,6 +103,13 @@ export class Kv {
   markClosed(): void {
     this.#closed = true;
   }
+}
+
+/** On IndexedDB, a failure is a StorageError (a quota failure says so), whichever way it went. */
+function idbFailure(operation: 'reading' | 'writing', entries?: number): (err: unknown) => never {
+  return (err) => {
+    throw storageError(operation, (err as { cause?: unknown }).cause ?? err, entries);
+  };
 }
 
 /**
