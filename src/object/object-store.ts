@@ -147,6 +147,30 @@ export class ObjectStore {
     return out as Uint8Array[];
   }
 
+  /**
+   * Gives every one of `oids` a whole entry, as `materialize` does, looking up only whether
+   * the entry exists (on IndexedDB no value is read for the objects that have one).
+   */
+  async ensureWhole(oids: readonly Oid[]): Promise<void> {
+    const present = await this.#kv.hasMany(this.#wholeKeys(oids));
+    const missing = oids.filter((_, i) => !present[i]);
+    if (missing.length > 0) await this.materialize(missing);
+  }
+
+  /**
+   * The ids of every object stored as a delta when there are at most `max` of them (one range
+   * read of `D` keys, no values), else undefined: where each lookup is a round trip
+   * (IndexedDB), one short range read replaces a lookup per object that mostly misses.
+   */
+  async deltaIdsIfFew(max: number): Promise<Set<Oid> | undefined> {
+    const out = new Set<Oid>();
+    for await (const k of this.#kv.keys({ ...repoRange(TAG.delta, this.repoId), limit: max + 1 })) {
+      if (out.size === max) return undefined;
+      out.add(oidFromBytes(k, 5));
+    }
+    return out;
+  }
+
   /** Which of `oids` exist. */
   async has(oids: readonly Oid[]): Promise<boolean[]> {
     return (await this.forms(oids)).map((f) => f !== undefined);

@@ -21,7 +21,7 @@ export async function materializeTip(ctx: RepoContext, tip: Oid): Promise<void> 
   try {
     for (let i = 0; i < plan.oids.length; i += BATCH) {
       ctx.assertLive();
-      await ctx.objects.materialize(plan.oids.slice(i, i + BATCH));
+      await ctx.objects.ensureWhole(plan.oids.slice(i, i + BATCH));
     }
   } finally {
     release();

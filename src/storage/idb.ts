@@ -73,6 +73,28 @@ export class IndexedDbAccess {
     });
   }
 
+  /** Whether each of `keys` is stored: one readonly transaction, keys only (no value crosses over). */
+  hasMany(keys: readonly Uint8Array[]): Promise<boolean[]> {
+    const idb = this.#idb()!;
+    return new Promise((resolve, reject) => {
+      const out: boolean[] = new Array(keys.length).fill(false);
+      let tx: IDBTransaction;
+      try {
+        tx = idb.transaction([this.#store], 'readonly');
+        const store = tx.objectStore(this.#store);
+        keys.forEach((key, i) => {
+          const req = store.getKey(idbKey(key));
+          req.onsuccess = () => void (out[i] = req.result !== undefined);
+        });
+      } catch (err) {
+        reject(storageError('reading', err));
+        return;
+      }
+      tx.oncomplete = () => resolve(out);
+      tx.onabort = () => reject(storageError('reading', tx.error));
+    });
+  }
+
   /**
    * Applies `ops` atomically: one readwrite transaction, every request issued at once, then
    * committed. Rejects with a StorageError after IndexedDB rolled the transaction back.

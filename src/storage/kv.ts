@@ -55,6 +55,18 @@ export class Kv {
     return r.map((v: Uint8Array | undefined | null) => v ?? undefined);
   }
 
+  /**
+   * Whether each of `keys` is stored. On IndexedDB only the keys are looked up (no value is
+   * copied out of the database); elsewhere it is `getMany`, as abstract-level's `hasMany` is
+   * optional for backends.
+   */
+  async hasMany(keys: Uint8Array[]): Promise<boolean[]> {
+    this.#check();
+    if (keys.length === 0) return [];
+    if (this.idb?.usable) return this.idb.hasMany(keys);
+    return (await this.getMany(keys)).map((v) => v !== undefined);
+  }
+
   /** Applies writes atomically. */
   async batch(ops: KvOp[]): Promise<void> {
     this.#check();
