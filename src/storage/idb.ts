@@ -60,15 +60,19 @@ export class IndexedDbAccess {
       try {
         tx = idb.transaction([this.#store], 'readonly');
         const store = tx.objectStore(this.#store);
+        // Settled by the last answer: a readonly transaction's commit adds nothing to wait for.
+        let left = keys.length;
         keys.forEach((key, i) => {
           const req = store.get(idbKey(key));
-          req.onsuccess = () => void (out[i] = toBytes(req.result));
+          req.onsuccess = () => {
+            out[i] = toBytes(req.result);
+            if (--left === 0) resolve(out);
+          };
         });
       } catch (err) {
         reject(storageError('reading', err));
         return;
       }
-      tx.oncomplete = () => resolve(out);
       tx.onabort = () => reject(storageError('reading', tx.error));
     });
   }
@@ -82,15 +86,18 @@ export class IndexedDbAccess {
       try {
         tx = idb.transaction([this.#store], 'readonly');
         const store = tx.objectStore(this.#store);
+        let left = keys.length;
         keys.forEach((key, i) => {
           const req = store.getKey(idbKey(key));
-          req.onsuccess = () => void (out[i] = req.result !== undefined);
+          req.onsuccess = () => {
+            out[i] = req.result !== undefined;
+            if (--left === 0) resolve(out);
+          };
         });
       } catch (err) {
         reject(storageError('reading', err));
         return;
       }
-      tx.oncomplete = () => resolve(out);
       tx.onabort = () => reject(storageError('reading', tx.error));
     });
   }

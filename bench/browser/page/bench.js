@@ -21,6 +21,32 @@ async function timed(fn) {
 
 let serial = 0;
 
+// IndexedDB calls counted per operation (transactions and requests do not depend on the load of
+// the machine the way times do): every method of IDBObjectStore that makes a request.
+const counts = { transactions: 0, requests: 0 };
+if (typeof IDBDatabase !== 'undefined') {
+  const transaction = IDBDatabase.prototype.transaction;
+  IDBDatabase.prototype.transaction = function (...args) {
+    counts.transactions++;
+    return transaction.apply(this, args);
+  };
+  for (const m of ['get', 'getKey', 'getAll', 'getAllKeys', 'put', 'add', 'delete', 'count', 'openCursor', 'openKeyCursor', 'clear']) {
+    const f = IDBObjectStore.prototype[m];
+    IDBObjectStore.prototype[m] = function (...args) {
+      counts.requests++;
+      return f.apply(this, args);
+    };
+  }
+}
+
+async function counted(kind, fn) {
+  const t0 = { ...counts };
+  const r = await timed(fn);
+  r.tx = counts.transactions - t0.transactions;
+  r.req = counts.requests - t0.requests;
+  return r;
+}
+
 /** One round on one database kind: a commit of every file, a commit modifying some, depth-1 packs. */
 async function round(kind, files, modified) {
   const name = `level-git-bench-${serial++}`;
@@ -31,11 +57,15 @@ async function round(kind, files, modified) {
     let engine = await openEngine({ db, packCache: { maxBytes: 0 } });
     const repo = await engine.createRepo('bench');
     const changes = files.map((f) => ({ path: f.path, content: f.content }));
-    const first = await timed(() => repo.commit({ branch: 'main', message: 'import\n', author: AUTHOR, changes }));
+    const first = await counted(kind, () => repo.commit({ branch: 'main', message: 'import\n', author: AUTHOR, changes }));
     out.commit = first.ms;
+    out.commitTx = first.tx;
+    out.commitReq = first.req;
     const edits = files.slice(0, modified).map((f, i) => ({ path: f.path, content: `${f.content}\n// edit ${i}\n` }));
-    const second = await timed(() => repo.commit({ branch: 'main', message: 'edit\n', author: AUTHOR, changes: edits }));
+    const second = await counted(kind, () => repo.commit({ branch: 'main', message: 'edit\n', author: AUTHOR, changes: edits }));
     out.commitModify = second.ms;
+    out.commitModifyTx = second.tx;
+    out.commitModifyReq = second.req;
     const sha = second.value.sha;
     const warm = await timed(() => drain(repo.packObjects({ wants: [sha], depth: 1 })));
     out.packWarm = warm.ms;
@@ -44,7 +74,10 @@ async function round(kind, files, modified) {
     // A fresh engine: its caches are empty, every tree and entry comes from the database.
     engine = await openEngine({ db, packCache: { maxBytes: 0 } });
     const cold = await engine.getRepo('bench');
-    out.packCold = (await timed(() => drain(cold.packObjects({ wants: [sha], depth: 1 })))).ms;
+    const coldPack = await counted(kind, () => drain(cold.packObjects({ wants: [sha], depth: 1 })));
+    out.packCold = coldPack.ms;
+    out.packColdTx = coldPack.tx;
+    out.packColdReq = coldPack.req;
     out.packCold2 = (await timed(() => drain(cold.packObjects({ wants: [sha], depth: 1 })))).ms;
     await engine.close();
   } finally {
