@@ -39,7 +39,7 @@ if (typeof IDBDatabase !== 'undefined') {
   }
 }
 
-async function counted(kind, fn) {
+async function counted(fn) {
   const t0 = { ...counts };
   const r = await timed(fn);
   r.tx = counts.transactions - t0.transactions;
@@ -57,12 +57,12 @@ async function round(kind, files, modified) {
     let engine = await openEngine({ db, packCache: { maxBytes: 0 } });
     const repo = await engine.createRepo('bench');
     const changes = files.map((f) => ({ path: f.path, content: f.content }));
-    const first = await counted(kind, () => repo.commit({ branch: 'main', message: 'import\n', author: AUTHOR, changes }));
+    const first = await counted(() => repo.commit({ branch: 'main', message: 'import\n', author: AUTHOR, changes }));
     out.commit = first.ms;
     out.commitTx = first.tx;
     out.commitReq = first.req;
     const edits = files.slice(0, modified).map((f, i) => ({ path: f.path, content: `${f.content}\n// edit ${i}\n` }));
-    const second = await counted(kind, () => repo.commit({ branch: 'main', message: 'edit\n', author: AUTHOR, changes: edits }));
+    const second = await counted(() => repo.commit({ branch: 'main', message: 'edit\n', author: AUTHOR, changes: edits }));
     out.commitModify = second.ms;
     out.commitModifyTx = second.tx;
     out.commitModifyReq = second.req;
@@ -74,7 +74,7 @@ async function round(kind, files, modified) {
     // A fresh engine: its caches are empty, every tree and entry comes from the database.
     engine = await openEngine({ db, packCache: { maxBytes: 0 } });
     const cold = await engine.getRepo('bench');
-    const coldPack = await counted(kind, () => drain(cold.packObjects({ wants: [sha], depth: 1 })));
+    const coldPack = await counted(() => drain(cold.packObjects({ wants: [sha], depth: 1 })));
     out.packCold = coldPack.ms;
     out.packColdTx = coldPack.tx;
     out.packColdReq = coldPack.req;
