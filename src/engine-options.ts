@@ -23,7 +23,7 @@ export interface EngineOptions extends RemoteEngineOptions {
   cacheBytes?: number;
   /** Bytes of object bodies resolved from stored delta chains kept for reuse. Default 32 MiB. */
   deltaCacheBytes?: number;
-  /** The ref-transaction serialization point. Default: an in-process lock per repository. */
+  /** The ref-transaction serialization point. Default: an in-process lock per repository (on browser-level, a Web Locks one shared by the origin's tabs). */
   lock?: RefLock;
   /** Default lifetime of ephemeral refs in seconds. Default 24 hours. */
   ephemeralTtlSeconds?: number;

@@ -12,7 +12,8 @@ import { poolMembers } from './storage/pools.js';
 import { listReposPage, type RepoPage, type RepoPageOptions } from './engine-list.js';
 import { checkForkOptions, clearDeleted, deleteOps, forkOps, liveIds, poolOf, repoNotFound, type ForkOptions, type RepoRecord } from './engine-pools.js';
 import { createObjectCache, ObjectStore, type ObjectCache } from './object/object-store.js';
-import { InProcessLock, type RefLock } from './refs/lock.js';
+import type { RefLock } from './refs/lock.js';
+import { defaultRefLock } from './refs/web-locks.js';
 import { RefStore, encodeSymref } from './refs/ref-store.js';
 import { branchRef } from './refs/ref-name.js';
 import { Repository, type RepoInfo, type RepoContext } from './repo/repository.js';
@@ -95,7 +96,7 @@ export class Engine {
     this.#options = options;
     this.#fsck = fsckConfig(options.fsck);
     this.#cache = createObjectCache(options.cacheBytes, { resolvedBytes: options.deltaCacheBytes, applyDelta });
-    this.#lock = options.lock ?? new InProcessLock();
+    this.#lock = options.lock ?? defaultRefLock(kv); // cross-tab on IndexedDB (refs/web-locks.ts)
     this.packCache = new PackCache(options.packCache);
     this.#revoked = new RevocationStore(kv);
     this.#events = engineEvents(kv, options, async (name) => internalsOf(await this.getRepo(name)).id);

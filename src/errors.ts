@@ -202,6 +202,8 @@ export type ForbiddenDetails = Record<string, never>;
 /** Facts of a StorageError: what the engine was doing when the database failed. */
 export interface StorageDetails {
   operation?: string;
+  /** 'quota-exceeded': the browser's storage quota for the origin is used up (IndexedDB). */
+  reason?: 'quota-exceeded';
 }
 
 /** Base class of every error level-git throws on purpose. `D` is the shape of its `details`. */

@@ -41,6 +41,7 @@ export type { IngestOptions, IngestResult } from './repo/ingest.js';
 export type { RefUpdate, AppliedUpdate, RefValue, RefSpace } from './refs/ref-store.js';
 export type { Space, View } from './refs/space.js';
 export { InProcessLock, type RefLock } from './refs/lock.js';
+export { WebLocksLock, type LockManagerLike } from './refs/web-locks.js';
 export { ZERO_OID, type Oid, type ObjectType } from './object/oid.js';
 export type { Identity } from './object/commit.js';
 export type { GitBackend, ObjectFilter, RefUpdateInfo } from './protocol/backend.js';

@@ -12,7 +12,7 @@ import { NotFoundError, InvalidObjectError } from '../errors.js';
 import type { Kv, KvOp } from '../storage/kv.js';
 import { TAG, commitGraphKey, deltaKey, objectKey, prefixRange, repoKey, repoRange } from '../storage/keys.js';
 import { type Oid, type ObjectType, hashObject, oidToBytes, oidFromBytes } from './oid.js';
-import { decodeStoredDelta, encodePacked, encodeStoredDelta, packedInfo, type StoredDelta } from './packed.js';
+import { decodeStoredDelta, deflatesInBatches, encodePacked, encodePackedMany, encodeStoredDelta, packedInfo, type StoredDelta } from './packed.js';
 import { decodeTree, type TreeEntry } from './tree.js';
 import { decodeCommit, decodeTag, type Commit, type Tag } from './commit.js';
 import { type ApplyDelta, type FormsLookup, type RawObject, type ResolvedCache, type StoredForms, createResolvedCache, resolveMany } from './delta-chain.js';
@@ -166,9 +166,27 @@ export class ObjectStore {
     return out as Uint8Array[];
   }
 
-  /** Which of `oids` exist. */
+  /**
+   * The ids of every object stored as a delta when there are at most `max` of them (one range
+   * read of `D` keys, no values), else undefined: where each lookup is a round trip
+   * (IndexedDB), one short range read replaces a lookup per object that mostly misses.
+   */
+  async deltaIdsIfFew(max: number): Promise<Set<Oid> | undefined> {
+    const out = new Set<Oid>();
+    for await (const k of this.#kv.keys({ ...repoRange(TAG.delta, this.repoId), limit: max + 1 })) {
+      if (out.size === max) return undefined;
+      out.add(oidFromBytes(k, 5));
+    }
+    return out;
+  }
+
+  /** Which of `oids` exist (by key: on IndexedDB no value is read). */
   async has(oids: readonly Oid[]): Promise<boolean[]> {
-    return (await this.forms(oids)).map((f) => f !== undefined);
+    const out = await this.#kv.hasMany(this.#wholeKeys(oids));
+    const rest = oids.flatMap((_, i) => (out[i] ? [] : [i]));
+    const deltas = await this.#kv.hasMany(rest.map((i) => deltaKey(this.repoId, oidToBytes(oids[i]!))));
+    rest.forEach((i, j) => (out[i] = deltas[j]!));
+    return out;
   }
 
   /** Type and body of one object, or undefined. */
@@ -349,32 +367,52 @@ export class ObjectStore {
   }
 }
 
-/** Collects new objects and writes them in one batch. */
+/**
+ * Collects new objects and writes them in one batch. Where the platform deflates in batches
+ * (browsers), whole entries are encoded at `flush` (or when `queued` asks for one), from a copy
+ * of each body taken at `add`, so a caller's buffer changing meanwhile cannot split an object
+ * from its id.
+ */
 export class ObjectWriter {
   readonly #kv: Kv;
   readonly #repoId: number;
   readonly #ops = new Map<Oid, KvOp>();
   readonly #deltas = new Map<Oid, KvOp>();
+  /** Objects whose whole entry is not encoded yet (batched deflate). */
+  readonly #raw = new Map<Oid, { type: ObjectType; body: Uint8Array }>();
+  readonly #defer = deflatesInBatches();
 
   constructor(kv: Kv, repoId: number) {
     this.#kv = kv;
     this.#repoId = repoId;
   }
 
+  #put(oid: Oid, value: Uint8Array): KvOp {
+    return { type: 'put', key: objectKey(this.#repoId, oidToBytes(oid)), value };
+  }
+
   /** Hashes, encodes and queues an object; returns its id. */
   add(type: ObjectType, body: Uint8Array): Oid {
     const oid = hashObject(type, body);
-    if (!this.#ops.has(oid)) this.#ops.set(oid, { type: 'put', key: objectKey(this.#repoId, oidToBytes(oid)), value: encodePacked(type, body) });
+    if (this.#ops.has(oid) || this.#raw.has(oid)) return oid;
+    if (this.#defer) this.#raw.set(oid, { type, body: body.slice() });
+    else this.#ops.set(oid, this.#put(oid, encodePacked(type, body)));
     return oid;
   }
 
   /** Queues an object already in stored form. */
   addStored(oid: Oid, stored: Uint8Array): void {
-    this.#ops.set(oid, { type: 'put', key: objectKey(this.#repoId, oidToBytes(oid)), value: stored });
+    this.#raw.delete(oid);
+    this.#ops.set(oid, this.#put(oid, stored));
   }
 
   /** The stored form of a queued object. */
   queued(oid: Oid): Uint8Array | undefined {
+    const raw = this.#raw.get(oid);
+    if (raw !== undefined) {
+      this.#raw.delete(oid);
+      this.#ops.set(oid, this.#put(oid, encodePacked(raw.type, raw.body)));
+    }
     const op = this.#ops.get(oid);
     return op?.type === 'put' ? op.value : undefined;
   }
@@ -392,14 +430,20 @@ export class ObjectWriter {
 
   /** Number of queued objects. */
   get size(): number {
-    return this.#ops.size;
+    return this.#ops.size + this.#raw.size;
   }
 
   /** Writes every queued object (and kept delta) atomically. */
   async flush(): Promise<void> {
+    const raw = [...this.#raw];
+    this.#raw.clear();
     const ops = [...this.#ops.values(), ...this.#deltas.values()];
     this.#ops.clear();
     this.#deltas.clear();
+    if (raw.length > 0) {
+      const entries = await encodePackedMany(raw.map(([, o]) => o));
+      raw.forEach(([oid], i) => ops.push(this.#put(oid, entries[i]!)));
+    }
     await this.#kv.batch(ops);
   }
 }

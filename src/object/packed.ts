@@ -71,6 +71,29 @@ export function encodePacked(type: ObjectType, body: Uint8Array, level = 1): Uin
   return out;
 }
 
+/**
+ * `encodePacked` of many objects, deflated as one batch where the platform offers
+ * `deflateMany` (browsers: the runtime's own zlib), else one by one.
+ */
+export async function encodePackedMany(objects: readonly { type: ObjectType; body: Uint8Array }[]): Promise<Uint8Array[]> {
+  const many = platform().deflateMany;
+  if (many === undefined) return objects.map((o) => encodePacked(o.type, o.body));
+  const zs = await many(objects.map((o) => o.body));
+  return objects.map((o, i) => {
+    const head = encodeEntryHeader(TYPE_NUMBERS[o.type], o.body.length);
+    const z = zs[i]!;
+    const out = new Uint8Array(head.length + z.length);
+    out.set(head);
+    out.set(z, head.length);
+    return out;
+  });
+}
+
+/** Whether `encodePackedMany` deflates in a batch here (then writers defer their deflates to it). */
+export function deflatesInBatches(): boolean {
+  return platform().deflateMany !== undefined;
+}
+
 /** Type and size of a stored object, read from its header without inflating. */
 export function packedInfo(stored: Uint8Array): { type: ObjectType; size: number; headerLength: number } {
   const h = decodeEntryHeader(stored);

@@ -48,11 +48,48 @@ function adler32(data: Uint8Array): number {
   return ((b << 16) | a) >>> 0;
 }
 
+/** Below this size fflate is as quick as a CompressionStream, which costs a stream per buffer. */
+const NATIVE_MIN_BYTES = 2048;
+
+/** The runtime's zlib through CompressionStream('deflate') (zlib format, its default level). */
+async function nativeDeflate(data: Uint8Array): Promise<Uint8Array> {
+  const stream = new CompressionStream('deflate');
+  const writer = stream.writable.getWriter();
+  void writer.write(data as Uint8Array<ArrayBuffer>).catch(() => undefined);
+  void writer.close().catch(() => undefined);
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  const reader = stream.readable.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    parts.push(value);
+    total += value.length;
+  }
+  return concat(parts, total);
+}
+
+/**
+ * Deflates a batch: in browsers the runtime's own zlib (about 3× fflate's speed in Chromium),
+ * one buffer after another (many streams at once were slower), small buffers with fflate.
+ */
+async function deflateMany(data: readonly Uint8Array[]): Promise<Uint8Array[]> {
+  const out: Uint8Array[] = new Array(data.length);
+  for (let i = 0; i < data.length; i++) {
+    const d = data[i]!;
+    out[i] = d.length < NATIVE_MIN_BYTES ? zlibSync(d, { level: 1 }) : await nativeDeflate(d);
+  }
+  return out;
+}
+
+const hasCompressionStream = typeof (globalThis as { CompressionStream?: unknown }).CompressionStream === 'function';
+
 export const portablePlatform: Platform = {
   name: 'portable',
   createSha1: () => new PortableSha1(),
   sha1: (data) => nobleSha1(data),
   deflate: (data, level = 1) => zlibSync(data, { level: level as 1 }),
+  ...(hasCompressionStream ? { deflateMany } : {}),
   inflate(data, maxOutput = 2 ** 31 - 1) {
     const r = portablePlatform.inflatePrefix(data, maxOutput);
     if (r === null) throw new Error('unexpected end of file');

@@ -22,6 +22,12 @@ export interface Platform {
   sha1(data: Uint8Array): Uint8Array;
   /** zlib-wraps (RFC 1950) `data`. */
   deflate(data: Uint8Array, level?: number): Uint8Array;
+  /**
+   * zlib-wraps many buffers at once, asynchronously (optional): where the runtime's own zlib is
+   * only reachable through promises (CompressionStream in browsers), a batch beats `deflate`
+   * per buffer. Any valid zlib stream of each buffer will do (the level may differ).
+   */
+  deflateMany?(data: readonly Uint8Array[]): Promise<Uint8Array[]>;
   /** Inflates a complete zlib stream; throws when it is corrupt or inflates past `maxOutput`. */
   inflate(data: Uint8Array, maxOutput?: number): Uint8Array;
   /**

@@ -13,6 +13,7 @@
 import { NotFoundError } from '../errors.js';
 import type { Oid } from '../object/oid.js';
 import type { ObjectStore } from '../object/object-store.js';
+import type { StoredDelta } from '../object/packed.js';
 import { writePackBatches, type PackBatch } from '../pack/pack-writer.js';
 
 /** Longest delta chain a pack carries (git's pack.depth default). */
@@ -73,8 +74,11 @@ async function planDeltas(objects: ObjectStore, oids: readonly Oid[], thinBases?
   const starts: number[] = [];
   for (let i = 0; i < n; i += BATCH) starts.push(i);
   // Most ids of a depth-1 pack have no delta; the database answers batches on its own threads.
+  // Where each lookup is a round trip (IndexedDB) and the repository has few deltas, their ids
+  // are read once and only those are looked up.
   const LOOKAHEAD = 3;
-  const lookup = (i: number) => readAhead(objects.getDeltas(oids.slice(i, i + BATCH)));
+  const few = objects.kv.costlyRequests && n >= 64 ? await objects.deltaIdsIfFew(n >> 2) : undefined;
+  const lookup = (i: number) => readAhead(few ? deltasAmong(objects, oids.slice(i, i + BATCH), few) : objects.getDeltas(oids.slice(i, i + BATCH)));
   const lookups = starts.slice(0, LOOKAHEAD).map(lookup);
   for (let k = 0; k < starts.length; k++) {
     const i = starts[k]!;
@@ -98,6 +102,17 @@ async function planDeltas(objects: ObjectStore, oids: readonly Oid[], thinBases?
   const order = new Int32Array(n);
   for (let i = 0; i < n; i++) order[counts[depth[i]!]!++] = i;
   return { base, order };
+}
+
+/** `getDeltas` of `ids`, looking up only those in `known` (the repository's every delta). */
+async function deltasAmong(objects: ObjectStore, ids: Oid[], known: ReadonlySet<Oid>): Promise<(StoredDelta | undefined)[]> {
+  const at: number[] = [];
+  for (let j = 0; j < ids.length; j++) if (known.has(ids[j]!)) at.push(j);
+  const out: (StoredDelta | undefined)[] = new Array(ids.length);
+  if (at.length === 0) return out;
+  const found = await objects.getDeltas(at.map((j) => ids[j]!));
+  at.forEach((j, k) => (out[j] = found[k]));
+  return out;
 }
 
 /** Chain depth of every object (0: whole; thin deltas 1); chains longer than MAX_CHAIN are cut in `base`. */

@@ -7,6 +7,7 @@
 import type { AbstractLevel } from 'abstract-level';
 import { ClosedError, LevelGitError, StorageError } from '../errors.js';
 import type { KeyRange } from './keys.js';
+import { type IndexedDbAccess, indexedDbAccess, storageError } from './idb.js';
 
 /** Any abstract-level database (its own default encodings do not matter). */
 // biome-ignore lint/suspicious/noExplicitAny: the engine takes a database of any key and value types; Kv reads it through 'view' encodings.
@@ -20,10 +21,19 @@ const VIEW = { keyEncoding: 'view', valueEncoding: 'view' } as const;
 /** Binary key-value access to an abstract-level database. */
 export class Kv {
   readonly db: AnyLevel;
+  /** Set when `db` is browser-level: IndexedDB requests issued at once (idb.ts). */
+  readonly idb: IndexedDbAccess | undefined;
+  /**
+   * Whether each request is a round trip to another process (IndexedDB): then one range read
+   * beats many point lookups that mostly miss (e.g. object-store.ts `deltaIdsIfFew`).
+   */
+  readonly costlyRequests: boolean;
   #closed = false;
 
-  constructor(db: AnyLevel) {
+  constructor(db: AnyLevel, options: { costlyRequests?: boolean } = {}) {
     this.db = db;
+    this.idb = indexedDbAccess(db);
+    this.costlyRequests = options.costlyRequests ?? this.idb !== undefined;
   }
 
   #check(): void {
@@ -40,14 +50,20 @@ export class Kv {
   async getMany(keys: Uint8Array[]): Promise<(Uint8Array | undefined)[]> {
     this.#check();
     if (keys.length === 0) return [];
-    const r = await this.db.getMany(keys, VIEW);
+    if (this.idb?.usable) return this.idb.getMany(keys);
+    const r = await (this.idb === undefined ? this.db.getMany(keys, VIEW) : this.db.getMany(keys, VIEW).catch(idbFailure('reading')));
     return r.map((v: Uint8Array | undefined | null) => v ?? undefined);
   }
 
-  /** Which of `keys` exist, in order, without reading their values (a keys-only round trip where the database has one). */
+  /**
+   * Whether each of `keys` is stored, without reading values where the database can: IndexedDB
+   * looks up keys only, a backend with abstract-level's optional `hasMany` (PostgreSQL) answers
+   * in one keys-only round trip; elsewhere it is `getMany`.
+   */
   async hasMany(keys: Uint8Array[]): Promise<boolean[]> {
     this.#check();
     if (keys.length === 0) return [];
+    if (this.idb?.usable) return this.idb.hasMany(keys);
     if (this.db.supports.has) return this.db.hasMany(keys, { keyEncoding: 'view' });
     return (await this.getMany(keys)).map((v) => v !== undefined);
   }
@@ -56,7 +72,8 @@ export class Kv {
   async batch(ops: KvOp[]): Promise<void> {
     this.#check();
     if (ops.length === 0) return;
-    await this.db.batch(ops as never, VIEW);
+    if (this.idb?.usable) return this.idb.batch(ops);
+    await (this.idb === undefined ? this.db.batch(ops as never, VIEW) : this.db.batch(ops as never, VIEW).catch(idbFailure('writing', ops.length)));
   }
 
   /** Entries with keys in [gte, lt) (to the end without `lt`), in key order. */
@@ -99,6 +116,13 @@ export class Kv {
   markClosed(): void {
     this.#closed = true;
   }
+}
+
+/** On IndexedDB, a failure is a StorageError (a quota failure says so), whichever way it went. */
+function idbFailure(operation: 'reading' | 'writing', entries?: number): (err: unknown) => never {
+  return (err) => {
+    throw storageError(operation, (err as { cause?: unknown }).cause ?? err, entries);
+  };
 }
 
 /**

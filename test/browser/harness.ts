@@ -5,26 +5,14 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, readFile, symlink } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import { dirname, extname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { copyFile, mkdir, symlink } from 'node:fs/promises';
+import type { Server } from 'node:http';
+import { dirname, join } from 'node:path';
+import { CHROMIUM, HAVE_CHROMIUM, ROOT } from '../../bench/browser/harness.js';
 
-export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-export const HAVE_CHROMIUM = existsSync(CHROMIUM);
+// What the browser benchmark shares (paths, the system Chromium, its flags, a static server).
+export { CHROMIUM, CHROMIUM_FLAGS, HAVE_CHROMIUM, ROOT, serve } from '../../bench/browser/harness.js';
 export const ON_CI = process.env.CI === 'true';
-/** The flags for headless Chromium on a closed network, as root. */
-export const CHROMIUM_FLAGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--disable-dev-shm-usage',
-];
 
 /** Says loudly that a browser test file is skipped (no Chromium, not on CI); true when it is. */
 export function skipWithoutChromium(what: string): boolean {
@@ -61,23 +49,6 @@ export async function layOutApp(work: string, appName: string, dependencies: str
     await symlink(join(ROOT, 'node_modules', dep), join(app, 'node_modules', dep));
   }
   return app;
-}
-
-const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css' };
-
-/** Serves the files of `dir` on 127.0.0.1 (a secure context, so Service Workers register). */
-export function serve(dir: string): Promise<{ server: Server; url: string }> {
-  const server = createServer(async (req, res) => {
-    const name = new URL(req.url ?? '/', 'http://x').pathname.replace(/^\/+/, '') || 'index.html';
-    if (name.split('/').some((part) => part === '' || part.startsWith('.'))) return void res.writeHead(404).end();
-    try {
-      const body = await readFile(join(dir, name));
-      res.writeHead(200, { 'content-type': TYPES[extname(name)] ?? 'application/octet-stream', 'cache-control': 'no-store' }).end(body);
-    } catch {
-      res.writeHead(404).end();
-    }
-  });
-  return new Promise((ok) => server.listen(0, '127.0.0.1', () => ok({ server, url: `http://127.0.0.1:${(server.address() as { port: number }).port}/` })));
 }
 
 /** Closes a server started by `serve`. */
