@@ -135,6 +135,11 @@ export async function mergeTrees(
       // Deleted on the other side, or turned into another kind of entry (git breaks such a pair
       // into a deletion and an addition): the rename meets a deletion.
       const o = O(from);
+      if (depth > 0 && yFrom === undefined && y.now.get(to) !== undefined) {
+        // rename/add/delete: what both sides have at the new path merges as an addition on both.
+        triples.set(to, [undefined, A(to), B(to)]);
+        continue;
+      }
       if (yFrom === undefined || o === undefined || kindOf(yFrom.mode) !== kindOf(o.mode)) {
         if (depth > 0) fixed.set(to, o);
         else conflicts.push({ path: to, kind: 'modify-delete' });
@@ -172,10 +177,21 @@ export async function mergeTrees(
     labels: options.labels ?? LABELS,
   };
   await readBlobs(ctx, triples.values(), m.contents);
+  // A conflicting path keeps our version, or theirs where we have none (git leaves it in the
+  // tree too), so that file/directory clashes with it are found.
+  const keep = (path: string) => {
+    if (inOurs(path) === undefined && B(path) !== undefined) edits.set(path, B(path)!);
+  };
   for (const [path, [o, x, y]] of triples) {
-    if (skip.has(path)) continue;
+    if (skip.has(path)) {
+      keep(path);
+      continue;
+    }
     const r = fixed.has(path) ? fixed.get(path) : mergeEntry(m, path, o, x, y, names.get(path));
-    if (r === 'conflict') continue;
+    if (r === 'conflict') {
+      keep(path);
+      continue;
+    }
     if (!same(r, inOurs(path))) edits.set(path, r ?? null);
   }
   // Our paths moved away by their directory renames.
