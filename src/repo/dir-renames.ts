@@ -73,13 +73,13 @@ const NOT_RELEVANT = 0;
 const FOR_SELF = 2;
 
 /**
- * merge-ort only looks for a directory's rename where the other side may have put something in
+ * merge-ort only looks for a directory's rename where the other side (`t`) may have put something in
  * it: a removed directory is relevant for itself when the other side added a file directly in
  * it and the traversal "needs" directory renames there (the directory, or an ancestor already
  * needing them, is in the base and removed on this side), for its ancestors when an ancestor
  * already needs them; everything else is not (its counts are dropped: no rename, no split).
  */
-function relevance(s: SideChanges, t: SideChanges, inBase: (dir: string) => Promise<boolean>, removed: (dir: string) => Promise<boolean>) {
+function relevance(t: SideChanges, inBase: (dir: string) => Promise<boolean>, removed: (dir: string) => Promise<boolean>) {
   const addedIn = new Set<string>();
   for (const [p, e] of t.now) if (e !== undefined && t.was.get(p) === undefined) addedIn.add(dirname(p));
   const hot = new Map<string, Promise<boolean>>();
@@ -167,8 +167,8 @@ export async function applyDirRenames(ctx: RepoContext, base: Oid, sides: [SideC
   const removedOn = (s: SideChanges) => async (dir: string) => dir !== '' && (await inBase(dir)) && (await at(s.tree, dir)) !== 'dir';
   const [s0, s1] = sides;
   const renames = [
-    await dirRenamesOf(s0, relevance(s0, s1, inBase, removedOn(s0)), conflicts),
-    await dirRenamesOf(s1, relevance(s1, s0, inBase, removedOn(s1)), conflicts),
+    await dirRenamesOf(s0, relevance(s1, inBase, removedOn(s0)), conflicts),
+    await dirRenamesOf(s1, relevance(s0, inBase, removedOn(s1)), conflicts),
   ];
   for (const d of [...renames[0].keys()]) {
     if (renames[1].delete(d)) renames[0].delete(d);
