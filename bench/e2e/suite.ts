@@ -458,10 +458,18 @@ export async function runSuite(o: BenchOptions, log: Log): Promise<SuiteReport> 
         log(`  ! review failed: ${fail(r)}`);
         return;
       }
-      const m = JSON.parse(line.slice('review-json '.length)) as { files: number; compare: number; gitCompare: number; merge: number; gitMerge: number };
+      const m = JSON.parse(line.slice('review-json '.length)) as {
+        files: number;
+        compare: number;
+        gitCompare: number;
+        merge: number;
+        gitMerge: number;
+        cloneMergePush: number;
+      };
       const rows = [
         { what: 'compare (API) vs git diff --numstat A...B', ours: m.compare, git: m.gitCompare, target: 0.5 },
         { what: 'merge (API) vs merge-tree + commit-tree + update-ref', ours: m.merge, git: m.gitMerge, target: 1.0 },
+        { what: 'merge (API) vs clone + git merge + push', ours: m.merge, git: m.cloneMergePush, target: 1.0 },
       ];
       for (const x of rows) {
         const ratio = x.ours / x.git;

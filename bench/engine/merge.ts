@@ -6,7 +6,9 @@
  *   commits, files with hunks) vs `git diff --numstat main...feature` in a bare repository;
  * - merge: the JSON API's `POST /merges` (a merge commit and the ref move) into a fresh branch at
  *   main's tip vs the cheapest C git route an agent platform uses in a bare repository
- *   (`git merge-tree --write-tree` + `git commit-tree` + `git update-ref`).
+ *   (`git merge-tree --write-tree` + `git commit-tree` + `git update-ref`), and vs the route of a
+ *   platform without server-side merges: `git clone` (with its checkout), `git merge`, `git push`
+ *   over file:// (3 runs: seconds each).
  * Run: node --import tsx bench/engine/merge.ts (the suite's `review` workload runs it with
  * BENCH_REVIEW_JSON=1, which adds one `review-json {...}` line of medians for it to parse).
  */
@@ -95,12 +97,25 @@ bench
   });
 await bench.run();
 console.table(bench.table());
+
+// The clone + merge + push route: a full working copy each time, as an agent without a merge API does it.
+const slow = new Bench({ time: 0, iterations: 3, warmupIterations: 0 });
+slow.add('C git clone + merge + push', () => {
+  const dest = join(tmp, `clone${n++}`);
+  git(tmp, ['clone', '--quiet', `file://${bare}`, dest]);
+  git(dest, ['merge', '--quiet', '--no-edit', 'origin/feature']);
+  git(dest, ['push', '--quiet', 'origin', `HEAD:refs/heads/c${n}`]);
+  rmSync(dest, { recursive: true, force: true });
+});
+await slow.run();
+console.table(slow.table());
 const medians = {
   files: FILES,
   compare: median(bench, 'level-git API compare'),
   gitCompare: median(bench, 'C git diff --numstat main...feature'),
   merge: median(bench, 'level-git API merge'),
   gitMerge: median(bench, 'C git merge-tree + commit-tree + update-ref'),
+  cloneMergePush: median(slow, 'C git clone + merge + push'),
 };
 if (process.env.BENCH_REVIEW_JSON === '1') console.log(`review-json ${JSON.stringify(medians)}`);
 printRatios(`compare and merge on a ${FILES.toLocaleString('en')}-file tree, feature 10 commits / 10 files`, [
@@ -115,6 +130,12 @@ printRatios(`compare and merge on a ${FILES.toLocaleString('en')}-file tree, fea
     ours: median(bench, 'level-git API merge'),
     git: median(bench, 'C git merge-tree + commit-tree + update-ref'),
     note: 'C git: 3 processes in a bare repository',
+  },
+  {
+    op: 'merge (API) vs clone + git merge + push',
+    ours: median(bench, 'level-git API merge'),
+    git: median(slow, 'C git clone + merge + push'),
+    note: 'C git: a full clone with checkout each time, file://',
   },
 ]);
 await engine.close();

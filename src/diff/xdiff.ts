@@ -18,6 +18,7 @@ export interface Change {
   chg2: number;
 }
 
+import { histogramDiff } from './xhistogram.js';
 import { compact } from './xcompact.js';
 
 const latin1 = new TextDecoder('latin1');
@@ -65,10 +66,29 @@ export interface Side {
 export interface DiffOptions {
   /** git's indent heuristic when sliding groups (on in `git diff`, off in merges). */
   indentHeuristic?: boolean;
+  /** The histogram algorithm (git's merges use it) instead of Myers. */
+  histogram?: boolean;
 }
 
 /** The changes between two line lists, as `git diff` finds them. */
 export function diffLines(a: Lines, b: Lines, options: DiffOptions = {}): Change[] {
+  const { x, y, count1, count2 } = prepare(a, b);
+  if (options.histogram === true) {
+    histogramDiff(x, y, (line1, count1, line2, count2) => {
+      // xdl_fall_back_diff: Myers over the two ranges, its marks copied in.
+      const sub = prepare(a.slice(line1 - 1, line1 - 1 + count1), b.slice(line2 - 1, line2 - 1 + count2));
+      doDiff(sub.x, sub.y, sub.count1, sub.count2);
+      x.rchg.set(sub.x.rchg.subarray(1, count1 + 1), line1);
+      y.rchg.set(sub.y.rchg.subarray(1, count2 + 1), line2);
+    });
+  } else doDiff(x, y, count1, count2);
+  compact(x, y, options.indentHeuristic === true);
+  compact(y, x, options.indentHeuristic === true);
+  return buildScript(x, y);
+}
+
+/** Both sides' records classified (equal lines share a class) with their counts. */
+function prepare(a: Lines, b: Lines) {
   const classes = new Map<string, number>();
   const count1: number[] = [];
   const count2: number[] = [];
@@ -89,10 +109,7 @@ export function diffLines(a: Lines, b: Lines, options: DiffOptions = {}): Change
   };
   const x: Side = { recs: a, ha: classify(a, count1, count2), rchg: new Uint8Array(a.length + 2), n: a.length };
   const y: Side = { recs: b, ha: classify(b, count2, count1), rchg: new Uint8Array(b.length + 2), n: b.length };
-  doDiff(x, y, count1, count2);
-  compact(x, y, options.indentHeuristic === true);
-  compact(y, x, options.indentHeuristic === true);
-  return buildScript(x, y);
+  return { x, y, count1, count2 };
 }
 
 /** xdl_prepare_env's trimming and discarding, then xdl_recs_cmp over what is left. */

@@ -9,30 +9,26 @@
  *   `add-add` (a line merge over an empty base);
  * - renames (exact and by similarity, per side against the base) carry the other side's edits of
  *   the old path to the new one; a rename against a delete, two different renames of one path,
- *   or a rename onto a path the other side added: `rename`;
+ *   or a rename onto a path the other side added: `rename` (two renames of one path: both new
+ *   paths, and the old one unless the result has a directory there, as git lists them);
+ * - directory renames (dir-renames.ts) move what the other side added into a renamed directory;
  * - a file where the result has a directory: `file-directory`.
+ * With `depth` > 0 (the merge of merge bases into a virtual one, merge-recursive.ts) nothing
+ * stays unresolved and a tree is always returned (merge-entry.ts says how each case resolves).
  * The result is written as the first side's tree with the merged paths replaced
  * (repo/tree-edit.ts), so only the subtrees on changed paths are rebuilt.
  */
 import type { Oid } from '../object/oid.js';
 import type { ObjectWriter } from '../object/object-store.js';
-import { isBinary } from '../diff/binary.js';
-import { mergeLines } from '../diff/merge3.js';
 import { findRenames } from '../diff/renames.js';
 import { spanHashes } from '../diff/similarity.js';
-import { splitLines } from '../diff/xdiff.js';
 import type { RepoContext } from './context.js';
 import { changedEntries } from './diff.js';
+import { applyDirRenames, lookup, type SideChanges } from './dir-renames.js';
+import { EMPTY_BLOB, type Entry, type EntryMerger, kindOf, type MergeConflict, mergeEntry, type PathNames, readBlobs, same } from './merge-entry.js';
 import { editTree, type EntryEdit } from './tree-edit.js';
 
-/** Why a path did not merge. */
-export type ConflictKind = 'content' | 'add-add' | 'modify-delete' | 'rename' | 'mode' | 'file-directory';
-
-/** One conflicting path. */
-export interface MergeConflict {
-  path: string;
-  kind: ConflictKind;
-}
+export type { ConflictKind, MergeConflict } from './merge-entry.js';
 
 /** A merged tree, or the conflicts that prevent it. */
 export interface TreeMergeResult {
@@ -40,16 +36,20 @@ export interface TreeMergeResult {
   conflicts: MergeConflict[];
 }
 
-type Entry = { mode: string; oid: Oid } | undefined;
+/** How a tree merge runs. */
+export interface TreeMergeOptions {
+  /** 0 (default) for a real merge; n > 0 inside the n-th level of merging merge bases (always gives a tree). */
+  depth?: number;
+  /** The sides' names in conflict markers of a virtual merge. */
+  labels?: readonly [string, string];
+  /** git's merge.directoryRenames: 'conflict' (default: moved paths conflict), true (moved cleanly), false (off). */
+  directoryRenames?: boolean | 'conflict';
+}
 
-const same = (x: Entry, y: Entry) => (x === undefined ? y === undefined : y !== undefined && x.mode === y.mode && x.oid === y.oid);
-/** git's empty blob. */
-const EMPTY_BLOB = 'e69de29bb2d1d6434b8b29ae775ad8c2e48c5391';
-const isRegular = (m: string) => m === '100644' || m === '100755';
-const kindOf = (m: string) => (isRegular(m) ? 'file' : m);
+const LABELS = ['ours', 'theirs'] as const;
 
 /** What one side did to each changed path, with its renames. */
-async function sideChanges(ctx: RepoContext, base: Oid, side: Oid) {
+async function sideChanges(ctx: RepoContext, base: Oid, side: Oid): Promise<SideChanges> {
   const raws = await changedEntries(ctx, base, side);
   const now = new Map<string, Entry>();
   const was = new Map<string, Entry>();
@@ -73,28 +73,61 @@ async function sideChanges(ctx: RepoContext, base: Oid, side: Oid) {
     );
     for (const p of pairs) renames.set(deleted[p.src]!.path, added[p.dst]!.path);
   }
-  return { now, was, renames };
+  return { tree: side, now, was, renames };
 }
 
-/** Merges `theirs` into `ours` with `base` as their common ancestor tree. Writes blobs and trees to `writer` only when clean. */
-export async function mergeTrees(ctx: RepoContext, writer: ObjectWriter, base: Oid, ours: Oid, theirs: Oid): Promise<TreeMergeResult> {
+/** Merges `theirs` into `ours` with `base` as their common ancestor tree. Writes blobs and trees to `writer` (flushed by a caller that got a tree). */
+export async function mergeTrees(
+  ctx: RepoContext,
+  writer: Pick<ObjectWriter, 'add'>,
+  base: Oid,
+  ours: Oid,
+  theirs: Oid,
+  options: TreeMergeOptions = {},
+): Promise<TreeMergeResult> {
   if (ours === theirs || base === theirs) return { tree: ours, conflicts: [] };
   if (base === ours) return { tree: theirs, conflicts: [] };
+  const depth = options.depth ?? 0;
   const [a, b] = await Promise.all([sideChanges(ctx, base, ours), sideChanges(ctx, base, theirs)]);
   const conflicts: MergeConflict[] = [];
+  const dirMode = depth > 0 ? false : (options.directoryRenames ?? 'conflict');
+  // What our tree has at a path, before directory renames move paths of either side.
+  const oursNow = new Map(a.now);
+  const baseNow = new Map<string, Entry>([...a.was, ...b.was]);
+  const inOurs = (p: string) => (oursNow.has(p) ? oursNow.get(p) : baseNow.get(p));
+  const moved = dirMode === false ? new Set<string>() : await applyDirRenames(ctx, base, [a, b], conflicts);
   const baseOf = new Map<string, Entry>([...a.was, ...b.was]);
   const O = (p: string) => baseOf.get(p);
   const A = (p: string) => (a.now.has(p) ? a.now.get(p) : O(p));
   const B = (p: string) => (b.now.has(p) ? b.now.get(p) : O(p));
   // Per path: [base, ours, theirs] after renames moved the other side's edits along.
   const triples = new Map<string, [Entry, Entry, Entry]>();
+  const names = new Map<string, PathNames>();
+  /** Results decided by a rename case of a virtual merge, not by merging the triple. */
+  const fixed = new Map<string, Entry>();
+  const oldPaths: string[] = [];
   for (const p of new Set([...a.now.keys(), ...b.now.keys()])) triples.set(p, [O(p), A(p), B(p)]);
-  const carry = (x: typeof a, y: typeof b, xIsOurs: boolean) => {
+  const carry = (x: SideChanges, y: SideChanges, xIsOurs: boolean) => {
+    const X = xIsOurs ? A : B;
+    const orient = <T>(mine: T, other: T): [T, T] => (xIsOurs ? [mine, other] : [other, mine]);
     for (const [from, to] of x.renames) {
       const yTo = y.renames.get(from);
       if (yTo !== undefined) {
-        if (yTo !== to) for (const path of [from, to, yTo]) conflicts.push({ path, kind: 'rename' });
-        else if (xIsOurs) triples.set(to, [O(from), A(to), B(to)]);
+        if (yTo === to) {
+          if (xIsOurs) triples.set(to, [O(from), A(to), B(to)]);
+        } else if (xIsOurs) {
+          // rename/rename(1to2): both new paths get the merge of the two versions; the old one goes.
+          if (depth > 0) {
+            for (const p of [to, yTo]) {
+              triples.set(p, [O(from), A(to), B(yTo)]);
+              names.set(p, [from, to, yTo]);
+            }
+            triples.set(from, [O(from), undefined, undefined]);
+          } else {
+            conflicts.push({ path: to, kind: 'rename' }, { path: yTo, kind: 'rename' });
+            oldPaths.push(from);
+          }
+        }
         continue;
       }
       if (!y.now.has(from)) continue; // the other side left the old path alone
@@ -102,39 +135,90 @@ export async function mergeTrees(ctx: RepoContext, writer: ObjectWriter, base: O
       // Deleted on the other side, or turned into another kind of entry (git breaks such a pair
       // into a deletion and an addition): the rename meets a deletion.
       const o = O(from);
+      if (depth > 0 && yFrom === undefined && y.now.get(to) !== undefined) {
+        // rename/add/delete: what both sides have at the new path merges as an addition on both.
+        triples.set(to, [undefined, A(to), B(to)]);
+        continue;
+      }
       if (yFrom === undefined || o === undefined || kindOf(yFrom.mode) !== kindOf(o.mode)) {
-        conflicts.push({ path: to, kind: 'modify-delete' });
+        if (depth > 0) fixed.set(to, o);
+        else conflicts.push({ path: to, kind: 'modify-delete' });
         // What the other side put at the old path in place of the file stays, as an addition.
-        if (yFrom !== undefined) triples.set(from, xIsOurs ? [undefined, undefined, yFrom] : [undefined, yFrom, undefined]);
+        if (yFrom !== undefined) triples.set(from, [undefined, ...orient<Entry>(undefined, yFrom)]);
+        else if (depth > 0) triples.set(from, [o, undefined, undefined]);
         continue;
       }
       if (y.now.has(to) && y.now.get(to) !== undefined) {
         // The other side put something at the new path too (its own rename there, or an
         // addition): one conflict there; the old path's edits went into it.
-        conflicts.push({ path: to, kind: 'rename' });
+        if (depth === 0) conflicts.push({ path: to, kind: 'rename' });
         triples.set(from, [O(from), undefined, undefined]);
         continue;
       }
       // The other side edited the old path: its edit lands on the new one.
-      const xTo = (xIsOurs ? A : B)(to);
-      triples.set(to, xIsOurs ? [O(from), xTo, yFrom] : [O(from), yFrom, xTo]);
+      triples.set(to, [O(from), ...orient(X(to), yFrom)]);
+      names.set(to, [from, ...orient(to, from)]);
       triples.set(from, [O(from), undefined, undefined]);
     }
   };
   carry(a, b, true);
   carry(b, a, false);
-  const renameConflicts = new Set(conflicts.map((c) => c.path));
+  const skip = new Set(conflicts.map((c) => c.path));
+  if (dirMode === 'conflict') {
+    for (const p of moved) conflicts.push({ path: p, kind: 'rename' });
+    for (const p of moved) skip.add(p);
+  }
   const edits = new Map<string, EntryEdit>();
-  const contents = await blobReader(ctx, [...triples.values()]);
+  const m: EntryMerger = {
+    contents: new Map(),
+    add: (type, body) => writer.add(type, body),
+    conflicts,
+    depth,
+    labels: options.labels ?? LABELS,
+  };
+  await readBlobs(ctx, triples.values(), m.contents);
+  // A conflicting path keeps our version, or theirs where we have none (git leaves it in the
+  // tree too), so that file/directory clashes with it are found.
+  const keep = (path: string) => {
+    if (inOurs(path) === undefined && B(path) !== undefined) edits.set(path, B(path)!);
+  };
   for (const [path, [o, x, y]] of triples) {
-    if (renameConflicts.has(path)) continue;
-    const r = await mergeEntry(path, o, x, y, contents, writer, conflicts);
-    if (r === 'conflict') continue;
-    if (!same(r, A(path))) edits.set(path, r ?? null);
+    if (skip.has(path)) {
+      keep(path);
+      continue;
+    }
+    const r = fixed.has(path) ? fixed.get(path) : mergeEntry(m, path, o, x, y, names.get(path));
+    if (r === 'conflict') {
+      keep(path);
+      continue;
+    }
+    if (!same(r, inOurs(path))) edits.set(path, r ?? null);
+  }
+  // Our paths moved away by their directory renames.
+  for (const p of oursNow.keys()) if (!a.now.has(p) && !edits.has(p) && !skip.has(p)) edits.set(p, null);
+  // git lists the old path of two renames too, unless the result has a directory there.
+  for (const from of oldPaths) {
+    const present = (p: string) => (skip.has(p) ? A(p) !== undefined || B(p) !== undefined : edits.has(p) ? edits.get(p) !== null : A(p) !== undefined);
+    const dir = [...triples.keys(), ...skip].some((p) => p.startsWith(from + '/') && present(p));
+    if (!dir) conflicts.push({ path: from, kind: 'rename' });
   }
   // Built even with conflicts (conflicting paths keep our side), so file/directory clashes
   // elsewhere are reported too; the writer is only flushed by a caller that got a tree.
-  const edited = await editTree(ctx.objects, writer, ours, edits);
+  let edited = await editTree(ctx.objects, writer, ours, edits);
+  if (depth > 0) {
+    // A file where the other side has a directory moves aside to `<path>~<its side's name>`, as git does.
+    if (edited.collisions.length > 0) {
+      const at = lookup(ctx);
+      for (const p of edited.collisions) {
+        const file = edits.get(p) ?? inOurs(p);
+        const theirsFile = (await at(ours, p)) === 'dir';
+        edits.set(p, null);
+        if (file) edits.set(`${p}~${(options.labels ?? LABELS)[theirsFile ? 1 : 0].replaceAll('/', '_')}`, file);
+      }
+      edited = await editTree(ctx.objects, writer, ours, edits);
+    }
+    return { tree: edited.tree, conflicts: dedupe(conflicts) };
+  }
   conflicts.push(...edited.collisions.map((path) => ({ path, kind: 'file-directory' as const })));
   if (conflicts.length > 0) return { conflicts: dedupe(conflicts) };
   return { tree: edited.tree, conflicts: [] };
@@ -144,76 +228,4 @@ function dedupe(list: MergeConflict[]): MergeConflict[] {
   const seen = new Set<string>();
   const out = list.filter((c) => !seen.has(c.path) && seen.add(c.path));
   return out.sort((x, y) => (x.path < y.path ? -1 : x.path > y.path ? 1 : 0));
-}
-
-/** Reads the blobs a merge of these triples may need, in one batch. */
-async function blobReader(ctx: RepoContext, triples: [Entry, Entry, Entry][]) {
-  const need = new Set<Oid>();
-  for (const [o, x, y] of triples) {
-    if (x && y && !same(x, y) && !same(o, x) && !same(o, y) && isRegular(x.mode) && isRegular(y.mode) && x.oid !== y.oid) {
-      for (const e of [o, x, y]) if (e && isRegular(e.mode)) need.add(e.oid);
-    }
-  }
-  const oids = [...need];
-  const raws = await ctx.objects.readMany(oids);
-  const map = new Map<Oid, Uint8Array>();
-  oids.forEach((o, i) => map.set(o, raws[i]?.body ?? new Uint8Array(0)));
-  return map;
-}
-
-/** The merged entry of one path (undefined: absent), or 'conflict' (recorded in `conflicts`). */
-async function mergeEntry(
-  path: string,
-  o: Entry,
-  x: Entry,
-  y: Entry,
-  contents: Map<Oid, Uint8Array>,
-  writer: ObjectWriter,
-  conflicts: MergeConflict[],
-): Promise<Entry | 'conflict'> {
-  if (same(x, y)) return x;
-  if (same(o, x)) return y;
-  if (same(o, y)) return x;
-  if (x === undefined || y === undefined) {
-    conflicts.push({ path, kind: 'modify-delete' });
-    return 'conflict';
-  }
-  const kind = o === undefined ? 'add-add' : 'content';
-  if (!isRegular(x.mode) || !isRegular(y.mode)) {
-    conflicts.push({ path, kind: x.mode !== y.mode ? 'mode' : kind });
-    return 'conflict';
-  }
-  const baseMode = o !== undefined && isRegular(o.mode) ? o.mode : undefined;
-  let mode = y.mode;
-  if (!(x.mode === y.mode || x.mode === baseMode)) {
-    mode = x.mode;
-    if (y.mode !== baseMode) {
-      conflicts.push({ path, kind: 'mode' });
-      return 'conflict';
-    }
-  }
-  const baseOid = o !== undefined && isRegular(o.mode) ? o.oid : undefined;
-  let oid: Oid;
-  if (x.oid === y.oid) oid = x.oid;
-  else if (baseOid === x.oid) oid = y.oid;
-  else if (baseOid === y.oid) oid = x.oid;
-  else {
-    const ob = baseOid === undefined ? new Uint8Array(0) : contents.get(baseOid)!;
-    const xb = contents.get(x.oid)!;
-    const yb = contents.get(y.oid)!;
-    if (isBinary(ob) || isBinary(xb) || isBinary(yb)) {
-      conflicts.push({ path, kind });
-      return 'conflict';
-    }
-    const m = mergeLines(splitLines(ob), splitLines(xb), splitLines(yb));
-    if (!m.clean) {
-      conflicts.push({ path, kind });
-      return 'conflict';
-    }
-    const text = m.lines.join('');
-    const bytes = new Uint8Array(text.length);
-    for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
-    oid = writer.add('blob', bytes);
-  }
-  return { mode, oid };
 }

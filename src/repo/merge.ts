@@ -15,6 +15,7 @@ import type { RefUpdateSource, RepoCore } from './context.js';
 import { toIdentity, type PersonInput } from './commit.js';
 import { diffTrees, type DiffFile, type DiffOptions } from './diff.js';
 import { paint } from './merge-base.js';
+import { mergeBaseTree } from './merge-recursive.js';
 import { mergeTrees, type MergeConflict } from './merge-trees.js';
 import { resolveCommit, type LogEntry } from './read.js';
 import { transact } from './ref-updates.js';
@@ -38,6 +39,8 @@ export interface MergeOptions {
   /** Answer whether it merges, and the tree, without writing anything. */
   dryRun?: boolean;
   headView?: View;
+  /** git's merge.directoryRenames: 'conflict' (default: a path moved by a directory rename is a conflict), true (moved cleanly), false (off). */
+  directoryRenames?: boolean | 'conflict';
 }
 
 /** A merge that happened (`upToDate`: the head was already in the base; nothing moved). */
@@ -155,11 +158,12 @@ export async function merge(core: RepoCore, options: MergeOptions): Promise<Merg
     return { sha: head, strategy, fastForward: true, tree: headCommit.tree };
   }
   if (bases.length === 0) throw new InvalidArgumentError(`${options.base} and ${options.head} have no common history`, { details: { ref } });
-  const mergeBase = await ctx.objects.commit(bases[0]!);
   await ctx.guard.beginWrite();
   try {
     const writer = ctx.objects.writer();
-    const merged = await mergeTrees(ctx, writer, mergeBase.tree, baseCommit.tree, headCommit.tree);
+    // Several merge bases (criss-cross): merged into a virtual one first, as git does.
+    const virtual = await mergeBaseTree(ctx, bases);
+    const merged = await mergeTrees(virtual.ctx, writer, virtual.tree, baseCommit.tree, headCommit.tree, { directoryRenames: options.directoryRenames });
     if (options.dryRun) return { mergeable: merged.tree !== undefined, conflicts: merged.conflicts, ...(merged.tree ? { tree: merged.tree } : {}) };
     if (merged.tree === undefined) throw conflictError(`merging ${options.head} into ${options.base}`, merged.conflicts);
     const into = ref === 'refs/heads/main' || ref === 'refs/heads/master' ? '' : ` into ${options.base}`;

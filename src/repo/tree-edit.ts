@@ -14,7 +14,7 @@ export type EntryEdit = { mode: string; oid: Oid } | null;
 /** Applies `edits` (full path → entry) to `root`; returns the new root and the colliding paths. */
 export async function editTree(
   store: ObjectStore,
-  writer: ObjectWriter,
+  writer: Pick<ObjectWriter, 'add'>,
   root: Oid,
   edits: ReadonlyMap<string, EntryEdit>,
 ): Promise<{ tree: Oid; collisions: string[] }> {
@@ -25,7 +25,7 @@ export async function editTree(
 
 async function build(
   store: ObjectStore,
-  writer: ObjectWriter,
+  writer: Pick<ObjectWriter, 'add'>,
   oid: Oid | undefined,
   prefix: string,
   edits: ReadonlyMap<string, EntryEdit>,

@@ -6,11 +6,9 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { MemoryLevel } from 'memory-level';
-import { openEngine } from '../../src/index.js';
 import { git } from '../helpers/git.js';
 import { tempDirs } from '../helpers/tmp.js';
-import { applyEdits, buildCommits, editsArb, importRepo, initRepo, treeArb, type CommitSpec } from './history.js';
+import { applyEdits, describeCase, editsArb, treeArb, withFixture, type CommitSpec } from './history.js';
 
 const dirs = tempDirs();
 afterAll(() => dirs.cleanup());
@@ -48,14 +46,7 @@ describe('diff equals git diff', () => {
   it('unified text and numstat, with and without renames', async () => {
     const cases = fc.sample(fc.tuple(treeArb, editsArb), { numRuns: CASES, seed: Number(process.env.DIFF_SEED ?? 12) });
     const specs: CommitSpec[] = cases.flatMap(([t0, edits], i) => [{ tree: t0 }, { tree: applyEdits(t0, edits), parent: 2 * i }]);
-    const dir = dirs.make('diff-diff-');
-    initRepo(dir);
-    const shas = buildCommits(dir, specs);
-    const db = new MemoryLevel();
-    const engine = await openEngine({ db });
-    try {
-      const repo = await engine.createRepo('r');
-      await importRepo(dir, repo);
+    await withFixture(dirs, specs, async ({ dir, shas, repo }) => {
       for (const renames of [false, true]) {
         const flag = renames ? '-M' : '--no-renames';
         // One diff-tree for all cases: each B is diffed against its parent A, after a header line of its id.
@@ -65,16 +56,13 @@ describe('diff equals git diff', () => {
         const stats = splitBy(git(dir, ['diff-tree', '--stdin', '--always', '-r', '--numstat', '-z', flag], input).toString('latin1'), heads, '\0');
         for (let i = 0; i < CASES; i++) {
           const [a, b] = [shas[2 * i]!, shas[2 * i + 1]!];
-          const what = `case ${i} (${flag}): ${JSON.stringify(cases[i], (_k, v) => (v instanceof Uint8Array ? Buffer.from(v).toString('latin1') : v instanceof Map ? [...v] : v))}`;
+          const what = `case ${i} (${flag}): ${describeCase(cases[i])}`;
           const ours = await repo.diff(a, b, { renames, patch: true });
           expect(Buffer.from(ours.patch!).toString('latin1'), what).toBe(patches[i]);
           const mine = ours.files.map((f) => [f.path, f.oldPath ?? '', f.binary ? '-' : String(f.additions), f.binary ? '-' : String(f.deletions)]);
           expect(mine, what).toEqual(parseNumstat(Buffer.from(stats[i]!, 'latin1')));
         }
       }
-    } finally {
-      await engine.close();
-      await db.close();
-    }
+    });
   });
 });

@@ -7,7 +7,8 @@
  */
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
-import type { Repository } from '../../src/index.js';
+import { MemoryLevel } from 'memory-level';
+import { openEngine, type Repository } from '../../src/index.js';
 import { git } from '../helpers/git.js';
 
 /** One file: content and mode. */
@@ -71,6 +72,7 @@ export const treeArb: fc.Arbitrary<Tree> = fc
   .map((entries) => consistent(new Map(entries)));
 
 type Edit =
+  | { e: 'mvdir'; to: string }
   | { e: 'lines'; at: number; del: number; ins: Uint8Array }
   | { e: 'rm' }
   | { e: 'mv'; to: string; edit: boolean }
@@ -107,6 +109,18 @@ export function applyEdits(t: Tree, edits: readonly { target: number; edit: Edit
     if (keys.length === 0) continue;
     const p = keys[target % keys.length]!;
     const f = out.get(p)!;
+    if (edit.e === 'mvdir') {
+      // The whole directory of the target file moves (into another, maybe existing, one).
+      const dir = p.includes('/') ? p.slice(0, p.lastIndexOf('/')) : '';
+      if (dir === '' || edit.to === dir || edit.to.startsWith(dir + '/')) continue;
+      for (const k of keys) {
+        if (!k.startsWith(dir + '/')) continue;
+        const moved = out.get(k)!;
+        out.delete(k);
+        out.set(edit.to + k.slice(dir.length), moved);
+      }
+      continue;
+    }
     if (edit.e === 'lines' && f.mode !== '120000') out.set(p, { ...f, content: splice(f.content, edit.at, edit.del, edit.ins) });
     else if (edit.e === 'rm') out.delete(p);
     else if (edit.e === 'mv') {
@@ -121,10 +135,27 @@ export function applyEdits(t: Tree, edits: readonly { target: number; edit: Edit
 /** Random edits. */
 export const editsArb = fc.array(fc.record({ target: fc.nat(20), edit: editArb }), { minLength: 1, maxLength: 5 });
 
-/** One commit to build: its tree and the index of its parent commit in the same list (or none). */
+/** Files added into existing directories (which the other side of a merge may rename). */
+const DIR_ADDS = ['src/new.txt', 'src/lib/n.c', 'docs/n.md', 'e/f/h.txt', 'e/n.txt', 'moved/x.txt'];
+
+/** Random edits for merges: those of `editsArb`, plus whole-directory renames and additions into directories. */
+export const mergeEditsArb = fc.array(
+  fc.record({
+    target: fc.nat(20),
+    edit: fc.oneof(
+      { weight: 4, arbitrary: editArb },
+      { weight: 2, arbitrary: fc.record({ e: fc.constant('mvdir' as const), to: fc.constantFrom('lib2', 'source', 'src2/deep', 'docs', 'moved', 'e/g') }) },
+      { weight: 2, arbitrary: fc.record({ e: fc.constant('add' as const), path: fc.constantFrom(...DIR_ADDS), file: fileArb }) },
+    ),
+  }),
+  { minLength: 1, maxLength: 5 },
+);
+
+/** One commit to build: its tree and the index of its parent commit in the same list (or none), and of a second parent. */
 export interface CommitSpec {
   tree: Tree;
   parent?: number;
+  merge?: number;
 }
 
 /**
@@ -137,6 +168,7 @@ export function buildCommits(dir: string, specs: readonly CommitSpec[]): string[
   specs.forEach((c, i) => {
     add(`commit refs/heads/c${i}\nmark :${i + 1}\ncommitter T <t@example.com> ${1_700_000_000 + i} +0000\ndata 2\nc\n`);
     if (c.parent !== undefined) add(`from :${c.parent + 1}\n`);
+    if (c.merge !== undefined) add(`merge :${c.merge + 1}\n`);
     add('deleteall\n');
     for (const [p, f] of c.tree) {
       add(`M ${f.mode} inline ${p}\ndata ${f.content.length}\n`);
@@ -166,4 +198,36 @@ export async function importRepo(dir: string, repo: Repository): Promise<void> {
   const list = git(dir, ['rev-list', '--objects', '--all']);
   const pack = git(dir, ['pack-objects', '--stdout', '-q'], list);
   await repo.indexPack([new Uint8Array(pack)]);
+}
+
+/** What a differential test works with: the bare git repository, the commit ids of the specs, and an engine repository holding the same objects. */
+export interface Fixture {
+  dir: string;
+  shas: string[];
+  repo: Repository;
+}
+
+/**
+ * The differential tests' setup: commits `specs` in a fresh bare repository under `dirs`, imports
+ * its objects into an in-memory engine's repository, runs `fn`, and closes the engine.
+ */
+export async function withFixture<T>(dirs: { make(prefix: string): string }, specs: readonly CommitSpec[], fn: (f: Fixture) => Promise<T>): Promise<T> {
+  const dir = dirs.make('diff-fixture-');
+  initRepo(dir);
+  const shas = buildCommits(dir, specs);
+  const db = new MemoryLevel();
+  const engine = await openEngine({ db });
+  try {
+    const repo = await engine.createRepo('r');
+    await importRepo(dir, repo);
+    return await fn({ dir, shas, repo });
+  } finally {
+    await engine.close();
+    await db.close();
+  }
+}
+
+/** A test case's data as readable JSON (bytes as latin1 text, maps as entry lists). */
+export function describeCase(value: unknown): string {
+  return JSON.stringify(value, (_k, v) => (v instanceof Uint8Array ? Buffer.from(v).toString('latin1') : v instanceof Map ? [...v] : v));
 }

@@ -44,6 +44,15 @@ describe('line diff', () => {
     );
   });
 
+  it('the histogram algorithm (git merges use it) also turns the old lines into the new ones', () => {
+    fc.assert(
+      fc.property(linesArb, linesArb, (a, b) => {
+        expect(apply(a, b, diffLines(a, b, { histogram: true }))).toEqual(b);
+      }),
+      { numRuns: 300, seed: 2 },
+    );
+  });
+
   it('splits records after each newline and keeps a last line without one', () => {
     expect(splitLines(new TextEncoder().encode('a\r\nb\nc'))).toEqual(['a\r\n', 'b\n', 'c']);
     expect(splitLines(new Uint8Array(0))).toEqual([]);
@@ -81,6 +90,21 @@ describe('three-way merge of lines', () => {
     expect(mergeLines(base, ['1\n', 'X\n', '3\n', '4\n', '5\n', '6\n'], ['1\n', 'Y\n', '3\n', '4\n', '5\n', '6\n']).clean).toBe(false);
     // Adjacent edits conflict in git too.
     expect(mergeLines(base, ['1\n', 'X\n', '3\n', '4\n', '5\n', '6\n'], ['1\n', '2\n', 'Y\n', '4\n', '5\n', '6\n']).clean).toBe(false);
+  });
+
+  it('diffs as merge-ort does (histogram) and writes conflict markers as git does', () => {
+    // git merge-tree conflicts here: histogram anchors on the unique lines, Myers would merge cleanly.
+    const base = ['c\n', '    return 0;\n', 'c\n', '    return 0;\n', '    return 0;'];
+    const ours = ['c\n', 'moved\n', 'c\n', '    return 0;\n', '    return 0;'];
+    const theirs = ['c\n', 'moved\n', 'c\n', '    return 0;\n', '    return 0;b\n', '_init:\n', 'end\n'];
+    const r = mergeLines(base, ours, theirs, { size: 9, ours: 'Temporary merge branch 1', theirs: 'Temporary merge branch 2' });
+    expect(r.clean).toBe(false);
+    expect(r.lines.join('')).toBe(
+      'c\nmoved\nc\n    return 0;\n<<<<<<<<< Temporary merge branch 1\n    return 0;\n=========\n    return 0;b\n_init:\nend\n>>>>>>>>> Temporary merge branch 2\n',
+    );
+    // CRLF files get CRLF markers; identical parts of a conflict are taken out of it.
+    const crlf = mergeLines(['a\r\n', 'b\r\n'], ['a\r\n', 'x\r\n', 'same\r\n'], ['a\r\n', 'y\r\n', 'same\r\n'], { size: 7, ours: 'o', theirs: 't' });
+    expect(crlf.lines.join('')).toBe('a\r\n<<<<<<< o\r\nx\r\n=======\r\ny\r\n>>>>>>> t\r\nsame\r\n');
   });
 });
 
