@@ -15,6 +15,7 @@ import { type Oid, type ObjectType, hashObject, oidToBytes, oidFromBytes } from 
 import { decodeStoredDelta, encodePacked, encodeStoredDelta, packedInfo, type StoredDelta } from './packed.js';
 import { decodeTree, type TreeEntry } from './tree.js';
 import { decodeCommit, decodeTag, type Commit, type Tag } from './commit.js';
+import { type ChunkedRef, assembleChunked, clearChunks, decodeChunked, isChunked, readChunks } from './chunked.js';
 import { type ApplyDelta, type FormsLookup, type RawObject, type ResolvedCache, type StoredForms, createResolvedCache, resolveMany } from './delta-chain.js';
 
 export type { ApplyDelta, FormsLookup, RawObject, StoredForms } from './delta-chain.js';
@@ -103,7 +104,29 @@ export class ObjectStore {
    */
   readMany(oids: readonly Oid[], options: { lookup?: FormsLookup; depths?: Map<Oid, number> } = {}): Promise<(RawObject | undefined)[]> {
     const c = this.#cache;
-    return resolveMany(oids, options.lookup ?? this.forms, { applyDelta: c.applyDelta, cache: c.resolved, prefix: this.#prefix, depths: options.depths });
+    const lookup = options.lookup ?? this.forms;
+    // A chunked object (chunked.ts) is assembled here: these callers want bodies.
+    const assembling: FormsLookup = async (ids) => {
+      const forms = await lookup(ids);
+      for (const f of forms) if (f?.whole !== undefined && isChunked(f.whole)) f.whole = await this.#assemble(f.whole);
+      return forms;
+    };
+    return resolveMany(oids, assembling, { applyDelta: c.applyDelta, cache: c.resolved, prefix: this.#prefix, depths: options.depths });
+  }
+
+  #assemble(marker: Uint8Array): Promise<Uint8Array> {
+    return assembleChunked(this.#kv, this.repoId, decodeChunked(marker));
+  }
+
+  /** The stored pack entry of a chunked object (`O` value a chunk marker, chunked.ts), chunk by chunk. */
+  chunks(marker: Uint8Array): AsyncGenerator<Uint8Array> {
+    return readChunks(this.#kv, this.repoId, decodeChunked(marker));
+  }
+
+  /** The chunk marker of `oid` when it is stored chunked (chunked.ts), else undefined. */
+  async chunkedRef(oid: Oid): Promise<ChunkedRef | undefined> {
+    const v = await this.#kv.get(objectKey(this.repoId, oidToBytes(oid)));
+    return v !== undefined && isChunked(v) ? decodeChunked(v) : undefined;
   }
 
   /**
@@ -112,6 +135,7 @@ export class ObjectStore {
    */
   async getStored(oids: readonly Oid[]): Promise<(Uint8Array | undefined)[]> {
     const out = await this.#kv.getMany(this.#wholeKeys(oids));
+    for (let i = 0; i < out.length; i++) if (out[i] !== undefined && isChunked(out[i]!)) out[i] = await this.#assemble(out[i]!);
     const rest = oids.filter((_, i) => out[i] === undefined);
     if (rest.length === 0) return out;
     const raws = await this.readMany(rest);
@@ -127,7 +151,8 @@ export class ObjectStore {
   /**
    * Whole entries of `oids`, every one of which must exist (NotFoundError otherwise). Objects
    * stored only as deltas are resolved, deflated (level 1) and written back under `O`, so the
-   * next depth-1 pack copies them; `O` entries are never dropped again in this layout.
+   * next depth-1 pack copies them; `O` entries are never dropped again in this layout. A chunked
+   * object's entry comes back as its chunk marker (chunked.ts `isChunked`): stream it with `chunks`.
    */
   async materialize(oids: readonly Oid[]): Promise<Uint8Array[]> {
     const out = await this.#kv.getMany(this.#wholeKeys(oids));
@@ -308,8 +333,10 @@ export class ObjectStore {
     return keep;
   }
 
-  /** Deletes objects, every form they are stored in (used by the sweep only). */
+  /** Deletes objects, every form they are stored in, a chunked one's chunks too (used by the sweep only). */
   async delete(oids: readonly Oid[]): Promise<void> {
+    const whole = await this.#kv.getMany(this.#wholeKeys(oids));
+    const chunked = whole.filter((v): v is Uint8Array => v !== undefined && isChunked(v)).map(decodeChunked);
     await this.#kv.batch(
       oids.flatMap((o) => {
         const b = oidToBytes(o);
@@ -321,6 +348,8 @@ export class ObjectStore {
         ];
       }),
     );
+    // After the markers: a crash in between leaves unnamed chunks, never a marker without them.
+    await clearChunks(this.#kv, this.repoId, chunked);
   }
 
   /** Stored deltas of `oids`, parsed (undefined where the object has no `D` entry). */

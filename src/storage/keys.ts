@@ -21,6 +21,8 @@
  *   'W' id 0x01 stamp(12)      -> "needs an object sweep" marker (one key per event, see repo/sweep-state.ts)
  *   'C' id oid(20)             -> commit-graph record: version(1) generation(uint32 BE)
  *                                 committer time(float64 BE) tree(20) parents(20 each)
+ *   'B' id stream(8) seq(4)    -> one chunk of a big object's pack entry (object/chunked.ts);
+ *                                 its 'O' value is then a 32-byte marker naming the stream
  */
 import { utf8 } from '../platform/bytes.js';
 
@@ -40,6 +42,7 @@ export const TAG = {
   objectType: 0x4b, // K  per repository: object-store side index (unused: 'D' values carry the type)
   sweepState: 0x57, // W  per repository: what the sweep needs to know between runs
   revoked: 0x54, // T  engine-wide: revoked tokens
+  chunk: 0x42, // B  per repository: chunks of big objects (object/chunked.ts)
 } as const;
 
 /** Tags of every per-repository key range (cleared when a repository is deleted). */
@@ -54,6 +57,7 @@ export const REPO_TAGS = [
   TAG.commitGraph,
   TAG.objectType,
   TAG.sweepState,
+  TAG.chunk,
 ] as const;
 
 /** `tag` followed by the 4-byte id. */
@@ -184,4 +188,17 @@ export function repoRange(tag: number, repoId: number): KeyRange {
 /** The range of every repository record. */
 export function repoRecordsRange(): KeyRange {
   return prefixRange(new Uint8Array([TAG.repo]));
+}
+
+/** Prefix of one big object's chunks: `'B' id stream(8)` (object/chunked.ts). */
+export function chunkStreamPrefix(repoId: number, stream: Uint8Array): Uint8Array {
+  return repoKey(TAG.chunk, repoId, stream);
+}
+
+/** Key of chunk `seq` under a stream prefix (uint32 BE appended, so chunks sort in order). */
+export function chunkKey(prefix: Uint8Array, seq: number): Uint8Array {
+  const k = new Uint8Array(prefix.length + 4);
+  k.set(prefix);
+  new DataView(k.buffer).setUint32(prefix.length, seq);
+  return k;
 }
