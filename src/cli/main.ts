@@ -3,7 +3,7 @@
  * The `level-git` command:
  *   level-git serve [--data DIR] [--port N] [--host H] [--memory] [--public-key FILE]...
  *                   [--sweep-interval S] [--ephemeral-ttl S] [--base-url URL]
- *                   [--admin-key-file FILE] [--idle-timeout S] [--max-connections N]
+ *                   [--admin-key-file FILE] [--idle-timeout S] [--max-connections N] [--max-commit-bytes N]
  *   level-git create-repo <name> [--default-branch B] [--url URL] [--admin-key K] [--data DIR]
  *   level-git remote-url <name> [--write] [--ttl S] [--ephemeral] [--url URL] [--admin-key K] [--data DIR]
  * Environment: LEVEL_GIT_ADMIN_KEY, LEVEL_GIT_SECRET, LEVEL_GIT_PUBLIC_KEY (PEM),
@@ -19,7 +19,7 @@ import { startServe } from './serve.js';
 const USAGE = `usage:
   level-git serve [--data DIR] [--port N] [--host H] [--memory] [--public-key FILE]...
                   [--sweep-interval SECONDS] [--ephemeral-ttl SECONDS] [--base-url URL]
-                  [--admin-key-file FILE] [--idle-timeout SECONDS] [--max-connections N]
+                  [--admin-key-file FILE] [--idle-timeout SECONDS] [--max-connections N] [--max-commit-bytes N]
   level-git create-repo <name> [--default-branch B] [--url URL] [--admin-key KEY] [--data DIR]
   level-git remote-url <name> [--write] [--ttl SECONDS] [--ephemeral] [--url URL] [--admin-key KEY] [--data DIR]
 
@@ -49,6 +49,7 @@ async function serve(args: string[]): Promise<void> {
       'admin-key-file': { type: 'string' },
       'idle-timeout': { type: 'string' },
       'max-connections': { type: 'string' },
+      'max-commit-bytes': { type: 'string' },
     },
     strict: true,
     allowPositionals: false,
@@ -62,6 +63,7 @@ async function serve(args: string[]): Promise<void> {
   const ttl = intOption(values['ephemeral-ttl'], 'ephemeral-ttl', 1);
   const idle = intOption(values['idle-timeout'], 'idle-timeout', 0);
   const maxConnections = intOption(values['max-connections'], 'max-connections', 1);
+  const maxCommitBytes = intOption(values['max-commit-bytes'], 'max-commit-bytes', 1);
   // Everything the server creates from here on (database files, key files) is the server user's alone.
   process.umask(0o077);
 
@@ -77,6 +79,7 @@ async function serve(args: string[]): Promise<void> {
     ...(values['admin-key-file'] !== undefined ? { adminKeyFile: values['admin-key-file'] } : {}),
     ...(idle !== undefined ? { idleTimeoutSeconds: idle } : {}),
     ...(maxConnections !== undefined ? { maxConnections } : {}),
+    ...(maxCommitBytes !== undefined ? { maxCommitBytes } : {}),
   });
 
   let stopping = false;

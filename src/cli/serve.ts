@@ -49,6 +49,8 @@ export interface ServeOptions {
   idleTimeoutSeconds?: number;
   /** Most connections at once (`server.maxConnections`). Default: no cap. */
   maxConnections?: number;
+  /** Most content bytes of one API commit (JSON or NDJSON). Default 32 MiB. */
+  maxCommitBytes?: number;
   /** Where messages go (default stdout / stderr). */
   log?: (line: string) => void;
   logError?: (line: string) => void;
@@ -154,6 +156,7 @@ export async function startServe(options: ServeOptions = {}): Promise<RunningSer
     ...(baseUrl !== undefined ? { baseUrl } : {}),
     ...(options.idleTimeoutSeconds !== undefined ? { idleTimeoutMs: options.idleTimeoutSeconds * 1000 } : {}),
     ...(options.maxConnections !== undefined ? { maxConnections: options.maxConnections } : {}),
+    ...(options.maxCommitBytes !== undefined ? { maxCommitBytes: options.maxCommitBytes } : {}),
     onError,
   });
   await new Promise<void>((ok, fail) => {

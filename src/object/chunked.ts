@@ -13,7 +13,9 @@
 import { InvalidObjectError } from '../errors.js';
 import type { Kv, KvOp } from '../storage/kv.js';
 import { chunkKey, chunkStreamPrefix, prefixRange } from '../storage/keys.js';
-import { type ObjectType, TYPE_NAMES, TYPE_NUMBERS } from './oid.js';
+import { type ObjectType, type Oid, TYPE_NAMES, TYPE_NUMBERS } from './oid.js';
+import { platform } from '../platform/index.js';
+import { toHex, utf8 } from '../platform/bytes.js';
 
 /** Size of a stored chunk (the last one of a stream is shorter). */
 export const CHUNK_BYTES = 1024 * 1024;
@@ -117,8 +119,10 @@ export class ChunkSink {
   #length = 0;
   #ops: KvOp[] = [];
 
-  constructor(repoId: number) {
+  /** With `headerFirst`, chunk 0 is left for the entry header, given at `finish` (a size known only at the end). */
+  constructor(repoId: number, options: { headerFirst?: boolean } = {}) {
     this.#prefix = chunkStreamPrefix(repoId, this.stream);
+    if (options.headerFirst) this.#seq = 1;
   }
 
   /** Bytes added so far. */
@@ -155,8 +159,12 @@ export class ChunkSink {
   }
 
   /** Ends the entry: the last chunk's write is queued (take it with `takeOps`); returns the marker. */
-  finish(type: ObjectType, size: number): Uint8Array {
+  finish(type: ObjectType, size: number, header?: Uint8Array): Uint8Array {
     this.#cut();
+    if (header !== undefined) {
+      this.#ops.push({ type: 'put', key: chunkKey(this.#prefix, 0), value: header });
+      this.#length += header.length;
+    }
     return encodeChunked({ type, size, length: this.#length, chunks: this.#seq, stream: this.stream });
   }
 
@@ -165,4 +173,33 @@ export class ChunkSink {
     this.#ops = [];
     await kv.clear(prefixRange(this.#prefix));
   }
+}
+
+/**
+ * The object id of a chunked object, read back chunk by chunk: its entry header skipped, the
+ * zlib stream inflated into SHA-1 (for bodies written before their size was known, such as a
+ * file streamed into an NDJSON commit). Needs a platform with `createInflater`.
+ */
+export async function hashChunked(kv: Kv, repoId: number, ref: ChunkedRef): Promise<Oid> {
+  const inflater = platform().createInflater?.();
+  if (inflater === undefined) throw new InvalidObjectError('this platform cannot inflate a stream');
+  const hash = platform().createSha1();
+  hash.update(utf8(`${ref.type} ${ref.size}\0`));
+  let produced = 0;
+  let inHeader = true;
+  try {
+    for await (const c of readChunks(kv, repoId, ref)) {
+      let at = 0;
+      // The entry header: bytes with the high bit set, then one without.
+      while (inHeader && at < c.length) if (!(c[at++]! & 0x80)) inHeader = false;
+      inflater.push(c.subarray(at), (piece) => {
+        produced += piece.length;
+        hash.update(piece);
+      });
+    }
+  } finally {
+    inflater.close();
+  }
+  if (produced !== ref.size) throw new InvalidObjectError(`a stored big object inflates to ${produced} bytes, its marker says ${ref.size}`);
+  return toHex(hash.digest()) as Oid;
 }
