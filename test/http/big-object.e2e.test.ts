@@ -92,12 +92,16 @@ describe(`a ${SIZE_MIB} MiB incompressible blob`, () => {
     const blob = await ok(['rev-parse', 'HEAD:big.bin'], work);
 
     const push = await measured(() => ok(['-c', 'pack.compression=0', 'push', '-q', url, 'HEAD:refs/heads/main'], work));
-    console.log(`push of ${SIZE_MIB} MiB: ${(push.ms / 1000).toFixed(1)} s, server RSS +${Math.round(push.growth / MiB)} MiB (anonymous +${Math.round(push.anonGrowth / MiB)} MiB)`);
+    console.log(
+      `push of ${SIZE_MIB} MiB: ${(push.ms / 1000).toFixed(1)} s, server RSS +${Math.round(push.growth / MiB)} MiB (anonymous +${Math.round(push.anonGrowth / MiB)} MiB)`,
+    );
     expect(push.growth).toBeLessThan(PUSH_RSS_BOUND);
 
     const clone = join(tmp.dir, 'clone');
     const cloned = await measured(() => ok(['clone', '-q', url, clone]));
-    console.log(`clone of ${SIZE_MIB} MiB: ${(cloned.ms / 1000).toFixed(1)} s, server RSS +${Math.round(cloned.growth / MiB)} MiB (anonymous +${Math.round(cloned.anonGrowth / MiB)} MiB)`);
+    console.log(
+      `clone of ${SIZE_MIB} MiB: ${(cloned.ms / 1000).toFixed(1)} s, server RSS +${Math.round(cloned.growth / MiB)} MiB (anonymous +${Math.round(cloned.anonGrowth / MiB)} MiB)`,
+    );
     expect(await ok(['rev-parse', 'HEAD:big.bin'], clone)).toBe(blob);
     await ok(['fsck', '--strict'], clone);
   }, 900_000);
