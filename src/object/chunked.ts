@@ -203,3 +203,35 @@ export async function hashChunked(kv: Kv, repoId: number, ref: ChunkedRef): Prom
   if (produced !== ref.size) throw new InvalidObjectError(`a stored big object inflates to ${produced} bytes, its marker says ${ref.size}`);
   return toHex(hash.digest()) as Oid;
 }
+
+/**
+ * The body of a chunked object, inflated piece by piece as its chunks are read (each piece a
+ * fresh buffer of at most a few hundred KiB): how a big file is streamed to a client.
+ */
+export async function* inflateChunks(kv: Kv, repoId: number, ref: ChunkedRef): AsyncGenerator<Uint8Array> {
+  const inflater = platform().createInflater?.();
+  if (inflater === undefined) {
+    const whole = await assembleChunked(kv, repoId, ref);
+    let at = 0;
+    while (whole[at]! & 0x80) at++;
+    yield platform().inflate(whole.subarray(at + 1), ref.size);
+    return;
+  }
+  let produced = 0;
+  let inHeader = true;
+  try {
+    for await (const c of readChunks(kv, repoId, ref)) {
+      let at = 0;
+      while (inHeader && at < c.length) if (!(c[at++]! & 0x80)) inHeader = false;
+      const out: Uint8Array[] = [];
+      inflater.push(c.subarray(at), (piece) => out.push(piece.slice()));
+      for (const piece of out) {
+        produced += piece.length;
+        yield piece;
+      }
+    }
+  } finally {
+    inflater.close();
+  }
+  if (produced !== ref.size) throw new InvalidObjectError(`a stored big object inflates to ${produced} bytes, its marker says ${ref.size}`);
+}

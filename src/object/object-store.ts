@@ -15,7 +15,7 @@ import { type Oid, type ObjectType, hashObject, oidToBytes, oidFromBytes } from 
 import { decodeStoredDelta, encodePacked, encodeStoredDelta, packedInfo, type StoredDelta } from './packed.js';
 import { decodeTree, type TreeEntry } from './tree.js';
 import { decodeCommit, decodeTag, type Commit, type Tag } from './commit.js';
-import { type ChunkedRef, assembleChunked, clearChunks, decodeChunked, isChunked, readChunks } from './chunked.js';
+import { type ChunkedRef, assembleChunked, clearChunks, decodeChunked, inflateChunks, isChunked, readChunks } from './chunked.js';
 import { type ApplyDelta, type FormsLookup, type RawObject, type ResolvedCache, type StoredForms, createResolvedCache, resolveMany } from './delta-chain.js';
 
 export type { ApplyDelta, FormsLookup, RawObject, StoredForms } from './delta-chain.js';
@@ -121,6 +121,11 @@ export class ObjectStore {
   /** The stored pack entry of a chunked object (`O` value a chunk marker, chunked.ts), chunk by chunk. */
   chunks(marker: Uint8Array): AsyncGenerator<Uint8Array> {
     return readChunks(this.#kv, this.repoId, decodeChunked(marker));
+  }
+
+  /** The body of a chunked object, piece by piece (chunked.ts `inflateChunks`). */
+  inflateChunked(ref: ChunkedRef): AsyncGenerator<Uint8Array> {
+    return inflateChunks(this.#kv, this.repoId, ref);
   }
 
   /** The chunk marker of `oid` when it is stored chunked (chunked.ts), else undefined. */

@@ -9,7 +9,8 @@ import { utf8 } from '../../platform/bytes.js';
 export interface ApiResponse {
   status: number;
   headers: Record<string, string>;
-  body: Uint8Array | null;
+  /** One piece, or a stream (a big file). */
+  body: Uint8Array | AsyncIterable<Uint8Array> | null;
 }
 
 /** A JSON response, never cached. */
