@@ -4,7 +4,7 @@
  *   level-git serve [--data DIR | --db postgres://...] [--port N] [--host H] [--memory] [--public-key FILE]...
  *                   [--sweep-interval S] [--ephemeral-ttl S] [--base-url URL]
  *                   [--admin-key-file FILE] [--idle-timeout S] [--max-connections N]
- *                   [--allow-private-remotes]
+ *                   [--allow-private-remotes] [--max-commit-bytes N]
  *   level-git create-repo <name> [--default-branch B] [--url URL] [--admin-key K] [--data DIR]
  *   level-git remote-url <name> [--write] [--ttl S] [--ephemeral] [--url URL] [--admin-key K] [--data DIR]
  * Environment: LEVEL_GIT_ADMIN_KEY, LEVEL_GIT_SECRET, LEVEL_GIT_PUBLIC_KEY (PEM),
@@ -22,7 +22,7 @@ const USAGE = `usage:
   level-git serve [--data DIR | --db postgres://USER@HOST:PORT/DB] [--port N] [--host H] [--memory] [--public-key FILE]...
                   [--sweep-interval SECONDS] [--ephemeral-ttl SECONDS] [--base-url URL]
                   [--admin-key-file FILE] [--idle-timeout SECONDS] [--max-connections N]
-                  [--allow-private-remotes]
+                  [--allow-private-remotes] [--max-commit-bytes N]
   level-git create-repo <name> [--default-branch B] [--url URL] [--admin-key KEY] [--data DIR]
   level-git remote-url <name> [--write] [--ttl SECONDS] [--ephemeral] [--url URL] [--admin-key KEY] [--data DIR]
 
@@ -56,6 +56,7 @@ async function serve(args: string[]): Promise<void> {
       'idle-timeout': { type: 'string' },
       'max-connections': { type: 'string' },
       'allow-private-remotes': { type: 'boolean' },
+      'max-commit-bytes': { type: 'string' },
     },
     strict: true,
     allowPositionals: false,
@@ -71,6 +72,7 @@ async function serve(args: string[]): Promise<void> {
   const maxConnections = intOption(values['max-connections'], 'max-connections', 1);
   const database = values.db ?? (process.env.LEVEL_GIT_DATABASE_URL || undefined);
   if (database !== undefined && !/^postgres(ql)?:\/\//.test(database)) throw new UsageError('--db must be a postgres:// URL');
+  const maxCommitBytes = intOption(values['max-commit-bytes'], 'max-commit-bytes', 1);
   // Everything the server creates from here on (database files, key files) is the server user's alone.
   process.umask(0o077);
 
@@ -89,6 +91,7 @@ async function serve(args: string[]): Promise<void> {
     ...(maxConnections !== undefined ? { maxConnections } : {}),
     // Imports, mirrors and webhooks may reach loopback and private addresses (docs/security.md).
     allowPrivateRemotes: values['allow-private-remotes'] === true || process.env.LEVEL_GIT_ALLOW_PRIVATE_REMOTES === '1',
+    ...(maxCommitBytes !== undefined ? { maxCommitBytes } : {}),
   });
 
   let stopping = false;

@@ -64,6 +64,8 @@ export interface ServeOptions {
   maxConnections?: number;
   /** Lets imports, mirrors and webhooks reach loopback, private and link-local addresses. Default false. */
   allowPrivateRemotes?: boolean;
+  /** Most content bytes of one API commit (JSON or NDJSON). Default 32 MiB. */
+  maxCommitBytes?: number;
   /** Where messages go (default stdout / stderr). */
   log?: (line: string) => void;
   logError?: (line: string) => void;
@@ -188,6 +190,7 @@ export async function startServe(options: ServeOptions = {}): Promise<RunningSer
     ...(baseUrl !== undefined ? { baseUrl } : {}),
     ...(options.idleTimeoutSeconds !== undefined ? { idleTimeoutMs: options.idleTimeoutSeconds * 1000 } : {}),
     ...(options.maxConnections !== undefined ? { maxConnections: options.maxConnections } : {}),
+    ...(options.maxCommitBytes !== undefined ? { maxCommitBytes: options.maxCommitBytes } : {}),
     onError,
   });
   await new Promise<void>((ok, fail) => {

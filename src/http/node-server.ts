@@ -29,6 +29,8 @@ export interface ServerOptions {
   baseUrl?: string;
   /** Largest JSON body, bytes (default 32 MiB). */
   maxBodyBytes?: number;
+  /** Most content bytes of one API commit, JSON or NDJSON (default 32 MiB). */
+  maxCommitBytes?: number;
   /** Git HTTP limits (request body sizes, protocol limits). */
   gitLimits?: Partial<GitHttpLimits>;
   /** Options of the token authorizer of Git routes. */
@@ -60,6 +62,7 @@ export function createRequestHandler(options: ServerOptions): (req: IncomingMess
     ...(options.adminKey !== undefined ? { adminKey: options.adminKey } : {}),
     ...(options.baseUrl !== undefined ? { baseUrl: options.baseUrl } : {}),
     ...(options.maxBodyBytes !== undefined ? { maxBodyBytes: options.maxBodyBytes } : {}),
+    ...(options.maxCommitBytes !== undefined ? { maxCommitBytes: options.maxCommitBytes } : {}),
     ...(options.onError !== undefined ? { onError: options.onError } : {}),
   });
   const git = createGitNodeHandler({

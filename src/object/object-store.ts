@@ -11,13 +11,16 @@ import { LRUCache } from 'lru-cache';
 import { NotFoundError, InvalidObjectError } from '../errors.js';
 import type { Kv, KvOp } from '../storage/kv.js';
 import { TAG, commitGraphKey, deltaKey, objectKey, prefixRange, repoKey, repoRange } from '../storage/keys.js';
-import { type Oid, type ObjectType, hashObject, oidToBytes, oidFromBytes } from './oid.js';
-import { decodeStoredDelta, deflatesInBatches, encodePacked, encodePackedMany, encodeStoredDelta, packedInfo, type StoredDelta } from './packed.js';
+import { type Oid, type ObjectType, oidToBytes, oidFromBytes } from './oid.js';
+import { decodeStoredDelta, encodePacked, packedInfo, type StoredDelta } from './packed.js';
 import { decodeTree, type TreeEntry } from './tree.js';
 import { decodeCommit, decodeTag, type Commit, type Tag } from './commit.js';
+import { type ChunkedRef, assembleChunked, clearChunks, decodeChunked, inflateChunks, isChunked, readChunks } from './chunked.js';
 import { type ApplyDelta, type FormsLookup, type RawObject, type ResolvedCache, type StoredForms, createResolvedCache, resolveMany } from './delta-chain.js';
 
 export type { ApplyDelta, FormsLookup, RawObject, StoredForms } from './delta-chain.js';
+export { ObjectWriter } from './object-writer.js';
+import { ObjectWriter } from './object-writer.js';
 
 /** A decoded object held by the cache. */
 export type CachedObject = { type: 'tree'; entries: TreeEntry[] } | { type: 'commit'; commit: Commit } | { type: 'tag'; tag: Tag };
@@ -106,7 +109,34 @@ export class ObjectStore {
    */
   readMany(oids: readonly Oid[], options: { lookup?: FormsLookup; depths?: Map<Oid, number> } = {}): Promise<(RawObject | undefined)[]> {
     const c = this.#cache;
-    return resolveMany(oids, options.lookup ?? this.forms, { applyDelta: c.applyDelta, cache: c.resolved, prefix: this.#prefix, depths: options.depths });
+    const lookup = options.lookup ?? this.forms;
+    // A chunked object (chunked.ts) is assembled here: these callers want bodies.
+    const assembling: FormsLookup = async (ids) => {
+      const forms = await lookup(ids);
+      for (const f of forms) if (f?.whole !== undefined && isChunked(f.whole)) f.whole = await this.#assemble(f.whole);
+      return forms;
+    };
+    return resolveMany(oids, assembling, { applyDelta: c.applyDelta, cache: c.resolved, prefix: this.#prefix, depths: options.depths });
+  }
+
+  #assemble(marker: Uint8Array): Promise<Uint8Array> {
+    return assembleChunked(this.#kv, this.repoId, decodeChunked(marker));
+  }
+
+  /** The stored pack entry of a chunked object (`O` value a chunk marker, chunked.ts), chunk by chunk. */
+  chunks(marker: Uint8Array): AsyncGenerator<Uint8Array> {
+    return readChunks(this.#kv, this.repoId, decodeChunked(marker));
+  }
+
+  /** The body of a chunked object, piece by piece (chunked.ts `inflateChunks`). */
+  inflateChunked(ref: ChunkedRef): AsyncGenerator<Uint8Array> {
+    return inflateChunks(this.#kv, this.repoId, ref);
+  }
+
+  /** The chunk marker of `oid` when it is stored chunked (chunked.ts), else undefined. */
+  async chunkedRef(oid: Oid): Promise<ChunkedRef | undefined> {
+    const v = await this.#kv.get(objectKey(this.repoId, oidToBytes(oid)));
+    return v !== undefined && isChunked(v) ? decodeChunked(v) : undefined;
   }
 
   /**
@@ -115,6 +145,7 @@ export class ObjectStore {
    */
   async getStored(oids: readonly Oid[]): Promise<(Uint8Array | undefined)[]> {
     const out = await this.#kv.getMany(this.#wholeKeys(oids));
+    for (let i = 0; i < out.length; i++) if (out[i] !== undefined && isChunked(out[i]!)) out[i] = await this.#assemble(out[i]!);
     const rest = oids.filter((_, i) => out[i] === undefined);
     if (rest.length === 0) return out;
     const raws = await this.readMany(rest);
@@ -130,7 +161,8 @@ export class ObjectStore {
   /**
    * Whole entries of `oids`, every one of which must exist (NotFoundError otherwise). Objects
    * stored only as deltas are resolved, deflated (level 1) and written back under `O`, so the
-   * next depth-1 pack copies them; `O` entries are never dropped again in this layout.
+   * next depth-1 pack copies them; `O` entries are never dropped again in this layout. A chunked
+   * object's entry comes back as its chunk marker (chunked.ts `isChunked`): stream it with `chunks`.
    */
   async materialize(oids: readonly Oid[]): Promise<Uint8Array[]> {
     return this.#materialize(oids, await this.#kv.getMany(this.#wholeKeys(oids)));
@@ -345,8 +377,10 @@ export class ObjectStore {
     return keep;
   }
 
-  /** Deletes objects, every form they are stored in (used by the sweep only). */
+  /** Deletes objects, every form they are stored in, a chunked one's chunks too (used by the sweep only). */
   async delete(oids: readonly Oid[]): Promise<void> {
+    const whole = await this.#kv.getMany(this.#wholeKeys(oids));
+    const chunked = whole.filter((v): v is Uint8Array => v !== undefined && isChunked(v)).map(decodeChunked);
     await this.#kv.batch(
       oids.flatMap((o) => {
         const b = oidToBytes(o);
@@ -358,93 +392,14 @@ export class ObjectStore {
         ];
       }),
     );
+    // After the markers: a crash in between leaves unnamed chunks, never a marker without them.
+    await clearChunks(this.#kv, this.repoId, chunked);
   }
 
   /** Stored deltas of `oids`, parsed (undefined where the object has no `D` entry). */
   async getDeltas(oids: readonly Oid[]): Promise<(StoredDelta | undefined)[]> {
     const values = await this.#kv.getMany(oids.map((o) => deltaKey(this.repoId, oidToBytes(o))));
     return values.map((v) => (v === undefined ? undefined : decodeStoredDelta(v)));
-  }
-}
-
-/**
- * Collects new objects and writes them in one batch. Where the platform deflates in batches
- * (browsers), whole entries are encoded at `flush` (or when `queued` asks for one), from a copy
- * of each body taken at `add`, so a caller's buffer changing meanwhile cannot split an object
- * from its id.
- */
-export class ObjectWriter {
-  readonly #kv: Kv;
-  readonly #repoId: number;
-  readonly #ops = new Map<Oid, KvOp>();
-  readonly #deltas = new Map<Oid, KvOp>();
-  /** Objects whose whole entry is not encoded yet (batched deflate). */
-  readonly #raw = new Map<Oid, { type: ObjectType; body: Uint8Array }>();
-  readonly #defer = deflatesInBatches();
-
-  constructor(kv: Kv, repoId: number) {
-    this.#kv = kv;
-    this.#repoId = repoId;
-  }
-
-  #put(oid: Oid, value: Uint8Array): KvOp {
-    return { type: 'put', key: objectKey(this.#repoId, oidToBytes(oid)), value };
-  }
-
-  /** Hashes, encodes and queues an object; returns its id. */
-  add(type: ObjectType, body: Uint8Array): Oid {
-    const oid = hashObject(type, body);
-    if (this.#ops.has(oid) || this.#raw.has(oid)) return oid;
-    if (this.#defer) this.#raw.set(oid, { type, body: body.slice() });
-    else this.#ops.set(oid, this.#put(oid, encodePacked(type, body)));
-    return oid;
-  }
-
-  /** Queues an object already in stored form. */
-  addStored(oid: Oid, stored: Uint8Array): void {
-    this.#raw.delete(oid);
-    this.#ops.set(oid, this.#put(oid, stored));
-  }
-
-  /** The stored form of a queued object. */
-  queued(oid: Oid): Uint8Array | undefined {
-    const raw = this.#raw.get(oid);
-    if (raw !== undefined) {
-      this.#raw.delete(oid);
-      this.#ops.set(oid, this.#put(oid, encodePacked(raw.type, raw.body)));
-    }
-    const op = this.#ops.get(oid);
-    return op?.type === 'put' ? op.value : undefined;
-  }
-
-  /**
-   * Queues a kept delta of `oid` (a ref-delta pack entry, see encodeRefDelta) beside its whole
-   * form, queued first: the `D` value then carries the type and size (StoredDelta, new layout).
-   */
-  addDelta(oid: Oid, entry: Uint8Array): void {
-    const whole = this.queued(oid);
-    const info = whole === undefined ? undefined : packedInfo(whole);
-    const value = info === undefined ? entry : encodeStoredDelta(info.type, info.size, entry);
-    this.#deltas.set(oid, { type: 'put', key: deltaKey(this.#repoId, oidToBytes(oid)), value });
-  }
-
-  /** Number of queued objects. */
-  get size(): number {
-    return this.#ops.size + this.#raw.size;
-  }
-
-  /** Writes every queued object (and kept delta) atomically. */
-  async flush(): Promise<void> {
-    const raw = [...this.#raw];
-    this.#raw.clear();
-    const ops = [...this.#ops.values(), ...this.#deltas.values()];
-    this.#ops.clear();
-    this.#deltas.clear();
-    if (raw.length > 0) {
-      const entries = await encodePackedMany(raw.map(([, o]) => o));
-      raw.forEach(([oid], i) => ops.push(this.#put(oid, entries[i]!)));
-    }
-    await this.#kv.batch(ops);
   }
 }
 

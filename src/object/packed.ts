@@ -9,6 +9,7 @@ import { CorruptPackError, InvalidObjectError } from '../errors.js';
 import { platform } from '../platform/index.js';
 import { toHex } from '../platform/bytes.js';
 import { type ObjectType, TYPE_NUMBERS, TYPE_NAMES } from './oid.js';
+import { decodeChunked, isChunked } from './chunked.js';
 
 /** More than this many size bytes is not a header any git writes (4 + 9 * 7 = 67 bits). */
 const MAX_HEADER_BYTES = 10;
@@ -94,8 +95,12 @@ export function deflatesInBatches(): boolean {
   return platform().deflateMany !== undefined;
 }
 
-/** Type and size of a stored object, read from its header without inflating. */
+/** Type and size of a stored object, read from its header (or chunk marker, chunked.ts) without inflating. */
 export function packedInfo(stored: Uint8Array): { type: ObjectType; size: number; headerLength: number } {
+  if (isChunked(stored)) {
+    const ref = decodeChunked(stored);
+    return { type: ref.type, size: ref.size, headerLength: 0 };
+  }
   const h = decodeEntryHeader(stored);
   const type = h === null ? undefined : TYPE_NAMES[h.type];
   if (h === null || type === undefined) throw new InvalidObjectError('stored object has a bad header');
@@ -104,6 +109,7 @@ export function packedInfo(stored: Uint8Array): { type: ObjectType; size: number
 
 /** Type and body of a stored object. */
 export function decodePacked(stored: Uint8Array): { type: ObjectType; body: Uint8Array } {
+  if (isChunked(stored)) throw new InvalidObjectError('a chunked object must be assembled before it is decoded');
   const { type, size, headerLength } = packedInfo(stored);
   const body = platform().inflate(stored.subarray(headerLength), size);
   if (body.length !== size) throw new InvalidObjectError('stored object size mismatch');

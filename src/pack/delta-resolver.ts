@@ -13,7 +13,7 @@ import { CorruptPackError, LimitExceededError } from '../errors.js';
 import { type Oid, type ObjectType, TYPE_NAMES, hashObject, oidToBytes } from '../object/oid.js';
 import { OBJ_OFS_DELTA, OBJ_REF_DELTA, refDeltaEntry } from './entry.js';
 import { applyDelta, readDeltaSizes } from './delta.js';
-import type { RawEntry } from './pack-parser.js';
+import type { RawEntry, RawPiece } from './pack-parser.js';
 import type { InflateBudget } from './budget.js';
 
 /** One object read from a pack. */
@@ -30,6 +30,16 @@ export interface PackObject {
    * base id, the zlib stream exactly as it arrived), so keeping it costs no deflate.
    */
   deltaEntry?: Uint8Array;
+  /**
+   * Set on a streamed blob (`ReadPackOptions.streamBlobsOver`): its size; `body` is then empty,
+   * and the entry's verbatim bytes came before it in this order as pieces.
+   */
+  streamed?: number;
+  /**
+   * Set on a piece of a streamed entry (its `oid` is '' and `body` empty): the next bytes of
+   * the entry (header, then zlib stream) of the streamed object that follows its pieces.
+   */
+  piece?: Uint8Array;
 }
 
 /** Returns a base that is not in the pack (or left the cache) from the caller's store, or undefined. */
@@ -75,6 +85,9 @@ interface Work {
   next: number;
 }
 
+/** The body of pieces and streamed objects. */
+const EMPTY = new Uint8Array(0);
+
 /** Marks an entry offset whose delta is deferred. */
 const PENDING = null;
 
@@ -96,6 +109,7 @@ export class DeltaResolver {
   #batchBytes = 0;
   /** Bodies of the batch not yet yielded, in case the cache already dropped them. */
   #batchBodies = new Map<Oid, Uint8Array>();
+  #streamedInBatch = false;
 
   /** Creates a resolver with the given limits and store access. */
   constructor(options: ResolverOptions) {
@@ -113,6 +127,11 @@ export class DeltaResolver {
   /** Body bytes of the objects resolved and not yet taken. */
   get batchBytes(): number {
     return this.#batchBytes;
+  }
+
+  /** Whether the batch holds a streamed object, which must reach the consumer before more is read (a delta may read it back). */
+  get mustYield(): boolean {
+    return this.#streamedInBatch;
   }
 
   /** Whether deltas that waited on a resolved base are left for `step`. */
@@ -148,6 +167,7 @@ export class DeltaResolver {
     this.#batch = [];
     this.#batchBytes = 0;
     this.#batchBodies = new Map();
+    this.#streamedInBatch = false;
     return b;
   }
 
@@ -155,7 +175,27 @@ export class DeltaResolver {
    * Resolves one parsed entry (or defers it): true when done, a promise when resolving it
    * waits for `getBase`. Must be called before the parser is pushed more input.
    */
-  add(entry: RawEntry): true | Promise<void> {
+  add(item: RawEntry | RawPiece): true | Promise<void> {
+    if ('piece' in item) {
+      this.#batch.push({ oid: '' as Oid, type: 'blob', body: EMPTY, piece: item.piece });
+      this.#batchBytes += item.piece.length;
+      return true;
+    }
+    const entry = item;
+    if (entry.streamed !== undefined) {
+      // Its body is never held: a delta against it reads it back through getBase.
+      const { oid, size } = entry.streamed;
+      this.#batch.push({ oid, type: 'blob', body: EMPTY, streamed: size });
+      this.#streamedInBatch = true;
+      this.#byOffset.set(entry.offset, { oid, type: 'blob', depth: 0 });
+      if (!this.#byOid.has(oid)) this.#byOid.set(oid, { oid, type: 'blob', depth: 0 });
+      if (this.#waitingOnOffset.has(entry.offset) || this.#waitingOnOid.has(oid)) {
+        throw new LimitExceededError(`deltas sent before their base ${oid}, a streamed blob of ${size} bytes, cannot be resolved; send the base first`, {
+          details: { limit: 'streamBlobsOver', oid, size },
+        });
+      }
+      return true;
+    }
     const { type, offset: entryOffset, data } = entry;
     const zlib = entry.bytes.subarray(entry.zlibAt);
     if (type === OBJ_OFS_DELTA) {

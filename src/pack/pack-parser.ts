@@ -18,6 +18,7 @@ import { equal, toHex } from '../platform/bytes.js';
 import { type Oid, oidFromBytes } from '../object/oid.js';
 import { OBJ_OFS_DELTA, OBJ_REF_DELTA, decodeEntryHeader, decodeOfsOffset } from './entry.js';
 import type { InflateBudget } from './budget.js';
+import { StreamedEntry, canStream } from './streamed-entry.js';
 
 /** Limits the parser enforces. */
 export interface ParserLimits {
@@ -29,6 +30,17 @@ export interface ParserLimits {
   maxPackBytes: number;
   /** The inflated-byte budget, shared with the resolver; told of every wire byte. */
   budget: InflateBudget;
+  /**
+   * Blob entries declaring at least this many bytes are streamed (streamed-entry.ts): handed
+   * out as RawPieces of their verbatim bytes, then a RawEntry with `streamed` set and no data.
+   * Undefined: every entry is inflated whole. Needs a platform with `createInflater`.
+   */
+  streamOver?: number;
+}
+
+/** A piece of a streamed entry's verbatim bytes (header, then its zlib stream), in order; a copy. */
+export interface RawPiece {
+  piece: Uint8Array;
 }
 
 /** One entry as it appears in the pack, its data inflated. */
@@ -49,6 +61,8 @@ export interface RawEntry {
   zlibAt: number;
   /** Whether `bytes` stays valid after the next `push` (a big entry handed over, not copied). */
   stable: boolean;
+  /** For a streamed blob (ParserLimits.streamOver): its id and size; `data` and `bytes` are then empty, its bytes left as RawPieces. */
+  streamed?: { oid: Oid; size: number };
 }
 
 /** Entries at least this big are read into a buffer sized for them and handed over whole. */
@@ -85,6 +99,10 @@ export class PackParser {
   #charged = false;
   /** Size the working buffer should grow to at once for the current big entry (0: none). */
   #reserve = 0;
+  /** The entry being streamed, if any. */
+  #streaming: StreamedEntry | undefined;
+  /** A streamed entry's end, handed out after its last piece. */
+  #ended: RawEntry | undefined;
 
   /** Creates a parser enforcing `limits`. */
   constructor(limits: ParserLimits) {
@@ -135,11 +153,24 @@ export class PackParser {
    * Parses the next part the buffer holds in full: an entry, true after the header or false
    * when more input is needed (or the trailer was read).
    */
-  next(final: boolean): RawEntry | boolean {
+  next(final: boolean): RawEntry | RawPiece | boolean {
     if (this.#phase === 'header') return this.#readHeader();
+    if (this.#ended !== undefined) {
+      const e = this.#ended;
+      this.#ended = undefined;
+      this.#entryDone();
+      return e;
+    }
+    if (this.#streaming !== undefined) return this.#readStreamed(final) ?? false;
     if (this.#phase === 'entries') return this.#readEntry(final) ?? false;
     if (this.#phase === 'trailer') return this.#readTrailer();
     return false;
+  }
+
+  /** Releases a streamed entry's inflater (a read abandoned in the middle). */
+  close(): void {
+    this.#streaming?.close();
+    this.#streaming = undefined;
   }
 
   /** End of input: throws CorruptPackError unless the whole pack, trailer included, was read. */
@@ -194,7 +225,7 @@ export class PackParser {
   }
 
   /** Parses one entry if the buffer holds all of it; null when more input is needed. */
-  #readEntry(final: boolean): RawEntry | null {
+  #readEntry(final: boolean): RawEntry | RawPiece | null {
     const view = this.#buf.subarray(this.#start, this.#end);
     const header = decodeEntryHeader(view, 0);
     if (header === null) return null;
@@ -226,6 +257,12 @@ export class PackParser {
       this.#o.budget.charge(size, `the entry at ${this.#offset} (${size} bytes)`);
       this.#charged = true;
     }
+    if (type === 3 && this.#o.streamOver !== undefined && size >= this.#o.streamOver && canStream()) {
+      // A big blob: inflated into its SHA-1 as it arrives, its bytes handed out as pieces.
+      this.#streaming = new StreamedEntry(this.#offset, size, maxCompressedLength(size));
+      this.#charged = false;
+      return { piece: this.#consume(dataAt).slice() };
+    }
     const inflated = this.#inflate(view, dataAt, size, final);
     if (inflated === null) {
       if (size >= BIG_ENTRY) this.#reserve = dataAt + Math.min(maxCompressedLength(size), size + (size >>> 3) + 64) + 64 * 1024;
@@ -244,9 +281,45 @@ export class PackParser {
       this.#start = 0;
       this.#end = this.#buf.length;
     }
+    this.#entryDone();
+    return { offset, type, baseOffset, baseOid, data: inflated.output, bytes, zlibAt: dataAt, stable };
+  }
+
+  #entryDone(): void {
     this.#parsed++;
     if (this.#parsed === this.#count) this.#phase = 'trailer';
-    return { offset, type, baseOffset, baseOid, data: inflated.output, bytes, zlibAt: dataAt, stable };
+  }
+
+  /** Feeds the buffered bytes to the entry being streamed: a piece, or null when more input is needed. */
+  #readStreamed(final: boolean): RawEntry | RawPiece | null {
+    const s = this.#streaming!;
+    const view = this.#buf.subarray(this.#start, this.#end);
+    const used = view.length === 0 ? 0 : s.feed(view);
+    const piece = used === 0 ? undefined : this.#consume(used).slice();
+    if (s.ended || (used < view.length && view.length > 0)) {
+      this.#streaming = undefined;
+      const oid = s.finish();
+      const none = new Uint8Array(0);
+      this.#ended = {
+        offset: s.offset,
+        type: 3,
+        baseOffset: -1,
+        baseOid: undefined,
+        data: none,
+        bytes: none,
+        zlibAt: 0,
+        stable: true,
+        streamed: { oid, size: s.size },
+      };
+      if (piece === undefined) return this.next(final) as RawEntry | RawPiece;
+    } else if (piece === undefined) {
+      if (final) {
+        s.close();
+        throw new CorruptPackError(`pack is truncated inside the entry at ${s.offset}`);
+      }
+      return null;
+    }
+    return { piece: piece! };
   }
 
   /**

@@ -50,6 +50,13 @@ export interface ReadPackOptions {
   inlineMaxBytes?: number;
   /** For `worker: 'auto'`: the most an inline read may inflate before it moves to a worker. Default 8 MiB. */
   inlineMaxInflatedBytes?: number;
+  /**
+   * Blobs arriving whole that declare at least this many bytes are streamed: inflated into
+   * their SHA-1 as they arrive, never held; the batches then carry the entry's verbatim bytes as
+   * `piece` items before the object itself (`streamed` set, empty body). Undefined (default):
+   * every body is yielded whole. Needs a platform with `createInflater` (Node); elsewhere ignored.
+   */
+  streamBlobsOver?: number;
 }
 
 /** Internal knobs of `readPack` (the worker hand-off). */
@@ -87,6 +94,7 @@ class PackReader {
       maxObjects: options.maxObjects ?? DEFAULTS.maxObjects,
       maxPackBytes: options.maxPackBytes ?? DEFAULTS.maxPackBytes,
       budget,
+      ...(options.streamBlobsOver === undefined ? {} : { streamOver: options.streamBlobsOver }),
     });
     this.#resolver = new DeltaResolver({
       getBase: options.getBase,
@@ -108,6 +116,11 @@ class PackReader {
     this.#parser.push(chunk);
   }
 
+  /** Releases what a read abandoned in the middle holds. */
+  close(): void {
+    this.#parser.close();
+  }
+
   /** Parses as much as the buffer allows, yielding batches of resolved objects. */
   async *process(final: boolean): AsyncGenerator<PackObject[]> {
     const resolver = this.#resolver;
@@ -123,7 +136,7 @@ class PackReader {
       // Only entries that need the caller's store return a promise: no await per object otherwise.
       const progressed = typeof part === 'boolean' ? part : resolver.add(part);
       if (typeof progressed !== 'boolean') await progressed;
-      if (resolver.batchObjects >= BATCH_OBJECTS || resolver.batchBytes >= BATCH_BYTES) yield resolver.takeBatch();
+      if (resolver.batchObjects >= BATCH_OBJECTS || resolver.batchBytes >= BATCH_BYTES || resolver.mustYield) yield resolver.takeBatch();
       if (!progressed) break;
     }
     if (resolver.batchObjects > 0) yield resolver.takeBatch();
@@ -148,11 +161,15 @@ export async function* readPack(
 ): AsyncGenerator<PackObject[]> {
   const reader = new PackReader(options, internals);
   internals.retains = (oid, body) => reader.resolver.retains(oid as PackObject['oid'], body);
-  for await (const chunk of source) {
-    reader.push(chunk);
-    yield* reader.process(false);
+  try {
+    for await (const chunk of source) {
+      reader.push(chunk);
+      yield* reader.process(false);
+    }
+    yield* reader.process(true);
+  } finally {
+    reader.close();
   }
-  yield* reader.process(true);
 }
 
 /** Reads a whole in-memory pack (tests and small packs). */

@@ -72,9 +72,10 @@ export function serveJob(port: JobPort): void {
     try {
       for await (let batch of readPack(source(), { ...start.options, getBase }, internals)) {
         if (skip > 0) {
-          // A read handed over from the main thread: the objects it already yielded.
-          const k = Math.min(skip, batch.length);
-          skip -= k;
+          // A read handed over from the main thread: the objects it already yielded (whole: the
+          // pieces of one of them, streamed here, are dropped with it).
+          let k = 0;
+          while (k < batch.length && skip > 0) if (batch[k++]!.piece === undefined) skip--;
           batch = batch.slice(k);
           if (batch.length === 0) continue;
         }
@@ -97,6 +98,8 @@ export function serveJob(port: JobPort): void {
 /** An object ready to post: big buffers transferred, the body copied if the reader keeps it. */
 function posted(o: PackObject, transfer: Set<ArrayBuffer>, keepBody: boolean): PackObject {
   const out: PackObject = { oid: o.oid, type: o.type, body: forPosting(o.body, transfer, keepBody) };
+  if (o.piece !== undefined) out.piece = forPosting(o.piece, transfer);
+  if (o.streamed !== undefined) out.streamed = o.streamed;
   if (o.entry !== undefined) out.entry = forPosting(o.entry, transfer);
   if (o.delta !== undefined) out.delta = { base: o.delta.base, data: forPosting(o.delta.data, transfer) };
   if (o.deltaEntry !== undefined) out.deltaEntry = forPosting(o.deltaEntry, transfer);

@@ -184,6 +184,11 @@ export interface PackBatch {
   entries: readonly Uint8Array[];
   /** Their ids, same order: needed when `WritePackBatchesOptions.ofsBases` is given. */
   oids?: readonly Oid[];
+  /**
+   * Instead of `entries` (then empty): ONE entry whose bytes arrive in pieces (a big object
+   * stored in chunks), written piece by piece, never whole; `oids` names it.
+   */
+  stream?: AsyncIterable<Uint8Array>;
 }
 
 /** Options of `writePackBatches`. */
@@ -213,6 +218,13 @@ export async function* writePackBatches(
   const offsets = new Map<Oid, number>();
   yield frame.header();
   for await (const batch of batches) {
+    if (batch.stream !== undefined) {
+      frame.entries(1);
+      const oid = batch.oids?.[0];
+      if (oid !== undefined && bases?.has(oid)) offsets.set(oid, frame.offset);
+      for await (const piece of batch.stream) yield frame.bytes(piece);
+      continue;
+    }
     frame.entries(batch.entries.length);
     if (batch.entries.length === 0) continue;
     const parts = bases === undefined || bases.size === 0 ? batch.entries : withOffsets(batch, frame.offset, bases, offsets);

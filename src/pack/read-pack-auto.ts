@@ -41,8 +41,11 @@ export async function* readPackAuto(source: AsyncIterable<Uint8Array>, options: 
     n += r.value.length;
   }
   let yielded = 0;
+  // The inline trial streams nothing (a pack this small holding a big blob moves to a worker,
+  // which re-reads it and skips what was yielded: a count of objects, never of pieces).
+  const { streamBlobsOver: _, ...trial } = options;
   try {
-    for await (const batch of readPack(replay(head), options, { softCap: options.inlineMaxInflatedBytes ?? INLINE_MAX_INFLATED })) {
+    for await (const batch of readPack(replay(head), trial, { softCap: options.inlineMaxInflatedBytes ?? INLINE_MAX_INFLATED })) {
       yielded += batch.length;
       yield batch;
     }
@@ -67,7 +70,16 @@ async function* resume(head: Uint8Array[], it: AsyncIterator<Uint8Array>): Async
 }
 
 /** The options a worker is sent. */
-const LIMITS = ['maxObjectSize', 'maxObjects', 'maxPackBytes', 'maxDeltaDepth', 'baseCacheBytes', 'maxDeferredBytes', 'maxInflatedBytes'] as const;
+const LIMITS = [
+  'maxObjectSize',
+  'maxObjects',
+  'maxPackBytes',
+  'maxDeltaDepth',
+  'baseCacheBytes',
+  'maxDeferredBytes',
+  'maxInflatedBytes',
+  'streamBlobsOver',
+] as const;
 
 /** A queue of what the worker sent, read by the generator. */
 type Event = { t: 'batch'; objects: PackObject[] } | { t: 'done' } | { t: 'fail'; err: unknown };

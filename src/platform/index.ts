@@ -9,7 +9,7 @@ import { defaultPlatform } from './default.js';
 import { portablePlatform } from './portable.js';
 import { nodePlatformFromRuntime } from './node-impl.js';
 
-export type { Platform, Sha1Hasher, InflatePrefixResult, JobPort, WorkerHost } from './types.js';
+export type { Platform, Sha1Hasher, InflatePrefixResult, JobPort, WorkerHost, StreamInflater, StreamDeflater } from './types.js';
 export { OutputLimitError } from './errors.js';
 
 /** What `setPlatform` accepts: a name, or an implementation of the primitives. */

@@ -12,6 +12,7 @@ import type { Platform, Sha1Hasher, InflatePrefixResult, WorkerHost } from './ty
 import { OutputLimitError } from './errors.js';
 import { createWorkerPool } from './worker-pool.js';
 import { nodeOutbound } from './node-outbound.js';
+import { nodeDeflater, nodeInflater } from './node-stream-zlib.js';
 
 function view(b: Buffer): Uint8Array {
   return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
@@ -67,6 +68,8 @@ export function createNodePlatform(
     createSha1: () => new NodeSha1(createHash),
     sha1: (data) => view(createHash('sha1').update(data).digest()),
     deflate: (data, level = 1) => view(zlib.deflateSync(data, { level })),
+    createInflater: () => nodeInflater(zlib),
+    createDeflater: (level) => nodeDeflater(zlib, level),
     inflate(data, maxOutput) {
       const max = maxOutput ?? 2 ** 31 - 1;
       try {

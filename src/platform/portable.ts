@@ -3,7 +3,7 @@
  * SHA-1 from @noble/hashes, zlib from fflate. Slower than node.ts, identical results.
  */
 import { sha1 as nobleSha1 } from '@noble/hashes/legacy.js';
-import { Inflate, zlibSync } from 'fflate';
+import { Inflate, Zlib, zlibSync } from 'fflate';
 import type { Platform, Sha1Hasher, InflatePrefixResult } from './types.js';
 import { OutputLimitError } from './errors.js';
 import { concat } from './bytes.js';
@@ -90,6 +90,21 @@ export const portablePlatform: Platform = {
   sha1: (data) => nobleSha1(data),
   deflate: (data, level = 1) => zlibSync(data, { level: level as 1 }),
   ...(hasCompressionStream ? { deflateMany } : {}),
+  createDeflater(level = 1) {
+    let sink: (piece: Uint8Array) => void = () => undefined;
+    const z = new Zlib({ level: level as 1 }, (piece) => sink(piece));
+    return {
+      push(input, onData) {
+        sink = onData;
+        z.push(input, false);
+      },
+      finish(onData) {
+        sink = onData;
+        z.push(new Uint8Array(0), true);
+      },
+      close: () => undefined,
+    };
+  },
   inflate(data, maxOutput = 2 ** 31 - 1) {
     const r = portablePlatform.inflatePrefix(data, maxOutput);
     if (r === null) throw new Error('unexpected end of file');

@@ -36,6 +36,10 @@ export interface Platform {
    * throws on corrupt data or when the output would pass `maxOutput`.
    */
   inflatePrefix(data: Uint8Array, maxOutput: number): InflatePrefixResult | null;
+  /** A streaming inflater (optional: without it, big entries are inflated whole). */
+  createInflater?(): StreamInflater;
+  /** A streaming deflater at `level` (optional: without it, big bodies are deflated whole). */
+  createDeflater?(level?: number): StreamDeflater;
   /** Worker threads for CPU-heavy jobs (Node); absent where the runtime has none (they run inline). */
   readonly workers?: WorkerHost;
   /** HTTP requests to other servers with the resolved addresses checked (Node); absent: global `fetch` is used. */
@@ -90,3 +94,29 @@ export type AddressCheck = (host: string, addresses: readonly string[]) => void;
  * only to an address it accepted (no second resolution an attacker's DNS could answer otherwise).
  */
 export type OutboundFetch = (url: URL, request: OutboundRequest, check: AddressCheck) => Promise<OutboundResponse>;
+/**
+ * A stateful inflater of one zlib stream fed in pieces (big pack entries, chunked objects):
+ * output is handed out as it is produced, in pieces of a bounded size, never held whole.
+ */
+export interface StreamInflater {
+  /**
+   * Feeds `input`; `onData` receives each output piece (a view valid only during the call).
+   * Returns how many bytes of `input` belonged to the stream: fewer than `input.length` once
+   * the stream ended inside it. Throws on corrupt data.
+   */
+  push(input: Uint8Array, onData: (piece: Uint8Array) => void): number;
+  /** Whether the end of the stream (its Adler-32 trailer) was reached. */
+  readonly ended: boolean;
+  /** Releases the native state (idempotent). */
+  close(): void;
+}
+
+/** A stateful deflater of one zlib stream fed in pieces. */
+export interface StreamDeflater {
+  /** Feeds `input`; `onData` receives compressed pieces (views valid only during the call). */
+  push(input: Uint8Array, onData: (piece: Uint8Array) => void): void;
+  /** Ends the stream, handing out the rest and its trailer; then closes. */
+  finish(onData: (piece: Uint8Array) => void): void;
+  /** Releases the native state (idempotent). */
+  close(): void;
+}

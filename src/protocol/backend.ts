@@ -4,6 +4,7 @@
  * repo/ implements it; protocol/ never touches storage, names, tokens or namespaces.
  */
 import type { Oid } from '../object/oid.js';
+import type { WalkBudget } from './walk-budget.js';
 
 /** One advertised ref. */
 export interface AdvertisedRef {
@@ -24,6 +25,8 @@ export type ObjectFilter = { kind: 'blob:none' } | { kind: 'blob:limit'; limit: 
 export interface FetchRequest {
   wants: Oid[];
   haves: Oid[];
+  /** The request's walk budget (walk-budget.ts): the plan's walks charge it. */
+  walk?: WalkBudget;
   /** Commits the client already has as shallow boundaries (`shallow` lines). */
   clientShallows: Oid[];
   /** `deepen <n>`: at most n commits deep from each want (or, with deepenRelative, from the client's boundary). */
@@ -93,7 +96,7 @@ export interface GitBackend {
   /** The subset of `oids` that exist in the repository and are reachable from visible refs. */
   hasObjects(oids: readonly Oid[]): Promise<Set<Oid>>;
   /** Checks that every want may be served (reachable from a visible ref); returns the ones that may not. */
-  invalidWants(wants: readonly Oid[]): Promise<Oid[]>;
+  invalidWants(wants: readonly Oid[], walk?: WalkBudget): Promise<Oid[]>;
   /** Builds the response to a fetch. Throws a LevelGitError for requests it cannot satisfy. */
   fetch(request: FetchRequest): Promise<FetchResponse>;
   /**
@@ -106,7 +109,7 @@ export interface GitBackend {
    * Optional: whether the negotiation may end with these common commits, that is every want
    * reaches one of them (git's "ok to give up"). Without it, one common commit is enough.
    */
-  readyToSend?(wants: readonly Oid[], common: readonly Oid[]): Promise<boolean>;
+  readyToSend?(wants: readonly Oid[], common: readonly Oid[], walk?: WalkBudget): Promise<boolean>;
   /** Stores the pack (if any), checks connectivity, then applies the commands. Never throws for bad packs: reports them. */
   receive(commands: readonly RefCommand[], pack: AsyncIterable<Uint8Array> | null, options: ReceiveOptions): Promise<ReceiveResult>;
 }

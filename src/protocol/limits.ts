@@ -24,6 +24,13 @@ export interface UploadPackLimits {
   maxPrefixes: number;
   /** Largest `deepen` value accepted. */
   maxDepth: number;
+  /**
+   * Most commits the planning walks of one request visit together (walk-budget.ts): the want
+   * check, every "ready" test and the fetch's plan. A full clone walks each commit about once.
+   */
+  maxWalkCommits: number;
+  /** Most milliseconds the planning walks of one request may take (walk-budget.ts). */
+  maxWalkMs: number;
 }
 
 /** Defaults: well above what git sends (it sends haves in rounds of at most a few hundred). */
@@ -35,6 +42,8 @@ export const DEFAULT_UPLOAD_PACK_LIMITS: UploadPackLimits = {
   maxShallows: 100_000,
   maxPrefixes: 1_000,
   maxDepth: 2_147_483_647,
+  maxWalkCommits: 4_000_000,
+  maxWalkMs: 300_000,
 };
 
 /** The defaults with `l` applied over them. */

@@ -32,6 +32,7 @@ import { FLUSH_PKT, PktReader } from './pkt-line.js';
 import { packProgress } from './progress.js';
 import { MAX_SIDEBAND_PAYLOAD, MAX_SIDEBAND_SMALL_PAYLOAD, SidebandAbort, sidebandParts } from './sideband.js';
 import { checkObjectFormat, readV2Command } from './v2-command.js';
+import { WalkBudget } from './walk-budget.js';
 
 export { advertiseUploadPack, advertiseV2 } from './advertisement.js';
 export { DEFAULT_UPLOAD_PACK_LIMITS, type UploadPackLimits } from './limits.js';
@@ -48,7 +49,7 @@ async function* fromArray(parts: readonly Uint8Array[]): AsyncGenerator<Uint8Arr
   for (const p of parts) yield p;
 }
 
-async function checkWants(backend: GitBackend, wants: readonly Oid[], l: UploadPackLimits): Promise<void> {
+async function checkWants(backend: GitBackend, wants: readonly Oid[], l: UploadPackLimits, walk: WalkBudget): Promise<void> {
   if (wants.length > l.maxNonTipWants) {
     // Only then are the tips read: the count decides before any reachability walk starts.
     const tips = new Set<Oid>();
@@ -61,7 +62,7 @@ async function checkWants(backend: GitBackend, wants: readonly Oid[], l: UploadP
       throw new LimitExceededError(`${nonTip} wants are not ref tips, more than the ${l.maxNonTipWants} allowed`, { details: { limit: l.maxNonTipWants } });
     }
   }
-  const bad = await backend.invalidWants(wants);
+  const bad = await backend.invalidWants(wants, walk);
   if (bad.length > 0) {
     throw new ProtocolError(`upload-pack: not our ref ${bad[0]}${bad.length > 1 ? ` (and ${bad.length - 1} more)` : ''}`, { details: { invalidWants: bad } });
   }
@@ -75,9 +76,9 @@ async function commonHaves(backend: GitBackend, haves: readonly Oid[]): Promise<
 }
 
 /** Whether the client may stop sending haves: every want reaches a common commit (see GitBackend.readyToSend). */
-async function isReady(backend: GitBackend, wants: readonly Oid[], common: readonly Oid[]): Promise<boolean> {
+async function isReady(backend: GitBackend, wants: readonly Oid[], common: readonly Oid[], walk: WalkBudget): Promise<boolean> {
   if (common.length === 0) return false;
-  return backend.readyToSend ? backend.readyToSend(wants, common) : true;
+  return backend.readyToSend ? backend.readyToSend(wants, common, walk) : true;
 }
 
 function errorText(err: unknown): string {
@@ -108,6 +109,7 @@ async function* sidebandPack(pack: ByteStream, maxPayload: number, progress: boo
  */
 export async function serveUploadPackV2(backend: GitBackend, body: ByteStream, options: UploadPackOptions = {}): Promise<ByteStream> {
   const l = uploadPackLimits(options.limits);
+  const walk = new WalkBudget(l);
   const reader = new PktReader(body, { maxPackets: l.maxPackets });
   const cmd = await readV2Command(reader, l);
   if (!cmd) return fromArray([]);
@@ -119,15 +121,15 @@ export async function serveUploadPackV2(backend: GitBackend, body: ByteStream, o
   const parsed = parseFetchArgs(cmd.args, l);
   const req = parsed.request;
   if (req.wants.length === 0) return fromArray([]);
-  await checkWants(backend, req.wants, l);
+  await checkWants(backend, req.wants, l, walk);
   const common = await commonHaves(backend, req.haves);
   const head: Uint8Array[] = [];
   if (!parsed.done) {
-    const ready = !parsed.waitForDone && (await isReady(backend, req.wants, common));
+    const ready = !parsed.waitForDone && (await isReady(backend, req.wants, common, walk));
     head.push(...encodeV2Acknowledgments(common, ready));
     if (!ready) return fromArray(head);
   }
-  const res = await backend.fetch({ ...req, haves: common });
+  const res = await backend.fetch({ ...req, haves: common, walk });
   if (parsed.deepen || req.clientShallows.length > 0) head.push(...encodeV2ShallowInfo(res));
   head.push(encodeV2PackfileHeader());
   return (async function* () {
@@ -139,16 +141,17 @@ export async function serveUploadPackV2(backend: GitBackend, body: ByteStream, o
 /** Serves one v0/v1 upload-pack POST (stateless RPC). Throws before the response starts, like `serveUploadPackV2`. */
 export async function serveUploadPackV0(backend: GitBackend, body: ByteStream, options: UploadPackOptions = {}): Promise<ByteStream> {
   const l = uploadPackLimits(options.limits);
+  const walk = new WalkBudget(l);
   const reader = new PktReader(body, { maxPackets: l.maxPackets });
   const parsed = await readV0FetchRequest(reader, l);
   if (!parsed) return fromArray([]);
   const req = parsed.request;
   const caps = parsed.capabilities;
-  await checkWants(backend, req.wants, l);
+  await checkWants(backend, req.wants, l, walk);
   const common = await commonHaves(backend, req.haves);
   const head: Uint8Array[] = [];
   // The shallow section is computed from the same request whether or not a pack follows.
-  const backendReq: FetchRequest = { ...req, haves: common };
+  const backendReq: FetchRequest = { ...req, haves: common, walk };
   let res: FetchResponse | null = null;
   let info: ShallowUpdate | null = null;
   if (parsed.done) info = res = await backend.fetch(backendReq);
@@ -157,7 +160,7 @@ export async function serveUploadPackV0(backend: GitBackend, body: ByteStream, o
   if (parsed.wantsOnly) return fromArray(head);
   const mode = ackMode(caps);
   // End of a negotiation round: say whether the client may stop sending haves.
-  const ready = !parsed.done && mode === 'multi_ack_detailed' && (await isReady(backend, req.wants, common));
+  const ready = !parsed.done && mode === 'multi_ack_detailed' && (await isReady(backend, req.wants, common, walk));
   head.push(...encodeV0Acks(common, mode, { done: parsed.done, ready }));
   if (!res) return fromArray(head);
   const pack = res.pack;

@@ -6,7 +6,7 @@
  */
 import { InvalidArgumentError, InvalidPathError, NotFoundError } from '../errors.js';
 import { utf8 } from '../platform/bytes.js';
-import type { Oid } from '../object/oid.js';
+import { type Oid, isOid } from '../object/oid.js';
 import { splitPath } from '../object/path.js';
 import {
   EXECUTABLE_MODE,
@@ -45,8 +45,24 @@ async function pause(): Promise<void> {
 /** One change of a commit: write a file, or delete a path. */
 export type FileChange = { path: string; content: string | Uint8Array; mode?: string; delete?: false } | { path: string; delete: true };
 
+/** What a commit's tree is built from: file changes, and writes of blobs stored beforehand. */
+export type TreeChange = FileChange | StoredBlobChange;
+
+/**
+ * A write of a blob whose bytes are already stored or about to be (a big file streamed into
+ * chunks, object/chunked.ts, by the NDJSON commit route): `blob` is its id; `stored`, when
+ * given, its `O` value (a chunk marker), written with the commit's other objects.
+ */
+export interface StoredBlobChange {
+  path: string;
+  blob: Oid;
+  stored?: Uint8Array;
+  mode?: string;
+  delete?: false;
+}
+
 interface DirNode {
-  files: Map<string, FileChange>;
+  files: Map<string, TreeChange>;
   dirs: Map<string, DirNode>;
 }
 
@@ -55,7 +71,7 @@ function newNode(): DirNode {
 }
 
 /** Groups changes by directory; rejects bad paths and a path given twice or as file and dir. */
-export function groupChanges(changes: readonly FileChange[]): DirNode {
+export function groupChanges(changes: readonly TreeChange[]): DirNode {
   if (!Array.isArray(changes)) throw new InvalidArgumentError('changes must be an array');
   const root = newNode();
   const seen = new Set<string>();
@@ -63,7 +79,9 @@ export function groupChanges(changes: readonly FileChange[]): DirNode {
     if (c === null || typeof c !== 'object') throw new InvalidArgumentError(`change ${i} must be an object`);
     const parts = splitPath(c.path);
     if (!c.delete) {
-      if (typeof c.content !== 'string' && !(c.content instanceof Uint8Array)) {
+      if ('blob' in c) {
+        if (!isOid(c.blob)) throw new InvalidArgumentError(`change ${i} (${c.path}): blob must be an object id`);
+      } else if (typeof c.content !== 'string' && !(c.content instanceof Uint8Array)) {
         throw new InvalidArgumentError(`change ${i} (${c.path}): content must be a string or Uint8Array`);
       }
       if (c.mode !== undefined) {
@@ -131,7 +149,7 @@ export async function applyChanges(
   fsck: FsckConfig = fsckConfig(),
 ): Promise<Oid | undefined> {
   const entries = new Map<string, TreeEntry>();
-  const written = new Map<Oid, Uint8Array>(); // blobs this commit writes in this directory
+  const written = new Map<Oid, Uint8Array | null>(); // blobs this commit writes in this directory (null: not held)
   if (base !== undefined) for (const e of await store.tree(base)) entries.set(e.name, e);
   for (const [name, change] of node.files) {
     if (sliceUsed()) await pause();
@@ -144,9 +162,16 @@ export async function applyChanges(
       entries.delete(name);
       continue;
     }
-    const content = typeof change.content === 'string' ? utf8(change.content) : change.content;
     const keep = existing !== undefined && isBlobMode(existing.mode) ? existing.mode : FILE_MODE;
     const mode = (change.mode === undefined ? keep : normalizeMode(String(change.mode))) as FileMode;
+    if ('blob' in change) {
+      // Stored elsewhere (never held here): a tree naming it .gitmodules refuses it as too large.
+      if (change.stored !== undefined) writer.addStored(change.blob, change.stored);
+      written.set(change.blob, null);
+      entries.set(name, { name, mode, oid: change.blob });
+      continue;
+    }
+    const content = typeof change.content === 'string' ? utf8(change.content) : change.content;
     const oid = writer.add('blob', content);
     written.set(oid, content);
     if (existing !== undefined && mode !== SYMLINK_MODE && (existing.mode === FILE_MODE || existing.mode === EXECUTABLE_MODE) && existing.oid !== oid) {
@@ -180,7 +205,7 @@ export async function applyChanges(
  * Checks a tree this commit builds, and the blobs it writes that the tree names `.gitmodules`
  * or `.gitattributes` (blobs kept from the base were checked when they arrived).
  */
-function checkTree(oid: Oid, body: Uint8Array, written: ReadonlyMap<Oid, Uint8Array>, fsck: FsckConfig): void {
+function checkTree(oid: Oid, body: Uint8Array, written: ReadonlyMap<Oid, Uint8Array | null>, fsck: FsckConfig): void {
   const report = checkObject('tree', body, fsck);
   refuseIfBad(oid, 'tree', report);
   if (report.gitmodules.length === 0 && report.gitattributes.length === 0) return;

@@ -12,6 +12,7 @@ import type { ObjectStore } from '../object/object-store.js';
 import type { ObjectFilter } from '../protocol/backend.js';
 import { type CommitGraph, type CommitRecord, commitGraph } from './commit-graph.js';
 import { peel } from './revision.js';
+import type { WalkBudget } from '../protocol/walk-budget.js';
 
 /** What to send. */
 export interface ObjectPlanInput {
@@ -30,6 +31,8 @@ export interface ObjectPlanInput {
   thinPack?: boolean;
   /** `ofs-delta`: deltas whose base is in the pack may be written as offset deltas. */
   ofsDelta?: boolean;
+  /** The request's walk budget (protocol/walk-budget.ts), charged by every walk of the plan. */
+  walk?: WalkBudget;
 }
 
 /** The depth git sends for `--unshallow` (and `--depth` of 2^31 - 1 or more). */
@@ -45,12 +48,14 @@ async function walkCommitLevels(
   starts: Iterable<Oid>,
   visit: (oid: Oid, record: CommitRecord, depth: number) => boolean,
   skip: (oid: Oid) => boolean = () => false,
+  walk?: WalkBudget,
 ): Promise<void> {
   const seen = new Set<Oid>();
   const read = graph.reader();
   let level: Oid[] = [];
   for (const o of starts) if (!seen.has(o) && !skip(o)) seen.add(o), level.push(o);
   for (let depth = 1; level.length > 0; depth++) {
+    walk?.commits(level.length);
     const records = await read(level);
     const next: Oid[] = [];
     level.forEach((oid, i) => {
@@ -130,6 +135,7 @@ async function paint(
   theirs: readonly Oid[],
   followOurs: (oid: Oid, r: CommitRecord) => boolean,
   followTheirs: (oid: Oid) => boolean,
+  walk?: WalkBudget,
 ): Promise<Set<Oid>> {
   const flags = new Map<Oid, number>();
   const queued = new Map<Oid, CommitRecord>();
@@ -140,6 +146,7 @@ async function paint(
   const read = graph.reader();
   const queue = async (marks: Map<Oid, number>, skipMissing: boolean) => {
     const fresh = [...marks.keys()];
+    walk?.commits(fresh.length);
     const records = await read(fresh, { skipMissing });
     fresh.forEach((oid, i) => {
       const r = records[i];
@@ -205,7 +212,13 @@ export async function isAncestor(store: ObjectStore, ancestor: Oid, descendant: 
  * reaches none of them). Wants that do not peel to a commit need no ancestor. Past `budget`
  * commits walked it answers true, so a huge history cannot make a negotiation round expensive.
  */
-export async function wantsReachCommon(store: ObjectStore, wants: readonly Oid[], common: readonly Oid[], budget = 10_000): Promise<boolean> {
+export async function wantsReachCommon(
+  store: ObjectStore,
+  wants: readonly Oid[],
+  common: readonly Oid[],
+  walk?: WalkBudget,
+  budget = 10_000,
+): Promise<boolean> {
   if (common.length === 0) return false;
   const graph = commitGraph(store);
   const commonSet = new Set(common);
@@ -216,11 +229,17 @@ export async function wantsReachCommon(store: ObjectStore, wants: readonly Oid[]
   let walked = 0;
   for (const want of commits) {
     let found = false;
-    await walkCommitLevels(graph, [want], (oid, r) => {
-      if (commonSet.has(oid)) found = true;
-      walked++;
-      return !found && walked <= budget && r.generation > floor;
-    });
+    await walkCommitLevels(
+      graph,
+      [want],
+      (oid, r) => {
+        if (commonSet.has(oid)) found = true;
+        walked++;
+        return !found && walked <= budget && r.generation > floor;
+      },
+      undefined,
+      walk,
+    );
     if (walked > budget) return true;
     if (!found) return false;
   }
@@ -263,13 +282,19 @@ export async function classifyWants(store: ObjectStore, wants: readonly Oid[]) {
  * commits at `depth` generations from `heads` (a head is generation 1), each commit counted at
  * its smallest generation. `boundary` are the commits at the limit; `inside` every commit above it.
  */
-async function shallowByDepth(graph: CommitGraph, heads: readonly Oid[], depth: number): Promise<{ boundary: Set<Oid>; inside: Set<Oid> }> {
+async function shallowByDepth(graph: CommitGraph, heads: readonly Oid[], depth: number, walk?: WalkBudget): Promise<{ boundary: Set<Oid>; inside: Set<Oid> }> {
   const boundary = new Set<Oid>();
   const inside = new Set<Oid>();
-  await walkCommitLevels(graph, heads, (oid, _r, level) => {
-    (level >= depth ? boundary : inside).add(oid);
-    return level < depth;
-  });
+  await walkCommitLevels(
+    graph,
+    heads,
+    (oid, _r, level) => {
+      (level >= depth ? boundary : inside).add(oid);
+      return level < depth;
+    },
+    undefined,
+    walk,
+  );
   return { boundary, inside };
 }
 
@@ -278,9 +303,9 @@ async function shallowByDepth(graph: CommitGraph, heads: readonly Oid[], depth: 
  * wants through commits no older than `since` and not reachable from the `not` commits; those
  * with a parent left out are the boundary.
  */
-async function shallowByRevList(graph: CommitGraph, wants: readonly Oid[], since: number | undefined, not: readonly Oid[]) {
+async function shallowByRevList(graph: CommitGraph, wants: readonly Oid[], since: number | undefined, not: readonly Oid[], walk?: WalkBudget) {
   const recent = (_: Oid, r: CommitRecord) => since === undefined || r.time >= since;
-  const excluded = not.length > 0 ? await paint(graph, wants, not, recent, () => true) : new Set<Oid>();
+  const excluded = not.length > 0 ? await paint(graph, wants, not, recent, () => true, walk) : new Set<Oid>();
   const kept = new Map<Oid, CommitRecord>();
   await walkCommitLevels(
     graph,
@@ -291,6 +316,7 @@ async function shallowByRevList(graph: CommitGraph, wants: readonly Oid[], since
       return true;
     },
     (oid) => excluded.has(oid),
+    walk,
   );
   if (kept.size === 0) throw new InvalidArgumentError('no commits selected for shallow requests');
   const boundary = new Set<Oid>();
@@ -337,6 +363,7 @@ export async function planCommits(store: ObjectStore, input: ObjectPlanInput, wa
         graph,
         known.filter((_, i) => infos[i]?.type === 'commit'),
         input.depth + 1,
+        input.walk,
       );
     } else if (input.depth !== undefined && input.depth >= INFINITE_DEPTH) {
       // --unshallow: every shallow commit of the client goes, reached from the wants or not
@@ -345,9 +372,9 @@ export async function planCommits(store: ObjectStore, input: ObjectPlanInput, wa
       const infos = await store.info(known);
       cut = { boundary: new Set(), inside: new Set(known.filter((_, i) => infos[i]?.type === 'commit')) };
     } else if (input.depth !== undefined) {
-      cut = await shallowByDepth(graph, wantCommits, input.depth);
+      cut = await shallowByDepth(graph, wantCommits, input.depth, input.walk);
     } else {
-      cut = await shallowByRevList(graph, wantCommits, input.deepenSince, input.deepenNot ?? []);
+      cut = await shallowByRevList(graph, wantCommits, input.deepenSince, input.deepenNot ?? [], input.walk);
     }
     for (const o of cut.boundary) {
       grafts.add(o);
@@ -368,6 +395,7 @@ export async function planCommits(store: ObjectStore, input: ObjectPlanInput, wa
           haves,
           (oid) => !grafts.has(oid),
           (oid) => !clientShallows.has(oid),
+          input.walk,
         )
       : new Set<Oid>();
   const included: Oid[] = [];
@@ -387,6 +415,7 @@ export async function planCommits(store: ObjectStore, input: ObjectPlanInput, wa
       return true;
     },
     (oid) => clientHas.has(oid),
+    input.walk,
   );
   return { included, roots, shallow, unshallow, edges: [...edges] };
 }

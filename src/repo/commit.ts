@@ -14,7 +14,7 @@ import { utf8 } from '../platform/bytes.js';
 import { branchRef, type RefName } from '../refs/ref-name.js';
 import type { Space } from '../refs/space.js';
 import type { InProcessLock } from '../refs/lock.js';
-import { applyChanges, groupChanges, type FileChange, type Replaced } from './build-tree.js';
+import { applyChanges, groupChanges, type TreeChange, type Replaced } from './build-tree.js';
 import { addCommitDeltas } from './commit-deltas.js';
 import { checkIdempotencyKey, fingerprint, idempotencyMismatch, idempotencyRecordOp, readIdempotencyRecord } from './idempotency.js';
 import type { RepoCore } from './context.js';
@@ -40,7 +40,7 @@ export interface CommitOptions {
   message: string;
   author: PersonInput;
   committer?: PersonInput;
-  changes: FileChange[];
+  changes: TreeChange[];
   /** Compare-and-swap: the branch must be at this sha (zero sha: must not exist). */
   expectedHeadSha?: string;
   /** Start a missing branch from this branch's tip. */

@@ -8,6 +8,7 @@ import { type Oid, ZERO_OID, isOid } from '../object/oid.js';
 import { isRefName } from '../refs/ref-name.js';
 import type { RefUpdate } from '../refs/ref-store.js';
 import type { AdvertisedRef, FetchRequest, FetchResponse, GitBackend, ReceiveOptions, ReceiveResult, RefCommand } from '../protocol/backend.js';
+import type { WalkBudget } from '../protocol/walk-budget.js';
 import type { Repository } from './repository.js';
 import type { Space } from '../refs/space.js';
 import { internalsOf, type RepoInternals } from './internals.js';
@@ -56,11 +57,11 @@ export class RepoGitBackend implements GitBackend {
     return new Set(oids.filter((_, i) => has[i]));
   }
 
-  readyToSend(wants: readonly Oid[], common: readonly Oid[]): Promise<boolean> {
-    return wantsReachCommon(this.#internals.objects, wants, common);
+  readyToSend(wants: readonly Oid[], common: readonly Oid[], walk?: WalkBudget): Promise<boolean> {
+    return wantsReachCommon(this.#internals.objects, wants, common, walk);
   }
 
-  async invalidWants(wants: readonly Oid[]): Promise<Oid[]> {
+  async invalidWants(wants: readonly Oid[], walk?: WalkBudget): Promise<Oid[]> {
     const refs = await this.repo.listRefs({ view: this.space });
     const tips = new Set<Oid>();
     for (const [, v] of refs) {
@@ -78,6 +79,7 @@ export class RepoGitBackend implements GitBackend {
     const { reached } = await reachableObjects(this.#internals.objects, tips, {
       until: (r) => [...pending].every((p) => r.has(p)),
       budget: this.#budget,
+      walk,
     });
     return [...invalid, ...[...pending].filter((p) => !reached.has(p))];
   }
@@ -109,6 +111,7 @@ export class RepoGitBackend implements GitBackend {
       includeTags,
       thinPack: request.thinPack,
       ofsDelta: request.ofsDelta,
+      walk: request.walk,
     };
   }
 

@@ -30,6 +30,7 @@ import { type FsckConfig, FsckSession, type FsckOptions, type FsckReport } from 
 import { readPackAuto as readPack, type ReadPackOptions } from '../pack/pack-reader.js';
 import { refuseIfBad } from './checks.js';
 import { PackLinks } from './ingest-links.js';
+import { ChunkSink } from '../object/chunked.js';
 import { type CommitFacts, commitGraph } from './commit-graph.js';
 
 /** Limits of an ingest (all optional; see ReadPackOptions for the pack reader's). */
@@ -42,7 +43,15 @@ export interface IngestOptions extends Omit<ReadPackOptions, 'getBase'> {
   fsck?: FsckOptions | FsckConfig;
   /** Commits at a shallow boundary (a shallow fetch's `shallow` lines): their parents need not be present. */
   shallow?: ReadonlySet<string>;
+  /**
+   * Blobs arriving whole from this size on are streamed into chunks (object/chunked.ts), never
+   * held whole. Default 4 MiB (STREAM_BLOBS_OVER); Infinity turns it off.
+   */
+  streamBlobsOver?: number;
 }
+
+/** Default `streamBlobsOver`: blobs from 4 MiB on are streamed into chunks. */
+export const STREAM_BLOBS_OVER = 4 * 1024 * 1024;
 
 /** Result of storing a pack. */
 export interface IngestResult {
@@ -82,6 +91,13 @@ export async function ingestPack(kv: Kv, store: ObjectStore, source: AsyncIterab
   let warnings: string[] | undefined;
   const oids: Oid[] = [];
   const commits = new Map<Oid, CommitFacts>(); // the pack's commits, for their commit-graph records
+  // Big blobs streamed into chunks (object/chunked.ts): the chunks are written as they arrive,
+  // the marker waits in `pending` like any object; every stream is deleted unless promoted.
+  const sinks: ChunkSink[] = [];
+  let sink: ChunkSink | undefined;
+  const streamed = new Set<Oid>();
+  let landed = false;
+  const streamOver = options.streamBlobsOver ?? STREAM_BLOBS_OVER;
 
   const checked = (oid: Oid, type: ObjectType, report: FsckReport) => {
     refuseIfBad(oid, type, report);
@@ -119,11 +135,42 @@ export async function ingestPack(kv: Kv, store: ObjectStore, source: AsyncIterab
   const getBase = readQuarantined;
 
   try {
-    for await (const batch of readPack(source, { ...options, getBase })) {
-      const ids = batch.map((o) => o.oid);
+    const readOptions = { ...options, getBase, ...(Number.isFinite(streamOver) ? { streamBlobsOver: streamOver } : {}) };
+    for await (const batch of readPack(source, readOptions)) {
+      const ids = batch.filter((o) => o.piece === undefined && o.streamed === undefined).map((o) => o.oid);
       const existing = await storageOp(READING, () => storedBodies(store, ids));
+      const chunkOps: KvOp[] = [];
+      const duplicates: ChunkSink[] = [];
       for (let i = 0; i < batch.length; i++) {
         const o = batch[i]!;
+        if (o.piece !== undefined) {
+          if (sink === undefined) sinks.push((sink = new ChunkSink(repoId)));
+          sink.add(o.piece);
+          for (const op of sink.takeOps()) chunkOps.push(op);
+          continue;
+        }
+        if (o.streamed !== undefined) {
+          const s = sink!;
+          sink = undefined;
+          const marker = s.finish('blob', o.streamed);
+          for (const op of s.takeOps()) chunkOps.push(op);
+          oids.push(o.oid);
+          const id = oidToBytes(o.oid);
+          const inPack = links.has(id);
+          const known = inPack || (await storageOp(READING, () => store.has([o.oid])))[0]!;
+          if (known) {
+            duplicates.push(s);
+            if (!inPack) links.arrived(id, 'blob');
+            continue;
+          }
+          links.arrived(id, 'blob');
+          // Its body is never held: a tree naming it `.gitmodules` gets it refused as too large.
+          checked(o.oid, 'blob', session.check(o.oid, 'blob', null));
+          streamed.add(o.oid);
+          pending.set(o.oid, marker);
+          pendingBytes += marker.length;
+          continue;
+        }
         oids.push(o.oid);
         const id = oidToBytes(o.oid);
         if (links.has(id)) continue;
@@ -168,6 +215,8 @@ export async function ingestPack(kv: Kv, store: ObjectStore, source: AsyncIterab
         pending.set(o.oid, packed);
         pendingBytes += packed.length;
       }
+      if (chunkOps.length > 0) await storageOp(WRITING, () => kv.batch(chunkOps));
+      for (const d of duplicates) await storageOp(WRITING, () => d.discard(kv));
       if (pendingBytes > memLimit) {
         await storageOp(WRITING, () => kv.batch([...pending].map(([oid, v]) => ({ type: 'put' as const, key: qKey(oid), value: v }))));
         for (const oid of pending.keys()) spilled.add(oid);
@@ -195,7 +244,10 @@ export async function ingestPack(kv: Kv, store: ObjectStore, source: AsyncIterab
     }
 
     // Blobs named .gitmodules / .gitattributes that came before their tree, or are stored.
-    for (const { oid, kind } of session.pending()) checked(oid, 'blob', session.checkPending(oid, kind, await readQuarantined(oid)));
+    for (const { oid, kind } of session.pending()) {
+      const found = streamed.has(oid) ? { type: 'blob' as const, body: null } : await readQuarantined(oid);
+      checked(oid, 'blob', session.checkPending(oid, kind, found));
+    }
 
     // Commit-graph records of the pack's commits, generations parents first (commit-graph.ts).
     const graphOps = await storageOp(READING, () => commitGraph(store).recordsFor(commits, options.shallow));
@@ -222,6 +274,7 @@ export async function ingestPack(kv: Kv, store: ObjectStore, source: AsyncIterab
       // One at a time: a spread of a long history's records would overflow the call stack.
       for (const op of graphOps) ops.push(op);
       await kv.batch(ops);
+      landed = true;
     });
     const result: IngestResult = { oids, added: pending.size + spilled.size };
     if (warnings !== undefined) result.warnings = warnings;
@@ -233,6 +286,7 @@ export async function ingestPack(kv: Kv, store: ObjectStore, source: AsyncIterab
     throw new CorruptPackError(`cannot read pack: ${(err as Error).message}`, { cause: err });
   } finally {
     if (spilled.size > 0) await kv.clear(prefixRange(qPrefix)).catch(() => undefined);
+    if (!landed) for (const s of sinks) await s.discard(kv).catch(() => undefined);
   }
 }
 

@@ -15,6 +15,7 @@ import type { Oid } from '../object/oid.js';
 import type { ObjectStore } from '../object/object-store.js';
 import type { StoredDelta } from '../object/packed.js';
 import { writePackBatches, type PackBatch } from '../pack/pack-writer.js';
+import { isChunked } from '../object/chunked.js';
 
 /** Longest delta chain a pack carries (git's pack.depth default). */
 export const MAX_CHAIN = 50;
@@ -173,7 +174,7 @@ async function* entryBatches(objects: ObjectStore, oids: readonly Oid[], plan: D
     for (let at = 0; at < n; at += BATCH) {
       const batch = await next!;
       next = read(at + BATCH);
-      yield batch;
+      yield* withStreams(objects, batch);
     }
   } finally {
     // A stream abandoned mid-way (client gone) or failed: the read ahead has nobody to report to
@@ -197,6 +198,23 @@ async function readBatch(objects: ObjectStore, ids: Oid[], whole: Oid[], delta: 
     byId.set(o, d.entry);
   });
   return { entries: ids.map((o) => byId.get(o)!), oids: ids };
+}
+
+/** A batch with its chunked objects (object/chunked.ts markers) split out as streamed entries. */
+function* withStreams(objects: ObjectStore, batch: PackBatch): Generator<PackBatch> {
+  const { entries, oids } = batch;
+  if (!entries.some(isChunked)) {
+    yield batch;
+    return;
+  }
+  let from = 0;
+  for (let i = 0; i < entries.length; i++) {
+    if (!isChunked(entries[i]!)) continue;
+    if (i > from) yield { entries: entries.slice(from, i), oids: oids!.slice(from, i) };
+    yield { entries: [], oids: [oids![i]!], stream: objects.chunks(entries[i]!) };
+    from = i + 1;
+  }
+  if (from < entries.length) yield { entries: entries.slice(from), oids: oids!.slice(from) };
 }
 
 /**

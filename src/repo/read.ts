@@ -67,6 +67,29 @@ export async function readFileEntry(ctx: RepoContext, refOrSha: string, path: st
   return { content: o.body, sha: e.oid, mode: e.mode };
 }
 
+/** A file as a stream: its blob id, mode, size and bytes (a chunked blob, object/chunked.ts, inflated piece by piece, never whole). */
+export async function readFileStream(
+  ctx: RepoContext,
+  refOrSha: string,
+  path: string,
+  view: View,
+): Promise<{ sha: Oid; mode: string; size: number; content: AsyncIterable<Uint8Array> }> {
+  splitPath(path);
+  const e = await entryAt(ctx, refOrSha, path, view);
+  if (isTreeMode(e.mode) || isGitlinkMode(e.mode)) throw new NotFoundError('ERR_PATH_NOT_FOUND', `"${path}" is not a file`, { details: { path } });
+  const chunked = await ctx.objects.chunkedRef(e.oid);
+  if (chunked !== undefined) return { sha: e.oid, mode: e.mode, size: chunked.size, content: ctx.objects.inflateChunked(chunked) };
+  const o = await ctx.objects.read(e.oid);
+  return {
+    sha: e.oid,
+    mode: e.mode,
+    size: o.body.length,
+    content: (async function* () {
+      yield o.body;
+    })(),
+  };
+}
+
 /** Lists a directory at a revision (recursively: every file and directory below it), sorted by path. */
 export async function listTree(ctx: RepoContext, refOrSha: string, options: { path?: string; recursive?: boolean }, view: View): Promise<ListedEntry[]> {
   const start = await entryAt(ctx, refOrSha, options.path, view);

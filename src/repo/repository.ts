@@ -15,7 +15,7 @@ import type { Space, View } from '../refs/space.js';
 import type { RefUpdateSource, RepoContext, RepoCore, RepoInfo } from './context.js';
 import { commit, type CommitOptions, type CommitResult, type PersonInput } from './commit.js';
 import { createBranch, createTag, deleteBranch, deleteTag, promote, type PromoteOptions } from './branches.js';
-import { listTree, log, readFileEntry, resolveCommit, type ListedEntry, type LogEntry } from './read.js';
+import { listTree, log, readFileEntry, readFileStream, resolveCommit, type ListedEntry, type LogEntry } from './read.js';
 import { transact } from './ref-updates.js';
 import type { DiffOptions, DiffResult } from './diff.js';
 import type { CompareResult, MergeCheck, MergeOptions, MergeResult, RevertOptions } from './merge.js';
@@ -133,6 +133,15 @@ export class Repository {
   /** A file's bytes, blob id and mode. */
   readFileEntry(refOrSha: string, path: string, options: ReadOptions = {}): Promise<{ content: Uint8Array; sha: Oid; mode: string }> {
     return readFileEntry(this.#ctx, refOrSha, path, options.view ?? 'regular');
+  }
+
+  /** A file's blob id, mode, size and bytes as a stream (a big blob is never held whole). */
+  readFileStream(
+    refOrSha: string,
+    path: string,
+    options: ReadOptions = {},
+  ): Promise<{ sha: Oid; mode: string; size: number; content: AsyncIterable<Uint8Array> }> {
+    return readFileStream(this.#ctx, refOrSha, path, options.view ?? 'regular');
   }
 
   /** Lists a directory at a ref (recursively: every file and directory below it), sorted by path. */

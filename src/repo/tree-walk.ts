@@ -8,6 +8,7 @@ import type { Oid } from '../object/oid.js';
 import type { ObjectStore } from '../object/object-store.js';
 import { isGitlinkMode, isTreeMode } from '../object/tree.js';
 import { commitGraph } from './commit-graph.js';
+import type { WalkBudget } from '../protocol/walk-budget.js';
 
 /** Trees decoded at a time. */
 const TREE_BATCH = 2048;
@@ -24,6 +25,7 @@ export async function walkTrees(
   visit: (oid: Oid, mode: string, depth: number) => boolean,
   maxTreeDepth = Infinity,
   forceRoots = false,
+  walk?: WalkBudget,
 ): Promise<void> {
   // A FIFO of trees to open with their depths: taken in batches, it gives the order a walk
   // level by level would, holding ids only.
@@ -42,6 +44,7 @@ export async function walkTrees(
       depths = depths.slice(head);
       head = 0;
     }
+    walk?.tick();
     const decoded = await store.decodeMany(batch);
     decoded.forEach((d, i) => {
       if (d.type !== 'tree') return;
@@ -66,7 +69,7 @@ export async function walkTrees(
 export async function reachableObjects(
   store: ObjectStore,
   tips: Iterable<Oid>,
-  options: { until?: (reached: ReadonlySet<Oid>) => boolean; budget?: number } = {},
+  options: { until?: (reached: ReadonlySet<Oid>) => boolean; budget?: number; walk?: WalkBudget | undefined } = {},
 ): Promise<{ reached: Set<Oid>; complete: boolean }> {
   const graph = commitGraph(store);
   const read = graph.reader();
@@ -76,6 +79,7 @@ export async function reachableObjects(
   let roots: Oid[] = [];
   while (frontier.length > 0) {
     frontier = [...new Set(frontier.filter((o) => !reached.has(o)))];
+    options.walk?.commits(frontier.length);
     const records = await read(frontier, { skipMissing: true });
     const others = frontier.filter((_, i) => records[i] === undefined);
     const infos = await store.info(others);
@@ -98,7 +102,7 @@ export async function reachableObjects(
     });
     for (const d of await store.decodeMany(tags)) if (d.type === 'tag') next.push(d.tag.object);
     if (options.until !== undefined || roots.length >= TREE_BATCH || next.length === 0 || reached.size > budget) {
-      await walkTrees(store, roots, reached, () => true);
+      await walkTrees(store, roots, reached, () => true, Infinity, false, options.walk);
       roots = [];
       if (options.until?.(reached) || reached.size > budget) return { reached, complete: false };
     }

@@ -44,7 +44,7 @@ export async function planObjects(store: ObjectStore, input: ObjectPlanInput): P
   const seen = new Set<Oid>(input.haves ?? []);
   if (edges.length > 0) {
     const edgeRoots = (await commitGraph(store).records(edges)).flatMap((r) => (r === undefined ? [] : [r.tree]));
-    await walkTrees(store, edgeRoots, seen, () => true);
+    await walkTrees(store, edgeRoots, seen, () => true, Infinity, false, input.walk);
   }
   const clientObjects = input.thinPack && edges.length > 0 ? new Set(seen) : undefined;
   const clientHas = wants.trees.length + wants.blobs.length === 0 ? undefined : (clientObjects ?? new Set(seen));
@@ -63,7 +63,7 @@ export async function planObjects(store: ObjectStore, input: ObjectPlanInput): P
   };
   if (treeDepth > 0) {
     for (const r of roots) if (!seen.has(r)) trees.push(r);
-    await walkTrees(store, roots, seen, collect(0), treeDepth);
+    await walkTrees(store, roots, seen, collect(0), treeDepth, false, input.walk);
   } else {
     roots.forEach((r) => seen.add(r));
   }
@@ -76,7 +76,7 @@ export async function planObjects(store: ObjectStore, input: ObjectPlanInput): P
       if (clientHas.has(t)) continue;
       if (!inPack.has(t)) inPack.add(t), trees.push(t);
       // Walked even when the commits' walk met it: a tree:<n> cut may have left its entries out.
-      await walkTrees(store, [t], seen, collect(1), Infinity, true);
+      await walkTrees(store, [t], seen, collect(1), Infinity, true, input.walk);
     }
   }
   let sentBlobs = blobs;

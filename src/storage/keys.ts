@@ -33,8 +33,11 @@
  *                                 (float64 BE ms), 'lead/' name '/' holder, 'setting/' name -> value
  *   'P' pool(4) member(4)      -> empty: `member` reads and writes the objects of `pool` (a fork
  *                                 and its source; no 'P' key: a repository is its own pool)
- * The object ranges ('O', 'D', 'C', 'Q', 'K', 'A'), the sweep state ('W') and the cross-process
- * leases ('L', whose sweep guard is the pool's) live under the pool's id (POOL_TAGS); the record, refs and idempotency records under the repository's own (OWN_TAGS).
+ *   'B' pool stream(8) seq(4)  -> one chunk of a big object's pack entry (object/chunked.ts);
+ *                                 its 'O' value is then a 32-byte marker naming the stream
+ * The object ranges ('O', 'D', 'C', 'Q', 'K', 'A', 'B'), the sweep state ('W') and the
+ * cross-process leases ('L', whose sweep guard is the pool's) live under the pool's id
+ * (POOL_TAGS); the record, refs and idempotency records under the repository's own (OWN_TAGS).
  */
 import { utf8 } from '../platform/bytes.js';
 
@@ -60,6 +63,7 @@ export const TAG = {
   global: 0x47, // G  engine-wide: settings, process liveness, leader leases
   pool: 0x50, // P  per pool: its member repositories (storage/pools.ts)
   absent: 0x41, // A  per pool: parents a shallow fetch left out (repo/shallow.ts)
+  chunk: 0x42, // B  per pool: chunks of big objects (object/chunked.ts)
 } as const;
 
 /** Tags of every per-repository key range (cleared when a repository is deleted). */
@@ -78,6 +82,7 @@ export const REPO_TAGS = [
   TAG.lease,
   TAG.pool,
   TAG.absent,
+  TAG.chunk,
 ] as const;
 
 /** Tags of the ranges kept under a pool's id: shared by every member, cleared when the last member is deleted. */
@@ -91,6 +96,7 @@ export const POOL_TAGS: readonly number[] = [
   TAG.pool,
   TAG.lease,
   TAG.absent,
+  TAG.chunk,
 ];
 
 /** Tags of the ranges kept under a repository's own id: cleared when it is deleted. */
@@ -241,4 +247,16 @@ export function shallowParentKey(poolId: number, oidBytes: Uint8Array): Uint8Arr
 /** The range of an object pool's shallow-boundary parents. */
 export function shallowParentsRange(poolId: number): KeyRange {
   return prefixRange(repoPrefix(TAG.absent, poolId));
+}
+/** Prefix of one big object's chunks: `'B' id stream(8)` (object/chunked.ts). */
+export function chunkStreamPrefix(repoId: number, stream: Uint8Array): Uint8Array {
+  return repoKey(TAG.chunk, repoId, stream);
+}
+
+/** Key of chunk `seq` under a stream prefix (uint32 BE appended, so chunks sort in order). */
+export function chunkKey(prefix: Uint8Array, seq: number): Uint8Array {
+  const k = new Uint8Array(prefix.length + 4);
+  k.set(prefix);
+  new DataView(k.buffer).setUint32(prefix.length, seq);
+  return k;
 }

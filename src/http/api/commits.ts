@@ -10,6 +10,7 @@ import { assertReachable } from './reachable.js';
 import { branchRef } from '../../refs/ref-name.js';
 import { json } from './responses.js';
 import type { ApiRoute } from './router.js';
+import { isNdjson, ndjsonCommit } from './commit-ndjson.js';
 
 /** Most commits one log call returns. */
 export const MAX_LOG_LIMIT = 1000;
@@ -148,10 +149,22 @@ export const commitRoutes: readonly ApiRoute[] = [
     path: '/repos/:repo/commits',
     access: 'write',
     handle: async (ctx) => {
-      const raw = await readJson(ctx);
-      const repo = await ctx.options.engine.getRepo(ctx.params.repo!);
       const o = ctx.options;
       const budget = { maxChanges: o.maxCommitChanges ?? DEFAULT_MAX_COMMIT_CHANGES, maxBytes: o.maxCommitBytes ?? DEFAULT_MAX_COMMIT_BYTES };
+      if (isNdjson(ctx.req.headers)) {
+        // Files streamed line by line (commit-ndjson.ts): the metadata line is judged first.
+        const repo = await ctx.options.engine.getRepo(ctx.params.repo!);
+        const prepare = async (meta: JsonBody) => {
+          const { ephemeral: asked, changes: _, ...options } = parseCommitBody({ ...meta, changes: [] }, budget);
+          const ephemeral = ctx.bound || asked;
+          await checkRefPolicy(ctx.policy, repo, [{ ref: branchRef(options.branch), ephemeral, newOid: 'descendant' }]);
+          return { ...options, space: spaceOf(ephemeral) };
+        };
+        const { replayed, ...result } = await ndjsonCommit(ctx.req.body, repo, budget, prepare, (options, changes) => repo.commit({ ...options, changes }));
+        return json(201, result, replayed ? { 'Idempotent-Replayed': 'true' } : {});
+      }
+      const raw = await readJson(ctx);
+      const repo = await ctx.options.engine.getRepo(ctx.params.repo!);
       const { ephemeral: asked, ...options } = parseCommitBody(raw, budget);
       const ephemeral = ctx.bound || asked;
       await checkRefPolicy(ctx.policy, repo, [{ ref: branchRef(options.branch), ephemeral, newOid: 'descendant' }]);

@@ -5,7 +5,7 @@
 import { isOid } from '../../object/oid.js';
 import { spaceOf } from '../../refs/space.js';
 import { InvalidArgumentError } from '../../errors.js';
-import { utf8 } from '../../platform/bytes.js';
+import { concat, utf8 } from '../../platform/bytes.js';
 import { queryBool } from './body.js';
 import type { ApiResponse } from './responses.js';
 import { json } from './responses.js';
@@ -37,10 +37,33 @@ export function parseRange(header: string, size: number): { start: number; end: 
   return { start, end };
 }
 
+/** A file to answer: its bytes from `start` to `end` (inclusive) whole, or streamed for a big one. */
+interface FileBody {
+  sha: string;
+  mode: string;
+  size: number;
+  bytes(start: number, end: number): Uint8Array | AsyncIterable<Uint8Array>;
+}
+
+/** Files from this size on are streamed (a chunked blob is inflated piece by piece, object/chunked.ts). */
+const STREAM_FILES_OVER = 4 * 1024 * 1024;
+
+/** Bytes `start`..`end` (inclusive) of a stream. */
+async function* sliceStream(source: AsyncIterable<Uint8Array>, start: number, end: number): AsyncGenerator<Uint8Array> {
+  let at = 0;
+  for await (const piece of source) {
+    const from = Math.max(start - at, 0);
+    const to = Math.min(end + 1 - at, piece.length);
+    if (to > from) yield piece.subarray(from, to);
+    at += piece.length;
+    if (at > end) return;
+  }
+}
+
 /** The answer for one file's bytes, honouring conditional and range headers. */
-function fileResponse(ctx: RouteContext, ref: string, entry: { content: Uint8Array; sha: string; mode: string }): ApiResponse {
+function fileResponse(ctx: RouteContext, ref: string, entry: FileBody): ApiResponse {
   const etag = `"${entry.sha}"`;
-  const size = entry.content.length;
+  const size = entry.size;
   const immutable = isOid(ref.toLowerCase());
   const base: Record<string, string> = {
     ETag: etag,
@@ -63,20 +86,23 @@ function fileResponse(ctx: RouteContext, ref: string, entry: { content: Uint8Arr
       };
     }
     if (r !== null) {
-      const part = entry.content.subarray(r.start, r.end + 1);
       return {
         status: 206,
         headers: {
           ...base,
           'Content-Type': 'application/octet-stream',
           'Content-Range': `bytes ${r.start}-${r.end}/${size}`,
-          'Content-Length': String(part.length),
+          'Content-Length': String(r.end + 1 - r.start),
         },
-        body: head ? null : part,
+        body: head ? null : entry.bytes(r.start, r.end),
       };
     }
   }
-  return { status: 200, headers: { ...base, 'Content-Type': 'application/octet-stream', 'Content-Length': String(size) }, body: head ? null : entry.content };
+  return {
+    status: 200,
+    headers: { ...base, 'Content-Type': 'application/octet-stream', 'Content-Length': String(size) },
+    body: head ? null : entry.bytes(0, size - 1),
+  };
 }
 
 async function serveFile(ctx: RouteContext): Promise<ApiResponse> {
@@ -85,8 +111,12 @@ async function serveFile(ctx: RouteContext): Promise<ApiResponse> {
   const ref = ctx.url.searchParams.get('ref') ?? repo.info.defaultBranch;
   const view = spaceOf(ctx.bound || queryBool(ctx.url, 'ephemeral'));
   await assertReachable(ctx.principal, repo, ref, view);
-  const entry = await repo.readFileEntry(ref, ctx.params.path!, { view });
-  return fileResponse(ctx, ref, entry);
+  const file = await repo.readFileStream(ref, ctx.params.path!, { view });
+  if (file.size >= STREAM_FILES_OVER) return fileResponse(ctx, ref, { ...file, bytes: (start, end) => sliceStream(file.content, start, end) });
+  const parts: Uint8Array[] = [];
+  for await (const p of file.content) parts.push(p);
+  const content = concat(parts);
+  return fileResponse(ctx, ref, { ...file, bytes: (start, end) => content.subarray(start, end + 1) });
 }
 
 /** File and tree routes (`HEAD` on files is listed in `Allow`, as it always was). */

@@ -9,6 +9,7 @@ import { utf8 } from '../../platform/bytes.js';
 export interface ApiResponse {
   status: number;
   headers: Record<string, string>;
+  /** One piece, or a stream (a big file). */
   body: Uint8Array | AsyncIterable<Uint8Array> | null;
 }
 

@@ -1,0 +1,89 @@
+/**
+ * ObjectWriter: the new objects of one write (an API commit, a merge), hashed and encoded as they
+ * are added and written in one batch by `flush` (object-store.ts re-exports it).
+ */
+import type { Kv, KvOp } from '../storage/kv.js';
+import { deltaKey, objectKey } from '../storage/keys.js';
+import { type Oid, type ObjectType, hashObject, oidToBytes } from './oid.js';
+import { deflatesInBatches, encodePacked, encodePackedMany, encodeStoredDelta, packedInfo } from './packed.js';
+
+/**
+ * Collects new objects and writes them in one batch. Where the platform deflates in batches
+ * (browsers), whole entries are encoded at `flush` (or when `queued` asks for one), from a copy
+ * of each body taken at `add`, so a caller's buffer changing meanwhile cannot split an object
+ * from its id.
+ */
+export class ObjectWriter {
+  readonly #kv: Kv;
+  readonly #repoId: number;
+  readonly #ops = new Map<Oid, KvOp>();
+  readonly #deltas = new Map<Oid, KvOp>();
+  /** Objects whose whole entry is not encoded yet (batched deflate). */
+  readonly #raw = new Map<Oid, { type: ObjectType; body: Uint8Array }>();
+  readonly #defer = deflatesInBatches();
+
+  constructor(kv: Kv, repoId: number) {
+    this.#kv = kv;
+    this.#repoId = repoId;
+  }
+
+  #put(oid: Oid, value: Uint8Array): KvOp {
+    return { type: 'put', key: objectKey(this.#repoId, oidToBytes(oid)), value };
+  }
+
+  /** Hashes, encodes and queues an object; returns its id. */
+  add(type: ObjectType, body: Uint8Array): Oid {
+    const oid = hashObject(type, body);
+    if (this.#ops.has(oid) || this.#raw.has(oid)) return oid;
+    if (this.#defer) this.#raw.set(oid, { type, body: body.slice() });
+    else this.#ops.set(oid, this.#put(oid, encodePacked(type, body)));
+    return oid;
+  }
+
+  /** Queues an object already in stored form. */
+  addStored(oid: Oid, stored: Uint8Array): void {
+    this.#raw.delete(oid);
+    this.#ops.set(oid, this.#put(oid, stored));
+  }
+
+  /** The stored form of a queued object. */
+  queued(oid: Oid): Uint8Array | undefined {
+    const raw = this.#raw.get(oid);
+    if (raw !== undefined) {
+      this.#raw.delete(oid);
+      this.#ops.set(oid, this.#put(oid, encodePacked(raw.type, raw.body)));
+    }
+    const op = this.#ops.get(oid);
+    return op?.type === 'put' ? op.value : undefined;
+  }
+
+  /**
+   * Queues a kept delta of `oid` (a ref-delta pack entry, see encodeRefDelta) beside its whole
+   * form, queued first: the `D` value then carries the type and size (StoredDelta, new layout).
+   */
+  addDelta(oid: Oid, entry: Uint8Array): void {
+    const whole = this.queued(oid);
+    const info = whole === undefined ? undefined : packedInfo(whole);
+    const value = info === undefined ? entry : encodeStoredDelta(info.type, info.size, entry);
+    this.#deltas.set(oid, { type: 'put', key: deltaKey(this.#repoId, oidToBytes(oid)), value });
+  }
+
+  /** Number of queued objects. */
+  get size(): number {
+    return this.#ops.size + this.#raw.size;
+  }
+
+  /** Writes every queued object (and kept delta) atomically. */
+  async flush(): Promise<void> {
+    const raw = [...this.#raw];
+    this.#raw.clear();
+    const ops = [...this.#ops.values(), ...this.#deltas.values()];
+    this.#ops.clear();
+    this.#deltas.clear();
+    if (raw.length > 0) {
+      const entries = await encodePackedMany(raw.map(([, o]) => o));
+      raw.forEach(([oid], i) => ops.push(this.#put(oid, entries[i]!)));
+    }
+    await this.#kv.batch(ops);
+  }
+}
