@@ -66,6 +66,8 @@ export class PostgresLevel<K = string, V = string> extends AbstractLevel<Buffer,
   readonly statements: Statements;
   /** Most rows an iterator fetches per query. */
   readonly pageSize: number;
+  /** Every request is a network round trip: level-git then reads by range and in larger batches (storage/kv.ts). */
+  readonly costlyRequests = true;
   readonly #options: PostgresLevelOptions<K, V>;
   #pool: pg.Pool | undefined;
   readonly #ownsPool: boolean;

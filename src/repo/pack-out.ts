@@ -154,26 +154,32 @@ function chainDepths(base: Int32Array): Uint8Array {
   return depth;
 }
 
-/** The entries of the pack in plan order, one batched read per batch, the next batch read ahead. */
+/**
+ * The entries of the pack in plan order, one batched read per batch, the next batch read ahead.
+ * Where every read is a round trip to another process (PostgreSQL, IndexedDB: `costlyRequests`),
+ * batches after the first are four times larger, so a clone sends a few reads, not one per 512
+ * objects; the first stays small so the first bytes leave early.
+ */
 async function* entryBatches(objects: ObjectStore, oids: readonly Oid[], plan: DeltaPlan | undefined): AsyncGenerator<PackBatch> {
   const n = oids.length;
-  const read = (at: number): Promise<PackBatch> | undefined => {
+  const step = objects.kv.costlyRequests ? BATCH * 4 : BATCH;
+  const read = (at: number, size: number): Promise<PackBatch> | undefined => {
     if (at >= n) return undefined;
     const ids: Oid[] = [];
     const whole: Oid[] = [];
     const delta: Oid[] = [];
-    for (let k = at; k < Math.min(n, at + BATCH); k++) {
+    for (let k = at; k < Math.min(n, at + size); k++) {
       const i = plan ? plan.order[k]! : k;
       ids.push(oids[i]!);
       (plan && plan.base[i]! !== WHOLE ? delta : whole).push(oids[i]!);
     }
     return readAhead(readBatch(objects, ids, whole, delta));
   };
-  let next = read(0);
+  let next = read(0, BATCH);
   try {
-    for (let at = 0; at < n; at += BATCH) {
+    for (let at = 0, size = BATCH; at < n; at += size, size = step) {
       const batch = await next!;
-      next = read(at + BATCH);
+      next = read(at + size, step);
       yield* withStreams(objects, batch);
     }
   } finally {

@@ -24,8 +24,10 @@ export class Kv {
   /** Set when `db` is browser-level: IndexedDB requests issued at once (idb.ts). */
   readonly idb: IndexedDbAccess | undefined;
   /**
-   * Whether each request is a round trip to another process (IndexedDB): then one range read
-   * beats many point lookups that mostly miss (e.g. object-store.ts `deltaIdsIfFew`).
+   * Whether each request is a round trip to another process (IndexedDB, or a database that says
+   * so with `costlyRequests: true`, as PostgresLevel does): then one range read beats many point
+   * lookups that mostly miss (object-store.ts `deltaIdsIfFew`), and fewer, larger reads beat many
+   * small ones (pack-out.ts).
    */
   readonly costlyRequests: boolean;
   #closed = false;
@@ -33,7 +35,8 @@ export class Kv {
   constructor(db: AnyLevel, options: { costlyRequests?: boolean } = {}) {
     this.db = db;
     this.idb = indexedDbAccess(db);
-    this.costlyRequests = options.costlyRequests ?? this.idb !== undefined;
+    const root = db as { costlyRequests?: boolean; db?: { costlyRequests?: boolean } };
+    this.costlyRequests = options.costlyRequests ?? (this.idb !== undefined || root.costlyRequests === true || root.db?.costlyRequests === true);
   }
 
   #check(): void {
