@@ -7,7 +7,19 @@
  */
 import { InvalidArgumentError, NotFoundError } from './errors.js';
 import type { Kv, KvOp } from './storage/kv.js';
-import { OWN_TAGS, POOL_TAGS, decodeRepoId, encodeRepoId, nameKey, nextIdKey, poolMemberKey, prefixRange, refKey, repoRecordKey, repoRecordsRange } from './storage/keys.js';
+import {
+  OWN_TAGS,
+  POOL_TAGS,
+  decodeRepoId,
+  encodeRepoId,
+  nameKey,
+  nextIdKey,
+  poolMemberKey,
+  prefixRange,
+  refKey,
+  repoRecordKey,
+  repoRecordsRange,
+} from './storage/keys.js';
 import { joinPoolOps, listedPools, poolMembers } from './storage/pools.js';
 import { clearRepoRanges, type OrphanScan } from './storage/orphans.js';
 import { encodeSymref } from './refs/ref-store.js';

@@ -196,7 +196,12 @@ describe('level-git/client against a real server', () => {
       expect((await repo.listWebhooks()).map((h) => [h.id, h.url])).toEqual([[hook.id, hookUrl]]);
       expect(JSON.stringify(await repo.listWebhooks())).not.toContain('a-webhook-secret');
 
-      const tip = await repo.createCommit({ branch: 'main', message: 'for the archive', author: AUTHOR, changes: [{ path: 'docs/guide.md', content: 'guide\n' }] });
+      const tip = await repo.createCommit({
+        branch: 'main',
+        message: 'for the archive',
+        author: AUTHOR,
+        changes: [{ path: 'docs/guide.md', content: 'guide\n' }],
+      });
       const tag = await repo.createTag({ name: 'v1.0.0', target: tip.sha, message: 'first release', tagger: AUTHOR });
       expect(tag.name).toBe('v1.0.0');
       expect((await repo.listTags()).map((t) => t.name)).toEqual(['v1.0.0']);

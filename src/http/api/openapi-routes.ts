@@ -46,7 +46,12 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
     query: { limit: { type: 'integer' }, cursor: { type: 'string', description: 'nextCursor of the previous page (opaque)' }, prefix: { type: 'string' } },
     answers: { 200: 'RepoList' },
   },
-  'POST /repos': { summary: 'Create a repository (with `source`: import it from a Git URL)', tag: 'repositories', body: 'CreateRepo', answers: { 201: 'Repo' } },
+  'POST /repos': {
+    summary: 'Create a repository (with `source`: import it from a Git URL)',
+    tag: 'repositories',
+    body: 'CreateRepo',
+    answers: { 201: 'Repo' },
+  },
   'GET /repos/:repo': { summary: 'Describe a repository', tag: 'repositories', answers: { 200: 'Repo' } },
   'DELETE /repos/:repo': { summary: 'Delete a repository', tag: 'repositories', answers: { 204: { empty: true } } },
   'POST /repos/:repo/remote-url': {
@@ -128,7 +133,7 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
     answers: { 200: 'MergeResult', 201: 'MergeResult' },
   },
   'POST /repos/:repo/reverts': { summary: 'Revert a commit on a branch', tag: 'review', body: 'RevertRequest', answers: { 201: 'RevertResult' } },
-  'POST /repos/:repo/fork': { summary: "Fork a repository (objects shared, not copied)", tag: 'repositories', body: 'ForkRequest', answers: { 201: 'Repo' } },
+  'POST /repos/:repo/fork': { summary: 'Fork a repository (objects shared, not copied)', tag: 'repositories', body: 'ForkRequest', answers: { 201: 'Repo' } },
   'GET /repos/:repo/archive': {
     summary: 'The tree as git archive writes it, streamed',
     tag: 'files',
@@ -144,7 +149,12 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
   'GET /repos/:repo/tags': { summary: 'List tags', tag: 'branches', answers: { 200: 'Tags' } },
   'POST /repos/:repo/tags': { summary: 'Create a tag (annotated when a message is given)', tag: 'branches', body: 'CreateTag', answers: { 201: 'Tag' } },
   'DELETE /repos/:repo/tags/*tag': { summary: 'Delete a tag', tag: 'branches', answers: { 204: { empty: true } } },
-  'POST /repos/:repo/push': { summary: 'Push refs to another Git server (mirror out)', tag: 'repositories', body: 'PushRequest', answers: { 200: 'PushResult' } },
+  'POST /repos/:repo/push': {
+    summary: 'Push refs to another Git server (mirror out)',
+    tag: 'repositories',
+    body: 'PushRequest',
+    answers: { 200: 'PushResult' },
+  },
   'POST /repos/:repo/webhooks': { summary: 'Add a webhook', tag: 'webhooks', body: 'WebhookRequest', answers: { 201: 'Webhook' } },
   'GET /repos/:repo/webhooks': { summary: 'List webhooks (no secrets)', tag: 'webhooks', answers: { 200: 'Webhooks' } },
   'DELETE /repos/:repo/webhooks/:id': { summary: 'Remove a webhook', tag: 'webhooks', answers: { 204: { empty: true } } },
