@@ -33,7 +33,9 @@ import { remotesOf, type FetchFromOptions, type FetchFromResult, type PushToOpti
 const diffService = () => import('./diff.js');
 const mergeService = () => import('./merge.js');
 const ingestService = () => import('./ingest.js');
-import { archive, type Archive, type ArchiveOptions } from './archive.js';
+// Archives (tar/zip encoders) likewise.
+const archiveService = () => import('./archive.js');
+import type { Archive, ArchiveOptions } from './archive.js';
 import { history, type HistoryOptions, type HistoryPage } from './history.js';
 
 export type { RepoInfo, RepoContext, RefUpdateEvent, RefUpdateSource } from './context.js';
@@ -151,7 +153,7 @@ export class Repository {
 
   /** The tree at a ref as `git archive` writes it (tar, tar.gz or zip), streamed; the revision and path are checked first. */
   archive(refOrSha: string, options: ArchiveOptions = {}): Promise<Archive> {
-    return archive(this.#ctx, refOrSha, options);
+    return archiveService().then((m) => m.archive(this.#ctx, refOrSha, options));
   }
 
   /** A page of `log` (of one path, with `path`), resumable from the returned opaque `nextCursor`. */

@@ -38,9 +38,11 @@ describe('ingest on a failing database', () => {
     const db = new MemoryLevel();
     const engine = await openEngine({ db });
     const repo = await engine.createRepo('target');
+    // Every batched read fails: values (getMany) and presence (hasMany, which asks keys only).
     db.getMany = (async () => {
       throw new Error('read error');
     }) as never;
+    db.hasMany = db.getMany as never;
     await expect(repo.indexPack(pack)).rejects.toMatchObject({ code: 'ERR_STORAGE', status: 503 });
   });
 
