@@ -215,7 +215,9 @@ describe.skipIf(!HAVE_CHROMIUM && !ON_CI)('level-git in headless Chromium', () =
     const firstGz = gzipSync(Buffer.concat(firstBytes), { level: 9 }).length;
     console.log(`split: first chunk(s) ${(firstSize / 1024).toFixed(1)} KiB minified, ${(firstGz / 1024).toFixed(1)} KiB gzip`);
     const firstInputs = [...first].flatMap((k) => Object.keys(outputs[k]!.inputs));
-    expect(firstInputs.filter((f) => /dist\/src\/(repo\/(diff|merge|merge-trees|ingest|archive)|diff\/[a-z0-9-]+|archive\/[a-z0-9-]+)\.js$/.test(f))).toEqual([]);
+    expect(firstInputs.filter((f) => /dist\/src\/(repo\/(diff|merge|merge-trees|ingest|archive)|diff\/[a-z0-9-]+|archive\/[a-z0-9-]+)\.js$/.test(f))).toEqual(
+      [],
+    );
     expect(firstSize).toBeLessThan(js.length - 30 * 1024);
   });
 });
