@@ -11,14 +11,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
-import { dirname, extname, join, relative, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import { build as viteBuild } from 'vite';
+import { serve } from './harness.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const PAGE_SOURCES = join(ROOT, 'test/browser/page');
@@ -60,22 +61,6 @@ async function layOut(work: string): Promise<{ app: string; pkg: string }> {
   for (const dep of APP_DEPENDENCIES) await symlink(join(ROOT, 'node_modules', dep), join(app, 'node_modules', dep));
   for (const f of await readdir(PAGE_SOURCES)) await copyFile(join(PAGE_SOURCES, f), join(app, f));
   return { app, pkg };
-}
-
-const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript' };
-
-function serve(dir: string): Promise<{ server: Server; url: string }> {
-  const server = createServer(async (req, res) => {
-    const name = new URL(req.url ?? '/', 'http://x').pathname.replace(/^\/+/, '') || 'index.html';
-    if (name.split('/').some((part) => part === '' || part.startsWith('.'))) return void res.writeHead(404).end();
-    try {
-      const body = await readFile(join(dir, name));
-      res.writeHead(200, { 'content-type': TYPES[extname(name)] ?? 'application/octet-stream', 'cache-control': 'no-store' }).end(body);
-    } catch {
-      res.writeHead(404).end();
-    }
-  });
-  return new Promise((ok) => server.listen(0, '127.0.0.1', () => ok({ server, url: `http://127.0.0.1:${(server.address() as { port: number }).port}/` })));
 }
 
 describe.skipIf(!HAVE_CHROMIUM && !ON_CI)('level-git in headless Chromium', () => {
