@@ -9,34 +9,17 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
-import { dirname, join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname, join, relative } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import { build as viteBuild } from 'vite';
-import { serve } from './harness.js';
+import { CHROMIUM, CHROMIUM_FLAGS, HAVE_CHROMIUM, ON_CI, ROOT, serve } from './harness.js';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const PAGE_SOURCES = join(ROOT, 'test/browser/page');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const HAVE_CHROMIUM = existsSync(CHROMIUM);
-const ON_CI = process.env.CI === 'true';
-// The flags the machine notes list for headless Chromium on a closed network, as root.
-const CHROMIUM_FLAGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--disable-dev-shm-usage',
-];
 // What the app installs beside level-git (`npm i level-git browser-level isomorphic-git buffer`).
 const APP_DEPENDENCIES = ['browser-level', 'isomorphic-git', 'buffer'];
 
