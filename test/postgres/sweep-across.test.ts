@@ -130,7 +130,10 @@ describe.skipIf(!havePostgres())('the sweep across processes (coordination: data
       child.send('go');
       const mine = await engine.sweep();
       const theirs = JSON.parse(await child.line());
-      expect(mine.refs + theirs.refs).toBe(10);
+      // Two processes that write their leader records at the same moment may both back off
+      // (never both sweep): the next sweep then runs alone.
+      const again = mine.skipped && theirs.skipped ? await engine.sweep() : { refs: 0 };
+      expect(mine.refs + theirs.refs + again.refs).toBe(10);
       expect(expired + theirs.expired).toBe(10);
       expect(await repo.listBranches({ space: 'ephemeral' })).toEqual([]);
     } finally {
