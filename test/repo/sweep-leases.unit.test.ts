@@ -80,6 +80,21 @@ describe('sweep leases between processes', () => {
     await Promise.all([one.close(), two.close()]);
   });
 
+  it('two candidates at the same moment: the tie is tried again, and exactly one leads', async () => {
+    for (let trial = 0; trial < 5; trial++) {
+      const { one, two } = pair();
+      // Both write their record before either reads: on the first try each sees the other.
+      const lead = (c: LeaseCoordinator, name: string) =>
+        c.lead('sweep', async () => {
+          await new Promise((r) => setTimeout(r, 400)); // longer than the retries' pauses
+          return name;
+        });
+      const results = await Promise.all([lead(one, 'one'), lead(two, 'two')]);
+      expect(results.filter((r) => r.ran)).toHaveLength(1);
+      await Promise.all([one.close(), two.close()]);
+    }
+  });
+
   it('a process that is gone holds nothing back: its writes, pins and leadership lapse', async () => {
     const { kv, one, two } = pair(150);
     await one.forRepo(1).beginWrite();
