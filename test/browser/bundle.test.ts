@@ -134,6 +134,7 @@ describe('browser bundles of level-git', () => {
     expect(split.core!.bytes).toBeLessThan(one.core!.bytes - 15 * 1024);
     // The SDK stays apart from the engine (it imports only errors.ts).
     expect(one.client!.bytes).toBeLessThan(12 * 1024);
+    expect(one.client!.inputs.filter((f) => !/dist\/src\/(client\/[a-z-]+|errors)\.js$/.test(f))).toEqual(['client.js']);
   });
 
   it('adds a service only where the app enables it, and loads it on first use where the bundler splits', () => {
