@@ -4,7 +4,8 @@
  * the typed errors, the platform choice — with the types of their arguments and results.
  * Nothing else is public; `createServer` (which imports `node:http`) comes from
  * `level-git/server`. Browser bundles take this file as the package root; Node takes
- * `node.ts`, which installs Node's native platform first (docs/browser.md).
+ * `node.ts`, which installs Node's native platform first and enables the optional services
+ * that a page enables itself (`enableReview`, `enableArchives`, `enableRemotes`; docs/browser.md).
  */
 export { openEngine, type Engine, type EngineOptions, type EngineSweepOptions, type EngineSweepResult } from './engine.js';
 export type { FsckOptions, FsckLevel, FsckId } from './object/fsck.js';
@@ -100,3 +101,4 @@ export type { FetchFromOptions, FetchFromResult, PushToOptions, PushToResult, Pu
 export type { WebhookEvent, WebhookInfo, DeliveryInfo, CreateWebhookOptions, Webhooks } from './webhooks/store.js';
 export type { WebhookDeliveryOptions } from './webhooks/dispatcher.js';
 export { enableRemotes } from './webhooks/enable.js';
+export { enableReview, enableArchives } from './repo/enable.js';

@@ -5,7 +5,11 @@
  */
 import './platform/use-node.js';
 import { enableRemotes } from './webhooks/enable.js';
+import { enableArchives, enableReview } from './repo/enable.js';
 
-enableRemotes(); // repo.fetchFrom, repo.pushTo and webhooks (browser bundles opt in)
+// Browser bundles opt in to each (docs/browser.md, "Bundle size"); Node has them all.
+enableRemotes(); // repo.fetchFrom, repo.pushTo and webhooks
+enableReview(); // repo.diff, compare, merge, revert, cherryPick
+enableArchives(); // repo.archive
 
 export * from './index.js';

@@ -2,12 +2,13 @@
 // database, commits of edited files, its history, the diff of a commit, and a clone of it by
 // isomorphic-git. app.js draws the page around these functions.
 import { Buffer } from 'buffer'; // the npm package: isomorphic-git wants a global Buffer in browsers
-import { openEngine, createIsomorphicTransport, getPlatform, NotFoundError } from 'level-git';
+import { openEngine, createIsomorphicTransport, enableReview, getPlatform, NotFoundError } from 'level-git';
 import { BrowserLevel } from 'browser-level';
 import git from 'isomorphic-git';
 import FS from '@isomorphic-git/lightning-fs';
 
 globalThis.Buffer ??= Buffer;
+enableReview(); // repo.diff (a chunk of its own, loaded on the first diff, where the bundler splits)
 
 const REPO = 'notes';
 const BRANCH = 'main';

@@ -27,14 +27,11 @@ import { sweepRepository, type SweepResult } from './sweep.js';
 import { isAncestor, type ObjectPlan, type ObjectPlanInput } from './walk.js';
 import { remotesOf, type FetchFromOptions, type FetchFromResult, type PushToOptions, type PushToResult } from './remotes.js';
 
-// The review services (diff, compare, merge, revert) and pack ingestion load on first use, so a
-// browser bundle the bundler splits (Vite, webpack, esbuild --splitting) leaves them out of its
-// first chunk (docs/browser.md, "Bundle size"); Node loads each once, on its first call.
-const diffService = () => import('./diff.js');
-const mergeService = () => import('./merge.js');
+// The review services (diff, compare, merge, revert) and archives are installed, not imported
+// (services.ts), so a browser bundle holds them only when its app enables them; pack ingestion
+// loads on first use, so a bundle the bundler splits leaves it out of its first chunk.
 const ingestService = () => import('./ingest.js');
-// Archives (tar/zip encoders) likewise.
-const archiveService = () => import('./archive.js');
+import { loadService } from './services.js';
 import type { Archive, ArchiveOptions } from './archive.js';
 import { history, type HistoryOptions, type HistoryPage } from './history.js';
 
@@ -153,7 +150,7 @@ export class Repository {
 
   /** The tree at a ref as `git archive` writes it (tar, tar.gz or zip), streamed; the revision and path are checked first. */
   archive(refOrSha: string, options: ArchiveOptions = {}): Promise<Archive> {
-    return archiveService().then((m) => m.archive(this.#ctx, refOrSha, options));
+    return loadService('archive', 'archive').then((m) => m.archive(this.#ctx, refOrSha, options));
   }
 
   /** A page of `log` (of one path, with `path`), resumable from the returned opaque `nextCursor`. */
@@ -174,12 +171,12 @@ export class Repository {
 
   /** Files changed from `base` to `head` (refs or shas of commits or trees), with hunks and optionally the unified text. */
   diff(base: string, head: string, options: DiffOptions = {}): Promise<DiffResult> {
-    return diffService().then((m) => m.diff(this.#ctx, base, head, options));
+    return loadService('diff', 'diff').then((m) => m.diff(this.#ctx, base, head, options));
   }
 
   /** Like GitHub's compare: merge base, ahead/behind, head-only commits (newest first, `limit`) and the diff from the merge base to head. */
   compare(base: string, head: string, options: DiffOptions & { limit?: number } = {}): Promise<CompareResult> {
-    return mergeService().then((m) => m.compare(this.#core, base, head, options));
+    return loadService('merge', 'compare').then((m) => m.compare(this.#core, base, head, options));
   }
 
   // ---- writing ---------------------------------------------------------------------------
@@ -234,17 +231,17 @@ export class Repository {
   merge(options: MergeOptions & { dryRun: true }): Promise<MergeCheck>;
   merge(options: MergeOptions): Promise<MergeResult>;
   merge(options: MergeOptions): Promise<MergeResult | MergeCheck> {
-    return mergeService().then((m) => m.merge(this.#core, options));
+    return loadService('merge', 'merge').then((m) => m.merge(this.#core, options));
   }
 
   /** A new commit on `branch` undoing `commit` (against its first parent). */
   revert(options: RevertOptions): Promise<{ sha: Oid; tree: Oid }> {
-    return mergeService().then((m) => m.revertOrPick(this.#core, options, false));
+    return loadService('merge', 'revert').then((m) => m.revertOrPick(this.#core, options, false));
   }
 
   /** A new commit on `branch` applying what `commit` changed (against its first parent), with its message and author. */
   cherryPick(options: RevertOptions): Promise<{ sha: Oid; tree: Oid }> {
-    return mergeService().then((m) => m.revertOrPick(this.#core, options, true));
+    return loadService('merge', 'cherryPick').then((m) => m.revertOrPick(this.#core, options, true));
   }
 
   // ---- packs -----------------------------------------------------------------------------

@@ -9,11 +9,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { copyFile, mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, readdir, rm, symlink } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
-import { dirname, join, relative } from 'node:path';
-import { gzipSync } from 'node:zlib';
+import { join } from 'node:path';
 import { build } from 'esbuild';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import { build as viteBuild } from 'vite';
@@ -141,51 +140,5 @@ describe.skipIf(!HAVE_CHROMIUM && !ON_CI)('level-git in headless Chromium', () =
   it('says what to pass instead of { path } in a page', async () => {
     const message = await page.evaluate(() => (globalThis as any).levelGitTest.pathError());
     expect(message).toMatch(/BrowserLevel/);
-  });
-
-  it('keeps the bundle of openEngine + commit + readFile small, and its first chunk smaller when split', async () => {
-    const appDir = dirname(out);
-    const contents =
-      "import { openEngine } from 'level-git'; import { BrowserLevel } from 'browser-level';\n" +
-      "export async function run() { const e = await openEngine({ db: new BrowserLevel('x') }); const r = await e.createRepo('a');\n" +
-      "await r.commit({ branch: 'main', message: 'm', author: { name: 'a', email: 'a@b' }, changes: [{ path: 'a', content: 'b' }] }); return r.readFile('main', 'a'); }";
-    const common = { bundle: true, platform: 'browser', format: 'esm', minify: true, write: false, logLevel: 'warning' } as const;
-    const r = await build({ ...common, absWorkingDir: appDir, stdin: { contents, resolveDir: appDir } });
-    const js = r.outputFiles[0]!.contents;
-    const gz = gzipSync(js, { level: 9 }).length;
-    console.log(`browser bundle of openEngine + commit + readFile: ${(js.length / 1024).toFixed(1)} KiB minified, ${(gz / 1024).toFixed(1)} KiB gzip`);
-    // A ceiling against regressions (docs/browser.md records the measured size).
-    expect(js.length).toBeLessThan(330 * 1024);
-
-    // Split as Vite, webpack or esbuild --splitting do: what loads first is the entry and the
-    // chunks it imports statically; the review services (diff, merge) and pack ingestion are
-    // imported by Repository on first use and must stay out of it.
-    await writeFile(join(appDir, 'size-entry.js'), contents);
-    const split = await build({
-      ...common,
-      absWorkingDir: appDir,
-      entryPoints: ['size-entry.js'],
-      outdir: join(appDir, 'split'),
-      splitting: true,
-      metafile: true,
-    });
-    const outputs = split.metafile!.outputs;
-    const first = new Set<string>();
-    // (the chunks of dynamic imports have an entryPoint too: start from the page's own)
-    const todo = Object.keys(outputs).filter((k) => outputs[k]!.entryPoint === 'size-entry.js');
-    for (let k = todo.pop(); k !== undefined; k = todo.pop()) {
-      if (first.has(k)) continue;
-      first.add(k);
-      for (const i of outputs[k]!.imports) if (i.kind === 'import-statement') todo.push(i.path);
-    }
-    const firstBytes = split.outputFiles.filter((f) => first.has(relative(appDir, f.path))).map((f) => f.contents);
-    const firstSize = firstBytes.reduce((n, b) => n + b.length, 0);
-    const firstGz = gzipSync(Buffer.concat(firstBytes), { level: 9 }).length;
-    console.log(`split: first chunk(s) ${(firstSize / 1024).toFixed(1)} KiB minified, ${(firstGz / 1024).toFixed(1)} KiB gzip`);
-    const firstInputs = [...first].flatMap((k) => Object.keys(outputs[k]!.inputs));
-    expect(firstInputs.filter((f) => /dist\/src\/(repo\/(diff|merge|merge-trees|ingest|archive)|diff\/[a-z0-9-]+|archive\/[a-z0-9-]+)\.js$/.test(f))).toEqual(
-      [],
-    );
-    expect(firstSize).toBeLessThan(js.length - 30 * 1024);
   });
 });

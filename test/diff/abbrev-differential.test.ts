@@ -6,11 +6,12 @@
 import { createHash } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MemoryLevel } from 'memory-level';
-import { openEngine } from '../../src/index.js';
+import { enableReview, openEngine } from '../../src/index.js';
 import { git } from '../helpers/git.js';
 import { tempDirs } from '../helpers/tmp.js';
 import { buildCommits, importRepo, initRepo, type CommitSpec, type Tree } from './history.js';
 
+enableReview(); // the package root leaves the review services to the app (docs/browser.md)
 const dirs = tempDirs();
 afterAll(() => dirs.cleanup());
 

@@ -8,8 +8,10 @@
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { MemoryLevel } from 'memory-level';
-import { openEngine, type Repository } from '../../src/index.js';
+import { enableReview, openEngine, type Repository } from '../../src/index.js';
 import { git } from '../helpers/git.js';
+
+enableReview(); // the package root leaves the review services to the app (docs/browser.md)
 
 /** One file: content and mode. */
 export interface File {

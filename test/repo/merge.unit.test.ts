@@ -6,7 +6,9 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MemoryLevel } from 'memory-level';
-import { openEngine, type Engine, type RefUpdateEvent, type Repository } from '../../src/index.js';
+import { enableReview, openEngine, type Engine, type RefUpdateEvent, type Repository } from '../../src/index.js';
+
+enableReview(); // the package root leaves the review services to the app (docs/browser.md)
 
 const AUTHOR = { name: 'Ada', email: 'ada@example.com', timestamp: 1_700_000_000 };
 let db: MemoryLevel<any, any>;

@@ -11,6 +11,11 @@ import { authenticate, grant, PUBLIC_CLAIMS, type Principal } from './auth.js';
 import type { ApiOptions } from './options.js';
 import { apiErrorResponse, methodNotAllowed, type ApiResponse } from './responses.js';
 import { API_ROUTER } from './routes.js';
+import { enableArchives, enableReview } from '../../repo/enable.js';
+
+// The API's routes diff, compare, merge, revert and archive: repositories must load those services.
+enableReview();
+enableArchives();
 
 /** Handles one request; null when the path is not under the API prefix. Never throws. */
 export async function handleApiRequest(req: CoreRequest, options: ApiOptions): Promise<ApiResponse | null> {
