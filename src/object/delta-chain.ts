@@ -10,7 +10,7 @@
  * is always the store's answer (a body cached while a failed push was being checked must not
  * make its object appear), and a body is a function of its id, so a cached base is never wrong.
  */
-import { LRUCache } from './lru.js';
+import { LRUCache } from 'lru-cache';
 import { InvalidObjectError } from '../errors.js';
 import type { Oid, ObjectType } from './oid.js';
 import { decodePacked, decodeStoredDelta, refDeltaData, type StoredDelta } from './packed.js';

@@ -7,7 +7,7 @@
  * by bytes and shared by the engine (keys include the repository id, so one repository never
  * sees another's objects through them).
  */
-import { LRUCache } from './lru.js';
+import { LRUCache } from 'lru-cache';
 import { NotFoundError, InvalidObjectError } from '../errors.js';
 import type { Kv, KvOp } from '../storage/kv.js';
 import { TAG, commitGraphKey, deltaKey, objectKey, prefixRange, repoKey, repoRange } from '../storage/keys.js';

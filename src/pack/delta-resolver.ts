@@ -8,7 +8,7 @@
  * result out before the next is built. Every result is charged to the inflated-byte budget
  * before it is built. Resolved objects queue up in a batch that pack-reader.ts hands out.
  */
-import { LRUCache } from '../object/lru.js';
+import { LRUCache } from 'lru-cache';
 import { CorruptPackError, LimitExceededError } from '../errors.js';
 import { type Oid, type ObjectType, TYPE_NAMES, hashObject, oidToBytes } from '../object/oid.js';
 import { OBJ_OFS_DELTA, OBJ_REF_DELTA, refDeltaEntry } from './entry.js';

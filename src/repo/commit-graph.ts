@@ -9,7 +9,7 @@
  * written back. A record describes content-addressed facts, so it never goes stale and may be
  * cached in the process.
  */
-import { LRUCache } from '../object/lru.js';
+import { LRUCache } from 'lru-cache';
 import { NotFoundError } from '../errors.js';
 import { type Oid, oidFromBytes, oidToBytes, writeOid } from '../object/oid.js';
 import type { ObjectStore } from '../object/object-store.js';

@@ -11,7 +11,7 @@
  * `maxEntryBytes` are not kept; their producer then keeps at most that many bytes ahead of its
  * slowest reader.
  */
-import { LRUCache } from '../object/lru.js';
+import { LRUCache } from 'lru-cache';
 import type { Oid } from '../object/oid.js';
 import { platform } from '../platform/index.js';
 import { toHex, utf8 } from '../platform/bytes.js';
