@@ -23,6 +23,7 @@ import { markSweepNeeded } from './sweep-state.js';
 import { refuseIfBad } from './checks.js';
 import { peelToCommit, readRef } from './revision.js';
 import { commitGraph } from './commit-graph.js';
+import { noteWholeCommit } from './materialize.js';
 
 /** Who and when, as callers give it (timestamp and timezone default to now and +0000). */
 export interface PersonInput {
@@ -83,6 +84,8 @@ interface CommitPlan {
   baseBranch: string | undefined;
   ttlSeconds: number | undefined;
   idempotency: { key: string; fingerprint: string } | undefined;
+  /** Whether the commit writes every new object of its tree (no change names a blob stored beforehand). */
+  wholeObjects: boolean;
 }
 
 /** Thrown inside a commit's transaction when a concurrent call with the same idempotency key landed first. */
@@ -195,6 +198,7 @@ function planCommit(core: RepoCore, options: CommitOptions): CommitPlan {
     baseBranch: options.baseBranch,
     ttlSeconds: options.ttlSeconds,
     idempotency,
+    wholeObjects: options.changes.every((c) => c.delete || !('blob' in c) || c.stored !== undefined),
   };
 }
 
@@ -229,9 +233,10 @@ async function buildAndMove(core: RepoCore, plan: CommitPlan): Promise<CommitRes
     const commitBody = encodeCommit({ tree: newTree, parents, author: plan.author, committer: plan.committer, message: plan.message });
     const sha = writer.add('commit', commitBody);
     refuseIfBad(sha, 'commit', checkObject('commit', commitBody, fsck));
-    await writer.flush();
-    // Its commit-graph record (after the objects: one missing is computed on first need).
-    await ctx.kv.batch(await commitGraph(ctx.objects).recordsFor(new Map([[sha, { tree: newTree, parents, time: plan.committer.timestamp }]])));
+    // Its commit-graph record, in the objects' batch (one computed on first need when missing).
+    await writer.flush(await commitGraph(ctx.objects).recordsFor(new Map([[sha, { tree: newTree, parents, time: plan.committer.timestamp }]])));
+    // Every object not in the parent's tree was just written whole, unless it names a blob stored beforehand.
+    if (plan.wholeObjects) noteWholeCommit(ctx, sha, parent);
     const result: CommitResult = { sha, branch: plan.branch, ref, tree: newTree, parents, ephemeral: space === 'ephemeral' };
     try {
       // The old value checked is what the branch was in its own space (absent = must not exist).
