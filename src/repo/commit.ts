@@ -227,7 +227,8 @@ async function buildAndMove(core: RepoCore, plan: CommitPlan): Promise<CommitRes
     const writer = ctx.objects.writer();
     const replaced: Replaced[] = [];
     const fsck = fsckConfig(ctx.ingest.fsck);
-    const newTree = (await applyChanges(ctx.objects, writer, baseTree, plan.changes, replaced, '', fsck)) ?? writer.add('tree', new Uint8Array(0));
+    const built = new Map<Oid, Uint8Array>();
+    const newTree = (await applyChanges(ctx.objects, writer, baseTree, plan.changes, replaced, '', fsck, built)) ?? writer.add('tree', new Uint8Array(0));
     if (ctx.commitDeltas !== false) await addCommitDeltas(ctx.objects, writer, replaced, ctx.commitDeltas);
     const parents = parent === undefined ? [] : [parent];
     const commitBody = encodeCommit({ tree: newTree, parents, author: plan.author, committer: plan.committer, message: plan.message });
@@ -237,6 +238,9 @@ async function buildAndMove(core: RepoCore, plan: CommitPlan): Promise<CommitRes
     await writer.flush(await commitGraph(ctx.objects).recordsFor(new Map([[sha, { tree: newTree, parents, time: plan.committer.timestamp }]])));
     // Every object not in the parent's tree was just written whole, unless it names a blob stored beforehand.
     if (plan.wholeObjects) noteWholeCommit(ctx, sha, parent);
+    // Its trees and the commit are decoded from what was just written, not read back by the next walk.
+    for (const [oid, body] of built) ctx.objects.remember(oid, { type: 'tree', body });
+    ctx.objects.remember(sha, { type: 'commit', body: commitBody });
     const result: CommitResult = { sha, branch: plan.branch, ref, tree: newTree, parents, ephemeral: space === 'ephemeral' };
     try {
       // The old value checked is what the branch was in its own space (absent = must not exist).
