@@ -53,8 +53,9 @@ class EntryCache {
     return v;
   }
 
+  /** Keeps `v` unless it is large or a view into a larger buffer (an entry cut out of a pushed pack would hold the whole pack). */
   set(id: string, v: Uint8Array): void {
-    if (v.length > ENTRY_CACHE_MAX_VALUE || v.length > this.maxBytes) return;
+    if (v.length > ENTRY_CACHE_MAX_VALUE || v.length > this.maxBytes || v.byteLength !== v.buffer.byteLength) return;
     this.drop(id);
     this.#map.set(id, v);
     this.#bytes += v.length;

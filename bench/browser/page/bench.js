@@ -104,6 +104,8 @@ async function round(kind, files, modified) {
     const sha = second.value.sha;
     const warm = await counted(() => drain(repo.packObjects({ wants: [sha], depth: 1 })), 'packWarm');
     out.packWarm = warm.ms;
+    out.packWarmTx = warm.tx;
+    out.packWarmReq = warm.req;
     out.packBytes = warm.value;
     await engine.close();
     // A fresh engine: its caches are empty, every tree and entry comes from the database.
@@ -113,7 +115,10 @@ async function round(kind, files, modified) {
     out.packCold = coldPack.ms;
     out.packColdTx = coldPack.tx;
     out.packColdReq = coldPack.req;
-    out.packCold2 = (await counted(() => drain(cold.packObjects({ wants: [sha], depth: 1 })), 'packCold2')).ms;
+    const again = await counted(() => drain(cold.packObjects({ wants: [sha], depth: 1 })), 'packCold2');
+    out.packCold2 = again.ms;
+    out.packCold2Tx = again.tx;
+    out.packCold2Req = again.req;
     await engine.close();
   } finally {
     await db.close();
