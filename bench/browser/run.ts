@@ -74,7 +74,9 @@ function table(label: string, rounds: readonly Round[]): void {
     console.log(`| ${name} | ${ms(m)} | ${ms(i)} | ${ratio.toFixed(2)}× | ${target === undefined ? '' : `≤ ${target}×`} |`);
   }
   const c = (key: string) => `${median(rounds.map((r) => r.idb[`${key}Tx`]!))} transactions, ${median(rounds.map((r) => r.idb[`${key}Req`]!))} requests`;
-  console.log(`\nIndexedDB calls: commit of all files ${c('commit')}; commit modifying some ${c('commitModify')}; depth-1 pack, fresh engine ${c('packCold')}`);
+  console.log(
+    `\nIndexedDB calls: commit of all files ${c('commit')}; commit modifying some ${c('commitModify')}; depth-1 pack, same engine ${c('packWarm')}; fresh engine ${c('packCold')}; again ${c('packCold2')}`,
+  );
 }
 
 async function main(): Promise<void> {

@@ -275,6 +275,11 @@ export class ObjectStore {
     return c;
   }
 
+  /** Caches the decoded form of a tree, commit or tag just written (its next reader skips the read and inflate). */
+  remember(oid: Oid, raw: RawObject): void {
+    this.#decode(oid, raw);
+  }
+
   /** Decoded trees/commits/tags for many ids (cached; one round trip for the misses). */
   async decodeMany(oids: readonly Oid[]): Promise<CachedObject[]> {
     const out: (CachedObject | undefined)[] = oids.map((o) => this.#cached(o));

@@ -7,6 +7,9 @@ import { deltaKey, objectKey } from '../storage/keys.js';
 import { type Oid, type ObjectType, hashObject, oidToBytes } from './oid.js';
 import { deflatesInBatches, encodePacked, encodePackedMany, encodeStoredDelta, packedInfo } from './packed.js';
 
+/** Objects deflated per slice at `flush` before the slice is handed to the database. */
+const ENCODE_SLICE = 64;
+
 /**
  * Collects new objects and writes them in one batch. Where the platform deflates in batches
  * (browsers), whole entries are encoded at `flush` (or when `queued` asks for one), from a copy
@@ -73,17 +76,23 @@ export class ObjectWriter {
     return this.#ops.size + this.#raw.size;
   }
 
-  /** Writes every queued object (and kept delta) atomically. */
-  async flush(): Promise<void> {
+  /** Writes every queued object (and kept delta) atomically, with `extra` writes in the same batch. */
+  async flush(extra: readonly KvOp[] = []): Promise<void> {
     const raw = [...this.#raw];
     this.#raw.clear();
     const ops = [...this.#ops.values(), ...this.#deltas.values()];
     this.#ops.clear();
     this.#deltas.clear();
-    if (raw.length > 0) {
-      const entries = await encodePackedMany(raw.map(([, o]) => o));
-      raw.forEach(([oid], i) => ops.push(this.#put(oid, entries[i]!)));
-    }
-    await this.#kv.batch(ops);
+    if (extra.length > 0) ops.push(...extra);
+    if (raw.length === 0) return this.#kv.batch(ops);
+    // Deflated a slice at a time, each slice handed to the database as it is ready (Kv.batchFrom).
+    const encoded = async function* (this: ObjectWriter) {
+      for (let i = 0; i < raw.length; i += ENCODE_SLICE) {
+        const slice = raw.slice(i, i + ENCODE_SLICE);
+        const entries = await encodePackedMany(slice.map(([, o]) => o));
+        yield slice.map(([oid], j) => this.#put(oid, entries[j]!));
+      }
+    };
+    await this.#kv.batchFrom(ops, encoded.call(this));
   }
 }

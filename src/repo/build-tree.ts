@@ -137,7 +137,8 @@ export interface Replaced {
  * Rebuilds `base` (a tree id, or undefined for an empty tree) with the changes in `node`,
  * queueing new blobs and trees on `writer`. Returns the new tree id, or undefined when the
  * tree ends up empty (git has no empty subtrees). Every blob or tree that replaces another
- * one at the same path is listed in `replaced` (see commit-deltas.ts).
+ * one at the same path is listed in `replaced` (see commit-deltas.ts), and every tree built in
+ * `built` (with its body).
  */
 export async function applyChanges(
   store: ObjectStore,
@@ -147,6 +148,7 @@ export async function applyChanges(
   replaced: Replaced[] = [],
   prefix = '',
   fsck: FsckConfig = fsckConfig(),
+  built?: Map<Oid, Uint8Array>,
 ): Promise<Oid | undefined> {
   const entries = new Map<string, TreeEntry>();
   const written = new Map<Oid, Uint8Array | null>(); // blobs this commit writes in this directory (null: not held)
@@ -185,7 +187,7 @@ export async function applyChanges(
     dirs.map(([name, child]) => {
       const existing = entries.get(name);
       const childBase = existing !== undefined && isTreeMode(existing.mode) ? existing.oid : undefined;
-      return applyChanges(store, writer, childBase, child, replaced, `${prefix}${name}/`, fsck);
+      return applyChanges(store, writer, childBase, child, replaced, `${prefix}${name}/`, fsck, built);
     }),
   );
   dirs.forEach(([name], i) => {
@@ -197,6 +199,7 @@ export async function applyChanges(
   const body = encodeTree([...entries.values()]);
   const oid = writer.add('tree', body);
   checkTree(oid, body, written, fsck);
+  built?.set(oid, body);
   if (base !== undefined && base !== oid) replaced.push({ oid, base, body });
   return oid;
 }

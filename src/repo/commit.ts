@@ -23,6 +23,7 @@ import { markSweepNeeded } from './sweep-state.js';
 import { refuseIfBad } from './checks.js';
 import { peelToCommit, readRef } from './revision.js';
 import { commitGraph } from './commit-graph.js';
+import { noteWholeCommit } from './materialize.js';
 
 /** Who and when, as callers give it (timestamp and timezone default to now and +0000). */
 export interface PersonInput {
@@ -83,6 +84,8 @@ interface CommitPlan {
   baseBranch: string | undefined;
   ttlSeconds: number | undefined;
   idempotency: { key: string; fingerprint: string } | undefined;
+  /** Whether the commit writes every new object of its tree (no change names a blob stored beforehand). */
+  wholeObjects: boolean;
 }
 
 /** Thrown inside a commit's transaction when a concurrent call with the same idempotency key landed first. */
@@ -195,6 +198,7 @@ function planCommit(core: RepoCore, options: CommitOptions): CommitPlan {
     baseBranch: options.baseBranch,
     ttlSeconds: options.ttlSeconds,
     idempotency,
+    wholeObjects: options.changes.every((c) => c.delete || !('blob' in c) || c.stored !== undefined),
   };
 }
 
@@ -223,15 +227,20 @@ async function buildAndMove(core: RepoCore, plan: CommitPlan): Promise<CommitRes
     const writer = ctx.objects.writer();
     const replaced: Replaced[] = [];
     const fsck = fsckConfig(ctx.ingest.fsck);
-    const newTree = (await applyChanges(ctx.objects, writer, baseTree, plan.changes, replaced, '', fsck)) ?? writer.add('tree', new Uint8Array(0));
+    const built = new Map<Oid, Uint8Array>();
+    const newTree = (await applyChanges(ctx.objects, writer, baseTree, plan.changes, replaced, '', fsck, built)) ?? writer.add('tree', new Uint8Array(0));
     if (ctx.commitDeltas !== false) await addCommitDeltas(ctx.objects, writer, replaced, ctx.commitDeltas);
     const parents = parent === undefined ? [] : [parent];
     const commitBody = encodeCommit({ tree: newTree, parents, author: plan.author, committer: plan.committer, message: plan.message });
     const sha = writer.add('commit', commitBody);
     refuseIfBad(sha, 'commit', checkObject('commit', commitBody, fsck));
-    await writer.flush();
-    // Its commit-graph record (after the objects: one missing is computed on first need).
-    await ctx.kv.batch(await commitGraph(ctx.objects).recordsFor(new Map([[sha, { tree: newTree, parents, time: plan.committer.timestamp }]])));
+    // Its commit-graph record, in the objects' batch (one computed on first need when missing).
+    await writer.flush(await commitGraph(ctx.objects).recordsFor(new Map([[sha, { tree: newTree, parents, time: plan.committer.timestamp }]])));
+    // Every object not in the parent's tree was just written whole, unless it names a blob stored beforehand.
+    if (plan.wholeObjects) noteWholeCommit(ctx, sha, parent);
+    // Its trees and the commit are decoded from what was just written, not read back by the next walk.
+    for (const [oid, body] of built) ctx.objects.remember(oid, { type: 'tree', body });
+    ctx.objects.remember(sha, { type: 'commit', body: commitBody });
     const result: CommitResult = { sha, branch: plan.branch, ref, tree: newTree, parents, ephemeral: space === 'ephemeral' };
     try {
       // The old value checked is what the branch was in its own space (absent = must not exist).

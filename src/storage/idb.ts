@@ -11,9 +11,73 @@
  * abstract-level as before. Every failure is a StorageError; a quota failure says so
  * (`details.reason: 'quota-exceeded'`), and IndexedDB aborts the whole transaction, so a
  * batch that did not fit left nothing behind.
+ *
+ * Whole object entries (`O` keys) written or read through here are also kept in memory, a few
+ * MiB at most (EntryCache): a depth-1 pack right after a commit, or again on a warm engine,
+ * copies them without a request per object. Only values are served from it, never existence
+ * (`hasMany` always asks IndexedDB); this connection's deletes drop them at once.
  */
 import { StorageError } from '../errors.js';
 import type { KvOp } from './kv.js';
+import { TAG } from './keys.js';
+
+/** Bytes of whole object entries kept in memory per database connection. */
+export const ENTRY_CACHE_BYTES = 16 * 1024 * 1024;
+/** Larger entries are not kept (one would push out many). */
+const ENTRY_CACHE_MAX_VALUE = 1024 * 1024;
+
+/**
+ * Least recently used whole object entries by key. An object's entry is the same whatever
+ * writes it (its id names its content), so only deletes can make one stale.
+ */
+class EntryCache {
+  readonly #map = new Map<string, Uint8Array>();
+  #bytes = 0;
+
+  constructor(readonly maxBytes: number) {}
+
+  /** The cache key of `key`, or undefined when it is not an object entry's. */
+  static id(key: Uint8Array): string | undefined {
+    if (key[0] !== TAG.object) return undefined;
+    let s = '';
+    for (let i = 1; i < key.length; i++) s += String.fromCharCode(key[i]!);
+    return s;
+  }
+
+  get(id: string): Uint8Array | undefined {
+    const v = this.#map.get(id);
+    if (v !== undefined) {
+      this.#map.delete(id);
+      this.#map.set(id, v);
+    }
+    return v;
+  }
+
+  /** Keeps `v` unless it is large or a view into a larger buffer (an entry cut out of a pushed pack would hold the whole pack). */
+  set(id: string, v: Uint8Array): void {
+    if (v.length > ENTRY_CACHE_MAX_VALUE || v.length > this.maxBytes || v.byteLength !== v.buffer.byteLength) return;
+    this.drop(id);
+    this.#map.set(id, v);
+    this.#bytes += v.length;
+    for (const [old, ov] of this.#map) {
+      if (this.#bytes <= this.maxBytes) break;
+      this.#map.delete(old);
+      this.#bytes -= ov.length;
+    }
+  }
+
+  drop(id: string): void {
+    const v = this.#map.get(id);
+    if (v === undefined) return;
+    this.#map.delete(id);
+    this.#bytes -= v.length;
+  }
+
+  clear(): void {
+    this.#map.clear();
+    this.#bytes = 0;
+  }
+}
 
 /** What this module reads of a browser-level database (its public getters). */
 interface BrowserLevelLike {
@@ -30,6 +94,7 @@ interface BrowserLevelLike {
 export class IndexedDbAccess {
   readonly #level: BrowserLevelLike;
   readonly #store: string;
+  readonly #entries = new EntryCache(ENTRY_CACHE_BYTES);
   /** The IndexedDB database name and object store: names the database for cross-tab locks. */
   readonly name: string;
 
@@ -51,24 +116,41 @@ export class IndexedDbAccess {
     return this.#idb() !== undefined;
   }
 
-  /** Values of `keys` in order: one readonly transaction, every get issued at once. */
+  /**
+   * Values of `keys` in order: object entries kept in memory, the rest in one readonly
+   * transaction, every get issued at once.
+   */
   getMany(keys: readonly Uint8Array[]): Promise<(Uint8Array | undefined)[]> {
+    const out: (Uint8Array | undefined)[] = new Array(keys.length);
+    const ids: (string | undefined)[] = new Array(keys.length);
+    const ask: number[] = [];
+    keys.forEach((key, i) => {
+      const id = EntryCache.id(key);
+      const v = id === undefined ? undefined : this.#entries.get(id);
+      if (v !== undefined) out[i] = v;
+      else {
+        ids[i] = id;
+        ask.push(i);
+      }
+    });
+    if (ask.length === 0) return Promise.resolve(out);
     const idb = this.#idb()!;
     return new Promise((resolve, reject) => {
-      const out: (Uint8Array | undefined)[] = new Array(keys.length);
       let tx: IDBTransaction;
       try {
         tx = idb.transaction([this.#store], 'readonly');
         const store = tx.objectStore(this.#store);
         // Settled by the last answer: a readonly transaction's commit adds nothing to wait for.
-        let left = keys.length;
-        keys.forEach((key, i) => {
-          const req = store.get(idbKey(key));
+        let left = ask.length;
+        for (const i of ask) {
+          const req = store.get(idbKey(keys[i]!));
           req.onsuccess = () => {
-            out[i] = toBytes(req.result);
+            const v = toBytes(req.result);
+            out[i] = v;
+            if (v !== undefined && ids[i] !== undefined) this.#entries.set(ids[i]!, v);
             if (--left === 0) resolve(out);
           };
-        });
+        }
       } catch (err) {
         reject(storageError('reading', err));
         return;
@@ -108,6 +190,9 @@ export class IndexedDbAccess {
    */
   batch(ops: readonly KvOp[]): Promise<void> {
     const idb = this.#idb()!;
+    // Deleted entries leave the cache now (a read meanwhile asks IndexedDB, which orders it
+    // after this transaction) and again when it is done; written ones join it once stored.
+    const dropped = this.#forget(ops);
     return new Promise((resolve, reject) => {
       let tx: IDBTransaction;
       try {
@@ -117,7 +202,14 @@ export class IndexedDbAccess {
         return;
       }
       let thrown: unknown;
-      tx.oncomplete = () => resolve();
+      tx.oncomplete = () => {
+        for (const id of dropped) this.#entries.drop(id);
+        for (const op of ops) {
+          const id = op.type === 'put' ? EntryCache.id(op.key) : undefined;
+          if (id !== undefined) this.#entries.set(id, (op as { value: Uint8Array }).value);
+        }
+        resolve();
+      };
       tx.onabort = () => reject(storageError('writing', thrown ?? tx.error, ops.length));
       try {
         const store = tx.objectStore(this.#store);
@@ -137,6 +229,120 @@ export class IndexedDbAccess {
       }
     });
   }
+
+  /**
+   * Applies `first` and every piece `rest` yields atomically, in one readwrite transaction fed
+   * while the pieces are still being made (a commit deflating its objects): IndexedDB stores
+   * each piece in the browser's own process while the page makes the next, instead of storing
+   * everything after the last. A transaction closes as soon as no request is pending, so a
+   * chain of key lookups keeps it open meanwhile; each lookup's callback issues the pieces that
+   * arrived. A failure of `rest` aborts the transaction and is rethrown as it is.
+   */
+  batchFrom(first: readonly KvOp[], rest: AsyncIterable<readonly KvOp[]>): Promise<void> {
+    const idb = this.#idb()!;
+    const all: KvOp[] = [...first];
+    const dropped = this.#forget(first);
+    return new Promise((resolve, reject) => {
+      let tx: IDBTransaction;
+      let store: IDBObjectStore;
+      try {
+        tx = idb.transaction([this.#store], 'readwrite');
+        store = tx.objectStore(this.#store);
+      } catch (err) {
+        reject(storageError('writing', err, all.length));
+        return;
+      }
+      let thrown: unknown;
+      let failed = false;
+      let made = false; // every piece arrived
+      let issued = 0;
+      const fail = (err: unknown) => {
+        if (failed) return;
+        failed = true;
+        thrown = err;
+        try {
+          tx.abort();
+        } catch {
+          // already finishing
+        }
+      };
+      const issue = () => {
+        try {
+          for (; issued < all.length; issued++) {
+            const op = all[issued]!;
+            if (op.type === 'del') store.delete(idbKey(op.key));
+            else store.put(ownBuffer(op.value), idbKey(op.key));
+          }
+        } catch (err) {
+          fail(err);
+        }
+      };
+      // The maker waits for the next lookup's callback after each piece (its reads resolve as
+      // microtasks, so IndexedDB's callbacks would not run before it finished); the lookup
+      // answers once the previous piece is stored, so the page waits only when IndexedDB is slower.
+      let wake: (() => void) | undefined;
+      const woken = () => {
+        const w = wake;
+        wake = undefined;
+        w?.();
+      };
+      const keepOpen = () => {
+        store.getKey(KEEP_OPEN_KEY).onsuccess = () => {
+          if (failed) return;
+          issue();
+          woken();
+          if (!made) keepOpen();
+          else tx.commit?.();
+        };
+      };
+      tx.oncomplete = () => {
+        for (const id of dropped) this.#entries.drop(id);
+        for (const op of all) {
+          const id = op.type === 'put' ? EntryCache.id(op.key) : undefined;
+          if (id !== undefined) this.#entries.set(id, (op as { value: Uint8Array }).value);
+        }
+        resolve();
+      };
+      tx.onabort = () => {
+        failed = true;
+        woken();
+        reject(thrown !== undefined && !isDomError(thrown) ? thrown : storageError('writing', thrown ?? tx.error, all.length));
+      };
+      issue();
+      keepOpen();
+      void (async () => {
+        try {
+          for await (const piece of rest) {
+            if (failed) return;
+            for (const id of this.#forget(piece)) dropped.push(id);
+            for (const op of piece) all.push(op);
+            await new Promise<void>((resolve) => (wake = resolve));
+            if (failed) return;
+          }
+          made = true;
+        } catch (err) {
+          fail(err);
+        }
+      })();
+    });
+  }
+
+  /** Drops the kept entries that `ops` delete; returns their cache keys. */
+  #forget(ops: readonly KvOp[]): string[] {
+    const out: string[] = [];
+    for (const op of ops) {
+      const id = op.type === 'del' ? EntryCache.id(op.key) : undefined;
+      if (id === undefined) continue;
+      this.#entries.drop(id);
+      out.push(id);
+    }
+    return out;
+  }
+
+  /** Forgets every kept entry: a write went around this path (abstract-level, a range clear). */
+  dropCached(): void {
+    this.#entries.clear();
+  }
 }
 
 /** The direct path for `db` when it is a browser-level database, else undefined. */
@@ -144,6 +350,14 @@ export function indexedDbAccess(db: object): IndexedDbAccess | undefined {
   const l = db as BrowserLevelLike;
   if (l.type !== 'browser-level' || typeof l.location !== 'string' || !('db' in l)) return undefined;
   return new IndexedDbAccess(l, l.location, typeof l.namePrefix === 'string' ? l.namePrefix : '');
+}
+
+/** The key `batchFrom` looks up to keep its transaction open (level-git stores no empty key). */
+const KEEP_OPEN_KEY = new Uint8Array(0);
+
+/** An error IndexedDB raised (a DOMException), as opposed to one of the caller's. */
+function isDomError(err: unknown): boolean {
+  return typeof DOMException !== 'undefined' && err instanceof DOMException;
 }
 
 /** A binary key (IndexedDB keys on the bytes a view shows, copied). */

@@ -76,7 +76,21 @@ export class Kv {
     this.#check();
     if (ops.length === 0) return;
     if (this.idb?.usable) return this.idb.batch(ops);
+    this.idb?.dropCached();
     await (this.idb === undefined ? this.db.batch(ops as never, VIEW) : this.db.batch(ops as never, VIEW).catch(idbFailure('writing', ops.length)));
+  }
+
+  /**
+   * Applies `first` and every piece `rest` yields atomically (a writer still deflating its
+   * objects): on IndexedDB each piece is issued as it comes, in one transaction (idb.ts);
+   * elsewhere the pieces are collected and written as one batch.
+   */
+  async batchFrom(first: KvOp[], rest: AsyncIterable<readonly KvOp[]>): Promise<void> {
+    this.#check();
+    if (this.idb?.usable) return this.idb.batchFrom(first, rest);
+    const ops = [...first];
+    for await (const piece of rest) for (const op of piece) ops.push(op);
+    await this.batch(ops);
   }
 
   /** Entries with keys in [gte, lt) (to the end without `lt`), in key order. */
@@ -112,6 +126,7 @@ export class Kv {
   /** Deletes every key in [gte, lt). */
   async clear(range: KeyRange): Promise<void> {
     this.#check();
+    this.idb?.dropCached();
     await this.db.clear({ ...range, keyEncoding: 'view' });
   }
 

@@ -24,6 +24,7 @@ interface Api {
   bigIngest(db: string, mb: number): Promise<Record<string, unknown>>;
   race(db: string, tab: string, n: number, mode: 'cas' | 'plain', inProcess?: boolean): Promise<{ made: string[]; conflicts: number }>;
   inspect(db: string): Promise<{ log: string[]; files: string[] }>;
+  sweptObjects(db: string): Promise<{ before: string[]; swept: number; after: string[]; fresh: string[]; kept: string }>;
 }
 
 function call<K extends keyof Api>(page: Page, name: K, ...args: Parameters<Api[K]>): ReturnType<Api[K]> {
@@ -94,6 +95,15 @@ describe.skipIf(!HAVE_CHROMIUM && !ON_CI)('IndexedDB quota and several tabs in h
     expect(r.error).toMatchObject({ name: 'StorageError', code: 'ERR_STORAGE', reason: 'quota-exceeded' });
     expect(r.after).toBe(r.before);
     expect(r.commitStored).toBe(false);
+  });
+
+  it('reads no swept object back from the entries it keeps in memory', async () => {
+    const r = await call(page, 'sweptObjects', 'swept');
+    expect(r.before).toEqual(['commit', 'tree']);
+    expect(r.swept).toBe(3);
+    expect(r.after).toEqual(['ERR_OBJECT_NOT_FOUND', 'ERR_OBJECT_NOT_FOUND']);
+    expect(r.fresh).toEqual(['ERR_OBJECT_NOT_FOUND', 'ERR_OBJECT_NOT_FOUND']);
+    expect(r.kept).toBe('kept\n');
   });
 
   it('loses no commit when two tabs commit to one branch at once', async () => {

@@ -24,26 +24,61 @@ let serial = 0;
 // IndexedDB calls counted per operation (transactions and requests do not depend on the load of
 // the machine the way times do): every method of IDBObjectStore that makes a request.
 const counts = { transactions: 0, requests: 0 };
+// With tracing on (`--profile`), every transaction's span: [start, end, mode, requests].
+let trace;
+const traced = new WeakMap();
 if (typeof IDBDatabase !== 'undefined') {
   const transaction = IDBDatabase.prototype.transaction;
   IDBDatabase.prototype.transaction = function (...args) {
     counts.transactions++;
-    return transaction.apply(this, args);
+    const tx = transaction.apply(this, args);
+    if (trace) {
+      const span = { t0: performance.now(), t1: undefined, mode: tx.mode, req: 0 };
+      trace.push(span);
+      traced.set(tx, span);
+      const end = () => (span.t1 = performance.now());
+      tx.addEventListener('complete', end);
+      tx.addEventListener('abort', end);
+    }
+    return tx;
   };
   for (const m of ['get', 'getKey', 'getAll', 'getAllKeys', 'put', 'add', 'delete', 'count', 'openCursor', 'openKeyCursor', 'clear']) {
     const f = IDBObjectStore.prototype[m];
     IDBObjectStore.prototype[m] = function (...args) {
       counts.requests++;
+      const span = trace && traced.get(this.transaction);
+      if (span) span.req++;
       return f.apply(this, args);
     };
   }
 }
 
-async function counted(fn) {
+/** Time within [from, to] with at least one transaction open, and the spans that overlap it. */
+function idbBusy(from, to) {
+  const spans = (trace ?? []).filter((s) => s.t0 < to && (s.t1 ?? to) > from).map((s) => [Math.max(s.t0, from), Math.min(s.t1 ?? to, to), s]);
+  spans.sort((a, b) => a[0] - b[0]);
+  let busy = 0;
+  let end = from;
+  for (const [a, b] of spans) {
+    if (b <= end) continue;
+    busy += b - Math.max(a, end);
+    end = b;
+  }
+  return { busy, spans: spans.map(([a, b, s]) => ({ at: +(a - from).toFixed(1), ms: +(b - a).toFixed(1), mode: s.mode, req: s.req })) };
+}
+
+const spans = {};
+
+async function counted(fn, name) {
   const t0 = { ...counts };
+  const start = performance.now();
+  // Under the profile script, one CPU profile per operation (DevTools' console profiles).
+  if (trace && name) console.profile(name);
   const r = await timed(fn);
+  if (trace && name) console.profileEnd(name);
   r.tx = counts.transactions - t0.transactions;
   r.req = counts.requests - t0.requests;
+  if (trace && name) spans[name] = { ms: r.ms, ...idbBusy(start, start + r.ms) };
   return r;
 }
 
@@ -57,28 +92,33 @@ async function round(kind, files, modified) {
     let engine = await openEngine({ db, packCache: { maxBytes: 0 } });
     const repo = await engine.createRepo('bench');
     const changes = files.map((f) => ({ path: f.path, content: f.content }));
-    const first = await counted(() => repo.commit({ branch: 'main', message: 'import\n', author: AUTHOR, changes }));
+    const first = await counted(() => repo.commit({ branch: 'main', message: 'import\n', author: AUTHOR, changes }), 'commit');
     out.commit = first.ms;
     out.commitTx = first.tx;
     out.commitReq = first.req;
     const edits = files.slice(0, modified).map((f, i) => ({ path: f.path, content: `${f.content}\n// edit ${i}\n` }));
-    const second = await counted(() => repo.commit({ branch: 'main', message: 'edit\n', author: AUTHOR, changes: edits }));
+    const second = await counted(() => repo.commit({ branch: 'main', message: 'edit\n', author: AUTHOR, changes: edits }), 'commitModify');
     out.commitModify = second.ms;
     out.commitModifyTx = second.tx;
     out.commitModifyReq = second.req;
     const sha = second.value.sha;
-    const warm = await timed(() => drain(repo.packObjects({ wants: [sha], depth: 1 })));
+    const warm = await counted(() => drain(repo.packObjects({ wants: [sha], depth: 1 })), 'packWarm');
     out.packWarm = warm.ms;
+    out.packWarmTx = warm.tx;
+    out.packWarmReq = warm.req;
     out.packBytes = warm.value;
     await engine.close();
     // A fresh engine: its caches are empty, every tree and entry comes from the database.
     engine = await openEngine({ db, packCache: { maxBytes: 0 } });
     const cold = await engine.getRepo('bench');
-    const coldPack = await counted(() => drain(cold.packObjects({ wants: [sha], depth: 1 })));
+    const coldPack = await counted(() => drain(cold.packObjects({ wants: [sha], depth: 1 })), 'packCold');
     out.packCold = coldPack.ms;
     out.packColdTx = coldPack.tx;
     out.packColdReq = coldPack.req;
-    out.packCold2 = (await timed(() => drain(cold.packObjects({ wants: [sha], depth: 1 })))).ms;
+    const again = await counted(() => drain(cold.packObjects({ wants: [sha], depth: 1 })), 'packCold2');
+    out.packCold2 = again.ms;
+    out.packCold2Tx = again.tx;
+    out.packCold2Req = again.req;
     await engine.close();
   } finally {
     await db.close();
@@ -204,5 +244,18 @@ async function run({ files: fileCount = 1000, modified = 100, raw = 0, order = [
   return out;
 }
 
-globalThis.levelGitBench = { run };
+/** One round on `kind` with every IndexedDB transaction traced: per operation, its time and the transactions' spans. */
+async function profile({ files: fileCount = 1000, modified = 100, kind = 'idb' } = {}) {
+  files ??= await (await fetch('./files.json')).json();
+  trace = [];
+  for (const k of Object.keys(spans)) delete spans[k];
+  try {
+    const out = await round(kind, files.slice(0, fileCount), modified);
+    return { out, spans: { ...spans } };
+  } finally {
+    trace = undefined;
+  }
+}
+
+globalThis.levelGitBench = { run, profile };
 document.getElementById('status').textContent = 'ready';

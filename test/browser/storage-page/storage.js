@@ -149,5 +149,47 @@ async function inspect(dbName) {
   }
 }
 
-globalThis.levelGitStorage = { setUp, bigCommit, bigIngest, race, inspect };
+/**
+ * Objects of a branch made and deleted, read (the engine keeps entries it wrote or read in
+ * memory on IndexedDB), then swept: a read after the sweep must not find them, in this engine
+ * or in a fresh one.
+ */
+async function sweptObjects(dbName) {
+  await BrowserLevel.destroy(dbName);
+  const db = new BrowserLevel(dbName);
+  const engine = await openEngine({ db });
+  const read = async (repo, sha) => {
+    try {
+      return (await repo.readObject(sha)).type;
+    } catch (err) {
+      return err.code;
+    }
+  };
+  try {
+    const repo = await engine.createRepo('swept');
+    await repo.commit({ branch: 'main', message: 'keep\n', author: AUTHOR, changes: [{ path: 'kept.txt', content: 'kept\n' }] });
+    const gone = await repo.commit({ branch: 'tmp', message: 'drop\n', author: AUTHOR, changes: [{ path: 'dropped.txt', content: 'dropped\n' }] });
+    const before = [await read(repo, gone.sha), await read(repo, gone.tree)];
+    await repo.deleteBranch('tmp');
+    const swept = await engine.sweep();
+    const after = [await read(repo, gone.sha), await read(repo, gone.tree)];
+    const fresh = await openEngine({ db });
+    try {
+      const again = await fresh.getRepo('swept');
+      return {
+        before,
+        swept: swept.objects,
+        after,
+        fresh: [await read(again, gone.sha), await read(again, gone.tree)],
+        kept: text(await again.readFile('main', 'kept.txt')),
+      };
+    } finally {
+      await fresh.close();
+    }
+  } finally {
+    await engine.close();
+  }
+}
+
+globalThis.levelGitStorage = { setUp, bigCommit, bigIngest, race, inspect, sweptObjects };
 document.getElementById('status').textContent = 'ready';
