@@ -42,7 +42,8 @@ class Reused {
   run(input: Uint8Array, out: Uint8Array, finish: number): { availOut: number; availIn: number } {
     if (this.#handle === undefined) {
       const e = this.#make();
-      if (e._handle === null || typeof e._handle.writeSync !== 'function' || typeof e._handle.reset !== 'function') throw new Error('zlib engine handle not available');
+      if (e._handle === null || typeof e._handle.writeSync !== 'function' || typeof e._handle.reset !== 'function')
+        throw new Error('zlib engine handle not available');
       this.#handle = e._handle;
       this.#state = e._writeState;
       this.#handle.onerror = (message, errno) => {
