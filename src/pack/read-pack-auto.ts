@@ -10,7 +10,7 @@ import { platform, type JobPort, type WorkerHost } from '../platform/index.js';
 import { OverSoftCap } from './budget.js';
 import type { PackObject } from './delta-resolver.js';
 import { readPack, type ReadPackOptions } from './pack-reader.js';
-import { type FromWorker, type ToWorker, type WorkerReadOptions, forPosting, fromWire } from './worker-protocol.js';
+import { type FromWorker, type ToWorker, type WorkerReadOptions, forPosting, fromWire, fromWireBatch } from './worker-protocol.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -122,7 +122,7 @@ async function* readInWorker(host: WorkerHost, source: AsyncIterable<Uint8Array>
     } else if (m.t === 'getBase') {
       if (consumerBusy) held.push({ id: m.id, oid: m.oid });
       else answer(m.id, m.oid);
-    } else if (m.t === 'batch') push({ t: 'batch', objects: m.objects });
+    } else if (m.t === 'batch') push({ t: 'batch', objects: fromWireBatch(m.batch) });
     else if (m.t === 'done') push({ t: 'done' });
     else push({ t: 'fail', err: fromWire(m.error) });
   });
