@@ -7,9 +7,10 @@
  */
 import type { JobPort } from '../platform/index.js';
 import type { Oid } from '../object/oid.js';
-import type { GetBase } from './delta-resolver.js';
+import type { GetBase, PackObject } from './delta-resolver.js';
+import { encodePacked } from '../object/packed.js';
 import { readPack, type ReadPackInternals } from './pack-reader.js';
-import { type FromWorker, type ToWorker, toWire, toWireBatch } from './worker-protocol.js';
+import { type FromWorker, type ReadObject, type ToWorker, toWire, toWireBatch } from './worker-protocol.js';
 
 /** Aborted by the main thread: ends the job silently. */
 class Aborted extends Error {}
@@ -82,6 +83,8 @@ export function serveJob(port: JobPort): void {
         while (credits === 0 && !aborted) await new Promise<void>((r) => (wakeCredit = r));
         if (aborted) throw new Aborted();
         credits--;
+        const ratio = start.options.wholeBesideDeltas;
+        if (ratio !== undefined) addWholes(batch, ratio);
         const transfer = new Set<ArrayBuffer>();
         const wire = toWireBatch(batch, transfer, (o) => internals.retains?.(o.oid, o.body) ?? true);
         send({ t: 'batch', batch: wire }, [...transfer]);
@@ -92,5 +95,20 @@ export function serveJob(port: JobPort): void {
     } finally {
       port.close();
     }
+  }
+}
+
+/**
+ * `wholeBesideDeltas`: deflates the whole entry of each delta whose stored form (a type byte,
+ * the size varint and the delta entry: object/packed.ts encodeStoredDelta) is at least
+ * 1/`ratio` of its body, here rather than on the consumer's thread, which would deflate it to
+ * choose the smaller form.
+ */
+function addWholes(batch: PackObject[], ratio: number): void {
+  for (const o of batch as ReadObject[]) {
+    if (o.deltaEntry === undefined) continue;
+    let head = 2;
+    for (let rest = o.body.length; rest >= 128; rest = Math.floor(rest / 128)) head++;
+    if ((head + o.deltaEntry.length) * ratio >= o.body.length) o.whole = encodePacked(o.type, o.body);
   }
 }

@@ -10,8 +10,14 @@ import { type ObjectType, type Oid, TYPE_NAMES, TYPE_NUMBERS } from '../object/o
 import type { PackObject } from './delta-resolver.js';
 import type { ReadPackOptions } from './pack-reader.js';
 
+/** An object as readPackAuto yields it: with `whole` when `wholeBesideDeltas` asked for it. */
+export interface ReadObject extends PackObject {
+  /** For a delta whose stored form is not surely smaller than the whole entry: the whole entry, deflated by the reader. */
+  whole?: Uint8Array;
+}
+
 /** Options a worker can be sent (no function). */
-export type WorkerReadOptions = Omit<ReadPackOptions, 'getBase' | 'worker' | 'inlineMaxBytes' | 'inlineMaxInflatedBytes'>;
+export type WorkerReadOptions = Omit<ReadPackOptions, 'getBase' | 'worker' | 'inlineMaxBytes' | 'inlineMaxInflatedBytes'> & { wholeBesideDeltas?: number };
 
 /** Main thread to worker. */
 export type ToWorker =
@@ -99,19 +105,20 @@ export interface WireBatch {
   big: Uint8Array[];
 }
 
-const FIELDS = 12;
+const FIELDS = 14;
 /** Part slots in a table row: (ref, length) at 1 + 2 * slot. */
 const BODY = 0;
 const ENTRY = 1;
 const DATA = 2;
 const DELTA_ENTRY = 3;
 const PIECE = 4;
+const WHOLE = 5;
 /** Flag bits above the type number. */
 const HAS_DELTA = 8;
 const IS_STREAMED = 16;
 
 /** Encodes `objects` as a WireBatch; buffers to transfer are added to `transfer`. `keeps(o)`: the reader still reads `o.body`. */
-export function toWireBatch(objects: readonly PackObject[], transfer: Set<ArrayBuffer>, keeps: (o: PackObject) => boolean): WireBatch {
+export function toWireBatch(objects: readonly ReadObject[], transfer: Set<ArrayBuffer>, keeps: (o: PackObject) => boolean): WireBatch {
   let keptBytes = 0;
   let looseBytes = 0;
   const small = (u: Uint8Array | undefined) => u !== undefined && u.byteLength < TRANSFER_MIN;
@@ -121,6 +128,7 @@ export function toWireBatch(objects: readonly PackObject[], transfer: Set<ArrayB
     if (small(o.piece)) looseBytes += o.piece!.byteLength;
     if (small(o.entry)) keptBytes += o.entry!.byteLength;
     if (small(o.deltaEntry)) keptBytes += o.deltaEntry!.byteLength;
+    if (small(o.whole)) keptBytes += o.whole!.byteLength;
   }
   const kept = new Uint8Array(keptBytes);
   const loose = new Uint8Array(looseBytes);
@@ -159,6 +167,7 @@ export function toWireBatch(objects: readonly PackObject[], transfer: Set<ArrayB
     put(row, DATA, o.delta?.data, false);
     put(row, DELTA_ENTRY, o.deltaEntry, true);
     put(row, PIECE, o.piece, false);
+    put(row, WHOLE, o.whole, true);
     table[row + FIELDS - 1] = o.streamed ?? 0;
     if (o.delta !== undefined) bases.push(o.delta.base);
   });
@@ -169,7 +178,7 @@ export function toWireBatch(objects: readonly PackObject[], transfer: Set<ArrayB
 }
 
 /** The objects of a WireBatch, their parts views into its buffers. */
-export function fromWireBatch(w: WireBatch): PackObject[] {
+export function fromWireBatch(w: WireBatch): ReadObject[] {
   const { table, kept, loose, big } = w;
   const n = table.length / FIELDS;
   const ids = n === 0 ? [] : w.ids.split(',');
@@ -183,11 +192,11 @@ export function fromWireBatch(w: WireBatch): PackObject[] {
     if (ref < 0) return big[-ref - 1]!;
     return (inKept ? kept : loose).subarray(ref, ref + len);
   };
-  const out: PackObject[] = new Array(n);
+  const out: ReadObject[] = new Array(n);
   for (let i = 0; i < n; i++) {
     const row = i * FIELDS;
     const flags = table[row]!;
-    const o: PackObject = { oid: ids[i] as Oid, type: TYPE_NAMES[flags & 7]!, body: get(row, BODY, false)! };
+    const o: ReadObject = { oid: ids[i] as Oid, type: TYPE_NAMES[flags & 7]!, body: get(row, BODY, false)! };
     const entry = get(row, ENTRY, true);
     if (entry !== undefined) o.entry = entry;
     if (flags & HAS_DELTA) o.delta = { base: bases[b++] as Oid, data: get(row, DATA, false)! };
@@ -195,6 +204,8 @@ export function fromWireBatch(w: WireBatch): PackObject[] {
     if (deltaEntry !== undefined) o.deltaEntry = deltaEntry;
     const piece = get(row, PIECE, false);
     if (piece !== undefined) o.piece = piece;
+    const whole = get(row, WHOLE, true);
+    if (whole !== undefined) o.whole = whole;
     if (flags & IS_STREAMED) o.streamed = table[row + FIELDS - 1]!;
     out[i] = o;
   }
