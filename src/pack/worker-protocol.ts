@@ -86,9 +86,10 @@ export function forPosting(u: Uint8Array, transfer: Set<ArrayBuffer>, keep = fal
  * pieces) copied into one of two transferred buffers, the ids joined into one string, and a
  * table of where each part lies. Cloning a batch of thousands of objects as objects cost a
  * buffer allocation per part on both threads (messaging was a fifth of the worker's time on a
- * long history's pack); this costs one copy. Stored forms (entries) and transient bytes
- * (bodies, delta data) go to separate buffers, so the entries a consumer keeps do not hold the
- * bodies alive. Parts of TRANSFER_MIN and more travel alone, as before.
+ * long history's pack); this costs one copy. What a consumer may keep as it is (whole entries,
+ * `whole`) and transient bytes (bodies, delta data, delta entries: ingest re-frames those) go to
+ * separate buffers, so a kept entry does not hold the bodies alive. Parts of TRANSFER_MIN and
+ * more travel alone, as before.
  */
 export interface WireBatch {
   /** Per object, FIELDS numbers: type and flags, then a (ref, length) pair per part, then `streamed`. */
@@ -97,9 +98,9 @@ export interface WireBatch {
   ids: string;
   /** The delta bases' ids joined by ',', in order of the objects that have one. */
   bases: string;
-  /** Entries and delta entries. */
+  /** Whole entries and `whole`. */
   kept: Uint8Array;
-  /** Bodies, delta data and pieces. */
+  /** Bodies, delta data, delta entries and pieces. */
   loose: Uint8Array;
   /** Parts of TRANSFER_MIN bytes or more. */
   big: Uint8Array[];
@@ -127,7 +128,7 @@ export function toWireBatch(objects: readonly ReadObject[], transfer: Set<ArrayB
     if (small(o.delta?.data)) looseBytes += o.delta!.data.byteLength;
     if (small(o.piece)) looseBytes += o.piece!.byteLength;
     if (small(o.entry)) keptBytes += o.entry!.byteLength;
-    if (small(o.deltaEntry)) keptBytes += o.deltaEntry!.byteLength;
+    if (small(o.deltaEntry)) looseBytes += o.deltaEntry!.byteLength;
     if (small(o.whole)) keptBytes += o.whole!.byteLength;
   }
   const kept = new Uint8Array(keptBytes);
@@ -165,7 +166,7 @@ export function toWireBatch(objects: readonly ReadObject[], transfer: Set<ArrayB
     put(row, BODY, o.body, false, o.body.byteLength >= TRANSFER_MIN && keeps(o));
     put(row, ENTRY, o.entry, true);
     put(row, DATA, o.delta?.data, false);
-    put(row, DELTA_ENTRY, o.deltaEntry, true);
+    put(row, DELTA_ENTRY, o.deltaEntry, false);
     put(row, PIECE, o.piece, false);
     put(row, WHOLE, o.whole, true);
     table[row + FIELDS - 1] = o.streamed ?? 0;
@@ -200,7 +201,7 @@ export function fromWireBatch(w: WireBatch): ReadObject[] {
     const entry = get(row, ENTRY, true);
     if (entry !== undefined) o.entry = entry;
     if (flags & HAS_DELTA) o.delta = { base: bases[b++] as Oid, data: get(row, DATA, false)! };
-    const deltaEntry = get(row, DELTA_ENTRY, true);
+    const deltaEntry = get(row, DELTA_ENTRY, false);
     if (deltaEntry !== undefined) o.deltaEntry = deltaEntry;
     const piece = get(row, PIECE, false);
     if (piece !== undefined) o.piece = piece;
