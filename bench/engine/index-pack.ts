@@ -5,8 +5,15 @@
  * repository (git checks object names, fsck rules and connectivity with --strict, which is
  * the work level-git always does). Every sample starts from an empty repository.
  * Run: node --import tsx bench/engine/index-pack.ts
+ *
+ * With `--pack <file> [--runs n]` (e.g. the generated history's pack under
+ * bench/.cache/repos/history-gen-...; objects/pack): that pack instead, each run in a fresh
+ * process per side, printing wall time AND CPU time (all threads: the reader's worker too;
+ * git's threads through `times`) of level-git's indexPack on memory-level against
+ * `git index-pack --strict`; on this shared machine CPU time is the steadier figure.
  */
-import { copyFileSync, mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Bench } from 'tinybench';
@@ -14,98 +21,160 @@ import { MemoryLevel } from 'memory-level';
 import { openEngine, type Engine, type Repository } from '../../src/index.js';
 import { git, median, printRatios, realSourceFiles, samples } from './common.js';
 
-const tmp = mkdtempSync(join(tmpdir(), 'level-git-bench-index-'));
-const work = join(tmp, 'work');
-git(tmp, ['init', '-q', '-b', 'main', work]);
-const files = realSourceFiles(100_000);
-for (const f of files) {
-  mkdirSync(dirname(join(work, f.path)), { recursive: true });
-  writeFileSync(join(work, f.path), f.content);
+const packArg = process.argv.indexOf('--pack');
+if (process.argv[2] === '--child') await child(process.argv[3]!, process.argv[4] as 'auto' | 'inline');
+else if (packArg > 0) await givenPack(process.argv[packArg + 1]!);
+else await generated();
+
+/** One indexPack of `file` in this process: prints `wall cpu` in ms (CPU of every thread). */
+async function child(file: string, mode: 'auto' | 'inline'): Promise<void> {
+  const pack = new Uint8Array(readFileSync(file));
+  const chunks: Uint8Array[] = [];
+  for (let i = 0; i < pack.length; i += 65536) chunks.push(pack.subarray(i, i + 65536));
+  const engine = await openEngine({ db: new MemoryLevel(), packCache: { maxBytes: 0 }, ingest: { worker: mode } });
+  const repo = await engine.createRepo('in');
+  const t = performance.now();
+  const c = process.cpuUsage();
+  await repo.indexPack(chunks);
+  const used = process.cpuUsage(c);
+  console.log(`${(performance.now() - t).toFixed(0)} ${((used.user + used.system) / 1000).toFixed(0)} ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)}`);
+  await engine.close();
 }
-const binaries = [
-  'node_modules/@esbuild/linux-x64/bin/esbuild',
-  'node_modules/lightningcss-linux-x64-gnu/lightningcss.linux-x64-gnu.node',
-  'node_modules/@rolldown/binding-linux-x64-gnu/rolldown-binding.linux-x64-gnu.node',
-];
-for (const b of binaries) {
-  try {
-    mkdirSync(join(work, 'bin'), { recursive: true });
-    copyFileSync(b, join(work, 'bin', b.split('/').pop()!));
-  } catch {
-    // A missing optional binary only makes the pack smaller.
+
+/** `--pack`: level-git (worker and inline reads) against git index-pack --strict, wall and CPU. */
+async function givenPack(file: string): Promise<void> {
+  const runsArg = process.argv.indexOf('--runs');
+  const runs = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 3;
+  const tmp = mkdtempSync(join(tmpdir(), 'level-git-bench-index-'));
+  const bare = join(tmp, 'bare.git');
+  const rows: Record<string, { wall: number[]; cpu: number[] }> = {};
+  const add = (name: string, wall: number, cpu: number) => {
+    const r = (rows[name] ??= { wall: [], cpu: [] });
+    r.wall.push(wall);
+    r.cpu.push(cpu);
+  };
+  const self = new URL(import.meta.url).pathname;
+  for (let i = 0; i < runs; i++) {
+    for (const mode of ['auto', 'inline'] as const) {
+      const out = execFileSync(process.execPath, ['--import', 'tsx', self, '--child', file, mode], { encoding: 'utf8' }).trim().split('\n').pop()!;
+      const [wall, cpu] = out.split(' ').map(Number);
+      add(`level-git indexPack (memory-level, ${mode === 'auto' ? 'worker' : 'inline'})`, wall!, cpu!);
+    }
+    rmSync(bare, { recursive: true, force: true });
+    git(tmp, ['init', '-q', '--bare', bare]);
+    // bash's `times` prints the children's user and system CPU (git's threads included).
+    const t = performance.now();
+    const out = execFileSync('bash', ['-c', 'git -C "$1" index-pack --strict --stdin < "$2" > /dev/null; times', 'bench', bare, file], { encoding: 'utf8' });
+    const wall = performance.now() - t;
+    const [, children] = out.trim().split('\n');
+    const secs = [...children!.matchAll(/(\d+)m([\d.]+)s/g)].reduce((a, m) => a + Number(m[1]) * 60 + Number(m[2]), 0);
+    add('C git index-pack --strict', wall, secs * 1000);
   }
-}
-const commitAll = (msg: string) => {
-  git(work, ['add', '-A']);
-  git(work, ['-c', 'user.name=Bench', '-c', 'user.email=bench@example.com', 'commit', '-q', '-m', msg]);
-};
-commitAll('import');
-for (let c = 1; c <= 3; c++) {
-  for (let i = c; i < files.length; i += 11) {
-    const f = files[i]!;
-    const t = new TextDecoder().decode(f.content).split('\n');
-    t.splice(Math.min(5 * c, t.length), 0, `// edit ${c}`);
-    writeFileSync(join(work, f.path), t.join('\n'));
+  const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  const gitRow = rows['C git index-pack --strict']!;
+  console.log(`${file}: ${runs} runs each, medians`);
+  for (const [name, r] of Object.entries(rows)) {
+    const ratio = name.startsWith('C git') ? '' : `  (${(med(r.wall) / med(gitRow.wall)).toFixed(2)}x wall, ${(med(r.cpu) / med(gitRow.cpu)).toFixed(2)}x CPU)`;
+    console.log(`${name.padEnd(46)} wall ${(med(r.wall) / 1000).toFixed(2)} s  CPU ${(med(r.cpu) / 1000).toFixed(2)} s${ratio}`);
   }
-  commitAll(`edit ${c}`);
+  rmSync(tmp, { recursive: true, force: true });
 }
-const pack = new Uint8Array(git(work, ['pack-objects', '--revs', '--stdout', '-q', '--delta-base-offset'], 'main\n'));
-const objects = Number(new DataView(pack.buffer, pack.byteOffset).getUint32(8));
-console.log(`pack: ${(pack.length / 1e6).toFixed(1)} MB, ${objects} objects`);
 
-const chunks: Uint8Array[] = [];
-for (let i = 0; i < pack.length; i += 65536) chunks.push(pack.subarray(i, i + 65536));
+/** The default run: a pack of real source files, through tinybench. */
+async function generated(): Promise<void> {
+  const tmp = mkdtempSync(join(tmpdir(), 'level-git-bench-index-'));
+  const work = join(tmp, 'work');
+  git(tmp, ['init', '-q', '-b', 'main', work]);
+  const files = realSourceFiles(100_000);
+  for (const f of files) {
+    mkdirSync(dirname(join(work, f.path)), { recursive: true });
+    writeFileSync(join(work, f.path), f.content);
+  }
+  const binaries = [
+    'node_modules/@esbuild/linux-x64/bin/esbuild',
+    'node_modules/lightningcss-linux-x64-gnu/lightningcss.linux-x64-gnu.node',
+    'node_modules/@rolldown/binding-linux-x64-gnu/rolldown-binding.linux-x64-gnu.node',
+  ];
+  for (const b of binaries) {
+    try {
+      mkdirSync(join(work, 'bin'), { recursive: true });
+      copyFileSync(b, join(work, 'bin', b.split('/').pop()!));
+    } catch {
+      // A missing optional binary only makes the pack smaller.
+    }
+  }
+  const commitAll = (msg: string) => {
+    git(work, ['add', '-A']);
+    git(work, ['-c', 'user.name=Bench', '-c', 'user.email=bench@example.com', 'commit', '-q', '-m', msg]);
+  };
+  commitAll('import');
+  for (let c = 1; c <= 3; c++) {
+    for (let i = c; i < files.length; i += 11) {
+      const f = files[i]!;
+      const t = new TextDecoder().decode(f.content).split('\n');
+      t.splice(Math.min(5 * c, t.length), 0, `// edit ${c}`);
+      writeFileSync(join(work, f.path), t.join('\n'));
+    }
+    commitAll(`edit ${c}`);
+  }
+  const pack = new Uint8Array(git(work, ['pack-objects', '--revs', '--stdout', '-q', '--delta-base-offset'], 'main\n'));
+  const objects = Number(new DataView(pack.buffer, pack.byteOffset).getUint32(8));
+  console.log(`pack: ${(pack.length / 1e6).toFixed(1)} MB, ${objects} objects`);
 
-let engine: Engine;
-let repo: Repository;
-let disk: Engine;
-let diskRepo: Repository;
-let n = 0;
-const bare = join(tmp, 'bare.git');
-disk = await openEngine({ path: join(tmp, 'db'), packCache: { maxBytes: 0 } });
+  const chunks: Uint8Array[] = [];
+  for (let i = 0; i < pack.length; i += 65536) chunks.push(pack.subarray(i, i + 65536));
 
-const bench = new Bench({ time: 4_000, iterations: 5, warmupIterations: 1 });
-bench
-  .add('level-git indexPack (memory-level)', async () => void (await repo.indexPack(chunks)), {
-    beforeEach: async () => {
-      engine = await openEngine({ db: new MemoryLevel(), packCache: { maxBytes: 0 } });
-      repo = await engine.createRepo('in');
+  let engine: Engine;
+  let repo: Repository;
+  let disk: Engine;
+  let diskRepo: Repository;
+  let n = 0;
+  const bare = join(tmp, 'bare.git');
+  disk = await openEngine({ path: join(tmp, 'db'), packCache: { maxBytes: 0 } });
+
+  const bench = new Bench({ time: 4_000, iterations: 5, warmupIterations: 1 });
+  bench
+    .add('level-git indexPack (memory-level)', async () => void (await repo.indexPack(chunks)), {
+      beforeEach: async () => {
+        engine = await openEngine({ db: new MemoryLevel(), packCache: { maxBytes: 0 } });
+        repo = await engine.createRepo('in');
+      },
+      afterEach: async () => engine.close(),
+    })
+    .add('level-git indexPack (on-disk classic-level)', async () => void (await diskRepo.indexPack(chunks)), {
+      beforeEach: async () => void (diskRepo = await disk.createRepo(`in${n++}`)),
+      afterEach: async () => disk.deleteRepo(diskRepo.name),
+    })
+    .add('C git index-pack --strict', () => void git(bare, ['index-pack', '--strict', '--stdin'], pack), {
+      beforeEach: () => {
+        rmSync(bare, { recursive: true, force: true });
+        git(tmp, ['init', '-q', '--bare', bare]);
+      },
+    })
+    .add('C git index-pack', () => void git(bare, ['index-pack', '--stdin'], pack), {
+      beforeEach: () => {
+        rmSync(bare, { recursive: true, force: true });
+        git(tmp, ['init', '-q', '--bare', bare]);
+      },
+    });
+  await bench.run();
+  console.table(bench.table());
+
+  const strict = median(bench, 'C git index-pack --strict');
+  const plain = median(bench, 'C git index-pack');
+  const mem = median(bench, 'level-git indexPack (memory-level)');
+  const dsk = median(bench, 'level-git indexPack (on-disk classic-level)');
+  const what = `${(pack.length / 1e6).toFixed(1)} MB pack, ${objects} objects`;
+  printRatios(`indexPack of a ${what}`, [
+    {
+      op: 'indexPack, memory-level vs index-pack --strict',
+      ours: mem,
+      git: strict,
+      note: `${samples(bench, 'level-git indexPack (memory-level)')} samples; git index-pack uses threads (2 cores)`,
     },
-    afterEach: async () => engine.close(),
-  })
-  .add('level-git indexPack (on-disk classic-level)', async () => void (await diskRepo.indexPack(chunks)), {
-    beforeEach: async () => void (diskRepo = await disk.createRepo(`in${n++}`)),
-    afterEach: async () => disk.deleteRepo(diskRepo.name),
-  })
-  .add('C git index-pack --strict', () => void git(bare, ['index-pack', '--strict', '--stdin'], pack), {
-    beforeEach: () => {
-      rmSync(bare, { recursive: true, force: true });
-      git(tmp, ['init', '-q', '--bare', bare]);
-    },
-  })
-  .add('C git index-pack', () => void git(bare, ['index-pack', '--stdin'], pack), {
-    beforeEach: () => {
-      rmSync(bare, { recursive: true, force: true });
-      git(tmp, ['init', '-q', '--bare', bare]);
-    },
-  });
-await bench.run();
-console.table(bench.table());
-
-const strict = median(bench, 'C git index-pack --strict');
-const plain = median(bench, 'C git index-pack');
-const mem = median(bench, 'level-git indexPack (memory-level)');
-const dsk = median(bench, 'level-git indexPack (on-disk classic-level)');
-const what = `${(pack.length / 1e6).toFixed(1)} MB pack, ${objects} objects`;
-printRatios(`indexPack of a ${what}`, [
-  {
-    op: 'indexPack, memory-level vs index-pack --strict',
-    ours: mem,
-    git: strict,
-    note: `${samples(bench, 'level-git indexPack (memory-level)')} samples; git index-pack uses threads (2 cores)`,
-  },
-  { op: 'indexPack, on-disk vs index-pack --strict', ours: dsk, git: strict, note: '' },
-  { op: 'indexPack, memory-level vs index-pack (no --strict)', ours: mem, git: plain, note: '' },
-]);
-await disk.close();
-rmSync(tmp, { recursive: true, force: true });
+    { op: 'indexPack, on-disk vs index-pack --strict', ours: dsk, git: strict, note: '' },
+    { op: 'indexPack, memory-level vs index-pack (no --strict)', ours: mem, git: plain, note: '' },
+  ]);
+  await disk.close();
+  rmSync(tmp, { recursive: true, force: true });
+}

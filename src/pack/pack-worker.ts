@@ -1,15 +1,16 @@
 /**
  * The worker-thread side of a pack read (started by read-pack-auto.ts through the platform's
  * WorkerHost): runs `readPack` over the input the main thread sends, asks the main thread for
- * `getBase`, and posts each batch with its bodies transferred (copied only while the reader
- * still reads them as delta bases). Posts at most one batch ahead of what the consumer pulled,
+ * `getBase`, and posts each batch as a WireBatch (small parts copied into two transferred
+ * buffers; big bodies transferred, copied only while the reader still reads them as delta bases). Posts at most one batch ahead of what the consumer pulled,
  * so a batch is built while the previous one is stored, and no further.
  */
 import type { JobPort } from '../platform/index.js';
 import type { Oid } from '../object/oid.js';
 import type { GetBase, PackObject } from './delta-resolver.js';
+import { encodePacked } from '../object/packed.js';
 import { readPack, type ReadPackInternals } from './pack-reader.js';
-import { type FromWorker, type ToWorker, forPosting, toWire } from './worker-protocol.js';
+import { type FromWorker, type ReadObject, type ToWorker, toWire, toWireBatch } from './worker-protocol.js';
 
 /** Aborted by the main thread: ends the job silently. */
 class Aborted extends Error {}
@@ -82,9 +83,11 @@ export function serveJob(port: JobPort): void {
         while (credits === 0 && !aborted) await new Promise<void>((r) => (wakeCredit = r));
         if (aborted) throw new Aborted();
         credits--;
+        const ratio = start.options.wholeBesideDeltas;
+        if (ratio !== undefined) addWholes(batch, ratio);
         const transfer = new Set<ArrayBuffer>();
-        const objects = batch.map((o) => posted(o, transfer, internals.retains?.(o.oid, o.body) ?? true));
-        send({ t: 'batch', objects }, [...transfer]);
+        const wire = toWireBatch(batch, transfer, (o) => internals.retains?.(o.oid, o.body) ?? true);
+        send({ t: 'batch', batch: wire }, [...transfer]);
       }
       send({ t: 'done' });
     } catch (err) {
@@ -95,13 +98,17 @@ export function serveJob(port: JobPort): void {
   }
 }
 
-/** An object ready to post: big buffers transferred, the body copied if the reader keeps it. */
-function posted(o: PackObject, transfer: Set<ArrayBuffer>, keepBody: boolean): PackObject {
-  const out: PackObject = { oid: o.oid, type: o.type, body: forPosting(o.body, transfer, keepBody) };
-  if (o.piece !== undefined) out.piece = forPosting(o.piece, transfer);
-  if (o.streamed !== undefined) out.streamed = o.streamed;
-  if (o.entry !== undefined) out.entry = forPosting(o.entry, transfer);
-  if (o.delta !== undefined) out.delta = { base: o.delta.base, data: forPosting(o.delta.data, transfer) };
-  if (o.deltaEntry !== undefined) out.deltaEntry = forPosting(o.deltaEntry, transfer);
-  return out;
+/**
+ * `wholeBesideDeltas`: deflates the whole entry of each delta whose stored form (a type byte,
+ * the size varint and the delta entry: object/packed.ts encodeStoredDelta) is at least
+ * 1/`ratio` of its body, here rather than on the consumer's thread, which would deflate it to
+ * choose the smaller form.
+ */
+function addWholes(batch: PackObject[], ratio: number): void {
+  for (const o of batch as ReadObject[]) {
+    if (o.deltaEntry === undefined) continue;
+    let head = 2;
+    for (let rest = o.body.length; rest >= 128; rest = Math.floor(rest / 128)) head++;
+    if ((head + o.deltaEntry.length) * ratio >= o.body.length) o.whole = encodePacked(o.type, o.body);
+  }
 }

@@ -10,7 +10,7 @@ import { platform, type JobPort, type WorkerHost } from '../platform/index.js';
 import { OverSoftCap } from './budget.js';
 import type { PackObject } from './delta-resolver.js';
 import { readPack, type ReadPackOptions } from './pack-reader.js';
-import { type FromWorker, type ToWorker, type WorkerReadOptions, forPosting, fromWire } from './worker-protocol.js';
+import { type FromWorker, type ReadObject, type ToWorker, type WorkerReadOptions, forPosting, fromWire, fromWireBatch } from './worker-protocol.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -21,8 +21,16 @@ const SEND_CHUNK = 1 * MiB;
 /** ...with at most this much sent and not yet consumed (backpressure to the source). */
 const IN_FLIGHT = 8 * MiB;
 
+/**
+ * Options of `readPackAuto`: `readPack`'s, and `wholeBesideDeltas` (a ratio n): in a worker,
+ * each delta whose stored form is at least 1/n of its body also carries its whole entry,
+ * deflated there (`ReadObject.whole`), so the consumer can keep the smaller form without a
+ * deflate of its own. Inline reads leave that to the consumer.
+ */
+export type ReadAutoOptions = ReadPackOptions & { wholeBesideDeltas?: number };
+
 /** Reads a pack like `readPack`, in a worker thread when `options.worker` and the platform allow. */
-export async function* readPackAuto(source: AsyncIterable<Uint8Array>, options: ReadPackOptions = {}): AsyncGenerator<PackObject[]> {
+export async function* readPackAuto(source: AsyncIterable<Uint8Array>, options: ReadAutoOptions = {}): AsyncGenerator<ReadObject[]> {
   const mode = options.worker ?? 'auto';
   const host = platform().workers;
   if (mode === 'inline' || host === undefined) return yield* readPack(source, options);
@@ -79,13 +87,14 @@ const LIMITS = [
   'maxDeferredBytes',
   'maxInflatedBytes',
   'streamBlobsOver',
+  'wholeBesideDeltas',
 ] as const;
 
 /** A queue of what the worker sent, read by the generator. */
-type Event = { t: 'batch'; objects: PackObject[] } | { t: 'done' } | { t: 'fail'; err: unknown };
+type Event = { t: 'batch'; objects: ReadObject[] } | { t: 'done' } | { t: 'fail'; err: unknown };
 
 /** Runs one pack read in a pooled worker; see the module comment. */
-async function* readInWorker(host: WorkerHost, source: AsyncIterable<Uint8Array>, options: ReadPackOptions, skip: number): AsyncGenerator<PackObject[]> {
+async function* readInWorker(host: WorkerHost, source: AsyncIterable<Uint8Array>, options: ReadAutoOptions, skip: number): AsyncGenerator<ReadObject[]> {
   const getBase = options.getBase;
   // Only the reader's own limits cross: a caller's options object may carry anything (ingest's).
   const limits: WorkerReadOptions = {};
@@ -122,7 +131,7 @@ async function* readInWorker(host: WorkerHost, source: AsyncIterable<Uint8Array>
     } else if (m.t === 'getBase') {
       if (consumerBusy) held.push({ id: m.id, oid: m.oid });
       else answer(m.id, m.oid);
-    } else if (m.t === 'batch') push({ t: 'batch', objects: m.objects });
+    } else if (m.t === 'batch') push({ t: 'batch', objects: fromWireBatch(m.batch) });
     else if (m.t === 'done') push({ t: 'done' });
     else push({ t: 'fail', err: fromWire(m.error) });
   });

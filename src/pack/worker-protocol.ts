@@ -3,15 +3,21 @@
  * thread, pack-worker.ts) for one pack read, and the helpers both sides share.
  *   main -> worker: start, data (input bytes, transferred), end, pull (the consumer wants the
  *                   next batch), base (answer to getBase), abort
- *   worker -> main: ack (input consumed), getBase, batch (transferred bodies), done, error
+ *   worker -> main: ack (input consumed), getBase, batch (a WireBatch), done, error
  */
 import { CorruptPackError, LevelGitError, LimitExceededError } from '../errors.js';
-import type { ObjectType, Oid } from '../object/oid.js';
+import { type ObjectType, type Oid, TYPE_NAMES, TYPE_NUMBERS } from '../object/oid.js';
 import type { PackObject } from './delta-resolver.js';
 import type { ReadPackOptions } from './pack-reader.js';
 
+/** An object as readPackAuto yields it: with `whole` when `wholeBesideDeltas` asked for it. */
+export interface ReadObject extends PackObject {
+  /** For a delta whose stored form is not surely smaller than the whole entry: the whole entry, deflated by the reader. */
+  whole?: Uint8Array;
+}
+
 /** Options a worker can be sent (no function). */
-export type WorkerReadOptions = Omit<ReadPackOptions, 'getBase' | 'worker' | 'inlineMaxBytes' | 'inlineMaxInflatedBytes'>;
+export type WorkerReadOptions = Omit<ReadPackOptions, 'getBase' | 'worker' | 'inlineMaxBytes' | 'inlineMaxInflatedBytes'> & { wholeBesideDeltas?: number };
 
 /** Main thread to worker. */
 export type ToWorker =
@@ -34,7 +40,7 @@ export interface WireError {
 export type FromWorker =
   | { t: 'ack'; bytes: number }
   | { t: 'getBase'; id: number; oid: Oid }
-  | { t: 'batch'; objects: PackObject[] }
+  | { t: 'batch'; batch: WireBatch }
   | { t: 'done' }
   | { t: 'error'; error: WireError };
 
@@ -73,4 +79,136 @@ export function forPosting(u: Uint8Array, transfer: Set<ArrayBuffer>, keep = fal
     return u;
   }
   return buf.byteLength > 2 * u.byteLength + 4096 ? u.slice() : u;
+}
+
+/**
+ * A batch of objects as it crosses threads: every small buffer (bodies, entries, delta data,
+ * pieces) copied into one of two transferred buffers, the ids joined into one string, and a
+ * table of where each part lies. Cloning a batch of thousands of objects as objects cost a
+ * buffer allocation per part on both threads (messaging was a fifth of the worker's time on a
+ * long history's pack); this costs one copy. What a consumer may keep as it is (whole entries,
+ * `whole`) and transient bytes (bodies, delta data, delta entries: ingest re-frames those) go to
+ * separate buffers, so a kept entry does not hold the bodies alive. Parts of TRANSFER_MIN and
+ * more travel alone, as before.
+ */
+export interface WireBatch {
+  /** Per object, FIELDS numbers: type and flags, then a (ref, length) pair per part, then `streamed`. */
+  table: Int32Array;
+  /** The objects' ids joined by ',' ('' for pieces). */
+  ids: string;
+  /** The delta bases' ids joined by ',', in order of the objects that have one. */
+  bases: string;
+  /** Whole entries and `whole`. */
+  kept: Uint8Array;
+  /** Bodies, delta data, delta entries and pieces. */
+  loose: Uint8Array;
+  /** Parts of TRANSFER_MIN bytes or more. */
+  big: Uint8Array[];
+}
+
+const FIELDS = 14;
+/** Part slots in a table row: (ref, length) at 1 + 2 * slot. */
+const BODY = 0;
+const ENTRY = 1;
+const DATA = 2;
+const DELTA_ENTRY = 3;
+const PIECE = 4;
+const WHOLE = 5;
+/** Flag bits above the type number. */
+const HAS_DELTA = 8;
+const IS_STREAMED = 16;
+
+/** Encodes `objects` as a WireBatch; buffers to transfer are added to `transfer`. `keeps(o)`: the reader still reads `o.body`. */
+export function toWireBatch(objects: readonly ReadObject[], transfer: Set<ArrayBuffer>, keeps: (o: PackObject) => boolean): WireBatch {
+  let keptBytes = 0;
+  let looseBytes = 0;
+  const small = (u: Uint8Array | undefined) => u !== undefined && u.byteLength < TRANSFER_MIN;
+  for (const o of objects) {
+    if (small(o.body)) looseBytes += o.body.byteLength;
+    if (small(o.delta?.data)) looseBytes += o.delta!.data.byteLength;
+    if (small(o.piece)) looseBytes += o.piece!.byteLength;
+    if (small(o.entry)) keptBytes += o.entry!.byteLength;
+    if (small(o.deltaEntry)) looseBytes += o.deltaEntry!.byteLength;
+    if (small(o.whole)) keptBytes += o.whole!.byteLength;
+  }
+  const kept = new Uint8Array(keptBytes);
+  const loose = new Uint8Array(looseBytes);
+  const big: Uint8Array[] = [];
+  const table = new Int32Array(objects.length * FIELDS);
+  let k = 0;
+  let l = 0;
+  const ids: string[] = new Array(objects.length);
+  const bases: string[] = [];
+  const put = (row: number, slot: number, u: Uint8Array | undefined, inKept: boolean, keep = false) => {
+    const at = row + 1 + 2 * slot;
+    if (u === undefined) {
+      table[at + 1] = -1;
+      return;
+    }
+    table[at + 1] = u.byteLength;
+    if (u.byteLength >= TRANSFER_MIN) {
+      big.push(forPosting(u, transfer, keep));
+      table[at] = -big.length;
+    } else if (inKept) {
+      kept.set(u, k);
+      table[at] = k;
+      k += u.byteLength;
+    } else {
+      loose.set(u, l);
+      table[at] = l;
+      l += u.byteLength;
+    }
+  };
+  objects.forEach((o, i) => {
+    const row = i * FIELDS;
+    ids[i] = o.oid;
+    table[row] = TYPE_NUMBERS[o.type] | (o.delta === undefined ? 0 : HAS_DELTA) | (o.streamed === undefined ? 0 : IS_STREAMED);
+    put(row, BODY, o.body, false, o.body.byteLength >= TRANSFER_MIN && keeps(o));
+    put(row, ENTRY, o.entry, true);
+    put(row, DATA, o.delta?.data, false);
+    put(row, DELTA_ENTRY, o.deltaEntry, false);
+    put(row, PIECE, o.piece, false);
+    put(row, WHOLE, o.whole, true);
+    table[row + FIELDS - 1] = o.streamed ?? 0;
+    if (o.delta !== undefined) bases.push(o.delta.base);
+  });
+  transfer.add(kept.buffer);
+  transfer.add(loose.buffer);
+  transfer.add(table.buffer as ArrayBuffer);
+  return { table, ids: ids.join(','), bases: bases.join(','), kept, loose, big };
+}
+
+/** The objects of a WireBatch, their parts views into its buffers. */
+export function fromWireBatch(w: WireBatch): ReadObject[] {
+  const { table, kept, loose, big } = w;
+  const n = table.length / FIELDS;
+  const ids = n === 0 ? [] : w.ids.split(',');
+  const bases = w.bases === '' ? [] : w.bases.split(',');
+  let b = 0;
+  const get = (row: number, slot: number, inKept: boolean): Uint8Array | undefined => {
+    const at = row + 1 + 2 * slot;
+    const len = table[at + 1]!;
+    if (len < 0) return undefined;
+    const ref = table[at]!;
+    if (ref < 0) return big[-ref - 1]!;
+    return (inKept ? kept : loose).subarray(ref, ref + len);
+  };
+  const out: ReadObject[] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const row = i * FIELDS;
+    const flags = table[row]!;
+    const o: ReadObject = { oid: ids[i] as Oid, type: TYPE_NAMES[flags & 7]!, body: get(row, BODY, false)! };
+    const entry = get(row, ENTRY, true);
+    if (entry !== undefined) o.entry = entry;
+    if (flags & HAS_DELTA) o.delta = { base: bases[b++] as Oid, data: get(row, DATA, false)! };
+    const deltaEntry = get(row, DELTA_ENTRY, false);
+    if (deltaEntry !== undefined) o.deltaEntry = deltaEntry;
+    const piece = get(row, PIECE, false);
+    if (piece !== undefined) o.piece = piece;
+    const whole = get(row, WHOLE, true);
+    if (whole !== undefined) o.whole = whole;
+    if (flags & IS_STREAMED) o.streamed = table[row + FIELDS - 1]!;
+    out[i] = o;
+  }
+  return out;
 }

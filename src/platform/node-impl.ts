@@ -13,6 +13,7 @@ import { OutputLimitError } from './errors.js';
 import { createWorkerPool } from './worker-pool.js';
 import { nodeOutbound } from './node-outbound.js';
 import { nodeDeflater, nodeInflater } from './node-stream-zlib.js';
+import { createOneShotZlib } from './node-oneshot-zlib.js';
 
 function view(b: Buffer): Uint8Array {
   return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
@@ -61,16 +62,23 @@ export function createNodePlatform(
   let workers: WorkerHost | undefined;
   if (threads?.workerThreads.isMainThread) workers = createWorkerPool(threads.workerThreads, threads.os);
   const outbound = nodeOutbound();
+  // Reused engines for one-shot calls with a known size (a pack's entries), where reachable.
+  const oneShot = createOneShotZlib(zlib);
   return {
     name: 'node',
     ...(workers === undefined ? {} : { workers }),
     ...(outbound === undefined ? {} : { outbound }),
     createSha1: () => new NodeSha1(createHash),
     sha1: (data) => view(createHash('sha1').update(data).digest()),
-    deflate: (data, level = 1) => view(zlib.deflateSync(data, { level })),
+    deflate: (data, level = 1) => (oneShot === undefined ? view(zlib.deflateSync(data, { level })) : oneShot.deflate(data, level)),
     createInflater: () => nodeInflater(zlib),
     createDeflater: (level) => nodeDeflater(zlib, level),
     inflate(data, maxOutput) {
+      if (oneShot !== undefined && maxOutput !== undefined) {
+        const r = oneShot.inflatePrefix(data, maxOutput);
+        if (r === null) throw new Error('unexpected end of file');
+        return r.output;
+      }
       const max = maxOutput ?? 2 ** 31 - 1;
       try {
         // Without an expected size, zlib's own chunking (no 1 GiB chunk for a small stream).
@@ -81,6 +89,7 @@ export function createNodePlatform(
       }
     },
     inflatePrefix(data, maxOutput): InflatePrefixResult | null {
+      if (oneShot !== undefined) return oneShot.inflatePrefix(data, maxOutput);
       try {
         // `info: true` exposes the engine, whose bytesWritten is the input consumed;
         // inflateSync ignores bytes after the end of the stream.

@@ -28,6 +28,7 @@ import type { ObjectStore, RawObject, StoredForms } from '../object/object-store
 import type { ObjectType } from '../object/oid.js';
 import { type FsckConfig, FsckSession, type FsckOptions, type FsckReport } from '../object/fsck.js';
 import { readPackAuto as readPack, type ReadPackOptions } from '../pack/pack-reader.js';
+import type { ReadObject } from '../pack/worker-protocol.js';
 import { refuseIfBad } from './checks.js';
 import { PackLinks } from './ingest-links.js';
 import { ChunkSink } from '../object/chunked.js';
@@ -135,7 +136,12 @@ export async function ingestPack(kv: Kv, store: ObjectStore, source: AsyncIterab
   const getBase = readQuarantined;
 
   try {
-    const readOptions = { ...options, getBase, ...(Number.isFinite(streamOver) ? { streamBlobsOver: streamOver } : {}) };
+    const readOptions = {
+      ...options,
+      getBase,
+      wholeBesideDeltas: SURELY_SMALLER,
+      ...(Number.isFinite(streamOver) ? { streamBlobsOver: streamOver } : {}),
+    };
     for await (const batch of readPack(source, readOptions)) {
       const ids = batch.filter((o) => o.piece === undefined && o.streamed === undefined).map((o) => o.oid);
       const existing = await storageOp(READING, () => storedBodies(store, ids));
@@ -211,7 +217,7 @@ export async function ingestPack(kv: Kv, store: ObjectStore, source: AsyncIterab
           }
           continue;
         }
-        const packed = storedForm(o.type, o.body, o.entry, o.deltaEntry, chains, o.oid);
+        const packed = storedForm(o, chains);
         pending.set(o.oid, packed);
         pendingBytes += packed.length;
       }
@@ -295,20 +301,15 @@ export async function ingestPack(kv: Kv, store: ObjectStore, source: AsyncIterab
  * than the whole entry and keeps its chain within MAX_STORED_CHAIN (recorded in `chains`), else
  * the whole entry (the one that arrived, or deflated here).
  */
-function storedForm(
-  type: ObjectType,
-  body: Uint8Array,
-  entry: Uint8Array | undefined,
-  deltaEntry: Uint8Array | undefined,
-  chains: Map<Oid, number>,
-  oid: Oid,
-): Uint8Array {
+function storedForm(o: ReadObject, chains: Map<Oid, number>): Uint8Array {
+  const { type, body, entry, deltaEntry, oid } = o;
   if (deltaEntry === undefined) return entry ?? encodePacked(type, body);
   const depth = (chains.get(refDeltaBase(deltaEntry) as Oid) ?? 0) + 1;
-  if (depth > MAX_STORED_CHAIN) return encodePacked(type, body);
+  if (depth > MAX_STORED_CHAIN) return o.whole ?? encodePacked(type, body);
   const delta = encodeStoredDelta(type, body.length, deltaEntry);
   if (delta.length * SURELY_SMALLER >= body.length) {
-    const whole = encodePacked(type, body);
+    // Deflated by the reader's worker where it ran in one (wholeBesideDeltas).
+    const whole = o.whole ?? encodePacked(type, body);
     if (whole.length <= delta.length) return whole;
   }
   chains.set(oid, depth);
