@@ -100,3 +100,4 @@ export type { FetchFromOptions, FetchFromResult, PushToOptions, PushToResult, Pu
 export type { WebhookEvent, WebhookInfo, DeliveryInfo, CreateWebhookOptions, Webhooks } from './webhooks/store.js';
 export type { WebhookDeliveryOptions } from './webhooks/dispatcher.js';
 export { enableRemotes } from './webhooks/enable.js';
+export type { FetchProgress } from './repo/remotes.js';
