@@ -97,9 +97,8 @@ function progressReporter(options: ProgressOptions) {
       if (p.phase === 'receiving') receiving.update(p.objects, p.total, p.bytes);
       else if (storing === undefined) {
         receiving.done(p.objects, p.total, p.bytes);
-        // Checks of references, the writes and the refs: a phase without a count git would show.
+        // Connectivity checks, the writes and the refs: one line when it ends.
         storing = new ProgressLine('Storing objects', options);
-        storing.update(p.objects, p.total);
       }
     },
     finish(objects: number): void {

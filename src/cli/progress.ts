@@ -61,8 +61,9 @@ export class ProgressLine {
       s += `${String(pct).padStart(3)}% (${count}/${total})`;
     } else s += String(count);
     if (bytes !== undefined) {
-      const secs = Math.max(t - this.#start, 1) / 1000;
-      s += `, ${formatBytes(bytes)} | ${formatBytes(bytes / secs)}/s`;
+      s += `, ${formatBytes(bytes)}`;
+      // No rate before any time passed.
+      if (t > this.#start) s += ` | ${formatBytes(bytes / ((t - this.#start) / 1000))}/s`;
     }
     return s;
   }
