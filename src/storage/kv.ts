@@ -27,7 +27,17 @@ function* keysOf(ops: KvOp[]): Generator<Uint8Array> {
   let last: Uint8Array | undefined;
   for (const op of ops) {
     const k = op.key;
-    if (last !== undefined && k.length >= 5 && last.length >= 5 && k[0] === last[0] && k[1] === last[1] && k[2] === last[2] && k[3] === last[3] && k[4] === last[4]) continue;
+    if (
+      last !== undefined &&
+      k.length >= 5 &&
+      last.length >= 5 &&
+      k[0] === last[0] &&
+      k[1] === last[1] &&
+      k[2] === last[2] &&
+      k[3] === last[3] &&
+      k[4] === last[4]
+    )
+      continue;
     last = k;
     yield k;
   }

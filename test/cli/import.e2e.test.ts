@@ -61,7 +61,9 @@ describe('level-git import', () => {
     expect(summary.defaultBranch).toBe('trunk');
     expect(Object.fromEntries(summary.refs.map((x) => [x.ref, x.oid]))).toEqual(source);
     // Not a terminal: one line per update, the last ones final.
-    expect(r.stderr).toMatch(new RegExp(`Receiving objects: 100% \\(${summary.objects}/${summary.objects}\\), [0-9.]+ (bytes|KiB|MiB) \\| [0-9.]+ (bytes|KiB|MiB)/s, done\\.`));
+    expect(r.stderr).toMatch(
+      new RegExp(`Receiving objects: 100% \\(${summary.objects}/${summary.objects}\\), [0-9.]+ (bytes|KiB|MiB) \\| [0-9.]+ (bytes|KiB|MiB)/s, done\\.`),
+    );
     expect(r.stderr).toMatch(/Storing objects: .*done\./);
 
     // What is in the folder is what was printed.
