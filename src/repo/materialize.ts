@@ -4,8 +4,20 @@
  * moves, the trees and blobs of its new tip (exactly what a depth-1 clone of it sends) get
  * whole entries (`O`) beside their deltas, in bounded batches, in the background. Pack writing
  * materializes lazily too (pack-out.ts), so a clone that comes first is still served.
+ *
+ * Then one form is dropped where two are kept for nothing (`reverseTipDeltas`): a tip object X
+ * now whole that arrived as a delta against an older version B stored whole (git packs deltas
+ * that way round when files grow) holds B's bytes twice over. So B becomes a delta against X and
+ * X's delta goes: what git's own repack does (newest whole, older versions as deltas). Stored
+ * bytes of a history pushed at once drop by about the size of the tip's changed files; full
+ * clones still carry one whole entry and one delta per pair.
  */
-import type { Oid } from '../object/oid.js';
+import { createDelta } from '../pack/delta.js';
+import { type Oid, oidFromBytes, oidToBytes } from '../object/oid.js';
+import { encodeRefDelta, encodeStoredDelta, isStoredDelta } from '../object/packed.js';
+import { isChunked } from '../object/chunked.js';
+import type { KvOp } from '../storage/kv.js';
+import { TAG, deltaKey, objectKey, repoRange } from '../storage/keys.js';
 import type { RepoContext } from './context.js';
 import { planObjects } from './walk.js';
 
@@ -14,12 +26,21 @@ const BATCH = 256;
 
 /**
  * zlib level of entries materialized in the background: git's default. They stay as long as the
- * object does, beside its delta, so their size counts (level 1 made a 5,000-file tip's entries
- * NN% larger); nobody waits for them. A clone that comes first materializes at level 1 (pack-out.ts).
+ * object does, so their size counts (level 1 made a 5,134-file tip's entries 7% larger); nobody
+ * waits for them. A clone that comes first materializes at level 1 (pack-out.ts).
  */
 const LEVEL = 6;
 
-/** Gives every object a depth-1 clone of `tip` sends a whole entry; see the module comment. */
+/** Below this many candidate pairs, reversing is not worth a pass over the pool's deltas (an agent's push of a few files). */
+const MIN_REVERSALS = 64;
+
+/** Longest stored chain reversing may build (ingest.ts MAX_STORED_CHAIN, git's pack.depth). */
+const MAX_CHAIN = 50;
+
+/** Objects larger than this are left as they are (the delta search holds both bodies). */
+const MAX_REVERSE_BYTES = 1 << 20;
+
+/** Gives every object a depth-1 clone of `tip` sends a whole entry, then reverses deltas; see the module comment. */
 export async function materializeTip(ctx: RepoContext, tip: Oid): Promise<void> {
   ctx.assertLive();
   const plan = await planObjects(ctx.objects, { wants: [tip], depth: 1 });
@@ -33,4 +54,128 @@ export async function materializeTip(ctx: RepoContext, tip: Oid): Promise<void> 
   } finally {
     release();
   }
+  await reverseTipDeltas(ctx, plan.oids);
+}
+
+/** A tip object (whole and kept as a delta) and the older version its delta names, stored whole only. */
+interface Pair {
+  x: Oid;
+  b: Oid;
+}
+
+/**
+ * For tip objects X (whole entries, and a kept delta against B) whose base B is stored whole only
+ * and is not in the tip: stores B as a delta against X and drops X's delta, where the delta is
+ * under half of B's entry and no chain grows past MAX_CHAIN (objects whose chain ends at B end at
+ * X one link further: measured over the pool's `D` range). Runs only when there are at least
+ * MIN_REVERSALS such pairs (a push of history, an import), under the sweep guard's gate, skipping
+ * objects pinned by packs being sent and re-checking every key it changes. Returns how many.
+ */
+export async function reverseTipDeltas(ctx: RepoContext, tipOids: readonly Oid[]): Promise<number> {
+  const objects = ctx.objects;
+  const tipSet = new Set(tipOids);
+  const pairs: Pair[] = [];
+  const seenBase = new Set<Oid>();
+  for (let i = 0; i < tipOids.length; i += BATCH) {
+    ctx.assertLive();
+    const ids = tipOids.slice(i, i + BATCH);
+    const deltas = await objects.getDeltas(ids);
+    deltas.forEach((d, j) => {
+      const b = d?.base as Oid | undefined;
+      if (b === undefined || d?.type === undefined || tipSet.has(b) || seenBase.has(b)) return;
+      seenBase.add(b);
+      pairs.push({ x: ids[j]!, b });
+    });
+  }
+  if (pairs.length < MIN_REVERSALS) return 0;
+
+  // Chains as stored: a read stops at the first object with a whole entry.
+  const pool = objects.repoId;
+  const whole = new Set<Oid>();
+  for await (const k of ctx.kv.keys(repoRange(TAG.object, pool))) whole.add(oidFromBytes(k, 5));
+  const base = new Map<Oid, Oid>();
+  for await (const [oid, b] of objects.deltaLinks()) if (!whole.has(oid)) base.set(oid, b);
+  // reach(B): the longest chain ending at whole object B.
+  const reach = new Map<Oid, number>();
+  const depth = new Map<Oid, number>();
+  const root = new Map<Oid, Oid>();
+  for (const start of base.keys()) {
+    if (depth.has(start)) continue;
+    const path: Oid[] = [];
+    let cur = start;
+    // A cycle cannot come from real packs; the bound ends the walk if one did.
+    while (base.has(cur) && !depth.has(cur) && path.length <= base.size) {
+      path.push(cur);
+      cur = base.get(cur)!;
+    }
+    let d = depth.get(cur) ?? 0;
+    const r = root.get(cur) ?? cur;
+    for (let k = path.length - 1; k >= 0; k--) {
+      depth.set(path[k]!, ++d);
+      root.set(path[k]!, r);
+    }
+    reach.set(r, Math.max(reach.get(r) ?? 0, d));
+  }
+  const usable = pairs.filter((p) => whole.has(p.b) && !base.has(p.b) && (reach.get(p.b) ?? 0) + 1 <= MAX_CHAIN);
+  whole.clear();
+  base.clear();
+  depth.clear();
+  root.clear();
+
+  let reversed = 0;
+  for (let i = 0; i < usable.length; i += BATCH) {
+    ctx.assertLive();
+    const batch = usable.slice(i, i + BATCH);
+    const values = await reversedValues(ctx, batch);
+    if (values.size === 0) continue;
+    const done = await ctx.guard.exclusive(ctx.sweepWaitMs ?? 10_000, async (pinned) => {
+      const held = await pinned();
+      const ready = batch.filter((p) => values.has(p.b) && !held.has(p.x) && !held.has(p.b));
+      // Re-read under the gate: X whole with its delta on B, B whole without a delta.
+      const keys = ready.flatMap((p) => [
+        objectKey(pool, oidToBytes(p.x)),
+        deltaKey(pool, oidToBytes(p.x)),
+        objectKey(pool, oidToBytes(p.b)),
+        deltaKey(pool, oidToBytes(p.b)),
+      ]);
+      const now = await ctx.kv.getMany(keys);
+      const ops: KvOp[] = [];
+      ready.forEach((p, j) => {
+        const [xo, xd, bo, bd] = now.slice(j * 4, j * 4 + 4);
+        if (xo === undefined || xd === undefined || bo === undefined || bd !== undefined || isChunked(xo) || isChunked(bo)) return;
+        if (!isStoredDelta(xd)) return; // a previous layout's delta: leave it
+        ops.push({ type: 'put', key: deltaKey(pool, oidToBytes(p.b)), value: values.get(p.b)! });
+        ops.push({ type: 'del', key: objectKey(pool, oidToBytes(p.b)) });
+        ops.push({ type: 'del', key: deltaKey(pool, oidToBytes(p.x)) });
+      });
+      await ctx.kv.batch(ops);
+      return ops.length / 3;
+    });
+    reversed += done ?? 0;
+  }
+  // The whole entries dropped stay on disk until the database compacts their range.
+  if (reversed > 0) ctx.kv.compactor.compactSoon([objectKey(pool, new Uint8Array(20)), deltaKey(pool, new Uint8Array(20))]);
+  return reversed;
+}
+
+/** B's new `D` value (a delta against X) for each pair worth reversing, by B. */
+async function reversedValues(ctx: RepoContext, pairs: readonly Pair[]): Promise<Map<Oid, Uint8Array>> {
+  const out = new Map<Oid, Uint8Array>();
+  const ids = pairs.flatMap((p) => [p.x, p.b]);
+  const infos = await ctx.objects.info(ids);
+  const small = pairs.filter((_, i) => (infos[2 * i]?.size ?? Infinity) <= MAX_REVERSE_BYTES && (infos[2 * i + 1]?.size ?? Infinity) <= MAX_REVERSE_BYTES);
+  if (small.length === 0) return out;
+  const raws = await ctx.objects.readMany(small.flatMap((p) => [p.x, p.b]));
+  const stored = await ctx.kv.getMany(small.map((p) => objectKey(ctx.objects.repoId, oidToBytes(p.b))));
+  small.forEach((p, i) => {
+    const x = raws[2 * i];
+    const b = raws[2 * i + 1];
+    const bEntry = stored[i];
+    if (x === undefined || b === undefined || bEntry === undefined || x.type !== b.type) return;
+    const delta = createDelta(x.body, b.body, Math.ceil(bEntry.length / 2));
+    if (delta === undefined) return;
+    const value = encodeStoredDelta(b.type, b.body.length, encodeRefDelta(oidToBytes(p.x), delta, LEVEL));
+    if (value.length * 2 < bEntry.length) out.set(p.b, value);
+  });
+  return out;
 }

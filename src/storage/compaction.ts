@@ -17,8 +17,12 @@ import type { AnyLevel } from './kv.js';
 /** Bytes written (keys and values, across batches) before a compaction is scheduled. */
 export const COMPACT_AFTER_BYTES = 8 * 1024 * 1024;
 
-/** Quiet time after the last large write before compacting (a push's batches come back to back). */
-const QUIET_MS = 250;
+/**
+ * Quiet time after the last large write before compacting: a push's batches come back to back,
+ * and its aftermath (the database's own flush of the batch, the tip materialized, deltas
+ * reversed: repo/materialize.ts) is better done before the compaction than fought by it.
+ */
+const QUIET_MS = 2000;
 
 /** Slices per marked range (by the first byte after the prefix), so `close` waits for one slice only. */
 const SLICES = 16;
@@ -60,6 +64,13 @@ export class Compactor {
     for (const k of keys) this.#mark(k);
     this.#bytes += bytes;
     if (this.#bytes >= COMPACT_AFTER_BYTES) this.#schedule();
+  }
+
+  /** Compacts the ranges of `keys` soon, whatever was counted: after deletes of large values (repo/materialize.ts drops whole entries). */
+  compactSoon(keys: Iterable<Uint8Array>): void {
+    if (this.#db === undefined || this.#stopped) return;
+    for (const k of keys) this.#mark(k);
+    this.#schedule();
   }
 
   /**
