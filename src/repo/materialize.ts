@@ -13,12 +13,13 @@
  * clones still carry one whole entry and one delta per pair.
  */
 import { createDelta } from '../pack/delta.js';
-import { type Oid, oidFromBytes, oidToBytes } from '../object/oid.js';
-import { encodeRefDelta, encodeStoredDelta, isStoredDelta } from '../object/packed.js';
+import { type Oid, oidToBytes } from '../object/oid.js';
+import { decodeStoredDelta, encodeRefDelta, encodeStoredDelta, isStoredDelta } from '../object/packed.js';
 import { isChunked } from '../object/chunked.js';
 import type { KvOp } from '../storage/kv.js';
 import { TAG, deltaKey, objectKey, repoRange } from '../storage/keys.js';
 import type { RepoContext } from './context.js';
+import { OidMap, OidSet } from './oid-set.js';
 import { planObjects } from './walk.js';
 
 /** Objects materialized per batch (one batched read of their chains, one deflate each, one write). */
@@ -89,38 +90,12 @@ export async function reverseTipDeltas(ctx: RepoContext, tipOids: readonly Oid[]
   }
   if (pairs.length < MIN_REVERSALS) return 0;
 
-  // Chains as stored: a read stops at the first object with a whole entry.
   const pool = objects.repoId;
-  const whole = new Set<Oid>();
-  for await (const k of ctx.kv.keys(repoRange(TAG.object, pool))) whole.add(oidFromBytes(k, 5));
-  const base = new Map<Oid, Oid>();
-  for await (const [oid, b] of objects.deltaLinks()) if (!whole.has(oid)) base.set(oid, b);
-  // reach(B): the longest chain ending at whole object B.
-  const reach = new Map<Oid, number>();
-  const depth = new Map<Oid, number>();
-  const root = new Map<Oid, Oid>();
-  for (const start of base.keys()) {
-    if (depth.has(start)) continue;
-    const path: Oid[] = [];
-    let cur = start;
-    // A cycle cannot come from real packs; the bound ends the walk if one did.
-    while (base.has(cur) && !depth.has(cur) && path.length <= base.size) {
-      path.push(cur);
-      cur = base.get(cur)!;
-    }
-    let d = depth.get(cur) ?? 0;
-    const r = root.get(cur) ?? cur;
-    for (let k = path.length - 1; k >= 0; k--) {
-      depth.set(path[k]!, ++d);
-      root.set(path[k]!, r);
-    }
-    reach.set(r, Math.max(reach.get(r) ?? 0, d));
-  }
-  const usable = pairs.filter((p) => whole.has(p.b) && !base.has(p.b) && (reach.get(p.b) ?? 0) + 1 <= MAX_CHAIN);
-  whole.clear();
-  base.clear();
-  depth.clear();
-  root.clear();
+  const reach = await chainReach(ctx);
+  const usable = pairs.filter((p) => {
+    const r = reach(oidToBytes(p.b));
+    return r >= 0 && r + 1 <= MAX_CHAIN;
+  });
 
   let reversed = 0;
   for (let i = 0; i < usable.length; i += BATCH) {
@@ -143,7 +118,8 @@ export async function reverseTipDeltas(ctx: RepoContext, tipOids: readonly Oid[]
       ready.forEach((p, j) => {
         const [xo, xd, bo, bd] = now.slice(j * 4, j * 4 + 4);
         if (xo === undefined || xd === undefined || bo === undefined || bd !== undefined || isChunked(xo) || isChunked(bo)) return;
-        if (!isStoredDelta(xd)) return; // a previous layout's delta: leave it
+        // A previous layout's delta (no type byte) is left as it is; X's delta must still name B.
+        if (!isStoredDelta(xd) || decodeStoredDelta(xd).base !== p.b) return;
         ops.push({ type: 'put', key: deltaKey(pool, oidToBytes(p.b)), value: values.get(p.b)! });
         ops.push({ type: 'del', key: objectKey(pool, oidToBytes(p.b)) });
         ops.push({ type: 'del', key: deltaKey(pool, oidToBytes(p.x)) });
@@ -156,6 +132,75 @@ export async function reverseTipDeltas(ctx: RepoContext, tipOids: readonly Oid[]
   // The whole entries dropped stay on disk until the database compacts their range.
   if (reversed > 0) ctx.kv.compactor.compactSoon([objectKey(pool, new Uint8Array(20)), deltaKey(pool, new Uint8Array(20))]);
   return reversed;
+}
+
+/**
+ * For every object stored whole only (an `O` key, no `D` key), the longest chain of stored
+ * deltas ending at it (0: none); -1 for any other id. Reads stop at the first object with a
+ * whole entry, so an object with both keys ends chains too but is not a candidate base. One pass
+ * over the pool's `O` keys and `D` values, ids kept raw (oid-set.ts: tens of bytes per object).
+ */
+async function chainReach(ctx: RepoContext): Promise<(oid: Uint8Array) => number> {
+  const pool = ctx.objects.repoId;
+  const whole = new OidSet();
+  for await (const k of ctx.kv.keys(repoRange(TAG.object, pool))) whole.add(k, 5);
+  // Objects stored only as deltas: id -> index i (`index`), i -> its base's id (20 bytes in `bases`).
+  const index = new OidMap();
+  const bothForms = new OidSet();
+  let bases: Uint8Array = new Uint8Array(20 * 4096);
+  let n = 0;
+  for await (const [k, v] of ctx.kv.entries(repoRange(TAG.delta, pool))) {
+    if (whole.has(k, 5)) {
+      bothForms.add(k, 5);
+      continue;
+    }
+    if ((n + 1) * 20 > bases.length) bases = grow(bases);
+    bases.set(v.subarray(baseOffset(v), baseOffset(v) + 20), n * 20);
+    index.set(k, 5, n++);
+  }
+  const depth = new Int32Array(n); // 0: not computed yet
+  const rootOf = new Int32Array(n); // the index in `bases` naming the root, for each object
+  const reach = new OidMap();
+  const path: number[] = [];
+  for (let i = 0; i < n; i++) {
+    if (depth[i] !== 0) continue;
+    let cur = i;
+    // A cycle cannot come from real packs; the bound ends the walk if one did.
+    while (depth[cur] === 0 && path.length <= n) {
+      path.push(cur);
+      const next = index.get(bases, cur * 20);
+      if (next < 0) break;
+      cur = next;
+    }
+    let d = depth[cur] !== 0 && path[path.length - 1] !== cur ? depth[cur]! : 0;
+    const root = depth[cur] !== 0 && path[path.length - 1] !== cur ? rootOf[cur]! : cur;
+    while (path.length > 0) {
+      const j = path.pop()!;
+      depth[j] = ++d;
+      rootOf[j] = root;
+    }
+    // The root's id is the base of the last link walked.
+    if (d > reach.get(bases, root * 20)) reach.set(bases, root * 20, d);
+  }
+  return (oid) => (whole.has(oid) && !bothForms.has(oid) ? Math.max(0, reach.get(oid)) : -1);
+}
+
+function grow(a: Uint8Array): Uint8Array {
+  const b = new Uint8Array(a.length * 2);
+  b.set(a);
+  return b;
+}
+
+/** Where the base id starts in a `D` value (packed.ts StoredDelta: a type byte and size varint, then the entry's header). */
+function baseOffset(v: Uint8Array): number {
+  let i = 0;
+  if (v[0]! < 0x10) {
+    i = 1;
+    while (v[i]! & 0x80) i++;
+    i++;
+  }
+  while (v[i]! & 0x80) i++;
+  return i + 1;
 }
 
 /** B's new `D` value (a delta against X) for each pair worth reversing, by B. */
