@@ -47,7 +47,7 @@ beforeAll(async () => {
   packFile = join(bare, 'objects', 'pack', packs.find((f) => f.endsWith('.pack'))!);
   gitBytes = statSync(packFile).size + statSync(packFile.replace(/\.pack$/, '.idx')).size;
   tip = gitText(bare, ['rev-parse', 'main']) as Oid;
-}, 180_000);
+}, 600_000);
 
 afterAll(() => dirs.cleanup());
 
@@ -83,5 +83,5 @@ describe('stored bytes of a pushed history', () => {
     const stored = folderBytes(path);
     // On disk, at rest: the tables, the log, LevelDB's own files.
     expect(stored / gitBytes).toBeLessThan(1.3);
-  }, 300_000);
+  }, 600_000);
 });
