@@ -102,3 +102,4 @@ export type { WebhookEvent, WebhookInfo, DeliveryInfo, CreateWebhookOptions, Web
 export type { WebhookDeliveryOptions } from './webhooks/dispatcher.js';
 export { enableRemotes } from './webhooks/enable.js';
 export { enableReview, enableArchives } from './repo/enable.js';
+export type { FetchProgress } from './repo/remotes.js';

@@ -7,6 +7,8 @@
  *                   [--allow-private-remotes] [--max-commit-bytes N]
  *   level-git create-repo <name> [--default-branch B] [--url URL] [--admin-key K] [--data DIR]
  *   level-git remote-url <name> [--write] [--ttl S] [--ephemeral] [--url URL] [--admin-key K] [--data DIR]
+ *   level-git import <name> <url> [--data DIR | --db URL] [--ref R] [--depth N] [--default-branch B]
+ *                   [--progress | --no-progress] [--allow-private-remotes]
  * Environment: LEVEL_GIT_ADMIN_KEY, LEVEL_GIT_SECRET, LEVEL_GIT_PUBLIC_KEY (PEM),
  * LEVEL_GIT_PUBLIC_KEY_FILE, LEVEL_GIT_URL (operator commands), LEVEL_GIT_ALLOW_PRIVATE_REMOTES=1,
  * LEVEL_GIT_DATABASE_URL (as --db).
@@ -17,6 +19,8 @@ import { parseArgs } from 'node:util';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { startServe } from './serve.js';
+import { runImport } from './import.js';
+import { showProgress } from './progress.js';
 
 const USAGE = `usage:
   level-git serve [--data DIR | --db postgres://USER@HOST:PORT/DB] [--port N] [--host H] [--memory] [--public-key FILE]...
@@ -25,6 +29,9 @@ const USAGE = `usage:
                   [--allow-private-remotes] [--max-commit-bytes N]
   level-git create-repo <name> [--default-branch B] [--url URL] [--admin-key KEY] [--data DIR]
   level-git remote-url <name> [--write] [--ttl SECONDS] [--ephemeral] [--url URL] [--admin-key KEY] [--data DIR]
+  level-git import <name> <url> [--data DIR | --db postgres://...] [--ref R] [--depth N] [--default-branch B]
+                   [--progress | --no-progress] [--allow-private-remotes]
+      (opens the database itself: stop the server on DIR first; progress on stderr when it is a terminal)
 
 environment: LEVEL_GIT_ADMIN_KEY, LEVEL_GIT_SECRET, LEVEL_GIT_PUBLIC_KEY, LEVEL_GIT_PUBLIC_KEY_FILE, LEVEL_GIT_URL,
              LEVEL_GIT_ALLOW_PRIVATE_REMOTES=1 (as --allow-private-remotes),
@@ -182,6 +189,43 @@ async function remoteUrl(args: string[]): Promise<void> {
   process.stdout.write(`${String(r.url)}\n`);
 }
 
+async function importCommand(args: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args,
+    options: {
+      data: { type: 'string' },
+      db: { type: 'string' },
+      ref: { type: 'string' },
+      depth: { type: 'string' },
+      'default-branch': { type: 'string' },
+      progress: { type: 'boolean' },
+      'no-progress': { type: 'boolean' },
+      'allow-private-remotes': { type: 'boolean' },
+    },
+    allowPositionals: true,
+    strict: true,
+  });
+  if (positionals.length !== 2) throw new UsageError('import needs a repository name and a URL');
+  const database = values.db ?? (process.env.LEVEL_GIT_DATABASE_URL || undefined);
+  if (database !== undefined && values.data !== undefined) throw new UsageError('--db keeps everything in the database: drop --data');
+  if (database !== undefined && !/^postgres(ql)?:\/\//.test(database)) throw new UsageError('--db must be a postgres:// URL');
+  const depth = intOption(values.depth, 'depth', 1);
+  const tty = process.stderr.isTTY === true;
+  const show = showProgress(values['no-progress'] ? false : values.progress, tty);
+  const summary = await runImport({
+    name: positionals[0]!,
+    url: positionals[1]!,
+    ...(database !== undefined ? { database } : { data: values.data ?? './data' }),
+    ...(values.ref !== undefined ? { ref: values.ref } : {}),
+    ...(depth !== undefined ? { depth } : {}),
+    ...(values['default-branch'] !== undefined ? { defaultBranch: values['default-branch'] } : {}),
+    allowPrivateRemotes: values['allow-private-remotes'] === true || process.env.LEVEL_GIT_ALLOW_PRIVATE_REMOTES === '1',
+    ...(show ? { progress: { write: (s: string) => process.stderr.write(s), tty } } : {}),
+    log: (l) => process.stderr.write(`${l}\n`),
+  });
+  process.stdout.write(JSON.stringify(summary) + '\n');
+}
+
 /** Runs the command line; resolves when a one-shot command is done (serve keeps running). */
 export async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
@@ -192,6 +236,8 @@ export async function main(argv: string[]): Promise<void> {
       return createRepo(rest);
     case 'remote-url':
       return remoteUrl(rest);
+    case 'import':
+      return importCommand(rest);
     case undefined:
     case 'help':
     case '--help':

@@ -173,15 +173,16 @@ export class ObjectStore {
    * reading the entries (after every branch move, a PostgreSQL database would otherwise send
    * every object of the tip, hex-encoded, only to learn that it is there).
    */
-  async materializeMissing(oids: readonly Oid[]): Promise<void> {
+  async materializeMissing(oids: readonly Oid[], level = 1): Promise<void> {
     const present = await this.#kv.hasMany(this.#wholeKeys(oids));
     await this.#materialize(
       oids,
       present.map((p) => (p ? EMPTY : undefined)),
+      level,
     );
   }
 
-  async #materialize(oids: readonly Oid[], out: (Uint8Array | undefined)[]): Promise<Uint8Array[]> {
+  async #materialize(oids: readonly Oid[], out: (Uint8Array | undefined)[], level = 1): Promise<Uint8Array[]> {
     const rest: number[] = [];
     for (let i = 0; i < out.length; i++) if (out[i] === undefined) rest.push(i);
     if (rest.length === 0) return out as Uint8Array[];
@@ -190,7 +191,7 @@ export class ObjectStore {
     rest.forEach((i, j) => {
       const r = raws[j];
       if (r === undefined) throw new NotFoundError('ERR_OBJECT_NOT_FOUND', `object ${oids[i]} not found`, { details: { oid: oids[i]! } });
-      const entry = encodePacked(r.type, r.body, 1);
+      const entry = encodePacked(r.type, r.body, level);
       out[i] = entry;
       ops.push({ type: 'put', key: objectKey(this.repoId, oidToBytes(oids[i]!)), value: entry });
     });

@@ -15,7 +15,7 @@ import { internalsOf } from '../repo/internals.js';
 import { shallowParentOps } from '../repo/shallow.js';
 import type { KvOp } from '../storage/kv.js';
 import type { Repository } from '../repo/repository.js';
-import type { FetchFromOptions, FetchFromResult } from '../repo/remotes.js';
+import type { FetchFromOptions, FetchFromResult, FetchProgress } from '../repo/remotes.js';
 import { AGENT } from '../protocol/capabilities.js';
 import { concat } from '../platform/bytes.js';
 import { FLUSH_PKT, type PktReader, encodePkt } from '../protocol/pkt-line.js';
@@ -147,7 +147,7 @@ export async function fetchFrom(repo: Repository, url: string, options: FetchFro
     const withdraw = missing.length > 0 ? await internals.markSweep() : undefined;
     let shallowOps: KvOp[] = [];
     if (missing.length > 0) {
-      const shallow = await fetchPackInto(repo, missing, { adv, base, h, v2, depth: options.depth, fsck });
+      const shallow = await fetchPackInto(repo, missing, { adv, base, h, v2, depth: options.depth, fsck, onProgress: options.onProgress });
       result.objects = shallow.objects;
       result.added = shallow.added;
       result.shallow = shallow.shallow;
@@ -171,7 +171,15 @@ export async function fetchFrom(repo: Repository, url: string, options: FetchFro
 async function fetchPackInto(
   repo: Repository,
   missing: readonly Oid[],
-  o: { adv: Advertisement; base: URL; h: RemoteHttpOptions & { credentials?: Credentials }; v2: boolean; depth?: number; fsck?: FsckConfig },
+  o: {
+    adv: Advertisement;
+    base: URL;
+    h: RemoteHttpOptions & { credentials?: Credentials };
+    v2: boolean;
+    depth?: number;
+    fsck?: FsckConfig;
+    onProgress?: (p: FetchProgress) => void;
+  },
 ): Promise<{ objects: number; added: number; shallow: Oid[] }> {
   const { adv, base, h, v2 } = o;
   const local = await repo.listRefs();
@@ -201,9 +209,34 @@ async function fetchPackInto(
   }
   // Shallow lines count only when a depth was asked: otherwise the pack must be complete.
   const boundary = o.depth === undefined ? [] : shallow.shallow;
-  const ingested = await repo.indexPack(sidebandData(reader), {
+  const progress = o.onProgress === undefined ? undefined : packProgress(o.onProgress);
+  const ingested = await repo.indexPack(progress === undefined ? sidebandData(reader) : progress.count(sidebandData(reader)), {
     ...(o.fsck === undefined ? {} : { fsck: o.fsck }),
     ...(boundary.length > 0 ? { shallow: new Set(boundary) } : {}),
+    ...(progress === undefined ? {} : { onProgress: progress.objects }),
   });
   return { objects: ingested.oids.length, added: ingested.added, shallow: boundary };
+}
+
+/** Progress of a pack being received: bytes counted on the way in, the object count from the pack header, objects from ingest. */
+function packProgress(report: (p: FetchProgress) => void) {
+  const state: FetchProgress = { phase: 'receiving', objects: 0, bytes: 0 };
+  const head: number[] = [];
+  return {
+    async *count(source: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+      for await (const chunk of source) {
+        state.bytes += chunk.length;
+        // "PACK", version, object count (uint32 BE): the first 12 bytes.
+        for (let i = 0; head.length < 12 && i < chunk.length; i++) head.push(chunk[i]!);
+        if (state.total === undefined && head.length === 12) state.total = ((head[8]! << 24) | (head[9]! << 16) | (head[10]! << 8) | head[11]!) >>> 0;
+        report({ ...state });
+        yield chunk;
+      }
+    },
+    objects(n: number, phase: 'reading' | 'storing'): void {
+      state.objects = n;
+      if (phase === 'storing') state.phase = 'storing';
+      report({ ...state });
+    },
+  };
 }

@@ -49,6 +49,8 @@ export interface IngestOptions extends Omit<ReadPackOptions, 'getBase'> {
    * held whole. Default 4 MiB (STREAM_BLOBS_OVER); Infinity turns it off.
    */
   streamBlobsOver?: number;
+  /** Called after each batch of objects read (`objects` so far) and once before storing: what a person importing watches (cli/progress.ts). */
+  onProgress?: (objects: number, phase: 'reading' | 'storing') => void;
 }
 
 /** Default `streamBlobsOver`: blobs from 4 MiB on are streamed into chunks. */
@@ -229,7 +231,9 @@ export async function ingestPack(kv: Kv, store: ObjectStore, source: AsyncIterab
         pending.clear();
         pendingBytes = 0;
       }
+      options.onProgress?.(oids.length, 'reading');
     }
+    options.onProgress?.(oids.length, 'storing');
 
     // Connectivity: everything referenced and not in the pack is stored, with the right type
     // (types read from the stored entries' headers or delta values, in batches).

@@ -4,15 +4,44 @@
  * moves, the trees and blobs of its new tip (exactly what a depth-1 clone of it sends) get
  * whole entries (`O`) beside their deltas, in bounded batches, in the background. Pack writing
  * materializes lazily too (pack-out.ts), so a clone that comes first is still served.
+ *
+ * Then one form is dropped where two are kept for nothing (`reverseTipDeltas`): a tip object X
+ * now whole that arrived as a delta against an older version B stored whole (git packs deltas
+ * that way round when files grow) holds B's bytes twice over. So B becomes a delta against X and
+ * X's delta goes: what git's own repack does (newest whole, older versions as deltas). Stored
+ * bytes of a history pushed at once drop by about the size of the tip's changed files; full
+ * clones still carry one whole entry and one delta per pair.
  */
-import type { Oid } from '../object/oid.js';
+import { createDelta } from '../pack/delta.js';
+import { type Oid, oidToBytes } from '../object/oid.js';
+import { decodeStoredDelta, encodeRefDelta, encodeStoredDelta, isStoredDelta } from '../object/packed.js';
+import { isChunked } from '../object/chunked.js';
+import type { KvOp } from '../storage/kv.js';
+import { TAG, deltaKey, objectKey, repoRange } from '../storage/keys.js';
 import type { RepoContext } from './context.js';
+import { OidMap, OidSet } from './oid-set.js';
 import { planObjects } from './walk.js';
 
 /** Objects materialized per batch (one batched read of their chains, one deflate each, one write). */
 const BATCH = 256;
 
-/** Gives every object a depth-1 clone of `tip` sends a whole entry; see the module comment. */
+/**
+ * zlib level of entries materialized in the background: git's default. They stay as long as the
+ * object does, so their size counts (level 1 made a 5,134-file tip's entries 7% larger); nobody
+ * waits for them. A clone that comes first materializes at level 1 (pack-out.ts).
+ */
+const LEVEL = 6;
+
+/** Below this many candidate pairs, reversing is not worth a pass over the pool's deltas (an agent's push of a few files). */
+const MIN_REVERSALS = 64;
+
+/** Longest stored chain reversing may build (ingest.ts MAX_STORED_CHAIN, git's pack.depth). */
+const MAX_CHAIN = 50;
+
+/** Objects larger than this are left as they are (the delta search holds both bodies). */
+const MAX_REVERSE_BYTES = 1 << 20;
+
+/** Gives every object a depth-1 clone of `tip` sends a whole entry, then reverses deltas; see the module comment. */
 export async function materializeTip(ctx: RepoContext, tip: Oid): Promise<void> {
   ctx.assertLive();
   if (isWholeTip(ctx, tip)) return;
@@ -22,11 +51,12 @@ export async function materializeTip(ctx: RepoContext, tip: Oid): Promise<void> 
   try {
     for (let i = 0; i < plan.oids.length; i += BATCH) {
       ctx.assertLive();
-      await ctx.objects.materializeMissing(plan.oids.slice(i, i + BATCH));
+      await ctx.objects.materializeMissing(plan.oids.slice(i, i + BATCH), LEVEL);
     }
   } finally {
     release();
   }
+  await reverseTipDeltas(ctx, plan.oids);
   rememberWholeTip(ctx, tip);
 }
 
@@ -57,4 +87,171 @@ function rememberWholeTip(ctx: RepoContext, tip: Oid): void {
  */
 export function noteWholeCommit(ctx: RepoContext, tip: Oid, parent: Oid | undefined): void {
   if (parent === undefined || isWholeTip(ctx, parent)) rememberWholeTip(ctx, tip);
+}
+
+/** A tip object (whole and kept as a delta) and the older version its delta names, stored whole only. */
+interface Pair {
+  x: Oid;
+  b: Oid;
+}
+
+/**
+ * For tip objects X (whole entries, and a kept delta against B) whose base B is stored whole only
+ * and is not in the tip: stores B as a delta against X and drops X's delta, where the delta is
+ * under half of B's entry and no chain grows past MAX_CHAIN (objects whose chain ends at B end at
+ * X one link further: measured over the pool's `D` range). Runs only when there are at least
+ * MIN_REVERSALS such pairs (a push of history, an import), under the sweep guard's gate, skipping
+ * objects pinned by packs being sent and re-checking every key it changes. Returns how many.
+ */
+export async function reverseTipDeltas(ctx: RepoContext, tipOids: readonly Oid[]): Promise<number> {
+  const objects = ctx.objects;
+  const tipSet = new Set(tipOids);
+  const pairs: Pair[] = [];
+  const seenBase = new Set<Oid>();
+  for (let i = 0; i < tipOids.length; i += BATCH) {
+    ctx.assertLive();
+    const ids = tipOids.slice(i, i + BATCH);
+    const deltas = await objects.getDeltas(ids);
+    deltas.forEach((d, j) => {
+      const b = d?.base as Oid | undefined;
+      if (b === undefined || d?.type === undefined || tipSet.has(b) || seenBase.has(b)) return;
+      seenBase.add(b);
+      pairs.push({ x: ids[j]!, b });
+    });
+  }
+  if (pairs.length < MIN_REVERSALS) return 0;
+
+  const pool = objects.repoId;
+  const reach = await chainReach(ctx);
+  const usable = pairs.filter((p) => {
+    const r = reach(oidToBytes(p.b));
+    return r >= 0 && r + 1 <= MAX_CHAIN;
+  });
+
+  let reversed = 0;
+  for (let i = 0; i < usable.length; i += BATCH) {
+    ctx.assertLive();
+    const batch = usable.slice(i, i + BATCH);
+    const values = await reversedValues(ctx, batch);
+    if (values.size === 0) continue;
+    const done = await ctx.guard.exclusive(ctx.sweepWaitMs ?? 10_000, async (pinned) => {
+      const held = await pinned();
+      const ready = batch.filter((p) => values.has(p.b) && !held.has(p.x) && !held.has(p.b));
+      // Re-read under the gate: X whole with its delta on B, B whole without a delta.
+      const keys = ready.flatMap((p) => [
+        objectKey(pool, oidToBytes(p.x)),
+        deltaKey(pool, oidToBytes(p.x)),
+        objectKey(pool, oidToBytes(p.b)),
+        deltaKey(pool, oidToBytes(p.b)),
+      ]);
+      const now = await ctx.kv.getMany(keys);
+      const ops: KvOp[] = [];
+      ready.forEach((p, j) => {
+        const [xo, xd, bo, bd] = now.slice(j * 4, j * 4 + 4);
+        if (xo === undefined || xd === undefined || bo === undefined || bd !== undefined || isChunked(xo) || isChunked(bo)) return;
+        // A previous layout's delta (no type byte) is left as it is; X's delta must still name B.
+        if (!isStoredDelta(xd) || decodeStoredDelta(xd).base !== p.b) return;
+        ops.push({ type: 'put', key: deltaKey(pool, oidToBytes(p.b)), value: values.get(p.b)! });
+        ops.push({ type: 'del', key: objectKey(pool, oidToBytes(p.b)) });
+        ops.push({ type: 'del', key: deltaKey(pool, oidToBytes(p.x)) });
+      });
+      await ctx.kv.batch(ops);
+      return ops.length / 3;
+    });
+    reversed += done ?? 0;
+  }
+  // The whole entries dropped stay on disk until the database compacts their range.
+  if (reversed > 0) ctx.kv.compactor.compactSoon([objectKey(pool, new Uint8Array(20)), deltaKey(pool, new Uint8Array(20))]);
+  return reversed;
+}
+
+/**
+ * For every object stored whole only (an `O` key, no `D` key), the longest chain of stored
+ * deltas ending at it (0: none); -1 for any other id. Reads stop at the first object with a
+ * whole entry, so an object with both keys ends chains too but is not a candidate base. One pass
+ * over the pool's `O` keys and `D` values, ids kept raw (oid-set.ts: tens of bytes per object).
+ */
+async function chainReach(ctx: RepoContext): Promise<(oid: Uint8Array) => number> {
+  const pool = ctx.objects.repoId;
+  const whole = new OidSet();
+  for await (const k of ctx.kv.keys(repoRange(TAG.object, pool))) whole.add(k, 5);
+  // Objects stored only as deltas: id -> index i (`index`), i -> its base's id (20 bytes in `bases`).
+  const index = new OidMap();
+  const bothForms = new OidSet();
+  let bases: Uint8Array = new Uint8Array(20 * 4096);
+  let n = 0;
+  for await (const [k, v] of ctx.kv.entries(repoRange(TAG.delta, pool))) {
+    if (whole.has(k, 5)) {
+      bothForms.add(k, 5);
+      continue;
+    }
+    if ((n + 1) * 20 > bases.length) bases = grow(bases);
+    bases.set(v.subarray(baseOffset(v), baseOffset(v) + 20), n * 20);
+    index.set(k, 5, n++);
+  }
+  const depth = new Int32Array(n); // 0: not computed yet
+  const rootOf = new Int32Array(n); // the index in `bases` naming the root, for each object
+  const reach = new OidMap();
+  const path: number[] = [];
+  for (let i = 0; i < n; i++) {
+    if (depth[i] !== 0) continue;
+    let cur = i;
+    // A cycle cannot come from real packs; the bound ends the walk if one did.
+    while (depth[cur] === 0 && path.length <= n) {
+      path.push(cur);
+      const next = index.get(bases, cur * 20);
+      if (next < 0) break;
+      cur = next;
+    }
+    let d = depth[cur] !== 0 && path[path.length - 1] !== cur ? depth[cur]! : 0;
+    const root = depth[cur] !== 0 && path[path.length - 1] !== cur ? rootOf[cur]! : cur;
+    while (path.length > 0) {
+      const j = path.pop()!;
+      depth[j] = ++d;
+      rootOf[j] = root;
+    }
+    // The root's id is the base of the last link walked.
+    if (d > reach.get(bases, root * 20)) reach.set(bases, root * 20, d);
+  }
+  return (oid) => (whole.has(oid) && !bothForms.has(oid) ? Math.max(0, reach.get(oid)) : -1);
+}
+
+function grow(a: Uint8Array): Uint8Array {
+  const b = new Uint8Array(a.length * 2);
+  b.set(a);
+  return b;
+}
+
+/** Where the base id starts in a `D` value (packed.ts StoredDelta: a type byte and size varint, then the entry's header). */
+function baseOffset(v: Uint8Array): number {
+  let i = 0;
+  if (v[0]! < 0x10) {
+    i = 1;
+    while (v[i]! & 0x80) i++;
+    i++;
+  }
+  while (v[i]! & 0x80) i++;
+  return i + 1;
+}
+
+/** B's new `D` value (a delta against X) for each pair worth reversing, by B. */
+async function reversedValues(ctx: RepoContext, pairs: readonly Pair[]): Promise<Map<Oid, Uint8Array>> {
+  const out = new Map<Oid, Uint8Array>();
+  const ids = pairs.flatMap((p) => [p.x, p.b]);
+  const infos = await ctx.objects.info(ids);
+  const small = pairs.filter((_, i) => (infos[2 * i]?.size ?? Infinity) <= MAX_REVERSE_BYTES && (infos[2 * i + 1]?.size ?? Infinity) <= MAX_REVERSE_BYTES);
+  if (small.length === 0) return out;
+  const raws = await ctx.objects.readMany(small.flatMap((p) => [p.x, p.b]));
+  const stored = await ctx.kv.getMany(small.map((p) => objectKey(ctx.objects.repoId, oidToBytes(p.b))));
+  small.forEach((p, i) => {
+    const x = raws[2 * i];
+    const b = raws[2 * i + 1];
+    const bEntry = stored[i];
+    if (x === undefined || b === undefined || bEntry === undefined || x.type !== b.type) return;
+    const delta = createDelta(x.body, b.body, Math.ceil(bEntry.length / 2));
+    if (delta === undefined) return;
+    const value = encodeStoredDelta(b.type, b.body.length, encodeRefDelta(oidToBytes(p.x), delta, LEVEL));
+    if (value.length * 2 < bEntry.length) out.set(p.b, value);
+  });
+  return out;
 }

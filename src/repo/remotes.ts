@@ -25,6 +25,17 @@ export interface FetchFromOptions extends RemoteCredentials {
   fsck?: FsckOptions;
   /** Moves HEAD to the remote's default branch when it was fetched. Default false (imports set it). */
   setHead?: boolean;
+  /** Called as the pack arrives and is stored (often: a caller throttles what it shows; cli/progress.ts). */
+  onProgress?: (progress: FetchProgress) => void;
+}
+
+/** Where a fetch is: `receiving` the pack (objects read of the pack's `total`, bytes so far), then `storing` it (checks, writes, refs). */
+export interface FetchProgress {
+  phase: 'receiving' | 'storing';
+  objects: number;
+  /** Objects in the pack, from its header (undefined until it arrived). */
+  total?: number;
+  bytes: number;
 }
 
 /** What `repo.fetchFrom` did. */

@@ -8,6 +8,7 @@ import type { AbstractLevel } from 'abstract-level';
 import { ClosedError, LevelGitError, StorageError } from '../errors.js';
 import type { KeyRange } from './keys.js';
 import { type IndexedDbAccess, indexedDbAccess, storageError } from './idb.js';
+import { Compactor } from './compaction.js';
 
 /** Any abstract-level database (its own default encodings do not matter). */
 // biome-ignore lint/suspicious/noExplicitAny: the engine takes a database of any key and value types; Kv reads it through 'view' encodings.
@@ -17,6 +18,30 @@ export type AnyLevel = AbstractLevel<any, any, any>;
 export type KvOp = { type: 'put'; key: Uint8Array; value: Uint8Array } | { type: 'del'; key: Uint8Array };
 
 const VIEW = { keyEncoding: 'view', valueEncoding: 'view' } as const;
+
+/** A batch from this size on marks its key ranges for compaction (compaction.ts); smaller ones are left to the database. */
+const LARGE_BATCH = 1024 * 1024;
+
+/** The keys of a batch's operations, one prefix each is enough (compaction.ts keeps only tag + id). */
+function* keysOf(ops: KvOp[]): Generator<Uint8Array> {
+  let last: Uint8Array | undefined;
+  for (const op of ops) {
+    const k = op.key;
+    if (
+      last !== undefined &&
+      k.length >= 5 &&
+      last.length >= 5 &&
+      k[0] === last[0] &&
+      k[1] === last[1] &&
+      k[2] === last[2] &&
+      k[3] === last[3] &&
+      k[4] === last[4]
+    )
+      continue;
+    last = k;
+    yield k;
+  }
+}
 
 /** Binary key-value access to an abstract-level database. */
 export class Kv {
@@ -30,6 +55,8 @@ export class Kv {
    * small ones (pack-out.ts).
    */
   readonly costlyRequests: boolean;
+  /** Background compaction of the ranges large writes touched, where the database offers it (compaction.ts). */
+  readonly compactor: Compactor;
   #closed = false;
 
   constructor(db: AnyLevel, options: { costlyRequests?: boolean } = {}) {
@@ -37,6 +64,7 @@ export class Kv {
     this.idb = indexedDbAccess(db);
     const root = db as { costlyRequests?: boolean; db?: { costlyRequests?: boolean } };
     this.costlyRequests = options.costlyRequests ?? (this.idb !== undefined || root.costlyRequests === true || root.db?.costlyRequests === true);
+    this.compactor = new Compactor(db);
   }
 
   #check(): void {
@@ -78,6 +106,14 @@ export class Kv {
     if (this.idb?.usable) return this.idb.batch(ops);
     this.idb?.dropCached();
     await (this.idb === undefined ? this.db.batch(ops as never, VIEW) : this.db.batch(ops as never, VIEW).catch(idbFailure('writing', ops.length)));
+    if (this.compactor.enabled) this.#count(ops);
+  }
+
+  /** Tells the compactor about a batch's bytes; the ranges of a batch that adds little are not marked. */
+  #count(ops: KvOp[]): void {
+    let bytes = 0;
+    for (const op of ops) bytes += op.key.length + (op.type === 'put' ? op.value.length : 0);
+    if (bytes >= LARGE_BATCH) this.compactor.wrote(keysOf(ops), bytes);
   }
 
   /**
@@ -128,11 +164,13 @@ export class Kv {
     this.#check();
     this.idb?.dropCached();
     await this.db.clear({ ...range, keyEncoding: 'view' });
+    this.compactor.cleared(range.gte);
   }
 
-  /** Marks this wrapper closed (the database itself is closed by its owner). */
+  /** Marks this wrapper closed (the database itself is closed by its owner, which waits for a compaction slice in flight). */
   markClosed(): void {
     this.#closed = true;
+    this.compactor.stop();
   }
 }
 
