@@ -59,7 +59,10 @@ async function cloneObjects(name: string): Promise<string[]> {
   await g.ok(['clone', '-q', '--bare', `${server.url}/${name}.git`, dest]);
   await g.ok(['fsck', '--strict', '--no-dangling'], dest);
   const out = await g.ok(['cat-file', '--batch-all-objects', '--batch-check=%(objectname)'], dest);
-  return out.split('\n').filter((l) => l.length === 40).sort();
+  return out
+    .split('\n')
+    .filter((l) => l.length === 40)
+    .sort();
 }
 
 /** Waits for the background work after a push: a stored pack answering exactly `tips`. */
