@@ -22,6 +22,7 @@
  * records one of whose tips it deletes (`dropFullPacks`), so nothing unreachable stays stored;
  * a stream pins its tips meanwhile.
  */
+import { NotFoundError } from '../errors.js';
 import type { Oid } from '../object/oid.js';
 import { oidToBytes } from '../object/oid.js';
 import { encodePackHeader } from '../pack/pack-writer.js';
@@ -100,7 +101,14 @@ export async function serveFullPack(ctx: RepoContext, input: ObjectPlanInput): P
   const options = optionsOf(ctx);
   if (options === undefined || !isFullClone(input)) return undefined;
   const tips = normalTips(input.wants);
-  const record = (await readRecord(ctx.kv, ctx.poolId, tips)) ?? (await ensureFullPack(ctx, tips, options.minCommits));
+  let record = await readRecord(ctx.kv, ctx.poolId, tips);
+  try {
+    record ??= await ensureFullPack(ctx, tips, options.minCommits);
+  } catch (err) {
+    // An object gone while it was being stored (a ref moved and a sweep ran): the planner answers.
+    if (err instanceof NotFoundError) return undefined;
+    throw err;
+  }
   if (record === undefined) return undefined;
   if (ctx.packCache) ctx.packCache.stats.fullServed++;
   return { shallow: [], unshallow: [], pack: streamRecord(ctx, record) };
@@ -156,7 +164,7 @@ function ensureFullPack(ctx: RepoContext, tips: Oid[], minCommits: number): Prom
       if (longest < minCommits) return undefined;
     }
     const record = await build(ctx, tips, commits, base, records);
-    await collect(ctx.kv, ctx.poolId, (r, all) => r !== record && all.filter((x) => x.at >= r.at).length > MAX_RECORDS - 1 && !sameTips(r, record));
+    await collect(ctx.kv, ctx.poolId, (r, all) => r !== record && !sameTips(r, record) && all.filter((x) => x.at >= r.at).length > MAX_RECORDS);
     return record;
   });
 }
