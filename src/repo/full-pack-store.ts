@@ -254,6 +254,11 @@ export class SeriesWriter {
     return w;
   }
 
+  /** Ids written so far (the record's count once finished). */
+  get count(): number {
+    return this.#count + this.#idsUsed / 20;
+  }
+
   /** Appends pack bytes. */
   async bytes(b: Uint8Array): Promise<void> {
     let at = 0;

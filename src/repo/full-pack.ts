@@ -230,10 +230,11 @@ async function build(
       throw err;
     }
   }
+  let oids: Oid[] = [];
   try {
     const haves = base === undefined ? [] : base.commits.filter((c): c is Oid => c !== null);
     const plan = await planObjects(ctx.objects, { wants: tips, haves, ofsDelta: true });
-    const oids = have.size === 0 ? plan.oids : plan.oids.filter((o) => !have.has(oidToBytes(o)));
+    oids = have.size === 0 ? plan.oids : plan.oids.filter((o) => !have.has(oidToBytes(o)));
     // Pinned while read: a sweep meanwhile does not take what is being copied.
     const release = await ctx.guard.pin(oids);
     try {
@@ -261,6 +262,8 @@ async function build(
       release();
     }
     ctx.assertLive();
+    // The ids written are the entries written: anything else is a bug, and the record must not serve.
+    if (writer.count !== (base?.count ?? 0) + oids.length) throw new Error(`full-clone pack of ${writer.count} ids for ${oids.length} new objects`);
     const record = await writer.finish(tips, commits);
     if (ctx.packCache) ctx.packCache.stats[base === undefined ? 'fullBuilt' : 'fullExtended']++;
     return record;
