@@ -66,6 +66,8 @@ export interface ServeOptions {
   allowPrivateRemotes?: boolean;
   /** Most content bytes of one API commit (JSON or NDJSON). Default 32 MiB. */
   maxCommitBytes?: number;
+  /** Stores full-clone packs of long histories (`packCache.fullPacks`). Default false. */
+  fullPacks?: boolean;
   /** Where messages go (default stdout / stderr). */
   log?: (line: string) => void;
   logError?: (line: string) => void;
@@ -175,6 +177,7 @@ export async function startServe(options: ServeOptions = {}): Promise<RunningSer
     ...(lock !== undefined ? { lock, coordination: 'database' as const } : {}),
     ...(options.ephemeralTtlSeconds !== undefined ? { ephemeralTtlSeconds: options.ephemeralTtlSeconds } : {}),
     allowPrivateRemotes: options.allowPrivateRemotes === true,
+    ...(options.fullPacks === true ? { packCache: { fullPacks: true } } : {}),
   });
   const tokens = createTokenService({ keys: { secret, ...(options.publicKeys && options.publicKeys.length > 0 ? { publicKeys: options.publicKeys } : {}) } });
   // Fail at start, not on the first request, when a key is unusable.

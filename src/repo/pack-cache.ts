@@ -17,6 +17,7 @@ import { platform } from '../platform/index.js';
 import { toHex, utf8 } from '../platform/bytes.js';
 import type { ObjectPlanInput } from './walk.js';
 import { SharedPack } from './shared-pack.js';
+import type { FullPackOptions } from './full-pack.js';
 
 /** A finished pack and the shallow boundary that goes with it. */
 export interface CachedPack {
@@ -51,6 +52,11 @@ export interface PackCacheOptions {
   maxEntryBytes?: number;
   /** Pre-build the depth-1 pack of a branch's new tip when it moves. Default true. */
   warm?: boolean;
+  /**
+   * Full-clone packs stored per tip set (full-pack.ts). Off by default (a second copy of the
+   * history); `true` or `{ minCommits }` (default 1,000: the shortest history that gets one) turns them on.
+   */
+  fullPacks?: FullPackOptions | boolean;
   /** @deprecated Ignored: identical requests share the generation and never wait on each other's sockets. */
   shareWaitMs?: number;
 }
@@ -80,17 +86,18 @@ export function packCacheKey(repoId: number, input: ObjectPlanInput): string | u
 
 /** The engine-wide pack cache. */
 export class PackCache {
-  readonly options: Required<Omit<PackCacheOptions, 'shareWaitMs'>>;
+  readonly options: Required<Omit<PackCacheOptions, 'shareWaitMs' | 'fullPacks'>> & { fullPacks?: FullPackOptions | boolean };
   readonly #lru: LRUCache<string, CachedPack>;
   readonly #inflight = new Map<string, SharedPack>();
   /** Counters for benchmarks and tests. */
-  readonly stats = { hits: 0, misses: 0, shared: 0, warmed: 0 };
+  readonly stats = { hits: 0, misses: 0, shared: 0, warmed: 0, fullServed: 0, fullBuilt: 0, fullExtended: 0 };
 
   constructor(options: PackCacheOptions = {}) {
     this.options = {
       maxBytes: options.maxBytes ?? 256 * 1024 * 1024,
       maxEntryBytes: options.maxEntryBytes ?? 64 * 1024 * 1024,
       warm: options.warm ?? true,
+      ...(options.fullPacks !== undefined ? { fullPacks: options.fullPacks } : {}),
     };
     this.#lru = new LRUCache<string, CachedPack>({ maxSize: Math.max(1, this.options.maxBytes), sizeCalculation: (p) => Math.max(1, p.bytes) });
   }

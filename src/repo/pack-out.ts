@@ -24,6 +24,8 @@ export const MAX_CHAIN = 50;
 export interface PackBytesOptions {
   /** The client asked for `ofs-delta`: deltas whose base is earlier in the pack go out as OBJ_OFS_DELTA. */
   ofsDelta?: boolean;
+  /** Told the ids of each batch of entries, in pack order, before its bytes are yielded (full-pack.ts records them). */
+  onBatch?: (oids: readonly Oid[]) => void;
 }
 
 /** Marks in a plan's `base` array: the object goes out whole, or as a delta against a client's object. */
@@ -50,7 +52,7 @@ export async function* packBytes(
     // only against what they have seen).
     const plan = deltas || thinBases ? await planDeltas(objects, oids, thinBases) : undefined;
     if (plan && ofsBases) for (const b of plan.base) if (b >= 0) ofsBases.add(oids[b]!);
-    yield* entryBatches(objects, oids, plan);
+    yield* entryBatches(objects, oids, plan, options.onBatch);
   }
   yield* writePackBatches(oids.length, batches(), { ofsBases });
 }
@@ -160,7 +162,12 @@ function chainDepths(base: Int32Array): Uint8Array {
  * batches after the first are four times larger, so a clone sends a few reads, not one per 512
  * objects; the first stays small so the first bytes leave early.
  */
-async function* entryBatches(objects: ObjectStore, oids: readonly Oid[], plan: DeltaPlan | undefined): AsyncGenerator<PackBatch> {
+async function* entryBatches(
+  objects: ObjectStore,
+  oids: readonly Oid[],
+  plan: DeltaPlan | undefined,
+  onBatch?: (oids: readonly Oid[]) => void,
+): AsyncGenerator<PackBatch> {
   const n = oids.length;
   const step = objects.kv.costlyRequests ? BATCH * 4 : BATCH;
   const read = (at: number, size: number): Promise<PackBatch> | undefined => {
@@ -180,6 +187,7 @@ async function* entryBatches(objects: ObjectStore, oids: readonly Oid[], plan: D
     for (let at = 0, size = BATCH; at < n; at += size, size = step) {
       const batch = await next!;
       next = read(at + size, step);
+      onBatch?.(batch.oids!);
       yield* withStreams(objects, batch);
     }
   } finally {

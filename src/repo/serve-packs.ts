@@ -10,6 +10,7 @@ import type { View } from '../refs/space.js';
 import type { ObjectFilter } from '../protocol/backend.js';
 import type { RepoContext } from './context.js';
 import { materializeTip } from './materialize.js';
+import { refreshFullPack, serveFullPack } from './full-pack.js';
 import { packBytes } from './pack-out.js';
 import { packCacheKey, type PackAnswer } from './pack-cache.js';
 import { listView } from './revision.js';
@@ -63,6 +64,9 @@ export function streamPack(
 export async function fetchPack(ctx: RepoContext, input: ObjectPlanInput): Promise<PackAnswer> {
   ctx.assertLive();
   const generate = async (): Promise<PackAnswer> => {
+    // A full clone of a long history: its stored pack, no plan (full-pack.ts).
+    const full = await serveFullPack(ctx, input);
+    if (full !== undefined) return full;
     const plan = await planObjects(ctx.objects, input);
     // Deltas kept from pushes go out whenever their base travels too: across history, and
     // within one tree (git push deltas similar files of the same commit against each other).
@@ -79,10 +83,11 @@ export async function fetchPack(ctx: RepoContext, input: ObjectPlanInput): Promi
 
 /**
  * After a branch moved to `tip`: gives what a depth-1 clone of it sends whole entries
- * (materialize.ts), then pre-builds the pack a `git clone --depth 1` of it will ask for.
+ * (materialize.ts), extends or builds the stored full-clone pack (full-pack.ts), then pre-builds the pack a `git clone --depth 1` of it will ask for.
  */
 export async function warmClonePack(ctx: RepoContext, tip: Oid): Promise<void> {
   await materializeTip(ctx, tip);
+  await refreshFullPack(ctx);
   const cache = ctx.packCache;
   if (!cache?.enabled || !cache.options.warm) return;
   const includeTags = await annotatedTags(ctx, 'regular');

@@ -32,6 +32,7 @@ import { markSweepNeeded, needsObjectSweep, readSweepState, sweepCompleted, type
 import { oidFromBytes, oidToBytes } from '../object/oid.js';
 import { TAG, repoRange } from '../storage/keys.js';
 import type { RemoteGuard } from './sweep-leases.js';
+import { dropFullPacks } from './full-pack.js';
 
 /** Writes in flight, packs being streamed, and the gate a running sweep closes. One per repository. */
 export class SweepGuard {
@@ -261,6 +262,8 @@ async function sweepObjects(ctx: RepoContext, state: SweepState, waitMs: number)
         await ctx.objects.delete(dead.slice(i, i + 1000));
         await pacer.tick();
       }
+      // A stored full-clone pack whose tips died holds nothing reachable any more (full-pack.ts).
+      await dropFullPacks(ctx, dead);
       // No ingest is in flight under the gate: a quarantine range left is a crashed one's.
       await ctx.kv.clear(repoRange(TAG.quarantine, ctx.poolId));
       await sweepCompleted(ctx.kv, ctx.poolId, state);

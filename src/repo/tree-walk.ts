@@ -9,9 +9,14 @@ import type { ObjectStore } from '../object/object-store.js';
 import { isGitlinkMode, isTreeMode } from '../object/tree.js';
 import { commitGraph } from './commit-graph.js';
 import type { WalkBudget } from '../protocol/walk-budget.js';
+import { InvalidObjectError, NotFoundError } from '../errors.js';
+import { toHex } from '../platform/bytes.js';
+import { OidSet } from './oid-set.js';
 
 /** Trees decoded at a time. */
 const TREE_BATCH = 2048;
+/** Trees a walk decodes (and caches) before it scans raw bodies instead (RawTrees). */
+const DECODED_TREES = 4096;
 
 /**
  * Walks trees breadth-first from `roots` (depth 0), calling `visit` for every entry not in
@@ -32,6 +37,8 @@ export async function walkTrees(
   let queue: Oid[] = [];
   let depths: number[] = [];
   let head = 0;
+  let opened = 0;
+  let raw: RawTrees | undefined;
   for (const r of roots) if (forceRoots || !seen.has(r)) seen.add(r), queue.push(r), depths.push(0);
   while (head < queue.length && depths[head]! < maxTreeDepth) {
     let end = Math.min(queue.length, head + TREE_BATCH);
@@ -45,6 +52,23 @@ export async function walkTrees(
       head = 0;
     }
     walk?.tick();
+    opened += batch.length;
+    if (opened > DECODED_TREES) {
+      // A long walk (a history): bodies scanned for ids, nothing decoded or cached (see RawTrees).
+      raw ??= new RawTrees(seen);
+      const bodies = await store.readMany(batch);
+      bodies.forEach((b, i) => {
+        if (b === undefined) throw new NotFoundError('ERR_OBJECT_NOT_FOUND', `object ${batch[i]} not found`, { details: { oid: batch[i]! } });
+        if (b.type !== 'tree') return;
+        const depth = batchDepths[i]! + 1;
+        raw!.scan(b.body, (oid, tree) => {
+          if (!visit(oid, tree ? TREE_MODE : BLOB_MODE, depth)) return false;
+          if (tree) queue.push(oid), depths.push(depth);
+          return true;
+        });
+      });
+      continue;
+    }
     const decoded = await store.decodeMany(batch);
     decoded.forEach((d, i) => {
       if (d.type !== 'tree') return;
@@ -56,6 +80,50 @@ export async function walkTrees(
         if (isTreeMode(e.mode)) queue.push(e.oid), depths.push(depth);
       }
     });
+  }
+}
+
+const TREE_MODE = '40000';
+const BLOB_MODE = '100644';
+
+/**
+ * Tree bodies scanned for their entries' ids without decoding them (no names, no entry
+ * objects, nothing put in the decoded-object cache, which a walk of a whole history would only
+ * churn). Ids already met in this walk are recognized as raw bytes, so a hex id is made only for
+ * an entry not seen before; `seen` stays the walk's one record of what was met.
+ */
+class RawTrees {
+  readonly #seen: Set<Oid>;
+  readonly #met = new OidSet();
+
+  constructor(seen: Set<Oid>) {
+    this.#seen = seen;
+  }
+
+  /** Calls `visit` for every entry (not a gitlink) not met before; what it accepts is met. */
+  scan(body: Uint8Array, visit: (oid: Oid, tree: boolean) => boolean): void {
+    let i = 0;
+    while (i < body.length) {
+      const start = i;
+      const sp = body.indexOf(0x20, start);
+      const nul = sp < 0 ? -1 : body.indexOf(0, sp + 1);
+      if (nul < 0 || nul + 21 > body.length) throw new InvalidObjectError('truncated tree entry');
+      const at = nul + 1;
+      i = at + 20;
+      // Modes were checked when the tree was stored: "40000" (or "040000") is a tree, "160000" a gitlink.
+      const len = sp - start;
+      if (len === 6 && body[start] === 0x31 && body[start + 1] === 0x36) continue;
+      if (this.#met.has(body, at)) continue;
+      const oid = toHex(body, at, at + 20) as Oid;
+      if (this.#seen.has(oid)) {
+        this.#met.add(body, at);
+        continue;
+      }
+      const tree = (len === 5 && body[start] === 0x34) || (len === 6 && body[start] === 0x30 && body[start + 1] === 0x34);
+      if (!visit(oid, tree)) continue;
+      this.#met.add(body, at);
+      this.#seen.add(oid);
+    }
   }
 }
 

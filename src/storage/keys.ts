@@ -35,7 +35,10 @@
  *                                 and its source; no 'P' key: a repository is its own pool)
  *   'B' pool stream(8) seq(4)  -> one chunk of a big object's pack entry (object/chunked.ts);
  *                                 its 'O' value is then a 32-byte marker naming the stream
- * The object ranges ('O', 'D', 'C', 'Q', 'K', 'A', 'B'), the sweep state ('W') and the
+ *   'M' pool kind(1) ...       -> full-clone packs (repo/full-pack-store.ts): 0x00 tips(20) record
+ *                                 (JSON), 0x01 series(8) seq(4) pack bytes, 0x02 series(8) seq(4)
+ *                                 object ids in pack order, 0x03 series(8) marker
+ * The object ranges ('O', 'D', 'C', 'Q', 'K', 'A', 'B', 'M'), the sweep state ('W') and the
  * cross-process leases ('L', whose sweep guard is the pool's) live under the pool's id
  * (POOL_TAGS); the record, refs and idempotency records under the repository's own (OWN_TAGS).
  */
@@ -64,6 +67,7 @@ export const TAG = {
   pool: 0x50, // P  per pool: its member repositories (storage/pools.ts)
   absent: 0x41, // A  per pool: parents a shallow fetch left out (repo/shallow.ts)
   chunk: 0x42, // B  per pool: chunks of big objects (object/chunked.ts)
+  fullPack: 0x4d, // M  per pool: full-clone packs and their object lists (repo/full-pack-store.ts)
 } as const;
 
 /** Tags of every per-repository key range (cleared when a repository is deleted). */
@@ -83,6 +87,7 @@ export const REPO_TAGS = [
   TAG.pool,
   TAG.absent,
   TAG.chunk,
+  TAG.fullPack,
 ] as const;
 
 /** Tags of the ranges kept under a pool's id: shared by every member, cleared when the last member is deleted. */
@@ -97,6 +102,7 @@ export const POOL_TAGS: readonly number[] = [
   TAG.lease,
   TAG.absent,
   TAG.chunk,
+  TAG.fullPack,
 ];
 
 /** Tags of the ranges kept under a repository's own id: cleared when it is deleted. */

@@ -1,0 +1,288 @@
+/**
+ * Full-clone packs: a full clone (no haves, no shallow, no deepen, no filter, `ofs-delta`) of a
+ * set of tips is answered from a pack stored for exactly that tip set (full-pack-store.ts),
+ * streamed with a fresh header and SHA-1 trailer, without planning: no commit and no tree of the
+ * history is read. Like C git's pack reuse after gc, but kept current as refs move.
+ *
+ * A stored pack holds exactly the objects reachable from its tips (each once, ofs-deltas against
+ * earlier entries, ref-deltas only against earlier entries too). It is made:
+ *   - by extension, when every tip of a stored pack is reachable from the new tips (a
+ *     fast-forward, a new branch or tag): the ordinary fetch plan with the old tips' commits as
+ *     haves (the commit-graph planner costs what changed), minus the ids already stored, appended
+ *     after the stored entries (copied into a new series first when another record already
+ *     extended that one);
+ *   - from nothing otherwise (the whole plan, as a clone without it would make).
+ * Off unless `packCache.fullPacks` is set (a second copy of the history's objects).
+ * Made in the background after a branch moves (serve-packs.ts `warmClonePack`) where a pack is
+ * stored already or the history reaches `minCommits`, and on a full clone that finds none. Only
+ * histories of at least `minCommits` commits get one (a short history plans in milliseconds and
+ * is not worth its stored bytes).
+ *
+ * Correctness does not depend on refs: the wants of a request are checked against its view first
+ * (upload-pack), and a stored pack is the closure of exactly those wants. The sweep drops the
+ * records one of whose tips it deletes (`dropFullPacks`), so nothing unreachable stays stored;
+ * a stream pins its tips meanwhile.
+ */
+import { NotFoundError } from '../errors.js';
+import type { Oid } from '../object/oid.js';
+import { oidToBytes } from '../object/oid.js';
+import { encodePackHeader } from '../pack/pack-writer.js';
+import { platform } from '../platform/index.js';
+import type { RepoContext } from './context.js';
+import { commitGraph } from './commit-graph.js';
+import { isAncestor } from './commit-walk.js';
+import {
+  type FullPackRecord,
+  SeriesWriter,
+  collect,
+  holdSeries,
+  idsOf,
+  listRecords,
+  normalTips,
+  readRecord,
+  recordBytes,
+  recordIds,
+} from './full-pack-store.js';
+import { OidSet } from './oid-set.js';
+import { packBytes } from './pack-out.js';
+import type { PackAnswer } from './pack-cache.js';
+import { listView, peel } from './revision.js';
+import { planObjects, type ObjectPlanInput } from './walk.js';
+
+/** Records kept per object pool (the oldest go first). */
+export const MAX_RECORDS = 3;
+/** Default of `FullPackOptions.minCommits`. */
+export const DEFAULT_MIN_COMMITS = 1000;
+
+/** Options of full-clone packs (`PackCacheOptions.fullPacks`). */
+export interface FullPackOptions {
+  /** Histories shorter than this (the longest chain of commits under the tips) get none. Default 1,000. */
+  minCommits?: number;
+}
+
+/**
+ * The options in force, or undefined when full-clone packs are off: the default, since a stored
+ * pack is a second copy of the history (stored bytes about 2x C git's instead of 1.25x); a
+ * server that serves full clones of long histories turns them on (docs/storage.md).
+ */
+function optionsOf(ctx: RepoContext): Required<FullPackOptions> | undefined {
+  const o = ctx.packCache?.options.fullPacks;
+  if (o === undefined || o === false) return undefined;
+  return { minCommits: (o === true ? undefined : o.minCommits) ?? DEFAULT_MIN_COMMITS };
+}
+
+/** Whether a request is a full clone a stored pack answers exactly (see the module comment). */
+export function isFullClone(input: ObjectPlanInput): boolean {
+  if (input.wants.length === 0 || !input.ofsDelta) return false;
+  if ((input.haves?.length ?? 0) > 0 || (input.clientShallows?.length ?? 0) > 0) return false;
+  if (input.depth !== undefined || input.deepenRelative || input.deepenSince !== undefined || (input.deepenNot?.length ?? 0) > 0) return false;
+  if (input.filter !== undefined) return false;
+  // include-tag adds tags the wants do not name: only when it can add none (every tag wanted).
+  const wants = new Set(input.wants);
+  return (input.includeTags ?? []).every((t) => wants.has(t.oid));
+}
+
+/** One build at a time per pool (a second request for the same tips then finds the first's record). */
+const queues = new WeakMap<object, Map<number, Promise<unknown>>>();
+
+function serial<T>(ctx: RepoContext, fn: () => Promise<T>): Promise<T> {
+  let m = queues.get(ctx.kv);
+  if (m === undefined) queues.set(ctx.kv, (m = new Map()));
+  const prev = m.get(ctx.poolId) ?? Promise.resolve();
+  const run = prev.then(fn, fn);
+  const tail = run.catch(() => undefined);
+  m.set(ctx.poolId, tail);
+  void tail.then(() => {
+    if (m.get(ctx.poolId) === tail) m.delete(ctx.poolId);
+  });
+  return run;
+}
+
+/**
+ * The answer to a full clone from a stored pack, made first when missing; undefined when the
+ * request is no full clone, full packs are off or the history is too short for one.
+ */
+export async function serveFullPack(ctx: RepoContext, input: ObjectPlanInput): Promise<PackAnswer | undefined> {
+  const options = optionsOf(ctx);
+  if (options === undefined || !isFullClone(input)) return undefined;
+  const tips = normalTips(input.wants);
+  let record = await readRecord(ctx.kv, ctx.poolId, tips);
+  try {
+    record ??= await ensureFullPack(ctx, tips, options.minCommits);
+  } catch (err) {
+    // An object gone while it was being stored (a ref moved and a sweep ran): the planner answers.
+    if (err instanceof NotFoundError) return undefined;
+    throw err;
+  }
+  if (record === undefined) return undefined;
+  if (ctx.packCache) ctx.packCache.stats.fullServed++;
+  return { shallow: [], unshallow: [], pack: streamRecord(ctx, record) };
+}
+
+/** The pack of a record: header, stored entries, trailer; its tips pinned and its series held while it streams. */
+async function* streamRecord(ctx: RepoContext, r: FullPackRecord): AsyncGenerator<Uint8Array> {
+  const release = await ctx.guard.pin(r.tips);
+  const hold = holdSeries(ctx.kv, ctx.poolId, r.series);
+  try {
+    const hash = platform().createSha1();
+    const header = encodePackHeader(r.count);
+    hash.update(header);
+    yield header;
+    for await (const chunk of recordBytes(ctx.kv, ctx.poolId, r)) {
+      hash.update(chunk);
+      yield chunk;
+    }
+    yield hash.digest();
+  } finally {
+    hold();
+    release();
+  }
+}
+
+/**
+ * After a branch moved: makes the stored pack of the regular refs' branches and tags (what
+ * `git clone` wants) when one is stored for the pool already or the history is long enough.
+ */
+export async function refreshFullPack(ctx: RepoContext): Promise<void> {
+  const options = optionsOf(ctx);
+  if (options === undefined) return;
+  const refs = await listView(ctx.refs, 'regular', 'refs/');
+  const tips = normalTips(refs.filter(([n]) => n.startsWith('refs/heads/') || n.startsWith('refs/tags/')).map(([, v]) => v.oid));
+  if (tips.length === 0 || (await readRecord(ctx.kv, ctx.poolId, tips)) !== undefined) return;
+  await ensureFullPack(ctx, tips, options.minCommits);
+}
+
+/** The record of `tips`: stored, extended from another, or built; undefined below `minCommits`. */
+function ensureFullPack(ctx: RepoContext, tips: Oid[], minCommits: number): Promise<FullPackRecord | undefined> {
+  return serial(ctx, async () => {
+    ctx.assertLive();
+    const stored = await readRecord(ctx.kv, ctx.poolId, tips);
+    if (stored !== undefined) return stored;
+    const peeled = await peel(ctx.objects, tips);
+    const commits = peeled.map((p) => (p.type === 'commit' ? p.oid : null));
+    const records = await listRecords(ctx.kv, ctx.poolId);
+    const base = await pickBase(ctx, records, tips, commits);
+    if (base === undefined) {
+      const graph = commitGraph(ctx.objects);
+      const recs = await graph.records(commits.filter((c): c is Oid => c !== null));
+      const longest = Math.max(0, ...recs.map((r) => r?.generation ?? 0));
+      if (longest < minCommits) return undefined;
+    }
+    const record = await build(ctx, tips, commits, base, records);
+    await collect(ctx.kv, ctx.poolId, (r, all) => r !== record && !sameTips(r, record) && all.filter((x) => x.at >= r.at).length > MAX_RECORDS);
+    return record;
+  });
+}
+
+function sameTips(a: FullPackRecord, b: FullPackRecord): boolean {
+  return a.tips.length === b.tips.length && a.tips.every((t, i) => t === b.tips[i]);
+}
+
+/** The largest stored record every tip of which the new tips reach (its objects are then all wanted). */
+async function pickBase(ctx: RepoContext, records: FullPackRecord[], tips: Oid[], commits: (Oid | null)[]): Promise<FullPackRecord | undefined> {
+  const tipSet = new Set(tips);
+  const heads = commits.filter((c): c is Oid => c !== null);
+  const known = new Map<Oid, boolean>();
+  const reached = async (oid: Oid): Promise<boolean> => {
+    let r = known.get(oid);
+    if (r === undefined) {
+      r = false;
+      for (const h of heads) if ((r = await isAncestor(ctx.objects, oid, h))) break;
+      known.set(oid, r);
+    }
+    return r;
+  };
+  const sorted = [...records].sort((a, b) => b.count - a.count);
+  next: for (const r of sorted) {
+    for (let i = 0; i < r.tips.length; i++) {
+      const t = r.tips[i]!;
+      if (tipSet.has(t)) continue;
+      // A tip that is a commit may have been passed by the new tips; anything else must be one of them.
+      if (r.commits[i] !== t || !(await reached(t))) continue next;
+    }
+    return r;
+  }
+  return undefined;
+}
+
+/**
+ * Writes the record of `tips`: after `base` (appending in place when `base` ends its series,
+ * else on a copy of it) or from nothing.
+ */
+async function build(
+  ctx: RepoContext,
+  tips: Oid[],
+  commits: (Oid | null)[],
+  base: FullPackRecord | undefined,
+  records: FullPackRecord[],
+): Promise<FullPackRecord> {
+  const kv = ctx.kv;
+  const pool = ctx.poolId;
+  let writer: SeriesWriter;
+  const have = new OidSet();
+  if (base === undefined) writer = await SeriesWriter.create(kv, pool);
+  else {
+    const atEnd = records.every((r) => r.series !== base.series || r.bytes <= base.bytes);
+    writer = atEnd ? await SeriesWriter.after(kv, pool, base) : await SeriesWriter.create(kv, pool);
+    try {
+      for await (const ids of recordIds(kv, pool, base)) {
+        for (let o = 0; o < ids.length; o += 20) have.add(ids, o);
+        if (!atEnd) await writer.ids(idsOf(ids));
+      }
+      if (!atEnd) for await (const chunk of recordBytes(kv, pool, base)) await writer.bytes(chunk);
+    } catch (err) {
+      writer.close();
+      throw err;
+    }
+  }
+  let oids: Oid[] = [];
+  try {
+    const haves = base === undefined ? [] : base.commits.filter((c): c is Oid => c !== null);
+    const plan = await planObjects(ctx.objects, { wants: tips, haves, ofsDelta: true });
+    oids = have.size === 0 ? plan.oids : plan.oids.filter((o) => !have.has(oidToBytes(o)));
+    // Pinned while read: a sweep meanwhile does not take what is being copied.
+    const release = await ctx.guard.pin(oids);
+    try {
+      // Deltas against stored entries stay ref-deltas (their base is earlier in the pack).
+      const thin = have.size === 0 ? undefined : ({ has: (o: Oid) => have.has(oidToBytes(o)) } as ReadonlySet<Oid>);
+      let pending: Oid[] = [];
+      const chunks = packBytes(ctx.objects, oids, true, thin, { ofsDelta: true, onBatch: (ids) => pending.push(...ids) });
+      let first = true;
+      let last: Uint8Array | undefined;
+      for await (const chunk of chunks) {
+        if (first) {
+          first = false; // the header: the stored pack has none
+          continue;
+        }
+        if (last !== undefined) await writer.bytes(last);
+        last = chunk;
+        if (pending.length > 0) {
+          const ids = pending;
+          pending = [];
+          await writer.ids(ids);
+        }
+      }
+      await writer.ids(pending); // `last` is the trailer: the stored pack has none
+    } finally {
+      release();
+    }
+    ctx.assertLive();
+    // The ids written are the entries written: anything else is a bug, and the record must not serve.
+    if (writer.count !== (base?.count ?? 0) + oids.length) throw new Error(`full-clone pack of ${writer.count} ids for ${oids.length} new objects`);
+    const record = await writer.finish(tips, commits);
+    if (ctx.packCache) ctx.packCache.stats[base === undefined ? 'fullBuilt' : 'fullExtended']++;
+    return record;
+  } finally {
+    writer.close();
+  }
+}
+
+/** The sweep's hook: drops every record of the pool one of whose tips it deleted; returns how many. */
+export async function dropFullPacks(ctx: Pick<RepoContext, 'kv' | 'poolId'>, dead: readonly Oid[]): Promise<number> {
+  if (dead.length === 0) return 0;
+  const records = await listRecords(ctx.kv, ctx.poolId);
+  if (records.length === 0) return 0;
+  const gone = new Set(dead);
+  const kept = await collect(ctx.kv, ctx.poolId, (r) => r.tips.some((t) => gone.has(t)));
+  return records.length - kept.length;
+}
