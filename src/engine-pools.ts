@@ -5,7 +5,7 @@
  * write from then on. The pool lives while any member does; the sweep of any member marks from
  * the refs of all of them (repo/sweep.ts).
  */
-import { InvalidArgumentError, NotFoundError } from './errors.js';
+import { InvalidArgumentError, NotFoundError, RepoExistsError } from './errors.js';
 import type { Kv, KvOp } from './storage/kv.js';
 import {
   OWN_TAGS,
@@ -105,6 +105,23 @@ function forkDefault(source: RepoRecord, refs: Map<string, Uint8Array>, options:
   return Array.isArray(options.branches) ? options.branches[0]! : branches[0]!;
 }
 
+/** The id a new repository of `name` gets (written by the caller's batch, under the engine lock); RepoExistsError if the name is taken. */
+export async function claimId(kv: Kv, name: string): Promise<number> {
+  if ((await kv.get(nameKey(name))) !== undefined) throw new RepoExistsError(`repository "${name}" already exists`, { details: { name } });
+  const next = await kv.get(nextIdKey());
+  return next === undefined ? 1 : decodeRepoId(next);
+}
+
+/** The writes that create an empty repository from its record: the next id, its name, record and HEAD. */
+export function createOps(record: RepoRecord): KvOp[] {
+  return [
+    { type: 'put', key: nextIdKey(), value: encodeRepoId(record.id + 1) },
+    { type: 'put', key: nameKey(record.name), value: encodeRepoId(record.id) },
+    { type: 'put', key: repoRecordKey(record.id), value: utf8(JSON.stringify(record)) },
+    { type: 'put', key: refKey(record.id, 'HEAD'), value: encodeSymref(branchRef(record.defaultBranch)) },
+  ];
+}
+
 /** The record and writes of a fork of `source` as repository `id`: name, record, HEAD, refs, pool membership. */
 export async function forkOps(
   kv: Kv,
@@ -149,7 +166,8 @@ export async function clearDeleted(kv: Kv, id: number, pool: number | undefined)
 /** What the orphan scan keeps (read under the engine lock): ids below the next-id counter with a record, and pools with members. */
 export async function liveIds(kv: Kv): Promise<Pick<OrphanScan, 'limit' | 'live' | 'livePools'>> {
   const next = await kv.get(nextIdKey());
-  const live = new Set<number>();
+  // Id 0 holds the engine-wide webhooks (webhooks/store.ts ENGINE_HOOKS): never an orphan.
+  const live = new Set<number>([0]);
   for await (const k of kv.keys(repoRecordsRange())) if (k.length === 5) live.add(decodeRepoId(k.subarray(1)));
   return { limit: next === undefined ? 1 : decodeRepoId(next), live, livePools: new Set([...live, ...(await listedPools(kv))]) };
 }
