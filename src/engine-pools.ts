@@ -27,6 +27,7 @@ import { branchRef } from './refs/ref-name.js';
 import { fromUtf8, utf8 } from './platform/bytes.js';
 import { sweepMarkOp } from './repo/sweep-state.js';
 import type { RepoInfo } from './repo/context.js';
+import type { EngineEvents } from './webhooks/services.js';
 
 /** A repository's stored record; `pool` is absent for a repository that is its own pool. */
 export interface RepoRecord extends RepoInfo {
@@ -112,32 +113,47 @@ export async function claimId(kv: Kv, name: string): Promise<number> {
   return next === undefined ? 1 : decodeRepoId(next);
 }
 
-/** The writes that create an empty repository from its record: the next id, its name, record and HEAD. */
-export function createOps(record: RepoRecord): KvOp[] {
-  return [
-    { type: 'put', key: nextIdKey(), value: encodeRepoId(record.id + 1) },
-    { type: 'put', key: nameKey(record.name), value: encodeRepoId(record.id) },
-    { type: 'put', key: repoRecordKey(record.id), value: utf8(JSON.stringify(record)) },
-    { type: 'put', key: refKey(record.id, 'HEAD'), value: encodeSymref(branchRef(record.defaultBranch)) },
+/**
+ * The record and writes of a new empty repository (under the engine lock): its id claimed, the
+ * next id, its name, record and HEAD, and the outbox entries of `repo.created`.
+ */
+export async function createRepoOps(kv: Kv, name: string, defaultBranch: string, events?: EngineEvents): Promise<{ record: RepoRecord; ops: KvOp[] }> {
+  const head = branchRef(defaultBranch);
+  const id = await claimId(kv, name);
+  const record: RepoRecord = { id, name, defaultBranch: head.slice('refs/heads/'.length), createdAt: new Date().toISOString() };
+  const ops: KvOp[] = [
+    { type: 'put', key: nextIdKey(), value: encodeRepoId(id + 1) },
+    { type: 'put', key: nameKey(name), value: encodeRepoId(id) },
+    { type: 'put', key: repoRecordKey(id), value: utf8(JSON.stringify(record)) },
+    { type: 'put', key: refKey(id, 'HEAD'), value: encodeSymref(head) },
   ];
+  return { record, ops: [...ops, ...((await events?.createdOps(record)) ?? [])] };
 }
 
-/** The record and writes of a fork of `source` as repository `id`: name, record, HEAD, refs, pool membership. */
+/**
+ * The record and writes of a fork of `source` named `name` (under the engine lock): its id
+ * claimed, name, record, HEAD, refs, pool membership, and the outbox entries of `repo.created`
+ * (the engine-wide hooks and the source's: webhooks/services.ts).
+ */
 export async function forkOps(
   kv: Kv,
   source: RepoRecord,
-  target: { id: number; name: string },
+  name: string,
   options: ForkOptions,
+  events?: EngineEvents,
 ): Promise<{ record: RepoRecord; ops: KvOp[] }> {
+  const id = await claimId(kv, name);
   const refs = await forkedRefs(kv, source, options);
   const pool = poolOf(source);
-  const record: RepoRecord = { id: target.id, name: target.name, defaultBranch: forkDefault(source, refs, options), createdAt: new Date().toISOString(), pool };
+  const record: RepoRecord = { id, name, defaultBranch: forkDefault(source, refs, options), createdAt: new Date().toISOString(), pool };
   const ops: KvOp[] = [
-    { type: 'put', key: nameKey(target.name), value: encodeRepoId(target.id) },
-    { type: 'put', key: repoRecordKey(target.id), value: utf8(JSON.stringify(record)) },
-    { type: 'put', key: refKey(target.id, 'HEAD'), value: encodeSymref(branchRef(record.defaultBranch)) },
-    ...[...refs].map(([ref, value]): KvOp => ({ type: 'put', key: refKey(target.id, ref), value })),
-    ...(await joinPoolOps(kv, pool, target.id)),
+    { type: 'put', key: nextIdKey(), value: encodeRepoId(id + 1) },
+    { type: 'put', key: nameKey(name), value: encodeRepoId(id) },
+    { type: 'put', key: repoRecordKey(id), value: utf8(JSON.stringify(record)) },
+    { type: 'put', key: refKey(id, 'HEAD'), value: encodeSymref(branchRef(record.defaultBranch)) },
+    ...[...refs].map(([ref, value]): KvOp => ({ type: 'put', key: refKey(id, ref), value })),
+    ...(await joinPoolOps(kv, pool, id)),
+    ...((await events?.createdOps(record, source)) ?? []),
   ];
   return { record, ops };
 }

@@ -5,17 +5,17 @@
  */
 import { InvalidArgumentError, InvalidRepoNameError, NotFoundError, ClosedError, StorageError } from './errors.js';
 import { Kv, type AnyLevel } from './storage/kv.js';
-import { decodeRepoId, encodeRepoId, nameKey, nextIdKey, repoRecordKey, repoRecordsRange } from './storage/keys.js';
+import { decodeRepoId, nameKey, repoRecordKey, repoRecordsRange } from './storage/keys.js';
 import { fromUtf8 } from './platform/bytes.js';
 import { clearOrphanRanges } from './storage/orphans.js';
 import { poolMembers } from './storage/pools.js';
 import { listReposPage, type RepoPage, type RepoPageOptions } from './engine-list.js';
-import { checkForkOptions, claimId, clearDeleted, createOps, deleteOps, forkOps, liveIds, poolOf, repoNotFound, type ForkOptions, type RepoRecord } from './engine-pools.js';
+import { checkForkOptions, clearDeleted, deleteOps, forkOps, liveIds, poolOf, repoNotFound, type ForkOptions, type RepoRecord } from './engine-pools.js';
+import { createRepoOps } from './engine-pools.js';
 import { createObjectCache, ObjectStore, type ObjectCache } from './object/object-store.js';
 import type { RefLock } from './refs/lock.js';
 import { defaultRefLock } from './refs/web-locks.js';
 import { RefStore } from './refs/ref-store.js';
-import { branchRef } from './refs/ref-name.js';
 import { Repository, type RepoInfo, type RepoContext } from './repo/repository.js';
 import { SweepGuard } from './repo/sweep.js';
 import { sweepRepositories } from './engine-sweep.js';
@@ -141,13 +141,10 @@ export class Engine {
   async createRepo(name: string, options: { defaultBranch?: string } = {}): Promise<Repository> {
     this.#check();
     checkRepoName(name);
-    const defaultBranch = options.defaultBranch ?? 'main';
-    const head = branchRef(defaultBranch);
     return this.#lock.run('engine', async () => {
-      const id = await claimId(this.#kv, name);
-      const record: RepoRecord = { id, name, defaultBranch: head.slice('refs/heads/'.length), createdAt: new Date().toISOString() };
-      // `repo.created` goes into the creating batch (webhooks/services.ts: who receives it).
-      await this.#kv.batch([...createOps(record), ...((await this.#events?.createdOps(record)) ?? [])]);
+      // With `repo.created` in the same batch (webhooks/services.ts: who receives it).
+      const { record, ops } = await createRepoOps(this.#kv, name, options.defaultBranch ?? 'main', this.#events);
+      await this.#kv.batch(ops);
       this.#events?.kick();
       return this.#open(record);
     });
@@ -163,11 +160,10 @@ export class Engine {
     const opts = checkForkOptions(options);
     return this.#lock.run('engine', async () => {
       const src = (await this.#record(source)) ?? repoNotFound(source);
-      const id = await claimId(this.#kv, name);
       // Counted as a write of the pool: no sweep deletes what the copied refs name meanwhile.
       return this.#guardOf(poolOf(src)).write(async () => {
-        const { record, ops } = await forkOps(this.#kv, src, { id, name }, opts);
-        await this.#kv.batch([{ type: 'put', key: nextIdKey(), value: encodeRepoId(id + 1) }, ...ops, ...((await this.#events?.createdOps(record, src)) ?? [])]);
+        const { record, ops } = await forkOps(this.#kv, src, name, opts, this.#events);
+        await this.#kv.batch(ops);
         this.#events?.kick();
         return this.#open(record);
       });

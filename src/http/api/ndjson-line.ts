@@ -30,7 +30,8 @@ export async function* lines(body: AsyncIterable<Uint8Array>): AsyncGenerator<Ui
   const scratch = new Scratch();
   let held = 0;
   const hold = (part: Uint8Array) => {
-    if (held + part.length > MAX_LINE_BYTES) throw new LimitExceededError(`an NDJSON line exceeds ${MAX_LINE_BYTES} bytes`, { details: { limit: MAX_LINE_BYTES } });
+    if (held + part.length > MAX_LINE_BYTES)
+      throw new LimitExceededError(`an NDJSON line exceeds ${MAX_LINE_BYTES} bytes`, { details: { limit: MAX_LINE_BYTES } });
     const old = scratch.room(0);
     const buf = scratch.room(held + part.length);
     if (buf !== old) buf.set(old.subarray(0, held));
