@@ -3,7 +3,8 @@
  * the library's createRepo, an import, a fork) and goes to the engine-wide hooks (`/webhooks`),
  * and for a fork also to its source's hooks (`forkOf`), as GitHub tells a repository about its
  * forks; `repo.deleted` reaches the engine-wide hooks too. The entries are written in the
- * creating batch: an engine that stops before delivering delivers after the restart.
+ * creating batch: an engine that stops before delivering delivers after the restart. The sweep's
+ * orphan scan keeps the engine-wide hooks.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -173,6 +174,9 @@ describe('lifecycle webhooks', () => {
       try {
         const [got] = await r.until((g) => g.event === 'repo.created');
         expect(got!.body).toMatchObject({ repository: 'durable' });
+        // The sweep's scan for keys of ids without a repository leaves the engine-wide hooks (id 0).
+        await second.sweep();
+        expect((await second.webhooks!.list(null)).map((h) => h.url)).toEqual([r.url]);
       } finally {
         await second.close();
       }

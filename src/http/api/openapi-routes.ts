@@ -23,6 +23,8 @@ export interface RouteDoc {
   body?: string;
   /** Another media type the body may have (its text described by the summary). */
   altBody?: string;
+  /** The component schema of each line of `altBody` when it is NDJSON (after its first line). */
+  altLines?: string;
   /** Success answers by status. */
   answers: Record<number, AnswerDoc>;
 }
@@ -77,6 +79,7 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
     tag: 'commits',
     body: 'CommitRequest',
     altBody: 'application/x-ndjson',
+    altLines: 'NdjsonChange',
     answers: { 201: 'CommitResult' },
   },
   'GET /repos/:repo/files/*path?': {
