@@ -5,7 +5,7 @@
  * write from then on. The pool lives while any member does; the sweep of any member marks from
  * the refs of all of them (repo/sweep.ts).
  */
-import { InvalidArgumentError, NotFoundError } from './errors.js';
+import { InvalidArgumentError, NotFoundError, RepoExistsError } from './errors.js';
 import type { Kv, KvOp } from './storage/kv.js';
 import {
   OWN_TAGS,
@@ -27,6 +27,7 @@ import { branchRef } from './refs/ref-name.js';
 import { fromUtf8, utf8 } from './platform/bytes.js';
 import { sweepMarkOp } from './repo/sweep-state.js';
 import type { RepoInfo } from './repo/context.js';
+import type { EngineEvents } from './webhooks/services.js';
 
 /** A repository's stored record; `pool` is absent for a repository that is its own pool. */
 export interface RepoRecord extends RepoInfo {
@@ -105,22 +106,54 @@ function forkDefault(source: RepoRecord, refs: Map<string, Uint8Array>, options:
   return Array.isArray(options.branches) ? options.branches[0]! : branches[0]!;
 }
 
-/** The record and writes of a fork of `source` as repository `id`: name, record, HEAD, refs, pool membership. */
+/** The id a new repository of `name` gets (written by the caller's batch, under the engine lock); RepoExistsError if the name is taken. */
+export async function claimId(kv: Kv, name: string): Promise<number> {
+  if ((await kv.get(nameKey(name))) !== undefined) throw new RepoExistsError(`repository "${name}" already exists`, { details: { name } });
+  const next = await kv.get(nextIdKey());
+  return next === undefined ? 1 : decodeRepoId(next);
+}
+
+/**
+ * The record and writes of a new empty repository (under the engine lock): its id claimed, the
+ * next id, its name, record and HEAD, and the outbox entries of `repo.created`.
+ */
+export async function createRepoOps(kv: Kv, name: string, defaultBranch: string, events?: EngineEvents): Promise<{ record: RepoRecord; ops: KvOp[] }> {
+  const head = branchRef(defaultBranch);
+  const id = await claimId(kv, name);
+  const record: RepoRecord = { id, name, defaultBranch: head.slice('refs/heads/'.length), createdAt: new Date().toISOString() };
+  const ops: KvOp[] = [
+    { type: 'put', key: nextIdKey(), value: encodeRepoId(id + 1) },
+    { type: 'put', key: nameKey(name), value: encodeRepoId(id) },
+    { type: 'put', key: repoRecordKey(id), value: utf8(JSON.stringify(record)) },
+    { type: 'put', key: refKey(id, 'HEAD'), value: encodeSymref(head) },
+  ];
+  return { record, ops: [...ops, ...((await events?.createdOps(record)) ?? [])] };
+}
+
+/**
+ * The record and writes of a fork of `source` named `name` (under the engine lock): its id
+ * claimed, name, record, HEAD, refs, pool membership, and the outbox entries of `repo.created`
+ * (the engine-wide hooks and the source's: webhooks/services.ts).
+ */
 export async function forkOps(
   kv: Kv,
   source: RepoRecord,
-  target: { id: number; name: string },
+  name: string,
   options: ForkOptions,
+  events?: EngineEvents,
 ): Promise<{ record: RepoRecord; ops: KvOp[] }> {
+  const id = await claimId(kv, name);
   const refs = await forkedRefs(kv, source, options);
   const pool = poolOf(source);
-  const record: RepoRecord = { id: target.id, name: target.name, defaultBranch: forkDefault(source, refs, options), createdAt: new Date().toISOString(), pool };
+  const record: RepoRecord = { id, name, defaultBranch: forkDefault(source, refs, options), createdAt: new Date().toISOString(), pool };
   const ops: KvOp[] = [
-    { type: 'put', key: nameKey(target.name), value: encodeRepoId(target.id) },
-    { type: 'put', key: repoRecordKey(target.id), value: utf8(JSON.stringify(record)) },
-    { type: 'put', key: refKey(target.id, 'HEAD'), value: encodeSymref(branchRef(record.defaultBranch)) },
-    ...[...refs].map(([ref, value]): KvOp => ({ type: 'put', key: refKey(target.id, ref), value })),
-    ...(await joinPoolOps(kv, pool, target.id)),
+    { type: 'put', key: nextIdKey(), value: encodeRepoId(id + 1) },
+    { type: 'put', key: nameKey(name), value: encodeRepoId(id) },
+    { type: 'put', key: repoRecordKey(id), value: utf8(JSON.stringify(record)) },
+    { type: 'put', key: refKey(id, 'HEAD'), value: encodeSymref(branchRef(record.defaultBranch)) },
+    ...[...refs].map(([ref, value]): KvOp => ({ type: 'put', key: refKey(id, ref), value })),
+    ...(await joinPoolOps(kv, pool, id)),
+    ...((await events?.createdOps(record, source)) ?? []),
   ];
   return { record, ops };
 }
@@ -149,7 +182,8 @@ export async function clearDeleted(kv: Kv, id: number, pool: number | undefined)
 /** What the orphan scan keeps (read under the engine lock): ids below the next-id counter with a record, and pools with members. */
 export async function liveIds(kv: Kv): Promise<Pick<OrphanScan, 'limit' | 'live' | 'livePools'>> {
   const next = await kv.get(nextIdKey());
-  const live = new Set<number>();
+  // Id 0 holds the engine-wide webhooks (webhooks/store.ts ENGINE_HOOKS): never an orphan.
+  const live = new Set<number>([0]);
   for await (const k of kv.keys(repoRecordsRange())) if (k.length === 5) live.add(decodeRepoId(k.subarray(1)));
   return { limit: next === undefined ? 1 : decodeRepoId(next), live, livePools: new Set([...live, ...(await listedPools(kv))]) };
 }

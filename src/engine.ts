@@ -3,19 +3,19 @@
  * Repository objects and protocol backends. One engine per database; it may serve any number
  * of repositories and concurrent callers.
  */
-import { InvalidArgumentError, InvalidRepoNameError, NotFoundError, RepoExistsError, ClosedError, StorageError } from './errors.js';
+import { InvalidArgumentError, InvalidRepoNameError, NotFoundError, ClosedError, StorageError } from './errors.js';
 import { Kv, type AnyLevel } from './storage/kv.js';
-import { decodeRepoId, encodeRepoId, nameKey, nextIdKey, refKey, repoRecordKey, repoRecordsRange } from './storage/keys.js';
-import { fromUtf8, utf8 } from './platform/bytes.js';
+import { decodeRepoId, nameKey, repoRecordKey, repoRecordsRange } from './storage/keys.js';
+import { fromUtf8 } from './platform/bytes.js';
 import { clearOrphanRanges } from './storage/orphans.js';
 import { poolMembers } from './storage/pools.js';
 import { listReposPage, type RepoPage, type RepoPageOptions } from './engine-list.js';
 import { checkForkOptions, clearDeleted, deleteOps, forkOps, liveIds, poolOf, repoNotFound, type ForkOptions, type RepoRecord } from './engine-pools.js';
+import { createRepoOps } from './engine-pools.js';
 import { createObjectCache, ObjectStore, type ObjectCache } from './object/object-store.js';
 import type { RefLock } from './refs/lock.js';
 import { defaultRefLock } from './refs/web-locks.js';
-import { RefStore, encodeSymref } from './refs/ref-store.js';
-import { branchRef } from './refs/ref-name.js';
+import { RefStore } from './refs/ref-store.js';
 import { Repository, type RepoInfo, type RepoContext } from './repo/repository.js';
 import { SweepGuard } from './repo/sweep.js';
 import { sweepRepositories } from './engine-sweep.js';
@@ -141,26 +141,13 @@ export class Engine {
   async createRepo(name: string, options: { defaultBranch?: string } = {}): Promise<Repository> {
     this.#check();
     checkRepoName(name);
-    const defaultBranch = options.defaultBranch ?? 'main';
-    const head = branchRef(defaultBranch);
     return this.#lock.run('engine', async () => {
-      const id = await this.#claim(name);
-      const record: RepoRecord = { id, name, defaultBranch: head.slice('refs/heads/'.length), createdAt: new Date().toISOString() };
-      await this.#kv.batch([
-        { type: 'put', key: nextIdKey(), value: encodeRepoId(id + 1) },
-        { type: 'put', key: nameKey(name), value: encodeRepoId(id) },
-        { type: 'put', key: repoRecordKey(id), value: utf8(JSON.stringify(record)) },
-        { type: 'put', key: refKey(id, 'HEAD'), value: encodeSymref(head) },
-      ]);
+      // With `repo.created` in the same batch (webhooks/services.ts: who receives it).
+      const { record, ops } = await createRepoOps(this.#kv, name, options.defaultBranch ?? 'main', this.#events);
+      await this.#kv.batch(ops);
+      this.#events?.kick();
       return this.#open(record);
     });
-  }
-
-  /** The id a new repository of `name` gets (written by the caller's batch, under the engine lock); RepoExistsError if the name is taken. */
-  async #claim(name: string): Promise<number> {
-    if ((await this.#kv.get(nameKey(name))) !== undefined) throw new RepoExistsError(`repository "${name}" already exists`, { details: { name } });
-    const next = await this.#kv.get(nextIdKey());
-    return next === undefined ? 1 : decodeRepoId(next);
   }
 
   /**
@@ -173,11 +160,11 @@ export class Engine {
     const opts = checkForkOptions(options);
     return this.#lock.run('engine', async () => {
       const src = (await this.#record(source)) ?? repoNotFound(source);
-      const id = await this.#claim(name);
       // Counted as a write of the pool: no sweep deletes what the copied refs name meanwhile.
       return this.#guardOf(poolOf(src)).write(async () => {
-        const { record, ops } = await forkOps(this.#kv, src, { id, name }, opts);
-        await this.#kv.batch([{ type: 'put', key: nextIdKey(), value: encodeRepoId(id + 1) }, ...ops]);
+        const { record, ops } = await forkOps(this.#kv, src, name, opts, this.#events);
+        await this.#kv.batch(ops);
+        this.#events?.kick();
         return this.#open(record);
       });
     });

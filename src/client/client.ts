@@ -11,7 +11,7 @@
  */
 import { RemoteRepo } from './remote-repo.js';
 import { Transport, repoSegment, type ClientOptions } from './transport.js';
-import type { RepoInfo, RepoPage } from './types.js';
+import type { DeliveryInfo, RepoInfo, RepoPage, WebhookInfo } from './types.js';
 
 /** Where an imported repository comes from (`createRepo({ source })`). */
 export interface ImportSource {
@@ -65,6 +65,26 @@ export class LevelGitClient {
   /** Revokes a token the server minted (admin): refused by every process from now on. */
   async revokeToken(options: { token: string }): Promise<void> {
     await this.transport.json('POST', '/tokens/revoke', { body: { token: options.token } });
+  }
+
+  /** Registers an engine-wide webhook (admin): `repo.created` / `repo.deleted` of every repository. */
+  async createWebhook(options: { url: string; events: string[]; secret: string }): Promise<WebhookInfo> {
+    return this.transport.json('POST', '/webhooks', { body: options });
+  }
+
+  /** The engine-wide webhooks (without their secrets). */
+  async listWebhooks(): Promise<WebhookInfo[]> {
+    return (await this.transport.json<{ webhooks: WebhookInfo[] }>('GET', '/webhooks')).webhooks;
+  }
+
+  /** Removes an engine-wide webhook. */
+  async deleteWebhook(options: { id: string }): Promise<void> {
+    await this.transport.json('DELETE', `/webhooks/${encodeURIComponent(options.id)}`);
+  }
+
+  /** An engine-wide webhook's recent deliveries, with the receiver's status codes. */
+  async listDeliveries(options: { id: string }): Promise<DeliveryInfo[]> {
+    return (await this.transport.json<{ deliveries: DeliveryInfo[] }>('GET', `/webhooks/${encodeURIComponent(options.id)}/deliveries`)).deliveries;
   }
 
   /** The server's OpenAPI 3.1 description of the API. */

@@ -21,7 +21,7 @@
  *   'W' id 0x01 stamp(12)      -> "needs an object sweep" marker (one key per event, see repo/sweep-state.ts)
  *   'C' id oid(20)             -> commit-graph record: version(1) generation(uint32 BE)
  *                                 committer time(float64 BE) tree(20) parents(20 each)
- *   'H' id 0x00 hookId         -> webhook (JSON: url, events, secret; src/webhooks/)
+ *   'H' id 0x00 hookId         -> webhook (JSON: url, events, secret; src/webhooks/); id 0: engine-wide hooks
  *   'H' id 0x01 hookId 0x00 at(8) delivery -> a delivery's outcome (JSON, the last 50 per hook)
  *   'A' pool oid(20)           -> (empty) a parent absent beyond a shallow fetch's boundary (repo/shallow.ts)
  *   'X' due(8) delivery        -> webhook outbox entry (JSON: target, signed body, attempts),

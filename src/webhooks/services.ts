@@ -9,7 +9,7 @@ import type { RemoteService } from '../repo/remotes.js';
 import { createRemoteService } from '../remote/index.js';
 import type { RemoteHttpOptions } from '../remote/http-client.js';
 import { WebhookDispatcher, type WebhookDeliveryOptions } from './dispatcher.js';
-import { Webhooks, refEventOps, repoEventOps } from './store.js';
+import { ENGINE_HOOKS, Webhooks, refEventOps, repoEventOps } from './store.js';
 
 /** The engine options these services read. */
 export interface RemoteEngineOptions {
@@ -48,9 +48,21 @@ export class EngineEvents {
     };
   }
 
-  /** Outbox writes of a repository's deletion (for the batch that deletes it). */
-  deletedOps(repoId: number, name: string): Promise<KvOp[]> {
-    return repoEventOps(this.#kv, repoId, name, 'repo.deleted');
+  /** Outbox writes of a repository's deletion (for the batch that deletes it): to its hooks and the engine-wide ones. */
+  async deletedOps(repoId: number, name: string): Promise<KvOp[]> {
+    return [...(await repoEventOps(this.#kv, repoId, name, 'repo.deleted')), ...(await repoEventOps(this.#kv, ENGINE_HOOKS, name, 'repo.deleted'))];
+  }
+
+  /**
+   * Outbox writes of a repository's creation (for the batch that creates it): `repo.created` to
+   * the engine-wide hooks, and for a fork also to its source's hooks (with `forkOf`), as GitHub
+   * tells a repository's hooks about its forks. A new repository has no hooks of its own yet.
+   */
+  async createdOps(repo: { name: string; defaultBranch: string }, forkOf?: { id: number; name: string }): Promise<KvOp[]> {
+    const about = { defaultBranch: repo.defaultBranch, ...(forkOf === undefined ? {} : { forkOf: forkOf.name }) };
+    const ops = await repoEventOps(this.#kv, ENGINE_HOOKS, repo.name, 'repo.created', about);
+    if (forkOf !== undefined) ops.push(...(await repoEventOps(this.#kv, forkOf.id, repo.name, 'repo.created', about)));
+    return ops;
   }
 
   /** Wakes the delivery loop. */

@@ -5,6 +5,8 @@
  * (or a repository event) into outbox entries, as writes for the same batch as the move itself:
  * the event exists exactly when the move happened. Each entry carries everything its delivery
  * needs (URL, secret, the body to sign), so it outlives its hook and its repository.
+ * Engine-wide hooks (the admin's, for lifecycle events of every repository) are stored the same
+ * way under id 0 (ENGINE_HOOKS), which no repository has.
  */
 import { InvalidArgumentError, LimitExceededError, NotFoundError } from '../errors.js';
 import { fromUtf8, utf8 } from '../platform/bytes.js';
@@ -19,6 +21,12 @@ export const WEBHOOK_EVENTS = ['push', 'ref.updated', 'repo.created', 'repo.dele
 
 /** One of WEBHOOK_EVENTS. */
 export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number];
+
+/** The events an engine-wide hook may subscribe to: the lifecycle of every repository. */
+export const ENGINE_WIDE_EVENTS: readonly WebhookEvent[] = ['repo.created', 'repo.deleted'];
+
+/** The id engine-wide hooks are stored under (repository ids start at 1). */
+export const ENGINE_HOOKS = 0;
 
 /** A webhook as listed (never with its secret). */
 export interface WebhookInfo {
@@ -144,9 +152,12 @@ export function refEventOps(kv: Kv, repoId: number, repo: string, source: RefUpd
   return enqueueOps(kv, repoId, refEvents(source), () => ({ repository: repo, source, updates: list, at: new Date().toISOString() }));
 }
 
-/** Outbox writes for a repository event (`repo.deleted`, `repo.created`) to that repository's hooks. */
-export function repoEventOps(kv: Kv, repoId: number, repo: string, event: 'repo.created' | 'repo.deleted', extra: object = {}): Promise<KvOp[]> {
-  return enqueueOps(kv, repoId, [event], () => ({ repository: repo, ...extra, at: new Date().toISOString() }));
+/**
+ * Outbox writes for a repository event (`repo.deleted`, `repo.created`) about repository `repo`,
+ * to the hooks stored under `hooksOf` (its own, a fork's source's, or ENGINE_HOOKS).
+ */
+export function repoEventOps(kv: Kv, hooksOf: number, repo: string, event: 'repo.created' | 'repo.deleted', extra: object = {}): Promise<KvOp[]> {
+  return enqueueOps(kv, hooksOf, [event], () => ({ repository: repo, ...extra, at: new Date().toISOString() }));
 }
 
 /** Writes of one attempt's outcome to the hook's delivery log, dropping the oldest past MAX_LOG. */
@@ -158,11 +169,15 @@ export async function logOps(kv: Kv, entry: OutboxEntry, info: DeliveryInfo): Pr
   return ops;
 }
 
-function checkEvents(events: unknown): WebhookEvent[] {
-  if (!Array.isArray(events) || events.length === 0) throw new InvalidArgumentError(`events must be a non-empty array of ${WEBHOOK_EVENTS.join(', ')}`);
-  for (const e of events)
+function checkEvents(events: unknown, engineWide: boolean): WebhookEvent[] {
+  const allowed: readonly WebhookEvent[] = engineWide ? ENGINE_WIDE_EVENTS : WEBHOOK_EVENTS;
+  if (!Array.isArray(events) || events.length === 0) throw new InvalidArgumentError(`events must be a non-empty array of ${allowed.join(', ')}`);
+  for (const e of events) {
     if (!(WEBHOOK_EVENTS as readonly unknown[]).includes(e))
       throw new InvalidArgumentError(`unknown event ${JSON.stringify(String(e).slice(0, 100))}`, { details: { event: e } });
+    if (!allowed.includes(e as WebhookEvent))
+      throw new InvalidArgumentError(`an engine-wide webhook takes only ${allowed.join(', ')}, not ${e}`, { details: { event: e } });
+  }
   return [...new Set(events as WebhookEvent[])];
 }
 
@@ -174,7 +189,10 @@ export interface CreateWebhookOptions {
   secret: string;
 }
 
-/** `engine.webhooks`: a repository's webhooks by repository name. */
+/**
+ * `engine.webhooks`: a repository's webhooks by repository name, or with `null` for the name the
+ * engine-wide ones (lifecycle events of every repository: ENGINE_WIDE_EVENTS).
+ */
 export class Webhooks {
   readonly #kv: Kv;
   readonly #repoId: (name: string) => Promise<number>;
@@ -188,16 +206,18 @@ export class Webhooks {
   }
 
   /** Adds a webhook; the URL passes the SSRF guard (its resolved addresses are judged at each delivery). */
-  async create(repo: string, options: CreateWebhookOptions): Promise<WebhookInfo> {
+  async create(repo: string | null, options: CreateWebhookOptions): Promise<WebhookInfo> {
     const o = options ?? ({} as CreateWebhookOptions);
     const target = parseRemoteUrl(o.url, this.#allowPrivate);
     if (target.username !== undefined) throw new InvalidArgumentError('a webhook URL must not carry credentials');
-    const events = checkEvents(o.events);
+    const events = checkEvents(o.events, repo === null);
     if (typeof o.secret !== 'string' || o.secret.length === 0 || o.secret.length > 1024)
       throw new InvalidArgumentError('secret must be a non-empty string of at most 1024 characters');
-    const repoId = await this.#repoId(repo);
-    if ((await hooksOf(this.#kv, repoId)).length >= MAX_HOOKS)
-      throw new LimitExceededError(`a repository has at most ${MAX_HOOKS} webhooks`, { details: { limit: MAX_HOOKS } });
+    const repoId = await this.#owner(repo);
+    if ((await hooksOf(this.#kv, repoId)).length >= MAX_HOOKS) {
+      const owner = repo === null ? 'the engine has' : 'a repository has';
+      throw new LimitExceededError(`${owner} at most ${MAX_HOOKS} webhooks`, { details: { limit: MAX_HOOKS } });
+    }
     const record: WebhookRecord = {
       id: crypto.randomUUID().replace(/-/g, '').slice(0, 20),
       url: target.url.href,
@@ -210,25 +230,30 @@ export class Webhooks {
   }
 
   /** The repository's webhooks, without secrets. */
-  async list(repo: string): Promise<WebhookInfo[]> {
-    return (await hooksOf(this.#kv, await this.#repoId(repo))).map(info);
+  async list(repo: string | null): Promise<WebhookInfo[]> {
+    return (await hooksOf(this.#kv, await this.#owner(repo))).map(info);
   }
 
   /** Removes a webhook and its delivery log (deliveries already due are still attempted). */
-  async remove(repo: string, id: string): Promise<void> {
-    const repoId = await this.#repoId(repo);
+  async remove(repo: string | null, id: string): Promise<void> {
+    const repoId = await this.#owner(repo);
     await this.#find(repoId, id);
     await this.#kv.batch([{ type: 'del', key: hookKey(repoId, id) }]);
     await this.#kv.clear(logRange(repoId, id));
   }
 
   /** The webhook's recent attempts, newest first. */
-  async deliveries(repo: string, id: string): Promise<DeliveryInfo[]> {
-    const repoId = await this.#repoId(repo);
+  async deliveries(repo: string | null, id: string): Promise<DeliveryInfo[]> {
+    const repoId = await this.#owner(repo);
     await this.#find(repoId, id);
     const out: DeliveryInfo[] = [];
     for await (const [, v] of this.#kv.entries(logRange(repoId, id))) out.push(dec<DeliveryInfo>(v));
     return out.reverse();
+  }
+
+  /** The id the hooks of `repo` are stored under (ENGINE_HOOKS for `null`). */
+  #owner(repo: string | null): Promise<number> {
+    return repo === null ? Promise.resolve(ENGINE_HOOKS) : this.#repoId(repo);
   }
 
   async #find(repoId: number, id: string): Promise<WebhookRecord> {

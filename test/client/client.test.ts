@@ -215,7 +215,11 @@ describe('level-git/client against a real server', () => {
       for await (const chunk of stream as unknown as AsyncIterable<Uint8Array>) gz += chunk.length;
       expect(gz).toBeGreaterThan(20);
 
+      // An engine-wide hook hears of every repository created (the fork below), with its source.
+      const wide = await store.createWebhook({ url: hookUrl, events: ['repo.created'], secret: 'a-webhook-secret' });
+      expect((await store.listWebhooks()).map((h) => [h.id, h.events])).toEqual([[wide.id, ['repo.created']]]);
       const fork = await repo.fork({ name: 'team/app-fork', branches: ['main'] });
+
       expect((await fork.listBranches()).map((b) => b.name)).toEqual(['main']);
       expect(await fork.getFileText({ path: 'docs/guide.md' })).toBe('guide\n');
 
@@ -228,6 +232,17 @@ describe('level-git/client against a real server', () => {
       const updates = await repo.pushTo({ url: `${base}/team/mirror.git`, refs: ['refs/heads/main'], username: 't', password: target.token });
       expect(updates).toEqual([{ ref: 'refs/heads/main', status: 'ok' }]);
       expect((await mirror.listBranches()).map((b) => [b.name, b.sha])).toEqual([['main', tip.sha]]);
+      const created = () => seen.filter((s) => s.event === 'repo.created').map((s) => s.body);
+      for (let i = 0; i < 100 && created().length < 3; i++) await new Promise((r) => setTimeout(r, 100));
+      expect(created().find((b) => b.repository === 'team/app-fork')).toMatchObject({ forkOf: 'team/app' });
+      expect(
+        created()
+          .map((b) => b.repository)
+          .sort(),
+      ).toEqual(['team/app-fork', 'team/imported', 'team/mirror']);
+      expect((await store.listDeliveries({ id: wide.id })).some((d) => d.event === 'repo.created' && d.status === 200)).toBe(true);
+      await store.deleteWebhook({ id: wide.id });
+      expect(await store.listWebhooks()).toEqual([]);
 
       await repo.deleteTag({ name: 'v1.0.0' });
       expect(await repo.listTags()).toEqual([]);

@@ -23,6 +23,8 @@ export interface RouteDoc {
   body?: string;
   /** Another media type the body may have (its text described by the summary). */
   altBody?: string;
+  /** The component schema of each line of `altBody` when it is NDJSON (after its first line). */
+  altLines?: string;
   /** Success answers by status. */
   answers: Record<number, AnswerDoc>;
 }
@@ -77,6 +79,7 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
     tag: 'commits',
     body: 'CommitRequest',
     altBody: 'application/x-ndjson',
+    altLines: 'NdjsonChange',
     answers: { 201: 'CommitResult' },
   },
   'GET /repos/:repo/files/*path?': {
@@ -159,6 +162,15 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
   'GET /repos/:repo/webhooks': { summary: 'List webhooks (no secrets)', tag: 'webhooks', answers: { 200: 'Webhooks' } },
   'DELETE /repos/:repo/webhooks/:id': { summary: 'Remove a webhook', tag: 'webhooks', answers: { 204: { empty: true } } },
   'GET /repos/:repo/webhooks/:id/deliveries': { summary: "A webhook's recent deliveries", tag: 'webhooks', answers: { 200: 'Deliveries' } },
+  'POST /webhooks': {
+    summary: 'Add an engine-wide webhook: repo.created and repo.deleted of every repository',
+    tag: 'webhooks',
+    body: 'WebhookRequest',
+    answers: { 201: 'Webhook' },
+  },
+  'GET /webhooks': { summary: 'List engine-wide webhooks (no secrets)', tag: 'webhooks', answers: { 200: 'Webhooks' } },
+  'DELETE /webhooks/:id': { summary: 'Remove an engine-wide webhook', tag: 'webhooks', answers: { 204: { empty: true } } },
+  'GET /webhooks/:id/deliveries': { summary: "An engine-wide webhook's recent deliveries", tag: 'webhooks', answers: { 200: 'Deliveries' } },
   'GET /openapi.json': { summary: 'This description', tag: 'meta', answers: { 200: { bytes: 'application/json' } } },
 };
 

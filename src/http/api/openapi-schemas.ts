@@ -37,6 +37,24 @@ export const SCHEMAS: Record<string, Schema> = {
       obj({ path: str, delete: { const: true } }, ['path', 'delete']),
     ],
   },
+  NdjsonChange: {
+    description:
+      'A line after the first of an NDJSON commit (the first is a CommitRequest without `changes`). `size` (first line of a file only): its length in bytes, so a big file is hashed in one pass; a file of another length is a 400. `append`: more bytes of the file on the line before.',
+    oneOf: [
+      obj(
+        {
+          path: str,
+          content: str,
+          encoding: { enum: ['utf-8', 'utf8', 'base64'] },
+          mode: { enum: ['100644', '100755', '120000'] },
+          size: { type: 'integer', minimum: 0 },
+          append: bool,
+        },
+        ['path', 'content'],
+      ),
+      obj({ path: str, delete: { const: true } }, ['path', 'delete']),
+    ],
+  },
   CommitRequest: obj(
     {
       branch: str,

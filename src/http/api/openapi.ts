@@ -42,7 +42,12 @@ function answer(doc: AnswerDoc, description: string): Json {
 
 function requestContent(doc: RouteDoc): Json {
   const content: Json = { 'application/json': { schema: { $ref: `#/components/schemas/${doc.body}` } } };
-  if (doc.altBody !== undefined) content[doc.altBody] = { schema: { type: 'string' } };
+  if (doc.altBody !== undefined) {
+    content[doc.altBody] = {
+      schema: { type: 'string', description: doc.altLines === undefined ? doc.summary : `lines of JSON: ${doc.altLines}` },
+      ...(doc.altLines === undefined ? {} : { 'x-line-schema': { $ref: `#/components/schemas/${doc.altLines}` } }),
+    };
+  }
   return content;
 }
 

@@ -35,6 +35,10 @@
  *   GET    /repos/:repo/tags               read    list tags
  *   POST   /repos/:repo/tags               write   create a tag (annotated with a message)
  *   DELETE /repos/:repo/tags/<tag>         write   delete a tag
+ *   POST   /webhooks                       admin   add an engine-wide webhook (repo.created, repo.deleted of every repository)
+ *   GET    /webhooks                       admin   list engine-wide webhooks (no secrets)
+ *   DELETE /webhooks/:id                   admin   remove one
+ *   GET    /webhooks/:id/deliveries        admin   its recent deliveries
  */
 import { branchRoutes } from './branches.js';
 import { commitRoutes } from './commits.js';
@@ -50,6 +54,7 @@ import { remoteRoutes } from './remotes.js';
 import { forkRoutes } from './forks.js';
 import { archiveRoutes } from './archive.js';
 import { tagRoutes } from './tags.js';
+import { engineWebhookRoutes } from './engine-webhooks.js';
 
 /** Every route of the API, in matching order. */
 export const API_ROUTES: readonly ApiRoute[] = [
@@ -66,6 +71,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
   ...forkRoutes,
   ...archiveRoutes,
   ...tagRoutes,
+  ...engineWebhookRoutes,
 ];
 
 /** The compiled table. */
