@@ -13,7 +13,7 @@
 import { InvalidObjectError } from '../errors.js';
 import type { Kv, KvOp } from '../storage/kv.js';
 import { chunkKey, chunkStreamPrefix, prefixRange } from '../storage/keys.js';
-import { type ObjectType, type Oid, TYPE_NAMES, TYPE_NUMBERS } from './oid.js';
+import { type ObjectType, type Oid, TYPE_NAMES, TYPE_NUMBERS, oidToBytes } from './oid.js';
 import { platform } from '../platform/index.js';
 import { toHex, utf8 } from '../platform/bytes.js';
 
@@ -21,6 +21,12 @@ import { toHex, utf8 } from '../platform/bytes.js';
 export const CHUNK_BYTES = 1024 * 1024;
 /** Length of a marker value. */
 const MARKER_BYTES = 32;
+/**
+ * Seq of a stream's owner record: the id of the object whose marker should name the stream,
+ * written with its chunks (`ChunkSink.own`), so the sweep tells garbage streams from live ones
+ * by two reads (chunk-orphans.ts). Chunk reads go by seq up to the marker's count: never this one.
+ */
+export const OWNER_SEQ = 0xffffffff;
 /** Chunks read per round trip when streaming one back. */
 const READ_AHEAD = 4;
 
@@ -156,6 +162,11 @@ export class ChunkSink {
     const ops = this.#ops;
     this.#ops = [];
     return ops;
+  }
+
+  /** Queues the owner record (OWNER_SEQ): the id of the object whose marker will name this stream. */
+  own(oid: Oid): void {
+    this.#ops.push({ type: 'put', key: chunkKey(this.#prefix, OWNER_SEQ), value: oidToBytes(oid) });
   }
 
   /** Ends the entry: the last chunk's write is queued (take it with `takeOps`); returns the marker. */

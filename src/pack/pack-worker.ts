@@ -59,12 +59,12 @@ export function serveJob(port: JobPort): void {
 
   async function run(start: Extract<ToWorker, { t: 'start' }>): Promise<void> {
     const getBase: GetBase | undefined = start.hasGetBase
-      ? (oid: Oid) =>
+      ? (oid: Oid, window?: number) =>
           new Promise((resolve, reject) => {
             if (aborted) return reject(new Aborted());
             const id = nextId++;
             bases.set(id, { resolve, reject });
-            send({ t: 'getBase', id, oid });
+            send(window === undefined ? { t: 'getBase', id, oid } : { t: 'getBase', id, oid, window });
           })
       : undefined;
     const internals: ReadPackInternals = {};

@@ -31,6 +31,7 @@ import { readPackAuto as readPack, type ReadPackOptions } from '../pack/pack-rea
 import { refuseIfBad } from './checks.js';
 import { PackLinks } from './ingest-links.js';
 import { ChunkSink } from '../object/chunked.js';
+import { bigBaseReader, refuseCollision } from './ingest-big.js';
 import { type CommitFacts, commitGraph } from './commit-graph.js';
 
 /** Limits of an ingest (all optional; see ReadPackOptions for the pack reader's). */
@@ -132,7 +133,9 @@ export async function ingestPack(kv: Kv, store: ObjectStore, source: AsyncIterab
     if (!chains.has(oid) && (depths.get(oid) ?? 0) > 0) chains.set(oid, depths.get(oid)!);
     return raw;
   };
-  const getBase = readQuarantined;
+  // Chunked objects are handed to the reader by windows, never whole (ingest-big.ts).
+  const bases = bigBaseReader(kv, repoId, lookup, readQuarantined);
+  const getBase = bases.getBase;
 
   try {
     const readOptions = { ...options, getBase, ...(Number.isFinite(streamOver) ? { streamBlobsOver: streamOver } : {}) };
@@ -141,6 +144,7 @@ export async function ingestPack(kv: Kv, store: ObjectStore, source: AsyncIterab
       const existing = await storageOp(READING, () => storedBodies(store, ids));
       const chunkOps: KvOp[] = [];
       const duplicates: ChunkSink[] = [];
+      const collisions: [Oid, Uint8Array][] = []; // streamed blobs already stored: compared once written
       for (let i = 0; i < batch.length; i++) {
         const o = batch[i]!;
         if (o.piece !== undefined) {
@@ -153,6 +157,7 @@ export async function ingestPack(kv: Kv, store: ObjectStore, source: AsyncIterab
           const s = sink!;
           sink = undefined;
           const marker = s.finish('blob', o.streamed);
+          s.own(o.oid);
           for (const op of s.takeOps()) chunkOps.push(op);
           oids.push(o.oid);
           const id = oidToBytes(o.oid);
@@ -160,6 +165,7 @@ export async function ingestPack(kv: Kv, store: ObjectStore, source: AsyncIterab
           const known = inPack || (await storageOp(READING, () => store.has([o.oid])))[0]!;
           if (known) {
             duplicates.push(s);
+            if (!inPack) collisions.push([o.oid, marker]);
             if (!inPack) links.arrived(id, 'blob');
             continue;
           }
@@ -216,6 +222,7 @@ export async function ingestPack(kv: Kv, store: ObjectStore, source: AsyncIterab
         pendingBytes += packed.length;
       }
       if (chunkOps.length > 0) await storageOp(WRITING, () => kv.batch(chunkOps));
+      for (const [oid, marker] of collisions) await storageOp(READING, () => refuseCollision(store, oid, marker));
       for (const d of duplicates) await storageOp(WRITING, () => d.discard(kv));
       if (pendingBytes > memLimit) {
         await storageOp(WRITING, () => kv.batch([...pending].map(([oid, v]) => ({ type: 'put' as const, key: qKey(oid), value: v }))));
@@ -287,6 +294,7 @@ export async function ingestPack(kv: Kv, store: ObjectStore, source: AsyncIterab
   } finally {
     if (spilled.size > 0) await kv.clear(prefixRange(qPrefix)).catch(() => undefined);
     if (!landed) for (const s of sinks) await s.discard(kv).catch(() => undefined);
+    await bases.discard().catch(() => undefined);
   }
 }
 

@@ -1,0 +1,243 @@
+/**
+ * A delta applied as a stream (delta.ts has the grammar): the result is produced a slice at a
+ * time, each slice hashed into the object's SHA-1 and deflated into a whole blob entry
+ * (header + zlib stream) whose bytes leave as pieces, so a big result is never held. The
+ * delta's instructions are in memory (its data was inflated by the parser); copy instructions
+ * read the base through a `BaseSource`: a body in memory, or windows of a big stored base read
+ * on demand (`WindowedBase`, an LRU of a few windows). A small result from a windowed base is
+ * collected whole instead (`collect`), so it can be stored like any small object.
+ */
+import { CorruptPackError, LimitExceededError } from '../errors.js';
+import { platform, type Sha1Hasher, type StreamDeflater } from '../platform/index.js';
+import { toHex, utf8 } from '../platform/bytes.js';
+import { type ObjectType, type Oid, TYPE_NUMBERS } from '../object/oid.js';
+import { encodeEntryHeader } from './entry.js';
+import { readDeltaSizes } from './delta.js';
+import type { InflateBudget } from './budget.js';
+
+/** Bytes of a base window: what one `getBase(oid, window)` answers (the last one is shorter). */
+export const BASE_WINDOW = 1024 * 1024;
+/** Result bytes produced per `step`. */
+const SLICE = 1024 * 1024;
+/** Windows of a big base kept by one delta. */
+const WINDOWS_KEPT = 8;
+
+/** Where copy instructions read the base from. */
+export interface BaseSource {
+  readonly size: number;
+  /** Bytes [offset, offset + length) of the base, within one BASE_WINDOW-aligned window. */
+  read(offset: number, length: number): Uint8Array | Promise<Uint8Array>;
+  /** Whether `body` is this source's (the resolver must not transfer it). */
+  holds(body: Uint8Array): boolean;
+}
+
+/** A base whose body is in memory. */
+export class MemoryBase implements BaseSource {
+  constructor(readonly body: Uint8Array) {}
+  get size(): number {
+    return this.body.length;
+  }
+  read(offset: number, length: number): Uint8Array {
+    return this.body.subarray(offset, offset + length);
+  }
+  holds(body: Uint8Array): boolean {
+    return body === this.body;
+  }
+}
+
+/**
+ * A big base read a window at a time through `fetch` (the store's `getBase(oid, window)`). Its
+ * first reading of `size` bytes is free (charged when the base arrived); windows read again
+ * after eviction are charged to the inflated-byte budget, so copies that jump back and forth
+ * across a big base cost what they read.
+ */
+export class WindowedBase implements BaseSource {
+  readonly #windows = new Map<number, Uint8Array>();
+  #fetched = 0;
+  constructor(
+    readonly size: number,
+    readonly fetch: (window: number) => Promise<Uint8Array>,
+    readonly budget: InflateBudget,
+  ) {}
+  read(offset: number, length: number): Uint8Array | Promise<Uint8Array> {
+    const k = Math.floor(offset / BASE_WINDOW);
+    const at = offset - k * BASE_WINDOW;
+    const w = this.#windows.get(k);
+    if (w !== undefined) {
+      // Most recently used last.
+      this.#windows.delete(k);
+      this.#windows.set(k, w);
+      return w.subarray(at, at + length);
+    }
+    return this.#load(k).then((b) => b.subarray(at, at + length));
+  }
+  async #load(k: number): Promise<Uint8Array> {
+    const want = Math.min(BASE_WINDOW, this.size - k * BASE_WINDOW);
+    this.#fetched += want;
+    if (this.#fetched > this.size) this.budget.charge(want, `a window of a big delta base read again`);
+    const body = await this.fetch(k);
+    if (body.length !== want) throw new CorruptPackError(`window ${k} of a big delta base has ${body.length} bytes, expected ${want}`);
+    this.#windows.set(k, body);
+    if (this.#windows.size > WINDOWS_KEPT) this.#windows.delete(this.#windows.keys().next().value!);
+    return body;
+  }
+  holds(): boolean {
+    return false;
+  }
+}
+
+/** Applies one delta slice by slice; see the module comment. */
+export class StreamingDelta {
+  readonly resultSize: number;
+  readonly #base: BaseSource;
+  readonly #delta: Uint8Array;
+  readonly #hash: Sha1Hasher = platform().createSha1();
+  readonly #deflater: StreamDeflater | undefined;
+  /** The whole result (collect mode) or the slice being filled. */
+  #out: Uint8Array;
+  #outAt = 0;
+  #produced = 0;
+  #i: number;
+  /** A copy instruction in progress: base offset and bytes left. */
+  #copyOff = 0;
+  #copyLeft = 0;
+  #pieces: Uint8Array[] = [];
+  #done = false;
+
+  /** `collect`: keep the result whole (a small result) instead of deflating it into pieces. */
+  constructor(base: BaseSource, type: ObjectType, delta: Uint8Array, maxResultSize: number, collect: boolean) {
+    const { baseSize, resultSize, offset } = readDeltaSizes(delta);
+    if (baseSize !== base.size) throw new CorruptPackError(`delta base size ${baseSize} does not match the base (${base.size} bytes)`);
+    if (resultSize > maxResultSize) {
+      throw new LimitExceededError(`delta result of ${resultSize} bytes exceeds the limit of ${maxResultSize}`, {
+        details: { limit: 'maxObjectSize', size: resultSize, max: maxResultSize },
+      });
+    }
+    this.resultSize = resultSize;
+    this.#base = base;
+    this.#delta = delta;
+    this.#i = offset;
+    this.#hash.update(utf8(`${type} ${resultSize}\0`));
+    if (collect) {
+      this.#out = new Uint8Array(resultSize);
+    } else {
+      this.#deflater = platform().createDeflater!(1);
+      this.#out = new Uint8Array(Math.min(SLICE, resultSize));
+      this.#pieces.push(encodeEntryHeader(TYPE_NUMBERS[type], resultSize));
+    }
+  }
+
+  /** Whether the runtime can deflate a result as a stream (Node). */
+  static available(): boolean {
+    return typeof platform().createDeflater === 'function';
+  }
+
+  /** Whether the whole result was produced. */
+  get done(): boolean {
+    return this.#done;
+  }
+
+  /** Whether the base's in-memory body is `body`. */
+  holds(body: Uint8Array): boolean {
+    return this.#base.holds(body);
+  }
+
+  /** The entry bytes deflated since the last call (stream mode). */
+  takePieces(): Uint8Array[] {
+    const p = this.#pieces;
+    this.#pieces = [];
+    return p;
+  }
+
+  /** The result (collect mode, once done). */
+  get body(): Uint8Array {
+    return this.#out;
+  }
+
+  /** The object id, once done. */
+  oid(): Oid {
+    return toHex(this.#hash.digest()) as Oid;
+  }
+
+  /** Releases the deflater (a read abandoned in the middle). */
+  close(): void {
+    this.#deflater?.close();
+  }
+
+  /** Produces the next slice of the result; a promise while a base window is read. */
+  async step(): Promise<void> {
+    const limit = this.#deflater === undefined ? this.resultSize : Math.min(this.#produced + SLICE, this.resultSize);
+    const d = this.#delta;
+    const n = d.length;
+    while (this.#produced < limit) {
+      if (this.#copyLeft > 0) {
+        // Within one base window per read.
+        const inWindow = BASE_WINDOW - (this.#copyOff % BASE_WINDOW);
+        const k = Math.min(this.#copyLeft, inWindow, limit - this.#produced);
+        const got = this.#base.read(this.#copyOff, k);
+        this.#write(got instanceof Uint8Array ? got : await got);
+        this.#copyOff += k;
+        this.#copyLeft -= k;
+        continue;
+      }
+      if (this.#i >= n) throw new CorruptPackError(`delta produced ${this.#produced} bytes but declared ${this.resultSize}`);
+      const op = d[this.#i++]!;
+      if (op & 0x80) {
+        let need = 0;
+        for (let bit = 1; bit < 0x80; bit <<= 1) if (op & bit) need++;
+        if (this.#i + need > n) throw new CorruptPackError('delta ends inside a copy op');
+        let off = 0;
+        let size = 0;
+        if (op & 0x01) off = d[this.#i++]!;
+        if (op & 0x02) off += d[this.#i++]! * 0x100;
+        if (op & 0x04) off += d[this.#i++]! * 0x10000;
+        if (op & 0x08) off += d[this.#i++]! * 0x1000000;
+        if (op & 0x10) size = d[this.#i++]!;
+        if (op & 0x20) size += d[this.#i++]! * 0x100;
+        if (op & 0x40) size += d[this.#i++]! * 0x10000;
+        if (size === 0) size = 0x10000;
+        if (off + size > this.#base.size) throw new CorruptPackError(`delta copies bytes ${off}..${off + size} outside the base (${this.#base.size} bytes)`);
+        if (this.#produced + size > this.resultSize) throw new CorruptPackError('delta writes past its declared result size');
+        this.#copyOff = off;
+        this.#copyLeft = size;
+      } else if (op !== 0) {
+        if (this.#i + op > n) throw new CorruptPackError('delta ends inside an insert op');
+        if (this.#produced + op > this.resultSize) throw new CorruptPackError('delta writes past its declared result size');
+        this.#write(d.subarray(this.#i, this.#i + op));
+        this.#i += op;
+      } else {
+        throw new CorruptPackError('delta contains the reserved op 0');
+      }
+    }
+    if (this.#produced === this.resultSize && this.#copyLeft === 0) {
+      if (this.#i !== n) throw new CorruptPackError('delta writes past its declared result size');
+      this.#flush();
+      this.#deflater?.finish((z) => this.#pieces.push(z.slice()));
+      this.#done = true;
+    }
+  }
+
+  /** Appends result bytes: into the whole result, or the slice (flushed when full). */
+  #write(bytes: Uint8Array): void {
+    let at = 0;
+    while (at < bytes.length) {
+      const k = Math.min(bytes.length - at, this.#out.length - this.#outAt);
+      this.#out.set(bytes.subarray(at, at + k), this.#outAt);
+      this.#outAt += k;
+      at += k;
+      if (this.#deflater !== undefined && this.#outAt === this.#out.length) this.#flush();
+    }
+    this.#produced += bytes.length;
+  }
+
+  /** Hashes and deflates the slice filled so far (stream mode), or hashes the whole result once done. */
+  #flush(): void {
+    if (this.#outAt === 0) return;
+    const filled = this.#out.subarray(0, this.#outAt);
+    this.#hash.update(filled);
+    if (this.#deflater !== undefined) {
+      this.#deflater.push(filled, (z) => this.#pieces.push(z.slice()));
+      this.#outAt = 0;
+    }
+  }
+}
