@@ -302,7 +302,8 @@ export class DeltaResolver {
       this.#defer(this.#waitingOnOid, oid, deferred(offset, delta, zlib));
       return;
     }
-    if (outside.size === undefined && hashObject(outside.type, outside.body) !== oid) throw new CorruptPackError(`getBase returned the wrong object for ${oid}`);
+    if (outside.size === undefined && hashObject(outside.type, outside.body) !== oid)
+      throw new CorruptPackError(`getBase returned the wrong object for ${oid}`);
     this.#resolveDelta(offset, { oid, type: outside.type, depth: 0 }, this.#source(oid, outside, getBase), delta, zlib);
   }
 

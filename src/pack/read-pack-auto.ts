@@ -113,7 +113,10 @@ async function* readInWorker(host: WorkerHost, source: AsyncIterable<Uint8Array>
         post({
           t: 'base',
           id,
-          found: found === undefined ? undefined : { type: found.type, body: forPosting(found.body, new Set(), true), ...(found.size === undefined ? {} : { size: found.size }) },
+          found:
+            found === undefined
+              ? undefined
+              : { type: found.type, body: forPosting(found.body, new Set(), true), ...(found.size === undefined ? {} : { size: found.size }) },
         }),
       (err: unknown) => push({ t: 'fail', err }),
     );
