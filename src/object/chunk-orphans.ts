@@ -10,7 +10,7 @@
  * removes them under its gate (`reclaimOrphanStreams`), where no ingest is in flight, after
  * looking again. Only streams older than ORPHAN_GRACE_MS are candidates: chunks written outside
  * a counted write (an NDJSON commit streams its files before its write begins) are left to a
- * later sweep. The gate also makes every `'J'` window (chunk-windows.ts) garbage.
+ * later sweep.
  */
 import type { Kv, KvOp } from '../storage/kv.js';
 import { TAG, chunkKey, chunkStreamPrefix, objectKey, prefixRange, repoRange } from '../storage/keys.js';
@@ -94,8 +94,7 @@ export async function findOrphanStreams(kv: Kv, poolId: number, now = Date.now()
 }
 
 /**
- * Removes the candidate streams still named by no marker, and every `'J'` window: call with no
- * write in flight (the sweep's gate). Returns how many streams were removed.
+ * Removes the candidate streams still named by no marker: call with no write in flight (the sweep's gate). Returns how many streams were removed.
  */
 export async function reclaimOrphanStreams(kv: Kv, poolId: number, candidates: readonly Uint8Array[]): Promise<number> {
   let removed = 0;
@@ -112,6 +111,5 @@ export async function reclaimOrphanStreams(kv: Kv, poolId: number, candidates: r
     await kv.clear(prefixRange(chunkStreamPrefix(poolId, s)));
     removed++;
   }
-  await kv.clear(repoRange(TAG.window, poolId));
   return removed;
 }

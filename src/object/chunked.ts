@@ -85,6 +85,13 @@ export async function* readChunks(kv: Kv, repoId: number, ref: ChunkedRef): Asyn
   if (total !== ref.length) throw new InvalidObjectError(`a stored big object has ${total} bytes in its chunks, its marker says ${ref.length}`);
 }
 
+/** Chunk `i` of a chunked object (bytes of its pack entry): how a delta against it reads it back (pack/delta-stream.ts ChunkedBase). */
+export async function readChunk(kv: Kv, repoId: number, ref: ChunkedRef, i: number): Promise<Uint8Array> {
+  const v = i >= 0 && i < ref.chunks ? await kv.get(chunkKey(chunkStreamPrefix(repoId, ref.stream), i)) : undefined;
+  if (v === undefined) throw new InvalidObjectError(`chunk ${i} of a stored big object is missing`);
+  return v;
+}
+
 /** The whole pack entry of a chunked object in one buffer (for APIs that must return bytes). */
 export async function assembleChunked(kv: Kv, repoId: number, ref: ChunkedRef): Promise<Uint8Array> {
   const out = new Uint8Array(ref.length);

@@ -13,7 +13,7 @@ import { CorruptPackError, LimitExceededError } from '../errors.js';
 import { type Oid, type ObjectType, TYPE_NAMES, hashObject, oidToBytes } from '../object/oid.js';
 import { OBJ_OFS_DELTA, OBJ_REF_DELTA, refDeltaEntry } from './entry.js';
 import { applyDelta, readDeltaSizes } from './delta.js';
-import { type BaseSource, MemoryBase, StreamingDelta, WindowedBase } from './delta-stream.js';
+import { type BaseSource, ChunkedBase, MemoryBase, StreamingDelta } from './delta-stream.js';
 import type { RawEntry, RawPiece } from './pack-parser.js';
 import type { InflateBudget } from './budget.js';
 
@@ -45,11 +45,12 @@ export interface PackObject {
 
 /**
  * Returns a base that is not in the pack (or left the cache) from the caller's store, or
- * undefined. Without `window`: the whole body, or, for an object too big to hand over whole
- * (stored in chunks), an empty body with `size` set; the resolver then asks for its windows:
- * with `window` k, the body's bytes from k × BASE_WINDOW (delta-stream.ts), at most BASE_WINDOW.
+ * undefined. Without `chunk`: the whole body, or, for an object too big to hand over whole
+ * (stored in chunks, object/chunked.ts), an empty body with `size` set; the resolver then asks
+ * for its stored chunks one by one (`chunk` i: the i-th chunk of its pack entry, compressed) and
+ * inflates them itself (delta-stream.ts ChunkedBase).
  */
-export type GetBase = (oid: Oid, window?: number) => Promise<{ type: ObjectType; body: Uint8Array; size?: number } | undefined>;
+export type GetBase = (oid: Oid, chunk?: number) => Promise<{ type: ObjectType; body: Uint8Array; size?: number } | undefined>;
 
 /** Limits and sources of the resolver. */
 export interface ResolverOptions {
@@ -211,7 +212,7 @@ export class DeltaResolver {
     }
     const entry = item;
     if (entry.streamed !== undefined) {
-      // Its body is never held: a delta against it (even one that waited) reads it back by windows.
+      // Its body is never held: a delta against it (even one that waited) reads it back in chunks.
       const { oid, size } = entry.streamed;
       this.#batch.push({ oid, type: 'blob', body: EMPTY, streamed: size });
       this.#streamedInBatch = true;
@@ -281,15 +282,15 @@ export class DeltaResolver {
     this.#resolveDelta(offset, base, this.#source(base.oid, stored, getBase!), delta, zlib);
   }
 
-  /** A body from getBase, or the windows of a big one. */
+  /** A body from getBase, or a big one read back chunk by chunk. */
   #source(oid: Oid, found: { body: Uint8Array; size?: number }, getBase: GetBase): Uint8Array | BaseSource {
     if (found.size === undefined) return found.body;
-    return new WindowedBase(
+    return new ChunkedBase(
       found.size,
-      async (k) => {
-        const w = await getBase(oid, k);
-        if (w === undefined) throw this.#evicted(oid);
-        return w.body;
+      async (i) => {
+        const c = await getBase(oid, i);
+        if (c === undefined) throw this.#evicted(oid);
+        return c.body;
       },
       this.#o.budget,
     );

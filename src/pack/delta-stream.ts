@@ -3,24 +3,26 @@
  * time, each slice hashed into the object's SHA-1 and deflated into a whole blob entry
  * (header + zlib stream) whose bytes leave as pieces, so a big result is never held. The
  * delta's instructions are in memory (its data was inflated by the parser); copy instructions
- * read the base through a `BaseSource`: a body in memory, or windows of a big stored base read
- * on demand (`WindowedBase`, an LRU of a few windows). A small result from a windowed base is
+ * read the base through a `BaseSource`: a body in memory, or a big base stored in chunks,
+ * inflated here window by window as the copies need it (`ChunkedBase`). A small result from a windowed base is
  * collected whole instead (`collect`), so it can be stored like any small object.
  */
 import { CorruptPackError, LimitExceededError } from '../errors.js';
-import { platform, type Sha1Hasher, type StreamDeflater } from '../platform/index.js';
+import { platform, type Sha1Hasher, type StreamDeflater, type StreamInflater } from '../platform/index.js';
 import { toHex, utf8 } from '../platform/bytes.js';
 import { type ObjectType, type Oid, TYPE_NUMBERS } from '../object/oid.js';
 import { encodeEntryHeader } from './entry.js';
 import { readDeltaSizes } from './delta.js';
 import type { InflateBudget } from './budget.js';
 
-/** Bytes of a base window: what one `getBase(oid, window)` answers (the last one is shorter). */
+/** Bytes of an inflated window of a big base. */
 export const BASE_WINDOW = 1024 * 1024;
 /** Result bytes produced per `step`. */
 const SLICE = 1024 * 1024;
 /** Windows of a big base kept by one delta. */
 const WINDOWS_KEPT = 8;
+/** Compressed bytes fed to the inflater per call: bounds one call's output (zlib expands at most ~1032x). */
+const FEED = 4096;
 
 /** Where copy instructions read the base from. */
 export interface BaseSource {
@@ -29,6 +31,8 @@ export interface BaseSource {
   read(offset: number, length: number): Uint8Array | Promise<Uint8Array>;
   /** Whether `body` is this source's (the resolver must not transfer it). */
   holds(body: Uint8Array): boolean;
+  /** Releases what it holds. */
+  close?(): void;
 }
 
 /** A base whose body is in memory. */
@@ -46,19 +50,38 @@ export class MemoryBase implements BaseSource {
 }
 
 /**
- * A big base read a window at a time through `fetch` (the store's `getBase(oid, window)`). Its
- * first reading of `size` bytes is free (charged when the base arrived); windows read again
- * after eviction are charged to the inflated-byte budget, so copies that jump back and forth
- * across a big base cost what they read.
+ * A big base stored in chunks (object/chunked.ts), read through `fetch(i)`: the i-th stored
+ * chunk of its pack entry (header, then zlib stream), as the store's `getBase(oid, i)` answers.
+ * It is inflated here, forward, into windows of BASE_WINDOW bytes, the last few kept; a read
+ * behind them starts the inflation over. The first `size` bytes inflated are free (the base
+ * was charged when it arrived); every byte inflated again is charged to the inflated-byte
+ * budget, so copies that jump back and forth across a big base cost what they inflate.
+ * Memory: the kept windows and one inflater call's output (input is fed in small slices).
  */
-export class WindowedBase implements BaseSource {
+export class ChunkedBase implements BaseSource {
   readonly #windows = new Map<number, Uint8Array>();
-  #fetched = 0;
+  readonly #fetch: (chunk: number) => Promise<Uint8Array>;
+  readonly #budget: InflateBudget;
+  #inflater: StreamInflater | undefined;
+  #nextChunk = 0;
+  #chunk: Uint8Array = new Uint8Array(0);
+  #chunkAt = 0;
+  #inHeader = true;
+  /** Index of the window being filled, and its bytes so far. */
+  #fillIndex = 0;
+  #fill: Uint8Array = new Uint8Array(0);
+  #used = 0;
+  #inflated = 0;
+
   constructor(
     readonly size: number,
-    readonly fetch: (window: number) => Promise<Uint8Array>,
-    readonly budget: InflateBudget,
-  ) {}
+    fetch: (chunk: number) => Promise<Uint8Array>,
+    budget: InflateBudget,
+  ) {
+    this.#fetch = fetch;
+    this.#budget = budget;
+  }
+
   read(offset: number, length: number): Uint8Array | Promise<Uint8Array> {
     const k = Math.floor(offset / BASE_WINDOW);
     const at = offset - k * BASE_WINDOW;
@@ -71,18 +94,67 @@ export class WindowedBase implements BaseSource {
     }
     return this.#load(k).then((b) => b.subarray(at, at + length));
   }
-  async #load(k: number): Promise<Uint8Array> {
-    const want = Math.min(BASE_WINDOW, this.size - k * BASE_WINDOW);
-    this.#fetched += want;
-    if (this.#fetched > this.size) this.budget.charge(want, `a window of a big delta base read again`);
-    const body = await this.fetch(k);
-    if (body.length !== want) throw new CorruptPackError(`window ${k} of a big delta base has ${body.length} bytes, expected ${want}`);
-    this.#windows.set(k, body);
-    if (this.#windows.size > WINDOWS_KEPT) this.#windows.delete(this.#windows.keys().next().value!);
-    return body;
-  }
+
   holds(): boolean {
     return false;
+  }
+
+  /** Releases the inflater. */
+  close(): void {
+    this.#inflater?.close();
+    this.#inflater = undefined;
+  }
+
+  async #load(k: number): Promise<Uint8Array> {
+    if (this.#inflater === undefined || k < this.#fillIndex) this.#restart();
+    const inflater = this.#inflater!;
+    for (;;) {
+      const done = this.#windows.get(k);
+      if (done !== undefined) return done;
+      if (this.#chunkAt >= this.#chunk.length) {
+        if (inflater.ended) throw new CorruptPackError(`a big delta base ends before its window ${k}`);
+        this.#chunk = await this.#fetch(this.#nextChunk++);
+        this.#chunkAt = 0;
+        // The entry header: bytes with the high bit set, then one without.
+        while (this.#inHeader && this.#chunkAt < this.#chunk.length) if (!(this.#chunk[this.#chunkAt++]! & 0x80)) this.#inHeader = false;
+        continue;
+      }
+      const end = Math.min(this.#chunk.length, this.#chunkAt + FEED);
+      inflater.push(this.#chunk.subarray(this.#chunkAt, end), (piece) => this.#take(piece));
+      this.#chunkAt = end;
+    }
+  }
+
+  #restart(): void {
+    this.#inflater?.close();
+    this.#inflater = platform().createInflater!();
+    this.#nextChunk = 0;
+    this.#chunk = new Uint8Array(0);
+    this.#chunkAt = 0;
+    this.#inHeader = true;
+    this.#fillIndex = 0;
+    this.#fill = new Uint8Array(Math.min(BASE_WINDOW, this.size));
+    this.#used = 0;
+  }
+
+  /** Inflated bytes: into the window being filled; a full one joins the kept windows. */
+  #take(piece: Uint8Array): void {
+    this.#inflated += piece.length;
+    if (this.#inflated > this.size) this.#budget.charge(piece.length, 'a big delta base inflated again');
+    let p = 0;
+    while (p < piece.length) {
+      if (this.#fill.length === 0) throw new CorruptPackError('a big delta base inflates to more than its size');
+      const n = Math.min(piece.length - p, this.#fill.length - this.#used);
+      this.#fill.set(piece.subarray(p, p + n), this.#used);
+      this.#used += n;
+      p += n;
+      if (this.#used === this.#fill.length) {
+        this.#windows.set(this.#fillIndex++, this.#fill);
+        if (this.#windows.size > WINDOWS_KEPT) this.#windows.delete(this.#windows.keys().next().value!);
+        this.#fill = new Uint8Array(Math.max(0, Math.min(BASE_WINDOW, this.size - this.#fillIndex * BASE_WINDOW)));
+        this.#used = 0;
+      }
+    }
   }
 }
 
@@ -162,6 +234,7 @@ export class StreamingDelta {
   /** Releases the deflater (a read abandoned in the middle). */
   close(): void {
     this.#deflater?.close();
+    this.#base.close?.();
   }
 
   /** Produces the next slice of the result; a promise while a base window is read. */
@@ -213,6 +286,7 @@ export class StreamingDelta {
       if (this.#i !== n) throw new CorruptPackError('delta writes past its declared result size');
       this.#flush();
       this.#deflater?.finish((z) => this.#pieces.push(z.slice()));
+      this.#base.close?.();
       this.#done = true;
     }
   }

@@ -104,11 +104,11 @@ async function* readInWorker(host: WorkerHost, source: AsyncIterable<Uint8Array>
   let stopped = false;
   // getBase requests wait while the consumer holds a batch: it may ask for a base in it.
   let consumerBusy = false;
-  const held: { id: number; oid: PackObject['oid']; window?: number }[] = [];
-  const answer = (id: number, oid: PackObject['oid'], window?: number) => {
-    getBase!(oid, window).then(
+  const held: { id: number; oid: PackObject['oid']; chunk?: number }[] = [];
+  const answer = (id: number, oid: PackObject['oid'], chunk?: number) => {
+    getBase!(oid, chunk).then(
       // Copied, never transferred (the caller may keep it); sliced out of a larger buffer first.
-      // `size`: a big base, read by windows (GetBase).
+      // `size`: a big base, read back chunk by chunk (GetBase).
       (found) =>
         post({
           t: 'base',
@@ -129,8 +129,8 @@ async function* readInWorker(host: WorkerHost, source: AsyncIterable<Uint8Array>
       inFlight -= m.bytes;
       wakePump?.();
     } else if (m.t === 'getBase') {
-      if (consumerBusy) held.push({ id: m.id, oid: m.oid, window: m.window });
-      else answer(m.id, m.oid, m.window);
+      if (consumerBusy) held.push({ id: m.id, oid: m.oid, chunk: m.chunk });
+      else answer(m.id, m.oid, m.chunk);
     } else if (m.t === 'batch') push({ t: 'batch', objects: m.objects });
     else if (m.t === 'done') push({ t: 'done' });
     else push({ t: 'fail', err: fromWire(m.error) });
@@ -185,7 +185,7 @@ async function* readInWorker(host: WorkerHost, source: AsyncIterable<Uint8Array>
       consumerBusy = true;
       yield e.objects;
       consumerBusy = false;
-      for (const h of held.splice(0)) answer(h.id, h.oid, h.window);
+      for (const h of held.splice(0)) answer(h.id, h.oid, h.chunk);
       post({ t: 'pull' });
     }
   } finally {

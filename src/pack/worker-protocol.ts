@@ -33,7 +33,7 @@ export interface WireError {
 /** Worker to main thread. */
 export type FromWorker =
   | { t: 'ack'; bytes: number }
-  | { t: 'getBase'; id: number; oid: Oid; window?: number }
+  | { t: 'getBase'; id: number; oid: Oid; chunk?: number }
   | { t: 'batch'; objects: PackObject[] }
   | { t: 'done' }
   | { t: 'error'; error: WireError };

@@ -2,39 +2,31 @@
  * What ingest.ts does with big objects stored in chunks (object/chunked.ts), kept here so the
  * ingest loop stays small:
  *   - `bigBaseReader`: the reader's `getBase` (pack/delta-resolver.ts GetBase) answers a chunked
- *     object (in the quarantine or the store) with its size and then by windows
- *     (object/chunk-windows.ts), never whole, so a delta against a big base, even one sent
- *     before it, is applied as a stream;
+ *     object (in the quarantine or the store) with its size and then chunk by chunk, as stored
+ *     (the reader inflates them, off the event loop), never whole, so a delta against a big
+ *     base, even one sent before it, is applied as a stream;
  *   - `refuseCollision`: a streamed blob whose id is already stored is compared with the stored
  *     content, both inflated side by side a piece at a time (the non-streamed path compares
  *     bodies), and refused with HashCollisionError when they differ.
  */
 import { HashCollisionError } from '../errors.js';
 import type { Kv } from '../storage/kv.js';
-import { ChunkWindows } from '../object/chunk-windows.js';
-import { decodeChunked, isChunked } from '../object/chunked.js';
+import { decodeChunked, isChunked, readChunk } from '../object/chunked.js';
 import type { FormsLookup, ObjectStore, RawObject } from '../object/object-store.js';
 import type { Oid } from '../object/oid.js';
 import type { GetBase } from '../pack/pack-reader.js';
 
 const EMPTY = new Uint8Array(0);
 
-/** A getBase that hands chunked objects out by windows, and what to release when the ingest ends. */
-export function bigBaseReader(
-  kv: Kv,
-  poolId: number,
-  lookup: FormsLookup,
-  whole: (oid: Oid) => Promise<RawObject | undefined>,
-): { getBase: GetBase; discard: () => Promise<void> } {
-  const windows = new ChunkWindows(kv, poolId);
-  const getBase: GetBase = async (oid, window) => {
+/** A getBase that hands chunked objects out chunk by chunk (compressed, as stored), never whole. */
+export function bigBaseReader(kv: Kv, poolId: number, lookup: FormsLookup, whole: (oid: Oid) => Promise<RawObject | undefined>): GetBase {
+  return async (oid, chunk) => {
     const [forms] = await lookup([oid]);
     const w = forms?.whole;
     if (w === undefined || !isChunked(w)) return whole(oid);
     const ref = decodeChunked(w);
-    return { type: ref.type, body: window === undefined ? EMPTY : await windows.window(oid, ref, window), size: ref.size };
+    return { type: ref.type, body: chunk === undefined ? EMPTY : await readChunk(kv, poolId, ref, chunk), size: ref.size };
   };
-  return { getBase, discard: () => windows.discard() };
 }
 
 /**

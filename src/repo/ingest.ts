@@ -133,9 +133,8 @@ export async function ingestPack(kv: Kv, store: ObjectStore, source: AsyncIterab
     if (!chains.has(oid) && (depths.get(oid) ?? 0) > 0) chains.set(oid, depths.get(oid)!);
     return raw;
   };
-  // Chunked objects are handed to the reader by windows, never whole (ingest-big.ts).
-  const bases = bigBaseReader(kv, repoId, lookup, readQuarantined);
-  const getBase = bases.getBase;
+  // Chunked objects are handed to the reader chunk by chunk, never whole (ingest-big.ts).
+  const getBase = bigBaseReader(kv, repoId, lookup, readQuarantined);
 
   try {
     const readOptions = { ...options, getBase, ...(Number.isFinite(streamOver) ? { streamBlobsOver: streamOver } : {}) };
@@ -294,7 +293,6 @@ export async function ingestPack(kv: Kv, store: ObjectStore, source: AsyncIterab
   } finally {
     if (spilled.size > 0) await kv.clear(prefixRange(qPrefix)).catch(() => undefined);
     if (!landed) for (const s of sinks) await s.discard(kv).catch(() => undefined);
-    await bases.discard().catch(() => undefined);
   }
 }
 

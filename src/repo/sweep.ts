@@ -266,7 +266,7 @@ async function sweepObjects(ctx: RepoContext, state: SweepState, waitMs: number)
       }
       // No ingest is in flight under the gate: a quarantine range left is a crashed one's.
       await ctx.kv.clear(repoRange(TAG.quarantine, ctx.poolId));
-      // ...and so are chunk streams no marker names (past their grace) and big bases' windows.
+      // ...and so are chunk streams no marker names (past their grace).
       await reclaimOrphanStreams(ctx.kv, ctx.poolId, streams.candidates);
       await sweepCompleted(ctx.kv, ctx.poolId, state);
       // Objects held by a pack being sent are garbage once it ends: the next sweep looks again.

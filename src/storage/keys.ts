@@ -36,10 +36,7 @@
  *   'B' pool stream(8) seq(4)  -> one chunk of a big object's pack entry (object/chunked.ts);
  *                                 its 'O' value is then a 32-byte marker naming the stream;
  *                                 seq 0xffffffff -> the id of the object whose marker should name it
- *   'J' pool stream(8) seq(4)  -> one window (1 MiB) of a big delta base, inflated, written while
- *                                 an ingest reads it back (object/chunk-windows.ts); no ingest in
- *                                 flight: garbage
- * The object ranges ('O', 'D', 'C', 'Q', 'K', 'A', 'B', 'J'), the sweep state ('W') and the
+ * The object ranges ('O', 'D', 'C', 'Q', 'K', 'A', 'B'), the sweep state ('W') and the
  * cross-process leases ('L', whose sweep guard is the pool's) live under the pool's id
  * (POOL_TAGS); the record, refs and idempotency records under the repository's own (OWN_TAGS).
  */
@@ -68,7 +65,6 @@ export const TAG = {
   pool: 0x50, // P  per pool: its member repositories (storage/pools.ts)
   absent: 0x41, // A  per pool: parents a shallow fetch left out (repo/shallow.ts)
   chunk: 0x42, // B  per pool: chunks of big objects (object/chunked.ts)
-  window: 0x4a, // J  per pool: inflated windows of big delta bases during an ingest (object/chunk-windows.ts)
 } as const;
 
 /** Tags of every per-repository key range (cleared when a repository is deleted). */
@@ -88,7 +84,6 @@ export const REPO_TAGS = [
   TAG.pool,
   TAG.absent,
   TAG.chunk,
-  TAG.window,
 ] as const;
 
 /** Tags of the ranges kept under a pool's id: shared by every member, cleared when the last member is deleted. */
@@ -103,7 +98,6 @@ export const POOL_TAGS: readonly number[] = [
   TAG.lease,
   TAG.absent,
   TAG.chunk,
-  TAG.window,
 ];
 
 /** Tags of the ranges kept under a repository's own id: cleared when it is deleted. */
@@ -266,9 +260,4 @@ export function chunkKey(prefix: Uint8Array, seq: number): Uint8Array {
   k.set(prefix);
   new DataView(k.buffer).setUint32(prefix.length, seq);
   return k;
-}
-
-/** Prefix of one big delta base's inflated windows: `'J' pool stream(8)` (object/chunk-windows.ts). */
-export function windowStreamPrefix(poolId: number, stream: Uint8Array): Uint8Array {
-  return repoKey(TAG.window, poolId, stream);
 }
