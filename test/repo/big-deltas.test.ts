@@ -113,7 +113,7 @@ describe('big deltas', () => {
       const delta = encodeRefDelta(oidToBytes(baseOid), createDelta(base, edited));
       // After its base, and before it: both resolve, both streamed.
       for (const order of ['after', 'before'] as const) {
-        const { db, engine, repo, marker } = await setup();
+        const { engine, repo, marker } = await setup();
         const pack = writePackSync(order === 'after' ? [encodePackEntry('blob', base), delta, ...entries] : [delta, encodePackEntry('blob', base), ...entries]);
         const r = await repo.indexPack(chunks(pack), { ...OPTS, worker });
         expect(r.oids).toContain(editedOid);
@@ -126,7 +126,7 @@ describe('big deltas', () => {
   }
 
   it('applies a delta of a later push against a stored big base read out of order, chunk by chunk', async () => {
-    const { db, engine, repo, marker } = await setup();
+    const { engine, repo, marker } = await setup();
     const base = new Uint8Array(randomBytes(4 * MiB));
     const baseOid = hashObject('blob', base);
     const first = commitEntries([baseOid]);
