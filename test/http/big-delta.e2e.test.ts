@@ -187,7 +187,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  if (server?.child.exitCode !== null) console.log(server?.output());
+  console.log(server?.output().slice(-6000));
   await server?.stop();
   tmp?.cleanup();
 });
