@@ -13,7 +13,7 @@
 import { InvalidObjectError } from '../errors.js';
 import type { Kv, KvOp } from '../storage/kv.js';
 import { chunkKey, chunkStreamPrefix, prefixRange } from '../storage/keys.js';
-import { type ObjectType, type Oid, TYPE_NAMES, TYPE_NUMBERS } from './oid.js';
+import { type ObjectType, type Oid, TYPE_NAMES, TYPE_NUMBERS, oidToBytes } from './oid.js';
 import { platform } from '../platform/index.js';
 import { toHex, utf8 } from '../platform/bytes.js';
 
@@ -21,6 +21,12 @@ import { toHex, utf8 } from '../platform/bytes.js';
 export const CHUNK_BYTES = 1024 * 1024;
 /** Length of a marker value. */
 const MARKER_BYTES = 32;
+/**
+ * Seq of a stream's owner record: the id of the object whose marker should name the stream,
+ * written with its chunks (`ChunkSink.own`), so the sweep tells garbage streams from live ones
+ * by two reads (chunk-orphans.ts). Chunk reads go by seq up to the marker's count: never this one.
+ */
+export const OWNER_SEQ = 0xffffffff;
 /** Chunks read per round trip when streaming one back. */
 const READ_AHEAD = 4;
 
@@ -77,6 +83,13 @@ export async function* readChunks(kv: Kv, repoId: number, ref: ChunkedRef): Asyn
     }
   }
   if (total !== ref.length) throw new InvalidObjectError(`a stored big object has ${total} bytes in its chunks, its marker says ${ref.length}`);
+}
+
+/** Chunk `i` of a chunked object (bytes of its pack entry): how a delta against it reads it back (pack/delta-stream.ts ChunkedBase). */
+export async function readChunk(kv: Kv, repoId: number, ref: ChunkedRef, i: number): Promise<Uint8Array> {
+  const v = i >= 0 && i < ref.chunks ? await kv.get(chunkKey(chunkStreamPrefix(repoId, ref.stream), i)) : undefined;
+  if (v === undefined) throw new InvalidObjectError(`chunk ${i} of a stored big object is missing`);
+  return v;
 }
 
 /** The whole pack entry of a chunked object in one buffer (for APIs that must return bytes). */
@@ -156,6 +169,11 @@ export class ChunkSink {
     const ops = this.#ops;
     this.#ops = [];
     return ops;
+  }
+
+  /** Queues the owner record (OWNER_SEQ): the id of the object whose marker will name this stream. */
+  own(oid: Oid): void {
+    this.#ops.push({ type: 'put', key: chunkKey(this.#prefix, OWNER_SEQ), value: oidToBytes(oid) });
   }
 
   /** Ends the entry: the last chunk's write is queued (take it with `takeOps`); returns the marker. */

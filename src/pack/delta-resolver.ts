@@ -13,6 +13,7 @@ import { CorruptPackError, LimitExceededError } from '../errors.js';
 import { type Oid, type ObjectType, TYPE_NAMES, hashObject, oidToBytes } from '../object/oid.js';
 import { OBJ_OFS_DELTA, OBJ_REF_DELTA, refDeltaEntry } from './entry.js';
 import { applyDelta, readDeltaSizes } from './delta.js';
+import { type BaseSource, ChunkedBase, MemoryBase, StreamingDelta } from './delta-stream.js';
 import type { RawEntry, RawPiece } from './pack-parser.js';
 import type { InflateBudget } from './budget.js';
 
@@ -42,8 +43,14 @@ export interface PackObject {
   piece?: Uint8Array;
 }
 
-/** Returns a base that is not in the pack (or left the cache) from the caller's store, or undefined. */
-export type GetBase = (oid: Oid) => Promise<{ type: ObjectType; body: Uint8Array } | undefined>;
+/**
+ * Returns a base that is not in the pack (or left the cache) from the caller's store, or
+ * undefined. Without `chunk`: the whole body, or, for an object too big to hand over whole
+ * (stored in chunks, object/chunked.ts), an empty body with `size` set; the resolver then asks
+ * for its stored chunks one by one (`chunk` i: the i-th chunk of its pack entry, compressed) and
+ * inflates them itself (delta-stream.ts ChunkedBase).
+ */
+export type GetBase = (oid: Oid, chunk?: number) => Promise<{ type: ObjectType; body: Uint8Array; size?: number } | undefined>;
 
 /** Limits and sources of the resolver. */
 export interface ResolverOptions {
@@ -58,6 +65,8 @@ export interface ResolverOptions {
   maxDeferredBytes: number;
   /** The inflated-byte budget every delta result is charged to. */
   budget: InflateBudget;
+  /** Delta results (blobs) from this size on are built as a stream and handed out in pieces, like streamed blobs (delta-stream.ts). */
+  streamOver?: number;
 }
 
 /** What the resolver remembers of each resolved entry (no body: that lives in the cache). */
@@ -80,9 +89,20 @@ interface Deferred {
 /** Deltas that waited on a base that is now resolved, resolved one per `step`. */
 interface Work {
   base: Resolved;
-  body: Uint8Array;
+  /** Undefined for a streamed base: read back by windows through getBase. */
+  body: Uint8Array | undefined;
   waiting: Deferred[];
   next: number;
+}
+
+/** A delta being applied as a stream, a slice per `step`. */
+interface Active {
+  sd: StreamingDelta;
+  offset: number;
+  base: Resolved;
+  depth: number;
+  /** A small result from a windowed base, collected whole. */
+  collect: boolean;
 }
 
 /** The body of pieces and streamed objects. */
@@ -104,6 +124,7 @@ export class DeltaResolver {
   #deferredBytes = 0;
   #deferredCount = 0;
   readonly #work: Work[] = [];
+  #active: Active | undefined;
 
   #batch: PackObject[] = [];
   #batchBytes = 0;
@@ -136,7 +157,7 @@ export class DeltaResolver {
 
   /** Whether deltas that waited on a resolved base are left for `step`. */
   get hasWork(): boolean {
-    return this.#work.length > 0;
+    return this.#active !== undefined || this.#work.length > 0;
   }
 
   /**
@@ -146,11 +167,18 @@ export class DeltaResolver {
   retains(oid: Oid, body: Uint8Array): boolean {
     if (this.#cache?.peek(oid) === body) return true;
     for (const w of this.#work) if (w.body === body) return true;
-    return false;
+    return this.#active?.sd.holds(body) ?? false;
   }
 
-  /** Resolves the next delta that waited on a base that is now known (see `hasWork`). */
-  step(): void {
+  /** Releases a delta being streamed (a read abandoned in the middle). */
+  close(): void {
+    this.#active?.sd.close();
+    this.#active = undefined;
+  }
+
+  /** Advances the delta being streamed, or resolves the next delta that waited on a base now known (see `hasWork`). */
+  step(): void | Promise<void> {
+    if (this.#active !== undefined) return this.#advance(this.#active);
     const w = this.#work[this.#work.length - 1];
     if (w === undefined) return;
     const d = w.waiting[w.next]!;
@@ -158,6 +186,7 @@ export class DeltaResolver {
     if (w.next === w.waiting.length) this.#work.pop();
     this.#deferredBytes -= d.cost;
     this.#deferredCount--;
+    if (w.body === undefined) return this.#resolveFromStore(d.offset, w.base, d.delta, d.zlib);
     this.#resolveDelta(d.offset, w.base, w.body, d.delta, d.zlib);
   }
 
@@ -183,17 +212,11 @@ export class DeltaResolver {
     }
     const entry = item;
     if (entry.streamed !== undefined) {
-      // Its body is never held: a delta against it reads it back through getBase.
+      // Its body is never held: a delta against it (even one that waited) reads it back in chunks.
       const { oid, size } = entry.streamed;
       this.#batch.push({ oid, type: 'blob', body: EMPTY, streamed: size });
       this.#streamedInBatch = true;
-      this.#byOffset.set(entry.offset, { oid, type: 'blob', depth: 0 });
-      if (!this.#byOid.has(oid)) this.#byOid.set(oid, { oid, type: 'blob', depth: 0 });
-      if (this.#waitingOnOffset.has(entry.offset) || this.#waitingOnOid.has(oid)) {
-        throw new LimitExceededError(`deltas sent before their base ${oid}, a streamed blob of ${size} bytes, cannot be resolved; send the base first`, {
-          details: { limit: 'streamBlobsOver', oid, size },
-        });
-      }
+      this.#resolved(entry.offset, { oid, type: 'blob', depth: 0 }, undefined);
       return true;
     }
     const { type, offset: entryOffset, data } = entry;
@@ -251,11 +274,26 @@ export class DeltaResolver {
     return this.#cache?.get(oid) ?? this.#batchBodies.get(oid);
   }
 
-  /** Resolves a delta whose in-pack base left the cache: the consumer has stored it by now. */
+  /** Resolves a delta whose in-pack base left the cache (or was streamed): the consumer has stored it by now. */
   async #resolveFromStore(offset: number, base: Resolved, delta: Uint8Array, zlib: Uint8Array): Promise<void> {
-    const stored = this.#getBase ? await this.#getBase(base.oid) : undefined;
+    const getBase = this.#getBase;
+    const stored = getBase ? await getBase(base.oid) : undefined;
     if (stored === undefined) throw this.#evicted(base.oid);
-    this.#resolveDelta(offset, base, stored.body, delta, zlib);
+    this.#resolveDelta(offset, base, this.#source(base.oid, stored, getBase!), delta, zlib);
+  }
+
+  /** A body from getBase, or a big one read back chunk by chunk. */
+  #source(oid: Oid, found: { body: Uint8Array; size?: number }, getBase: GetBase): Uint8Array | BaseSource {
+    if (found.size === undefined) return found.body;
+    return new ChunkedBase(
+      found.size,
+      async (i) => {
+        const c = await getBase(oid, i);
+        if (c === undefined) throw this.#evicted(oid);
+        return c.body;
+      },
+      this.#o.budget,
+    );
   }
 
   /** Resolves a ref-delta on a base not seen in the pack: from the store, else deferred. */
@@ -265,8 +303,9 @@ export class DeltaResolver {
       this.#defer(this.#waitingOnOid, oid, deferred(offset, delta, zlib));
       return;
     }
-    if (hashObject(outside.type, outside.body) !== oid) throw new CorruptPackError(`getBase returned the wrong object for ${oid}`);
-    this.#resolveDelta(offset, { oid, type: outside.type, depth: 0 }, outside.body, delta, zlib);
+    if (outside.size === undefined && hashObject(outside.type, outside.body) !== oid)
+      throw new CorruptPackError(`getBase returned the wrong object for ${oid}`);
+    this.#resolveDelta(offset, { oid, type: outside.type, depth: 0 }, this.#source(oid, outside, getBase), delta, zlib);
   }
 
   #evicted(oid: Oid): LimitExceededError {
@@ -297,7 +336,7 @@ export class DeltaResolver {
     this.#cache?.set(obj.oid, obj.body);
   }
 
-  #resolveDelta(offset: number, base: Resolved, baseBody: Uint8Array, delta: Uint8Array, zlib: Uint8Array): void {
+  #resolveDelta(offset: number, base: Resolved, src: Uint8Array | BaseSource, delta: Uint8Array, zlib: Uint8Array): void {
     const depth = base.depth + 1;
     if (depth > this.#o.maxDeltaDepth) {
       throw new LimitExceededError(`delta chain longer than ${this.#o.maxDeltaDepth}`, {
@@ -306,15 +345,47 @@ export class DeltaResolver {
     }
     const { resultSize } = readDeltaSizes(delta);
     if (resultSize <= this.#o.maxObjectSize) this.#o.budget.charge(resultSize, `the delta at ${offset} (a result of ${resultSize} bytes)`);
-    const body = applyDelta(baseBody, delta, this.#o.maxObjectSize);
+    const over = this.#o.streamOver;
+    const big = over !== undefined && resultSize >= over && base.type === 'blob' && StreamingDelta.available();
+    if (big || !(src instanceof Uint8Array)) {
+      // Built a slice per step: streamed out in pieces, or (a small result from a big base) whole.
+      const source = src instanceof Uint8Array ? new MemoryBase(src) : src;
+      this.#active = { sd: new StreamingDelta(source, base.type, delta, this.#o.maxObjectSize, !big), offset, base, depth, collect: !big };
+      return;
+    }
+    const body = applyDelta(src, delta, this.#o.maxObjectSize);
     const oid = hashObject(base.type, body);
     const deltaEntry = refDeltaEntry(delta.length, oidToBytes(base.oid), zlib);
     this.#emit({ oid, type: base.type, body, delta: { base: base.oid, data: delta }, deltaEntry });
     this.#resolved(offset, { oid, type: base.type, depth }, body);
   }
 
-  /** Records a resolved entry; the deltas that waited for it become work for `step`. */
-  #resolved(offset: number, r: Resolved, body: Uint8Array): void {
+  /**
+   * One slice of the delta being streamed; once done, the object: a streamed one after its
+   * pieces, or a small one collected whole, stored whole (no `D` value whose base is big).
+   */
+  async #advance(a: Active): Promise<void> {
+    await a.sd.step();
+    for (const piece of a.sd.takePieces()) {
+      this.#batch.push({ oid: '' as Oid, type: 'blob', body: EMPTY, piece });
+      this.#batchBytes += piece.length;
+    }
+    if (!a.sd.done) return;
+    this.#active = undefined;
+    const oid = a.sd.oid();
+    const r: Resolved = { oid, type: a.base.type, depth: a.depth };
+    if (a.collect) {
+      this.#emit({ oid, type: a.base.type, body: a.sd.body });
+      this.#resolved(a.offset, r, a.sd.body);
+    } else {
+      this.#batch.push({ oid, type: a.base.type, body: EMPTY, streamed: a.sd.resultSize });
+      this.#streamedInBatch = true;
+      this.#resolved(a.offset, r, undefined);
+    }
+  }
+
+  /** Records a resolved entry (no body: a streamed one); the deltas that waited for it become work for `step`. */
+  #resolved(offset: number, r: Resolved, body: Uint8Array | undefined): void {
     this.#byOffset.set(offset, r);
     if (!this.#byOid.has(r.oid)) this.#byOid.set(r.oid, r);
     const onOffset = this.#waitingOnOffset.get(offset);

@@ -103,6 +103,7 @@ class PackReader {
       baseCacheBytes: options.baseCacheBytes ?? DEFAULTS.baseCacheBytes,
       maxDeferredBytes: options.maxDeferredBytes ?? DEFAULTS.maxDeferredBytes,
       budget,
+      ...(options.streamBlobsOver === undefined ? {} : { streamOver: options.streamBlobsOver }),
     });
   }
 
@@ -119,6 +120,7 @@ class PackReader {
   /** Releases what a read abandoned in the middle holds. */
   close(): void {
     this.#parser.close();
+    this.#resolver.close();
   }
 
   /** Parses as much as the buffer allows, yielding batches of resolved objects. */
@@ -128,8 +130,10 @@ class PackReader {
       if (resolver.hasWork) {
         // Deltas that waited on a base just resolved: one at a time, each handed out once the
         // batch is full, so their results are never all held together.
-        resolver.step();
-        if (resolver.batchObjects >= BATCH_OBJECTS || resolver.batchBytes >= BATCH_BYTES) yield resolver.takeBatch();
+        // (A big delta is streamed: a slice per step, a promise while its base is read back.)
+        const stepped = resolver.step();
+        if (stepped !== undefined) await stepped;
+        if (resolver.batchObjects >= BATCH_OBJECTS || resolver.batchBytes >= BATCH_BYTES || resolver.mustYield) yield resolver.takeBatch();
         continue;
       }
       const part = this.#parser.next(final);

@@ -60,12 +60,12 @@ export function serveJob(port: JobPort): void {
 
   async function run(start: Extract<ToWorker, { t: 'start' }>): Promise<void> {
     const getBase: GetBase | undefined = start.hasGetBase
-      ? (oid: Oid) =>
+      ? (oid: Oid, chunk?: number) =>
           new Promise((resolve, reject) => {
             if (aborted) return reject(new Aborted());
             const id = nextId++;
             bases.set(id, { resolve, reject });
-            send({ t: 'getBase', id, oid });
+            send(chunk === undefined ? { t: 'getBase', id, oid } : { t: 'getBase', id, oid, chunk });
           })
       : undefined;
     const internals: ReadPackInternals = {};

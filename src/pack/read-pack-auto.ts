@@ -113,11 +113,20 @@ async function* readInWorker(host: WorkerHost, source: AsyncIterable<Uint8Array>
   let stopped = false;
   // getBase requests wait while the consumer holds a batch: it may ask for a base in it.
   let consumerBusy = false;
-  const held: { id: number; oid: PackObject['oid'] }[] = [];
-  const answer = (id: number, oid: PackObject['oid']) => {
-    getBase!(oid).then(
+  const held: { id: number; oid: PackObject['oid']; chunk?: number }[] = [];
+  const answer = (id: number, oid: PackObject['oid'], chunk?: number) => {
+    getBase!(oid, chunk).then(
       // Copied, never transferred (the caller may keep it); sliced out of a larger buffer first.
-      (found) => post({ t: 'base', id, found: found === undefined ? undefined : { type: found.type, body: forPosting(found.body, new Set(), true) } }),
+      // `size`: a big base, read back chunk by chunk (GetBase).
+      (found) =>
+        post({
+          t: 'base',
+          id,
+          found:
+            found === undefined
+              ? undefined
+              : { type: found.type, body: forPosting(found.body, new Set(), true), ...(found.size === undefined ? {} : { size: found.size }) },
+        }),
       (err: unknown) => push({ t: 'fail', err }),
     );
   };
@@ -129,8 +138,8 @@ async function* readInWorker(host: WorkerHost, source: AsyncIterable<Uint8Array>
       inFlight -= m.bytes;
       wakePump?.();
     } else if (m.t === 'getBase') {
-      if (consumerBusy) held.push({ id: m.id, oid: m.oid });
-      else answer(m.id, m.oid);
+      if (consumerBusy) held.push({ id: m.id, oid: m.oid, chunk: m.chunk });
+      else answer(m.id, m.oid, m.chunk);
     } else if (m.t === 'batch') push({ t: 'batch', objects: fromWireBatch(m.batch) });
     else if (m.t === 'done') push({ t: 'done' });
     else push({ t: 'fail', err: fromWire(m.error) });
@@ -185,7 +194,7 @@ async function* readInWorker(host: WorkerHost, source: AsyncIterable<Uint8Array>
       consumerBusy = true;
       yield e.objects;
       consumerBusy = false;
-      for (const h of held.splice(0)) answer(h.id, h.oid);
+      for (const h of held.splice(0)) answer(h.id, h.oid, h.chunk);
       post({ t: 'pull' });
     }
   } finally {

@@ -25,7 +25,7 @@ export type ToWorker =
   | { t: 'data'; chunk: Uint8Array }
   | { t: 'end' }
   | { t: 'pull' }
-  | { t: 'base'; id: number; found: { type: ObjectType; body: Uint8Array } | undefined }
+  | { t: 'base'; id: number; found: { type: ObjectType; body: Uint8Array; size?: number } | undefined }
   | { t: 'abort' };
 
 /** An error as it crosses threads. */
@@ -39,7 +39,7 @@ export interface WireError {
 /** Worker to main thread. */
 export type FromWorker =
   | { t: 'ack'; bytes: number }
-  | { t: 'getBase'; id: number; oid: Oid }
+  | { t: 'getBase'; id: number; oid: Oid; chunk?: number }
   | { t: 'batch'; batch: WireBatch }
   | { t: 'done' }
   | { t: 'error'; error: WireError };

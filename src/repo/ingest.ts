@@ -32,6 +32,7 @@ import type { ReadObject } from '../pack/worker-protocol.js';
 import { refuseIfBad } from './checks.js';
 import { PackLinks } from './ingest-links.js';
 import { ChunkSink } from '../object/chunked.js';
+import { bigBaseReader, refuseCollision } from './ingest-big.js';
 import { type CommitFacts, commitGraph } from './commit-graph.js';
 
 /** Limits of an ingest (all optional; see ReadPackOptions for the pack reader's). */
@@ -135,7 +136,8 @@ export async function ingestPack(kv: Kv, store: ObjectStore, source: AsyncIterab
     if (!chains.has(oid) && (depths.get(oid) ?? 0) > 0) chains.set(oid, depths.get(oid)!);
     return raw;
   };
-  const getBase = readQuarantined;
+  // Chunked objects are handed to the reader chunk by chunk, never whole (ingest-big.ts).
+  const getBase = bigBaseReader(kv, repoId, lookup, readQuarantined);
 
   try {
     const readOptions = {
@@ -149,6 +151,7 @@ export async function ingestPack(kv: Kv, store: ObjectStore, source: AsyncIterab
       const existing = await storageOp(READING, () => storedBodies(store, ids));
       const chunkOps: KvOp[] = [];
       const duplicates: ChunkSink[] = [];
+      const collisions: [Oid, Uint8Array][] = []; // streamed blobs already stored: compared once written
       for (let i = 0; i < batch.length; i++) {
         const o = batch[i]!;
         if (o.piece !== undefined) {
@@ -161,6 +164,7 @@ export async function ingestPack(kv: Kv, store: ObjectStore, source: AsyncIterab
           const s = sink!;
           sink = undefined;
           const marker = s.finish('blob', o.streamed);
+          s.own(o.oid);
           for (const op of s.takeOps()) chunkOps.push(op);
           oids.push(o.oid);
           const id = oidToBytes(o.oid);
@@ -168,6 +172,7 @@ export async function ingestPack(kv: Kv, store: ObjectStore, source: AsyncIterab
           const known = inPack || (await storageOp(READING, () => store.has([o.oid])))[0]!;
           if (known) {
             duplicates.push(s);
+            if (!inPack) collisions.push([o.oid, marker]);
             if (!inPack) links.arrived(id, 'blob');
             continue;
           }
@@ -224,6 +229,7 @@ export async function ingestPack(kv: Kv, store: ObjectStore, source: AsyncIterab
         pendingBytes += packed.length;
       }
       if (chunkOps.length > 0) await storageOp(WRITING, () => kv.batch(chunkOps));
+      for (const [oid, marker] of collisions) await storageOp(READING, () => refuseCollision(store, oid, marker));
       for (const d of duplicates) await storageOp(WRITING, () => d.discard(kv));
       if (pendingBytes > memLimit) {
         await storageOp(WRITING, () => kv.batch([...pending].map(([oid, v]) => ({ type: 'put' as const, key: qKey(oid), value: v }))));

@@ -33,6 +33,7 @@ import { oidFromBytes, oidToBytes } from '../object/oid.js';
 import { TAG, repoRange } from '../storage/keys.js';
 import type { RemoteGuard } from './sweep-leases.js';
 import { dropFullPacks } from './full-pack.js';
+import { findOrphanStreams, reclaimOrphanStreams } from '../object/chunk-orphans.js';
 
 /** Writes in flight, packs being streamed, and the gate a running sweep closes. One per repository. */
 export class SweepGuard {
@@ -237,6 +238,8 @@ async function sweepObjects(ctx: RepoContext, state: SweepState, waitMs: number)
     if (!marker.marked.has(b) && seen.add(b)) candidates.push(b);
     await pacer.tick();
   }
+  // Chunk streams no marker names (object/chunk-orphans.ts), looked at again under the gate.
+  const streams = await findOrphanStreams(ctx.kv, ctx.poolId);
   return ctx.guard.exclusive(waitMs, (pinned) =>
     // Under the ref locks too: a ref-only update (a branch made from a raw sha) checks the
     // object exists and moves the ref as one step, never between the last mark and the delete.
@@ -266,9 +269,11 @@ async function sweepObjects(ctx: RepoContext, state: SweepState, waitMs: number)
       await dropFullPacks(ctx, dead);
       // No ingest is in flight under the gate: a quarantine range left is a crashed one's.
       await ctx.kv.clear(repoRange(TAG.quarantine, ctx.poolId));
+      // ...and so are chunk streams no marker names (past their grace).
+      await reclaimOrphanStreams(ctx.kv, ctx.poolId, streams.candidates);
       await sweepCompleted(ctx.kv, ctx.poolId, state);
       // Objects held by a pack being sent are garbage once it ends: the next sweep looks again.
-      if (held.length > 0) await markSweepNeeded(ctx.kv, ctx.poolId);
+      if (held.length > 0 || streams.young) await markSweepNeeded(ctx.kv, ctx.poolId);
       return dead.length;
     }),
   );

@@ -34,7 +34,8 @@
  *   'P' pool(4) member(4)      -> empty: `member` reads and writes the objects of `pool` (a fork
  *                                 and its source; no 'P' key: a repository is its own pool)
  *   'B' pool stream(8) seq(4)  -> one chunk of a big object's pack entry (object/chunked.ts);
- *                                 its 'O' value is then a 32-byte marker naming the stream
+ *                                 its 'O' value is then a 32-byte marker naming the stream;
+ *                                 seq 0xffffffff -> the id of the object whose marker should name it
  *   'M' pool kind(1) ...       -> full-clone packs (repo/full-pack-store.ts): 0x00 tips(20) record
  *                                 (JSON), 0x01 series(8) seq(4) pack bytes, 0x02 series(8) seq(4)
  *                                 object ids in pack order, 0x03 series(8) marker
