@@ -65,12 +65,14 @@ export async function remoteRequest(
     const abort = new AbortController();
     const timeoutMs = options.timeoutMs ?? 30_000;
     const idleMs = options.idleTimeoutMs ?? 60_000;
-    let timer = setTimeout(() => abort.abort(), timeoutMs);
+    let sendTimer = setTimeout(() => abort.abort(), timeoutMs);
     let waited = timeoutMs;
+    let answered = false; // from the answer on, the response's own idle timer bounds the exchange
     const rearm = (ms: number) => {
-      clearTimeout(timer);
+      if (answered) return;
+      clearTimeout(sendTimer);
       waited = ms;
-      if (ms > 0) timer = setTimeout(() => abort.abort(), ms);
+      if (ms > 0) sendTimer = setTimeout(() => abort.abort(), ms);
     };
     const sent = request.body;
     const outBody = sent === undefined || sent instanceof Uint8Array ? sent : timedBody(sent, rearm, timeoutMs, idleMs);
@@ -78,10 +80,12 @@ export async function remoteRequest(
     try {
       res = await send(url, { method: request.method, headers, body: outBody, signal: abort.signal }, check);
     } catch (err) {
-      clearTimeout(timer);
+      clearTimeout(sendTimer);
       throw failure(err, url, abort.signal.aborted, waited);
     }
-    clearTimeout(timer);
+    answered = true;
+    clearTimeout(sendTimer);
+    let timer: ReturnType<typeof setTimeout> | undefined;
     const location = res.header('location');
     if (request.method === 'GET' && [301, 302, 303, 307, 308].includes(res.status) && location !== null) {
       void drain(res.body);
