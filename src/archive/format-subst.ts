@@ -10,12 +10,28 @@
  * `%(trailers)`, wrapping and padding `%w`/`%<`/`%>`) are refused: `unsupportedPlaceholder`
  * names the first, and the caller refuses the archive rather than writing bytes git would not.
  */
-import type { Commit, Identity } from '../object/commit.js';
+/** A person and a moment of a commit (object/commit.ts's `Identity`, by shape). */
+interface Identity {
+  name: string;
+  email: string;
+  timestamp: number;
+  timezone: string;
+}
+
+/** What the placeholders read of a commit (object/commit.ts's `Commit`, by shape: this layer imports no other). */
+export interface SubstCommit {
+  tree: string;
+  parents: readonly string[];
+  author: Identity;
+  committer: Identity;
+  message: string;
+  extraHeaders?: readonly (readonly [string, string])[];
+}
 
 /** What the placeholders read: the commit, its id, and the abbreviations of the ids it names. */
 export interface SubstContext {
   oid: string;
-  commit: Commit;
+  commit: SubstCommit;
   /** Abbreviated ids (commit, tree, parents) as git archive prints them. */
   abbrev: (oid: string) => string;
 }

@@ -38,7 +38,10 @@ async function gitArchive(args: string[]): Promise<Uint8Array> {
 function tarList(tar: Buffer): string[] {
   const out: string[] = [];
   for (let at = 0; at + 512 <= tar.length; ) {
-    const name = tar.subarray(at, at + 100).toString('latin1').replace(/\0.*$/s, '');
+    const name = tar
+      .subarray(at, at + 100)
+      .toString('latin1')
+      .replace(/\0.*$/s, '');
     if (name === '') break;
     const size = Number.parseInt(tar.subarray(at + 124, at + 136).toString('latin1'), 8) || 0;
     out.push(`${name} ${tar.subarray(at + 512, at + 512 + size).toString('latin1')}`);
@@ -179,7 +182,7 @@ describe('archives honour .gitattributes as git archive does', () => {
 });
 
 describe('archives and the sweep', () => {
-  it("an archive being read keeps its objects when its ref is deleted and the sweep runs", async () => {
+  it('an archive being read keeps its objects when its ref is deleted and the sweep runs', async () => {
     const repo = await engine.getRepo('attrs');
     await commitFiles(g, work, Object.fromEntries(Array.from({ length: 300 }, (_, i) => [`gone/f${i}.txt`, `unique ${i} ${'x'.repeat(2000)}\n`])), 'doomed');
     const doomed = await g.ok(['rev-parse', 'HEAD'], work);

@@ -7,7 +7,7 @@
 import { createServer, request, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { MemoryLevel } from 'memory-level';
 import { enableRemotes, openEngine, type Engine, isLevelGitError } from '../../src/index.js';
 import { createApiNodeHandler } from '../../src/http/node-handler.js';
@@ -278,7 +278,10 @@ describe('mirror out of a large pack', () => {
 
   it('streams the pack into receive-pack: RSS grows far less than the pack; the remote passes fsck --strict', async () => {
     // 96 MiB of incompressible blobs (16 KiB each, stored whole): the old push held the pack twice.
-    const repo = await engine.createRepo('big-mirror');
+    // Its own engine: the shared one's 2 s timeouts are for the hanging-remote test, too tight for 96 MiB on a loaded machine.
+    const big = await openEngine({ db: new MemoryLevel() as never, allowPrivateRemotes: true, remotes: { timeoutMs: 60_000, idleTimeoutMs: 60_000 } });
+    onTestFinished(() => big.close());
+    const repo = await big.createRepo('big-mirror');
     const FILES = 6144;
     const SIZE = 16 * 1024;
     for (let c = 0; c < 6; c++) {
