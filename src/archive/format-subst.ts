@@ -100,7 +100,7 @@ function sanitized(subject: string): string {
   return out.replace(/[.-]+$/, '');
 }
 
-const REFUSED = /^(?:[ac][NEL]|[ac][rh]|[dDSN]|G.|w\(|<|>|\()/;
+const REFUSED = /^(?:[ac][NEL]|[ac][rh]|[dDSN]|G.|w\(|<|>|\([^)]*\)?)/;
 
 /** One placeholder at `f[i]` (just past `%`): [text, characters consumed], [undefined, 0] when git leaves it literal. */
 function one(f: string, i: number, ctx: SubstContext): [string | undefined, number] {
