@@ -6,7 +6,11 @@
  * attributes (and creator "unix 2.3"), the text/binary internal attribute from a NUL in the first
  * 8,000 bytes, paths flagged UTF-8 when not ASCII, and the commit id as the archive comment.
  * The deflated bytes come from fflate, not zlib, so compressed data may differ from git's while
- * every file's bytes, CRC and attributes are the same. No zip64: an archive past 4 GiB is refused.
+ * every file's bytes, CRC and attributes are the same. Past the 32-bit fields, zip64 as git
+ * writes it: an entry over 4 GiB gets a zip64 extra field (sizes) in its local header and
+ * central record, an entry past 4 GiB into the archive its offset in the central record's, and
+ * an archive with more than 65,535 entries or a directory past 4 GiB the zip64 end record and
+ * locator before the classic end record, whose fields then say 0xffff / 0xffffffff.
  */
 import { deflateSync } from 'fflate';
 import { LimitExceededError } from '../errors.js';
@@ -34,6 +38,12 @@ class Le {
   u32(n: number): this {
     this.#view.setUint32(this.#at, n >>> 0, true);
     this.#at += 4;
+    return this;
+  }
+  u64(n: number): this {
+    this.#view.setUint32(this.#at, n % 0x100000000, true);
+    this.#view.setUint32(this.#at + 4, Math.floor(n / 0x100000000), true);
+    this.#at += 8;
     return this;
   }
   raw(b: Uint8Array): this {
@@ -64,12 +74,19 @@ export class ZipEncoder {
   readonly #dir: Uint8Array[] = [];
   #dirBytes = 0;
   #offset = 0;
+  #creatorMax = 0;
+  readonly #max32: number;
 
-  /** `mtime`: seconds since the epoch (the commit's committer time); `level`: deflate level 0–9 (default 6). */
-  constructor(options: { mtime: number; level?: number }) {
+  /**
+   * `mtime`: seconds since the epoch (the commit's committer time); `level`: deflate level 0–9
+   * (default 6); `max32`: the largest size or offset written in a 32-bit field (default
+   * 0xffffffff, as git; tests lower it to write zip64 records without writing 4 GiB).
+   */
+  constructor(options: { mtime: number; level?: number; max32?: number }) {
     this.#mtime = options.mtime;
     this.#level = options.level ?? 6;
     this.#dos = dosDateTime(options.mtime);
+    this.#max32 = options.max32 ?? MAX32;
   }
 
   #extra(): Uint8Array {
@@ -111,55 +128,88 @@ export class ZipEncoder {
       }
     }
     const offset = this.#offset;
-    if (offset + 30 + path.length + 9 + data.length > MAX32)
-      throw new LimitExceededError('zip archive over 4 GiB (zip64 is not written)', { details: { limit: 'zipSize' } });
+    const big = size > this.#max32 || data.length > this.#max32; // git: zip64 sizes in both headers
+    const far = offset > this.#max32;
+    const version = big ? 45 : 10;
     const { date, time } = this.#dos;
     const local = new Le(30)
       .u32(0x04034b50)
-      .u16(10)
+      .u16(version)
       .u16(flags)
       .u16(method)
       .u16(time)
       .u16(date)
       .u32(crc)
-      .u32(data.length)
-      .u32(size)
+      .u32(big ? MAX32 : data.length)
+      .u32(big ? MAX32 : size)
       .u16(path.length)
-      .u16(9).bytes;
+      .u16(big ? 9 + 20 : 9).bytes;
     const extra = this.#extra();
-    const central = new Le(46 + path.length + 9)
+    const localExtra = big ? [extra, new Le(20).u16(1).u16(16).u64(size).u64(data.length).bytes] : [extra];
+    // The central record's zip64 field: the sizes when they do not fit, the offset when it does not.
+    const dir64 = (big ? 16 : 0) + (far ? 8 : 0);
+    const ext64 = new Le(dir64 > 0 ? 4 + dir64 : 0);
+    if (dir64 > 0) {
+      ext64.u16(1).u16(dir64);
+      if (big) ext64.u64(size).u64(data.length);
+      if (far) ext64.u64(offset);
+    }
+    const central = new Le(46 + path.length + 9 + ext64.bytes.length)
       .u32(0x02014b50)
       .u16(creator)
-      .u16(10)
+      .u16(version)
       .u16(flags)
       .u16(method)
       .u16(time)
       .u16(date)
       .u32(crc)
-      .u32(data.length)
-      .u32(size)
+      .u32(big ? MAX32 : data.length)
+      .u32(big ? MAX32 : size)
       .u16(path.length)
-      .u16(9)
+      .u16(9 + ext64.bytes.length)
       .u16(0) // comment length
       .u16(0) // disk
       .u16(attr1)
       .u32(attr2)
-      .u32(offset)
+      .u32(far ? MAX32 : offset)
       .raw(path)
-      .raw(extra).bytes;
+      .raw(extra)
+      .raw(ext64.bytes).bytes;
+    this.#creatorMax = Math.max(this.#creatorMax, creator);
     this.#dir.push(central);
     this.#dirBytes += central.length;
-    const out = data.length > 0 ? [local, path, extra, data] : [local, path, extra];
+    const out = [local, path, ...localExtra, ...(data.length > 0 ? [data] : [])];
     for (const b of out) this.#offset += b.length;
     return out;
   }
 
-  /** The central directory and the end record, with the commit id as the archive comment when given. */
+  /** The central directory and the end records (zip64 ones when a count or offset does not fit), then the commit id as the archive comment when given. */
   finish(commit?: string): Uint8Array[] {
     const comment = commit === undefined ? new Uint8Array(0) : enc.encode(commit);
     const n = this.#dir.length;
-    if (n > 0xffff) throw new LimitExceededError('more than 65,535 entries in a zip archive (zip64 is not written)', { details: { limit: 'zipEntries' } });
-    const end = new Le(22).u32(0x06054b50).u16(0).u16(0).u16(n).u16(n).u32(this.#dirBytes).u32(this.#offset).u16(comment.length).bytes;
-    return [...this.#dir, end, comment];
+    const at = this.#offset;
+    const clamped = n > 0xffff || at > this.#max32;
+    const tail: Uint8Array[] = [];
+    if (clamped) {
+      tail.push(
+        new Le(56).u32(0x06064b50).u64(44).u16(this.#creatorMax).u16(45).u32(0).u32(0).u64(n).u64(n).u64(this.#dirBytes).u64(at).bytes,
+        new Le(20)
+          .u32(0x07064b50)
+          .u32(0)
+          .u64(at + this.#dirBytes)
+          .u32(1).bytes,
+      );
+    }
+    const count = Math.min(n, 0xffff);
+    const end = new Le(22)
+      .u32(0x06054b50)
+      .u16(0)
+      .u16(0)
+      .u16(count)
+      .u16(count)
+      .u32(Math.min(this.#dirBytes, MAX32))
+      .u32(at > this.#max32 ? MAX32 : at)
+      .u16(comment.length).bytes;
+    return [...this.#dir, ...tail, end, comment];
   }
 }

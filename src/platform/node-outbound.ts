@@ -48,12 +48,14 @@ export function nodeOutbound(): OutboundFetch | undefined {
   return (url: URL, request: OutboundRequest, check: AddressCheck): Promise<OutboundResponse> => {
     const m = load()!;
     const lib = url.protocol === 'https:' ? m.https : m.http;
+    const body = request.body;
+    const whole = body instanceof Uint8Array ? body : undefined;
     return new Promise((resolve, reject) => {
       const req = lib.request(
         url,
         {
           method: request.method,
-          headers: { ...request.headers, ...(request.body ? { 'content-length': String(request.body.length) } : {}) },
+          headers: { ...request.headers, ...(whole ? { 'content-length': String(whole.length) } : {}) },
           lookup: checkedLookup(m.dns, check),
           signal: request.signal,
           agent: false, // a fresh connection each time: a pooled socket would skip the lookup
@@ -72,7 +74,31 @@ export function nodeOutbound(): OutboundFetch | undefined {
         },
       );
       req.on('error', reject);
-      req.end(request.body === undefined ? undefined : Buffer.from(request.body.buffer, request.body.byteOffset, request.body.byteLength));
+      if (body === undefined || whole !== undefined) req.end(whole === undefined ? undefined : Buffer.from(whole.buffer, whole.byteOffset, whole.byteLength));
+      else pump(req, body as AsyncIterable<Uint8Array>).catch((err) => req.destroy(err as Error));
     });
   };
+}
+
+/**
+ * Writes a streamed body (chunked transfer encoding) as the socket takes it: the next chunk is
+ * pulled only after the previous one drained, so memory holds about one chunk whatever the
+ * body's size. Stops pulling (and closes the source) once the request is gone.
+ */
+async function pump(req: NodeHttp.ClientRequest, body: AsyncIterable<Uint8Array>): Promise<void> {
+  for await (const chunk of body) {
+    if (req.destroyed) return;
+    if (!req.write(chunk)) {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          req.off('drain', done);
+          req.off('close', done);
+          resolve();
+        };
+        req.on('drain', done);
+        req.on('close', done);
+      });
+    }
+  }
+  if (!req.destroyed) req.end();
 }

@@ -73,7 +73,8 @@ export interface WorkerHost {
 export interface OutboundRequest {
   method: 'GET' | 'POST';
   headers: Record<string, string>;
-  body?: Uint8Array;
+  /** The body: whole (sent with a Content-Length), or a stream sent as it is produced (chunked). */
+  body?: Uint8Array | AsyncIterable<Uint8Array>;
   signal?: AbortSignal;
 }
 

@@ -73,7 +73,13 @@ export async function discover(
 }
 
 /** POSTs a service request; the response body as a pkt-line reader. */
-export async function post(base: URL, service: string, body: Uint8Array, http: RemoteHttpOptions & { credentials?: Credentials }, v2: boolean) {
+export async function post(
+  base: URL,
+  service: string,
+  body: Uint8Array | AsyncIterable<Uint8Array>,
+  http: RemoteHttpOptions & { credentials?: Credentials },
+  v2: boolean,
+) {
   const res = await remoteRequest(
     at(base, service),
     {

@@ -6,9 +6,9 @@
  * are typed (`ERR_REMOTE_AUTH` for 401/403, `ERR_REMOTE_TIMEOUT`, `ERR_REMOTE`). Messages name
  * the URL without credentials; credentials travel only in the Authorization header.
  */
-import { ForbiddenTargetError, LevelGitError, RemoteError } from '../errors.js';
+import { ForbiddenTargetError, LevelGitError, LimitExceededError, RemoteError } from '../errors.js';
 import { platform } from '../platform/index.js';
-import { utf8 } from '../platform/bytes.js';
+import { concat, utf8 } from '../platform/bytes.js';
 import type { AddressCheck, OutboundFetch, OutboundRequest, OutboundResponse } from '../platform/types.js';
 import { AGENT } from '../protocol/capabilities.js';
 import { admit, checkHost } from './guard.js';
@@ -46,7 +46,7 @@ export function shownUrl(url: URL): string {
 /** Sends a request (see the module comment); a status of 400 or more throws unless `anyStatus`. */
 export async function remoteRequest(
   start: URL,
-  request: { method: 'GET' | 'POST'; headers?: Record<string, string>; body?: Uint8Array },
+  request: { method: 'GET' | 'POST'; headers?: Record<string, string>; body?: Uint8Array | AsyncIterable<Uint8Array> },
   options: RemoteHttpOptions & { credentials?: Credentials; anyStatus?: boolean },
 ): Promise<RemoteResponse> {
   const allow = options.allowPrivate === true;
@@ -64,15 +64,28 @@ export async function remoteRequest(
     }
     const abort = new AbortController();
     const timeoutMs = options.timeoutMs ?? 30_000;
-    let timer = setTimeout(() => abort.abort(), timeoutMs);
+    const idleMs = options.idleTimeoutMs ?? 60_000;
+    let sendTimer = setTimeout(() => abort.abort(), timeoutMs);
+    let waited = timeoutMs;
+    let answered = false; // from the answer on, the response's own idle timer bounds the exchange
+    const rearm = (ms: number) => {
+      if (answered) return;
+      clearTimeout(sendTimer);
+      waited = ms;
+      if (ms > 0) sendTimer = setTimeout(() => abort.abort(), ms);
+    };
+    const sent = request.body;
+    const outBody = sent === undefined || sent instanceof Uint8Array ? sent : timedBody(sent, rearm, timeoutMs, idleMs);
     let res: OutboundResponse;
     try {
-      res = await send(url, { method: request.method, headers, body: request.body, signal: abort.signal }, check);
+      res = await send(url, { method: request.method, headers, body: outBody, signal: abort.signal }, check);
     } catch (err) {
-      clearTimeout(timer);
-      throw failure(err, url, abort.signal.aborted, timeoutMs);
+      clearTimeout(sendTimer);
+      throw failure(err, url, abort.signal.aborted, waited);
     }
-    clearTimeout(timer);
+    answered = true;
+    clearTimeout(sendTimer);
+    let timer: ReturnType<typeof setTimeout> | undefined;
     const location = res.header('location');
     if (request.method === 'GET' && [301, 302, 303, 307, 308].includes(res.status) && location !== null) {
       void drain(res.body);
@@ -87,7 +100,6 @@ export async function remoteRequest(
       url = next;
       continue;
     }
-    const idleMs = options.idleTimeoutMs ?? 60_000;
     const source = res.body;
     const body = (async function* () {
       const it = source[Symbol.asyncIterator]();
@@ -136,6 +148,27 @@ function failure(err: unknown, url: URL, aborted: boolean, ms: number): Error {
   return new RemoteError('ERR_REMOTE', `cannot reach ${shownUrl(url)}: ${why}`, { details: { url: shownUrl(url) }, cause: err });
 }
 
+/**
+ * A streamed request body under the timeouts: while the remote takes a chunk, its silence is
+ * bounded by `idleMs`; while the next chunk is produced here (a pack being planned), no timer
+ * runs; after the last chunk, the answer must come within `answerMs`.
+ */
+async function* timedBody(body: AsyncIterable<Uint8Array>, rearm: (ms: number) => void, answerMs: number, idleMs: number): AsyncGenerator<Uint8Array> {
+  const it = body[Symbol.asyncIterator]();
+  try {
+    for (;;) {
+      rearm(0);
+      const n = await it.next();
+      if (n.done) break;
+      rearm(idleMs);
+      yield n.value;
+    }
+  } finally {
+    rearm(answerMs);
+    await it.return?.();
+  }
+}
+
 async function drain(body: AsyncIterable<Uint8Array>): Promise<void> {
   try {
     for await (const _ of body);
@@ -144,19 +177,84 @@ async function drain(body: AsyncIterable<Uint8Array>): Promise<void> {
   }
 }
 
+/** Most bytes of a streamed body buffered where `fetch` cannot stream a request body. */
+export const MAX_BUFFERED_BODY_BYTES = 2 * 1024 * 1024 * 1024 - 1;
+
+let streams: boolean | undefined;
+
+/**
+ * Whether this runtime's `fetch` streams a request body (`duplex: 'half'`: Node, Deno, Chromium
+ * over HTTP/2): a runtime that does not know the option never reads it, and one that cannot
+ * stream turns the stream into a string (a text Content-Type).
+ */
+export function fetchStreamsBodies(): boolean {
+  if (streams !== undefined) return streams;
+  try {
+    let asked = false;
+    const init = {
+      method: 'POST',
+      body: new ReadableStream(),
+      get duplex() {
+        asked = true;
+        return 'half';
+      },
+    };
+    const typed = new Request('http://localhost/', init as RequestInit).headers.has('content-type');
+    streams = asked && !typed;
+  } catch {
+    streams = false;
+  }
+  return streams;
+}
+
+/**
+ * The body as `fetch` takes it: a stream where the runtime can send one (pulled as the
+ * connection takes it), else buffered whole, up to MAX_BUFFERED_BODY_BYTES.
+ */
+async function fetchBody(body: OutboundRequest['body']): Promise<{ body?: BodyInit; duplex?: 'half' }> {
+  if (body === undefined) return {};
+  if (body instanceof Uint8Array) return { body: body as BodyInit };
+  if (fetchStreamsBodies()) {
+    const it = body[Symbol.asyncIterator]();
+    const stream = new ReadableStream<Uint8Array>(
+      {
+        async pull(controller) {
+          const n = await it.next();
+          if (n.done) controller.close();
+          else controller.enqueue(n.value);
+        },
+        async cancel() {
+          await it.return?.();
+        },
+      },
+      { highWaterMark: 0 },
+    );
+    return { body: stream as BodyInit, duplex: 'half' };
+  }
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += chunk.length;
+    if (size > MAX_BUFFERED_BODY_BYTES)
+      throw new LimitExceededError('this runtime cannot stream a request body, and this one is too large to buffer', { details: { limit: 'requestBody' } });
+    parts.push(chunk);
+  }
+  return { body: concat(parts, size) as BodyInit };
+}
+
 /**
  * Outbound requests through the global `fetch` where the platform has none (browsers, edge
  * runtimes): redirects are not followed by fetch, but host names cannot be resolved here, so
  * only literal addresses and `localhost` are judged (guard.ts).
  */
-const fetchOutbound: OutboundFetch = async (url: URL, request: OutboundRequest) => {
+export const fetchOutbound: OutboundFetch = async (url: URL, request: OutboundRequest) => {
   const res = await fetch(url, {
     method: request.method,
     headers: request.headers,
-    ...(request.body === undefined ? {} : { body: request.body as BodyInit }),
+    ...(await fetchBody(request.body)),
     redirect: 'manual',
     signal: request.signal,
-  });
+  } as RequestInit);
   return {
     status: res.status,
     header: (name) => res.headers.get(name),

@@ -3,11 +3,12 @@
  * git pushes). The remote's advertised refs decide the commands (unchanged refs are
  * `up-to-date`, non-fast-forwards `rejected` unless `force`, as git's client refuses them) and
  * are the haves of the pack: the planner (repo/walk.ts through `packObjects`) sends what the
- * remote lacks, thin against what it has. report-status says what the remote did with each ref.
+ * remote lacks, thin against what it has, streamed into the request as it is generated
+ * (chunked; the objects stay pinned against the sweep until the last byte), so memory stays
+ * bounded whatever the pack's size. report-status says what the remote did with each ref.
  */
 import { InvalidArgumentError, RemoteError } from '../errors.js';
 import { type Oid, ZERO_OID } from '../object/oid.js';
-import { concat } from '../platform/bytes.js';
 import { internalsOf } from '../repo/internals.js';
 import type { Repository } from '../repo/repository.js';
 import type { PushRefStatus, PushToOptions, PushToResult } from '../repo/remotes.js';
@@ -16,9 +17,6 @@ import { parseRemoteUrl } from './guard.js';
 import type { Credentials, RemoteHttpOptions } from './http-client.js';
 import { discover, post, serviceBase } from './fetch-from.js';
 import { type PushCommand, encodePushCommands, pktReader, readReportStatus, sidebandData } from './smart-http.js';
-
-/** Most bytes of a pack a push holds in memory before sending (the request carries a Content-Length). */
-export const MAX_PUSH_PACK_BYTES = 2 * 1024 * 1024 * 1024 - 1;
 
 /** The local refs to push: the named ones (short names by git's rule) or every branch and tag. */
 async function localRefs(repo: Repository, names: readonly string[] | undefined): Promise<{ ref: string; oid: Oid }[]> {
@@ -76,15 +74,15 @@ export async function pushTo(repo: Repository, url: string, options: PushToOptio
     (c) => c.startsWith('agent=') || c === 'report-status' || adv.caps.has(c),
   );
   if (!adv.caps.has('report-status')) throw new RemoteError('ERR_REMOTE', 'the remote does not offer report-status');
-  const parts: Uint8Array[] = [encodePushCommands(commands, caps)];
-  let size = parts[0]!.length;
   const thin = !adv.caps.has('no-thin');
-  for await (const chunk of repo.packObjects({ wants: [...new Set(commands.map((c) => c.new))], haves: thin ? haves : [] })) {
-    size += chunk.length;
-    if (size > MAX_PUSH_PACK_BYTES) throw new InvalidArgumentError('the pack of this push is too large to send');
-    parts.push(chunk);
-  }
-  const reader = await post(base, 'git-receive-pack', concat(parts, size), h, false);
+  // Planned and streamed past the pack cache: a push's pack is never asked for again.
+  const plan = await repo.planPack({ wants: [...new Set(commands.map((c) => c.new))], haves, thinPack: thin });
+  const pack = internalsOf(repo).streamPack(plan.oids, { deltas: true, thinBases: plan.clientObjects });
+  const body = (async function* () {
+    yield encodePushCommands(commands, caps);
+    yield* pack; // pulled as the connection takes it: about two batches of entries in memory
+  })();
+  const reader = await post(base, 'git-receive-pack', body, h, false);
   const report = await readReportStatus(sideband ? pktReader(sidebandData(reader)) : reader);
   if (report.unpack !== 'ok') throw new RemoteError('ERR_REMOTE', `the remote could not unpack the pack: ${report.unpack || 'no report'}`);
   for (const c of commands) {

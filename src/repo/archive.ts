@@ -4,13 +4,14 @@
  * an optional `prefix` written literally in front of every path (and, ending in `/`, as a first
  * directory entry), and an optional `path` that works as git's pathspec does: only what lies at
  * or below it, with the directories leading to it. Everything that can fail with a 4xx (the
- * revision, the path) is checked before the stream starts; blobs are read in batches as it runs.
- * `.gitattributes` (`export-ignore`, `export-subst`) is not applied.
+ * revision, the path, a refused export-subst placeholder) is checked before the stream starts
+ * (archive-plan.ts, which also applies `.gitattributes` and pins the objects); blobs are read in
+ * batches as it runs.
  */
 import { InvalidArgumentError, NotFoundError } from '../errors.js';
 import type { Oid } from '../object/oid.js';
 import { splitDirPath } from '../object/path.js';
-import { isGitlinkMode, isTreeMode, type TreeEntry } from '../object/tree.js';
+import { isTreeMode } from '../object/tree.js';
 import type { View } from '../refs/space.js';
 import type { ArchiveEntry } from '../archive/entry.js';
 import { TarEncoder } from '../archive/tar.js';
@@ -18,6 +19,7 @@ import { ZipEncoder } from '../archive/zip.js';
 import { gzipStream } from '../archive/gzip.js';
 import type { RepoContext } from './context.js';
 import { resolveCommit } from './read.js';
+import { type ArchivePlan, planArchive } from './archive-plan.js';
 
 /** Archive formats. */
 export type ArchiveFormat = 'tar' | 'tar.gz' | 'zip';
@@ -39,7 +41,10 @@ export interface Archive {
   /** The tree (or, for a `path` naming a file, the blob) archived. */
   tree: Oid;
   format: ArchiveFormat;
-  body: AsyncIterable<Uint8Array>;
+  /** True when export-subst expanded a file: the bytes then depend on the commit, not only the tree. */
+  substituted: boolean;
+  /** The bytes. Its objects stay pinned against the sweep until it ends; call `return()` to drop it unread. */
+  body: AsyncIterableIterator<Uint8Array>;
 }
 
 /** Blobs read per batch while streaming. */
@@ -57,51 +62,55 @@ function checkOptions(options: ArchiveOptions): { format: ArchiveFormat; prefix:
   return { format, prefix };
 }
 
-/** The entries `git archive` writes for `root`, in its order, blobs read in batches. */
-async function* walk(ctx: RepoContext, root: Oid, base: string): AsyncGenerator<ArchiveEntry> {
-  const entries = await ctx.objects.tree(root);
+/** The archive's bytes: blobs read in batches as the plan's entries are written; the pin released at the end. */
+async function* entriesOf(ctx: RepoContext, plan: ArchivePlan): AsyncGenerator<ArchiveEntry> {
+  const { entries } = plan;
   for (let i = 0; i < entries.length; i += BATCH) {
     const chunk = entries.slice(i, i + BATCH);
-    const blobs = chunk.filter((e) => !isTreeMode(e.mode) && !isGitlinkMode(e.mode));
-    const raws = await ctx.objects.readMany(blobs.map((e) => e.oid));
-    const bodies = new Map<Oid, Uint8Array>();
-    blobs.forEach((e, j) => {
+    const unread = chunk.filter((e) => e.kind !== 'dir' && e.content === undefined);
+    const raws = await ctx.objects.readMany(unread.map((e) => e.oid));
+    unread.forEach((e, j) => {
       const r = raws[j];
       if (r === undefined) throw new NotFoundError('ERR_OBJECT_NOT_FOUND', `object ${e.oid} not found`, { details: { oid: e.oid } });
-      bodies.set(e.oid, r.body);
+      e.content = r.body;
     });
     for (const e of chunk) {
-      const path = base + e.name;
-      if (isTreeMode(e.mode)) {
-        yield { path: `${path}/`, kind: 'dir', mode: 0o40000, oid: e.oid };
-        yield* walk(ctx, e.oid, `${path}/`);
-      } else yield entryOf(e, path, bodies.get(e.oid));
+      yield e;
+      if (!e.substituted) e.content = undefined; // let the bytes go once written
     }
   }
 }
 
-function entryOf(e: TreeEntry, path: string, content: Uint8Array | undefined): ArchiveEntry {
-  const mode = Number.parseInt(e.mode, 8);
-  if (isGitlinkMode(e.mode)) return { path: `${path}/`, kind: 'dir', mode, oid: e.oid };
-  return { path, kind: e.mode === '120000' ? 'symlink' : 'file', mode, oid: e.oid, content };
-}
-
-/** The entries of a pathspec: the directories leading to `path`, then what is at it. */
-async function* walkPath(ctx: RepoContext, root: Oid, parts: string[], prefix: string): AsyncGenerator<ArchiveEntry> {
-  let tree = root;
-  let base = prefix;
-  for (let i = 0; i < parts.length; i++) {
-    const e = (await ctx.objects.tree(tree)).find((x) => x.name === parts[i])!;
-    if (!isTreeMode(e.mode)) {
-      const body = isGitlinkMode(e.mode) ? undefined : (await ctx.objects.read(e.oid)).body;
-      yield entryOf(e, base + e.name, body);
-      return;
+/**
+ * A body that releases the plan's pin when it ends, fails or is closed (`return()`), even if
+ * it never started: an archive answered with 304, or dropped, must not pin objects forever.
+ */
+function pinnedBody(inner: AsyncGenerator<Uint8Array>, release: () => void): AsyncIterableIterator<Uint8Array> {
+  let released = false;
+  const finish = () => {
+    if (!released) {
+      released = true;
+      release();
     }
-    base += `${e.name}/`;
-    yield { path: base, kind: 'dir', mode: 0o40000, oid: e.oid };
-    tree = e.oid;
-  }
-  yield* walk(ctx, tree, base);
+  };
+  const body: AsyncIterableIterator<Uint8Array> = {
+    [Symbol.asyncIterator]: () => body,
+    next: async () => {
+      try {
+        const r = await inner.next();
+        if (r.done) finish();
+        return r;
+      } catch (err) {
+        finish();
+        throw err;
+      }
+    },
+    return: async (value?: unknown) => {
+      finish();
+      return inner.return(value as undefined);
+    },
+  };
+  return body;
 }
 
 /** Resolves the revision and path (NotFoundError for either), then returns the archive to stream. */
@@ -119,13 +128,15 @@ export async function archive(ctx: RepoContext, refOrSha: string, options: Archi
     target = e.oid;
   }
   const mtime = commit.committer.timestamp;
+  const plan = await planArchive(ctx, commitOid, commit, parts, prefix);
   const entries = async function* (): AsyncGenerator<ArchiveEntry> {
     // git writes a prefix ending in "/" as a directory of its own, first (with the root tree's id).
     if (prefix.endsWith('/')) yield { path: prefix.replace(/\/+$/, '/'), kind: 'dir', mode: 0o40777, oid: commit.tree };
-    yield* parts.length === 0 ? walk(ctx, commit.tree, prefix) : walkPath(ctx, commit.tree, parts, prefix);
+    yield* entriesOf(ctx, plan);
   };
-  const body = format === 'zip' ? zipBody(entries(), mtime, commitOid) : tarBody(entries(), mtime, commitOid);
-  return { commit: commitOid, tree: target, format, body: format === 'tar.gz' ? gzipStream(body) : body };
+  const bytes = format === 'zip' ? zipBody(entries(), mtime, commitOid) : tarBody(entries(), mtime, commitOid);
+  const body = pinnedBody(format === 'tar.gz' ? gzipStream(bytes) : bytes, plan.release);
+  return { commit: commitOid, tree: target, format, substituted: plan.substituted, body };
 }
 
 async function* tarBody(entries: AsyncIterable<ArchiveEntry>, mtime: number, commit: Oid): AsyncGenerator<Uint8Array> {

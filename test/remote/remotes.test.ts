@@ -7,7 +7,7 @@
 import { createServer, request, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { MemoryLevel } from 'memory-level';
 import { enableRemotes, openEngine, type Engine, isLevelGitError } from '../../src/index.js';
 import { createApiNodeHandler } from '../../src/http/node-handler.js';
@@ -17,6 +17,7 @@ import { createGitNodeHandler } from '../../src/http/node-handler.js';
 import { git, gitText, runGit } from '../helpers/git.js';
 import { tempDirs } from '../helpers/tmp.js';
 import { startServer } from '../http/helpers.js';
+import { fetchOutbound, fetchStreamsBodies } from '../../src/remote/http-client.js';
 
 const dirs = tempDirs();
 enableRemotes(); // what the Node entry does at load
@@ -259,4 +260,69 @@ describe('mirror out', () => {
     expect(refsOf(join(backend.root, 'mirror.git'))['refs/heads/main']).toBe((await other.getRef('refs/heads/main'))!.oid);
     expect((await runGit(['fsck', '--strict'], { cwd: join(backend.root, 'mirror.git') })).code).toBe(0);
   });
+});
+
+describe('mirror out of a large pack', () => {
+  /** Peak RSS growth while `fn` runs (sampled every 10 ms). */
+  async function rssGrowth(fn: () => Promise<unknown>): Promise<number> {
+    const base = process.memoryUsage.rss();
+    let peak = base;
+    const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 10);
+    try {
+      await fn();
+    } finally {
+      clearInterval(timer);
+    }
+    return Math.max(peak, process.memoryUsage.rss()) - base;
+  }
+
+  it('streams the pack into receive-pack: RSS grows far less than the pack; the remote passes fsck --strict', async () => {
+    // 96 MiB of incompressible blobs (16 KiB each, stored whole): the old push held the pack twice.
+    // Its own engine: the shared one's 2 s timeouts are for the hanging-remote test, too tight for 96 MiB on a loaded machine.
+    const big = await openEngine({ db: new MemoryLevel() as never, allowPrivateRemotes: true, remotes: { timeoutMs: 60_000, idleTimeoutMs: 60_000 } });
+    onTestFinished(() => big.close());
+    const repo = await big.createRepo('big-mirror');
+    const FILES = 6144;
+    const SIZE = 16 * 1024;
+    for (let c = 0; c < 6; c++) {
+      const changes = [];
+      for (let i = 0; i < FILES / 6; i++) {
+        const content = new Uint8Array(SIZE);
+        crypto.getRandomValues(content);
+        changes.push({ path: `d${c}/f${i}.bin`, content });
+      }
+      await repo.commit({ branch: 'main', message: `batch ${c}`, author: { name: 'A', email: 'a@example.com' }, changes });
+    }
+    await backend.createRepo('big-mirror');
+    let result: Awaited<ReturnType<typeof repo.pushTo>> | undefined;
+    const growth = await rssGrowth(async () => {
+      result = await repo.pushTo(backend.url('big-mirror'));
+    });
+    expect(result!.updates).toEqual([{ ref: 'refs/heads/main', status: 'ok' }]);
+    const remote = join(backend.root, 'big-mirror.git');
+    expect(refsOf(remote)['refs/heads/main']).toBe((await repo.getRef('refs/heads/main'))!.oid);
+    expect((await runGit(['fsck', '--strict'], { cwd: remote })).code).toBe(0);
+    const packBytes = Number(gitText(remote, ['count-objects', '-v']).match(/size-pack: (\d+)/)![1]) * 1024;
+    expect(packBytes).toBeGreaterThan(FILES * SIZE);
+    console.log(`mirror of a ${(packBytes / 2 ** 20).toFixed(0)} MiB pack: RSS +${(growth / 2 ** 20).toFixed(1)} MiB`);
+    expect(growth).toBeLessThan(80 * 1024 * 1024); // the old push: +140 MiB (the pack held twice)
+  }, 300_000);
+
+  it('streams through the portable runtime too (fetch with duplex "half")', async () => {
+    expect(fetchStreamsBodies()).toBe(true);
+    const portable = await openEngine({ db: new MemoryLevel() as never, allowPrivateRemotes: true, remotes: { outbound: fetchOutbound } });
+    try {
+      const repo = await portable.createRepo('portable');
+      await repo.fetchFrom(backend.url('src'), { setHead: true });
+      await repo.commit({ branch: 'main', message: 'portable', author: { name: 'A', email: 'a@example.com' }, changes: [{ path: 'p.txt', content: 'p\n' }] });
+      await backend.createRepo('portable-mirror');
+      const r = await repo.pushTo(backend.url('portable-mirror'));
+      expect(r.updates.every((u) => u.status === 'ok')).toBe(true);
+      const remote = join(backend.root, 'portable-mirror.git');
+      expect(refsOf(remote)).toEqual(Object.fromEntries((await repo.listRefs()).map(([n, v]) => [n, v.oid])));
+      expect((await runGit(['fsck', '--strict'], { cwd: remote })).code).toBe(0);
+    } finally {
+      await portable.close();
+    }
+  }, 120_000);
 });

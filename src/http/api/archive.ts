@@ -1,8 +1,9 @@
 /**
  * The archive route (read): `GET /repos/:repo/archive?ref=&format=tar|tar.gz|zip&path=&prefix=`
  * streams the tree as `git archive` writes it (repo/archive.ts), with the archived tree's id as
- * the ETag (a matching `If-None-Match` is a 304). The revision and path are checked before the
- * first byte, so a missing one is an ordinary 404.
+ * the ETag (the tree and the commit when export-subst expanded a file; a matching
+ * `If-None-Match` is a 304). The revision, the path and export-subst placeholders are checked
+ * before the first byte, so a missing one is an ordinary 404 and a refused placeholder a 400.
  */
 import { InvalidArgumentError } from '../../errors.js';
 import { isOid } from '../../object/oid.js';
@@ -40,7 +41,8 @@ export const archiveRoutes: readonly ApiRoute[] = [
       await assertReachable(ctx.principal, repo, ref, view);
       const format = formatOf(ctx.url);
       const a = await repo.archive(ref, { format, view, path: q.get('path') ?? undefined, prefix: q.get('prefix') ?? undefined });
-      const etag = `"${a.tree}"`;
+      // The tree decides the bytes, unless export-subst wrote the commit into a file.
+      const etag = a.substituted ? `"${a.tree}-${a.commit}"` : `"${a.tree}"`;
       const name = `${repo.name.replace(/^.*\//, '')}-${a.commit.slice(0, 12)}.${TYPES[format].ext}`;
       const headers: Record<string, string> = {
         ETag: etag,
@@ -50,7 +52,9 @@ export const archiveRoutes: readonly ApiRoute[] = [
         'X-Git-Commit': a.commit,
       };
       const inm = ctx.req.headers.get('if-none-match');
-      if (inm?.split(',').some((t) => t.trim().replace(/^W\//, '') === etag || t.trim() === '*')) return { status: 304, headers, body: null };
+      const fresh = inm?.split(',').some((t) => t.trim().replace(/^W\//, '') === etag || t.trim() === '*');
+      if (fresh || ctx.req.method === 'HEAD') await a.body.return?.(); // unpins the objects
+      if (fresh) return { status: 304, headers, body: null };
       return { status: 200, headers, body: ctx.req.method === 'HEAD' ? null : a.body };
     },
   },

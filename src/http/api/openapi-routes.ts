@@ -138,7 +138,7 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
   'POST /repos/:repo/reverts': { summary: 'Revert a commit on a branch', tag: 'review', body: 'RevertRequest', answers: { 201: 'RevertResult' } },
   'POST /repos/:repo/fork': { summary: 'Fork a repository (objects shared, not copied)', tag: 'repositories', body: 'ForkRequest', answers: { 201: 'Repo' } },
   'GET /repos/:repo/archive': {
-    summary: 'The tree as git archive writes it, streamed',
+    summary: 'The tree as git archive writes it (.gitattributes export-ignore and export-subst applied), streamed',
     tag: 'files',
     query: {
       ref: refQ,
@@ -153,7 +153,7 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
   'POST /repos/:repo/tags': { summary: 'Create a tag (annotated when a message is given)', tag: 'branches', body: 'CreateTag', answers: { 201: 'Tag' } },
   'DELETE /repos/:repo/tags/*tag': { summary: 'Delete a tag', tag: 'branches', answers: { 204: { empty: true } } },
   'POST /repos/:repo/push': {
-    summary: 'Push refs to another Git server (mirror out)',
+    summary: 'Push refs to another Git server (mirror out), the pack streamed as it is generated',
     tag: 'repositories',
     body: 'PushRequest',
     answers: { 200: 'PushResult' },
