@@ -134,5 +134,5 @@ export function wildmatch(patternIn: Uint8Array | string, textIn: Uint8Array | s
     if (cache.size > 4096) cache.clear();
     cache.set(key, re);
   }
-  return re !== null && re.test(text);
+  return re?.test(text) === true;
 }
