@@ -261,7 +261,12 @@ async function buildAndMove(core: RepoCore, plan: CommitPlan): Promise<CommitRes
     } catch (err) {
       // The objects just stored may be referenced by nothing now: the next sweep looks.
       await markSweepNeeded(ctx.kv, ctx.poolId).catch(() => undefined);
-      if (err instanceof RefConflictError && expected === undefined && attempt < 8) continue;
+      // Another process (a second tab, a second server) moved the branch meanwhile: build on its
+      // tip again after a random pause that grows with the attempts, so racing writers spread out.
+      if (err instanceof RefConflictError && expected === undefined && attempt < 16) {
+        await new Promise((r) => setTimeout(r, Math.random() * 10 * (attempt + 1)));
+        continue;
+      }
       throw err;
     }
     return result;

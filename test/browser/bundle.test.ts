@@ -18,7 +18,7 @@ import webpack from 'webpack';
 import { layOutApp } from './harness.js';
 
 /** The one-file ceiling of `openEngine + commit + readFile` (measured 255.8 KiB; docs/browser.md, "Bundle size"). */
-const CORE_CEILING_KIB = 285;
+const CORE_CEILING_KIB = 310;
 
 const CORE =
   "import { openEngine } from 'level-git'; import { BrowserLevel } from 'browser-level';\n" +
