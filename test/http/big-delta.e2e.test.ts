@@ -25,6 +25,7 @@ import { encodeCommit } from '../../src/object/commit.js';
 import { hashObject, oidToBytes, type Oid } from '../../src/object/oid.js';
 import { concat } from '../../src/platform/bytes.js';
 import { createHash } from 'node:crypto';
+import { varint, copyOp } from '../pack/crafted-packs.js';
 
 const MiB = 1024 * 1024;
 const BASE_MIB = Number(process.env.LEVEL_GIT_BIG_DELTA_MIB ?? 64);
@@ -53,37 +54,6 @@ function rss(pid: number, field: 'VmRSS' | 'RssAnon' = 'VmRSS'): number {
 
 function pkt(s: string): Uint8Array {
   return new TextEncoder().encode((s.length + 4).toString(16).padStart(4, '0') + s);
-}
-
-function varint(n: number): number[] {
-  const out: number[] = [];
-  while (n >= 0x80) {
-    out.push((n % 128) | 0x80);
-    n = Math.floor(n / 128);
-  }
-  out.push(n);
-  return out;
-}
-
-/** A copy op of `size` (< 16 MiB) bytes at `off`. */
-function copy(off: number, size: number): number[] {
-  let op = 0x80;
-  const args: number[] = [];
-  for (let k = 0; k < 4; k++) {
-    const b = Math.floor(off / 2 ** (8 * k)) & 0xff;
-    if (b !== 0) {
-      op |= 1 << k;
-      args.push(b);
-    }
-  }
-  for (let k = 0; k < 3; k++) {
-    const b = (size >> (8 * k)) & 0xff;
-    if (b !== 0) {
-      op |= 0x10 << k;
-      args.push(b);
-    }
-  }
-  return [op, ...args];
 }
 
 /** One GET /healthz on a connection of its own (no keep-alive socket to go stale while the test process is busy). */
@@ -201,7 +171,7 @@ describe(`a ${2 * BASE_MIB} MiB blob sent as a delta against a ${BASE_MIB} MiB b
     const mark = new TextEncoder().encode('edited');
     const ops: number[] = [...varint(size), ...varint(2 * size + mark.length)];
     const twice = () => {
-      for (let at = 0; at < size; at += 8 * MiB) ops.push(...copy(at, Math.min(8 * MiB, size - at)));
+      for (let at = 0; at < size; at += 8 * MiB) ops.push(...copyOp(at, Math.min(8 * MiB, size - at)));
     };
     twice();
     ops.push(mark.length, ...mark);
@@ -225,7 +195,7 @@ describe(`a ${2 * BASE_MIB} MiB blob sent as a delta against a ${BASE_MIB} MiB b
     const base2Oid = hashObject('blob', base2);
     const line = new TextEncoder().encode('a line before\n');
     const before: number[] = [...varint(half), ...varint(line.length + half), line.length, ...line];
-    for (let at = 0; at < half; at += 8 * MiB) before.push(...copy(at, Math.min(8 * MiB, half - at)));
+    for (let at = 0; at < half; at += 8 * MiB) before.push(...copyOp(at, Math.min(8 * MiB, half - at)));
     const backOid = blobId([line, base2]);
     const second = commitOf({ 'base2.bin': base2Oid, 'before.bin': backOid }, 'before\n');
     const base2Entry = concat([encodeEntryHeader(3, half), new Uint8Array(deflateSync(base2, { level: 0 }))]);

@@ -7,7 +7,8 @@ import { concat } from '../../src/platform/bytes.js';
 
 export { writePackSync, encodePackEntry };
 
-function varint(n: number): number[] {
+/** A delta header's size varint (little-endian groups of 7 bits). */
+export function varint(n: number): number[] {
   const out: number[] = [];
   while (n >= 0x80) {
     out.push((n % 128) | 0x80);
@@ -15,6 +16,27 @@ function varint(n: number): number[] {
   }
   out.push(n);
   return out;
+}
+
+/** A delta copy op of `size` (1 to 16 MiB - 1) bytes at `off`. */
+export function copyOp(off: number, size: number): number[] {
+  let op = 0x80;
+  const args: number[] = [];
+  for (let k = 0; k < 4; k++) {
+    const b = Math.floor(off / 2 ** (8 * k)) & 0xff;
+    if (b !== 0) {
+      op |= 1 << k;
+      args.push(b);
+    }
+  }
+  for (let k = 0; k < 3; k++) {
+    const b = (size >> (8 * k)) & 0xff;
+    if (b !== 0) {
+      op |= 0x10 << k;
+      args.push(b);
+    }
+  }
+  return [op, ...args];
 }
 
 /** A delta rebuilding `resultSize` bytes from 64 KiB copies of the start of a base of `baseSize` (>= 64 KiB) bytes. */

@@ -14,7 +14,7 @@ import { encodeEntryHeader } from '../../src/pack/entry.js';
 import { hashObject } from '../../src/object/oid.js';
 import { concat, equal } from '../../src/platform/bytes.js';
 import { CorruptPackError, LimitExceededError } from '../../src/errors.js';
-import { noise } from './crafted-packs.js';
+import { noise, varint } from './crafted-packs.js';
 
 const MiB = 1024 * 1024;
 
@@ -47,16 +47,6 @@ function chunked(body: Uint8Array, size: number, budget: InflateBudget): { base:
     budget,
   );
   return { base, fetched: () => n };
-}
-
-function varint(n: number): number[] {
-  const out: number[] = [];
-  while (n >= 0x80) {
-    out.push((n % 128) | 0x80);
-    n = Math.floor(n / 128);
-  }
-  out.push(n);
-  return out;
 }
 
 /** Copies of 64 KiB blocks of a base of `size` bytes, in the order given. */

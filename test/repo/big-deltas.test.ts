@@ -23,6 +23,7 @@ import { TAG, chunkKey, chunkStreamPrefix, objectKey } from '../../src/storage/k
 import { markSweepNeeded } from '../../src/repo/sweep-state.js';
 import { equal } from '../../src/platform/bytes.js';
 import { HashCollisionError } from '../../src/errors.js';
+import { varint } from '../pack/crafted-packs.js';
 
 const MiB = 1024 * 1024;
 const who = { name: 'A', email: 'a@example.com', timestamp: 1_700_000_000, timezone: '+0000' };
@@ -31,16 +32,6 @@ const OPTS = { streamBlobsOver: 1 * MiB };
 function chunks(b: Uint8Array, size = 256 * 1024): Uint8Array[] {
   const out: Uint8Array[] = [];
   for (let i = 0; i < b.length; i += size) out.push(b.subarray(i, i + size));
-  return out;
-}
-
-function varint(n: number): number[] {
-  const out: number[] = [];
-  while (n >= 0x80) {
-    out.push((n % 128) | 0x80);
-    n = Math.floor(n / 128);
-  }
-  out.push(n);
   return out;
 }
 
