@@ -26,6 +26,7 @@ import { hashObject, oidToBytes, type Oid } from '../../src/object/oid.js';
 import { concat } from '../../src/platform/bytes.js';
 import { createHash } from 'node:crypto';
 import { varint, copyOp } from '../pack/crafted-packs.js';
+import { sampleRss } from '../helpers/rss.js';
 
 const MiB = 1024 * 1024;
 const BASE_MIB = Number(process.env.LEVEL_GIT_BIG_DELTA_MIB ?? 64);
@@ -44,13 +45,6 @@ const who = { name: 'A', email: 'a@example.com', timestamp: 1_700_000_000, timez
 let server: ServeProcess;
 let tmp: { dir: string; cleanup: () => void };
 let pushUrl: URL;
-
-/** The server's resident memory: all of it, or the anonymous part (heap, buffers: not the database's mapped files). */
-function rss(pid: number, field: 'VmRSS' | 'RssAnon' = 'VmRSS'): number {
-  const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  if (m === null) throw new Error('the server exited');
-  return Number(m[1]) * 1024;
-}
 
 function pkt(s: string): Uint8Array {
   return new TextEncoder().encode((s.length + 4).toString(16).padStart(4, '0') + s);
@@ -73,21 +67,9 @@ function healthz(): Promise<void> {
 /** Posts a receive-pack request creating `ref` at `commit` with `pack`, polling /healthz and sampling RSS meanwhile. */
 async function push(name: string, ref: string, commit: Oid, pack: Uint8Array) {
   const body = concat([pkt(`${'0'.repeat(40)} ${commit} ${ref}\0report-status\n`), new TextEncoder().encode('0000'), pack]);
-  const pid = server.child.pid!;
-  const base = rss(pid);
-  const anonBase = rss(pid, 'RssAnon');
-  let peak = base;
-  let anonPeak = anonBase;
+  const sampler = sampleRss(server.child.pid!, 20);
   let healthzMax = 0;
   let running = true;
-  const sampler = setInterval(() => {
-    try {
-      peak = Math.max(peak, rss(pid));
-      anonPeak = Math.max(anonPeak, rss(pid, 'RssAnon'));
-    } catch {
-      // the server died: the assertions report it
-    }
-  }, 20);
   const poll = (async () => {
     while (running) {
       const t = performance.now();
@@ -120,12 +102,11 @@ async function push(name: string, ref: string, commit: Oid, pack: Uint8Array) {
   const ms = performance.now() - t0;
   running = false;
   await poll;
-  clearInterval(sampler);
-  peak = Math.max(peak, rss(pid));
+  const { growth, anonGrowth } = sampler.stop();
   console.log(
-    `${name}: pack ${Math.round(pack.length / MiB)} MiB, ${(ms / 1000).toFixed(1)} s, RSS +${Math.round((peak - base) / MiB)} MiB (anonymous +${Math.round((anonPeak - anonBase) / MiB)} MiB), healthz max ${Math.round(healthzMax)} ms`,
+    `${name}: pack ${Math.round(pack.length / MiB)} MiB, ${(ms / 1000).toFixed(1)} s, RSS +${Math.round(growth / MiB)} MiB (anonymous +${Math.round(anonGrowth / MiB)} MiB), healthz max ${Math.round(healthzMax)} ms`,
   );
-  return { text, growth: peak - base, anonGrowth: anonPeak - anonBase, healthzMaxMs: healthzMax };
+  return { text, growth, anonGrowth, healthzMaxMs: healthzMax };
 }
 
 /** A commit of `files` (name -> blob id) as pack entries. */

@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { startCli, type ServeProcess } from '../cli/cli-helpers.js';
 import { gitRunner } from '../helpers/git.js';
 import { tempDir } from '../helpers/tmp.js';
+import { sampleRss } from '../helpers/rss.js';
 
 const MiB = 1024 * 1024;
 const SIZE_MIB = Number(process.env.LEVEL_GIT_BIG_MIB ?? 256);
@@ -34,34 +35,17 @@ let url: string;
 let adminKey: string;
 const git = () => gitRunner(tmp.dir);
 
-/** The server's resident memory: all of it, and the anonymous part (heap, buffers: not the database's mapped files). */
-function rss(pid: number, field: 'VmRSS' | 'RssAnon' = 'VmRSS'): number {
-  const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  if (m === null) throw new Error('the server exited');
-  return Number(m[1]) * 1024;
-}
-
 /** Runs `fn` while sampling the server's RSS; returns its result and the growth over the baseline. */
 async function measured<T>(fn: () => Promise<T>): Promise<{ value: T; growth: number; anonGrowth: number; ms: number }> {
-  const pid = server.child.pid!;
-  const base = rss(pid);
-  const anonBase = rss(pid, 'RssAnon');
-  let peak = base;
-  let anonPeak = anonBase;
-  const sampler = setInterval(() => {
-    try {
-      peak = Math.max(peak, rss(pid));
-      anonPeak = Math.max(anonPeak, rss(pid, 'RssAnon'));
-    } catch {
-      // the server died: the caller's assertions report it
-    }
-  }, 25);
+  const sampler = sampleRss(server.child.pid!, 25);
   const t0 = performance.now();
   try {
     const value = await fn();
-    return { value, growth: Math.max(peak, rss(pid)) - base, anonGrowth: anonPeak - anonBase, ms: performance.now() - t0 };
-  } finally {
-    clearInterval(sampler);
+    const ms = performance.now() - t0;
+    return { value, ms, ...sampler.stop() };
+  } catch (err) {
+    sampler.stop();
+    throw err;
   }
 }
 

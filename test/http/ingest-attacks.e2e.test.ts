@@ -13,6 +13,7 @@ import { startCli, type ServeProcess } from '../cli/cli-helpers.js';
 import { encodeEntryHeader } from '../../src/pack/entry.js';
 import { concat } from '../../src/platform/bytes.js';
 import { writePackSync, deltasAfterBase, deltasBeforeBase } from '../pack/crafted-packs.js';
+import { rss } from '../helpers/rss.js';
 
 const MiB = 1024 * 1024;
 const RSS_BOUND = 512 * MiB;
@@ -21,12 +22,6 @@ const HEALTHZ_BOUND_MS = 1000;
 let server: ServeProcess;
 let adminKey: string;
 let pushUrl: URL;
-
-function rss(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  if (m === null) throw new Error('the server exited');
-  return Number(m[1]) * 1024;
-}
 
 function post(url: URL, path: string, body: Uint8Array, headers: Record<string, string>): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
