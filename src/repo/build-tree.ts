@@ -6,6 +6,7 @@
  */
 import { InvalidArgumentError, InvalidPathError, NotFoundError } from '../errors.js';
 import { utf8 } from '../platform/bytes.js';
+import { Slicer } from '../platform/turns.js';
 import { type Oid, isOid } from '../object/oid.js';
 import { splitPath } from '../object/path.js';
 import {
@@ -25,22 +26,11 @@ import { checkNamedBlobs, checkObject, fsckConfig, type FsckConfig } from '../ob
 import { refuseIfBad } from './checks.js';
 
 /**
- * Longest stretch, in ms, tree building runs before giving the event loop a turn: hashing and
- * deflating thousands of files in one go would freeze every other request of the process.
+ * Tree building gives the event loop a turn every 20 ms: hashing and deflating thousands of
+ * files in one go would freeze every other request of the process. One slicer for all builds,
+ * so concurrent subtrees (and concurrent commits) share each turn's slice.
  */
-const SLICE_MS = 20;
-let sliceStart = 0;
-
-/** True when the current slice of work is used up (the caller then awaits `pause`). */
-function sliceUsed(): boolean {
-  return performance.now() - sliceStart > SLICE_MS;
-}
-
-/** Lets timers and I/O run, then starts a new slice. */
-async function pause(): Promise<void> {
-  await new Promise((resolve) => setTimeout(resolve, 0));
-  sliceStart = performance.now();
-}
+const slices = new Slicer(20);
 
 /** One change of a commit: write a file, or delete a path. */
 export type FileChange = { path: string; content: string | Uint8Array; mode?: string; delete?: false } | { path: string; delete: true };
@@ -154,7 +144,7 @@ export async function applyChanges(
   const written = new Map<Oid, Uint8Array | null>(); // blobs this commit writes in this directory (null: not held)
   if (base !== undefined) for (const e of await store.tree(base)) entries.set(e.name, e);
   for (const [name, change] of node.files) {
-    if (sliceUsed()) await pause();
+    if (slices.due()) await slices.pause();
     const path = prefix + name;
     const existing = entries.get(name);
     if (change.delete) {
