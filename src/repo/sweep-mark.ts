@@ -12,21 +12,17 @@ import type { ObjectStore } from '../object/object-store.js';
 import { type Oid, oidFromBytes, oidToBytes } from '../object/oid.js';
 import { hexInto } from '../platform/bytes.js';
 import { OidList, OidSet } from './oid-set.js';
+import { Slicer } from '../platform/turns.js';
 
 /** Objects read per database round trip. */
 const BATCH = 256;
 /** Longest stretch of work between two yields to the event loop, in milliseconds. */
 const SLICE_MS = 15;
 
-const schedule: (fn: () => void) => void =
-  typeof (globalThis as { setImmediate?: unknown }).setImmediate === 'function'
-    ? (fn) => (globalThis as unknown as { setImmediate: (f: () => void) => void }).setImmediate(fn)
-    : (fn) => setTimeout(fn, 0);
-
 /** Gives the event loop a turn every SLICE_MS, and throws once `signal` has fired. */
 export class Pacer {
   readonly #signal: AbortSignal | undefined;
-  #last = performance.now();
+  readonly #slices = new Slicer(SLICE_MS);
 
   constructor(signal?: AbortSignal) {
     this.#signal = signal;
@@ -39,10 +35,7 @@ export class Pacer {
 
   /** Yields when the current slice is used up, then checks for abort. */
   async tick(): Promise<void> {
-    if (performance.now() - this.#last >= SLICE_MS) {
-      await new Promise<void>((r) => schedule(r));
-      this.#last = performance.now();
-    }
+    if (this.#slices.due()) await this.#slices.pause();
     this.check();
   }
 }
