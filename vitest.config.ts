@@ -36,11 +36,14 @@ const UNIT_FILES = [
   'test/repo/want-visibility.test.ts',
 ];
 
-/** Files whose assertions are resource bounds of a loaded process (RSS, `/healthz` latency, timer turns): run alone. */
+/**
+ * Files whose assertions are resource bounds of a loaded process (RSS, `/healthz` latency,
+ * timer turns) close to what it measures: run alone. (test/cli/streaming.e2e.test.ts is not
+ * here: its bounds are 30 and 9 times what it measures, and 10 s of it is an idle wait.)
+ */
 const ALONE_FILES = [
   'test/http/big-delta.e2e.test.ts',
   'test/http/big-object.e2e.test.ts',
-  'test/cli/streaming.e2e.test.ts',
   'test/http/ingest-attacks.e2e.test.ts',
   'test/api/commit-budget.test.ts',
 ];
@@ -54,8 +57,9 @@ const ALONE_FILES = [
 const LONGEST_FIRST = [
   'test/repo/plan-differential.test.ts', // 70
   'test/http/push-edge-cases.test.ts', // 36
-  'test/pack/pack-timing.test.ts', // 36
+  'test/cli/streaming.e2e.test.ts', // 35
   'test/http/client-edge-cases.test.ts', // 22
+  'test/pack/pack-timing.test.ts', // 20
   'test/browser/bundle.test.ts', // 20
   'test/postgres/scale-out.e2e.test.ts', // 15
   'test/postgres/ref-lock-race.test.ts', // 15
