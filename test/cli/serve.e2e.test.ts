@@ -377,6 +377,9 @@ describe('level-git serve', () => {
 
     // A request in flight when SIGTERM arrives still completes.
     const body = JSON.stringify({ branch: 'main', message: 'in flight', author: AUTHOR, changes: [{ path: 'late.txt', content: 'late' }] });
+    let sent!: () => void;
+    let rest!: () => void;
+    const headersSent = new Promise<void>((r) => (sent = r));
     const inFlight = new Promise<{ status: number; text: string }>((resolve, reject) => {
       const req = httpRequest(`${server.url}/api/v1/repos/durable/commits`, {
         method: 'POST',
@@ -388,11 +391,16 @@ describe('level-git serve', () => {
         res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
       });
       req.on('error', reject);
-      req.write(body.slice(0, 10));
-      setTimeout(() => req.end(body.slice(10)), 700);
+      req.write(body.slice(0, 10), () => sent());
+      rest = () => req.end(body.slice(10));
     });
-    await new Promise((r) => setTimeout(r, 200));
+    // The headers are in the server's socket; a /healthz answered on another connection after
+    // that means the server has accepted the first one (a fixed pause could come too early on a
+    // loaded machine). The rest of the body follows the signal.
+    await headersSent;
+    expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
     const stopped = server.stop('SIGTERM');
+    setTimeout(rest, 500);
     const late = await inFlight;
     expect(late.status, late.text).toBe(201);
     const code = await stopped;
