@@ -8,8 +8,10 @@ import * as crypto from 'node:crypto';
 import * as zlib from 'node:zlib';
 import * as workerThreads from 'node:worker_threads';
 import * as os from 'node:os';
+import * as v8 from 'node:v8';
+import * as vm from 'node:vm';
 import type { Platform } from './types.js';
 import { createNodePlatform } from './node-impl.js';
 
-/** Node's native SHA-1 and zlib, and a pool of worker threads. */
-export const nodePlatform: Platform = createNodePlatform(crypto, zlib, { workerThreads, os });
+/** Node's native SHA-1 and zlib, a pool of worker threads, and minor collections on demand. */
+export const nodePlatform: Platform = createNodePlatform(crypto, zlib, { workerThreads, os }, { v8, vm });

@@ -40,6 +40,11 @@ export interface Platform {
   createInflater?(): StreamInflater;
   /** A streaming deflater at `level` (optional: without it, big bodies are deflated whole). */
   createDeflater?(level?: number): StreamDeflater;
+  /**
+   * Frees short-lived garbage now (optional; Node: a minor collection). Called by code that
+   * receives hundreds of MiB in fresh buffers while allocating little else (node-impl.ts says why).
+   */
+  collectYoung?(): void;
   /** Worker threads for CPU-heavy jobs (Node); absent where the runtime has none (they run inline). */
   readonly workers?: WorkerHost;
   /** HTTP requests to other servers with the resolved addresses checked (Node); absent: global `fetch` is used. */
