@@ -17,9 +17,9 @@
  */
 import { NotFoundError } from '../errors.js';
 import { type Oid, oidToBytes } from '../object/oid.js';
-import { objectKey } from '../storage/keys.js';
+import { deltaKey, objectKey } from '../storage/keys.js';
 import type { ObjectStore } from '../object/object-store.js';
-import type { StoredDelta } from '../object/packed.js';
+import { decodeStoredDelta, type StoredDelta } from '../object/packed.js';
 import { writePackBatches, type PackBatch } from '../pack/pack-writer.js';
 import { decodeChunked, isChunked } from '../object/chunked.js';
 import { isRefDeltaEntry, refDeltaAsOfsDelta } from '../pack/entry.js';
@@ -96,8 +96,7 @@ async function* streamedBatches(
   const base = new Int32Array(n).fill(WHOLE);
   const offsets = ofsDelta ? new Offsets(n) : undefined;
   const setAside: number[] = [];
-  const read = (at: number) =>
-    at >= n ? undefined : readAhead(Promise.all([objects.getDeltas(oids.slice(at, at + BATCH)), wholeEntries(objects, oids.slice(at, at + BATCH))]));
+  const read = (at: number) => (at >= n ? undefined : readAhead(deltasAndEntries(objects, oids.slice(at, at + BATCH))));
   let next = read(0);
   try {
     for (let at = 0; at < n; at += BATCH) {
@@ -218,9 +217,17 @@ async function planDeltas(objects: ObjectStore, oids: readonly Oid[], thinBases?
   return { base, order };
 }
 
-/** The stored whole entries (`O` values, chunk markers as they are) of `ids`, undefined where there is none. */
-function wholeEntries(objects: ObjectStore, ids: readonly Oid[]): Promise<(Uint8Array | undefined)[]> {
-  return objects.kv.getMany(ids.map((o) => objectKey(objects.repoId, oidToBytes(o))));
+/** The stored deltas (parsed) and whole entries (`O` values, chunk markers as they are) of `ids`, read together; undefined where none. */
+async function deltasAndEntries(objects: ObjectStore, ids: readonly Oid[]): Promise<[(StoredDelta | undefined)[], (Uint8Array | undefined)[]]> {
+  const deltaKeys: Uint8Array[] = new Array(ids.length);
+  const wholeKeys: Uint8Array[] = new Array(ids.length);
+  for (let k = 0; k < ids.length; k++) {
+    const raw = oidToBytes(ids[k]!);
+    deltaKeys[k] = deltaKey(objects.repoId, raw);
+    wholeKeys[k] = objectKey(objects.repoId, raw);
+  }
+  const [deltas, whole] = await Promise.all([objects.kv.getMany(deltaKeys), objects.kv.getMany(wholeKeys)]);
+  return [deltas.map((v) => (v === undefined ? undefined : decodeStoredDelta(v))), whole];
 }
 
 /** `getDeltas` of `ids`, looking up only those in `known` (the repository's every delta). */
