@@ -9,13 +9,20 @@
  * Memory: the plan holds ids and small integers per object (each delta's base as a position in
  * the pack, chain depths, the order), never entries; entries are read batch by batch as the pack
  * is written, one batch ahead.
+ *
+ * Latency: on a database whose point reads are cheap, a pack of up to STREAMED_MAX objects finds
+ * its deltas as it goes (`streamedBatches`): its first entries leave after one batch of lookups,
+ * where planning every delta first kept a cold depth-1 clone's client idle for a lookup of every
+ * object of the tip.
  */
 import { NotFoundError } from '../errors.js';
-import type { Oid } from '../object/oid.js';
+import { type Oid, oidToBytes } from '../object/oid.js';
+import { deltaKey, objectKey } from '../storage/keys.js';
 import type { ObjectStore } from '../object/object-store.js';
-import type { StoredDelta } from '../object/packed.js';
+import { decodeStoredDelta, type StoredDelta } from '../object/packed.js';
 import { writePackBatches, type PackBatch } from '../pack/pack-writer.js';
-import { isChunked } from '../object/chunked.js';
+import { decodeChunked, isChunked } from '../object/chunked.js';
+import { isRefDeltaEntry, refDeltaAsOfsDelta } from '../pack/entry.js';
 
 /** Longest delta chain a pack carries (git's pack.depth default). */
 export const MAX_CHAIN = 50;
@@ -45,16 +52,119 @@ export async function* packBytes(
 ): AsyncGenerator<Uint8Array> {
   // The header goes out before any lookup (a v0 deepen round only reads the first chunk).
   const ofsBases = options.ofsDelta ? new Set<Oid>() : undefined;
+  const streamed = (deltas || thinBases) && !objects.kv.costlyRequests && oids.length <= STREAMED_MAX;
   async function* batches(): AsyncGenerator<PackBatch> {
     // With deltas: objects stored as deltas whose base is in this pack go out as deltas, after
     // every whole object and ordered by chain depth, so each base precedes its deltas (git
     // requires it of ofs-deltas; some readers, isomorphic-git among them, resolve a ref-delta
     // only against what they have seen).
+    if (streamed) return yield* streamedBatches(objects, oids, thinBases, options.ofsDelta === true, options.onBatch);
     const plan = deltas || thinBases ? await planDeltas(objects, oids, thinBases) : undefined;
     if (plan && ofsBases) for (const b of plan.base) if (b >= 0) ofsBases.add(oids[b]!);
     yield* entryBatches(objects, oids, plan, options.onBatch);
   }
-  yield* writePackBatches(oids.length, batches(), { ofsBases });
+  // Streamed, the offsets are kept by position here (`Offsets`): a base is written before the delta naming it is found.
+  yield* writePackBatches(oids.length, batches(), { ofsBases: streamed ? undefined : ofsBases });
+}
+
+/**
+ * Most objects a pack streams before it knows its deltas (`streamedBatches`); larger packs (full
+ * clones of long histories) plan their deltas first, which keeps no offset per object.
+ */
+const STREAMED_MAX = 65_536;
+
+/**
+ * The pack's entries with its deltas found on the way, for databases where a point read is cheap
+ * (not `costlyRequests`): each batch of ids in plan order has its `D` values and whole entries
+ * read together (the next batch read ahead), objects whose stored delta has its base in the pack
+ * (or, thin, on the client) are set aside, and the rest go out whole at once. The set-aside
+ * deltas follow, by chain depth (chains cut at MAX_CHAIN, the cut objects whole). The same
+ * entries and order as planning every delta first (`planDeltas`), except that a cut object comes
+ * after the whole ones; but the first entries leave after one batch of reads instead of a
+ * lookup of every object, so the client indexes while the server reads (a cold depth-1 clone).
+ */
+async function* streamedBatches(
+  objects: ObjectStore,
+  oids: readonly Oid[],
+  thinBases: ReadonlySet<Oid> | undefined,
+  ofsDelta: boolean,
+  onBatch?: (oids: readonly Oid[]) => void,
+): AsyncGenerator<PackBatch> {
+  const n = oids.length;
+  const position = new Map<Oid, number>();
+  for (let i = 0; i < n; i++) position.set(oids[i]!, i);
+  const base = new Int32Array(n).fill(WHOLE);
+  const offsets = ofsDelta ? new Offsets(n) : undefined;
+  const setAside: number[] = [];
+  const read = (at: number) => (at >= n ? undefined : readAhead(deltasAndEntries(objects, oids.slice(at, at + BATCH))));
+  let next = read(0);
+  try {
+    for (let at = 0; at < n; at += BATCH) {
+      const [found, stored] = await next!;
+      next = read(at + BATCH);
+      const ids: Oid[] = [];
+      const positions: number[] = [];
+      const entries: (Uint8Array | undefined)[] = [];
+      for (let j = 0; j < found.length; j++) {
+        const i = at + j;
+        const d = found[j];
+        const b = d === undefined ? undefined : position.get(d.base as Oid);
+        if (b !== undefined && b !== i) base[i] = b;
+        else if (d !== undefined && b === undefined && thinBases?.has(d.base as Oid)) base[i] = THIN;
+        if (base[i] !== WHOLE) {
+          setAside.push(i);
+          continue;
+        }
+        ids.push(oids[i]!);
+        positions.push(i);
+        entries.push(stored[j]);
+      }
+      if (ids.length === 0) continue;
+      // Objects stored only as deltas against what the pack lacks: materialized (object-store.ts).
+      const missing = ids.filter((_, k) => entries[k] === undefined);
+      if (missing.length > 0) {
+        const made = await objects.materialize(missing);
+        let m = 0;
+        for (let k = 0; k < entries.length; k++) if (entries[k] === undefined) entries[k] = made[m++];
+      }
+      offsets?.place(entries as Uint8Array[], positions, base);
+      onBatch?.(ids);
+      yield* withStreams(objects, { entries: entries as Uint8Array[], oids: ids });
+    }
+  } finally {
+    next = undefined;
+  }
+  if (setAside.length === 0) return;
+  position.clear();
+  const depth = chainDepths(base);
+  const order = Int32Array.from(setAside).sort((a, b) => depth[a]! - depth[b]! || a - b);
+  yield* entryBatches(objects, oids, { base, order }, onBatch, offsets);
+}
+
+/**
+ * Where each entry of a streamed pack starts, by position in the pack's ids (the 12-byte header
+ * first), so a delta whose base was written before anyone knew it was a base still goes out as
+ * an OBJ_OFS_DELTA: no map of ids, one number per object.
+ */
+class Offsets {
+  readonly #at: Float64Array;
+  #next = 12;
+
+  constructor(n: number) {
+    this.#at = new Float64Array(n);
+  }
+
+  /** Records the entries at `positions` in the order written, rewriting ref-deltas against an earlier entry (`base`) as ofs-deltas. */
+  place(entries: Uint8Array[], positions: ArrayLike<number>, base: Int32Array): void {
+    for (let k = 0; k < entries.length; k++) {
+      const i = positions[k]!;
+      let e = entries[k]!;
+      const b = base[i]!;
+      if (b >= 0 && isRefDeltaEntry(e)) entries[k] = e = refDeltaAsOfsDelta(e, this.#next - this.#at[b]!);
+      this.#at[i] = this.#next;
+      this.#next += isChunked(e) ? decodeChunked(e).length : e.length;
+    }
+  }
 }
 
 /** Which objects go out as deltas (`base`: a position in the pack, THIN or WHOLE) and in which order. */
@@ -105,6 +215,19 @@ async function planDeltas(objects: ObjectStore, oids: readonly Oid[], thinBases?
   const order = new Int32Array(n);
   for (let i = 0; i < n; i++) order[counts[depth[i]!]!++] = i;
   return { base, order };
+}
+
+/** The stored deltas (parsed) and whole entries (`O` values, chunk markers as they are) of `ids`, read together; undefined where none. */
+async function deltasAndEntries(objects: ObjectStore, ids: readonly Oid[]): Promise<[(StoredDelta | undefined)[], (Uint8Array | undefined)[]]> {
+  const deltaKeys: Uint8Array[] = new Array(ids.length);
+  const wholeKeys: Uint8Array[] = new Array(ids.length);
+  for (let k = 0; k < ids.length; k++) {
+    const raw = oidToBytes(ids[k]!);
+    deltaKeys[k] = deltaKey(objects.repoId, raw);
+    wholeKeys[k] = objectKey(objects.repoId, raw);
+  }
+  const [deltas, whole] = await Promise.all([objects.kv.getMany(deltaKeys), objects.kv.getMany(wholeKeys)]);
+  return [deltas.map((v) => (v === undefined ? undefined : decodeStoredDelta(v))), whole];
 }
 
 /** `getDeltas` of `ids`, looking up only those in `known` (the repository's every delta). */
@@ -167,8 +290,9 @@ async function* entryBatches(
   oids: readonly Oid[],
   plan: DeltaPlan | undefined,
   onBatch?: (oids: readonly Oid[]) => void,
+  offsets?: Offsets,
 ): AsyncGenerator<PackBatch> {
-  const n = oids.length;
+  const n = plan ? plan.order.length : oids.length;
   const step = objects.kv.costlyRequests ? BATCH * 4 : BATCH;
   const read = (at: number, size: number): Promise<PackBatch> | undefined => {
     if (at >= n) return undefined;
@@ -187,6 +311,8 @@ async function* entryBatches(
     for (let at = 0, size = BATCH; at < n; at += size, size = step) {
       const batch = await next!;
       next = read(at + size, step);
+      // A batch read here is fresh arrays: its entries may be rewritten in place.
+      if (offsets && plan) offsets.place(batch.entries as Uint8Array[], plan.order.subarray(at, at + batch.entries.length), plan.base);
       onBatch?.(batch.oids!);
       yield* withStreams(objects, batch);
     }
