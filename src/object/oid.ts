@@ -61,7 +61,9 @@ export function objectHeader(type: ObjectType, size: number): Uint8Array {
 
 /** The id git gives an object of `type` with `body`. */
 export function hashObject(type: ObjectType, body: Uint8Array): Oid {
-  const h = platform().createSha1();
+  const p = platform();
+  if (p.sha1Hex !== undefined) return p.sha1Hex(`${type} ${body.length}\0`, body) as Oid;
+  const h = p.createSha1();
   h.update(objectHeader(type, body.length));
   h.update(body);
   return toHex(h.digest()) as Oid;

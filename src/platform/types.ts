@@ -20,6 +20,11 @@ export interface Platform {
   createSha1(): Sha1Hasher;
   /** SHA-1 of one buffer. */
   sha1(data: Uint8Array): Uint8Array;
+  /**
+   * SHA-1 of the ASCII string `head` followed by `body`, as 40 lower-case hex characters, in one
+   * call (optional): an object id without a hasher per object (Node's one-shot `crypto.hash`).
+   */
+  sha1Hex?(head: string, body: Uint8Array): string;
   /** zlib-wraps (RFC 1950) `data`. */
   deflate(data: Uint8Array, level?: number): Uint8Array;
   /**

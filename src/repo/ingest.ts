@@ -19,7 +19,7 @@
 import { HashCollisionError, InvalidObjectError, LevelGitError, MissingObjectsError, CorruptPackError } from '../errors.js';
 import { equal } from '../platform/bytes.js';
 import { storageOp, type Kv, type KvOp } from '../storage/kv.js';
-import { deltaKey, objectKey, prefixRange, quarantineKey, quarantinePrefix } from '../storage/keys.js';
+import { TAG, deltaKey, objectKey, prefixRange, quarantineKey, quarantinePrefix, repoRange } from '../storage/keys.js';
 import { type Oid, oidToBytes } from '../object/oid.js';
 import { encodePacked, encodeStoredDelta, isStoredDelta, refDeltaBase } from '../object/packed.js';
 import { ENTRY_GITLINK, ENTRY_TREE, scanTree } from '../object/tree.js';
@@ -140,6 +140,10 @@ export async function ingestPack(kv: Kv, store: ObjectStore, source: AsyncIterab
   const getBase = bigBaseReader(kv, repoId, lookup, readQuarantined);
 
   try {
+    // Into a repository with no object yet (a first push, an import), nothing of the pack can be
+    // stored already: no lookup per object (two per absent id). As racy as the lookups were: a
+    // push landing meanwhile could store the same ids either way.
+    const fresh = await storageOp(READING, () => holdsNoObject(kv, repoId));
     const readOptions = {
       ...options,
       getBase,
@@ -148,7 +152,7 @@ export async function ingestPack(kv: Kv, store: ObjectStore, source: AsyncIterab
     };
     for await (const batch of readPack(source, readOptions)) {
       const ids = batch.filter((o) => o.piece === undefined && o.streamed === undefined).map((o) => o.oid);
-      const existing = await storageOp(READING, () => storedBodies(store, ids));
+      const existing = fresh ? NONE_STORED : await storageOp(READING, () => storedBodies(store, ids));
       const chunkOps: KvOp[] = [];
       const duplicates: ChunkSink[] = [];
       const collisions: [Oid, Uint8Array][] = []; // streamed blobs already stored: compared once written
@@ -169,7 +173,7 @@ export async function ingestPack(kv: Kv, store: ObjectStore, source: AsyncIterab
           oids.push(o.oid);
           const id = oidToBytes(o.oid);
           const inPack = links.has(id);
-          const known = inPack || (await storageOp(READING, () => store.has([o.oid])))[0]!;
+          const known = inPack || (!fresh && (await storageOp(READING, () => store.has([o.oid])))[0]!);
           if (known) {
             duplicates.push(s);
             if (!inPack) collisions.push([o.oid, marker]);
@@ -324,6 +328,16 @@ function storedForm(o: ReadObject, chains: Map<Oid, number>): Uint8Array {
   }
   chains.set(oid, depth);
   return delta;
+}
+
+const NONE_STORED: ReadonlyMap<Oid, RawObject> = new Map();
+
+/** Whether the repository stores no object (whole or delta). */
+async function holdsNoObject(kv: Kv, repoId: number): Promise<boolean> {
+  for (const tag of [TAG.object, TAG.delta]) {
+    for await (const _ of kv.keys({ ...repoRange(tag, repoId), limit: 1 })) return false;
+  }
+  return true;
 }
 
 /** Bodies of those of `oids` already stored (for the collision check), one lookup for the batch. */

@@ -260,6 +260,19 @@ describe('readPackAuto in a worker thread', () => {
     }
   }, 60_000);
 
+  it('sends a source chunk of several MiB in pieces and never detaches the buffer the source owns', async () => {
+    const pack = writePackSync([encodePackEntry('blob', noise(3 * 1024 * KiB, 11)), encodePackEntry('blob', noise(100, 12))]);
+    // One view into a larger buffer (as Node's pooled Buffers are), then small pieces of the same.
+    const owned = new Uint8Array(pack.length + 64);
+    owned.set(pack, 32);
+    const view = owned.subarray(32, 32 + pack.length);
+    const inline = await collect(readPack(asAsync([pack])));
+    expectIdentical(await collect(readPackAuto(asAsync([view]), { worker: 'worker' })), inline);
+    expectIdentical(await collect(readPackAuto(asAsync(chunks(view, 1000)), { worker: 'worker' })), inline);
+    expect(owned.byteLength).toBe(pack.length + 64);
+    expect(equal(view, pack)).toBe(true);
+  }, 60_000);
+
   it('reads inline when asked to', async () => {
     const pack = randomPack(12);
     expectIdentical(await collect(readPackAuto(asAsync([pack]), { worker: 'inline' })), await collect(readPack(asAsync([pack]))));

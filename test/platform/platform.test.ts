@@ -19,6 +19,19 @@ for (const p of [nodePlatform, portablePlatform]) {
       expect(toHex(h.digest())).toBe('e69de29bb2d1d6434b8b29ae775ad8c2e48c5391');
     });
 
+    it('hashes a header and body in one call like the incremental hasher, small and large', () => {
+      if (p.sha1Hex === undefined) return;
+      expect(p.sha1Hex('blob 0\0', new Uint8Array(0))).toBe('e69de29bb2d1d6434b8b29ae775ad8c2e48c5391');
+      // Sizes around the reused buffer's growth and the one-shot limit; a short body after a long one.
+      for (const n of [1, 4000, 5000, 65536, 65537, 200_000, 3]) {
+        const body = new Uint8Array(n).map((_, i) => (i * 31 + n) & 255);
+        const h = p.createSha1();
+        h.update(utf8(`blob ${n}\0`));
+        h.update(body);
+        expect(p.sha1Hex(`blob ${n}\0`, body)).toBe(toHex(h.digest()));
+      }
+    });
+
     it('inflatePrefix reports the exact length of a stream followed by other bytes', () => {
       fc.assert(
         fc.property(fc.uint8Array({ maxLength: 5000 }), fc.uint8Array({ maxLength: 50 }), fc.integer({ min: 0, max: 9 }), (body, tail, level) => {

@@ -38,6 +38,8 @@ describe('ingest on a failing database', () => {
     const db = new MemoryLevel();
     const engine = await openEngine({ db });
     const repo = await engine.createRepo('target');
+    // The repository holds an object: ingest into an empty one needs no lookup per object.
+    await repo.commit({ branch: 'other', message: 'b', author: { name: 'A', email: 'a@example.com' }, changes: [{ path: 'b.txt', content: 'b' }] });
     // Every batched read fails: values (getMany) and presence (hasMany, which asks keys only).
     db.getMany = (async () => {
       throw new Error('read error');
