@@ -45,6 +45,9 @@ const who = { name: 'A', email: 'a@example.com', timestamp: 1_700_000_000, timez
 let server: ServeProcess;
 let tmp: { dir: string; cleanup: () => void };
 let pushUrl: URL;
+/** Set when the server process exits before the test stops it: the code or signal, for the failure message. */
+let exited: string | undefined;
+let stopping = false;
 
 function pkt(s: string): Uint8Array {
   return new TextEncoder().encode((s.length + 4).toString(16).padStart(4, '0') + s);
@@ -79,10 +82,15 @@ async function push(name: string, ref: string, commit: Oid, pack: Uint8Array) {
     }
   })();
   const t0 = performance.now();
-  const text = await new Promise<string>((resolve, reject) => {
+  let answered: string | undefined;
+  const sent = new Promise<string>((resolve, reject) => {
     const auth = `Basic ${Buffer.from(`${decodeURIComponent(pushUrl.username)}:${decodeURIComponent(pushUrl.password)}`).toString('base64')}`;
+    // A connection of its own: a kept-alive one from the previous push is closed by the server
+    // after 5 idle seconds, and building the next pack under load takes longer (that socket,
+    // reused before this process noticed the close, failed the push with EPIPE).
     const req = request(
       {
+        agent: false,
         host: pushUrl.hostname,
         port: pushUrl.port,
         path: `${pushUrl.pathname}/git-receive-pack`,
@@ -90,18 +98,34 @@ async function push(name: string, ref: string, commit: Oid, pack: Uint8Array) {
         headers: { 'content-type': 'application/x-git-receive-pack-request', 'content-length': body.length, authorization: auth },
       },
       (res) => {
+        answered = `HTTP ${res.statusCode}`;
         const parts: Buffer[] = [];
-        res.on('data', (d: Buffer) => parts.push(d));
+        res.on('data', (d: Buffer) => {
+          parts.push(d);
+          answered = `HTTP ${res.statusCode}: ${Buffer.concat(parts).toString('latin1').slice(0, 500)}`;
+        });
         res.on('end', () => resolve(Buffer.concat(parts).toString('latin1')));
         res.on('error', reject);
       },
     );
-    req.on('error', reject);
+    // The request fails when the server closes the connection: say whether it answered first, and whether it still runs.
+    req.on('error', (err) => {
+      const t = performance.now() - t0;
+      setTimeout(
+        () => reject(new Error(`${name}: ${err.message} after ${Math.round(t)} ms; answer: ${answered ?? 'none'}; ${exited ?? 'the server is running'}`)),
+        500,
+      );
+    });
     req.end(body);
   });
+  let text: string;
+  try {
+    text = await sent;
+  } finally {
+    running = false;
+    await poll.catch(() => undefined);
+  }
   const ms = performance.now() - t0;
-  running = false;
-  await poll;
   const { growth, anonGrowth } = sampler.stop();
   console.log(
     `${name}: pack ${Math.round(pack.length / MiB)} MiB, ${(ms / 1000).toFixed(1)} s, RSS +${Math.round(growth / MiB)} MiB (anonymous +${Math.round(anonGrowth / MiB)} MiB), healthz max ${Math.round(healthzMax)} ms`,
@@ -126,6 +150,11 @@ function blobId(parts: Uint8Array[]): Oid {
 beforeAll(async () => {
   tmp = tempDir('level-git-bigdelta-');
   server = await startCli(['--port', '0', '--data', join(tmp.dir, 'data'), '--sweep-interval', '0']);
+  server.child.once('exit', (code, signal) => {
+    if (stopping) return;
+    exited = `the server exited (code ${code}, signal ${signal})`;
+    console.log(`${exited}; its last output:\n${server.output().slice(-4000)}`);
+  });
   const adminKey = readFileSync(/admin key written to (\S+)/.exec(server.output())![1]!, 'utf8').trim();
   const api = (path: string, body: unknown) =>
     fetch(`${server.url}/api/v1${path}`, {
@@ -138,7 +167,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  console.log(server?.output().slice(-6000));
+  stopping = true;
   await server?.stop();
   tmp?.cleanup();
 });
