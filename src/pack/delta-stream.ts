@@ -150,8 +150,17 @@ export class ChunkedBase implements BaseSource {
       p += n;
       if (this.#used === this.#fill.length) {
         this.#windows.set(this.#fillIndex++, this.#fill);
-        if (this.#windows.size > WINDOWS_KEPT) this.#windows.delete(this.#windows.keys().next().value!);
-        this.#fill = new Uint8Array(Math.max(0, Math.min(BASE_WINDOW, this.size - this.#fillIndex * BASE_WINDOW)));
+        // The window dropped is filled next: reads hand out views that are copied at once
+        // (StreamingDelta.#write), so none outlives it, and a pass over a big base allocates
+        // WINDOWS_KEPT + 1 windows, not one per MiB (garbage the GC sees late: external memory).
+        let reuse: Uint8Array | undefined;
+        if (this.#windows.size > WINDOWS_KEPT) {
+          const oldest = this.#windows.keys().next().value!;
+          reuse = this.#windows.get(oldest);
+          this.#windows.delete(oldest);
+        }
+        const next = Math.max(0, Math.min(BASE_WINDOW, this.size - this.#fillIndex * BASE_WINDOW));
+        this.#fill = reuse !== undefined && reuse.length === next ? reuse : new Uint8Array(next);
         this.#used = 0;
       }
     }
