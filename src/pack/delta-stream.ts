@@ -23,6 +23,12 @@ const SLICE = 1024 * 1024;
 const WINDOWS_KEPT = 8;
 /** Compressed bytes fed to the inflater per call: bounds one call's output (zlib expands at most ~1032x). */
 const FEED = 4096;
+/**
+ * A streamed result's entry bytes leave in pieces of exactly this size (the last one shorter),
+ * counted from the entry's first byte: object/chunked.ts's CHUNK_BYTES, so each piece becomes a
+ * stored chunk as it is (ChunkSink.addOwned), without a copy on the consumer's thread.
+ */
+const PIECE = 1024 * 1024;
 
 /** Where copy instructions read the base from. */
 export interface BaseSource {
@@ -183,6 +189,9 @@ export class StreamingDelta {
   #copyOff = 0;
   #copyLeft = 0;
   #pieces: Uint8Array[] = [];
+  /** The piece being filled (stream mode). */
+  #piece: Uint8Array = new Uint8Array(0);
+  #pieceAt = 0;
   #done = false;
 
   /** `collect`: keep the result whole (a small result) instead of deflating it into pieces. */
@@ -204,7 +213,7 @@ export class StreamingDelta {
     } else {
       this.#deflater = platform().createDeflater!(1);
       this.#out = new Uint8Array(Math.min(SLICE, resultSize));
-      this.#pieces.push(encodeEntryHeader(TYPE_NUMBERS[type], resultSize));
+      this.#emit(encodeEntryHeader(TYPE_NUMBERS[type], resultSize));
     }
   }
 
@@ -294,7 +303,8 @@ export class StreamingDelta {
     if (this.#produced === this.resultSize && this.#copyLeft === 0) {
       if (this.#i !== n) throw new CorruptPackError('delta writes past its declared result size');
       this.#flush();
-      this.#deflater?.finish((z) => this.#pieces.push(z.slice()));
+      this.#deflater?.finish((z) => this.#emit(z));
+      if (this.#pieceAt > 0 && this.#pieceAt < this.#piece.length) this.#pieces.push(this.#piece.subarray(0, this.#pieceAt));
       this.#base.close?.();
       this.#done = true;
     }
@@ -319,8 +329,24 @@ export class StreamingDelta {
     const filled = this.#out.subarray(0, this.#outAt);
     this.#hash.update(filled);
     if (this.#deflater !== undefined) {
-      this.#deflater.push(filled, (z) => this.#pieces.push(z.slice()));
+      this.#deflater.push(filled, (z) => this.#emit(z));
       this.#outAt = 0;
+    }
+  }
+
+  /** Appends entry bytes to the piece being filled; a full one leaves (see PIECE). */
+  #emit(bytes: Uint8Array): void {
+    let at = 0;
+    while (at < bytes.length) {
+      if (this.#pieceAt === this.#piece.length) {
+        this.#piece = new Uint8Array(PIECE);
+        this.#pieceAt = 0;
+      }
+      const k = Math.min(bytes.length - at, PIECE - this.#pieceAt);
+      this.#piece.set(bytes.subarray(at, at + k), this.#pieceAt);
+      this.#pieceAt += k;
+      at += k;
+      if (this.#pieceAt === PIECE) this.#pieces.push(this.#piece);
     }
   }
 }
