@@ -162,7 +162,10 @@ export class ChunkSink {
    * bytes are copied as by `add`.
    */
   addOwned(bytes: Uint8Array): void {
-    if (this.#used !== 0 || bytes.length !== CHUNK_BYTES) return this.add(bytes);
+    if (this.#used !== 0 || bytes.length !== CHUNK_BYTES) {
+      this.add(bytes);
+      return;
+    }
     this.#ops.push({ type: 'put', key: chunkKey(this.#prefix, this.#seq++), value: bytes });
     this.#length += bytes.length;
   }
