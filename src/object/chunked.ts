@@ -169,6 +169,20 @@ export class ChunkSink {
     this.#length += bytes.length;
   }
 
+  /**
+   * Appends bytes the caller gives up (never changed nor reused after): a whole chunk at a
+   * chunk boundary is stored as it is, without a copy (a streamed delta result's pieces); other
+   * bytes are copied as by `add`.
+   */
+  addOwned(bytes: Uint8Array): void {
+    if (this.#used !== 0 || bytes.length !== CHUNK_BYTES) {
+      this.add(bytes);
+      return;
+    }
+    this.#ops.push({ type: 'put', key: chunkKey(this.#prefix, this.#seq++), value: bytes });
+    this.#length += bytes.length;
+  }
+
   #cut(): void {
     if (this.#used === 0) return;
     const value = this.#used === CHUNK_BYTES ? this.#buf : this.#buf.slice(0, this.#used);

@@ -131,6 +131,7 @@ export class DeltaResolver {
   /** Bodies of the batch not yet yielded, in case the cache already dropped them. */
   #batchBodies = new Map<Oid, Uint8Array>();
   #streamedInBatch = false;
+  #pieceBytes = 0;
 
   /** Creates a resolver with the given limits and store access. */
   constructor(options: ResolverOptions) {
@@ -148,6 +149,11 @@ export class DeltaResolver {
   /** Body bytes of the objects resolved and not yet taken. */
   get batchBytes(): number {
     return this.#batchBytes;
+  }
+
+  /** Bytes of pieces of streamed objects in the batch. */
+  get pieceBytes(): number {
+    return this.#pieceBytes;
   }
 
   /** Whether the batch holds a streamed object, which must reach the consumer before more is read (a delta may read it back). */
@@ -197,6 +203,7 @@ export class DeltaResolver {
     this.#batchBytes = 0;
     this.#batchBodies = new Map();
     this.#streamedInBatch = false;
+    this.#pieceBytes = 0;
     return b;
   }
 
@@ -208,6 +215,7 @@ export class DeltaResolver {
     if ('piece' in item) {
       this.#batch.push({ oid: '' as Oid, type: 'blob', body: EMPTY, piece: item.piece });
       this.#batchBytes += item.piece.length;
+      this.#pieceBytes += item.piece.length;
       return true;
     }
     const entry = item;
@@ -369,6 +377,7 @@ export class DeltaResolver {
     for (const piece of a.sd.takePieces()) {
       this.#batch.push({ oid: '' as Oid, type: 'blob', body: EMPTY, piece });
       this.#batchBytes += piece.length;
+      this.#pieceBytes += piece.length;
     }
     if (!a.sd.done) return;
     this.#active = undefined;

@@ -23,6 +23,12 @@ const SLICE = 1024 * 1024;
 const WINDOWS_KEPT = 8;
 /** Compressed bytes fed to the inflater per call: bounds one call's output (zlib expands at most ~1032x). */
 const FEED = 4096;
+/**
+ * A streamed result's entry bytes leave in pieces of exactly this size (the last one shorter),
+ * counted from the entry's first byte: object/chunked.ts's CHUNK_BYTES, so each piece becomes a
+ * stored chunk as it is (ChunkSink.addOwned), without a copy on the consumer's thread.
+ */
+const PIECE = 1024 * 1024;
 
 /** Where copy instructions read the base from. */
 export interface BaseSource {
@@ -150,8 +156,17 @@ export class ChunkedBase implements BaseSource {
       p += n;
       if (this.#used === this.#fill.length) {
         this.#windows.set(this.#fillIndex++, this.#fill);
-        if (this.#windows.size > WINDOWS_KEPT) this.#windows.delete(this.#windows.keys().next().value!);
-        this.#fill = new Uint8Array(Math.max(0, Math.min(BASE_WINDOW, this.size - this.#fillIndex * BASE_WINDOW)));
+        // The window dropped is filled next: reads hand out views that are copied at once
+        // (StreamingDelta.#write), so none outlives it, and a pass over a big base allocates
+        // WINDOWS_KEPT + 1 windows, not one per MiB (garbage the GC sees late: external memory).
+        let reuse: Uint8Array | undefined;
+        if (this.#windows.size > WINDOWS_KEPT) {
+          const oldest = this.#windows.keys().next().value!;
+          reuse = this.#windows.get(oldest);
+          this.#windows.delete(oldest);
+        }
+        const next = Math.max(0, Math.min(BASE_WINDOW, this.size - this.#fillIndex * BASE_WINDOW));
+        this.#fill = reuse !== undefined && reuse.length === next ? reuse : new Uint8Array(next);
         this.#used = 0;
       }
     }
@@ -174,6 +189,9 @@ export class StreamingDelta {
   #copyOff = 0;
   #copyLeft = 0;
   #pieces: Uint8Array[] = [];
+  /** The piece being filled (stream mode). */
+  #piece: Uint8Array = new Uint8Array(0);
+  #pieceAt = 0;
   #done = false;
 
   /** `collect`: keep the result whole (a small result) instead of deflating it into pieces. */
@@ -195,7 +213,7 @@ export class StreamingDelta {
     } else {
       this.#deflater = platform().createDeflater!(1);
       this.#out = new Uint8Array(Math.min(SLICE, resultSize));
-      this.#pieces.push(encodeEntryHeader(TYPE_NUMBERS[type], resultSize));
+      this.#emit(encodeEntryHeader(TYPE_NUMBERS[type], resultSize));
     }
   }
 
@@ -285,7 +303,8 @@ export class StreamingDelta {
     if (this.#produced === this.resultSize && this.#copyLeft === 0) {
       if (this.#i !== n) throw new CorruptPackError('delta writes past its declared result size');
       this.#flush();
-      this.#deflater?.finish((z) => this.#pieces.push(z.slice()));
+      this.#deflater?.finish((z) => this.#emit(z));
+      if (this.#pieceAt > 0 && this.#pieceAt < this.#piece.length) this.#pieces.push(this.#piece.subarray(0, this.#pieceAt));
       this.#base.close?.();
       this.#done = true;
     }
@@ -310,8 +329,24 @@ export class StreamingDelta {
     const filled = this.#out.subarray(0, this.#outAt);
     this.#hash.update(filled);
     if (this.#deflater !== undefined) {
-      this.#deflater.push(filled, (z) => this.#pieces.push(z.slice()));
+      this.#deflater.push(filled, (z) => this.#emit(z));
       this.#outAt = 0;
+    }
+  }
+
+  /** Appends entry bytes to the piece being filled; a full one leaves (see PIECE). */
+  #emit(bytes: Uint8Array): void {
+    let at = 0;
+    while (at < bytes.length) {
+      if (this.#pieceAt === this.#piece.length) {
+        this.#piece = new Uint8Array(PIECE);
+        this.#pieceAt = 0;
+      }
+      const k = Math.min(bytes.length - at, PIECE - this.#pieceAt);
+      this.#piece.set(bytes.subarray(at, at + k), this.#pieceAt);
+      this.#pieceAt += k;
+      at += k;
+      if (this.#pieceAt === PIECE) this.#pieces.push(this.#piece);
     }
   }
 }

@@ -80,6 +80,17 @@ const DEFAULTS = {
 /** A batch is yielded early once it holds this many body bytes or objects. */
 const BATCH_BYTES = 16 * MiB;
 const BATCH_OBJECTS = 4096;
+/**
+ * A batch of pieces of a streamed object (a big blob or delta result) leaves at this size: its
+ * bytes are held several times over on their way to storage (the batch crossing threads, the
+ * chunks cut from it, the database's write batch and memtable), so small batches bound memory.
+ */
+const PIECE_BATCH_BYTES = 2 * MiB;
+
+/** Whether the resolver's batch must leave now (see BATCH_BYTES, PIECE_BATCH_BYTES). */
+function full(r: DeltaResolver): boolean {
+  return r.mustYield || r.batchObjects >= BATCH_OBJECTS || r.batchBytes >= (r.pieceBytes > 0 ? PIECE_BATCH_BYTES : BATCH_BYTES);
+}
 
 /** Feeds the parser's entries to the resolver and hands out its batches. */
 class PackReader {
@@ -133,14 +144,14 @@ class PackReader {
         // (A big delta is streamed: a slice per step, a promise while its base is read back.)
         const stepped = resolver.step();
         if (stepped !== undefined) await stepped;
-        if (resolver.batchObjects >= BATCH_OBJECTS || resolver.batchBytes >= BATCH_BYTES || resolver.mustYield) yield resolver.takeBatch();
+        if (full(resolver)) yield resolver.takeBatch();
         continue;
       }
       const part = this.#parser.next(final);
       // Only entries that need the caller's store return a promise: no await per object otherwise.
       const progressed = typeof part === 'boolean' ? part : resolver.add(part);
       if (typeof progressed !== 'boolean') await progressed;
-      if (resolver.batchObjects >= BATCH_OBJECTS || resolver.batchBytes >= BATCH_BYTES || resolver.mustYield) yield resolver.takeBatch();
+      if (full(resolver)) yield resolver.takeBatch();
       if (!progressed) break;
     }
     if (resolver.batchObjects > 0) yield resolver.takeBatch();

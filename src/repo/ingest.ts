@@ -160,7 +160,8 @@ export async function ingestPack(kv: Kv, store: ObjectStore, source: AsyncIterab
         const o = batch[i]!;
         if (o.piece !== undefined) {
           if (sink === undefined) sinks.push((sink = new ChunkSink(repoId)));
-          sink.add(o.piece);
+          // Pieces are the reader's own copies: a whole chunk is stored without another.
+          sink.addOwned(o.piece);
           for (const op of sink.takeOps()) chunkOps.push(op);
           continue;
         }

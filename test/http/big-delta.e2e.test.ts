@@ -31,13 +31,17 @@ import { sampleRss } from '../helpers/rss.js';
 const MiB = 1024 * 1024;
 const BASE_MIB = Number(process.env.LEVEL_GIT_BIG_DELTA_MIB ?? 64);
 /**
- * Issue 10's target is +256 MiB over the baseline whatever the pack; the old code held the base
- * and the result whole (384 MiB of bodies alone, before any copy). Generous bounds for a loaded
- * machine: the total (with the database's files mapped while chunks are read back) and the
- * anonymous part; docs/benchmarks.md has the measured figures.
+ * Issue 10's target: +256 MiB over the baseline whatever the pack (the old code held the base and
+ * the result whole, 384 MiB of bodies alone; before this bound the streamed path took +371 MiB).
+ * Measured: +190 to +231 MiB in all, +128 to +164 MiB anonymous (load 6 to 20; more at lower load,
+ * where the push outruns the garbage collector). The anonymous part (heap, buffers, the database's
+ * memtables: what the engine controls) is held well inside the target; the total gets 32 MiB more
+ * for the ~67 MiB of the database's table files mapped while the base's chunks are read back
+ * (pages the kernel may drop, which the engine does not control), so the test is not flaky at
+ * the edge of the target. docs/benchmarks.md has the figures.
  */
-const RSS_BOUND = 512 * MiB;
-const ANON_BOUND = 384 * MiB;
+const RSS_BOUND = (256 + 32) * MiB;
+const ANON_BOUND = 192 * MiB;
 /** Issue 10's target is 100 ms; this bound only says /healthz kept answering on a loaded machine. */
 const HEALTHZ_BOUND_MS = 5000;
 const who = { name: 'A', email: 'a@example.com', timestamp: 1_700_000_000, timezone: '+0000' };
@@ -45,6 +49,9 @@ const who = { name: 'A', email: 'a@example.com', timestamp: 1_700_000_000, timez
 let server: ServeProcess;
 let tmp: { dir: string; cleanup: () => void };
 let pushUrl: URL;
+/** Set when the server process exits before the test stops it: the code or signal, for the failure message. */
+let exited: string | undefined;
+let stopping = false;
 
 function pkt(s: string): Uint8Array {
   return new TextEncoder().encode((s.length + 4).toString(16).padStart(4, '0') + s);
@@ -79,10 +86,15 @@ async function push(name: string, ref: string, commit: Oid, pack: Uint8Array) {
     }
   })();
   const t0 = performance.now();
-  const text = await new Promise<string>((resolve, reject) => {
+  let answered: string | undefined;
+  const sent = new Promise<string>((resolve, reject) => {
     const auth = `Basic ${Buffer.from(`${decodeURIComponent(pushUrl.username)}:${decodeURIComponent(pushUrl.password)}`).toString('base64')}`;
+    // A connection of its own: a kept-alive one from the previous push is closed by the server
+    // after 5 idle seconds, and building the next pack under load takes longer (that socket,
+    // reused before this process noticed the close, failed the push with EPIPE).
     const req = request(
       {
+        agent: false,
         host: pushUrl.hostname,
         port: pushUrl.port,
         path: `${pushUrl.pathname}/git-receive-pack`,
@@ -90,18 +102,34 @@ async function push(name: string, ref: string, commit: Oid, pack: Uint8Array) {
         headers: { 'content-type': 'application/x-git-receive-pack-request', 'content-length': body.length, authorization: auth },
       },
       (res) => {
+        answered = `HTTP ${res.statusCode}`;
         const parts: Buffer[] = [];
-        res.on('data', (d: Buffer) => parts.push(d));
+        res.on('data', (d: Buffer) => {
+          parts.push(d);
+          answered = `HTTP ${res.statusCode}: ${Buffer.concat(parts).toString('latin1').slice(0, 500)}`;
+        });
         res.on('end', () => resolve(Buffer.concat(parts).toString('latin1')));
         res.on('error', reject);
       },
     );
-    req.on('error', reject);
+    // The request fails when the server closes the connection: say whether it answered first, and whether it still runs.
+    req.on('error', (err) => {
+      const t = performance.now() - t0;
+      setTimeout(
+        () => reject(new Error(`${name}: ${err.message} after ${Math.round(t)} ms; answer: ${answered ?? 'none'}; ${exited ?? 'the server is running'}`)),
+        500,
+      );
+    });
     req.end(body);
   });
+  let text: string;
+  try {
+    text = await sent;
+  } finally {
+    running = false;
+    await poll.catch(() => undefined);
+  }
   const ms = performance.now() - t0;
-  running = false;
-  await poll;
   const { growth, anonGrowth } = sampler.stop();
   console.log(
     `${name}: pack ${Math.round(pack.length / MiB)} MiB, ${(ms / 1000).toFixed(1)} s, RSS +${Math.round(growth / MiB)} MiB (anonymous +${Math.round(anonGrowth / MiB)} MiB), healthz max ${Math.round(healthzMax)} ms`,
@@ -126,6 +154,11 @@ function blobId(parts: Uint8Array[]): Oid {
 beforeAll(async () => {
   tmp = tempDir('level-git-bigdelta-');
   server = await startCli(['--port', '0', '--data', join(tmp.dir, 'data'), '--sweep-interval', '0']);
+  server.child.once('exit', (code, signal) => {
+    if (stopping) return;
+    exited = `the server exited (code ${code}, signal ${signal})`;
+    console.log(`${exited}; its last output:\n${server.output().slice(-4000)}`);
+  });
   const adminKey = readFileSync(/admin key written to (\S+)/.exec(server.output())![1]!, 'utf8').trim();
   const api = (path: string, body: unknown) =>
     fetch(`${server.url}/api/v1${path}`, {
@@ -138,7 +171,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  console.log(server?.output().slice(-6000));
+  stopping = true;
   await server?.stop();
   tmp?.cleanup();
 });

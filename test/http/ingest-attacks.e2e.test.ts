@@ -29,7 +29,16 @@ function post(url: URL, path: string, body: Uint8Array, headers: Record<string, 
       ? { authorization: `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')}` }
       : {};
     const req = request(
-      { host: url.hostname, port: url.port, path: url.pathname + path, method: 'POST', headers: { ...headers, ...auth, 'content-length': body.length } },
+      // agent: false: a kept-alive socket idle past the server's 5 s keep-alive timeout (while this
+      // process builds the next pack) would be reused after the server closed it (EPIPE).
+      {
+        agent: false,
+        host: url.hostname,
+        port: url.port,
+        path: url.pathname + path,
+        method: 'POST',
+        headers: { ...headers, ...auth, 'content-length': body.length },
+      },
       (res) => {
         const parts: Buffer[] = [];
         res.on('data', (d: Buffer) => parts.push(d));

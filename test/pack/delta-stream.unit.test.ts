@@ -26,7 +26,10 @@ async function run(base: BaseSource, delta: Uint8Array, collect: boolean): Promi
     pieces.push(...sd.takePieces());
   }
   if (collect) return { body: sd.body, oid: sd.oid() };
-  // The pieces are a whole blob entry: header, then a zlib stream of the result.
+  // The pieces are a whole blob entry: header, then a zlib stream of the result, cut into pieces
+  // of exactly 1 MiB (the last shorter), so the consumer stores each as a chunk without a copy.
+  for (const p of pieces.slice(0, -1)) expect(p.length).toBe(MiB);
+  expect(pieces.at(-1)!.length).toBeLessThanOrEqual(MiB);
   const entry = concat(pieces);
   const header = encodeEntryHeader(3, sd.resultSize);
   expect(equal(entry.subarray(0, header.length), header)).toBe(true);
