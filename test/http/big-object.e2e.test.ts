@@ -127,8 +127,16 @@ function postNdjson(bytes: number, declare = false, path = 'big.bin'): Promise<{
   const hash = createHash('sha1').update(`blob ${bytes}\0`);
   const u = new URL(`${server.url}/api/v1/repos/nd/commits`);
   return new Promise((resolve, reject) => {
+    // A connection of its own (agent: false): a kept-alive socket the server closed while idle would fail the next request.
     const req = request(
-      { host: u.hostname, port: u.port, path: u.pathname, method: 'POST', headers: { 'x-api-key': adminKey, 'content-type': 'application/x-ndjson' } },
+      {
+        host: u.hostname,
+        port: u.port,
+        path: u.pathname,
+        agent: false,
+        method: 'POST',
+        headers: { 'x-api-key': adminKey, 'content-type': 'application/x-ndjson' },
+      },
       (res) => {
         let text = '';
         res.on('data', (d: Buffer) => (text += d.toString()));
