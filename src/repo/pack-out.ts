@@ -44,36 +44,35 @@ export async function* packBytes(
   options: PackBytesOptions = {},
 ): AsyncGenerator<Uint8Array> {
   // The header goes out before any lookup (a v0 deepen round only reads the first chunk).
-  const ofsBases = options.ofsDelta ? new Set<Oid>() : undefined;
-  async function* batches(): AsyncGenerator<PackBatch> {
-    // With deltas: objects stored as deltas whose base is in this pack go out as deltas, after
-    // every whole object and ordered by chain depth, so each base precedes its deltas (git
-    // requires it of ofs-deltas; some readers, isomorphic-git among them, resolve a ref-delta
-    // only against what they have seen).
-    const plan = deltas || thinBases ? await planDeltas(objects, oids, thinBases) : undefined;
-    if (plan && ofsBases) for (const b of plan.base) if (b >= 0) ofsBases.add(oids[b]!);
-    yield* entryBatches(objects, oids, plan, options.onBatch);
-  }
-  yield* writePackBatches(oids.length, batches(), { ofsBases });
+  const base = deltas || thinBases ? new Int32Array(oids.length).fill(WHOLE) : undefined;
+  const batches = base === undefined ? entryBatches(objects, oids, options.onBatch) : plannedBatches(objects, oids, base, thinBases, options.onBatch);
+  yield* writePackBatches(oids.length, batches, { ofsPlan: options.ofsDelta ? base : undefined });
 }
 
-/** Which objects go out as deltas (`base`: a position in the pack, THIN or WHOLE) and in which order. */
-interface DeltaPlan {
-  base: Int32Array;
-  order: Int32Array;
-}
+/** Bytes of stored deltas kept from the first pass to the second (more are read again). */
+const KEEP_DELTA_BYTES = 32 * 1024 * 1024;
 
 /**
- * Reads the delta base of every object stored as a delta (a few batched lookups in flight),
- * keeps those whose base is in the pack or among `thinBases`, cuts chains at MAX_CHAIN (the
- * object that would be the 51st link goes whole, and the chain starts again from it), and orders
- * the pack: whole objects in the given order, then deltas by depth.
+ * With deltas: objects stored as deltas whose base is in this pack (or among `thinBases`) go
+ * out as deltas, after every whole object and ordered by chain depth, so each base precedes
+ * its deltas (git requires it of ofs-deltas; some readers, isomorphic-git among them, resolve a
+ * ref-delta only against what they have seen). One pass over the plan reads each object's `D`
+ * value (a few batched lookups in flight) and sends every object that goes whole at once, in
+ * plan order, so the pack flows while its deltas are found; the delta entries read are kept
+ * (up to KEEP_DELTA_BYTES, the rest read again) and sent by depth after chains are cut at
+ * MAX_CHAIN (the object that would be the 51st link goes whole, first, and the chain starts
+ * again from it). `base[i]` ends as a position in the pack, THIN or WHOLE (pack-writer's `ofsPlan`).
  */
-async function planDeltas(objects: ObjectStore, oids: readonly Oid[], thinBases?: ReadonlySet<Oid>): Promise<DeltaPlan> {
+async function* plannedBatches(
+  objects: ObjectStore,
+  oids: readonly Oid[],
+  base: Int32Array,
+  thinBases: ReadonlySet<Oid> | undefined,
+  onBatch?: (oids: readonly Oid[]) => void,
+): AsyncGenerator<PackBatch> {
   const n = oids.length;
   const position = new Map<Oid, number>();
   for (let i = 0; i < n; i++) position.set(oids[i]!, i);
-  const base = new Int32Array(n).fill(WHOLE);
   const starts: number[] = [];
   for (let i = 0; i < n; i += BATCH) starts.push(i);
   // Most ids of a depth-1 pack have no delta; the database answers batches on its own threads.
@@ -83,6 +82,12 @@ async function planDeltas(objects: ObjectStore, oids: readonly Oid[], thinBases?
   const few = objects.kv.costlyRequests && n >= 64 ? await objects.deltaIdsIfFew(n >> 2) : undefined;
   const lookup = (i: number) => readAhead(few ? deltasAmong(objects, oids.slice(i, i + BATCH), few) : objects.getDeltas(oids.slice(i, i + BATCH)));
   const lookups = starts.slice(0, LOOKAHEAD).map(lookup);
+  const kept = new Map<number, Uint8Array>();
+  let keptBytes = 0;
+  // Whole objects wait here until a read's worth is known (step: see entryBatches).
+  const step = objects.kv.costlyRequests ? BATCH * 4 : BATCH;
+  let whole: number[] = [];
+  let sentWhole = 0;
   for (let k = 0; k < starts.length; k++) {
     const i = starts[k]!;
     const found = await lookups[k]!;
@@ -90,21 +95,81 @@ async function planDeltas(objects: ObjectStore, oids: readonly Oid[], thinBases?
     lookups[k] = undefined as never; // let the batch's entries go
     for (let j = 0; j < found.length; j++) {
       const d = found[j];
-      if (d === undefined) continue;
-      const b = position.get(d.base as Oid);
-      if (b !== undefined && b !== i + j) base[i + j] = b;
-      else if (b === undefined && thinBases?.has(d.base as Oid)) base[i + j] = THIN;
+      if (d !== undefined) {
+        const b = position.get(d.base as Oid);
+        if (b !== undefined && b !== i + j) base[i + j] = b;
+        else if (b === undefined && thinBases?.has(d.base as Oid)) base[i + j] = THIN;
+        if (base[i + j] !== WHOLE && keptBytes + d.entry.length <= KEEP_DELTA_BYTES) {
+          kept.set(i + j, d.entry);
+          keptBytes += d.entry.length;
+        }
+      }
+      if (base[i + j] === WHOLE) whole.push(i + j);
+    }
+    if (whole.length >= (sentWhole === 0 ? BATCH : step) || k === starts.length - 1) {
+      const ids = whole;
+      whole = [];
+      sentWhole += ids.length;
+      yield* readPositions(objects, oids, ids, kept, onBatch);
     }
   }
   position.clear();
+  const wasDelta = new Uint8Array(n);
+  for (let i = 0; i < n; i++) if (base[i] !== WHOLE) wasDelta[i] = 1;
   const depth = chainDepths(base);
-  // Counting sort: whole objects first (depth 0), in the given order, then each depth.
+  // Counting sort of what is left: objects whose chain was cut (whole now) first, then each depth.
   const counts = new Int32Array(MAX_CHAIN + 2);
-  for (let i = 0; i < n; i++) counts[depth[i]! + 1]!++;
+  for (let i = 0; i < n; i++) if (wasDelta[i]) counts[depth[i]! + 1]!++;
   for (let d = 1; d < counts.length; d++) counts[d]! += counts[d - 1]!;
-  const order = new Int32Array(n);
-  for (let i = 0; i < n; i++) order[counts[depth[i]!]!++] = i;
-  return { base, order };
+  const order = new Int32Array(counts[MAX_CHAIN + 1]!);
+  for (let i = 0; i < n; i++) if (wasDelta[i]) order[counts[depth[i]!]!++] = i;
+  for (let at = 0, size = BATCH; at < order.length; at += size, size = step) {
+    // One read of what was not kept is the next batch's: the chunked read-ahead of entryBatches is not needed here.
+    yield* readPositions(objects, oids, Array.from(order.subarray(at, at + size)), kept, onBatch, base);
+  }
+}
+
+/**
+ * One batch of the pack by plan positions: objects going whole (`base` WHOLE or not given) as
+ * whole entries (materialized where stored only as deltas), the others as their stored delta
+ * (kept from the first pass or read now).
+ */
+async function* readPositions(
+  objects: ObjectStore,
+  oids: readonly Oid[],
+  positions: number[],
+  kept: Map<number, Uint8Array>,
+  onBatch: ((oids: readonly Oid[]) => void) | undefined,
+  base?: Int32Array,
+): AsyncGenerator<PackBatch> {
+  if (positions.length === 0) return;
+  const ids = positions.map((p) => oids[p]!);
+  const whole: Oid[] = [];
+  const reread: Oid[] = [];
+  for (const p of positions) {
+    if (base === undefined || base[p] === WHOLE) whole.push(oids[p]!);
+    else if (!kept.has(p)) reread.push(oids[p]!);
+  }
+  const [wholeEntries, deltaEntries] = await Promise.all([
+    whole.length > 0 ? objects.materialize(whole) : [],
+    reread.length > 0 ? objects.getDeltas(reread) : [],
+  ]);
+  const entries: Uint8Array[] = new Array(positions.length);
+  let w = 0;
+  let r = 0;
+  positions.forEach((p, k) => {
+    if (base === undefined || base[p] === WHOLE) entries[k] = wholeEntries[w++]!;
+    else if (kept.has(p)) {
+      entries[k] = kept.get(p)!;
+      kept.delete(p);
+    } else {
+      const d = deltaEntries[r++];
+      if (d === undefined) throw new NotFoundError('ERR_OBJECT_NOT_FOUND', `object ${ids[k]} vanished while packing`, { details: { oid: ids[k]! } });
+      entries[k] = d.entry;
+    }
+  });
+  onBatch?.(ids);
+  yield* withStreams(objects, { entries, oids: ids, positions });
 }
 
 /** `getDeltas` of `ids`, looking up only those in `known` (the repository's every delta). */
@@ -157,30 +222,18 @@ function chainDepths(base: Int32Array): Uint8Array {
 }
 
 /**
- * The entries of the pack in plan order, one batched read per batch, the next batch read ahead.
- * Where every read is a round trip to another process (PostgreSQL, IndexedDB: `costlyRequests`),
- * batches after the first are four times larger, so a clone sends a few reads, not one per 512
- * objects; the first stays small so the first bytes leave early.
+ * The entries of a pack of whole objects in plan order, one batched read per batch, the next
+ * batch read ahead. Where every read is a round trip to another process (PostgreSQL,
+ * IndexedDB: `costlyRequests`), batches after the first are four times larger, so a clone
+ * sends a few reads, not one per 512 objects; the first stays small so the first bytes leave early.
  */
-async function* entryBatches(
-  objects: ObjectStore,
-  oids: readonly Oid[],
-  plan: DeltaPlan | undefined,
-  onBatch?: (oids: readonly Oid[]) => void,
-): AsyncGenerator<PackBatch> {
+async function* entryBatches(objects: ObjectStore, oids: readonly Oid[], onBatch?: (oids: readonly Oid[]) => void): AsyncGenerator<PackBatch> {
   const n = oids.length;
   const step = objects.kv.costlyRequests ? BATCH * 4 : BATCH;
   const read = (at: number, size: number): Promise<PackBatch> | undefined => {
     if (at >= n) return undefined;
-    const ids: Oid[] = [];
-    const whole: Oid[] = [];
-    const delta: Oid[] = [];
-    for (let k = at; k < Math.min(n, at + size); k++) {
-      const i = plan ? plan.order[k]! : k;
-      ids.push(oids[i]!);
-      (plan && plan.base[i]! !== WHOLE ? delta : whole).push(oids[i]!);
-    }
-    return readAhead(readBatch(objects, ids, whole, delta));
+    const ids = oids.slice(at, Math.min(n, at + size));
+    return readAhead(objects.materialize(ids).then((entries) => ({ entries, oids: ids })));
   };
   let next = read(0, BATCH);
   try {
@@ -197,38 +250,26 @@ async function* entryBatches(
   }
 }
 
-/** One batch: whole entries (materialized where stored only as deltas) and delta entries, in `ids` order. */
-async function readBatch(objects: ObjectStore, ids: Oid[], whole: Oid[], delta: Oid[]): Promise<PackBatch> {
-  const [wholeEntries, deltaEntries] = await Promise.all([
-    whole.length > 0 ? objects.materialize(whole) : [],
-    delta.length > 0 ? objects.getDeltas(delta) : [],
-  ]);
-  if (delta.length === 0) return { entries: wholeEntries as Uint8Array[], oids: ids };
-  const byId = new Map<Oid, Uint8Array>();
-  whole.forEach((o, i) => byId.set(o, wholeEntries[i]!));
-  delta.forEach((o, i) => {
-    const d = deltaEntries[i];
-    if (d === undefined) throw new NotFoundError('ERR_OBJECT_NOT_FOUND', `object ${o} vanished while packing`, { details: { oid: o } });
-    byId.set(o, d.entry);
-  });
-  return { entries: ids.map((o) => byId.get(o)!), oids: ids };
-}
-
 /** A batch with its chunked objects (object/chunked.ts markers) split out as streamed entries. */
 function* withStreams(objects: ObjectStore, batch: PackBatch): Generator<PackBatch> {
-  const { entries, oids } = batch;
+  const { entries, oids, positions } = batch;
   if (!entries.some(isChunked)) {
     yield batch;
     return;
   }
+  const part = (from: number, to: number): PackBatch => ({
+    entries: entries.slice(from, to),
+    oids: oids!.slice(from, to),
+    ...(positions ? { positions: Array.prototype.slice.call(positions, from, to) as number[] } : {}),
+  });
   let from = 0;
   for (let i = 0; i < entries.length; i++) {
     if (!isChunked(entries[i]!)) continue;
-    if (i > from) yield { entries: entries.slice(from, i), oids: oids!.slice(from, i) };
-    yield { entries: [], oids: [oids![i]!], stream: objects.chunks(entries[i]!) };
+    if (i > from) yield part(from, i);
+    yield { ...part(i, i + 1), entries: [], stream: objects.chunks(entries[i]!) };
     from = i + 1;
   }
-  if (from < entries.length) yield { entries: entries.slice(from), oids: oids!.slice(from) };
+  if (from < entries.length) yield part(from, entries.length);
 }
 
 /**
