@@ -26,6 +26,8 @@ export interface PackBytesOptions {
   ofsDelta?: boolean;
   /** Told the ids of each batch of entries, in pack order, before its bytes are yielded (full-pack.ts records them). */
   onBatch?: (oids: readonly Oid[]) => void;
+  /** Bytes of stored deltas kept from the first pass to the second (default 32 MiB; more are read again). */
+  keepDeltaBytes?: number;
 }
 
 /** Marks in a plan's `base` array: the object goes out whole, or as a delta against a client's object. */
@@ -45,11 +47,11 @@ export async function* packBytes(
 ): AsyncGenerator<Uint8Array> {
   // The header goes out before any lookup (a v0 deepen round only reads the first chunk).
   const base = deltas || thinBases ? new Int32Array(oids.length).fill(WHOLE) : undefined;
-  const batches = base === undefined ? entryBatches(objects, oids, options.onBatch) : plannedBatches(objects, oids, base, thinBases, options.onBatch);
+  const batches = base === undefined ? entryBatches(objects, oids, options.onBatch) : plannedBatches(objects, oids, base, thinBases, options);
   yield* writePackBatches(oids.length, batches, { ofsPlan: options.ofsDelta ? base : undefined });
 }
 
-/** Bytes of stored deltas kept from the first pass to the second (more are read again). */
+/** Default of `PackBytesOptions.keepDeltaBytes`. */
 const KEEP_DELTA_BYTES = 32 * 1024 * 1024;
 
 /**
@@ -59,7 +61,7 @@ const KEEP_DELTA_BYTES = 32 * 1024 * 1024;
  * ref-delta only against what they have seen). One pass over the plan reads each object's `D`
  * value (a few batched lookups in flight) and sends every object that goes whole at once, in
  * plan order, so the pack flows while its deltas are found; the delta entries read are kept
- * (up to KEEP_DELTA_BYTES, the rest read again) and sent by depth after chains are cut at
+ * (up to `keepDeltaBytes`, the rest read again) and sent by depth after chains are cut at
  * MAX_CHAIN (the object that would be the 51st link goes whole, first, and the chain starts
  * again from it). `base[i]` ends as a position in the pack, THIN or WHOLE (pack-writer's `ofsPlan`).
  */
@@ -68,7 +70,7 @@ async function* plannedBatches(
   oids: readonly Oid[],
   base: Int32Array,
   thinBases: ReadonlySet<Oid> | undefined,
-  onBatch?: (oids: readonly Oid[]) => void,
+  { onBatch, keepDeltaBytes = KEEP_DELTA_BYTES }: PackBytesOptions,
 ): AsyncGenerator<PackBatch> {
   const n = oids.length;
   const position = new Map<Oid, number>();
@@ -99,7 +101,7 @@ async function* plannedBatches(
         const b = position.get(d.base as Oid);
         if (b !== undefined && b !== i + j) base[i + j] = b;
         else if (b === undefined && thinBases?.has(d.base as Oid)) base[i + j] = THIN;
-        if (base[i + j] !== WHOLE && keptBytes + d.entry.length <= KEEP_DELTA_BYTES) {
+        if (base[i + j] !== WHOLE && keptBytes + d.entry.length <= keepDeltaBytes) {
           kept.set(i + j, d.entry);
           keptBytes += d.entry.length;
         }
