@@ -7,8 +7,9 @@
  * written back, so the next pack copies it).
  *
  * Memory: the plan holds ids and small integers per object (each delta's base as a position in
- * the pack, chain depths, the order), never entries; entries are read batch by batch as the pack
- * is written, one batch ahead.
+ * the pack, chain depths, the order, each entry's offset for ofs-deltas); entries are read batch
+ * by batch as the pack is written, except the delta entries of the first pass, kept for the
+ * second up to `keepDeltaBytes` (32 MiB by default; the rest are read again).
  */
 import { NotFoundError } from '../errors.js';
 import type { Oid } from '../object/oid.js';

@@ -187,7 +187,13 @@ describe('writePack', () => {
     const bases = new Set(objs.slice(0, 3).map((o) => o.oid));
     expect(equal(byPlan, concat(await collectChunks(writePackBatches(6, batches, { ofsBases: bases }))))).toBe(true);
     const bare = initBare(tmp.dir, 'ofs-plan.git');
-    gitText(bare, ['index-pack', '--strict', '--stdin'], concat(await collectChunks(writePackBatches(5, batches.slice(0, 2).concat([{ ...batches[2]!, entries: [deltas[2]!], positions: [4] }]), { ofsPlan: plan }))));
+    gitText(
+      bare,
+      ['index-pack', '--strict', '--stdin'],
+      concat(
+        await collectChunks(writePackBatches(5, batches.slice(0, 2).concat([{ ...batches[2]!, entries: [deltas[2]!], positions: [4] }]), { ofsPlan: plan })),
+      ),
+    );
     const got = catFileBatch(
       bare,
       objs.map((o) => o.oid),

@@ -361,4 +361,3 @@ describe('packs of stored deltas', () => {
     indexIntoGit(refs);
   });
 });
-
