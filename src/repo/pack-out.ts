@@ -85,8 +85,7 @@ async function* plannedBatches(
   const few = objects.kv.costlyRequests && n >= 64 ? await objects.deltaIdsIfFew(n >> 2) : undefined;
   const lookup = (i: number) => readAhead(few ? deltasAmong(objects, oids.slice(i, i + BATCH), few) : objects.getDeltas(oids.slice(i, i + BATCH)));
   const lookups = starts.slice(0, LOOKAHEAD).map(lookup);
-  const kept = new Map<number, Uint8Array>();
-  let keptBytes = 0;
+  const kept = new KeptEntries(n, keepDeltaBytes);
   // Whole objects wait here until a read's worth is known (step: see entryBatches).
   const step = objects.kv.costlyRequests ? BATCH * 4 : BATCH;
   let whole: number[] = [];
@@ -102,10 +101,7 @@ async function* plannedBatches(
         const b = position.get(d.base as Oid);
         if (b !== undefined && b !== i + j) base[i + j] = b;
         else if (b === undefined && thinBases?.has(d.base as Oid)) base[i + j] = THIN;
-        if (base[i + j] !== WHOLE && keptBytes + d.entry.length <= keepDeltaBytes) {
-          kept.set(i + j, d.entry);
-          keptBytes += d.entry.length;
-        }
+        if (base[i + j] !== WHOLE) kept.keep(i + j, d.entry);
       }
       if (base[i + j] === WHOLE) whole.push(i + j);
     }
@@ -127,7 +123,7 @@ async function* plannedBatches(
   const order = new Int32Array(counts[MAX_CHAIN + 1]!);
   for (let i = 0; i < n; i++) if (wasDelta[i]) order[counts[depth[i]!]!++] = i;
   for (let at = 0, size = BATCH; at < order.length; at += size, size = step) {
-    // One read of what was not kept is the next batch's: the chunked read-ahead of entryBatches is not needed here.
+    // Usually every entry was kept: no read at all. Past `keepDeltaBytes`, one read per batch, not read ahead.
     yield* readPositions(objects, oids, Array.from(order.subarray(at, at + size)), kept, onBatch, base);
   }
 }
@@ -141,7 +137,7 @@ async function* readPositions(
   objects: ObjectStore,
   oids: readonly Oid[],
   positions: number[],
-  kept: Map<number, Uint8Array>,
+  kept: KeptEntries,
   onBatch: ((oids: readonly Oid[]) => void) | undefined,
   base?: Int32Array,
 ): AsyncGenerator<PackBatch> {
@@ -161,10 +157,10 @@ async function* readPositions(
   let w = 0;
   let r = 0;
   positions.forEach((p, k) => {
-    if (base === undefined || base[p] === WHOLE) entries[k] = wholeEntries[w++]!;
-    else if (kept.has(p)) {
-      entries[k] = kept.get(p)!;
-      kept.delete(p);
+    if (base === undefined || base[p] === WHOLE) {
+      entries[k] = wholeEntries[w++]!;
+    } else if (kept.has(p)) {
+      entries[k] = kept.get(p);
     } else {
       const d = deltaEntries[r++];
       if (d === undefined) throw new NotFoundError('ERR_OBJECT_NOT_FOUND', `object ${ids[k]} vanished while packing`, { details: { oid: ids[k]! } });
@@ -173,6 +169,55 @@ async function* readPositions(
   });
   onBatch?.(ids);
   yield* withStreams(objects, { entries, oids: ids, positions });
+}
+
+/**
+ * Delta entries kept from the first pass for the second, copied into 1 MiB arenas (the values
+ * read are let go at once: a kept entry costs its bytes and 12 bytes of index, not a buffer and
+ * its view each), up to a byte budget; entries past it, or over an arena's size, are read again.
+ */
+class KeptEntries {
+  static readonly ARENA = 1 << 20;
+  readonly #arenas: Uint8Array[] = [];
+  readonly #arena: Int32Array;
+  readonly #at: Int32Array;
+  readonly #length: Int32Array;
+  #left: number;
+  #used = KeptEntries.ARENA;
+
+  constructor(n: number, budget: number) {
+    this.#arena = new Int32Array(n).fill(-1);
+    this.#at = new Int32Array(n);
+    this.#length = new Int32Array(n);
+    this.#left = budget;
+  }
+
+  /** Keeps a copy of the entry of position `p` if the budget allows. */
+  keep(p: number, entry: Uint8Array): void {
+    const len = entry.length;
+    if (len > this.#left || len > KeptEntries.ARENA) return;
+    if (this.#used + len > KeptEntries.ARENA) {
+      this.#arenas.push(new Uint8Array(Math.min(KeptEntries.ARENA, Math.max(this.#left, len))));
+      this.#used = 0;
+    }
+    const a = this.#arenas.length - 1;
+    this.#arenas[a]!.set(entry, this.#used);
+    this.#arena[p] = a;
+    this.#at[p] = this.#used;
+    this.#length[p] = len;
+    this.#used += len;
+    this.#left -= len;
+  }
+
+  has(p: number): boolean {
+    return this.#arena[p]! >= 0;
+  }
+
+  /** The kept entry of `p` (a view of its arena). */
+  get(p: number): Uint8Array {
+    const at = this.#at[p]!;
+    return this.#arenas[this.#arena[p]!]!.subarray(at, at + this.#length[p]!);
+  }
 }
 
 /** `getDeltas` of `ids`, looking up only those in `known` (the repository's every delta). */
