@@ -344,6 +344,8 @@ describe('packs of stored deltas', () => {
     const kept = await packWith({ ofsDelta: true });
     // Nothing kept between the passes: every delta entry read again, the same pack.
     expect(Buffer.from(await packWith({ ofsDelta: true, keepDeltaBytes: 0 })).equals(Buffer.from(kept))).toBe(true);
+    // Some kept, the rest read again.
+    expect(Buffer.from(await packWith({ ofsDelta: true, keepDeltaBytes: 3000 })).equals(Buffer.from(kept))).toBe(true);
     const types = packEntryTypes(kept);
     expect(types.filter((t) => t === 6).length).toBeGreaterThan(40);
     // Whole entries first, then deltas: no whole entry after the first delta.
