@@ -184,6 +184,8 @@ export interface PackBatch {
   entries: readonly Uint8Array[];
   /** Their ids, same order: needed when `WritePackBatchesOptions.ofsBases` is given. */
   oids?: readonly Oid[];
+  /** Their positions in the plan, same order: needed when `WritePackBatchesOptions.ofsPlan` is given. */
+  positions?: ArrayLike<number>;
   /**
    * Instead of `entries` (then empty): ONE entry whose bytes arrive in pieces (a big object
    * stored in chunks), written piece by piece, never whole; `oids` names it.
@@ -199,6 +201,12 @@ export interface WritePackBatchesOptions {
    * ref-deltas against anything else (a thin pack's bases) stay ref-deltas.
    */
   ofsBases?: ReadonlySet<Oid>;
+  /**
+   * The same by plan position, without ids: entry `p` (`PackBatch.positions`) is a delta of
+   * entry `ofsPlan[p]` when that is 0 or more. Offsets are kept per position in one typed
+   * array, so a pack of any size costs 8 bytes an entry here, no id strings and no map.
+   */
+  ofsPlan?: Int32Array;
 }
 
 /**
@@ -216,18 +224,26 @@ export async function* writePackBatches(
   const frame = new PackFrame(count);
   const bases = options.ofsBases;
   const offsets = new Map<Oid, number>();
+  const plan = options.ofsPlan;
+  const at = plan === undefined ? undefined : new Float64Array(plan.length).fill(-1);
   yield frame.header();
   for await (const batch of batches) {
     if (batch.stream !== undefined) {
       frame.entries(1);
       const oid = batch.oids?.[0];
       if (oid !== undefined && bases?.has(oid)) offsets.set(oid, frame.offset);
+      if (at !== undefined && batch.positions !== undefined) at[batch.positions[0]!] = frame.offset;
       for await (const piece of batch.stream) yield frame.bytes(piece);
       continue;
     }
     frame.entries(batch.entries.length);
     if (batch.entries.length === 0) continue;
-    const parts = bases === undefined || bases.size === 0 ? batch.entries : withOffsets(batch, frame.offset, bases, offsets);
+    const parts =
+      at !== undefined
+        ? withPlanOffsets(batch, frame.offset, plan!, at)
+        : bases === undefined || bases.size === 0
+          ? batch.entries
+          : withOffsets(batch, frame.offset, bases, offsets);
     yield frame.bytes(concat(parts));
   }
   yield frame.trailer();
@@ -246,6 +262,34 @@ function withOffsets(batch: PackBatch, at: number, bases: ReadonlySet<Oid>, offs
     }
     if (bases.has(oids[i]!)) offsets.set(oids[i]!, at);
     out[i] = e;
+    at += e.length;
+  }
+  return out;
+}
+
+/**
+ * `withOffsets` by plan position (`WritePackBatchesOptions.ofsPlan`): `offsets[p]` is where
+ * entry `p` was written, -1 before. A converted delta goes out as a new header and a view of
+ * its deflated data (no copy of the data before the batch's one concatenation).
+ */
+function withPlanOffsets(batch: PackBatch, at: number, base: Int32Array, offsets: Float64Array): readonly Uint8Array[] {
+  const { entries, positions } = batch;
+  if (positions === undefined || positions.length !== entries.length) throw new InvalidArgumentError('ofs-deltas need the position of every entry');
+  const out: Uint8Array[] = [];
+  for (let i = 0; i < entries.length; i++) {
+    const p = positions[i]!;
+    const e = entries[i]!;
+    const b = base[p]!;
+    offsets[p] = at;
+    if (b >= 0 && offsets[b]! >= 0 && isRefDeltaEntry(e)) {
+      let h = 1;
+      while (e[h - 1]! & 0x80) h++;
+      const head = refDeltaAsOfsDelta(e.subarray(0, h + 20), at - offsets[b]!);
+      out.push(head, e.subarray(h + 20));
+      at += head.length + e.length - h - 20;
+      continue;
+    }
+    out.push(e);
     at += e.length;
   }
   return out;

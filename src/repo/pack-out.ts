@@ -7,22 +7,16 @@
  * written back, so the next pack copies it).
  *
  * Memory: the plan holds ids and small integers per object (each delta's base as a position in
- * the pack, chain depths, the order), never entries; entries are read batch by batch as the pack
- * is written, one batch ahead.
- *
- * Latency: on a database whose point reads are cheap, a pack of up to STREAMED_MAX objects finds
- * its deltas as it goes (`streamedBatches`): its first entries leave after one batch of lookups,
- * where planning every delta first kept a cold depth-1 clone's client idle for a lookup of every
- * object of the tip.
+ * the pack, chain depths, the order, each entry's offset for ofs-deltas); entries are read batch
+ * by batch as the pack is written, except the delta entries of the first pass, kept for the
+ * second up to `keepDeltaBytes` (32 MiB by default; the rest are read again).
  */
 import { NotFoundError } from '../errors.js';
-import { type Oid, oidToBytes } from '../object/oid.js';
-import { deltaKey, objectKey } from '../storage/keys.js';
+import type { Oid } from '../object/oid.js';
 import type { ObjectStore } from '../object/object-store.js';
-import { decodeStoredDelta, type StoredDelta } from '../object/packed.js';
+import type { StoredDelta } from '../object/packed.js';
 import { writePackBatches, type PackBatch } from '../pack/pack-writer.js';
-import { decodeChunked, isChunked } from '../object/chunked.js';
-import { isRefDeltaEntry, refDeltaAsOfsDelta } from '../pack/entry.js';
+import { isChunked } from '../object/chunked.js';
 
 /** Longest delta chain a pack carries (git's pack.depth default). */
 export const MAX_CHAIN = 50;
@@ -33,6 +27,8 @@ export interface PackBytesOptions {
   ofsDelta?: boolean;
   /** Told the ids of each batch of entries, in pack order, before its bytes are yielded (full-pack.ts records them). */
   onBatch?: (oids: readonly Oid[]) => void;
+  /** Bytes of stored deltas kept from the first pass to the second (default 32 MiB; more are read again). */
+  keepDeltaBytes?: number;
 }
 
 /** Marks in a plan's `base` array: the object goes out whole, or as a delta against a client's object. */
@@ -51,139 +47,35 @@ export async function* packBytes(
   options: PackBytesOptions = {},
 ): AsyncGenerator<Uint8Array> {
   // The header goes out before any lookup (a v0 deepen round only reads the first chunk).
-  const ofsBases = options.ofsDelta ? new Set<Oid>() : undefined;
-  const streamed = (deltas || thinBases) && !objects.kv.costlyRequests && oids.length <= STREAMED_MAX;
-  async function* batches(): AsyncGenerator<PackBatch> {
-    // With deltas: objects stored as deltas whose base is in this pack go out as deltas, after
-    // every whole object and ordered by chain depth, so each base precedes its deltas (git
-    // requires it of ofs-deltas; some readers, isomorphic-git among them, resolve a ref-delta
-    // only against what they have seen).
-    if (streamed) return yield* streamedBatches(objects, oids, thinBases, options.ofsDelta === true, options.onBatch);
-    const plan = deltas || thinBases ? await planDeltas(objects, oids, thinBases) : undefined;
-    if (plan && ofsBases) for (const b of plan.base) if (b >= 0) ofsBases.add(oids[b]!);
-    yield* entryBatches(objects, oids, plan, options.onBatch);
-  }
-  // Streamed, the offsets are kept by position here (`Offsets`): a base is written before the delta naming it is found.
-  yield* writePackBatches(oids.length, batches(), { ofsBases: streamed ? undefined : ofsBases });
+  const base = deltas || thinBases ? new Int32Array(oids.length).fill(WHOLE) : undefined;
+  const batches = base === undefined ? entryBatches(objects, oids, options.onBatch) : plannedBatches(objects, oids, base, thinBases, options);
+  yield* writePackBatches(oids.length, batches, { ofsPlan: options.ofsDelta ? base : undefined });
 }
 
-/**
- * Most objects a pack streams before it knows its deltas (`streamedBatches`); larger packs (full
- * clones of long histories) plan their deltas first, which keeps no offset per object.
- */
-const STREAMED_MAX = 65_536;
+/** Default of `PackBytesOptions.keepDeltaBytes`. */
+const KEEP_DELTA_BYTES = 32 * 1024 * 1024;
 
 /**
- * The pack's entries with its deltas found on the way, for databases where a point read is cheap
- * (not `costlyRequests`): each batch of ids in plan order has its `D` values and whole entries
- * read together (the next batch read ahead), objects whose stored delta has its base in the pack
- * (or, thin, on the client) are set aside, and the rest go out whole at once. The set-aside
- * deltas follow, by chain depth (chains cut at MAX_CHAIN, the cut objects whole). The same
- * entries and order as planning every delta first (`planDeltas`), except that a cut object comes
- * after the whole ones; but the first entries leave after one batch of reads instead of a
- * lookup of every object, so the client indexes while the server reads (a cold depth-1 clone).
+ * With deltas: objects stored as deltas whose base is in this pack (or among `thinBases`) go
+ * out as deltas, after every whole object and ordered by chain depth, so each base precedes
+ * its deltas (git requires it of ofs-deltas; some readers, isomorphic-git among them, resolve a
+ * ref-delta only against what they have seen). One pass over the plan reads each object's `D`
+ * value (a few batched lookups in flight) and sends every object that goes whole at once, in
+ * plan order, so the pack flows while its deltas are found; the delta entries read are kept
+ * (up to `keepDeltaBytes`, the rest read again) and sent by depth after chains are cut at
+ * MAX_CHAIN (the object that would be the 51st link goes whole, first, and the chain starts
+ * again from it). `base[i]` ends as a position in the pack, THIN or WHOLE (pack-writer's `ofsPlan`).
  */
-async function* streamedBatches(
+async function* plannedBatches(
   objects: ObjectStore,
   oids: readonly Oid[],
+  base: Int32Array,
   thinBases: ReadonlySet<Oid> | undefined,
-  ofsDelta: boolean,
-  onBatch?: (oids: readonly Oid[]) => void,
+  { onBatch, keepDeltaBytes = KEEP_DELTA_BYTES }: PackBytesOptions,
 ): AsyncGenerator<PackBatch> {
   const n = oids.length;
   const position = new Map<Oid, number>();
   for (let i = 0; i < n; i++) position.set(oids[i]!, i);
-  const base = new Int32Array(n).fill(WHOLE);
-  const offsets = ofsDelta ? new Offsets(n) : undefined;
-  const setAside: number[] = [];
-  const read = (at: number) => (at >= n ? undefined : readAhead(deltasAndEntries(objects, oids.slice(at, at + BATCH))));
-  let next = read(0);
-  try {
-    for (let at = 0; at < n; at += BATCH) {
-      const [found, stored] = await next!;
-      next = read(at + BATCH);
-      const ids: Oid[] = [];
-      const positions: number[] = [];
-      const entries: (Uint8Array | undefined)[] = [];
-      for (let j = 0; j < found.length; j++) {
-        const i = at + j;
-        const d = found[j];
-        const b = d === undefined ? undefined : position.get(d.base as Oid);
-        if (b !== undefined && b !== i) base[i] = b;
-        else if (d !== undefined && b === undefined && thinBases?.has(d.base as Oid)) base[i] = THIN;
-        if (base[i] !== WHOLE) {
-          setAside.push(i);
-          continue;
-        }
-        ids.push(oids[i]!);
-        positions.push(i);
-        entries.push(stored[j]);
-      }
-      if (ids.length === 0) continue;
-      // Objects stored only as deltas against what the pack lacks: materialized (object-store.ts).
-      const missing = ids.filter((_, k) => entries[k] === undefined);
-      if (missing.length > 0) {
-        const made = await objects.materialize(missing);
-        let m = 0;
-        for (let k = 0; k < entries.length; k++) if (entries[k] === undefined) entries[k] = made[m++];
-      }
-      offsets?.place(entries as Uint8Array[], positions, base);
-      onBatch?.(ids);
-      yield* withStreams(objects, { entries: entries as Uint8Array[], oids: ids });
-    }
-  } finally {
-    next = undefined;
-  }
-  if (setAside.length === 0) return;
-  position.clear();
-  const depth = chainDepths(base);
-  const order = Int32Array.from(setAside).sort((a, b) => depth[a]! - depth[b]! || a - b);
-  yield* entryBatches(objects, oids, { base, order }, onBatch, offsets);
-}
-
-/**
- * Where each entry of a streamed pack starts, by position in the pack's ids (the 12-byte header
- * first), so a delta whose base was written before anyone knew it was a base still goes out as
- * an OBJ_OFS_DELTA: no map of ids, one number per object.
- */
-class Offsets {
-  readonly #at: Float64Array;
-  #next = 12;
-
-  constructor(n: number) {
-    this.#at = new Float64Array(n);
-  }
-
-  /** Records the entries at `positions` in the order written, rewriting ref-deltas against an earlier entry (`base`) as ofs-deltas. */
-  place(entries: Uint8Array[], positions: ArrayLike<number>, base: Int32Array): void {
-    for (let k = 0; k < entries.length; k++) {
-      const i = positions[k]!;
-      let e = entries[k]!;
-      const b = base[i]!;
-      if (b >= 0 && isRefDeltaEntry(e)) entries[k] = e = refDeltaAsOfsDelta(e, this.#next - this.#at[b]!);
-      this.#at[i] = this.#next;
-      this.#next += isChunked(e) ? decodeChunked(e).length : e.length;
-    }
-  }
-}
-
-/** Which objects go out as deltas (`base`: a position in the pack, THIN or WHOLE) and in which order. */
-interface DeltaPlan {
-  base: Int32Array;
-  order: Int32Array;
-}
-
-/**
- * Reads the delta base of every object stored as a delta (a few batched lookups in flight),
- * keeps those whose base is in the pack or among `thinBases`, cuts chains at MAX_CHAIN (the
- * object that would be the 51st link goes whole, and the chain starts again from it), and orders
- * the pack: whole objects in the given order, then deltas by depth.
- */
-async function planDeltas(objects: ObjectStore, oids: readonly Oid[], thinBases?: ReadonlySet<Oid>): Promise<DeltaPlan> {
-  const n = oids.length;
-  const position = new Map<Oid, number>();
-  for (let i = 0; i < n; i++) position.set(oids[i]!, i);
-  const base = new Int32Array(n).fill(WHOLE);
   const starts: number[] = [];
   for (let i = 0; i < n; i += BATCH) starts.push(i);
   // Most ids of a depth-1 pack have no delta; the database answers batches on its own threads.
@@ -192,42 +84,143 @@ async function planDeltas(objects: ObjectStore, oids: readonly Oid[], thinBases?
   const LOOKAHEAD = 3;
   const few = objects.kv.costlyRequests && n >= 64 ? await objects.deltaIdsIfFew(n >> 2) : undefined;
   const lookup = (i: number) => readAhead(few ? deltasAmong(objects, oids.slice(i, i + BATCH), few) : objects.getDeltas(oids.slice(i, i + BATCH)));
-  const lookups = starts.slice(0, LOOKAHEAD).map(lookup);
+  // Two lookups before the first entries (a cold depth-1 clone's client starts indexing after
+  // one batch of them), LOOKAHEAD in flight once the pack flows.
+  const lookups = starts.slice(0, 2).map(lookup);
+  const kept = new KeptEntries(n, keepDeltaBytes);
+  // Whole objects wait here until a read's worth is known (step: see entryBatches).
+  const step = objects.kv.costlyRequests ? BATCH * 4 : BATCH;
+  let whole: number[] = [];
+  let sentWhole = 0;
   for (let k = 0; k < starts.length; k++) {
     const i = starts[k]!;
     const found = await lookups[k]!;
-    if (k + LOOKAHEAD < starts.length) lookups.push(lookup(starts[k + LOOKAHEAD]!));
     lookups[k] = undefined as never; // let the batch's entries go
     for (let j = 0; j < found.length; j++) {
       const d = found[j];
-      if (d === undefined) continue;
-      const b = position.get(d.base as Oid);
-      if (b !== undefined && b !== i + j) base[i + j] = b;
-      else if (b === undefined && thinBases?.has(d.base as Oid)) base[i + j] = THIN;
+      if (d !== undefined) {
+        const b = position.get(d.base as Oid);
+        if (b !== undefined && b !== i + j) base[i + j] = b;
+        else if (b === undefined && thinBases?.has(d.base as Oid)) base[i + j] = THIN;
+        if (base[i + j] !== WHOLE) kept.keep(i + j, d.entry);
+      }
+      if (base[i + j] === WHOLE) whole.push(i + j);
     }
+    // The first whole objects leave after the first batch of lookups; then a read's worth at a time.
+    if ((sentWhole === 0 ? whole.length > 0 : whole.length >= step) || k === starts.length - 1) {
+      const ids = whole;
+      whole = [];
+      sentWhole += ids.length;
+      yield* readPositions(objects, oids, ids, kept, onBatch);
+    }
+    while (lookups.length < Math.min(starts.length, k + 1 + LOOKAHEAD)) lookups.push(lookup(starts[lookups.length]!));
   }
   position.clear();
+  const wasDelta = new Uint8Array(n);
+  for (let i = 0; i < n; i++) if (base[i] !== WHOLE) wasDelta[i] = 1;
   const depth = chainDepths(base);
-  // Counting sort: whole objects first (depth 0), in the given order, then each depth.
+  // Counting sort of what is left: objects whose chain was cut (whole now) first, then each depth.
   const counts = new Int32Array(MAX_CHAIN + 2);
-  for (let i = 0; i < n; i++) counts[depth[i]! + 1]!++;
+  for (let i = 0; i < n; i++) if (wasDelta[i]) counts[depth[i]! + 1]!++;
   for (let d = 1; d < counts.length; d++) counts[d]! += counts[d - 1]!;
-  const order = new Int32Array(n);
-  for (let i = 0; i < n; i++) order[counts[depth[i]!]!++] = i;
-  return { base, order };
+  const order = new Int32Array(counts[MAX_CHAIN + 1]!);
+  for (let i = 0; i < n; i++) if (wasDelta[i]) order[counts[depth[i]!]!++] = i;
+  for (let at = 0, size = BATCH; at < order.length; at += size, size = step) {
+    // Usually every entry was kept: no read at all. Past `keepDeltaBytes`, one read per batch, not read ahead.
+    yield* readPositions(objects, oids, Array.from(order.subarray(at, at + size)), kept, onBatch, base);
+  }
 }
 
-/** The stored deltas (parsed) and whole entries (`O` values, chunk markers as they are) of `ids`, read together; undefined where none. */
-async function deltasAndEntries(objects: ObjectStore, ids: readonly Oid[]): Promise<[(StoredDelta | undefined)[], (Uint8Array | undefined)[]]> {
-  const deltaKeys: Uint8Array[] = new Array(ids.length);
-  const wholeKeys: Uint8Array[] = new Array(ids.length);
-  for (let k = 0; k < ids.length; k++) {
-    const raw = oidToBytes(ids[k]!);
-    deltaKeys[k] = deltaKey(objects.repoId, raw);
-    wholeKeys[k] = objectKey(objects.repoId, raw);
+/**
+ * One batch of the pack by plan positions: objects going whole (`base` WHOLE or not given) as
+ * whole entries (materialized where stored only as deltas), the others as their stored delta
+ * (kept from the first pass or read now).
+ */
+async function* readPositions(
+  objects: ObjectStore,
+  oids: readonly Oid[],
+  positions: number[],
+  kept: KeptEntries,
+  onBatch: ((oids: readonly Oid[]) => void) | undefined,
+  base?: Int32Array,
+): AsyncGenerator<PackBatch> {
+  if (positions.length === 0) return;
+  const ids = positions.map((p) => oids[p]!);
+  const whole: Oid[] = [];
+  const reread: Oid[] = [];
+  for (const p of positions) {
+    if (base === undefined || base[p] === WHOLE) whole.push(oids[p]!);
+    else if (!kept.has(p)) reread.push(oids[p]!);
   }
-  const [deltas, whole] = await Promise.all([objects.kv.getMany(deltaKeys), objects.kv.getMany(wholeKeys)]);
-  return [deltas.map((v) => (v === undefined ? undefined : decodeStoredDelta(v))), whole];
+  const [wholeEntries, deltaEntries] = await Promise.all([
+    whole.length > 0 ? objects.materialize(whole) : [],
+    reread.length > 0 ? objects.getDeltas(reread) : [],
+  ]);
+  const entries: Uint8Array[] = new Array(positions.length);
+  let w = 0;
+  let r = 0;
+  positions.forEach((p, k) => {
+    if (base === undefined || base[p] === WHOLE) {
+      entries[k] = wholeEntries[w++]!;
+    } else if (kept.has(p)) {
+      entries[k] = kept.get(p);
+    } else {
+      const d = deltaEntries[r++];
+      if (d === undefined) throw new NotFoundError('ERR_OBJECT_NOT_FOUND', `object ${ids[k]} vanished while packing`, { details: { oid: ids[k]! } });
+      entries[k] = d.entry;
+    }
+  });
+  onBatch?.(ids);
+  yield* withStreams(objects, { entries, oids: ids, positions });
+}
+
+/**
+ * Delta entries kept from the first pass for the second, copied into 1 MiB arenas (the values
+ * read are let go at once: a kept entry costs its bytes and 12 bytes of index, not a buffer and
+ * its view each), up to a byte budget; entries past it, or over an arena's size, are read again.
+ */
+class KeptEntries {
+  static readonly ARENA = 1 << 20;
+  readonly #arenas: Uint8Array[] = [];
+  readonly #arena: Int32Array;
+  readonly #at: Int32Array;
+  readonly #length: Int32Array;
+  #left: number;
+  #used = KeptEntries.ARENA;
+
+  constructor(n: number, budget: number) {
+    this.#arena = new Int32Array(n).fill(-1);
+    this.#at = new Int32Array(n);
+    this.#length = new Int32Array(n);
+    this.#left = budget;
+  }
+
+  /** Keeps a copy of the entry of position `p` if the budget allows. */
+  keep(p: number, entry: Uint8Array): void {
+    const len = entry.length;
+    if (len > this.#left || len > KeptEntries.ARENA) return;
+    if (this.#used + len > KeptEntries.ARENA) {
+      this.#arenas.push(new Uint8Array(Math.min(KeptEntries.ARENA, Math.max(this.#left, len))));
+      this.#used = 0;
+    }
+    const a = this.#arenas.length - 1;
+    this.#arenas[a]!.set(entry, this.#used);
+    this.#arena[p] = a;
+    this.#at[p] = this.#used;
+    this.#length[p] = len;
+    this.#used += len;
+    this.#left -= len;
+  }
+
+  has(p: number): boolean {
+    return this.#arena[p]! >= 0;
+  }
+
+  /** The kept entry of `p` (a view of its arena). */
+  get(p: number): Uint8Array {
+    const at = this.#at[p]!;
+    return this.#arenas[this.#arena[p]!]!.subarray(at, at + this.#length[p]!);
+  }
 }
 
 /** `getDeltas` of `ids`, looking up only those in `known` (the repository's every delta). */
@@ -280,39 +273,24 @@ function chainDepths(base: Int32Array): Uint8Array {
 }
 
 /**
- * The entries of the pack in plan order, one batched read per batch, the next batch read ahead.
- * Where every read is a round trip to another process (PostgreSQL, IndexedDB: `costlyRequests`),
- * batches after the first are four times larger, so a clone sends a few reads, not one per 512
- * objects; the first stays small so the first bytes leave early.
+ * The entries of a pack of whole objects in plan order, one batched read per batch, the next
+ * batch read ahead. Where every read is a round trip to another process (PostgreSQL,
+ * IndexedDB: `costlyRequests`), batches after the first are four times larger, so a clone
+ * sends a few reads, not one per 512 objects; the first stays small so the first bytes leave early.
  */
-async function* entryBatches(
-  objects: ObjectStore,
-  oids: readonly Oid[],
-  plan: DeltaPlan | undefined,
-  onBatch?: (oids: readonly Oid[]) => void,
-  offsets?: Offsets,
-): AsyncGenerator<PackBatch> {
-  const n = plan ? plan.order.length : oids.length;
+async function* entryBatches(objects: ObjectStore, oids: readonly Oid[], onBatch?: (oids: readonly Oid[]) => void): AsyncGenerator<PackBatch> {
+  const n = oids.length;
   const step = objects.kv.costlyRequests ? BATCH * 4 : BATCH;
   const read = (at: number, size: number): Promise<PackBatch> | undefined => {
     if (at >= n) return undefined;
-    const ids: Oid[] = [];
-    const whole: Oid[] = [];
-    const delta: Oid[] = [];
-    for (let k = at; k < Math.min(n, at + size); k++) {
-      const i = plan ? plan.order[k]! : k;
-      ids.push(oids[i]!);
-      (plan && plan.base[i]! !== WHOLE ? delta : whole).push(oids[i]!);
-    }
-    return readAhead(readBatch(objects, ids, whole, delta));
+    const ids = oids.slice(at, Math.min(n, at + size));
+    return readAhead(objects.materialize(ids).then((entries) => ({ entries, oids: ids })));
   };
   let next = read(0, BATCH);
   try {
     for (let at = 0, size = BATCH; at < n; at += size, size = step) {
       const batch = await next!;
       next = read(at + size, step);
-      // A batch read here is fresh arrays: its entries may be rewritten in place.
-      if (offsets && plan) offsets.place(batch.entries as Uint8Array[], plan.order.subarray(at, at + batch.entries.length), plan.base);
       onBatch?.(batch.oids!);
       yield* withStreams(objects, batch);
     }
@@ -323,38 +301,26 @@ async function* entryBatches(
   }
 }
 
-/** One batch: whole entries (materialized where stored only as deltas) and delta entries, in `ids` order. */
-async function readBatch(objects: ObjectStore, ids: Oid[], whole: Oid[], delta: Oid[]): Promise<PackBatch> {
-  const [wholeEntries, deltaEntries] = await Promise.all([
-    whole.length > 0 ? objects.materialize(whole) : [],
-    delta.length > 0 ? objects.getDeltas(delta) : [],
-  ]);
-  if (delta.length === 0) return { entries: wholeEntries as Uint8Array[], oids: ids };
-  const byId = new Map<Oid, Uint8Array>();
-  whole.forEach((o, i) => byId.set(o, wholeEntries[i]!));
-  delta.forEach((o, i) => {
-    const d = deltaEntries[i];
-    if (d === undefined) throw new NotFoundError('ERR_OBJECT_NOT_FOUND', `object ${o} vanished while packing`, { details: { oid: o } });
-    byId.set(o, d.entry);
-  });
-  return { entries: ids.map((o) => byId.get(o)!), oids: ids };
-}
-
 /** A batch with its chunked objects (object/chunked.ts markers) split out as streamed entries. */
 function* withStreams(objects: ObjectStore, batch: PackBatch): Generator<PackBatch> {
-  const { entries, oids } = batch;
+  const { entries, oids, positions } = batch;
   if (!entries.some(isChunked)) {
     yield batch;
     return;
   }
+  const part = (from: number, to: number): PackBatch => ({
+    entries: entries.slice(from, to),
+    oids: oids!.slice(from, to),
+    ...(positions ? { positions: Array.prototype.slice.call(positions, from, to) as number[] } : {}),
+  });
   let from = 0;
   for (let i = 0; i < entries.length; i++) {
     if (!isChunked(entries[i]!)) continue;
-    if (i > from) yield { entries: entries.slice(from, i), oids: oids!.slice(from, i) };
-    yield { entries: [], oids: [oids![i]!], stream: objects.chunks(entries[i]!) };
+    if (i > from) yield part(from, i);
+    yield { ...part(i, i + 1), entries: [], stream: objects.chunks(entries[i]!) };
     from = i + 1;
   }
-  if (from < entries.length) yield { entries: entries.slice(from), oids: oids!.slice(from) };
+  if (from < entries.length) yield part(from, entries.length);
 }
 
 /**

@@ -88,14 +88,20 @@ export async function planObjects(store: ObjectStore, input: ObjectPlanInput): P
       chunk.forEach((b, j) => (infos[j]?.size ?? 0) < filter.limit && sentBlobs.push(b)); // git omits blobs of at least the limit
     }
   }
-  const blobSet = new Set(sentBlobs);
-  for (const b of wants.blobs) if (!blobSet.has(b) && !clientHas!.has(b)) blobSet.add(b), sentBlobs.push(b);
+  if (wants.blobs.length > 0) {
+    // A set of every blob only when some are wanted by id (a full clone of a history holds none).
+    const blobSet = new Set(sentBlobs);
+    for (const b of wants.blobs) if (!blobSet.has(b) && !clientHas!.has(b)) blobSet.add(b), sentBlobs.push(b);
+  }
 
   const tags = [...wants.tags];
   if (input.includeTags && input.includeTags.length > 0) {
     // include-tag (as pack-objects --include-tag): a tag whose peeled object goes in this pack,
     // commit, tree or blob, goes too, with every tag along its chain.
-    const sent = new Set<Oid>([...included, ...trees, ...sentBlobs]);
+    // Which peeled targets go: one pass over the pack's ids against the few targets, not a set of every id.
+    const targets = new Set(input.includeTags.map((t) => t.peeled));
+    const sent = new Set<Oid>();
+    for (const list of [included, trees, sentBlobs]) for (const o of list) if (targets.has(o)) sent.add(o);
     const haveSet = new Set(input.haves ?? []);
     const tagSet = new Set(tags);
     const candidates = input.includeTags.filter((t) => sent.has(t.peeled) && !haveSet.has(t.oid));

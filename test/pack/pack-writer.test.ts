@@ -166,4 +166,39 @@ describe('writePack', () => {
     expect(packEntryTypes(withThin)).toEqual([3, 3, 6, 6, 6, 7]);
     await expect(collectChunks(writePackBatches(2, [{ entries: batches[0]!.entries }], { ofsBases: bases }))).rejects.toThrow(/id of every entry/);
   });
+
+  it('writePackBatches with ofsPlan (bases by plan position): the same ofs-deltas, byte for byte, without ids', async () => {
+    const versions = [0, 1, 2, 3].map((v) => utf8(Array.from({ length: 300 }, (_, i) => `line ${i}${i === v * 50 ? ' changed' : ''}`).join('\n')));
+    const objs = versions.map((b) => obj('blob', b));
+    const hex = (o: Oid) => Uint8Array.from(Buffer.from(o, 'hex'));
+    const deltas = [1, 2, 3].map((i) => encodeRefDelta(hex(objs[i - 1]!.oid), createDelta(versions[i - 1]!, versions[i]!)));
+    const other = obj('blob', utf8('unrelated\n'));
+    const absent = utf8('absent base\n');
+    const thin = encodeRefDelta(hex(hashObject('blob', absent)), createDelta(absent, utf8('absent base, edited\n')));
+    // Plan positions: 0 other, 1 base, 2..4 the chain, 5 the thin delta (-2: its base is not in the pack).
+    const plan = Int32Array.from([-1, -1, 1, 2, 3, -2]);
+    const batches = [
+      { entries: [encodePackEntry('blob', other.body), encodePackEntry('blob', versions[0]!)], oids: [other.oid, objs[0]!.oid], positions: [0, 1] },
+      { entries: [deltas[0]!, deltas[1]!], oids: [objs[1]!.oid, objs[2]!.oid], positions: [2, 3] },
+      { entries: [deltas[2]!, thin], oids: [objs[3]!.oid, 'f'.repeat(40) as Oid], positions: [4, 5] },
+    ];
+    const byPlan = concat(await collectChunks(writePackBatches(6, batches, { ofsPlan: plan })));
+    expect(packEntryTypes(byPlan)).toEqual([3, 3, 6, 6, 6, 7]);
+    const bases = new Set(objs.slice(0, 3).map((o) => o.oid));
+    expect(equal(byPlan, concat(await collectChunks(writePackBatches(6, batches, { ofsBases: bases }))))).toBe(true);
+    const bare = initBare(tmp.dir, 'ofs-plan.git');
+    gitText(
+      bare,
+      ['index-pack', '--strict', '--stdin'],
+      concat(
+        await collectChunks(writePackBatches(5, batches.slice(0, 2).concat([{ ...batches[2]!, entries: [deltas[2]!], positions: [4] }]), { ofsPlan: plan })),
+      ),
+    );
+    const got = catFileBatch(
+      bare,
+      objs.map((o) => o.oid),
+    );
+    for (const o of objs) expect(equal(got.get(o.oid)!.body, o.body)).toBe(true);
+    await expect(collectChunks(writePackBatches(2, [{ entries: batches[0]!.entries }], { ofsPlan: plan }))).rejects.toThrow(/position of every entry/);
+  });
 });

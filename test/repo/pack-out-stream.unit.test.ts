@@ -1,5 +1,5 @@
 /**
- * Packs that find their deltas on the way (pack-out.ts `streamedBatches`): the first entries
+ * Packs that find their deltas on the way (pack-out.ts `plannedBatches`): the first entries
  * leave after one batch of lookups, not after a lookup of every object, and the pack is the
  * same: every object once, deltas whose base travels go out as deltas after it, the others whole.
  */

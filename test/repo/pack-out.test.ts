@@ -11,7 +11,8 @@ import { lstatSync, readdirSync, readFileSync, readlinkSync, writeFileSync } fro
 import { join } from 'node:path';
 import { MemoryLevel } from 'memory-level';
 import { openEngine, type Engine, type Repository, type FileChange } from '../../src/index.js';
-import { GIT_ENV, git, gitText, initBare, pseudoRandom, tempDir } from '../pack/git-helpers.js';
+import { GIT_ENV, git, gitText, initBare, packEntryTypes, pseudoRandom, tempDir } from '../pack/git-helpers.js';
+import { packBytes } from '../../src/repo/pack-out.js';
 import { AUTHOR, collectBytes } from '../engine/helpers.js';
 
 let engine: Engine;
@@ -314,5 +315,51 @@ describe('depth and filters', () => {
     expect(() => repo.packObjects({ wants: ['nope'] as never })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }));
     expect(() => repo.packObjects(null as never)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }));
     await expect(packOf(repo, { wants: ['1'.repeat(40)] })).rejects.toMatchObject({ code: expect.stringMatching(/^ERR_/) });
+  });
+});
+
+describe('packs of stored deltas', () => {
+  it('one pass: bases precede their deltas, chains stay within MAX_CHAIN, and deltas not kept are read again to the same bytes', async () => {
+    const repo = await engine.createRepo('delta-pass');
+    const lines = Array.from({ length: 200 }, (_, i) => `export const v${i} = ${i};`);
+    let tip = '';
+    // One file edited 60 times: stored deltas in a chain longer than MAX_CHAIN, and other files whole.
+    for (let t = 0; t < 60; t++) {
+      lines[(t * 37) % lines.length] = `export const edited${t} = ${t};`;
+      tip = (
+        await repo.commit({
+          branch: 'main',
+          message: `turn ${t}`,
+          author: AUTHOR,
+          changes: [
+            { path: 'src/main.ts', content: lines.join('\n') + '\n' },
+            { path: `notes/n${t}.txt`, content: `note ${t}\n` },
+          ],
+        })
+      ).sha;
+    }
+    const { objects } = internalsOf(repo);
+    const plan = await repo.planPack({ wants: [tip] as never });
+    const packWith = (options: Parameters<typeof packBytes>[4]) => collectBytes(packBytes(objects, plan.oids, true, undefined, options));
+    const kept = await packWith({ ofsDelta: true });
+    // Nothing kept between the passes: every delta entry read again, the same pack.
+    expect(Buffer.from(await packWith({ ofsDelta: true, keepDeltaBytes: 0 })).equals(Buffer.from(kept))).toBe(true);
+    // Some kept, the rest read again.
+    expect(Buffer.from(await packWith({ ofsDelta: true, keepDeltaBytes: 3000 })).equals(Buffer.from(kept))).toBe(true);
+    const types = packEntryTypes(kept);
+    expect(types.filter((t) => t === 6).length).toBeGreaterThan(40);
+    // Whole entries first, then deltas: no whole entry after the first delta.
+    expect(types.slice(types.indexOf(6)).every((t) => t === 6)).toBe(true);
+    const { bare, oids } = indexIntoGit(kept);
+    expect(new Set(oids)).toEqual(new Set(plan.oids));
+    git(bare, ['fsck', '--strict', '--no-dangling', tip]);
+    const packDir = join(bare, 'objects', 'pack');
+    const idx = readdirSync(packDir).find((f) => f.endsWith('.idx'))!;
+    const chains = [...gitText(bare, ['verify-pack', '-v', join(packDir, idx)]).matchAll(/chain length = (\d+)/g)].map((m) => Number(m[1]));
+    expect(Math.max(...chains)).toBeLessThanOrEqual(50);
+    // Ref-deltas (no ofs-delta): same order, every base before its delta (git index-pack --strict above checks ofs; isomorphic-git needs this).
+    const refs = await packWith({});
+    expect(packEntryTypes(refs)).toEqual(types.map((t) => (t === 6 ? 7 : t)));
+    indexIntoGit(refs);
   });
 });

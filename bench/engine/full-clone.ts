@@ -1,0 +1,57 @@
+/**
+ * A full clone in one process, without HTTP or a client: the pack `git clone` would ask for
+ * (every branch, ofs-delta, include-tag) from a database the history was stored into, with the
+ * CPU (user + system of this process), wall time and peak RSS of each run. The database is
+ * built once per history and kept (`--db`), so runs after the first measure the clone alone.
+ * Profile with `node --cpu-prof --import tsx bench/engine/full-clone.ts ...`.
+ * Run: node --import tsx bench/engine/full-clone.ts --repo <bare git repo> --db <folder> [--runs 3] [--full-packs]
+ */
+import { existsSync } from 'node:fs';
+import { resourceUsage } from 'node:process';
+import { parseArgs } from 'node:util';
+import { openEngine } from '../../src/index.js';
+import { git } from './common.js';
+
+const { values } = parseArgs({
+  options: {
+    repo: { type: 'string' },
+    db: { type: 'string' },
+    runs: { type: 'string', default: '3' },
+    'full-packs': { type: 'boolean', default: false },
+  },
+});
+if (values.repo === undefined || values.db === undefined) throw new Error('--repo <bare git repo> and --db <folder> are required');
+const fresh = !existsSync(values.db);
+const engine = await openEngine({ path: values.db, packCache: { maxBytes: 0, warm: false, fullPacks: values['full-packs'] } });
+const repo = fresh ? await engine.createRepo('hist') : await engine.getRepo('hist');
+if (fresh) {
+  const pack = git(values.repo, ['pack-objects', '--all', '--stdout', '-q', '--delta-base-offset'], '');
+  const chunks: Uint8Array[] = [];
+  for (let i = 0; i < pack.length; i += 1 << 16) chunks.push(pack.subarray(i, i + (1 << 16)));
+  const t = performance.now();
+  await repo.indexPack(chunks);
+  console.log(`stored ${(pack.length / 1e6).toFixed(1)} MB in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  const refs = git(values.repo, ['for-each-ref', '--format=%(refname:short) %(objectname)', 'refs/heads/']).toString().trim().split('\n');
+  for (const line of refs) {
+    const [name, sha] = line.split(' ');
+    await repo.createBranch(name!, sha!);
+  }
+}
+const wants = (await repo.listBranches()).map((b) => b.sha);
+
+let peak = 0;
+const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 20);
+for (let run = 0; run < Number(values.runs); run++) {
+  const before = resourceUsage();
+  const t = performance.now();
+  peak = process.memoryUsage.rss();
+  let bytes = 0;
+  for await (const chunk of repo.packObjects({ wants, includeTags: true })) bytes += chunk.length;
+  const after = resourceUsage();
+  const cpu = (after.userCPUTime + after.systemCPUTime - before.userCPUTime - before.systemCPUTime) / 1e6;
+  console.log(
+    `full clone ${run + 1}: ${((performance.now() - t) / 1000).toFixed(2)} s, CPU ${cpu.toFixed(2)} s, peak RSS ${(Math.max(peak, process.memoryUsage.rss()) / 2 ** 20).toFixed(0)} MiB, ${(bytes / 1e6).toFixed(2)} MB`,
+  );
+}
+clearInterval(sampler);
+await engine.close();
