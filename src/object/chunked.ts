@@ -14,7 +14,7 @@ import { InvalidObjectError } from '../errors.js';
 import type { Kv, KvOp } from '../storage/kv.js';
 import { chunkKey, chunkStreamPrefix, prefixRange } from '../storage/keys.js';
 import { type ObjectType, type Oid, TYPE_NAMES, TYPE_NUMBERS, oidToBytes } from './oid.js';
-import { platform } from '../platform/index.js';
+import { platform, youngGarbage } from '../platform/index.js';
 import { toHex, utf8 } from '../platform/bytes.js';
 
 /** Size of a stored chunk (the last one of a stream is shorter). */
@@ -29,19 +29,6 @@ const MARKER_BYTES = 32;
 export const OWNER_SEQ = 0xffffffff;
 /** Chunks read per round trip when streaming one back. */
 const READ_AHEAD = 4;
-
-/**
- * A callback for each chunk consumed that collects young garbage every READ_AHEAD chunks where
- * the platform can: each chunk read is a fresh buffer (and each inflated piece another), which V8
- * would otherwise keep until 32 MiB of them wait (platform/node-impl.ts `minorCollector`).
- */
-function collector(): () => void {
-  const collect = platform().collectYoung;
-  let n = 0;
-  return () => {
-    if (++n % READ_AHEAD === 0) collect?.();
-  };
-}
 
 /** What a marker says. */
 export interface ChunkedRef {
@@ -232,7 +219,7 @@ export async function hashChunked(kv: Kv, repoId: number, ref: ChunkedRef): Prom
   hash.update(utf8(`${ref.type} ${ref.size}\0`));
   let produced = 0;
   let inHeader = true;
-  const consumed = collector();
+  const consumed = youngGarbage();
   try {
     for await (const c of readChunks(kv, repoId, ref)) {
       let at = 0;
@@ -242,7 +229,7 @@ export async function hashChunked(kv: Kv, repoId: number, ref: ChunkedRef): Prom
         produced += piece.length;
         hash.update(piece);
       });
-      consumed();
+      consumed(c.length);
     }
   } finally {
     inflater.close();
@@ -266,7 +253,7 @@ export async function* inflateChunks(kv: Kv, repoId: number, ref: ChunkedRef): A
   }
   let produced = 0;
   let inHeader = true;
-  const consumed = collector();
+  const consumed = youngGarbage();
   try {
     for await (const c of readChunks(kv, repoId, ref)) {
       let at = 0;
@@ -277,7 +264,7 @@ export async function* inflateChunks(kv: Kv, repoId: number, ref: ChunkedRef): A
         produced += piece.length;
         yield piece;
       }
-      consumed();
+      consumed(c.length);
     }
   } finally {
     inflater.close();

@@ -41,3 +41,25 @@ export function setPlatform(choice: PlatformChoice): void {
     throw new TypeError("setPlatform expects 'portable', 'node' or a Platform object");
   }
 }
+
+/** Bytes of fresh buffers between two collections of young garbage (`youngGarbage`). */
+const COLLECT_EVERY = 4 * 1024 * 1024;
+
+/**
+ * A counter for a streaming loop that makes and drops a fresh buffer per piece (network reads,
+ * chunks read back, inflated output) while allocating little else: it collects young garbage
+ * every COLLECT_EVERY bytes where the platform can (`collectYoung`), since V8 would otherwise
+ * keep 32 MiB of such buffers before freeing any (node-impl.ts `minorCollector`).
+ */
+export function youngGarbage(): (bytes: number) => void {
+  const collect = current.collectYoung;
+  if (collect === undefined) return () => {};
+  let since = 0;
+  return (bytes) => {
+    since += bytes;
+    if (since >= COLLECT_EVERY) {
+      since = 0;
+      collect();
+    }
+  };
+}

@@ -16,7 +16,7 @@
 import { InvalidArgumentError, LimitExceededError } from '../../errors.js';
 import { concat } from '../../platform/bytes.js';
 import type { ChunkSink } from '../../object/chunked.js';
-import { platform } from '../../platform/index.js';
+import { youngGarbage } from '../../platform/index.js';
 import type { TreeChange } from '../../repo/build-tree.js';
 import { internalsOf } from '../../repo/internals.js';
 import type { ObjectStore } from '../../object/object-store.js';
@@ -28,25 +28,16 @@ import { type NdjsonLine, Scratch, lines, parseLine } from './ndjson-line.js';
 /** Files bigger than this are streamed into chunks. */
 export const STREAM_OVER = 4 * 1024 * 1024;
 
-/** Bytes of body read between two collections of young garbage (`collecting`). */
-const COLLECT_EVERY = 4 * 1024 * 1024;
-
 /**
- * The body's pieces, with young garbage collected every COLLECT_EVERY bytes where the platform
- * can (`collectYoung`): every piece is a fresh buffer from the network and every chunk written
- * another, while little else is allocated, so V8 would wait for 32 MiB of them before freeing
- * any (docs/benchmarks.md, "NDJSON commits").
+ * The body's pieces, with young garbage collected as they arrive (platform `youngGarbage`):
+ * every piece is a fresh buffer from the network and every chunk written another, while little
+ * else is allocated (docs/benchmarks.md, "NDJSON commits").
  */
 async function* collecting(body: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
-  const collect = platform().collectYoung;
-  let read = 0;
+  const consumed = youngGarbage();
   for await (const piece of body) {
     yield piece;
-    read += piece.length;
-    if (read >= COLLECT_EVERY && collect !== undefined) {
-      read = 0;
-      collect();
-    }
+    consumed(piece.length);
   }
 }
 
