@@ -1,5 +1,6 @@
 /** Helpers for end-to-end tests: start `level-git serve` as a child process, run CLI commands and git. */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { gitEnv, runGit } from '../helpers/git.js';
@@ -15,6 +16,21 @@ export interface ServeProcess {
   /** SIGTERM, then the exit code (SIGKILL after `graceMs`). */
   stop(signal?: NodeJS.Signals, graceMs?: number): Promise<number | null>;
   child: ChildProcess;
+}
+
+/** The admin key `serve` generated: it writes the key to a 0600 file and prints the file's path. */
+export function generatedAdminKey(server: ServeProcess): string {
+  return readFileSync(/admin key written to (\S+)/.exec(server.output())![1]!, 'utf8').trim();
+}
+
+/** A POST of JSON to the server's API as admin: `api('/repos', { name })`. */
+export function adminApi(server: ServeProcess, adminKey: string): (path: string, body: unknown) => Promise<Response> {
+  return (path, body) =>
+    fetch(`${server.url}/api/v1${path}`, {
+      method: 'POST',
+      headers: { 'x-api-key': adminKey, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
 }
 
 /** Spawns `node --import tsx src/cli/main.ts serve ...args` and waits for its "listening on" line. */

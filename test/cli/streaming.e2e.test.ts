@@ -10,7 +10,7 @@ import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
-import { startCli, git, type ServeProcess } from './cli-helpers.js';
+import { adminApi, generatedAdminKey, startCli, git, type ServeProcess } from './cli-helpers.js';
 import { tempDir } from '../helpers/tmp.js';
 
 // Small for the stalled client's sake, yet above what 25 clients sharing two busy cores may wait for their turn.
@@ -99,14 +99,10 @@ beforeAll(async () => {
   home = join(tmp, 'home');
   mkdirSync(home);
   server = await startCli(['--memory', '--port', '0', '--sweep-interval', '0', '--idle-timeout', String(IDLE_SECONDS)]);
-  const keyFile = /admin key written to (\S+)/.exec(server.output())![1]!;
-  adminKey = readFileSync(keyFile, 'utf8').trim();
+  adminKey = generatedAdminKey(server);
+  const post = adminApi(server, adminKey);
   const api = async (path: string, body: unknown) => {
-    const res = await fetch(`${server.url}/api/v1${path}`, {
-      method: 'POST',
-      headers: { 'x-api-key': adminKey, 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    });
+    const res = await post(path, body);
     expect(res.ok).toBe(true);
     return (await res.json()) as { url: string };
   };

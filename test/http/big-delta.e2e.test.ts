@@ -9,12 +9,11 @@
  * result, so the test runs in about a minute; docs/benchmarks.md quotes a run at 128).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
-import { startCli, type ServeProcess } from '../cli/cli-helpers.js';
+import { adminApi, generatedAdminKey, startCli, type ServeProcess } from '../cli/cli-helpers.js';
 import { gitRunner } from '../helpers/git.js';
 import { tempDir } from '../helpers/tmp.js';
 import { encodeEntryHeader, encodePackEntry } from '../../src/pack/entry.js';
@@ -159,13 +158,8 @@ beforeAll(async () => {
     exited = `the server exited (code ${code}, signal ${signal})`;
     console.log(`${exited}; its last output:\n${server.output().slice(-4000)}`);
   });
-  const adminKey = readFileSync(/admin key written to (\S+)/.exec(server.output())![1]!, 'utf8').trim();
-  const api = (path: string, body: unknown) =>
-    fetch(`${server.url}/api/v1${path}`, {
-      method: 'POST',
-      headers: { 'x-api-key': adminKey, 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    });
+  const adminKey = generatedAdminKey(server);
+  const api = adminApi(server, adminKey);
   expect((await api('/repos', { name: 'big' })).status).toBe(201);
   pushUrl = new URL(((await (await api('/repos/big/remote-url', { permissions: ['git:read', 'git:write'] })).json()) as { url: string }).url);
 }, 60_000);

@@ -8,11 +8,11 @@
  * docs/benchmarks.md quotes a run at 512) and LEVEL_GIT_NDJSON_MIB (default 200).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createWriteStream, readFileSync } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
 import { request } from 'node:http';
 import { join } from 'node:path';
-import { startCli, type ServeProcess } from '../cli/cli-helpers.js';
+import { adminApi, generatedAdminKey, startCli, type ServeProcess } from '../cli/cli-helpers.js';
 import { gitRunner } from '../helpers/git.js';
 import { tempDir } from '../helpers/tmp.js';
 import { sampleRss } from '../helpers/rss.js';
@@ -70,13 +70,8 @@ async function start(): Promise<void> {
     '--max-commit-bytes',
     String(2 * NDJSON_MIB * MiB),
   ]);
-  adminKey = readFileSync(/admin key written to (\S+)/.exec(server.output())![1]!, 'utf8').trim();
-  const api = (path: string, body: unknown) =>
-    fetch(`${server.url}/api/v1${path}`, {
-      method: 'POST',
-      headers: { 'x-api-key': adminKey, 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    });
+  adminKey = generatedAdminKey(server);
+  const api = adminApi(server, adminKey);
   expect((await api('/repos', { name: 'big' })).status).toBe(201);
   expect((await api('/repos', { name: 'nd' })).status).toBe(201);
   url = ((await (await api('/repos/big/remote-url', { permissions: ['git:read', 'git:write'] })).json()) as { url: string }).url;

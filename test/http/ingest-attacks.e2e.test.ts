@@ -6,10 +6,9 @@
  * Figures are printed (docs/benchmarks.md quotes them).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { createDeflate } from 'node:zlib';
-import { startCli, type ServeProcess } from '../cli/cli-helpers.js';
+import { adminApi, generatedAdminKey, startCli, type ServeProcess } from '../cli/cli-helpers.js';
 import { encodeEntryHeader } from '../../src/pack/entry.js';
 import { concat } from '../../src/platform/bytes.js';
 import { writePackSync, deltasAfterBase, deltasBeforeBase } from '../pack/crafted-packs.js';
@@ -109,14 +108,8 @@ async function zlibBomb(size: number): Promise<Uint8Array> {
 
 beforeAll(async () => {
   server = await startCli(['--memory', '--port', '0', '--sweep-interval', '0']);
-  // serve writes a generated admin key to a 0600 file and prints its path.
-  adminKey = readFileSync(/admin key written to (\S+)/.exec(server.output())![1]!, 'utf8').trim();
-  const api = (path: string, body: unknown) =>
-    fetch(`${server.url}/api/v1${path}`, {
-      method: 'POST',
-      headers: { 'x-api-key': adminKey, 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    });
+  adminKey = generatedAdminKey(server);
+  const api = adminApi(server, adminKey);
   expect((await api('/repos', { name: 'target' })).status).toBe(201);
   const minted = (await (await api('/repos/target/remote-url', { permissions: ['git:read', 'git:write'] })).json()) as { url: string };
   pushUrl = new URL(minted.url);
