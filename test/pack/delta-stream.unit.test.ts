@@ -14,7 +14,7 @@ import { encodeEntryHeader } from '../../src/pack/entry.js';
 import { hashObject } from '../../src/object/oid.js';
 import { concat, equal } from '../../src/platform/bytes.js';
 import { CorruptPackError, LimitExceededError } from '../../src/errors.js';
-import { noise, varint } from './crafted-packs.js';
+import { copyOp, noise, varint } from './crafted-packs.js';
 
 const MiB = 1024 * 1024;
 
@@ -55,19 +55,7 @@ function chunked(body: Uint8Array, size: number, budget: InflateBudget): { base:
 /** Copies of 64 KiB blocks of a base of `size` bytes, in the order given. */
 function blockDelta(size: number, blocks: number[]): Uint8Array {
   const ops = [...varint(size), ...varint(blocks.length * 0x10000)];
-  for (const b of blocks) {
-    const off = b * 0x10000;
-    let op = 0x80;
-    const args: number[] = [];
-    for (let k = 0; k < 4; k++) {
-      const v = Math.floor(off / 2 ** (8 * k)) & 0xff;
-      if (v !== 0) {
-        op |= 1 << k;
-        args.push(v);
-      }
-    }
-    ops.push(op, ...args);
-  }
+  for (const b of blocks) ops.push(...copyOp(b * 0x10000, 0x10000));
   return Uint8Array.from(ops);
 }
 
