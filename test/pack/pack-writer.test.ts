@@ -49,6 +49,20 @@ async function collectChunks(gen: AsyncIterable<Uint8Array>): Promise<Uint8Array
   return out;
 }
 
+/**
+ * A chain base <- d1 <- d2 <- d3 of ref-deltas (`objs[0]` the base), an unrelated blob, and a
+ * ref-delta against a base not in the pack (a thin pack's, which stays a ref-delta).
+ */
+function deltaChain() {
+  const versions = [0, 1, 2, 3].map((v) => utf8(Array.from({ length: 300 }, (_, i) => `line ${i}${i === v * 50 ? ' changed' : ''}`).join('\n')));
+  const objs = versions.map((b) => obj('blob', b));
+  const hex = (o: Oid) => Uint8Array.from(Buffer.from(o, 'hex'));
+  const deltas = [1, 2, 3].map((i) => encodeRefDelta(hex(objs[i - 1]!.oid), createDelta(versions[i - 1]!, versions[i]!)));
+  const absent = utf8('absent base\n');
+  const thin = encodeRefDelta(hex(hashObject('blob', absent)), createDelta(absent, utf8('absent base, edited\n')));
+  return { versions, objs, deltas, other: obj('blob', utf8('unrelated\n')), thin };
+}
+
 describe('writePack', () => {
   let tmp: ReturnType<typeof tempDir>;
   beforeAll(() => {
@@ -135,15 +149,7 @@ describe('writePack', () => {
   });
 
   it('writePackBatches with ofsBases: ref-deltas against earlier entries become OFS_DELTA, git index-pack --strict accepts them', async () => {
-    // A chain base <- d1 <- d2 <- d3, with the base in the first batch and the deltas later.
-    const versions = [0, 1, 2, 3].map((v) => utf8(Array.from({ length: 300 }, (_, i) => `line ${i}${i === v * 50 ? ' changed' : ''}`).join('\n')));
-    const objs = versions.map((b) => obj('blob', b));
-    const hex = (o: Oid) => Uint8Array.from(Buffer.from(o, 'hex'));
-    const deltas = [1, 2, 3].map((i) => encodeRefDelta(hex(objs[i - 1]!.oid), createDelta(versions[i - 1]!, versions[i]!)));
-    const other = obj('blob', utf8('unrelated\n'));
-    // A ref-delta against a base not in the pack (a thin pack's) stays a ref-delta.
-    const absent = utf8('absent base\n');
-    const thin = encodeRefDelta(hex(hashObject('blob', absent)), createDelta(absent, utf8('absent base, edited\n')));
+    const { versions, objs, deltas, other, thin } = deltaChain();
     const batches = [
       { entries: [encodePackEntry('blob', other.body), encodePackEntry('blob', versions[0]!)], oids: [other.oid, objs[0]!.oid] },
       { entries: [deltas[0]!, deltas[1]!], oids: [objs[1]!.oid, objs[2]!.oid] },
@@ -168,13 +174,7 @@ describe('writePack', () => {
   });
 
   it('writePackBatches with ofsPlan (bases by plan position): the same ofs-deltas, byte for byte, without ids', async () => {
-    const versions = [0, 1, 2, 3].map((v) => utf8(Array.from({ length: 300 }, (_, i) => `line ${i}${i === v * 50 ? ' changed' : ''}`).join('\n')));
-    const objs = versions.map((b) => obj('blob', b));
-    const hex = (o: Oid) => Uint8Array.from(Buffer.from(o, 'hex'));
-    const deltas = [1, 2, 3].map((i) => encodeRefDelta(hex(objs[i - 1]!.oid), createDelta(versions[i - 1]!, versions[i]!)));
-    const other = obj('blob', utf8('unrelated\n'));
-    const absent = utf8('absent base\n');
-    const thin = encodeRefDelta(hex(hashObject('blob', absent)), createDelta(absent, utf8('absent base, edited\n')));
+    const { versions, objs, deltas, other, thin } = deltaChain();
     // Plan positions: 0 other, 1 base, 2..4 the chain, 5 the thin delta (-2: its base is not in the pack).
     const plan = Int32Array.from([-1, -1, 1, 2, 3, -2]);
     const batches = [
