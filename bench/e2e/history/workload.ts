@@ -121,6 +121,25 @@ async function diskBytes(dir: string): Promise<number | null> {
 }
 
 /**
+ * Bytes under dir once they stop changing: the same size for 5 samples a second apart (bounded
+ * by `timeoutMs`). LevelDB keeps a large batch in its write-ahead log until the next write, and
+ * the compaction the engine schedules 2 s after a large write briefly holds input and output
+ * tables; this is the size those transients settle to. A bare repository settles at once.
+ */
+async function settledBytes(dir: string, timeoutMs: number): Promise<number | null> {
+  const end = Date.now() + timeoutMs;
+  let last = await diskBytes(dir);
+  let same = 0;
+  while (same < 5 && Date.now() < end) {
+    await new Promise((r) => setTimeout(r, 1000));
+    const now = await diskBytes(dir);
+    same = now === last ? same + 1 : 0;
+    last = now;
+  }
+  return last;
+}
+
+/**
  * level-git behind a stable name: the process can be replaced (a fresh one for cold clones,
  * a new one after a crash) while the table keeps one row per server.
  */
@@ -368,6 +387,7 @@ export async function runHistory(o: BenchOptions, log: Log, work: string, clones
     if (lgUsable) {
       await within(lg.idle(), timeoutMs);
       report.storedBytes['level-git'] = await diskBytes(lgData);
+      report.storedBytes['level-git settled'] = await settledBytes(lgData, timeoutMs);
     }
     report.storedBytes.cgit = await diskBytes(join(cgitRoot, `${repo}.git`));
     const cp = await run('cp', ['-a', join(cgitRoot, `${repo}.git`), join(gcRoot, `${repo}.git`)]);
@@ -378,7 +398,7 @@ export async function runHistory(o: BenchOptions, log: Log, work: string, clones
     report.storedBytes['cgit-gc'] = await diskBytes(join(gcRoot, `${repo}.git`));
     const mb = (n: number | null | undefined): string => (n == null ? '–' : `${(n / 1e6).toFixed(1)} MB`);
     log(
-      `  stored: level-git ${mb(report.storedBytes['level-git'])}, cgit ${mb(report.storedBytes.cgit)}, cgit-gc ${mb(report.storedBytes['cgit-gc'])} (gc ${(gc.ms / 1000).toFixed(1)} s)`,
+      `  stored: level-git ${mb(report.storedBytes['level-git'])} (settled ${mb(report.storedBytes['level-git settled'])}), cgit ${mb(report.storedBytes.cgit)}, cgit-gc ${mb(report.storedBytes['cgit-gc'])} (gc ${(gc.ms / 1000).toFixed(1)} s)`,
     );
 
     const all: BenchServer[] = [lg, cgit, cgitGc];
