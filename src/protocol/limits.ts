@@ -31,6 +31,15 @@ export interface UploadPackLimits {
   maxWalkCommits: number;
   /** Most milliseconds the planning walks of one request may take (walk-budget.ts). */
   maxWalkMs: number;
+  /**
+   * Most objects one request's pack plan may hold (commits, tags, trees, blobs), charged as the
+   * plan grows (walk-budget.ts): a plan keeps every id until its pack is sent, so this bounds a
+   * full clone's memory. Measured at ~220 bytes of live heap per planned object (plan and
+   * pack phase), the default is ~210 MiB for one request at most: a tenth of the 2 GiB heap
+   * Node gives a process on an 8 GiB host, and enough for git.git's 849,000 objects
+   * (docs/benchmarks.md, "Full-clone memory"). Past it: a shallow or a partial clone.
+   */
+  maxPackObjects: number;
 }
 
 /** Defaults: well above what git sends (it sends haves in rounds of at most a few hundred). */
@@ -44,6 +53,7 @@ export const DEFAULT_UPLOAD_PACK_LIMITS: UploadPackLimits = {
   maxDepth: 2_147_483_647,
   maxWalkCommits: 4_000_000,
   maxWalkMs: 300_000,
+  maxPackObjects: 1_000_000,
 };
 
 /** The defaults with `l` applied over them. */

@@ -39,6 +39,7 @@ export async function planObjects(store: ObjectStore, input: ObjectPlanInput): P
   const wants = await classifyWants(store, input.wants);
   // The commits to send and their root trees (each once), from the commit graph: no commit decoded.
   const { included, roots, shallow, unshallow, edges } = await planCommits(store, input, wants.commits);
+  input.walk?.objects(included.length + wants.tags.length); // every planned id is held until the pack is sent (maxPackObjects)
 
   // What the client has: the trees of the commits our commits build on.
   const seen = new Set<Oid>(input.haves ?? []);
@@ -57,12 +58,13 @@ export async function planObjects(store: ObjectStore, input: ObjectPlanInput): P
   // root's entries minus their depth for tree:<n> (0 under a commit, 1 under a wanted tree).
   const collect = (offset: number) => (oid: Oid, mode: string, depth: number) => {
     if (depth - offset >= treeDepth) return false;
+    if (isTreeMode(mode) || filter?.kind !== 'blob:none') input.walk?.objects(1);
     if (isTreeMode(mode)) trees.push(oid);
     else if (filter?.kind !== 'blob:none') blobs.push(oid);
     return isTreeMode(mode) || filter?.kind !== 'blob:none';
   };
   if (treeDepth > 0) {
-    for (const r of roots) if (!seen.has(r)) trees.push(r);
+    for (const r of roots) if (!seen.has(r)) trees.push(r), input.walk?.objects(1);
     await walkTrees(store, roots, seen, collect(0), treeDepth, false, input.walk);
   } else {
     roots.forEach((r) => seen.add(r));
@@ -74,7 +76,7 @@ export async function planObjects(store: ObjectStore, input: ObjectPlanInput): P
     const inPack = new Set(trees);
     for (const t of wants.trees) {
       if (clientHas.has(t)) continue;
-      if (!inPack.has(t)) inPack.add(t), trees.push(t);
+      if (!inPack.has(t)) inPack.add(t), trees.push(t), input.walk?.objects(1);
       // Walked even when the commits' walk met it: a tree:<n> cut may have left its entries out.
       await walkTrees(store, [t], seen, collect(1), Infinity, true, input.walk);
     }
@@ -91,7 +93,7 @@ export async function planObjects(store: ObjectStore, input: ObjectPlanInput): P
   if (wants.blobs.length > 0) {
     // A set of every blob only when some are wanted by id (a full clone of a history holds none).
     const blobSet = new Set(sentBlobs);
-    for (const b of wants.blobs) if (!blobSet.has(b) && !clientHas!.has(b)) blobSet.add(b), sentBlobs.push(b);
+    for (const b of wants.blobs) if (!blobSet.has(b) && !clientHas!.has(b)) blobSet.add(b), sentBlobs.push(b), input.walk?.objects(1);
   }
 
   const tags = [...wants.tags];
@@ -117,6 +119,7 @@ export async function planObjects(store: ObjectStore, input: ObjectPlanInput): P
         if (tagSet.has(oid)) break;
         tagSet.add(oid);
         tags.push(oid);
+        input.walk?.objects(1);
       }
     });
   }
