@@ -11,6 +11,7 @@ import type { ObjectFilter } from '../protocol/backend.js';
 import type { RepoContext } from './context.js';
 import { materializeTip } from './materialize.js';
 import { refreshFullPack, serveFullPack } from './full-pack.js';
+import { refreshClonePlan, serveClonePlan } from './clone-plan.js';
 import { packBytes } from './pack-out.js';
 import { packCacheKey, type PackAnswer } from './pack-cache.js';
 import { listView } from './revision.js';
@@ -67,6 +68,11 @@ export async function fetchPack(ctx: RepoContext, input: ObjectPlanInput): Promi
     // A full clone of a long history: its stored pack, no plan (full-pack.ts).
     const full = await serveFullPack(ctx, input);
     if (full !== undefined) return full;
+    // ...or its stored plan: the planner's ids without the history walk (clone-plan.ts).
+    const stored = await serveClonePlan(ctx, input, () => planned().then((a) => a.pack));
+    return stored ?? planned();
+  };
+  const planned = async (): Promise<PackAnswer> => {
     const plan = await planObjects(ctx.objects, input);
     // Deltas kept from pushes go out whenever their base travels too: across history, and
     // within one tree (git push deltas similar files of the same commit against each other).
@@ -83,11 +89,12 @@ export async function fetchPack(ctx: RepoContext, input: ObjectPlanInput): Promi
 
 /**
  * After a branch moved to `tip`: gives what a depth-1 clone of it sends whole entries
- * (materialize.ts), extends or builds the stored full-clone pack (full-pack.ts), then pre-builds the pack a `git clone --depth 1` of it will ask for.
+ * (materialize.ts), extends or builds the stored full-clone pack (full-pack.ts) or clone plan (clone-plan.ts), then pre-builds the pack a `git clone --depth 1` of it will ask for.
  */
 export async function warmClonePack(ctx: RepoContext, tip: Oid): Promise<void> {
   await materializeTip(ctx, tip);
   await refreshFullPack(ctx);
+  await refreshClonePlan(ctx);
   const cache = ctx.packCache;
   if (!cache?.enabled || !cache.options.warm) return;
   const includeTags = await annotatedTags(ctx, 'regular');
