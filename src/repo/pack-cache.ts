@@ -93,8 +93,7 @@ export function packCacheKey(repoId: number, input: ObjectPlanInput): string | u
 
 /** The engine-wide pack cache. */
 export class PackCache {
-  readonly options: Required<Omit<PackCacheOptions, 'shareWaitMs' | 'fullPacks' | 'clonePlans'>> &
-    Pick<PackCacheOptions, 'fullPacks' | 'clonePlans'>;
+  readonly options: Required<Omit<PackCacheOptions, 'shareWaitMs' | 'fullPacks' | 'clonePlans'>> & Pick<PackCacheOptions, 'fullPacks' | 'clonePlans'>;
   readonly #lru: LRUCache<string, CachedPack>;
   readonly #inflight = new Map<string, SharedPack>();
   /** Counters for benchmarks and tests. */
