@@ -26,7 +26,7 @@ import { oidToBytes } from '../object/oid.js';
 import type { RepoContext } from './context.js';
 import { DEFAULT_MIN_COMMITS, cloneTips, ensureRecord, fullPackOptions, isFullClone } from './full-pack.js';
 import { type FullPackRecord, SeriesWriter, holdSeries, idsOf, normalTips, readRecord, recordIds } from './full-pack-store.js';
-import { OidSet } from './oid-set.js';
+import { OidMap } from './oid-set.js';
 import { packBytes } from './pack-out.js';
 import type { PackAnswer } from './pack-cache.js';
 import { planObjects, type ObjectPlanInput } from './walk.js';
@@ -148,7 +148,8 @@ function ensureClonePlan(ctx: RepoContext, tips: Oid[], minCommits: number): Pro
 /**
  * Writes the plan of `tips`: `base`'s ids (in place when `base` ends its series, else copied
  * into a new one), then the fetch plan with `base`'s commits as haves minus those ids; or the
- * whole plan, in the planner's order.
+ * whole plan, in the planner's order. The old ids are scanned against a map of the new plan
+ * (what changed: small), not gathered into a set of the whole history.
  */
 async function buildPlan(
   ctx: RepoContext,
@@ -158,26 +159,26 @@ async function buildPlan(
   records: FullPackRecord[],
 ): Promise<FullPackRecord> {
   const { kv, poolId } = ctx;
-  let writer: SeriesWriter;
-  const have = new OidSet();
-  if (base === undefined) writer = await SeriesWriter.create(kv, poolId);
-  else {
-    const atEnd = records.every((r) => r.series !== base.series || r.count <= base.count);
-    writer = atEnd ? await SeriesWriter.after(kv, poolId, base) : await SeriesWriter.create(kv, poolId);
-    try {
+  const haves = base === undefined ? [] : base.commits.filter((c): c is Oid => c !== null);
+  const plan = (await planObjects(ctx.objects, { wants: tips, haves, ofsDelta: true })).oids;
+  const atEnd = base !== undefined && records.every((r) => r.series !== base.series || r.count <= base.count);
+  const writer = atEnd ? await SeriesWriter.after(kv, poolId, base) : await SeriesWriter.create(kv, poolId);
+  try {
+    let fresh = plan;
+    if (base !== undefined) {
+      const index = new OidMap(plan.length);
+      plan.forEach((o, i) => index.set(oidToBytes(o), 0, i));
+      const stored = new Uint8Array(plan.length);
       for await (const ids of recordIds(kv, poolId, base)) {
-        for (let o = 0; o < ids.length; o += 20) have.add(ids, o);
+        for (let o = 0; o < ids.length; o += 20) {
+          const i = index.get(ids, o);
+          if (i >= 0) stored[i] = 1;
+        }
         if (!atEnd) await writer.ids(idsOf(ids));
       }
-    } catch (err) {
-      writer.close();
-      throw err;
+      fresh = plan.filter((_, i) => stored[i] === 0);
     }
-  }
-  try {
-    const haves = base === undefined ? [] : base.commits.filter((c): c is Oid => c !== null);
-    const plan = await planObjects(ctx.objects, { wants: tips, haves, ofsDelta: true });
-    await writer.ids(have.size === 0 ? plan.oids : plan.oids.filter((o) => !have.has(oidToBytes(o))));
+    await writer.ids(fresh);
     ctx.assertLive();
     const record = await writer.finish(tips, commits, 'plan');
     if (ctx.packCache) ctx.packCache.stats[base === undefined ? 'planBuilt' : 'planExtended']++;
