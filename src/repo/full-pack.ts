@@ -21,7 +21,8 @@
  * Correctness does not depend on refs: the wants of a request are checked against its view first
  * (upload-pack), and a stored pack is the closure of exactly those wants. The sweep drops the
  * records one of whose tips it deletes (`dropFullPacks`), so nothing unreachable stays stored;
- * a stream pins its tips meanwhile.
+ * a stream pins its tips meanwhile. Clone plans (clone-plan.ts, ids only) share the building,
+ * bounding and dropping here (`ensureRecord`, `dropFullPacks`).
  */
 import { NotFoundError } from '../errors.js';
 import type { Oid } from '../object/oid.js';
