@@ -89,21 +89,24 @@ export async function fetchPack(ctx: RepoContext, input: ObjectPlanInput): Promi
 
 /**
  * After a branch moved to `tip`: gives what a depth-1 clone of it sends whole entries
- * (materialize.ts), extends or builds the stored full-clone pack (full-pack.ts) or clone plan (clone-plan.ts), then pre-builds the pack a `git clone --depth 1` of it will ask for.
+ * (materialize.ts), extends or builds the stored full-clone pack (full-pack.ts), pre-builds the
+ * pack a `git clone --depth 1` of it will ask for, then extends or builds the clone plan
+ * (clone-plan.ts: last, since a first plan of a long history costs a planned full clone).
  */
 export async function warmClonePack(ctx: RepoContext, tip: Oid): Promise<void> {
   await materializeTip(ctx, tip);
   await refreshFullPack(ctx);
-  await refreshClonePlan(ctx);
   const cache = ctx.packCache;
-  if (!cache?.enabled || !cache.options.warm) return;
-  const includeTags = await annotatedTags(ctx, 'regular');
-  // As `git clone --depth 1` asks: include-tag and ofs-delta.
-  const input: ObjectPlanInput = { wants: [tip], depth: 1, includeTags, ofsDelta: true };
-  await cache.warm(packCacheKey(ctx.repoId, input)!, async () => {
-    const plan = await planObjects(ctx.objects, input);
-    return { shallow: plan.shallow, unshallow: plan.unshallow, pack: streamPack(ctx, plan.oids, { deltas: true, ofsDelta: true }) };
-  });
+  if (cache?.enabled && cache.options.warm) {
+    const includeTags = await annotatedTags(ctx, 'regular');
+    // As `git clone --depth 1` asks: include-tag and ofs-delta.
+    const input: ObjectPlanInput = { wants: [tip], depth: 1, includeTags, ofsDelta: true };
+    await cache.warm(packCacheKey(ctx.repoId, input)!, async () => {
+      const plan = await planObjects(ctx.objects, input);
+      return { shallow: plan.shallow, unshallow: plan.unshallow, pack: streamPack(ctx, plan.oids, { deltas: true, ofsDelta: true }) };
+    });
+  }
+  await refreshClonePlan(ctx);
 }
 
 /** Annotated tags visible in a view, with their peeled targets (for include-tag). */
