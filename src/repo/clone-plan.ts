@@ -25,7 +25,8 @@ import type { Oid } from '../object/oid.js';
 import { oidToBytes } from '../object/oid.js';
 import type { RepoContext } from './context.js';
 import { DEFAULT_MIN_COMMITS, cloneTips, ensureRecord, fullPackOptions, isFullClone } from './full-pack.js';
-import { type FullPackRecord, SeriesWriter, holdSeries, idsOf, normalTips, readRecord, recordIds } from './full-pack-store.js';
+import { type FullPackRecord, SeriesWriter, holdSeries, idsOf, listRecords, normalTips, readRecord, recordIds } from './full-pack-store.js';
+import { commitGraph } from './commit-graph.js';
 import { OidMap } from './oid-set.js';
 import { packBytes } from './pack-out.js';
 import type { PackAnswer } from './pack-cache.js';
@@ -149,12 +150,15 @@ async function* packPlan(ctx: RepoContext, r: FullPackRecord, oids: Oid[]): Asyn
 }
 
 /**
- * After a branch moved: makes the plan of the regular refs' branches and tags (what `git clone`
- * wants) when one is stored for the pool already or the history is long enough.
+ * After a branch moved to `tip`: makes the plan of the regular refs' branches and tags (what
+ * `git clone` wants) when one is stored for the pool already or the history is long enough.
  */
-export async function refreshClonePlan(ctx: RepoContext): Promise<void> {
+export async function refreshClonePlan(ctx: RepoContext, tip: Oid): Promise<void> {
   const options = planOptions(ctx);
   if (options === undefined) return;
+  // On by default, so the usual case (a short history, no plan) costs one record and one empty range read.
+  const [moved] = await commitGraph(ctx.objects).records([tip], { skipMissing: true });
+  if ((moved?.generation ?? 0) < options.minCommits && (await listRecords(ctx.kv, ctx.poolId, 'plan')).length === 0) return;
   const tips = await cloneTips(ctx);
   if (tips.length === 0 || (await readRecord(ctx.kv, ctx.poolId, tips, 'plan')) !== undefined) return;
   await ensureClonePlan(ctx, tips, options.minCommits);
