@@ -4,12 +4,15 @@
  * CPU (user + system of this process), wall time and peak RSS of each run. The database is
  * built once per history and kept (`--db`), so runs after the first measure the clone alone.
  * Profile with `node --cpu-prof --import tsx bench/engine/full-clone.ts ...`.
- * Run: node --import tsx bench/engine/full-clone.ts --repo <bare git repo> --db <folder> [--runs 3] [--full-packs]
+ * Run: node --import tsx bench/engine/full-clone.ts --repo <bare git repo> --db <folder> [--runs 3] [--full-packs] [--plans on|off]
+ * `--plans on|off`: clone plans (repo/clone-plan.ts) on or off, the clone asked as `git clone` asks (ofs-delta);
+ * with `on`, a plan missing for the branches is built first and its time printed. Without it, plans are off.
  */
 import { existsSync } from 'node:fs';
 import { resourceUsage } from 'node:process';
 import { parseArgs } from 'node:util';
 import { openEngine } from '../../src/index.js';
+import { internalsOf } from '../../src/repo/internals.js';
 import { git } from './common.js';
 
 const { values } = parseArgs({
@@ -18,11 +21,13 @@ const { values } = parseArgs({
     db: { type: 'string' },
     runs: { type: 'string', default: '3' },
     'full-packs': { type: 'boolean', default: false },
+    plans: { type: 'string' },
   },
 });
+const plans = values.plans === 'on';
 if (values.repo === undefined || values.db === undefined) throw new Error('--repo <bare git repo> and --db <folder> are required');
 const fresh = !existsSync(values.db);
-const engine = await openEngine({ path: values.db, packCache: { maxBytes: 0, warm: false, fullPacks: values['full-packs'] } });
+const engine = await openEngine({ path: values.db, packCache: { maxBytes: 0, warm: false, fullPacks: values['full-packs'], clonePlans: plans } });
 const repo = fresh ? await engine.createRepo('hist') : await engine.getRepo('hist');
 if (fresh) {
   const pack = git(values.repo, ['pack-objects', '--all', '--stdout', '-q', '--delta-base-offset'], '');
@@ -38,6 +43,16 @@ if (fresh) {
   }
 }
 const wants = (await repo.listBranches()).map((b) => b.sha);
+if (plans) {
+  const before = resourceUsage();
+  const t = performance.now();
+  await internalsOf(repo).warmClonePack(wants[0]!); // the background job after a push: builds the plan when missing
+  const after = resourceUsage();
+  const cpu = (after.userCPUTime + after.systemCPUTime - before.userCPUTime - before.systemCPUTime) / 1e6;
+  console.log(`clone plan ready in ${((performance.now() - t) / 1000).toFixed(2)} s, CPU ${cpu.toFixed(2)} s`);
+}
+const clone = async () =>
+  values.plans === undefined ? repo.packObjects({ wants, includeTags: true }) : (await internalsOf(repo).fetchPack({ wants, ofsDelta: true })).pack;
 
 let peak = 0;
 const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 20);
@@ -46,7 +61,7 @@ for (let run = 0; run < Number(values.runs); run++) {
   const t = performance.now();
   peak = process.memoryUsage.rss();
   let bytes = 0;
-  for await (const chunk of repo.packObjects({ wants, includeTags: true })) bytes += chunk.length;
+  for await (const chunk of await clone()) bytes += chunk.length;
   const after = resourceUsage();
   const cpu = (after.userCPUTime + after.systemCPUTime - before.userCPUTime - before.systemCPUTime) / 1e6;
   console.log(

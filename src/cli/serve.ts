@@ -68,6 +68,8 @@ export interface ServeOptions {
   maxCommitBytes?: number;
   /** Stores full-clone packs of long histories (`packCache.fullPacks`). Default false. */
   fullPacks?: boolean;
+  /** Stores clone plans of long histories (`packCache.clonePlans`). Default: the engine's (on). */
+  clonePlans?: boolean;
   /** Where messages go (default stdout / stderr). */
   log?: (line: string) => void;
   logError?: (line: string) => void;
@@ -177,7 +179,7 @@ export async function startServe(options: ServeOptions = {}): Promise<RunningSer
     ...(lock !== undefined ? { lock, coordination: 'database' as const } : {}),
     ...(options.ephemeralTtlSeconds !== undefined ? { ephemeralTtlSeconds: options.ephemeralTtlSeconds } : {}),
     allowPrivateRemotes: options.allowPrivateRemotes === true,
-    ...(options.fullPacks === true ? { packCache: { fullPacks: true } } : {}),
+    packCache: { ...(options.fullPacks === true ? { fullPacks: true } : {}), ...(options.clonePlans !== undefined ? { clonePlans: options.clonePlans } : {}) },
   });
   const tokens = createTokenService({ keys: { secret, ...(options.publicKeys && options.publicKeys.length > 0 ? { publicKeys: options.publicKeys } : {}) } });
   // Fail at start, not on the first request, when a key is unusable.

@@ -5,6 +5,7 @@
  *   0x01 series(8) seq(4)  -> pack bytes (entries only: no header, no trailer), CHUNK bytes each
  *   0x02 series(8) seq(4)  -> the entries' object ids in pack order, IDS_PER_CHUNK ids each
  *   0x03 series(8)         -> (empty) the series exists: found and collected when no record names it
+ *   0x04 tips(20)          -> clone-plan record (JSON, same shape, `bytes` 0): a series of ids only (clone-plan.ts)
  *
  * A series only grows at its end: a record is a prefix of its series (its `count` ids, its
  * `bytes` bytes), so several records may share one series, and appending to it (rewriting the
@@ -30,6 +31,14 @@ const RECORD = 0x00;
 const BYTES = 0x01;
 const IDS = 0x02;
 const SERIES = 0x03;
+const PLAN = 0x04;
+
+/** Which records: full-clone packs (entries and ids) or clone plans (ids only, clone-plan.ts). */
+export type RecordKind = 'pack' | 'plan';
+
+function recordTag(kind: RecordKind): number {
+  return kind === 'pack' ? RECORD : PLAN;
+}
 
 /** A stored full-clone pack: exactly the objects reachable from `tips`, each once. */
 export interface FullPackRecord {
@@ -70,9 +79,9 @@ export function normalTips(tips: readonly Oid[]): Oid[] {
   return [...new Set(tips)].sort();
 }
 
-/** The record answering exactly `tips`, if stored. */
-export async function readRecord(kv: Kv, poolId: number, tips: readonly Oid[]): Promise<FullPackRecord | undefined> {
-  const v = await kv.get(key(poolId, RECORD, tipsDigest(tips)));
+/** The record of `kind` answering exactly `tips`, if stored. */
+export async function readRecord(kv: Kv, poolId: number, tips: readonly Oid[], kind: RecordKind = 'pack'): Promise<FullPackRecord | undefined> {
+  const v = await kv.get(key(poolId, recordTag(kind), tipsDigest(tips)));
   return v === undefined ? undefined : parseRecord(v);
 }
 
@@ -85,10 +94,10 @@ function parseRecord(v: Uint8Array): FullPackRecord | undefined {
   }
 }
 
-/** Every record of the pool (a handful: see full-pack.ts MAX_RECORDS). */
-export async function listRecords(kv: Kv, poolId: number): Promise<FullPackRecord[]> {
+/** Every record of `kind` of the pool (a handful: see full-pack.ts MAX_RECORDS). */
+export async function listRecords(kv: Kv, poolId: number, kind: RecordKind = 'pack'): Promise<FullPackRecord[]> {
   const out: FullPackRecord[] = [];
-  for await (const [, v] of kv.entries(prefixRange(key(poolId, RECORD)))) {
+  for await (const [, v] of kv.entries(prefixRange(key(poolId, recordTag(kind))))) {
     const r = parseRecord(v);
     if (r !== undefined) out.push(r);
   }
@@ -115,17 +124,23 @@ export function holdSeries(kv: Kv, poolId: number, series: string): () => void {
 }
 
 /**
- * Drops the records `drop` says to, then every series no record names (and nobody in this
- * process reads or writes). Returns the records kept.
+ * Drops the records of `kind` `drop` says to, then every series no record of either kind names
+ * (and nobody in this process reads or writes). Returns the records of `kind` kept.
  */
-export async function collect(kv: Kv, poolId: number, drop: (r: FullPackRecord, all: FullPackRecord[]) => boolean): Promise<FullPackRecord[]> {
-  const all = await listRecords(kv, poolId);
+export async function collect(
+  kv: Kv,
+  poolId: number,
+  drop: (r: FullPackRecord, all: FullPackRecord[]) => boolean,
+  kind: RecordKind = 'pack',
+): Promise<FullPackRecord[]> {
+  const all = await listRecords(kv, poolId, kind);
   const kept = all.filter((r) => !drop(r, all));
   if (kept.length < all.length) {
-    const ops: KvOp[] = all.filter((r) => !kept.includes(r)).map((r) => ({ type: 'del', key: key(poolId, RECORD, tipsDigest(r.tips)) }));
+    const ops: KvOp[] = all.filter((r) => !kept.includes(r)).map((r) => ({ type: 'del', key: key(poolId, recordTag(kind), tipsDigest(r.tips)) }));
     await kv.batch(ops);
   }
-  const named = new Set(kept.map((r) => r.series));
+  const others = await listRecords(kv, poolId, kind === 'pack' ? 'plan' : 'pack');
+  const named = new Set([...kept, ...others].map((r) => r.series));
   const inUse = busy.get(kv);
   const orphans: string[] = [];
   for await (const k of kv.keys(prefixRange(key(poolId, SERIES)))) {
@@ -290,8 +305,8 @@ export class SeriesWriter {
     }
   }
 
-  /** Writes the partial chunks and the record of `tips` in one batch; returns the record. */
-  async finish(tips: readonly Oid[], commits: readonly (Oid | null)[]): Promise<FullPackRecord> {
+  /** Writes the partial chunks and the record of `kind` of `tips` in one batch; returns the record. */
+  async finish(tips: readonly Oid[], commits: readonly (Oid | null)[], kind: RecordKind = 'pack'): Promise<FullPackRecord> {
     const record: FullPackRecord = {
       v: 1,
       tips: [...tips],
@@ -305,7 +320,7 @@ export class SeriesWriter {
     if (this.#used > 0) ops.push({ type: 'put', key: seqKey(this.#poolId, BYTES, this.series, this.#bytes / CHUNK), value: this.#buf.slice(0, this.#used) });
     if (this.#idsUsed > 0)
       ops.push({ type: 'put', key: seqKey(this.#poolId, IDS, this.series, this.#count / IDS_PER_CHUNK), value: this.#ids.slice(0, this.#idsUsed) });
-    ops.push({ type: 'put', key: key(this.#poolId, RECORD, tipsDigest(tips)), value: utf8(JSON.stringify(record)) });
+    ops.push({ type: 'put', key: key(this.#poolId, recordTag(kind), tipsDigest(tips)), value: utf8(JSON.stringify(record)) });
     await this.#kv.batch(ops);
     return record;
   }

@@ -21,7 +21,8 @@
  * Correctness does not depend on refs: the wants of a request are checked against its view first
  * (upload-pack), and a stored pack is the closure of exactly those wants. The sweep drops the
  * records one of whose tips it deletes (`dropFullPacks`), so nothing unreachable stays stored;
- * a stream pins its tips meanwhile.
+ * a stream pins its tips meanwhile. Clone plans (clone-plan.ts, ids only) share the building,
+ * bounding and dropping here (`ensureRecord`, `dropFullPacks`).
  */
 import { NotFoundError } from '../errors.js';
 import type { Oid } from '../object/oid.js';
@@ -33,6 +34,7 @@ import { commitGraph } from './commit-graph.js';
 import { isAncestor } from './commit-walk.js';
 import {
   type FullPackRecord,
+  type RecordKind,
   SeriesWriter,
   collect,
   holdSeries,
@@ -65,7 +67,7 @@ export interface FullPackOptions {
  * pack is a second copy of the history (stored bytes about 2x C git's instead of 1.25x); a
  * server that serves full clones of long histories turns them on (docs/storage.md).
  */
-function optionsOf(ctx: RepoContext): Required<FullPackOptions> | undefined {
+export function fullPackOptions(ctx: RepoContext): Required<FullPackOptions> | undefined {
   const o = ctx.packCache?.options.fullPacks;
   if (o === undefined || o === false) return undefined;
   return { minCommits: (o === true ? undefined : o.minCommits) ?? DEFAULT_MIN_COMMITS };
@@ -103,7 +105,7 @@ function serial<T>(ctx: RepoContext, fn: () => Promise<T>): Promise<T> {
  * request is no full clone, full packs are off or the history is too short for one.
  */
 export async function serveFullPack(ctx: RepoContext, input: ObjectPlanInput): Promise<PackAnswer | undefined> {
-  const options = optionsOf(ctx);
+  const options = fullPackOptions(ctx);
   if (options === undefined || !isFullClone(input)) return undefined;
   const tips = normalTips(input.wants);
   let record = await readRecord(ctx.kv, ctx.poolId, tips);
@@ -144,23 +146,45 @@ async function* streamRecord(ctx: RepoContext, r: FullPackRecord): AsyncGenerato
  * `git clone` wants) when one is stored for the pool already or the history is long enough.
  */
 export async function refreshFullPack(ctx: RepoContext): Promise<void> {
-  const options = optionsOf(ctx);
+  const options = fullPackOptions(ctx);
   if (options === undefined) return;
-  const refs = await listView(ctx.refs, 'regular', 'refs/');
-  const tips = normalTips(refs.filter(([n]) => n.startsWith('refs/heads/') || n.startsWith('refs/tags/')).map(([, v]) => v.oid));
+  const tips = await cloneTips(ctx);
   if (tips.length === 0 || (await readRecord(ctx.kv, ctx.poolId, tips)) !== undefined) return;
   await ensureFullPack(ctx, tips, options.minCommits);
 }
 
+/** What `git clone` wants: the ids of the regular refs' branches and tags, sorted, distinct. */
+export async function cloneTips(ctx: RepoContext): Promise<Oid[]> {
+  const refs = await listView(ctx.refs, 'regular', 'refs/');
+  return normalTips(refs.filter(([n]) => n.startsWith('refs/heads/') || n.startsWith('refs/tags/')).map(([, v]) => v.oid));
+}
+
 /** The record of `tips`: stored, extended from another, or built; undefined below `minCommits`. */
 function ensureFullPack(ctx: RepoContext, tips: Oid[], minCommits: number): Promise<FullPackRecord | undefined> {
+  return ensureRecord(ctx, 'pack', tips, minCommits, build);
+}
+
+/** Writes the record of `kind` for `tips`, after `base` (a record of the same kind the tips reach) or from nothing. */
+export type RecordBuilder = (
+  ctx: RepoContext,
+  tips: Oid[],
+  commits: (Oid | null)[],
+  base: FullPackRecord | undefined,
+  records: FullPackRecord[],
+) => Promise<FullPackRecord>;
+
+/**
+ * The record of `kind` for `tips` (one build per pool at a time): stored, extended from another
+ * of its kind, or built; undefined when none is stored and the history is shorter than `minCommits`.
+ */
+export function ensureRecord(ctx: RepoContext, kind: RecordKind, tips: Oid[], minCommits: number, make: RecordBuilder): Promise<FullPackRecord | undefined> {
   return serial(ctx, async () => {
     ctx.assertLive();
-    const stored = await readRecord(ctx.kv, ctx.poolId, tips);
+    const stored = await readRecord(ctx.kv, ctx.poolId, tips, kind);
     if (stored !== undefined) return stored;
     const peeled = await peel(ctx.objects, tips);
     const commits = peeled.map((p) => (p.type === 'commit' ? p.oid : null));
-    const records = await listRecords(ctx.kv, ctx.poolId);
+    const records = await listRecords(ctx.kv, ctx.poolId, kind);
     const base = await pickBase(ctx, records, tips, commits);
     if (base === undefined) {
       const graph = commitGraph(ctx.objects);
@@ -168,8 +192,9 @@ function ensureFullPack(ctx: RepoContext, tips: Oid[], minCommits: number): Prom
       const longest = Math.max(0, ...recs.map((r) => r?.generation ?? 0));
       if (longest < minCommits) return undefined;
     }
-    const record = await build(ctx, tips, commits, base, records);
-    await collect(ctx.kv, ctx.poolId, (r, all) => r !== record && !sameTips(r, record) && all.filter((x) => x.at >= r.at).length > MAX_RECORDS);
+    const record = await make(ctx, tips, commits, base, records);
+    const tooMany = (r: FullPackRecord, all: FullPackRecord[]) => r !== record && !sameTips(r, record) && all.filter((x) => x.at >= r.at).length > MAX_RECORDS;
+    await collect(ctx.kv, ctx.poolId, tooMany, kind);
     return record;
   });
 }
@@ -277,12 +302,19 @@ async function build(
   }
 }
 
-/** The sweep's hook: drops every record of the pool one of whose tips it deleted; returns how many. */
+/**
+ * The sweep's hook: drops every record of the pool, full-clone pack or clone plan
+ * (clone-plan.ts), one of whose tips it deleted; returns how many.
+ */
 export async function dropFullPacks(ctx: Pick<RepoContext, 'kv' | 'poolId'>, dead: readonly Oid[]): Promise<number> {
   if (dead.length === 0) return 0;
-  const records = await listRecords(ctx.kv, ctx.poolId);
-  if (records.length === 0) return 0;
   const gone = new Set(dead);
-  const kept = await collect(ctx.kv, ctx.poolId, (r) => r.tips.some((t) => gone.has(t)));
-  return records.length - kept.length;
+  let dropped = 0;
+  for (const kind of ['pack', 'plan'] as const) {
+    const records = await listRecords(ctx.kv, ctx.poolId, kind);
+    if (records.length === 0) continue;
+    const kept = await collect(ctx.kv, ctx.poolId, (r) => r.tips.some((t) => gone.has(t)), kind);
+    dropped += records.length - kept.length;
+  }
+  return dropped;
 }

@@ -18,6 +18,7 @@ import { toHex, utf8 } from '../platform/bytes.js';
 import type { ObjectPlanInput } from './walk.js';
 import { SharedPack } from './shared-pack.js';
 import type { FullPackOptions } from './full-pack.js';
+import type { ClonePlanOptions } from './clone-plan.js';
 
 /** A finished pack and the shallow boundary that goes with it. */
 export interface CachedPack {
@@ -57,6 +58,12 @@ export interface PackCacheOptions {
    * history); `true` or `{ minCommits }` (default 1,000: the shortest history that gets one) turns them on.
    */
   fullPacks?: FullPackOptions | boolean;
+  /**
+   * Clone plans stored per tip set (clone-plan.ts): the ids a full clone sends, so it skips the
+   * history walk. On by default (clone-plan.ts CLONE_PLANS_DEFAULT) for histories of `minCommits`
+   * (default 1,000) or more; `false` turns them off. Unused while `fullPacks` is on.
+   */
+  clonePlans?: ClonePlanOptions | boolean;
   /** @deprecated Ignored: identical requests share the generation and never wait on each other's sockets. */
   shareWaitMs?: number;
 }
@@ -86,11 +93,11 @@ export function packCacheKey(repoId: number, input: ObjectPlanInput): string | u
 
 /** The engine-wide pack cache. */
 export class PackCache {
-  readonly options: Required<Omit<PackCacheOptions, 'shareWaitMs' | 'fullPacks'>> & { fullPacks?: FullPackOptions | boolean };
+  readonly options: Required<Omit<PackCacheOptions, 'shareWaitMs' | 'fullPacks' | 'clonePlans'>> & Pick<PackCacheOptions, 'fullPacks' | 'clonePlans'>;
   readonly #lru: LRUCache<string, CachedPack>;
   readonly #inflight = new Map<string, SharedPack>();
   /** Counters for benchmarks and tests. */
-  readonly stats = { hits: 0, misses: 0, shared: 0, warmed: 0, fullServed: 0, fullBuilt: 0, fullExtended: 0 };
+  readonly stats = { hits: 0, misses: 0, shared: 0, warmed: 0, fullServed: 0, fullBuilt: 0, fullExtended: 0, planServed: 0, planBuilt: 0, planExtended: 0 };
 
   constructor(options: PackCacheOptions = {}) {
     this.options = {
@@ -98,6 +105,7 @@ export class PackCache {
       maxEntryBytes: options.maxEntryBytes ?? 64 * 1024 * 1024,
       warm: options.warm ?? true,
       ...(options.fullPacks !== undefined ? { fullPacks: options.fullPacks } : {}),
+      ...(options.clonePlans !== undefined ? { clonePlans: options.clonePlans } : {}),
     };
     this.#lru = new LRUCache<string, CachedPack>({ maxSize: Math.max(1, this.options.maxBytes), sizeCalculation: (p) => Math.max(1, p.bytes) });
   }

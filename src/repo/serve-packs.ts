@@ -11,6 +11,7 @@ import type { ObjectFilter } from '../protocol/backend.js';
 import type { RepoContext } from './context.js';
 import { materializeTip } from './materialize.js';
 import { refreshFullPack, serveFullPack } from './full-pack.js';
+import { refreshClonePlan, serveClonePlan } from './clone-plan.js';
 import { packBytes } from './pack-out.js';
 import { packCacheKey, type PackAnswer } from './pack-cache.js';
 import { listView } from './revision.js';
@@ -67,6 +68,11 @@ export async function fetchPack(ctx: RepoContext, input: ObjectPlanInput): Promi
     // A full clone of a long history: its stored pack, no plan (full-pack.ts).
     const full = await serveFullPack(ctx, input);
     if (full !== undefined) return full;
+    // ...or its stored plan: the planner's ids without the history walk (clone-plan.ts).
+    const stored = await serveClonePlan(ctx, input, () => planned().then((a) => a.pack));
+    return stored ?? planned();
+  };
+  const planned = async (): Promise<PackAnswer> => {
     const plan = await planObjects(ctx.objects, input);
     // Deltas kept from pushes go out whenever their base travels too: across history, and
     // within one tree (git push deltas similar files of the same commit against each other).
@@ -83,20 +89,24 @@ export async function fetchPack(ctx: RepoContext, input: ObjectPlanInput): Promi
 
 /**
  * After a branch moved to `tip`: gives what a depth-1 clone of it sends whole entries
- * (materialize.ts), extends or builds the stored full-clone pack (full-pack.ts), then pre-builds the pack a `git clone --depth 1` of it will ask for.
+ * (materialize.ts), extends or builds the stored full-clone pack (full-pack.ts), pre-builds the
+ * pack a `git clone --depth 1` of it will ask for, then extends or builds the clone plan
+ * (clone-plan.ts: last, since a first plan of a long history costs a planned full clone).
  */
 export async function warmClonePack(ctx: RepoContext, tip: Oid): Promise<void> {
   await materializeTip(ctx, tip);
   await refreshFullPack(ctx);
   const cache = ctx.packCache;
-  if (!cache?.enabled || !cache.options.warm) return;
-  const includeTags = await annotatedTags(ctx, 'regular');
-  // As `git clone --depth 1` asks: include-tag and ofs-delta.
-  const input: ObjectPlanInput = { wants: [tip], depth: 1, includeTags, ofsDelta: true };
-  await cache.warm(packCacheKey(ctx.repoId, input)!, async () => {
-    const plan = await planObjects(ctx.objects, input);
-    return { shallow: plan.shallow, unshallow: plan.unshallow, pack: streamPack(ctx, plan.oids, { deltas: true, ofsDelta: true }) };
-  });
+  if (cache?.enabled && cache.options.warm) {
+    const includeTags = await annotatedTags(ctx, 'regular');
+    // As `git clone --depth 1` asks: include-tag and ofs-delta.
+    const input: ObjectPlanInput = { wants: [tip], depth: 1, includeTags, ofsDelta: true };
+    await cache.warm(packCacheKey(ctx.repoId, input)!, async () => {
+      const plan = await planObjects(ctx.objects, input);
+      return { shallow: plan.shallow, unshallow: plan.unshallow, pack: streamPack(ctx, plan.oids, { deltas: true, ofsDelta: true }) };
+    });
+  }
+  await refreshClonePlan(ctx, tip);
 }
 
 /** Annotated tags visible in a view, with their peeled targets (for include-tag). */

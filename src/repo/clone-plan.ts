@@ -1,0 +1,212 @@
+/**
+ * Clone plans: what a full clone of a tip set sends, as the object ids the planner chooses, in
+ * its order, stored under `'M'` beside full-clone packs (full-pack-store.ts, record kind `plan`:
+ * a series of ids only, 20 bytes per object, no entry bytes). A full clone (full-pack.ts
+ * `isFullClone`) that finds one for exactly its wants reads the ids and goes straight to the
+ * pack writer (pack-out.ts `packBytes`): no commit, commit-graph record or tree of the history
+ * is read, and the pack is the planner's byte for byte (an extended plan holds the same objects
+ * in another order). A cheap stand-in for reachability bitmaps: one list per tip set, kept
+ * current as branches move.
+ *
+ * Made, extended, bounded and dropped exactly like full-clone packs (full-pack.ts
+ * `ensureRecord`): in the background after a branch moves (serve-packs.ts `warmClonePack`) and
+ * on a full clone that finds none, once the history has `minCommits` commits; extended by the
+ * fetch plan of what changed when every old tip is reachable from the new tips, built from the
+ * whole plan otherwise; at most MAX_RECORDS per pool; dropped by the sweep with their tips
+ * (`dropFullPacks`). Unused while full-clone packs are on (they answer without planning or
+ * reading objects one by one).
+ *
+ * A plan never makes a clone wrong: its objects are read from the store like the planner's, so
+ * ids whose rows are gone, a record dropped by a sweep meanwhile, or an object missing from
+ * the first entries (the header waits for them) fall back to the planner before a byte leaves.
+ */
+import { NotFoundError } from '../errors.js';
+import type { Oid } from '../object/oid.js';
+import { oidToBytes } from '../object/oid.js';
+import type { RepoContext } from './context.js';
+import { DEFAULT_MIN_COMMITS, cloneTips, ensureRecord, fullPackOptions, isFullClone } from './full-pack.js';
+import { type FullPackRecord, SeriesWriter, holdSeries, idsOf, listRecords, normalTips, readRecord, recordIds } from './full-pack-store.js';
+import { commitGraph } from './commit-graph.js';
+import { OidMap } from './oid-set.js';
+import { packBytes } from './pack-out.js';
+import type { PackAnswer } from './pack-cache.js';
+import { planObjects, type ObjectPlanInput } from './walk.js';
+
+/** Whether clone plans are on when `packCache.clonePlans` is not given (docs/storage.md, "Clone plans"). */
+export const CLONE_PLANS_DEFAULT = true;
+
+/** Options of clone plans (`PackCacheOptions.clonePlans`). */
+export interface ClonePlanOptions {
+  /** Histories shorter than this (the longest chain of commits under the tips) get none. Default 1,000. */
+  minCommits?: number;
+}
+
+/** The options in force, or undefined when clone plans are off (or full-clone packs answer instead). */
+function planOptions(ctx: RepoContext): Required<ClonePlanOptions> | undefined {
+  if (fullPackOptions(ctx) !== undefined) return undefined;
+  const o = ctx.packCache?.options.clonePlans ?? CLONE_PLANS_DEFAULT;
+  if (o === false) return undefined;
+  return { minCommits: (o === true ? undefined : o.minCommits) ?? DEFAULT_MIN_COMMITS };
+}
+
+/**
+ * The answer to a full clone from its stored plan, made first when missing; undefined when the
+ * request is no full clone, plans are off or the history is too short for one. `planned` is
+ * the planner's pack, the fallback (see the module comment).
+ */
+export async function serveClonePlan(
+  ctx: RepoContext,
+  input: ObjectPlanInput,
+  planned: () => Promise<AsyncIterable<Uint8Array>>,
+): Promise<PackAnswer | undefined> {
+  const options = planOptions(ctx);
+  if (options === undefined || !isFullClone(input)) return undefined;
+  const tips = normalTips(input.wants);
+  let record: FullPackRecord | undefined;
+  try {
+    record = (await readRecord(ctx.kv, ctx.poolId, tips, 'plan')) ?? (await ensureClonePlan(ctx, tips, options.minCommits));
+  } catch (err) {
+    // An object gone while the plan was made (a ref moved and a sweep ran): the planner answers.
+    if (err instanceof NotFoundError) return undefined;
+    throw err;
+  }
+  if (record === undefined) return undefined;
+  return { shallow: [], unshallow: [], pack: streamPlan(ctx, record, planned) };
+}
+
+/** A record's ids as hex ids, in pack order (its series held while they are read). */
+async function readIds(ctx: RepoContext, r: FullPackRecord): Promise<Oid[]> {
+  const hold = holdSeries(ctx.kv, ctx.poolId, r.series);
+  try {
+    const oids: Oid[] = [];
+    for await (const chunk of recordIds(ctx.kv, ctx.poolId, r)) hexIds(chunk, oids);
+    return oids;
+  } finally {
+    hold();
+  }
+}
+
+const HEX_DIGITS = new TextEncoder().encode('0123456789abcdef');
+const latin1 = new TextDecoder('latin1');
+
+/**
+ * Appends the hex ids of a row of raw ids: one string decoded per row and sliced per id. Ids
+ * built a character at a time are strings of 40 parts that every `Map` lookup of the pack
+ * writer flattens first (measured: 4x the time to make them, 2x to index them, and their garbage).
+ */
+function hexIds(chunk: Uint8Array, out: Oid[]): void {
+  const ascii = new Uint8Array(chunk.length * 2);
+  for (let i = 0; i < chunk.length; i++) {
+    const v = chunk[i]!;
+    ascii[2 * i] = HEX_DIGITS[v >> 4]!;
+    ascii[2 * i + 1] = HEX_DIGITS[v & 15]!;
+  }
+  const s = latin1.decode(ascii);
+  for (let at = 0; at < s.length; at += 40) out.push(s.slice(at, at + 40) as Oid);
+}
+
+/**
+ * The pack of a plan: every id pinned while it streams (its entries are read from the store as
+ * it goes), the header held back until the first entries are read, the planner's pack instead
+ * when anything is missing before then.
+ */
+async function* streamPlan(ctx: RepoContext, r: FullPackRecord, planned: () => Promise<AsyncIterable<Uint8Array>>): AsyncGenerator<Uint8Array> {
+  let oids: Oid[] | undefined;
+  try {
+    oids = await readIds(ctx, r);
+  } catch (err) {
+    if (!(err instanceof NotFoundError)) throw err;
+  }
+  if (oids !== undefined && (yield* packPlan(ctx, r, oids))) return;
+  yield* await planned();
+}
+
+/** Streams the pack of `oids`; false (nothing yielded) when the plan cannot serve. */
+async function* packPlan(ctx: RepoContext, r: FullPackRecord, oids: Oid[]): AsyncGenerator<Uint8Array, boolean> {
+  const release = await ctx.guard.pin(oids);
+  const chunks = packBytes(ctx.objects, oids, true, undefined, { ofsDelta: true });
+  try {
+    // Still stored once pinned: a sweep that deleted one of its tips meanwhile dropped it.
+    if ((await readRecord(ctx.kv, ctx.poolId, r.tips, 'plan'))?.series !== r.series) return false;
+    const first: Uint8Array[] = [];
+    try {
+      for (let i = 0; i < 2; i++) {
+        const c = await chunks.next();
+        if (c.done) break;
+        first.push(c.value);
+      }
+    } catch (err) {
+      if (err instanceof NotFoundError) return false;
+      throw err;
+    }
+    if (ctx.packCache) ctx.packCache.stats.planServed++;
+    yield* first;
+    yield* chunks;
+    return true;
+  } finally {
+    await chunks.return(undefined);
+    release();
+  }
+}
+
+/**
+ * After a branch moved to `tip`: makes the plan of the regular refs' branches and tags (what
+ * `git clone` wants) when one is stored for the pool already or the history is long enough.
+ */
+export async function refreshClonePlan(ctx: RepoContext, tip: Oid): Promise<void> {
+  const options = planOptions(ctx);
+  if (options === undefined) return;
+  // On by default, so the usual case (a short history, no plan) costs one record and one empty range read.
+  const [moved] = await commitGraph(ctx.objects).records([tip], { skipMissing: true });
+  if ((moved?.generation ?? 0) < options.minCommits && (await listRecords(ctx.kv, ctx.poolId, 'plan')).length === 0) return;
+  const tips = await cloneTips(ctx);
+  if (tips.length === 0 || (await readRecord(ctx.kv, ctx.poolId, tips, 'plan')) !== undefined) return;
+  await ensureClonePlan(ctx, tips, options.minCommits);
+}
+
+function ensureClonePlan(ctx: RepoContext, tips: Oid[], minCommits: number): Promise<FullPackRecord | undefined> {
+  return ensureRecord(ctx, 'plan', tips, minCommits, buildPlan);
+}
+
+/**
+ * Writes the plan of `tips`: `base`'s ids (in place when `base` ends its series, else copied
+ * into a new one), then the fetch plan with `base`'s commits as haves minus those ids; or the
+ * whole plan, in the planner's order. The old ids are scanned against a map of the new plan
+ * (what changed: small), not gathered into a set of the whole history.
+ */
+async function buildPlan(
+  ctx: RepoContext,
+  tips: Oid[],
+  commits: (Oid | null)[],
+  base: FullPackRecord | undefined,
+  records: FullPackRecord[],
+): Promise<FullPackRecord> {
+  const { kv, poolId } = ctx;
+  const haves = base === undefined ? [] : base.commits.filter((c): c is Oid => c !== null);
+  const plan = (await planObjects(ctx.objects, { wants: tips, haves, ofsDelta: true })).oids;
+  const atEnd = base !== undefined && records.every((r) => r.series !== base.series || r.count <= base.count);
+  const writer = atEnd ? await SeriesWriter.after(kv, poolId, base) : await SeriesWriter.create(kv, poolId);
+  try {
+    let fresh = plan;
+    if (base !== undefined) {
+      const index = new OidMap(plan.length);
+      plan.forEach((o, i) => index.set(oidToBytes(o), 0, i));
+      const stored = new Uint8Array(plan.length);
+      for await (const ids of recordIds(kv, poolId, base)) {
+        for (let o = 0; o < ids.length; o += 20) {
+          const i = index.get(ids, o);
+          if (i >= 0) stored[i] = 1;
+        }
+        if (!atEnd) await writer.ids(idsOf(ids));
+      }
+      fresh = plan.filter((_, i) => stored[i] === 0);
+    }
+    await writer.ids(fresh);
+    ctx.assertLive();
+    const record = await writer.finish(tips, commits, 'plan');
+    if (ctx.packCache) ctx.packCache.stats[base === undefined ? 'planBuilt' : 'planExtended']++;
+    return record;
+  } finally {
+    writer.close();
+  }
+}

@@ -1,0 +1,181 @@
+/**
+ * Clone plans (repo/clone-plan.ts): after a branch moves past `minCommits`, the ids of what a
+ * full clone sends are stored; a full clone then packs them without planning, byte for byte the
+ * planner's pack; a fast-forward extends the plan, a force push rebuilds it, the sweep drops it
+ * with its tips, and a plan that cannot serve (ids gone, an object missing) yields to the planner.
+ */
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { MemoryLevel } from 'memory-level';
+import { openEngine, type Engine, type Repository } from '../../src/index.js';
+import { internalsOf } from '../../src/repo/internals.js';
+import { ObjectStore } from '../../src/object/object-store.js';
+import { CommitGraph } from '../../src/repo/commit-graph.js';
+import { readPackBytes } from '../../src/pack/pack-reader.js';
+import { planObjects } from '../../src/repo/walk.js';
+import { packBytes } from '../../src/repo/pack-out.js';
+import { SeriesWriter, listRecords, normalTips } from '../../src/repo/full-pack-store.js';
+import type { PackCacheOptions } from '../../src/repo/pack-cache.js';
+import type { Oid } from '../../src/object/oid.js';
+import { TAG, prefixRange, repoKey } from '../../src/storage/keys.js';
+import { fromHex } from '../../src/platform/bytes.js';
+import { AUTHOR, collectBytes } from '../engine/helpers.js';
+
+let engine: Engine | undefined;
+
+afterEach(async () => {
+  vi.restoreAllMocks();
+  await engine?.close();
+  engine = undefined;
+});
+
+const text = (n: number) => Array.from({ length: 200 }, (_, i) => `line ${i} ${i % 7 === n % 7 ? n : ''}`).join('\n');
+
+async function setup(packCache: PackCacheOptions, commits = 8): Promise<Repository> {
+  engine = await openEngine({ db: new MemoryLevel(), packCache: { maxBytes: 0, warm: false, ...packCache } });
+  const repo = await engine.createRepo('cp');
+  for (let i = 0; i < commits; i++) await commitOne(repo, i);
+  return repo;
+}
+
+function commitOne(repo: Repository, i: number, branch = 'main') {
+  return repo.commit({
+    branch,
+    message: `c${i}`,
+    author: { ...AUTHOR, timestamp: AUTHOR.timestamp + i },
+    changes: [
+      { path: 'a.txt', content: text(i) },
+      { path: `d${i % 3}/b.txt`, content: text(i * 5) },
+    ],
+  });
+}
+
+function plans(repo: Repository) {
+  const o = internalsOf(repo).objects;
+  return listRecords(o.kv, o.repoId, 'plan');
+}
+
+/** Waits for the background job after a ref move: a plan answering exactly `tips`. */
+async function planFor(repo: Repository, tips: Oid[]) {
+  const want = normalTips(tips).join(',');
+  for (let i = 0; i < 400; i++) {
+    const r = (await plans(repo)).find((x) => x.tips.join(',') === want);
+    if (r !== undefined) return r;
+    await new Promise((res) => setTimeout(res, 10));
+  }
+  throw new Error('no clone plan appeared');
+}
+
+async function tip(repo: Repository): Promise<Oid> {
+  return (await repo.getRef('refs/heads/main'))!.oid;
+}
+
+/** The planner's pack of a full clone of `wants`, as a clone without a plan gets it. */
+async function plannerPack(repo: Repository, wants: Oid[]): Promise<Uint8Array> {
+  const objects = internalsOf(repo).objects;
+  const plan = await planObjects(objects, { wants, ofsDelta: true });
+  return collectBytes(packBytes(objects, plan.oids, true, undefined, { ofsDelta: true }));
+}
+
+async function fullClone(repo: Repository, wants: Oid[]): Promise<Uint8Array> {
+  return collectBytes((await internalsOf(repo).fetchPack({ wants, ofsDelta: true })).pack);
+}
+
+async function objectSet(pack: Uint8Array): Promise<Set<string>> {
+  return new Set((await readPackBytes(pack)).map((o) => o.oid));
+}
+
+describe('clone plans', () => {
+  it('are stored after a push past minCommits and answer a full clone with the planner’s bytes, without planning', async () => {
+    // Built from nothing at the 8th commit (an extended plan holds the same objects, old ones first).
+    const repo = await setup({ clonePlans: { minCommits: 8 } });
+    const head = await tip(repo);
+    const record = await planFor(repo, [head]);
+    expect(record.bytes).toBe(0); // ids only
+    expect(engine!.packCache.stats.planBuilt).toBe(1);
+    const expected = await plannerPack(repo, [head]);
+
+    const decode = vi.spyOn(ObjectStore.prototype, 'decodeMany');
+    const graph = vi.spyOn(CommitGraph.prototype, 'stored');
+    const served = engine!.packCache.stats.planServed;
+    const pack = await fullClone(repo, [head]);
+    expect(engine!.packCache.stats.planServed).toBe(served + 1);
+    expect(decode).not.toHaveBeenCalled();
+    expect(graph).not.toHaveBeenCalled();
+    vi.restoreAllMocks();
+    expect(pack).toEqual(expected);
+  });
+
+  it('are not stored for short histories, nor when turned off', async () => {
+    const repo = await setup({}, 8); // default minCommits: 1,000
+    await fullClone(repo, [await tip(repo)]);
+    expect(await plans(repo)).toEqual([]);
+    await engine!.close();
+    const off = await setup({ clonePlans: false });
+    await fullClone(off, [await tip(off)]);
+    expect(await plans(off)).toEqual([]);
+    expect(engine!.packCache.stats.planBuilt).toBe(0);
+  });
+
+  it('give way to full-clone packs when those are on', async () => {
+    const repo = await setup({ clonePlans: { minCommits: 3 }, fullPacks: { minCommits: 3 } });
+    await fullClone(repo, [await tip(repo)]);
+    expect(await plans(repo)).toEqual([]);
+    expect(engine!.packCache.stats.fullServed).toBe(1);
+  });
+
+  it('are extended after a fast-forward and rebuilt after a force push; the sweep drops the dead tips’ plans', async () => {
+    const repo = await setup({ clonePlans: { minCommits: 6 } });
+    const old = await tip(repo);
+    await planFor(repo, [old]);
+    const stats = engine!.packCache.stats;
+
+    const extended = stats.planExtended;
+    await commitOne(repo, 100);
+    const ff = await tip(repo);
+    await planFor(repo, [ff]);
+    expect(stats.planExtended).toBe(extended + 1);
+    const served = stats.planServed;
+    expect(await objectSet(await fullClone(repo, [ff]))).toEqual(await objectSet(await plannerPack(repo, [ff])));
+    expect(stats.planServed).toBe(served + 1);
+
+    // Force push: back to the 5th commit (generation 5, under minCommits: no plan), then a new line.
+    const fifth = (await repo.log('main', { limit: 20 })).at(-5)!.sha;
+    await internalsOf(repo).transact([{ ref: 'refs/heads/main', newOid: fifth }], 'push');
+    const built = stats.planBuilt;
+    await commitOne(repo, 200);
+    const forced = await tip(repo);
+    await planFor(repo, [forced]);
+    expect(stats.planBuilt).toBe(built + 1);
+    expect(await fullClone(repo, [forced])).toEqual(await plannerPack(repo, [forced]));
+
+    await engine!.sweep();
+    const left = await plans(repo);
+    expect(left.map((r) => r.tips)).toEqual([[forced]]);
+  });
+
+  it('yield to the planner when their ids are gone or an object is missing', async () => {
+    const repo = await setup({ clonePlans: { minCommits: 3 } });
+    const head = await tip(repo);
+    const record = await planFor(repo, [head]);
+    const objects = internalsOf(repo).objects;
+    const expected = await plannerPack(repo, [head]);
+    const stats = engine!.packCache.stats;
+    const served = stats.planServed;
+
+    // The ids' rows gone (a series collected under the record).
+    const ids = new Uint8Array(9);
+    ids[0] = 0x02;
+    ids.set(fromHex(record.series), 1);
+    await objects.kv.clear(prefixRange(repoKey(TAG.fullPack, objects.repoId, ids)));
+    expect(await fullClone(repo, [head])).toEqual(expected);
+
+    // A plan naming an object the store lacks.
+    const plan = await planObjects(objects, { wants: [head] });
+    const writer = await SeriesWriter.create(objects.kv, objects.repoId);
+    await writer.ids([...plan.oids, 'e'.repeat(40) as Oid]);
+    await writer.finish([head], record.commits, 'plan');
+    writer.close();
+    expect(await fullClone(repo, [head])).toEqual(expected);
+    expect(stats.planServed).toBe(served);
+  });
+});
