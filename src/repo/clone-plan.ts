@@ -8,12 +8,15 @@
  * in another order). A cheap stand-in for reachability bitmaps: one list per tip set, kept
  * current as branches move.
  *
- * Made, extended, bounded and dropped exactly like full-clone packs (full-pack.ts
- * `ensureRecord`): in the background after a branch moves (serve-packs.ts `warmClonePack`) and
- * on a full clone that finds none, once the history has `minCommits` commits; extended by the
- * fetch plan of what changed when every old tip is reachable from the new tips, built from the
- * whole plan otherwise; at most MAX_RECORDS per pool; dropped by the sweep with their tips
- * (`dropFullPacks`). Unused while full-clone packs are on (they answer without planning or
+ * Made on first need: by a full clone that finds none, once the history has `minCommits`
+ * commits (the clone's own plan is stored, then served: no walk beyond the planner's). Kept
+ * current in the background after a branch moves (serve-packs.ts `warmClonePack`), but only
+ * where a plan is stored already and can be extended: by the fetch plan of what changed when
+ * every old tip is reachable from the new tips (a force push waits for the next full clone).
+ * A pool never fully cloned stores none: a platform importing many long histories pays neither
+ * the 20 bytes per object nor a planned clone's CPU after each import. Bounded, extended and
+ * dropped like full-clone packs (full-pack.ts `ensureRecord`): at most MAX_RECORDS per pool,
+ * dropped by the sweep with their tips (`dropFullPacks`). Unused while full-clone packs are on (they answer without planning or
  * reading objects one by one).
  *
  * A plan never makes a clone wrong: its objects are read from the store like the planner's, so
@@ -26,7 +29,6 @@ import { oidToBytes } from '../object/oid.js';
 import type { RepoContext } from './context.js';
 import { DEFAULT_MIN_COMMITS, cloneTips, ensureRecord, fullPackOptions, isFullClone } from './full-pack.js';
 import { type FullPackRecord, SeriesWriter, holdSeries, idsOf, listRecords, normalTips, readRecord, recordIds } from './full-pack-store.js';
-import { commitGraph } from './commit-graph.js';
 import { OidMap } from './oid-set.js';
 import { packBytes } from './pack-out.js';
 import type { PackAnswer } from './pack-cache.js';
@@ -153,19 +155,19 @@ async function* packPlan(ctx: RepoContext, r: FullPackRecord, oids: Oid[]): Asyn
  * After a branch moved to `tip`: makes the plan of the regular refs' branches and tags (what
  * `git clone` wants) when one is stored for the pool already or the history is long enough.
  */
-export async function refreshClonePlan(ctx: RepoContext, tip: Oid): Promise<void> {
+export async function refreshClonePlan(ctx: RepoContext): Promise<void> {
   const options = planOptions(ctx);
   if (options === undefined) return;
-  // On by default, so the usual case (a short history, no plan) costs one record and one empty range read.
-  const [moved] = await commitGraph(ctx.objects).records([tip], { skipMissing: true });
-  if ((moved?.generation ?? 0) < options.minCommits && (await listRecords(ctx.kv, ctx.poolId, 'plan')).length === 0) return;
+  // Only a pool that was fully cloned has a plan: every other ref move costs one empty range read.
+  if ((await listRecords(ctx.kv, ctx.poolId, 'plan')).length === 0) return;
   const tips = await cloneTips(ctx);
   if (tips.length === 0 || (await readRecord(ctx.kv, ctx.poolId, tips, 'plan')) !== undefined) return;
-  await ensureClonePlan(ctx, tips, options.minCommits);
+  await ensureClonePlan(ctx, tips, options.minCommits, true);
 }
 
-function ensureClonePlan(ctx: RepoContext, tips: Oid[], minCommits: number): Promise<FullPackRecord | undefined> {
-  return ensureRecord(ctx, 'plan', tips, minCommits, buildPlan);
+/** The plan of `tips` (see ensureRecord); `extendOnly`: none unless a stored plan can be extended. */
+function ensureClonePlan(ctx: RepoContext, tips: Oid[], minCommits: number, extendOnly = false): Promise<FullPackRecord | undefined> {
+  return ensureRecord(ctx, 'plan', tips, minCommits, buildPlan, extendOnly);
 }
 
 /**

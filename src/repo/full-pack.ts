@@ -175,9 +175,17 @@ export type RecordBuilder = (
 
 /**
  * The record of `kind` for `tips` (one build per pool at a time): stored, extended from another
- * of its kind, or built; undefined when none is stored and the history is shorter than `minCommits`.
+ * of its kind, or built; undefined when none is stored and the history is shorter than `minCommits`,
+ * or (`extendOnly`) when no stored record of its kind can be extended.
  */
-export function ensureRecord(ctx: RepoContext, kind: RecordKind, tips: Oid[], minCommits: number, make: RecordBuilder): Promise<FullPackRecord | undefined> {
+export function ensureRecord(
+  ctx: RepoContext,
+  kind: RecordKind,
+  tips: Oid[],
+  minCommits: number,
+  make: RecordBuilder,
+  extendOnly = false,
+): Promise<FullPackRecord | undefined> {
   return serial(ctx, async () => {
     ctx.assertLive();
     const stored = await readRecord(ctx.kv, ctx.poolId, tips, kind);
@@ -187,6 +195,7 @@ export function ensureRecord(ctx: RepoContext, kind: RecordKind, tips: Oid[], mi
     const records = await listRecords(ctx.kv, ctx.poolId, kind);
     const base = await pickBase(ctx, records, tips, commits);
     if (base === undefined) {
+      if (extendOnly) return undefined;
       const graph = commitGraph(ctx.objects);
       const recs = await graph.records(commits.filter((c): c is Oid => c !== null));
       const longest = Math.max(0, ...recs.map((r) => r?.generation ?? 0));

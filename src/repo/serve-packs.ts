@@ -106,7 +106,7 @@ export async function warmClonePack(ctx: RepoContext, tip: Oid): Promise<void> {
       return { shallow: plan.shallow, unshallow: plan.unshallow, pack: streamPack(ctx, plan.oids, { deltas: true, ofsDelta: true }) };
     });
   }
-  await refreshClonePlan(ctx, tip);
+  await refreshClonePlan(ctx);
 }
 
 /** Annotated tags visible in a view, with their peeled targets (for include-tag). */

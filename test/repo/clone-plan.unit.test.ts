@@ -1,8 +1,9 @@
 /**
- * Clone plans (repo/clone-plan.ts): after a branch moves past `minCommits`, the ids of what a
- * full clone sends are stored; a full clone then packs them without planning, byte for byte the
- * planner's pack; a fast-forward extends the plan, a force push rebuilds it, the sweep drops it
- * with its tips, and a plan that cannot serve (ids gone, an object missing) yields to the planner.
+ * Clone plans (repo/clone-plan.ts): the first full clone of a history past `minCommits` stores
+ * the ids it sends; later full clones pack them without planning, byte for byte the planner's
+ * pack; a fast-forward extends the plan in the background, a force push leaves it to the next
+ * full clone, the sweep drops it with its tips, and a plan that cannot serve (ids gone, an object
+ * missing) yields to the planner.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { MemoryLevel } from 'memory-level';
@@ -65,6 +66,11 @@ async function planFor(repo: Repository, tips: Oid[]) {
   throw new Error('no clone plan appeared');
 }
 
+/** Runs the job a ref move starts in the background for the current tip, to its end. */
+async function settle(repo: Repository): Promise<void> {
+  await internalsOf(repo).warmClonePack(await tip(repo));
+}
+
 async function tip(repo: Repository): Promise<Oid> {
   return (await repo.getRef('refs/heads/main'))!.oid;
 }
@@ -85,14 +91,17 @@ async function objectSet(pack: Uint8Array): Promise<Set<string>> {
 }
 
 describe('clone plans', () => {
-  it('are stored after a push past minCommits and answer a full clone with the planner’s bytes, without planning', async () => {
-    // Built from nothing at the 8th commit (an extended plan holds the same objects, old ones first).
+  it('are stored by the first full clone past minCommits and answer later ones with the planner’s bytes, without planning', async () => {
     const repo = await setup({ clonePlans: { minCommits: 8 } });
     const head = await tip(repo);
+    const expected = await plannerPack(repo, [head]);
+    // Not made by the ref moves alone: only a pool that was fully cloned pays for one.
+    await settle(repo);
+    expect(await plans(repo)).toEqual([]);
+    expect(await fullClone(repo, [head])).toEqual(expected);
     const record = await planFor(repo, [head]);
     expect(record.bytes).toBe(0); // ids only
     expect(engine!.packCache.stats.planBuilt).toBe(1);
-    const expected = await plannerPack(repo, [head]);
 
     const decode = vi.spyOn(ObjectStore.prototype, 'decodeMany');
     const graph = vi.spyOn(CommitGraph.prototype, 'stored');
@@ -123,9 +132,10 @@ describe('clone plans', () => {
     expect(engine!.packCache.stats.fullServed).toBe(1);
   });
 
-  it('are extended after a fast-forward and rebuilt after a force push; the sweep drops the dead tips’ plans', async () => {
+  it('are extended after a fast-forward and rebuilt by the next full clone after a force push; the sweep drops the dead tips’ plans', async () => {
     const repo = await setup({ clonePlans: { minCommits: 6 } });
     const old = await tip(repo);
+    await fullClone(repo, [old]);
     await planFor(repo, [old]);
     const stats = engine!.packCache.stats;
 
@@ -138,15 +148,17 @@ describe('clone plans', () => {
     expect(await objectSet(await fullClone(repo, [ff]))).toEqual(await objectSet(await plannerPack(repo, [ff])));
     expect(stats.planServed).toBe(served + 1);
 
-    // Force push: back to the 5th commit (generation 5, under minCommits: no plan), then a new line.
+    // Force push: back to the 5th commit, then a new line. No stored plan extends to it: the
+    // background leaves it alone, the next full clone builds it.
     const fifth = (await repo.log('main', { limit: 20 })).at(-5)!.sha;
     await internalsOf(repo).transact([{ ref: 'refs/heads/main', newOid: fifth }], 'push');
     const built = stats.planBuilt;
     await commitOne(repo, 200);
     const forced = await tip(repo);
-    await planFor(repo, [forced]);
-    expect(stats.planBuilt).toBe(built + 1);
+    await settle(repo);
+    expect(stats.planBuilt).toBe(built);
     expect(await fullClone(repo, [forced])).toEqual(await plannerPack(repo, [forced]));
+    expect(stats.planBuilt).toBe(built + 1);
 
     await engine!.sweep();
     const left = await plans(repo);
@@ -156,9 +168,10 @@ describe('clone plans', () => {
   it('yield to the planner when their ids are gone or an object is missing', async () => {
     const repo = await setup({ clonePlans: { minCommits: 3 } });
     const head = await tip(repo);
+    const expected = await plannerPack(repo, [head]);
+    expect(await fullClone(repo, [head])).toEqual(expected);
     const record = await planFor(repo, [head]);
     const objects = internalsOf(repo).objects;
-    const expected = await plannerPack(repo, [head]);
     const stats = engine!.packCache.stats;
     const served = stats.planServed;
 
