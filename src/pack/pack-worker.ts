@@ -86,7 +86,7 @@ export function serveJob(port: JobPort): void {
         const ratio = start.options.wholeBesideDeltas;
         if (ratio !== undefined) addWholes(batch, ratio);
         const transfer = new Set<ArrayBuffer>();
-        const wire = toWireBatch(batch, transfer, (o) => internals.retains?.(o.oid, o.body) ?? true);
+        const wire = toWireBatch(batch, transfer, (o) => internals.retains?.(o.oid, o.body) ?? true, start.options.dropDeltaData);
         send({ t: 'batch', batch: wire }, [...transfer]);
       }
       send({ t: 'done' });

@@ -27,9 +27,11 @@ const IN_FLIGHT = 8 * MiB;
  * Options of `readPackAuto`: `readPack`'s, and `wholeBesideDeltas` (a ratio n): in a worker,
  * each delta whose stored form is at least 1/n of its body also carries its whole entry,
  * deflated there (`ReadObject.whole`), so the consumer can keep the smaller form without a
- * deflate of its own. Inline reads leave that to the consumer.
+ * deflate of its own. Inline reads leave that to the consumer. `dropDeltaData`: in a worker,
+ * `delta.data` arrives empty (a consumer that stores `stored` never reads it; it is not copied
+ * across threads).
  */
-export type ReadAutoOptions = ReadPackOptions & { wholeBesideDeltas?: number };
+export type ReadAutoOptions = ReadPackOptions & { wholeBesideDeltas?: number; dropDeltaData?: boolean };
 
 /** Reads a pack like `readPack`, in a worker thread when `options.worker` and the platform allow. */
 export async function* readPackAuto(source: AsyncIterable<Uint8Array>, options: ReadAutoOptions = {}): AsyncGenerator<ReadObject[]> {
@@ -90,6 +92,7 @@ const LIMITS = [
   'maxInflatedBytes',
   'streamBlobsOver',
   'wholeBesideDeltas',
+  'dropDeltaData',
 ] as const;
 
 /** A queue of what the worker sent, read by the generator. */
@@ -100,7 +103,7 @@ async function* readInWorker(host: WorkerHost, source: AsyncIterable<Uint8Array>
   const getBase = options.getBase;
   // Only the reader's own limits cross: a caller's options object may carry anything (ingest's).
   const limits: WorkerReadOptions = {};
-  for (const k of LIMITS) if (options[k] !== undefined) limits[k] = options[k];
+  for (const k of LIMITS) if (options[k] !== undefined) (limits as Record<string, unknown>)[k] = options[k];
   const port: JobPort = host.open(new URL(`pack-worker.${host.ext}`, import.meta.url).href);
   const post = (m: ToWorker, transfer?: ArrayBuffer[]) => port.post(m, transfer);
 

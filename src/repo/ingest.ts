@@ -148,6 +148,7 @@ export async function ingestPack(kv: Kv, store: ObjectStore, source: AsyncIterab
       ...options,
       getBase,
       wholeBesideDeltas: SURELY_SMALLER,
+      dropDeltaData: true,
       ...(Number.isFinite(streamOver) ? { streamBlobsOver: streamOver } : {}),
     };
     for await (const batch of readPack(source, readOptions)) {
@@ -319,9 +320,10 @@ export async function ingestPack(kv: Kv, store: ObjectStore, source: AsyncIterab
 function storedForm(o: ReadObject, chains: Map<Oid, number>): Uint8Array {
   const { type, body, entry, deltaEntry, oid } = o;
   if (deltaEntry === undefined) return entry ?? encodePacked(type, body);
-  const depth = (chains.get(refDeltaBase(deltaEntry) as Oid) ?? 0) + 1;
+  const depth = (chains.get(o.delta?.base ?? (refDeltaBase(deltaEntry) as Oid)) ?? 0) + 1;
   if (depth > MAX_STORED_CHAIN) return o.whole ?? encodePacked(type, body);
-  const delta = encodeStoredDelta(type, body.length, deltaEntry);
+  // Built by the reader (PackObject.stored) beside the ref-delta entry: no copy here.
+  const delta = o.stored ?? encodeStoredDelta(type, body.length, deltaEntry);
   if (delta.length * SURELY_SMALLER >= body.length) {
     // Deflated by the reader's worker where it ran in one (wholeBesideDeltas).
     const whole = o.whole ?? encodePacked(type, body);

@@ -35,6 +35,7 @@ function expectIdentical(worker: PackObject[], inline: PackObject[]): void {
     expect(same(o.body, p.body)).toBe(true);
     expect(same(o.entry, p.entry)).toBe(true);
     expect(same(o.deltaEntry, p.deltaEntry)).toBe(true);
+    expect(same(o.stored, p.stored)).toBe(true);
     expect(o.delta?.base).toBe(p.delta?.base);
     expect(same(o.delta?.data, p.delta?.data)).toBe(true);
   });
@@ -139,6 +140,24 @@ describe('readPackAuto in a worker thread', () => {
       { numRuns: 25 },
     );
   }, 120_000);
+
+  it('with dropDeltaData, sends deltas without their data and with the same D values', async () => {
+    for (const seed of [3, 17, 99]) {
+      const pack = randomPack(seed);
+      const inline = await collect(readPack(asAsync(chunks(pack, 9000))));
+      const worker = await collect(readPackAuto(asAsync(chunks(pack, 9000)), { worker: 'worker', dropDeltaData: true }));
+      expect(worker.map((o) => o.oid)).toEqual(inline.map((o) => o.oid));
+      expect(inline.some((o) => o.delta !== undefined)).toBe(true);
+      worker.forEach((o, i) => {
+        const p = inline[i]!;
+        expect(same(o.body, p.body)).toBe(true);
+        expect(same(o.stored, p.stored)).toBe(true);
+        expect(same(o.deltaEntry, p.deltaEntry)).toBe(true);
+        expect(o.delta?.base).toBe(p.delta?.base);
+        if (o.delta !== undefined) expect(o.delta.data.length).toBe(0);
+      });
+    }
+  });
 
   it('hands a small pack over to a worker when it would inflate past inlineMaxInflatedBytes, skipping what was yielded', async () => {
     for (const seed of [3, 17, 99]) {
