@@ -20,6 +20,7 @@ export interface ReadObject extends PackObject {
 export type WorkerReadOptions = Omit<ReadPackOptions, 'getBase' | 'worker' | 'inlineMaxBytes' | 'inlineMaxInflatedBytes'> & {
   wholeBesideDeltas?: number;
   dropDeltaData?: boolean;
+  recycleBodies?: boolean;
 };
 
 /** Main thread to worker. */
@@ -27,7 +28,7 @@ export type ToWorker =
   | { t: 'start'; options: WorkerReadOptions; hasGetBase: boolean; skip: number }
   | { t: 'data'; chunk: Uint8Array }
   | { t: 'end' }
-  | { t: 'pull' }
+  | { t: 'pull'; spare?: ArrayBuffer }
   | { t: 'base'; id: number; found: { type: ObjectType; body: Uint8Array; size?: number } | undefined }
   | { t: 'abort' };
 
@@ -125,9 +126,16 @@ const IS_STREAMED = 16;
 /**
  * Encodes `objects` as a WireBatch; buffers to transfer are added to `transfer`. `keeps(o)`: the
  * reader still reads `o.body`. `dropDeltaData`: `delta.data` crosses empty (a consumer that
- * keeps `stored` does not read it).
+ * keeps `stored` does not read it). `spare`: a `loose` buffer the consumer gave back, used
+ * again when it is large enough (fresh memory costs far more than a copy: see recycleBodies).
  */
-export function toWireBatch(objects: readonly ReadObject[], transfer: Set<ArrayBuffer>, keeps: (o: PackObject) => boolean, dropDeltaData = false): WireBatch {
+export function toWireBatch(
+  objects: readonly ReadObject[],
+  transfer: Set<ArrayBuffer>,
+  keeps: (o: PackObject) => boolean,
+  dropDeltaData = false,
+  spare?: ArrayBuffer,
+): WireBatch {
   let keptBytes = 0;
   let looseBytes = 0;
   const small = (u: Uint8Array | undefined) => u !== undefined && u.byteLength < TRANSFER_MIN;
@@ -141,7 +149,11 @@ export function toWireBatch(objects: readonly ReadObject[], transfer: Set<ArrayB
     if (small(o.whole)) keptBytes += o.whole!.byteLength;
   }
   const kept = new Uint8Array(keptBytes);
-  const loose = new Uint8Array(looseBytes);
+  // A new buffer has room to spare (pages never written cost nothing), so the next batch fits.
+  const loose =
+    spare !== undefined && spare.byteLength >= looseBytes
+      ? new Uint8Array(spare, 0, looseBytes)
+      : new Uint8Array(new ArrayBuffer(roomFor(looseBytes)), 0, looseBytes);
   const big: Uint8Array[] = [];
   const table = new Int32Array(objects.length * FIELDS);
   let k = 0;
@@ -236,3 +248,10 @@ function storedHeadLength(stored: Uint8Array): number {
 }
 
 const EMPTY = new Uint8Array(0);
+
+/** Capacity of a new `loose` buffer: the next power of two from 64 KiB. */
+function roomFor(bytes: number): number {
+  let n = TRANSFER_MIN;
+  while (n < bytes) n *= 2;
+  return n;
+}

@@ -149,6 +149,8 @@ export async function ingestPack(kv: Kv, store: ObjectStore, source: AsyncIterab
       getBase,
       wholeBesideDeltas: SURELY_SMALLER,
       dropDeltaData: true,
+      // Nothing below keeps a body, delta data or piece view past its batch (pieces are never recycled).
+      recycleBodies: true,
       ...(Number.isFinite(streamOver) ? { streamBlobsOver: streamOver } : {}),
     };
     for await (const batch of readPack(source, readOptions)) {

@@ -1,5 +1,6 @@
 /** The resolver's base cache: bounded by bytes, least recently used out first. */
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import { BaseCache } from '../../src/pack/base-cache.js';
 import type { Oid } from '../../src/object/oid.js';
 
@@ -37,5 +38,33 @@ describe('BaseCache', () => {
     c.set(id('c'), body(0));
     expect(c.peek(id('a'))).toBeUndefined();
     expect(c.peek(id('c'))).toBeDefined();
+  });
+
+  it('holds what a list in use order holds, for any sequence of uses', () => {
+    const op = fc.record({ get: fc.boolean(), key: fc.integer({ min: 0, max: 9 }), size: fc.integer({ min: 0, max: 40 }) });
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 200 }), (ops) => {
+        const c = new BaseCache(100);
+        let model: [string, number][] = []; // oldest first
+        for (const o of ops) {
+          const k = String(o.key);
+          if (o.get) {
+            const at = model.findIndex(([m]) => m === k);
+            expect(c.get(id(k))?.length).toBe(at < 0 ? undefined : model[at]![1]);
+            if (at >= 0) model.push(...model.splice(at, 1));
+          } else {
+            c.set(id(k), body(o.size));
+            model = model.filter(([m]) => m !== k);
+            model.push([k, o.size]);
+            const bytes = () => model.reduce((a, [, n]) => a + Math.max(1, n), 0);
+            while (bytes() > 100) model.shift();
+          }
+          for (let j = 0; j < 10; j++) {
+            const m = model.find(([x]) => x === String(j));
+            expect(c.peek(id(String(j)))?.length).toBe(m?.[1]);
+          }
+        }
+      }),
+    );
   });
 });
