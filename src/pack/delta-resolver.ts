@@ -289,6 +289,8 @@ export class DeltaResolver {
     const getBase = this.#getBase;
     const stored = getBase ? await getBase(base.oid) : undefined;
     if (stored === undefined) throw this.#evicted(base.oid);
+    // Cached again: the deltas on one base come together, each one a round trip otherwise.
+    if (stored.size === undefined) this.#cache?.set(base.oid, stored.body);
     this.#resolveDelta(offset, base, this.#source(base.oid, stored, getBase!), delta, zlib);
   }
 
