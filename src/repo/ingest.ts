@@ -154,8 +154,7 @@ export async function ingestPack(kv: Kv, store: ObjectStore, source: AsyncIterab
       ...(Number.isFinite(streamOver) ? { streamBlobsOver: streamOver } : {}),
     };
     for await (const batch of readPack(source, readOptions)) {
-      const ids = batch.filter((o) => o.piece === undefined && o.streamed === undefined).map((o) => o.oid);
-      const existing = fresh ? NONE_STORED : await storageOp(READING, () => storedBodies(store, ids));
+      const existing = fresh ? NONE_STORED : await storageOp(READING, () => storedBodies(store, objectIds(batch)));
       const chunkOps: KvOp[] = [];
       const duplicates: ChunkSink[] = [];
       const collisions: [Oid, Uint8Array][] = []; // streamed blobs already stored: compared once written
@@ -336,6 +335,11 @@ function storedForm(o: ReadObject, chains: Map<Oid, number>): Uint8Array {
 }
 
 const NONE_STORED: ReadonlyMap<Oid, RawObject> = new Map();
+
+/** The ids of a batch's objects (not pieces, not streamed blobs): what the collision check looks up. */
+function objectIds(batch: readonly ReadObject[]): Oid[] {
+  return batch.filter((o) => o.piece === undefined && o.streamed === undefined).map((o) => o.oid);
+}
 
 /** Whether the repository stores no object (whole or delta). */
 async function holdsNoObject(kv: Kv, repoId: number): Promise<boolean> {
