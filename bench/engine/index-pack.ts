@@ -11,8 +11,13 @@
  * process per side, printing wall time AND CPU time (all threads: the reader's worker too;
  * git's threads through `times`) of level-git's indexPack on memory-level against
  * `git index-pack --strict`; on this shared machine CPU time is the steadier figure.
+ * `--disk`: level-git on disk (classic-level in a temporary directory) instead of memory-level.
+ * On Linux each run also prints its CPU by thread (from /proc/self/task): `main`, `reader` (the
+ * pack worker: the thread that used the most CPU besides main) and `other` (V8's GC helpers,
+ * libuv and LevelDB threads). Under tsx the worker compiles TypeScript on its first job
+ * (~0.5-1 s of `reader` CPU that the built package does not pay).
  */
-import { copyFileSync, mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -22,23 +27,51 @@ import { openEngine, type Engine, type Repository } from '../../src/index.js';
 import { git, median, printRatios, realSourceFiles, samples } from './common.js';
 
 const packArg = process.argv.indexOf('--pack');
+const onDisk = process.argv.includes('--disk');
 if (process.argv[2] === '--child') await child(process.argv[3]!, process.argv[4] as 'auto' | 'inline');
 else if (packArg > 0) await givenPack(process.argv[packArg + 1]!);
 else await generated();
 
-/** One indexPack of `file` in this process: prints `wall cpu` in ms (CPU of every thread). */
+/** CPU ms of each thread of this process (Linux; empty elsewhere). */
+function threadCpu(): Map<string, number> {
+  const out = new Map<string, number>();
+  if (!existsSync('/proc/self/task')) return out;
+  for (const tid of readdirSync('/proc/self/task')) {
+    try {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(tid, (Number(f[11]) + Number(f[12])) * 10); // utime + stime, in clock ticks of 10 ms
+    } catch {
+      // A thread that ended meanwhile.
+    }
+  }
+  return out;
+}
+
+/** One indexPack of `file` in this process: prints `wall cpu rss main reader other` (ms, MiB). */
 async function child(file: string, mode: 'auto' | 'inline'): Promise<void> {
   const pack = new Uint8Array(readFileSync(file));
   const chunks: Uint8Array[] = [];
   for (let i = 0; i < pack.length; i += 65536) chunks.push(pack.subarray(i, i + 65536));
-  const engine = await openEngine({ db: new MemoryLevel(), packCache: { maxBytes: 0 }, ingest: { worker: mode } });
+  const dir = onDisk ? mkdtempSync(join(tmpdir(), 'level-git-bench-index-db-')) : undefined;
+  const where = dir === undefined ? { db: new MemoryLevel() } : { path: join(dir, 'db') };
+  const engine = await openEngine({ ...where, packCache: { maxBytes: 0 }, ingest: { worker: mode } });
   const repo = await engine.createRepo('in');
+  const before = threadCpu();
   const t = performance.now();
   const c = process.cpuUsage();
   await repo.indexPack(chunks);
   const used = process.cpuUsage(c);
-  console.log(`${(performance.now() - t).toFixed(0)} ${((used.user + used.system) / 1000).toFixed(0)} ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)}`);
+  const wall = performance.now() - t;
+  const spent = [...threadCpu()].map(([tid, ms]) => [tid, ms - (before.get(tid) ?? 0)] as const);
+  const main = spent.find(([tid]) => tid === String(process.pid))?.[1] ?? 0;
+  const others = spent.filter(([tid]) => tid !== String(process.pid)).map(([, ms]) => ms);
+  const reader = mode === 'auto' && others.length > 0 ? Math.max(...others) : 0;
+  const other = others.reduce((a, b) => a + b, 0) - reader;
+  const rss = process.memoryUsage().rss / 2 ** 20;
+  console.log([wall, (used.user + used.system) / 1000, rss, main, reader, other].map((n) => n.toFixed(0)).join(' '));
   await engine.close();
+  if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
 }
 
 /** `--pack`: level-git (worker and inline reads) against git index-pack --strict, wall and CPU. */
@@ -47,18 +80,20 @@ async function givenPack(file: string): Promise<void> {
   const runs = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 3;
   const tmp = mkdtempSync(join(tmpdir(), 'level-git-bench-index-'));
   const bare = join(tmp, 'bare.git');
-  const rows: Record<string, { wall: number[]; cpu: number[] }> = {};
-  const add = (name: string, wall: number, cpu: number) => {
-    const r = (rows[name] ??= { wall: [], cpu: [] });
+  const rows: Record<string, { wall: number[]; cpu: number[]; threads: number[][] }> = {};
+  const add = (name: string, wall: number, cpu: number, threads: number[] = []) => {
+    const r = (rows[name] ??= { wall: [], cpu: [], threads: [] });
     r.wall.push(wall);
     r.cpu.push(cpu);
+    r.threads.push(threads);
   };
   const self = new URL(import.meta.url).pathname;
   for (let i = 0; i < runs; i++) {
     for (const mode of ['auto', 'inline'] as const) {
-      const out = execFileSync(process.execPath, ['--import', 'tsx', self, '--child', file, mode], { encoding: 'utf8' }).trim().split('\n').pop()!;
-      const [wall, cpu] = out.split(' ').map(Number);
-      add(`level-git indexPack (memory-level, ${mode === 'auto' ? 'worker' : 'inline'})`, wall!, cpu!);
+      const args = ['--import', 'tsx', self, '--child', file, mode, ...(onDisk ? ['--disk'] : [])];
+      const out = execFileSync(process.execPath, args, { encoding: 'utf8' }).trim().split('\n').pop()!;
+      const [wall, cpu, , ...threads] = out.split(' ').map(Number);
+      add(`level-git indexPack (${onDisk ? 'disk' : 'memory-level'}, ${mode === 'auto' ? 'worker' : 'inline'})`, wall!, cpu!, threads);
     }
     rmSync(bare, { recursive: true, force: true });
     git(tmp, ['init', '-q', '--bare', bare]);
@@ -71,11 +106,14 @@ async function givenPack(file: string): Promise<void> {
     add('C git index-pack --strict', wall, secs * 1000);
   }
   const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  // Median of one thread's CPU over the runs, in seconds.
+  const s = (runs: number[][], i: number) => (med(runs.map((t) => t[i]!)) / 1000).toFixed(2);
   const gitRow = rows['C git index-pack --strict']!;
   console.log(`${file}: ${runs} runs each, medians`);
   for (const [name, r] of Object.entries(rows)) {
     const ratio = name.startsWith('C git') ? '' : `  (${(med(r.wall) / med(gitRow.wall)).toFixed(2)}x wall, ${(med(r.cpu) / med(gitRow.cpu)).toFixed(2)}x CPU)`;
-    console.log(`${name.padEnd(46)} wall ${(med(r.wall) / 1000).toFixed(2)} s  CPU ${(med(r.cpu) / 1000).toFixed(2)} s${ratio}`);
+    const split = r.threads[0]?.length === 3 ? `  [main ${s(r.threads, 0)}, reader ${s(r.threads, 1)}, other ${s(r.threads, 2)}]` : '';
+    console.log(`${name.padEnd(46)} wall ${(med(r.wall) / 1000).toFixed(2)} s  CPU ${(med(r.cpu) / 1000).toFixed(2)} s${ratio}${split}`);
   }
   rmSync(tmp, { recursive: true, force: true });
 }

@@ -8,14 +8,14 @@
  * result out before the next is built. Every result is charged to the inflated-byte budget
  * before it is built. Resolved objects queue up in a batch that pack-reader.ts hands out.
  */
-import { LRUCache } from 'lru-cache';
 import { CorruptPackError, LimitExceededError } from '../errors.js';
-import { type Oid, type ObjectType, TYPE_NAMES, hashObject, oidToBytes } from '../object/oid.js';
-import { OBJ_OFS_DELTA, OBJ_REF_DELTA, refDeltaEntry } from './entry.js';
+import { type Oid, type ObjectType, TYPE_NAMES, TYPE_NUMBERS, hashObject, oidToBytes } from '../object/oid.js';
+import { OBJ_OFS_DELTA, OBJ_REF_DELTA, storedDeltaEntry } from './entry.js';
 import { applyDelta, readDeltaSizes } from './delta.js';
 import { type BaseSource, ChunkedBase, MemoryBase, StreamingDelta } from './delta-stream.js';
 import type { RawEntry, RawPiece } from './pack-parser.js';
 import type { InflateBudget } from './budget.js';
+import { BaseCache } from './base-cache.js';
 
 /** One object read from a pack. */
 export interface PackObject {
@@ -31,6 +31,8 @@ export interface PackObject {
    * base id, the zlib stream exactly as it arrived), so keeping it costs no deflate.
    */
   deltaEntry?: Uint8Array;
+  /** With `deltaEntry`: the object's `D` value (object/packed.ts encodeStoredDelta), of which `deltaEntry` is the tail. */
+  stored?: Uint8Array;
   /**
    * Set on a streamed blob (`ReadPackOptions.streamBlobsOver`): its size; `body` is then empty,
    * and the entry's verbatim bytes came before it in this order as pieces.
@@ -115,7 +117,7 @@ const PENDING = null;
 export class DeltaResolver {
   readonly #o: ResolverOptions;
   readonly #getBase: GetBase | undefined;
-  readonly #cache: LRUCache<Oid, Uint8Array> | undefined;
+  readonly #cache: BaseCache | undefined;
 
   readonly #byOffset = new Map<number, Resolved | typeof PENDING>();
   readonly #byOid = new Map<Oid, Resolved>();
@@ -138,7 +140,7 @@ export class DeltaResolver {
     this.#o = options;
     this.#getBase = options.getBase;
     const max = Math.floor(options.baseCacheBytes);
-    this.#cache = max > 0 ? new LRUCache<Oid, Uint8Array>({ maxSize: max, sizeCalculation: (b) => Math.max(1, b.length) }) : undefined;
+    this.#cache = max > 0 ? new BaseCache(max) : undefined;
   }
 
   /** Objects resolved and not yet taken. */
@@ -287,6 +289,8 @@ export class DeltaResolver {
     const getBase = this.#getBase;
     const stored = getBase ? await getBase(base.oid) : undefined;
     if (stored === undefined) throw this.#evicted(base.oid);
+    // Cached again: the deltas on one base come together, each one a round trip otherwise.
+    if (stored.size === undefined) this.#cache?.set(base.oid, stored.body);
     this.#resolveDelta(offset, base, this.#source(base.oid, stored, getBase!), delta, zlib);
   }
 
@@ -363,8 +367,8 @@ export class DeltaResolver {
     }
     const body = applyDelta(src, delta, this.#o.maxObjectSize);
     const oid = hashObject(base.type, body);
-    const deltaEntry = refDeltaEntry(delta.length, oidToBytes(base.oid), zlib);
-    this.#emit({ oid, type: base.type, body, delta: { base: base.oid, data: delta }, deltaEntry });
+    const { stored, entry: deltaEntry } = storedDeltaEntry(TYPE_NUMBERS[base.type], body.length, delta.length, oidToBytes(base.oid), zlib);
+    this.#emit({ oid, type: base.type, body, delta: { base: base.oid, data: delta }, deltaEntry, stored });
     this.#resolved(offset, { oid, type: base.type, depth }, body);
   }
 

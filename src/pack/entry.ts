@@ -15,7 +15,7 @@
  */
 import { CorruptPackError } from '../errors.js';
 import type { ObjectType } from '../object/oid.js';
-import { encodePacked } from '../object/packed.js';
+import { encodeEntryHeader, encodePacked } from '../object/packed.js';
 
 /** Pack type number of OBJ_OFS_DELTA. */
 export const OBJ_OFS_DELTA = 6;
@@ -85,4 +85,34 @@ export function refDeltaAsOfsDelta(entry: Uint8Array, distance: number): Uint8Ar
   out.set(ofs, headerLength);
   out.set(z, headerLength + ofs.length);
   return out;
+}
+
+/**
+ * An object's `D` value (object/packed.ts encodeStoredDelta: type byte, size varint, then the
+ * ref-delta entry of `refDeltaEntry`) built in one buffer, with a view of its ref-delta entry:
+ * the resolver makes both at once, so ingest stores a delta without another copy.
+ */
+export function storedDeltaEntry(
+  type: number,
+  size: number,
+  deltaSize: number,
+  baseOid: Uint8Array,
+  zlib: Uint8Array,
+): { stored: Uint8Array; entry: Uint8Array } {
+  const head = encodeEntryHeader(OBJ_REF_DELTA, deltaSize);
+  let prefix = 1;
+  for (let rest = size; rest >= 128; rest = Math.floor(rest / 128)) prefix++;
+  const stored = new Uint8Array(1 + prefix + head.length + 20 + zlib.length);
+  stored[0] = type;
+  let at = 1;
+  let rest = size;
+  while (rest >= 128) {
+    stored[at++] = (rest % 128) | 0x80;
+    rest = Math.floor(rest / 128);
+  }
+  stored[at++] = rest;
+  stored.set(head, at);
+  stored.set(baseOid, at + head.length);
+  stored.set(zlib, at + head.length + 20);
+  return { stored, entry: stored.subarray(at) };
 }

@@ -20,6 +20,8 @@ export function serveJob(port: JobPort): void {
   const input: (Uint8Array | null)[] = [];
   let wakeInput: (() => void) | undefined;
   let credits = 0;
+  /** A `loose` buffer the consumer gave back (recycleBodies). */
+  let spare: ArrayBuffer | undefined;
   let wakeCredit: (() => void) | undefined;
   const bases = new Map<number, { resolve: (v: Awaited<ReturnType<GetBase>>) => void; reject: (e: Error) => void }>();
   let nextId = 0;
@@ -34,6 +36,7 @@ export function serveJob(port: JobPort): void {
       wakeInput?.();
     } else if (m.t === 'pull') {
       credits++;
+      if (m.spare !== undefined && m.spare.byteLength > (spare?.byteLength ?? 0)) spare = m.spare;
       wakeCredit?.();
     } else if (m.t === 'base') {
       bases.get(m.id)?.resolve(m.found);
@@ -86,7 +89,8 @@ export function serveJob(port: JobPort): void {
         const ratio = start.options.wholeBesideDeltas;
         if (ratio !== undefined) addWholes(batch, ratio);
         const transfer = new Set<ArrayBuffer>();
-        const wire = toWireBatch(batch, transfer, (o) => internals.retains?.(o.oid, o.body) ?? true);
+        const wire = toWireBatch(batch, transfer, (o) => internals.retains?.(o.oid, o.body) ?? true, start.options.dropDeltaData, spare);
+        if (wire.loose.buffer === spare) spare = undefined;
         send({ t: 'batch', batch: wire }, [...transfer]);
       }
       send({ t: 'done' });

@@ -17,14 +17,18 @@ export interface ReadObject extends PackObject {
 }
 
 /** Options a worker can be sent (no function). */
-export type WorkerReadOptions = Omit<ReadPackOptions, 'getBase' | 'worker' | 'inlineMaxBytes' | 'inlineMaxInflatedBytes'> & { wholeBesideDeltas?: number };
+export type WorkerReadOptions = Omit<ReadPackOptions, 'getBase' | 'worker' | 'inlineMaxBytes' | 'inlineMaxInflatedBytes'> & {
+  wholeBesideDeltas?: number;
+  dropDeltaData?: boolean;
+  recycleBodies?: boolean;
+};
 
 /** Main thread to worker. */
 export type ToWorker =
   | { t: 'start'; options: WorkerReadOptions; hasGetBase: boolean; skip: number }
   | { t: 'data'; chunk: Uint8Array }
   | { t: 'end' }
-  | { t: 'pull' }
+  | { t: 'pull'; spare?: ArrayBuffer }
   | { t: 'base'; id: number; found: { type: ObjectType; body: Uint8Array; size?: number } | undefined }
   | { t: 'abort' };
 
@@ -98,7 +102,7 @@ export interface WireBatch {
   ids: string;
   /** The delta bases' ids joined by ',', in order of the objects that have one. */
   bases: string;
-  /** Whole entries and `whole`. */
+  /** Whole entries, `whole` and `stored` (a delta entry crosses as the tail of its `stored`). */
   kept: Uint8Array;
   /** Bodies, delta data, delta entries and pieces. */
   loose: Uint8Array;
@@ -106,7 +110,7 @@ export interface WireBatch {
   big: Uint8Array[];
 }
 
-const FIELDS = 14;
+const FIELDS = 16;
 /** Part slots in a table row: (ref, length) at 1 + 2 * slot. */
 const BODY = 0;
 const ENTRY = 1;
@@ -114,25 +118,42 @@ const DATA = 2;
 const DELTA_ENTRY = 3;
 const PIECE = 4;
 const WHOLE = 5;
+const STORED = 6;
 /** Flag bits above the type number. */
 const HAS_DELTA = 8;
 const IS_STREAMED = 16;
 
-/** Encodes `objects` as a WireBatch; buffers to transfer are added to `transfer`. `keeps(o)`: the reader still reads `o.body`. */
-export function toWireBatch(objects: readonly ReadObject[], transfer: Set<ArrayBuffer>, keeps: (o: PackObject) => boolean): WireBatch {
+/**
+ * Encodes `objects` as a WireBatch; buffers to transfer are added to `transfer`. `keeps(o)`: the
+ * reader still reads `o.body`. `dropDeltaData`: `delta.data` crosses empty (a consumer that
+ * keeps `stored` does not read it). `spare`: a `loose` buffer the consumer gave back, used
+ * again when it is large enough (fresh memory costs far more than a copy: see recycleBodies).
+ */
+export function toWireBatch(
+  objects: readonly ReadObject[],
+  transfer: Set<ArrayBuffer>,
+  keeps: (o: PackObject) => boolean,
+  dropDeltaData = false,
+  spare?: ArrayBuffer,
+): WireBatch {
   let keptBytes = 0;
   let looseBytes = 0;
   const small = (u: Uint8Array | undefined) => u !== undefined && u.byteLength < TRANSFER_MIN;
   for (const o of objects) {
     if (small(o.body)) looseBytes += o.body.byteLength;
-    if (small(o.delta?.data)) looseBytes += o.delta!.data.byteLength;
+    if (!dropDeltaData && small(o.delta?.data)) looseBytes += o.delta!.data.byteLength;
     if (small(o.piece)) looseBytes += o.piece!.byteLength;
     if (small(o.entry)) keptBytes += o.entry!.byteLength;
-    if (small(o.deltaEntry)) looseBytes += o.deltaEntry!.byteLength;
+    if (small(o.stored)) keptBytes += o.stored!.byteLength;
+    else if (o.stored === undefined && small(o.deltaEntry)) looseBytes += o.deltaEntry!.byteLength;
     if (small(o.whole)) keptBytes += o.whole!.byteLength;
   }
   const kept = new Uint8Array(keptBytes);
-  const loose = new Uint8Array(looseBytes);
+  // A new buffer has room to spare (pages never written cost nothing), so the next batch fits.
+  const loose =
+    spare !== undefined && spare.byteLength >= looseBytes
+      ? new Uint8Array(spare, 0, looseBytes)
+      : new Uint8Array(new ArrayBuffer(roomFor(looseBytes)), 0, looseBytes);
   const big: Uint8Array[] = [];
   const table = new Int32Array(objects.length * FIELDS);
   let k = 0;
@@ -165,8 +186,9 @@ export function toWireBatch(objects: readonly ReadObject[], transfer: Set<ArrayB
     table[row] = TYPE_NUMBERS[o.type] | (o.delta === undefined ? 0 : HAS_DELTA) | (o.streamed === undefined ? 0 : IS_STREAMED);
     put(row, BODY, o.body, false, o.body.byteLength >= TRANSFER_MIN && keeps(o));
     put(row, ENTRY, o.entry, true);
-    put(row, DATA, o.delta?.data, false);
-    put(row, DELTA_ENTRY, o.deltaEntry, false);
+    put(row, DATA, dropDeltaData && o.delta !== undefined ? EMPTY : o.delta?.data, false);
+    put(row, DELTA_ENTRY, o.stored === undefined ? o.deltaEntry : undefined, false);
+    put(row, STORED, o.stored, true);
     put(row, PIECE, o.piece, false);
     put(row, WHOLE, o.whole, true);
     table[row + FIELDS - 1] = o.streamed ?? 0;
@@ -201,6 +223,11 @@ export function fromWireBatch(w: WireBatch): ReadObject[] {
     const entry = get(row, ENTRY, true);
     if (entry !== undefined) o.entry = entry;
     if (flags & HAS_DELTA) o.delta = { base: bases[b++] as Oid, data: get(row, DATA, false)! };
+    const stored = get(row, STORED, true);
+    if (stored !== undefined) {
+      o.stored = stored;
+      o.deltaEntry = stored.subarray(storedHeadLength(stored));
+    }
     const deltaEntry = get(row, DELTA_ENTRY, false);
     if (deltaEntry !== undefined) o.deltaEntry = deltaEntry;
     const piece = get(row, PIECE, false);
@@ -211,4 +238,20 @@ export function fromWireBatch(w: WireBatch): ReadObject[] {
     out[i] = o;
   }
   return out;
+}
+
+/** Length of a `D` value's type byte and size varint (object/packed.ts encodeStoredDelta): where its ref-delta entry starts. */
+function storedHeadLength(stored: Uint8Array): number {
+  let i = 1;
+  while (stored[i]! & 0x80) i++;
+  return i + 1;
+}
+
+const EMPTY = new Uint8Array(0);
+
+/** Capacity of a new `loose` buffer: the next power of two from 64 KiB. */
+function roomFor(bytes: number): number {
+  let n = TRANSFER_MIN;
+  while (n < bytes) n *= 2;
+  return n;
 }

@@ -148,11 +148,13 @@ export async function ingestPack(kv: Kv, store: ObjectStore, source: AsyncIterab
       ...options,
       getBase,
       wholeBesideDeltas: SURELY_SMALLER,
+      dropDeltaData: true,
+      // Nothing below keeps a body, delta data or piece view past its batch (pieces are never recycled).
+      recycleBodies: true,
       ...(Number.isFinite(streamOver) ? { streamBlobsOver: streamOver } : {}),
     };
     for await (const batch of readPack(source, readOptions)) {
-      const ids = batch.filter((o) => o.piece === undefined && o.streamed === undefined).map((o) => o.oid);
-      const existing = fresh ? NONE_STORED : await storageOp(READING, () => storedBodies(store, ids));
+      const existing = fresh ? NONE_STORED : await storageOp(READING, () => storedBodies(store, objectIds(batch)));
       const chunkOps: KvOp[] = [];
       const duplicates: ChunkSink[] = [];
       const collisions: [Oid, Uint8Array][] = []; // streamed blobs already stored: compared once written
@@ -319,9 +321,10 @@ export async function ingestPack(kv: Kv, store: ObjectStore, source: AsyncIterab
 function storedForm(o: ReadObject, chains: Map<Oid, number>): Uint8Array {
   const { type, body, entry, deltaEntry, oid } = o;
   if (deltaEntry === undefined) return entry ?? encodePacked(type, body);
-  const depth = (chains.get(refDeltaBase(deltaEntry) as Oid) ?? 0) + 1;
+  const depth = (chains.get(o.delta?.base ?? (refDeltaBase(deltaEntry) as Oid)) ?? 0) + 1;
   if (depth > MAX_STORED_CHAIN) return o.whole ?? encodePacked(type, body);
-  const delta = encodeStoredDelta(type, body.length, deltaEntry);
+  // Built by the reader (PackObject.stored) beside the ref-delta entry: no copy here.
+  const delta = o.stored ?? encodeStoredDelta(type, body.length, deltaEntry);
   if (delta.length * SURELY_SMALLER >= body.length) {
     // Deflated by the reader's worker where it ran in one (wholeBesideDeltas).
     const whole = o.whole ?? encodePacked(type, body);
@@ -332,6 +335,11 @@ function storedForm(o: ReadObject, chains: Map<Oid, number>): Uint8Array {
 }
 
 const NONE_STORED: ReadonlyMap<Oid, RawObject> = new Map();
+
+/** The ids of a batch's objects (not pieces, not streamed blobs): what the collision check looks up. */
+function objectIds(batch: readonly ReadObject[]): Oid[] {
+  return batch.filter((o) => o.piece === undefined && o.streamed === undefined).map((o) => o.oid);
+}
 
 /** Whether the repository stores no object (whole or delta). */
 async function holdsNoObject(kv: Kv, repoId: number): Promise<boolean> {

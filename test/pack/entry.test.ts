@@ -10,8 +10,9 @@ import {
   OBJ_OFS_DELTA,
   OBJ_REF_DELTA,
   refDeltaAsOfsDelta,
+  storedDeltaEntry,
 } from '../../src/pack/entry.js';
-import { encodeRefDelta } from '../../src/object/packed.js';
+import { encodeRefDelta, encodeStoredDelta, refDeltaEntry } from '../../src/object/packed.js';
 import { CorruptPackError } from '../../src/errors.js';
 import { platform } from '../../src/platform/index.js';
 import { utf8 } from '../../src/platform/bytes.js';
@@ -106,5 +107,27 @@ describe('refDeltaAsOfsDelta', () => {
       { numRuns: 100 },
     );
     expect(() => refDeltaAsOfsDelta(encodePackEntry('blob', utf8('x')), 1)).toThrow(RangeError);
+  });
+});
+
+describe('storedDeltaEntry', () => {
+  it('builds the D value encodeStoredDelta makes of refDeltaEntry, with that entry as its tail', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom('commit', 'tree', 'blob', 'tag'),
+        fc.nat({ max: 2 ** 40 }),
+        fc.nat({ max: 2 ** 32 }),
+        fc.uint8Array({ minLength: 20, maxLength: 20 }),
+        fc.uint8Array({ maxLength: 300 }),
+        (type, size, deltaSize, base, zlib) => {
+          const typeNumber = { commit: 1, tree: 2, blob: 3, tag: 4 }[type];
+          const entry = refDeltaEntry(deltaSize, base, zlib);
+          const built = storedDeltaEntry(typeNumber, size, deltaSize, base, zlib);
+          expect(built.stored).toEqual(encodeStoredDelta(type, size, entry));
+          expect(built.entry).toEqual(entry);
+          expect(built.entry.buffer).toBe(built.stored.buffer);
+        },
+      ),
+    );
   });
 });

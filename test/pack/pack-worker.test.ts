@@ -35,6 +35,7 @@ function expectIdentical(worker: PackObject[], inline: PackObject[]): void {
     expect(same(o.body, p.body)).toBe(true);
     expect(same(o.entry, p.entry)).toBe(true);
     expect(same(o.deltaEntry, p.deltaEntry)).toBe(true);
+    expect(same(o.stored, p.stored)).toBe(true);
     expect(o.delta?.base).toBe(p.delta?.base);
     expect(same(o.delta?.data, p.delta?.data)).toBe(true);
   });
@@ -139,6 +140,48 @@ describe('readPackAuto in a worker thread', () => {
       { numRuns: 25 },
     );
   }, 120_000);
+
+  it('with dropDeltaData, sends deltas without their data and with the same D values', async () => {
+    for (const seed of [3, 17, 99]) {
+      const pack = randomPack(seed);
+      const inline = await collect(readPack(asAsync(chunks(pack, 9000))));
+      const worker = await collect(readPackAuto(asAsync(chunks(pack, 9000)), { worker: 'worker', dropDeltaData: true }));
+      expect(worker.map((o) => o.oid)).toEqual(inline.map((o) => o.oid));
+      expect(inline.some((o) => o.delta !== undefined)).toBe(true);
+      worker.forEach((o, i) => {
+        const p = inline[i]!;
+        expect(same(o.body, p.body)).toBe(true);
+        expect(same(o.stored, p.stored)).toBe(true);
+        expect(same(o.deltaEntry, p.deltaEntry)).toBe(true);
+        expect(o.delta?.base).toBe(p.delta?.base);
+        if (o.delta !== undefined) expect(o.delta.data.length).toBe(0);
+      });
+    }
+  });
+
+  it('with recycleBodies, gives each batch buffer back for the next one and keeps pieces, entries and D values valid', async () => {
+    // Over 4096 objects: several batches. Bodies copied as they come (the consumer's side of the contract).
+    const blobs = Array.from({ length: 9000 }, (_, i) => encodePackEntry('blob', Uint8Array.from([i & 0xff, i >> 8, 7])));
+    const big = noise(300 * KiB, 5);
+    const pack = writePackSync([...blobs, encodePackEntry('blob', big), ...blobs.slice(0, 5).map(() => encodePackEntry('blob', noise(100, 6)))]);
+    const opts = { streamBlobsOver: 200 * KiB };
+    const inline = await collect(readPack(asAsync(chunks(pack, 7000)), opts));
+    const got: PackObject[] = [];
+    const firstBodies: Uint8Array[] = [];
+    for await (const b of readPackAuto(asAsync(chunks(pack, 7000)), { ...opts, worker: 'worker', recycleBodies: true })) {
+      if (firstBodies.length === 0) firstBodies.push(...b.map((o) => o.body));
+      got.push(...b.map((o) => ({ ...o, body: o.body.slice() })));
+    }
+    const pieces = (os: PackObject[]) => Buffer.concat(os.flatMap((o) => (o.piece === undefined ? [] : [o.piece])));
+    expectIdentical(
+      got.filter((o) => o.piece === undefined),
+      inline.filter((o) => o.piece === undefined),
+    );
+    expect(got.some((o) => o.piece !== undefined && o.piece.length < 64 * KiB)).toBe(true);
+    expect(pieces(got).equals(pieces(inline))).toBe(true);
+    // The first batch's bodies went back to the worker: their views are empty now.
+    expect(firstBodies.every((b) => b.length === 0)).toBe(true);
+  });
 
   it('hands a small pack over to a worker when it would inflate past inlineMaxInflatedBytes, skipping what was yielded', async () => {
     for (const seed of [3, 17, 99]) {
