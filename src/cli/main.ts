@@ -4,7 +4,7 @@
  *   level-git serve [--data DIR | --db postgres://...] [--port N] [--host H] [--memory] [--public-key FILE]...
  *                   [--sweep-interval S] [--ephemeral-ttl S] [--base-url URL]
  *                   [--admin-key-file FILE] [--idle-timeout S] [--max-connections N]
- *                   [--allow-private-remotes] [--max-commit-bytes N] [--full-packs] [--no-clone-plans]
+ *                   [--allow-private-remotes] [--max-commit-bytes N] [--max-pack-objects N] [--full-packs] [--no-clone-plans]
  *   level-git create-repo <name> [--default-branch B] [--url URL] [--admin-key K] [--data DIR]
  *   level-git remote-url <name> [--write] [--ttl S] [--ephemeral] [--url URL] [--admin-key K] [--data DIR]
  *   level-git import <name> <url> [--data DIR | --db URL] [--ref R] [--depth N] [--default-branch B]
@@ -26,7 +26,7 @@ const USAGE = `usage:
   level-git serve [--data DIR | --db postgres://USER@HOST:PORT/DB] [--port N] [--host H] [--memory] [--public-key FILE]...
                   [--sweep-interval SECONDS] [--ephemeral-ttl SECONDS] [--base-url URL]
                   [--admin-key-file FILE] [--idle-timeout SECONDS] [--max-connections N]
-                  [--allow-private-remotes] [--max-commit-bytes N] [--full-packs] [--no-clone-plans]
+                  [--allow-private-remotes] [--max-commit-bytes N] [--max-pack-objects N] [--full-packs] [--no-clone-plans]
   level-git create-repo <name> [--default-branch B] [--url URL] [--admin-key KEY] [--data DIR]
   level-git remote-url <name> [--write] [--ttl SECONDS] [--ephemeral] [--url URL] [--admin-key KEY] [--data DIR]
   level-git import <name> <url> [--data DIR | --db postgres://...] [--ref R] [--depth N] [--default-branch B]
@@ -64,6 +64,7 @@ async function serve(args: string[]): Promise<void> {
       'max-connections': { type: 'string' },
       'allow-private-remotes': { type: 'boolean' },
       'max-commit-bytes': { type: 'string' },
+      'max-pack-objects': { type: 'string' },
       'full-packs': { type: 'boolean' },
       'no-clone-plans': { type: 'boolean' },
     },
@@ -82,6 +83,7 @@ async function serve(args: string[]): Promise<void> {
   const database = values.db ?? (process.env.LEVEL_GIT_DATABASE_URL || undefined);
   if (database !== undefined && !/^postgres(ql)?:\/\//.test(database)) throw new UsageError('--db must be a postgres:// URL');
   const maxCommitBytes = intOption(values['max-commit-bytes'], 'max-commit-bytes', 1);
+  const maxPackObjects = intOption(values['max-pack-objects'], 'max-pack-objects', 1);
   // Everything the server creates from here on (database files, key files) is the server user's alone.
   process.umask(0o077);
 
@@ -101,6 +103,7 @@ async function serve(args: string[]): Promise<void> {
     // Imports, mirrors and webhooks may reach loopback and private addresses (docs/security.md).
     allowPrivateRemotes: values['allow-private-remotes'] === true || process.env.LEVEL_GIT_ALLOW_PRIVATE_REMOTES === '1',
     ...(maxCommitBytes !== undefined ? { maxCommitBytes } : {}),
+    ...(maxPackObjects !== undefined ? { maxPackObjects } : {}),
     fullPacks: values['full-packs'] === true,
     ...(values['no-clone-plans'] === true ? { clonePlans: false } : {}),
   });

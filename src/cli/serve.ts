@@ -66,6 +66,8 @@ export interface ServeOptions {
   allowPrivateRemotes?: boolean;
   /** Most content bytes of one API commit (JSON or NDJSON). Default 32 MiB. */
   maxCommitBytes?: number;
+  /** Most objects one fetch's or clone's pack plan holds (upload-pack `maxPackObjects`). Default 1,000,000. */
+  maxPackObjects?: number;
   /** Stores full-clone packs of long histories (`packCache.fullPacks`). Default false. */
   fullPacks?: boolean;
   /** Stores clone plans of long histories (`packCache.clonePlans`). Default: the engine's (on). */
@@ -196,6 +198,7 @@ export async function startServe(options: ServeOptions = {}): Promise<RunningSer
     ...(options.idleTimeoutSeconds !== undefined ? { idleTimeoutMs: options.idleTimeoutSeconds * 1000 } : {}),
     ...(options.maxConnections !== undefined ? { maxConnections: options.maxConnections } : {}),
     ...(options.maxCommitBytes !== undefined ? { maxCommitBytes: options.maxCommitBytes } : {}),
+    ...(options.maxPackObjects !== undefined ? { gitLimits: { uploadPack: { maxPackObjects: options.maxPackObjects } } } : {}),
     onError,
   });
   await new Promise<void>((ok, fail) => {

@@ -2,7 +2,7 @@
  * Operations of `level-git serve` (child process): the data folder is narrowed to 0700 / 0600
  * whatever created it; a generated admin key goes to a 0600 file whose path is printed, never
  * the key; `--max-connections`; `--base-url` or a warning; timeouts suited to Git: a push that
- * keeps sending is never cut however long it lasts, a stalled one is.
+ * keeps sending is never cut however long it lasts, a stalled one is; `--max-pack-objects`.
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { chmodSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -11,7 +11,7 @@ import { connect, type Socket } from 'node:net';
 import { request as httpRequest } from 'node:http';
 import { startCli, runCli, type ServeProcess } from './cli-helpers.js';
 import { tempDir } from '../helpers/tmp.js';
-import { git as gitSync } from '../helpers/git.js';
+import { git as gitSync, runGit } from '../helpers/git.js';
 
 let tmp: string;
 let cleanupTmp: (() => void) | undefined;
@@ -99,6 +99,36 @@ describe('level-git serve: data folder and admin key', () => {
     const bad = await runCli(['serve', '--memory', '--port', '0', '--base-url', 'ftp://x']);
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toContain('--base-url');
+  }, 60_000);
+
+  it('bounds the objects of one pack with --max-pack-objects: a full clone past it fails with the reason, a depth-1 clone is served', async () => {
+    const server = await startCli(['--memory', '--port', '0', '--sweep-interval', '0', '--max-pack-objects', '4']);
+    try {
+      const key = readFileSync(keyFileOf(server), 'utf8').trim();
+      expect((await adminCall(server, key, '/repos', { name: 'p' })).status).toBe(201);
+      const author = { name: 'A', email: 'a@example.com' };
+      // Two commits of one file: 6 objects in a full clone, 3 in a depth-1 clone.
+      for (const n of [1, 2]) {
+        const c = await adminCall(server, key, '/repos/p/commits', {
+          branch: 'main',
+          message: `c${n}`,
+          author,
+          changes: [{ path: 'a.txt', content: `${n}\n` }],
+        });
+        expect(c.status).toBe(201);
+      }
+      const url = (await adminCall(server, key, '/repos/p/remote-url', { permissions: ['git:read'] })).json.url as string;
+      const full = await runGit(['clone', '-q', '--bare', url, join(tmp, 'limit-full')]);
+      expect(full.code).not.toBe(0);
+      expect(full.stderr).toContain('more than 4 objects (maxPackObjects)');
+      const shallow = await runGit(['clone', '-q', '--bare', '--depth', '1', url, join(tmp, 'limit-depth1')]);
+      expect(shallow.code, shallow.stderr).toBe(0);
+    } finally {
+      await server.stop();
+    }
+    const bad = await runCli(['serve', '--memory', '--port', '0', '--max-pack-objects', '0']);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain('--max-pack-objects');
   }, 60_000);
 });
 
