@@ -4,8 +4,11 @@
  * CPU (user + system of this process), wall time and peak RSS of each run. The database is
  * built once per history and kept (`--db`), so runs after the first measure the clone alone.
  * Profile with `node --cpu-prof --import tsx bench/engine/full-clone.ts ...`.
- * Run: node --import tsx bench/engine/full-clone.ts --repo <bare git repo> --db <folder> [--runs 3] [--full-packs]
+ * With `--plan-only`, each run times the object planning alone (`planPack`, the walk of every
+ * commit and tree) and prints a digest of the planned ids in order, to compare walks.
+ * Run: node --import tsx bench/engine/full-clone.ts --repo <bare git repo> --db <folder> [--runs 3] [--full-packs] [--plan-only]
  */
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { resourceUsage } from 'node:process';
 import { parseArgs } from 'node:util';
@@ -18,6 +21,7 @@ const { values } = parseArgs({
     db: { type: 'string' },
     runs: { type: 'string', default: '3' },
     'full-packs': { type: 'boolean', default: false },
+    'plan-only': { type: 'boolean', default: false },
   },
 });
 if (values.repo === undefined || values.db === undefined) throw new Error('--repo <bare git repo> and --db <folder> are required');
@@ -46,9 +50,19 @@ for (let run = 0; run < Number(values.runs); run++) {
   const t = performance.now();
   peak = process.memoryUsage.rss();
   let bytes = 0;
-  for await (const chunk of repo.packObjects({ wants, includeTags: true })) bytes += chunk.length;
+  let digest = '';
+  if (values['plan-only']) {
+    const plan = await repo.planPack({ wants, ofsDelta: true });
+    digest = `, ${plan.oids.length} objects, digest ${createHash('sha1').update(plan.oids.join('\n')).digest('hex').slice(0, 12)}`;
+  } else {
+    for await (const chunk of repo.packObjects({ wants, includeTags: true })) bytes += chunk.length;
+  }
   const after = resourceUsage();
   const cpu = (after.userCPUTime + after.systemCPUTime - before.userCPUTime - before.systemCPUTime) / 1e6;
+  if (values['plan-only']) {
+    console.log(`plan ${run + 1}: ${((performance.now() - t) / 1000).toFixed(2)} s, CPU ${cpu.toFixed(2)} s${digest}`);
+    continue;
+  }
   console.log(
     `full clone ${run + 1}: ${((performance.now() - t) / 1000).toFixed(2)} s, CPU ${cpu.toFixed(2)} s, peak RSS ${(Math.max(peak, process.memoryUsage.rss()) / 2 ** 20).toFixed(0)} MiB, ${(bytes / 1e6).toFixed(2)} MB`,
   );

@@ -10,11 +10,10 @@ import { isGitlinkMode, isTreeMode } from '../object/tree.js';
 import { commitGraph } from './commit-graph.js';
 import type { WalkBudget } from '../protocol/walk-budget.js';
 import { InvalidObjectError, NotFoundError } from '../errors.js';
-import { toHex } from '../platform/bytes.js';
-import { OidSet } from './oid-set.js';
+import { idHex, OidSet } from './oid-set.js';
 
 /** Trees decoded at a time. */
-const TREE_BATCH = 2048;
+const TREE_BATCH = Number(process.env.TB ?? 2048);
 /** Trees a walk decodes (and caches) before it scans raw bodies instead (RawTrees). */
 const DECODED_TREES = 4096;
 
@@ -102,24 +101,29 @@ class RawTrees {
 
   /** Calls `visit` for every entry (not a gitlink) not met before; what it accepts is met. */
   scan(body: Uint8Array, visit: (oid: Oid, tree: boolean) => boolean): void {
+    const n = body.length;
     let i = 0;
-    while (i < body.length) {
+    while (i < n) {
       const start = i;
-      const sp = body.indexOf(0x20, start);
-      const nul = sp < 0 ? -1 : body.indexOf(0, sp + 1);
-      if (nul < 0 || nul + 21 > body.length) throw new InvalidObjectError('truncated tree entry');
+      // Byte loops rather than indexOf: modes and names are a few bytes, shorter than a call.
+      let sp = start;
+      while (sp < n && body[sp] !== 0x20) sp++;
+      let nul = sp + 1;
+      while (nul < n && body[nul] !== 0) nul++;
+      if (nul + 21 > n) throw new InvalidObjectError('truncated tree entry');
       const at = nul + 1;
       i = at + 20;
       // Modes were checked when the tree was stored: "40000" (or "040000") is a tree, "160000" a gitlink.
       const len = sp - start;
-      if (len === 6 && body[start] === 0x31 && body[start + 1] === 0x36) continue;
+      const c0 = body[start]!;
+      if (len === 6 && c0 === 0x31 && body[start + 1] === 0x36) continue;
       if (this.#met.has(body, at)) continue;
-      const oid = toHex(body, at, at + 20) as Oid;
+      const oid = idHex(body, at);
       if (this.#seen.has(oid)) {
         this.#met.add(body, at);
         continue;
       }
-      const tree = (len === 5 && body[start] === 0x34) || (len === 6 && body[start] === 0x30 && body[start + 1] === 0x34);
+      const tree = (len === 5 && c0 === 0x34) || (len === 6 && c0 === 0x30 && body[start + 1] === 0x34);
       if (!visit(oid, tree)) continue;
       this.#met.add(body, at);
       this.#seen.add(oid);
