@@ -13,7 +13,7 @@ import { InvalidObjectError, NotFoundError } from '../errors.js';
 import { idHex, OidSet } from './oid-set.js';
 
 /** Trees decoded at a time. */
-const TREE_BATCH = Number(process.env.TB ?? 2048);
+const TREE_BATCH = 2048;
 /** Trees a walk decodes (and caches) before it scans raw bodies instead (RawTrees). */
 const DECODED_TREES = 4096;
 
