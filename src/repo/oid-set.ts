@@ -170,3 +170,39 @@ export class OidList {
     for (let i = 0; i < this.#length; i++) yield this.#buf.subarray(i * ID, i * ID + ID);
   }
 }
+
+/** A first-in first-out queue of raw object ids (20 bytes per id held). */
+export class OidQueue {
+  #buf = new Uint8Array(256 * ID);
+  #head = 0;
+  #tail = 0;
+
+  /** Number of ids held. */
+  get length(): number {
+    return (this.#tail - this.#head) / ID;
+  }
+
+  /** Appends the id at `buf[off..off+20]`. */
+  push(buf: Uint8Array, off = 0): void {
+    if (this.#tail + ID > this.#buf.length) {
+      // Room first by dropping what was taken, then by growing.
+      const held = this.#buf.subarray(this.#head, this.#tail);
+      const next = held.length + ID > this.#buf.length / 2 ? new Uint8Array(this.#buf.length * 2) : this.#buf;
+      if (next === this.#buf) next.copyWithin(0, this.#head, this.#tail);
+      else next.set(held);
+      this.#buf = next;
+      this.#tail -= this.#head;
+      this.#head = 0;
+    }
+    const dst = this.#buf;
+    for (let k = 0, to = this.#tail; k < ID; k++) dst[to + k] = buf[off + k]!;
+    this.#tail += ID;
+  }
+
+  /** Removes and returns up to `n` ids from the front (copied out). */
+  shift(n: number): Uint8Array[] {
+    const out: Uint8Array[] = [];
+    for (let i = 0; i < n && this.#head < this.#tail; i++, this.#head += ID) out.push(this.#buf.slice(this.#head, this.#head + ID));
+    return out;
+  }
+}

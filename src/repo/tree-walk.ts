@@ -6,10 +6,10 @@
  */
 import type { Oid } from '../object/oid.js';
 import type { ObjectStore } from '../object/object-store.js';
-import { isGitlinkMode, isTreeMode } from '../object/tree.js';
+import { ENTRY_GITLINK, ENTRY_TREE, isGitlinkMode, isTreeMode, rawEntryKind, scanBeside } from '../object/tree.js';
 import { commitGraph } from './commit-graph.js';
 import type { WalkBudget } from '../protocol/walk-budget.js';
-import { InvalidObjectError, NotFoundError } from '../errors.js';
+import { NotFoundError } from '../errors.js';
 import { idHex, OidSet } from './oid-set.js';
 
 /** Trees decoded at a time. */
@@ -85,34 +85,64 @@ export async function walkTrees(
 const TREE_MODE = '40000';
 const BLOB_MODE = '100644';
 
-/** Bodies of fully met trees a walk keeps for comparing their delta children (RawTrees), by count and by bytes. */
+/** Bodies of fully met trees a walk keeps for comparing their delta children (ReferenceTrees), by count and by bytes. */
 const REFERENCE_TREES = 2 * TREE_BATCH;
 const REFERENCE_BYTES = 16 * 1024 * 1024;
+
+/**
+ * The bodies of the trees a walk scanned most recently whose every entry it has met, kept a
+ * while (a ring bounded by count and bytes) so a tree rebuilt from a delta of one of them is
+ * scanned beside its base (object/tree.ts scanBeside): in a history walked newest first, the
+ * base of a tree (the newer version of the directory) was usually scanned just before.
+ */
+export class ReferenceTrees {
+  readonly #bodies = new Map<Oid, Uint8Array>();
+  /** Their ids in the order kept, a ring (evicting through the Map's own order costs an iterator each time). */
+  readonly #kept: (Oid | undefined)[] = new Array<Oid | undefined>(REFERENCE_TREES);
+  #next = 0;
+  #bytes = 0;
+
+  /** The body of `base` when it is kept. */
+  get(base: Oid | undefined): Uint8Array | undefined {
+    return base === undefined ? undefined : this.#bodies.get(base);
+  }
+
+  /** Keeps the body of a tree whose every entry is met, evicting the oldest beyond the bounds. */
+  keep(oid: Oid, body: Uint8Array): void {
+    const bodies = this.#bodies;
+    if (body.length > REFERENCE_BYTES || bodies.has(oid)) return;
+    const kept = this.#kept;
+    // The slot taken is the oldest's; more go while the bytes are over.
+    for (let k = 0; k < REFERENCE_TREES && (kept[this.#next] !== undefined || this.#bytes + body.length > REFERENCE_BYTES); k++) {
+      const old = kept[this.#next];
+      if (old !== undefined) {
+        this.#bytes -= bodies.get(old)!.length;
+        bodies.delete(old);
+        kept[this.#next] = undefined;
+      }
+      if (this.#bytes + body.length <= REFERENCE_BYTES) break;
+      this.#next = (this.#next + 1) % REFERENCE_TREES;
+    }
+    kept[this.#next] = oid;
+    this.#next = (this.#next + 1) % REFERENCE_TREES;
+    bodies.set(oid, body);
+    this.#bytes += body.length;
+  }
+}
 
 /**
  * Tree bodies scanned for their entries' ids without decoding them (no names, no entry
  * objects, nothing put in the decoded-object cache, which a walk of a whole history would only
  * churn). Ids already met in this walk are recognized as raw bytes, so a hex id is made only for
- * an entry not seen before; `seen` stays the walk's one record of what was met.
- *
- * A tree rebuilt from a delta is mostly its base's entries, and in a history walked newest
- * first its base (the newer version of the directory) was usually scanned just before. So the
- * bodies of recently scanned trees whose every entry is now met are kept a while, and a tree
- * whose base is among them is scanned beside it in name order: an entry with the same id as the
- * base's entry of the same position is met already (the base is fully met and nothing leaves
- * `seen`), with no lookup. The base is only a hint of where to look: every skip is an exact id
- * match against a fully met tree, so a wrong or crafted delta can cost lookups, never a miss.
- * Exported for its tests; walkTrees is its one user.
+ * an entry not seen before; `seen` stays the walk's one record of what was met. A tree rebuilt
+ * from a delta whose base the walk met fully is scanned beside that base (object/tree.ts
+ * scanBeside): the entries they share are met already, with no lookup. Exported for its tests;
+ * walkTrees is its one user.
  */
 export class RawTrees {
   readonly #seen: Set<Oid>;
   readonly #met = new OidSet();
-  /** Fully met trees' bodies. */
-  readonly #reference = new Map<Oid, Uint8Array>();
-  /** Their ids in the order kept, a ring (evicting through the Map's own order costs an iterator each time). */
-  readonly #kept: (Oid | undefined)[] = new Array<Oid | undefined>(REFERENCE_TREES);
-  #next = 0;
-  #referenceBytes = 0;
+  readonly #reference = new ReferenceTrees();
 
   constructor(seen: Set<Oid>) {
     this.#seen = seen;
@@ -121,134 +151,29 @@ export class RawTrees {
   /** Calls `visit` for every entry (not a gitlink) of tree `oid` not met before; what it accepts is met. */
   scan(oid: Oid, tree: { body: Uint8Array; base?: Oid }, visit: (oid: Oid, tree: boolean) => boolean): void {
     const body = tree.body;
-    const ref = tree.base === undefined ? undefined : this.#reference.get(tree.base);
-    const complete = ref === undefined ? this.#scan(body, visit) : this.#scanBeside(body, ref, visit);
-    if (complete) this.#keep(oid, body);
-  }
-
-  /** Scans `body` alone; true when every entry ends up met. */
-  #scan(body: Uint8Array, visit: (oid: Oid, tree: boolean) => boolean): boolean {
-    const n = body.length;
     let complete = true;
-    let i = 0;
-    while (i < n) {
-      const start = i;
-      // Byte loops rather than indexOf: modes and names are a few bytes, shorter than a call.
-      let sp = start;
-      while (sp < n && body[sp] !== 0x20) sp++;
-      let nul = sp + 1;
-      while (nul < n && body[nul] !== 0) nul++;
-      if (nul + 21 > n) throw new InvalidObjectError('truncated tree entry');
-      i = nul + 21;
-      if (!this.#entry(body, start, sp, nul + 1, visit)) complete = false;
-    }
-    return complete;
-  }
-
-  /** Scans `body` beside `ref`, the body of a fully met tree (see the class comment); true when every entry ends up met. */
-  #scanBeside(body: Uint8Array, ref: Uint8Array, visit: (oid: Oid, tree: boolean) => boolean): boolean {
-    const n = body.length;
-    const rn = ref.length;
-    let complete = true;
-    let i = 0;
-    // The reference entry under the cursor: name ref[rName..rNul), id at rNul + 1.
-    let r = 0;
-    let rName = -1;
-    let rNul = -1;
-    while (i < n) {
-      const start = i;
-      let sp = start;
-      while (sp < n && body[sp] !== 0x20) sp++;
-      let nul = sp + 1;
-      while (nul < n && body[nul] !== 0) nul++;
-      if (nul + 21 > n) throw new InvalidObjectError('truncated tree entry');
-      i = nul + 21;
-      const at = nul + 1;
-      // Moves the cursor to the first reference entry whose name is not below this one's (raw byte order).
-      let cmp = 1;
-      while (r < rn) {
-        if (rName < 0) {
-          let rsp = r;
-          while (rsp < rn && ref[rsp] !== 0x20) rsp++;
-          rName = rsp + 1;
-          rNul = rName;
-          while (rNul < rn && ref[rNul] !== 0) rNul++;
-          if (rNul + 21 > rn) break; // not a tree body after all: no more hints
-        }
-        cmp = compareBytes(body, sp + 1, nul, ref, rName, rNul);
-        if (cmp <= 0) break;
-        r = rNul + 21;
-        rName = -1;
-      }
-      if (cmp === 0 && !isGitlinkAt(ref, r, rName - 1) && sameId(body, at, ref, rNul + 1)) continue;
+    scanBeside(body, this.#reference.get(tree.base), (start, sp, at) => {
       if (!this.#entry(body, start, sp, at, visit)) complete = false;
-    }
-    return complete;
+    });
+    if (complete) this.#reference.keep(oid, body);
   }
 
   /** One entry (mode at body[start..sp), id at `at`): false when it stays unmet (`visit` declined it). */
   #entry(body: Uint8Array, start: number, sp: number, at: number, visit: (oid: Oid, tree: boolean) => boolean): boolean {
     // Modes were checked when the tree was stored: "40000" (or "040000") is a tree, "160000" a gitlink.
-    if (isGitlinkAt(body, start, sp)) return true;
+    const kind = rawEntryKind(body, start, sp);
+    if (kind === ENTRY_GITLINK) return true;
     if (this.#met.has(body, at)) return true;
     const oid = idHex(body, at);
     if (this.#seen.has(oid)) {
       this.#met.add(body, at);
       return true;
     }
-    const len = sp - start;
-    const c0 = body[start]!;
-    const tree = (len === 5 && c0 === 0x34) || (len === 6 && c0 === 0x30 && body[start + 1] === 0x34);
-    if (!visit(oid, tree)) return false;
+    if (!visit(oid, kind === ENTRY_TREE)) return false;
     this.#met.add(body, at);
     this.#seen.add(oid);
     return true;
   }
-
-  #keep(oid: Oid, body: Uint8Array): void {
-    const refs = this.#reference;
-    if (refs.has(oid)) return;
-    const kept = this.#kept;
-    // The slot taken is the oldest's; more go while the bytes are over.
-    for (let k = 0; k < REFERENCE_TREES && (kept[this.#next] !== undefined || this.#referenceBytes + body.length > REFERENCE_BYTES); k++) {
-      const old = kept[this.#next];
-      if (old !== undefined) {
-        this.#referenceBytes -= refs.get(old)!.length;
-        refs.delete(old);
-        kept[this.#next] = undefined;
-      }
-      if (this.#referenceBytes + body.length <= REFERENCE_BYTES) break;
-      this.#next = (this.#next + 1) % REFERENCE_TREES;
-    }
-    if (body.length > REFERENCE_BYTES) return;
-    kept[this.#next] = oid;
-    this.#next = (this.#next + 1) % REFERENCE_TREES;
-    refs.set(oid, body);
-    this.#referenceBytes += body.length;
-  }
-}
-
-/** True when the mode at b[start..sp) is a gitlink's ("160000"). */
-function isGitlinkAt(b: Uint8Array, start: number, sp: number): boolean {
-  return sp - start === 6 && b[start] === 0x31 && b[start + 1] === 0x36;
-}
-
-/** Raw byte order of a[a0..a1) and b[b0..b1) (negative, 0, positive). */
-function compareBytes(a: Uint8Array, a0: number, a1: number, b: Uint8Array, b0: number, b1: number): number {
-  const la = a1 - a0;
-  const lb = b1 - b0;
-  const m = Math.min(la, lb);
-  for (let k = 0; k < m; k++) {
-    const d = a[a0 + k]! - b[b0 + k]!;
-    if (d !== 0) return d;
-  }
-  return la - lb;
-}
-
-/** True when the 20-byte ids at a[ai] and b[bi] are the same. */
-function sameId(a: Uint8Array, ai: number, b: Uint8Array, bi: number): boolean {
-  for (let k = 0; k < 20; k++) if (a[ai + k] !== b[bi + k]) return false;
-  return true;
 }
 
 /**
