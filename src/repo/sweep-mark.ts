@@ -2,7 +2,9 @@
  * The sweep's mark phase: every object reachable from a set of tips, as raw ids in a compact
  * set (oid-set.ts), read in batches straight from the stored entries (commit, tag and tree
  * bodies are scanned for ids, nothing else is decoded or cached), so memory stays bounded by
- * the object count. Kept deltas count as references: the base of a live delta is live too
+ * the object count; trees are read in large batches in the order met and a tree rebuilt from a
+ * delta of one scanned lately is scanned beside it (object/tree.ts scanBeside), as a full
+ * clone's walk does. Kept deltas count as references: the base of a live delta is live too
  * (transitively, with everything it reaches), so an object stored only as a delta always
  * keeps what it is rebuilt from. The loop yields to the event loop every few milliseconds and
  * stops at the first check after its AbortSignal fires.
