@@ -259,6 +259,16 @@ export function scanBeside(body: Uint8Array, ref: Uint8Array | undefined, entry:
   let i = 0;
   while (i < n) {
     const start = i;
+    if (r < rn) {
+      // The common case first: this entry is, byte for byte, the reference entry under the cursor.
+      const same = sameEntryLength(body, start, ref!, r);
+      if (same > 0) {
+        i = start + same;
+        r += same;
+        rName = -1;
+        continue;
+      }
+    }
     // Byte loops rather than indexOf: modes and names are a few bytes, shorter than a call.
     let sp = start;
     while (sp < n && body[sp] !== 0x20) sp++;
@@ -292,6 +302,29 @@ export function scanBeside(body: Uint8Array, ref: Uint8Array | undefined, entry:
     }
     entry(start, sp, at);
   }
+}
+
+/**
+ * The length of the entry at a[ai] when it is, byte for byte, the entry at b[bi] (both entry
+ * starts) and not a gitlink; else 0. Read from entry starts, the same bytes are the same entry.
+ */
+function sameEntryLength(a: Uint8Array, ai: number, b: Uint8Array, bi: number): number {
+  const an = a.length;
+  const bn = b.length;
+  let k = 0;
+  let sp = -1;
+  for (;;) {
+    if (ai + k >= an || bi + k >= bn) return 0;
+    const c = a[ai + k]!;
+    if (c !== b[bi + k]) return 0;
+    if (sp < 0) {
+      if (c === 0x20) sp = k;
+    } else if (c === 0) break;
+    k++;
+  }
+  const end = k + 21;
+  if (ai + end > an || bi + end > bn || rawEntryKind(a, ai, ai + sp) === ENTRY_GITLINK) return 0;
+  return sameId(a, ai + k + 1, b, bi + k + 1) ? end : 0;
 }
 
 /** Raw byte order of a[a0..a1) and b[b0..b1) (negative, 0, positive). */
