@@ -4,10 +4,13 @@
  * CPU (user + system of this process), wall time and peak RSS of each run. The database is
  * built once per history and kept (`--db`), so runs after the first measure the clone alone.
  * Profile with `node --cpu-prof --import tsx bench/engine/full-clone.ts ...`.
- * Run: node --import tsx bench/engine/full-clone.ts --repo <bare git repo> --db <folder> [--runs 3] [--full-packs] [--plans on|off]
+ * With `--plan-only`, each run times the object planning alone (`planPack`, the walk of every
+ * commit and tree) and prints a digest of the planned ids in order, to compare walks.
+ * Run: node --import tsx bench/engine/full-clone.ts --repo <bare git repo> --db <folder> [--runs 3] [--full-packs] [--plans on|off] [--plan-only]
  * `--plans on|off`: clone plans (repo/clone-plan.ts) on or off, the clone asked as `git clone` asks (ofs-delta);
- * with `on`, a plan missing for the branches is built first and its time printed. Without it, plans are off.
+ * with `on`, a first full clone stores the plan when missing and its time is printed. Without it, plans are off.
  */
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { resourceUsage } from 'node:process';
 import { parseArgs } from 'node:util';
@@ -22,6 +25,7 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '3' },
     'full-packs': { type: 'boolean', default: false },
     plans: { type: 'string' },
+    'plan-only': { type: 'boolean', default: false },
   },
 });
 const plans = values.plans === 'on';
@@ -46,7 +50,8 @@ const wants = (await repo.listBranches()).map((b) => b.sha);
 if (plans) {
   const before = resourceUsage();
   const t = performance.now();
-  await internalsOf(repo).warmClonePack(wants[0]!); // the background job after a push: builds the plan when missing
+  // The first full clone stores the plan (the background job after a push only extends one).
+  for await (const _ of (await internalsOf(repo).fetchPack({ wants, ofsDelta: true })).pack);
   const after = resourceUsage();
   const cpu = (after.userCPUTime + after.systemCPUTime - before.userCPUTime - before.systemCPUTime) / 1e6;
   console.log(`clone plan ready in ${((performance.now() - t) / 1000).toFixed(2)} s, CPU ${cpu.toFixed(2)} s`);
@@ -61,9 +66,19 @@ for (let run = 0; run < Number(values.runs); run++) {
   const t = performance.now();
   peak = process.memoryUsage.rss();
   let bytes = 0;
-  for await (const chunk of await clone()) bytes += chunk.length;
+  let digest = '';
+  if (values['plan-only']) {
+    const plan = await repo.planPack({ wants, ofsDelta: true });
+    digest = `, ${plan.oids.length} objects, digest ${createHash('sha1').update(plan.oids.join('\n')).digest('hex').slice(0, 12)}`;
+  } else {
+    for await (const chunk of await clone()) bytes += chunk.length;
+  }
   const after = resourceUsage();
   const cpu = (after.userCPUTime + after.systemCPUTime - before.userCPUTime - before.systemCPUTime) / 1e6;
+  if (values['plan-only']) {
+    console.log(`plan ${run + 1}: ${((performance.now() - t) / 1000).toFixed(2)} s, CPU ${cpu.toFixed(2)} s${digest}`);
+    continue;
+  }
   console.log(
     `full clone ${run + 1}: ${((performance.now() - t) / 1000).toFixed(2)} s, CPU ${cpu.toFixed(2)} s, peak RSS ${(Math.max(peak, process.memoryUsage.rss()) / 2 ** 20).toFixed(0)} MiB, ${(bytes / 1e6).toFixed(2)} MB`,
   );

@@ -5,8 +5,32 @@
  * million objects marks in tens of megabytes, where a `Set` of hex strings costs ten times that
  * and keeps the garbage collector busy.
  */
+import type { Oid } from '../object/oid.js';
 
 const ID = 20;
+
+/** Char codes of the two hex digits of each byte value. */
+const HEX_CODES = new Uint8Array(512);
+for (let b = 0; b < 256; b++) {
+  const h = b.toString(16).padStart(2, '0');
+  HEX_CODES[2 * b] = h.charCodeAt(0);
+  HEX_CODES[2 * b + 1] = h.charCodeAt(1);
+}
+const hexScratch: number[] = new Array<number>(2 * ID).fill(0);
+
+/**
+ * The hex id of the 20 bytes at `buf[off..off+20]`, made as one flat string: building it by
+ * concatenation (platform/bytes.ts toHex) makes a chain of 20 intermediate strings per id,
+ * which a walk of a history does for every object it meets.
+ */
+export function idHex(buf: Uint8Array, off = 0): Oid {
+  for (let i = 0; i < ID; i++) {
+    const x = buf[off + i]! << 1;
+    hexScratch[2 * i] = HEX_CODES[x]!;
+    hexScratch[2 * i + 1] = HEX_CODES[x + 1]!;
+  }
+  return String.fromCharCode.apply(null, hexScratch) as Oid;
+}
 
 /** A map from raw object ids to small non-negative integers (a type code, an index). */
 export class OidMap {
@@ -59,7 +83,10 @@ export class OidMap {
     const fresh = this.#values[i] === 0;
     this.#values[i] = value + 1;
     if (!fresh) return false;
-    this.#slots.set(buf.subarray(off, off + ID), i * ID);
+    // A byte loop, not `set(subarray)`: a subarray is an object per id, garbage by the million in a walk.
+    const slots = this.#slots;
+    const s = i * ID;
+    for (let k = 0; k < ID; k++) slots[s + k] = buf[off + k]!;
     if (++this.#size * 2 > this.#values.length) this.#grow();
     return true;
   }
@@ -75,7 +102,8 @@ export class OidMap {
       if (oldValues[i] === 0) continue;
       const j = this.#find(oldSlots, i * ID);
       this.#values[j] = oldValues[i]!;
-      this.#slots.set(oldSlots.subarray(i * ID, i * ID + ID), j * ID);
+      const slots = this.#slots;
+      for (let k = 0, from = i * ID, to = j * ID; k < ID; k++) slots[to + k] = oldSlots[from + k]!;
     }
   }
 }
@@ -121,7 +149,8 @@ export class OidList {
       next.set(this.#buf);
       this.#buf = next;
     }
-    this.#buf.set(buf.subarray(off, off + ID), this.#length * ID);
+    const dst = this.#buf;
+    for (let k = 0, to = this.#length * ID; k < ID; k++) dst[to + k] = buf[off + k]!;
     this.#length++;
   }
 
@@ -139,5 +168,41 @@ export class OidList {
   /** The ids in order, as views of one buffer (valid until the list changes). */
   *[Symbol.iterator](): Generator<Uint8Array> {
     for (let i = 0; i < this.#length; i++) yield this.#buf.subarray(i * ID, i * ID + ID);
+  }
+}
+
+/** A first-in first-out queue of raw object ids (20 bytes per id held). */
+export class OidQueue {
+  #buf = new Uint8Array(256 * ID);
+  #head = 0;
+  #tail = 0;
+
+  /** Number of ids held. */
+  get length(): number {
+    return (this.#tail - this.#head) / ID;
+  }
+
+  /** Appends the id at `buf[off..off+20]`. */
+  push(buf: Uint8Array, off = 0): void {
+    if (this.#tail + ID > this.#buf.length) {
+      // Room first by dropping what was taken, then by growing.
+      const held = this.#buf.subarray(this.#head, this.#tail);
+      const next = held.length + ID > this.#buf.length / 2 ? new Uint8Array(this.#buf.length * 2) : this.#buf;
+      if (next === this.#buf) next.copyWithin(0, this.#head, this.#tail);
+      else next.set(held);
+      this.#buf = next;
+      this.#tail -= this.#head;
+      this.#head = 0;
+    }
+    const dst = this.#buf;
+    for (let k = 0, to = this.#tail; k < ID; k++) dst[to + k] = buf[off + k]!;
+    this.#tail += ID;
+  }
+
+  /** Removes and returns up to `n` ids from the front (copied out). */
+  shift(n: number): Uint8Array[] {
+    const out: Uint8Array[] = [];
+    for (let i = 0; i < n && this.#head < this.#tail; i++, this.#head += ID) out.push(this.#buf.slice(this.#head, this.#head + ID));
+    return out;
   }
 }

@@ -2,20 +2,26 @@
  * The sweep's mark phase: every object reachable from a set of tips, as raw ids in a compact
  * set (oid-set.ts), read in batches straight from the stored entries (commit, tag and tree
  * bodies are scanned for ids, nothing else is decoded or cached), so memory stays bounded by
- * the object count. Kept deltas count as references: the base of a live delta is live too
+ * the object count; trees are read in large batches in the order met and a tree rebuilt from a
+ * delta of one scanned lately is scanned beside it (object/tree.ts scanBeside), as a full
+ * clone's walk does. Kept deltas count as references: the base of a live delta is live too
  * (transitively, with everything it reaches), so an object stored only as a delta always
  * keeps what it is rebuilt from. The loop yields to the event loop every few milliseconds and
  * stops at the first check after its AbortSignal fires.
  */
-import { NotFoundError } from '../errors.js';
+import { InvalidObjectError, NotFoundError } from '../errors.js';
+import { ENTRY_GITLINK, ENTRY_TREE, rawEntryKind, scanBeside } from '../object/tree.js';
 import type { ObjectStore } from '../object/object-store.js';
 import { type Oid, oidFromBytes, oidToBytes } from '../object/oid.js';
 import { hexInto } from '../platform/bytes.js';
-import { OidList, OidSet } from './oid-set.js';
+import { OidList, OidQueue, OidSet } from './oid-set.js';
+import { ReferenceTrees } from './tree-walk.js';
 import { Slicer } from '../platform/turns.js';
 
 /** Objects read per database round trip. */
 const BATCH = 256;
+/** Trees read per round trip: a history's trees are read in commit order in batches this large (see `#drain`). */
+const TREE_BATCH = 512;
 /** Longest stretch of work between two yields to the event loop, in milliseconds. */
 const SLICE_MS = 15;
 
@@ -71,8 +77,12 @@ export class Marker {
   readonly marked = new OidSet();
   readonly #objects: ObjectStore;
   readonly #pacer: Pacer;
-  /** Marked objects whose body must still be read (commits, trees, tags, tips of unknown type). */
+  /** Marked objects whose body must still be read (commits, tags, tips of unknown type). */
   readonly #toRead = new OidList();
+  /** Marked trees whose body must still be read, in the order met. */
+  readonly #trees = new OidQueue();
+  /** Recently scanned trees, for their delta children (tree-walk.ts ReferenceTrees). */
+  readonly #reference = new ReferenceTrees();
   /** Objects marked since the last delta follow-up (their kept deltas' bases are live too). */
   #fresh: OidList | undefined;
   /** Tips: a missing tip is skipped (a ref to nothing), a missing object below one is an error. */
@@ -91,17 +101,19 @@ export class Marker {
     this.#fresh ??= new OidList();
   }
 
-  #mark(buf: Uint8Array, off: number, read: boolean): void {
+  /** Marks an id; `read` 1: its body is read (a commit, tag or tip), 2: a tree, read in tree batches. */
+  #mark(buf: Uint8Array, off: number, read: 0 | 1 | 2): void {
     if (!this.marked.add(buf, off)) return;
     this.#fresh?.push(buf, off);
-    if (read) this.#toRead.push(buf, off);
+    if (read === 1) this.#toRead.push(buf, off);
+    else if (read === 2) this.#trees.push(buf, off);
   }
 
   /** Marks `tips` and everything they reach. */
   async markFrom(tips: Iterable<Oid>): Promise<void> {
     for (const tip of tips) {
       this.#tips.add(tip);
-      this.#mark(oidToBytes(tip), 0, true);
+      this.#mark(oidToBytes(tip), 0, 1);
     }
     await this.#drain();
     if (this.#fresh) await this.followDeltas();
@@ -114,8 +126,13 @@ export class Marker {
   }
 
   async #drain(): Promise<void> {
-    while (this.#toRead.length > 0) {
-      const batch = this.#toRead.pop(BATCH);
+    // Commits first, one generation a round trip, their trees queued; the trees in batches once
+    // enough are queued or no commit is left. Trees then come newest first and many at a time,
+    // as a full clone's walk reads them: a tree's delta base was mostly just read (resolved
+    // from the cache, and the tree scanned beside it), and round trips are few.
+    while (this.#toRead.length > 0 || this.#trees.length > 0) {
+      const trees = this.#trees.length >= TREE_BATCH || this.#toRead.length === 0;
+      const batch = trees ? this.#trees.shift(TREE_BATCH) : this.#toRead.pop(BATCH);
       const oids = batch.map((b) => oidFromBytes(b));
       // Bodies as stored, delta chains resolved by the store (one batched read per chain level;
       // blobs are marked without being read, so only commits, trees, tags and tips come here).
@@ -123,7 +140,8 @@ export class Marker {
       for (let i = 0; i < batch.length; i++) {
         const raw = raws[i];
         if (raw !== undefined) {
-          if (raw.type !== 'blob') this.#scan(raw.type, raw.body);
+          if (raw.type === 'tree') this.#scanTree(oids[i]!, raw);
+          else if (raw.type !== 'blob') this.#scan(raw.type, raw.body);
         } else if (!this.#tips.has(oids[i]!) && (await this.#objects.getDeltas([oids[i]!]))[0] === undefined) {
           // Kept only as a delta that this store cannot rebuild alone: `followDeltas` keeps its base.
           throw new NotFoundError('ERR_OBJECT_NOT_FOUND', `object ${oids[i]} is reachable but missing`, { details: { oid: oids[i] } });
@@ -134,30 +152,34 @@ export class Marker {
     }
   }
 
+  /** Marks the entries of a tree; one rebuilt from a delta of a tree scanned lately is scanned beside it (object/tree.ts scanBeside). */
+  #scanTree(oid: Oid, tree: { body: Uint8Array; base?: Oid }): void {
+    const body = tree.body;
+    try {
+      scanBeside(body, this.#reference.get(tree.base), (start, sp, at) => {
+        const kind = rawEntryKind(body, start, sp);
+        // Gitlinks name commits of other repositories: nothing to keep here.
+        if (kind !== ENTRY_GITLINK) this.#mark(body, at, kind === ENTRY_TREE ? 2 : 0);
+      });
+    } catch (e) {
+      if (e instanceof InvalidObjectError) return; // ingest refused malformed trees
+      throw e;
+    }
+    // Every entry is marked now: the tree can stand beside its delta children.
+    this.#reference.keep(oid, body);
+  }
+
   #scan(type: string, body: Uint8Array): void {
     const id = this.#id;
-    if (type === 'tree') {
-      let i = 0;
-      while (i < body.length) {
-        const sp = body.indexOf(0x20, i);
-        const nul = sp < 0 ? -1 : body.indexOf(0, sp + 1);
-        if (nul < 0 || nul + 21 > body.length) return; // ingest refused malformed trees
-        let mode = 0;
-        for (let k = i; k < sp; k++) mode = mode * 8 + (body[k]! - 48);
-        const kind = mode & 0o170000;
-        // Gitlinks name commits of other repositories: nothing to keep here.
-        if (kind !== 0o160000) this.#mark(body, nul + 1, kind === 0o040000);
-        i = nul + 21;
-      }
-    } else if (type === 'commit') {
-      if (hexIdAt(body, 5, id)) this.#mark(id, 0, true);
+    if (type === 'commit') {
+      if (hexIdAt(body, 5, id)) this.#mark(id, 0, 2);
       let pos = 46;
       while (startsWith(body, pos, 'parent ') && hexIdAt(body, pos + 7, id)) {
-        this.#mark(id, 0, true);
+        this.#mark(id, 0, 1);
         pos += 48;
       }
     } else if (type === 'tag') {
-      if (startsWith(body, 0, 'object ') && hexIdAt(body, 7, id)) this.#mark(id, 0, true);
+      if (startsWith(body, 0, 'object ') && hexIdAt(body, 7, id)) this.#mark(id, 0, 1);
     }
   }
 
@@ -173,7 +195,7 @@ export class Marker {
       while (fresh.length > 0) {
         const oids = fresh.pop(1000).map((b) => oidFromBytes(b));
         const entries = await this.#objects.getDeltas(oids);
-        for (const e of entries) if (e !== undefined && hexInto(e.base, this.#id)) this.#mark(this.#id, 0, true);
+        for (const e of entries) if (e !== undefined && hexInto(e.base, this.#id)) this.#mark(this.#id, 0, 1);
         await this.#pacer.tick();
       }
       await this.#drain();
@@ -184,7 +206,7 @@ export class Marker {
   async keepDeltaBases(oids: readonly Oid[]): Promise<void> {
     for (let i = 0; i < oids.length; i += 1000) {
       const entries = await this.#objects.getDeltas(oids.slice(i, i + 1000));
-      for (const e of entries) if (e !== undefined && hexInto(e.base, this.#id)) this.#mark(this.#id, 0, true);
+      for (const e of entries) if (e !== undefined && hexInto(e.base, this.#id)) this.#mark(this.#id, 0, 1);
       await this.#pacer.tick();
     }
     await this.#drain();
@@ -202,9 +224,9 @@ export class Marker {
     for await (const [o, base] of this.#objects.deltaLinks()) {
       hexInto(o, oid);
       if (this.marked.has(oid)) {
-        if (hexInto(base, this.#id)) this.#mark(this.#id, 0, true);
+        if (hexInto(base, this.#id)) this.#mark(this.#id, 0, 1);
       } else candidates.push(oid);
-      if (this.#toRead.length >= BATCH) await this.#drain();
+      if (this.#toRead.length + this.#trees.length >= BATCH) await this.#drain();
       else await this.#pacer.tick();
     }
     await this.#drain();

@@ -6,12 +6,11 @@
  */
 import type { Oid } from '../object/oid.js';
 import type { ObjectStore } from '../object/object-store.js';
-import { isGitlinkMode, isTreeMode } from '../object/tree.js';
+import { ENTRY_GITLINK, ENTRY_TREE, isGitlinkMode, isTreeMode, rawEntryKind, scanBeside } from '../object/tree.js';
 import { commitGraph } from './commit-graph.js';
 import type { WalkBudget } from '../protocol/walk-budget.js';
-import { InvalidObjectError, NotFoundError } from '../errors.js';
-import { toHex } from '../platform/bytes.js';
-import { OidSet } from './oid-set.js';
+import { NotFoundError } from '../errors.js';
+import { idHex, OidSet } from './oid-set.js';
 
 /** Trees decoded at a time. */
 const TREE_BATCH = 2048;
@@ -61,7 +60,7 @@ export async function walkTrees(
         if (b === undefined) throw new NotFoundError('ERR_OBJECT_NOT_FOUND', `object ${batch[i]} not found`, { details: { oid: batch[i]! } });
         if (b.type !== 'tree') return;
         const depth = batchDepths[i]! + 1;
-        raw!.scan(b.body, (oid, tree) => {
+        raw!.scan(batch[i]!, b, (oid, tree) => {
           if (!visit(oid, tree ? TREE_MODE : BLOB_MODE, depth)) return false;
           if (tree) queue.push(oid), depths.push(depth);
           return true;
@@ -86,44 +85,94 @@ export async function walkTrees(
 const TREE_MODE = '40000';
 const BLOB_MODE = '100644';
 
+/** Bodies of fully met trees a walk keeps for comparing their delta children (ReferenceTrees), by count and by bytes. */
+const REFERENCE_TREES = 2 * TREE_BATCH;
+const REFERENCE_BYTES = 16 * 1024 * 1024;
+
+/**
+ * The bodies of the trees a walk scanned most recently whose every entry it has met, kept a
+ * while (a ring bounded by count and bytes) so a tree rebuilt from a delta of one of them is
+ * scanned beside its base (object/tree.ts scanBeside): in a history walked newest first, the
+ * base of a tree (the newer version of the directory) was usually scanned just before.
+ */
+export class ReferenceTrees {
+  readonly #bodies = new Map<Oid, Uint8Array>();
+  /** Their ids in the order kept, a ring (evicting through the Map's own order costs an iterator each time). */
+  readonly #kept: (Oid | undefined)[] = new Array<Oid | undefined>(REFERENCE_TREES);
+  #next = 0;
+  #bytes = 0;
+
+  /** The body of `base` when it is kept. */
+  get(base: Oid | undefined): Uint8Array | undefined {
+    return base === undefined ? undefined : this.#bodies.get(base);
+  }
+
+  /** Keeps the body of a tree whose every entry is met, evicting the oldest beyond the bounds. */
+  keep(oid: Oid, body: Uint8Array): void {
+    const bodies = this.#bodies;
+    if (body.length > REFERENCE_BYTES || bodies.has(oid)) return;
+    const kept = this.#kept;
+    // The slot taken is the oldest's; more go while the bytes are over.
+    for (let k = 0; k < REFERENCE_TREES && (kept[this.#next] !== undefined || this.#bytes + body.length > REFERENCE_BYTES); k++) {
+      const old = kept[this.#next];
+      if (old !== undefined) {
+        this.#bytes -= bodies.get(old)!.length;
+        bodies.delete(old);
+        kept[this.#next] = undefined;
+      }
+      if (this.#bytes + body.length <= REFERENCE_BYTES) break;
+      this.#next = (this.#next + 1) % REFERENCE_TREES;
+    }
+    kept[this.#next] = oid;
+    this.#next = (this.#next + 1) % REFERENCE_TREES;
+    bodies.set(oid, body);
+    this.#bytes += body.length;
+  }
+}
+
 /**
  * Tree bodies scanned for their entries' ids without decoding them (no names, no entry
  * objects, nothing put in the decoded-object cache, which a walk of a whole history would only
  * churn). Ids already met in this walk are recognized as raw bytes, so a hex id is made only for
- * an entry not seen before; `seen` stays the walk's one record of what was met.
+ * an entry not seen before; `seen` stays the walk's one record of what was met. A tree rebuilt
+ * from a delta whose base the walk met fully is scanned beside that base (object/tree.ts
+ * scanBeside): the entries they share are met already, with no lookup. Exported for its tests;
+ * walkTrees is its one user.
  */
-class RawTrees {
+export class RawTrees {
   readonly #seen: Set<Oid>;
   readonly #met = new OidSet();
+  readonly #reference = new ReferenceTrees();
 
   constructor(seen: Set<Oid>) {
     this.#seen = seen;
   }
 
-  /** Calls `visit` for every entry (not a gitlink) not met before; what it accepts is met. */
-  scan(body: Uint8Array, visit: (oid: Oid, tree: boolean) => boolean): void {
-    let i = 0;
-    while (i < body.length) {
-      const start = i;
-      const sp = body.indexOf(0x20, start);
-      const nul = sp < 0 ? -1 : body.indexOf(0, sp + 1);
-      if (nul < 0 || nul + 21 > body.length) throw new InvalidObjectError('truncated tree entry');
-      const at = nul + 1;
-      i = at + 20;
-      // Modes were checked when the tree was stored: "40000" (or "040000") is a tree, "160000" a gitlink.
-      const len = sp - start;
-      if (len === 6 && body[start] === 0x31 && body[start + 1] === 0x36) continue;
-      if (this.#met.has(body, at)) continue;
-      const oid = toHex(body, at, at + 20) as Oid;
-      if (this.#seen.has(oid)) {
-        this.#met.add(body, at);
-        continue;
-      }
-      const tree = (len === 5 && body[start] === 0x34) || (len === 6 && body[start] === 0x30 && body[start + 1] === 0x34);
-      if (!visit(oid, tree)) continue;
+  /** Calls `visit` for every entry (not a gitlink) of tree `oid` not met before; what it accepts is met. */
+  scan(oid: Oid, tree: { body: Uint8Array; base?: Oid }, visit: (oid: Oid, tree: boolean) => boolean): void {
+    const body = tree.body;
+    let complete = true;
+    scanBeside(body, this.#reference.get(tree.base), (start, sp, at) => {
+      if (!this.#entry(body, start, sp, at, visit)) complete = false;
+    });
+    if (complete) this.#reference.keep(oid, body);
+  }
+
+  /** One entry (mode at body[start..sp), id at `at`): false when it stays unmet (`visit` declined it). */
+  #entry(body: Uint8Array, start: number, sp: number, at: number, visit: (oid: Oid, tree: boolean) => boolean): boolean {
+    // Modes were checked when the tree was stored: "40000" (or "040000") is a tree, "160000" a gitlink.
+    const kind = rawEntryKind(body, start, sp);
+    if (kind === ENTRY_GITLINK) return true;
+    if (this.#met.has(body, at)) return true;
+    const oid = idHex(body, at);
+    if (this.#seen.has(oid)) {
       this.#met.add(body, at);
-      this.#seen.add(oid);
+      return true;
     }
+    if (!visit(oid, kind === ENTRY_TREE)) return false;
+    this.#met.add(body, at);
+    this.#seen.add(oid);
+    return true;
   }
 }
 

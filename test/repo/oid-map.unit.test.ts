@@ -1,7 +1,7 @@
-/** OidMap (raw ids → small integers) behaves as a Map of hex ids, through growth and collisions of the first bytes. */
+/** OidMap (raw ids → small integers) behaves as a Map of hex ids, through growth and collisions of the first bytes; OidQueue as an array queue; idHex as toHex. */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { OidMap, OidSet } from '../../src/repo/oid-set.js';
+import { idHex, OidMap, OidQueue, OidSet } from '../../src/repo/oid-set.js';
 import { toHex } from '../../src/platform/bytes.js';
 
 describe('OidMap and OidSet', () => {
@@ -43,5 +43,29 @@ describe('OidMap and OidSet', () => {
     const map = new OidMap();
     map.set(buf, 13, 42);
     expect(map.get(buf.slice(13, 33))).toBe(42);
+  });
+
+  it('queue ids first in, first out through growth and reuse of taken room', () => {
+    fc.assert(
+      fc.property(fc.array(fc.oneof(fc.uint8Array({ minLength: 20, maxLength: 20 }), fc.nat(40)), { maxLength: 400 }), (ops) => {
+        const queue = new OidQueue();
+        const model: string[] = [];
+        for (const op of ops) {
+          if (typeof op === 'number') {
+            expect(queue.shift(op).map((b) => toHex(b))).toEqual(model.splice(0, op));
+          } else {
+            queue.push(Uint8Array.from([9, ...op]), 1);
+            model.push(toHex(op));
+          }
+          expect(queue.length).toBe(model.length);
+        }
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  it('spell ids in hex as toHex does', () => {
+    const buf = new Uint8Array(45).map((_, i) => (i * 37 + 11) & 255);
+    expect(idHex(buf, 5)).toBe(toHex(buf, 5, 25));
   });
 });

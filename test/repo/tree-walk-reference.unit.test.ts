@@ -1,0 +1,129 @@
+/**
+ * The raw scan of long tree walks (tree-walk.ts RawTrees) compares a tree rebuilt from a delta
+ * with its base when the base was fully met, skipping the entries the two share. Whatever the
+ * base hint — the tree's real base, an unrelated tree, a tree whose bytes the new one copies
+ * from the middle of an entry, a base some of whose entries the walk declined — the scan must
+ * visit exactly what a scan of each entry against `seen` visits, in the same order.
+ */
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import type { Oid } from '../../src/object/oid.js';
+import { toHex } from '../../src/platform/bytes.js';
+import { RawTrees } from '../../src/repo/tree-walk.js';
+
+interface Entry {
+  mode: string;
+  name: string;
+  id: Uint8Array;
+}
+
+const MODES = ['100644', '100755', '120000', '40000', '040000', '160000'];
+
+function encode(entries: readonly Entry[]): Uint8Array {
+  const parts: number[] = [];
+  for (const e of entries) {
+    for (const c of `${e.mode} ${e.name}`) parts.push(c.charCodeAt(0));
+    parts.push(0, ...e.id);
+  }
+  return Uint8Array.from(parts);
+}
+
+/** The entries of a body, as the walk reads them (no checks: the bodies here are well formed). */
+function parse(body: Uint8Array): { mode: string; id: Uint8Array }[] {
+  const out: { mode: string; id: Uint8Array }[] = [];
+  let i = 0;
+  while (i < body.length) {
+    const sp = body.indexOf(0x20, i);
+    const nul = body.indexOf(0, sp);
+    out.push({ mode: String.fromCharCode(...body.subarray(i, sp)), id: body.subarray(nul + 1, nul + 21) });
+    i = nul + 21;
+  }
+  return out;
+}
+
+/** The walk's rule entry by entry: a gitlink or an id in `seen` is skipped, an accepted one joins `seen`. */
+function modelScan(body: Uint8Array, seen: Set<Oid>, visit: (oid: Oid, tree: boolean) => boolean): void {
+  for (const e of parse(body)) {
+    if (e.mode === '160000') continue;
+    const oid = toHex(e.id) as Oid;
+    if (seen.has(oid)) continue;
+    if (visit(oid, e.mode === '40000' || e.mode === '040000') && !seen.has(oid)) seen.add(oid);
+  }
+}
+
+/** How a step builds its tree from earlier ones, and which earlier tree it names as its base. */
+const step = fc.record({
+  from: fc.nat(),
+  kind: fc.constantFrom('fresh', 'edit', 'midEntry', 'same'),
+  edits: fc.array(fc.record({ at: fc.nat(), op: fc.constantFrom('id', 'drop', 'insert', 'rename', 'mode'), v: fc.nat(), id: fc.nat(40) }), { maxLength: 6 }),
+  fresh: fc.array(fc.record({ mode: fc.constantFrom(...MODES), name: fc.stringMatching(/^[a-e.]{1,6}$/), id: fc.nat(40) }), { maxLength: 12 }),
+  base: fc.oneof(fc.constant(-1), fc.nat()),
+  cut: fc.nat(),
+});
+
+/** A small pool of ids, so trees share entries and ids recur. */
+function poolId(n: number): Uint8Array {
+  const id = new Uint8Array(20);
+  id[0] = n;
+  id[7] = n * 7;
+  id[19] = 255 - n;
+  return id;
+}
+
+describe('raw tree scans beside a base', () => {
+  it('visit what a scan of every entry against seen visits, whatever the base hint', () => {
+    fc.assert(
+      fc.property(
+        fc.array(step, { minLength: 1, maxLength: 40 }),
+        fc.array(fc.nat(40), { maxLength: 8 }),
+        fc.array(fc.nat(40), { maxLength: 4 }),
+        (steps, declinedIds, haveIds) => {
+          const declined = new Set(declinedIds.map((n) => toHex(poolId(n)) as Oid));
+          const haves = haveIds.map((n) => toHex(poolId(n)) as Oid);
+          const trees: { oid: Oid; entries: Entry[]; body: Uint8Array }[] = [];
+          const seen = new Set<Oid>(haves);
+          const modelSeen = new Set<Oid>(haves);
+          const calls: string[] = [];
+          const modelCalls: string[] = [];
+          const raw = new RawTrees(seen);
+          steps.forEach((s, n) => {
+            const prev = trees.length > 0 ? trees[s.from % trees.length]! : undefined;
+            let entries: Entry[] = s.fresh.map((f) => ({ mode: f.mode, name: f.name, id: poolId(f.id) }));
+            let body: Uint8Array;
+            if (prev !== undefined && s.kind !== 'fresh') {
+              entries = prev.entries.map((e) => ({ ...e }));
+              for (const ed of s.kind === 'edit' ? s.edits : []) {
+                const at = entries.length === 0 ? 0 : ed.at % entries.length;
+                if (ed.op === 'insert' || entries.length === 0)
+                  entries.splice(at, 0, { mode: MODES[ed.v % MODES.length]!, name: `n${ed.v}`, id: poolId(ed.id) });
+                else if (ed.op === 'drop') entries.splice(at, 1);
+                else if (ed.op === 'id') entries[at]!.id = poolId(ed.id);
+                else if (ed.op === 'rename') entries[at]!.name = `r${ed.v}`;
+                else entries[at]!.mode = MODES[ed.v % MODES.length]!;
+              }
+            }
+            body = encode(entries);
+            if (prev !== undefined && s.kind === 'midEntry' && entries.length > 0 && prev.body.length >= 20) {
+              // An id made of base bytes copied from wherever (the middle of an entry): a crafted delta's copy.
+              const at = s.cut % (prev.body.length - 19);
+              entries[s.cut % entries.length]!.id = prev.body.slice(at, at + 20);
+              body = encode(entries);
+            }
+            const oid = `t${n}` as Oid;
+            trees.push({ oid, entries, body });
+            const base = s.base < 0 || trees.length < 2 ? undefined : trees[s.base % (trees.length - 1)]!.oid;
+            const record = (into: string[]) => (id: Oid, tree: boolean) => {
+              into.push(`${id}:${tree}`);
+              return !declined.has(id);
+            };
+            raw.scan(oid, { body, ...(base === undefined ? {} : { base }) }, record(calls));
+            modelScan(body, modelSeen, record(modelCalls));
+          });
+          expect(calls).toEqual(modelCalls);
+          expect([...seen].sort()).toEqual([...modelSeen].sort());
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+});
