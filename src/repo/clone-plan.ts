@@ -27,7 +27,7 @@ import { NotFoundError } from '../errors.js';
 import type { Oid } from '../object/oid.js';
 import { oidToBytes } from '../object/oid.js';
 import type { RepoContext } from './context.js';
-import { DEFAULT_MIN_COMMITS, cloneTips, ensureRecord, fullPackOptions, isFullClone } from './full-pack.js';
+import { DEFAULT_MIN_COMMITS, type RecordBuilder, cloneTips, ensureRecord, fullPackOptions, isFullClone } from './full-pack.js';
 import { type FullPackRecord, SeriesWriter, holdSeries, idsOf, listRecords, normalTips, readRecord, recordIds } from './full-pack-store.js';
 import { OidMap } from './oid-set.js';
 import { packBytes } from './pack-out.js';
@@ -176,13 +176,7 @@ function ensureClonePlan(ctx: RepoContext, tips: Oid[], minCommits: number, exte
  * whole plan, in the planner's order. The old ids are scanned against a map of the new plan
  * (what changed: small), not gathered into a set of the whole history.
  */
-async function buildPlan(
-  ctx: RepoContext,
-  tips: Oid[],
-  commits: (Oid | null)[],
-  base: FullPackRecord | undefined,
-  records: FullPackRecord[],
-): Promise<FullPackRecord> {
+const buildPlan: RecordBuilder = async (ctx, tips, commits, base, records) => {
   const { kv, poolId } = ctx;
   const haves = base === undefined ? [] : base.commits.filter((c): c is Oid => c !== null);
   const plan = (await planObjects(ctx.objects, { wants: tips, haves, ofsDelta: true })).oids;
@@ -211,4 +205,4 @@ async function buildPlan(
   } finally {
     writer.close();
   }
-}
+};

@@ -243,13 +243,7 @@ async function pickBase(ctx: RepoContext, records: FullPackRecord[], tips: Oid[]
  * Writes the record of `tips`: after `base` (appending in place when `base` ends its series,
  * else on a copy of it) or from nothing.
  */
-async function build(
-  ctx: RepoContext,
-  tips: Oid[],
-  commits: (Oid | null)[],
-  base: FullPackRecord | undefined,
-  records: FullPackRecord[],
-): Promise<FullPackRecord> {
+const build: RecordBuilder = async (ctx, tips, commits, base, records) => {
   const kv = ctx.kv;
   const pool = ctx.poolId;
   let writer: SeriesWriter;
@@ -309,7 +303,7 @@ async function build(
   } finally {
     writer.close();
   }
-}
+};
 
 /**
  * The sweep's hook: drops every record of the pool, full-clone pack or clone plan

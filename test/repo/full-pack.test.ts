@@ -5,87 +5,25 @@
  * after a force push and a branch delete plus a sweep, the old packs are dropped and a clone
  * neither misses nor leaks an object; a fork's clone holds its own refs' objects only.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openEngine, type Engine, type Repository } from '../../src/index.js';
-import { createNodeHandler } from '../../src/http/node-handler.js';
+import { describe, expect, it } from 'vitest';
+import type { Repository } from '../../src/index.js';
 import { internalsOf } from '../../src/repo/internals.js';
 import { listRecords } from '../../src/repo/full-pack-store.js';
-import { commitFiles, gitRunner, startServer, tempDirs } from '../http/helpers.js';
+import { commitFiles } from '../http/helpers.js';
+import { cloneObjects as clonedObjects, recordFor, recordServer, sourceObjects as reached, tipsOf as revParse } from './record-fixture.js';
 
-const dirs = tempDirs();
-let engine: Engine;
-let server: { url: string; close(): Promise<void> };
-let g: ReturnType<typeof gitRunner>;
-let work: string;
+const fx = recordServer('fp', { fullPacks: { minCommits: 1 } }, true);
 
-beforeAll(async () => {
-  g = gitRunner(dirs.make('fp-home-'));
-  // No cache of finished packs: every clone is answered by the stored pack or the planner.
-  engine = await openEngine({ path: dirs.make('fp-db-'), packCache: { maxBytes: 0, warm: false, fullPacks: { minCommits: 1 } } });
-  server = await startServer(createNodeHandler({ engine }) as never);
-  work = dirs.make('fp-work-');
-  await g.ok(['init', '-q', '-b', 'main', work]);
-  // Files that change a little per commit, so git push sends deltas.
-  const big = (n: number) => Array.from({ length: 200 }, (_, i) => `line ${i} ${i % 17 === n % 17 ? n : ''}`).join('\n');
-  for (let i = 0; i < 12; i++) await commitFiles(g, work, { 'a.txt': big(i), [`dir/f${i % 3}.txt`]: big(i * 7), 'dir/sub/c.txt': `c${i >> 2}\n` }, `m${i}`);
-  await g.ok(['tag', '-a', '-m', 'release one', 'v1'], work);
-  await g.ok(['checkout', '-q', '-b', 'feature', 'HEAD~4'], work);
-  await commitFiles(g, work, { 'feature.txt': 'only on feature\n', 'a.txt': big(99) }, 'feature');
-  await g.ok(['tag', 'light'], work);
-  await g.ok(['checkout', '-q', 'main'], work);
-  await engine.createRepo('fp');
-  await g.ok(['push', '-q', `${server.url}/fp.git`, 'main', 'feature', '--tags'], work);
-});
-
-afterAll(async () => {
-  await server?.close();
-  await engine?.close();
-  dirs.cleanup();
-});
-
-/** The tips a full clone wants: every branch and tag of the work repository. */
-async function sourceObjects(refs: string[]): Promise<string[]> {
-  const out = await g.ok(['rev-list', '--objects', ...refs], work);
-  return out
-    .split('\n')
-    .map((l) => l.slice(0, 40))
-    .filter((l) => l.length === 40)
-    .sort();
-}
-
-/** Clones `name` fully, checks it with `fsck --strict`, and lists its objects. */
-async function cloneObjects(name: string): Promise<string[]> {
-  const dest = dirs.make('fp-clone-');
-  await g.ok(['clone', '-q', '--bare', `${server.url}/${name}.git`, dest]);
-  await g.ok(['fsck', '--strict', '--no-dangling'], dest);
-  const out = await g.ok(['cat-file', '--batch-all-objects', '--batch-check=%(objectname)'], dest);
-  return out
-    .split('\n')
-    .filter((l) => l.length === 40)
-    .sort();
-}
-
-/** Waits for the background work after a push: a stored pack answering exactly `tips`. */
-async function storedFor(repo: Repository, tips: string[]): Promise<void> {
-  const objects = internalsOf(repo).objects;
-  const want = [...new Set(tips)].sort().join(',');
-  for (let i = 0; i < 400; i++) {
-    const records = await listRecords(objects.kv, objects.repoId);
-    if (records.some((r) => r.tips.join(',') === want)) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error('no stored full-clone pack appeared');
-}
-
-async function tipsOf(dir: string, refs: string[]): Promise<string[]> {
-  return (await g.ok(['rev-parse', ...refs], dir)).split('\n');
-}
+const sourceObjects = (refs: string[]) => reached(fx.g, fx.work, refs);
+const cloneObjects = (name: string) => clonedObjects(fx.g, `${fx.url}/${name}.git`, fx.dirs.make('fp-clone-'));
+const storedFor = (repo: Repository, tips: string[]) => recordFor(repo, 'pack', tips);
+const tipsOf = (dir: string, refs: string[]) => revParse(fx.g, dir, refs);
 
 describe('full-clone packs', () => {
   it('serves a full clone from the stored pack, then extends it after fast-forwards', async () => {
-    const repo = await engine.getRepo('fp');
-    const stats = engine.packCache.stats;
-    await storedFor(repo, await tipsOf(work, ['main', 'feature', 'v1', 'light']));
+    const repo = await fx.engine.getRepo('fp');
+    const stats = fx.engine.packCache.stats;
+    await storedFor(repo, await tipsOf(fx.work, ['main', 'feature', 'v1', 'light']));
     const served = stats.fullServed;
     expect(await cloneObjects('fp')).toEqual(await sourceObjects(['main', 'feature', 'v1', 'light']));
     expect(stats.fullServed).toBe(served + 1);
@@ -94,9 +32,9 @@ describe('full-clone packs', () => {
     const built = stats.fullBuilt;
     const extended = stats.fullExtended;
     for (let i = 0; i < 2; i++) {
-      await commitFiles(g, work, { 'a.txt': `after ${i}\n`, 'new/n.txt': `n${i}\n` }, `ff${i}`);
-      await g.ok(['push', '-q', `${server.url}/fp.git`, 'main'], work);
-      await storedFor(repo, await tipsOf(work, ['main', 'feature', 'v1', 'light']));
+      await commitFiles(fx.g, fx.work, { 'a.txt': `after ${i}\n`, 'new/n.txt': `n${i}\n` }, `ff${i}`);
+      await fx.g.ok(['push', '-q', `${fx.url}/fp.git`, 'main'], fx.work);
+      await storedFor(repo, await tipsOf(fx.work, ['main', 'feature', 'v1', 'light']));
     }
     expect(stats.fullBuilt).toBe(built);
     expect(stats.fullExtended).toBe(extended + 2);
@@ -107,34 +45,30 @@ describe('full-clone packs', () => {
   }, 120_000);
 
   it('after a force push and a branch delete plus a sweep: no pack of the old tips, nothing missing, nothing leaked', async () => {
-    const repo = await engine.getRepo('fp');
+    const repo = await fx.engine.getRepo('fp');
     const objects = internalsOf(repo).objects;
-    await g.ok(['push', '-q', '-f', `${server.url}/fp.git`, 'main~2:main', ':feature', ':light'], work);
-    await g.ok(['branch', '-q', '-D', 'feature'], work);
-    await g.ok(['tag', '-d', 'light'], work);
-    await g.ok(['reset', '-q', '--hard', 'main~2'], work);
-    const result = await engine.sweep();
+    await fx.g.ok(['push', '-q', '-f', `${fx.url}/fp.git`, 'main~2:main', ':feature', ':light'], fx.work);
+    await fx.g.ok(['branch', '-q', '-D', 'feature'], fx.work);
+    await fx.g.ok(['tag', '-d', 'light'], fx.work);
+    await fx.g.ok(['reset', '-q', '--hard', 'main~2'], fx.work);
+    const result = await fx.engine.sweep();
     expect(result.objects).toBeGreaterThan(0);
-    const gone = new Set(await g.ok(['rev-parse', 'HEAD@{1}'], work));
+    const gone = new Set(await fx.g.ok(['rev-parse', 'HEAD@{1}'], fx.work));
     for (const r of await listRecords(objects.kv, objects.repoId)) for (const t of r.tips) expect(gone.has(t)).toBe(false);
     // The reflog keeps the dropped commits in the work repository: list only what the refs reach.
-    const served = engine.packCache.stats.fullServed;
+    const served = fx.engine.packCache.stats.fullServed;
     expect(await cloneObjects('fp')).toEqual(await sourceObjects(['main', 'v1']));
-    expect(engine.packCache.stats.fullServed).toBe(served + 1);
+    expect(fx.engine.packCache.stats.fullServed).toBe(served + 1);
   }, 120_000);
 
   it('a fork clones its own refs, the source its own', async () => {
-    const fork = await engine.forkRepo('fp', 'fp-fork');
-    const other = dirs.make('fp-other-');
-    await g.ok(['clone', '-q', `${server.url}/fp-fork.git`, other]);
-    await commitFiles(g, other, { 'fork.txt': 'only in the fork\n' }, 'fork');
-    await g.ok(['push', '-q', 'origin', 'main'], other);
+    const fork = await fx.engine.forkRepo('fp', 'fp-fork');
+    const other = fx.dirs.make('fp-other-');
+    await fx.g.ok(['clone', '-q', `${fx.url}/fp-fork.git`, other]);
+    await commitFiles(fx.g, other, { 'fork.txt': 'only in the fork\n' }, 'fork');
+    await fx.g.ok(['push', '-q', 'origin', 'main'], other);
     await storedFor(fork, await tipsOf(other, ['main', 'v1']));
-    const forkObjects = (await g.ok(['rev-list', '--objects', 'main', 'v1'], other))
-      .split('\n')
-      .map((l) => l.slice(0, 40))
-      .filter((l) => l.length === 40)
-      .sort();
+    const forkObjects = await reached(fx.g, other, ['main', 'v1']);
     expect(await cloneObjects('fp-fork')).toEqual(forkObjects);
     expect(await cloneObjects('fp')).toEqual(await sourceObjects(['main', 'v1']));
   }, 120_000);
