@@ -66,7 +66,11 @@ export async function serveClonePlan(
   const tips = normalTips(input.wants);
   let record: FullPackRecord | undefined;
   try {
-    record = (await readRecord(ctx.kv, ctx.poolId, tips, 'plan')) ?? (await ensureClonePlan(ctx, tips, options.minCommits));
+    record = await readRecord(ctx.kv, ctx.poolId, tips, 'plan');
+    // A stored plan is read into memory whole: its ids count against the request's maxPackObjects
+    // as the planner's would (a plan built now was charged while it was planned).
+    if (record !== undefined) input.walk?.objects(record.count);
+    else record = await ensureClonePlan(ctx, tips, options.minCommits, { walk: input.walk });
   } catch (err) {
     // An object gone while the plan was made (a ref moved and a sweep ran): the planner answers.
     if (err instanceof NotFoundError) return undefined;
@@ -162,12 +166,12 @@ export async function refreshClonePlan(ctx: RepoContext): Promise<void> {
   if ((await listRecords(ctx.kv, ctx.poolId, 'plan')).length === 0) return;
   const tips = await cloneTips(ctx);
   if (tips.length === 0 || (await readRecord(ctx.kv, ctx.poolId, tips, 'plan')) !== undefined) return;
-  await ensureClonePlan(ctx, tips, options.minCommits, true);
+  await ensureClonePlan(ctx, tips, options.minCommits, { extendOnly: true });
 }
 
-/** The plan of `tips` (see ensureRecord); `extendOnly`: none unless a stored plan can be extended. */
-function ensureClonePlan(ctx: RepoContext, tips: Oid[], minCommits: number, extendOnly = false): Promise<FullPackRecord | undefined> {
-  return ensureRecord(ctx, 'plan', tips, minCommits, buildPlan, extendOnly);
+/** The plan of `tips` (see ensureRecord: `extendOnly`, none unless a stored plan can be extended; `walk`, the request's budget). */
+function ensureClonePlan(ctx: RepoContext, tips: Oid[], minCommits: number, how: Parameters<typeof ensureRecord>[5] = {}): Promise<FullPackRecord | undefined> {
+  return ensureRecord(ctx, 'plan', tips, minCommits, buildPlan, how);
 }
 
 /**
@@ -176,10 +180,10 @@ function ensureClonePlan(ctx: RepoContext, tips: Oid[], minCommits: number, exte
  * whole plan, in the planner's order. The old ids are scanned against a map of the new plan
  * (what changed: small), not gathered into a set of the whole history.
  */
-const buildPlan: RecordBuilder = async (ctx, tips, commits, base, records) => {
+const buildPlan: RecordBuilder = async (ctx, tips, commits, base, records, walk) => {
   const { kv, poolId } = ctx;
   const haves = base === undefined ? [] : base.commits.filter((c): c is Oid => c !== null);
-  const plan = (await planObjects(ctx.objects, { wants: tips, haves, ofsDelta: true })).oids;
+  const plan = (await planObjects(ctx.objects, { wants: tips, haves, ofsDelta: true, ...(walk ? { walk } : {}) })).oids;
   const atEnd = base !== undefined && records.every((r) => r.series !== base.series || r.count <= base.count);
   const writer = atEnd ? await SeriesWriter.after(kv, poolId, base) : await SeriesWriter.create(kv, poolId);
   try {

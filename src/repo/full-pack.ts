@@ -31,6 +31,7 @@ import { encodePackHeader } from '../pack/pack-writer.js';
 import { platform } from '../platform/index.js';
 import type { RepoContext } from './context.js';
 import { commitGraph } from './commit-graph.js';
+import type { WalkBudget } from '../protocol/walk-budget.js';
 import { isAncestor } from './commit-walk.js';
 import {
   type FullPackRecord,
@@ -110,7 +111,7 @@ export async function serveFullPack(ctx: RepoContext, input: ObjectPlanInput): P
   const tips = normalTips(input.wants);
   let record = await readRecord(ctx.kv, ctx.poolId, tips);
   try {
-    record ??= await ensureFullPack(ctx, tips, options.minCommits);
+    record ??= await ensureFullPack(ctx, tips, options.minCommits, input.walk);
   } catch (err) {
     // An object gone while it was being stored (a ref moved and a sweep ran): the planner answers.
     if (err instanceof NotFoundError) return undefined;
@@ -159,9 +160,9 @@ export async function cloneTips(ctx: RepoContext): Promise<Oid[]> {
   return normalTips(refs.filter(([n]) => n.startsWith('refs/heads/') || n.startsWith('refs/tags/')).map(([, v]) => v.oid));
 }
 
-/** The record of `tips`: stored, extended from another, or built; undefined below `minCommits`. */
-function ensureFullPack(ctx: RepoContext, tips: Oid[], minCommits: number): Promise<FullPackRecord | undefined> {
-  return ensureRecord(ctx, 'pack', tips, minCommits, build);
+/** The record of `tips`: stored, extended from another, or built (its plan charged to `walk`); undefined below `minCommits`. */
+function ensureFullPack(ctx: RepoContext, tips: Oid[], minCommits: number, walk?: WalkBudget): Promise<FullPackRecord | undefined> {
+  return ensureRecord(ctx, 'pack', tips, minCommits, build, { walk });
 }
 
 /** Writes the record of `kind` for `tips`, after `base` (a record of the same kind the tips reach) or from nothing. */
@@ -171,12 +172,14 @@ export type RecordBuilder = (
   commits: (Oid | null)[],
   base: FullPackRecord | undefined,
   records: FullPackRecord[],
+  walk: WalkBudget | undefined,
 ) => Promise<FullPackRecord>;
 
 /**
  * The record of `kind` for `tips` (one build per pool at a time): stored, extended from another
  * of its kind, or built; undefined when none is stored and the history is shorter than `minCommits`,
- * or (`extendOnly`) when no stored record of its kind can be extended.
+ * or (`extendOnly`) when no stored record of its kind can be extended. `walk`: the budget of the
+ * request that builds it (its plan is charged like the planner's: maxPackObjects, maxWalkCommits).
  */
 export function ensureRecord(
   ctx: RepoContext,
@@ -184,7 +187,7 @@ export function ensureRecord(
   tips: Oid[],
   minCommits: number,
   make: RecordBuilder,
-  extendOnly = false,
+  { extendOnly = false, walk }: { extendOnly?: boolean; walk?: WalkBudget | undefined } = {},
 ): Promise<FullPackRecord | undefined> {
   return serial(ctx, async () => {
     ctx.assertLive();
@@ -201,7 +204,7 @@ export function ensureRecord(
       const longest = Math.max(0, ...recs.map((r) => r?.generation ?? 0));
       if (longest < minCommits) return undefined;
     }
-    const record = await make(ctx, tips, commits, base, records);
+    const record = await make(ctx, tips, commits, base, records, walk);
     const tooMany = (r: FullPackRecord, all: FullPackRecord[]) => r !== record && !sameTips(r, record) && all.filter((x) => x.at >= r.at).length > MAX_RECORDS;
     await collect(ctx.kv, ctx.poolId, tooMany, kind);
     return record;
@@ -243,7 +246,7 @@ async function pickBase(ctx: RepoContext, records: FullPackRecord[], tips: Oid[]
  * Writes the record of `tips`: after `base` (appending in place when `base` ends its series,
  * else on a copy of it) or from nothing.
  */
-const build: RecordBuilder = async (ctx, tips, commits, base, records) => {
+const build: RecordBuilder = async (ctx, tips, commits, base, records, walk) => {
   const kv = ctx.kv;
   const pool = ctx.poolId;
   let writer: SeriesWriter;
@@ -266,7 +269,7 @@ const build: RecordBuilder = async (ctx, tips, commits, base, records) => {
   let oids: Oid[] = [];
   try {
     const haves = base === undefined ? [] : base.commits.filter((c): c is Oid => c !== null);
-    const plan = await planObjects(ctx.objects, { wants: tips, haves, ofsDelta: true });
+    const plan = await planObjects(ctx.objects, { wants: tips, haves, ofsDelta: true, ...(walk ? { walk } : {}) });
     oids = have.size === 0 ? plan.oids : plan.oids.filter((o) => !have.has(oidToBytes(o)));
     // Pinned while read: a sweep meanwhile does not take what is being copied.
     const release = await ctx.guard.pin(oids);

@@ -20,6 +20,8 @@ import type { Oid } from '../../src/object/oid.js';
 import { TAG, prefixRange, repoKey } from '../../src/storage/keys.js';
 import { fromHex } from '../../src/platform/bytes.js';
 import { AUTHOR, collectBytes } from '../engine/helpers.js';
+import { WalkBudget } from '../../src/protocol/walk-budget.js';
+import { LimitExceededError } from '../../src/errors.js';
 
 let engine: Engine | undefined;
 
@@ -163,6 +165,26 @@ describe('clone plans', () => {
     await engine!.sweep();
     const left = await plans(repo);
     expect(left.map((r) => r.tips)).toEqual([[forced]]);
+  });
+
+  it('count against the request’s maxPackObjects, when built and when read', async () => {
+    const repo = await setup({ clonePlans: { minCommits: 3 } });
+    const head = await tip(repo);
+    const total = (await planObjects(internalsOf(repo).objects, { wants: [head] })).oids.length;
+    const clone = (max: number) => {
+      const walk = new WalkBudget({ maxWalkCommits: 1e6, maxWalkMs: 60_000, maxPackObjects: max });
+      return internalsOf(repo).fetchPack({ wants: [head], ofsDelta: true, walk });
+    };
+    // The first full clone builds the plan under the request's budget: refused, nothing stored.
+    await expect(clone(total - 1)).rejects.toThrow(LimitExceededError);
+    expect(await plans(repo)).toEqual([]);
+    await collectBytes((await clone(total)).pack);
+    await planFor(repo, [head]);
+    // A stored plan is read whole: its ids count too.
+    const refused = await clone(total - 1).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(LimitExceededError);
+    expect((refused as LimitExceededError).details).toEqual({ limit: 'maxPackObjects', max: total - 1 });
+    expect(await collectBytes((await clone(total)).pack)).toEqual(await plannerPack(repo, [head]));
   });
 
   it('yield to the planner when their ids are gone or an object is missing', async () => {
