@@ -6,30 +6,13 @@
  * and keeps the garbage collector busy.
  */
 import type { Oid } from '../object/oid.js';
+import { toHex } from '../platform/bytes.js';
 
 const ID = 20;
 
-/** Char codes of the two hex digits of each byte value. */
-const HEX_CODES = new Uint8Array(512);
-for (let b = 0; b < 256; b++) {
-  const h = b.toString(16).padStart(2, '0');
-  HEX_CODES[2 * b] = h.charCodeAt(0);
-  HEX_CODES[2 * b + 1] = h.charCodeAt(1);
-}
-const hexScratch: number[] = new Array<number>(2 * ID).fill(0);
-
-/**
- * The hex id of the 20 bytes at `buf[off..off+20]`, made as one flat string: building it by
- * concatenation (platform/bytes.ts toHex) makes a chain of 20 intermediate strings per id,
- * which a walk of a history does for every object it meets.
- */
+/** The hex id of the 20 bytes at `buf[off..off+20]` (one flat string: platform/bytes.ts toHex). */
 export function idHex(buf: Uint8Array, off = 0): Oid {
-  for (let i = 0; i < ID; i++) {
-    const x = buf[off + i]! << 1;
-    hexScratch[2 * i] = HEX_CODES[x]!;
-    hexScratch[2 * i + 1] = HEX_CODES[x + 1]!;
-  }
-  return String.fromCharCode.apply(null, hexScratch) as Oid;
+  return toHex(buf, off, off + ID) as Oid;
 }
 
 /** A map from raw object ids to small non-negative integers (a type code, an index). */

@@ -97,3 +97,18 @@ describe('platform choice', () => {
     expect(getPlatform()).toBe(portablePlatform);
   });
 });
+
+describe('hex', () => {
+  it('toHex of any slice is its lower-case hex, short (ids, made from codes) and long, interleaved lengths included', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 200 }), fc.nat(), fc.nat(), (b, x, y) => {
+        const start = b.length === 0 ? 0 : x % (b.length + 1);
+        const end = start + (b.length - start === 0 ? 0 : y % (b.length - start + 1));
+        const want = Buffer.from(b.subarray(start, end)).toString('hex');
+        expect(toHex(b, start, end)).toBe(want);
+        expect(toHex(b)).toBe(Buffer.from(b).toString('hex'));
+        expect(fromHex(want)).toEqual(b.subarray(start, end));
+      }),
+    );
+  });
+});
