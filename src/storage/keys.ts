@@ -38,7 +38,8 @@
  *                                 seq 0xffffffff -> the id of the object whose marker should name it
  *   'M' pool kind(1) ...       -> full-clone packs (repo/full-pack-store.ts): 0x00 tips(20) record
  *                                 (JSON), 0x01 series(8) seq(4) pack bytes, 0x02 series(8) seq(4)
- *                                 object ids in pack order, 0x03 series(8) marker
+ *                                 object ids in pack order, 0x03 series(8) marker, 0x04 tips(20)
+ *                                 clone-plan record (JSON; its series holds ids only: repo/clone-plan.ts)
  * The object ranges ('O', 'D', 'C', 'Q', 'K', 'A', 'B', 'M'), the sweep state ('W') and the
  * cross-process leases ('L', whose sweep guard is the pool's) live under the pool's id
  * (POOL_TAGS); the record, refs and idempotency records under the repository's own (OWN_TAGS).
