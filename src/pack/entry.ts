@@ -75,16 +75,25 @@ export function isRefDeltaEntry(entry: Uint8Array): boolean {
  */
 export function refDeltaAsOfsDelta(entry: Uint8Array, distance: number): Uint8Array {
   if (!isRefDeltaEntry(entry)) throw new RangeError('not a ref-delta entry');
+  const ofs = encodeOfsOffset(distance);
+  const out = new Uint8Array(entry.length - 20 + ofs.length);
+  writeAsOfsDelta(out, 0, entry, ofs);
+  return out;
+}
+
+/**
+ * Writes the encoded OBJ_REF_DELTA `entry` into `out` at `o` as an OBJ_OFS_DELTA whose base
+ * offset is `ofs` (encodeOfsOffset): `entry.length - 20 + ofs.length` bytes. Returns the end.
+ */
+export function writeAsOfsDelta(out: Uint8Array, o: number, entry: Uint8Array, ofs: Uint8Array): number {
   let headerLength = 1;
   while (entry[headerLength - 1]! & 0x80) headerLength++;
-  const ofs = encodeOfsOffset(distance);
+  out.set(entry.subarray(0, headerLength), o);
+  out[o] = (entry[0]! & 0x8f) | (OBJ_OFS_DELTA << 4);
+  out.set(ofs, o + headerLength);
   const z = entry.subarray(headerLength + 20);
-  const out = new Uint8Array(headerLength + ofs.length + z.length);
-  out.set(entry.subarray(0, headerLength));
-  out[0] = (entry[0]! & 0x8f) | (OBJ_OFS_DELTA << 4);
-  out.set(ofs, headerLength);
-  out.set(z, headerLength + ofs.length);
-  return out;
+  out.set(z, o + headerLength + ofs.length);
+  return o + headerLength + ofs.length + z.length;
 }
 
 /**

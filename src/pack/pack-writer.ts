@@ -13,7 +13,7 @@ import type { Sha1Hasher } from '../platform/index.js';
 import { concat } from '../platform/bytes.js';
 import type { Oid } from '../object/oid.js';
 import { refDeltaBase } from '../object/packed.js';
-import { OBJ_OFS_DELTA, isRefDeltaEntry, refDeltaAsOfsDelta } from './entry.js';
+import { encodeOfsOffset, isRefDeltaEntry, refDeltaAsOfsDelta, writeAsOfsDelta } from './entry.js';
 
 /** Default size of the chunks `writePack` yields. */
 export const DEFAULT_PACK_CHUNK_SIZE = 64 * 1024;
@@ -268,15 +268,15 @@ function withOffsets(batch: PackBatch, at: number, bases: ReadonlySet<Oid>, offs
 /**
  * The chunk of a batch by plan position (`WritePackBatchesOptions.ofsPlan`), written straight
  * into one buffer: `offsets[p]` is where entry `p` was written, -1 before. A delta whose base
- * was written goes out as OBJ_OFS_DELTA: its header with the type changed, the distance, then
- * its deflated data (no view, header or part list per entry: one pass for the sizes, one copy).
+ * was written goes out as OBJ_OFS_DELTA (entry.ts `writeAsOfsDelta`; one pass for the sizes,
+ * one copy).
  */
 function planChunk(batch: PackBatch, at: number, base: Int32Array, offsets: Float64Array): Uint8Array {
   const { entries, positions } = batch;
   if (positions === undefined || positions.length !== entries.length) throw new InvalidArgumentError('ofs-deltas need the position of every entry');
   const n = entries.length;
-  // Per entry: its ofs-delta distance, or 0 when it goes as stored.
-  const distance = new Float64Array(n);
+  // Per entry: its ofs-delta base offset, or undefined when it goes as stored.
+  const ofs: (Uint8Array | undefined)[] = new Array(n);
   let total = 0;
   for (let i = 0; i < n; i++) {
     const p = positions[i]!;
@@ -284,47 +284,24 @@ function planChunk(batch: PackBatch, at: number, base: Int32Array, offsets: Floa
     const b = base[p]!;
     offsets[p] = at + total;
     if (b >= 0 && offsets[b]! >= 0 && isRefDeltaEntry(e)) {
-      const d = at + total - offsets[b]!;
-      distance[i] = d;
-      total += e.length - 20 + ofsLength(d);
+      const o = encodeOfsOffset(at + total - offsets[b]!);
+      ofs[i] = o;
+      total += e.length - 20 + o.length;
     } else total += e.length;
   }
-  if (n === 1 && distance[0] === 0) return entries[0]!;
+  if (n === 1 && ofs[0] === undefined) return entries[0]!;
   const out = new Uint8Array(total);
   let o = 0;
   for (let i = 0; i < n; i++) {
     const e = entries[i]!;
-    const d = distance[i]!;
-    if (d === 0) {
+    const d = ofs[i];
+    if (d !== undefined) o = writeAsOfsDelta(out, o, e, d);
+    else {
       out.set(e, o);
       o += e.length;
-      continue;
     }
-    let h = 1;
-    while (e[h - 1]! & 0x80) h++;
-    out.set(e.subarray(0, h), o);
-    out[o] = (e[0]! & 0x8f) | (OBJ_OFS_DELTA << 4);
-    o = writeOfs(out, o + h, d);
-    out.set(e.subarray(h + 20), o);
-    o += e.length - h - 20;
   }
   return out;
-}
-
-/** Bytes of an ofs-delta distance (entry.ts `encodeOfsOffset`). */
-function ofsLength(d: number): number {
-  let len = 1;
-  for (let x = Math.floor(d / 128); x > 0; x = Math.floor((x - 1) / 128)) len++;
-  return len;
-}
-
-/** Writes an ofs-delta distance (entry.ts `encodeOfsOffset`) at `o`; returns the end. */
-function writeOfs(out: Uint8Array, o: number, d: number): number {
-  const end = o + ofsLength(d);
-  let i = end - 1;
-  out[i] = d % 128;
-  for (let x = Math.floor(d / 128); x > 0; x = Math.floor((x - 1) / 128)) out[--i] = 0x80 | ((x - 1) % 128);
-  return end;
 }
 
 function* drain(c: Chunker): Generator<Uint8Array> {
