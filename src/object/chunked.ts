@@ -14,11 +14,11 @@ import { InvalidObjectError } from '../errors.js';
 import type { Kv, KvOp } from '../storage/kv.js';
 import { chunkKey, chunkStreamPrefix, prefixRange } from '../storage/keys.js';
 import { type ObjectType, type Oid, TYPE_NAMES, TYPE_NUMBERS, oidToBytes } from './oid.js';
+import { CHUNK_BYTES } from './packed.js';
 import { platform, youngGarbage } from '../platform/index.js';
 import { toHex, utf8 } from '../platform/bytes.js';
 
-/** Size of a stored chunk (the last one of a stream is shorter). */
-export const CHUNK_BYTES = 1024 * 1024;
+export { CHUNK_BYTES } from './packed.js';
 /** Length of a marker value. */
 const MARKER_BYTES = 32;
 /**

@@ -161,19 +161,32 @@ export interface StoredDelta {
   size?: number;
 }
 
+/**
+ * Size of a stored chunk of a big object's pack entry (object/chunked.ts; the last one of a
+ * stream is shorter). A streamed delta result leaves the pack reader in pieces of this size
+ * (pack/delta-stream.ts), so each is stored as a chunk as it is.
+ */
+export const CHUNK_BYTES = 1024 * 1024;
+
 /** The `D` value of an object stored as a delta (new layout, see StoredDelta). */
 export function encodeStoredDelta(type: ObjectType, size: number, entry: Uint8Array): Uint8Array {
-  const head: number[] = [TYPE_NUMBERS[type]];
+  const head = storedDeltaHead(TYPE_NUMBERS[type], size);
+  const out = new Uint8Array(head.length + entry.length);
+  out.set(head);
+  out.set(entry, head.length);
+  return out;
+}
+
+/** The prefix of a `D` value before its ref-delta entry: the type number, then the size as a varint (see StoredDelta). */
+export function storedDeltaHead(typeNumber: number, size: number): Uint8Array {
+  const head: number[] = [typeNumber];
   let rest = size;
   while (rest >= 128) {
     head.push((rest % 128) | 0x80);
     rest = Math.floor(rest / 128);
   }
   head.push(rest);
-  const out = new Uint8Array(head.length + entry.length);
-  out.set(head);
-  out.set(entry, head.length);
-  return out;
+  return Uint8Array.from(head);
 }
 
 /** Parses a `D` value of either layout (see StoredDelta). */

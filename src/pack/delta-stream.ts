@@ -11,6 +11,7 @@ import { CorruptPackError, LimitExceededError } from '../errors.js';
 import { platform, type Sha1Hasher, type StreamDeflater, type StreamInflater } from '../platform/index.js';
 import { toHex, utf8 } from '../platform/bytes.js';
 import { type ObjectType, type Oid, TYPE_NUMBERS } from '../object/oid.js';
+import { CHUNK_BYTES } from '../object/packed.js';
 import { encodeEntryHeader } from './entry.js';
 import { readDeltaSizes } from './delta.js';
 import type { InflateBudget } from './budget.js';
@@ -25,10 +26,10 @@ const WINDOWS_KEPT = 8;
 const FEED = 4096;
 /**
  * A streamed result's entry bytes leave in pieces of exactly this size (the last one shorter),
- * counted from the entry's first byte: object/chunked.ts's CHUNK_BYTES, so each piece becomes a
- * stored chunk as it is (ChunkSink.addOwned), without a copy on the consumer's thread.
+ * counted from the entry's first byte: the stored chunk size, so each piece becomes a stored
+ * chunk as it is (object/chunked.ts ChunkSink.addOwned), without a copy on the consumer's thread.
  */
-const PIECE = 1024 * 1024;
+const PIECE = CHUNK_BYTES;
 
 /** Where copy instructions read the base from. */
 export interface BaseSource {

@@ -15,7 +15,7 @@
  */
 import { CorruptPackError } from '../errors.js';
 import type { ObjectType } from '../object/oid.js';
-import { encodeEntryHeader, encodePacked } from '../object/packed.js';
+import { encodeEntryHeader, encodePacked, storedDeltaHead } from '../object/packed.js';
 
 /** Pack type number of OBJ_OFS_DELTA. */
 export const OBJ_OFS_DELTA = 6;
@@ -109,17 +109,10 @@ export function storedDeltaEntry(
   zlib: Uint8Array,
 ): { stored: Uint8Array; entry: Uint8Array } {
   const head = encodeEntryHeader(OBJ_REF_DELTA, deltaSize);
-  let prefix = 1;
-  for (let rest = size; rest >= 128; rest = Math.floor(rest / 128)) prefix++;
-  const stored = new Uint8Array(1 + prefix + head.length + 20 + zlib.length);
-  stored[0] = type;
-  let at = 1;
-  let rest = size;
-  while (rest >= 128) {
-    stored[at++] = (rest % 128) | 0x80;
-    rest = Math.floor(rest / 128);
-  }
-  stored[at++] = rest;
+  const prefix = storedDeltaHead(type, size);
+  const stored = new Uint8Array(prefix.length + head.length + 20 + zlib.length);
+  stored.set(prefix);
+  const at = prefix.length;
   stored.set(head, at);
   stored.set(baseOid, at + head.length);
   stored.set(zlib, at + head.length + 20);
