@@ -207,7 +207,7 @@ export async function* recordIds(kv: Kv, poolId: number, r: FullPackRecord): Asy
 /** The hex ids of a raw id chunk. */
 export function idsOf(chunk: Uint8Array): Oid[] {
   const out: Oid[] = [];
-  for (let o = 0; o < chunk.length; o += 20) out.push(oidFromBytes(chunk.subarray(o, o + 20)));
+  for (let o = 0; o < chunk.length; o += 20) out.push(oidFromBytes(chunk, o));
   return out;
 }
 

@@ -5,15 +5,8 @@
  * million objects marks in tens of megabytes, where a `Set` of hex strings costs ten times that
  * and keeps the garbage collector busy.
  */
-import type { Oid } from '../object/oid.js';
-import { toHex } from '../platform/bytes.js';
 
 const ID = 20;
-
-/** The hex id of the 20 bytes at `buf[off..off+20]` (one flat string: platform/bytes.ts toHex). */
-export function idHex(buf: Uint8Array, off = 0): Oid {
-  return toHex(buf, off, off + ID) as Oid;
-}
 
 /** A map from raw object ids to small non-negative integers (a type code, an index). */
 export class OidMap {

@@ -4,13 +4,13 @@
  * clone of a long history never holds whole levels of decoded trees; and `reachableObjects`,
  * everything reachable from some tips (commits through the commit graph, commit-graph.ts).
  */
-import type { Oid } from '../object/oid.js';
+import { type Oid, oidFromBytes } from '../object/oid.js';
 import type { ObjectStore } from '../object/object-store.js';
 import { ENTRY_GITLINK, ENTRY_TREE, isGitlinkMode, isTreeMode, rawEntryKind, scanBeside } from '../object/tree.js';
 import { commitGraph } from './commit-graph.js';
 import type { WalkBudget } from '../protocol/walk-budget.js';
 import { NotFoundError } from '../errors.js';
-import { idHex, OidSet } from './oid-set.js';
+import { OidSet } from './oid-set.js';
 
 /** Trees decoded at a time. */
 const TREE_BATCH = 2048;
@@ -164,7 +164,7 @@ export class RawTrees {
     const kind = rawEntryKind(body, start, sp);
     if (kind === ENTRY_GITLINK) return true;
     if (this.#met.has(body, at)) return true;
-    const oid = idHex(body, at);
+    const oid = oidFromBytes(body, at);
     if (this.#seen.has(oid)) {
       this.#met.add(body, at);
       return true;

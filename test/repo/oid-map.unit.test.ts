@@ -1,7 +1,8 @@
-/** OidMap (raw ids → small integers) behaves as a Map of hex ids, through growth and collisions of the first bytes; OidQueue as an array queue; idHex as toHex. */
+/** OidMap (raw ids → small integers) behaves as a Map of hex ids, through growth and collisions of the first bytes; OidQueue as an array queue; oidFromBytes spells ids as toHex does. */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { idHex, OidMap, OidQueue, OidSet } from '../../src/repo/oid-set.js';
+import { OidMap, OidQueue, OidSet } from '../../src/repo/oid-set.js';
+import { oidFromBytes } from '../../src/object/oid.js';
 import { toHex } from '../../src/platform/bytes.js';
 
 describe('OidMap and OidSet', () => {
@@ -66,6 +67,6 @@ describe('OidMap and OidSet', () => {
 
   it('spell ids in hex as toHex does', () => {
     const buf = new Uint8Array(45).map((_, i) => (i * 37 + 11) & 255);
-    expect(idHex(buf, 5)).toBe(toHex(buf, 5, 25));
+    expect(oidFromBytes(buf, 5)).toBe(toHex(buf, 5, 25));
   });
 });
