@@ -343,9 +343,7 @@ function objectIds(batch: readonly ReadObject[]): Oid[] {
 
 /** Whether the repository stores no object (whole or delta). */
 async function holdsNoObject(kv: Kv, repoId: number): Promise<boolean> {
-  for (const tag of [TAG.object, TAG.delta]) {
-    for await (const _ of kv.keys({ ...repoRange(tag, repoId), limit: 1 })) return false;
-  }
+  for (const tag of [TAG.object, TAG.delta]) if (await kv.anyKey(repoRange(tag, repoId))) return false;
   return true;
 }
 

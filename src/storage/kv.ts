@@ -186,6 +186,12 @@ export class Kv {
     }
   }
 
+  /** Whether any key is in [gte, lt) (one key read at most). */
+  async anyKey(range: KeyRange): Promise<boolean> {
+    for await (const _ of this.keys({ ...range, limit: 1 })) return true;
+    return false;
+  }
+
   /** Deletes every key in [gte, lt). */
   async clear(range: KeyRange): Promise<void> {
     this.#check();

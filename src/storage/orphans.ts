@@ -44,7 +44,7 @@ export async function clearRepoRanges(kv: Kv, id: number, tags: readonly number[
   let found = false;
   for (const tag of tags) {
     const range = repoRange(tag, id);
-    for await (const _ of kv.keys({ ...range, limit: 1 })) found = true;
+    if (await kv.anyKey(range)) found = true;
     await kv.clear(range);
   }
   return found;

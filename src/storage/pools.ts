@@ -17,8 +17,7 @@ export async function poolMembers(kv: Kv, poolId: number): Promise<number[]> {
 
 /** The writes that make `memberId` a member of `poolId` (and the pool's first member one too, when it had no keys yet). */
 export async function joinPoolOps(kv: Kv, poolId: number, memberId: number): Promise<KvOp[]> {
-  let listed = false;
-  for await (const _ of kv.keys({ ...prefixRange(repoPrefix(TAG.pool, poolId)), limit: 1 })) listed = true;
+  const listed = await kv.anyKey(prefixRange(repoPrefix(TAG.pool, poolId)));
   const members = listed ? [memberId] : [poolId, memberId];
   return members.map((m) => ({ type: 'put' as const, key: poolMemberKey(poolId, m), value: new Uint8Array(0) }));
 }
