@@ -27,7 +27,7 @@ import { NotFoundError } from '../errors.js';
 import type { Oid } from '../object/oid.js';
 import { oidToBytes } from '../object/oid.js';
 import type { RepoContext } from './context.js';
-import { DEFAULT_MIN_COMMITS, type RecordBuilder, cloneTips, ensureRecord, fullPackOptions, isFullClone } from './full-pack.js';
+import { type RecordBuilder, cloneTips, ensureRecord, fullPackOptions, isFullClone, recordOptions } from './full-pack.js';
 import { type FullPackRecord, SeriesWriter, holdSeries, idsOf, listRecords, normalTips, readRecord, recordIds } from './full-pack-store.js';
 import { OidMap } from './oid-set.js';
 import { packBytes } from './pack-out.js';
@@ -46,9 +46,7 @@ export interface ClonePlanOptions {
 /** The options in force, or undefined when clone plans are off (or full-clone packs answer instead). */
 function planOptions(ctx: RepoContext): Required<ClonePlanOptions> | undefined {
   if (fullPackOptions(ctx) !== undefined) return undefined;
-  const o = ctx.packCache?.options.clonePlans ?? CLONE_PLANS_DEFAULT;
-  if (o === false) return undefined;
-  return { minCommits: (o === true ? undefined : o.minCommits) ?? DEFAULT_MIN_COMMITS };
+  return recordOptions(ctx.packCache?.options.clonePlans ?? CLONE_PLANS_DEFAULT);
 }
 
 /**

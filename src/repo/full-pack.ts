@@ -69,7 +69,11 @@ export interface FullPackOptions {
  * server that serves full clones of long histories turns them on (docs/storage.md).
  */
 export function fullPackOptions(ctx: RepoContext): Required<FullPackOptions> | undefined {
-  const o = ctx.packCache?.options.fullPacks;
+  return recordOptions(ctx.packCache?.options.fullPacks);
+}
+
+/** A kind of record's option as given (`true`, `{ minCommits }`, off) with its default filled in; undefined when off. */
+export function recordOptions(o: FullPackOptions | boolean | undefined): Required<FullPackOptions> | undefined {
   if (o === undefined || o === false) return undefined;
   return { minCommits: (o === true ? undefined : o.minCommits) ?? DEFAULT_MIN_COMMITS };
 }
