@@ -196,6 +196,18 @@ export function decodeStoredDelta(value: Uint8Array): StoredDelta {
   if (first >= 0x10) return { entry: value, base: refDeltaBase(value) };
   const type = TYPE_NAMES[first];
   if (type === undefined) throw new InvalidObjectError('stored delta has a bad type byte');
+  const { size, at } = storedDeltaSize(value);
+  const entry = value.subarray(at);
+  return { entry, base: refDeltaBase(entry), type, size };
+}
+
+/** The ref-delta entry of a new-layout `D` value (see StoredDelta), without parsing it further. */
+export function storedDeltaRefEntry(value: Uint8Array): Uint8Array {
+  return value.subarray(storedDeltaSize(value).at);
+}
+
+/** The object size of a new-layout `D` value and where its ref-delta entry starts. */
+function storedDeltaSize(value: Uint8Array): { size: number; at: number } {
   let size = 0;
   let scale = 1;
   let i = 1;
@@ -206,8 +218,7 @@ export function decodeStoredDelta(value: Uint8Array): StoredDelta {
     scale *= 128;
     if (!(b & 0x80)) break;
   }
-  const entry = value.subarray(i);
-  return { entry, base: refDeltaBase(entry), type, size };
+  return { size, at: i };
 }
 
 /** The delta data of a stored ref-delta entry (inflated). */

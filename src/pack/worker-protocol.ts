@@ -7,6 +7,7 @@
  */
 import { CorruptPackError, LevelGitError, LimitExceededError } from '../errors.js';
 import { type ObjectType, type Oid, TYPE_NAMES, TYPE_NUMBERS } from '../object/oid.js';
+import { storedDeltaRefEntry } from '../object/packed.js';
 import type { PackObject } from './delta-resolver.js';
 import type { ReadPackOptions } from './pack-reader.js';
 
@@ -226,7 +227,7 @@ export function fromWireBatch(w: WireBatch): ReadObject[] {
     const stored = get(row, STORED, true);
     if (stored !== undefined) {
       o.stored = stored;
-      o.deltaEntry = stored.subarray(storedHeadLength(stored));
+      o.deltaEntry = storedDeltaRefEntry(stored);
     }
     const deltaEntry = get(row, DELTA_ENTRY, false);
     if (deltaEntry !== undefined) o.deltaEntry = deltaEntry;
@@ -238,13 +239,6 @@ export function fromWireBatch(w: WireBatch): ReadObject[] {
     out[i] = o;
   }
   return out;
-}
-
-/** Length of a `D` value's type byte and size varint (object/packed.ts encodeStoredDelta): where its ref-delta entry starts. */
-function storedHeadLength(stored: Uint8Array): number {
-  let i = 1;
-  while (stored[i]! & 0x80) i++;
-  return i + 1;
 }
 
 const EMPTY = new Uint8Array(0);
