@@ -16,6 +16,7 @@ import { type BaseSource, ChunkedBase, MemoryBase, StreamingDelta } from './delt
 import type { RawEntry, RawPiece } from './pack-parser.js';
 import type { InflateBudget } from './budget.js';
 import { BaseCache } from './base-cache.js';
+import { PackedBases } from './packed-bases.js';
 
 /** One object read from a pack. */
 export interface PackObject {
@@ -63,6 +64,8 @@ export interface ResolverOptions {
   maxDeltaDepth: number;
   /** Bytes of recently resolved bodies kept as delta bases (0: none). */
   baseCacheBytes: number;
+  /** Bytes of resolved entries' zlib streams kept to rebuild bases that left the body cache (packed-bases.ts; 0: none). */
+  packedBaseBytes: number;
   /** Bytes of deltas (data, zlib stream and declared result) waiting for a base later in the pack. */
   maxDeferredBytes: number;
   /** The inflated-byte budget every delta result is charged to. */
@@ -118,6 +121,7 @@ export class DeltaResolver {
   readonly #o: ResolverOptions;
   readonly #getBase: GetBase | undefined;
   readonly #cache: BaseCache | undefined;
+  readonly #packed: PackedBases | undefined;
 
   readonly #byOffset = new Map<number, Resolved | typeof PENDING>();
   readonly #byOid = new Map<Oid, Resolved>();
@@ -141,6 +145,7 @@ export class DeltaResolver {
     this.#getBase = options.getBase;
     const max = Math.floor(options.baseCacheBytes);
     this.#cache = max > 0 ? new BaseCache(max) : undefined;
+    this.#packed = this.#cache !== undefined && options.packedBaseBytes > 0 ? new PackedBases(options.packedBaseBytes) : undefined;
   }
 
   /** Objects resolved and not yet taken. */
@@ -260,6 +265,7 @@ export class DeltaResolver {
       const body = data;
       const oid = hashObject(objectType, body);
       this.#emit({ oid, type: objectType, body, entry: entry.stable ? entry.bytes : entry.bytes.slice() });
+      this.#packed?.add(oid, zlib, body.length, undefined, body.length);
       this.#resolved(entryOffset, { oid, type: objectType, depth: 0 }, body);
     }
     return true;
@@ -281,8 +287,13 @@ export class DeltaResolver {
   }
 
   #cachedBody(oid: Oid): Uint8Array | undefined {
-    return this.#cache?.get(oid) ?? this.#batchBodies.get(oid);
+    return this.#heldBody(oid) ?? this.#packed?.rebuild(oid, this.#heldBody, this.#keep, this.#o.maxObjectSize);
   }
+
+  /** A body held whole: in the cache, or in the batch not yet taken. */
+  readonly #heldBody = (oid: Oid): Uint8Array | undefined => this.#cache?.get(oid) ?? this.#batchBodies.get(oid);
+
+  readonly #keep = (oid: Oid, body: Uint8Array): void => this.#cache?.set(oid, body);
 
   /** Resolves a delta whose in-pack base left the cache (or was streamed): the consumer has stored it by now. */
   async #resolveFromStore(offset: number, base: Resolved, delta: Uint8Array, zlib: Uint8Array): Promise<void> {
@@ -369,6 +380,7 @@ export class DeltaResolver {
     const oid = hashObject(base.type, body);
     const { stored, entry: deltaEntry } = storedDeltaEntry(TYPE_NUMBERS[base.type], body.length, delta.length, oidToBytes(base.oid), zlib);
     this.#emit({ oid, type: base.type, body, delta: { base: base.oid, data: delta }, deltaEntry, stored });
+    this.#packed?.add(oid, zlib, delta.length, base.oid, body.length);
     this.#resolved(offset, { oid, type: base.type, depth }, body);
   }
 

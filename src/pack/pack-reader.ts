@@ -30,6 +30,11 @@ export interface ReadPackOptions {
   /** Bytes of recently resolved bodies kept as delta bases. Default 64 MiB. */
   baseCacheBytes?: number;
   /**
+   * Bytes of resolved entries' zlib streams kept to rebuild bases that left `baseCacheBytes`
+   * on the reader's thread (pack/packed-bases.ts) before asking `getBase`. Default 32 MiB; 0: off.
+   */
+  packedBaseBytes?: number;
+  /**
    * Bytes of deltas waiting for a base that comes later in the pack: their data, zlib streams
    * and the results they declare. Default 256 MiB.
    */
@@ -74,6 +79,7 @@ const DEFAULTS = {
   maxPackBytes: 4 * 1024 * MiB,
   maxDeltaDepth: 10_000,
   baseCacheBytes: 64 * MiB,
+  packedBaseBytes: 32 * MiB,
   maxDeferredBytes: 256 * MiB,
 };
 
@@ -112,6 +118,7 @@ class PackReader {
       maxObjectSize,
       maxDeltaDepth: options.maxDeltaDepth ?? DEFAULTS.maxDeltaDepth,
       baseCacheBytes: options.baseCacheBytes ?? DEFAULTS.baseCacheBytes,
+      packedBaseBytes: options.packedBaseBytes ?? DEFAULTS.packedBaseBytes,
       maxDeferredBytes: options.maxDeferredBytes ?? DEFAULTS.maxDeferredBytes,
       budget,
       ...(options.streamBlobsOver === undefined ? {} : { streamOver: options.streamBlobsOver }),

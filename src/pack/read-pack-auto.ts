@@ -92,6 +92,7 @@ const LIMITS = [
   'maxPackBytes',
   'maxDeltaDepth',
   'baseCacheBytes',
+  'packedBaseBytes',
   'maxDeferredBytes',
   'maxInflatedBytes',
   'streamBlobsOver',

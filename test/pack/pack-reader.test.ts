@@ -180,6 +180,7 @@ describe('readPack on packs made by git', () => {
     const objects: PackObject[] = [];
     for await (const batch of readPack(asAsync(chunks(pack, 500)), {
       baseCacheBytes: 1,
+      packedBaseBytes: 0,
       getBase: async (oid) => {
         asked++;
         return seen.get(oid);
@@ -191,7 +192,28 @@ describe('readPack on packs made by git', () => {
     expectSameAsGit(repo, objects, all);
     expect(asked).toBeGreaterThan(0);
   });
+
+  it('rebuilds evicted bases from their compressed entries without asking getBase', async () => {
+    const pack = packObjects(['--revs', '--all', '--delta-base-offset', '--depth=50'], '');
+    const asked: Oid[] = [];
+    const getBase = async (oid: Oid) => {
+      asked.push(oid);
+      return undefined;
+    };
+    const objects: PackObject[] = [];
+    for await (const batch of readPack(asAsync(chunks(pack, 500)), { baseCacheBytes: 1, getBase })) objects.push(...batch);
+    expectSameAsGit(repo, objects, all);
+    expect(asked).toEqual([]);
+    // With the compressed tier too small to hold the bases, the eviction is reported as before.
+    await expect(collectAll(readPack(asAsync(chunks(pack, 500)), { baseCacheBytes: 1, packedBaseBytes: 1 }))).rejects.toThrow(/left the base cache/);
+  });
 });
+
+async function collectAll(batches: AsyncIterable<PackObject[]>): Promise<PackObject[]> {
+  const out: PackObject[] = [];
+  for await (const b of batches) out.push(...b);
+  return out;
+}
 
 function allObjectsOf(repo: string): string[] {
   return gitText(repo, ['cat-file', '--batch-all-objects', '--batch-check=%(objectname)']).split('\n').filter(Boolean);

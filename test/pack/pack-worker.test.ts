@@ -227,7 +227,7 @@ describe('readPackAuto in a worker thread', () => {
           const o = byOid.get(oid);
           return o && { type: o.type, body: o.body };
         };
-        const small = await collect(readPackAuto(asAsync(chunks(pack, 5000)), { worker: 'worker', baseCacheBytes: 1, getBase }));
+        const small = await collect(readPackAuto(asAsync(chunks(pack, 5000)), { worker: 'worker', baseCacheBytes: 1, packedBaseBytes: 0, getBase }));
         expectIdentical(small, inline);
       }
       // A base in an earlier batch, evicted from a one-byte cache: asked of the main thread.
@@ -244,7 +244,7 @@ describe('readPackAuto in a worker thread', () => {
         const o = held.get(oid);
         return o && { type: o.type, body: o.body };
       };
-      expectIdentical(await collect(readPackAuto(asAsync(chunks(evicting, 5000)), { worker: 'worker', baseCacheBytes: 1, getBase: fromMain })), objects);
+      expectIdentical(await collect(readPackAuto(asAsync(chunks(evicting, 5000)), { worker: 'worker', baseCacheBytes: 1, packedBaseBytes: 0, getBase: fromMain })), objects);
       expect(asked).toBeGreaterThan(0);
       const thin = new Uint8Array(git(repo, ['pack-objects', '--stdout', '-q', '--revs', '--thin'], 'HEAD\n^HEAD~3\n'));
       const full = await collect(readPack(asAsync([new Uint8Array(git(repo, ['pack-objects', '--stdout', '-q', '--revs', '--all'], ''))])));
