@@ -244,7 +244,10 @@ describe('readPackAuto in a worker thread', () => {
         const o = held.get(oid);
         return o && { type: o.type, body: o.body };
       };
-      expectIdentical(await collect(readPackAuto(asAsync(chunks(evicting, 5000)), { worker: 'worker', baseCacheBytes: 1, packedBaseBytes: 0, getBase: fromMain })), objects);
+      expectIdentical(
+        await collect(readPackAuto(asAsync(chunks(evicting, 5000)), { worker: 'worker', baseCacheBytes: 1, packedBaseBytes: 0, getBase: fromMain })),
+        objects,
+      );
       expect(asked).toBeGreaterThan(0);
       const thin = new Uint8Array(git(repo, ['pack-objects', '--stdout', '-q', '--revs', '--thin'], 'HEAD\n^HEAD~3\n'));
       const full = await collect(readPack(asAsync([new Uint8Array(git(repo, ['pack-objects', '--stdout', '-q', '--revs', '--all'], ''))])));
