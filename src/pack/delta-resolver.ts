@@ -16,7 +16,7 @@ import { type BaseSource, ChunkedBase, MemoryBase, StreamingDelta } from './delt
 import type { RawEntry, RawPiece } from './pack-parser.js';
 import type { InflateBudget } from './budget.js';
 import { BaseCache } from './base-cache.js';
-import { PackedBases } from './packed-bases.js';
+import { NO_PACKED, PackedBases } from './packed-bases.js';
 
 /** One object read from a pack. */
 export interface PackObject {
@@ -79,6 +79,8 @@ interface Resolved {
   oid: Oid;
   type: ObjectType;
   depth: number;
+  /** Its number in the compressed tier (packed-bases.ts), or NO_PACKED. */
+  packed: number;
 }
 
 /** A delta whose base is not known yet. */
@@ -231,7 +233,7 @@ export class DeltaResolver {
       const { oid, size } = entry.streamed;
       this.#batch.push({ oid, type: 'blob', body: EMPTY, streamed: size });
       this.#streamedInBatch = true;
-      this.#resolved(entry.offset, { oid, type: 'blob', depth: 0 }, undefined);
+      this.#resolved(entry.offset, { oid, type: 'blob', depth: 0, packed: NO_PACKED }, undefined);
       return true;
     }
     const { type, offset: entryOffset, data } = entry;
@@ -243,7 +245,7 @@ export class DeltaResolver {
       if (base === PENDING) {
         this.#defer(this.#waitingOnOffset, baseOffset, deferred(entryOffset, data, zlib.slice()));
       } else {
-        const body = this.#cachedBody(base.oid);
+        const body = this.#cachedBody(base);
         if (body === undefined) return this.#resolveFromStore(entryOffset, base, data, zlib.slice());
         this.#resolveDelta(entryOffset, base, body, data, zlib);
       }
@@ -251,7 +253,7 @@ export class DeltaResolver {
       const oid = entry.baseOid!;
       const known = this.#byOid.get(oid);
       if (known !== undefined) {
-        const body = this.#cachedBody(oid);
+        const body = this.#cachedBody(known);
         if (body === undefined) return this.#resolveFromStore(entryOffset, known, data, zlib.slice());
         this.#resolveDelta(entryOffset, known, body, data, zlib);
       } else if (this.#getBase !== undefined) {
@@ -265,8 +267,8 @@ export class DeltaResolver {
       const body = data;
       const oid = hashObject(objectType, body);
       this.#emit({ oid, type: objectType, body, entry: entry.stable ? entry.bytes : entry.bytes.slice() });
-      this.#packed?.add(oid, zlib, body.length, undefined, body.length);
-      this.#resolved(entryOffset, { oid, type: objectType, depth: 0 }, body);
+      const packed = this.#packed?.add(oid, zlib, body.length, NO_PACKED, body.length) ?? NO_PACKED;
+      this.#resolved(entryOffset, { oid, type: objectType, depth: 0, packed }, body);
     }
     return true;
   }
@@ -286,13 +288,15 @@ export class DeltaResolver {
     }
   }
 
-  #cachedBody(oid: Oid): Uint8Array | undefined {
-    return this.#heldBody(oid) ?? this.#packed?.rebuild(oid, this.#heldBody, this.#keep, this.#o.maxObjectSize);
+  /** The body of a resolved entry: held whole, or rebuilt from the compressed tier. */
+  #cachedBody(r: Resolved): Uint8Array | undefined {
+    return this.#heldBody(r.oid) ?? (r.packed === NO_PACKED ? undefined : this.#packed?.rebuild(r.packed, this.#heldBody, this.#keep, this.#o.maxObjectSize));
   }
 
   /** A body held whole: in the cache, or in the batch not yet taken. */
   readonly #heldBody = (oid: Oid): Uint8Array | undefined => this.#cache?.get(oid) ?? this.#batchBodies.get(oid);
 
+  /** Caches a rebuilt body. */
   readonly #keep = (oid: Oid, body: Uint8Array): void => this.#cache?.set(oid, body);
 
   /** Resolves a delta whose in-pack base left the cache (or was streamed): the consumer has stored it by now. */
@@ -328,7 +332,7 @@ export class DeltaResolver {
     }
     if (outside.size === undefined && hashObject(outside.type, outside.body) !== oid)
       throw new CorruptPackError(`getBase returned the wrong object for ${oid}`);
-    this.#resolveDelta(offset, { oid, type: outside.type, depth: 0 }, this.#source(oid, outside, getBase), delta, zlib);
+    this.#resolveDelta(offset, { oid, type: outside.type, depth: 0, packed: NO_PACKED }, this.#source(oid, outside, getBase), delta, zlib);
   }
 
   #evicted(oid: Oid): LimitExceededError {
@@ -380,8 +384,8 @@ export class DeltaResolver {
     const oid = hashObject(base.type, body);
     const { stored, entry: deltaEntry } = storedDeltaEntry(TYPE_NUMBERS[base.type], body.length, delta.length, oidToBytes(base.oid), zlib);
     this.#emit({ oid, type: base.type, body, delta: { base: base.oid, data: delta }, deltaEntry, stored });
-    this.#packed?.add(oid, zlib, delta.length, base.oid, body.length);
-    this.#resolved(offset, { oid, type: base.type, depth }, body);
+    const packed = base.packed === NO_PACKED ? NO_PACKED : (this.#packed?.add(oid, zlib, delta.length, base.packed, body.length) ?? NO_PACKED);
+    this.#resolved(offset, { oid, type: base.type, depth, packed }, body);
   }
 
   /**
@@ -398,7 +402,7 @@ export class DeltaResolver {
     if (!a.sd.done) return;
     this.#active = undefined;
     const oid = a.sd.oid();
-    const r: Resolved = { oid, type: a.base.type, depth: a.depth };
+    const r: Resolved = { oid, type: a.base.type, depth: a.depth, packed: NO_PACKED };
     if (a.collect) {
       this.#emit({ oid, type: a.base.type, body: a.sd.body });
       this.#resolved(a.offset, r, a.sd.body);
