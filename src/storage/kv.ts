@@ -158,13 +158,18 @@ export class Kv {
 
   /** Entries with keys in [gte, lt) (to the end without `lt`), in key order. */
   async *entries(range: KeyRange & { limit?: number }): AsyncGenerator<[Uint8Array, Uint8Array]> {
+    for await (const batch of this.entryBatches(range)) yield* batch;
+  }
+
+  /** `entries` a database read at a time (up to 1,000): a long scan pays one generator step per read, not per entry. */
+  async *entryBatches(range: KeyRange & { limit?: number }): AsyncGenerator<[Uint8Array, Uint8Array][]> {
     this.#check();
     const it = this.db.iterator({ ...range, ...VIEW });
     try {
       while (true) {
         const batch = (await it.nextv(1000)) as [Uint8Array, Uint8Array][];
         if (batch.length === 0) return;
-        yield* batch;
+        yield batch;
       }
     } finally {
       await it.close();
