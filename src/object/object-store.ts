@@ -423,9 +423,9 @@ export class ObjectStore {
     return values.map((v) => v && deltaEntryOf(v));
   }
 
-  /** Every `D` value in key order, a database read at a time: [key (the raw id from byte 5 on), value]. */
+  /** Every `D` value in key order, a database read (up to 1 MiB) at a time: [key (the raw id from byte 5 on), value]. */
   deltaRange(): AsyncGenerator<[Uint8Array, Uint8Array][]> {
-    return this.#kv.entryBatches(repoRange(TAG.delta, this.repoId));
+    return this.#kv.entryBatches(repoRange(TAG.delta, this.repoId), 1 << 20);
   }
 
   /** Stored deltas of `oids`, parsed (undefined where the object has no `D` entry). */
