@@ -17,7 +17,6 @@ import type { ObjectStore } from '../object/object-store.js';
 import { deltaEntryOf, refDeltaBaseAt } from '../object/packed.js';
 import { writePackBatches, type PackBatch } from '../pack/pack-writer.js';
 import { isChunked } from '../object/chunked.js';
-import { OidMap } from './oid-set.js';
 
 /** Longest delta chain a pack carries (git's pack.depth default). */
 export const MAX_CHAIN = 50;
@@ -48,7 +47,7 @@ const BATCH = 512;
 /**
  * One complete pack of exactly `oids` (see the module comment), framed by pack/pack-writer.ts.
  * `oids` as hex ids or as one table of raw ids (20 bytes each, a clone plan's form): every
- * read is keyed by raw bytes and positions are found in an OidMap, so no hex id is made on the way.
+ * read is keyed by raw bytes and positions are found in a table over those ids (`Positions`), so no hex id is made on the way.
  */
 export async function* packBytes(
   objects: ObjectStore,
@@ -100,8 +99,7 @@ async function* plannedBatches(
   { onBatch, keepDeltaBytes = KEEP_DELTA_BYTES, scanDeltas: scan = false }: PackBytesOptions,
 ): AsyncGenerator<PackBatch> {
   const n = base.length;
-  const position = new OidMap(n);
-  for (let i = 0; i < n; i++) position.set(ids, i * 20, i);
+  const position = new Positions(ids, n);
   const kept = new KeptEntries(n, keepDeltaBytes);
   // Where the `D` value of position p (its ref-delta entry) sends it: as a delta of a position, as thin, or whole.
   const settle = (p: number, entry: Uint8Array) => {
@@ -169,7 +167,7 @@ async function* plannedBatches(
  * size in the pack's ids turned out to be other objects' (a pool shared with larger forks), the
  * scan stops and only the deltas met so far are settled (the rest are looked up).
  */
-async function scanDeltas(objects: ObjectStore, position: OidMap, settle: (p: number, entry: Uint8Array) => void): Promise<Uint8Array> {
+async function scanDeltas(objects: ObjectStore, position: Positions, settle: (p: number, entry: Uint8Array) => void): Promise<Uint8Array> {
   const settled = new Uint8Array(position.size);
   let others = 0;
   for await (const batch of objects.deltaRange()) {
@@ -182,6 +180,50 @@ async function scanDeltas(objects: ObjectStore, position: OidMap, settle: (p: nu
     }
   }
   return settled.fill(1);
+}
+
+/**
+ * Plan positions by id: open addressing over the pack's own table of ids (a slot holds a
+ * position, 4 bytes, the table at most half full; an id is compared with its row of `ids`),
+ * where an OidMap would hold a second copy of every id. A full clone looks up about two ids per
+ * object, and the smaller table stays in the processor's caches. A repeated id maps to its last position.
+ */
+class Positions {
+  readonly #ids: Uint8Array;
+  readonly #slots: Int32Array;
+  readonly #mask: number;
+  readonly size: number;
+
+  constructor(ids: Uint8Array, n: number) {
+    let cap = 1024;
+    while (cap < n * 2) cap *= 2;
+    this.#ids = ids;
+    this.#slots = new Int32Array(cap); // position + 1; 0 is empty
+    this.#mask = cap - 1;
+    this.size = n;
+    for (let p = 0; p < n; p++) this.#slots[this.#find(ids, p * 20)] = p + 1;
+  }
+
+  // Ids are SHA-1 output: their first four bytes are already a uniform hash.
+  #find(buf: Uint8Array, off: number): number {
+    const ids = this.#ids;
+    const slots = this.#slots;
+    let i = ((buf[off]! << 24) | (buf[off + 1]! << 16) | (buf[off + 2]! << 8) | buf[off + 3]!) & this.#mask;
+    for (;;) {
+      const s = slots[i]!;
+      if (s === 0) return i;
+      const at = (s - 1) * 20;
+      let k = 0;
+      while (k < 20 && ids[at + k] === buf[off + k]) k++;
+      if (k === 20) return i;
+      i = (i + 1) & this.#mask;
+    }
+  }
+
+  /** The position of the id at `buf[off..off+20]`, or -1. */
+  get(buf: Uint8Array, off: number): number {
+    return this.#slots[this.#find(buf, off)]! - 1;
+  }
 }
 
 /**
