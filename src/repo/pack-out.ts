@@ -47,7 +47,8 @@ const BATCH = 512;
 /**
  * One complete pack of exactly `oids` (see the module comment), framed by pack/pack-writer.ts.
  * `oids` as hex ids or as one table of raw ids (20 bytes each, a clone plan's form): every
- * read is keyed by raw bytes and positions are found in a table over those ids (`Positions`), so no hex id is made on the way.
+ * read is keyed by raw bytes and positions are found in a table over those ids (`Positions`),
+ * so no hex id is made on the way.
  */
 export async function* packBytes(
   objects: ObjectStore,
@@ -192,23 +193,30 @@ class Positions {
   readonly #ids: Uint8Array;
   readonly #slots: Int32Array;
   readonly #mask: number;
+  readonly #shift: number;
   readonly size: number;
 
   constructor(ids: Uint8Array, n: number) {
     let cap = 1024;
-    while (cap < n * 2) cap *= 2;
+    let bits = 10;
+    while (cap < n * 2) {
+      cap *= 2;
+      bits++;
+    }
     this.#ids = ids;
     this.#slots = new Int32Array(cap); // position + 1; 0 is empty
     this.#mask = cap - 1;
+    this.#shift = 32 - bits;
     this.size = n;
     for (let p = 0; p < n; p++) this.#slots[this.#find(ids, p * 20)] = p + 1;
   }
 
-  // Ids are SHA-1 output: their first four bytes are already a uniform hash.
+  // Ids are SHA-1 output: their first bytes are already a uniform hash. Their leading bits pick
+  // the slot, so ids met in key order (a scan of the D range) walk the table front to back.
   #find(buf: Uint8Array, off: number): number {
     const ids = this.#ids;
     const slots = this.#slots;
-    let i = ((buf[off]! << 24) | (buf[off + 1]! << 16) | (buf[off + 2]! << 8) | buf[off + 3]!) & this.#mask;
+    let i = ((buf[off]! << 24) | (buf[off + 1]! << 16) | (buf[off + 2]! << 8) | buf[off + 3]!) >>> this.#shift;
     for (;;) {
       const s = slots[i]!;
       if (s === 0) return i;
