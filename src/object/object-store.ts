@@ -12,7 +12,7 @@ import { NotFoundError, InvalidObjectError } from '../errors.js';
 import type { Kv, KvOp } from '../storage/kv.js';
 import { TAG, commitGraphKey, deltaKey, objectKey, prefixRange, repoKey, repoRange } from '../storage/keys.js';
 import { type Oid, type ObjectType, oidToBytes, oidFromBytes } from './oid.js';
-import { decodeStoredDelta, encodePacked, packedInfo, type StoredDelta } from './packed.js';
+import { decodeStoredDelta, deltaEntryOf, encodePacked, packedInfo, type StoredDelta } from './packed.js';
 import { decodeTree, type TreeEntry } from './tree.js';
 import { decodeCommit, decodeTag, type Commit, type Tag } from './commit.js';
 import { type ChunkedRef, assembleChunked, clearChunks, decodeChunked, inflateChunks, isChunked, readChunks } from './chunked.js';
@@ -84,6 +84,13 @@ export class ObjectStore {
 
   #wholeKeys(oids: readonly Oid[]): Uint8Array[] {
     return oids.map((o) => objectKey(this.repoId, oidToBytes(o)));
+  }
+
+  /** Keys of the raw ids at positions `at` of `ids` (20 bytes each): no hex id on the way. */
+  #keysAt(tag: number, ids: Uint8Array, at: ArrayLike<number>): Uint8Array[] {
+    const keys: Uint8Array[] = new Array(at.length);
+    for (let j = 0; j < at.length; j++) keys[j] = repoKey(tag, this.repoId, ids.subarray(at[j]! * 20, at[j]! * 20 + 20));
+    return keys;
   }
 
   /** Stored forms of `oids`: the whole entries in one round trip, the `D` values of the rest in a second. */
@@ -165,7 +172,13 @@ export class ObjectStore {
    * object's entry comes back as its chunk marker (chunked.ts `isChunked`): stream it with `chunks`.
    */
   async materialize(oids: readonly Oid[]): Promise<Uint8Array[]> {
-    return this.#materialize(oids, await this.#kv.getMany(this.#wholeKeys(oids)));
+    return this.#materialize((i) => oids[i]!, await this.#kv.getMany(this.#wholeKeys(oids)));
+  }
+
+  /** `materialize` of the raw ids at positions `at` of `ids` (a pack's table of ids, 20 bytes each). */
+  async materializeAt(ids: Uint8Array, at: ArrayLike<number>): Promise<Uint8Array[]> {
+    const got = await this.#kv.getMany(this.#keysAt(TAG.object, ids, at));
+    return this.#materialize((i) => oidFromBytes(ids, at[i]! * 20), got);
   }
 
   /**
@@ -176,24 +189,26 @@ export class ObjectStore {
   async materializeMissing(oids: readonly Oid[], level = 1): Promise<void> {
     const present = await this.#kv.hasMany(this.#wholeKeys(oids));
     await this.#materialize(
-      oids,
+      (i) => oids[i]!,
       present.map((p) => (p ? EMPTY : undefined)),
       level,
     );
   }
 
-  async #materialize(oids: readonly Oid[], out: (Uint8Array | undefined)[], level = 1): Promise<Uint8Array[]> {
+  /** Resolves, deflates and writes back the entries missing from `out` (`oidAt(i)`: the id of `out[i]`). */
+  async #materialize(oidAt: (i: number) => Oid, out: (Uint8Array | undefined)[], level = 1): Promise<Uint8Array[]> {
     const rest: number[] = [];
     for (let i = 0; i < out.length; i++) if (out[i] === undefined) rest.push(i);
     if (rest.length === 0) return out as Uint8Array[];
-    const raws = await this.readMany(rest.map((i) => oids[i]!));
+    const oids = rest.map(oidAt);
+    const raws = await this.readMany(oids);
     const ops: KvOp[] = [];
     rest.forEach((i, j) => {
       const r = raws[j];
-      if (r === undefined) throw new NotFoundError('ERR_OBJECT_NOT_FOUND', `object ${oids[i]} not found`, { details: { oid: oids[i]! } });
+      if (r === undefined) throw new NotFoundError('ERR_OBJECT_NOT_FOUND', `object ${oids[j]} not found`, { details: { oid: oids[j]! } });
       const entry = encodePacked(r.type, r.body, level);
       out[i] = entry;
-      ops.push({ type: 'put', key: objectKey(this.repoId, oidToBytes(oids[i]!)), value: entry });
+      ops.push({ type: 'put', key: objectKey(this.repoId, oidToBytes(oids[j]!)), value: entry });
     });
     await this.#kv.batch(ops);
     return out as Uint8Array[];
@@ -400,6 +415,17 @@ export class ObjectStore {
     );
     // After the markers: a crash in between leaves unnamed chunks, never a marker without them.
     await clearChunks(this.#kv, this.repoId, chunked);
+  }
+
+  /** The ref-delta entries of the raw ids at positions `at` of `ids` (`D` values, not parsed further); undefined where none. */
+  async deltaEntriesAt(ids: Uint8Array, at: ArrayLike<number>): Promise<(Uint8Array | undefined)[]> {
+    const values = await this.#kv.getMany(this.#keysAt(TAG.delta, ids, at));
+    return values.map((v) => v && deltaEntryOf(v));
+  }
+
+  /** Every `D` value in key order, a database read (up to 1 MiB) at a time: [key (the raw id from byte 5 on), value]. */
+  deltaRange(): AsyncGenerator<[Uint8Array, Uint8Array][]> {
+    return this.#kv.entryBatches(repoRange(TAG.delta, this.repoId), 1 << 20);
   }
 
   /** Stored deltas of `oids`, parsed (undefined where the object has no `D` entry). */

@@ -140,9 +140,15 @@ export function refDeltaEntry(deltaSize: number, baseOidBytes: Uint8Array, zlib:
 
 /** The base id of a stored ref-delta entry. */
 export function refDeltaBase(entry: Uint8Array): string {
+  const at = refDeltaBaseAt(entry);
+  return toHex(entry, at, at + 20);
+}
+
+/** Where the 20 raw bytes of a stored ref-delta entry's base id start (after its header). */
+export function refDeltaBaseAt(entry: Uint8Array): number {
   let i = 0;
   while (entry[i]! & 0x80) i++;
-  return toHex(entry, i + 1, i + 21);
+  return i + 1;
 }
 
 /**
@@ -199,6 +205,13 @@ export function decodeStoredDelta(value: Uint8Array): StoredDelta {
   const { size, at } = storedDeltaSize(value);
   const entry = value.subarray(at);
   return { entry, base: refDeltaBase(entry), type, size };
+}
+
+/** The ref-delta entry of a `D` value of either layout (see StoredDelta), without parsing it further. */
+export function deltaEntryOf(value: Uint8Array): Uint8Array {
+  const first = value[0];
+  if (first === undefined) throw new InvalidObjectError('stored delta is empty');
+  return first >= 0x10 ? value : storedDeltaRefEntry(value);
 }
 
 /** The ref-delta entry of a new-layout `D` value (see StoredDelta), without parsing it further. */

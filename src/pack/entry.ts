@@ -29,15 +29,29 @@ export { encodeEntryHeader, decodeEntryHeader, refDeltaEntry, type EntryHeader }
 
 /** Encodes the negative offset of an OBJ_OFS_DELTA base (distance back from the delta entry). */
 export function encodeOfsOffset(distance: number): Uint8Array {
+  const out = new Uint8Array(ofsOffsetLength(distance));
+  writeOfsOffset(out, 0, distance);
+  return out;
+}
+
+/** Bytes `encodeOfsOffset(distance)` takes. */
+export function ofsOffsetLength(distance: number): number {
   if (!Number.isSafeInteger(distance) || distance <= 0) throw new RangeError(`invalid ofs-delta distance ${distance}`);
-  const out: number[] = [distance % 128];
-  let n = Math.floor(distance / 128);
-  while (n > 0) {
+  let length = 1;
+  for (let n = Math.floor(distance / 128); n > 0; n = Math.floor((n - 1) / 128)) length++;
+  return length;
+}
+
+/** Writes `encodeOfsOffset(distance)` into `out` at `o` without allocating; returns the end. */
+function writeOfsOffset(out: Uint8Array, o: number, distance: number): number {
+  const end = o + ofsOffsetLength(distance);
+  let i = end - 1;
+  out[i] = distance % 128;
+  for (let n = Math.floor(distance / 128); n > 0; n = Math.floor(n / 128)) {
     n -= 1;
-    out.push(0x80 | (n % 128));
-    n = Math.floor(n / 128);
+    out[--i] = 0x80 | (n % 128);
   }
-  return Uint8Array.from(out.reverse());
+  return end;
 }
 
 /**
@@ -75,25 +89,26 @@ export function isRefDeltaEntry(entry: Uint8Array): boolean {
  */
 export function refDeltaAsOfsDelta(entry: Uint8Array, distance: number): Uint8Array {
   if (!isRefDeltaEntry(entry)) throw new RangeError('not a ref-delta entry');
-  const ofs = encodeOfsOffset(distance);
-  const out = new Uint8Array(entry.length - 20 + ofs.length);
-  writeAsOfsDelta(out, 0, entry, ofs);
+  const out = new Uint8Array(entry.length - 20 + ofsOffsetLength(distance));
+  writeAsOfsDelta(out, 0, entry, distance);
   return out;
 }
 
 /**
  * Writes the encoded OBJ_REF_DELTA `entry` into `out` at `o` as an OBJ_OFS_DELTA whose base
- * offset is `ofs` (encodeOfsOffset): `entry.length - 20 + ofs.length` bytes. Returns the end.
+ * starts `distance` bytes before it: `entry.length - 20 + ofsOffsetLength(distance)` bytes,
+ * nothing allocated but one view of the zlib stream (a full clone rewrites ~100,000 entries).
+ * Returns the end.
  */
-export function writeAsOfsDelta(out: Uint8Array, o: number, entry: Uint8Array, ofs: Uint8Array): number {
-  let headerLength = 1;
-  while (entry[headerLength - 1]! & 0x80) headerLength++;
-  out.set(entry.subarray(0, headerLength), o);
+export function writeAsOfsDelta(out: Uint8Array, o: number, entry: Uint8Array, distance: number): number {
+  let h = 0;
+  do out[o + h] = entry[h]!;
+  while (entry[h++]! & 0x80);
   out[o] = (entry[0]! & 0x8f) | (OBJ_OFS_DELTA << 4);
-  out.set(ofs, o + headerLength);
-  const z = entry.subarray(headerLength + 20);
-  out.set(z, o + headerLength + ofs.length);
-  return o + headerLength + ofs.length + z.length;
+  const at = writeOfsOffset(out, o + h, distance);
+  const z = entry.subarray(h + 20);
+  out.set(z, at);
+  return at + z.length;
 }
 
 /**

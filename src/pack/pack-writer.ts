@@ -13,7 +13,7 @@ import type { Sha1Hasher } from '../platform/index.js';
 import { concat } from '../platform/bytes.js';
 import type { Oid } from '../object/oid.js';
 import { refDeltaBase } from '../object/packed.js';
-import { encodeOfsOffset, isRefDeltaEntry, refDeltaAsOfsDelta, writeAsOfsDelta } from './entry.js';
+import { isRefDeltaEntry, ofsOffsetLength, refDeltaAsOfsDelta, writeAsOfsDelta } from './entry.js';
 
 /** Default size of the chunks `writePack` yields. */
 export const DEFAULT_PACK_CHUNK_SIZE = 64 * 1024;
@@ -275,8 +275,8 @@ function planChunk(batch: PackBatch, at: number, base: Int32Array, offsets: Floa
   const { entries, positions } = batch;
   if (positions === undefined || positions.length !== entries.length) throw new InvalidArgumentError('ofs-deltas need the position of every entry');
   const n = entries.length;
-  // Per entry: its ofs-delta base offset, or undefined when it goes as stored.
-  const ofs: (Uint8Array | undefined)[] = new Array(n);
+  // Per entry: the distance back to its ofs-delta base, or 0 when it goes as stored.
+  const distance = new Float64Array(n);
   let total = 0;
   for (let i = 0; i < n; i++) {
     const p = positions[i]!;
@@ -284,18 +284,17 @@ function planChunk(batch: PackBatch, at: number, base: Int32Array, offsets: Floa
     const b = base[p]!;
     offsets[p] = at + total;
     if (b >= 0 && offsets[b]! >= 0 && isRefDeltaEntry(e)) {
-      const o = encodeOfsOffset(at + total - offsets[b]!);
-      ofs[i] = o;
-      total += e.length - 20 + o.length;
+      const d = at + total - offsets[b]!;
+      distance[i] = d;
+      total += e.length - 20 + ofsOffsetLength(d);
     } else total += e.length;
   }
-  if (n === 1 && ofs[0] === undefined) return entries[0]!;
+  if (n === 1 && distance[0] === 0) return entries[0]!;
   const out = new Uint8Array(total);
   let o = 0;
   for (let i = 0; i < n; i++) {
     const e = entries[i]!;
-    const d = ofs[i];
-    if (d !== undefined) o = writeAsOfsDelta(out, o, e, d);
+    if (distance[i]! > 0) o = writeAsOfsDelta(out, o, e, distance[i]!);
     else {
       out.set(e, o);
       o += e.length;

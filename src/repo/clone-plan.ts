@@ -78,13 +78,17 @@ export async function serveClonePlan(
   return { shallow: [], unshallow: [], pack: streamPlan(ctx, record, planned) };
 }
 
-/** A record's ids as hex ids, in pack order (its series held while they are read). */
-async function readIds(ctx: RepoContext, r: FullPackRecord): Promise<Oid[]> {
+/** A record's ids in pack order as one table of raw ids, 20 bytes each (its series held while they are read). */
+async function readIds(ctx: RepoContext, r: FullPackRecord): Promise<Uint8Array> {
   const hold = holdSeries(ctx.kv, ctx.poolId, r.series);
   try {
-    const oids: Oid[] = [];
-    for await (const chunk of recordIds(ctx.kv, ctx.poolId, r)) for (const id of idsOf(chunk)) oids.push(id);
-    return oids;
+    const ids = new Uint8Array(r.count * 20);
+    let at = 0;
+    for await (const chunk of recordIds(ctx.kv, ctx.poolId, r)) {
+      ids.set(chunk, at);
+      at += chunk.length;
+    }
+    return ids;
   } finally {
     hold();
   }
@@ -96,20 +100,24 @@ async function readIds(ctx: RepoContext, r: FullPackRecord): Promise<Oid[]> {
  * when anything is missing before then.
  */
 async function* streamPlan(ctx: RepoContext, r: FullPackRecord, planned: () => Promise<AsyncIterable<Uint8Array>>): AsyncGenerator<Uint8Array> {
-  let oids: Oid[] | undefined;
+  let ids: Uint8Array | undefined;
   try {
-    oids = await readIds(ctx, r);
+    ids = await readIds(ctx, r);
   } catch (err) {
     if (!(err instanceof NotFoundError)) throw err;
   }
-  if (oids !== undefined && (yield* packPlan(ctx, r, oids))) return;
+  if (ids !== undefined && (yield* packPlan(ctx, r, ids))) return;
   yield* await planned();
 }
 
-/** Streams the pack of `oids`; false (nothing yielded) when the plan cannot serve. */
-async function* packPlan(ctx: RepoContext, r: FullPackRecord, oids: Oid[]): AsyncGenerator<Uint8Array, boolean> {
-  const release = await ctx.guard.pin(oids);
-  const chunks = packBytes(ctx.objects, oids, true, undefined, { ofsDelta: true });
+/**
+ * Streams the pack of `ids` (raw, as stored: pinned, read and placed without a hex id); false
+ * (nothing yielded) when the plan cannot serve. Its deltas are found by one key-ordered read of
+ * the `D` range (pack-out.ts `scanDeltas`): a full clone sends most of the store.
+ */
+async function* packPlan(ctx: RepoContext, r: FullPackRecord, ids: Uint8Array): AsyncGenerator<Uint8Array, boolean> {
+  const release = await ctx.guard.pin(ids);
+  const chunks = packBytes(ctx.objects, ids, true, undefined, { ofsDelta: true, scanDeltas: true });
   try {
     // Still stored once pinned: a sweep that deleted one of its tips meanwhile dropped it.
     if ((await readRecord(ctx.kv, ctx.poolId, r.tips, 'plan'))?.series !== r.series) return false;

@@ -12,9 +12,9 @@
  * second up to `keepDeltaBytes` (32 MiB by default; the rest are read again).
  */
 import { NotFoundError } from '../errors.js';
-import type { Oid } from '../object/oid.js';
+import { type Oid, oidFromBytes, writeOid } from '../object/oid.js';
 import type { ObjectStore } from '../object/object-store.js';
-import type { StoredDelta } from '../object/packed.js';
+import { deltaEntryOf, refDeltaBaseAt } from '../object/packed.js';
 import { writePackBatches, type PackBatch } from '../pack/pack-writer.js';
 import { isChunked } from '../object/chunked.js';
 
@@ -29,6 +29,12 @@ export interface PackBytesOptions {
   onBatch?: (oids: readonly Oid[]) => void;
   /** Bytes of stored deltas kept from the first pass to the second (default 32 MiB; more are read again). */
   keepDeltaBytes?: number;
+  /**
+   * Find the stored deltas by reading the store's `D` range in key order once (see
+   * `scanDeltas`) instead of one lookup per id: for packs of most of the store (a full clone).
+   * Not on databases where each request is a round trip (`Kv.costlyRequests`).
+   */
+  scanDeltas?: boolean;
 }
 
 /** Marks in a plan's `base` array: the object goes out whole, or as a delta against a client's object. */
@@ -38,18 +44,38 @@ const THIN = -2;
 /** Entries read per batch. */
 const BATCH = 512;
 
-/** One complete pack of exactly `oids` (see the module comment), framed by pack/pack-writer.ts. */
+/**
+ * One complete pack of exactly `oids` (see the module comment), framed by pack/pack-writer.ts.
+ * `oids` as hex ids or as one table of raw ids (20 bytes each, a clone plan's form): every
+ * read is keyed by raw bytes and positions are found in a table over those ids (`Positions`),
+ * so no hex id is made on the way.
+ */
 export async function* packBytes(
   objects: ObjectStore,
-  oids: readonly Oid[],
+  oids: readonly Oid[] | Uint8Array,
   deltas: boolean,
   thinBases: ReadonlySet<Oid> | undefined,
   options: PackBytesOptions = {},
 ): AsyncGenerator<Uint8Array> {
+  const ids = rawIds(oids);
+  const n = ids.length / 20;
   // The header goes out before any lookup (a v0 deepen round only reads the first chunk).
-  const base = deltas || thinBases ? new Int32Array(oids.length).fill(WHOLE) : undefined;
-  const batches = base === undefined ? entryBatches(objects, oids, options.onBatch) : plannedBatches(objects, oids, base, thinBases, options);
-  yield* writePackBatches(oids.length, batches, { ofsPlan: options.ofsDelta ? base : undefined });
+  const base = deltas || thinBases ? new Int32Array(n).fill(WHOLE) : undefined;
+  const batches = base === undefined ? entryBatches(objects, ids, options.onBatch) : plannedBatches(objects, ids, base, thinBases, options);
+  yield* writePackBatches(n, batches, { ofsPlan: options.ofsDelta ? base : undefined });
+}
+
+/** Ids as one table of raw ids, 20 bytes each. */
+function rawIds(oids: readonly Oid[] | Uint8Array): Uint8Array {
+  if (oids instanceof Uint8Array) return oids;
+  const out = new Uint8Array(oids.length * 20);
+  for (let i = 0; i < oids.length; i++) writeOid(oids[i]!, out, i * 20);
+  return out;
+}
+
+/** The hex ids of plan positions (only for `onBatch` and errors). */
+function hexAt(ids: Uint8Array, positions: ArrayLike<number>): Oid[] {
+  return Array.from(positions, (p) => oidFromBytes(ids, p * 20));
 }
 
 /** Default of `PackBytesOptions.keepDeltaBytes`. */
@@ -68,54 +94,57 @@ const KEEP_DELTA_BYTES = 32 * 1024 * 1024;
  */
 async function* plannedBatches(
   objects: ObjectStore,
-  oids: readonly Oid[],
+  ids: Uint8Array,
   base: Int32Array,
   thinBases: ReadonlySet<Oid> | undefined,
-  { onBatch, keepDeltaBytes = KEEP_DELTA_BYTES }: PackBytesOptions,
+  { onBatch, keepDeltaBytes = KEEP_DELTA_BYTES, scanDeltas: scan = false }: PackBytesOptions,
 ): AsyncGenerator<PackBatch> {
-  const n = oids.length;
-  const position = new Map<Oid, number>();
-  for (let i = 0; i < n; i++) position.set(oids[i]!, i);
-  const starts: number[] = [];
-  for (let i = 0; i < n; i += BATCH) starts.push(i);
+  const n = base.length;
+  const position = new Positions(ids, n);
+  const kept = new KeptEntries(n, keepDeltaBytes);
+  // Where the `D` value of position p (its ref-delta entry) sends it: as a delta of a position, as thin, or whole.
+  const settle = (p: number, entry: Uint8Array) => {
+    const at = refDeltaBaseAt(entry);
+    const b = position.get(entry, at);
+    if (b >= 0 && b !== p) base[p] = b;
+    else if (b < 0 && thinBases?.has(oidFromBytes(entry, at))) base[p] = THIN;
+    if (base[p] !== WHOLE) kept.keep(p, entry);
+  };
+  const settled = scan && !objects.kv.costlyRequests ? await scanDeltas(objects, position, settle) : undefined;
   // Most ids of a depth-1 pack have no delta; the database answers batches on its own threads.
   // Where each lookup is a round trip (IndexedDB) and the repository has few deltas, their ids
   // are read once and only those are looked up.
   const LOOKAHEAD = 3;
-  const few = objects.kv.costlyRequests && n >= 64 ? await objects.deltaIdsIfFew(n >> 2) : undefined;
-  const lookup = (i: number) => readAhead(few ? deltasAmong(objects, oids.slice(i, i + BATCH), few) : objects.getDeltas(oids.slice(i, i + BATCH)));
+  const few = settled === undefined && objects.kv.costlyRequests && n >= 64 ? await objects.deltaIdsIfFew(n >> 2) : undefined;
+  const starts: number[] = [];
+  for (let i = 0; i < n; i += BATCH) starts.push(i);
+  const lookup = (i: number): Promise<{ at: number[]; found: (Uint8Array | undefined)[] }> => {
+    const at: number[] = [];
+    for (let p = i; p < Math.min(n, i + BATCH); p++) if (settled?.[p] !== 1 && (few === undefined || few.has(oidFromBytes(ids, p * 20)))) at.push(p);
+    return readAhead(at.length === 0 ? Promise.resolve({ at, found: [] }) : objects.deltaEntriesAt(ids, at).then((found) => ({ at, found })));
+  };
   // Two lookups before the first entries (a cold depth-1 clone's client starts indexing after
   // one batch of them), LOOKAHEAD in flight once the pack flows.
   const lookups = starts.slice(0, 2).map(lookup);
-  const kept = new KeptEntries(n, keepDeltaBytes);
   // Whole objects wait here until a read's worth is known (step: see entryBatches).
   const step = objects.kv.costlyRequests ? BATCH * 4 : BATCH;
   let whole: number[] = [];
   let sentWhole = 0;
   for (let k = 0; k < starts.length; k++) {
     const i = starts[k]!;
-    const found = await lookups[k]!;
+    const { at, found } = await lookups[k]!;
     lookups[k] = undefined as never; // let the batch's entries go
-    for (let j = 0; j < found.length; j++) {
-      const d = found[j];
-      if (d !== undefined) {
-        const b = position.get(d.base as Oid);
-        if (b !== undefined && b !== i + j) base[i + j] = b;
-        else if (b === undefined && thinBases?.has(d.base as Oid)) base[i + j] = THIN;
-        if (base[i + j] !== WHOLE) kept.keep(i + j, d.entry);
-      }
-      if (base[i + j] === WHOLE) whole.push(i + j);
-    }
+    for (let j = 0; j < found.length; j++) if (found[j] !== undefined) settle(at[j]!, found[j]!);
+    for (let p = i; p < Math.min(n, i + BATCH); p++) if (base[p] === WHOLE) whole.push(p);
     // The first whole objects leave after the first batch of lookups; then a read's worth at a time.
     if ((sentWhole === 0 ? whole.length > 0 : whole.length >= step) || k === starts.length - 1) {
-      const ids = whole;
+      const positions = whole;
       whole = [];
-      sentWhole += ids.length;
-      yield* readPositions(objects, oids, ids, kept, onBatch);
+      sentWhole += positions.length;
+      yield* readPositions(objects, ids, positions, kept, onBatch);
     }
     while (lookups.length < Math.min(starts.length, k + 1 + LOOKAHEAD)) lookups.push(lookup(starts[lookups.length]!));
   }
-  position.clear();
   const wasDelta = new Uint8Array(n);
   for (let i = 0; i < n; i++) if (base[i] !== WHOLE) wasDelta[i] = 1;
   const depth = chainDepths(base);
@@ -127,7 +156,81 @@ async function* plannedBatches(
   for (let i = 0; i < n; i++) if (wasDelta[i]) order[counts[depth[i]!]!++] = i;
   for (let at = 0, size = BATCH; at < order.length; at += size, size = step) {
     // Usually every entry was kept: no read at all. Past `keepDeltaBytes`, one read per batch, not read ahead.
-    yield* readPositions(objects, oids, Array.from(order.subarray(at, at + size)), kept, onBatch, base);
+    yield* readPositions(objects, ids, Array.from(order.subarray(at, at + size)), kept, onBatch, base);
+  }
+}
+
+/**
+ * The store's `D` range read once in key order (`PackBytesOptions.scanDeltas`): each value of
+ * an id in the pack (`position`) is handed to `settle`. A key-ordered read costs LevelDB about
+ * half of one lookup per id, most of which miss (ids stored whole). Returns 1 for every position
+ * settled: all of them when the range was read to its end; when more than half the range's
+ * size in the pack's ids turned out to be other objects' (a pool shared with larger forks), the
+ * scan stops and only the deltas met so far are settled (the rest are looked up).
+ */
+async function scanDeltas(objects: ObjectStore, position: Positions, settle: (p: number, entry: Uint8Array) => void): Promise<Uint8Array> {
+  const settled = new Uint8Array(position.size);
+  let others = 0;
+  for await (const batch of objects.deltaRange()) {
+    for (const [key, value] of batch) {
+      const p = position.get(key, 5);
+      if (p >= 0) {
+        settle(p, deltaEntryOf(value));
+        settled[p] = 1;
+      } else if (++others > position.size / 2) return settled;
+    }
+  }
+  return settled.fill(1);
+}
+
+/**
+ * Plan positions by id: open addressing over the pack's own table of ids (a slot holds a
+ * position, 4 bytes, the table at most half full; an id is compared with its row of `ids`),
+ * where an OidMap would hold a second copy of every id. A full clone looks up about two ids per
+ * object, and the smaller table stays in the processor's caches. A repeated id maps to its last position.
+ */
+class Positions {
+  readonly #ids: Uint8Array;
+  readonly #slots: Int32Array;
+  readonly #mask: number;
+  readonly #shift: number;
+  readonly size: number;
+
+  constructor(ids: Uint8Array, n: number) {
+    let cap = 1024;
+    let bits = 10;
+    while (cap < n * 2) {
+      cap *= 2;
+      bits++;
+    }
+    this.#ids = ids;
+    this.#slots = new Int32Array(cap); // position + 1; 0 is empty
+    this.#mask = cap - 1;
+    this.#shift = 32 - bits;
+    this.size = n;
+    for (let p = 0; p < n; p++) this.#slots[this.#find(ids, p * 20)] = p + 1;
+  }
+
+  // Ids are SHA-1 output: their first bytes are already a uniform hash. Their leading bits pick
+  // the slot, so ids met in key order (a scan of the D range) walk the table front to back.
+  #find(buf: Uint8Array, off: number): number {
+    const ids = this.#ids;
+    const slots = this.#slots;
+    let i = ((buf[off]! << 24) | (buf[off + 1]! << 16) | (buf[off + 2]! << 8) | buf[off + 3]!) >>> this.#shift;
+    for (;;) {
+      const s = slots[i]!;
+      if (s === 0) return i;
+      const at = (s - 1) * 20;
+      let k = 0;
+      while (k < 20 && ids[at + k] === buf[off + k]) k++;
+      if (k === 20) return i;
+      i = (i + 1) & this.#mask;
+    }
+  }
+
+  /** The position of the id at `buf[off..off+20]`, or -1. */
+  get(buf: Uint8Array, off: number): number {
+    return this.#slots[this.#find(buf, off)]! - 1;
   }
 }
 
@@ -138,23 +241,22 @@ async function* plannedBatches(
  */
 async function* readPositions(
   objects: ObjectStore,
-  oids: readonly Oid[],
+  ids: Uint8Array,
   positions: number[],
   kept: KeptEntries,
   onBatch: ((oids: readonly Oid[]) => void) | undefined,
   base?: Int32Array,
 ): AsyncGenerator<PackBatch> {
   if (positions.length === 0) return;
-  const ids = positions.map((p) => oids[p]!);
-  const whole: Oid[] = [];
-  const reread: Oid[] = [];
+  const whole: number[] = [];
+  const reread: number[] = [];
   for (const p of positions) {
-    if (base === undefined || base[p] === WHOLE) whole.push(oids[p]!);
-    else if (!kept.has(p)) reread.push(oids[p]!);
+    if (base === undefined || base[p] === WHOLE) whole.push(p);
+    else if (!kept.has(p)) reread.push(p);
   }
   const [wholeEntries, deltaEntries] = await Promise.all([
-    whole.length > 0 ? objects.materialize(whole) : [],
-    reread.length > 0 ? objects.getDeltas(reread) : [],
+    whole.length > 0 ? objects.materializeAt(ids, whole) : [],
+    reread.length > 0 ? objects.deltaEntriesAt(ids, reread) : [],
   ]);
   const entries: Uint8Array[] = new Array(positions.length);
   let w = 0;
@@ -166,12 +268,15 @@ async function* readPositions(
       entries[k] = kept.get(p);
     } else {
       const d = deltaEntries[r++];
-      if (d === undefined) throw new NotFoundError('ERR_OBJECT_NOT_FOUND', `object ${ids[k]} vanished while packing`, { details: { oid: ids[k]! } });
-      entries[k] = d.entry;
+      if (d === undefined) {
+        const oid = oidFromBytes(ids, p * 20);
+        throw new NotFoundError('ERR_OBJECT_NOT_FOUND', `object ${oid} vanished while packing`, { details: { oid } });
+      }
+      entries[k] = d;
     }
   });
-  onBatch?.(ids);
-  yield* withStreams(objects, { entries, oids: ids, positions });
+  onBatch?.(hexAt(ids, positions));
+  yield* withStreams(objects, { entries, positions });
 }
 
 /**
@@ -223,17 +328,6 @@ class KeptEntries {
   }
 }
 
-/** `getDeltas` of `ids`, looking up only those in `known` (the repository's every delta). */
-async function deltasAmong(objects: ObjectStore, ids: Oid[], known: ReadonlySet<Oid>): Promise<(StoredDelta | undefined)[]> {
-  const at: number[] = [];
-  for (let j = 0; j < ids.length; j++) if (known.has(ids[j]!)) at.push(j);
-  const out: (StoredDelta | undefined)[] = new Array(ids.length);
-  if (at.length === 0) return out;
-  const found = await objects.getDeltas(at.map((j) => ids[j]!));
-  at.forEach((j, k) => (out[j] = found[k]));
-  return out;
-}
-
 /** Chain depth of every object (0: whole; thin deltas 1); chains longer than MAX_CHAIN are cut in `base`. */
 function chainDepths(base: Int32Array): Uint8Array {
   const n = base.length;
@@ -278,20 +372,21 @@ function chainDepths(base: Int32Array): Uint8Array {
  * IndexedDB: `costlyRequests`), batches after the first are four times larger, so a clone
  * sends a few reads, not one per 512 objects; the first stays small so the first bytes leave early.
  */
-async function* entryBatches(objects: ObjectStore, oids: readonly Oid[], onBatch?: (oids: readonly Oid[]) => void): AsyncGenerator<PackBatch> {
-  const n = oids.length;
+async function* entryBatches(objects: ObjectStore, ids: Uint8Array, onBatch?: (oids: readonly Oid[]) => void): AsyncGenerator<PackBatch> {
+  const n = ids.length / 20;
   const step = objects.kv.costlyRequests ? BATCH * 4 : BATCH;
   const read = (at: number, size: number): Promise<PackBatch> | undefined => {
     if (at >= n) return undefined;
-    const ids = oids.slice(at, Math.min(n, at + size));
-    return readAhead(objects.materialize(ids).then((entries) => ({ entries, oids: ids })));
+    const positions: number[] = [];
+    for (let p = at; p < Math.min(n, at + size); p++) positions.push(p);
+    return readAhead(objects.materializeAt(ids, positions).then((entries) => ({ entries, positions })));
   };
   let next = read(0, BATCH);
   try {
     for (let at = 0, size = BATCH; at < n; at += size, size = step) {
       const batch = await next!;
       next = read(at + size, step);
-      onBatch?.(batch.oids!);
+      onBatch?.(hexAt(ids, batch.positions!));
       yield* withStreams(objects, batch);
     }
   } finally {
@@ -310,7 +405,7 @@ function* withStreams(objects: ObjectStore, batch: PackBatch): Generator<PackBat
   }
   const part = (from: number, to: number): PackBatch => ({
     entries: entries.slice(from, to),
-    oids: oids!.slice(from, to),
+    ...(oids ? { oids: oids.slice(from, to) } : {}),
     ...(positions ? { positions: Array.prototype.slice.call(positions, from, to) as number[] } : {}),
   });
   let from = 0;

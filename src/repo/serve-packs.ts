@@ -10,7 +10,7 @@ import type { View } from '../refs/space.js';
 import type { ObjectFilter } from '../protocol/backend.js';
 import type { RepoContext } from './context.js';
 import { materializeTip } from './materialize.js';
-import { refreshFullPack, serveFullPack } from './full-pack.js';
+import { isFullClone, refreshFullPack, serveFullPack } from './full-pack.js';
 import { refreshClonePlan, serveClonePlan } from './clone-plan.js';
 import { packBytes } from './pack-out.js';
 import { packCacheKey, type PackAnswer } from './pack-cache.js';
@@ -44,14 +44,14 @@ export function planPack(ctx: RepoContext, input: ObjectPlanInput): Promise<Obje
 export function streamPack(
   ctx: RepoContext,
   oids: readonly Oid[],
-  options: { deltas?: boolean; thinBases?: ReadonlySet<Oid>; ofsDelta?: boolean } = {},
+  options: { deltas?: boolean; thinBases?: ReadonlySet<Oid>; ofsDelta?: boolean; scanDeltas?: boolean } = {},
 ): AsyncIterable<Uint8Array> {
   return (async function* () {
     // Pinned while it streams: a ref that moves away mid-clone does not pull the objects
     // out from under it, and a sweep meanwhile still collects everything else.
     const release = await ctx.guard.pin(oids);
     try {
-      yield* packBytes(ctx.objects, oids, options.deltas === true, options.thinBases, { ofsDelta: options.ofsDelta });
+      yield* packBytes(ctx.objects, oids, options.deltas === true, options.thinBases, { ofsDelta: options.ofsDelta, scanDeltas: options.scanDeltas });
     } finally {
       release();
     }
@@ -79,7 +79,8 @@ export async function fetchPack(ctx: RepoContext, input: ObjectPlanInput): Promi
     return {
       shallow: plan.shallow,
       unshallow: plan.unshallow,
-      pack: streamPack(ctx, plan.oids, { deltas: true, thinBases: plan.clientObjects, ofsDelta: input.ofsDelta }),
+      // A full clone reads most of the store: its deltas in one key-ordered read (pack-out.ts scanDeltas).
+      pack: streamPack(ctx, plan.oids, { deltas: true, thinBases: plan.clientObjects, ofsDelta: input.ofsDelta, scanDeltas: isFullClone(input) }),
     };
   };
   const cache = ctx.packCache;

@@ -24,12 +24,21 @@ import type { Kv } from '../storage/kv.js';
 import type { Oid } from '../object/oid.js';
 import { oidFromBytes, oidToBytes } from '../object/oid.js';
 
+/** Ids a pack being sent pins: hex ids, or one table of raw ids, 20 bytes each (a clone plan's, made hex only if a sweep runs meanwhile). */
+export type PinnedIds = readonly Oid[] | Uint8Array;
+
+/** The hex ids of pinned ids. */
+export function* hexIds(oids: PinnedIds): Iterable<Oid> {
+  if (oids instanceof Uint8Array) for (let i = 0; i + 20 <= oids.length; i += 20) yield oidFromBytes(oids, i);
+  else yield* oids;
+}
+
 /** What a repository's SweepGuard asks of the other processes (one per repository). */
 export interface RemoteGuard {
   /** Records a write in flight once no other process's sweep holds the gate; returns its release. */
   beginWrite(): Promise<() => void>;
   /** Records objects a pack being sent needs; returns its release. */
-  pin(oids: readonly Oid[]): Promise<() => void>;
+  pin(oids: PinnedIds): Promise<() => void>;
   /** Closes the gate if no other process has a write in flight; false (gate left open) when one has. */
   tryClose(): Promise<boolean>;
   /** Opens the gate closed by `tryClose`. */
@@ -174,8 +183,8 @@ export class LeaseCoordinator {
       pin: async (oids) => {
         await this.#ready();
         const key = this.#key(repoId, PIN);
-        const value = new Uint8Array(oids.length * 20);
-        oids.forEach((oid, i) => value.set(oidToBytes(oid), i * 20));
+        const value = oids instanceof Uint8Array ? oids : new Uint8Array(oids.length * 20);
+        if (!(oids instanceof Uint8Array)) oids.forEach((oid, i) => value.set(oidToBytes(oid), i * 20));
         await this.#kv.batch([{ type: 'put', key, value }]);
         return () => void this.#drop(key);
       },

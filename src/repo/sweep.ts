@@ -31,7 +31,7 @@ import { OidList, OidSet } from './oid-set.js';
 import { markSweepNeeded, needsObjectSweep, readSweepState, sweepCompleted, type SweepState } from './sweep-state.js';
 import { oidFromBytes, oidToBytes } from '../object/oid.js';
 import { TAG, repoRange } from '../storage/keys.js';
-import type { RemoteGuard } from './sweep-leases.js';
+import { type PinnedIds, type RemoteGuard, hexIds } from './sweep-leases.js';
 import { dropFullPacks } from './full-pack.js';
 import { findOrphanStreams, reclaimOrphanStreams } from '../object/chunk-orphans.js';
 
@@ -41,7 +41,7 @@ export class SweepGuard {
   readonly signal: AbortSignal | undefined;
   #writes = 0;
   #gate: Promise<void> | undefined;
-  #pins = new Set<{ oids: readonly Oid[] }>();
+  #pins = new Set<{ oids: PinnedIds }>();
   #idle: (() => void)[] = [];
   #sweeps: Promise<unknown> = Promise.resolve();
   readonly #remote: RemoteGuard | undefined;
@@ -105,7 +105,7 @@ export class SweepGuard {
    * ref that moves away mid-clone must not pull its objects out from under it). Pins do not hold
    * a sweep back; they only shrink what it deletes.
    */
-  async pin(oids: readonly Oid[]): Promise<() => void> {
+  async pin(oids: PinnedIds): Promise<() => void> {
     while (this.#gate) await this.#gate;
     const token = { oids };
     this.#pins.add(token);
@@ -144,7 +144,7 @@ export class SweepGuard {
           try {
             return await fn(async () => {
               const pinned = (await this.#remote?.pinned()) ?? new Set<Oid>();
-              for (const p of this.#pins) for (const oid of p.oids) pinned.add(oid);
+              for (const p of this.#pins) for (const oid of hexIds(p.oids)) pinned.add(oid);
               return pinned;
             });
           } finally {

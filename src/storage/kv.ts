@@ -158,13 +158,22 @@ export class Kv {
 
   /** Entries with keys in [gte, lt) (to the end without `lt`), in key order. */
   async *entries(range: KeyRange & { limit?: number }): AsyncGenerator<[Uint8Array, Uint8Array]> {
+    for await (const batch of this.entryBatches(range)) yield* batch;
+  }
+
+  /**
+   * `entries` a database read at a time (up to 1,000): a long scan pays one generator step per
+   * read, not per entry. `readBytes`: how much one read may hold (classic-level's
+   * `highWaterMarkBytes`, 16 KiB unless given: ~150 small values per read instead of 1,000).
+   */
+  async *entryBatches(range: KeyRange & { limit?: number }, readBytes?: number): AsyncGenerator<[Uint8Array, Uint8Array][]> {
     this.#check();
-    const it = this.db.iterator({ ...range, ...VIEW });
+    const it = this.db.iterator({ ...range, ...VIEW, ...(readBytes === undefined ? {} : { highWaterMarkBytes: readBytes }) });
     try {
       while (true) {
         const batch = (await it.nextv(1000)) as [Uint8Array, Uint8Array][];
         if (batch.length === 0) return;
-        yield* batch;
+        yield batch;
       }
     } finally {
       await it.close();

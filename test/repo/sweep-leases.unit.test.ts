@@ -9,7 +9,7 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryLevel } from 'memory-level';
 import { Kv } from '../../src/storage/kv.js';
-import { LeaseCoordinator } from '../../src/repo/sweep-leases.js';
+import { LeaseCoordinator, hexIds } from '../../src/repo/sweep-leases.js';
 import { openEngine } from '../../src/index.js';
 import { TAG } from '../../src/storage/keys.js';
 import type { Oid } from '../../src/object/oid.js';
@@ -61,6 +61,18 @@ describe('sweep leases between processes', () => {
     const release = await one.forRepo(1).pin([OID_A, OID_B]);
     expect([...(await two.forRepo(1).pinned())].sort()).toEqual([OID_A, OID_B]);
     expect((await two.forRepo(2).pinned()).size).toBe(0);
+    release();
+    await new Promise((r) => setTimeout(r, 10));
+    expect((await two.forRepo(1).pinned()).size).toBe(0);
+    await Promise.all([one.close(), two.close()]);
+  });
+
+  it('pins given as one table of raw ids (a clone plan) are seen as their hex ids', async () => {
+    const { one, two } = pair();
+    const raw = new Uint8Array(40).fill(0xaa, 0, 20).fill(0xbb, 20);
+    expect([...hexIds(raw)]).toEqual([OID_A, OID_B]);
+    const release = await one.forRepo(1).pin(raw);
+    expect([...(await two.forRepo(1).pinned())].sort()).toEqual([OID_A, OID_B]);
     release();
     await new Promise((r) => setTimeout(r, 10));
     expect((await two.forRepo(1).pinned()).size).toBe(0);
