@@ -19,7 +19,6 @@ const S_IFDIR = 0o040000;
 const S_IFLNK = 0o120000;
 
 // Entry decoded by decodeEntry (module state: nothing allocated per entry).
-let entryMode = 0;
 let nameStart = 0;
 let nameEnd = 0;
 
@@ -31,17 +30,14 @@ function decodeEntry(b: Uint8Array, at: number): boolean {
   if (size < 23 || b[b.length - 21] !== 0) return false;
   let i = at;
   if (b[i] === 0x20) return false;
-  let mode = 0;
   for (;;) {
     const c = b[i++]!;
     if (c === 0x20) break;
     if (c < 0x30 || c > 0x37) return false;
-    mode = ((mode << 3) | (c - 0x30)) & 0xffff;
   }
   if (b[i] === 0) return false; // empty name
   let n = i;
   while (b[n] !== 0) n++;
-  entryMode = mode;
   nameStart = i;
   nameEnd = n;
   return true;
@@ -101,33 +97,46 @@ function collect(list: Oid[] | null, oid: Oid): Oid[] {
   return list;
 }
 
-/** Checks a tree body; findings go to `r`, named blobs to `r.gitmodules` / `r.gitattributes`. */
-export function checkTree(b: Uint8Array, r: Reporter, strict: boolean): void {
-  if (b.length === 0) return;
-  if (!decodeEntry(b, 0)) {
-    r.report('badTree', 'cannot be read as a tree');
-    return;
+/**
+ * Git's tree checks one entry at a time, over entries the caller has read: `begin` a body,
+ * `names` then `order` for each entry in turn (mode at b[at..s - 1), name b[s..e), id after it),
+ * `end` to report. `checkTree` drives it with git's tree walker; ingest's single pass over a
+ * pushed tree (object/fsck.ts `FsckSession.scanTree`) drives it from object/tree.ts `scanTree`,
+ * whose parse accepts no body git's walker could not read. One instance is reused: nothing is
+ * allocated per entry.
+ */
+export class TreeChecker {
+  #b: Uint8Array = new Uint8Array(0);
+  #r: Reporter | null = null;
+  #strict = true;
+  #flags = 0;
+  /** The mode of the entry `names` read last. */
+  #mode = 0;
+  readonly #candidates: number[] = [];
+  #pMode = 0;
+  #pStart = -1;
+  #pEnd = -1;
+
+  /** Starts the checks of body `b`, findings to `r`. */
+  begin(b: Uint8Array, r: Reporter, strict: boolean): void {
+    this.#b = b;
+    this.#r = r;
+    this.#strict = strict;
+    this.#flags = 0;
+    this.#candidates.length = 0;
+    this.#pStart = -1;
   }
-  let nullSha1 = false;
-  let fullPath = false;
-  let dot = false;
-  let dotdot = false;
-  let dotgit = false;
-  let zeroPad = false;
-  let badModes = false;
-  let duplicates = false;
-  let unsorted = false;
-  const candidates: number[] = [];
-  let pMode = 0;
-  let pStart = -1;
-  let pEnd = -1;
-  let at = 0;
-  for (;;) {
-    const mode = entryMode;
-    const s = nameStart;
-    const e = nameEnd;
+
+  /** The checks of one entry's name, id and mode spelling (entry at `at`, name b[s..e)). */
+  names(at: number, s: number, e: number): void {
+    const b = this.#b;
+    const r = this.#r!;
     const oidAt = e + 1;
+    // The mode as git's walker reads it (16 bits), from the digits before the name's space.
+    let mode = 0;
+    for (let k = at; k < s - 1; k++) mode = ((mode << 3) | (b[k]! - 0x30)) & 0xffff;
     const isLink = (mode & S_IFMT) === S_IFLNK;
+    let f = this.#flags;
     let zero = true;
     for (let k = 0; k < 20; k++) {
       if (b[oidAt + k] !== 0) {
@@ -135,11 +144,11 @@ export function checkTree(b: Uint8Array, r: Reporter, strict: boolean): void {
         break;
       }
     }
-    if (zero) nullSha1 = true;
-    if (e - s === 1 && b[s] === 0x2e) dot = true;
-    else if (e - s === 2 && b[s] === 0x2e && b[s + 1] === 0x2e) dotdot = true;
-    if (b[at] === 0x30) zeroPad = true;
-    if (isDotgit(b, s, e)) dotgit = true;
+    if (zero) f |= NULL_SHA1;
+    if (e - s === 1 && b[s] === 0x2e) f |= DOT;
+    else if (e - s === 2 && b[s] === 0x2e && b[s + 1] === 0x2e) f |= DOTDOT;
+    if (b[at] === 0x30) f |= ZERO_PAD;
+    if (isDotgit(b, s, e)) f |= DOTGIT;
     if (isDotgitmodules(b, s, e)) {
       if (isLink) r.report('gitmodulesSymlink', '.gitmodules is a symbolic link');
       else r.gitmodules = collect(r.gitmodules, toHex(b, oidAt, oidAt + 20) as Oid);
@@ -154,21 +163,23 @@ export function checkTree(b: Uint8Array, r: Reporter, strict: boolean): void {
     }
     for (let k = s; k < e; k++) {
       const c = b[k]!;
-      if (c === 0x2f) fullPath = true;
+      if (c === 0x2f) f |= FULL_PATH;
       else if (c === 0x5c) {
         // NTFS reads a backslash as a directory separator: each part after one is a name.
-        if (isNtfsDotgit(b, k + 1, e)) dotgit = true;
+        if (isNtfsDotgit(b, k + 1, e)) f |= DOTGIT;
         if (isNtfsDotgitmodules(b, k + 1, e)) {
           if (isLink) r.report('gitmodulesSymlink', '.gitmodules is a symbolic link');
           else r.gitmodules = collect(r.gitmodules, toHex(b, oidAt, oidAt + 20) as Oid);
         }
       }
     }
-    at = oidAt + 20;
-    if (at < b.length && !decodeEntry(b, at)) {
-      r.report('badTree', 'cannot be read as a tree');
-      break;
-    }
+    this.#flags = f;
+    this.#mode = mode;
+  }
+
+  /** The checks of the mode `names` just read and of its entry's order after the previous one (git skips them for an entry followed by an unreadable one). */
+  order(s: number, e: number): void {
+    const mode = this.#mode;
     switch (mode) {
       case 0o100755:
       case 0o100644:
@@ -177,28 +188,72 @@ export function checkTree(b: Uint8Array, r: Reporter, strict: boolean): void {
       case 0o160000:
         break;
       case 0o100664: // written by very early gits; tolerated unless strict
-        if (strict) badModes = true;
+        if (this.#strict) this.#flags |= BAD_MODES;
         break;
       default:
-        badModes = true;
+        this.#flags |= BAD_MODES;
     }
-    if (pStart >= 0) {
-      const order = verifyOrdered(b, pMode, pStart, pEnd, mode, s, e, candidates);
-      if (order === UNORDERED) unsorted = true;
-      else if (order === DUPLICATE) duplicates = true;
+    if (this.#pStart >= 0) {
+      const order = verifyOrdered(this.#b, this.#pMode, this.#pStart, this.#pEnd, mode, s, e, this.#candidates);
+      if (order === UNORDERED) this.#flags |= UNSORTED;
+      else if (order === DUPLICATE) this.#flags |= DUPLICATES;
     }
-    pMode = mode;
-    pStart = s;
-    pEnd = e;
+    this.#pMode = mode;
+    this.#pStart = s;
+    this.#pEnd = e;
+  }
+
+  /** Reports the findings gathered over the entries, once each, in git's order. */
+  end(): void {
+    const r = this.#r!;
+    const f = this.#flags;
+    if (f & NULL_SHA1) r.report('nullSha1', 'has an entry pointing to the null id');
+    if (f & FULL_PATH) r.report('fullPathname', 'has an entry name with a "/"');
+    if (f & DOT) r.report('hasDot', 'has an entry named "."');
+    if (f & DOTDOT) r.report('hasDotdot', 'has an entry named ".."');
+    if (f & DOTGIT) r.report('hasDotgit', 'has an entry a checkout would read as ".git"');
+    if (f & ZERO_PAD) r.report('zeroPaddedFilemode', 'has a zero-padded file mode');
+    if (f & BAD_MODES) r.report('badFilemode', 'has an entry with a bad file mode');
+    if (f & DUPLICATES) r.report('duplicateEntries', 'has duplicate entries');
+    if (f & UNSORTED) r.report('treeNotSorted', 'entries are not sorted');
+    this.#r = null;
+    this.#b = EMPTY;
+  }
+}
+
+const EMPTY = new Uint8Array(0);
+const NULL_SHA1 = 1;
+const FULL_PATH = 2;
+const DOT = 4;
+const DOTDOT = 8;
+const DOTGIT = 16;
+const ZERO_PAD = 32;
+const BAD_MODES = 64;
+const DUPLICATES = 128;
+const UNSORTED = 256;
+
+const checker = new TreeChecker();
+
+/** Checks a tree body; findings go to `r`, named blobs to `r.gitmodules` / `r.gitattributes`. */
+export function checkTree(b: Uint8Array, r: Reporter, strict: boolean): void {
+  if (b.length === 0) return;
+  if (!decodeEntry(b, 0)) {
+    r.report('badTree', 'cannot be read as a tree');
+    return;
+  }
+  checker.begin(b, r, strict);
+  let at = 0;
+  for (;;) {
+    const s = nameStart;
+    const e = nameEnd;
+    checker.names(at, s, e);
+    at = e + 21;
+    if (at < b.length && !decodeEntry(b, at)) {
+      r.report('badTree', 'cannot be read as a tree');
+      break;
+    }
+    checker.order(s, e);
     if (at >= b.length) break;
   }
-  if (nullSha1) r.report('nullSha1', 'has an entry pointing to the null id');
-  if (fullPath) r.report('fullPathname', 'has an entry name with a "/"');
-  if (dot) r.report('hasDot', 'has an entry named "."');
-  if (dotdot) r.report('hasDotdot', 'has an entry named ".."');
-  if (dotgit) r.report('hasDotgit', 'has an entry a checkout would read as ".git"');
-  if (zeroPad) r.report('zeroPaddedFilemode', 'has a zero-padded file mode');
-  if (badModes) r.report('badFilemode', 'has an entry with a bad file mode');
-  if (duplicates) r.report('duplicateEntries', 'has duplicate entries');
-  if (unsorted) r.report('treeNotSorted', 'entries are not sorted');
+  checker.end();
 }

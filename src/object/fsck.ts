@@ -14,7 +14,8 @@
 import { InvalidArgumentError } from '../errors.js';
 import type { ObjectType, Oid } from './oid.js';
 import { type FsckConfig, type FsckOptions, type FsckReport, CLEAN_REPORT, Reporter, fsckConfig } from './fsck-ids.js';
-import { checkTree } from './fsck-tree.js';
+import { TreeChecker, checkTree } from './fsck-tree.js';
+import { type EntryKind, scanTree } from './tree.js';
 import { checkCommit, checkTag, commitParserRefusal, tagParserRefusal } from './fsck-commit.js';
 import { checkGitattributes, checkGitmodules } from './fsck-gitmodules.js';
 
@@ -98,6 +99,7 @@ export class FsckSession {
   private readonly config: FsckConfig;
   // Named blobs by kind: true once checked.
   private readonly named: Record<SpecialBlobKind, Map<Oid, boolean>> = { gitmodules: new Map(), gitattributes: new Map() };
+  private readonly trees = new TreeChecker();
 
   /** Validates the options once (InvalidArgumentError). */
   constructor(options?: FsckOptions | FsckConfig) {
@@ -111,16 +113,40 @@ export class FsckSession {
   check(oid: Oid, type: ObjectType, body: Uint8Array | null): FsckReport {
     if (type !== 'blob') {
       if (body === null) throw new InvalidArgumentError(`the body of ${type} ${oid} is needed to check it`);
-      const report = checkObject(type, body, this.config);
-      for (const o of report.gitmodules) if (!this.named.gitmodules.has(o)) this.named.gitmodules.set(o, false);
-      for (const o of report.gitattributes) if (!this.named.gitattributes.has(o)) this.named.gitattributes.set(o, false);
-      return report;
+      return this.remember(checkObject(type, body, this.config));
     }
     const m = this.named.gitmodules.get(oid) === false ? this.checkPending(oid, 'gitmodules', { type, body }) : CLEAN_REPORT;
     const a = this.named.gitattributes.get(oid) === false ? this.checkPending(oid, 'gitattributes', { type, body }) : CLEAN_REPORT;
     if (a === CLEAN_REPORT) return m;
     if (m === CLEAN_REPORT) return a;
     return { ok: m.ok && a.ok, problems: [...m.problems, ...a.problems], gitmodules: [], gitattributes: [] };
+  }
+
+  /**
+   * `check` of a tree in one pass with the caller's own: object/tree.ts `scanTree` over `body`
+   * (its parse and rules: InvalidObjectError at the first bad entry; `visit` per entry as it
+   * goes) with git's checks of each entry beside it (fsck-tree.ts
+   * `TreeChecker`). A body scanTree accepts is one git's tree walker reads whole, so the report
+   * is the one `check` gives.
+   */
+  scanTree(body: Uint8Array, visit: (oidAt: number, kind: EntryKind, nameStart: number, nameEnd: number) => void): FsckReport {
+    const r = new Reporter(this.config);
+    const c = this.trees;
+    c.begin(body, r, this.config.strict);
+    scanTree(body, (oidAt, kind, s, e, start) => {
+      c.names(start, s, e);
+      c.order(s, e);
+      visit(oidAt, kind, s, e);
+    });
+    c.end();
+    return this.remember(r.done());
+  }
+
+  /** Notes the blobs a report names `.gitmodules` / `.gitattributes`, to check them when they come. */
+  private remember(report: FsckReport): FsckReport {
+    for (const o of report.gitmodules) if (!this.named.gitmodules.has(o)) this.named.gitmodules.set(o, false);
+    for (const o of report.gitattributes) if (!this.named.gitattributes.has(o)) this.named.gitattributes.set(o, false);
+    return report;
   }
 
   /** Named blobs not checked yet. */

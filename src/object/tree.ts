@@ -196,19 +196,24 @@ function compareNamesAt(b: Uint8Array, a0: number, a1: number, aTree: boolean, c
 
 /**
  * Visits the entries of a tree body without decoding names or ids: `visit(oidOffset, kind,
- * nameStart, nameEnd)` per entry, in order. The same checks as `decodeTree(body, true)` with the
- * same errors (ingest calls it for every tree of a pack: millions of entries in a long history).
+ * nameStart, nameEnd, start)` per entry (its mode at body[start..nameStart - 1)), in order. The
+ * same checks as `decodeTree(body, true)` with the same errors (ingest calls it for every tree
+ * of a pack: millions of entries in a long history).
  */
-export function scanTree(body: Uint8Array, visit: (oidAt: number, kind: EntryKind, nameStart: number, nameEnd: number) => void): void {
+export function scanTree(body: Uint8Array, visit: (oidAt: number, kind: EntryKind, nameStart: number, nameEnd: number, start: number) => void): void {
   let i = 0;
   let prevStart = -1;
   let prevEnd = -1;
   let prevTree = false;
-  while (i < body.length) {
-    const sp = body.indexOf(0x20, i);
-    if (sp < 0 || sp - i > 6) throw new InvalidObjectError('malformed tree entry mode');
-    const nul = body.indexOf(0, sp + 1);
-    if (nul < 0 || nul + 21 > body.length) throw new InvalidObjectError('truncated tree entry');
+  const n = body.length;
+  while (i < n) {
+    // Byte loops rather than indexOf: modes and names are a few bytes, shorter than a call.
+    let sp = i;
+    while (sp < n && body[sp] !== 0x20) sp++;
+    if (sp === n || sp - i > 6) throw new InvalidObjectError('malformed tree entry mode');
+    let nul = sp + 1;
+    while (nul < n && body[nul] !== 0) nul++;
+    if (nul === n || nul + 21 > n) throw new InvalidObjectError('truncated tree entry');
     const kind = kindOfModeBytes(body, i, sp);
     if (kind < 0) throw new InvalidObjectError(`tree entry "${nameFromBytes(body.subarray(sp + 1, nul))}" has invalid mode ${fromUtf8(body, i, sp)}`);
     if (nameNeedsCheck(body, sp + 1, nul)) {
@@ -223,7 +228,7 @@ export function scanTree(body: Uint8Array, visit: (oidAt: number, kind: EntryKin
     prevStart = sp + 1;
     prevEnd = nul;
     prevTree = isTree;
-    visit(nul + 1, kind as EntryKind, sp + 1, nul);
+    visit(nul + 1, kind as EntryKind, sp + 1, nul, i);
     i = nul + 21;
   }
 }

@@ -11,7 +11,7 @@
 import { CorruptPackError, LimitExceededError } from '../errors.js';
 import { type Oid, type ObjectType, TYPE_NAMES, TYPE_NUMBERS, hashObject, oidToBytes } from '../object/oid.js';
 import { OBJ_OFS_DELTA, OBJ_REF_DELTA, storedDeltaEntry } from './entry.js';
-import { applyDelta, readDeltaSizes } from './delta.js';
+import { applyDelta, deltaPrefix, readDeltaSizes } from './delta.js';
 import { type BaseSource, ChunkedBase, MemoryBase, StreamingDelta } from './delta-stream.js';
 import type { RawEntry, RawPiece } from './pack-parser.js';
 import type { InflateBudget } from './budget.js';
@@ -25,8 +25,11 @@ export interface PackObject {
   body: Uint8Array;
   /** The verbatim pack entry (header + zlib) when the entry was not a delta, so the store can copy it. */
   entry?: Uint8Array;
-  /** For an entry that arrived as a delta: its base and the (inflated) delta data. */
-  delta?: { base: Oid; data: Uint8Array };
+  /**
+   * For an entry that arrived as a delta: its base and the (inflated) delta data; for a tree,
+   * `prefix`: how many first bytes of `body` are its base's (pack/delta.ts `deltaPrefix`).
+   */
+  delta?: { base: Oid; data: Uint8Array; prefix?: number };
   /**
    * For an entry that arrived as a delta: the delta as a stored OBJ_REF_DELTA entry (header,
    * base id, the zlib stream exactly as it arrived), so keeping it costs no deflate.
@@ -383,7 +386,8 @@ export class DeltaResolver {
     const body = applyDelta(src, delta, this.#o.maxObjectSize);
     const oid = hashObject(base.type, body);
     const { stored, entry: deltaEntry } = storedDeltaEntry(TYPE_NUMBERS[base.type], body.length, delta.length, oidToBytes(base.oid), zlib);
-    this.#emit({ oid, type: base.type, body, delta: { base: base.oid, data: delta }, deltaEntry, stored });
+    const link = base.type === 'tree' ? { base: base.oid, data: delta, prefix: deltaPrefix(delta) } : { base: base.oid, data: delta };
+    this.#emit({ oid, type: base.type, body, delta: link, deltaEntry, stored });
     const packed = base.packed === NO_PACKED ? NO_PACKED : (this.#packed?.add(oid, zlib, delta.length, base.packed, body.length) ?? NO_PACKED);
     this.#resolved(offset, { oid, type: base.type, depth, packed }, body);
   }

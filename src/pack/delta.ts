@@ -101,6 +101,34 @@ export function applyDelta(base: Uint8Array, delta: Uint8Array, maxResultSize = 
   return out;
 }
 
+/**
+ * How many bytes at the start of a delta's result are copied from the same offsets of its base:
+ * the copy ops read from the first, while each copies from where the result stands, to the first
+ * other op. A result's first bytes up to it are its base's, byte for byte, once `applyDelta`
+ * accepted the delta (ingest passes over tree entries lying wholly inside it: the base's).
+ */
+export function deltaPrefix(delta: Uint8Array): number {
+  let i = readDeltaSizes(delta).offset;
+  let o = 0;
+  while (i < delta.length) {
+    const op = delta[i++]!;
+    if ((op & 0x80) === 0) break;
+    let off = 0;
+    let size = 0;
+    if (op & 0x01) off = delta[i++]!;
+    if (op & 0x02) off += delta[i++]! * 0x100;
+    if (op & 0x04) off += delta[i++]! * 0x10000;
+    if (op & 0x08) off += delta[i++]! * 0x1000000;
+    if (op & 0x10) size = delta[i++]!;
+    if (op & 0x20) size += delta[i++]! * 0x100;
+    if (op & 0x40) size += delta[i++]! * 0x10000;
+    if (size === 0) size = 0x10000;
+    if (off !== o || i > delta.length) break;
+    o += size;
+  }
+  return o;
+}
+
 function pushVarint(out: number[], value: number): void {
   while (value >= 0x80) {
     out.push((value % 128) | 0x80);

@@ -97,7 +97,7 @@ export function forPosting(u: Uint8Array, transfer: Set<ArrayBuffer>, keep = fal
  * more travel alone, as before.
  */
 export interface WireBatch {
-  /** Per object, FIELDS numbers: type and flags, then a (ref, length) pair per part, then `streamed`. */
+  /** Per object, FIELDS numbers: type and flags, then a (ref, length) pair per part, then `streamed`, then `delta.prefix` (-1: none). */
   table: Int32Array;
   /** The objects' ids joined by ',' ('' for pieces). */
   ids: string;
@@ -111,7 +111,7 @@ export interface WireBatch {
   big: Uint8Array[];
 }
 
-const FIELDS = 16;
+const FIELDS = 17;
 /** Part slots in a table row: (ref, length) at 1 + 2 * slot. */
 const BODY = 0;
 const ENTRY = 1;
@@ -192,7 +192,8 @@ export function toWireBatch(
     put(row, STORED, o.stored, true);
     put(row, PIECE, o.piece, false);
     put(row, WHOLE, o.whole, true);
-    table[row + FIELDS - 1] = o.streamed ?? 0;
+    table[row + 15] = o.streamed ?? 0;
+    table[row + 16] = o.delta?.prefix ?? -1;
     if (o.delta !== undefined) bases.push(o.delta.base);
   });
   transfer.add(kept.buffer);
@@ -223,7 +224,10 @@ export function fromWireBatch(w: WireBatch): ReadObject[] {
     const o: ReadObject = { oid: ids[i] as Oid, type: TYPE_NAMES[flags & 7]!, body: get(row, BODY, false)! };
     const entry = get(row, ENTRY, true);
     if (entry !== undefined) o.entry = entry;
-    if (flags & HAS_DELTA) o.delta = { base: bases[b++] as Oid, data: get(row, DATA, false)! };
+    if (flags & HAS_DELTA) {
+      const prefix = table[row + 16]!;
+      o.delta = prefix < 0 ? { base: bases[b++] as Oid, data: get(row, DATA, false)! } : { base: bases[b++] as Oid, data: get(row, DATA, false)!, prefix };
+    }
     const stored = get(row, STORED, true);
     if (stored !== undefined) {
       o.stored = stored;
@@ -235,7 +239,7 @@ export function fromWireBatch(w: WireBatch): ReadObject[] {
     if (piece !== undefined) o.piece = piece;
     const whole = get(row, WHOLE, true);
     if (whole !== undefined) o.whole = whole;
-    if (flags & IS_STREAMED) o.streamed = table[row + FIELDS - 1]!;
+    if (flags & IS_STREAMED) o.streamed = table[row + 15]!;
     out[i] = o;
   }
   return out;

@@ -43,6 +43,11 @@ export class PackLinks {
     return this.#types.get(id, 0) >= 0;
   }
 
+  /** The type of the object with these raw id bytes when it arrived already. */
+  typeOf(id: Uint8Array): ObjectType | undefined {
+    return TYPES[this.#types.get(id, 0)];
+  }
+
   /** Records an object of the pack; a waiting reference that needed another type throws. */
   arrived(id: Uint8Array, type: ObjectType): void {
     this.#types.set(id, 0, CODE[type]);

@@ -22,7 +22,7 @@ import { storageOp, type Kv, type KvOp } from '../storage/kv.js';
 import { TAG, deltaKey, objectKey, prefixRange, quarantineKey, quarantinePrefix, repoRange } from '../storage/keys.js';
 import { type Oid, oidToBytes } from '../object/oid.js';
 import { encodePacked, encodeStoredDelta, isStoredDelta, refDeltaBase } from '../object/packed.js';
-import { ENTRY_GITLINK, ENTRY_TREE, scanTree } from '../object/tree.js';
+import { ENTRY_GITLINK, ENTRY_TREE } from '../object/tree.js';
 import { decodeCommit, decodeTag } from '../object/commit.js';
 import type { ObjectStore, RawObject, StoredForms } from '../object/object-store.js';
 import type { ObjectType } from '../object/oid.js';
@@ -194,15 +194,24 @@ export async function ingestPack(kv: Kv, store: ObjectStore, source: AsyncIterab
         oids.push(o.oid);
         const id = oidToBytes(o.oid);
         if (links.has(id)) continue;
-        // Our own parse first (what the engine must read later; `.git` names, bad modes, order:
+        // Our own parse (what the engine must read later; `.git` names, bad modes, order:
         // InvalidObjectError, with git's id when it has one), collecting the references with
-        // the types they need; then git's checks (FsckError with git's message id).
+        // the types they need; git's checks (FsckError with git's message id) are refused only
+        // after it, so a body both refuse fails as our parse says.
         links.arrived(id, o.type);
+        let report: FsckReport | undefined;
         try {
           if (o.type === 'tree') {
+            // Our parse, git's checks and the references in one pass (object/fsck.ts
+            // `FsckSession.scanTree`). The first `below` bytes are, byte for byte, those of a
+            // base tree scanned earlier in this pack (the delta copied them from the same
+            // offsets): the entries lying wholly in them are the base's, whose references
+            // were recorded then.
             const body = o.body;
-            scanTree(body, (at, kind, nameStart, nameEnd) => {
-              if (kind !== ENTRY_GITLINK) links.reference(o.oid, 'tree', body, at, kind === ENTRY_TREE ? 'tree' : 'blob', 'entry', nameStart, nameEnd);
+            const below = o.delta?.prefix !== undefined && links.typeOf(oidToBytes(o.delta.base)) === 'tree' ? o.delta.prefix : 0;
+            report = session.scanTree(body, (at, kind, nameStart, nameEnd) => {
+              if (kind !== ENTRY_GITLINK && at + 20 > below)
+                links.reference(o.oid, 'tree', body, at, kind === ENTRY_TREE ? 'tree' : 'blob', 'entry', nameStart, nameEnd);
             });
           } else if (o.type === 'commit') {
             const c = decodeCommit(o.body);
@@ -223,7 +232,7 @@ export async function ingestPack(kv: Kv, store: ObjectStore, source: AsyncIterab
           }
           throw err;
         }
-        checked(o.oid, o.type, session.check(o.oid, o.type, o.body));
+        checked(o.oid, o.type, report ?? session.check(o.oid, o.type, o.body));
         const stored = existing.get(o.oid);
         if (stored !== undefined) {
           if (!equal(stored.body, o.body)) {
