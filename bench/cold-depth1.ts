@@ -52,7 +52,7 @@ async function depth1(repo: Repository, tip: string): Promise<{ plan: number; fi
   const plan = performance.now() - w0;
   let bytes = 0;
   let first = 0;
-  let last = new Uint8Array(0);
+  let last: Uint8Array = new Uint8Array(0);
   for await (const chunk of answer.pack) {
     bytes += chunk.length;
     last = chunk;
