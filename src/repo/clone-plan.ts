@@ -28,7 +28,7 @@ import type { Oid } from '../object/oid.js';
 import { oidToBytes } from '../object/oid.js';
 import type { RepoContext } from './context.js';
 import { type RecordBuilder, cloneTips, ensureRecord, fullPackOptions, isFullClone, recordOptions } from './full-pack.js';
-import { type FullPackRecord, SeriesWriter, holdSeries, idsOf, listRecords, normalTips, readRecord, recordIds } from './full-pack-store.js';
+import { type FullPackRecord, type RecordKind, SeriesWriter, holdSeries, idsOf, listRecords, normalTips, readRecord, recordIds } from './full-pack-store.js';
 import { OidMap } from './oid-set.js';
 import { packBytes } from './pack-out.js';
 import type { PackAnswer } from './pack-cache.js';
@@ -75,7 +75,8 @@ export async function serveClonePlan(
     throw err;
   }
   if (record === undefined) return undefined;
-  return { shallow: [], unshallow: [], pack: streamPlan(ctx, record, planned) };
+  const served = () => ctx.packCache && ctx.packCache.stats.planServed++;
+  return { shallow: [], unshallow: [], pack: streamPlan(ctx, record, planned, { kind: 'plan', deltas: true, ofsDelta: true, served }) };
 }
 
 /** A record's ids as hex ids, in pack order (its series held while they are read). */
@@ -90,29 +91,42 @@ async function readIds(ctx: RepoContext, r: FullPackRecord): Promise<Oid[]> {
   }
 }
 
+/** How a plan of ids is packed (`streamPlan`): its kind, whether stored deltas may go, and what counts a served pack. */
+export interface PlanPacking {
+  kind: RecordKind;
+  deltas: boolean;
+  ofsDelta: boolean;
+  served: () => void;
+}
+
 /**
- * The pack of a plan: every id pinned while it streams (its entries are read from the store as
- * it goes), the header held back until the first entries are read, the planner's pack instead
- * when anything is missing before then.
+ * The pack of a plan (a clone plan, or a depth-1 plan: depth1-plan.ts): every id pinned while it
+ * streams (its entries are read from the store as it goes), the header held back until the first
+ * entries are read, the planner's pack instead when anything is missing before then.
  */
-async function* streamPlan(ctx: RepoContext, r: FullPackRecord, planned: () => Promise<AsyncIterable<Uint8Array>>): AsyncGenerator<Uint8Array> {
+export async function* streamPlan(
+  ctx: RepoContext,
+  r: FullPackRecord,
+  planned: () => Promise<AsyncIterable<Uint8Array>>,
+  how: PlanPacking,
+): AsyncGenerator<Uint8Array> {
   let oids: Oid[] | undefined;
   try {
     oids = await readIds(ctx, r);
   } catch (err) {
     if (!(err instanceof NotFoundError)) throw err;
   }
-  if (oids !== undefined && (yield* packPlan(ctx, r, oids))) return;
+  if (oids !== undefined && (yield* packPlan(ctx, r, oids, how))) return;
   yield* await planned();
 }
 
 /** Streams the pack of `oids`; false (nothing yielded) when the plan cannot serve. */
-async function* packPlan(ctx: RepoContext, r: FullPackRecord, oids: Oid[]): AsyncGenerator<Uint8Array, boolean> {
+async function* packPlan(ctx: RepoContext, r: FullPackRecord, oids: Oid[], how: PlanPacking): AsyncGenerator<Uint8Array, boolean> {
   const release = await ctx.guard.pin(oids);
-  const chunks = packBytes(ctx.objects, oids, true, undefined, { ofsDelta: true });
+  const chunks = packBytes(ctx.objects, oids, how.deltas, undefined, { ofsDelta: how.ofsDelta });
   try {
     // Still stored once pinned: a sweep that deleted one of its tips meanwhile dropped it.
-    if ((await readRecord(ctx.kv, ctx.poolId, r.tips, 'plan'))?.series !== r.series) return false;
+    if ((await readRecord(ctx.kv, ctx.poolId, r.tips, how.kind))?.series !== r.series) return false;
     const first: Uint8Array[] = [];
     try {
       for (let i = 0; i < 2; i++) {
@@ -124,7 +138,7 @@ async function* packPlan(ctx: RepoContext, r: FullPackRecord, oids: Oid[]): Asyn
       if (err instanceof NotFoundError) return false;
       throw err;
     }
-    if (ctx.packCache) ctx.packCache.stats.planServed++;
+    how.served();
     yield* first;
     yield* chunks;
     return true;

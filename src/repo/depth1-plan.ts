@@ -4,8 +4,8 @@
  * under `'M'` beside clone plans (full-pack-store.ts, record kind `depth1`: a series of ids, 20
  * bytes per object, and in the record the shallow boundary and the include-tag list it was
  * planned for). A depth-1 clone that finds the plan of exactly its wants and tags reads the ids
- * and goes straight to the pack writer (pack-out.ts `packBytes`): no commit-graph record or tree
- * is read, byte for byte the planner's pack.
+ * and goes straight to the pack writer as a clone plan does (clone-plan.ts `streamPlan`, then
+ * pack-out.ts `packBytes`): no commit-graph record or tree is read, byte for byte the planner's pack.
  *
  * What it saves is a fresh process's first depth-1 clone (the pack cache is empty there, and
  * the JIT and LevelDB's table pages are cold): the tree walk (40–110 ms in a fresh process at
@@ -25,12 +25,11 @@
  * never makes a clone wrong: ids whose rows are gone, a record dropped meanwhile, or an object
  * missing from the first entries fall back to the planner before a byte leaves.
  */
-import { NotFoundError } from '../errors.js';
 import type { Oid } from '../object/oid.js';
 import type { RepoContext } from './context.js';
+import { type PlanPacking, streamPlan } from './clone-plan.js';
 import { serial } from './full-pack.js';
-import { type FullPackRecord, SeriesWriter, collect, holdSeries, idsOf, normalTips, readRecord, recordIds } from './full-pack-store.js';
-import { packBytes } from './pack-out.js';
+import { type FullPackRecord, SeriesWriter, collect, normalTips, readRecord } from './full-pack-store.js';
 import { type PackAnswer, includeTagsKey } from './pack-cache.js';
 import { peel } from './revision.js';
 import type { ObjectPlan, ObjectPlanInput } from './walk.js';
@@ -94,57 +93,14 @@ export async function serveDepth1Plan(
   if (record === undefined || record.tags !== includeTagsKey(input.includeTags)) return undefined;
   // Its ids are held in memory while the pack is sent, as the planner's would be (maxPackObjects).
   input.walk?.objects(record.count);
-  return { shallow: [...record.shallow], unshallow: [], pack: streamRecord(ctx, record, input.ofsDelta === true, planned) };
-}
-
-/** The pack of a record, or the planner's when the record cannot serve. */
-async function* streamRecord(
-  ctx: RepoContext,
-  r: Depth1Record,
-  ofsDelta: boolean,
-  planned: () => Promise<AsyncIterable<Uint8Array>>,
-): AsyncGenerator<Uint8Array> {
-  let oids: Oid[] | undefined = [];
-  const hold = holdSeries(ctx.kv, ctx.poolId, r.series);
-  try {
-    for await (const chunk of recordIds(ctx.kv, ctx.poolId, r)) for (const id of idsOf(chunk)) oids.push(id);
-  } catch (err) {
-    if (!(err instanceof NotFoundError)) throw err;
-    oids = undefined;
-  } finally {
-    hold();
-  }
-  if (oids !== undefined && (yield* packRecord(ctx, r, oids, ofsDelta))) return;
-  yield* await planned();
-}
-
-/** Streams the pack of `oids` (every id pinned meanwhile); false, nothing yielded, when the plan cannot serve. */
-async function* packRecord(ctx: RepoContext, r: Depth1Record, oids: Oid[], ofsDelta: boolean): AsyncGenerator<Uint8Array, boolean> {
-  const release = await ctx.guard.pin(oids);
-  const chunks = packBytes(ctx.objects, oids, r.deltas > 0, undefined, { ofsDelta });
-  try {
-    // Still stored once pinned: a sweep that deleted its tip meanwhile dropped it.
-    if ((await readRecord(ctx.kv, ctx.poolId, r.tips, 'depth1'))?.series !== r.series) return false;
-    const first: Uint8Array[] = [];
-    try {
-      // The header, then the first entries: an object missing there is found before a byte leaves.
-      for (let i = 0; i < 2; i++) {
-        const c = await chunks.next();
-        if (c.done) break;
-        first.push(c.value);
-      }
-    } catch (err) {
-      if (err instanceof NotFoundError) return false;
-      throw err;
-    }
-    if (ctx.packCache) ctx.packCache.stats.depth1Served++;
-    yield* first;
-    yield* chunks;
-    return true;
-  } finally {
-    await chunks.return(undefined);
-    release();
-  }
+  // No object of the plan a delta of another: every one goes whole, no `D` lookup (see the module comment).
+  const how: PlanPacking = {
+    kind: 'depth1',
+    deltas: record.deltas > 0,
+    ofsDelta: input.ofsDelta === true,
+    served: () => ctx.packCache && ctx.packCache.stats.depth1Served++,
+  };
+  return { shallow: [...record.shallow], unshallow: [], pack: streamPlan(ctx, record, planned, how) };
 }
 
 /**
