@@ -2,8 +2,8 @@
  * Depth-1 plans (repo/depth1-plan.ts): after a branch moves, the ids a depth-1 clone of its tip
  * sends are stored; a depth-1 clone then packs them without planning (no tree or commit-graph
  * read, and no delta lookup when no object of the plan is a delta of another), byte for byte the
- * planner's pack, deltas within the tree included. A plan that cannot serve (an object missing,
- * another include-tag list) yields to the planner; a clone that planned stores the plan; the
+ * planner's pack, deltas within the tree included, its ids charged to the request's
+ * maxPackObjects. A plan that cannot serve (an object missing, another include-tag list) yields to the planner; a clone that planned stores the plan; the
  * sweep drops the plan of a tip it deletes; a moved branch gets its new tip's plan.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -26,6 +26,8 @@ import { deltaKey, objectKey } from '../../src/storage/keys.js';
 import { utf8 } from '../../src/platform/bytes.js';
 import type { KvOp } from '../../src/storage/kv.js';
 import { AUTHOR, collectBytes } from '../engine/helpers.js';
+import { WalkBudget } from '../../src/protocol/walk-budget.js';
+import { LimitExceededError } from '../../src/errors.js';
 
 let engine: Engine | undefined;
 
@@ -215,6 +217,23 @@ describe('depth-1 plans', () => {
     expect((await records(repo)).map((r) => r.tags)).toEqual([`${'a'.repeat(40)}>${'b'.repeat(40)}`]);
     expect((await clone(repo, tagged)).pack).toEqual(expected.pack);
     expect(stats.depth1Served).toBe(served + 1);
+  });
+
+  it('count against the request’s maxPackObjects when read', async () => {
+    const repo = await setup();
+    await commit(repo, 1);
+    const head = await tip(repo);
+    const record = await recordFor(repo, [head]);
+    const clone = (max: number) => {
+      const walk = new WalkBudget({ maxWalkCommits: 1e6, maxWalkMs: 60_000, maxPackObjects: max });
+      return internalsOf(repo).fetchPack({ ...depth1Input(head), walk });
+    };
+    const refused = await clone(record.count - 1).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(LimitExceededError);
+    expect((refused as LimitExceededError).details).toEqual({ limit: 'maxPackObjects', max: record.count - 1 });
+    const served = engine!.packCache.stats.depth1Served;
+    expect(await collectBytes((await clone(record.count)).pack)).toEqual((await planned(repo, depth1Input(head))).pack);
+    expect(engine!.packCache.stats.depth1Served).toBe(served + 1);
   });
 
   it('are not stored for small tips, nor when turned off, and serve no other request', async () => {
