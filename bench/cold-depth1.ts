@@ -17,6 +17,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { MemoryLevel } from 'memory-level';
 import { openEngine, type Repository } from '../src/index.js';
 import { internalsOf } from '../src/repo/internals.js';
+import { enableDepth1Plans } from '../src/repo/enable.js';
+
+enableDepth1Plans(); // as the Node entry does
 
 const arg = (flag: string, fallback?: string): string | undefined => {
   const i = process.argv.indexOf(flag);

@@ -28,6 +28,10 @@ import type { KvOp } from '../../src/storage/kv.js';
 import { AUTHOR, collectBytes } from '../engine/helpers.js';
 import { WalkBudget } from '../../src/protocol/walk-budget.js';
 import { LimitExceededError } from '../../src/errors.js';
+import { enableDepth1Plans } from '../../src/repo/enable.js';
+
+// As the Node entry and Node's HTTP handler do (a browser bundle goes without them).
+enableDepth1Plans();
 
 let engine: Engine | undefined;
 
