@@ -109,10 +109,10 @@ async function* thenStoreDepth1(
 /**
  * After a branch moved to `tip`: gives what a depth-1 clone of it sends whole entries
  * (materialize.ts), extends or builds the stored full-clone pack (full-pack.ts), stores the
- * depth-1 plan of the tip (depth1-plan.ts, where installed: after materializing, which may change
- * which objects are deltas), pre-builds the pack a `git clone --depth 1` of it will ask for, then extends or
- * builds the clone plan (clone-plan.ts: last, since a first plan of a long history costs a
- * planned full clone).
+ * depth-1 plan of the tip (depth1-plan.ts, where installed: after materializing, which may
+ * change which objects are deltas), pre-builds the pack a `git clone --depth 1` of it will ask
+ * for (from the same plan), then extends or builds the clone plan (clone-plan.ts: last, since a
+ * first plan of a long history costs a planned full clone).
  */
 export async function warmClonePack(ctx: RepoContext, tip: Oid): Promise<void> {
   await materializeTip(ctx, tip);
