@@ -5,15 +5,21 @@
  * first entries (past the 12-byte header) came out, wall and CPU time (all threads), CPU by
  * thread (main, the others: LevelDB's reads on libuv's pool, V8's helpers) and the anonymous and
  * file-backed resident memory before and after. With `--jit-warm N`, a repository of N files in
- * memory-level is packed first (does a warmed-up JIT help the cold pack?).
+ * memory-level is packed first (does a warmed-up JIT help the cold pack?). With `--no-depth1-plans`,
+ * stored depth-1 plans (repo/depth1-plan.ts) are not used: every run walks the tree as before them.
+ * Each run also prints the pack's trailer (the same bytes give the same trailer) and whether a
+ * stored plan answered.
  *
- * usage: node --import tsx bench/cold-depth1.ts --data <db dir> [--repo h] [--branch main] [--runs 3] [--jit-warm N]
+ * usage: node --import tsx bench/cold-depth1.ts --data <db dir> [--repo h] [--branch main] [--runs 3] [--jit-warm N] [--no-depth1-plans]
  *   A database: `level-git serve --data X`, a push of a fixture into a repository `h`, then `--data X/db`.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { MemoryLevel } from 'memory-level';
 import { openEngine, type Repository } from '../src/index.js';
 import { internalsOf } from '../src/repo/internals.js';
+import { enableDepth1Plans } from '../src/repo/enable.js';
+
+enableDepth1Plans(); // as the Node entry does
 
 const arg = (flag: string, fallback?: string): string | undefined => {
   const i = process.argv.indexOf(flag);
@@ -43,17 +49,19 @@ function rss(): string {
 }
 
 /** One depth-1 pack of `tip`, consumed; its timings. */
-async function depth1(repo: Repository, tip: string): Promise<{ plan: number; first: number; total: number; bytes: number }> {
+async function depth1(repo: Repository, tip: string): Promise<{ plan: number; first: number; total: number; bytes: number; trailer: string }> {
   const w0 = performance.now();
   const answer = await internalsOf(repo).fetchPack({ wants: [tip as never], depth: 1, includeTags: [], ofsDelta: true });
   const plan = performance.now() - w0;
   let bytes = 0;
   let first = 0;
+  let last: Uint8Array = new Uint8Array(0);
   for await (const chunk of answer.pack) {
     bytes += chunk.length;
+    last = chunk;
     if (first === 0 && bytes > 12) first = performance.now() - w0;
   }
-  return { plan, first, total: performance.now() - w0, bytes };
+  return { plan, first, total: performance.now() - w0, bytes, trailer: Buffer.from(last.subarray(-20)).toString('hex').slice(0, 12) };
 }
 
 const warm = Number(arg('--jit-warm', '0'));
@@ -71,7 +79,8 @@ if (warm > 0) {
 }
 
 const t0 = performance.now();
-const engine = await openEngine({ path: arg('--data')!, packCache: { maxBytes: 0, warm: false } });
+const depth1Plans = !process.argv.includes('--no-depth1-plans');
+const engine = await openEngine({ path: arg('--data')!, packCache: { maxBytes: 0, warm: false, depth1Plans } });
 const repo = await engine.getRepo(arg('--repo', 'h')!);
 const tip = await repo.resolve(`refs/heads/${arg('--branch', 'main')}`);
 console.log(`open ${(performance.now() - t0).toFixed(0)} ms`);
@@ -79,6 +88,7 @@ for (let r = 0; r < Number(arg('--runs', '3')); r++) {
   const before = rss();
   const t = threadCpu();
   const c0 = process.cpuUsage();
+  const served = engine.packCache.stats.depth1Served;
   const run = await depth1(repo, tip);
   const c = process.cpuUsage(c0);
   let main = 0;
@@ -91,7 +101,7 @@ for (let r = 0; r < Number(arg('--runs', '3')); r++) {
   console.log(
     `run ${r}: plan ${run.plan.toFixed(0)} ms, first entries ${run.first.toFixed(0)} ms, done ${run.total.toFixed(0)} ms; ` +
       `CPU ${((c.user + c.system) / 1000).toFixed(0)} ms (sys ${(c.system / 1000).toFixed(0)}; main thread ${main}, others ${others}); ` +
-      `${run.bytes} bytes; RSS ${before} -> ${rss()}`,
+      `${run.bytes} bytes (trailer ${run.trailer}, ${engine.packCache.stats.depth1Served > served ? 'stored plan' : 'planned'}); RSS ${before} -> ${rss()}`,
   );
 }
 await engine.close();

@@ -11,6 +11,10 @@ import { handleApiRequest } from './api/handler.js';
 import { checkApiOptions, type ApiOptions } from './api/options.js';
 import { toNodeHandler, type NodeAdapterOptions, type NodeHandler } from './node-adapter.js';
 import { utf8 } from '../platform/bytes.js';
+import { enableDepth1Plans } from '../repo/enable.js';
+
+// A Node server has no reason to go without stored depth-1 plans (browser bundles never load this file).
+enableDepth1Plans();
 
 /** The handlers' type: `(req, res, next?)`. */
 export type { NodeHandler } from './node-adapter.js';

@@ -28,7 +28,7 @@ import type { Oid } from '../object/oid.js';
 import { oidToBytes } from '../object/oid.js';
 import type { RepoContext } from './context.js';
 import { type RecordBuilder, cloneTips, ensureRecord, fullPackOptions, isFullClone, recordOptions } from './full-pack.js';
-import { type FullPackRecord, SeriesWriter, holdSeries, idsOf, listRecords, normalTips, readRecord, recordIds } from './full-pack-store.js';
+import { type FullPackRecord, type RecordKind, SeriesWriter, holdSeries, idsOf, listRecords, normalTips, readRecord, recordIds } from './full-pack-store.js';
 import { OidMap } from './oid-set.js';
 import { packBytes } from './pack-out.js';
 import type { PackAnswer } from './pack-cache.js';
@@ -75,7 +75,8 @@ export async function serveClonePlan(
     throw err;
   }
   if (record === undefined) return undefined;
-  return { shallow: [], unshallow: [], pack: streamPlan(ctx, record, planned) };
+  const served = () => ctx.packCache && ctx.packCache.stats.planServed++;
+  return { shallow: [], unshallow: [], pack: streamPlan(ctx, record, planned, { kind: 'plan', deltas: true, ofsDelta: true, served }) };
 }
 
 /** A record's ids in pack order as one table of raw ids, 20 bytes each (its series held while they are read). */
@@ -94,33 +95,46 @@ async function readIds(ctx: RepoContext, r: FullPackRecord): Promise<Uint8Array>
   }
 }
 
+/** How a plan of ids is packed (`streamPlan`): its kind, whether stored deltas may go, and what counts a served pack. */
+export interface PlanPacking {
+  kind: RecordKind;
+  deltas: boolean;
+  ofsDelta: boolean;
+  served: () => void;
+}
+
 /**
- * The pack of a plan: every id pinned while it streams (its entries are read from the store as
- * it goes), the header held back until the first entries are read, the planner's pack instead
- * when anything is missing before then.
+ * The pack of a plan (a clone plan, or a depth-1 plan: depth1-plan.ts): every id pinned while it
+ * streams (its entries are read from the store as it goes), the header held back until the first
+ * entries are read, the planner's pack instead when anything is missing before then.
  */
-async function* streamPlan(ctx: RepoContext, r: FullPackRecord, planned: () => Promise<AsyncIterable<Uint8Array>>): AsyncGenerator<Uint8Array> {
+export async function* streamPlan(
+  ctx: RepoContext,
+  r: FullPackRecord,
+  planned: () => Promise<AsyncIterable<Uint8Array>>,
+  how: PlanPacking,
+): AsyncGenerator<Uint8Array> {
   let ids: Uint8Array | undefined;
   try {
     ids = await readIds(ctx, r);
   } catch (err) {
     if (!(err instanceof NotFoundError)) throw err;
   }
-  if (ids !== undefined && (yield* packPlan(ctx, r, ids))) return;
+  if (ids !== undefined && (yield* packPlan(ctx, r, ids, how))) return;
   yield* await planned();
 }
 
 /**
  * Streams the pack of `ids` (raw, as stored: pinned, read and placed without a hex id); false
- * (nothing yielded) when the plan cannot serve. Its deltas are found by one key-ordered read of
- * the `D` range (pack-out.ts `scanDeltas`): a full clone sends most of the store.
+ * (nothing yielded) when the plan cannot serve. A full clone's deltas are found by one
+ * key-ordered read of the `D` range (pack-out.ts `scanDeltas`): it sends most of the store.
  */
-async function* packPlan(ctx: RepoContext, r: FullPackRecord, ids: Uint8Array): AsyncGenerator<Uint8Array, boolean> {
+async function* packPlan(ctx: RepoContext, r: FullPackRecord, ids: Uint8Array, how: PlanPacking): AsyncGenerator<Uint8Array, boolean> {
   const release = await ctx.guard.pin(ids);
-  const chunks = packBytes(ctx.objects, ids, true, undefined, { ofsDelta: true, scanDeltas: true });
+  const chunks = packBytes(ctx.objects, ids, how.deltas, undefined, { ofsDelta: how.ofsDelta, scanDeltas: how.deltas && how.kind === 'plan' });
   try {
     // Still stored once pinned: a sweep that deleted one of its tips meanwhile dropped it.
-    if ((await readRecord(ctx.kv, ctx.poolId, r.tips, 'plan'))?.series !== r.series) return false;
+    if ((await readRecord(ctx.kv, ctx.poolId, r.tips, how.kind))?.series !== r.series) return false;
     const first: Uint8Array[] = [];
     try {
       for (let i = 0; i < 2; i++) {
@@ -132,7 +146,7 @@ async function* packPlan(ctx: RepoContext, r: FullPackRecord, ids: Uint8Array): 
       if (err instanceof NotFoundError) return false;
       throw err;
     }
-    if (ctx.packCache) ctx.packCache.stats.planServed++;
+    how.served();
     yield* first;
     yield* chunks;
     return true;

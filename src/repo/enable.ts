@@ -1,5 +1,5 @@
 /**
- * `enableReview` and `enableArchives`: install the optional services of services.ts. Each
+ * `enableReview`, `enableArchives` and `enableDepth1Plans`: install the optional services of services.ts. Each
  * loader is a dynamic import, so a bundler that splits code loads the service on its first
  * call, and one that does not still includes it only when the app calls the function.
  */
@@ -18,4 +18,13 @@ export function enableReview(): void {
 /** Gives repositories `archive` (tar, tar.gz, zip), as `enableReview` does for the review services. */
 export function enableArchives(): void {
   installService('archive', () => import('./archive.js'));
+}
+
+/**
+ * Gives repositories depth-1 plans (depth1-plan.ts: a fresh process's first depth-1 clone of a
+ * large tip skips the tree walk). The Node entry and Node's HTTP handler call it; a browser
+ * bundle without it plans every depth-1 clone, as before them, and carries none of their code.
+ */
+export function enableDepth1Plans(): void {
+  installService('depth1', () => import('./depth1-plan.js'));
 }

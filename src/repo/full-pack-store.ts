@@ -6,6 +6,7 @@
  *   0x02 series(8) seq(4)  -> the entries' object ids in pack order, IDS_PER_CHUNK ids each
  *   0x03 series(8)         -> (empty) the series exists: found and collected when no record names it
  *   0x04 tips(20)          -> clone-plan record (JSON, same shape, `bytes` 0): a series of ids only (clone-plan.ts)
+ *   0x05 tips(20)          -> depth-1 plan record (the same, plus its shallow boundary: depth1-plan.ts)
  *
  * A series only grows at its end: a record is a prefix of its series (its `count` ids, its
  * `bytes` bytes), so several records may share one series, and appending to it (rewriting the
@@ -32,12 +33,16 @@ const BYTES = 0x01;
 const IDS = 0x02;
 const SERIES = 0x03;
 const PLAN = 0x04;
+const DEPTH1 = 0x05;
 
-/** Which records: full-clone packs (entries and ids) or clone plans (ids only, clone-plan.ts). */
-export type RecordKind = 'pack' | 'plan';
+/** Which records: full-clone packs (entries and ids), clone plans (ids only, clone-plan.ts) or depth-1 plans (depth1-plan.ts). */
+export type RecordKind = 'pack' | 'plan' | 'depth1';
+
+/** Every kind (a series named by a record of any kind is kept). */
+const KINDS: readonly RecordKind[] = ['pack', 'plan', 'depth1'];
 
 function recordTag(kind: RecordKind): number {
-  return kind === 'pack' ? RECORD : PLAN;
+  return kind === 'pack' ? RECORD : kind === 'plan' ? PLAN : DEPTH1;
 }
 
 /** A stored full-clone pack: exactly the objects reachable from `tips`, each once. */
@@ -139,8 +144,8 @@ export async function collect(
     const ops: KvOp[] = all.filter((r) => !kept.includes(r)).map((r) => ({ type: 'del', key: key(poolId, recordTag(kind), tipsDigest(r.tips)) }));
     await kv.batch(ops);
   }
-  const others = await listRecords(kv, poolId, kind === 'pack' ? 'plan' : 'pack');
-  const named = new Set([...kept, ...others].map((r) => r.series));
+  const named = new Set(kept.map((r) => r.series));
+  for (const other of KINDS) if (other !== kind) for (const r of await listRecords(kv, poolId, other)) named.add(r.series);
   const inUse = busy.get(kv);
   const orphans: string[] = [];
   for await (const k of kv.keys(prefixRange(key(poolId, SERIES)))) {
@@ -305,9 +310,15 @@ export class SeriesWriter {
     }
   }
 
-  /** Writes the partial chunks and the record of `kind` of `tips` in one batch; returns the record. */
-  async finish(tips: readonly Oid[], commits: readonly (Oid | null)[], kind: RecordKind = 'pack'): Promise<FullPackRecord> {
-    const record: FullPackRecord = {
+  /** Writes the partial chunks and the record of `kind` of `tips` (with `extra` fields of its kind) in one batch; returns the record. */
+  async finish<R extends FullPackRecord = FullPackRecord>(
+    tips: readonly Oid[],
+    commits: readonly (Oid | null)[],
+    kind: RecordKind = 'pack',
+    extra?: Omit<R, keyof FullPackRecord>,
+  ): Promise<R> {
+    const record = {
+      ...extra,
       v: 1,
       tips: [...tips],
       commits: [...commits],
@@ -315,7 +326,7 @@ export class SeriesWriter {
       count: this.#count + this.#idsUsed / 20,
       bytes: this.#bytes + this.#used,
       at: Date.now(),
-    };
+    } as R;
     const ops: KvOp[] = [];
     if (this.#used > 0) ops.push({ type: 'put', key: seqKey(this.#poolId, BYTES, this.series, this.#bytes / CHUNK), value: this.#buf.slice(0, this.#used) });
     if (this.#idsUsed > 0)

@@ -92,7 +92,8 @@ export function isFullClone(input: ObjectPlanInput): boolean {
 /** One build at a time per pool (a second request for the same tips then finds the first's record). */
 const queues = new WeakMap<object, Map<number, Promise<unknown>>>();
 
-function serial<T>(ctx: RepoContext, fn: () => Promise<T>): Promise<T> {
+/** Runs `fn` after the pool's record builds queued before it (every kind: full-clone packs, clone and depth-1 plans). */
+export function serial<T>(ctx: RepoContext, fn: () => Promise<T>): Promise<T> {
   let m = queues.get(ctx.kv);
   if (m === undefined) queues.set(ctx.kv, (m = new Map()));
   const prev = m.get(ctx.poolId) ?? Promise.resolve();
@@ -313,14 +314,14 @@ const build: RecordBuilder = async (ctx, tips, commits, base, records, walk) => 
 };
 
 /**
- * The sweep's hook: drops every record of the pool, full-clone pack or clone plan
- * (clone-plan.ts), one of whose tips it deleted; returns how many.
+ * The sweep's hook: drops every record of the pool, full-clone pack, clone plan (clone-plan.ts)
+ * or depth-1 plan (depth1-plan.ts), one of whose tips it deleted; returns how many.
  */
 export async function dropFullPacks(ctx: Pick<RepoContext, 'kv' | 'poolId'>, dead: readonly Oid[]): Promise<number> {
   if (dead.length === 0) return 0;
   const gone = new Set(dead);
   let dropped = 0;
-  for (const kind of ['pack', 'plan'] as const) {
+  for (const kind of ['pack', 'plan', 'depth1'] as const) {
     const records = await listRecords(ctx.kv, ctx.poolId, kind);
     if (records.length === 0) continue;
     const kept = await collect(ctx.kv, ctx.poolId, (r) => r.tips.some((t) => gone.has(t)), kind);

@@ -19,6 +19,7 @@ import type { ObjectPlanInput } from './walk.js';
 import { SharedPack } from './shared-pack.js';
 import type { FullPackOptions } from './full-pack.js';
 import type { ClonePlanOptions } from './clone-plan.js';
+import type { Depth1PlanOptions } from './depth1-plan.js';
 
 /** A finished pack and the shallow boundary that goes with it. */
 export interface CachedPack {
@@ -64,6 +65,12 @@ export interface PackCacheOptions {
    * (default 1,000) or more; `false` turns them off. Unused while `fullPacks` is on.
    */
   clonePlans?: ClonePlanOptions | boolean;
+  /**
+   * Depth-1 plans stored per branch tip (depth1-plan.ts): the ids a depth-1 clone of it sends, so
+   * a fresh process skips the tree walk and the delta lookups. On by default for tips of
+   * `minObjects` (default 1,000) objects or more; `false` turns them off.
+   */
+  depth1Plans?: Depth1PlanOptions | boolean;
   /** @deprecated Ignored: identical requests share the generation and never wait on each other's sockets. */
   shareWaitMs?: number;
 }
@@ -73,11 +80,7 @@ export function packCacheKey(repoId: number, input: ObjectPlanInput): string | u
   if ((input.haves?.length ?? 0) > 0 || (input.clientShallows?.length ?? 0) > 0) return undefined;
   const f = input.filter;
   const filter = f === undefined ? '' : f.kind === 'blob:limit' ? `blob:limit=${f.limit}` : f.kind === 'tree' ? `tree:${f.depth}` : f.kind;
-  const tagList = (input.includeTags ?? [])
-    .map((t) => `${t.oid}>${t.peeled}`)
-    .sort()
-    .join(',');
-  const tags = tagList.length > 200 ? toHex(platform().sha1(utf8(tagList))) : tagList;
+  const tags = includeTagsKey(input.includeTags);
   return [
     repoId,
     [...new Set(input.wants)].sort().join(','),
@@ -91,13 +94,36 @@ export function packCacheKey(repoId: number, input: ObjectPlanInput): string | u
   ].join('|');
 }
 
+/** What `include-tag` may add, as a short string (the tags and their targets; a digest when long). */
+export function includeTagsKey(includeTags: ObjectPlanInput['includeTags']): string {
+  const tagList = (includeTags ?? [])
+    .map((t) => `${t.oid}>${t.peeled}`)
+    .sort()
+    .join(',');
+  return tagList.length > 200 ? toHex(platform().sha1(utf8(tagList))) : tagList;
+}
+
 /** The engine-wide pack cache. */
 export class PackCache {
-  readonly options: Required<Omit<PackCacheOptions, 'shareWaitMs' | 'fullPacks' | 'clonePlans'>> & Pick<PackCacheOptions, 'fullPacks' | 'clonePlans'>;
+  readonly options: Required<Omit<PackCacheOptions, 'shareWaitMs' | 'fullPacks' | 'clonePlans' | 'depth1Plans'>> &
+    Pick<PackCacheOptions, 'fullPacks' | 'clonePlans' | 'depth1Plans'>;
   readonly #lru: LRUCache<string, CachedPack>;
   readonly #inflight = new Map<string, SharedPack>();
   /** Counters for benchmarks and tests. */
-  readonly stats = { hits: 0, misses: 0, shared: 0, warmed: 0, fullServed: 0, fullBuilt: 0, fullExtended: 0, planServed: 0, planBuilt: 0, planExtended: 0 };
+  readonly stats = {
+    hits: 0,
+    misses: 0,
+    shared: 0,
+    warmed: 0,
+    fullServed: 0,
+    fullBuilt: 0,
+    fullExtended: 0,
+    planServed: 0,
+    planBuilt: 0,
+    planExtended: 0,
+    depth1Served: 0,
+    depth1Built: 0,
+  };
 
   constructor(options: PackCacheOptions = {}) {
     this.options = {
@@ -106,6 +132,7 @@ export class PackCache {
       warm: options.warm ?? true,
       ...(options.fullPacks !== undefined ? { fullPacks: options.fullPacks } : {}),
       ...(options.clonePlans !== undefined ? { clonePlans: options.clonePlans } : {}),
+      ...(options.depth1Plans !== undefined ? { depth1Plans: options.depth1Plans } : {}),
     };
     this.#lru = new LRUCache<string, CachedPack>({ maxSize: Math.max(1, this.options.maxBytes), sizeCalculation: (p) => Math.max(1, p.bytes) });
   }

@@ -12,6 +12,8 @@ import type { RepoContext } from './context.js';
 import { materializeTip } from './materialize.js';
 import { isFullClone, refreshFullPack, serveFullPack } from './full-pack.js';
 import { refreshClonePlan, serveClonePlan } from './clone-plan.js';
+import { installedService } from './services.js';
+import type * as Depth1 from './depth1-plan.js';
 import { packBytes } from './pack-out.js';
 import { packCacheKey, type PackAnswer } from './pack-cache.js';
 import { listView } from './revision.js';
@@ -70,18 +72,19 @@ export async function fetchPack(ctx: RepoContext, input: ObjectPlanInput): Promi
     if (full !== undefined) return full;
     // ...or its stored plan: the planner's ids without the history walk (clone-plan.ts).
     const stored = await serveClonePlan(ctx, input, () => planned().then((a) => a.pack));
-    return stored ?? planned();
+    if (stored !== undefined) return stored;
+    // A depth-1 clone: its stored plan, no tree walk (depth1-plan.ts, where installed).
+    const depth1 = input.depth === 1 ? await installedService('depth1') : undefined;
+    return (await depth1?.serveDepth1Plan(ctx, input, () => planned().then((a) => a.pack))) ?? planned();
   };
   const planned = async (): Promise<PackAnswer> => {
     const plan = await planObjects(ctx.objects, input);
     // Deltas kept from pushes go out whenever their base travels too: across history, and
     // within one tree (git push deltas similar files of the same commit against each other).
-    return {
-      shallow: plan.shallow,
-      unshallow: plan.unshallow,
-      // A full clone reads most of the store: its deltas in one key-ordered read (pack-out.ts scanDeltas).
-      pack: streamPack(ctx, plan.oids, { deltas: true, thinBases: plan.clientObjects, ofsDelta: input.ofsDelta, scanDeltas: isFullClone(input) }),
-    };
+    // A full clone reads most of the store: its deltas in one key-ordered read (pack-out.ts scanDeltas).
+    const pack = streamPack(ctx, plan.oids, { deltas: true, thinBases: plan.clientObjects, ofsDelta: input.ofsDelta, scanDeltas: isFullClone(input) });
+    const depth1 = input.depth === 1 ? installedService('depth1') : undefined;
+    return { shallow: plan.shallow, unshallow: plan.unshallow, pack: depth1 ? thenStoreDepth1(depth1, ctx, input, plan, pack) : pack };
   };
   const cache = ctx.packCache;
   const key = cache?.enabled ? packCacheKey(ctx.repoId, input) : undefined;
@@ -89,22 +92,44 @@ export async function fetchPack(ctx: RepoContext, input: ObjectPlanInput): Promi
 }
 
 /**
+ * A depth-1 clone's pack that, once sent whole, stores its plan (depth1-plan.ts) in the
+ * background: a fresh process's next depth-1 clone of that tip then skips the walk.
+ */
+async function* thenStoreDepth1(
+  depth1: Promise<typeof Depth1>,
+  ctx: RepoContext,
+  input: ObjectPlanInput,
+  plan: ObjectPlan,
+  pack: AsyncIterable<Uint8Array>,
+): AsyncGenerator<Uint8Array> {
+  yield* pack;
+  // Nobody waits for it; a failure (the engine closing meanwhile) only means the next clone plans.
+  void depth1.then((m) => m.storeDepth1Plan(ctx, input, plan)).catch(() => undefined);
+}
+
+/**
  * After a branch moved to `tip`: gives what a depth-1 clone of it sends whole entries
- * (materialize.ts), extends or builds the stored full-clone pack (full-pack.ts), pre-builds the
- * pack a `git clone --depth 1` of it will ask for, then extends or builds the clone plan
- * (clone-plan.ts: last, since a first plan of a long history costs a planned full clone).
+ * (materialize.ts), extends or builds the stored full-clone pack (full-pack.ts), stores the
+ * depth-1 plan of the tip (depth1-plan.ts, where installed: after materializing, which may
+ * change which objects are deltas), pre-builds the pack a `git clone --depth 1` of it will ask
+ * for (from the same plan), then extends or builds the clone plan (clone-plan.ts: last, since a
+ * first plan of a long history costs a planned full clone).
  */
 export async function warmClonePack(ctx: RepoContext, tip: Oid): Promise<void> {
   await materializeTip(ctx, tip);
   await refreshFullPack(ctx);
   const cache = ctx.packCache;
-  if (cache?.enabled && cache.options.warm) {
-    const includeTags = await annotatedTags(ctx, 'regular');
-    // As `git clone --depth 1` asks: include-tag and ofs-delta.
-    const input: ObjectPlanInput = { wants: [tip], depth: 1, includeTags, ofsDelta: true };
-    await cache.warm(packCacheKey(ctx.repoId, input)!, async () => {
-      const plan = await planObjects(ctx.objects, input);
-      return { shallow: plan.shallow, unshallow: plan.unshallow, pack: streamPack(ctx, plan.oids, { deltas: true, ofsDelta: true }) };
+  const warm = cache?.enabled === true && cache.options.warm;
+  // As `git clone --depth 1` asks: include-tag and ofs-delta.
+  const input: ObjectPlanInput = { wants: [tip], depth: 1, includeTags: await annotatedTags(ctx, 'regular'), ofsDelta: true };
+  let plan: Promise<ObjectPlan> | undefined;
+  const planOnce = () => (plan ??= planObjects(ctx.objects, input));
+  const depth1 = await installedService('depth1');
+  if (depth1 !== undefined && (await depth1.needsDepth1Plan(ctx, input))) await depth1.storeDepth1Plan(ctx, input, await planOnce());
+  if (warm) {
+    await cache!.warm(packCacheKey(ctx.repoId, input)!, async () => {
+      const p = await planOnce();
+      return { shallow: p.shallow, unshallow: p.unshallow, pack: streamPack(ctx, p.oids, { deltas: true, ofsDelta: true }) };
     });
   }
   await refreshClonePlan(ctx);

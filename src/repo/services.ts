@@ -7,6 +7,7 @@
  */
 import { InvalidArgumentError } from '../errors.js';
 import type * as ArchiveService from './archive.js';
+import type * as Depth1Service from './depth1-plan.js';
 import type * as DiffService from './diff.js';
 import type * as MergeService from './merge.js';
 
@@ -15,10 +16,12 @@ export interface Services {
   diff: typeof DiffService;
   merge: typeof MergeService;
   archive: typeof ArchiveService;
+  /** Depth-1 plans (depth1-plan.ts): a repository does without them where none is installed. */
+  depth1: typeof Depth1Service;
 }
 
 const loaders: { [K in keyof Services]?: () => Promise<Services[K]> } = {};
-const ENABLE: Record<keyof Services, string> = { diff: 'enableReview', merge: 'enableReview', archive: 'enableArchives' };
+const ENABLE: Record<keyof Services, string> = { diff: 'enableReview', merge: 'enableReview', archive: 'enableArchives', depth1: 'enableDepth1Plans' };
 
 /** Installs the loader of one service for every repository (idempotent). */
 export function installService<K extends keyof Services>(name: K, load: () => Promise<Services[K]>): void {
@@ -32,4 +35,9 @@ export function loadService<K extends keyof Services>(name: K, method: string): 
   return Promise.reject(
     new InvalidArgumentError(`repo.${method} is not enabled in this bundle: call ${ENABLE[name]}() from 'level-git' once at start (the Node entry does)`),
   );
+}
+
+/** The service's module where installed, else undefined (for services a repository does without). */
+export function installedService<K extends keyof Services>(name: K): Promise<Services[K]> | undefined {
+  return (loaders[name] as (() => Promise<Services[K]>) | undefined)?.();
 }
