@@ -13,7 +13,7 @@ import { toHex, utf8 } from '../platform/bytes.js';
 import { type ObjectType, type Oid, TYPE_NUMBERS } from '../object/oid.js';
 import { CHUNK_BYTES } from '../object/packed.js';
 import { encodeEntryHeader } from './entry.js';
-import { readDeltaSizes } from './delta.js';
+import { copyOp, readCopyOp, readDeltaSizes } from './delta.js';
 import type { InflateBudget } from './budget.js';
 
 /** Bytes of an inflated window of a big base. */
@@ -275,19 +275,9 @@ export class StreamingDelta {
       if (this.#i >= n) throw new CorruptPackError(`delta produced ${this.#produced} bytes but declared ${this.resultSize}`);
       const op = d[this.#i++]!;
       if (op & 0x80) {
-        let need = 0;
-        for (let bit = 1; bit < 0x80; bit <<= 1) if (op & bit) need++;
-        if (this.#i + need > n) throw new CorruptPackError('delta ends inside a copy op');
-        let off = 0;
-        let size = 0;
-        if (op & 0x01) off = d[this.#i++]!;
-        if (op & 0x02) off += d[this.#i++]! * 0x100;
-        if (op & 0x04) off += d[this.#i++]! * 0x10000;
-        if (op & 0x08) off += d[this.#i++]! * 0x1000000;
-        if (op & 0x10) size = d[this.#i++]!;
-        if (op & 0x20) size += d[this.#i++]! * 0x100;
-        if (op & 0x40) size += d[this.#i++]! * 0x10000;
-        if (size === 0) size = 0x10000;
+        this.#i = readCopyOp(d, this.#i, op);
+        const off = copyOp.offset;
+        const size = copyOp.size;
         if (off + size > this.#base.size) throw new CorruptPackError(`delta copies bytes ${off}..${off + size} outside the base (${this.#base.size} bytes)`);
         if (this.#produced + size > this.resultSize) throw new CorruptPackError('delta writes past its declared result size');
         this.#copyOff = off;

@@ -67,20 +67,9 @@ export function applyDelta(base: Uint8Array, delta: Uint8Array, maxResultSize = 
   while (i < n) {
     const op = delta[i++]!;
     if (op & 0x80) {
-      // Every optional byte the op announces must be present.
-      let need = 0;
-      for (let bit = 1; bit < 0x80; bit <<= 1) if (op & bit) need++;
-      if (i + need > n) throw new CorruptPackError('delta ends inside a copy op');
-      let off = 0;
-      let size = 0;
-      if (op & 0x01) off = delta[i++]!;
-      if (op & 0x02) off += delta[i++]! * 0x100;
-      if (op & 0x04) off += delta[i++]! * 0x10000;
-      if (op & 0x08) off += delta[i++]! * 0x1000000;
-      if (op & 0x10) size = delta[i++]!;
-      if (op & 0x20) size += delta[i++]! * 0x100;
-      if (op & 0x40) size += delta[i++]! * 0x10000;
-      if (size === 0) size = 0x10000;
+      i = readCopyOp(delta, i, op);
+      const off = copyOp.offset;
+      const size = copyOp.size;
       if (off + size > base.length) {
         throw new CorruptPackError(`delta copies bytes ${off}..${off + size} outside the base (${base.length} bytes)`);
       }
@@ -101,6 +90,32 @@ export function applyDelta(base: Uint8Array, delta: Uint8Array, maxResultSize = 
   return out;
 }
 
+/** The operands of the copy op `readCopyOp` read last (one object, reused: nothing allocated per op). */
+export const copyOp = { offset: 0, size: 0 };
+
+/**
+ * Reads the operands of copy op `op` (bit 7 set) from `delta` at `i` into `copyOp` (a size of 0
+ * stands for 0x10000) and returns where the next op starts. Every optional byte the op announces
+ * must be present: CorruptPackError otherwise.
+ */
+export function readCopyOp(delta: Uint8Array, i: number, op: number): number {
+  let need = 0;
+  for (let bit = 1; bit < 0x80; bit <<= 1) if (op & bit) need++;
+  if (i + need > delta.length) throw new CorruptPackError('delta ends inside a copy op');
+  let off = 0;
+  let size = 0;
+  if (op & 0x01) off = delta[i++]!;
+  if (op & 0x02) off += delta[i++]! * 0x100;
+  if (op & 0x04) off += delta[i++]! * 0x10000;
+  if (op & 0x08) off += delta[i++]! * 0x1000000;
+  if (op & 0x10) size = delta[i++]!;
+  if (op & 0x20) size += delta[i++]! * 0x100;
+  if (op & 0x40) size += delta[i++]! * 0x10000;
+  copyOp.offset = off;
+  copyOp.size = size === 0 ? 0x10000 : size;
+  return i;
+}
+
 /**
  * How many bytes at the start of a delta's result are copied from the same offsets of its base:
  * the copy ops read from the first, while each copies from where the result stands, to the first
@@ -113,18 +128,9 @@ export function deltaPrefix(delta: Uint8Array): number {
   while (i < delta.length) {
     const op = delta[i++]!;
     if ((op & 0x80) === 0) break;
-    let off = 0;
-    let size = 0;
-    if (op & 0x01) off = delta[i++]!;
-    if (op & 0x02) off += delta[i++]! * 0x100;
-    if (op & 0x04) off += delta[i++]! * 0x10000;
-    if (op & 0x08) off += delta[i++]! * 0x1000000;
-    if (op & 0x10) size = delta[i++]!;
-    if (op & 0x20) size += delta[i++]! * 0x100;
-    if (op & 0x40) size += delta[i++]! * 0x10000;
-    if (size === 0) size = 0x10000;
-    if (off !== o || i > delta.length) break;
-    o += size;
+    i = readCopyOp(delta, i, op);
+    if (copyOp.offset !== o) break;
+    o += copyOp.size;
   }
   return o;
 }
