@@ -4,7 +4,7 @@
  *   level-git serve [--data DIR | --db postgres://...] [--port N] [--host H] [--memory] [--public-key FILE]...
  *                   [--sweep-interval S] [--ephemeral-ttl S] [--base-url URL]
  *                   [--admin-key-file FILE] [--idle-timeout S] [--max-connections N]
- *                   [--allow-private-remotes] [--max-commit-bytes N] [--max-pack-objects N] [--full-packs] [--no-clone-plans]
+ *                   [--allow-private-remotes] [--max-commit-bytes N] [--max-pack-objects N] [--full-packs] [--no-clone-plans] [--no-depth1-plans]
  *   level-git create-repo <name> [--default-branch B] [--url URL] [--admin-key K] [--data DIR]
  *   level-git remote-url <name> [--write] [--ttl S] [--ephemeral] [--url URL] [--admin-key K] [--data DIR]
  *   level-git import <name> <url> [--data DIR | --db URL] [--ref R] [--depth N] [--default-branch B]
@@ -26,7 +26,7 @@ const USAGE = `usage:
   level-git serve [--data DIR | --db postgres://USER@HOST:PORT/DB] [--port N] [--host H] [--memory] [--public-key FILE]...
                   [--sweep-interval SECONDS] [--ephemeral-ttl SECONDS] [--base-url URL]
                   [--admin-key-file FILE] [--idle-timeout SECONDS] [--max-connections N]
-                  [--allow-private-remotes] [--max-commit-bytes N] [--max-pack-objects N] [--full-packs] [--no-clone-plans]
+                  [--allow-private-remotes] [--max-commit-bytes N] [--max-pack-objects N] [--full-packs] [--no-clone-plans] [--no-depth1-plans]
   level-git create-repo <name> [--default-branch B] [--url URL] [--admin-key KEY] [--data DIR]
   level-git remote-url <name> [--write] [--ttl SECONDS] [--ephemeral] [--url URL] [--admin-key KEY] [--data DIR]
   level-git import <name> <url> [--data DIR | --db postgres://...] [--ref R] [--depth N] [--default-branch B]
@@ -67,6 +67,7 @@ async function serve(args: string[]): Promise<void> {
       'max-pack-objects': { type: 'string' },
       'full-packs': { type: 'boolean' },
       'no-clone-plans': { type: 'boolean' },
+      'no-depth1-plans': { type: 'boolean' },
     },
     strict: true,
     allowPositionals: false,
@@ -106,6 +107,7 @@ async function serve(args: string[]): Promise<void> {
     ...(maxPackObjects !== undefined ? { maxPackObjects } : {}),
     fullPacks: values['full-packs'] === true,
     ...(values['no-clone-plans'] === true ? { clonePlans: false } : {}),
+    ...(values['no-depth1-plans'] === true ? { depth1Plans: false } : {}),
   });
 
   let stopping = false;

@@ -72,6 +72,8 @@ export interface ServeOptions {
   fullPacks?: boolean;
   /** Stores clone plans of long histories (`packCache.clonePlans`). Default: the engine's (on). */
   clonePlans?: boolean;
+  /** Stores depth-1 plans of big tips (`packCache.depth1Plans`). Default: the engine's (on). */
+  depth1Plans?: boolean;
   /** Where messages go (default stdout / stderr). */
   log?: (line: string) => void;
   logError?: (line: string) => void;
@@ -181,7 +183,11 @@ export async function startServe(options: ServeOptions = {}): Promise<RunningSer
     ...(lock !== undefined ? { lock, coordination: 'database' as const } : {}),
     ...(options.ephemeralTtlSeconds !== undefined ? { ephemeralTtlSeconds: options.ephemeralTtlSeconds } : {}),
     allowPrivateRemotes: options.allowPrivateRemotes === true,
-    packCache: { ...(options.fullPacks === true ? { fullPacks: true } : {}), ...(options.clonePlans !== undefined ? { clonePlans: options.clonePlans } : {}) },
+    packCache: {
+      ...(options.fullPacks === true ? { fullPacks: true } : {}),
+      ...(options.clonePlans !== undefined ? { clonePlans: options.clonePlans } : {}),
+      ...(options.depth1Plans !== undefined ? { depth1Plans: options.depth1Plans } : {}),
+    },
   });
   const tokens = createTokenService({ keys: { secret, ...(options.publicKeys && options.publicKeys.length > 0 ? { publicKeys: options.publicKeys } : {}) } });
   // Fail at start, not on the first request, when a key is unusable.
