@@ -32,6 +32,7 @@ export const NO_PACKED = -1;
 /** Compressed forms of resolved entries up to `maxBytes` of zlib streams; see the module comment. */
 export class PackedBases {
   readonly #max: number;
+  readonly #floor: number;
   readonly #slabs: Uint8Array[] = [];
   #slabUsed = SLAB;
   /** Per entry: slab, offset in it, stream length, inflated length, the base's entry (NO_PACKED: whole). */
@@ -48,9 +49,10 @@ export class PackedBases {
   #resolved = 0;
   #rebuilt = 0;
 
-  /** Keeps up to `maxBytes` of compressed entries. */
-  constructor(maxBytes: number) {
+  /** Keeps up to `maxBytes` of compressed entries; `rebuildFloor`: see the module comment (REBUILD_FLOOR). */
+  constructor(maxBytes: number, rebuildFloor = REBUILD_FLOOR) {
     this.#max = maxBytes;
+    this.#floor = rebuildFloor;
   }
 
   /**
@@ -101,7 +103,7 @@ export class PackedBases {
     const z = platform();
     for (let i = chain.length - 1; i >= 0; i--) {
       const e = chain[i]!;
-      if (this.#rebuilt > this.#resolved * 2 + REBUILD_FLOOR) return undefined;
+      if (this.#rebuilt > this.#resolved * 2 + this.#floor) return undefined;
       const at = this.#at[e]!;
       const data = z.inflate(this.#slabs[this.#slab[e]!]!.subarray(at, at + this.#len[e]!), this.#inflated[e]!);
       body = this.#base[e] === NO_PACKED ? data : applyDelta(body!, data, maxObjectSize);
