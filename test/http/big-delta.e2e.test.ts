@@ -32,15 +32,16 @@ const BASE_MIB = Number(process.env.LEVEL_GIT_BIG_DELTA_MIB ?? 64);
 /**
  * Issue 10's target: +256 MiB over the baseline whatever the pack (the old code held the base and
  * the result whole, 384 MiB of bodies alone; before this bound the streamed path took +371 MiB).
- * Measured: +190 to +231 MiB in all, +128 to +164 MiB anonymous (load 6 to 20; more at lower load,
- * where the push outruns the garbage collector). The anonymous part (heap, buffers, the database's
- * memtables: what the engine controls) is held well inside the target; the total gets 32 MiB more
- * for the ~67 MiB of the database's table files mapped while the base's chunks are read back
- * (pages the kernel may drop, which the engine does not control), so the test is not flaky at
- * the edge of the target. docs/benchmarks.md has the figures.
+ * Measured: +190 to +231 MiB in all, +128 to +164 MiB anonymous at load 6 to 20; on an idle
+ * machine, where the push outruns the garbage collector, +223 to +260 MiB in all and +156 to +196
+ * MiB anonymous (the code of 2026-12-02 before and after that day's changes alike). The anonymous
+ * part (heap, buffers, the database's memtables: what the engine controls) is held to the target;
+ * the total gets 32 MiB more for the ~67 MiB of the database's table files mapped while the base's
+ * chunks are read back (pages the kernel may drop, which the engine does not control), so the test
+ * is not flaky at the edge of the target. docs/benchmarks.md has the figures.
  */
 const RSS_BOUND = (256 + 32) * MiB;
-const ANON_BOUND = 192 * MiB;
+const ANON_BOUND = 256 * MiB;
 /** Issue 10's target is 100 ms; this bound only says /healthz kept answering on a loaded machine. */
 const HEALTHZ_BOUND_MS = 5000;
 const who = { name: 'A', email: 'a@example.com', timestamp: 1_700_000_000, timezone: '+0000' };
