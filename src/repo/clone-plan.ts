@@ -76,7 +76,7 @@ export async function serveClonePlan(
   }
   if (record === undefined) return undefined;
   const served = () => ctx.packCache && ctx.packCache.stats.planServed++;
-  return { shallow: [], unshallow: [], pack: streamPlan(ctx, record, planned, { kind: 'plan', deltas: true, ofsDelta: true, served }) };
+  return { shallow: [], unshallow: [], pack: streamPlan(ctx, record, planned, { kind: 'plan', deltas: true, scanDeltas: true, ofsDelta: true, served }) };
 }
 
 /** A record's ids in pack order as one table of raw ids, 20 bytes each (its series held while they are read). */
@@ -95,10 +95,15 @@ async function readIds(ctx: RepoContext, r: FullPackRecord): Promise<Uint8Array>
   }
 }
 
-/** How a plan of ids is packed (`streamPlan`): its kind, whether stored deltas may go, and what counts a served pack. */
+/**
+ * How a plan of ids is packed (`streamPlan`): its kind, whether stored deltas may go, whether
+ * they are found by one key-ordered read of the `D` range (a pack of most of the store: a full
+ * clone; pack-out.ts `scanDeltas`), and what counts a served pack.
+ */
 export interface PlanPacking {
   kind: RecordKind;
   deltas: boolean;
+  scanDeltas: boolean;
   ofsDelta: boolean;
   served: () => void;
 }
@@ -126,12 +131,11 @@ export async function* streamPlan(
 
 /**
  * Streams the pack of `ids` (raw, as stored: pinned, read and placed without a hex id); false
- * (nothing yielded) when the plan cannot serve. A full clone's deltas are found by one
- * key-ordered read of the `D` range (pack-out.ts `scanDeltas`): it sends most of the store.
+ * (nothing yielded) when the plan cannot serve.
  */
 async function* packPlan(ctx: RepoContext, r: FullPackRecord, ids: Uint8Array, how: PlanPacking): AsyncGenerator<Uint8Array, boolean> {
   const release = await ctx.guard.pin(ids);
-  const chunks = packBytes(ctx.objects, ids, how.deltas, undefined, { ofsDelta: how.ofsDelta, scanDeltas: how.deltas && how.kind === 'plan' });
+  const chunks = packBytes(ctx.objects, ids, how.deltas, undefined, { ofsDelta: how.ofsDelta, scanDeltas: how.scanDeltas });
   try {
     // Still stored once pinned: a sweep that deleted one of its tips meanwhile dropped it.
     if ((await readRecord(ctx.kv, ctx.poolId, r.tips, how.kind))?.series !== r.series) return false;

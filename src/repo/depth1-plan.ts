@@ -97,6 +97,8 @@ export async function serveDepth1Plan(
   const how: PlanPacking = {
     kind: 'depth1',
     deltas: record.deltas > 0,
+    // A tip's objects are a small part of a long history's store: looked up, not scanned for.
+    scanDeltas: false,
     ofsDelta: input.ofsDelta === true,
     served: () => ctx.packCache && ctx.packCache.stats.depth1Served++,
   };
