@@ -112,6 +112,9 @@ export interface WireBatch {
 }
 
 const FIELDS = 17;
+/** Table columns after the part slots: a streamed object's size, a tree delta's prefix. */
+const STREAMED_AT = 15;
+const PREFIX_AT = 16;
 /** Part slots in a table row: (ref, length) at 1 + 2 * slot. */
 const BODY = 0;
 const ENTRY = 1;
@@ -192,8 +195,8 @@ export function toWireBatch(
     put(row, STORED, o.stored, true);
     put(row, PIECE, o.piece, false);
     put(row, WHOLE, o.whole, true);
-    table[row + 15] = o.streamed ?? 0;
-    table[row + 16] = o.delta?.prefix ?? -1;
+    table[row + STREAMED_AT] = o.streamed ?? 0;
+    table[row + PREFIX_AT] = o.delta?.prefix ?? -1;
     if (o.delta !== undefined) bases.push(o.delta.base);
   });
   transfer.add(kept.buffer);
@@ -225,8 +228,10 @@ export function fromWireBatch(w: WireBatch): ReadObject[] {
     const entry = get(row, ENTRY, true);
     if (entry !== undefined) o.entry = entry;
     if (flags & HAS_DELTA) {
-      const prefix = table[row + 16]!;
-      o.delta = prefix < 0 ? { base: bases[b++] as Oid, data: get(row, DATA, false)! } : { base: bases[b++] as Oid, data: get(row, DATA, false)!, prefix };
+      const link: NonNullable<ReadObject['delta']> = { base: bases[b++] as Oid, data: get(row, DATA, false)! };
+      const prefix = table[row + PREFIX_AT]!;
+      if (prefix >= 0) link.prefix = prefix;
+      o.delta = link;
     }
     const stored = get(row, STORED, true);
     if (stored !== undefined) {
@@ -239,7 +244,7 @@ export function fromWireBatch(w: WireBatch): ReadObject[] {
     if (piece !== undefined) o.piece = piece;
     const whole = get(row, WHOLE, true);
     if (whole !== undefined) o.whole = whole;
-    if (flags & IS_STREAMED) o.streamed = table[row + 15]!;
+    if (flags & IS_STREAMED) o.streamed = table[row + STREAMED_AT]!;
     out[i] = o;
   }
   return out;
