@@ -4,7 +4,7 @@
  * of repositories and concurrent callers.
  */
 import { InvalidArgumentError, InvalidRepoNameError, NotFoundError, ClosedError, StorageError } from './errors.js';
-import { Kv, type AnyLevel } from './storage/kv.js';
+import { Kv, VIEW_DEFAULTS, type AnyLevel } from './storage/kv.js';
 import { decodeRepoId, nameKey, repoRecordKey, repoRecordsRange } from './storage/keys.js';
 import { fromUtf8 } from './platform/bytes.js';
 import { clearOrphanRanges } from './storage/orphans.js';
@@ -417,7 +417,7 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
   if (db === undefined) {
     if (typeof options.path !== 'string' || options.path.length === 0) throw new InvalidArgumentError('openEngine needs { db } or { path }');
     const { Level } = await import('level');
-    db = new Level(options.path) as unknown as AnyLevel;
+    db = new Level(options.path, VIEW_DEFAULTS) as unknown as AnyLevel;
     owns = true;
   }
   if (db.status === 'opening' || db.status === 'closed') {

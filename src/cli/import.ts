@@ -9,7 +9,7 @@
 import { join, resolve } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { openEngine, type Engine } from '../engine.js';
-import type { AnyLevel } from '../storage/kv.js';
+import { type AnyLevel, VIEW_DEFAULTS } from '../storage/kv.js';
 import type { RefLock } from '../refs/lock.js';
 import type { FetchProgress } from '../repo/remotes.js';
 import { enableRemotes } from '../webhooks/enable.js';
@@ -125,7 +125,7 @@ async function openDatabase(o: ImportOptions): Promise<{ engine: Engine; close()
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     for (const w of secureDataFolder(dir)) o.log?.(w);
     const { Level } = await import('level');
-    db = new Level(join(dir, 'db')) as unknown as AnyLevel;
+    db = new Level(join(dir, 'db'), VIEW_DEFAULTS) as unknown as AnyLevel;
   }
   try {
     await db.open();

@@ -30,7 +30,7 @@ import { createServer } from '../http/node-server.js';
 import { secureDataFolder, writeSecretFile } from './data-folder.js';
 import { enableRemotes } from '../webhooks/enable.js';
 import type { RefLock } from '../refs/lock.js';
-import { Kv } from '../storage/kv.js';
+import { Kv, VIEW_DEFAULTS } from '../storage/kv.js';
 import { sharedSetting } from '../storage/settings.js';
 import { fromUtf8, utf8 } from '../platform/bytes.js';
 
@@ -168,7 +168,7 @@ export async function startServe(options: ServeOptions = {}): Promise<RunningSer
     }
     if (secret === undefined) secret = keptSecret(join(dir, 'secret')).value;
     const { Level } = await import('level');
-    db = new Level(join(dir, 'db')) as unknown as AnyLevel;
+    db = new Level(join(dir, 'db'), VIEW_DEFAULTS) as unknown as AnyLevel;
   }
   if (adminKey.length < 16) throw new Error('the admin key must have at least 16 characters');
 

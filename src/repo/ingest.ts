@@ -19,7 +19,7 @@
 import { HashCollisionError, InvalidObjectError, LevelGitError, MissingObjectsError, CorruptPackError } from '../errors.js';
 import { equal } from '../platform/bytes.js';
 import { storageOp, type Kv, type KvOp } from '../storage/kv.js';
-import { TAG, deltaKey, objectKey, prefixRange, quarantineKey, quarantinePrefix, repoRange } from '../storage/keys.js';
+import { TAG, prefixRange, quarantineKey, quarantinePrefix, repoRange } from '../storage/keys.js';
 import { type Oid, oidToBytes } from '../object/oid.js';
 import { encodePacked, encodeStoredDelta, isStoredDelta, refDeltaBase } from '../object/packed.js';
 import { ENTRY_GITLINK, ENTRY_TREE } from '../object/tree.js';
@@ -34,6 +34,7 @@ import { PackLinks } from './ingest-links.js';
 import { ChunkSink } from '../object/chunked.js';
 import { bigBaseReader, refuseCollision } from './ingest-big.js';
 import { type CommitFacts, commitGraph } from './commit-graph.js';
+import { batched, promote } from './ingest-promote.js';
 
 /** Limits of an ingest (all optional; see ReadPackOptions for the pack reader's). */
 export interface IngestOptions extends Omit<ReadPackOptions, 'getBase'> {
@@ -248,7 +249,12 @@ export async function ingestPack(kv: Kv, store: ObjectStore, source: AsyncIterab
       for (const [oid, marker] of collisions) await storageOp(READING, () => refuseCollision(store, oid, marker));
       for (const d of duplicates) await storageOp(WRITING, () => d.discard(kv));
       if (pendingBytes > memLimit) {
-        await storageOp(WRITING, () => kv.batch([...pending].map(([oid, v]) => ({ type: 'put' as const, key: qKey(oid), value: v }))));
+        await storageOp(WRITING, () =>
+          batched(
+            kv,
+            [...pending].map(([oid, v]) => ({ type: 'put' as const, key: qKey(oid), value: v })),
+          ),
+        );
         for (const oid of pending.keys()) spilled.add(oid);
         pending.clear();
         pendingBytes = 0;
@@ -283,31 +289,9 @@ export async function ingestPack(kv: Kv, store: ObjectStore, source: AsyncIterab
 
     // Commit-graph records of the pack's commits, generations parents first (commit-graph.ts).
     const graphOps = await storageOp(READING, () => commitGraph(store).recordsFor(commits, options.shallow));
-    // Promote: the in-memory objects and the spilled ones, in one batch when it fits; each
-    // under `O` or `D` by its form.
-    const promoted = (oidBytes: Uint8Array, v: Uint8Array): KvOp => ({
-      type: 'put',
-      key: isStoredDelta(v) ? deltaKey(repoId, oidBytes) : objectKey(repoId, oidBytes),
-      value: v,
-    });
-    await storageOp(WRITING, async () => {
-      const ops: KvOp[] = [...pending].map(([oid, v]) => promoted(oidToBytes(oid), v));
-      let opsBytes = pendingBytes;
-      if (spilled.size > 0) {
-        for await (const [k, v] of kv.entries(prefixRange(qPrefix))) {
-          ops.push(promoted(k.subarray(qPrefix.length), v));
-          opsBytes += v.length;
-          if (opsBytes > 64 * MiB) {
-            await kv.batch(ops.splice(0));
-            opsBytes = 0;
-          }
-        }
-      }
-      // One at a time: a spread of a long history's records would overflow the call stack.
-      for (const op of graphOps) ops.push(op);
-      await kv.batch(ops);
-      landed = true;
-    });
+    // Promote in batches, bases before their deltas, commits last (ingest-promote.ts).
+    await storageOp(WRITING, () => promote(kv, repoId, { pending, spilled, qKey, chains, typeOf: (id) => links.typeOf(id) }, graphOps));
+    landed = true;
     const result: IngestResult = { oids, added: pending.size + spilled.size };
     if (warnings !== undefined) result.warnings = warnings;
     return result;
