@@ -64,7 +64,8 @@ export interface ResolveContext {
 /** Longest chain followed by default: git writes at most 50 (pack.depth); ingest stores at most 50 too. */
 const DEFAULT_MAX_DEPTH = 10_000;
 
-function corrupt(oid: Oid, why: string): InvalidObjectError {
+/** The error of a stored object that cannot be read (a broken delta chain, a wrong size). */
+export function corrupt(oid: Oid, why: string): InvalidObjectError {
   return new InvalidObjectError(`stored object ${oid} cannot be read: ${why}`, { details: { oid } });
 }
 
