@@ -78,16 +78,25 @@ class Starts {
   from = slabUsed;
   n = slabUsed;
   push(v: number): void {
-    if (this.n === this.a.length) this.#grow();
+    if (this.n === this.a.length) this.#grow(1);
     this.a[this.n++] = v;
   }
-  #grow(): void {
+  /** Moves the starts so far to a fresh slab with room for `more` (a tree too big for one gets an array of its own). */
+  #grow(more: number): void {
     const have = this.n - this.from;
-    const b = new Int32Array(Math.max(SLAB, 2 * have));
+    const b = new Int32Array(Math.max(SLAB, 2 * have, have + more));
     b.set(this.a.subarray(this.from, this.n));
     this.a = b;
     this.from = 0;
     this.n = have;
+  }
+  /** Pushes src[from..to) + shift. */
+  copy(src: Int32Array, from: number, to: number, shift: number): void {
+    if (this.n + (to - from) > this.a.length) this.#grow(to - from);
+    const a = this.a;
+    let n = this.n;
+    for (let k = from; k < to; k++) a[n++] = src[k]! + shift;
+    this.n = n;
   }
   /** Gives the starts (the body's length last) to `shape`; the slab's space after them is the next shape's. */
   into(shape: TreeShape): void {
@@ -152,13 +161,13 @@ export function deltaShape(base: TreeShape, delta: Uint8Array, entry: ShapeEntry
       const opStart = k === 0 ? 0 : ops[k - 2]!;
       const q = src + (p - opStart);
       const limit = src + (ops[k]! - opStart);
-      let j = lowerBound(bs, b0, nb, q);
+      const j = lowerBound(bs, b0, nb, q);
       if (j < nb && bs[j] === q && bs[j + 1]! <= limit) {
-        // Base entries copied whole, one after another: met already, each at the same distance.
+        // Base entries j..e-1 are copied whole, one after another: met already, each at the same distance.
+        const e = lowerBound(bs, j + 1, nb + 1, limit + 1) - 1;
         const shift = p - q;
-        do starts.push(bs[j++]! + shift);
-        while (j < nb && bs[j + 1]! <= limit);
-        p = bs[j]! + shift;
+        starts.copy(bs, j, e, shift);
+        p = bs[e]! + shift;
         continue;
       }
     }
