@@ -59,6 +59,8 @@ export interface ResolveContext {
   maxDepth?: number;
   /** When given, receives for every id asked for a lower bound of its chain length (0: stored whole). */
   depths?: Map<Oid, number>;
+  /** Bodies the caller holds (a walk's recent trees), consulted for bases before the cache and the store. */
+  bases?: (oid: Oid) => RawObject | undefined;
 }
 
 /** Longest chain followed by default: git writes at most 50 (pack.depth); ingest stores at most 50 too. */
@@ -106,7 +108,7 @@ export async function resolveMany(oids: readonly Oid[], lookup: FormsLookup, ctx
       const base = d.base as Oid;
       if (seen.has(base)) continue;
       seen.add(base);
-      const cached = ctx.cache?.get(ctx.prefix + base);
+      const cached = ctx.bases?.(base) ?? ctx.cache?.get(ctx.prefix + base);
       if (cached !== undefined) known.set(base, cached);
       else next.push(base);
     }

@@ -10,7 +10,7 @@ import { ENTRY_GITLINK, ENTRY_TREE, isGitlinkMode, isTreeMode, rawEntryKind } fr
 import { isChunked } from '../object/chunked.js';
 import { corrupt, type RawObject } from '../object/delta-chain.js';
 import { type StoredDelta, decodePacked, decodeStoredDelta, packedInfo, refDeltaData } from '../object/packed.js';
-import { ShapeRing, type ShapeEntry, deltaShape, wholeShape } from './tree-shapes.js';
+import { ShapeRing, type ShapeEntry, bodyOf, deltaShape, wholeShape } from './tree-shapes.js';
 import { commitGraph } from './commit-graph.js';
 import type { WalkBudget } from '../protocol/walk-budget.js';
 import { NotFoundError } from '../errors.js';
@@ -18,7 +18,7 @@ import { OidSet } from './oid-set.js';
 
 /** Trees decoded at a time. */
 const TREE_BATCH = 2048;
-/** Trees a walk decodes (and caches) before it scans raw bodies instead (RawTrees). */
+/** Trees a walk decodes (and caches) before it scans raw bodies instead (RawTrees); a walk that already holds more waiting scans them from its start. */
 const DECODED_TREES = 4096;
 
 /**
@@ -56,7 +56,8 @@ export async function walkTrees(
     }
     walk?.tick();
     opened += batch.length;
-    if (opened > DECODED_TREES) {
+    // Known to be long once more trees are opened or waiting than are decoded (a full clone: every commit's root).
+    if (opened + queue.length - head > DECODED_TREES) {
       // A long walk (a history): bodies scanned for ids, nothing decoded or cached (see RawTrees).
       raw ??= new RawTrees(seen);
       await raw.scanBatch(store, batch, (i) => {
@@ -86,7 +87,7 @@ export async function walkTrees(
 const TREE_MODE = '40000';
 const BLOB_MODE = '100644';
 
-/** Bodies of fully met trees a walk keeps for comparing their delta children (ReferenceTrees), by count and by bytes. */
+/** Bodies of fully met trees the sweep's mark keeps for comparing their delta children (ReferenceTrees), by count and by bytes. */
 const REFERENCE_TREES = 2 * TREE_BATCH;
 const REFERENCE_BYTES = 16 * 1024 * 1024;
 
@@ -94,7 +95,8 @@ const REFERENCE_BYTES = 16 * 1024 * 1024;
  * The bodies of the trees a walk scanned most recently whose every entry it has met, kept a
  * while (a ring bounded by count and bytes) so a tree rebuilt from a delta of one of them is
  * scanned beside its base (object/tree.ts scanBeside): in a history walked newest first, the
- * base of a tree (the newer version of the directory) was usually scanned just before.
+ * base of a tree (the newer version of the directory) was usually scanned just before. The
+ * sweep's mark uses it (sweep-mark.ts); tree walks read such trees from their deltas (RawTrees).
  */
 export class ReferenceTrees {
   readonly #bodies = new Map<Oid, Uint8Array>();
@@ -182,7 +184,10 @@ export class RawTrees {
     }
     const resolved: (RawObject | undefined)[] = new Array(batch.length);
     if (resolve.length > 0) {
-      const bodies = await store.readMany(resolve.map((i) => batch[i]!));
+      const bodies = await store.readMany(
+        resolve.map((i) => batch[i]!),
+        { bases: this.#base },
+      );
       resolve.forEach((i, j) => (resolved[i] = bodies[j] ?? MISSING));
     }
     for (let i = 0; i < batch.length; i++) {
@@ -198,13 +203,19 @@ export class RawTrees {
           if (d.type !== 'tree') continue;
           if (this.#scanDelta(oid, d, visitOf(i))) continue;
           // Its base left the ring while this batch was scanned.
-          tree = (await store.readMany([oid]))[0] ?? MISSING;
+          tree = (await store.readMany([oid], { bases: this.#base }))[0] ?? MISSING;
         }
       }
       if (tree === MISSING) throw notFound(oid);
       if (tree.type === 'tree') this.scan(oid, tree, visitOf(i));
     }
   }
+
+  /** A tree this walk holds, as a delta base for the store's resolution (a chain stops at the first one held). */
+  readonly #base = (oid: Oid): RawObject | undefined => {
+    const shape = this.#shapes.get(oid);
+    return shape && { type: 'tree', body: bodyOf(shape) };
+  };
 
   /** Calls `visit` for every entry (not a gitlink) of tree `oid` not met before; what it accepts is met. */
   scan(oid: Oid, tree: { body: Uint8Array; base?: Oid }, visit: RawVisit): void {
