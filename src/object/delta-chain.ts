@@ -59,12 +59,15 @@ export interface ResolveContext {
   maxDepth?: number;
   /** When given, receives for every id asked for a lower bound of its chain length (0: stored whole). */
   depths?: Map<Oid, number>;
+  /** Bodies the caller holds (a walk's recent trees), consulted for bases before the cache and the store. */
+  bases?: (oid: Oid) => RawObject | undefined;
 }
 
 /** Longest chain followed by default: git writes at most 50 (pack.depth); ingest stores at most 50 too. */
 const DEFAULT_MAX_DEPTH = 10_000;
 
-function corrupt(oid: Oid, why: string): InvalidObjectError {
+/** The error of a stored object that cannot be read (a broken delta chain, a wrong size). */
+export function corrupt(oid: Oid, why: string): InvalidObjectError {
   return new InvalidObjectError(`stored object ${oid} cannot be read: ${why}`, { details: { oid } });
 }
 
@@ -105,7 +108,7 @@ export async function resolveMany(oids: readonly Oid[], lookup: FormsLookup, ctx
       const base = d.base as Oid;
       if (seen.has(base)) continue;
       seen.add(base);
-      const cached = ctx.cache?.get(ctx.prefix + base);
+      const cached = ctx.bases?.(base) ?? ctx.cache?.get(ctx.prefix + base);
       if (cached !== undefined) known.set(base, cached);
       else next.push(base);
     }

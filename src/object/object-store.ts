@@ -112,9 +112,12 @@ export class ObjectStore {
   /**
    * Type and body of each id (undefined where missing), delta chains resolved. `lookup` reads
    * stored forms from elsewhere first (an ingest's quarantine); `depths` receives a lower bound
-   * of each id's chain length.
+   * of each id's chain length; `bases` answers delta bases the caller holds.
    */
-  readMany(oids: readonly Oid[], options: { lookup?: FormsLookup; depths?: Map<Oid, number> } = {}): Promise<(RawObject | undefined)[]> {
+  readMany(
+    oids: readonly Oid[],
+    options: { lookup?: FormsLookup; depths?: Map<Oid, number>; bases?: (oid: Oid) => RawObject | undefined } = {},
+  ): Promise<(RawObject | undefined)[]> {
     const c = this.#cache;
     const lookup = options.lookup ?? this.forms;
     // A chunked object (chunked.ts) is assembled here: these callers want bodies.
@@ -123,7 +126,7 @@ export class ObjectStore {
       for (const f of forms) if (f?.whole !== undefined && isChunked(f.whole)) f.whole = await this.#assemble(f.whole);
       return forms;
     };
-    return resolveMany(oids, assembling, { applyDelta: c.applyDelta, cache: c.resolved, prefix: this.#prefix, depths: options.depths });
+    return resolveMany(oids, assembling, { applyDelta: c.applyDelta, cache: c.resolved, prefix: this.#prefix, depths: options.depths, bases: options.bases });
   }
 
   #assemble(marker: Uint8Array): Promise<Uint8Array> {

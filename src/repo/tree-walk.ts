@@ -6,7 +6,11 @@
  */
 import { type Oid, oidFromBytes } from '../object/oid.js';
 import type { ObjectStore } from '../object/object-store.js';
-import { ENTRY_GITLINK, ENTRY_TREE, isGitlinkMode, isTreeMode, rawEntryKind, scanBeside } from '../object/tree.js';
+import { ENTRY_GITLINK, ENTRY_TREE, isGitlinkMode, isTreeMode, rawEntryKind } from '../object/tree.js';
+import { isChunked } from '../object/chunked.js';
+import { corrupt, type RawObject } from '../object/delta-chain.js';
+import { type StoredDelta, decodePacked, decodeStoredDelta, packedInfo, refDeltaData } from '../object/packed.js';
+import { ShapeRing, type ShapeEntry, bodyOf, deltaShape, wholeShape } from './tree-shapes.js';
 import { commitGraph } from './commit-graph.js';
 import type { WalkBudget } from '../protocol/walk-budget.js';
 import { NotFoundError } from '../errors.js';
@@ -14,7 +18,7 @@ import { OidSet } from './oid-set.js';
 
 /** Trees decoded at a time. */
 const TREE_BATCH = 2048;
-/** Trees a walk decodes (and caches) before it scans raw bodies instead (RawTrees). */
+/** Trees a walk decodes (and caches) before it scans raw bodies instead (RawTrees); a walk that already holds more waiting scans them from its start. */
 const DECODED_TREES = 4096;
 
 /**
@@ -52,19 +56,17 @@ export async function walkTrees(
     }
     walk?.tick();
     opened += batch.length;
-    if (opened > DECODED_TREES) {
+    // Known to be long once more trees are opened or waiting than are decoded (a full clone: every commit's root).
+    if (opened + queue.length - head > DECODED_TREES) {
       // A long walk (a history): bodies scanned for ids, nothing decoded or cached (see RawTrees).
       raw ??= new RawTrees(seen);
-      const bodies = await store.readMany(batch);
-      bodies.forEach((b, i) => {
-        if (b === undefined) throw new NotFoundError('ERR_OBJECT_NOT_FOUND', `object ${batch[i]} not found`, { details: { oid: batch[i]! } });
-        if (b.type !== 'tree') return;
+      await raw.scanBatch(store, batch, (i) => {
         const depth = batchDepths[i]! + 1;
-        raw!.scan(batch[i]!, b, (oid, tree) => {
+        return (oid, tree) => {
           if (!visit(oid, tree ? TREE_MODE : BLOB_MODE, depth)) return false;
           if (tree) queue.push(oid), depths.push(depth);
           return true;
-        });
+        };
       });
       continue;
     }
@@ -85,7 +87,7 @@ export async function walkTrees(
 const TREE_MODE = '40000';
 const BLOB_MODE = '100644';
 
-/** Bodies of fully met trees a walk keeps for comparing their delta children (ReferenceTrees), by count and by bytes. */
+/** Bodies of fully met trees the sweep's mark keeps for comparing their delta children (ReferenceTrees), by count and by bytes. */
 const REFERENCE_TREES = 2 * TREE_BATCH;
 const REFERENCE_BYTES = 16 * 1024 * 1024;
 
@@ -93,7 +95,8 @@ const REFERENCE_BYTES = 16 * 1024 * 1024;
  * The bodies of the trees a walk scanned most recently whose every entry it has met, kept a
  * while (a ring bounded by count and bytes) so a tree rebuilt from a delta of one of them is
  * scanned beside its base (object/tree.ts scanBeside): in a history walked newest first, the
- * base of a tree (the newer version of the directory) was usually scanned just before.
+ * base of a tree (the newer version of the directory) was usually scanned just before. The
+ * sweep's mark uses it (sweep-mark.ts); tree walks read such trees from their deltas (RawTrees).
  */
 export class ReferenceTrees {
   readonly #bodies = new Map<Oid, Uint8Array>();
@@ -130,36 +133,111 @@ export class ReferenceTrees {
   }
 }
 
+/** What a raw scan calls for an entry not met before: true when it accepts it (it is then met). */
+type RawVisit = (oid: Oid, tree: boolean) => boolean;
+
+/** Tree shapes a walk keeps for the trees stored as deltas of them (RawTrees), by count and by the bytes they hold. */
+const SHAPES = 2 * TREE_BATCH;
+const SHAPE_BYTES = 64 * 1024 * 1024;
+
 /**
  * Tree bodies scanned for their entries' ids without decoding them (no names, no entry
  * objects, nothing put in the decoded-object cache, which a walk of a whole history would only
  * churn). Ids already met in this walk are recognized as raw bytes, so a hex id is made only for
- * an entry not seen before; `seen` stays the walk's one record of what was met. A tree rebuilt
- * from a delta whose base the walk met fully is scanned beside that base (object/tree.ts
- * scanBeside): the entries they share are met already, with no lookup. Exported for its tests;
- * walkTrees is its one user.
+ * an entry not seen before; `seen` stays the walk's one record of what was met. A tree stored
+ * as a delta of a tree this walk met lately is read from the delta alone (tree-shapes.ts): the
+ * entries it copies whole from a base whose every entry was met are met already, with no
+ * lookup, and no body is built. Exported for its tests; walkTrees is its one user.
  */
 export class RawTrees {
   readonly #seen: Set<Oid>;
   readonly #met = new OidSet();
-  readonly #reference = new ReferenceTrees();
+  readonly #shapes = new ShapeRing(SHAPES, SHAPE_BYTES);
 
   constructor(seen: Set<Oid>) {
     this.#seen = seen;
   }
 
+  /**
+   * Scans the trees of `batch` in order, `visitOf(i)` the visit of batch[i]'s entries (see
+   * `scan`); an id that is not a tree is passed over. Stored forms are read in one batch; the
+   * store resolves only the trees not stored whole whose delta base this walk does not hold.
+   */
+  async scanBatch(store: ObjectStore, batch: readonly Oid[], visitOf: (i: number) => RawVisit): Promise<void> {
+    const forms = await store.forms(batch);
+    const deltas: (StoredDelta | undefined)[] = new Array(batch.length);
+    const resolve: number[] = [];
+    // Ids met earlier in this batch: their shapes will be held when a later tree needs them.
+    const earlier = new Set<Oid>();
+    for (let i = 0; i < batch.length; i++) {
+      const f = forms[i];
+      const oid = batch[i]!;
+      if (f === undefined) throw notFound(oid);
+      if (f.whole !== undefined) {
+        if (isChunked(f.whole)) resolve.push(i);
+      } else {
+        const d = decodeStoredDelta(f.delta!);
+        deltas[i] = d;
+        if (d.type === undefined || (d.type === 'tree' && !this.#shapes.has(d.base) && !earlier.has(d.base as Oid))) resolve.push(i);
+      }
+      earlier.add(oid);
+    }
+    const resolved: (RawObject | undefined)[] = new Array(batch.length);
+    if (resolve.length > 0) {
+      const bodies = await store.readMany(
+        resolve.map((i) => batch[i]!),
+        { bases: this.#base },
+      );
+      resolve.forEach((i, j) => (resolved[i] = bodies[j] ?? MISSING));
+    }
+    for (let i = 0; i < batch.length; i++) {
+      const oid = batch[i]!;
+      let tree = resolved[i];
+      if (tree === undefined) {
+        const d = deltas[i];
+        if (d === undefined) {
+          const whole = forms[i]!.whole!;
+          if (packedInfo(whole).type !== 'tree') continue;
+          tree = decodePacked(whole);
+        } else {
+          if (d.type !== 'tree') continue;
+          if (this.#scanDelta(oid, d, visitOf(i))) continue;
+          // Its base left the ring while this batch was scanned.
+          tree = (await store.readMany([oid], { bases: this.#base }))[0] ?? MISSING;
+        }
+      }
+      if (tree === MISSING) throw notFound(oid);
+      if (tree.type === 'tree') this.scan(oid, tree, visitOf(i));
+    }
+  }
+
+  /** A tree this walk holds, as a delta base for the store's resolution (a chain stops at the first one held). */
+  readonly #base = (oid: Oid): RawObject | undefined => {
+    const shape = this.#shapes.get(oid);
+    return shape && { type: 'tree', body: bodyOf(shape) };
+  };
+
   /** Calls `visit` for every entry (not a gitlink) of tree `oid` not met before; what it accepts is met. */
-  scan(oid: Oid, tree: { body: Uint8Array; base?: Oid }, visit: (oid: Oid, tree: boolean) => boolean): void {
-    const body = tree.body;
-    let complete = true;
-    scanBeside(body, this.#reference.get(tree.base), (start, sp, at) => {
-      if (!this.#entry(body, start, sp, at, visit)) complete = false;
-    });
-    if (complete) this.#reference.keep(oid, body);
+  scan(oid: Oid, tree: { body: Uint8Array; base?: Oid }, visit: RawVisit): void {
+    this.#shapes.keep(oid, wholeShape(tree.body, this.#entryFor(visit)));
+  }
+
+  /** `scan` of a tree stored as delta `d`, read beside its base's shape: false when the base is not held. */
+  #scanDelta(oid: Oid, d: StoredDelta, visit: RawVisit): boolean {
+    const base = this.#shapes.get(d.base);
+    if (base === undefined) return false;
+    const shape = deltaShape(base, refDeltaData(d.entry), this.#entryFor(visit));
+    if (d.size !== undefined && d.size !== shape.size) throw corrupt(oid, 'its size does not match its delta');
+    this.#shapes.keep(oid, shape);
+    return true;
+  }
+
+  #entryFor(visit: RawVisit): ShapeEntry {
+    return (buf, start, sp, at) => this.#entry(buf, start, sp, at, visit);
   }
 
   /** One entry (mode at body[start..sp), id at `at`): false when it stays unmet (`visit` declined it). */
-  #entry(body: Uint8Array, start: number, sp: number, at: number, visit: (oid: Oid, tree: boolean) => boolean): boolean {
+  #entry(body: Uint8Array, start: number, sp: number, at: number, visit: RawVisit): boolean {
     // Modes were checked when the tree was stored: "40000" (or "040000") is a tree, "160000" a gitlink.
     const kind = rawEntryKind(body, start, sp);
     if (kind === ENTRY_GITLINK) return true;
@@ -174,6 +252,13 @@ export class RawTrees {
     this.#seen.add(oid);
     return true;
   }
+}
+
+/** Stands for an id the store does not hold, among resolved bodies. */
+const MISSING: RawObject = { type: 'blob', body: new Uint8Array(0) };
+
+function notFound(oid: Oid): NotFoundError {
+  return new NotFoundError('ERR_OBJECT_NOT_FOUND', `object ${oid} not found`, { details: { oid } });
 }
 
 /**
