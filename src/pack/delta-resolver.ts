@@ -9,7 +9,7 @@
  * before it is built. Resolved objects queue up in a batch that pack-reader.ts hands out.
  */
 import { CorruptPackError, LimitExceededError } from '../errors.js';
-import { type Oid, type ObjectType, TYPE_NAMES, TYPE_NUMBERS, hashObject, oidToBytes } from '../object/oid.js';
+import { type Oid, type ObjectType, TYPE_NAMES, TYPE_NUMBERS, hashObject } from '../object/oid.js';
 import { OBJ_OFS_DELTA, OBJ_REF_DELTA, storedDeltaEntry } from './entry.js';
 import { applyDelta, deltaPrefix, readDeltaSizes } from './delta.js';
 import { type BaseSource, ChunkedBase, MemoryBase, StreamingDelta } from './delta-stream.js';
@@ -17,6 +17,7 @@ import type { RawEntry, RawPiece } from './pack-parser.js';
 import type { InflateBudget } from './budget.js';
 import { BaseCache } from './base-cache.js';
 import { NO_PACKED, PackedBases } from './packed-bases.js';
+import { Slabs } from './slabs.js';
 
 /** One object read from a pack. */
 export interface PackObject {
@@ -127,6 +128,9 @@ export class DeltaResolver {
   readonly #getBase: GetBase | undefined;
   readonly #cache: BaseCache | undefined;
   readonly #packed: PackedBases | undefined;
+  /** Where handed-out entries and `D` values are carved from (slabs.ts). */
+  readonly #parts = new Slabs();
+  readonly #alloc = (n: number): Uint8Array => this.#parts.alloc(n);
 
   readonly #byOffset = new Map<number, Resolved | typeof PENDING>();
   readonly #byOid = new Map<Oid, Resolved>();
@@ -269,7 +273,7 @@ export class DeltaResolver {
       const objectType = TYPE_NAMES[type]!;
       const body = data;
       const oid = hashObject(objectType, body);
-      this.#emit({ oid, type: objectType, body, entry: entry.stable ? entry.bytes : entry.bytes.slice() });
+      this.#emit({ oid, type: objectType, body, entry: entry.stable ? entry.bytes : this.#parts.copy(entry.bytes) });
       const packed = this.#packed?.add(oid, zlib, body.length, NO_PACKED, body.length) ?? NO_PACKED;
       this.#resolved(entryOffset, { oid, type: objectType, depth: 0, packed }, body);
     }
@@ -385,7 +389,7 @@ export class DeltaResolver {
     }
     const body = applyDelta(src, delta, this.#o.maxObjectSize);
     const oid = hashObject(base.type, body);
-    const { stored, entry: deltaEntry } = storedDeltaEntry(TYPE_NUMBERS[base.type], body.length, delta.length, oidToBytes(base.oid), zlib);
+    const { stored, entry: deltaEntry } = storedDeltaEntry(TYPE_NUMBERS[base.type], body.length, delta.length, base.oid, zlib, this.#alloc);
     const link = base.type === 'tree' ? { base: base.oid, data: delta, prefix: deltaPrefix(delta) } : { base: base.oid, data: delta };
     this.#emit({ oid, type: base.type, body, delta: link, deltaEntry, stored });
     const packed = base.packed === NO_PACKED ? NO_PACKED : (this.#packed?.add(oid, zlib, delta.length, base.packed, body.length) ?? NO_PACKED);
