@@ -76,6 +76,8 @@ export interface ResolverOptions {
   budget: InflateBudget;
   /** Delta results (blobs) from this size on are built as a stream and handed out in pieces, like streamed blobs (delta-stream.ts). */
   streamOver?: number;
+  /** Where delta results are carved from (slabs.ts, shared with the parser's inflated data); fresh buffers without it. */
+  bodies?: Slabs;
 }
 
 /** What the resolver remembers of each resolved entry (no body: that lives in the cache). */
@@ -131,6 +133,7 @@ export class DeltaResolver {
   /** Where handed-out entries and `D` values are carved from (slabs.ts). */
   readonly #parts = new Slabs();
   readonly #alloc = (n: number): Uint8Array => this.#parts.alloc(n);
+  readonly #allocBody: ((n: number) => Uint8Array) | undefined;
 
   readonly #byOffset = new Map<number, Resolved | typeof PENDING>();
   readonly #byOid = new Map<Oid, Resolved>();
@@ -155,6 +158,8 @@ export class DeltaResolver {
     const max = Math.floor(options.baseCacheBytes);
     this.#cache = max > 0 ? new BaseCache(max) : undefined;
     this.#packed = this.#cache !== undefined && options.packedBaseBytes > 0 ? new PackedBases(options.packedBaseBytes) : undefined;
+    const bodies = options.bodies;
+    this.#allocBody = bodies === undefined ? undefined : (n) => bodies.alloc(n);
   }
 
   /** Objects resolved and not yet taken. */
@@ -387,7 +392,7 @@ export class DeltaResolver {
       this.#active = { sd: new StreamingDelta(source, base.type, delta, this.#o.maxObjectSize, !big), offset, base, depth, collect: !big };
       return;
     }
-    const body = applyDelta(src, delta, this.#o.maxObjectSize);
+    const body = applyDelta(src, delta, this.#o.maxObjectSize, this.#allocBody);
     const oid = hashObject(base.type, body);
     const { stored, entry: deltaEntry } = storedDeltaEntry(TYPE_NUMBERS[base.type], body.length, delta.length, base.oid, zlib, this.#alloc);
     const link = base.type === 'tree' ? { base: base.oid, data: delta, prefix: deltaPrefix(delta) } : { base: base.oid, data: delta };
@@ -435,7 +440,11 @@ export class DeltaResolver {
   }
 }
 
-/** A deferred delta with its cost: its data, zlib stream and the result it declares. */
+/**
+ * A deferred delta with its cost: its data, zlib stream and the result it declares. The data is
+ * copied: the parser's may be a part of a shared buffer (slabs.ts) that a delta waiting long
+ * would keep whole.
+ */
 function deferred(offset: number, delta: Uint8Array, zlib: Uint8Array): Deferred {
-  return { offset, delta, zlib, cost: delta.length + zlib.length + readDeltaSizes(delta).resultSize };
+  return { offset, delta: delta.slice(), zlib, cost: delta.length + zlib.length + readDeltaSizes(delta).resultSize };
 }

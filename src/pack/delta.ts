@@ -62,9 +62,14 @@ const SHORT_COPY = 64;
 /**
  * Applies `delta` to `base`. Checks every op against the base and the declared sizes
  * (CorruptPackError) and refuses a result larger than `maxResultSize` before allocating it
- * (LimitExceededError).
+ * (LimitExceededError). `alloc` gives the zero-filled result buffer (the pack reader's slabs).
  */
-export function applyDelta(base: Uint8Array, delta: Uint8Array, maxResultSize = DEFAULT_MAX_DELTA_RESULT): Uint8Array {
+export function applyDelta(
+  base: Uint8Array,
+  delta: Uint8Array,
+  maxResultSize = DEFAULT_MAX_DELTA_RESULT,
+  alloc: (n: number) => Uint8Array = (n) => new Uint8Array(n),
+): Uint8Array {
   const baseSize = readVarint(delta, 0);
   const resultSize = readVarint(delta, varintEnd);
   if (baseSize !== base.length) {
@@ -75,9 +80,10 @@ export function applyDelta(base: Uint8Array, delta: Uint8Array, maxResultSize = 
       details: { limit: 'maxObjectSize', size: resultSize, max: maxResultSize },
     });
   }
-  const out = new Uint8Array(resultSize);
+  const ops = varintEnd;
+  const out = alloc(resultSize);
   let o = 0;
-  let i = varintEnd;
+  let i = ops;
   const n = delta.length;
   while (i < n) {
     const op = delta[i++]!;
