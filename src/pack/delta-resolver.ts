@@ -136,7 +136,10 @@ export class DeltaResolver {
   readonly #allocBody: ((n: number) => Uint8Array) | undefined;
 
   readonly #byOffset = new Map<number, Resolved | typeof PENDING>();
+  /** Resolved entries by id, the first resolved of an id winning; indexed only when a ref-delta asks (`#known`). */
   readonly #byOid = new Map<Oid, Resolved>();
+  /** Resolved entries not yet in `#byOid`, in the order resolved (most packs never ask: ofs-deltas). */
+  #unindexed: Resolved[] = [];
   readonly #waitingOnOffset = new Map<number, Deferred[]>();
   readonly #waitingOnOid = new Map<Oid, Deferred[]>();
   #deferredBytes = 0;
@@ -263,7 +266,7 @@ export class DeltaResolver {
       }
     } else if (type === OBJ_REF_DELTA) {
       const oid = entry.baseOid!;
-      const known = this.#byOid.get(oid);
+      const known = this.#known(oid);
       if (known !== undefined) {
         const body = this.#cachedBody(known);
         if (body === undefined) return this.#resolveFromStore(entryOffset, known, data, zlib.slice());
@@ -426,15 +429,23 @@ export class DeltaResolver {
     }
   }
 
+  /** The first resolved entry of `oid`: the entries resolved since the last call are indexed first, in order. */
+  #known(oid: Oid): Resolved | undefined {
+    const byOid = this.#byOid;
+    for (const r of this.#unindexed) if (!byOid.has(r.oid)) byOid.set(r.oid, r);
+    this.#unindexed = [];
+    return byOid.get(oid);
+  }
+
   /** Records a resolved entry (no body: a streamed one); the deltas that waited for it become work for `step`. */
   #resolved(offset: number, r: Resolved, body: Uint8Array | undefined): void {
     this.#byOffset.set(offset, r);
-    if (!this.#byOid.has(r.oid)) this.#byOid.set(r.oid, r);
-    const onOffset = this.#waitingOnOffset.get(offset);
-    const onOid = this.#waitingOnOid.get(r.oid);
+    this.#unindexed.push(r);
+    const onOffset = this.#waitingOnOffset.size === 0 ? undefined : this.#waitingOnOffset.get(offset);
+    const onOid = this.#waitingOnOid.size === 0 ? undefined : this.#waitingOnOid.get(r.oid);
     if (onOffset === undefined && onOid === undefined) return;
-    this.#waitingOnOffset.delete(offset);
-    this.#waitingOnOid.delete(r.oid);
+    if (onOffset !== undefined) this.#waitingOnOffset.delete(offset);
+    if (onOid !== undefined) this.#waitingOnOid.delete(r.oid);
     const waiting = onOffset === undefined ? onOid! : onOid === undefined ? onOffset : [...onOffset, ...onOid];
     this.#work.push({ base: r, body, waiting, next: 0 });
   }
