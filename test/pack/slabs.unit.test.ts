@@ -11,7 +11,9 @@ import { storedDeltaEntry } from '../../src/pack/entry.js';
 import { applyDelta, createDelta } from '../../src/pack/delta.js';
 import { encodeStoredDelta, refDeltaEntry } from '../../src/object/packed.js';
 import { TYPE_NAMES, type Oid, oidToBytes } from '../../src/object/oid.js';
-import { toHex } from '../../src/platform/bytes.js';
+import { toHex, utf8 } from '../../src/platform/bytes.js';
+import { nodePlatform } from '../../src/platform/node.js';
+import { portablePlatform } from '../../src/platform/portable.js';
 
 const KiB = 1024;
 const id = (n: number) => `${n}`.padStart(40, '0') as Oid;
@@ -116,5 +118,23 @@ describe('applyDelta into a given part', () => {
         },
       ),
     );
+  });
+});
+
+describe('inflatePrefix into a given part', () => {
+  it('inflates into the part on Node, the same bytes and length as without it; the portable platform may ignore it', () => {
+    const body = utf8('tree deltas and text '.repeat(40));
+    const z = nodePlatform.deflate(body);
+    const stream = new Uint8Array(z.length + 5);
+    stream.set(z);
+    for (const p of [nodePlatform, portablePlatform]) {
+      const slabs = new Slabs();
+      const into = slabs.alloc(body.length + 1);
+      const r = p.inflatePrefix(stream, body.length, into)!;
+      expect(r.output).toEqual(body);
+      expect(r.consumed).toBe(z.length);
+      expect(p.inflatePrefix(stream, body.length)).toEqual(r);
+      if (p === nodePlatform) expect(r.output.buffer).toBe(into.buffer);
+    }
   });
 });
