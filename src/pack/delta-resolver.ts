@@ -18,6 +18,7 @@ import type { InflateBudget } from './budget.js';
 import { BaseCache } from './base-cache.js';
 import { NO_PACKED, PackedBases } from './packed-bases.js';
 import { Slabs } from './slabs.js';
+import { PENDING, type Resolved, ResolvedIndex } from './resolved-index.js';
 
 /** One object read from a pack. */
 export interface PackObject {
@@ -80,15 +81,6 @@ export interface ResolverOptions {
   bodies?: Slabs;
 }
 
-/** What the resolver remembers of each resolved entry (no body: that lives in the cache). */
-interface Resolved {
-  oid: Oid;
-  type: ObjectType;
-  depth: number;
-  /** Its number in the compressed tier (packed-bases.ts), or NO_PACKED. */
-  packed: number;
-}
-
 /** A delta whose base is not known yet. */
 interface Deferred {
   offset: number;
@@ -121,9 +113,6 @@ interface Active {
 /** The body of pieces and streamed objects. */
 const EMPTY = new Uint8Array(0);
 
-/** Marks an entry offset whose delta is deferred. */
-const PENDING = null;
-
 /** Turns parsed entries into objects, resolving or deferring deltas. */
 export class DeltaResolver {
   readonly #o: ResolverOptions;
@@ -135,11 +124,8 @@ export class DeltaResolver {
   readonly #alloc = (n: number): Uint8Array => this.#parts.alloc(n);
   readonly #allocBody: ((n: number) => Uint8Array) | undefined;
 
-  readonly #byOffset = new Map<number, Resolved | typeof PENDING>();
-  /** Resolved entries by id, the first resolved of an id winning; indexed only when a ref-delta asks (`#known`). */
-  readonly #byOid = new Map<Oid, Resolved>();
-  /** Resolved entries not yet in `#byOid`, in the order resolved (most packs never ask: ofs-deltas). */
-  #unindexed: Resolved[] = [];
+  /** The entries seen, by offset and by id (resolved-index.ts). */
+  readonly #index = new ResolvedIndex();
   readonly #waitingOnOffset = new Map<number, Deferred[]>();
   readonly #waitingOnOid = new Map<Oid, Deferred[]>();
   #deferredBytes = 0;
@@ -255,7 +241,7 @@ export class DeltaResolver {
     const zlib = entry.bytes.subarray(entry.zlibAt);
     if (type === OBJ_OFS_DELTA) {
       const baseOffset = entry.baseOffset;
-      const base = this.#byOffset.get(baseOffset);
+      const base = this.#index.at(baseOffset);
       if (base === undefined) throw new CorruptPackError(`ofs-delta at ${entryOffset} points at ${baseOffset}, which is not an entry`);
       if (base === PENDING) {
         this.#defer(this.#waitingOnOffset, baseOffset, deferred(entryOffset, data, zlib.slice()));
@@ -266,7 +252,7 @@ export class DeltaResolver {
       }
     } else if (type === OBJ_REF_DELTA) {
       const oid = entry.baseOid!;
-      const known = this.#known(oid);
+      const known = this.#index.known(oid);
       if (known !== undefined) {
         const body = this.#cachedBody(known);
         if (body === undefined) return this.#resolveFromStore(entryOffset, known, data, zlib.slice());
@@ -364,7 +350,7 @@ export class DeltaResolver {
         details: { limit: 'maxDeferredBytes', max: this.#o.maxDeferredBytes, size: this.#deferredBytes },
       });
     }
-    this.#byOffset.set(d.offset, PENDING);
+    this.#index.record(d.offset, PENDING);
     const m = map as Map<number | Oid, Deferred[]>;
     const list = m.get(key);
     if (list === undefined) m.set(key, [d]);
@@ -429,18 +415,9 @@ export class DeltaResolver {
     }
   }
 
-  /** The first resolved entry of `oid`: the entries resolved since the last call are indexed first, in order. */
-  #known(oid: Oid): Resolved | undefined {
-    const byOid = this.#byOid;
-    for (const r of this.#unindexed) if (!byOid.has(r.oid)) byOid.set(r.oid, r);
-    this.#unindexed = [];
-    return byOid.get(oid);
-  }
-
   /** Records a resolved entry (no body: a streamed one); the deltas that waited for it become work for `step`. */
   #resolved(offset: number, r: Resolved, body: Uint8Array | undefined): void {
-    this.#byOffset.set(offset, r);
-    this.#unindexed.push(r);
+    this.#index.resolved(offset, r);
     const onOffset = this.#waitingOnOffset.size === 0 ? undefined : this.#waitingOnOffset.get(offset);
     const onOid = this.#waitingOnOid.size === 0 ? undefined : this.#waitingOnOid.get(r.oid);
     if (onOffset === undefined && onOid === undefined) return;
