@@ -4,6 +4,10 @@
  * and per eviction. lru-cache's size tracking cost a tenth of the reader's thread on a long
  * history's pack; evicting by iterating a Map from its start was quadratic (the deleted
  * entries at its front are skipped again on every eviction until the Map rehashes).
+ *
+ * A body that is a small part of a larger buffer (the reader carves bodies from shared slabs:
+ * slabs.ts) keeps that whole buffer alive: such a buffer is counted once, at its full size,
+ * while any body in it is cached, so the bound holds for the memory really held.
  */
 import type { Oid } from '../object/oid.js';
 
@@ -11,6 +15,8 @@ interface Node {
   oid: Oid;
   body: Uint8Array;
   size: number;
+  /** The shared buffer `body` is a part of (counted once for all its bodies), or undefined. */
+  shared: ArrayBuffer | undefined;
   older: Node | undefined;
   newer: Node | undefined;
 }
@@ -19,6 +25,8 @@ interface Node {
 export class BaseCache {
   readonly #max: number;
   readonly #map = new Map<Oid, Node>();
+  /** Cached bodies per shared buffer. */
+  readonly #buffers = new Map<ArrayBuffer, number>();
   #bytes = 0;
   /** Least recently used. */
   #oldest: Node | undefined;
@@ -52,17 +60,33 @@ export class BaseCache {
     if (old !== undefined) this.#drop(old);
     const size = Math.max(1, body.length);
     if (size > this.#max) return;
-    const n: Node = { oid, body, size, older: undefined, newer: undefined };
+    const shared = sharedBuffer(body);
+    const n: Node = { oid, body, size, shared, older: undefined, newer: undefined };
     this.#map.set(oid, n);
     this.#append(n);
-    this.#bytes += size;
+    if (shared === undefined) this.#bytes += size;
+    else {
+      const held = this.#buffers.get(shared) ?? 0;
+      if (held === 0) this.#bytes += shared.byteLength;
+      this.#buffers.set(shared, held + 1);
+    }
     while (this.#bytes > this.#max) this.#drop(this.#oldest!);
   }
 
   #drop(n: Node): void {
     this.#unlink(n);
     this.#map.delete(n.oid);
-    this.#bytes -= n.size;
+    const shared = n.shared;
+    if (shared === undefined) {
+      this.#bytes -= n.size;
+      return;
+    }
+    const held = this.#buffers.get(shared)! - 1;
+    if (held > 0) this.#buffers.set(shared, held);
+    else {
+      this.#buffers.delete(shared);
+      this.#bytes -= shared.byteLength;
+    }
   }
 
   #unlink(n: Node): void {
@@ -80,4 +104,10 @@ export class BaseCache {
     else this.#newest.newer = n;
     this.#newest = n;
   }
+}
+
+/** The buffer `body` is a small part of (a shared slab), or undefined when it is (nearly) all of its buffer. */
+function sharedBuffer(body: Uint8Array): ArrayBuffer | undefined {
+  const buf = body.buffer;
+  return buf instanceof ArrayBuffer && buf.byteLength > 2 * body.byteLength + 4096 ? buf : undefined;
 }

@@ -9,7 +9,7 @@
  * before it is built. Resolved objects queue up in a batch that pack-reader.ts hands out.
  */
 import { CorruptPackError, LimitExceededError } from '../errors.js';
-import { type Oid, type ObjectType, TYPE_NAMES, TYPE_NUMBERS, hashObject, oidToBytes } from '../object/oid.js';
+import { type Oid, type ObjectType, TYPE_NAMES, TYPE_NUMBERS, hashObject } from '../object/oid.js';
 import { OBJ_OFS_DELTA, OBJ_REF_DELTA, storedDeltaEntry } from './entry.js';
 import { applyDelta, deltaPrefix, readDeltaSizes } from './delta.js';
 import { type BaseSource, ChunkedBase, MemoryBase, StreamingDelta } from './delta-stream.js';
@@ -17,6 +17,8 @@ import type { RawEntry, RawPiece } from './pack-parser.js';
 import type { InflateBudget } from './budget.js';
 import { BaseCache } from './base-cache.js';
 import { NO_PACKED, PackedBases } from './packed-bases.js';
+import { Slabs } from './slabs.js';
+import { PENDING, type Resolved, ResolvedIndex } from './resolved-index.js';
 
 /** One object read from a pack. */
 export interface PackObject {
@@ -75,15 +77,8 @@ export interface ResolverOptions {
   budget: InflateBudget;
   /** Delta results (blobs) from this size on are built as a stream and handed out in pieces, like streamed blobs (delta-stream.ts). */
   streamOver?: number;
-}
-
-/** What the resolver remembers of each resolved entry (no body: that lives in the cache). */
-interface Resolved {
-  oid: Oid;
-  type: ObjectType;
-  depth: number;
-  /** Its number in the compressed tier (packed-bases.ts), or NO_PACKED. */
-  packed: number;
+  /** Where delta results are carved from (slabs.ts, shared with the parser's inflated data); fresh buffers without it. */
+  bodies?: Slabs;
 }
 
 /** A delta whose base is not known yet. */
@@ -118,18 +113,19 @@ interface Active {
 /** The body of pieces and streamed objects. */
 const EMPTY = new Uint8Array(0);
 
-/** Marks an entry offset whose delta is deferred. */
-const PENDING = null;
-
 /** Turns parsed entries into objects, resolving or deferring deltas. */
 export class DeltaResolver {
   readonly #o: ResolverOptions;
   readonly #getBase: GetBase | undefined;
   readonly #cache: BaseCache | undefined;
   readonly #packed: PackedBases | undefined;
+  /** Where handed-out entries and `D` values are carved from (slabs.ts). */
+  readonly #parts = new Slabs();
+  readonly #alloc = (n: number): Uint8Array => this.#parts.alloc(n);
+  readonly #allocBody: ((n: number) => Uint8Array) | undefined;
 
-  readonly #byOffset = new Map<number, Resolved | typeof PENDING>();
-  readonly #byOid = new Map<Oid, Resolved>();
+  /** The entries seen, by offset and by id (resolved-index.ts). */
+  readonly #index = new ResolvedIndex();
   readonly #waitingOnOffset = new Map<number, Deferred[]>();
   readonly #waitingOnOid = new Map<Oid, Deferred[]>();
   #deferredBytes = 0;
@@ -151,6 +147,8 @@ export class DeltaResolver {
     const max = Math.floor(options.baseCacheBytes);
     this.#cache = max > 0 ? new BaseCache(max) : undefined;
     this.#packed = this.#cache !== undefined && options.packedBaseBytes > 0 ? new PackedBases(options.packedBaseBytes) : undefined;
+    const bodies = options.bodies;
+    this.#allocBody = bodies === undefined ? undefined : (n) => bodies.alloc(n);
   }
 
   /** Objects resolved and not yet taken. */
@@ -243,7 +241,7 @@ export class DeltaResolver {
     const zlib = entry.bytes.subarray(entry.zlibAt);
     if (type === OBJ_OFS_DELTA) {
       const baseOffset = entry.baseOffset;
-      const base = this.#byOffset.get(baseOffset);
+      const base = this.#index.at(baseOffset);
       if (base === undefined) throw new CorruptPackError(`ofs-delta at ${entryOffset} points at ${baseOffset}, which is not an entry`);
       if (base === PENDING) {
         this.#defer(this.#waitingOnOffset, baseOffset, deferred(entryOffset, data, zlib.slice()));
@@ -254,7 +252,7 @@ export class DeltaResolver {
       }
     } else if (type === OBJ_REF_DELTA) {
       const oid = entry.baseOid!;
-      const known = this.#byOid.get(oid);
+      const known = this.#index.known(oid);
       if (known !== undefined) {
         const body = this.#cachedBody(known);
         if (body === undefined) return this.#resolveFromStore(entryOffset, known, data, zlib.slice());
@@ -269,7 +267,7 @@ export class DeltaResolver {
       const objectType = TYPE_NAMES[type]!;
       const body = data;
       const oid = hashObject(objectType, body);
-      this.#emit({ oid, type: objectType, body, entry: entry.stable ? entry.bytes : entry.bytes.slice() });
+      this.#emit({ oid, type: objectType, body, entry: entry.stable ? entry.bytes : this.#parts.copy(entry.bytes) });
       const packed = this.#packed?.add(oid, zlib, body.length, NO_PACKED, body.length) ?? NO_PACKED;
       this.#resolved(entryOffset, { oid, type: objectType, depth: 0, packed }, body);
     }
@@ -352,7 +350,7 @@ export class DeltaResolver {
         details: { limit: 'maxDeferredBytes', max: this.#o.maxDeferredBytes, size: this.#deferredBytes },
       });
     }
-    this.#byOffset.set(d.offset, PENDING);
+    this.#index.record(d.offset, PENDING);
     const m = map as Map<number | Oid, Deferred[]>;
     const list = m.get(key);
     if (list === undefined) m.set(key, [d]);
@@ -383,9 +381,9 @@ export class DeltaResolver {
       this.#active = { sd: new StreamingDelta(source, base.type, delta, this.#o.maxObjectSize, !big), offset, base, depth, collect: !big };
       return;
     }
-    const body = applyDelta(src, delta, this.#o.maxObjectSize);
+    const body = applyDelta(src, delta, this.#o.maxObjectSize, this.#allocBody);
     const oid = hashObject(base.type, body);
-    const { stored, entry: deltaEntry } = storedDeltaEntry(TYPE_NUMBERS[base.type], body.length, delta.length, oidToBytes(base.oid), zlib);
+    const { stored, entry: deltaEntry } = storedDeltaEntry(TYPE_NUMBERS[base.type], body.length, delta.length, base.oid, zlib, this.#alloc);
     const link = base.type === 'tree' ? { base: base.oid, data: delta, prefix: deltaPrefix(delta) } : { base: base.oid, data: delta };
     this.#emit({ oid, type: base.type, body, delta: link, deltaEntry, stored });
     const packed = base.packed === NO_PACKED ? NO_PACKED : (this.#packed?.add(oid, zlib, delta.length, base.packed, body.length) ?? NO_PACKED);
@@ -419,19 +417,22 @@ export class DeltaResolver {
 
   /** Records a resolved entry (no body: a streamed one); the deltas that waited for it become work for `step`. */
   #resolved(offset: number, r: Resolved, body: Uint8Array | undefined): void {
-    this.#byOffset.set(offset, r);
-    if (!this.#byOid.has(r.oid)) this.#byOid.set(r.oid, r);
-    const onOffset = this.#waitingOnOffset.get(offset);
-    const onOid = this.#waitingOnOid.get(r.oid);
+    this.#index.resolved(offset, r);
+    const onOffset = this.#waitingOnOffset.size === 0 ? undefined : this.#waitingOnOffset.get(offset);
+    const onOid = this.#waitingOnOid.size === 0 ? undefined : this.#waitingOnOid.get(r.oid);
     if (onOffset === undefined && onOid === undefined) return;
-    this.#waitingOnOffset.delete(offset);
-    this.#waitingOnOid.delete(r.oid);
+    if (onOffset !== undefined) this.#waitingOnOffset.delete(offset);
+    if (onOid !== undefined) this.#waitingOnOid.delete(r.oid);
     const waiting = onOffset === undefined ? onOid! : onOid === undefined ? onOffset : [...onOffset, ...onOid];
     this.#work.push({ base: r, body, waiting, next: 0 });
   }
 }
 
-/** A deferred delta with its cost: its data, zlib stream and the result it declares. */
+/**
+ * A deferred delta with its cost: its data, zlib stream and the result it declares. The data is
+ * copied: the parser's may be a part of a shared buffer (slabs.ts) that a delta waiting long
+ * would keep whole.
+ */
 function deferred(offset: number, delta: Uint8Array, zlib: Uint8Array): Deferred {
-  return { offset, delta, zlib, cost: delta.length + zlib.length + readDeltaSizes(delta).resultSize };
+  return { offset, delta: delta.slice(), zlib, cost: delta.length + zlib.length + readDeltaSizes(delta).resultSize };
 }

@@ -24,7 +24,11 @@ export const DEFAULT_MAX_DELTA_RESULT = 512 * 1024 * 1024;
 /** Longest size varint accepted (10 groups cover 64 bits). */
 const MAX_VARINT_BYTES = 10;
 
-function readVarint(delta: Uint8Array, at: number): [value: number, next: number] {
+/** Where the varint `readVarint` read last ends (module state: no array allocated per call). */
+let varintEnd = 0;
+
+/** Reads the size varint at `at`; its end is left in `varintEnd`. */
+function readVarint(delta: Uint8Array, at: number): number {
   let value = 0;
   let scale = 1;
   let i = at;
@@ -34,24 +38,40 @@ function readVarint(delta: Uint8Array, at: number): [value: number, next: number
     const b = delta[i++]!;
     value += (b & 0x7f) * scale;
     scale *= 128;
-    if (!(b & 0x80)) return [value, i];
+    if (!(b & 0x80)) {
+      varintEnd = i;
+      return value;
+    }
   }
 }
 
 /** Reads the base and result sizes a delta declares. */
 export function readDeltaSizes(delta: Uint8Array): DeltaSizes {
-  const [baseSize, i] = readVarint(delta, 0);
-  const [resultSize, offset] = readVarint(delta, i);
-  return { baseSize, resultSize, offset };
+  const baseSize = readVarint(delta, 0);
+  const resultSize = readVarint(delta, varintEnd);
+  return { baseSize, resultSize, offset: varintEnd };
 }
+
+/**
+ * Copies and inserts up to this many bytes go byte by byte: cheaper than a subarray view and a
+ * `set` call for the short runs tree and text deltas are made of (most ops of a long history's
+ * pack), with the same result.
+ */
+const SHORT_COPY = 64;
 
 /**
  * Applies `delta` to `base`. Checks every op against the base and the declared sizes
  * (CorruptPackError) and refuses a result larger than `maxResultSize` before allocating it
- * (LimitExceededError).
+ * (LimitExceededError). `alloc` gives the zero-filled result buffer (the pack reader's slabs).
  */
-export function applyDelta(base: Uint8Array, delta: Uint8Array, maxResultSize = DEFAULT_MAX_DELTA_RESULT): Uint8Array {
-  const { baseSize, resultSize, offset } = readDeltaSizes(delta);
+export function applyDelta(
+  base: Uint8Array,
+  delta: Uint8Array,
+  maxResultSize = DEFAULT_MAX_DELTA_RESULT,
+  alloc: (n: number) => Uint8Array = (n) => new Uint8Array(n),
+): Uint8Array {
+  const baseSize = readVarint(delta, 0);
+  const resultSize = readVarint(delta, varintEnd);
   if (baseSize !== base.length) {
     throw new CorruptPackError(`delta base size ${baseSize} does not match the base (${base.length} bytes)`);
   }
@@ -60,9 +80,10 @@ export function applyDelta(base: Uint8Array, delta: Uint8Array, maxResultSize = 
       details: { limit: 'maxObjectSize', size: resultSize, max: maxResultSize },
     });
   }
-  const out = new Uint8Array(resultSize);
+  const ops = varintEnd;
+  const out = alloc(resultSize);
   let o = 0;
-  let i = offset;
+  let i = ops;
   const n = delta.length;
   while (i < n) {
     const op = delta[i++]!;
@@ -74,12 +95,14 @@ export function applyDelta(base: Uint8Array, delta: Uint8Array, maxResultSize = 
         throw new CorruptPackError(`delta copies bytes ${off}..${off + size} outside the base (${base.length} bytes)`);
       }
       if (o + size > resultSize) throw new CorruptPackError('delta writes past its declared result size');
-      out.set(base.subarray(off, off + size), o);
+      if (size <= SHORT_COPY) for (let k = 0; k < size; k++) out[o + k] = base[off + k]!;
+      else out.set(base.subarray(off, off + size), o);
       o += size;
     } else if (op !== 0) {
       if (i + op > n) throw new CorruptPackError('delta ends inside an insert op');
       if (o + op > resultSize) throw new CorruptPackError('delta writes past its declared result size');
-      out.set(delta.subarray(i, i + op), o);
+      if (op <= SHORT_COPY) for (let k = 0; k < op; k++) out[o + k] = delta[i + k]!;
+      else out.set(delta.subarray(i, i + op), o);
       o += op;
       i += op;
     } else {
@@ -99,9 +122,7 @@ export const copyOp = { offset: 0, size: 0 };
  * must be present: CorruptPackError otherwise.
  */
 export function readCopyOp(delta: Uint8Array, i: number, op: number): number {
-  let need = 0;
-  for (let bit = 1; bit < 0x80; bit <<= 1) if (op & bit) need++;
-  if (i + need > delta.length) throw new CorruptPackError('delta ends inside a copy op');
+  if (i + OPERAND_BYTES[op & 0x7f]! > delta.length) throw new CorruptPackError('delta ends inside a copy op');
   let off = 0;
   let size = 0;
   if (op & 0x01) off = delta[i++]!;
@@ -115,6 +136,13 @@ export function readCopyOp(delta: Uint8Array, i: number, op: number): number {
   copyOp.size = size === 0 ? 0x10000 : size;
   return i;
 }
+
+/** Operand bytes a copy op announces, by its low seven bits (their count of set bits). */
+const OPERAND_BYTES = Uint8Array.from({ length: 128 }, (_, op) => {
+  let need = 0;
+  for (let bit = 1; bit < 0x80; bit <<= 1) if (op & bit) need++;
+  return need;
+});
 
 /**
  * How many bytes at the start of a delta's result are copied from the same offsets of its base:

@@ -14,8 +14,9 @@
  * by concatenating stored entries.
  */
 import { CorruptPackError } from '../errors.js';
-import type { ObjectType } from '../object/oid.js';
-import { encodeEntryHeader, encodePacked, storedDeltaHead } from '../object/packed.js';
+import type { ObjectType, Oid } from '../object/oid.js';
+import { hexInto } from '../platform/bytes.js';
+import { encodePacked } from '../object/packed.js';
 
 /** Pack type number of OBJ_OFS_DELTA. */
 export const OBJ_OFS_DELTA = 6;
@@ -114,22 +115,42 @@ export function writeAsOfsDelta(out: Uint8Array, o: number, entry: Uint8Array, d
 /**
  * An object's `D` value (object/packed.ts encodeStoredDelta: type byte, size varint, then the
  * ref-delta entry of `refDeltaEntry`) built in one buffer, with a view of its ref-delta entry:
- * the resolver makes both at once, so ingest stores a delta without another copy.
+ * the resolver makes both at once, so ingest stores a delta without another copy. Written in
+ * place (no header arrays); `baseOid` raw or hex; `alloc` gives the buffer (the resolver's
+ * slabs.ts parts), a new one by default.
  */
 export function storedDeltaEntry(
   type: number,
   size: number,
   deltaSize: number,
-  baseOid: Uint8Array,
+  baseOid: Uint8Array | Oid,
   zlib: Uint8Array,
+  alloc: (n: number) => Uint8Array = (n) => new Uint8Array(n),
 ): { stored: Uint8Array; entry: Uint8Array } {
-  const head = encodeEntryHeader(OBJ_REF_DELTA, deltaSize);
-  const prefix = storedDeltaHead(type, size);
-  const stored = new Uint8Array(prefix.length + head.length + 20 + zlib.length);
-  stored.set(prefix);
-  const at = prefix.length;
-  stored.set(head, at);
-  stored.set(baseOid, at + head.length);
-  stored.set(zlib, at + head.length + 20);
-  return { stored, entry: stored.subarray(at) };
+  // storedDeltaHead(type, size), then encodeEntryHeader(OBJ_REF_DELTA, deltaSize).
+  let at = 2;
+  for (let rest = size; rest >= 128; rest = Math.floor(rest / 128)) at++;
+  let headLength = 1;
+  for (let rest = Math.floor(deltaSize / 16); rest > 0; rest = Math.floor(rest / 128)) headLength++;
+  const stored = alloc(at + headLength + 20 + zlib.length);
+  let o = 0;
+  stored[o++] = type;
+  let rest = size;
+  while (rest >= 128) {
+    stored[o++] = (rest % 128) | 0x80;
+    rest = Math.floor(rest / 128);
+  }
+  stored[o++] = rest;
+  rest = Math.floor(deltaSize / 16);
+  let b = (OBJ_REF_DELTA << 4) | (deltaSize % 16);
+  while (rest > 0) {
+    stored[o++] = b | 0x80;
+    b = rest % 128;
+    rest = Math.floor(rest / 128);
+  }
+  stored[o++] = b;
+  if (typeof baseOid === 'string') hexInto(baseOid, stored, o);
+  else stored.set(baseOid, o);
+  stored.set(zlib, o + 20);
+  return { stored, entry: new Uint8Array(stored.buffer, stored.byteOffset + at, stored.length - at) };
 }

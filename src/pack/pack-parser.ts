@@ -19,6 +19,7 @@ import { type Oid, oidFromBytes } from '../object/oid.js';
 import { OBJ_OFS_DELTA, OBJ_REF_DELTA, decodeEntryHeader, decodeOfsOffset } from './entry.js';
 import type { InflateBudget } from './budget.js';
 import { StreamedEntry, canStream } from './streamed-entry.js';
+import type { Slabs } from './slabs.js';
 
 /** Limits the parser enforces. */
 export interface ParserLimits {
@@ -36,6 +37,8 @@ export interface ParserLimits {
    * Undefined: every entry is inflated whole. Needs a platform with `createInflater`.
    */
   streamOver?: number;
+  /** Where inflated data (bodies, delta data) is carved from (slabs.ts); fresh buffers without it. */
+  parts?: Slabs;
 }
 
 /** A piece of a streamed entry's verbatim bytes (header, then its zlib stream), in order; a copy. */
@@ -103,6 +106,8 @@ export class PackParser {
   #streaming: StreamedEntry | undefined;
   /** A streamed entry's end, handed out after its last piece. */
   #ended: RawEntry | undefined;
+  /** Where the current entry inflates to, kept across attempts that need more input. */
+  #into: Uint8Array | undefined;
 
   /** Creates a parser enforcing `limits`. */
   constructor(limits: ParserLimits) {
@@ -270,6 +275,7 @@ export class PackParser {
     }
     const offset = this.#offset;
     const bytes = this.#consume(dataAt + inflated.consumed);
+    this.#into = undefined;
     this.#retryAt = 0;
     this.#charged = false;
     this.#reserve = 0;
@@ -334,7 +340,8 @@ export class PackParser {
       const window = Math.min(avail, cap, Math.max(this.#retryAt, size + (size >>> 3) + 64));
       let r: ReturnType<ReturnType<typeof platform>['inflatePrefix']>;
       try {
-        r = platform().inflatePrefix(view.subarray(at, at + window), size);
+        this.#into ??= this.#o.parts?.alloc(size + 1);
+        r = platform().inflatePrefix(view.subarray(at, at + window), size, this.#into);
       } catch (err) {
         if (err instanceof OutputLimitError) {
           throw new CorruptPackError(`pack entry at ${this.#offset} inflates to more than its declared ${size} bytes`, { cause: err });

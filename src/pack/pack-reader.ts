@@ -12,6 +12,7 @@
 import { DeltaResolver, type GetBase, type PackObject } from './delta-resolver.js';
 import { PackParser } from './pack-parser.js';
 import { InflateBudget } from './budget.js';
+import { Slabs } from './slabs.js';
 
 export type { GetBase, PackObject } from './delta-resolver.js';
 
@@ -83,6 +84,9 @@ const DEFAULTS = {
   maxDeferredBytes: 256 * MiB,
 };
 
+/** The smallest base cache whose bodies are carved from shared buffers (16 of slabs.ts's). */
+const SHARED_BODIES_MIN_CACHE = 4 * MiB;
+
 /** A batch is yielded early once it holds this many body bytes or objects. */
 const BATCH_BYTES = 16 * MiB;
 const BATCH_OBJECTS = 4096;
@@ -106,21 +110,27 @@ class PackReader {
   constructor(options: ReadPackOptions, internals: ReadPackInternals) {
     const maxObjectSize = options.maxObjectSize ?? DEFAULTS.maxObjectSize;
     const budget = new InflateBudget(options.maxInflatedBytes, internals.softCap);
+    // Bodies and delta data: parts of shared buffers (slabs.ts; not those handed out to be kept),
+    // where the base cache holds many of them (it counts each shared buffer whole).
+    const baseCacheBytes = options.baseCacheBytes ?? DEFAULTS.baseCacheBytes;
+    const bodies = baseCacheBytes >= SHARED_BODIES_MIN_CACHE ? new Slabs() : undefined;
     this.#parser = new PackParser({
       maxObjectSize,
       maxObjects: options.maxObjects ?? DEFAULTS.maxObjects,
       maxPackBytes: options.maxPackBytes ?? DEFAULTS.maxPackBytes,
       budget,
+      ...(bodies === undefined ? {} : { parts: bodies }),
       ...(options.streamBlobsOver === undefined ? {} : { streamOver: options.streamBlobsOver }),
     });
     this.#resolver = new DeltaResolver({
       getBase: options.getBase,
       maxObjectSize,
       maxDeltaDepth: options.maxDeltaDepth ?? DEFAULTS.maxDeltaDepth,
-      baseCacheBytes: options.baseCacheBytes ?? DEFAULTS.baseCacheBytes,
+      baseCacheBytes,
       packedBaseBytes: options.packedBaseBytes ?? DEFAULTS.packedBaseBytes,
       maxDeferredBytes: options.maxDeferredBytes ?? DEFAULTS.maxDeferredBytes,
       budget,
+      ...(bodies === undefined ? {} : { bodies }),
       ...(options.streamBlobsOver === undefined ? {} : { streamOver: options.streamBlobsOver }),
     });
   }

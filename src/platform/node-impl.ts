@@ -145,8 +145,8 @@ export function createNodePlatform(
         throw err;
       }
     },
-    inflatePrefix(data, maxOutput): InflatePrefixResult | null {
-      if (oneShot !== undefined) return oneShot.inflatePrefix(data, maxOutput);
+    inflatePrefix(data, maxOutput, into): InflatePrefixResult | null {
+      if (oneShot !== undefined) return oneShot.inflatePrefix(data, maxOutput, into);
       try {
         // `info: true` exposes the engine, whose bytesWritten is the input consumed;
         // inflateSync ignores bytes after the end of the stream.

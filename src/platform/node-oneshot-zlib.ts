@@ -70,8 +70,8 @@ class Reused {
 
 /** One-shot zlib calls over reused engines. */
 export interface OneShotZlib {
-  /** Inflates the stream at the front of `data` into exactly `size` bytes: null when `data` ends first. */
-  inflatePrefix(data: Uint8Array, size: number): { output: Uint8Array; consumed: number } | null;
+  /** Inflates the stream at the front of `data` into at most `size` bytes (of `into` when given: `size + 1` bytes or more): null when `data` ends first. */
+  inflatePrefix(data: Uint8Array, size: number, into?: Uint8Array): { output: Uint8Array; consumed: number } | null;
   /** zlib-wraps `data` at `level`. */
   deflate(data: Uint8Array, level: number): Uint8Array;
 }
@@ -94,9 +94,9 @@ export function createOneShotZlib(zlib: typeof NodeZlib): OneShotZlib | undefine
   const deflaters = new Map<number, Reused>();
   let scratch = new Uint8Array(64 * 1024);
   return {
-    inflatePrefix(data, size) {
+    inflatePrefix(data, size, into) {
       // One spare byte: an output that fills it is longer than declared.
-      const out = new Uint8Array(size + 1);
+      const out = into !== undefined && into.length > size ? into.subarray(0, size + 1) : new Uint8Array(size + 1);
       let r: { availOut: number; availIn: number };
       try {
         r = inflater.run(data, out, FINISH);

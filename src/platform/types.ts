@@ -38,9 +38,11 @@ export interface Platform {
   /**
    * Inflates the zlib stream at the start of `data`, which may be followed by other bytes.
    * Returns `null` when `data` ends before the stream does (the caller should supply more);
-   * throws on corrupt data or when the output would pass `maxOutput`.
+   * throws on corrupt data or when the output would pass `maxOutput`. `into` (at least
+   * `maxOutput + 1` bytes; an implementation may ignore it): where to inflate, so a caller can
+   * carve outputs from shared buffers instead of a fresh one per call.
    */
-  inflatePrefix(data: Uint8Array, maxOutput: number): InflatePrefixResult | null;
+  inflatePrefix(data: Uint8Array, maxOutput: number, into?: Uint8Array): InflatePrefixResult | null;
   /** A streaming inflater (optional: without it, big entries are inflated whole). */
   createInflater?(): StreamInflater;
   /** A streaming deflater at `level` (optional: without it, big bodies are deflated whole). */
