@@ -17,8 +17,8 @@ import { build, type Metafile } from 'esbuild';
 import webpack from 'webpack';
 import { layOutApp } from './harness.js';
 
-/** The one-file ceiling of `openEngine + commit + readFile` (measured 314.9 KiB; docs/browser.md, "Bundle size"). */
-const CORE_CEILING_KIB = 320;
+/** The one-file ceiling of `openEngine + commit + readFile` (measured 322.7 KiB; docs/browser.md, "Bundle size"). */
+const CORE_CEILING_KIB = 330;
 
 const CORE =
   "import { openEngine } from 'level-git'; import { BrowserLevel } from 'browser-level';\n" +
