@@ -154,14 +154,7 @@ export async function ingestPack(kv: Kv, store: ObjectStore, source: AsyncIterab
       recycleBodies: true,
       ...(Number.isFinite(streamOver) ? { streamBlobsOver: streamOver } : {}),
     };
-    let declared = 0; // the pack header's object count, once seen
-    for await (const batch of readPack(
-      declaredCount(source, (n) => (declared = n)),
-      readOptions,
-    )) {
-      // Sized once real objects arrived, bounded whatever the header claims.
-      if (declared > 0) links.reserve(Math.min(declared, RESERVE_OBJECTS));
-      declared = 0;
+    for await (const batch of readPack(source, readOptions)) {
       const existing = fresh ? NONE_STORED : await storageOp(READING, () => storedBodies(store, objectIds(batch)));
       const chunkOps: KvOp[] = [];
       const duplicates: ChunkSink[] = [];
@@ -335,24 +328,6 @@ function storedForm(o: ReadObject, chains: Map<Oid, number>): Uint8Array {
 }
 
 const NONE_STORED: ReadonlyMap<Oid, RawObject> = new Map();
-
-/** Most objects ingest sizes its tables for up front (~25 MB of tables); past that they grow. */
-const RESERVE_OBJECTS = 1 << 18;
-
-/** `source` unchanged; `onCount` gets the object count of the pack header (bytes 8–11) once 12 bytes went by. */
-async function* declaredCount(source: AsyncIterable<Uint8Array>, onCount: (n: number) => void): AsyncGenerator<Uint8Array> {
-  const head = new Uint8Array(12);
-  let have = 0;
-  for await (const chunk of source) {
-    if (have < 12) {
-      const n = Math.min(12 - have, chunk.length);
-      head.set(chunk.subarray(0, n), have);
-      have += n;
-      if (have === 12) onCount(new DataView(head.buffer).getUint32(8));
-    }
-    yield chunk;
-  }
-}
 
 /** The ids of a batch's objects (not pieces, not streamed blobs): what the collision check looks up. */
 function objectIds(batch: readonly ReadObject[]): Oid[] {

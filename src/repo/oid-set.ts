@@ -67,16 +67,10 @@ export class OidMap {
     return true;
   }
 
-  /** Makes room for `capacity` ids at once (no growth, and no rehash, until then). */
-  reserve(capacity: number): void {
-    let cap = this.#values.length;
-    while (cap < capacity * 2) cap *= 2;
-    if (cap > this.#values.length) this.#grow(cap);
-  }
-
-  #grow(cap = this.#values.length * 2): void {
+  #grow(): void {
     const oldSlots = this.#slots;
     const oldValues = this.#values;
+    const cap = oldValues.length * 2;
     this.#slots = new Uint8Array(cap * ID);
     this.#values = new Int32Array(cap);
     this.#mask = cap - 1;
