@@ -20,49 +20,7 @@ import { encodePacked, encodeRefDelta, encodeStoredDelta } from '../../src/objec
 import { Kv } from '../../src/storage/kv.js';
 import { deltaKey, objectKey } from '../../src/storage/keys.js';
 import { copyOp, varint } from '../pack/crafted-packs.js';
-
-interface Entry {
-  mode: string;
-  name: string;
-  id: Uint8Array;
-}
-
-const MODES = ['100644', '100755', '120000', '40000', '040000', '160000'];
-
-function encode(entries: readonly Entry[]): Uint8Array {
-  const parts: number[] = [];
-  for (const e of entries) {
-    for (const c of `${e.mode} ${e.name}`) parts.push(c.charCodeAt(0));
-    parts.push(0, ...e.id);
-  }
-  return Uint8Array.from(parts);
-}
-
-/** Entry starts of a body and its entries, read plainly. */
-function parse(body: Uint8Array): { starts: number[]; entries: { mode: string; id: Uint8Array }[] } {
-  const starts: number[] = [];
-  const entries: { mode: string; id: Uint8Array }[] = [];
-  let i = 0;
-  while (i < body.length) {
-    starts.push(i);
-    const sp = body.indexOf(0x20, i);
-    const nul = body.indexOf(0, sp);
-    entries.push({ mode: String.fromCharCode(...body.subarray(i, sp)), id: body.subarray(nul + 1, nul + 21) });
-    i = nul + 21;
-  }
-  starts.push(body.length);
-  return { starts, entries };
-}
-
-/** The walk's rule entry by entry: a gitlink or a met id is skipped, an accepted one is met. */
-function modelScan(body: Uint8Array, met: Set<string>, visit: (id: string, tree: boolean) => boolean): void {
-  for (const e of parse(body).entries) {
-    if (e.mode === '160000') continue;
-    const id = toHex(e.id);
-    if (met.has(id)) continue;
-    if (visit(id, e.mode === '40000' || e.mode === '040000')) met.add(id);
-  }
-}
+import { type Entry, MODES, encode, modelScan, parse, poolId } from './tree-bodies.js';
 
 /** The same rule as a ShapeEntry (what RawTrees does, with raw ids). */
 function shapeEntry(met: Set<string>, visit: (id: string, tree: boolean) => boolean): ShapeEntry {
@@ -75,15 +33,6 @@ function shapeEntry(met: Set<string>, visit: (id: string, tree: boolean) => bool
     met.add(id);
     return true;
   };
-}
-
-/** A small pool of ids, so trees share entries and ids recur. */
-function poolId(n: number): Uint8Array {
-  const id = new Uint8Array(20);
-  id[0] = n;
-  id[7] = n * 7;
-  id[19] = 255 - n;
-  return id;
 }
 
 /**

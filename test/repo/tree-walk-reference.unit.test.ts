@@ -10,46 +10,7 @@ import fc from 'fast-check';
 import type { Oid } from '../../src/object/oid.js';
 import { toHex } from '../../src/platform/bytes.js';
 import { RawTrees } from '../../src/repo/tree-walk.js';
-
-interface Entry {
-  mode: string;
-  name: string;
-  id: Uint8Array;
-}
-
-const MODES = ['100644', '100755', '120000', '40000', '040000', '160000'];
-
-function encode(entries: readonly Entry[]): Uint8Array {
-  const parts: number[] = [];
-  for (const e of entries) {
-    for (const c of `${e.mode} ${e.name}`) parts.push(c.charCodeAt(0));
-    parts.push(0, ...e.id);
-  }
-  return Uint8Array.from(parts);
-}
-
-/** The entries of a body, as the walk reads them (no checks: the bodies here are well formed). */
-function parse(body: Uint8Array): { mode: string; id: Uint8Array }[] {
-  const out: { mode: string; id: Uint8Array }[] = [];
-  let i = 0;
-  while (i < body.length) {
-    const sp = body.indexOf(0x20, i);
-    const nul = body.indexOf(0, sp);
-    out.push({ mode: String.fromCharCode(...body.subarray(i, sp)), id: body.subarray(nul + 1, nul + 21) });
-    i = nul + 21;
-  }
-  return out;
-}
-
-/** The walk's rule entry by entry: a gitlink or an id in `seen` is skipped, an accepted one joins `seen`. */
-function modelScan(body: Uint8Array, seen: Set<Oid>, visit: (oid: Oid, tree: boolean) => boolean): void {
-  for (const e of parse(body)) {
-    if (e.mode === '160000') continue;
-    const oid = toHex(e.id) as Oid;
-    if (seen.has(oid)) continue;
-    if (visit(oid, e.mode === '40000' || e.mode === '040000') && !seen.has(oid)) seen.add(oid);
-  }
-}
+import { type Entry, MODES, encode, modelScan, poolId } from './tree-bodies.js';
 
 /** How a step builds its tree from earlier ones, and which earlier tree it names as its base. */
 const step = fc.record({
@@ -60,15 +21,6 @@ const step = fc.record({
   base: fc.oneof(fc.constant(-1), fc.nat()),
   cut: fc.nat(),
 });
-
-/** A small pool of ids, so trees share entries and ids recur. */
-function poolId(n: number): Uint8Array {
-  const id = new Uint8Array(20);
-  id[0] = n;
-  id[7] = n * 7;
-  id[19] = 255 - n;
-  return id;
-}
 
 describe('raw tree scans beside a base', () => {
   it('visit what a scan of every entry against seen visits, whatever the base hint', () => {
