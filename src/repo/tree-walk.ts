@@ -207,7 +207,7 @@ export class RawTrees {
         }
       }
       if (tree === MISSING) throw notFound(oid);
-      if (tree.type === 'tree') this.scan(oid, tree, visitOf(i));
+      if (tree.type === 'tree') this.scan(oid, tree.body, visitOf(i));
     }
   }
 
@@ -218,8 +218,8 @@ export class RawTrees {
   };
 
   /** Calls `visit` for every entry (not a gitlink) of tree `oid` not met before; what it accepts is met. */
-  scan(oid: Oid, tree: { body: Uint8Array; base?: Oid }, visit: RawVisit): void {
-    this.#shapes.keep(oid, wholeShape(tree.body, this.#entryFor(visit)));
+  scan(oid: Oid, body: Uint8Array, visit: RawVisit): void {
+    this.#shapes.keep(oid, wholeShape(body, this.#entryFor(visit)));
   }
 
   /** `scan` of a tree stored as delta `d`, read beside its base's shape: false when the base is not held. */

@@ -1,15 +1,18 @@
 /**
- * The raw scan of long tree walks (tree-walk.ts RawTrees) compares a tree rebuilt from a delta
- * with its base when the base was fully met, skipping the entries the two share. Whatever the
- * base hint — the tree's real base, an unrelated tree, a tree whose bytes the new one copies
- * from the middle of an entry, a base some of whose entries the walk declined — the scan must
- * visit exactly what a scan of each entry against `seen` visits, in the same order.
+ * The raw scans of long walks: tree-walk.ts RawTrees (a tree walk), and a scan beside a base
+ * (object/tree.ts scanBeside over tree-walk.ts ReferenceTrees, as the sweep's mark runs it),
+ * which compares a tree rebuilt from a delta with its base when the base was fully met,
+ * skipping the entries the two share. Whatever the base hint — the tree's real base, an
+ * unrelated tree, a tree whose bytes the new one copies from the middle of an entry, a base
+ * some of whose entries the walk declined — each must visit exactly what a scan of each entry
+ * against `seen` visits, in the same order.
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import type { Oid } from '../../src/object/oid.js';
 import { toHex } from '../../src/platform/bytes.js';
-import { RawTrees } from '../../src/repo/tree-walk.js';
+import { ENTRY_GITLINK, ENTRY_TREE, rawEntryKind, scanBeside } from '../../src/object/tree.js';
+import { RawTrees, ReferenceTrees } from '../../src/repo/tree-walk.js';
 import { type Entry, MODES, encode, modelScan, poolId } from './tree-bodies.js';
 
 /** How a step builds its tree from earlier ones, and which earlier tree it names as its base. */
@@ -22,7 +25,7 @@ const step = fc.record({
   cut: fc.nat(),
 });
 
-describe('raw tree scans beside a base', () => {
+describe('raw tree scans, beside a base or not', () => {
   it('visit what a scan of every entry against seen visits, whatever the base hint', () => {
     fc.assert(
       fc.property(
@@ -38,6 +41,9 @@ describe('raw tree scans beside a base', () => {
           const calls: string[] = [];
           const modelCalls: string[] = [];
           const raw = new RawTrees(seen);
+          const besideSeen = new Set<Oid>(haves);
+          const besideCalls: string[] = [];
+          const reference = new ReferenceTrees();
           steps.forEach((s, n) => {
             const prev = trees.length > 0 ? trees[s.from % trees.length]! : undefined;
             let entries: Entry[] = s.fresh.map((f) => ({ mode: f.mode, name: f.name, id: poolId(f.id) }));
@@ -68,11 +74,23 @@ describe('raw tree scans beside a base', () => {
               into.push(`${id}:${tree}`);
               return !declined.has(id);
             };
-            raw.scan(oid, { body, ...(base === undefined ? {} : { base }) }, record(calls));
+            raw.scan(oid, body, record(calls));
+            // As the sweep's mark scans: beside the base when the base was fully met, kept once fully met.
+            let complete = true;
+            scanBeside(body, reference.get(base), (start, sp, at) => {
+              const kind = rawEntryKind(body, start, sp);
+              const id = toHex(body.subarray(at, at + 20)) as Oid;
+              if (kind === ENTRY_GITLINK || besideSeen.has(id)) return;
+              if (record(besideCalls)(id, kind === ENTRY_TREE)) besideSeen.add(id);
+              else complete = false;
+            });
+            if (complete) reference.keep(oid, body);
             modelScan(body, modelSeen, record(modelCalls));
           });
           expect(calls).toEqual(modelCalls);
           expect([...seen].sort()).toEqual([...modelSeen].sort());
+          expect(besideCalls).toEqual(modelCalls);
+          expect([...besideSeen].sort()).toEqual([...modelSeen].sort());
         },
       ),
       { numRuns: 500 },
