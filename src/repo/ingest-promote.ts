@@ -49,7 +49,7 @@ export interface Quarantined {
  * records) with the pack's commits and tags: in one batch, or in the order of the module comment.
  */
 export async function promote(kv: Kv, repoId: number, q: Quarantined, last: readonly KvOp[]): Promise<void> {
-  // Ids by where they go: [0] whole, [n] deltas of chain length n; then commits and tags.
+  // Ids by where they go: [0] whole, [n] deltas of chain length n; commits and tags last.
   const levels: Oid[][] = [];
   const tail: Oid[] = [];
   const place = (oid: Oid) => {
@@ -61,53 +61,39 @@ export async function promote(kv: Kv, repoId: number, q: Quarantined, last: read
   };
   for (const oid of q.pending.keys()) place(oid);
   for (const oid of q.spilled) if (!q.pending.has(oid)) place(oid);
-  levels.push(tail);
 
   const atomic = q.spilled.size === 0 && q.pending.size + last.length <= ONE_BATCH_KEYS;
-  let ops: KvOp[] = [];
-  let bytes = 0;
-  const flush = async () => {
-    if (atomic) return;
-    if (ops.length > 0) await kv.batch(ops);
-    ops = [];
-    bytes = 0;
-  };
-  for (const [n, ids] of levels.entries()) {
-    const isLast = n === levels.length - 1;
+  const held: KvOp[] = []; // the last batch: commits, tags and records, or everything when atomic
+  for (const ids of [...levels, tail]) {
     for (let i = 0; i < ids.length; i += PROMOTE_BATCH_KEYS) {
-      const chunk = ids.slice(i, i + PROMOTE_BATCH_KEYS);
-      const values = await valuesOf(kv, q, chunk);
-      for (const [j, oid] of chunk.entries()) {
-        const v = values[j]!;
-        const id = oidToBytes(oid);
-        ops.push({ type: 'put', key: isStoredDelta(v) ? deltaKey(repoId, id) : objectKey(repoId, id), value: v });
-        bytes += v.length;
-        if (!isLast && (ops.length >= PROMOTE_BATCH_KEYS || bytes >= PROMOTE_BATCH_BYTES)) await flush();
-      }
+      const ops = await putsOf(kv, repoId, q, ids.slice(i, i + PROMOTE_BATCH_KEYS));
+      // A level lands before the next starts: a delta's base is one level down.
+      if (atomic || ids === tail) for (const op of ops) held.push(op);
+      else await batched(kv, ops);
     }
-    // Every level lands before the next starts: a delta's base is one level down.
-    if (!isLast) await flush();
   }
   // One at a time: a spread of a long history's records would overflow the call stack.
-  for (const op of last) ops.push(op);
-  await kv.batch(ops);
+  for (const op of last) held.push(op);
+  await kv.batch(held);
 }
 
-/** The values of `ids`: from memory, or read back from the quarantine range. */
-async function valuesOf(kv: Kv, q: Quarantined, ids: readonly Oid[]): Promise<Uint8Array[]> {
-  const out: (Uint8Array | undefined)[] = ids.map((oid) => q.pending.get(oid));
-  const back = ids.flatMap((_, i) => (out[i] === undefined ? [i] : []));
+/** The puts of `ids` under `O` or `D` by their form, values from memory or read back from the quarantine range. */
+async function putsOf(kv: Kv, repoId: number, q: Quarantined, ids: readonly Oid[]): Promise<(KvOp & { type: 'put' })[]> {
+  const values: (Uint8Array | undefined)[] = ids.map((oid) => q.pending.get(oid));
+  const back = ids.flatMap((_, i) => (values[i] === undefined ? [i] : []));
   if (back.length > 0) {
     const vals = await kv.getMany(back.map((i) => q.qKey(ids[i]!)));
-    back.forEach((i, j) => (out[i] = vals[j]));
+    back.forEach((i, j) => (values[i] = vals[j]));
   }
-  return out.map((v, i) => {
-    if (v === undefined) throw new StorageError(`quarantined object ${ids[i]} vanished before promotion`);
-    return v;
+  return ids.map((oid, i) => {
+    const v = values[i];
+    if (v === undefined) throw new StorageError(`quarantined object ${oid} vanished before promotion`);
+    const id = oidToBytes(oid);
+    return { type: 'put', key: isStoredDelta(v) ? deltaKey(repoId, id) : objectKey(repoId, id), value: v };
   });
 }
 
-/** Writes `ops` in batches of PROMOTE_BATCH_KEYS keys or PROMOTE_BATCH_BYTES bytes (a spill to quarantine: no order needed). */
+/** Writes `ops`, in order, in batches of PROMOTE_BATCH_KEYS keys or PROMOTE_BATCH_BYTES bytes (promotion; a spill to quarantine). */
 export async function batched(kv: Kv, ops: Iterable<KvOp & { type: 'put' }>): Promise<void> {
   let chunk: KvOp[] = [];
   let bytes = 0;

@@ -21,7 +21,7 @@ export type KvOp = { type: 'put'; key: Uint8Array; value: Uint8Array } | { type:
 const VIEW = { keyEncoding: 'view', valueEncoding: 'view' } as const;
 
 /** Default encodings for a database the engine opens itself: every read and write of Kv is `view`. */
-export const VIEW_DEFAULTS = { keyEncoding: 'view', valueEncoding: 'view' } as const;
+export const VIEW_DEFAULTS = VIEW;
 
 /**
  * The options a write passes: none when the database's own defaults are `view` already. With
