@@ -26,18 +26,31 @@ export interface EntryHeader {
 
 /** Encodes the type+size header of a pack entry. */
 export function encodeEntryHeader(type: number, size: number): Uint8Array {
+  const out = new Uint8Array(entryHeaderLength(size));
+  writeEntryHeader(out, 0, type, size);
+  return out;
+}
+
+/** Bytes of `encodeEntryHeader(type, size)`. */
+export function entryHeaderLength(size: number): number {
+  let n = 1;
+  for (let rest = Math.floor(size / 16); rest > 0; rest = Math.floor(rest / 128)) n++;
+  return n;
+}
+
+/** Writes `encodeEntryHeader(type, size)` into `out` at `o` (nothing allocated); returns the end. */
+export function writeEntryHeader(out: Uint8Array, o: number, type: number, size: number): number {
   if (!Number.isInteger(type) || type < 1 || type > 7 || type === 5) throw new RangeError(`invalid pack entry type ${type}`);
   if (!Number.isSafeInteger(size) || size < 0) throw new RangeError(`invalid pack entry size ${size}`);
-  const out: number[] = [];
   let rest = Math.floor(size / 16);
   let b = (type << 4) | (size % 16);
   while (rest > 0) {
-    out.push(b | 0x80);
+    out[o++] = b | 0x80;
     b = rest % 128;
     rest = Math.floor(rest / 128);
   }
-  out.push(b);
-  return Uint8Array.from(out);
+  out[o++] = b;
+  return o;
 }
 
 /**
@@ -185,14 +198,28 @@ export function encodeStoredDelta(type: ObjectType, size: number, entry: Uint8Ar
 
 /** The prefix of a `D` value before its ref-delta entry: the type number, then the size as a varint (see StoredDelta). */
 export function storedDeltaHead(typeNumber: number, size: number): Uint8Array {
-  const head: number[] = [typeNumber];
+  const out = new Uint8Array(storedDeltaHeadLength(size));
+  writeStoredDeltaHead(out, 0, typeNumber, size);
+  return out;
+}
+
+/** Bytes of `storedDeltaHead(typeNumber, size)`. */
+export function storedDeltaHeadLength(size: number): number {
+  let n = 2;
+  for (let rest = size; rest >= 128; rest = Math.floor(rest / 128)) n++;
+  return n;
+}
+
+/** Writes `storedDeltaHead(typeNumber, size)` into `out` at `o` (nothing allocated); returns the end. */
+export function writeStoredDeltaHead(out: Uint8Array, o: number, typeNumber: number, size: number): number {
+  out[o++] = typeNumber;
   let rest = size;
   while (rest >= 128) {
-    head.push((rest % 128) | 0x80);
+    out[o++] = (rest % 128) | 0x80;
     rest = Math.floor(rest / 128);
   }
-  head.push(rest);
-  return Uint8Array.from(head);
+  out[o++] = rest;
+  return o;
 }
 
 /** Parses a `D` value of either layout (see StoredDelta). */

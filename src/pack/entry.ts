@@ -16,7 +16,7 @@
 import { CorruptPackError } from '../errors.js';
 import type { ObjectType, Oid } from '../object/oid.js';
 import { hexInto } from '../platform/bytes.js';
-import { encodePacked } from '../object/packed.js';
+import { encodePacked, entryHeaderLength, storedDeltaHeadLength, writeEntryHeader, writeStoredDeltaHead } from '../object/packed.js';
 
 /** Pack type number of OBJ_OFS_DELTA. */
 export const OBJ_OFS_DELTA = 6;
@@ -127,28 +127,9 @@ export function storedDeltaEntry(
   zlib: Uint8Array,
   alloc: (n: number) => Uint8Array = (n) => new Uint8Array(n),
 ): { stored: Uint8Array; entry: Uint8Array } {
-  // storedDeltaHead(type, size), then encodeEntryHeader(OBJ_REF_DELTA, deltaSize).
-  let at = 2;
-  for (let rest = size; rest >= 128; rest = Math.floor(rest / 128)) at++;
-  let headLength = 1;
-  for (let rest = Math.floor(deltaSize / 16); rest > 0; rest = Math.floor(rest / 128)) headLength++;
-  const stored = alloc(at + headLength + 20 + zlib.length);
-  let o = 0;
-  stored[o++] = type;
-  let rest = size;
-  while (rest >= 128) {
-    stored[o++] = (rest % 128) | 0x80;
-    rest = Math.floor(rest / 128);
-  }
-  stored[o++] = rest;
-  rest = Math.floor(deltaSize / 16);
-  let b = (OBJ_REF_DELTA << 4) | (deltaSize % 16);
-  while (rest > 0) {
-    stored[o++] = b | 0x80;
-    b = rest % 128;
-    rest = Math.floor(rest / 128);
-  }
-  stored[o++] = b;
+  const at = storedDeltaHeadLength(size);
+  const stored = alloc(at + entryHeaderLength(deltaSize) + 20 + zlib.length);
+  const o = writeEntryHeader(stored, writeStoredDeltaHead(stored, 0, type, size), OBJ_REF_DELTA, deltaSize);
   if (typeof baseOid === 'string') hexInto(baseOid, stored, o);
   else stored.set(baseOid, o);
   stored.set(zlib, o + 20);
