@@ -17,6 +17,7 @@
  */
 import { InvalidObjectError } from '../errors.js';
 import { DEFAULT_MAX_DELTA_RESULT, applyDelta, copyOp, readCopyOp, readDeltaSizes } from '../pack/delta.js';
+import { scanBeside } from '../object/tree.js';
 
 /** Links of virtual shapes read through before a shape's body is built. */
 const MAX_CHAIN = 16;
@@ -110,25 +111,16 @@ class Starts {
   }
 }
 
-/** Shape of a whole body: every entry goes to `entry` (the walk's lookup). Throws on a truncated body; modes and names are not checked (object/tree.ts scanTree checked them when stored). */
+/** Shape of a whole body: every entry goes to `entry` (the walk's lookup), read by object/tree.ts scanBeside with no base. Throws on a truncated body; modes and names are not checked (object/tree.ts scanTree checked them when stored). */
 export function wholeShape(body: Uint8Array, entry: ShapeEntry): TreeShape {
   const shape = new TreeShape(body.length);
-  const n = body.length;
   const starts = new Starts();
   let complete = true;
-  let i = 0;
-  while (i < n) {
-    starts.push(i);
-    // Byte loops rather than indexOf: modes and names are a few bytes, shorter than a call.
-    let sp = i;
-    while (sp < n && body[sp] !== 0x20) sp++;
-    let nul = sp + 1;
-    while (nul < n && body[nul] !== 0) nul++;
-    if (nul + 21 > n) throw new InvalidObjectError('truncated tree entry');
-    if (!entry(body, i, sp, nul + 1)) complete = false;
-    i = nul + 21;
-  }
-  starts.push(n);
+  scanBeside(body, undefined, (start, sp, at) => {
+    starts.push(start);
+    if (!entry(body, start, sp, at)) complete = false;
+  });
+  starts.push(body.length);
   starts.into(shape);
   shape.complete = complete;
   shape.body = body;
