@@ -216,7 +216,7 @@ async function fetchPackInto(
   // Shallow lines count only when a depth was asked: otherwise the pack must be complete.
   const boundary = o.depth === undefined ? [] : shallow.shallow;
   const progress = o.onProgress === undefined ? undefined : packProgress(o.onProgress);
-  const ingested = await repo.indexPack(progress === undefined ? sidebandData(reader) : progress.count(sidebandData(reader)), {
+  const ingested = await internalsOf(repo).ingest(progress === undefined ? sidebandData(reader) : progress.count(sidebandData(reader)), {
     ...(o.fsck === undefined ? {} : { fsck: o.fsck }),
     ...(boundary.length > 0 ? { shallow: new Set(boundary) } : {}),
     ...(progress === undefined ? {} : { onProgress: progress.objects }),

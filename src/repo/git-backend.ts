@@ -135,7 +135,8 @@ export class RepoGitBackend implements GitBackend {
       try {
         result = await this.#receive(commands, pack, options, found);
       } finally {
-        // An unpack error stored nothing (ingest promotes only a checked, complete pack).
+        // An unpack error stored nothing (ingest promotes only a checked, complete pack; a large
+        // one's early objects are taken back, or covered by ingest's own marker).
         if (withdraw !== undefined && (result?.unpackError !== undefined || result?.results.every((r) => r.ok))) await withdraw();
         else if (withdraw !== undefined) await this.#internals.markSweep();
       }
@@ -151,7 +152,7 @@ export class RepoGitBackend implements GitBackend {
   ): Promise<ReceiveResult> {
     if (pack !== null) {
       try {
-        const ingested = await this.repo.indexPack(pack);
+        const ingested = await this.#internals.ingest(pack);
         if (ingested.warnings) found.warnings = ingested.warnings;
       } catch (err) {
         // A refused pack is reported to the client; anything else (a bug) propagates.

@@ -15,9 +15,20 @@
  *      in the store before every blob and tree of the pack is.
  * A tree of a pack that crashed half way may lack some of its entries' objects. No ref names it,
  * and a client sends every object that the refs it was shown do not reach.
+ *
+ * Such a pack does not wait to be read whole, either (EarlyLanding): once ingest holds more than
+ * ONE_BATCH_KEYS objects or its memory quarantine's bytes, its blobs and trees land as they are
+ * checked, a batch of the reader's at a time while the reader goes on, each after the one before
+ * and a delta never before its base; only its commits and tags (and streamed blobs' markers, and
+ * deltas whose base waits with them) wait for the last batch. That hides LevelDB's writes behind
+ * the reading and writes a long history once, where it used to be spilled to the quarantine range
+ * and copied out of it. The first batch carries a sweep marker (sweep-state.ts) and the last
+ * withdraws it. If the pack then fails, what landed is unreferenced: it is deleted again when no
+ * other write of the pool can have relied on it (SweepGuard.alone), else left to the sweep.
  */
 import type { Kv, KvOp } from '../storage/kv.js';
 import { deltaKey, objectKey } from '../storage/keys.js';
+import { sweepMarkOp } from './sweep-state.js';
 import type { ObjectType, Oid } from '../object/oid.js';
 import { oidToBytes } from '../object/oid.js';
 import { isStoredDelta } from '../object/packed.js';
@@ -107,4 +118,101 @@ export async function batched(kv: Kv, ops: Iterable<KvOp & { type: 'put' }>): Pr
     }
   }
   if (chunk.length > 0) await kv.batch(chunk);
+}
+
+/** Raw bytes per landed object in EarlyLanding's record: 0 for `O`, 1 for `D`, then the id. */
+const LANDED = 21;
+
+/** A large pack's blobs and trees, landed while the pack is still read; see the module comment. */
+export class EarlyLanding {
+  readonly #kv: Kv;
+  readonly #repoId: number;
+  #batch: { oid: Oid; id: Uint8Array; value: Uint8Array }[] = [];
+  /** Values added and not yet written, by id: bases the reader may ask for meanwhile. */
+  readonly #unwritten = new Map<Oid, Uint8Array>();
+  /** The write in flight (its failure is raised by the next flush or `done`). */
+  #writing: Promise<void> = Promise.resolve();
+  /** What was sent to the database, LANDED bytes per object, one array per batch. */
+  readonly #landed: Uint8Array[] = [];
+  #marker: Uint8Array | undefined;
+  /** Objects landed (or landing). */
+  count = 0;
+
+  constructor(kv: Kv, repoId: number) {
+    this.#kv = kv;
+    this.#repoId = repoId;
+  }
+
+  /** Adds a checked blob or tree (its whole entry or `D` value) to the next batch. */
+  add(oid: Oid, id: Uint8Array, value: Uint8Array): void {
+    this.#batch.push({ oid, id, value });
+    this.#unwritten.set(oid, value);
+  }
+
+  /** The value of an object added whose write has not completed. */
+  get(oid: Oid): Uint8Array | undefined {
+    return this.#unwritten.get(oid);
+  }
+
+  /** Sends the objects added since the last flush, once the write before has landed. */
+  async flush(): Promise<void> {
+    const batch = this.#batch;
+    this.#batch = [];
+    await this.#writing;
+    if (batch.length === 0) return;
+    const ops: (KvOp & { type: 'put' })[] = [];
+    if (this.#marker === undefined) {
+      const marker = sweepMarkOp(this.#repoId);
+      this.#marker = marker.key;
+      ops.push(marker);
+    }
+    const record = new Uint8Array(batch.length * LANDED);
+    batch.forEach(({ id, value }, i) => {
+      const delta = isStoredDelta(value);
+      record[i * LANDED] = delta ? 1 : 0;
+      record.set(id, i * LANDED + 1);
+      ops.push({ type: 'put', key: delta ? deltaKey(this.#repoId, id) : objectKey(this.#repoId, id), value });
+    });
+    // Recorded before the write: a write that fails may have landed part of it.
+    this.#landed.push(record);
+    this.count += batch.length;
+    const writing = batched(this.#kv, ops).finally(() => {
+      for (const { oid } of batch) this.#unwritten.delete(oid);
+    });
+    writing.catch(() => undefined); // raised by the next flush or done()
+    this.#writing = writing;
+  }
+
+  /** Waits for the write in flight, whatever its outcome. */
+  settled(): Promise<void> {
+    return this.#writing.catch(() => undefined);
+  }
+
+  /** Sends what is left and waits until everything landed. */
+  async done(): Promise<void> {
+    await this.flush();
+    await this.#writing;
+  }
+
+  /** The deletion of the sweep marker, for the pack's last batch. */
+  withdrawal(): KvOp[] {
+    return this.#marker === undefined ? [] : [{ type: 'del', key: this.#marker }];
+  }
+
+  /** Deletes every object landed and the marker (a failed pack, when nothing else can have relied on them). */
+  async takeBack(): Promise<void> {
+    await this.settled();
+    let ops: KvOp[] = [];
+    for (const record of this.#landed) {
+      for (let i = 0; i < record.length; i += LANDED) {
+        const id = record.subarray(i + 1, i + LANDED);
+        ops.push({ type: 'del', key: record[i] === 1 ? deltaKey(this.#repoId, id) : objectKey(this.#repoId, id) });
+        if (ops.length >= PROMOTE_BATCH_KEYS) {
+          await this.#kv.batch(ops);
+          ops = [];
+        }
+      }
+    }
+    await this.#kv.batch([...ops, ...this.withdrawal()]);
+  }
 }

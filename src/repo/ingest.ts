@@ -7,8 +7,11 @@
  * tree, its parents commits, tree entries by mode, a tag's object by its `type` line). Only
  * then are they promoted into the repository's object space, so the store stays closed under
  * reachability: whatever is in it has everything it points to, with the right types. A
- * failure anywhere leaves the store as it was. Small packs are quarantined in memory; larger
- * ones spill to the quarantine key range.
+ * failure anywhere leaves the store as it was. Small packs are quarantined in memory. A large
+ * one's blobs and trees land while it is read, its commits and tags last (ingest-promote.ts,
+ * EarlyLanding): a failure takes them back, or leaves them unreferenced to the sweep when
+ * another write of the pool may have relied on them; what waits past the memory quarantine
+ * spills to the quarantine key range.
  *
  * What arrives is kept: an object that arrived whole is stored whole (`O`, its entry copied), one
  * that arrived as a delta is stored as that delta only (`D`: the zlib stream as it arrived, no
@@ -21,7 +24,7 @@ import { equal } from '../platform/bytes.js';
 import { storageOp, type Kv, type KvOp } from '../storage/kv.js';
 import { TAG, prefixRange, quarantineKey, quarantinePrefix, repoRange } from '../storage/keys.js';
 import { type Oid, oidToBytes } from '../object/oid.js';
-import { encodePacked, encodeStoredDelta, isStoredDelta, refDeltaBase } from '../object/packed.js';
+import { decodeStoredDelta, encodePacked, encodeStoredDelta, isStoredDelta, refDeltaBase } from '../object/packed.js';
 import { ENTRY_GITLINK, ENTRY_TREE } from '../object/tree.js';
 import { decodeCommit, decodeTag } from '../object/commit.js';
 import type { ObjectStore, RawObject, StoredForms } from '../object/object-store.js';
@@ -34,11 +37,14 @@ import { PackLinks } from './ingest-links.js';
 import { ChunkSink } from '../object/chunked.js';
 import { bigBaseReader, refuseCollision } from './ingest-big.js';
 import { type CommitFacts, commitGraph } from './commit-graph.js';
-import { batched, promote } from './ingest-promote.js';
+import { EarlyLanding, ONE_BATCH_KEYS, batched, promote } from './ingest-promote.js';
 
 /** Limits of an ingest (all optional; see ReadPackOptions for the pack reader's). */
 export interface IngestOptions extends Omit<ReadPackOptions, 'getBase'> {
-  /** Bytes of new objects held in memory before spilling to the quarantine range. Default 32 MiB. */
+  /**
+   * Bytes of new objects held in memory before a pack's blobs and trees land early (and what must
+   * still wait spills to the quarantine range). Default 32 MiB.
+   */
   memoryQuarantineBytes?: number;
   /** Ignored: every delta is now kept as it arrived (it was the bytes of deltas kept beside whole objects). */
   maxDeltaRecordBytes?: number;
@@ -80,8 +86,22 @@ const MiB = 1024 * 1024;
 const READING = 'reading objects for a pack';
 const WRITING = 'storing a pack';
 
+/**
+ * The write an ingest runs in (SweepGuard): whether objects it landed early may be deleted again
+ * after a failure. Without it they are left to the sweep.
+ */
+export interface IngestWrite {
+  alone(): (undo: () => Promise<void>) => Promise<boolean>;
+}
+
 /** Reads, checks and stores a pack; see the module comment. */
-export async function ingestPack(kv: Kv, store: ObjectStore, source: AsyncIterable<Uint8Array>, options: IngestOptions = {}): Promise<IngestResult> {
+export async function ingestPack(
+  kv: Kv,
+  store: ObjectStore,
+  source: AsyncIterable<Uint8Array>,
+  options: IngestOptions = {},
+  write?: IngestWrite,
+): Promise<IngestResult> {
   const repoId = store.repoId;
   const memLimit = options.memoryQuarantineBytes ?? 32 * MiB;
   const qid = (Math.random() * 0xffffffff) >>> 0;
@@ -102,6 +122,17 @@ export async function ingestPack(kv: Kv, store: ObjectStore, source: AsyncIterab
   let sink: ChunkSink | undefined;
   const streamed = new Set<Oid>();
   let landed = false;
+  // A large pack's blobs and trees, landed while it is read, and what may take them back.
+  let early: EarlyLanding | undefined;
+  let takeBack: ((undo: () => Promise<void>) => Promise<boolean>) | undefined;
+  // Whether an object stored as `value` must wait for the last batch: a commit or tag, a
+  // streamed blob's marker, a delta whose base waits.
+  const waits = (oid: Oid, type: ObjectType | undefined, value: Uint8Array, base?: Oid): boolean => {
+    if (type === 'commit' || type === 'tag' || streamed.has(oid)) return true;
+    if (!isStoredDelta(value)) return false;
+    const b = base ?? (decodeStoredDelta(value).base as Oid);
+    return pending.has(b) || spilled.has(b);
+  };
   const streamOver = options.streamBlobsOver ?? STREAM_BLOBS_OVER;
 
   const checked = (oid: Oid, type: ObjectType, report: FsckReport) => {
@@ -117,7 +148,7 @@ export async function ingestPack(kv: Kv, store: ObjectStore, source: AsyncIterab
     const fromQ: number[] = [];
     const rest: number[] = [];
     ids.forEach((oid, i) => {
-      const mem = pending.get(oid);
+      const mem = pending.get(oid) ?? early?.get(oid);
       if (mem !== undefined) out[i] = asForms(mem);
       else (spilled.has(oid) ? fromQ : rest).push(i);
     });
@@ -242,9 +273,26 @@ export async function ingestPack(kv: Kv, store: ObjectStore, source: AsyncIterab
           continue;
         }
         const packed = storedForm(o, chains);
+        if (early !== undefined && !waits(o.oid, o.type, packed, o.delta?.base)) {
+          early.add(o.oid, id, packed);
+          continue;
+        }
         pending.set(o.oid, packed);
         pendingBytes += packed.length;
       }
+      if (early === undefined && (pending.size > ONE_BATCH_KEYS || pendingBytes > memLimit)) {
+        // Large: from now on blobs and trees land as they come, these first (in arrival order,
+        // so a base before its deltas).
+        takeBack = write?.alone();
+        early = new EarlyLanding(kv, repoId);
+        for (const [oid, v] of pending) {
+          if (waits(oid, links.typeOf(oidToBytes(oid)), v)) continue;
+          early.add(oid, oidToBytes(oid), v);
+          pending.delete(oid);
+          pendingBytes -= v.length;
+        }
+      }
+      if (early !== undefined) await storageOp(WRITING, () => early!.flush());
       if (chunkOps.length > 0) await storageOp(WRITING, () => kv.batch(chunkOps));
       for (const [oid, marker] of collisions) await storageOp(READING, () => refuseCollision(store, oid, marker));
       for (const d of duplicates) await storageOp(WRITING, () => d.discard(kv));
@@ -261,6 +309,7 @@ export async function ingestPack(kv: Kv, store: ObjectStore, source: AsyncIterab
       }
       options.onProgress?.(oids.length, 'reading');
     }
+    if (early !== undefined) await storageOp(WRITING, () => early!.done());
     options.onProgress?.(oids.length, 'storing');
 
     // Connectivity: everything referenced and not in the pack is stored, with the right type
@@ -290,9 +339,10 @@ export async function ingestPack(kv: Kv, store: ObjectStore, source: AsyncIterab
     // Commit-graph records of the pack's commits, generations parents first (commit-graph.ts).
     const graphOps = await storageOp(READING, () => commitGraph(store).recordsFor(commits, options.shallow));
     // Promote in batches, bases before their deltas, commits last (ingest-promote.ts).
-    await storageOp(WRITING, () => promote(kv, repoId, { pending, spilled, qKey, chains, typeOf: (id) => links.typeOf(id) }, graphOps));
+    const last = early === undefined ? graphOps : [...graphOps, ...early.withdrawal()];
+    await storageOp(WRITING, () => promote(kv, repoId, { pending, spilled, qKey, chains, typeOf: (id) => links.typeOf(id) }, last));
     landed = true;
-    const result: IngestResult = { oids, added: pending.size + spilled.size };
+    const result: IngestResult = { oids, added: pending.size + spilled.size + (early?.count ?? 0) };
     if (warnings !== undefined) result.warnings = warnings;
     return result;
   } catch (err) {
@@ -303,6 +353,10 @@ export async function ingestPack(kv: Kv, store: ObjectStore, source: AsyncIterab
   } finally {
     if (spilled.size > 0) await kv.clear(prefixRange(qPrefix)).catch(() => undefined);
     if (!landed) for (const s of sinks) await s.discard(kv).catch(() => undefined);
+    if (!landed && early !== undefined) {
+      await early.settled();
+      await takeBack?.(() => early!.takeBack()).catch(() => undefined);
+    }
   }
 }
 

@@ -17,6 +17,7 @@ import { annotatedTags, fetchPack, streamPack, warmClonePack } from './serve-pac
 import type { Repository } from './repository.js';
 import { markSweepNeeded, withdrawSweepMarker } from './sweep-state.js';
 import type { ObjectPlanInput } from './walk.js';
+import type { IngestOptions, IngestResult } from './ingest.js';
 
 /** What repo/'s neighbours use of a repository beyond its public API. */
 export interface RepoInternals {
@@ -30,6 +31,8 @@ export interface RepoInternals {
   markSweep(): Promise<() => Promise<void>>;
   /** Runs `fn` counted as one write (a pack stored then refs moved): the sweep waits for it. */
   withWrite<T>(fn: () => Promise<T>): Promise<T>;
+  /** Stores a pack (`Repository.indexPack`) inside a write the caller holds (`withWrite`), not one of its own. */
+  ingest(source: AsyncIterable<Uint8Array>, options?: IngestOptions): Promise<IngestResult>;
   /** The answer to a fetch, from the pack cache when it can be. */
   fetchPack(input: ObjectPlanInput): Promise<PackAnswer>;
   /** A pack of exactly these stored objects, pinned while it streams. */
@@ -56,6 +59,11 @@ export function registerInternals(core: RepoCore): void {
     objects: ctx.objects,
     transact: (updates, source, extra) => transact(core, updates, source, extra),
     withWrite: (fn) => ctx.guard.write(fn),
+    ingest: async (source, options = {}) => {
+      ctx.assertLive();
+      const { ingestPack } = await import('./ingest.js');
+      return ingestPack(ctx.kv, ctx.objects, source, { ...ctx.ingest, ...options }, ctx.guard);
+    },
     markSweep: async () => {
       const key = await markSweepNeeded(ctx.kv, ctx.poolId);
       return () => withdrawSweepMarker(ctx.kv, key);

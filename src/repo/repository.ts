@@ -22,7 +22,7 @@ import type { CompareResult, MergeCheck, MergeOptions, MergeResult, RevertOption
 import { listView, readRef, resolveRevision } from './revision.js';
 import { packObjects, planPack, type PackObjectsOptions } from './serve-packs.js';
 import type { IngestOptions, IngestResult } from './ingest.js';
-import { registerInternals } from './internals.js';
+import { internalsOf, registerInternals } from './internals.js';
 import { sweepRepository, type SweepResult } from './sweep.js';
 import { isAncestor, type ObjectPlan, type ObjectPlanInput } from './walk.js';
 import { remotesOf, type FetchFromOptions, type FetchFromResult, type PushToOptions, type PushToResult } from './remotes.js';
@@ -30,7 +30,6 @@ import { remotesOf, type FetchFromOptions, type FetchFromResult, type PushToOpti
 // The review services (diff, compare, merge, revert) and archives are installed, not imported
 // (services.ts), so a browser bundle holds them only when its app enables them; pack ingestion
 // loads on first use, so a bundle the bundler splits leaves it out of its first chunk.
-const ingestService = () => import('./ingest.js');
 import { loadService } from './services.js';
 import type { Archive, ArchiveOptions } from './archive.js';
 import { history, type HistoryOptions, type HistoryPage } from './history.js';
@@ -258,7 +257,6 @@ export class Repository {
 
   /** Stores every object of a pack (checked and connected); moves no ref. */
   async indexPack(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, options: IngestOptions = {}): Promise<IngestResult> {
-    const { ingestPack } = await ingestService();
     this.#ctx.assertLive();
     const src: AsyncIterable<Uint8Array> =
       Symbol.asyncIterator in (source as object)
@@ -266,7 +264,7 @@ export class Repository {
         : (async function* () {
             yield* source as Iterable<Uint8Array>;
           })();
-    return this.#ctx.guard.write(() => ingestPack(this.#ctx.kv, this.#ctx.objects, src, { ...this.#ctx.ingest, ...options }));
+    return this.#ctx.guard.write(() => internalsOf(this).ingest(src, options));
   }
 
   // ---- remotes ---------------------------------------------------------------------------

@@ -40,6 +40,8 @@ export class SweepGuard {
   /** Fires when the engine closes: a running sweep stops at its next check. */
   readonly signal: AbortSignal | undefined;
   #writes = 0;
+  /** Writes begun in this process since the guard was made. */
+  #begun = 0;
   #gate: Promise<void> | undefined;
   #pins = new Set<{ oids: PinnedIds }>();
   #idle: (() => void)[] = [];
@@ -68,6 +70,7 @@ export class SweepGuard {
   async beginWrite(): Promise<void> {
     while (this.#gate) await this.#gate;
     this.#writes++;
+    this.#begun++;
     if (this.#remote === undefined) return;
     try {
       this.#remoteWrites.push(await this.#remote.beginWrite());
@@ -98,6 +101,31 @@ export class SweepGuard {
     } finally {
       this.endWrite();
     }
+  }
+
+  /**
+   * Taken inside a write that stores objects no ref names yet (a large pack landing early,
+   * ingest-promote.ts): a function that runs `undo` (deleting them again) only if this write
+   * has been the only one of the pool all along, so no other write can have found them stored
+   * and relied on them. Writes that begin meanwhile wait until `undo` is done. With database
+   * coordination another process may be writing unseen, so it never runs `undo` then; nor when
+   * another write of this process was in flight or has begun since. Returns whether it ran.
+   */
+  alone(): (undo: () => Promise<void>) => Promise<boolean> {
+    const begun = this.#begun;
+    const sole = this.#writes === 1 && this.#remote === undefined;
+    return async (undo) => {
+      if (!sole || this.#begun !== begun || this.#gate !== undefined) return false;
+      let open!: () => void;
+      this.#gate = new Promise<void>((r) => (open = r));
+      try {
+        await undo();
+        return true;
+      } finally {
+        this.#gate = undefined;
+        open();
+      }
+    };
   }
 
   /**

@@ -354,20 +354,61 @@ describe('hostile packs through indexPack', () => {
     await expectRejected(writePackSync([delta]), /^ERR_(CORRUPT_PACK|MISSING_OBJECTS)$/);
   });
 
-  it('a large pack that spills to the quarantine, then fails at its last object, leaves nothing behind', async () => {
+  /** 200 blobs of 5,000 random bytes (a large pack for a 20,000-byte memory quarantine), their ids, and a commit naming a tree that is nowhere. */
+  function largePack(seed: number): { parts: Uint8Array[]; blobs: string[] } {
     const parts: Uint8Array[] = [];
-    for (let i = 0; i < 200; i++) parts.push(entry('blob', pseudoRandom(5_000, i + 100)).bytes);
+    const blobs: string[] = [];
+    for (let i = 0; i < 200; i++) {
+      const e = entry('blob', pseudoRandom(5_000, i + seed));
+      parts.push(e.bytes);
+      blobs.push(e.oid);
+    }
     parts.push(entry('commit', commitBody('cd'.repeat(20))).bytes);
-    await expectRejected(chunks(writePackSync(parts), 8192), /^ERR_MISSING_OBJECTS$/, { memoryQuarantineBytes: 20_000 });
-    // The same pack without the bad commit is stored whole through the spill path.
-    const ok = writePackSync(parts.slice(0, -1));
-    const before = await countObjects(internalsOf(repo).objects);
-    const r = await repo.indexPack(chunks(ok, 8192), { memoryQuarantineBytes: 20_000 });
+    return { parts, blobs };
+  }
+  const present = async (oids: string[]) => (await internalsOf(repo).objects.has(oids)).filter(Boolean).length;
+
+  it('a large pack lands its blobs while it is read, then fails at its last object and takes them back', async () => {
+    const { parts, blobs } = largePack(100);
+    const before = await snapshot();
+    // The source notes how many of the pack's blobs are stored when the reader asks for its last chunk.
+    const cs = chunks(writePackSync(parts), 8192);
+    let landedMidway = -1;
+    async function* source() {
+      for (let i = 0; i < cs.length; i++) {
+        await new Promise((r) => setTimeout(r, 1));
+        if (i === cs.length - 1) landedMidway = await present(blobs);
+        yield cs[i]!;
+      }
+    }
+    // Inline: a reader in a worker would first buffer a pack this small whole.
+    const err = await repo.indexPack(source(), { memoryQuarantineBytes: 20_000, worker: 'inline' }).catch((e) => e);
+    expect(err.code, String(err)).toBe('ERR_MISSING_OBJECTS');
+    expect(landedMidway).toBeGreaterThan(100);
+    expect(await present(blobs)).toBe(0);
+    expect(await snapshot()).toBe(before);
+    // The same pack without the bad commit is stored whole, and no quarantine key is left.
+    const r = await repo.indexPack(chunks(writePackSync(parts.slice(0, -1)), 8192), { memoryQuarantineBytes: 20_000 });
     expect(r.added).toBe(200);
-    expect(await countObjects(internalsOf(repo).objects)).toBe(before + 200);
-    // And no quarantine keys are left over: every key of this repository is an object, a ref or its record.
+    expect(await present(blobs)).toBe(200);
     const snap = await snapshot();
     expect(snap.split('\n').filter((l) => l.startsWith('51')).length).toBe(0);
+  });
+
+  it('a large pack that fails while another write of the pool is in flight leaves its blobs to the sweep', async () => {
+    const { parts, blobs } = largePack(1_000);
+    let release!: () => void;
+    const other = internalsOf(repo).withWrite(() => new Promise<void>((r) => (release = r)));
+    const err = await repo.indexPack(chunks(writePackSync(parts), 8192), { memoryQuarantineBytes: 20_000 }).catch((e) => e);
+    expect(err.code, String(err)).toBe('ERR_MISSING_OBJECTS');
+    // That write might have found them stored and counted on them: they stay, unreferenced...
+    expect(await present(blobs)).toBe(200);
+    release();
+    await other;
+    // ...and the sweep marker the pack wrote with them makes the next sweep remove them.
+    await hengine.sweep();
+    expect(await present(blobs)).toBe(0);
+    expect(new TextDecoder().decode(await repo.readFile('main', 'keep.txt'))).toBe('kept');
   });
 
   it('an object whose declared size exceeds the limit is refused', async () => {
