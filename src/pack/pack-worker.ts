@@ -2,8 +2,9 @@
  * The worker-thread side of a pack read (started by read-pack-auto.ts through the platform's
  * WorkerHost): runs `readPack` over the input the main thread sends, asks the main thread for
  * `getBase`, and posts each batch as a WireBatch (small parts copied into two transferred
- * buffers; big bodies transferred, copied only while the reader still reads them as delta bases). Posts at most one batch ahead of what the consumer pulled,
- * so a batch is built while the previous one is stored, and no further.
+ * buffers; big bodies transferred, copied only while the reader still reads them as delta
+ * bases). Posts a batch per `pull` the consumer sent (read-pack-auto.ts keeps a few ahead), so
+ * batches are built while earlier ones are stored, and no further.
  */
 import type { JobPort } from '../platform/index.js';
 import type { Oid } from '../object/oid.js';

@@ -22,6 +22,12 @@ const SEND_MIN = 64 * KiB;
 const SEND_CHUNK = 1 * MiB;
 /** ...with at most this much sent and not yet consumed (backpressure to the source). */
 const IN_FLIGHT = 8 * MiB;
+/**
+ * Batches the worker may post ahead of the consumer. With one, either thread waited whenever its
+ * batch took longer than the other's: indexPack of a 184,000-object history on disk, medians of
+ * three alternated runs, 6.0 s with one, 5.9 with two, 5.7 with four, 5.6 with eight.
+ */
+const AHEAD = 4;
 
 /**
  * Options of `readPackAuto`: `readPack`'s, and `wholeBesideDeltas` (a ratio n): in a worker,
@@ -122,8 +128,10 @@ async function* readInWorker(host: WorkerHost, source: AsyncIterable<Uint8Array>
   let inFlight = 0;
   let wakePump: (() => void) | undefined;
   let stopped = false;
-  // getBase requests wait while the consumer holds a batch: it may ask for a base in it.
+  // getBase requests wait while the consumer holds a batch or has batches queued: the base may
+  // be in one, stored only once the consumer has taken it.
   let consumerBusy = false;
+  const queued = () => events.some((e) => e.t === 'batch');
   const held: { id: number; oid: PackObject['oid']; chunk?: number }[] = [];
   const answer = (id: number, oid: PackObject['oid'], chunk?: number) => {
     getBase!(oid, chunk).then(
@@ -149,7 +157,7 @@ async function* readInWorker(host: WorkerHost, source: AsyncIterable<Uint8Array>
       inFlight -= m.bytes;
       wakePump?.();
     } else if (m.t === 'getBase') {
-      if (consumerBusy) held.push({ id: m.id, oid: m.oid, chunk: m.chunk });
+      if (consumerBusy || queued()) held.push({ id: m.id, oid: m.oid, chunk: m.chunk });
       else answer(m.id, m.oid, m.chunk);
     } else if (m.t === 'batch') {
       const objects = fromWireBatch(m.batch);
@@ -205,7 +213,7 @@ async function* readInWorker(host: WorkerHost, source: AsyncIterable<Uint8Array>
   };
 
   post({ t: 'start', options: limits, hasGetBase: getBase !== undefined, skip });
-  post({ t: 'pull' });
+  for (let i = 0; i < AHEAD; i++) post({ t: 'pull' });
   void pump();
   let done = false;
   try {
@@ -220,7 +228,7 @@ async function* readInWorker(host: WorkerHost, source: AsyncIterable<Uint8Array>
       consumerBusy = true;
       yield e.objects;
       consumerBusy = false;
-      for (const h of held.splice(0)) answer(h.id, h.oid, h.chunk);
+      if (!queued()) for (const h of held.splice(0)) answer(h.id, h.oid, h.chunk);
       if (e.loose === undefined || e.loose.byteLength === 0) post({ t: 'pull' });
       else post({ t: 'pull', spare: e.loose }, [e.loose]);
     }
