@@ -120,19 +120,21 @@ export async function batched(kv: Kv, ops: Iterable<KvOp & { type: 'put' }>): Pr
   if (chunk.length > 0) await kv.batch(chunk);
 }
 
-/** Raw bytes per landed object in EarlyLanding's record: 0 for `O`, 1 for `D`, then the id. */
-const LANDED = 21;
+/** Bytes of an object's key (`O` or `D`, pool id, raw id): EarlyLanding records the keys it sent. */
+const KEY = 25;
 
 /** A large pack's blobs and trees, landed while the pack is still read; see the module comment. */
 export class EarlyLanding {
   readonly #kv: Kv;
   readonly #repoId: number;
-  #batch: { oid: Oid; id: Uint8Array; value: Uint8Array }[] = [];
-  /** Values added and not yet written, by id: bases the reader may ask for meanwhile. */
-  readonly #unwritten = new Map<Oid, Uint8Array>();
+  /** The next batch: its puts, and the objects' ids in the same order. */
+  #ops: (KvOp & { type: 'put' })[] = [];
+  #oids: Oid[] = [];
+  /** The ids and puts of the batch being written: bases the reader may ask for meanwhile. */
+  #sending: { oids: Oid[]; ops: (KvOp & { type: 'put' })[] } = { oids: [], ops: [] };
   /** The write in flight (its failure is raised by the next flush or `done`). */
   #writing: Promise<void> = Promise.resolve();
-  /** What was sent to the database, LANDED bytes per object, one array per batch. */
+  /** The keys sent to the database, KEY bytes each, one array per batch. */
   readonly #landed: Uint8Array[] = [];
   #marker: Uint8Array | undefined;
   /** Objects landed (or landing). */
@@ -145,39 +147,41 @@ export class EarlyLanding {
 
   /** Adds a checked blob or tree (its whole entry or `D` value) to the next batch. */
   add(oid: Oid, id: Uint8Array, value: Uint8Array): void {
-    this.#batch.push({ oid, id, value });
-    this.#unwritten.set(oid, value);
+    this.#ops.push({ type: 'put', key: isStoredDelta(value) ? deltaKey(this.#repoId, id) : objectKey(this.#repoId, id), value });
+    this.#oids.push(oid);
   }
 
-  /** The value of an object added whose write has not completed. */
+  /** The value of an object added whose write has not completed (rare: a base the reader let go). */
   get(oid: Oid): Uint8Array | undefined {
-    return this.#unwritten.get(oid);
+    for (const { oids, ops } of [{ oids: this.#oids, ops: this.#ops }, this.#sending]) {
+      const i = oids.indexOf(oid);
+      if (i >= 0) return ops[i]!.value;
+    }
+    return undefined;
   }
 
   /** Sends the objects added since the last flush, once the write before has landed. */
   async flush(): Promise<void> {
-    const batch = this.#batch;
-    this.#batch = [];
     await this.#writing;
-    if (batch.length === 0) return;
-    const ops: (KvOp & { type: 'put' })[] = [];
+    const ops = this.#ops;
+    const sending = { oids: this.#oids, ops };
+    this.#ops = [];
+    this.#oids = [];
+    if (ops.length === 0) return;
+    // Recorded before the write: a write that fails may have landed part of it.
+    const record = new Uint8Array(ops.length * KEY);
+    for (let i = 0; i < ops.length; i++) record.set(ops[i]!.key, i * KEY);
+    this.#landed.push(record);
+    this.count += ops.length;
+    let writes = ops;
     if (this.#marker === undefined) {
       const marker = sweepMarkOp(this.#repoId);
       this.#marker = marker.key;
-      ops.push(marker);
+      writes = [marker, ...ops];
     }
-    const record = new Uint8Array(batch.length * LANDED);
-    batch.forEach(({ id, value }, i) => {
-      const delta = isStoredDelta(value);
-      record[i * LANDED] = delta ? 1 : 0;
-      record.set(id, i * LANDED + 1);
-      ops.push({ type: 'put', key: delta ? deltaKey(this.#repoId, id) : objectKey(this.#repoId, id), value });
-    });
-    // Recorded before the write: a write that fails may have landed part of it.
-    this.#landed.push(record);
-    this.count += batch.length;
-    const writing = batched(this.#kv, ops).finally(() => {
-      for (const { oid } of batch) this.#unwritten.delete(oid);
+    this.#sending = sending;
+    const writing = batched(this.#kv, writes).finally(() => {
+      if (this.#sending === sending) this.#sending = { oids: [], ops: [] };
     });
     writing.catch(() => undefined); // raised by the next flush or done()
     this.#writing = writing;
@@ -204,9 +208,8 @@ export class EarlyLanding {
     await this.settled();
     let ops: KvOp[] = [];
     for (const record of this.#landed) {
-      for (let i = 0; i < record.length; i += LANDED) {
-        const id = record.subarray(i + 1, i + LANDED);
-        ops.push({ type: 'del', key: record[i] === 1 ? deltaKey(this.#repoId, id) : objectKey(this.#repoId, id) });
+      for (let i = 0; i < record.length; i += KEY) {
+        ops.push({ type: 'del', key: record.subarray(i, i + KEY) });
         if (ops.length >= PROMOTE_BATCH_KEYS) {
           await this.#kv.batch(ops);
           ops = [];

@@ -5,7 +5,9 @@
  *   (chains of any length), commits and tags and the graph records come last, in one batch, and
  *   every object ends up under `O` or `D` by its form with the value it had in quarantine;
  * - the engine's own database takes writes without per-operation options (`view` defaults) and
- *   reads them back like a database with other defaults.
+ *   reads them back like a database with other defaults;
+ * - EarlyLanding sends one batch at a time, serves values until they are written, writes a sweep
+ *   marker first and withdraws it last, and takes back exactly what it landed.
  */
 import { describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -16,7 +18,8 @@ import { Level } from 'level';
 import { type AnyLevel, Kv, type KvOp, VIEW_DEFAULTS } from '../../src/storage/kv.js';
 import { TAG, commitGraphKey, deltaKey, objectKey, quarantineKey, quarantinePrefix } from '../../src/storage/keys.js';
 import { type ObjectType, type Oid, oidFromBytes, oidToBytes } from '../../src/object/oid.js';
-import { ONE_BATCH_KEYS, PROMOTE_BATCH_KEYS, promote } from '../../src/repo/ingest-promote.js';
+import { EarlyLanding, ONE_BATCH_KEYS, PROMOTE_BATCH_KEYS, promote } from '../../src/repo/ingest-promote.js';
+import { readSweepState } from '../../src/repo/sweep-state.js';
 
 const REPO = 7;
 const TYPE_NUMBER: Record<ObjectType, number> = { commit: 1, tree: 2, blob: 3, tag: 4 };
@@ -176,5 +179,67 @@ describe('Kv writes on a database with view defaults', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('EarlyLanding', () => {
+  it('lands batches one after another, serves values until written, marks the pool and takes back what it landed', async () => {
+    const db = new MemoryLevel() as unknown as AnyLevel;
+    const kv = new Kv(db);
+    // Something stored before, which takeBack must leave.
+    const before = idOf(999_999);
+    await kv.batch([{ type: 'put', key: objectKey(REPO, oidToBytes(before)), value: standIn('blob', false, 0) }]);
+    // Writes wait until released, one recorded batch at a time.
+    const batches: KvOp[][] = [];
+    let release: (() => void) | undefined;
+    const write = kv.batch.bind(kv);
+    kv.batch = async (ops: KvOp[]) => {
+      batches.push([...ops]);
+      await new Promise<void>((r) => (release = r));
+      return write(ops);
+    };
+    const early = new EarlyLanding(kv, REPO);
+    const ids = Array.from({ length: 3000 }, (_, n) => idOf(n));
+    const value = (n: number) => standIn('blob', n % 3 === 1, n);
+    ids.slice(0, 1500).forEach((oid, n) => early.add(oid, oidToBytes(oid), value(n)));
+    await early.flush();
+    // The first batch carries the sweep marker and is in flight: its values are served from memory.
+    expect(batches).toHaveLength(1);
+    expect(batches[0]![0]!.key[0]).toBe(TAG.sweepState);
+    expect([...early.get(ids[7]!)!]).toEqual([...value(7)]);
+    ids.slice(1500).forEach((oid, n) => early.add(oid, oidToBytes(oid), value(1500 + n)));
+    expect([...early.get(ids[2000]!)!]).toEqual([...value(2000)]);
+    // The next flush waits for the write in flight before it sends anything.
+    let flushed = false;
+    const second = early.flush().then(() => (flushed = true));
+    await new Promise((r) => setTimeout(r, 5));
+    expect(flushed).toBe(false);
+    expect(batches).toHaveLength(1);
+    while (!flushed) {
+      release?.();
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    await second;
+    const done = early.done();
+    while (batches.length > 0 && release !== undefined) {
+      const r = release;
+      release = undefined;
+      r();
+      await new Promise((r2) => setTimeout(r2, 1));
+    }
+    await done;
+    expect(early.count).toBe(3000);
+    expect(early.get(ids[7]!)).toBeUndefined();
+    // Every object under its form's key, and the marker set.
+    const keys = ids.map((oid, n) => ((n % 3 === 1 ? deltaKey : objectKey) as typeof objectKey)(REPO, oidToBytes(oid)));
+    expect((await kv.getMany(keys)).every((v) => v !== undefined)).toBe(true);
+    expect((await readSweepState(kv, REPO)).markers).toHaveLength(1);
+    expect(early.withdrawal()).toEqual([{ type: 'del', key: batches[0]![0]!.key }]);
+    // Taking back deletes them and the marker, nothing else.
+    kv.batch = write;
+    await early.takeBack();
+    expect((await kv.getMany(keys)).every((v) => v === undefined)).toBe(true);
+    expect((await readSweepState(kv, REPO)).markers).toHaveLength(0);
+    expect(await kv.get(objectKey(REPO, oidToBytes(before)))).toBeDefined();
   });
 });
