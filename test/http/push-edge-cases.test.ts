@@ -32,6 +32,7 @@ import { deflateSync, gzipSync, gunzipSync } from 'node:zlib';
 import isogit from 'isomorphic-git';
 import httpNode from 'isomorphic-git/http/node';
 import { openEngine, type Engine } from '../../src/index.js';
+import { internalsOf } from '../../src/repo/internals.js';
 import { createNodeHandler } from '../../src/http/node-handler.js';
 import { createIsomorphicTransport } from '../../src/http/isomorphic-transport.js';
 import { commitFiles, gitEnv, gitRunner, startServer, tempDirs } from './helpers.js';
@@ -726,8 +727,13 @@ describe('stock git pushes', () => {
     const w = fresh();
     await ok(['clone', '-q', url('interrupt'), w]);
     const big = randomBytes(6 * 1024 * 1024);
-    write(w, { 'big.bin': big });
-    await ok(['add', 'big.bin'], w);
+    // And 300 small files before it in the pack: past the 256 KiB memory quarantine, so their
+    // objects land while the pack is read, and must be taken back when it breaks off.
+    const small: Record<string, Buffer> = {};
+    for (let i = 0; i < 300; i++) small[`a${String(i).padStart(3, '0')}.bin`] = randomBytes(2048);
+    const smallIds = Object.values(small).map((b) => createHash('sha1').update(`blob ${b.length}\0`).update(b).digest('hex'));
+    write(w, { ...small, 'big.bin': big });
+    await ok(['add', '.'], w);
     await ok(['commit', '-q', '-m', 'a big blob'], w);
     const next = await ok(['rev-parse', 'HEAD'], w);
 
@@ -766,6 +772,11 @@ describe('stock git pushes', () => {
       const child = spawn('git', ['push', purl, 'main'], { cwd: w, env: { ...process.env, ...gitEnv(home) }, detached: true, stdio: 'ignore' });
       const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
       expect(await Promise.race([stalledP.then(() => 'stalled'), exited.then(() => 'exited')])).toBe('stalled');
+      // The small files' blobs are in the store while the pack is still being read.
+      const objects = internalsOf(await engine.getRepo('interrupt')).objects;
+      const landed = async () => (await objects.has(smallIds as never)).filter(Boolean).length;
+      for (let t = 0; t < 200 && (await landed()) === 0; t++) await new Promise((r) => setTimeout(r, 50));
+      expect(await landed()).toBeGreaterThan(0);
       process.kill(-child.pid!, 'SIGKILL');
       expect(await exited).not.toBe(0);
       for (const s of sockets) s.destroy();
@@ -777,6 +788,9 @@ describe('stock git pushes', () => {
     const repo = await engine.getRepo('interrupt');
     const swept = await repo.sweep({ waitMs: 5000 });
     expect(swept.busy).toBeUndefined();
+    // What landed early was taken back with the failure, not left for this sweep.
+    expect(swept.objects).toBe(0);
+    expect((await internalsOf(repo).objects.has(smallIds as never)).filter(Boolean)).toHaveLength(0);
 
     const r = await run(['push', 'origin', 'main'], w);
     expect(r.code, r.stderr).toBe(0);
