@@ -146,7 +146,7 @@ export class Kv {
     try {
       for (const op of ops) {
         if (op.type === 'put') this.#write === undefined ? chain.put(op.key, op.value) : chain.put(op.key, op.value, this.#write);
-        else chain.del(op.key, { keyEncoding: 'view' });
+        else this.#write === undefined ? chain.del(op.key) : chain.del(op.key, this.#write);
         if (slices.due()) await slices.pause();
       }
       await chain.write();
