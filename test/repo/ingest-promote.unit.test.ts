@@ -220,12 +220,11 @@ describe('EarlyLanding', () => {
       await new Promise((r) => setTimeout(r, 1));
     }
     await second;
-    const done = early.done();
-    while (batches.length > 0 && release !== undefined) {
-      const r = release;
-      release = undefined;
-      r();
-      await new Promise((r2) => setTimeout(r2, 1));
+    let finished = false;
+    const done = early.done().then(() => (finished = true));
+    while (!finished) {
+      release?.();
+      await new Promise((r) => setTimeout(r, 1));
     }
     await done;
     expect(early.count).toBe(3000);
