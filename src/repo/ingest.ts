@@ -286,8 +286,9 @@ export async function ingestPack(
         takeBack = write?.alone();
         early = new EarlyLanding(kv, repoId);
         for (const [oid, v] of pending) {
-          if (waits(oid, links.typeOf(oidToBytes(oid)), v)) continue;
-          early.add(oid, oidToBytes(oid), v);
+          const id = oidToBytes(oid);
+          if (waits(oid, links.typeOf(id), v)) continue;
+          early.add(oid, id, v);
           pending.delete(oid);
           pendingBytes -= v.length;
         }
