@@ -99,18 +99,25 @@ async function putsOf(kv: Kv, repoId: number, q: Quarantined, ids: readonly Oid[
   return ids.map((oid, i) => {
     const v = values[i];
     if (v === undefined) throw new StorageError(`quarantined object ${oid} vanished before promotion`);
-    const id = oidToBytes(oid);
-    return { type: 'put', key: isStoredDelta(v) ? deltaKey(repoId, id) : objectKey(repoId, id), value: v };
+    return storedPut(repoId, oidToBytes(oid), v);
   });
 }
 
-/** Writes `ops`, in order, in batches of PROMOTE_BATCH_KEYS keys or PROMOTE_BATCH_BYTES bytes (promotion; a spill to quarantine). */
-export async function batched(kv: Kv, ops: Iterable<KvOp & { type: 'put' }>): Promise<void> {
+/** The put of an object's stored form under `O` (a whole entry) or `D` (a delta value). */
+function storedPut(repoId: number, id: Uint8Array, value: Uint8Array): KvOp & { type: 'put' } {
+  return { type: 'put', key: isStoredDelta(value) ? deltaKey(repoId, id) : objectKey(repoId, id), value };
+}
+
+/**
+ * Writes `ops`, in order, in batches of PROMOTE_BATCH_KEYS keys or PROMOTE_BATCH_BYTES bytes of
+ * values (promotion; a spill to quarantine; landing early and taking back).
+ */
+export async function batched(kv: Kv, ops: Iterable<KvOp>): Promise<void> {
   let chunk: KvOp[] = [];
   let bytes = 0;
   for (const op of ops) {
     chunk.push(op);
-    bytes += op.value.length;
+    if (op.type === 'put') bytes += op.value.length;
     if (chunk.length >= PROMOTE_BATCH_KEYS || bytes >= PROMOTE_BATCH_BYTES) {
       await kv.batch(chunk);
       chunk = [];
@@ -147,7 +154,7 @@ export class EarlyLanding {
 
   /** Adds a checked blob or tree (its whole entry or `D` value) to the next batch. */
   add(oid: Oid, id: Uint8Array, value: Uint8Array): void {
-    this.#ops.push({ type: 'put', key: isStoredDelta(value) ? deltaKey(this.#repoId, id) : objectKey(this.#repoId, id), value });
+    this.#ops.push(storedPut(this.#repoId, id, value));
     this.#oids.push(oid);
   }
 
@@ -206,16 +213,12 @@ export class EarlyLanding {
   /** Deletes every object landed and the marker (a failed pack, when nothing else can have relied on them). */
   async takeBack(): Promise<void> {
     await this.settled();
-    let ops: KvOp[] = [];
-    for (const record of this.#landed) {
-      for (let i = 0; i < record.length; i += KEY) {
-        ops.push({ type: 'del', key: record.subarray(i, i + KEY) });
-        if (ops.length >= PROMOTE_BATCH_KEYS) {
-          await this.#kv.batch(ops);
-          ops = [];
-        }
-      }
-    }
-    await this.#kv.batch([...ops, ...this.withdrawal()]);
+    await batched(this.#kv, this.#deletions());
+  }
+
+  /** The deletions of every key sent, then of the marker. */
+  *#deletions(): Generator<KvOp> {
+    for (const record of this.#landed) for (let i = 0; i < record.length; i += KEY) yield { type: 'del', key: record.subarray(i, i + KEY) };
+    yield* this.withdrawal();
   }
 }
