@@ -19,8 +19,6 @@ import { decodePacked, decodeStoredDelta, refDeltaData, type StoredDelta } from 
 export interface RawObject {
   type: ObjectType;
   body: Uint8Array;
-  /** When the body was rebuilt from a stored delta: the id of that delta's base (a walk compares the two, repo/tree-walk.ts). */
-  base?: Oid;
 }
 
 /** Applies delta data to a base body (pack/delta.ts `applyDelta`, injected: object/ sits below pack/). */
@@ -138,7 +136,7 @@ function apply(oid: Oid, known: Map<Oid, RawObject>, deltas: Map<Oid, StoredDelt
     if (d.type !== undefined && d.type !== base.type) throw corrupt(o, `a ${d.type} stored as a delta of a ${base.type}`);
     const body = ctx.applyDelta(base.body, refDeltaData(d.entry));
     if (d.size !== undefined && d.size !== body.length) throw corrupt(o, 'its size does not match its delta');
-    const raw: RawObject = { type: base.type, body, base: d.base as Oid };
+    const raw: RawObject = { type: base.type, body };
     known.set(o, raw);
     ctx.cache?.set(ctx.prefix + o, raw);
     base = raw;

@@ -94,20 +94,29 @@ export class ObjectStore {
   }
 
   /** Stored forms of `oids`: the whole entries in one round trip, the `D` values of the rest in a second. */
-  readonly forms = async (oids: readonly Oid[]): Promise<(StoredForms | undefined)[]> => {
-    const whole = await this.#kv.getMany(this.#wholeKeys(oids));
-    const out: (StoredForms | undefined)[] = whole.map((w) => (w === undefined ? undefined : { whole: w }));
+  readonly forms = (oids: readonly Oid[]): Promise<(StoredForms | undefined)[]> => this.#forms(oids, true);
+
+  /**
+   * Stored forms of `oids` for a reader that takes a delta as readily as a whole entry (a long
+   * tree walk reads a tree from its delta, repo/tree-walk.ts): the `D` values in one round trip,
+   * the whole entries of the rest in a second. An object stored both ways comes as its delta.
+   * In a history most trees are deltas, so most take one lookup instead of two.
+   */
+  readonly deltaFirstForms = (oids: readonly Oid[]): Promise<(StoredForms | undefined)[]> => this.#forms(oids, false);
+
+  async #forms(oids: readonly Oid[], wholeFirst: boolean): Promise<(StoredForms | undefined)[]> {
+    const key = (tag: boolean, oid: Oid) => (tag ? objectKey : deltaKey)(this.repoId, oidToBytes(oid));
+    const first = await this.#kv.getMany(oids.map((o) => key(wholeFirst, o)));
+    const form = (whole: boolean, v: Uint8Array | undefined): StoredForms | undefined => (v === undefined ? undefined : whole ? { whole: v } : { delta: v });
+    const out = first.map((v) => form(wholeFirst, v));
     const rest: number[] = [];
     for (let i = 0; i < out.length; i++) if (out[i] === undefined) rest.push(i);
     if (rest.length > 0) {
-      const deltas = await this.#kv.getMany(rest.map((i) => deltaKey(this.repoId, oidToBytes(oids[i]!))));
-      rest.forEach((i, j) => {
-        const d = deltas[j];
-        if (d !== undefined) out[i] = { delta: d };
-      });
+      const second = await this.#kv.getMany(rest.map((i) => key(!wholeFirst, oids[i]!)));
+      rest.forEach((i, j) => (out[i] = form(!wholeFirst, second[j])));
     }
     return out;
-  };
+  }
 
   /**
    * Type and body of each id (undefined where missing), delta chains resolved. `lookup` reads
@@ -375,30 +384,11 @@ export class ObjectStore {
   }
 
   /**
-   * Iterates the objects stored as deltas with their delta bases (the `D` range, in id order).
-   * An object listed here needs its base for as long as it has no whole (`O`) entry: a sweep
-   * must keep the base of every live delta it keeps (or drop the delta with its object).
+   * The `O` keys of this store (the id at byte 5), a database read at a time. With `deltaRange`
+   * (the objects stored as deltas), every object the store holds: the sweep's candidates.
    */
-  async *deltaLinks(): AsyncGenerator<[oid: Oid, base: Oid]> {
-    for await (const [k, v] of this.#kv.entries(repoRange(TAG.delta, this.repoId))) {
-      yield [oidFromBytes(k, 5), decodeStoredDelta(v).base as Oid];
-    }
-  }
-
-  /**
-   * Of the objects in `dead`, those a live delta still needs (its base, the base's base while
-   * that is dead too): a sweep must keep them. Conservative: a delta with a whole entry beside
-   * it does not need its base, but counts here.
-   */
-  async deltaBasesToKeep(dead: ReadonlySet<Oid>): Promise<Set<Oid>> {
-    const links = new Map<Oid, Oid>();
-    for await (const [oid, base] of this.deltaLinks()) if (dead.has(base)) links.set(oid, base);
-    const keep = new Set<Oid>();
-    for (const oid of links.keys()) {
-      if (dead.has(oid)) continue;
-      for (let b = links.get(oid); b !== undefined && !keep.has(b); b = links.get(b)) keep.add(b);
-    }
-    return keep;
+  wholeKeyBatches(): AsyncGenerator<Uint8Array[]> {
+    return this.#kv.keyBatches(repoRange(TAG.object, this.repoId));
   }
 
   /** Deletes objects, every form they are stored in, a chunked one's chunks too (used by the sweep only). */
@@ -426,7 +416,12 @@ export class ObjectStore {
     return values.map((v) => v && deltaEntryOf(v));
   }
 
-  /** Every `D` value in key order, a database read (up to 1 MiB) at a time: [key (the raw id from byte 5 on), value]. */
+  /**
+   * Every `D` value in key order, a database read (up to 1 MiB) at a time: [key (the raw id
+   * from byte 5 on), value]. A full clone's pack reads its deltas this way (repo/pack-out.ts);
+   * the sweep reads the delta links (an object stored as a delta needs its base for as long as
+   * it has no whole entry: a sweep keeps the base of every live delta, sweep-mark.ts).
+   */
   deltaRange(): AsyncGenerator<[Uint8Array, Uint8Array][]> {
     return this.#kv.entryBatches(repoRange(TAG.delta, this.repoId), 1 << 20);
   }

@@ -246,34 +246,14 @@ export function rawEntryKind(body: Uint8Array, start: number, sp: number): Entry
 
 /**
  * Calls `entry(start, sp, idAt)` for each entry of a stored tree body (mode at body[start..sp),
- * id at `idAt`), in order, except those it can prove are entries of `ref` too: with `ref`, the
- * body of another tree, the two are read side by side in name order and an entry whose name
- * and id are those of `ref`'s entry under the cursor (neither a gitlink) is passed over. So a
- * walk that met every entry of `ref` skips what a tree shares with its delta base without a
- * lookup. `ref` is only a hint: a pass-over is an exact match against one of its own entries
- * (read from its start, entry by entry), so an unrelated or crafted `ref` costs calls, never
- * a missed entry. Throws on a truncated body; modes and names are not checked (see scanTree).
+ * id at `idAt`), in order: the raw scan of long walks (repo/tree-shapes.ts). Throws on a
+ * truncated body; modes and names are not checked (see scanTree).
  */
-export function scanBeside(body: Uint8Array, ref: Uint8Array | undefined, entry: (start: number, sp: number, idAt: number) => void): void {
+export function scanEntries(body: Uint8Array, entry: (start: number, sp: number, idAt: number) => void): void {
   const n = body.length;
-  const rn = ref === undefined ? 0 : ref.length;
-  // The reference entry under the cursor: mode at ref[r..rName - 1), name ref[rName..rNul), id at rNul + 1.
-  let r = 0;
-  let rName = -1;
-  let rNul = -1;
   let i = 0;
   while (i < n) {
     const start = i;
-    if (r < rn) {
-      // The common case first: this entry is, byte for byte, the reference entry under the cursor.
-      const same = sameEntryLength(body, start, ref!, r);
-      if (same > 0) {
-        i = start + same;
-        r += same;
-        rName = -1;
-        continue;
-      }
-    }
     // Byte loops rather than indexOf: modes and names are a few bytes, shorter than a call.
     let sp = start;
     while (sp < n && body[sp] !== 0x20) sp++;
@@ -281,73 +261,8 @@ export function scanBeside(body: Uint8Array, ref: Uint8Array | undefined, entry:
     while (nul < n && body[nul] !== 0) nul++;
     if (nul + 21 > n) throw new InvalidObjectError('truncated tree entry');
     i = nul + 21;
-    const at = nul + 1;
-    if (ref !== undefined) {
-      // Moves the cursor to the first reference entry whose name is not below this one's (raw byte order).
-      let cmp = 1;
-      while (r < rn) {
-        if (rName < 0) {
-          let rsp = r;
-          while (rsp < rn && ref[rsp] !== 0x20) rsp++;
-          rName = rsp + 1;
-          rNul = rName;
-          while (rNul < rn && ref[rNul] !== 0) rNul++;
-          if (rNul + 21 > rn) {
-            r = rn; // not a whole entry: no more hints
-            break;
-          }
-        }
-        cmp = compareSpans(body, sp + 1, nul, ref, rName, rNul);
-        if (cmp <= 0) break;
-        r = rNul + 21;
-        rName = -1;
-      }
-      if (cmp === 0 && rawEntryKind(ref, r, rName - 1) !== ENTRY_GITLINK && rawEntryKind(body, start, sp) !== ENTRY_GITLINK && sameId(body, at, ref, rNul + 1))
-        continue;
-    }
-    entry(start, sp, at);
+    entry(start, sp, nul + 1);
   }
-}
-
-/**
- * The length of the entry at a[ai] when it is, byte for byte, the entry at b[bi] (both entry
- * starts) and not a gitlink; else 0. Read from entry starts, the same bytes are the same entry.
- */
-function sameEntryLength(a: Uint8Array, ai: number, b: Uint8Array, bi: number): number {
-  const an = a.length;
-  const bn = b.length;
-  let k = 0;
-  let sp = -1;
-  for (;;) {
-    if (ai + k >= an || bi + k >= bn) return 0;
-    const c = a[ai + k]!;
-    if (c !== b[bi + k]) return 0;
-    if (sp < 0) {
-      if (c === 0x20) sp = k;
-    } else if (c === 0) break;
-    k++;
-  }
-  const end = k + 21;
-  if (ai + end > an || bi + end > bn || rawEntryKind(a, ai, ai + sp) === ENTRY_GITLINK) return 0;
-  return sameId(a, ai + k + 1, b, bi + k + 1) ? end : 0;
-}
-
-/** Raw byte order of a[a0..a1) and b[b0..b1) (negative, 0, positive). */
-function compareSpans(a: Uint8Array, a0: number, a1: number, b: Uint8Array, b0: number, b1: number): number {
-  const la = a1 - a0;
-  const lb = b1 - b0;
-  const m = Math.min(la, lb);
-  for (let k = 0; k < m; k++) {
-    const d = a[a0 + k]! - b[b0 + k]!;
-    if (d !== 0) return d;
-  }
-  return la - lb;
-}
-
-/** True when the 20-byte ids at a[ai] and b[bi] are the same. */
-function sameId(a: Uint8Array, ai: number, b: Uint8Array, bi: number): boolean {
-  for (let k = 0; k < 20; k++) if (a[ai + k] !== b[bi + k]) return false;
-  return true;
 }
 
 /** Encodes entries (sorting a copy into git's order); checks names and modes. */

@@ -2,20 +2,20 @@
  * The sweep's mark phase: every object reachable from a set of tips, as raw ids in a compact
  * set (oid-set.ts), read in batches straight from the stored entries (commit, tag and tree
  * bodies are scanned for ids, nothing else is decoded or cached), so memory stays bounded by
- * the object count; trees are read in large batches in the order met and a tree rebuilt from a
- * delta of one scanned lately is scanned beside it (object/tree.ts scanBeside), as a full
- * clone's walk does. Kept deltas count as references: the base of a live delta is live too
+ * the object count; trees are read in large batches in the order met by the raw scan a full
+ * clone's walk uses (tree-walk.ts RawTrees: a tree stored as a delta of one met lately is read
+ * from its delta alone, no body rebuilt), marking into the same set. Kept deltas count as references: the base of a live delta is live too
  * (transitively, with everything it reaches), so an object stored only as a delta always
  * keeps what it is rebuilt from. The loop yields to the event loop every few milliseconds and
  * stops at the first check after its AbortSignal fires.
  */
-import { InvalidObjectError, NotFoundError } from '../errors.js';
-import { ENTRY_GITLINK, ENTRY_TREE, rawEntryKind, scanBeside } from '../object/tree.js';
+import { NotFoundError } from '../errors.js';
 import type { ObjectStore } from '../object/object-store.js';
 import { type Oid, oidFromBytes, oidToBytes } from '../object/oid.js';
 import { hexInto } from '../platform/bytes.js';
 import { OidList, OidQueue, OidSet } from './oid-set.js';
-import { ReferenceTrees } from './tree-walk.js';
+import { deltaEntryOf, refDeltaBaseAt } from '../object/packed.js';
+import { RawTrees, type RawVisit } from './tree-walk.js';
 import { Slicer } from '../platform/turns.js';
 
 /** Objects read per database round trip. */
@@ -81,8 +81,18 @@ export class Marker {
   readonly #toRead = new OidList();
   /** Marked trees whose body must still be read, in the order met. */
   readonly #trees = new OidQueue();
-  /** Recently scanned trees, for their delta children (tree-walk.ts ReferenceTrees). */
-  readonly #reference = new ReferenceTrees();
+  /**
+   * The trees' scan, marking into `marked`. A tree kept only as a delta the store cannot
+   * rebuild alone is passed over: its base is kept by the delta follow-up (`followDeltas`,
+   * `scanDeltaLinks`), as any marked delta's.
+   */
+  readonly #treeScan = new RawTrees(this.marked, () => {});
+  /** An entry of a scanned tree not marked before (RawTrees marks it once this returns true). */
+  readonly #entry: RawVisit = (body, at, tree) => {
+    this.#fresh?.push(body, at);
+    if (tree) this.#trees.push(body, at);
+    return true;
+  };
   /** Objects marked since the last delta follow-up (their kept deltas' bases are live too). */
   #fresh: OidList | undefined;
   /** Tips: a missing tip is skipped (a ref to nothing), a missing object below one is an error. */
@@ -128,19 +138,25 @@ export class Marker {
   async #drain(): Promise<void> {
     // Commits first, one generation a round trip, their trees queued; the trees in batches once
     // enough are queued or no commit is left. Trees then come newest first and many at a time,
-    // as a full clone's walk reads them: a tree's delta base was mostly just read (resolved
-    // from the cache, and the tree scanned beside it), and round trips are few.
+    // as a full clone's walk reads them: a tree's delta base was mostly just scanned (the tree
+    // is read from its delta alone), and round trips are few.
     while (this.#toRead.length > 0 || this.#trees.length > 0) {
-      const trees = this.#trees.length >= TREE_BATCH || this.#toRead.length === 0;
-      const batch = trees ? this.#trees.shift(TREE_BATCH) : this.#toRead.pop(BATCH);
+      if (this.#trees.length >= TREE_BATCH || this.#toRead.length === 0) {
+        const oids = this.#trees.shift(TREE_BATCH).map((b) => oidFromBytes(b));
+        await this.#treeScan.scanBatch(this.#objects, oids, () => this.#entry);
+        this.reads += oids.length;
+        await this.#pacer.tick();
+        continue;
+      }
+      const batch = this.#toRead.pop(BATCH);
       const oids = batch.map((b) => oidFromBytes(b));
       // Bodies as stored, delta chains resolved by the store (one batched read per chain level;
-      // blobs are marked without being read, so only commits, trees, tags and tips come here).
+      // blobs are marked without being read, so only commits, tags and tips come here).
       const raws = await this.#objects.readMany(oids);
       for (let i = 0; i < batch.length; i++) {
         const raw = raws[i];
         if (raw !== undefined) {
-          if (raw.type === 'tree') this.#scanTree(oids[i]!, raw);
+          if (raw.type === 'tree') this.#treeScan.scan(oids[i]!, raw.body, this.#entry);
           else if (raw.type !== 'blob') this.#scan(raw.type, raw.body);
         } else if (!this.#tips.has(oids[i]!) && (await this.#objects.getDeltas([oids[i]!]))[0] === undefined) {
           // Kept only as a delta that this store cannot rebuild alone: `followDeltas` keeps its base.
@@ -150,23 +166,6 @@ export class Marker {
       this.reads += batch.length;
       await this.#pacer.tick();
     }
-  }
-
-  /** Marks the entries of a tree; one rebuilt from a delta of a tree scanned lately is scanned beside it (object/tree.ts scanBeside). */
-  #scanTree(oid: Oid, tree: { body: Uint8Array; base?: Oid }): void {
-    const body = tree.body;
-    try {
-      scanBeside(body, this.#reference.get(tree.base), (start, sp, at) => {
-        const kind = rawEntryKind(body, start, sp);
-        // Gitlinks name commits of other repositories: nothing to keep here.
-        if (kind !== ENTRY_GITLINK) this.#mark(body, at, kind === ENTRY_TREE ? 2 : 0);
-      });
-    } catch (e) {
-      if (e instanceof InvalidObjectError) return; // ingest refused malformed trees
-      throw e;
-    }
-    // Every entry is marked now: the tree can stand beside its delta children.
-    this.#reference.keep(oid, body);
   }
 
   #scan(type: string, body: Uint8Array): void {
@@ -220,12 +219,14 @@ export class Marker {
    */
   async scanDeltaLinks(candidates: OidList): Promise<void> {
     this.recordFresh();
-    const oid = new Uint8Array(20);
-    for await (const [o, base] of this.#objects.deltaLinks()) {
-      hexInto(o, oid);
-      if (this.marked.has(oid)) {
-        if (hexInto(base, this.#id)) this.#mark(this.#id, 0, 1);
-      } else candidates.push(oid);
+    // Raw ids all the way: the id of a `D` key at byte 5, its base's inside its ref-delta entry.
+    for await (const batch of this.#objects.deltaRange()) {
+      for (const [key, value] of batch) {
+        if (this.marked.has(key, 5)) {
+          const entry = deltaEntryOf(value);
+          this.#mark(entry, refDeltaBaseAt(entry), 1);
+        } else candidates.push(key, 5);
+      }
       if (this.#toRead.length + this.#trees.length >= BATCH) await this.#drain();
       else await this.#pacer.tick();
     }

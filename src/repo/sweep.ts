@@ -29,7 +29,7 @@ import { expireRefs } from './ref-updates.js';
 import { Marker, Pacer } from './sweep-mark.js';
 import { OidList, OidSet } from './oid-set.js';
 import { markSweepNeeded, needsObjectSweep, readSweepState, sweepCompleted, type SweepState } from './sweep-state.js';
-import { oidFromBytes, oidToBytes } from '../object/oid.js';
+import { oidFromBytes } from '../object/oid.js';
 import { TAG, repoRange } from '../storage/keys.js';
 import { type PinnedIds, type RemoteGuard, hexIds } from './sweep-leases.js';
 import { dropFullPacks } from './full-pack.js';
@@ -261,9 +261,9 @@ async function sweepObjects(ctx: RepoContext, state: SweepState, waitMs: number)
   const kept = new OidList();
   await marker.scanDeltaLinks(kept);
   for (const b of kept) if (!marker.marked.has(b) && seen.add(b)) candidates.push(b);
-  for await (const oid of ctx.objects.allOids()) {
-    const b = oidToBytes(oid);
-    if (!marker.marked.has(b) && seen.add(b)) candidates.push(b);
+  // Every object stored whole; those stored only as deltas came with the delta links above.
+  for await (const keys of ctx.objects.wholeKeyBatches()) {
+    for (const key of keys) if (!marker.marked.has(key, 5) && seen.add(key, 5)) candidates.push(key, 5);
     await pacer.tick();
   }
   // Chunk streams no marker names (object/chunk-orphans.ts), looked at again under the gate.

@@ -17,7 +17,7 @@
  */
 import { InvalidObjectError } from '../errors.js';
 import { DEFAULT_MAX_DELTA_RESULT, applyDelta, copyOp, readCopyOp, readDeltaSizes } from '../pack/delta.js';
-import { scanBeside } from '../object/tree.js';
+import { scanEntries } from '../object/tree.js';
 
 /** Links of virtual shapes read through before a shape's body is built. */
 const MAX_CHAIN = 16;
@@ -111,12 +111,12 @@ class Starts {
   }
 }
 
-/** Shape of a whole body: every entry goes to `entry` (the walk's lookup), read by object/tree.ts scanBeside with no base. Throws on a truncated body; modes and names are not checked (object/tree.ts scanTree checked them when stored). */
+/** Shape of a whole body: every entry goes to `entry` (the walk's lookup), read by object/tree.ts scanEntries. Throws on a truncated body; modes and names are not checked (object/tree.ts scanTree checked them when stored). */
 export function wholeShape(body: Uint8Array, entry: ShapeEntry): TreeShape {
   const shape = new TreeShape(body.length);
   const starts = new Starts();
   let complete = true;
-  scanBeside(body, undefined, (start, sp, at) => {
+  scanEntries(body, (start, sp, at) => {
     starts.push(start);
     if (!entry(body, start, sp, at)) complete = false;
   });

@@ -59,11 +59,15 @@ export async function walkTrees(
     // Known to be long once more trees are opened or waiting than are decoded (a full clone: every commit's root).
     if (opened + queue.length - head > DECODED_TREES) {
       // A long walk (a history): bodies scanned for ids, nothing decoded or cached (see RawTrees).
-      raw ??= new RawTrees(seen);
+      // An id met by this raw scan is never looked up in `seen` again; a hex id is made only for one it has not met.
+      raw ??= new RawTrees();
       await raw.scanBatch(store, batch, (i) => {
         const depth = batchDepths[i]! + 1;
-        return (oid, tree) => {
+        return (body, at, tree) => {
+          const oid = oidFromBytes(body, at);
+          if (seen.has(oid)) return true;
           if (!visit(oid, tree ? TREE_MODE : BLOB_MODE, depth)) return false;
+          seen.add(oid);
           if (tree) queue.push(oid), depths.push(depth);
           return true;
         };
@@ -87,54 +91,8 @@ export async function walkTrees(
 const TREE_MODE = '40000';
 const BLOB_MODE = '100644';
 
-/** Bodies of fully met trees the sweep's mark keeps for comparing their delta children (ReferenceTrees), by count and by bytes. */
-const REFERENCE_TREES = 2 * TREE_BATCH;
-const REFERENCE_BYTES = 16 * 1024 * 1024;
-
-/**
- * The bodies of the trees a walk scanned most recently whose every entry it has met, kept a
- * while (a ring bounded by count and bytes) so a tree rebuilt from a delta of one of them is
- * scanned beside its base (object/tree.ts scanBeside): in a history walked newest first, the
- * base of a tree (the newer version of the directory) was usually scanned just before. The
- * sweep's mark uses it (sweep-mark.ts); tree walks read such trees from their deltas (RawTrees).
- */
-export class ReferenceTrees {
-  readonly #bodies = new Map<Oid, Uint8Array>();
-  /** Their ids in the order kept, a ring (evicting through the Map's own order costs an iterator each time). */
-  readonly #kept: (Oid | undefined)[] = new Array<Oid | undefined>(REFERENCE_TREES);
-  #next = 0;
-  #bytes = 0;
-
-  /** The body of `base` when it is kept. */
-  get(base: Oid | undefined): Uint8Array | undefined {
-    return base === undefined ? undefined : this.#bodies.get(base);
-  }
-
-  /** Keeps the body of a tree whose every entry is met, evicting the oldest beyond the bounds. */
-  keep(oid: Oid, body: Uint8Array): void {
-    const bodies = this.#bodies;
-    if (body.length > REFERENCE_BYTES || bodies.has(oid)) return;
-    const kept = this.#kept;
-    // The slot taken is the oldest's; more go while the bytes are over.
-    for (let k = 0; k < REFERENCE_TREES && (kept[this.#next] !== undefined || this.#bytes + body.length > REFERENCE_BYTES); k++) {
-      const old = kept[this.#next];
-      if (old !== undefined) {
-        this.#bytes -= bodies.get(old)!.length;
-        bodies.delete(old);
-        kept[this.#next] = undefined;
-      }
-      if (this.#bytes + body.length <= REFERENCE_BYTES) break;
-      this.#next = (this.#next + 1) % REFERENCE_TREES;
-    }
-    kept[this.#next] = oid;
-    this.#next = (this.#next + 1) % REFERENCE_TREES;
-    bodies.set(oid, body);
-    this.#bytes += body.length;
-  }
-}
-
-/** What a raw scan calls for an entry not met before: true when it accepts it (it is then met). */
-type RawVisit = (oid: Oid, tree: boolean) => boolean;
+/** What a raw scan calls for an entry not met before (its id at `body[at..at+20)`): true when it accepts it (it is then met). */
+export type RawVisit = (body: Uint8Array, at: number, tree: boolean) => boolean;
 
 /** Tree shapes a walk keeps for the trees stored as deltas of them (RawTrees), by count and by the bytes they hold. */
 const SHAPES = 2 * TREE_BATCH;
@@ -143,19 +101,25 @@ const SHAPE_BYTES = 64 * 1024 * 1024;
 /**
  * Tree bodies scanned for their entries' ids without decoding them (no names, no entry
  * objects, nothing put in the decoded-object cache, which a walk of a whole history would only
- * churn). Ids already met in this walk are recognized as raw bytes, so a hex id is made only for
- * an entry not seen before; `seen` stays the walk's one record of what was met. A tree stored
- * as a delta of a tree this walk met lately is read from the delta alone (tree-shapes.ts): the
- * entries it copies whole from a base whose every entry was met are met already, with no
- * lookup, and no body is built. Exported for its tests; walkTrees is its one user.
+ * churn). What was met is one set of raw ids (`met`), so an entry met before costs a lookup of
+ * its bytes and no call. A tree stored as a delta of a tree this walk met lately is read from
+ * the delta alone (tree-shapes.ts): the entries it copies whole from a base whose every entry
+ * was met are met already, with no lookup, and no body is built. Its users: walkTrees (plans,
+ * with a set of its own) and the sweep's mark (sweep-mark.ts, `met` its set of marked objects).
  */
 export class RawTrees {
-  readonly #seen: Set<Oid>;
-  readonly #met = new OidSet();
+  readonly #met: OidSet;
   readonly #shapes = new ShapeRing(SHAPES, SHAPE_BYTES);
+  readonly #unresolved: ((oid: Oid) => void) | undefined;
 
-  constructor(seen: Set<Oid>) {
-    this.#seen = seen;
+  /**
+   * `met`: the raw ids met so far (an entry in it is not visited; what a visit accepts is
+   * added). `unresolved`: given, a tree stored as a delta that the store cannot rebuild (its
+   * base is gone) is handed to it instead of failing the walk.
+   */
+  constructor(met: OidSet = new OidSet(), unresolved?: (oid: Oid) => void) {
+    this.#met = met;
+    this.#unresolved = unresolved;
   }
 
   /**
@@ -164,7 +128,8 @@ export class RawTrees {
    * store resolves only the trees not stored whole whose delta base this walk does not hold.
    */
   async scanBatch(store: ObjectStore, batch: readonly Oid[], visitOf: (i: number) => RawVisit): Promise<void> {
-    const forms = await store.forms(batch);
+    // A tree kept both ways (a tip's, materialized) is read from its delta when its base is held: no inflate of the whole.
+    const forms = await store.deltaFirstForms(batch);
     const deltas: (StoredDelta | undefined)[] = new Array(batch.length);
     const resolve: number[] = [];
     // Ids met earlier in this batch: their shapes will be held when a later tree needs them.
@@ -188,7 +153,7 @@ export class RawTrees {
         resolve.map((i) => batch[i]!),
         { bases: this.#base },
       );
-      resolve.forEach((i, j) => (resolved[i] = bodies[j] ?? MISSING));
+      resolve.forEach((i, j) => (resolved[i] = bodies[j] ?? (this.#unresolved !== undefined && deltas[i] !== undefined ? UNRESOLVED : MISSING)));
     }
     for (let i = 0; i < batch.length; i++) {
       const oid = batch[i]!;
@@ -203,11 +168,12 @@ export class RawTrees {
           if (d.type !== 'tree') continue;
           if (this.#scanDelta(oid, d, visitOf(i))) continue;
           // Its base left the ring while this batch was scanned.
-          tree = (await store.readMany([oid], { bases: this.#base }))[0] ?? MISSING;
+          tree = (await store.readMany([oid], { bases: this.#base }))[0] ?? (this.#unresolved !== undefined ? UNRESOLVED : MISSING);
         }
       }
       if (tree === MISSING) throw notFound(oid);
-      if (tree.type === 'tree') this.scan(oid, tree.body, visitOf(i));
+      if (tree === UNRESOLVED) this.#unresolved!(oid);
+      else if (tree.type === 'tree') this.scan(oid, tree.body, visitOf(i));
     }
   }
 
@@ -242,20 +208,16 @@ export class RawTrees {
     const kind = rawEntryKind(body, start, sp);
     if (kind === ENTRY_GITLINK) return true;
     if (this.#met.has(body, at)) return true;
-    const oid = oidFromBytes(body, at);
-    if (this.#seen.has(oid)) {
-      this.#met.add(body, at);
-      return true;
-    }
-    if (!visit(oid, kind === ENTRY_TREE)) return false;
+    if (!visit(body, at, kind === ENTRY_TREE)) return false;
     this.#met.add(body, at);
-    this.#seen.add(oid);
     return true;
   }
 }
 
 /** Stands for an id the store does not hold, among resolved bodies. */
 const MISSING: RawObject = { type: 'blob', body: new Uint8Array(0) };
+/** Stands for a tree stored as a delta the store could not rebuild (RawTrees `unresolved`). */
+const UNRESOLVED: RawObject = { type: 'blob', body: new Uint8Array(0) };
 
 function notFound(oid: Oid): NotFoundError {
   return new NotFoundError('ERR_OBJECT_NOT_FOUND', `object ${oid} not found`, { details: { oid } });

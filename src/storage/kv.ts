@@ -202,13 +202,18 @@ export class Kv {
 
   /** Keys in [gte, lt). */
   async *keys(range: KeyRange & { limit?: number }): AsyncGenerator<Uint8Array> {
+    for await (const batch of this.keyBatches(range)) yield* batch;
+  }
+
+  /** `keys` a database read at a time (up to 1,000): a long scan pays one generator step per read, not per key. */
+  async *keyBatches(range: KeyRange & { limit?: number }): AsyncGenerator<Uint8Array[]> {
     this.#check();
     const it = this.db.keys({ ...range, keyEncoding: 'view' });
     try {
       while (true) {
         const batch = (await it.nextv(1000)) as Uint8Array[];
         if (batch.length === 0) return;
-        yield* batch;
+        yield batch;
       }
     } finally {
       await it.close();

@@ -15,6 +15,7 @@ import { toHex } from '../../src/platform/bytes.js';
 import { applyDelta, createDelta } from '../../src/pack/delta.js';
 import { type ShapeEntry, type TreeShape, bodyOf, deltaShape, wholeShape } from '../../src/repo/tree-shapes.js';
 import { RawTrees } from '../../src/repo/tree-walk.js';
+import { OidSet } from '../../src/repo/oid-set.js';
 import { ObjectStore, createObjectCache } from '../../src/object/object-store.js';
 import { encodePacked, encodeRefDelta, encodeStoredDelta } from '../../src/object/packed.js';
 import { Kv } from '../../src/storage/kv.js';
@@ -279,13 +280,22 @@ describe('RawTrees.scanBatch', () => {
             const j = order[k]! % distinct.length;
             [distinct[i], distinct[j]] = [distinct[j]!, distinct[i]!];
           }
-          const seen = new Set<Oid>();
-          const raw = new RawTrees(seen);
+          const met = new OidSet();
+          const raw = new RawTrees(met);
           const calls: string[] = [];
+          // What the walk accepted (it is then met).
+          const seen = new Set<string>();
+          const visit = (body: Uint8Array, at: number, tree: boolean) => {
+            const id = toHex(body.subarray(at, at + 20));
+            const accepted = record(calls, declined)(id, tree);
+            if (accepted) seen.add(id);
+            return accepted;
+          };
           const size = Math.max(1, Math.ceil(distinct.length / (batches + 1)));
           for (let b = 0; b < distinct.length; b += size) {
-            await raw.scanBatch(store, distinct.slice(b, b + size), () => record(calls, declined));
+            await raw.scanBatch(store, distinct.slice(b, b + size), () => visit);
           }
+          for (const id of seen) expect(met.has(oidToBytes(id as Oid))).toBe(true);
           const modelMet = new Set<string>();
           const modelCalls: string[] = [];
           const bodies = new Map(trees.map((t, i) => [ids[i]!, t.body]));
