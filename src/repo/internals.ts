@@ -13,7 +13,7 @@ import type { RefUpdateSource, RepoCore } from './context.js';
 import type { PackAnswer } from './pack-cache.js';
 import { ephemeralExpiry, transact, type TransactExtra } from './ref-updates.js';
 import { findRef, peelToCommit } from './revision.js';
-import { annotatedTags, fetchPack, streamPack, warmClonePack } from './serve-packs.js';
+import { type StreamPackOptions, annotatedTags, fetchPack, streamPack, warmClonePack } from './serve-packs.js';
 import type { Repository } from './repository.js';
 import { markSweepNeeded, withdrawSweepMarker } from './sweep-state.js';
 import type { ObjectPlanInput } from './walk.js';
@@ -36,7 +36,7 @@ export interface RepoInternals {
   /** The answer to a fetch, from the pack cache when it can be. */
   fetchPack(input: ObjectPlanInput): Promise<PackAnswer>;
   /** A pack of exactly these stored objects, pinned while it streams. */
-  streamPack(oids: readonly Oid[], options?: { deltas?: boolean; thinBases?: ReadonlySet<Oid> }): AsyncIterable<Uint8Array>;
+  streamPack(oids: readonly Oid[], options?: StreamPackOptions): AsyncIterable<Uint8Array>;
   /** Pre-builds the depth-1 clone pack of a tip. */
   warmClonePack(tip: Oid): Promise<void>;
   /** Annotated tags visible in a view, with their peeled targets (include-tag). */

@@ -12,9 +12,10 @@
  * second up to `keepDeltaBytes` (32 MiB by default; the rest are read again).
  */
 import { NotFoundError } from '../errors.js';
-import { type Oid, oidFromBytes, writeOid } from '../object/oid.js';
+import { type Oid, oidFromBytes, oidToBytes, writeOid } from '../object/oid.js';
 import type { ObjectStore } from '../object/object-store.js';
-import { deltaEntryOf, refDeltaBaseAt } from '../object/packed.js';
+import { deltaEntryOf, encodeRefDelta, refDeltaBaseAt } from '../object/packed.js';
+import { createDelta } from '../pack/delta.js';
 import { writePackBatches, type PackBatch } from '../pack/pack-writer.js';
 import { isChunked } from '../object/chunked.js';
 
@@ -35,6 +36,12 @@ export interface PackBytesOptions {
    * Not on databases where each request is a round trip (`Kv.costlyRequests`).
    */
   scanDeltas?: boolean;
+  /**
+   * With `thinBases`: a new object -> the client's object at the same path (repo/thin-bases.ts).
+   * Such an object that would go whole goes as a delta against the client's object instead
+   * when the delta is under half its size (bounded: objects up to 1 MiB, 32 MiB of bodies per pack).
+   */
+  preferredBases?: ReadonlyMap<Oid, Oid>;
 }
 
 /** Marks in a plan's `base` array: the object goes out whole, or as a delta against a client's object. */
@@ -97,11 +104,20 @@ async function* plannedBatches(
   ids: Uint8Array,
   base: Int32Array,
   thinBases: ReadonlySet<Oid> | undefined,
-  { onBatch, keepDeltaBytes = KEEP_DELTA_BYTES, scanDeltas: scan = false }: PackBytesOptions,
+  { onBatch, keepDeltaBytes = KEEP_DELTA_BYTES, scanDeltas: scan = false, preferredBases }: PackBytesOptions,
 ): AsyncGenerator<PackBatch> {
   const n = base.length;
   const position = new Positions(ids, n);
   const kept = new KeptEntries(n, keepDeltaBytes);
+  // Positions that would go whole with a client's object to try as their base instead.
+  const prefer = new Map<number, Oid>();
+  if (thinBases !== undefined && preferredBases !== undefined) {
+    for (const [o, b] of preferredBases) {
+      const p = position.get(oidToBytes(o), 0);
+      if (p >= 0 && thinBases.has(b)) prefer.set(p, b);
+    }
+  }
+  const tryThin: number[] = [];
   // Where the `D` value of position p (its ref-delta entry) sends it: as a delta of a position, as thin, or whole.
   const settle = (p: number, entry: Uint8Array) => {
     const at = refDeltaBaseAt(entry);
@@ -135,7 +151,7 @@ async function* plannedBatches(
     const { at, found } = await lookups[k]!;
     lookups[k] = undefined as never; // let the batch's entries go
     for (let j = 0; j < found.length; j++) if (found[j] !== undefined) settle(at[j]!, found[j]!);
-    for (let p = i; p < Math.min(n, i + BATCH); p++) if (base[p] === WHOLE) whole.push(p);
+    for (let p = i; p < Math.min(n, i + BATCH); p++) if (base[p] === WHOLE) (prefer.has(p) ? tryThin : whole).push(p);
     // The first whole objects leave after the first batch of lookups; then a read's worth at a time.
     if ((sentWhole === 0 ? whole.length > 0 : whole.length >= step) || k === starts.length - 1) {
       const positions = whole;
@@ -144,6 +160,21 @@ async function* plannedBatches(
       yield* readPositions(objects, ids, positions, kept, onBatch);
     }
     while (lookups.length < Math.min(starts.length, k + 1 + LOOKAHEAD)) lookups.push(lookup(starts[lookups.length]!));
+  }
+  if (tryThin.length > 0) {
+    // Deltas against the client's objects: those worth it go with the deltas (depth 1), the rest whole now.
+    const made = await deltasAgainstClient(objects, ids, tryThin, prefer);
+    for (const [p, entry] of made) {
+      base[p] = THIN;
+      kept.hold(p, entry);
+    }
+    yield* readPositions(
+      objects,
+      ids,
+      tryThin.filter((p) => !made.has(p)),
+      kept,
+      onBatch,
+    );
   }
   const wasDelta = new Uint8Array(n);
   for (let i = 0; i < n; i++) if (base[i] !== WHOLE) wasDelta[i] = 1;
@@ -158,6 +189,52 @@ async function* plannedBatches(
     // Usually every entry was kept: no read at all. Past `keepDeltaBytes`, one read per batch, not read ahead.
     yield* readPositions(objects, ids, Array.from(order.subarray(at, at + size)), kept, onBatch, base);
   }
+}
+
+/** Objects a pack diffs against the client's (`preferredBases`) are at most this large, and at least MIN. */
+const THIN_MAX_OBJECT = 1 << 20;
+const THIN_MIN_OBJECT = 64;
+/** Bytes of bodies (targets and bases) one pack may diff in all. */
+const THIN_MAX_TOTAL = 32 << 20;
+
+/**
+ * Ref-delta entries of the objects at `positions` against their client's object (`prefer`),
+ * where the delta is under half the object: position -> entry. Bodies are read resolved (one
+ * `readMany`), within the bounds above; an object left out simply goes whole.
+ */
+async function deltasAgainstClient(
+  objects: ObjectStore,
+  ids: Uint8Array,
+  positions: readonly number[],
+  prefer: ReadonlyMap<number, Oid>,
+): Promise<Map<number, Uint8Array>> {
+  const out = new Map<number, Uint8Array>();
+  const targets = hexAt(ids, positions);
+  const bases = positions.map((p) => prefer.get(p)!);
+  const infos = await objects.info([...targets, ...bases]);
+  const chosen: number[] = [];
+  let budget = THIN_MAX_TOTAL;
+  for (let i = 0; i < positions.length; i++) {
+    const t = infos[i];
+    const b = infos[positions.length + i];
+    if (t === undefined || b === undefined || t.type !== b.type) continue;
+    if (t.size < THIN_MIN_OBJECT || t.size > THIN_MAX_OBJECT || b.size > THIN_MAX_OBJECT) continue;
+    budget -= t.size + b.size;
+    if (budget < 0) break;
+    chosen.push(i);
+  }
+  if (chosen.length === 0) return out;
+  const wanted = [...new Set(chosen.flatMap((i) => [targets[i]!, bases[i]!]))];
+  const raws = await objects.readMany(wanted);
+  const bodies = new Map(wanted.map((o, j) => [o, raws[j]]));
+  for (const i of chosen) {
+    const target = bodies.get(targets[i]!);
+    const from = bodies.get(bases[i]!);
+    if (target === undefined || from === undefined) continue;
+    const delta = createDelta(from.body, target.body, Math.ceil(target.body.length / 2) - 1);
+    if (delta !== undefined) out.set(positions[i]!, encodeRefDelta(oidToBytes(bases[i]!), delta));
+  }
+  return out;
 }
 
 /**
@@ -290,6 +367,7 @@ class KeptEntries {
   readonly #arena: Int32Array;
   readonly #at: Int32Array;
   readonly #length: Int32Array;
+  readonly #held = new Map<number, Uint8Array>();
   #left: number;
   #used = KeptEntries.ARENA;
 
@@ -317,12 +395,19 @@ class KeptEntries {
     this.#left -= len;
   }
 
+  /** Keeps the entry of `p` whatever the budget (an entry made for this pack: nowhere to read it again). */
+  hold(p: number, entry: Uint8Array): void {
+    this.#held.set(p, entry);
+  }
+
   has(p: number): boolean {
-    return this.#arena[p]! >= 0;
+    return this.#arena[p]! >= 0 || this.#held.has(p);
   }
 
   /** The kept entry of `p` (a view of its arena). */
   get(p: number): Uint8Array {
+    const held = this.#held.get(p);
+    if (held !== undefined) return held;
     const at = this.#at[p]!;
     return this.#arenas[this.#arena[p]!]!.subarray(at, at + this.#length[p]!);
   }

@@ -39,21 +39,35 @@ export function planPack(ctx: RepoContext, input: ObjectPlanInput): Promise<Obje
   return planObjects(ctx.objects, input);
 }
 
+/** How `streamPack` writes a pack (see pack-out.ts `packBytes` and `PackBytesOptions`). */
+export interface StreamPackOptions {
+  /** Stored deltas go out as deltas where their base travels too (else every object whole). */
+  deltas?: boolean;
+  /** A thin pack: objects the client has, which deltas may name as bases. */
+  thinBases?: ReadonlySet<Oid>;
+  /** With `thinBases`: new object -> the client's object at its path (thin-bases.ts). */
+  preferredBases?: ReadonlyMap<Oid, Oid>;
+  ofsDelta?: boolean;
+  scanDeltas?: boolean;
+}
+
 /**
  * Streams a pack of exactly these stored objects: header, then each batch of stored entries
- * (one batched read, one chunk), then the SHA-1 trailer. No inflate, no deflate, no per-object await.
+ * (one batched read, one chunk), then the SHA-1 trailer. No per-object await; no inflate or
+ * deflate except for objects stored only as deltas that go whole, and deltas against the
+ * client's objects (`preferredBases`).
  */
-export function streamPack(
-  ctx: RepoContext,
-  oids: readonly Oid[],
-  options: { deltas?: boolean; thinBases?: ReadonlySet<Oid>; ofsDelta?: boolean; scanDeltas?: boolean } = {},
-): AsyncIterable<Uint8Array> {
+export function streamPack(ctx: RepoContext, oids: readonly Oid[], options: StreamPackOptions = {}): AsyncIterable<Uint8Array> {
   return (async function* () {
     // Pinned while it streams: a ref that moves away mid-clone does not pull the objects
     // out from under it, and a sweep meanwhile still collects everything else.
     const release = await ctx.guard.pin(oids);
     try {
-      yield* packBytes(ctx.objects, oids, options.deltas === true, options.thinBases, { ofsDelta: options.ofsDelta, scanDeltas: options.scanDeltas });
+      yield* packBytes(ctx.objects, oids, options.deltas === true, options.thinBases, {
+        ofsDelta: options.ofsDelta,
+        scanDeltas: options.scanDeltas,
+        preferredBases: options.preferredBases,
+      });
     } finally {
       release();
     }
@@ -82,7 +96,13 @@ export async function fetchPack(ctx: RepoContext, input: ObjectPlanInput): Promi
     // Deltas kept from pushes go out whenever their base travels too: across history, and
     // within one tree (git push deltas similar files of the same commit against each other).
     // A full clone reads most of the store: its deltas in one key-ordered read (pack-out.ts scanDeltas).
-    const pack = streamPack(ctx, plan.oids, { deltas: true, thinBases: plan.clientObjects, ofsDelta: input.ofsDelta, scanDeltas: isFullClone(input) });
+    const pack = streamPack(ctx, plan.oids, {
+      deltas: true,
+      thinBases: plan.clientObjects,
+      preferredBases: plan.preferredBases,
+      ofsDelta: input.ofsDelta,
+      scanDeltas: isFullClone(input),
+    });
     const depth1 = input.depth === 1 ? installedService('depth1') : undefined;
     return { shallow: plan.shallow, unshallow: plan.unshallow, pack: depth1 ? thenStoreDepth1(depth1, ctx, input, plan, pack) : pack };
   };

@@ -11,6 +11,7 @@ import { commitGraph } from './commit-graph.js';
 import { classifyWants, type ObjectPlanInput, planCommits } from './commit-walk.js';
 import { peel } from './revision.js';
 import { walkTrees } from './tree-walk.js';
+import { pairByPath } from './thin-bases.js';
 
 export { INFINITE_DEPTH, isAncestor, type ObjectPlanInput, wantsReachCommon } from './commit-walk.js';
 export { reachableObjects } from './tree-walk.js';
@@ -22,6 +23,8 @@ export interface ObjectPlan {
   unshallow: Oid[];
   /** With `thinPack`: trees and blobs the client is known to have (bases a thin pack may use). */
   clientObjects?: Set<Oid>;
+  /** With `clientObjects`: new objects -> the client's object at the same path (thin-bases.ts), bases to try for objects that would go whole. */
+  preferredBases?: Map<Oid, Oid>;
 }
 
 /** Blob sizes read at a time for `blob:limit`. */
@@ -43,11 +46,22 @@ export async function planObjects(store: ObjectStore, input: ObjectPlanInput): P
 
   // What the client has: the trees of the commits our commits build on.
   const seen = new Set<Oid>(input.haves ?? []);
+  let edgeRoots: Oid[] = [];
   if (edges.length > 0) {
-    const edgeRoots = (await commitGraph(store).records(edges)).flatMap((r) => (r === undefined ? [] : [r.tree]));
+    edgeRoots = (await commitGraph(store).records(edges)).flatMap((r) => (r === undefined ? [] : [r.tree]));
     await walkTrees(store, edgeRoots, seen, () => true, Infinity, false, input.walk);
   }
   const clientObjects = input.thinPack && edges.length > 0 ? new Set(seen) : undefined;
+  // For a thin pack: what replaced the client's objects, path by path, between the first edge's
+  // tree and each wanted commit's (the objects a pushed history stores whole, its newest versions).
+  let preferredBases: Map<Oid, Oid> | undefined;
+  if (clientObjects !== undefined && edgeRoots.length > 0 && wants.commits.length > 0) {
+    const wantRoots = (await commitGraph(store).records(wants.commits)).flatMap((r) => (r === undefined ? [] : [r.tree]));
+    preferredBases = await pairByPath(
+      store,
+      wantRoots.map((w) => [edgeRoots[0]!, w] as const),
+    );
+  }
   const clientHas = wants.trees.length + wants.blobs.length === 0 ? undefined : (clientObjects ?? new Set(seen));
 
   const filter = input.filter;
@@ -123,5 +137,11 @@ export async function planObjects(store: ObjectStore, input: ObjectPlanInput): P
       }
     });
   }
-  return { oids: [...included, ...tags, ...trees, ...sentBlobs], shallow, unshallow, ...(clientObjects ? { clientObjects } : {}) };
+  return {
+    oids: [...included, ...tags, ...trees, ...sentBlobs],
+    shallow,
+    unshallow,
+    ...(clientObjects ? { clientObjects } : {}),
+    ...(preferredBases && preferredBases.size > 0 ? { preferredBases } : {}),
+  };
 }
