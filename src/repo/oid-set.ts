@@ -74,12 +74,17 @@ export class OidMap {
     this.#slots = new Uint8Array(cap * ID);
     this.#values = new Int32Array(cap);
     this.#mask = cap - 1;
+    const values = this.#values;
+    const slots = this.#slots;
+    const mask = this.#mask;
     for (let i = 0; i < oldValues.length; i++) {
       if (oldValues[i] === 0) continue;
-      const j = this.#find(oldSlots, i * ID);
-      this.#values[j] = oldValues[i]!;
-      const slots = this.#slots;
-      for (let k = 0, from = i * ID, to = j * ID; k < ID; k++) slots[to + k] = oldSlots[from + k]!;
+      // The ids are distinct: the first empty slot from its hash is its place, no id compared.
+      const from = i * ID;
+      let j = ((oldSlots[from]! << 24) | (oldSlots[from + 1]! << 16) | (oldSlots[from + 2]! << 8) | oldSlots[from + 3]!) & mask;
+      while (values[j] !== 0) j = (j + 1) & mask;
+      values[j] = oldValues[i]!;
+      for (let k = 0, to = j * ID; k < ID; k++) slots[to + k] = oldSlots[from + k]!;
     }
   }
 }
