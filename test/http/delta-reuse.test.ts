@@ -10,12 +10,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import { join } from 'node:path';
 import isogit from 'isomorphic-git';
-import { openEngine, type Engine } from '../../src/index.js';
-import { createNodeHandler } from '../../src/http/node-handler.js';
+import type { Engine } from '../../src/index.js';
 import { createIsomorphicTransport } from '../../src/http/isomorphic-transport.js';
 import { readPackBytes } from '../../src/pack/pack-reader.js';
 import { concat } from '../../src/platform/bytes.js';
-import { gitEnv, gitRunner, startServer, tempDirs } from './helpers.js';
+import { gitEnv, type gitRunner, servedRepo, tempDirs } from './helpers.js';
 import { runGit } from '../protocol/fake-backend.js';
 import { git, initBare, packEntryTypes } from '../pack/git-helpers.js';
 
@@ -27,13 +26,7 @@ let work: string;
 let home: string;
 
 beforeAll(async () => {
-  home = dirs.make('lg-home-');
-  g = gitRunner(home);
-  engine = await openEngine({ path: dirs.make('lg-db-'), packCache: { maxBytes: 0 } });
-  await engine.createRepo('hist');
-  server = await startServer(createNodeHandler({ engine }) as never);
-  work = dirs.make('lg-work-');
-  await g.ok(['init', '-q', '-b', 'main', work]);
+  ({ home, g, engine, server, work } = await servedRepo(dirs, 'hist'));
   // Twelve versions of forty sizeable files, each version editing a line in every file and
   // pushed on its own, as agents do: git sends most blobs as deltas against the last version.
   const lines = Array.from({ length: 400 }, (_, i) => `export const value${i} = ${i * 7} // some real-looking text ${i}`);

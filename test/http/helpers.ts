@@ -3,7 +3,9 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import type { AddressInfo } from 'node:net';
-import type { gitRunner } from '../helpers/git.js';
+import { gitRunner } from '../helpers/git.js';
+import { openEngine, type Engine } from '../../src/index.js';
+import { createNodeHandler } from '../../src/http/node-handler.js';
 
 export { gitEnv, gitRunner } from '../helpers/git.js';
 export { tempDirs } from '../helpers/tmp.js';
@@ -32,4 +34,28 @@ export async function commitFiles(g: ReturnType<typeof gitRunner>, dir: string, 
   await g.ok(['add', '-A'], dir);
   await g.ok(['commit', '-q', '-m', message], dir);
   return g.ok(['rev-parse', 'HEAD'], dir);
+}
+
+/**
+ * An on-disk engine (pack cache off) with one empty repository `name` served over HTTP, and a
+ * fresh git work tree on branch main whose git runs with a HOME of its own.
+ */
+export async function servedRepo(
+  dirs: { make(prefix?: string): string },
+  name: string,
+): Promise<{
+  home: string;
+  g: ReturnType<typeof gitRunner>;
+  engine: Engine;
+  server: { url: string; close(): Promise<void> };
+  work: string;
+}> {
+  const home = dirs.make('lg-home-');
+  const g = gitRunner(home);
+  const engine = await openEngine({ path: dirs.make('lg-db-'), packCache: { maxBytes: 0 } });
+  await engine.createRepo(name);
+  const server = await startServer(createNodeHandler({ engine }) as never);
+  const work = dirs.make('lg-work-');
+  await g.ok(['init', '-q', '-b', 'main', work]);
+  return { home, g, engine, server, work };
 }

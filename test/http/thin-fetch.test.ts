@@ -10,13 +10,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import { join } from 'node:path';
 import isogit from 'isomorphic-git';
-import { openEngine, type Engine } from '../../src/index.js';
-import { createNodeHandler } from '../../src/http/node-handler.js';
+import type { Engine } from '../../src/index.js';
 import { createIsomorphicTransport } from '../../src/http/isomorphic-transport.js';
 import { internalsOf } from '../../src/repo/internals.js';
 import { concat } from '../../src/platform/bytes.js';
 import type { Oid } from '../../src/object/oid.js';
-import { gitRunner, startServer, tempDirs } from './helpers.js';
+import { type gitRunner, servedRepo, tempDirs } from './helpers.js';
 import { packEntryTypes } from '../pack/git-helpers.js';
 
 const dirs = tempDirs();
@@ -49,13 +48,7 @@ function fileBody(f: number, v: number): string {
 }
 
 beforeAll(async () => {
-  const home = dirs.make('lg-home-');
-  g = gitRunner(home);
-  engine = await openEngine({ path: dirs.make('lg-db-'), packCache: { maxBytes: 0 } });
-  await engine.createRepo('hist');
-  server = await startServer(createNodeHandler({ engine }) as never);
-  work = dirs.make('lg-work-');
-  await g.ok(['init', '-q', '-b', 'main', work]);
+  ({ g, engine, server, work } = await servedRepo(dirs, 'hist'));
   fs.mkdirSync(join(work, 'src', 'deep'), { recursive: true });
   for (let v = 0; v < VERSIONS; v++) {
     for (let f = 0; f < FILES; f++) fs.writeFileSync(join(work, f % 3 === 0 ? 'src/deep' : 'src', `file${f}.ts`), fileBody(f, v));
