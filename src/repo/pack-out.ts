@@ -14,8 +14,8 @@
 import { NotFoundError } from '../errors.js';
 import { type Oid, oidFromBytes, oidToBytes, writeOid } from '../object/oid.js';
 import type { ObjectStore } from '../object/object-store.js';
-import { deltaEntryOf, encodeRefDelta, refDeltaBaseAt } from '../object/packed.js';
-import { createDelta } from '../pack/delta.js';
+import { deltaEntryOf, refDeltaBaseAt } from '../object/packed.js';
+import { deltasAgainstClient } from './thin-bases.js';
 import { writePackBatches, type PackBatch } from '../pack/pack-writer.js';
 import { isChunked } from '../object/chunked.js';
 
@@ -163,18 +163,21 @@ async function* plannedBatches(
   }
   if (tryThin.length > 0) {
     // Deltas against the client's objects: those worth it go with the deltas (depth 1), the rest whole now.
-    const made = await deltasAgainstClient(objects, ids, tryThin, prefer);
-    for (const [p, entry] of made) {
-      base[p] = THIN;
-      kept.hold(p, entry);
-    }
-    yield* readPositions(
+    const made = await deltasAgainstClient(
       objects,
-      ids,
-      tryThin.filter((p) => !made.has(p)),
-      kept,
-      onBatch,
+      hexAt(ids, tryThin),
+      tryThin.map((p) => prefer.get(p)!),
     );
+    const rest: number[] = [];
+    tryThin.forEach((p, i) => {
+      const entry = made[i];
+      if (entry === undefined) rest.push(p);
+      else {
+        base[p] = THIN;
+        kept.hold(p, entry);
+      }
+    });
+    yield* readPositions(objects, ids, rest, kept, onBatch);
   }
   const wasDelta = new Uint8Array(n);
   for (let i = 0; i < n; i++) if (base[i] !== WHOLE) wasDelta[i] = 1;
@@ -189,52 +192,6 @@ async function* plannedBatches(
     // Usually every entry was kept: no read at all. Past `keepDeltaBytes`, one read per batch, not read ahead.
     yield* readPositions(objects, ids, Array.from(order.subarray(at, at + size)), kept, onBatch, base);
   }
-}
-
-/** Objects a pack diffs against the client's (`preferredBases`) are at most this large, and at least MIN. */
-const THIN_MAX_OBJECT = 1 << 20;
-const THIN_MIN_OBJECT = 64;
-/** Bytes of bodies (targets and bases) one pack may diff in all. */
-const THIN_MAX_TOTAL = 32 << 20;
-
-/**
- * Ref-delta entries of the objects at `positions` against their client's object (`prefer`),
- * where the delta is under half the object: position -> entry. Bodies are read resolved (one
- * `readMany`), within the bounds above; an object left out simply goes whole.
- */
-async function deltasAgainstClient(
-  objects: ObjectStore,
-  ids: Uint8Array,
-  positions: readonly number[],
-  prefer: ReadonlyMap<number, Oid>,
-): Promise<Map<number, Uint8Array>> {
-  const out = new Map<number, Uint8Array>();
-  const targets = hexAt(ids, positions);
-  const bases = positions.map((p) => prefer.get(p)!);
-  const infos = await objects.info([...targets, ...bases]);
-  const chosen: number[] = [];
-  let budget = THIN_MAX_TOTAL;
-  for (let i = 0; i < positions.length; i++) {
-    const t = infos[i];
-    const b = infos[positions.length + i];
-    if (t === undefined || b === undefined || t.type !== b.type) continue;
-    if (t.size < THIN_MIN_OBJECT || t.size > THIN_MAX_OBJECT || b.size > THIN_MAX_OBJECT) continue;
-    budget -= t.size + b.size;
-    if (budget < 0) break;
-    chosen.push(i);
-  }
-  if (chosen.length === 0) return out;
-  const wanted = [...new Set(chosen.flatMap((i) => [targets[i]!, bases[i]!]))];
-  const raws = await objects.readMany(wanted);
-  const bodies = new Map(wanted.map((o, j) => [o, raws[j]]));
-  for (const i of chosen) {
-    const target = bodies.get(targets[i]!);
-    const from = bodies.get(bases[i]!);
-    if (target === undefined || from === undefined) continue;
-    const delta = createDelta(from.body, target.body, Math.ceil(target.body.length / 2) - 1);
-    if (delta !== undefined) out.set(positions[i]!, encodeRefDelta(oidToBytes(bases[i]!), delta));
-  }
-  return out;
 }
 
 /**
