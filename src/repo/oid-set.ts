@@ -7,20 +7,25 @@
  */
 
 const ID = 20;
+/** Words of an OidMap slot: the id's five, then the value. */
+const WORDS = 6;
 
-/** A map from raw object ids to small non-negative integers (a type code, an index). */
+/**
+ * A map from raw object ids to small non-negative integers (a type code, an index). Each slot
+ * is one record of six 32-bit words, the id's five then value + 1 (0: empty), so a lookup
+ * touches one place in memory, not an id table and a value table apart (on a long history's
+ * push, millions of lookups into tables of megabytes: each is a cache miss).
+ */
 export class OidMap {
-  #slots: Uint8Array;
-  /** Value + 1 per slot; 0 marks an empty slot. */
-  #values: Int32Array;
+  /** Six words per slot: the id (five words, big-endian), then value + 1. */
+  #words: Int32Array;
   #mask: number;
   #size = 0;
 
   constructor(capacity = 1024) {
     let cap = 1024;
     while (cap < capacity * 2) cap *= 2;
-    this.#slots = new Uint8Array(cap * ID);
-    this.#values = new Int32Array(cap);
+    this.#words = new Int32Array(cap * WORDS);
     this.#mask = cap - 1;
   }
 
@@ -31,61 +36,54 @@ export class OidMap {
 
   // Ids are SHA-1 output: their first four bytes are already a uniform hash.
   #find(buf: Uint8Array, off: number): number {
-    let i = ((buf[off]! << 24) | (buf[off + 1]! << 16) | (buf[off + 2]! << 8) | buf[off + 3]!) & this.#mask;
-    const slots = this.#slots;
-    for (;;) {
-      if (this.#values[i] === 0) return i;
-      const s = i * ID;
-      let same = true;
-      for (let k = 0; k < ID; k++) {
-        if (slots[s + k] !== buf[off + k]) {
-          same = false;
-          break;
-        }
-      }
-      if (same) return i;
-      i = (i + 1) & this.#mask;
+    const w0 = (buf[off]! << 24) | (buf[off + 1]! << 16) | (buf[off + 2]! << 8) | buf[off + 3]!;
+    const w1 = (buf[off + 4]! << 24) | (buf[off + 5]! << 16) | (buf[off + 6]! << 8) | buf[off + 7]!;
+    const w2 = (buf[off + 8]! << 24) | (buf[off + 9]! << 16) | (buf[off + 10]! << 8) | buf[off + 11]!;
+    const w3 = (buf[off + 12]! << 24) | (buf[off + 13]! << 16) | (buf[off + 14]! << 8) | buf[off + 15]!;
+    const w4 = (buf[off + 16]! << 24) | (buf[off + 17]! << 16) | (buf[off + 18]! << 8) | buf[off + 19]!;
+    const words = this.#words;
+    const mask = this.#mask;
+    for (let i = w0 & mask; ; i = (i + 1) & mask) {
+      const s = i * WORDS;
+      if (words[s + 5] === 0) return i;
+      if (words[s] === w0 && words[s + 1] === w1 && words[s + 2] === w2 && words[s + 3] === w3 && words[s + 4] === w4) return i;
     }
   }
 
   /** The value of the id at `buf[off..off+20]`, or -1 when it is absent. */
   get(buf: Uint8Array, off = 0): number {
-    return this.#values[this.#find(buf, off)]! - 1;
+    return this.#words[this.#find(buf, off) * WORDS + 5]! - 1;
   }
 
   /** Sets the value (0 ≤ value < 2^31 - 1) of the id at `buf[off..off+20]`; false when the id was already there (its value is replaced). */
   set(buf: Uint8Array, off: number, value: number): boolean {
-    const i = this.#find(buf, off);
-    const fresh = this.#values[i] === 0;
-    this.#values[i] = value + 1;
+    const s = this.#find(buf, off) * WORDS;
+    const words = this.#words;
+    const fresh = words[s + 5] === 0;
+    words[s + 5] = value + 1;
     if (!fresh) return false;
-    // A byte loop, not `set(subarray)`: a subarray is an object per id, garbage by the million in a walk.
-    const slots = this.#slots;
-    const s = i * ID;
-    for (let k = 0; k < ID; k++) slots[s + k] = buf[off + k]!;
-    if (++this.#size * 2 > this.#values.length) this.#grow();
+    for (let k = 0; k < 5; k++) {
+      const o = off + 4 * k;
+      words[s + k] = (buf[o]! << 24) | (buf[o + 1]! << 16) | (buf[o + 2]! << 8) | buf[o + 3]!;
+    }
+    if (++this.#size * 2 > this.#mask + 1) this.#grow();
     return true;
   }
 
   #grow(): void {
-    const oldSlots = this.#slots;
-    const oldValues = this.#values;
-    const cap = oldValues.length * 2;
-    this.#slots = new Uint8Array(cap * ID);
-    this.#values = new Int32Array(cap);
-    this.#mask = cap - 1;
-    const values = this.#values;
-    const slots = this.#slots;
-    const mask = this.#mask;
-    for (let i = 0; i < oldValues.length; i++) {
-      if (oldValues[i] === 0) continue;
+    const old = this.#words;
+    const cap = (this.#mask + 1) * 2;
+    const words = new Int32Array(cap * WORDS);
+    const mask = cap - 1;
+    for (let s = 0; s < old.length; s += WORDS) {
+      if (old[s + 5] === 0) continue;
       // The ids are distinct: the first empty slot from its hash is its place, no id compared.
-      const from = i * ID;
-      let j = ((oldSlots[from]! << 24) | (oldSlots[from + 1]! << 16) | (oldSlots[from + 2]! << 8) | oldSlots[from + 3]!) & mask;
-      while (values[j] !== 0) j = (j + 1) & mask;
-      values[j] = oldValues[i]!;
-      for (let k = 0, to = j * ID; k < ID; k++) slots[to + k] = oldSlots[from + k]!;
+      let j = old[s]! & mask;
+      while (words[j * WORDS + 5] !== 0) j = (j + 1) & mask;
+      for (let k = 0, to = j * WORDS; k < WORDS; k++) words[to + k] = old[s + k]!;
     }
+    this.#words = words;
+    this.#mask = mask;
   }
 }
 
