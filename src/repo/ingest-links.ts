@@ -3,7 +3,9 @@
  * references still waiting for their target (checked when it arrives, or against the store at
  * the end). Keyed by raw ids (OidMap): a long history's pack carries millions of tree entries,
  * and a hex string and a Map entry per entry made this bookkeeping a quarter of ingest's CPU.
- * Strings are made only for a reference's first wait on a target and for errors.
+ * Strings are made only for a reference's first wait on a target and for errors. Types and
+ * waits share one map, made as large as the pack header announces (up to a bound) before the
+ * first object arrives.
  */
 import type { ObjectType, Oid } from '../object/oid.js';
 import { oidFromBytes, oidToBytes } from '../object/oid.js';
@@ -31,34 +33,52 @@ interface Pending {
   next?: Pending;
 }
 
+/** A value of PackLinks' map from this on: references wait for the id (value - WAITING indexes them). */
+const WAITING = 4;
+/**
+ * The most ids a pack's header may make PackLinks hold room for before they arrive: its map
+ * then starts at 2^19 slots of 24 bytes (12 MiB), whatever a hostile header claims.
+ */
+const PRESIZE_MAX = 1 << 18;
+
 /** The links of one pack's objects, checked as they arrive. */
 export class PackLinks {
-  readonly #types = new OidMap();
-  /** Target id → index into #waiting (undefined once it arrived). */
-  readonly #awaiting = new OidMap();
+  /**
+   * Per id: the type code (0–3) of an object that arrived, or WAITING + the index in #waiting
+   * of the references waiting for it. One map, so an arrival or a first wait is one lookup.
+   */
+  #ids = new OidMap();
   readonly #waiting: ({ oid: Oid; first: Pending } | undefined)[] = [];
+
+  /**
+   * Makes room for the `count` objects the pack's header announces (at most PRESIZE_MAX), so
+   * the map does not grow (rehashing every id) while they arrive. Only before the first id.
+   */
+  expect(count: number): void {
+    if (this.#ids.size === 0 && count > 1024) this.#ids = new OidMap(Math.min(count, PRESIZE_MAX));
+  }
 
   /** Whether the object with these raw id bytes arrived already. */
   has(id: Uint8Array): boolean {
-    return this.#types.get(id, 0) >= 0;
+    const v = this.#ids.get(id, 0);
+    return v >= 0 && v < WAITING;
   }
 
   /** The type of the object with these raw id bytes when it arrived already. */
   typeOf(id: Uint8Array): ObjectType | undefined {
-    return TYPES[this.#types.get(id, 0)];
+    const v = this.#ids.get(id, 0);
+    return v >= 0 && v < WAITING ? TYPES[v] : undefined;
   }
 
   /** Records an object of the pack; a waiting reference that needed another type throws. */
   arrived(id: Uint8Array, type: ObjectType): void {
-    this.#types.set(id, 0, CODE[type]);
-    const at = this.#awaiting.get(id, 0);
-    if (at < 0) return;
-    const w = this.#waiting[at];
-    if (w === undefined) return;
+    const before = this.#ids.swap(id, 0, CODE[type]);
+    if (before < WAITING) return;
+    const w = this.#waiting[before - WAITING]!;
     for (let p: Pending | undefined = w.first; p !== undefined; p = p.next) {
       if (p.expected !== type) throw referenceTypeError(p.from, p.fromType, { oid: w.oid, expected: p.expected, role: p.role, name: p.name }, type);
     }
-    this.#waiting[at] = undefined;
+    this.#waiting[before - WAITING] = undefined;
   }
 
   /**
@@ -66,23 +86,21 @@ export class PackLinks {
    * the entry's name is `buf[nameStart..nameEnd)`, decoded only if it must be kept or reported.
    */
   reference(from: Oid, fromType: ObjectType, buf: Uint8Array, off: number, expected: ObjectType, role: ReferenceRole, nameStart = -1, nameEnd = -1): void {
-    const actual = this.#types.get(buf, off);
-    if (actual >= 0) {
-      if (TYPES[actual] !== expected) {
-        throw referenceTypeError(from, fromType, { oid: oidFromBytes(buf, off), expected, role, name: nameAt(buf, nameStart, nameEnd) }, TYPES[actual]!);
+    const v = this.#ids.get(buf, off);
+    if (v >= 0 && v < WAITING) {
+      if (TYPES[v] !== expected) {
+        throw referenceTypeError(from, fromType, { oid: oidFromBytes(buf, off), expected, role, name: nameAt(buf, nameStart, nameEnd) }, TYPES[v]!);
       }
       return;
     }
-    let at = this.#awaiting.get(buf, off);
-    let w = at >= 0 ? this.#waiting[at] : undefined;
+    const w = v >= WAITING ? this.#waiting[v - WAITING] : undefined;
     for (let p = w?.first; p !== undefined; p = p.next) if (p.expected === expected) return;
     const p: Pending = { from, fromType, expected, role };
     const n = nameAt(buf, nameStart, nameEnd);
     if (n !== undefined) p.name = n;
     if (w === undefined) {
-      at = this.#waiting.length;
-      this.#waiting.push((w = { oid: oidFromBytes(buf, off), first: p }));
-      this.#awaiting.set(buf, off, at);
+      this.#ids.set(buf, off, WAITING + this.#waiting.length);
+      this.#waiting.push({ oid: oidFromBytes(buf, off), first: p });
     } else {
       p.next = w.first;
       w.first = p;

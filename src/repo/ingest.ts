@@ -185,7 +185,7 @@ export async function ingestPack(
       recycleBodies: true,
       ...(Number.isFinite(streamOver) ? { streamBlobsOver: streamOver } : {}),
     };
-    for await (const batch of readPack(source, readOptions)) {
+    for await (const batch of readPack(announced(source, (count) => links.expect(count)), readOptions)) {
       const existing = fresh ? NONE_STORED : await storageOp(READING, () => storedBodies(store, objectIds(batch)));
       const chunkOps: KvOp[] = [];
       const duplicates: ChunkSink[] = [];
@@ -366,6 +366,18 @@ export async function ingestPack(
  * than the whole entry and keeps its chain within MAX_STORED_CHAIN (recorded in `chains`), else
  * the whole entry (the one that arrived, or deflated here).
  */
+/** `source` as it is, telling `count` the object count of the pack header in its first chunk (when whole there). */
+async function* announced(source: AsyncIterable<Uint8Array>, count: (n: number) => void): AsyncGenerator<Uint8Array> {
+  let first = true;
+  for await (const chunk of source) {
+    if (first && chunk.length >= 12 && chunk[0] === 0x50 && chunk[1] === 0x41 && chunk[2] === 0x43 && chunk[3] === 0x4b) {
+      count(((chunk[8]! << 24) | (chunk[9]! << 16) | (chunk[10]! << 8) | chunk[11]!) >>> 0);
+    }
+    first = false;
+    yield chunk;
+  }
+}
+
 function storedForm(o: ReadObject, chains: Map<Oid, number>): Uint8Array {
   const { type, body, entry, deltaEntry, oid } = o;
   if (deltaEntry === undefined) return entry ?? encodePacked(type, body);

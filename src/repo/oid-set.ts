@@ -57,17 +57,22 @@ export class OidMap {
 
   /** Sets the value (0 ≤ value < 2^31 - 1) of the id at `buf[off..off+20]`; false when the id was already there (its value is replaced). */
   set(buf: Uint8Array, off: number, value: number): boolean {
+    return this.swap(buf, off, value) < 0;
+  }
+
+  /** Sets the value of the id at `buf[off..off+20]` as `set` does and returns its value before (-1: it was absent). */
+  swap(buf: Uint8Array, off: number, value: number): number {
     const s = this.#find(buf, off) * WORDS;
     const words = this.#words;
-    const fresh = words[s + 5] === 0;
+    const before = words[s + 5]! - 1;
     words[s + 5] = value + 1;
-    if (!fresh) return false;
+    if (before >= 0) return before;
     for (let k = 0; k < 5; k++) {
       const o = off + 4 * k;
       words[s + k] = (buf[o]! << 24) | (buf[o + 1]! << 16) | (buf[o + 2]! << 8) | buf[o + 3]!;
     }
     if (++this.#size * 2 > this.#mask + 1) this.#grow();
-    return true;
+    return -1;
   }
 
   #grow(): void {

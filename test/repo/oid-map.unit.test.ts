@@ -1,4 +1,4 @@
-/** OidMap (raw ids → small integers) behaves as a Map of hex ids, through growth and collisions of the first bytes; OidQueue as an array queue; oidFromBytes spells ids as toHex does. */
+/** OidMap (raw ids → small integers) behaves as a Map of hex ids (`swap` answering the value before), through growth and collisions of the first bytes; OidQueue as an array queue; oidFromBytes spells ids as toHex does. */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { OidMap, OidQueue, OidSet } from '../../src/repo/oid-set.js';
@@ -15,10 +15,12 @@ describe('OidMap and OidSet', () => {
     fc.assert(
       fc.property(fc.array(fc.tuple(idArb, fc.nat(1_000_000)), { maxLength: 3000 }), (ops) => {
         const map = new OidMap(4);
+        const swapped = new OidMap(4);
         const set = new OidSet(4);
         const ref = new Map<string, number>();
         for (const [id, v] of ops) {
           const hex = toHex(id, 0, 20);
+          expect(swapped.swap(id, 0, v)).toBe(ref.get(hex) ?? -1);
           expect(map.set(id, 0, v)).toBe(!ref.has(hex));
           expect(set.add(id)).toBe(!ref.has(hex));
           ref.set(hex, v);
@@ -27,6 +29,7 @@ describe('OidMap and OidSet', () => {
         expect(set.size).toBe(ref.size);
         for (const [id] of ops) {
           expect(map.get(id, 0)).toBe(ref.get(toHex(id, 0, 20)));
+          expect(swapped.get(id, 0)).toBe(ref.get(toHex(id, 0, 20)));
           expect(set.has(id)).toBe(true);
         }
         const absent = new Uint8Array(20).fill(0xfe);
