@@ -41,6 +41,8 @@ export interface BenchOptions {
     heapMb: number;
     /** Instead of the generated history: one commit per published version of this npm package. */
     npm: { name: string; count: number } | null;
+    /** A local repository and branch to push instead of the generated history (`--history-repo`). */
+    repo: { path: string; branch: string } | null;
   };
   help: boolean;
 }
@@ -70,6 +72,8 @@ export const USAGE = `usage: npm run bench -- [flags]
   --history-heap MB    V8 heap limit of the level-git server in the history workload (default 4096)
   --history-npm P[:N]  history workload on a real history instead: the last N (default 200)
                        stable published versions of npm package P, one commit each (network)
+  --history-repo D[:B] history workload on an existing repository instead: branch B (default
+                       master) of the git repository at D, fetched once into the cache as main
 `;
 
 /** Parses argv (without node and script); throws with a message on bad input. */
@@ -88,7 +92,7 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
     cold: true,
     db: null,
     processes: [1, 2, 4],
-    history: { commits: 20_000, files: 5_000, runs: 3, timeoutS: 900, heapMb: 4096, npm: null },
+    history: { commits: 20_000, files: 5_000, runs: 3, timeoutS: 900, heapMb: 4096, npm: null, repo: null },
     help: false,
   };
   const given = new Set<string>();
@@ -196,6 +200,14 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
         const [name, count] = at > 0 ? [v.slice(0, at), v.slice(at + 1)] : [v, '200'];
         if (!/^(@[a-z0-9._-]+\/)?[a-z0-9._-]+$/.test(name)) throw new Error('--history-npm takes an npm package name, optionally :count');
         o.history.npm = { name, count: int(flag, count, 2, 100_000) };
+        break;
+      }
+      case '--history-repo': {
+        const v = value();
+        const at = v.lastIndexOf(':');
+        const [path, branch] = at > 0 ? [v.slice(0, at), v.slice(at + 1)] : [v, 'master'];
+        if (!/^[A-Za-z0-9._/-]+$/.test(branch)) throw new Error('--history-repo takes a repository path, optionally :branch');
+        o.history.repo = { path, branch };
         break;
       }
       case '-h':

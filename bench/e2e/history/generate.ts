@@ -314,6 +314,20 @@ async function importHistory(dir: string, p: HistoryParams): Promise<{ commits: 
  * The generated history for `p`, built on first use (seconds to a few minutes at 20,000
  * commits, most of it `git repack`) and cached. A bare repository, tip on `main`.
  */
+/** Files and bytes of the tip tree of `main` in `dir`, and its count of commits. */
+export async function tipStats(dir: string): Promise<{ files: number; bytes: number; commits: number }> {
+  let files = 0;
+  let bytes = 0;
+  for (const l of (await gitOk(['ls-tree', '-r', '-l', 'main'], dir)).split('\n')) {
+    const m = /^\d+ blob [0-9a-f]+\s+(\d+)\t/.exec(l);
+    if (m) {
+      files++;
+      bytes += Number(m[1]);
+    }
+  }
+  return { files, bytes, commits: Number(await gitOk(['rev-list', '--count', 'main'], dir)) };
+}
+
 export async function generatedHistory(p: HistoryParams, log: (line: string) => void = () => {}): Promise<Fixture> {
   const id = `history-${p.commits >= 1000 && p.commits % 1000 === 0 ? `${p.commits / 1000}k` : p.commits}`;
   const dir = join(REPO_CACHE, `history-gen-c${p.commits}-f${p.files}-s${p.seed}-v${GENERATOR_VERSION}`);
@@ -332,16 +346,7 @@ export async function generatedHistory(p: HistoryParams, log: (line: string) => 
   await gitOk(['repack', '-adf', '--quiet'], dir);
   await gitOk(['prune-packed'], dir);
   log(`  repacked in ${((performance.now() - t1) / 1000).toFixed(1)} s`);
-  let files = 0;
-  let bytes = 0;
-  for (const l of (await gitOk(['ls-tree', '-r', '-l', 'main'], dir)).split('\n')) {
-    const m = /^\d+ blob [0-9a-f]+\s+(\d+)\t/.exec(l);
-    if (m) {
-      files++;
-      bytes += Number(m[1]);
-    }
-  }
-  const commits = Number(await gitOk(['rev-list', '--count', 'main'], dir));
+  const { files, bytes, commits } = await tipStats(dir);
   const fixture: Fixture = {
     id,
     kind: 'history',

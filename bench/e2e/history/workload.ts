@@ -16,6 +16,7 @@ import { rotation, toResult, type OpResult, type Result, type Sample } from '../
 import { readPeakRssKb } from '../../shared/proc.js';
 import type { BenchServer } from '../../shared/server-types.js';
 import { historyFixture, type Fixture } from '../fixtures/fixtures.js';
+import { localHistory } from './local.js';
 import { PROJECT_ROOT } from '../servers/control.js';
 import { startHttpBackend } from '../servers/http-backend.js';
 import { startLevelGit, type LevelGitServer } from '../servers/level-git.js';
@@ -265,7 +266,10 @@ export async function runHistory(o: BenchOptions, log: Log, work: string, clones
   const notes: string[] = [];
   const results: Result[] = [];
   let fixture: Fixture;
-  if (h.npm !== null) {
+  if (h.repo !== null) {
+    log(`history: branch ${h.repo.branch} of ${h.repo.path} (fetched once, cached under bench/.cache/repos)`);
+    fixture = await localHistory(h.repo.path, h.repo.branch);
+  } else if (h.npm !== null) {
     log(`history: ${h.npm.count} published versions of ${h.npm.name} (npm pack, cached under bench/.cache)`);
     fixture = await historyFixture(`history-npm-${h.npm.name.replace(/^@/, '').replace('/', '-')}-${h.npm.count}`, h.npm.name, h.npm.count);
   } else {
