@@ -1,7 +1,7 @@
 /**
  * Compact collections of raw 20-byte object ids for the sweep and ingest: a map to small
- * integers and a set (open addressing over one byte array, ~48 bytes per id at most) and a
- * growable list (20 bytes per id). A history of a
+ * integers and a set (open addressing over one array of 24-byte records, ~48 bytes per id at
+ * most) and a growable list (20 bytes per id). A history of a
  * million objects marks in tens of megabytes, where a `Set` of hex strings costs ten times that
  * and keeps the garbage collector busy.
  */
