@@ -186,10 +186,11 @@ export class DeltaResolver {
     return this.#active?.sd.holds(body) ?? false;
   }
 
-  /** Releases a delta being streamed (a read abandoned in the middle). */
+  /** Releases a delta being streamed (a read abandoned in the middle) and the packed bases' scratch file (every read ends here). */
   close(): void {
     this.#active?.sd.close();
     this.#active = undefined;
+    this.#packed?.close();
   }
 
   /** Advances the delta being streamed, or resolves the next delta that waited on a base now known (see `hasWork`). */

@@ -15,9 +15,17 @@
  * rebuilt are bounded by twice the bytes resolved so far plus REBUILD_FLOOR (past that the
  * resolver asks `getBase` as before), so a crafted pack cannot turn the cache into unbounded
  * inflation.
+ *
+ * Where the platform has scratch files (Node), a slab that leaves memory is written to one
+ * instead of being dropped, and its entries are read back from it when a rebuild needs them,
+ * as `git index-pack` reads its pack file: a long history's push whose deltas reach far back
+ * (git's own history: 54,000 bases asked of the consumer with 32 MiB of entries held, 0 with
+ * all of them) keeps its memory bound and stops asking. The file holds at most the pack's own
+ * compressed entries, and goes with the reader (`close`).
  */
 import type { Oid } from '../object/oid.js';
 import { platform } from '../platform/index.js';
+import type { ScratchFile } from '../platform/types.js';
 import { applyDelta } from './delta.js';
 
 /** Rebuilt bytes allowed beyond twice the bytes resolved (see the module comment). */
@@ -33,8 +41,15 @@ export const NO_PACKED = -1;
 export class PackedBases {
   readonly #max: number;
   readonly #floor: number;
-  readonly #slabs: Uint8Array[] = [];
+  readonly #slabs: (Uint8Array | undefined)[] = [];
   #slabUsed = SLAB;
+  /** Per slab: where it was written to the scratch file (-1: not written), and its bytes in use. */
+  readonly #slabFile: number[] = [];
+  readonly #slabEnd: number[] = [];
+  /** The oldest slab still in memory (scratch file only). */
+  #oldestSlab = 0;
+  readonly #scratch: (() => ScratchFile) | null;
+  #file: ScratchFile | undefined;
   /** Per entry: slab, offset in it, stream length, inflated length, the base's entry (NO_PACKED: whole). */
   #slab = new Int32Array(1024);
   #at = new Int32Array(1024);
@@ -50,9 +65,22 @@ export class PackedBases {
   #rebuilt = 0;
 
   /** Keeps up to `maxBytes` of compressed entries; `rebuildFloor`: see the module comment (REBUILD_FLOOR). */
-  constructor(maxBytes: number, rebuildFloor = REBUILD_FLOOR) {
+  /** `scratch`: where slabs leaving memory go (null: they are dropped). */
+  constructor(maxBytes: number, rebuildFloor = REBUILD_FLOOR, scratch: (() => ScratchFile) | null = platform().scratchFile ?? null) {
     this.#max = maxBytes;
     this.#floor = rebuildFloor;
+    this.#scratch = scratch;
+  }
+
+  /** Bytes of compressed entries held in memory. */
+  get heldBytes(): number {
+    return this.#bytes;
+  }
+
+  /** Closes the scratch file, if one was opened. */
+  close(): void {
+    this.#file?.close();
+    this.#file = undefined;
   }
 
   /**
@@ -67,6 +95,8 @@ export class PackedBases {
     if (n === this.#slab.length) this.#growTables();
     if (this.#slabUsed + zlib.length > SLAB || this.#slabs.length === 0) {
       this.#slabs.push(new Uint8Array(Math.max(SLAB, zlib.length)));
+      this.#slabFile.push(-1);
+      this.#slabEnd.push(0);
       this.#slabUsed = 0;
     }
     const s = this.#slabs.length - 1;
@@ -78,8 +108,11 @@ export class PackedBases {
     this.#base[n] = base;
     this.#oids.push(oid);
     this.#slabUsed += zlib.length;
+    this.#slabEnd[s] = this.#slabUsed;
     this.#bytes += zlib.length;
-    while (this.#bytes > this.#max) this.#evictOldest();
+    if (this.#scratch === null) while (this.#bytes > this.#max) this.#evictOldest();
+    // The slab being filled stays: only whole slabs before it are written out.
+    else while (this.#bytes > this.#max && this.#oldestSlab < s) this.#writeOut(this.#oldestSlab++);
     return n;
   }
 
@@ -104,13 +137,30 @@ export class PackedBases {
     for (let i = chain.length - 1; i >= 0; i--) {
       const e = chain[i]!;
       if (this.#rebuilt > this.#resolved * 2 + this.#floor) return undefined;
-      const at = this.#at[e]!;
-      const data = z.inflate(this.#slabs[this.#slab[e]!]!.subarray(at, at + this.#len[e]!), this.#inflated[e]!);
+      const data = z.inflate(this.#stream(e), this.#inflated[e]!);
       body = this.#base[e] === NO_PACKED ? data : applyDelta(body!, data, maxObjectSize);
       this.#rebuilt += body.length;
       keep(this.#oids[e]!, body);
     }
     return body;
+  }
+
+  /** The zlib stream of entry `e`, from memory or read back from the scratch file. */
+  #stream(e: number): Uint8Array {
+    const at = this.#at[e]!;
+    const len = this.#len[e]!;
+    const slab = this.#slabs[this.#slab[e]!];
+    return slab !== undefined ? slab.subarray(at, at + len) : this.#file!.read(this.#slabFile[this.#slab[e]!]! + at, len);
+  }
+
+  /** Writes slab `s` to the scratch file and lets its memory go; its entries stay. */
+  #writeOut(s: number): void {
+    const used = this.#slabEnd[s]!;
+    this.#file ??= this.#scratch!();
+    this.#slabFile[s] = this.#file.append(this.#slabs[s]!.subarray(0, used));
+    this.#slabs[s] = undefined;
+    // Every byte up to the slab's end is an entry's (entries fill a slab in order, none leave).
+    this.#bytes -= used;
   }
 
   #evictOldest(): void {
@@ -119,7 +169,7 @@ export class PackedBases {
     (this.#oids as (Oid | undefined)[])[n] = undefined;
     // A slab whose last entry left is released (entries leave in slab order).
     const s = this.#slab[n]!;
-    if (n + 1 === this.#count || this.#slab[n + 1] !== s) (this.#slabs as (Uint8Array | undefined)[])[s] = undefined;
+    if (n + 1 === this.#count || this.#slab[n + 1] !== s) this.#slabs[s] = undefined;
   }
 
   #growTables(): void {

@@ -8,9 +8,10 @@ import type * as NodeCrypto from 'node:crypto';
 import type * as NodeZlib from 'node:zlib';
 import type * as NodeWorkerThreads from 'node:worker_threads';
 import type * as NodeOs from 'node:os';
+import type * as NodeFs from 'node:fs';
 import type * as NodeV8 from 'node:v8';
 import type * as NodeVm from 'node:vm';
-import type { Platform, Sha1Hasher, InflatePrefixResult, WorkerHost } from './types.js';
+import type { Platform, Sha1Hasher, InflatePrefixResult, ScratchFile, WorkerHost } from './types.js';
 import { OutputLimitError } from './errors.js';
 import { createWorkerPool } from './worker-pool.js';
 import { nodeOutbound } from './node-outbound.js';
@@ -111,6 +112,7 @@ export function createNodePlatform(
   zlib: typeof NodeZlib,
   threads?: { workerThreads: typeof NodeWorkerThreads; os: typeof NodeOs },
   gc?: { v8: typeof NodeV8; vm: typeof NodeVm },
+  files?: { fs: typeof NodeFs; os: typeof NodeOs },
 ): Platform {
   const { createHash } = crypto;
   // Only the main thread hands out workers: a worker reading a pack never starts another.
@@ -124,6 +126,7 @@ export function createNodePlatform(
     ...(workers === undefined ? {} : { workers }),
     ...(outbound === undefined ? {} : { outbound }),
     ...(gc === undefined ? {} : { collectYoung: minorCollector(gc.v8, gc.vm) }),
+    ...(files === undefined ? {} : { scratchFile: () => scratchFile(files.fs, files.os, crypto) }),
     createSha1: () => new NodeSha1(createHash),
     sha1: (data) => view(createHash('sha1').update(data).digest()),
     sha1Hex: oneShotSha1Hex(crypto),
@@ -164,6 +167,44 @@ export function createNodePlatform(
   };
 }
 
+/**
+ * A scratch file in the OS temp folder, readable and writable by this process only, unlinked
+ * as soon as it is open (POSIX), so a crash leaves nothing behind; where that fails (Windows),
+ * unlinked when closed.
+ */
+function scratchFile(fs: typeof NodeFs, os: typeof NodeOs, crypto: typeof NodeCrypto): ScratchFile {
+  const path = `${os.tmpdir()}/level-git-scratch-${crypto.randomBytes(8).toString('hex')}`;
+  const fd = fs.openSync(path, 'wx+', 0o600);
+  let unlinked = false;
+  try {
+    fs.unlinkSync(path);
+    unlinked = true;
+  } catch {
+    // Removed at close instead.
+  }
+  let size = 0;
+  return {
+    append(bytes) {
+      for (let done = 0; done < bytes.length; ) done += fs.writeSync(fd, bytes, done, bytes.length - done, size + done);
+      size += bytes.length;
+      return size - bytes.length;
+    },
+    read(position, length) {
+      const out = new Uint8Array(length);
+      for (let got = 0; got < length; ) {
+        const n = fs.readSync(fd, out, got, length - got, position + got);
+        if (n === 0) throw new Error('scratch file read past its end');
+        got += n;
+      }
+      return out;
+    },
+    close() {
+      fs.closeSync(fd);
+      if (!unlinked) fs.rmSync(path, { force: true });
+    },
+  };
+}
+
 type GetBuiltinModule = (id: string) => unknown;
 
 /**
@@ -180,10 +221,12 @@ export function nodePlatformFromRuntime(): Platform | undefined {
   const os = get('node:os') as typeof NodeOs | undefined;
   const v8 = get('node:v8') as typeof NodeV8 | undefined;
   const vm = get('node:vm') as typeof NodeVm | undefined;
+  const fs = get('node:fs') as typeof NodeFs | undefined;
   return createNodePlatform(
     crypto,
     zlib,
     workerThreads?.Worker !== undefined && os !== undefined ? { workerThreads, os } : undefined,
     typeof v8?.setFlagsFromString === 'function' && typeof vm?.runInNewContext === 'function' ? { v8, vm } : undefined,
+    typeof fs?.openSync === 'function' && os !== undefined ? { fs, os } : undefined,
   );
 }

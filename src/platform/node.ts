@@ -10,8 +10,9 @@ import * as workerThreads from 'node:worker_threads';
 import * as os from 'node:os';
 import * as v8 from 'node:v8';
 import * as vm from 'node:vm';
+import * as fs from 'node:fs';
 import type { Platform } from './types.js';
 import { createNodePlatform } from './node-impl.js';
 
-/** Node's native SHA-1 and zlib, a pool of worker threads, and minor collections on demand. */
-export const nodePlatform: Platform = createNodePlatform(crypto, zlib, { workerThreads, os }, { v8, vm });
+/** Node's native SHA-1 and zlib, a pool of worker threads, minor collections on demand and scratch files. */
+export const nodePlatform: Platform = createNodePlatform(crypto, zlib, { workerThreads, os }, { v8, vm }, { fs, os });

@@ -5,6 +5,16 @@ export interface Sha1Hasher {
 }
 
 /** Result of inflating one zlib stream that starts at the front of a buffer. */
+/** A temporary file written at its end and read anywhere (Platform.scratchFile). */
+export interface ScratchFile {
+  /** Writes `bytes` at the end of the file; returns where they start. */
+  append(bytes: Uint8Array): number;
+  /** The `length` bytes at `position`. */
+  read(position: number, length: number): Uint8Array;
+  /** Closes the file (its bytes are gone). */
+  close(): void;
+}
+
 export interface InflatePrefixResult {
   /** The inflated bytes. */
   output: Uint8Array;
@@ -52,6 +62,11 @@ export interface Platform {
    * receives hundreds of MiB in fresh buffers while allocating little else (node-impl.ts says why).
    */
   collectYoung?(): void;
+  /**
+   * A temporary file for bytes a job cannot keep in memory (optional; Node: a file in the OS
+   * temp folder, removed from it as soon as it is open). Absent: the job keeps less instead.
+   */
+  scratchFile?(): ScratchFile;
   /** Worker threads for CPU-heavy jobs (Node); absent where the runtime has none (they run inline). */
   readonly workers?: WorkerHost;
   /** HTTP requests to other servers with the resolved addresses checked (Node); absent: global `fetch` is used. */
