@@ -109,12 +109,13 @@ async function* plannedBatches(
   const n = base.length;
   const position = new Positions(ids, n);
   const kept = new KeptEntries(n, keepDeltaBytes);
-  // Positions that would go whole with a client's object to try as their base instead.
+  // Positions that would go whole with an object to try as their base instead: the client's
+  // (thin) or another of the pack's.
   const prefer = new Map<number, Oid>();
   if (thinBases !== undefined && preferredBases !== undefined) {
     for (const [o, b] of preferredBases) {
       const p = position.get(oidToBytes(o), 0);
-      if (p >= 0 && thinBases.has(b)) prefer.set(p, b);
+      if (p >= 0 && (thinBases.has(b) || position.get(oidToBytes(b), 0) >= 0)) prefer.set(p, b);
     }
   }
   const tryThin: number[] = [];
@@ -162,18 +163,26 @@ async function* plannedBatches(
     while (lookups.length < Math.min(starts.length, k + 1 + LOOKAHEAD)) lookups.push(lookup(starts[lookups.length]!));
   }
   if (tryThin.length > 0) {
-    // Deltas against the client's objects: those worth it go with the deltas (depth 1), the rest whole now.
+    // Deltas against the client's objects or the pack's: those worth it go with the deltas, the
+    // rest whole now (a cycle among them is cut by chainDepths, as any).
     const made = await deltasAgainstClient(
       objects,
       hexAt(ids, tryThin),
       tryThin.map((p) => prefer.get(p)!),
     );
     const rest: number[] = [];
+    // Whether the chain from position `from` reaches `to` (a base of the pack that is, or will
+    // be, a delta of `to`: taking it would close a cycle, so `to` goes whole instead).
+    const reaches = (from: number, to: number): boolean => {
+      for (let x = from, k = 0; x >= 0 && k <= n; x = base[x]!, k++) if (x === to) return true;
+      return false;
+    };
     tryThin.forEach((p, i) => {
       const entry = made[i];
-      if (entry === undefined) rest.push(p);
+      const b = entry === undefined ? -1 : position.get(entry, refDeltaBaseAt(entry));
+      if (entry === undefined || (b >= 0 && reaches(b, p))) rest.push(p);
       else {
-        base[p] = THIN;
+        base[p] = b >= 0 ? b : THIN;
         kept.hold(p, entry);
       }
     });

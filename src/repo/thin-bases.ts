@@ -2,7 +2,8 @@
  * Delta bases for a thin pack, found by path: between a tree the client has (an edge commit's)
  * and a tree the pack sends (a wanted commit's), every entry that changed id under the same
  * name, both trees or both blobs, pairs the new object with the client's version of it
- * (`pairByPath`). Pack writing (pack-out.ts) sends such an object that would go whole as a
+ * (`pairByPath`); between two trees the pack sends (a commit's and its parent's), the older
+ * version with the newer one. Pack writing (pack-out.ts) sends such an object that would go whole as a
  * delta against the client's version instead (`deltasAgainstClient`), when that is much
  * smaller: what git's pack-objects does with the trees at the client's edge. In a pushed
  * history the newest version of a file is usually the one stored whole (older ones are deltas
@@ -29,6 +30,8 @@ export async function pairByPath(
 ): Promise<Map<Oid, Oid>> {
   const out = new Map<Oid, Oid>();
   let level = roots.filter(([a, b]) => a !== b);
+  // The root trees pair too (a commit's tree with its parent's).
+  for (const [a, b] of level) if (!out.has(b)) out.set(b, a);
   let read = 0;
   while (level.length > 0 && read < maxTrees) {
     const ids = [...new Set(level.flat())].slice(0, maxTrees - read);
@@ -66,7 +69,8 @@ const THIN_MIN_OBJECT = 64;
 const THIN_MAX_TOTAL = 32 << 20;
 
 /**
- * A ref-delta entry of each of `targets` against the client's object `bases[i]`, where the delta
+ * A ref-delta entry of each of `targets` against `bases[i]` (the client's object or another of
+ * the pack's), where the delta
  * is under half the object; undefined where not (or past the bounds above: that object simply
  * goes whole). Bodies are read resolved, in one `readMany`.
  */

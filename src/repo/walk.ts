@@ -53,14 +53,34 @@ export async function planObjects(store: ObjectStore, input: ObjectPlanInput): P
   }
   const clientObjects = input.thinPack && edges.length > 0 ? new Set(seen) : undefined;
   // For a thin pack: what replaced the client's objects, path by path, between the first edge's
-  // tree and each wanted commit's (the objects a pushed history stores whole, its newest versions).
+  // tree and each wanted commit's (the objects a pushed history stores whole, its newest versions);
+  // then each sent commit's tree against its first parent's: a version the pack sends pairs with
+  // the next newer one it sends (older versions of a pushed history are stored as deltas of
+  // newer ones, so this is the same direction), and the oldest sent with the client's.
   let preferredBases: Map<Oid, Oid> | undefined;
   if (clientObjects !== undefined && edgeRoots.length > 0 && wants.commits.length > 0) {
-    const wantRoots = (await commitGraph(store).records(wants.commits)).flatMap((r) => (r === undefined ? [] : [r.tree]));
-    preferredBases = await pairByPath(
-      store,
-      wantRoots.map((w) => [edgeRoots[0]!, w] as const),
-    );
+    const graph = commitGraph(store);
+    const wantRoots = (await graph.records(wants.commits)).flatMap((r) => (r === undefined ? [] : [r.tree]));
+    const pairs: (readonly [Oid, Oid])[] = wantRoots.map((w) => [edgeRoots[0]!, w] as const);
+    const sent = new Set(included);
+    const records = await graph.records(included);
+    const treeOf = new Map<Oid, Oid>();
+    included.forEach((c, i) => records[i] !== undefined && treeOf.set(c, records[i]!.tree));
+    const outside = [...new Set(records.flatMap((r) => r?.parents ?? []))].filter((q) => !sent.has(q));
+    (await graph.records(outside)).forEach((r, i) => r !== undefined && treeOf.set(outside[i]!, r.tree));
+    included.forEach((c, i) => {
+      const tree = treeOf.get(c);
+      if (tree === undefined) return;
+      let client = false;
+      for (const q of records[i]!.parents) {
+        const parentTree = treeOf.get(q);
+        if (parentTree === undefined) continue;
+        // Every sent parent (a merged branch's tip too), and the first parent the client has.
+        if (sent.has(q)) pairs.push([tree, parentTree]);
+        else if (!client) pairs.push([parentTree, tree]), (client = true);
+      }
+    });
+    preferredBases = await pairByPath(store, pairs);
   }
   const clientHas = wants.trees.length + wants.blobs.length === 0 ? undefined : (clientObjects ?? new Set(seen));
 

@@ -111,4 +111,54 @@ describe('thin fetch', () => {
     expect(new TextDecoder().decode(blob)).toBe(fileBody(1, VERSIONS - 1));
     expect((await isogit.log({ fs, dir, ref: tip })).length).toBe(VERSIONS);
   });
+
+  it('pairs every sent commit with its parents: root trees and a merged branch’s versions go as deltas, fsck clean', async () => {
+    // main: base commit (the client's), then a topic branch of two commits merged back beside
+    // two commits on main, all pushed at once.
+    const [g2, s2, w2] = [g, server, dirs.make('lg-merged-')];
+    await g2.ok(['init', '-q', '-b', 'main', w2]);
+    const write = async (f: number, v: number) => fs.writeFileSync(join(w2, `file${f}.ts`), fileBody(f, v));
+    const commit = async (msg: string) => {
+      await g2.ok(['add', '-A'], w2);
+      await g2.ok(['commit', '-q', '-m', msg], w2);
+    };
+    for (let f = 0; f < 6; f++) await write(f, 0);
+    await commit('base');
+    await g2.ok(['branch', 'old'], w2);
+    await g2.ok(['checkout', '-q', '-b', 'topic'], w2);
+    for (const v of [1, 2]) {
+      await write(0, v);
+      await write(1, v);
+      await commit(`topic ${v}`);
+    }
+    await g2.ok(['checkout', '-q', 'main'], w2);
+    for (const v of [1, 2]) {
+      await write(3, v);
+      await commit(`main ${v}`);
+    }
+    await g2.ok(['merge', '-q', '--no-edit', 'topic'], w2);
+    await engine.createRepo('merged');
+    await g2.ok(['push', '-q', `${s2.url}/merged.git`, 'main', 'old'], w2);
+
+    const repo = await engine.getRepo('merged');
+    const [main, old] = [(await repo.resolve('main')) as Oid, (await repo.resolve('old')) as Oid];
+    const { planObjects } = await import('../../src/repo/walk.js');
+    const plan = await planObjects(internalsOf(repo).objects, { wants: [main], haves: [old], thinPack: true, ofsDelta: true });
+    const tree = async (rev: string) => (await g2.ok(['rev-parse', `${rev}^{tree}`], w2)).trim() as Oid;
+    const blob = async (rev: string) => (await g2.ok(['rev-parse', rev], w2)).trim() as Oid;
+    const bases = plan.preferredBases!;
+    // Root trees pair with their child's (or, at the client's edge, the client's).
+    expect(bases.get(await tree('main~1'))).toBe(await tree('main'));
+    expect(bases.get(await tree('topic'))).toBe(await tree('main')); // the merged branch's tip: a second parent
+    expect(bases.get(await tree('topic~1'))).toBe(await tree('topic'));
+    expect(bases.get(await blob('topic~1:file0.ts'))).toBe(await blob('topic:file0.ts'));
+    expect(bases.get(await tree('topic~1'))).not.toBe(await tree('old'));
+
+    const dest = join(dirs.make('lg-merged-clone-'), 'c');
+    await g2.ok(['clone', '-q', '--single-branch', '--branch', 'old', `${s2.url}/merged.git`, dest]);
+    await g2.ok(['fetch', '-q', 'origin', 'main:refs/remotes/origin/main'], dest);
+    await g2.ok(['fsck', '--strict', '--no-progress'], dest);
+    await g2.ok(['checkout', '-q', '-b', 'main', 'origin/main'], dest);
+    for (const f of [0, 1, 3]) expect(fs.readFileSync(join(dest, `file${f}.ts`), 'utf8')).toBe(fs.readFileSync(join(w2, `file${f}.ts`), 'utf8'));
+  });
 });
