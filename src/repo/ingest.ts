@@ -185,7 +185,10 @@ export async function ingestPack(
       recycleBodies: true,
       ...(Number.isFinite(streamOver) ? { streamBlobsOver: streamOver } : {}),
     };
-    for await (const batch of readPack(announced(source, (count) => links.expect(count)), readOptions)) {
+    for await (const batch of readPack(
+      announced(source, (count) => links.expect(count)),
+      readOptions,
+    )) {
       const existing = fresh ? NONE_STORED : await storageOp(READING, () => storedBodies(store, objectIds(batch)));
       const chunkOps: KvOp[] = [];
       const duplicates: ChunkSink[] = [];
