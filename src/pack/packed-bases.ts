@@ -64,8 +64,10 @@ export class PackedBases {
   #resolved = 0;
   #rebuilt = 0;
 
-  /** Keeps up to `maxBytes` of compressed entries; `rebuildFloor`: see the module comment (REBUILD_FLOOR). */
-  /** `scratch`: where slabs leaving memory go (null: they are dropped). */
+  /**
+   * Keeps up to `maxBytes` of compressed entries in memory; `rebuildFloor`: see the module
+   * comment (REBUILD_FLOOR); `scratch`: where slabs leaving memory go (null: they are dropped).
+   */
   constructor(maxBytes: number, rebuildFloor = REBUILD_FLOOR, scratch: (() => ScratchFile) | null = platform().scratchFile ?? null) {
     this.#max = maxBytes;
     this.#floor = rebuildFloor;

@@ -364,11 +364,6 @@ export async function ingestPack(
   }
 }
 
-/**
- * The form an object is stored in: the delta it arrived as (a `D` value) when that is smaller
- * than the whole entry and keeps its chain within MAX_STORED_CHAIN (recorded in `chains`), else
- * the whole entry (the one that arrived, or deflated here).
- */
 /** `source` as it is, telling `count` the object count of the pack header in its first chunk (when whole there). */
 async function* announced(source: AsyncIterable<Uint8Array>, count: (n: number) => void): AsyncGenerator<Uint8Array> {
   let first = true;
@@ -381,6 +376,11 @@ async function* announced(source: AsyncIterable<Uint8Array>, count: (n: number) 
   }
 }
 
+/**
+ * The form an object is stored in: the delta it arrived as (a `D` value) when that is smaller
+ * than the whole entry and keeps its chain within MAX_STORED_CHAIN (recorded in `chains`), else
+ * the whole entry (the one that arrived, or deflated here).
+ */
 function storedForm(o: ReadObject, chains: Map<Oid, number>): Uint8Array {
   const { type, body, entry, deltaEntry, oid } = o;
   if (deltaEntry === undefined) return entry ?? encodePacked(type, body);

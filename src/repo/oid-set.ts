@@ -10,6 +10,11 @@ const ID = 20;
 /** Words of an OidMap slot: the id's five, then the value. */
 const WORDS = 6;
 
+/** The four bytes at `buf[at..at+4]` as one big-endian 32-bit word. */
+function word(buf: Uint8Array, at: number): number {
+  return (buf[at]! << 24) | (buf[at + 1]! << 16) | (buf[at + 2]! << 8) | buf[at + 3]!;
+}
+
 /**
  * A map from raw object ids to small non-negative integers (a type code, an index). Each slot
  * is one record of six 32-bit words, the id's five then value + 1 (0: empty), so a lookup
@@ -36,11 +41,11 @@ export class OidMap {
 
   // Ids are SHA-1 output: their first four bytes are already a uniform hash.
   #find(buf: Uint8Array, off: number): number {
-    const w0 = (buf[off]! << 24) | (buf[off + 1]! << 16) | (buf[off + 2]! << 8) | buf[off + 3]!;
-    const w1 = (buf[off + 4]! << 24) | (buf[off + 5]! << 16) | (buf[off + 6]! << 8) | buf[off + 7]!;
-    const w2 = (buf[off + 8]! << 24) | (buf[off + 9]! << 16) | (buf[off + 10]! << 8) | buf[off + 11]!;
-    const w3 = (buf[off + 12]! << 24) | (buf[off + 13]! << 16) | (buf[off + 14]! << 8) | buf[off + 15]!;
-    const w4 = (buf[off + 16]! << 24) | (buf[off + 17]! << 16) | (buf[off + 18]! << 8) | buf[off + 19]!;
+    const w0 = word(buf, off);
+    const w1 = word(buf, off + 4);
+    const w2 = word(buf, off + 8);
+    const w3 = word(buf, off + 12);
+    const w4 = word(buf, off + 16);
     const words = this.#words;
     const mask = this.#mask;
     for (let i = w0 & mask; ; i = (i + 1) & mask) {
@@ -67,10 +72,7 @@ export class OidMap {
     const before = words[s + 5]! - 1;
     words[s + 5] = value + 1;
     if (before >= 0) return before;
-    for (let k = 0; k < 5; k++) {
-      const o = off + 4 * k;
-      words[s + k] = (buf[o]! << 24) | (buf[o + 1]! << 16) | (buf[o + 2]! << 8) | buf[o + 3]!;
-    }
+    for (let k = 0; k < 5; k++) words[s + k] = word(buf, off + 4 * k);
     if (++this.#size * 2 > this.#mask + 1) this.#grow();
     return -1;
   }

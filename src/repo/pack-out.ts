@@ -15,7 +15,7 @@ import { NotFoundError } from '../errors.js';
 import { type Oid, oidFromBytes, oidToBytes, writeOid } from '../object/oid.js';
 import type { ObjectStore } from '../object/object-store.js';
 import { deltaEntryOf, refDeltaBaseAt } from '../object/packed.js';
-import { deltasAgainstClient } from './thin-bases.js';
+import { deltasAgainst } from './thin-bases.js';
 import { writePackBatches, type PackBatch } from '../pack/pack-writer.js';
 import { isChunked } from '../object/chunked.js';
 
@@ -37,9 +37,10 @@ export interface PackBytesOptions {
    */
   scanDeltas?: boolean;
   /**
-   * With `thinBases`: a new object -> the client's object at the same path (repo/thin-bases.ts).
-   * Such an object that would go whole goes as a delta against the client's object instead
-   * when the delta is under half its size (bounded: objects up to 1 MiB, 32 MiB of bodies per pack).
+   * With `thinBases`: a sent object -> the client's object or another sent object at the same
+   * path (repo/thin-bases.ts). Such an object that would go whole goes as a delta against it
+   * instead when the delta is under half its size (bounded: objects up to 1 MiB, 32 MiB of
+   * bodies per pack) and, for a base in the pack, its chain does not lead back to the object.
    */
   preferredBases?: ReadonlyMap<Oid, Oid>;
 }
@@ -164,8 +165,8 @@ async function* plannedBatches(
   }
   if (tryThin.length > 0) {
     // Deltas against the client's objects or the pack's: those worth it go with the deltas, the
-    // rest whole now (a cycle among them is cut by chainDepths, as any).
-    const made = await deltasAgainstClient(
+    // rest whole now.
+    const made = await deltasAgainst(
       objects,
       hexAt(ids, tryThin),
       tryThin.map((p) => prefer.get(p)!),

@@ -3,15 +3,15 @@
  * and a tree the pack sends (a wanted commit's), every entry that changed id under the same
  * name, both trees or both blobs, pairs the new object with the client's version of it
  * (`pairByPath`); between two trees the pack sends (a commit's and its parent's), the older
- * version with the newer one. Pack writing (pack-out.ts) sends such an object that would go whole as a
- * delta against the client's version instead (`deltasAgainstClient`), when that is much
- * smaller: what git's pack-objects does with the trees at the client's edge. In a pushed
+ * version with the newer one. Pack writing (pack-out.ts) sends such an object that would go
+ * whole as a delta against its pair instead (`deltasAgainst`), when that is much smaller: what
+ * git's pack-objects does with the trees at the client's edge. In a pushed
  * history the newest version of a file is usually the one stored whole (older ones are deltas
  * of it), so without this a fetch of a few commits sends every changed file whole.
  *
  * Pairing opens only changed subtrees, level by level (one batched read per level), at most
  * `maxTrees` trees in all; what is left past that is simply not paired. Making the deltas
- * (`deltasAgainstClient`) is bounded too: objects of 64 bytes to 1 MiB, 32 MiB of bodies per pack.
+ * (`deltasAgainst`) is bounded too: objects of 64 bytes to 1 MiB, 32 MiB of bodies per pack.
  */
 import { type Oid, oidToBytes } from '../object/oid.js';
 import type { ObjectStore } from '../object/object-store.js';
@@ -22,7 +22,7 @@ import { createDelta } from '../pack/delta.js';
 /** Default bound on the trees one pairing reads. */
 export const MAX_PAIRING_TREES = 4096;
 
-/** New object id -> the client's object at the same path, for each [client tree, sent tree]. */
+/** Sent object id -> the object at the same path in the other tree, for each [base tree, sent tree] (root trees paired too). */
 export async function pairByPath(
   store: ObjectStore,
   roots: readonly (readonly [have: Oid, send: Oid])[],
@@ -62,7 +62,7 @@ export async function pairByPath(
   return out;
 }
 
-/** Objects diffed against the client's are at most this large, and at least THIN_MIN_OBJECT. */
+/** Objects diffed against their pair are at most this large, and at least THIN_MIN_OBJECT. */
 const THIN_MAX_OBJECT = 1 << 20;
 const THIN_MIN_OBJECT = 64;
 /** Bytes of bodies (targets and bases) one pack may diff in all. */
@@ -70,11 +70,10 @@ const THIN_MAX_TOTAL = 32 << 20;
 
 /**
  * A ref-delta entry of each of `targets` against `bases[i]` (the client's object or another of
- * the pack's), where the delta
- * is under half the object; undefined where not (or past the bounds above: that object simply
+ * the pack's), where the delta is under half the object; undefined where not (or past the bounds above: that object simply
  * goes whole). Bodies are read resolved, in one `readMany`.
  */
-export async function deltasAgainstClient(store: ObjectStore, targets: readonly Oid[], bases: readonly Oid[]): Promise<(Uint8Array | undefined)[]> {
+export async function deltasAgainst(store: ObjectStore, targets: readonly Oid[], bases: readonly Oid[]): Promise<(Uint8Array | undefined)[]> {
   const out: (Uint8Array | undefined)[] = new Array(targets.length);
   const infos = await store.info([...targets, ...bases]);
   const chosen: number[] = [];

@@ -23,7 +23,7 @@ export interface ObjectPlan {
   unshallow: Oid[];
   /** With `thinPack`: trees and blobs the client is known to have (bases a thin pack may use). */
   clientObjects?: Set<Oid>;
-  /** With `clientObjects`: new objects -> the client's object at the same path (thin-bases.ts), bases to try for objects that would go whole. */
+  /** With `clientObjects`: sent objects -> the client's or another sent object at the same path (thin-bases.ts), bases to try for objects that would go whole. */
   preferredBases?: Map<Oid, Oid>;
 }
 
@@ -54,9 +54,9 @@ export async function planObjects(store: ObjectStore, input: ObjectPlanInput): P
   const clientObjects = input.thinPack && edges.length > 0 ? new Set(seen) : undefined;
   // For a thin pack: what replaced the client's objects, path by path, between the first edge's
   // tree and each wanted commit's (the objects a pushed history stores whole, its newest versions);
-  // then each sent commit's tree against its first parent's: a version the pack sends pairs with
-  // the next newer one it sends (older versions of a pushed history are stored as deltas of
-  // newer ones, so this is the same direction), and the oldest sent with the client's.
+  // then each sent commit's tree against each sent parent's (the parent's version pairs with the
+  // child's: older versions of a pushed history are stored as deltas of newer ones, so this is the
+  // same direction) and against its first parent the client has.
   let preferredBases: Map<Oid, Oid> | undefined;
   if (clientObjects !== undefined && edgeRoots.length > 0 && wants.commits.length > 0) {
     const graph = commitGraph(store);
