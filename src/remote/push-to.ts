@@ -77,7 +77,12 @@ export async function pushTo(repo: Repository, url: string, options: PushToOptio
   const thin = !adv.caps.has('no-thin');
   // Planned and streamed past the pack cache: a push's pack is never asked for again.
   const plan = await repo.planPack({ wants: [...new Set(commands.map((c) => c.new))], haves, thinPack: thin });
-  const pack = internalsOf(repo).streamPack(plan.oids, { deltas: true, thinBases: plan.clientObjects, preferredBases: plan.preferredBases });
+  const pack = internalsOf(repo).streamPack(plan.oids, {
+    deltas: true,
+    thinBases: plan.clientObjects,
+    preferredBases: plan.preferredBases,
+    clientBases: plan.clientBases,
+  });
   const body = (async function* () {
     yield encodePushCommands(commands, caps);
     yield* pack; // pulled as the connection takes it: about two batches of entries in memory

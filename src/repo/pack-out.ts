@@ -15,7 +15,7 @@ import { NotFoundError } from '../errors.js';
 import { type Oid, oidFromBytes, oidToBytes, writeOid } from '../object/oid.js';
 import type { ObjectStore } from '../object/object-store.js';
 import { deltaEntryOf, refDeltaBaseAt } from '../object/packed.js';
-import { deltasAgainst } from './thin-bases.js';
+import { deltasAgainst, thinBudget } from './thin-bases.js';
 import { writePackBatches, type PackBatch } from '../pack/pack-writer.js';
 import { isChunked } from '../object/chunked.js';
 
@@ -43,6 +43,12 @@ export interface PackBytesOptions {
    * bodies per pack) and, for a base in the pack, its chain does not lead back to the object.
    */
   preferredBases?: ReadonlyMap<Oid, Oid>;
+  /**
+   * With `preferredBases`: a sent object whose preferred base is another sent object -> the
+   * client's object at the same path, tried when the preferred base gives no delta worth sending
+   * or would close a cycle.
+   */
+  clientBases?: ReadonlyMap<Oid, Oid>;
 }
 
 /** Marks in a plan's `base` array: the object goes out whole, or as a delta against a client's object. */
@@ -105,7 +111,7 @@ async function* plannedBatches(
   ids: Uint8Array,
   base: Int32Array,
   thinBases: ReadonlySet<Oid> | undefined,
-  { onBatch, keepDeltaBytes = KEEP_DELTA_BYTES, scanDeltas: scan = false, preferredBases }: PackBytesOptions,
+  { onBatch, keepDeltaBytes = KEEP_DELTA_BYTES, scanDeltas: scan = false, preferredBases, clientBases }: PackBytesOptions,
 ): AsyncGenerator<PackBatch> {
   const n = base.length;
   const position = new Positions(ids, n);
@@ -113,10 +119,16 @@ async function* plannedBatches(
   // Positions that would go whole with an object to try as their base instead: the client's
   // (thin) or another of the pack's.
   const prefer = new Map<number, Oid>();
+  // ...and the client's version to try when that one fails.
+  const fallback = new Map<number, Oid>();
   if (thinBases !== undefined && preferredBases !== undefined) {
     for (const [o, b] of preferredBases) {
       const p = position.get(oidToBytes(o), 0);
       if (p >= 0 && (thinBases.has(b) || position.get(oidToBytes(b), 0) >= 0)) prefer.set(p, b);
+    }
+    for (const [o, b] of clientBases ?? []) {
+      const p = position.get(oidToBytes(o), 0);
+      if (prefer.has(p) && thinBases.has(b)) fallback.set(p, b);
     }
   }
   const tryThin: number[] = [];
@@ -164,29 +176,38 @@ async function* plannedBatches(
     while (lookups.length < Math.min(starts.length, k + 1 + LOOKAHEAD)) lookups.push(lookup(starts[lookups.length]!));
   }
   if (tryThin.length > 0) {
-    // Deltas against the client's objects or the pack's: those worth it go with the deltas, the
-    // rest whole now.
-    const made = await deltasAgainst(
-      objects,
-      hexAt(ids, tryThin),
-      tryThin.map((p) => prefer.get(p)!),
-    );
-    const rest: number[] = [];
+    // Deltas against the client's objects or the pack's: those worth it go with the deltas; those
+    // that fail try the client's version where the first base was the pack's; the rest go whole now.
+    const budget = thinBudget();
     // Whether the chain from position `from` reaches `to` (a base of the pack that is, or will
     // be, a delta of `to`: taking it would close a cycle, so `to` goes whole instead).
     const reaches = (from: number, to: number): boolean => {
       for (let x = from, k = 0; x >= 0 && k <= n; x = base[x]!, k++) if (x === to) return true;
       return false;
     };
-    tryThin.forEach((p, i) => {
-      const entry = made[i];
-      const b = entry === undefined ? -1 : position.get(entry, refDeltaBaseAt(entry));
-      if (entry === undefined || (b >= 0 && reaches(b, p))) rest.push(p);
-      else {
-        base[p] = b >= 0 ? b : THIN;
-        kept.hold(p, entry);
-      }
-    });
+    // Sends each of `positions` as its delta against `bases`' object where that is worth it; returns the others.
+    const tryBases = async (positions: number[], bases: Map<number, Oid>): Promise<number[]> => {
+      const made = await deltasAgainst(
+        objects,
+        hexAt(ids, positions),
+        positions.map((p) => bases.get(p)!),
+        budget,
+      );
+      const failed: number[] = [];
+      positions.forEach((p, i) => {
+        const entry = made[i];
+        const b = entry === undefined ? -1 : position.get(entry, refDeltaBaseAt(entry));
+        if (entry === undefined || (b >= 0 && reaches(b, p))) failed.push(p);
+        else {
+          base[p] = b >= 0 ? b : THIN;
+          kept.hold(p, entry);
+        }
+      });
+      return failed;
+    };
+    const failed = await tryBases(tryThin, prefer);
+    const again = failed.filter((p) => fallback.has(p));
+    const rest = again.length === 0 ? failed : failed.filter((p) => !fallback.has(p)).concat(await tryBases(again, fallback));
     yield* readPositions(objects, ids, rest, kept, onBatch);
   }
   const wasDelta = new Uint8Array(n);

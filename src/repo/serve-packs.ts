@@ -47,6 +47,8 @@ export interface StreamPackOptions {
   thinBases?: ReadonlySet<Oid>;
   /** With `thinBases`: new object -> the client's object at its path (thin-bases.ts). */
   preferredBases?: ReadonlyMap<Oid, Oid>;
+  /** With `preferredBases`: the client's object to try where the preferred base fails (thin-bases.ts `ThinPairs.client`). */
+  clientBases?: ReadonlyMap<Oid, Oid>;
   ofsDelta?: boolean;
   scanDeltas?: boolean;
 }
@@ -67,6 +69,7 @@ export function streamPack(ctx: RepoContext, oids: readonly Oid[], options: Stre
         ofsDelta: options.ofsDelta,
         scanDeltas: options.scanDeltas,
         preferredBases: options.preferredBases,
+        clientBases: options.clientBases,
       });
     } finally {
       release();
@@ -100,6 +103,7 @@ export async function fetchPack(ctx: RepoContext, input: ObjectPlanInput): Promi
       deltas: true,
       thinBases: plan.clientObjects,
       preferredBases: plan.preferredBases,
+      clientBases: plan.clientBases,
       ofsDelta: input.ofsDelta,
       scanDeltas: isFullClone(input),
     });

@@ -9,6 +9,11 @@
  * history the newest version of a file is usually the one stored whole (older ones are deltas
  * of it), so without this a fetch of a few commits sends every changed file whole.
  *
+ * A sent object whose first base is another sent object also keeps the client's version at its
+ * path, when a pairing with a client's tree met one (`ThinPairs.client`): pack writing tries it
+ * when the first base gives no delta worth sending or would close a cycle (that base is stored
+ * as a delta of the object), so such an object still goes as a small delta instead of whole.
+ *
  * Pairing opens only changed subtrees, level by level (one batched read per level), at most
  * `maxTrees` trees in all; what is left past that is simply not paired. Making the deltas
  * (`deltasAgainst`) is bounded too: objects of 64 bytes to 1 MiB, 32 MiB of bodies per pack.
@@ -22,19 +27,49 @@ import { createDelta } from '../pack/delta.js';
 /** Default bound on the trees one pairing reads. */
 export const MAX_PAIRING_TREES = 4096;
 
-/** Sent object id -> the object at the same path in the other tree, for each [base tree, sent tree] (root trees paired too). */
-export async function pairByPath(
-  store: ObjectStore,
-  roots: readonly (readonly [have: Oid, send: Oid])[],
-  maxTrees = MAX_PAIRING_TREES,
-): Promise<Map<Oid, Oid>> {
-  const out = new Map<Oid, Oid>();
-  let level = roots.filter(([a, b]) => a !== b);
+/** What `pairByPath` found: per sent object its first base, and the client's version where that base is another sent object. */
+export interface ThinPairs {
+  /** Sent object id -> the object at the same path in the other tree of the first pairing that met it. */
+  bases: Map<Oid, Oid>;
+  /** Sent object id -> the client's object at the same path, for sent objects whose `bases` entry is not the client's. */
+  client: Map<Oid, Oid>;
+}
+
+/** A pairing of two trees: [base tree, sent tree, whether the client has the base tree (then every object under it)]. */
+export type TreePair = readonly [have: Oid, send: Oid, client: boolean];
+
+/** Sent object id -> the object at the same path in the other tree, for each pair of trees (root trees paired too). */
+export async function pairByPath(store: ObjectStore, roots: readonly TreePair[], maxTrees = MAX_PAIRING_TREES): Promise<ThinPairs> {
+  const bases = new Map<Oid, Oid>();
+  const client = new Map<Oid, Oid>();
+  const clientFirst = new Set<Oid>(); // sent objects whose first base is the client's: no fallback needed
+  // The first pairing of an object sets its base; a later one from the client's side, the fallback.
+  const pair = (send: Oid, have: Oid, fromClient: boolean) => {
+    if (!bases.has(send)) {
+      bases.set(send, have);
+      if (fromClient) clientFirst.add(send);
+    } else if (fromClient && !clientFirst.has(send) && !client.has(send)) client.set(send, have);
+  };
+  // Each pair of trees once (many sent commits share a subtree; every one pairs with the client's root).
+  const distinct = (pairs: readonly TreePair[]): TreePair[] => {
+    const met = new Set<string>();
+    return pairs.filter(([a, b, c]) => {
+      const key = `${a}${b}${c ? 1 : 0}`;
+      if (a === b || met.has(key)) return false;
+      met.add(key);
+      return true;
+    });
+  };
+  // The entries of a base tree by name, made once per tree (the client's root pairs with every sent root).
+  const byName = new Map<Oid, Map<string, TreeEntry>>();
+  let level = distinct(roots);
   // The root trees pair too (a commit's tree with its parent's).
-  for (const [a, b] of level) if (!out.has(b)) out.set(b, a);
+  for (const [a, b, c] of level) pair(b, a, c);
   let read = 0;
   while (level.length > 0 && read < maxTrees) {
-    const ids = [...new Set(level.flat())].slice(0, maxTrees - read);
+    const met = new Set<Oid>();
+    for (const [a, b] of level) met.add(a).add(b);
+    const ids = [...met].slice(0, maxTrees - read);
     read += ids.length;
     const decoded = await store.decodeMany(ids);
     const trees = new Map<Oid, readonly TreeEntry[]>();
@@ -42,24 +77,25 @@ export async function pairByPath(
       const d = decoded[i]!;
       if (d.type === 'tree') trees.set(o, d.entries);
     });
-    const next: [Oid, Oid][] = [];
-    for (const [a, b] of level) {
+    const next: TreePair[] = [];
+    for (const [a, b, fromClient] of level) {
       const have = trees.get(a);
       const send = trees.get(b);
       if (have === undefined || send === undefined) continue;
-      const old = new Map(have.map((e) => [e.name, e]));
+      let old = byName.get(a);
+      if (old === undefined) byName.set(a, (old = new Map(have.map((e) => [e.name, e]))));
       for (const e of send) {
         const x = old.get(e.name);
         if (x === undefined || x.oid === e.oid || isGitlinkMode(x.mode) || isGitlinkMode(e.mode)) continue;
         const tree = isTreeMode(e.mode);
         if (tree !== isTreeMode(x.mode)) continue;
-        if (!out.has(e.oid)) out.set(e.oid, x.oid);
-        if (tree) next.push([x.oid, e.oid]);
+        pair(e.oid, x.oid, fromClient);
+        if (tree) next.push([x.oid, e.oid, fromClient]);
       }
     }
-    level = next;
+    level = distinct(next);
   }
-  return out;
+  return { bases, client };
 }
 
 /** Objects diffed against their pair are at most this large, and at least THIN_MIN_OBJECT. */
@@ -68,23 +104,38 @@ const THIN_MIN_OBJECT = 64;
 /** Bytes of bodies (targets and bases) one pack may diff in all. */
 const THIN_MAX_TOTAL = 32 << 20;
 
+/** What is left of one pack's THIN_MAX_TOTAL (deltasAgainst takes from it). */
+export interface ThinBudget {
+  bytes: number;
+}
+
+/** A fresh budget for one pack. */
+export function thinBudget(): ThinBudget {
+  return { bytes: THIN_MAX_TOTAL };
+}
+
 /**
  * A ref-delta entry of each of `targets` against `bases[i]` (the client's object or another of
  * the pack's), where the delta is under half the object; undefined where not (or past the bounds above: that object simply
- * goes whole). Bodies are read resolved, in one `readMany`.
+ * goes whole). Bodies are read resolved, in one `readMany`. `budget`: the bodies one pack may
+ * still diff (shared by its calls).
  */
-export async function deltasAgainst(store: ObjectStore, targets: readonly Oid[], bases: readonly Oid[]): Promise<(Uint8Array | undefined)[]> {
+export async function deltasAgainst(
+  store: ObjectStore,
+  targets: readonly Oid[],
+  bases: readonly Oid[],
+  budget: ThinBudget = thinBudget(),
+): Promise<(Uint8Array | undefined)[]> {
   const out: (Uint8Array | undefined)[] = new Array(targets.length);
   const infos = await store.info([...targets, ...bases]);
   const chosen: number[] = [];
-  let budget = THIN_MAX_TOTAL;
   for (let i = 0; i < targets.length; i++) {
     const t = infos[i];
     const b = infos[targets.length + i];
     if (t === undefined || b === undefined || t.type !== b.type) continue;
     if (t.size < THIN_MIN_OBJECT || t.size > THIN_MAX_OBJECT || b.size > THIN_MAX_OBJECT) continue;
-    budget -= t.size + b.size;
-    if (budget < 0) break;
+    if (budget.bytes < t.size + b.size) break;
+    budget.bytes -= t.size + b.size;
     chosen.push(i);
   }
   if (chosen.length === 0) return out;

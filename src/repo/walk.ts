@@ -11,7 +11,7 @@ import { commitGraph } from './commit-graph.js';
 import { classifyWants, type ObjectPlanInput, planCommits } from './commit-walk.js';
 import { peel } from './revision.js';
 import { walkTrees } from './tree-walk.js';
-import { pairByPath } from './thin-bases.js';
+import { type ThinPairs, type TreePair, pairByPath } from './thin-bases.js';
 
 export { INFINITE_DEPTH, isAncestor, type ObjectPlanInput, wantsReachCommon } from './commit-walk.js';
 export { reachableObjects } from './tree-walk.js';
@@ -25,6 +25,8 @@ export interface ObjectPlan {
   clientObjects?: Set<Oid>;
   /** With `clientObjects`: sent objects -> the client's or another sent object at the same path (thin-bases.ts), bases to try for objects that would go whole. */
   preferredBases?: Map<Oid, Oid>;
+  /** Sent objects whose preferred base is another sent object -> the client's version at the same path, the base to try when that one fails. */
+  clientBases?: Map<Oid, Oid>;
 }
 
 /** Blob sizes read at a time for `blob:limit`. */
@@ -57,11 +59,11 @@ export async function planObjects(store: ObjectStore, input: ObjectPlanInput): P
   // then each sent commit's tree against each sent parent's (the parent's version pairs with the
   // child's: older versions of a pushed history are stored as deltas of newer ones, so this is the
   // same direction) and against its first parent the client has.
-  let preferredBases: Map<Oid, Oid> | undefined;
+  let thinPairs: ThinPairs | undefined;
   if (clientObjects !== undefined && edgeRoots.length > 0 && wants.commits.length > 0) {
     const graph = commitGraph(store);
     const wantRoots = (await graph.records(wants.commits)).flatMap((r) => (r === undefined ? [] : [r.tree]));
-    const pairs: (readonly [Oid, Oid])[] = wantRoots.map((w) => [edgeRoots[0]!, w] as const);
+    const pairs: TreePair[] = wantRoots.map((w) => [edgeRoots[0]!, w, true] as const);
     const sent = new Set(included);
     const records = await graph.records(included);
     const treeOf = new Map<Oid, Oid>();
@@ -76,11 +78,18 @@ export async function planObjects(store: ObjectStore, input: ObjectPlanInput): P
         const parentTree = treeOf.get(q);
         if (parentTree === undefined) continue;
         // Every sent parent (a merged branch's tip too), and the first parent the client has.
-        if (sent.has(q)) pairs.push([tree, parentTree]);
-        else if (!client) pairs.push([parentTree, tree]), (client = true);
+        if (sent.has(q)) pairs.push([tree, parentTree, false]);
+        else if (!client) pairs.push([parentTree, tree, true]), (client = true);
       }
     });
-    preferredBases = await pairByPath(store, pairs);
+    // Last, so only as a fallback where a pack pairing met an object first: each sent commit's
+    // tree against the client's, so a version that cannot take its pack pair's object as a base
+    // (a cycle: that object is stored as a delta of it) still goes as a delta of the client's.
+    for (const c of included) {
+      const tree = treeOf.get(c);
+      if (tree !== undefined) pairs.push([edgeRoots[0]!, tree, true]);
+    }
+    thinPairs = await pairByPath(store, pairs);
   }
   const clientHas = wants.trees.length + wants.blobs.length === 0 ? undefined : (clientObjects ?? new Set(seen));
 
@@ -162,6 +171,7 @@ export async function planObjects(store: ObjectStore, input: ObjectPlanInput): P
     shallow,
     unshallow,
     ...(clientObjects ? { clientObjects } : {}),
-    ...(preferredBases && preferredBases.size > 0 ? { preferredBases } : {}),
+    ...(thinPairs && thinPairs.bases.size > 0 ? { preferredBases: thinPairs.bases } : {}),
+    ...(thinPairs && thinPairs.client.size > 0 ? { clientBases: thinPairs.client } : {}),
   };
 }

@@ -161,4 +161,50 @@ describe('thin fetch', () => {
     await g2.ok(['checkout', '-q', '-b', 'main', 'origin/main'], dest);
     for (const f of [0, 1, 3]) expect(fs.readFileSync(join(dest, `file${f}.ts`), 'utf8')).toBe(fs.readFileSync(join(w2, `file${f}.ts`), 'utf8'));
   });
+  it('a version whose pack pairing would close a cycle goes as a delta of the client’s version at its path', async () => {
+    // big.ts grows in `grow` and shrinks in `shrink`: git's push pack keeps the largest version
+    // whole and the others as deltas of it, so the grown version's pack pairing (its child's
+    // version, a delta of it) would close a cycle. Its commit's parent is not the client's:
+    // only the pairing of each sent commit's tree with the client's finds the client's version.
+    const [g3, s3, w3] = [g, server, dirs.make('lg-shrunk-')];
+    await g3.ok(['init', '-q', '-b', 'main', w3]);
+    const lines = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => `// ${words(7000 + from + i, 8)}`);
+    const base = lines(0, 300);
+    const commit = async (msg: string) => {
+      await g3.ok(['add', '-A'], w3);
+      await g3.ok(['commit', '-q', '-m', msg], w3);
+    };
+    fs.writeFileSync(join(w3, 'big.ts'), `${base.join('\n')}\n`);
+    fs.writeFileSync(join(w3, 'other.ts'), fileBody(3, 0));
+    await commit('base');
+    await g3.ok(['branch', 'old'], w3);
+    fs.writeFileSync(join(w3, 'other.ts'), fileBody(3, 1));
+    await commit('other');
+    fs.writeFileSync(join(w3, 'big.ts'), `${[...base, ...lines(300, 400)].join('\n')}\n`);
+    await commit('grow');
+    fs.writeFileSync(join(w3, 'big.ts'), `${[...base.slice(0, 250), ...lines(300, 340)].join('\n')}\n`);
+    await commit('shrink');
+    await engine.createRepo('shrunk');
+    await g3.ok(['push', '-q', `${s3.url}/shrunk.git`, 'main', 'old'], w3);
+
+    const repo = await engine.getRepo('shrunk');
+    const [main, old] = [(await repo.resolve('main')) as Oid, (await repo.resolve('old')) as Oid];
+    const rev = async (r: string) => (await g3.ok(['rev-parse', r], w3)).trim() as Oid;
+    const { planObjects } = await import('../../src/repo/walk.js');
+    const plan = await planObjects(internalsOf(repo).objects, { wants: [main], haves: [old], thinPack: true, ofsDelta: true });
+    const grown = await rev('main~1:big.ts');
+    expect(plan.preferredBases!.get(grown)).toBe(await rev('main:big.ts'));
+    expect(plan.clientBases!.get(grown)).toBe(await rev('old:big.ts'));
+    const answer = await internalsOf(repo).fetchPack({ wants: [main], haves: [old], thinPack: true, ofsDelta: true });
+    const chunks: Uint8Array[] = [];
+    for await (const c of answer.pack) chunks.push(c);
+    // No blob goes whole: the grown version went whole before.
+    expect(packEntryTypes(concat(chunks)).filter((t) => t === 3)).toEqual([]);
+
+    const dest = join(dirs.make('lg-shrunk-clone-'), 'c');
+    await g3.ok(['clone', '-q', '--single-branch', '--branch', 'old', `${s3.url}/shrunk.git`, dest]);
+    await g3.ok(['fetch', '-q', 'origin', 'main:refs/remotes/origin/main'], dest);
+    await g3.ok(['fsck', '--strict', '--no-progress'], dest);
+    expect((await g3.ok(['rev-parse', 'origin/main~1:big.ts'], dest)).trim()).toBe(grown);
+  });
 });
