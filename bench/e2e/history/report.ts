@@ -5,7 +5,7 @@
 import type { Result } from '../../shared/measure.js';
 import { ratio } from '../../shared/stats.js';
 import { mdTable, textTable, type Row } from '../report.js';
-import type { HistoryReport } from './workload.js';
+import { FETCH_RUNS, type HistoryReport } from './workload.js';
 
 const HEADER = ['measurement', 'level-git', 'cgit', 'cgit-gc', 'ratio', 'target', ''];
 
@@ -98,18 +98,16 @@ export function historyRows(h: HistoryReport): { rows: Row[]; failures: string[]
   add('full clone: time', timeCells('full'), ratio(time('full', 'level-git'), time('full', 'cgit')), '<=', 1);
   add('full clone: time / C git after gc', timeCells('full'), ratio(time('full', 'level-git'), time('full', 'cgit-gc')), '<=', 1);
   add('full clone: server CPU / C git after gc', cpuCells('full'), ratio(cpu('full', 'level-git'), cpu('full', 'cgit-gc')), '<=', 0.5);
-  const first = (s: string): number | undefined => {
-    const x = at('full', s)?.samples[0];
+  const first = (step: string, s: string): number | undefined => {
+    const x = at(step, s)?.samples[0];
     return x?.ok ? x.ms : undefined;
   };
-  add(
-    'full clone: first run (nothing cached)',
-    [secs(first('level-git')), secs(first('cgit')), secs(first('cgit-gc'))],
-    ratio(first('level-git'), first('cgit')),
-  );
+  const firstCells = (step: string): [string, string, string] => [secs(first(step, 'level-git')), secs(first(step, 'cgit')), secs(first(step, 'cgit-gc'))];
+  add('full clone: first run (nothing cached)', firstCells('full'), ratio(first('full', 'level-git'), first('full', 'cgit')));
   add('full clone: server peak RSS', rssCells('full'), ratio(at('full', 'level-git')?.peakRssKb ?? undefined, at('full', 'cgit')?.peakRssKb ?? undefined));
   add('full clone: bytes on the wire', wireCells('full'), ratio(at('full', 'level-git')?.bytes ?? undefined, at('full', 'cgit')?.bytes ?? undefined));
   add('fetch of the 10 newest commits: time', timeCells('fetch'), ratio(time('fetch', 'level-git'), time('fetch', 'cgit')), '<=', 1);
+  add('fetch: first run (the first fetch the server answers)', firstCells('fetch'), ratio(first('fetch', 'level-git'), first('fetch', 'cgit')));
   add('fetch: server CPU / C git after gc', cpuCells('fetch'), ratio(cpu('fetch', 'level-git'), cpu('fetch', 'cgit-gc')));
   add('fetch: bytes on the wire', wireCells('fetch'), ratio(at('fetch', 'level-git')?.bytes ?? undefined, at('fetch', 'cgit')?.bytes ?? undefined));
   add('depth-1 clone, warm: time', timeCells('depth1'), ratio(time('depth1', 'level-git'), time('depth1', 'cgit')), '<=', 0.5);
@@ -138,7 +136,7 @@ function intro(h: HistoryReport): string {
   const p = h.params;
   return (
     `History scale: ${f.id}, ${f.label}; tip ${f.files} files, ${(f.bytes / 1e6).toFixed(1)} MB. ` +
-    `Up to ${p.runs} runs per server and step (medians; CPU: means), each step bounded at ${p.timeoutS} s, ` +
+    `Up to ${p.runs} runs per server and step (the push: one; the fetch: at least ${FETCH_RUNS}; medians; CPU: means), each step bounded at ${p.timeoutS} s, ` +
     `level-git's heap at ${p.heapMb} MiB. git gc of C git's copy: ${secs(h.gcMs)}.`
   );
 }

@@ -28,6 +28,12 @@ const SEED = 1;
 const STEP_BUDGET_MS = 180_000;
 /** How many of the newest commits the incremental fetch brings. */
 const FETCH_COMMITS = 10;
+/**
+ * Runs of the fetch at least, whatever `--history-runs` says: a fetch is cheap at any history
+ * size, and its first run after the full clones (a request path not taken yet in that process,
+ * reported on its own row) is not what a server that has been serving fetches answers.
+ */
+export const FETCH_RUNS = 3;
 
 /** One bounded process run: its result, and whether the bound ended it. */
 export interface BoundedRun extends RunResult {
@@ -446,7 +452,7 @@ export async function runHistory(o: BenchOptions, log: Log, work: string, clones
         rmSync(dest, { recursive: true, force: true });
         return { ms: r.ms, ok: r.code === 0, ...(r.code !== 0 ? { error: failure(r, timeoutMs) } : {}) };
       };
-      await rounds('fetch', all, fetchOp);
+      await rounds('fetch', all, fetchOp, { runs: Math.max(h.runs, FETCH_RUNS) });
       rmSync(template, { recursive: true, force: true });
     }
 
