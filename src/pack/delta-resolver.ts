@@ -29,9 +29,10 @@ export interface PackObject {
   entry?: Uint8Array;
   /**
    * For an entry that arrived as a delta: its base and the (inflated) delta data; for a tree,
-   * `prefix`: how many first bytes of `body` are its base's (pack/delta.ts `deltaPrefix`).
+   * `prefix`: how many first bytes of `body` are its base's (pack/delta.ts `deltaPrefix`);
+   * `depth`: its chain's length in this pack (1: its base is whole or outside the pack).
    */
-  delta?: { base: Oid; data: Uint8Array; prefix?: number };
+  delta?: { base: Oid; data: Uint8Array; prefix?: number; depth?: number };
   /**
    * For an entry that arrived as a delta: the delta as a stored OBJ_REF_DELTA entry (header,
    * base id, the zlib stream exactly as it arrived), so keeping it costs no deflate.
@@ -385,7 +386,7 @@ export class DeltaResolver {
     const body = applyDelta(src, delta, this.#o.maxObjectSize, this.#allocBody);
     const oid = hashObject(base.type, body);
     const { stored, entry: deltaEntry } = storedDeltaEntry(TYPE_NUMBERS[base.type], body.length, delta.length, base.oid, zlib, this.#alloc);
-    const link = base.type === 'tree' ? { base: base.oid, data: delta, prefix: deltaPrefix(delta) } : { base: base.oid, data: delta };
+    const link = base.type === 'tree' ? { base: base.oid, data: delta, prefix: deltaPrefix(delta), depth } : { base: base.oid, data: delta, depth };
     this.#emit({ oid, type: base.type, body, delta: link, deltaEntry, stored });
     const packed = base.packed === NO_PACKED ? NO_PACKED : (this.#packed?.add(oid, zlib, delta.length, base.packed, body.length) ?? NO_PACKED);
     this.#resolved(offset, { oid, type: base.type, depth, packed }, body);

@@ -88,9 +88,11 @@ export function serveJob(port: JobPort): void {
         if (aborted) throw new Aborted();
         credits--;
         const ratio = start.options.wholeBesideDeltas;
-        if (ratio !== undefined) addWholes(batch, ratio);
+        const dropDepth = start.options.dropBlobBodies;
+        if (ratio !== undefined) addWholes(batch, ratio, dropDepth);
         const transfer = new Set<ArrayBuffer>();
-        const wire = toWireBatch(batch, transfer, (o) => internals.retains?.(o.oid, o.body) ?? true, start.options.dropDeltaData, spare);
+        const drops = dropDepth === undefined ? undefined : droppable;
+        const wire = toWireBatch(batch, transfer, (o) => internals.retains?.(o.oid, o.body) ?? true, start.options.dropDeltaData, spare, drops);
         if (wire.loose.buffer === spare) spare = undefined;
         send({ t: 'batch', batch: wire }, [...transfer]);
       }
@@ -109,11 +111,21 @@ export function serveJob(port: JobPort): void {
  * 1/`ratio` of its body, here rather than on the consumer's thread, which would deflate it to
  * choose the smaller form.
  */
-function addWholes(batch: PackObject[], ratio: number): void {
+function addWholes(batch: PackObject[], ratio: number, dropDepth: number | undefined): void {
   for (const o of batch as ReadObject[]) {
     if (o.deltaEntry === undefined) continue;
     let head = 2;
     for (let rest = o.body.length; rest >= 128; rest = Math.floor(rest / 128)) head++;
-    if ((head + o.deltaEntry.length) * ratio >= o.body.length) o.whole = encodePacked(o.type, o.body);
+    const deep = dropDepth !== undefined && o.type === 'blob' && (o.delta?.depth ?? Infinity) > dropDepth;
+    if (deep || (head + o.deltaEntry.length) * ratio >= o.body.length) o.whole = encodePacked(o.type, o.body);
   }
+}
+
+/**
+ * `dropBlobBodies`: whether a blob's body stays in the worker: one the consumer can store without
+ * it (a whole entry, or a delta's `D` value with its whole entry where it may be wanted).
+ */
+function droppable(o: ReadObject): boolean {
+  if (o.type !== 'blob' || o.streamed !== undefined || o.piece !== undefined) return false;
+  return o.deltaEntry === undefined ? o.entry !== undefined : o.stored !== undefined;
 }

@@ -40,8 +40,17 @@ const AHEAD = 4;
  * for it to fill again: those views are empty from then on, so the consumer must not keep them
  * (entries, `whole` and `stored` stay valid). Fresh memory costs ~2.4 ms per MiB on a VM where
  * a reused buffer costs 0.03: on a long history's pack the bodies are hundreds of MiB.
+ * `dropBlobBodies` (a depth n): in a worker, a blob that arrived whole (it has `entry`) or as a
+ * delta (it has `stored`) arrives with an empty body and its size in `ReadObject.dropped`; a
+ * blob delta deeper than n in the pack also carries its deflated whole entry (`whole`), for a
+ * consumer that stores chains of at most n. Bodies the consumer does not read never cross.
  */
-export type ReadAutoOptions = ReadPackOptions & { wholeBesideDeltas?: number; dropDeltaData?: boolean; recycleBodies?: boolean };
+export type ReadAutoOptions = ReadPackOptions & {
+  wholeBesideDeltas?: number;
+  dropDeltaData?: boolean;
+  recycleBodies?: boolean;
+  dropBlobBodies?: number;
+};
 
 /** Reads a pack like `readPack`, in a worker thread when `options.worker` and the platform allow. */
 export async function* readPackAuto(source: AsyncIterable<Uint8Array>, options: ReadAutoOptions = {}): AsyncGenerator<ReadObject[]> {
@@ -105,6 +114,7 @@ const LIMITS = [
   'wholeBesideDeltas',
   'dropDeltaData',
   'recycleBodies',
+  'dropBlobBodies',
 ] as const;
 
 /** A queue of what the worker sent, read by the generator (`loose`: the buffer given back with the next pull). */

@@ -15,6 +15,8 @@ import type { ReadPackOptions } from './pack-reader.js';
 export interface ReadObject extends PackObject {
   /** For a delta whose stored form is not surely smaller than the whole entry: the whole entry, deflated by the reader. */
   whole?: Uint8Array;
+  /** Set when the reader's worker left the body out (`dropBlobBodies`; `body` is then empty): its size. */
+  dropped?: number;
 }
 
 /** Options a worker can be sent (no function). */
@@ -22,6 +24,7 @@ export type WorkerReadOptions = Omit<ReadPackOptions, 'getBase' | 'worker' | 'in
   wholeBesideDeltas?: number;
   dropDeltaData?: boolean;
   recycleBodies?: boolean;
+  dropBlobBodies?: number;
 };
 
 /** Main thread to worker. */
@@ -111,10 +114,11 @@ export interface WireBatch {
   big: Uint8Array[];
 }
 
-const FIELDS = 17;
-/** Table columns after the part slots: a streamed object's size, a tree delta's prefix. */
+const FIELDS = 18;
+/** Table columns after the part slots: a streamed object's size, a tree delta's prefix, a dropped body's size (-1: none). */
 const STREAMED_AT = 15;
 const PREFIX_AT = 16;
+const DROPPED_AT = 17;
 /** Part slots in a table row: (ref, length) at 1 + 2 * slot. */
 const BODY = 0;
 const ENTRY = 1;
@@ -139,12 +143,13 @@ export function toWireBatch(
   keeps: (o: PackObject) => boolean,
   dropDeltaData = false,
   spare?: ArrayBuffer,
+  drops: (o: ReadObject) => boolean = () => false,
 ): WireBatch {
   let keptBytes = 0;
   let looseBytes = 0;
   const small = (u: Uint8Array | undefined) => u !== undefined && u.byteLength < TRANSFER_MIN;
   for (const o of objects) {
-    if (small(o.body)) looseBytes += o.body.byteLength;
+    if (small(o.body) && !drops(o)) looseBytes += o.body.byteLength;
     if (!dropDeltaData && small(o.delta?.data)) looseBytes += o.delta!.data.byteLength;
     if (small(o.piece)) looseBytes += o.piece!.byteLength;
     if (small(o.entry)) keptBytes += o.entry!.byteLength;
@@ -188,7 +193,9 @@ export function toWireBatch(
     const row = i * FIELDS;
     ids[i] = o.oid;
     table[row] = TYPE_NUMBERS[o.type] | (o.delta === undefined ? 0 : HAS_DELTA) | (o.streamed === undefined ? 0 : IS_STREAMED);
-    put(row, BODY, o.body, false, o.body.byteLength >= TRANSFER_MIN && keeps(o));
+    const drop = drops(o);
+    put(row, BODY, drop ? EMPTY : o.body, false, !drop && o.body.byteLength >= TRANSFER_MIN && keeps(o));
+    table[row + DROPPED_AT] = drop ? o.body.byteLength : -1;
     put(row, ENTRY, o.entry, true);
     put(row, DATA, dropDeltaData && o.delta !== undefined ? EMPTY : o.delta?.data, false);
     put(row, DELTA_ENTRY, o.stored === undefined ? o.deltaEntry : undefined, false);
@@ -245,6 +252,8 @@ export function fromWireBatch(w: WireBatch): ReadObject[] {
     const whole = get(row, WHOLE, true);
     if (whole !== undefined) o.whole = whole;
     if (flags & IS_STREAMED) o.streamed = table[row + STREAMED_AT]!;
+    const dropped = table[row + DROPPED_AT]!;
+    if (dropped >= 0) o.dropped = dropped;
     out[i] = o;
   }
   return out;

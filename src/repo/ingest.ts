@@ -183,6 +183,10 @@ export async function ingestPack(
       dropDeltaData: true,
       // Nothing below keeps a body, delta data or piece view past its batch (pieces are never recycled).
       recycleBodies: true,
+      // Into an empty repository no blob is compared with a stored one, so a blob's body is read
+      // only when a tree names it .gitmodules or .gitattributes: then from what was stored
+      // (session.pending below). Left in the reader's worker, it is never copied across threads.
+      ...(fresh ? { dropBlobBodies: MAX_STORED_CHAIN } : {}),
       ...(Number.isFinite(streamOver) ? { streamBlobsOver: streamOver } : {}),
     };
     for await (const batch of readPack(
@@ -267,7 +271,8 @@ export async function ingestPack(
           }
           throw err;
         }
-        checked(o.oid, o.type, report ?? session.check(o.oid, o.type, o.body));
+        // A blob whose body stayed in the reader (`dropped`) is checked by session.pending() if named.
+        if (o.dropped === undefined || o.type !== 'blob') checked(o.oid, o.type, report ?? session.check(o.oid, o.type, o.body));
         const stored = existing.get(o.oid);
         if (stored !== undefined) {
           if (!equal(stored.body, o.body)) {
@@ -383,14 +388,20 @@ async function* announced(source: AsyncIterable<Uint8Array>, count: (n: number) 
  */
 function storedForm(o: ReadObject, chains: Map<Oid, number>): Uint8Array {
   const { type, body, entry, deltaEntry, oid } = o;
-  if (deltaEntry === undefined) return entry ?? encodePacked(type, body);
+  const size = o.dropped ?? body.length;
+  // The reader leaves a body out only where it sent every form this could need (dropBlobBodies).
+  const deflated = (): Uint8Array => {
+    if (o.dropped !== undefined) throw new Error(`the pack reader left out the body of ${oid}, which is needed to store it`);
+    return encodePacked(type, body);
+  };
+  if (deltaEntry === undefined) return entry ?? deflated();
   const depth = (chains.get(o.delta?.base ?? (refDeltaBase(deltaEntry) as Oid)) ?? 0) + 1;
-  if (depth > MAX_STORED_CHAIN) return o.whole ?? encodePacked(type, body);
+  if (depth > MAX_STORED_CHAIN) return o.whole ?? deflated();
   // Built by the reader (PackObject.stored) beside the ref-delta entry: no copy here.
-  const delta = o.stored ?? encodeStoredDelta(type, body.length, deltaEntry);
-  if (delta.length * SURELY_SMALLER >= body.length) {
+  const delta = o.stored ?? encodeStoredDelta(type, size, deltaEntry);
+  if (delta.length * SURELY_SMALLER >= size) {
     // Deflated by the reader's worker where it ran in one (wholeBesideDeltas).
-    const whole = o.whole ?? encodePacked(type, body);
+    const whole = o.whole ?? deflated();
     if (whole.length <= delta.length) return whole;
   }
   chains.set(oid, depth);

@@ -7,6 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { readPack, type PackObject, type ReadPackOptions } from '../../src/pack/pack-reader.js';
 import { readPackAuto } from '../../src/pack/read-pack-auto.js';
+import type { ReadObject } from '../../src/pack/worker-protocol.js';
+import { decodePacked } from '../../src/object/packed.js';
 import { applyDelta } from '../../src/pack/delta.js';
 import { hashObject, type ObjectType, type Oid } from '../../src/object/oid.js';
 import { CorruptPackError, LimitExceededError } from '../../src/errors.js';
@@ -260,6 +262,42 @@ describe('readPackAuto in a worker thread', () => {
       expectIdentical(await collect(readPackAuto(asAsync(chunks(thin, 777)), { worker: 'worker', getBase })), inline);
     }, 60_000);
   });
+
+  it('with dropBlobBodies, leaves out the bodies of blobs that can be stored without them, with their sizes', async () => {
+    const tmp = tempDir();
+    try {
+      const { repo } = makeHistoryRepo(tmp.dir);
+      const pack = new Uint8Array(git(repo, ['pack-objects', '--stdout', '-q', '--revs', '--all', '--depth=50', '--delta-base-offset'], ''));
+      const inline = await collect(readPack(asAsync(chunks(pack, 5000))));
+      const opts = { worker: 'worker', wholeBesideDeltas: 4, dropBlobBodies: 1 } as const;
+      const worker = (await collect(readPackAuto(asAsync(chunks(pack, 5000)), opts))) as ReadObject[];
+      expect(worker.map((o) => o.oid)).toEqual(inline.map((o) => o.oid));
+      let dropped = 0;
+      let deep = 0;
+      worker.forEach((o, i) => {
+        const p = inline[i]!;
+        expect(same(o.entry, p.entry)).toBe(true);
+        expect(same(o.stored, p.stored)).toBe(true);
+        if (o.dropped === undefined) {
+          expect(same(o.body, p.body)).toBe(true);
+          return;
+        }
+        dropped++;
+        expect([o.type, o.body.length, o.dropped]).toEqual(['blob', 0, p.body.length]);
+        // What is stored instead: the whole entry, or the D value and, past the depth, the deflated whole.
+        if (p.stored === undefined) expect(o.entry).toBeDefined();
+        else if ((p.delta?.depth ?? 0) > 1) {
+          deep++;
+          expect(same(decodePacked(o.whole!).body, p.body)).toBe(true);
+        }
+      });
+      expect(dropped).toBeGreaterThan(0);
+      expect(deep).toBeGreaterThan(0);
+      expect(worker.some((o) => o.type !== 'blob' && o.body.length > 0)).toBe(true);
+    } finally {
+      tmp.cleanup();
+    }
+  }, 60_000);
 
   it('throws the typed errors of the inline reader', async () => {
     const bomb = writePackSync([zeroBlobEntry(4 * 1024 * KiB)]);
