@@ -13,6 +13,11 @@ import { encodePacked } from '../object/packed.js';
 import { readPack, type ReadPackInternals } from './pack-reader.js';
 import { type FromWorker, type ReadObject, type ToWorker, toWire, toWireBatch } from './worker-protocol.js';
 
+/** `loose` buffers kept for reuse: the batches the consumer keeps in flight (read-pack-auto.ts AHEAD), and one. */
+const SPARES = 5;
+/** ...and at most this many bytes of them (a batch's bodies reach 16 MiB: pack-reader.ts BATCH_BYTES). */
+const SPARE_BYTES = 64 * 1024 * 1024;
+
 /** Aborted by the main thread: ends the job silently. */
 class Aborted extends Error {}
 
@@ -21,8 +26,15 @@ export function serveJob(port: JobPort): void {
   const input: (Uint8Array | null)[] = [];
   let wakeInput: (() => void) | undefined;
   let credits = 0;
-  /** A `loose` buffer the consumer gave back (recycleBodies). */
-  let spare: ArrayBuffer | undefined;
+  /** `loose` buffers the consumer gave back (recycleBodies): one per batch in flight, a few more at most. */
+  const spares: ArrayBuffer[] = [];
+  const spare = (bytes: number): ArrayBuffer | undefined => {
+    let best = -1;
+    spares.forEach((b, i) => {
+      if (b.byteLength >= bytes && (best < 0 || b.byteLength < spares[best]!.byteLength)) best = i;
+    });
+    return best < 0 ? undefined : spares.splice(best, 1)[0];
+  };
   let wakeCredit: (() => void) | undefined;
   const bases = new Map<number, { resolve: (v: Awaited<ReturnType<GetBase>>) => void; reject: (e: Error) => void }>();
   let nextId = 0;
@@ -37,7 +49,13 @@ export function serveJob(port: JobPort): void {
       wakeInput?.();
     } else if (m.t === 'pull') {
       credits++;
-      if (m.spare !== undefined && m.spare.byteLength > (spare?.byteLength ?? 0)) spare = m.spare;
+      if (m.spare !== undefined) {
+        spares.push(m.spare);
+        // Past the batches in flight or SPARE_BYTES, the smallest goes.
+        const bytes = () => spares.reduce((n, b) => n + b.byteLength, 0);
+        while (spares.length > SPARES || bytes() > SPARE_BYTES)
+          spares.splice(spares.indexOf(spares.reduce((a, b) => (b.byteLength < a.byteLength ? b : a))), 1);
+      }
       wakeCredit?.();
     } else if (m.t === 'base') {
       bases.get(m.id)?.resolve(m.found);
@@ -93,7 +111,6 @@ export function serveJob(port: JobPort): void {
         const transfer = new Set<ArrayBuffer>();
         const drops = dropDepth === undefined ? undefined : droppable;
         const wire = toWireBatch(batch, transfer, (o) => internals.retains?.(o.oid, o.body) ?? true, start.options.dropDeltaData, spare, drops);
-        if (wire.loose.buffer === spare) spare = undefined;
         send({ t: 'batch', batch: wire }, [...transfer]);
       }
       send({ t: 'done' });

@@ -134,15 +134,16 @@ const IS_STREAMED = 16;
 /**
  * Encodes `objects` as a WireBatch; buffers to transfer are added to `transfer`. `keeps(o)`: the
  * reader still reads `o.body`. `dropDeltaData`: `delta.data` crosses empty (a consumer that
- * keeps `stored` does not read it). `spare`: a `loose` buffer the consumer gave back, used
- * again when it is large enough (fresh memory costs far more than a copy: see recycleBodies).
+ * keeps `stored` does not read it). `spare(n)`: a `loose` buffer the consumer gave back of at
+ * least n bytes, if one is left, used again (fresh memory costs far more than a copy: see
+ * recycleBodies).
  */
 export function toWireBatch(
   objects: readonly ReadObject[],
   transfer: Set<ArrayBuffer>,
   keeps: (o: PackObject) => boolean,
   dropDeltaData = false,
-  spare?: ArrayBuffer,
+  spare?: (bytes: number) => ArrayBuffer | undefined,
   drops: (o: ReadObject) => boolean = () => false,
 ): WireBatch {
   let keptBytes = 0;
@@ -159,10 +160,8 @@ export function toWireBatch(
   }
   const kept = new Uint8Array(keptBytes);
   // A new buffer has room to spare (pages never written cost nothing), so the next batch fits.
-  const loose =
-    spare !== undefined && spare.byteLength >= looseBytes
-      ? new Uint8Array(spare, 0, looseBytes)
-      : new Uint8Array(new ArrayBuffer(roomFor(looseBytes)), 0, looseBytes);
+  const reused = spare?.(looseBytes);
+  const loose = new Uint8Array(reused ?? new ArrayBuffer(roomFor(looseBytes)), 0, looseBytes);
   const big: Uint8Array[] = [];
   const table = new Int32Array(objects.length * FIELDS);
   let k = 0;
