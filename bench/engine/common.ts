@@ -5,6 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import { cpus, totalmem } from 'node:os';
 import type { Bench } from 'tinybench';
+import type { Repository } from '../../src/index.js';
 
 export { realSourceFiles, collectBytes } from '../shared/files.js';
 
@@ -52,4 +53,23 @@ export function printRatios(title: string, rows: { op: string; ours: number; git
   console.log('| --- | ---: | ---: | ---: | --- |');
   for (const r of rows) console.log(`| ${r.op} | ${r.ours.toFixed(1)} ms | ${r.git.toFixed(1)} ms | ${(r.ours / r.git).toFixed(2)}× | ${r.note ?? ''} |`);
   console.log(`\nmachine: ${machine()}`);
+}
+
+/**
+ * The history bench database of bench/engine/full-clone.ts and fetch.ts: into `repo` (a repository
+ * just created in a database that did not exist), the whole of the bare repository at `from` as
+ * one pack, then its branches. Prints the time the pack took to store.
+ */
+export async function storeHistory(repo: Repository, from: string): Promise<void> {
+  const pack = git(from, ['pack-objects', '--all', '--stdout', '-q', '--delta-base-offset'], '');
+  const chunks: Uint8Array[] = [];
+  for (let i = 0; i < pack.length; i += 1 << 16) chunks.push(pack.subarray(i, i + (1 << 16)));
+  const t = performance.now();
+  await repo.indexPack(chunks);
+  console.log(`stored ${(pack.length / 1e6).toFixed(1)} MB in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  const refs = git(from, ['for-each-ref', '--format=%(refname:short) %(objectname)', 'refs/heads/']).toString().trim().split('\n');
+  for (const line of refs) {
+    const [name, sha] = line.split(' ');
+    await repo.createBranch(name!, sha!);
+  }
 }

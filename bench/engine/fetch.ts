@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import { openEngine } from '../../src/index.js';
 import { internalsOf } from '../../src/repo/internals.js';
 import type { Oid } from '../../src/object/oid.js';
-import { git } from './common.js';
+import { git, storeHistory } from './common.js';
 
 const { values } = parseArgs({
   options: {
@@ -28,19 +28,7 @@ if (values.repo === undefined || values.db === undefined) throw new Error('--rep
 const fresh = !existsSync(values.db);
 const engine = await openEngine({ path: values.db, packCache: { maxBytes: 0, warm: false } });
 const repo = fresh ? await engine.createRepo('hist') : await engine.getRepo('hist');
-if (fresh) {
-  const pack = git(values.repo, ['pack-objects', '--all', '--stdout', '-q', '--delta-base-offset'], '');
-  const chunks: Uint8Array[] = [];
-  for (let i = 0; i < pack.length; i += 1 << 16) chunks.push(pack.subarray(i, i + (1 << 16)));
-  const t = performance.now();
-  await repo.indexPack(chunks);
-  console.log(`stored ${(pack.length / 1e6).toFixed(1)} MB in ${((performance.now() - t) / 1000).toFixed(1)} s`);
-  const refs = git(values.repo, ['for-each-ref', '--format=%(refname:short) %(objectname)', 'refs/heads/']).toString().trim().split('\n');
-  for (const line of refs) {
-    const [name, sha] = line.split(' ');
-    await repo.createBranch(name!, sha!);
-  }
-}
+if (fresh) await storeHistory(repo, values.repo);
 const rev = (spec: string) => git(values.repo!, ['rev-parse', spec]).toString().trim() as Oid;
 const want = rev(values.branch);
 const have = rev(`${values.branch}~${values.back}`);
