@@ -15,7 +15,7 @@ import { NotFoundError } from '../errors.js';
 import { type Oid, oidFromBytes, oidToBytes, writeOid } from '../object/oid.js';
 import type { ObjectStore } from '../object/object-store.js';
 import { deltaEntryOf, refDeltaBaseAt } from '../object/packed.js';
-import { deltasAgainst, thinBudget } from './thin-bases.js';
+import { thinDeltas } from './thin-bases.js';
 import { writePackBatches, type PackBatch } from '../pack/pack-writer.js';
 import { isChunked } from '../object/chunked.js';
 
@@ -176,39 +176,35 @@ async function* plannedBatches(
     while (lookups.length < Math.min(starts.length, k + 1 + LOOKAHEAD)) lookups.push(lookup(starts[lookups.length]!));
   }
   if (tryThin.length > 0) {
-    // Deltas against the client's objects or the pack's: those worth it go with the deltas; those
-    // that fail try the client's version where the first base was the pack's; the rest go whole now.
-    const budget = thinBudget();
+    // Deltas against the client's objects or the pack's (thin-bases.ts): those worth it go with
+    // the deltas, the rest whole now.
     // Whether the chain from position `from` reaches `to` (a base of the pack that is, or will
     // be, a delta of `to`: taking it would close a cycle, so `to` goes whole instead).
     const reaches = (from: number, to: number): boolean => {
       for (let x = from, k = 0; x >= 0 && k <= n; x = base[x]!, k++) if (x === to) return true;
       return false;
     };
-    // Sends each of `positions` as its delta against `bases`' object where that is worth it; returns the others.
-    const tryBases = async (positions: number[], bases: Map<number, Oid>): Promise<number[]> => {
-      const made = await deltasAgainst(
-        objects,
-        hexAt(ids, positions),
-        positions.map((p) => bases.get(p)!),
-        budget,
-      );
-      const failed: number[] = [];
-      positions.forEach((p, i) => {
-        const entry = made[i];
-        const b = entry === undefined ? -1 : position.get(entry, refDeltaBaseAt(entry));
-        if (entry === undefined || (b >= 0 && reaches(b, p))) failed.push(p);
-        else {
-          base[p] = b >= 0 ? b : THIN;
-          kept.hold(p, entry);
-        }
-      });
-      return failed;
-    };
-    const failed = await tryBases(tryThin, prefer);
-    const again = failed.filter((p) => fallback.has(p));
-    const rest = again.length === 0 ? failed : failed.filter((p) => !fallback.has(p)).concat(await tryBases(again, fallback));
-    yield* readPositions(objects, ids, rest, kept, onBatch);
+    const rest = await thinDeltas(
+      objects,
+      hexAt(ids, tryThin),
+      tryThin.map((p) => prefer.get(p)!),
+      tryThin.map((p) => fallback.get(p)),
+      (i, entry) => {
+        const p = tryThin[i]!;
+        const b = position.get(entry, refDeltaBaseAt(entry));
+        if (b >= 0 && reaches(b, p)) return false;
+        base[p] = b >= 0 ? b : THIN;
+        kept.hold(p, entry);
+        return true;
+      },
+    );
+    yield* readPositions(
+      objects,
+      ids,
+      rest.map((i) => tryThin[i]!),
+      kept,
+      onBatch,
+    );
   }
   const wasDelta = new Uint8Array(n);
   for (let i = 0; i < n; i++) if (base[i] !== WHOLE) wasDelta[i] = 1;

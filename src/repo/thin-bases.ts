@@ -4,7 +4,7 @@
  * name, both trees or both blobs, pairs the new object with the client's version of it
  * (`pairByPath`); between two trees the pack sends (a commit's and its parent's), the older
  * version with the newer one. Pack writing (pack-out.ts) sends such an object that would go
- * whole as a delta against its pair instead (`deltasAgainst`), when that is much smaller: what
+ * whole as a delta against its pair instead (`thinDeltas`), when that is much smaller: what
  * git's pack-objects does with the trees at the client's edge. In a pushed
  * history the newest version of a file is usually the one stored whole (older ones are deltas
  * of it), so without this a fetch of a few commits sends every changed file whole.
@@ -16,7 +16,7 @@
  *
  * Pairing opens only changed subtrees, level by level (one batched read per level), at most
  * `maxTrees` trees in all; what is left past that is simply not paired. Making the deltas
- * (`deltasAgainst`) is bounded too: objects of 64 bytes to 1 MiB, 32 MiB of bodies per pack.
+ * (`thinDeltas`) is bounded too: objects of 64 bytes to 1 MiB, 32 MiB of bodies per pack.
  */
 import { type Oid, oidToBytes } from '../object/oid.js';
 import type { ObjectStore } from '../object/object-store.js';
@@ -104,27 +104,50 @@ const THIN_MIN_OBJECT = 64;
 /** Bytes of bodies (targets and bases) one pack may diff in all. */
 const THIN_MAX_TOTAL = 32 << 20;
 
-/** What is left of one pack's THIN_MAX_TOTAL (deltasAgainst takes from it). */
-export interface ThinBudget {
-  bytes: number;
-}
-
-/** A fresh budget for one pack. */
-export function thinBudget(): ThinBudget {
-  return { bytes: THIN_MAX_TOTAL };
+/**
+ * The thin-pack deltas of one pack's `targets`: each made against `first[i]` (the client's object
+ * or another of the pack's) and, where that gives none worth sending or `accept` refuses it (a base
+ * in the pack whose chain leads back to the target), against `fallback[i]` (the client's version,
+ * ThinPairs.client) when there is one. `accept(i, entry)` takes a delta of `targets[i]` or refuses
+ * it. Returns the indexes that took none (they go whole). Bounded by THIN_MAX_TOTAL for the pack.
+ */
+export async function thinDeltas(
+  store: ObjectStore,
+  targets: readonly Oid[],
+  first: readonly Oid[],
+  fallback: readonly (Oid | undefined)[],
+  accept: (i: number, entry: Uint8Array) => boolean,
+): Promise<number[]> {
+  const budget = { bytes: THIN_MAX_TOTAL };
+  const round = async (at: number[], bases: (i: number) => Oid): Promise<number[]> => {
+    const made = await deltasAgainst(
+      store,
+      at.map((i) => targets[i]!),
+      at.map(bases),
+      budget,
+    );
+    return at.filter((i, k) => made[k] === undefined || !accept(i, made[k]!));
+  };
+  const failed = await round(
+    targets.map((_, i) => i),
+    (i) => first[i]!,
+  );
+  const again = failed.filter((i) => fallback[i] !== undefined);
+  if (again.length === 0) return failed;
+  const still = new Set(await round(again, (i) => fallback[i]!));
+  return failed.filter((i) => fallback[i] === undefined || still.has(i));
 }
 
 /**
- * A ref-delta entry of each of `targets` against `bases[i]` (the client's object or another of
- * the pack's), where the delta is under half the object; undefined where not (or past the bounds above: that object simply
- * goes whole). Bodies are read resolved, in one `readMany`. `budget`: the bodies one pack may
- * still diff (shared by its calls).
+ * A ref-delta entry of each of `targets` against `bases[i]`, where the delta is under half the
+ * object; undefined where not (or past the bounds above: that object simply goes whole). Bodies
+ * are read resolved, in one `readMany`. `budget.bytes`: the bodies the pack may still diff.
  */
-export async function deltasAgainst(
+async function deltasAgainst(
   store: ObjectStore,
   targets: readonly Oid[],
   bases: readonly Oid[],
-  budget: ThinBudget = thinBudget(),
+  budget: { bytes: number },
 ): Promise<(Uint8Array | undefined)[]> {
   const out: (Uint8Array | undefined)[] = new Array(targets.length);
   const infos = await store.info([...targets, ...bases]);
