@@ -26,14 +26,15 @@ export function serveJob(port: JobPort): void {
   const input: (Uint8Array | null)[] = [];
   let wakeInput: (() => void) | undefined;
   let credits = 0;
-  /** `loose` buffers the consumer gave back (recycleBodies): one per batch in flight, a few more at most. */
+  /** `loose` buffers the consumer gave back (recycleBodies), smallest first: one per batch in flight, a few more at most. */
   const spares: ArrayBuffer[] = [];
+  let spareBytes = 0;
+  // The smallest that holds `bytes`.
   const spare = (bytes: number): ArrayBuffer | undefined => {
-    let best = -1;
-    spares.forEach((b, i) => {
-      if (b.byteLength >= bytes && (best < 0 || b.byteLength < spares[best]!.byteLength)) best = i;
-    });
-    return best < 0 ? undefined : spares.splice(best, 1)[0];
+    const i = spares.findIndex((b) => b.byteLength >= bytes);
+    if (i < 0) return undefined;
+    spareBytes -= spares[i]!.byteLength;
+    return spares.splice(i, 1)[0];
   };
   let wakeCredit: (() => void) | undefined;
   const bases = new Map<number, { resolve: (v: Awaited<ReturnType<GetBase>>) => void; reject: (e: Error) => void }>();
@@ -50,11 +51,12 @@ export function serveJob(port: JobPort): void {
     } else if (m.t === 'pull') {
       credits++;
       if (m.spare !== undefined) {
-        spares.push(m.spare);
+        const given = m.spare;
+        const at = spares.findIndex((b) => b.byteLength > given.byteLength);
+        spares.splice(at < 0 ? spares.length : at, 0, given);
+        spareBytes += given.byteLength;
         // Past the batches in flight or SPARE_BYTES, the smallest goes.
-        const bytes = () => spares.reduce((n, b) => n + b.byteLength, 0);
-        while (spares.length > SPARES || bytes() > SPARE_BYTES)
-          spares.splice(spares.indexOf(spares.reduce((a, b) => (b.byteLength < a.byteLength ? b : a))), 1);
+        while (spares.length > SPARES || spareBytes > SPARE_BYTES) spareBytes -= spares.shift()!.byteLength;
       }
       wakeCredit?.();
     } else if (m.t === 'base') {
