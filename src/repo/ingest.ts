@@ -387,25 +387,26 @@ async function* announced(source: AsyncIterable<Uint8Array>, count: (n: number) 
  * the whole entry (the one that arrived, or deflated here).
  */
 function storedForm(o: ReadObject, chains: Map<Oid, number>): Uint8Array {
-  const { type, body, entry, deltaEntry, oid } = o;
-  const size = o.dropped ?? body.length;
-  // The reader leaves a body out only where it sent every form this could need (dropBlobBodies).
-  const deflated = (): Uint8Array => {
-    if (o.dropped !== undefined) throw new Error(`the pack reader left out the body of ${oid}, which is needed to store it`);
-    return encodePacked(type, body);
-  };
-  if (deltaEntry === undefined) return entry ?? deflated();
+  const { type, entry, deltaEntry, oid } = o;
+  const size = o.dropped ?? o.body.length;
+  if (deltaEntry === undefined) return entry ?? deflated(o);
   const depth = (chains.get(o.delta?.base ?? (refDeltaBase(deltaEntry) as Oid)) ?? 0) + 1;
-  if (depth > MAX_STORED_CHAIN) return o.whole ?? deflated();
+  if (depth > MAX_STORED_CHAIN) return o.whole ?? deflated(o);
   // Built by the reader (PackObject.stored) beside the ref-delta entry: no copy here.
   const delta = o.stored ?? encodeStoredDelta(type, size, deltaEntry);
   if (delta.length * SURELY_SMALLER >= size) {
     // Deflated by the reader's worker where it ran in one (wholeBesideDeltas).
-    const whole = o.whole ?? deflated();
+    const whole = o.whole ?? deflated(o);
     if (whole.length <= delta.length) return whole;
   }
   chains.set(oid, depth);
   return delta;
+}
+
+/** The whole entry of `o`, deflated here. The reader leaves a body out only where it sent every form storedForm could need (dropBlobBodies). */
+function deflated(o: ReadObject): Uint8Array {
+  if (o.dropped !== undefined) throw new Error(`the pack reader left out the body of ${o.oid}, which is needed to store it`);
+  return encodePacked(o.type, o.body);
 }
 
 const NONE_STORED: ReadonlyMap<Oid, RawObject> = new Map();
