@@ -93,6 +93,12 @@ export function assignGenerations(pending: ReadonlyMap<Oid, { parents: readonly 
   }
 }
 
+/** The write of one commit's record, with the commit's id. */
+export interface RecordPut {
+  oid: Oid;
+  op: KvOp & { type: 'put' };
+}
+
 /** The commit graph of one repository's object store. */
 export class CommitGraph {
   readonly #kv: Kv;
@@ -215,10 +221,11 @@ export class CommitGraph {
 
   /**
    * Writes of the records of new commits (a pack's, an API commit's): generations from the
-   * parents among them or from stored records. A commit whose ancestry has no records yet
-   * gets none here (it is computed on first need instead of making the write walk history).
+   * parents among them or from stored records, each with its commit's id, parents before their
+   * children (by generation). A commit whose ancestry has no records yet gets none here (it is
+   * computed on first need instead of making the write walk history).
    */
-  async recordsFor(commits: ReadonlyMap<Oid, CommitFacts>, shallow?: ReadonlySet<string>): Promise<KvOp[]> {
+  async recordsFor(commits: ReadonlyMap<Oid, CommitFacts>, shallow?: ReadonlySet<string>): Promise<RecordPut[]> {
     const outside = new Set<Oid>();
     for (const f of commits.values()) for (const p of f.parents) if (!commits.has(p)) outside.add(p);
     const ask = [...outside];
@@ -228,17 +235,17 @@ export class CommitGraph {
     // A shallow fetch's boundary commits: their absent parents count as generation 0.
     for (const oid of shallow ?? []) for (const p of commits.get(oid as Oid)?.parents ?? []) if (!gens.has(p) && !commits.has(p)) gens.set(p, 0);
     assignGenerations(commits, gens);
-    const ops: KvOp[] = [];
+    const puts: (RecordPut & { generation: number })[] = [];
     for (const [oid, f] of commits) {
       const generation = gens.get(oid);
       if (generation === undefined) continue;
       // Not cached: the write may still fail; the record is cached when first read.
-      ops.push(this.#put(oid, { ...f, generation }));
+      puts.push({ oid, generation, op: this.#put(oid, { ...f, generation }) });
     }
-    return ops;
+    return puts.sort((a, b) => a.generation - b.generation);
   }
 
-  #put(oid: Oid, r: CommitRecord): KvOp {
+  #put(oid: Oid, r: CommitRecord): KvOp & { type: 'put' } {
     return { type: 'put', key: commitGraphKey(this.#store.repoId, oidToBytes(oid)), value: encodeCommitRecord(r) };
   }
 }

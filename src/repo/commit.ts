@@ -235,7 +235,8 @@ async function buildAndMove(core: RepoCore, plan: CommitPlan): Promise<CommitRes
     const sha = writer.add('commit', commitBody);
     refuseIfBad(sha, 'commit', checkObject('commit', commitBody, fsck));
     // Its commit-graph record, in the objects' batch (one computed on first need when missing).
-    await writer.flush(await commitGraph(ctx.objects).recordsFor(new Map([[sha, { tree: newTree, parents, time: plan.committer.timestamp }]])));
+    const records = await commitGraph(ctx.objects).recordsFor(new Map([[sha, { tree: newTree, parents, time: plan.committer.timestamp }]]));
+    await writer.flush(records.map((r) => r.op));
     // Every object not in the parent's tree was just written whole, unless it names a blob stored beforehand.
     if (plan.wholeObjects) noteWholeCommit(ctx, sha, parent);
     // Its trees and the commit are decoded from what was just written, not read back by the next walk.

@@ -20,7 +20,10 @@
  * ONE_BATCH_KEYS objects or its memory quarantine's bytes, its blobs and trees land as they are
  * checked, a batch of the reader's at a time while the reader goes on, each after the one before
  * and a delta never before its base; only its commits and tags (and streamed blobs' markers, and
- * deltas whose base waits with them) wait for the last batch. That hides LevelDB's writes behind
+ * deltas whose base waits with them) wait for the reading to end. Its commits then land through
+ * it too, with their commit-graph records, by generation in batches (a commit after its parents,
+ * so a crash leaves no landed commit with a missing ancestor), and only its tags and the sweep
+ * marker's withdrawal wait for the last batch. That hides LevelDB's writes behind
  * the reading and writes a long history once, where it used to be spilled to the quarantine range
  * and copied out of it. The first batch carries a sweep marker (sweep-state.ts) and the last
  * withdraws it. If the pack then fails, what landed is unreferenced: it is deleted again when no
@@ -33,6 +36,7 @@ import type { ObjectType, Oid } from '../object/oid.js';
 import { oidToBytes } from '../object/oid.js';
 import { isStoredDelta } from '../object/packed.js';
 import { StorageError } from '../errors.js';
+import type { RecordPut } from './commit-graph.js';
 
 /** Packs of at most this many objects (and graph records), none spilled, land in one batch. */
 export const ONE_BATCH_KEYS = 16_384;
@@ -56,16 +60,18 @@ export interface Quarantined {
 }
 
 /**
- * Writes every quarantined object under `O` or `D` by its form, and `last` (the commit-graph
- * records) with the pack's commits and tags: in one batch, or in the order of the module comment.
+ * Writes every quarantined object under `O` or `D` by its form, and `graph` (the commit-graph
+ * records) and `last` with the pack's commits and tags: in one batch, or in the order of the
+ * module comment. With `early` (a pack that landed its blobs and trees early), its commits land
+ * through it as well, parents first, and only its tags, `graph` and `last` wait for the last batch.
  */
-export async function promote(kv: Kv, repoId: number, q: Quarantined, last: readonly KvOp[]): Promise<void> {
+export async function promote(kv: Kv, repoId: number, q: Quarantined, graph: readonly RecordPut[], last: readonly KvOp[], early?: EarlyLanding): Promise<void> {
   // Ids by where they go: [0] whole, [n] deltas of chain length n; commits and tags last.
   const levels: Oid[][] = [];
-  const tail: Oid[] = [];
+  const tail = new Set<Oid>();
   const place = (oid: Oid) => {
     const type = q.typeOf(oidToBytes(oid));
-    if (type === 'commit' || type === 'tag') return void tail.push(oid);
+    if (type === 'commit' || type === 'tag') return void tail.add(oid);
     const n = q.chains.get(oid) ?? 0;
     while (levels.length <= n) levels.push([]);
     levels[n]!.push(oid);
@@ -73,33 +79,58 @@ export async function promote(kv: Kv, repoId: number, q: Quarantined, last: read
   for (const oid of q.pending.keys()) place(oid);
   for (const oid of q.spilled) if (!q.pending.has(oid)) place(oid);
 
-  const atomic = q.spilled.size === 0 && q.pending.size + last.length <= ONE_BATCH_KEYS;
+  const atomic = q.spilled.size === 0 && q.pending.size + graph.length + last.length <= ONE_BATCH_KEYS;
   const held: KvOp[] = []; // the last batch: commits, tags and records, or everything when atomic
-  for (const ids of [...levels, tail]) {
+  for (const ids of levels) {
     for (let i = 0; i < ids.length; i += PROMOTE_BATCH_KEYS) {
       const ops = await putsOf(kv, repoId, q, ids.slice(i, i + PROMOTE_BATCH_KEYS));
       // A level lands before the next starts: a delta's base is one level down.
-      if (atomic || ids === tail) for (const op of ops) held.push(op);
+      if (atomic) for (const op of ops) held.push(op);
       else await batched(kv, ops);
     }
   }
+  let records = graph;
+  if (!atomic && early !== undefined) {
+    // A long history's commits (82,000 of git's, 30 MB) and records in one batch grew LevelDB's
+    // memtable and the process by ~200 MB at the very end of a push. By generation, a batch at a
+    // time, each with its record: a commit lands after its parents, so whatever prefix landed
+    // names no missing object.
+    for (let i = 0; i < graph.length; i += PROMOTE_BATCH_KEYS / 2) {
+      const chunk = graph.slice(i, i + PROMOTE_BATCH_KEYS / 2);
+      const ids = chunk.map((r) => r.oid).filter((oid) => tail.delete(oid));
+      const values = await valuesOf(kv, q, ids);
+      ids.forEach((oid, j) => early.add(oid, oidToBytes(oid), values[j]!));
+      for (const r of chunk) early.alongside(r.op);
+      await early.flush();
+    }
+    await early.done();
+    records = [];
+  }
+  const rest = [...tail];
+  for (let i = 0; i < rest.length; i += PROMOTE_BATCH_KEYS) for (const op of await putsOf(kv, repoId, q, rest.slice(i, i + PROMOTE_BATCH_KEYS))) held.push(op);
   // One at a time: a spread of a long history's records would overflow the call stack.
+  for (const r of records) held.push(r.op);
   for (const op of last) held.push(op);
   await kv.batch(held);
 }
 
-/** The puts of `ids` under `O` or `D` by their form, values from memory or read back from the quarantine range. */
+/** The puts of `ids` under `O` or `D` by their form. */
 async function putsOf(kv: Kv, repoId: number, q: Quarantined, ids: readonly Oid[]): Promise<(KvOp & { type: 'put' })[]> {
+  const values = await valuesOf(kv, q, ids);
+  return ids.map((oid, i) => storedPut(repoId, oidToBytes(oid), values[i]!));
+}
+
+/** The stored forms of `ids`, from memory or read back from the quarantine range. */
+async function valuesOf(kv: Kv, q: Quarantined, ids: readonly Oid[]): Promise<Uint8Array[]> {
   const values: (Uint8Array | undefined)[] = ids.map((oid) => q.pending.get(oid));
   const back = ids.flatMap((_, i) => (values[i] === undefined ? [i] : []));
   if (back.length > 0) {
     const vals = await kv.getMany(back.map((i) => q.qKey(ids[i]!)));
     back.forEach((i, j) => (values[i] = vals[j]));
   }
-  return ids.map((oid, i) => {
-    const v = values[i];
-    if (v === undefined) throw new StorageError(`quarantined object ${oid} vanished before promotion`);
-    return storedPut(repoId, oidToBytes(oid), v);
+  return values.map((v, i) => {
+    if (v === undefined) throw new StorageError(`quarantined object ${ids[i]} vanished before promotion`);
+    return v;
   });
 }
 
@@ -130,6 +161,9 @@ export async function batched(kv: Kv, ops: Iterable<KvOp>): Promise<void> {
 /** Bytes of an object's key (`O` or `D`, pool id, raw id): EarlyLanding records the keys it sent. */
 const KEY = 25;
 
+/** The id recorded beside a write that is not an object's (EarlyLanding.alongside): matches no id. */
+const NOT_AN_OBJECT = '' as Oid;
+
 /** A large pack's blobs and trees, landed while the pack is still read; see the module comment. */
 export class EarlyLanding {
   readonly #kv: Kv;
@@ -144,7 +178,7 @@ export class EarlyLanding {
   /** The keys sent to the database, KEY bytes each, one array per batch. */
   readonly #landed: Uint8Array[] = [];
   #marker: Uint8Array | undefined;
-  /** Objects landed (or landing). */
+  /** Objects added (landed, landing, or in the next batch). */
   count = 0;
 
   constructor(kv: Kv, repoId: number) {
@@ -156,6 +190,17 @@ export class EarlyLanding {
   add(oid: Oid, id: Uint8Array, value: Uint8Array): void {
     this.#ops.push(storedPut(this.#repoId, id, value));
     this.#oids.push(oid);
+    this.count++;
+  }
+
+  /**
+   * Adds a write of another key of the same layout (a commit's graph record) to the next batch:
+   * taken back with the objects, never served by `get`.
+   */
+  alongside(op: KvOp & { type: 'put' }): void {
+    if (op.key.length !== KEY) throw new StorageError(`a write landing early has a key of ${op.key.length} bytes, not ${KEY}`);
+    this.#ops.push(op);
+    this.#oids.push(NOT_AN_OBJECT);
   }
 
   /** The value of an object added whose write has not completed (rare: a base the reader let go). */
@@ -179,7 +224,6 @@ export class EarlyLanding {
     const record = new Uint8Array(ops.length * KEY);
     for (let i = 0; i < ops.length; i++) record.set(ops[i]!.key, i * KEY);
     this.#landed.push(record);
-    this.count += ops.length;
     let writes = ops;
     if (this.#marker === undefined) {
       const marker = sweepMarkOp(this.#repoId);

@@ -346,12 +346,13 @@ export async function ingestPack(
     }
 
     // Commit-graph records of the pack's commits, generations parents first (commit-graph.ts).
-    const graphOps = await storageOp(READING, () => commitGraph(store).recordsFor(commits, options.shallow));
+    const graph = await storageOp(READING, () => commitGraph(store).recordsFor(commits, options.shallow));
     // Promote in batches, bases before their deltas, commits last (ingest-promote.ts).
-    const last = early === undefined ? graphOps : [...graphOps, ...early.withdrawal()];
-    await storageOp(WRITING, () => promote(kv, repoId, { pending, spilled, qKey, chains, typeOf: (id) => links.typeOf(id) }, last));
+    const added = pending.size + spilled.size + (early?.count ?? 0);
+    const q = { pending, spilled, qKey, chains, typeOf: (id: Uint8Array) => links.typeOf(id) };
+    await storageOp(WRITING, () => promote(kv, repoId, q, graph, early?.withdrawal() ?? [], early));
     landed = true;
-    const result: IngestResult = { oids, added: pending.size + spilled.size + (early?.count ?? 0) };
+    const result: IngestResult = { oids, added };
     if (warnings !== undefined) result.warnings = warnings;
     return result;
   } catch (err) {

@@ -108,7 +108,7 @@ async function build(shape: Shape, records: boolean, kv = new Kv(new MemoryLevel
     facts.set(oid, { tree, parents, time: shape.times[i]! });
   });
   await writer.flush();
-  if (records) await kv.batch(await commitGraph(store).recordsFor(facts));
+  if (records) await kv.batch((await commitGraph(store).recordsFor(facts)).map((r) => r.op));
   return { store, kv, commits, under, trees };
 }
 

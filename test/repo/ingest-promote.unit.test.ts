@@ -4,6 +4,8 @@
  * - a larger one, and any spilled one, lands in batches where every delta comes after its base
  *   (chains of any length), commits and tags and the graph records come last, in one batch, and
  *   every object ends up under `O` or `D` by its form with the value it had in quarantine;
+ * - a pack landing early lands its commits and their graph records through EarlyLanding, parents
+ *   first, in bounded batches, and only its tags and the marker's withdrawal in the last batch;
  * - the engine's own database takes writes without per-operation options (`view` defaults) and
  *   reads them back like a database with other defaults;
  * - EarlyLanding sends one batch at a time, serves values until they are written, writes a sweep
@@ -20,6 +22,7 @@ import { TAG, commitGraphKey, deltaKey, objectKey, quarantineKey, quarantinePref
 import { type ObjectType, type Oid, oidFromBytes, oidToBytes } from '../../src/object/oid.js';
 import { EarlyLanding, ONE_BATCH_KEYS, PROMOTE_BATCH_KEYS, promote } from '../../src/repo/ingest-promote.js';
 import { readSweepState } from '../../src/repo/sweep-state.js';
+import type { RecordPut } from '../../src/repo/commit-graph.js';
 
 const REPO = 7;
 const TYPE_NUMBER: Record<ObjectType, number> = { commit: 1, tree: 2, blob: 3, tag: 4 };
@@ -47,7 +50,8 @@ interface Fixture {
   types: Map<Oid, ObjectType>;
   /** Base of each delta. */
   bases: Map<Oid, Oid>;
-  graph: KvOp[];
+  /** Graph records, parents first: the reverse of the commits' pack order, as in C git's packs. */
+  graph: RecordPut[];
 }
 
 /** `blobs` blobs in chains of up to `depth` deltas, a tree per 50 blobs, `commits` commits with graph records. */
@@ -70,7 +74,7 @@ function fixture(blobs: number, depth: number, commits: number): Fixture {
   for (let i = 0; i < blobs / 50; i++) add('tree');
   for (let i = 0; i < commits; i++) {
     const c = add('commit');
-    f.graph.push({ type: 'put', key: commitGraphKey(REPO, oidToBytes(c)), value: new Uint8Array([1]) });
+    f.graph.unshift({ oid: c, op: { type: 'put', key: commitGraphKey(REPO, oidToBytes(c)), value: new Uint8Array([1]) } });
   }
   add('tag');
   return f;
@@ -90,8 +94,9 @@ function recording(db: AnyLevel = new MemoryLevel() as unknown as AnyLevel): { k
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
-async function promoted(f: Fixture, kv: Kv, qKey: (oid: Oid) => Uint8Array = () => new Uint8Array(0)): Promise<void> {
-  await promote(kv, REPO, { pending: f.pending, spilled: f.spilled, qKey, chains: f.chains, typeOf: (id) => f.types.get(oidFromBytes(id)) }, f.graph);
+async function promoted(f: Fixture, kv: Kv, qKey: (oid: Oid) => Uint8Array = () => new Uint8Array(0), early?: EarlyLanding): Promise<void> {
+  const q = { pending: f.pending, spilled: f.spilled, qKey, chains: f.chains, typeOf: (id: Uint8Array) => f.types.get(oidFromBytes(id)) };
+  await promote(kv, REPO, q, f.graph, early?.withdrawal() ?? [], early);
 }
 
 /** Asserts every object sits under its form's key with its value. */
@@ -131,6 +136,43 @@ describe('promote', () => {
     expect(batches[last]!.filter((op) => op.key[0] === TAG.commitGraph)).toHaveLength(f.graph.length);
     for (const ops of batches.slice(0, last)) expect(ops.length).toBeLessThanOrEqual(PROMOTE_BATCH_KEYS);
     await expectStored(kv, f, f.pending);
+  });
+
+  it('lands the commits of a pack landing early through it, parents first, before the last batch', async () => {
+    const f = fixture(ONE_BATCH_KEYS + 2000, 60, 3 * PROMOTE_BATCH_KEYS + 5);
+    const { kv, batches } = recording();
+    const early = new EarlyLanding(kv, REPO);
+    early.add(idOf(999_999), oidToBytes(idOf(999_999)), standIn('blob', false, 0)); // what landed while reading
+    await early.flush();
+    await promoted(f, kv, undefined, early);
+    const batchOf = new Map<string, number>(); // objects' batches (graph records share their commits' ids)
+    batches.forEach((ops, i) => {
+      for (const op of ops) if (op.key[0] !== TAG.commitGraph) batchOf.set(hex(op.key.subarray(5)), i);
+    });
+    for (const [oid, base] of f.bases) expect(batchOf.get(oid)!, `${oid} after its base`).toBeGreaterThan(batchOf.get(base)!);
+    const last = batches.length - 1;
+    const at = f.graph.map((r) => batchOf.get(r.oid)!);
+    expect(new Set(at).size).toBeGreaterThan(3); // in several batches
+    at.forEach((b, i) => expect(b).toBeGreaterThanOrEqual(at[i - 1] ?? 0)); // parents first
+    expect(Math.max(...at)).toBeLessThan(last);
+    const blobsAndTrees = [...f.types].filter(([, t]) => t === 'blob' || t === 'tree').map(([oid]) => batchOf.get(oid)!);
+    expect(Math.min(...at)).toBeGreaterThan(Math.max(...blobsAndTrees));
+    // Each record with its commit; the last batch: the tag and the marker's withdrawal, nothing else.
+    const recordIn = new Map<string, number>();
+    batches.forEach((ops, i) => {
+      for (const op of ops) if (op.key[0] === TAG.commitGraph) recordIn.set(hex(op.key.subarray(5)), i);
+    });
+    for (const r of f.graph) expect(recordIn.get(r.oid)).toBe(batchOf.get(r.oid));
+    const lastOps = batches[last]!;
+    expect(lastOps.filter((op) => op.type === 'del')).toEqual(early.withdrawal());
+    expect(lastOps).toHaveLength(2);
+    for (const ops of batches.slice(0, last)) expect(ops.length).toBeLessThanOrEqual(PROMOTE_BATCH_KEYS + 1);
+    await expectStored(kv, f, f.pending);
+    expect((await readSweepState(kv, REPO)).markers).toHaveLength(0);
+    // What landed through it is recorded: taking back (a failure after promotion began) deletes the commits and records too.
+    await early.takeBack();
+    const keys = f.graph.flatMap((r) => [objectKey(REPO, oidToBytes(r.oid)), commitGraphKey(REPO, oidToBytes(r.oid))]);
+    expect((await kv.getMany(keys)).every((v) => v === undefined)).toBe(true);
   });
 
   it('reads spilled objects back from the quarantine range and orders them too', async () => {
