@@ -2,7 +2,8 @@
  * A pool of Node worker threads for CPU-heavy jobs (reading a push's pack): as many threads as
  * the machine has cores, started on first need, each serving several jobs over their own
  * MessageChannel; a job goes to the least busy thread. Threads are unref'd while idle (they
- * never keep a process alive) and end after a minute without jobs. Built from the
+ * never keep a process alive) and end after a minute without jobs, or as soon as their jobs are
+ * done once they hold more than `retireBytes` (worker-thread.ts asks). Built from the
  * `worker_threads` and `os` modules it is handed, like node-impl.ts: no `node:` import here.
  * The threads run worker-thread.ts, which imports each job's module by URL.
  */
@@ -12,10 +13,24 @@ import type { JobPort, WorkerHost } from './types.js';
 
 const IDLE_MS = 60_000;
 
+/**
+ * Heap and buffers a thread may keep past its jobs (`retireBytes`): a fresh one holds ~10 MiB; a
+ * pack that filled the reader's caches (64 MiB of bodies, 32 MiB of entries) leaves more.
+ */
+export const RETIRE_BYTES = 64 * 1024 * 1024;
+
+/** Options of `createWorkerPool`. */
+export interface WorkerPoolOptions {
+  /** Bytes of heap and buffers past which a thread ends once its jobs are done. Default RETIRE_BYTES. */
+  retireBytes?: number;
+}
+
 interface Slot {
   worker: NodeWorkerThreads.Worker;
   jobs: Set<Job>;
   idle: ReturnType<typeof setTimeout> | undefined;
+  /** Asked to end once its jobs are done (worker-thread.ts: it holds more than `retireBytes`). */
+  retiring: boolean;
 }
 
 /** The main-thread end of one job. */
@@ -61,12 +76,23 @@ class Job implements JobPort {
 }
 
 /** A WorkerHost over Node's `worker_threads` (see the module comment). */
-export function createWorkerPool(wt: typeof NodeWorkerThreads, os: typeof NodeOs): WorkerHost {
+export function createWorkerPool(wt: typeof NodeWorkerThreads, os: typeof NodeOs, options: WorkerPoolOptions = {}): WorkerHost {
+  const workerData = { retireBytes: options.retireBytes ?? RETIRE_BYTES };
   // Sources run through tsx (tests, benchmarks) load the .ts worker with tsx; a build loads .js.
   const here = import.meta.url;
   const ext: 'js' | 'ts' = here.endsWith('.ts') ? 'ts' : 'js';
   const size = Math.max(1, typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length);
   const slots: Slot[] = [];
+  // A slot no new job goes to.
+  const forget = (slot: Slot) => {
+    const i = slots.indexOf(slot);
+    if (i >= 0) slots.splice(i, 1);
+    if (slot.idle !== undefined) clearTimeout(slot.idle);
+  };
+  const end = (slot: Slot) => {
+    forget(slot);
+    void slot.worker.terminate();
+  };
 
   const spawn = (): Slot => {
     const entry = new URL(`worker-thread.${ext}`, here);
@@ -74,16 +100,21 @@ export function createWorkerPool(wt: typeof NodeWorkerThreads, os: typeof NodeOs
     // on Node 20 for its own entry file).
     const worker =
       ext === 'ts'
-        ? new wt.Worker(`import('tsx/esm/api').then((t) => { t.register(); return import(${JSON.stringify(entry.href)}); });`, { eval: true })
-        : new wt.Worker(entry);
-    const slot: Slot = { worker, jobs: new Set(), idle: undefined };
+        ? new wt.Worker(`import('tsx/esm/api').then((t) => { t.register(); return import(${JSON.stringify(entry.href)}); });`, { eval: true, workerData })
+        : new wt.Worker(entry, { workerData });
+    const slot: Slot = { worker, jobs: new Set(), idle: undefined, retiring: false };
     const die = (err: Error) => {
-      const i = slots.indexOf(slot);
-      if (i >= 0) slots.splice(i, 1);
-      if (slot.idle !== undefined) clearTimeout(slot.idle);
+      forget(slot);
       for (const job of [...slot.jobs]) job.fail(err);
     };
     worker.on('error', die);
+    worker.on('message', (m: { t?: string } | null) => {
+      if (m?.t !== 'retire') return;
+      // No new job goes to it; it ends now, or when the jobs it still serves are done.
+      forget(slot);
+      slot.retiring = true;
+      if (slot.jobs.size === 0) end(slot);
+    });
     worker.on('exit', (code) => die(new Error(`pack worker thread exited with code ${code}`)));
     worker.unref();
     slots.push(slot);
@@ -102,12 +133,9 @@ export function createWorkerPool(wt: typeof NodeWorkerThreads, os: typeof NodeOs
       const job = new Job(port1, () => {
         s.jobs.delete(job);
         if (s.jobs.size > 0) return;
+        if (s.retiring) return end(s);
         s.worker.unref();
-        s.idle = setTimeout(() => {
-          const i = slots.indexOf(s);
-          if (i >= 0) slots.splice(i, 1);
-          void s.worker.terminate();
-        }, IDLE_MS);
+        s.idle = setTimeout(() => end(s), IDLE_MS);
         s.idle.unref();
       });
       s.jobs.add(job);

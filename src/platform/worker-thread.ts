@@ -2,8 +2,13 @@
  * The entry of each pooled worker thread (worker-pool.ts): for every job it is sent a module
  * URL and a MessagePort, imports the module (once; Node caches it) and calls its
  * `serveJob(port)` with the port wrapped as a JobPort. Never imported, only started by URL.
+ *
+ * When its last open job ends, a thread that holds more than `retireBytes` (workerData; its
+ * heap and buffers: a long history's pack leaves hundreds of MiB of garbage that an idle thread
+ * never collects) asks the pool to retire it: the memory goes back at once, and the next job
+ * starts a fresh thread (tens of milliseconds against a job that inflated that much).
  */
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import type { MessagePort } from 'node:worker_threads';
 import type { JobPort } from './types.js';
 
@@ -22,7 +27,16 @@ function wrap(port: MessagePort): JobPort {
   };
 }
 
+const retireBytes = (workerData as { retireBytes?: number } | null)?.retireBytes ?? Number.POSITIVE_INFINITY;
+let open = 0;
+
 parentPort?.on('message', (m: { module: string; port: MessagePort }) => {
+  open++;
+  m.port.on('close', () => {
+    if (--open > 0) return;
+    const used = process.memoryUsage();
+    if (used.heapTotal + used.external > retireBytes) parentPort?.postMessage({ t: 'retire' });
+  });
   import(m.module).then(
     (mod: JobModule) => mod.serveJob(wrap(m.port)),
     (err: unknown) => {
