@@ -313,6 +313,8 @@ export async function ingestPack(
           ),
         );
         for (const oid of pending.keys()) spilled.add(oid);
+        // In batches too small for Kv to count (commits of ~300 bytes): the range is compacted once cleared.
+        kv.compactor.wrote([qPrefix], pendingBytes);
         pending.clear();
         pendingBytes = 0;
       }

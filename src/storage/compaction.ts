@@ -42,6 +42,8 @@ export class Compactor {
   readonly #db: Compactable | undefined;
   /** Prefixes (hex of tag + id) written since the last compaction, with their bytes. */
   readonly #dirty = new Map<string, Uint8Array>();
+  /** Prefixes a large write touched and no clear has removed since (compacted or not). */
+  readonly #filled = new Set<string>();
   #bytes = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #running: Promise<void> | undefined;
@@ -61,7 +63,10 @@ export class Compactor {
   /** Records a write of `bytes` to `keys` (only their prefixes are kept). */
   wrote(keys: Iterable<Uint8Array>, bytes: number): void {
     if (this.#db === undefined || this.#stopped) return;
-    for (const k of keys) this.#mark(k);
+    for (const k of keys) {
+      const id = this.#mark(k);
+      if (id !== undefined) this.#filled.add(id);
+    }
     this.#bytes += bytes;
     if (this.#bytes >= COMPACT_AFTER_BYTES) this.#schedule();
   }
@@ -74,20 +79,26 @@ export class Compactor {
   }
 
   /**
-   * Records a range clear starting at `gte`. Only a range a large write marked (a spilled
-   * quarantine, cleared after its promotion) is waited for: routine clears of empty ranges (the
-   * sweep's) must not flush the database's memtable every time.
+   * Records a range clear starting at `gte`. Only a range a large write filled (a spilled
+   * quarantine, cleared after its promotion) is compacted again: routine clears of empty ranges
+   * (the sweep's) must not flush the database's memtable every time. Also when a compaction ran
+   * between the write and the clear (a long history's commits land in small batches after the
+   * spill, so one did): it compacted the values, the clear leaves them and their tombstones,
+   * 29 MB on git's history, until a compaction reaches the range, which may be never.
    */
   cleared(gte: Uint8Array): void {
     if (this.#db === undefined || this.#stopped || gte.length < PREFIX) return;
-    if (this.#running !== undefined) this.#mark(gte); // a compaction of it may already be past
-    if (this.#dirty.has(prefixId(gte))) this.#schedule();
+    if (!this.#filled.delete(prefixId(gte))) return;
+    this.#mark(gte);
+    this.#schedule();
   }
 
-  #mark(k: Uint8Array): void {
-    if (k.length < PREFIX) return;
+  /** Adds `k`'s prefix to the next compaction and returns its id; undefined for a key too short to name one. */
+  #mark(k: Uint8Array): string | undefined {
+    if (k.length < PREFIX) return undefined;
     const id = prefixId(k);
     if (!this.#dirty.has(id)) this.#dirty.set(id, k.slice(0, PREFIX));
+    return id;
   }
 
   #schedule(): void {
