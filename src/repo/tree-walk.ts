@@ -155,8 +155,9 @@ export class RawTrees {
       );
       resolve.forEach((i, j) => (resolved[i] = bodies[j] ?? (this.#unresolved !== undefined && deltas[i] !== undefined ? UNRESOLVED : MISSING)));
     }
+    // Trees whose base left the ring while this batch was scanned: resolved together, then scanned.
+    const late: number[] = [];
     for (let i = 0; i < batch.length; i++) {
-      const oid = batch[i]!;
       let tree = resolved[i];
       if (tree === undefined) {
         const d = deltas[i];
@@ -165,16 +166,26 @@ export class RawTrees {
           if (packedInfo(whole).type !== 'tree') continue;
           tree = decodePacked(whole);
         } else {
-          if (d.type !== 'tree') continue;
-          if (this.#scanDelta(oid, d, visitOf(i))) continue;
-          // Its base left the ring while this batch was scanned.
-          tree = (await store.readMany([oid], { bases: this.#base }))[0] ?? (this.#unresolved !== undefined ? UNRESOLVED : MISSING);
+          if (d.type !== 'tree' || this.#scanDelta(batch[i]!, d, visitOf(i))) continue;
+          late.push(i);
+          continue;
         }
       }
-      if (tree === MISSING) throw notFound(oid);
-      if (tree === UNRESOLVED) this.#unresolved!(oid);
-      else if (tree.type === 'tree') this.scan(oid, tree.body, visitOf(i));
+      this.#scanResolved(batch[i]!, tree, visitOf(i));
     }
+    if (late.length === 0) return;
+    const bodies = await store.readMany(
+      late.map((i) => batch[i]!),
+      { bases: this.#base },
+    );
+    late.forEach((i, j) => this.#scanResolved(batch[i]!, bodies[j] ?? (this.#unresolved !== undefined ? UNRESOLVED : MISSING), visitOf(i)));
+  }
+
+  /** Scans a tree read from the store (MISSING: not found; UNRESOLVED: handed to `unresolved`). */
+  #scanResolved(oid: Oid, tree: RawObject, visit: RawVisit): void {
+    if (tree === MISSING) throw notFound(oid);
+    if (tree === UNRESOLVED) this.#unresolved!(oid);
+    else if (tree.type === 'tree') this.scan(oid, tree.body, visit);
   }
 
   /** A tree this walk holds, as a delta base for the store's resolution (a chain stops at the first one held). */
