@@ -63,7 +63,8 @@ export interface Quarantined {
  * Writes every quarantined object under `O` or `D` by its form, and `graph` (the commit-graph
  * records) and `last` with the pack's commits and tags: in one batch, or in the order of the
  * module comment. With `early` (a pack that landed its blobs and trees early), its commits land
- * through it as well, parents first, and only its tags, `graph` and `last` wait for the last batch.
+ * through it as well, parents first, each batch with their records, and only its tags and `last`
+ * wait for the last batch.
  */
 export async function promote(kv: Kv, repoId: number, q: Quarantined, graph: readonly RecordPut[], last: readonly KvOp[], early?: EarlyLanding): Promise<void> {
   // Ids by where they go: [0] whole, [n] deltas of chain length n; commits and tags last.
@@ -80,7 +81,7 @@ export async function promote(kv: Kv, repoId: number, q: Quarantined, graph: rea
   for (const oid of q.spilled) if (!q.pending.has(oid)) place(oid);
 
   const atomic = q.spilled.size === 0 && q.pending.size + graph.length + last.length <= ONE_BATCH_KEYS;
-  const held: KvOp[] = []; // the last batch: commits, tags and records, or everything when atomic
+  const held: KvOp[] = []; // the last batch: commits (unless landed early), tags and records, or everything when atomic
   for (const ids of levels) {
     for (let i = 0; i < ids.length; i += PROMOTE_BATCH_KEYS) {
       const ops = await putsOf(kv, repoId, q, ids.slice(i, i + PROMOTE_BATCH_KEYS));
