@@ -170,11 +170,25 @@ function kindOfModeBytes(body: Uint8Array, from: number, to: number): number {
   return len === 5 && v === 0o40000 ? ENTRY_TREE : -1;
 }
 
-/** Whether a name's bytes need entryNameProblem's full check (anything but plain ASCII names not starting like ".", "g" or "G"). */
+/**
+ * Whether a name's bytes need entryNameProblem's full check: empty, "." or "..", a "/", or a
+ * start that can read as ".git" (".g", "." then a non-ASCII character, "g"/"G" with "~" as the
+ * fourth character, a non-ASCII first character). Anything else passes it, so a history's names
+ * starting with "g" (git's own: `git-*.sh`, `grep.c`) are not decoded one by one.
+ */
 function nameNeedsCheck(body: Uint8Array, from: number, to: number): boolean {
-  if (to === from) return true;
+  const len = to - from;
+  if (len === 0) return true;
   const c = body[from]!;
-  if (c === 0x2e || c === 0x67 || c === 0x47 || c >= 0x80) return true;
+  if (c >= 0x80) return true;
+  if (c === 0x2e) {
+    if (len <= 2) return true;
+    const d = body[from + 1]!;
+    if (d === 0x67 || d === 0x47 || d >= 0x80) return true;
+  } else if (c === 0x67 || c === 0x47) {
+    // The fourth character is the fourth byte when the two before it are ASCII.
+    if (len > 3 && (body[from + 1]! >= 0x80 || body[from + 2]! >= 0x80 || body[from + 3] === 0x7e)) return true;
+  }
   for (let k = from; k < to; k++) if (body[k] === 0x2f) return true;
   return false;
 }

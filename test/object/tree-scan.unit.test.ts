@@ -32,6 +32,18 @@ const NAMES = [
   '.g\u200cit',
   'zz',
   'a b',
+  'git',
+  'gitk',
+  'git~',
+  'Git~1.',
+  'gi~1',
+  'g\u00e9~1',
+  'g\u00e9t~1',
+  '.g',
+  '.Gx',
+  '.\u00e9',
+  '.\u200cgit',
+  'grep.c',
 ];
 
 const entryArb = fc.record({
