@@ -9,7 +9,7 @@
 import type { JobPort } from '../platform/index.js';
 import type { Oid } from '../object/oid.js';
 import type { GetBase, PackObject } from './delta-resolver.js';
-import { encodePacked } from '../object/packed.js';
+import { encodePacked, storedDeltaHeadLength } from '../object/packed.js';
 import { readPack, type ReadPackInternals } from './pack-reader.js';
 import { type FromWorker, type ReadObject, type ToWorker, toWire, toWireBatch } from './worker-protocol.js';
 
@@ -133,10 +133,8 @@ export function serveJob(port: JobPort): void {
 function addWholes(batch: PackObject[], ratio: number, dropDepth: number | undefined): void {
   for (const o of batch as ReadObject[]) {
     if (o.deltaEntry === undefined) continue;
-    let head = 2;
-    for (let rest = o.body.length; rest >= 128; rest = Math.floor(rest / 128)) head++;
     const deep = dropDepth !== undefined && o.type === 'blob' && (o.delta?.depth ?? Infinity) > dropDepth;
-    if (deep || (head + o.deltaEntry.length) * ratio >= o.body.length) o.whole = encodePacked(o.type, o.body);
+    if (deep || (storedDeltaHeadLength(o.body.length) + o.deltaEntry.length) * ratio >= o.body.length) o.whole = encodePacked(o.type, o.body);
   }
 }
 
