@@ -5,7 +5,8 @@
  * built once per history and kept (`--db`), so runs after the first measure the clone alone.
  * Profile with `node --cpu-prof --import tsx bench/engine/full-clone.ts ...`.
  * With `--plan-only`, each run times the object planning alone (`planPack`, the walk of every
- * commit and tree) and prints a digest of the planned ids in order, to compare walks.
+ * commit and tree) and prints a digest of the planned ids in order and one of them as a set
+ * (sorted), to compare walks.
  * Run: node --import tsx bench/engine/full-clone.ts --repo <bare git repo> --db <folder> [--runs 3] [--full-packs] [--plans on|off] [--plan-only]
  * `--plans on|off`: clone plans (repo/clone-plan.ts) on or off, the clone asked as `git clone` asks (ofs-delta);
  * with `on`, a first full clone stores the plan when missing and its time is printed. Without it, plans are off.
@@ -57,7 +58,8 @@ for (let run = 0; run < Number(values.runs); run++) {
   let digest = '';
   if (values['plan-only']) {
     const plan = await repo.planPack({ wants, ofsDelta: true });
-    digest = `, ${plan.oids.length} objects, digest ${createHash('sha1').update(plan.oids.join('\n')).digest('hex').slice(0, 12)}`;
+    const sha1 = (ids: readonly string[]) => createHash('sha1').update(ids.join('\n')).digest('hex').slice(0, 12);
+    digest = `, ${plan.oids.length} objects, digest ${sha1(plan.oids)}, as a set ${sha1([...plan.oids].sort())}`;
   } else {
     for await (const chunk of await clone()) bytes += chunk.length;
   }

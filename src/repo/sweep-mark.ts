@@ -139,8 +139,14 @@ export class Marker {
     // Commits first, one generation a round trip, their trees queued; the trees in batches once
     // enough are queued or no commit is left. Trees then come newest first and many at a time,
     // as a full clone's walk reads them: a tree's delta base was mostly just scanned (the tree
-    // is read from its delta alone), and round trips are few.
-    while (this.#toRead.length > 0 || this.#trees.length > 0) {
+    // is read from its delta alone), and round trips are few. Trees waiting for a base the scan
+    // has not met (RawTrees `flush`) are scanned last, and what they bring after them.
+    while (this.#toRead.length > 0 || this.#trees.length > 0 || this.#treeScan.waiting) {
+      if (this.#toRead.length === 0 && this.#trees.length === 0) {
+        await this.#treeScan.flush(this.#objects);
+        await this.#pacer.tick();
+        continue;
+      }
       if (this.#trees.length >= TREE_BATCH || this.#toRead.length === 0) {
         const oids = this.#trees.shift(TREE_BATCH).map((b) => oidFromBytes(b));
         await this.#treeScan.scanBatch(this.#objects, oids, () => this.#entry);

@@ -4,13 +4,13 @@
  * clone of a long history never holds whole levels of decoded trees; and `reachableObjects`,
  * everything reachable from some tips (commits through the commit graph, commit-graph.ts).
  */
-import { type Oid, oidFromBytes } from '../object/oid.js';
+import { type Oid, oidFromBytes, writeOid } from '../object/oid.js';
 import type { ObjectStore } from '../object/object-store.js';
 import { ENTRY_GITLINK, ENTRY_TREE, isGitlinkMode, isTreeMode, rawEntryKind } from '../object/tree.js';
 import { isChunked } from '../object/chunked.js';
 import { corrupt, type RawObject } from '../object/delta-chain.js';
 import { type StoredDelta, decodePacked, decodeStoredDelta, packedInfo, refDeltaData } from '../object/packed.js';
-import { ShapeRing, type ShapeEntry, bodyOf, deltaShape, wholeShape } from './tree-shapes.js';
+import { ShapeRing, type ShapeEntry, type TreeShape, bodyOf, deltaShape, wholeShape } from './tree-shapes.js';
 import { commitGraph } from './commit-graph.js';
 import type { WalkBudget } from '../protocol/walk-budget.js';
 import { NotFoundError } from '../errors.js';
@@ -36,16 +36,28 @@ export async function walkTrees(
   walk?: WalkBudget,
 ): Promise<void> {
   // A FIFO of trees to open with their depths: taken in batches, it gives the order a walk
-  // level by level would, holding ids only.
+  // level by level would, holding ids only. Only trees to open are queued (depth under
+  // maxTreeDepth): a long walk's trees that wait for their delta base (RawTrees) bring theirs
+  // later, so the depths in the queue are not always in order.
   let queue: Oid[] = [];
   let depths: number[] = [];
   let head = 0;
   let opened = 0;
   let raw: RawTrees | undefined;
-  for (const r of roots) if (forceRoots || !seen.has(r)) seen.add(r), queue.push(r), depths.push(0);
-  while (head < queue.length && depths[head]! < maxTreeDepth) {
-    let end = Math.min(queue.length, head + TREE_BATCH);
-    while (end > head && depths[end - 1]! >= maxTreeDepth) end--;
+  for (const r of roots) {
+    if (!forceRoots && seen.has(r)) continue;
+    seen.add(r);
+    if (maxTreeDepth > 0) queue.push(r), depths.push(0);
+  }
+  for (;;) {
+    if (head === queue.length) {
+      // The trees still waiting for a base the walk did not scan, then what they bring.
+      if (raw === undefined || !raw.waiting) break;
+      walk?.tick();
+      await raw.flush(store);
+      continue;
+    }
+    const end = Math.min(queue.length, head + TREE_BATCH);
     const batch = queue.slice(head, end);
     const batchDepths = depths.slice(head, end);
     head = end;
@@ -68,7 +80,7 @@ export async function walkTrees(
           if (seen.has(oid)) return true;
           if (!visit(oid, tree ? TREE_MODE : BLOB_MODE, depth)) return false;
           seen.add(oid);
-          if (tree) queue.push(oid), depths.push(depth);
+          if (tree && depth < maxTreeDepth) queue.push(oid), depths.push(depth);
           return true;
         };
       });
@@ -82,7 +94,7 @@ export async function walkTrees(
         if (isGitlinkMode(e.mode) || seen.has(e.oid)) continue;
         if (!visit(e.oid, e.mode, depth)) continue;
         seen.add(e.oid);
-        if (isTreeMode(e.mode)) queue.push(e.oid), depths.push(depth);
+        if (isTreeMode(e.mode) && depth < maxTreeDepth) queue.push(e.oid), depths.push(depth);
       }
     });
   }
@@ -97,6 +109,16 @@ export type RawVisit = (body: Uint8Array, at: number, tree: boolean) => boolean;
 /** Tree shapes a walk keeps for the trees stored as deltas of them (RawTrees), by count and by the bytes they hold. */
 const SHAPES = 2 * TREE_BATCH;
 const SHAPE_BYTES = 64 * 1024 * 1024;
+/** Bytes of stored deltas a walk holds for trees waiting for their base (RawTrees); past it a tree is resolved at once. */
+const WAITING_BYTES = 32 * 1024 * 1024;
+
+/** A tree stored as a delta of a tree the walk has not scanned yet: scanned from its delta once the base is. */
+interface Waiter {
+  oid: Oid;
+  delta: StoredDelta;
+  visit: RawVisit;
+  bytes: number;
+}
 
 /**
  * Tree bodies scanned for their entries' ids without decoding them (no names, no entry
@@ -111,6 +133,15 @@ export class RawTrees {
   readonly #met: OidSet;
   readonly #shapes = new ShapeRing(SHAPES, SHAPE_BYTES);
   readonly #unresolved: ((oid: Oid) => void) | undefined;
+  /** Trees this walk scanned: a base among them that left the ring does not come back, so no tree waits for it. */
+  readonly #scanned = new OidSet();
+  readonly #id = new Uint8Array(20);
+  /** Trees waiting for their base, by base; and the ids of every waiting tree. */
+  readonly #waiting = new Map<Oid, Waiter[]>();
+  readonly #pending = new Set<Oid>();
+  #waitingBytes = 0;
+  /** Bases scanned that trees wait for. */
+  readonly #ready: Oid[] = [];
 
   /**
    * `met`: the raw ids met so far (an entry in it is not visited; what a visit accepts is
@@ -126,6 +157,10 @@ export class RawTrees {
    * Scans the trees of `batch` in order, `visitOf(i)` the visit of batch[i]'s entries (see
    * `scan`); an id that is not a tree is passed over. Stored forms are read in one batch; the
    * store resolves only the trees not stored whole whose delta base this walk does not hold.
+   * A tree stored as a delta of a tree this walk has not scanned yet (a history's trees are
+   * often deltas of older versions, which a walk from the tips meets later) waits for it, its
+   * delta held (up to `WAITING_BYTES`), and is scanned from the delta right after its base:
+   * its entries are visited then, not now. `flush` scans the trees still waiting.
    */
   async scanBatch(store: ObjectStore, batch: readonly Oid[], visitOf: (i: number) => RawVisit): Promise<void> {
     // A tree kept both ways (a tip's, materialized) is read from its delta when its base is held: no inflate of the whole.
@@ -143,7 +178,10 @@ export class RawTrees {
       } else {
         const d = decodeStoredDelta(f.delta!);
         deltas[i] = d;
-        if (d.type === undefined || (d.type === 'tree' && !this.#shapes.has(d.base) && !earlier.has(d.base as Oid))) resolve.push(i);
+        if (d.type === 'tree' && !this.#shapes.has(d.base) && !earlier.has(d.base as Oid)) {
+          if (this.#wait(oid, d, f.delta!.byteLength, visitOf, i)) deltas[i] = undefined;
+          else resolve.push(i);
+        } else if (d.type === undefined) resolve.push(i);
       }
       earlier.add(oid);
     }
@@ -155,30 +193,100 @@ export class RawTrees {
       );
       resolve.forEach((i, j) => (resolved[i] = bodies[j] ?? (this.#unresolved !== undefined && deltas[i] !== undefined ? UNRESOLVED : MISSING)));
     }
-    // Trees whose base left the ring while this batch was scanned: resolved together, then scanned.
-    const late: number[] = [];
+    // Trees whose base left the ring while this batch was scanned (or before): resolved together, then scanned.
+    const late: Waiter[] = [];
     for (let i = 0; i < batch.length; i++) {
       let tree = resolved[i];
       if (tree === undefined) {
         const d = deltas[i];
         if (d === undefined) {
-          const whole = forms[i]!.whole!;
-          if (packedInfo(whole).type !== 'tree') continue;
+          const whole = forms[i]!.whole;
+          if (whole === undefined || packedInfo(whole).type !== 'tree') continue; // waiting, or not a tree
           tree = decodePacked(whole);
         } else {
           if (d.type !== 'tree' || this.#scanDelta(batch[i]!, d, visitOf(i))) continue;
-          late.push(i);
+          // Its base, earlier in this batch, waits itself: so does it.
+          if (this.#pending.has(d.base as Oid) && this.#wait(batch[i]!, d, forms[i]!.delta!.byteLength, visitOf, i)) continue;
+          late.push({ oid: batch[i]!, delta: d, visit: visitOf(i), bytes: 0 });
           continue;
         }
       }
       this.#scanResolved(batch[i]!, tree, visitOf(i));
     }
-    if (late.length === 0) return;
-    const bodies = await store.readMany(
-      late.map((i) => batch[i]!),
-      { bases: this.#base },
-    );
-    late.forEach((i, j) => this.#scanResolved(batch[i]!, bodies[j] ?? (this.#unresolved !== undefined ? UNRESOLVED : MISSING), visitOf(i)));
+    this.#release(late);
+    await this.#resolveLate(store, late);
+  }
+
+  /** Trees waiting for a base this walk has not scanned: false when there are none. */
+  get waiting(): boolean {
+    return this.#pending.size > 0;
+  }
+
+  /**
+   * Scans a batch of the trees still waiting (their bases were not met by the walk, or left
+   * the ring before they could be used), resolved by the store. A walk calls it while `waiting`
+   * once its queue is empty, going on with what they bring between calls.
+   */
+  async flush(store: ObjectStore): Promise<void> {
+    const late: Waiter[] = [];
+    for (const [base, waiters] of this.#waiting) {
+      this.#waiting.delete(base);
+      for (const w of waiters) this.#pending.delete(w.oid), (this.#waitingBytes -= w.bytes), late.push(w);
+      if (late.length >= TREE_BATCH) break;
+    }
+    await this.#resolveLate(store, late);
+  }
+
+  /** Holds tree `oid` (stored as delta `d` of a tree not scanned yet) until its base is scanned: false when it must be resolved now. */
+  #wait(oid: Oid, d: StoredDelta, bytes: number, visitOf: (i: number) => RawVisit, i: number): boolean {
+    const base = d.base as Oid;
+    if (this.#waitingBytes + bytes > WAITING_BYTES) return false;
+    writeOid(base, this.#id, 0);
+    if (this.#scanned.has(this.#id)) return false;
+    const waiter: Waiter = { oid, delta: d, visit: visitOf(i), bytes };
+    const list = this.#waiting.get(base);
+    if (list === undefined) this.#waiting.set(base, [waiter]);
+    else list.push(waiter);
+    this.#pending.add(oid);
+    this.#waitingBytes += bytes;
+    return true;
+  }
+
+  /** Scans the trees waiting for the bases scanned lately (and, in turn, for those): what cannot be read from its delta goes to `late`. */
+  #release(late: Waiter[]): void {
+    const ready = this.#ready;
+    while (ready.length > 0) {
+      const base = ready.pop()!;
+      const waiters = this.#waiting.get(base);
+      if (waiters === undefined) continue;
+      this.#waiting.delete(base);
+      for (const w of waiters) {
+        this.#pending.delete(w.oid);
+        this.#waitingBytes -= w.bytes;
+        if (!this.#scanDelta(w.oid, w.delta, w.visit)) late.push(w);
+      }
+    }
+  }
+
+  /** Trees resolved by the store, then scanned (and what waited for them). */
+  async #resolveLate(store: ObjectStore, late: Waiter[]): Promise<void> {
+    while (late.length > 0) {
+      const bodies = await store.readMany(
+        late.map((w) => w.oid),
+        { bases: this.#base },
+      );
+      const done = late.splice(0);
+      done.forEach((w, j) => this.#scanResolved(w.oid, bodies[j] ?? (this.#unresolved !== undefined ? UNRESOLVED : MISSING), w.visit));
+      this.#release(late);
+    }
+  }
+
+  /** Keeps the shape of a scanned tree; the trees that waited for it are ready. */
+  #keep(oid: Oid, shape: TreeShape): void {
+    this.#shapes.keep(oid, shape);
+    writeOid(oid, this.#id, 0);
+    this.#scanned.add(this.#id);
+    if (this.#waiting.has(oid)) this.#ready.push(oid);
   }
 
   /** Scans a tree read from the store (MISSING: not found; UNRESOLVED: handed to `unresolved`). */
@@ -196,7 +304,7 @@ export class RawTrees {
 
   /** Calls `visit` for every entry (not a gitlink) of tree `oid` not met before; what it accepts is met. */
   scan(oid: Oid, body: Uint8Array, visit: RawVisit): void {
-    this.#shapes.keep(oid, wholeShape(body, this.#entryFor(visit)));
+    this.#keep(oid, wholeShape(body, this.#entryFor(visit)));
   }
 
   /** `scan` of a tree stored as delta `d`, read beside its base's shape: false when the base is not held. */
@@ -205,7 +313,7 @@ export class RawTrees {
     if (base === undefined) return false;
     const shape = deltaShape(base, refDeltaData(d.entry), this.#entryFor(visit));
     if (d.size !== undefined && d.size !== shape.size) throw corrupt(oid, 'its size does not match its delta');
-    this.#shapes.keep(oid, shape);
+    this.#keep(oid, shape);
     return true;
   }
 

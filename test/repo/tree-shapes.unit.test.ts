@@ -250,7 +250,7 @@ describe('tree shapes', () => {
 });
 
 describe('RawTrees.scanBatch', () => {
-  it('visit what a scan of every body visits, trees stored whole or as deltas, bases earlier, later or elsewhere', async () => {
+  it('visit what a scan of every body visits, trees stored whole or as deltas, bases earlier, later (waiting for them) or elsewhere', async () => {
     await fc.assert(
       fc.asyncProperty(
         fc.array(step, { minLength: 1, maxLength: 30 }),
@@ -295,12 +295,21 @@ describe('RawTrees.scanBatch', () => {
           for (let b = 0; b < distinct.length; b += size) {
             await raw.scanBatch(store, distinct.slice(b, b + size), () => visit);
           }
+          // Trees stored as deltas of trees not scanned yet wait for them; the rest, once the walk ends.
+          await raw.flush(store);
+          expect(raw.waiting).toBe(false);
           for (const id of seen) expect(met.has(oidToBytes(id as Oid))).toBe(true);
           const modelMet = new Set<string>();
           const modelCalls: string[] = [];
           const bodies = new Map(trees.map((t, i) => [ids[i]!, t.body]));
           for (const id of distinct) modelScan(bodies.get(id)!, modelMet, record(modelCalls, declined));
-          expect(calls).toEqual(modelCalls);
+          // The same visits (a waiting tree's come later: the order differs, not what is visited or
+          // how often). An id these trees give two kinds (no real id has two) is visited as the tree met first has it.
+          const idOf = (call: string) => call.slice(0, 40);
+          expect(calls.map(idOf).sort()).toEqual(modelCalls.map(idOf).sort());
+          const kinds = new Set<string>();
+          for (const t of trees) modelScan(t.body, new Set<string>(), (id, tree) => (kinds.add(`${id}:${tree}`), false));
+          for (const call of calls) expect(kinds).toContain(call);
           expect([...seen].sort()).toEqual([...modelMet].sort());
         },
       ),
