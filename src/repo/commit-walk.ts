@@ -10,7 +10,7 @@ import { InvalidArgumentError, InvalidObjectError, NotFoundError } from '../erro
 import type { ObjectType, Oid } from '../object/oid.js';
 import type { ObjectStore } from '../object/object-store.js';
 import type { ObjectFilter } from '../protocol/backend.js';
-import { type CommitGraph, type CommitRecord, commitGraph } from './commit-graph.js';
+import { type CommitGraph, type CommitRecord, SCAN_AFTER_WHOLE, commitGraph } from './commit-graph.js';
 import { peel } from './revision.js';
 import type { WalkBudget } from '../protocol/walk-budget.js';
 
@@ -49,9 +49,10 @@ async function walkCommitLevels(
   visit: (oid: Oid, record: CommitRecord, depth: number) => boolean,
   skip: (oid: Oid) => boolean = () => false,
   walk?: WalkBudget,
+  scanAfter?: number,
 ): Promise<void> {
   const seen = new Set<Oid>();
-  const read = graph.reader();
+  const read = graph.reader(scanAfter);
   let level: Oid[] = [];
   for (const o of starts) if (!seen.has(o) && !skip(o)) seen.add(o), level.push(o);
   for (let depth = 1; level.length > 0; depth++) {
@@ -416,6 +417,8 @@ export async function planCommits(store: ObjectStore, input: ObjectPlanInput, wa
     },
     (oid) => clientHas.has(oid),
     input.walk,
+    // Nothing the client has and no depth: the walk goes down to the roots (a full clone).
+    haves.length === 0 && grafts.size === 0 ? SCAN_AFTER_WHOLE : undefined,
   );
   return { included, roots, shallow, unshallow, edges: [...edges] };
 }
