@@ -7,7 +7,9 @@
  *
  * A body that is a small part of a larger buffer (the reader carves bodies from shared slabs:
  * slabs.ts) keeps that whole buffer alive: such a buffer is counted once, at its full size,
- * while any body in it is cached, so the bound holds for the memory really held.
+ * while any body in it is cached, and a body alone in a buffer counts that buffer, so the
+ * bound holds for the memory really held. `onDrop` hears of every body that leaves (the
+ * resolver gives recycled buffers back: delta-resolver.ts).
  */
 import type { Oid } from '../object/oid.js';
 
@@ -33,9 +35,13 @@ export class BaseCache {
   /** Most recently used. */
   #newest: Node | undefined;
 
-  /** A cache holding at most `maxBytes` of bodies. */
-  constructor(maxBytes: number) {
+  /** Told of each body that leaves the cache (evicted or replaced); undefined: nobody is. */
+  readonly #onDrop: ((oid: Oid, body: Uint8Array) => void) | undefined;
+
+  /** A cache holding at most `maxBytes` of bodies; `onDrop` is told of each body that leaves it. */
+  constructor(maxBytes: number, onDrop?: (oid: Oid, body: Uint8Array) => void) {
     this.#max = maxBytes;
+    this.#onDrop = onDrop;
   }
 
   /** The body of `oid`, now the most recently used; undefined when absent. */
@@ -58,9 +64,10 @@ export class BaseCache {
   set(oid: Oid, body: Uint8Array): void {
     const old = this.#map.get(oid);
     if (old !== undefined) this.#drop(old);
-    const size = Math.max(1, body.length);
-    if (size > this.#max) return;
     const shared = sharedBuffer(body);
+    // A body alone in a buffer up to twice its size (a recycled one: slabs.ts) counts the buffer.
+    const size = Math.max(1, shared === undefined ? Math.max(body.length, body.buffer.byteLength) : body.length);
+    if (size > this.#max) return;
     const n: Node = { oid, body, size, shared, older: undefined, newer: undefined };
     this.#map.set(oid, n);
     this.#append(n);
@@ -76,6 +83,7 @@ export class BaseCache {
   #drop(n: Node): void {
     this.#unlink(n);
     this.#map.delete(n.oid);
+    this.#onDrop?.(n.oid, n.body);
     const shared = n.shared;
     if (shared === undefined) {
       this.#bytes -= n.size;

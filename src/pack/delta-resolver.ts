@@ -78,7 +78,12 @@ export interface ResolverOptions {
   budget: InflateBudget;
   /** Delta results (blobs) from this size on are built as a stream and handed out in pieces, like streamed blobs (delta-stream.ts). */
   streamOver?: number;
-  /** Where delta results are carved from (slabs.ts, shared with the parser's inflated data); fresh buffers without it. */
+  /**
+   * Where delta results are carved from (slabs.ts, shared with the parser's inflated data); fresh
+   * buffers without it. When it recycles, a body that left the base cache goes back to it once
+   * nothing here reads it and its batch was handed on: the caller must be done with a batch's
+   * bodies when it takes the next one (pack-worker.ts copies or transfers them first).
+   */
   bodies?: Slabs;
 }
 
@@ -124,6 +129,9 @@ export class DeltaResolver {
   readonly #parts = new Slabs();
   readonly #alloc = (n: number): Uint8Array => this.#parts.alloc(n);
   readonly #allocBody: ((n: number) => Uint8Array) | undefined;
+  /** With recycling bodies: those that left the cache since the last batch was taken, and before it (ids beside bodies). */
+  #droppedNow: (Oid | Uint8Array)[] = [];
+  #droppedBefore: (Oid | Uint8Array)[] = [];
 
   /** The entries seen, by offset and by id (resolved-index.ts). */
   readonly #index = new ResolvedIndex();
@@ -146,10 +154,11 @@ export class DeltaResolver {
     this.#o = options;
     this.#getBase = options.getBase;
     const max = Math.floor(options.baseCacheBytes);
-    this.#cache = max > 0 ? new BaseCache(max) : undefined;
-    this.#packed = this.#cache !== undefined && options.packedBaseBytes > 0 ? new PackedBases(options.packedBaseBytes) : undefined;
     const bodies = options.bodies;
-    this.#allocBody = bodies === undefined ? undefined : (n) => bodies.alloc(n);
+    const onDrop = bodies?.recycles ? (oid: Oid, body: Uint8Array) => void this.#droppedNow.push(oid, body) : undefined;
+    this.#cache = max > 0 ? new BaseCache(max, onDrop) : undefined;
+    this.#packed = this.#cache !== undefined && options.packedBaseBytes > 0 ? new PackedBases(options.packedBaseBytes) : undefined;
+    this.#allocBody = bodies === undefined ? undefined : (n) => bodies.allocBody(n);
   }
 
   /** Objects resolved and not yet taken. */
@@ -210,6 +219,7 @@ export class DeltaResolver {
 
   /** Hands out the objects resolved so far. */
   takeBatch(): PackObject[] {
+    if (this.#droppedNow.length + this.#droppedBefore.length > 0) this.#recycle();
     const b = this.#batch;
     this.#batch = [];
     this.#batchBytes = 0;
@@ -274,6 +284,27 @@ export class DeltaResolver {
       this.#resolved(entryOffset, { oid, type: objectType, depth: 0, packed }, body);
     }
     return true;
+  }
+
+  /**
+   * Gives back the buffers of bodies that left the cache before the last batch was taken (that
+   * batch is handed on by now, see ResolverOptions.bodies) and that nothing here reads: not
+   * cached again, not the base of waiting deltas, not the source of the delta being streamed.
+   * Those dropped since wait for the next batch.
+   */
+  #recycle(): void {
+    const before = this.#droppedBefore;
+    this.#droppedBefore = this.#droppedNow;
+    this.#droppedNow = [];
+    if (before.length === 0) return;
+    const slabs = this.#o.bodies!;
+    const bases = this.#work.length === 0 ? undefined : new Set(this.#work.map((w) => w.body));
+    for (let i = 0; i < before.length; i += 2) {
+      const oid = before[i] as Oid;
+      const body = before[i + 1] as Uint8Array;
+      if (bases?.has(body) || this.#cache?.peek(oid) === body || this.#active?.sd.holds(body)) this.#droppedBefore.push(oid, body);
+      else slabs.release(body);
+    }
   }
 
   /** End of input: throws CorruptPackError when deltas still wait for a base. */

@@ -268,7 +268,7 @@ export class PackParser {
       this.#charged = false;
       return { piece: this.#consume(dataAt).slice() };
     }
-    const inflated = this.#inflate(view, dataAt, size, final);
+    const inflated = this.#inflate(view, dataAt, size, final, type !== OBJ_OFS_DELTA && type !== OBJ_REF_DELTA);
     if (inflated === null) {
       if (size >= BIG_ENTRY) this.#reserve = dataAt + Math.min(maxCompressedLength(size), size + (size >>> 3) + 64) + 64 * 1024;
       return null;
@@ -330,9 +330,10 @@ export class PackParser {
 
   /**
    * Inflates the zlib stream at `view[at]`: null when more input is needed. Attempts grow
-   * the window geometrically so retries cost amortized linear time.
+   * the window geometrically so retries cost amortized linear time. `body`: an object's body
+   * (not delta data), whose buffer its owner may give back for reuse (slabs.ts allocBody).
    */
-  #inflate(view: Uint8Array, at: number, size: number, final: boolean): { output: Uint8Array; consumed: number } | null {
+  #inflate(view: Uint8Array, at: number, size: number, final: boolean, body: boolean): { output: Uint8Array; consumed: number } | null {
     const cap = maxCompressedLength(size);
     for (;;) {
       const avail = view.length - at;
@@ -340,7 +341,7 @@ export class PackParser {
       const window = Math.min(avail, cap, Math.max(this.#retryAt, size + (size >>> 3) + 64));
       let r: ReturnType<ReturnType<typeof platform>['inflatePrefix']>;
       try {
-        this.#into ??= this.#o.parts?.alloc(size + 1);
+        this.#into ??= body ? this.#o.parts?.allocBody(size + 1) : this.#o.parts?.alloc(size + 1);
         r = platform().inflatePrefix(view.subarray(at, at + window), size, this.#into);
       } catch (err) {
         if (err instanceof OutputLimitError) {

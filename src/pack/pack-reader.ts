@@ -71,6 +71,12 @@ export interface ReadPackInternals {
   softCap?: number;
   /** Set by readPack: whether the reader still reads a body it yielded (it must not be transferred). */
   retains?: (oid: string, body: Uint8Array) => boolean;
+  /**
+   * Set by a consumer that is done with a batch's bodies when it asks for the next one (the pack
+   * worker copies or transfers them first): the reader then reuses the buffers of big bodies
+   * that left its base cache (slabs.ts `recycle`) instead of allocating fresh ones.
+   */
+  recycle?: boolean;
 }
 
 const MiB = 1024 * 1024;
@@ -113,7 +119,7 @@ class PackReader {
     // Bodies and delta data: parts of shared buffers (slabs.ts; not those handed out to be kept),
     // where the base cache holds many of them (it counts each shared buffer whole).
     const baseCacheBytes = options.baseCacheBytes ?? DEFAULTS.baseCacheBytes;
-    const bodies = baseCacheBytes >= SHARED_BODIES_MIN_CACHE ? new Slabs() : undefined;
+    const bodies = baseCacheBytes >= SHARED_BODIES_MIN_CACHE ? new Slabs(internals.recycle === true) : undefined;
     this.#parser = new PackParser({
       maxObjectSize,
       maxObjects: options.maxObjects ?? DEFAULTS.maxObjects,

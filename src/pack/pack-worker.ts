@@ -92,7 +92,8 @@ export function serveJob(port: JobPort): void {
             send(chunk === undefined ? { t: 'getBase', id, oid } : { t: 'getBase', id, oid, chunk });
           })
       : undefined;
-    const internals: ReadPackInternals = {};
+    // Every batch is copied or transferred before the next is asked for (toWireBatch below).
+    const internals: ReadPackInternals = { recycle: true };
     let skip = start.skip;
     try {
       for await (let batch of readPack(source(), { ...start.options, getBase }, internals)) {

@@ -7,17 +7,62 @@
  * MAX_PART bytes gets a buffer of its own. No part is ever transferred to another thread (the
  * worker copies parts under 64 KiB into its batch buffers: worker-protocol.ts), so a shared
  * buffer is never detached under a neighbour.
+ *
+ * With `recycle`, bodies (`allocBody`) come from memory their owner gives back (`release`) once
+ * it reads them no more: every fresh ArrayBuffer counts as external memory, and V8 runs a
+ * collection each time some tens of MiB more of it were allocated; on git's own history the
+ * pack worker builds 8 GB of bodies and ran a full collection every ~180 ms for them. Small
+ * bodies are carved from body slabs of their own, each counting the parts it handed out; one
+ * whose parts all came back is carved again. Big ones (up to RECYCLED_MAX) get power-of-two
+ * buffers kept on a free list per size once released; a request takes a free buffer of its
+ * size, else one of twice that, else a fresh one; past FREE_MAX bytes kept, the size with the
+ * most bytes gives up its oldest. Memory is only reused by a later `allocBody` of the same
+ * reader, and its old bytes are never read (a body is written whole before use: applyDelta and
+ * inflate check they produced exactly the declared size). Each body must be released once at
+ * most; a big buffer released twice, or detached by a transfer since, is ignored.
  */
 
 /** Bytes of one shared buffer. */
 const SLAB = 256 * 1024;
 /** Largest part carved from a shared buffer (at most 1/16 of one is wasted at its end). */
 const MAX_PART = 16 * 1024;
+/** Largest recycled buffer (bigger bodies get buffers of their own, as without `recycle`). */
+const RECYCLED_MAX = 16 * 1024 * 1024;
+/** Bytes of released big buffers kept for reuse (past it, some are left to the collector). */
+const FREE_MAX = 48 * 1024 * 1024;
+/** Emptied body slabs kept for reuse. */
+const FREE_SLABS = 64;
+
+/** A body slab with the count of its parts not released yet. */
+interface BodySlab {
+  buf: ArrayBuffer;
+  live: number;
+}
 
 /** Allocates byte parts from shared buffers (see the module comment). */
 export class Slabs {
   #buf: ArrayBuffer = new ArrayBuffer(0);
   #used = 0;
+  /** With `recycle`: released big buffers by log2 of their size. */
+  readonly #free: ArrayBuffer[][] | undefined;
+  #freeBytes = 0;
+  /** Recycled big buffers handed out and not released yet. */
+  readonly #live = new WeakSet<ArrayBuffer>();
+  /** With `recycle`: the body slab being carved, those emptied, and each slab by its buffer. */
+  #bodySlab: BodySlab | undefined;
+  #bodyUsed = 0;
+  readonly #emptySlabs: BodySlab[] = [];
+  readonly #slabOf = new WeakMap<ArrayBuffer, BodySlab>();
+
+  /** `recycle`: bodies' memory is reused once released (see the module comment). */
+  constructor(recycle = false) {
+    this.#free = recycle ? [] : undefined;
+  }
+
+  /** Whether released bodies' memory is reused (`release` is a no-op otherwise). */
+  get recycles(): boolean {
+    return this.#free !== undefined;
+  }
 
   /** A zero-filled part of `n` bytes. */
   alloc(n: number): Uint8Array {
@@ -28,6 +73,66 @@ export class Slabs {
     }
     const part = new Uint8Array(this.#buf, this.#used, n);
     this.#used += n;
+    return part;
+  }
+
+  /**
+   * A part of `n` bytes for a body its caller writes whole before reading it: zero-filled when
+   * fresh, holding a released body's old bytes when recycled (`release` gives it back).
+   */
+  allocBody(n: number): Uint8Array {
+    const free = this.#free;
+    if (free === undefined || n > RECYCLED_MAX) return this.alloc(n);
+    if (n <= MAX_PART) return this.#carveBody(n);
+    const log = 32 - Math.clz32(n - 1);
+    let buf = free[log]?.pop() ?? free[log + 1]?.pop();
+    if (buf === undefined) buf = new ArrayBuffer(2 ** log);
+    else this.#freeBytes -= buf.byteLength;
+    this.#live.add(buf);
+    return new Uint8Array(buf, 0, n);
+  }
+
+  /** Gives the memory of a body from `allocBody` back for reuse: its owner reads it no more. Anything else is ignored. */
+  release(body: Uint8Array): void {
+    const free = this.#free;
+    if (free === undefined) return;
+    const buf = body.buffer as ArrayBuffer;
+    const slab = this.#slabOf.get(buf);
+    if (slab !== undefined) {
+      // The slab being carved stays; another one goes back once all its parts did.
+      if (--slab.live === 0 && slab !== this.#bodySlab && this.#emptySlabs.length < FREE_SLABS) this.#emptySlabs.push(slab);
+      return;
+    }
+    if (!this.#live.has(buf)) return;
+    this.#live.delete(buf);
+    // Detached by a transfer to another thread: gone.
+    if (buf.byteLength === 0) return;
+    const log = 31 - Math.clz32(buf.byteLength);
+    (free[log] ??= []).push(buf);
+    this.#freeBytes += buf.byteLength;
+    while (this.#freeBytes > FREE_MAX) {
+      let most = log;
+      for (let k = 0; k < free.length; k++) if ((free[k]?.length ?? 0) * 2 ** k > (free[most]?.length ?? 0) * 2 ** most) most = k;
+      this.#freeBytes -= free[most]!.shift()!.byteLength;
+    }
+  }
+
+  /** A small body carved from a body slab (an emptied one, else a fresh one, once the current is full). */
+  #carveBody(n: number): Uint8Array {
+    let slab = this.#bodySlab;
+    if (slab === undefined || this.#bodyUsed + n > SLAB) {
+      if (slab !== undefined && slab.live === 0 && this.#emptySlabs.length < FREE_SLABS) this.#emptySlabs.push(slab);
+      slab = this.#emptySlabs.pop();
+      if (slab === undefined) {
+        slab = { buf: new ArrayBuffer(SLAB), live: 0 };
+        this.#slabOf.set(slab.buf, slab);
+      }
+      this.#bodySlab = slab;
+      this.#bodyUsed = 0;
+    }
+    slab.live++;
+    const part = new Uint8Array(slab.buf, this.#bodyUsed, n);
+    this.#bodyUsed += n;
     return part;
   }
 

@@ -4,6 +4,7 @@ import { encodeEntryHeader, encodeOfsOffset, encodePackEntry, OBJ_OFS_DELTA, OBJ
 import { writePackSync } from '../../src/pack/pack-writer.js';
 import { hashObject, oidToBytes, type Oid } from '../../src/object/oid.js';
 import { concat } from '../../src/platform/bytes.js';
+import { createDelta } from '../../src/pack/delta.js';
 
 export { writePackSync, encodePackEntry };
 
@@ -104,4 +105,44 @@ export function distinctDelta(baseSize: number, resultSize: number, i: number): 
   // Rewrite the declared result size: amplifyingDelta(base, size-1) declares size-1.
   const body = head.subarray(varint(baseSize).length + varint(resultSize - 1).length);
   return Uint8Array.from([...varint(baseSize), ...varint(resultSize), ...body, 1, i & 0xff]);
+}
+
+/**
+ * A pack of `files` files with `versions` versions each, as ofs-delta chains: a file's first
+ * version whole (random bytes of a size from `sizes`, in turn), each later one a copy of an
+ * earlier version (the previous, or every fifth time the first, so bases leave a small cache
+ * and come back) with a few bytes rewritten and some appended. Files are interleaved, version
+ * by version, as a history's objects are. Returns the pack and every version's id and body, in
+ * pack order: what a reader must give back.
+ */
+export function versionChains(files: number, versions: number, sizes: readonly number[]): { pack: Uint8Array; objects: { oid: Oid; body: Uint8Array }[] } {
+  const entries: Uint8Array[] = [];
+  const objects: { oid: Oid; body: Uint8Array }[] = [];
+  const at: number[][] = Array.from({ length: files }, () => []);
+  const bodies: Uint8Array[][] = Array.from({ length: files }, () => []);
+  let offset = 12;
+  for (let v = 0; v < versions; v++) {
+    for (let f = 0; f < files; f++) {
+      let body: Uint8Array;
+      let entry: Uint8Array;
+      if (v === 0) {
+        body = noise(sizes[f % sizes.length]!, f + 1);
+        entry = encodePackEntry('blob', body);
+      } else {
+        const from = v % 5 === 0 ? 0 : v - 1;
+        const base = bodies[f]![from]!;
+        body = new Uint8Array(base.length + 7);
+        body.set(base);
+        body.set(noise(7, f * 1000 + v), base.length);
+        body[(v * 131) % base.length] = v & 0xff;
+        entry = ofsDelta(offset - at[f]![from]!, createDelta(base, body));
+      }
+      at[f]!.push(offset);
+      bodies[f]!.push(body);
+      objects.push({ oid: hashObject('blob', body), body });
+      entries.push(entry);
+      offset += entry.length;
+    }
+  }
+  return { pack: writePackSync(entries), objects };
 }

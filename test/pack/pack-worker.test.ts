@@ -14,7 +14,7 @@ import { hashObject, type ObjectType, type Oid } from '../../src/object/oid.js';
 import { CorruptPackError, LimitExceededError } from '../../src/errors.js';
 import { equal } from '../../src/platform/bytes.js';
 import { platform } from '../../src/platform/index.js';
-import { encodePackEntry, noise, ofsDelta, refDelta, writePackSync, zeroBlobEntry } from './crafted-packs.js';
+import { encodePackEntry, noise, ofsDelta, refDelta, versionChains, writePackSync, zeroBlobEntry } from './crafted-packs.js';
 import { asAsync, chunks, git, makeHistoryRepo, tempDir } from './git-helpers.js';
 
 const KiB = 1024;
@@ -142,6 +142,17 @@ describe('readPackAuto in a worker thread', () => {
       { numRuns: 25 },
     );
   }, 120_000);
+
+  it('recycles bodies that left a small base cache and still gives byte-identical results', async () => {
+    // 8 MB of bodies from 1 to 100 KiB, versions of files as delta chains, through a 4 MiB cache:
+    // the worker reuses the memory of bodies that left it (pack/slabs.ts `recycle`).
+    const { pack, objects } = versionChains(16, 20, [1 * KiB, 6 * KiB, 15 * KiB, 17 * KiB, 40 * KiB, 100 * KiB]);
+    const opts: ReadPackOptions = { baseCacheBytes: 4 * 1024 * KiB, packedBaseBytes: 1024 * KiB };
+    const inline = await collect(readPack(asAsync(chunks(pack, 65536)), opts));
+    const worker = await collect(readPackAuto(asAsync(chunks(pack, 65536)), { ...opts, worker: 'worker' }));
+    expect(inline.map((o) => o.oid)).toEqual(objects.map((o) => o.oid));
+    expectIdentical(worker, inline);
+  });
 
   it('with dropDeltaData, sends deltas without their data and with the same D values', async () => {
     for (const seed of [3, 17, 99]) {
