@@ -73,8 +73,8 @@ export interface ReadPackInternals {
   retains?: (oid: string, body: Uint8Array) => boolean;
   /**
    * Set by a consumer that is done with a batch's bodies when it asks for the next one (the pack
-   * worker copies or transfers them first): the reader then reuses the buffers of big bodies
-   * that left its base cache (slabs.ts `recycle`) instead of allocating fresh ones.
+   * worker copies or transfers them first): the reader then reuses the memory of bodies that
+   * left its base cache (slabs.ts `recycle`) instead of allocating fresh buffers.
    */
   recycle?: boolean;
 }

@@ -9,15 +9,24 @@ import fc from 'fast-check';
 import { Slabs } from '../../src/pack/slabs.js';
 import { readPack, type ReadPackInternals } from '../../src/pack/pack-reader.js';
 import { equal } from '../../src/platform/bytes.js';
-import { copyOp, encodePackEntry, noise, refDelta, varint, versionChains, writePackSync } from './crafted-packs.js';
 import { hashObject } from '../../src/object/oid.js';
+import { copyOp, encodePackEntry, noise, refDelta, varint, versionChains, writePackSync } from './crafted-packs.js';
+import { asAsync, chunks } from './git-helpers.js';
 
 const KiB = 1024;
-
-async function* one(pack: Uint8Array): AsyncGenerator<Uint8Array> {
-  yield pack;
-}
 const MiB = 1024 * KiB;
+
+/**
+ * Every object of `pack` read through a 4 MiB base cache, each batch's bodies copied before the
+ * next batch is asked for, as the pack worker does.
+ */
+async function readAll(pack: Uint8Array, packedBaseBytes: number, internals: ReadPackInternals): Promise<{ oid: string; body: Uint8Array }[]> {
+  const got: { oid: string; body: Uint8Array }[] = [];
+  for await (const batch of readPack(asAsync(chunks(pack, 64 * KiB)), { baseCacheBytes: 4 * MiB, packedBaseBytes }, internals)) {
+    for (const o of batch) got.push({ oid: o.oid, body: o.body.slice() });
+  }
+  return got;
+}
 
 describe('Slabs with recycle', () => {
   it('carves a small body again from a body slab once all its parts came back, and never from one with a part still out', () => {
@@ -104,21 +113,10 @@ describe('a pack read with recycled bodies', () => {
   it('gives every version of every file with its id and bytes, as a read without recycling does, through a base cache of a fraction of the bodies', async () => {
     // 16 files of 1 to 100 KiB, 20 versions each: 8 MB of bodies through a 4 MiB cache.
     const { pack, objects } = versionChains(16, 20, [1 * KiB, 6 * KiB, 15 * KiB, 17 * KiB, 40 * KiB, 100 * KiB]);
-    const read = async (internals: ReadPackInternals) => {
-      const got: { oid: string; body: Uint8Array }[] = [];
-      const source = (async function* () {
-        for (let i = 0; i < pack.length; i += 64 * KiB) yield pack.subarray(i, i + 64 * KiB);
-      })();
-      // As the pack worker does: each batch's bodies copied before the next batch is asked for.
-      for await (const batch of readPack(source, { baseCacheBytes: 4 * MiB, packedBaseBytes: 1 * MiB }, internals)) {
-        for (const o of batch) got.push({ oid: o.oid, body: o.body.slice() });
-      }
-      return got;
-    };
-    const recycled = await read({ recycle: true });
+    const recycled = await readAll(pack, 1 * MiB, { recycle: true });
     expect(recycled.map((o) => o.oid)).toEqual(objects.map((o) => o.oid));
     recycled.forEach((o, i) => expect(equal(o.body, objects[i]!.body)).toBe(true));
-    const plain = await read({});
+    const plain = await readAll(pack, 1 * MiB, {});
     expect(plain.map((o) => o.oid)).toEqual(objects.map((o) => o.oid));
   });
 
@@ -134,15 +132,8 @@ describe('a pack read with recycled bodies', () => {
     }
     entries.push(encodePackEntry('blob', base));
     const pack = writePackSync(entries);
-    const read = async (internals: ReadPackInternals) => {
-      const got: { oid: string; body: Uint8Array }[] = [];
-      for await (const batch of readPack(one(pack), { baseCacheBytes: 4 * MiB, packedBaseBytes: 0 }, internals)) {
-        for (const o of batch) got.push({ oid: o.oid, body: o.body.slice() });
-      }
-      return got;
-    };
-    const plain = await read({});
-    const recycled = await read({ recycle: true });
+    const plain = await readAll(pack, 0, {});
+    const recycled = await readAll(pack, 0, { recycle: true });
     expect(new Set(plain.map((o) => o.oid)).size).toBe(451);
     expect(recycled.map((o) => o.oid)).toEqual(plain.map((o) => o.oid));
     recycled.forEach((o, i) => expect(equal(o.body, plain[i]!.body)).toBe(true));
