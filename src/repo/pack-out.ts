@@ -9,7 +9,11 @@
  * Memory: the plan holds ids and small integers per object (each delta's base as a position in
  * the pack, chain depths, the order, each entry's offset for ofs-deltas); entries are read batch
  * by batch as the pack is written, except the delta entries of the first pass, kept for the
- * second up to `keepDeltaBytes` (32 MiB by default; the rest are read again).
+ * second up to `keepDeltaBytes` (32 MiB by default), then in a scratch file where the platform
+ * has them (up to `spillDeltaBytes`, 1 GiB; the rest are read again).
+ *
+ * A full clone (`scanDeltas`) reads the store in key order instead of by id: its `D` range once
+ * (which objects go as deltas), then, when thousands go whole, its `O` range once for those.
  */
 import { NotFoundError } from '../errors.js';
 import { type Oid, oidFromBytes, oidToBytes, writeOid } from '../object/oid.js';
@@ -18,6 +22,10 @@ import { deltaEntryOf, refDeltaBaseAt } from '../object/packed.js';
 import { thinDeltas } from './thin-bases.js';
 import { writePackBatches, type PackBatch } from '../pack/pack-writer.js';
 import { isChunked } from '../object/chunked.js';
+import { platform } from '../platform/index.js';
+import type { ScratchFile } from '../platform/types.js';
+import { KeptEntries } from './kept-entries.js';
+import { Positions } from './pack-positions.js';
 
 /** Longest delta chain a pack carries (git's pack.depth default). */
 export const MAX_CHAIN = 50;
@@ -28,8 +36,16 @@ export interface PackBytesOptions {
   ofsDelta?: boolean;
   /** Told the ids of each batch of entries, in pack order, before its bytes are yielded (full-pack.ts records them). */
   onBatch?: (oids: readonly Oid[]) => void;
-  /** Bytes of stored deltas kept from the first pass to the second (default 32 MiB; more are read again). */
+  /** Bytes of stored deltas kept in memory from the first pass to the second (default 32 MiB). */
   keepDeltaBytes?: number;
+  /**
+   * Bytes of stored deltas kept past `keepDeltaBytes` in a scratch file, where the platform has
+   * them (default 1 GiB, the file holding them twice at most: repo/kept-entries.ts; more are
+   * read again from the store).
+   */
+  spillDeltaBytes?: number;
+  /** Where those go (default: the platform's scratch files; null: nowhere). */
+  scratchFile?: (() => ScratchFile) | null;
   /**
    * Find the stored deltas by reading the store's `D` range in key order once (see
    * `scanDeltas`) instead of one lookup per id: for packs of most of the store (a full clone).
@@ -57,6 +73,13 @@ const THIN = -2;
 
 /** Entries read per batch. */
 const BATCH = 512;
+
+/**
+ * Whole objects a pack must send before they are read by one scan of the store's `O` range
+ * instead of by id (`wholeByScan`): under that, lookups are cheap, and a pack whose first batch
+ * finds an object missing fails before its header (a stale clone plan yields to the planner).
+ */
+const WHOLE_SCAN_MIN = 4096;
 
 /**
  * One complete pack of exactly `oids` (see the module comment), framed by pack/pack-writer.ts.
@@ -95,6 +118,9 @@ function hexAt(ids: Uint8Array, positions: ArrayLike<number>): Oid[] {
 /** Default of `PackBytesOptions.keepDeltaBytes`. */
 const KEEP_DELTA_BYTES = 32 * 1024 * 1024;
 
+/** Default of `PackBytesOptions.spillDeltaBytes`. */
+const SPILL_DELTA_BYTES = 1024 * 1024 * 1024;
+
 /**
  * With deltas: objects stored as deltas whose base is in this pack (or among `thinBases`) go
  * out as deltas, after every whole object and ordered by chain depth, so each base precedes
@@ -102,7 +128,8 @@ const KEEP_DELTA_BYTES = 32 * 1024 * 1024;
  * ref-delta only against what they have seen). One pass over the plan reads each object's `D`
  * value (a few batched lookups in flight) and sends every object that goes whole at once, in
  * plan order, so the pack flows while its deltas are found; the delta entries read are kept
- * (up to `keepDeltaBytes`, the rest read again) and sent by depth after chains are cut at
+ * (repo/kept-entries.ts: `keepDeltaBytes` in memory, then `spillDeltaBytes` in a scratch file,
+ * the rest read again) and sent by depth after chains are cut at
  * MAX_CHAIN (the object that would be the 51st link goes whole, first, and the chain starts
  * again from it). `base[i]` ends as a position in the pack, THIN or WHOLE (pack-writer's `ofsPlan`).
  */
@@ -111,11 +138,28 @@ async function* plannedBatches(
   ids: Uint8Array,
   base: Int32Array,
   thinBases: ReadonlySet<Oid> | undefined,
-  { onBatch, keepDeltaBytes = KEEP_DELTA_BYTES, scanDeltas: scan = false, preferredBases, clientBases }: PackBytesOptions,
+  options: PackBytesOptions,
+): AsyncGenerator<PackBatch> {
+  const { keepDeltaBytes = KEEP_DELTA_BYTES, spillDeltaBytes = SPILL_DELTA_BYTES, scratchFile = platform().scratchFile ?? null } = options;
+  const kept = new KeptEntries(base.length, keepDeltaBytes, spillDeltaBytes, scratchFile);
+  try {
+    yield* batchesKeeping(objects, ids, base, thinBases, kept, options);
+  } finally {
+    kept.close();
+  }
+}
+
+/** `plannedBatches` with the store of kept delta entries. */
+async function* batchesKeeping(
+  objects: ObjectStore,
+  ids: Uint8Array,
+  base: Int32Array,
+  thinBases: ReadonlySet<Oid> | undefined,
+  kept: KeptEntries,
+  { onBatch, scanDeltas: scan = false, preferredBases, clientBases }: PackBytesOptions,
 ): AsyncGenerator<PackBatch> {
   const n = base.length;
   const position = new Positions(ids, n);
-  const kept = new KeptEntries(n, keepDeltaBytes);
   // Positions that would go whole with an object to try as their base instead: the client's
   // (thin) or another of the pack's.
   const prefer = new Map<number, Oid>();
@@ -140,14 +184,23 @@ async function* plannedBatches(
     else if (b < 0 && thinBases?.has(oidFromBytes(entry, at))) base[p] = THIN;
     if (base[p] !== WHOLE) kept.keep(p, entry);
   };
-  const settled = scan && !objects.kv.costlyRequests ? await scanDeltas(objects, position, settle) : undefined;
+  const scanned = scan && !objects.kv.costlyRequests ? await scanDeltas(objects, position, settle) : undefined;
+  const settled = scanned?.settled;
+  let wholeCount = 0;
+  if (scanned?.complete) for (let p = 0; p < n; p++) if (base[p] === WHOLE) wholeCount++;
+  const byScan = wholeCount >= WHOLE_SCAN_MIN;
+  if (byScan) {
+    // Every object's form is known: the whole ones go out in one key-ordered read of the store.
+    for (let p = 0; p < n; p++) if (base[p] === WHOLE && prefer.has(p)) tryThin.push(p);
+    yield* wholeByScan(objects, ids, position, (p) => base[p] === WHOLE && !prefer.has(p), kept, onBatch);
+  }
   // Most ids of a depth-1 pack have no delta; the database answers batches on its own threads.
   // Where each lookup is a round trip (IndexedDB) and the repository has few deltas, their ids
   // are read once and only those are looked up.
   const LOOKAHEAD = 3;
   const few = settled === undefined && objects.kv.costlyRequests && n >= 64 ? await objects.deltaIdsIfFew(n >> 2) : undefined;
   const starts: number[] = [];
-  for (let i = 0; i < n; i += BATCH) starts.push(i);
+  if (!byScan) for (let i = 0; i < n; i += BATCH) starts.push(i);
   const lookup = (i: number): Promise<{ at: number[]; found: (Uint8Array | undefined)[] }> => {
     const at: number[] = [];
     for (let p = i; p < Math.min(n, i + BATCH); p++) if (settled?.[p] !== 1 && (few === undefined || few.has(oidFromBytes(ids, p * 20)))) at.push(p);
@@ -209,14 +262,24 @@ async function* plannedBatches(
   const wasDelta = new Uint8Array(n);
   for (let i = 0; i < n; i++) if (base[i] !== WHOLE) wasDelta[i] = 1;
   const depth = chainDepths(base);
+  kept.regroup(depth);
   // Counting sort of what is left: objects whose chain was cut (whole now) first, then each depth.
   const counts = new Int32Array(MAX_CHAIN + 2);
   for (let i = 0; i < n; i++) if (wasDelta[i]) counts[depth[i]! + 1]!++;
   for (let d = 1; d < counts.length; d++) counts[d]! += counts[d - 1]!;
   const order = new Int32Array(counts[MAX_CHAIN + 1]!);
-  for (let i = 0; i < n; i++) if (wasDelta[i]) order[counts[depth[i]!]!++] = i;
+  if (kept.spilled) {
+    // Within a depth any order will do: with entries in the scratch file, kept entries go in
+    // the order they were kept (`regroup` writes each depth's in that order, so each batch reads
+    // them back in a read or two: KeptEntries.prefetch), then the others.
+    for (const i of kept.keptOrder()) if (wasDelta[i]) order[counts[depth[i]!]!++] = i;
+    for (let i = 0; i < n; i++) if (wasDelta[i] && !kept.wasKept(i)) order[counts[depth[i]!]!++] = i;
+  } else {
+    for (let i = 0; i < n; i++) if (wasDelta[i]) order[counts[depth[i]!]!++] = i;
+  }
   for (let at = 0, size = BATCH; at < order.length; at += size, size = step) {
-    // Usually every entry was kept: no read at all. Past `keepDeltaBytes`, one read per batch, not read ahead.
+    // Usually every entry was kept: no database read at all. Past `keepDeltaBytes` and the
+    // scratch file's `spillDeltaBytes`, one read per batch, not read ahead.
     yield* readPositions(objects, ids, Array.from(order.subarray(at, at + size)), kept, onBatch, base);
   }
 }
@@ -229,7 +292,11 @@ async function* plannedBatches(
  * size in the pack's ids turned out to be other objects' (a pool shared with larger forks), the
  * scan stops and only the deltas met so far are settled (the rest are looked up).
  */
-async function scanDeltas(objects: ObjectStore, position: Positions, settle: (p: number, entry: Uint8Array) => void): Promise<Uint8Array> {
+async function scanDeltas(
+  objects: ObjectStore,
+  position: Positions,
+  settle: (p: number, entry: Uint8Array) => void,
+): Promise<{ settled: Uint8Array; complete: boolean }> {
   const settled = new Uint8Array(position.size);
   let others = 0;
   for await (const batch of objects.deltaRange()) {
@@ -238,61 +305,53 @@ async function scanDeltas(objects: ObjectStore, position: Positions, settle: (p:
       if (p >= 0) {
         settle(p, deltaEntryOf(value));
         settled[p] = 1;
-      } else if (++others > position.size / 2) return settled;
+      } else if (++others > position.size / 2) return { settled, complete: false };
     }
   }
-  return settled.fill(1);
+  return { settled: settled.fill(1), complete: true };
 }
 
 /**
- * Plan positions by id: open addressing over the pack's own table of ids (a slot holds a
- * position, 4 bytes, the table at most half full; an id is compared with its row of `ids`),
- * where an OidMap would hold a second copy of every id. A full clone looks up about two ids per
- * object, and the smaller table stays in the processor's caches. A repeated id maps to its last position.
+ * The whole objects of a pack (positions for which `goesWhole` holds) read from the store's `O`
+ * range in key order, once all deltas are settled: a full clone's whole entries are spread
+ * over the whole store, and one ordered read costs LevelDB a fraction of a lookup per id
+ * (the order of whole objects in a pack is free: nothing refers to them by offset before them).
+ * Stops like `scanDeltas` when the range turns out to be mostly other objects' (a pool shared
+ * with larger forks); what the range did not give (stopped early, or stored only as a delta:
+ * materialized on the way) is read by id after it.
  */
-class Positions {
-  readonly #ids: Uint8Array;
-  readonly #slots: Int32Array;
-  readonly #mask: number;
-  readonly #shift: number;
-  readonly size: number;
-
-  constructor(ids: Uint8Array, n: number) {
-    let cap = 1024;
-    let bits = 10;
-    while (cap < n * 2) {
-      cap *= 2;
-      bits++;
+async function* wholeByScan(
+  objects: ObjectStore,
+  ids: Uint8Array,
+  position: Positions,
+  goesWhole: (p: number) => boolean,
+  kept: KeptEntries,
+  onBatch: ((oids: readonly Oid[]) => void) | undefined,
+): AsyncGenerator<PackBatch> {
+  const n = position.size;
+  const sent = new Uint8Array(n);
+  let others = 0;
+  for await (const batch of objects.wholeRange()) {
+    const entries: Uint8Array[] = [];
+    const positions: number[] = [];
+    for (const [key, value] of batch) {
+      const p = position.get(key, 5);
+      if (p < 0) others++;
+      else if (sent[p] === 0 && goesWhole(p)) {
+        sent[p] = 1;
+        entries.push(value);
+        positions.push(p);
+      }
     }
-    this.#ids = ids;
-    this.#slots = new Int32Array(cap); // position + 1; 0 is empty
-    this.#mask = cap - 1;
-    this.#shift = 32 - bits;
-    this.size = n;
-    for (let p = 0; p < n; p++) this.#slots[this.#find(ids, p * 20)] = p + 1;
-  }
-
-  // Ids are SHA-1 output: their first bytes are already a uniform hash. Their leading bits pick
-  // the slot, so ids met in key order (a scan of the D range) walk the table front to back.
-  #find(buf: Uint8Array, off: number): number {
-    const ids = this.#ids;
-    const slots = this.#slots;
-    let i = ((buf[off]! << 24) | (buf[off + 1]! << 16) | (buf[off + 2]! << 8) | buf[off + 3]!) >>> this.#shift;
-    for (;;) {
-      const s = slots[i]!;
-      if (s === 0) return i;
-      const at = (s - 1) * 20;
-      let k = 0;
-      while (k < 20 && ids[at + k] === buf[off + k]) k++;
-      if (k === 20) return i;
-      i = (i + 1) & this.#mask;
+    if (positions.length > 0) {
+      onBatch?.(hexAt(ids, positions));
+      yield* withStreams(objects, { entries, positions });
     }
+    if (others > n / 2) break;
   }
-
-  /** The position of the id at `buf[off..off+20]`, or -1. */
-  get(buf: Uint8Array, off: number): number {
-    return this.#slots[this.#find(buf, off)]! - 1;
-  }
+  const rest: number[] = [];
+  for (let p = 0; p < n; p++) if (sent[p] === 0 && goesWhole(p)) rest.push(p);
+  for (let at = 0; at < rest.length; at += BATCH) yield* readPositions(objects, ids, rest.slice(at, at + BATCH), kept, onBatch);
 }
 
 /**
@@ -315,6 +374,7 @@ async function* readPositions(
     if (base === undefined || base[p] === WHOLE) whole.push(p);
     else if (!kept.has(p)) reread.push(p);
   }
+  if (base !== undefined) kept.prefetch(positions);
   const [wholeEntries, deltaEntries] = await Promise.all([
     whole.length > 0 ? objects.materializeAt(ids, whole) : [],
     reread.length > 0 ? objects.deltaEntriesAt(ids, reread) : [],
@@ -338,63 +398,6 @@ async function* readPositions(
   });
   onBatch?.(hexAt(ids, positions));
   yield* withStreams(objects, { entries, positions });
-}
-
-/**
- * Delta entries kept from the first pass for the second, copied into 1 MiB arenas (the values
- * read are let go at once: a kept entry costs its bytes and 12 bytes of index, not a buffer and
- * its view each), up to a byte budget; entries past it, or over an arena's size, are read again.
- */
-class KeptEntries {
-  static readonly ARENA = 1 << 20;
-  readonly #arenas: Uint8Array[] = [];
-  readonly #arena: Int32Array;
-  readonly #at: Int32Array;
-  readonly #length: Int32Array;
-  readonly #held = new Map<number, Uint8Array>();
-  #left: number;
-  #used = KeptEntries.ARENA;
-
-  constructor(n: number, budget: number) {
-    this.#arena = new Int32Array(n).fill(-1);
-    this.#at = new Int32Array(n);
-    this.#length = new Int32Array(n);
-    this.#left = budget;
-  }
-
-  /** Keeps a copy of the entry of position `p` if the budget allows. */
-  keep(p: number, entry: Uint8Array): void {
-    const len = entry.length;
-    if (len > this.#left || len > KeptEntries.ARENA) return;
-    if (this.#used + len > KeptEntries.ARENA) {
-      this.#arenas.push(new Uint8Array(Math.min(KeptEntries.ARENA, Math.max(this.#left, len))));
-      this.#used = 0;
-    }
-    const a = this.#arenas.length - 1;
-    this.#arenas[a]!.set(entry, this.#used);
-    this.#arena[p] = a;
-    this.#at[p] = this.#used;
-    this.#length[p] = len;
-    this.#used += len;
-    this.#left -= len;
-  }
-
-  /** Keeps the entry of `p` whatever the budget (an entry made for this pack: nowhere to read it again). */
-  hold(p: number, entry: Uint8Array): void {
-    this.#held.set(p, entry);
-  }
-
-  has(p: number): boolean {
-    return this.#arena[p]! >= 0 || this.#held.has(p);
-  }
-
-  /** The kept entry of `p` (a view of its arena). */
-  get(p: number): Uint8Array {
-    const held = this.#held.get(p);
-    if (held !== undefined) return held;
-    const at = this.#at[p]!;
-    return this.#arenas[this.#arena[p]!]!.subarray(at, at + this.#length[p]!);
-  }
 }
 
 /** Chain depth of every object (0: whole; thin deltas 1); chains longer than MAX_CHAIN are cut in `base`. */

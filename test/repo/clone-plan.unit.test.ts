@@ -81,7 +81,8 @@ async function tip(repo: Repository): Promise<Oid> {
 async function plannerPack(repo: Repository, wants: Oid[]): Promise<Uint8Array> {
   const objects = internalsOf(repo).objects;
   const plan = await planObjects(objects, { wants, ofsDelta: true });
-  return collectBytes(packBytes(objects, plan.oids, true, undefined, { ofsDelta: true }));
+  // As a planned full clone packs (serve-packs.ts): deltas and whole entries by range reads.
+  return collectBytes(packBytes(objects, plan.oids, true, undefined, { ofsDelta: true, scanDeltas: true }));
 }
 
 async function fullClone(repo: Repository, wants: Oid[]): Promise<Uint8Array> {
