@@ -123,13 +123,20 @@ export class KeptEntries {
    * Rewrites the entries in the scratch file grouped by `depth` (the order the pack sends
    * them in: depth by depth, each in the order kept), so each batch of the second pass reads
    * its entries back in one or two reads: one read of the file in arena order, each entry
-   * copied into its depth's bucket, a full bucket appended to the file (the file ends up
-   * holding the entries twice). Entries whose new copy cannot be written are let go (read
-   * again from the store).
+   * copied into its depth's bucket (a quarter arena; one per depth in memory), a full bucket
+   * appended to a second scratch file, which replaces the first (the disk holds the entries
+   * twice only while this runs). Entries whose new copy cannot be written are let go (read
+   * again from the store); without a second file, nothing moves.
    */
   regroup(depth: Uint8Array): void {
-    const file = this.#file;
-    if (file === undefined) return;
+    const from = this.#file;
+    if (from === undefined || !this.spilled) return;
+    let file: ScratchFile;
+    try {
+      file = this.#scratch!();
+    } catch {
+      return;
+    }
     const buckets = new Map<number, { arena: number; bytes: Uint8Array; used: number; entries: number[] }>();
     const write = (b: { arena: number; bytes: Uint8Array; used: number; entries: number[] }) => {
       try {
@@ -145,7 +152,7 @@ export class KeptEntries {
       const a = this.#arena[p]!;
       if (a < 0 || this.#filed[a]! < 0) continue;
       if (a !== read) {
-        arena = file.read(this.#filed[a]!, this.#filedBytes[a]!);
+        arena = from.read(this.#filed[a]!, this.#filedBytes[a]!);
         read = a;
       }
       const len = this.#length[p]!;
@@ -168,6 +175,8 @@ export class KeptEntries {
       b.used += len;
     }
     for (const b of buckets.values()) write(b);
+    from.close();
+    this.#file = file;
   }
 
   /** Where the kept entry of `p` is in the scratch file (-1: in memory, or not kept). */
@@ -178,7 +187,7 @@ export class KeptEntries {
 
   /** Whether entries were written to the scratch file. */
   get spilled(): boolean {
-    return this.#file !== undefined;
+    return this.#filed.some((at) => at >= 0);
   }
 
   /** Positions whose entries were kept (`keep`), in the order they were. */

@@ -9,31 +9,41 @@ import { describe, expect, it } from 'vitest';
 import { KeptEntries } from '../../src/repo/kept-entries.js';
 import type { ScratchFile } from '../../src/platform/types.js';
 
-/** A scratch file in memory; `failAfter`: appends that succeed before every further one throws. */
+/**
+ * Scratch files in memory, a fresh one per open (a closed one refuses reads); `failAfter`:
+ * appends (over all files) that succeed before every further one throws.
+ */
 function memoryScratch(failAfter = Number.POSITIVE_INFINITY) {
-  const stats = { appends: 0, reads: 0, bytes: 0, closed: false };
-  let data = new Uint8Array(0);
-  const file: ScratchFile = {
-    append(bytes) {
-      if (stats.appends >= failAfter) throw new Error('no space left on device');
-      stats.appends++;
-      const at = data.length;
-      const grown = new Uint8Array(at + bytes.length);
-      grown.set(data);
-      grown.set(bytes, at);
-      data = grown;
-      return at;
-    },
-    read(position, length) {
-      if (position + length > data.length) throw new Error('scratch file read past its end');
-      stats.reads++;
-      return data.slice(position, position + length);
-    },
-    close() {
-      stats.closed = true;
-    },
+  const stats = { opened: 0, open: 0, appends: 0, reads: 0 };
+  const open = (): ScratchFile => {
+    let data = new Uint8Array(0);
+    let closed = false;
+    stats.opened++;
+    stats.open++;
+    return {
+      append(bytes) {
+        if (stats.appends >= failAfter) throw new Error('no space left on device');
+        stats.appends++;
+        const at = data.length;
+        const grown = new Uint8Array(at + bytes.length);
+        grown.set(data);
+        grown.set(bytes, at);
+        data = grown;
+        return at;
+      },
+      read(position, length) {
+        if (closed) throw new Error('scratch file read after close');
+        if (position + length > data.length) throw new Error('scratch file read past its end');
+        stats.reads++;
+        return data.slice(position, position + length);
+      },
+      close() {
+        if (!closed) stats.open--;
+        closed = true;
+      },
+    };
   };
-  return { open: () => file, stats };
+  return { open, stats };
 }
 
 describe('kept delta entries', () => {
@@ -80,7 +90,7 @@ describe('kept delta entries', () => {
             if (total <= budget) expect(order.every((p) => kept.has(p))).toBe(true);
           }
           kept.close();
-          if (scratch.stats.appends > 0) expect(scratch.stats.closed).toBe(true);
+          expect(scratch.stats.open).toBe(0);
         },
       ),
       { numRuns: 300 },
@@ -130,6 +140,7 @@ describe('kept delta entries', () => {
       expect(held().length, `failAfter ${failAfter}`).toBe(afterRegroup);
       for (const p of held()) expect(kept.get(p)).toEqual(new Uint8Array(50).fill(p));
       kept.close();
+      expect(scratch.stats.open).toBe(0);
     }
   });
 
