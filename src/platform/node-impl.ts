@@ -189,8 +189,8 @@ function scratchFile(fs: typeof NodeFs, os: typeof NodeOs, crypto: typeof NodeCr
       size += bytes.length;
       return size - bytes.length;
     },
-    read(position, length) {
-      const out = new Uint8Array(length);
+    read(position, length, into) {
+      const out = into !== undefined && into.length >= length ? into.subarray(0, length) : new Uint8Array(length);
       for (let got = 0; got < length; ) {
         const n = fs.readSync(fd, out, got, length - got, position + got);
         if (n === 0) throw new Error('scratch file read past its end');

@@ -9,8 +9,11 @@ export interface Sha1Hasher {
 export interface ScratchFile {
   /** Writes `bytes` at the end of the file; returns where they start. */
   append(bytes: Uint8Array): number;
-  /** The `length` bytes at `position`. */
-  read(position: number, length: number): Uint8Array;
+  /**
+   * The `length` bytes at `position`; with `into` (at least `length` long), they may be read
+   * into it (the caller then reuses its memory) and a view of it returned.
+   */
+  read(position: number, length: number, into?: Uint8Array): Uint8Array;
   /** Closes the file (its bytes are gone). */
   close(): void;
 }

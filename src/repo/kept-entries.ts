@@ -147,12 +147,14 @@ export class KeptEntries {
     };
     let read = -1;
     let arena: Uint8Array = EMPTY_ARENA;
+    // Each arena is read into the same memory (no 1 MiB buffer per arena left to the collector).
+    const reused = new Uint8Array(this.#size);
     for (let k = 0; k < this.#count; k++) {
       const p = this.#sequence[k]!;
       const a = this.#arena[p]!;
       if (a < 0 || this.#filed[a]! < 0) continue;
       if (a !== read) {
-        arena = from.read(this.#filed[a]!, this.#filedBytes[a]!);
+        arena = from.read(this.#filed[a]!, this.#filedBytes[a]!, reused);
         read = a;
       }
       const len = this.#length[p]!;
@@ -249,4 +251,4 @@ const EMPTY_ARENA = new Uint8Array(0);
 /** Kept entries in the scratch file this close are read back together (`KeptEntries.prefetch`)... */
 const PREFETCH_GAP = 8 * 1024;
 /** ...in reads of at most this much. */
-const PREFETCH_RUN = 4 * 1024 * 1024;
+const PREFETCH_RUN = 1024 * 1024;
