@@ -122,8 +122,8 @@ export class KeptEntries {
   /**
    * Rewrites the entries in the scratch file grouped by `depth` (the order the pack sends
    * them in: depth by depth, each in the order kept), so each batch of the second pass reads
-   * its entries back in one or two reads: one read of the file in arena order, each entry
-   * copied into its depth's bucket (a quarter arena; one per depth in memory), a full bucket
+   * its entries back in a few reads: one read of the file in arena order, each entry
+   * copied into its depth's bucket (1/16 of an arena, 64 KiB; one per depth in memory), a full bucket
    * appended to a second scratch file, which replaces the first (the disk holds the entries
    * twice only while this runs). Entries whose new copy cannot be written are let go (read
    * again from the store); without a second file, nothing moves.
@@ -163,7 +163,7 @@ export class KeptEntries {
       if (b === undefined || b.used + len > b.bytes.length) {
         // A written bucket's memory is the next one's (append copies).
         if (b !== undefined) write(b);
-        const bytes = b !== undefined && b.bytes.length >= len ? b.bytes : new Uint8Array(Math.max(this.#size >> 2, len));
+        const bytes = b !== undefined && b.bytes.length >= len ? b.bytes : new Uint8Array(Math.max(this.#size >> 4, len));
         b = { arena: this.#arenas.length, bytes, used: 0, entries: [] };
         this.#arenas.push(EMPTY_ARENA);
         this.#filed.push(-1);

@@ -272,7 +272,7 @@ async function* batchesKeeping(
   if (kept.spilled) {
     // Within a depth any order will do: with entries in the scratch file, kept entries go in
     // the order they were kept (`regroup` writes each depth's in that order, so each batch reads
-    // them back in a read or two: KeptEntries.prefetch), then the others.
+    // them back in a few reads: KeptEntries.prefetch), then the others.
     for (const i of kept.keptOrder()) if (wasDelta[i]) order[counts[depth[i]!]!++] = i;
     for (let i = 0; i < n; i++) if (wasDelta[i] && !kept.wasKept(i)) order[counts[depth[i]!]!++] = i;
   } else {

@@ -109,12 +109,13 @@ describe('kept delta entries', () => {
     kept.regroup(depth);
     const appended = scratch.stats.appends;
     const reads = scratch.stats.reads;
-    // One depth's 400 entries, in the order kept, in one batch: a read per bucket (a quarter
+    // One depth's 400 entries, in the order kept, in one batch: a read per bucket (1/16 of an
     // arena) at most, not one per entry.
     const one = [...kept.keptOrder()].filter((p) => depth[p] === 3);
     const bytes = one.reduce((sum, p) => sum + entries[p]!.length, 0);
     kept.prefetch(one);
-    expect(scratch.stats.reads - reads).toBeLessThanOrEqual(Math.ceil(bytes / 1024) + 1);
+    expect(scratch.stats.reads - reads).toBeLessThanOrEqual(Math.ceil(bytes / 256) + 1);
+    expect(scratch.stats.reads - reads).toBeLessThan(one.length / 2);
     for (const p of one) expect(Buffer.from(kept.get(p)).equals(Buffer.from(entries[p]!))).toBe(true);
     expect(scratch.stats.appends).toBe(appended);
     kept.close();
