@@ -18,7 +18,7 @@
 import { NotFoundError } from '../errors.js';
 import { type Oid, oidFromBytes, oidToBytes, writeOid } from '../object/oid.js';
 import type { ObjectStore } from '../object/object-store.js';
-import { deltaEntryOf, refDeltaBaseAt } from '../object/packed.js';
+import { refDeltaBaseAt } from '../object/packed.js';
 import { thinDeltas } from './thin-bases.js';
 import { writePackBatches, type PackBatch } from '../pack/pack-writer.js';
 import { isChunked } from '../object/chunked.js';
@@ -26,6 +26,7 @@ import { platform } from '../platform/index.js';
 import type { ScratchFile } from '../platform/types.js';
 import { KeptEntries } from './kept-entries.js';
 import { Positions } from './pack-positions.js';
+import { type ScanLeft, scanDeltas, scanStore } from './pack-scan.js';
 
 /** Longest delta chain a pack carries (git's pack.depth default). */
 export const MAX_CHAIN = 50;
@@ -75,12 +76,11 @@ const THIN = -2;
 const BATCH = 512;
 
 /**
- * Whole objects a pack must send before they are read by one scan of the store's `O` range
- * instead of by id (`wholeByScan`): under that, lookups cost less than a range read of a store
- * that mostly holds other objects (a full clone of the 20,000-commit history, 68,000 whole
- * entries, gained nothing; git's own, 98,000 spread over 343 MB, did).
+ * Objects a full clone's pack must hold before it reads the store by one merged scan of its
+ * ranges (pack-scan.ts `scanStore`) instead of settling the deltas by a `D` scan and reading
+ * the whole entries by id: under that, lookups are cheap.
  */
-const WHOLE_SCAN_MIN = 4096;
+const STORE_SCAN_MIN = 4096;
 
 /**
  * One complete pack of exactly `oids` (see the module comment), framed by pack/pack-writer.ts.
@@ -185,15 +185,53 @@ async function* batchesKeeping(
     else if (b < 0 && thinBases?.has(oidFromBytes(entry, at))) base[p] = THIN;
     if (base[p] !== WHOLE) kept.keep(p, entry);
   };
-  const scanned = scan && !objects.kv.costlyRequests ? await scanDeltas(objects, position, settle) : undefined;
-  const settled = scanned?.settled;
-  let wholeCount = 0;
-  if (scanned?.complete) for (let p = 0; p < n; p++) if (base[p] === WHOLE) wholeCount++;
-  const byScan = wholeCount >= WHOLE_SCAN_MIN;
-  if (byScan) {
-    // Every object's form is known: the whole ones go out in one key-ordered read of the store.
-    for (let p = 0; p < n; p++) if (base[p] === WHOLE && prefer.has(p)) tryThin.push(p);
-    yield* wholeByScan(objects, ids, position, (p) => base[p] === WHOLE && !prefer.has(p), kept, onBatch);
+  // A full clone of a large store: one merged key-ordered read of both ranges (pack-scan.ts),
+  // after the first batch read by id in plan order, as without it (the pack's header waits for
+  // that batch, so an object missing there, a stale clone plan, fails before a byte leaves).
+  const byRange = scan && !objects.kv.costlyRequests && thinBases === undefined && n >= STORE_SCAN_MIN;
+  let settled: Uint8Array | undefined;
+  if (byRange) {
+    const done = new Uint8Array(n);
+    const first = Array.from({ length: Math.min(n, BATCH) }, (_, p) => p);
+    const found = await objects.deltaEntriesAt(ids, first);
+    for (let j = 0; j < first.length; j++) if (found[j] !== undefined) settle(first[j]!, found[j]!);
+    done.fill(1, 0, first.length);
+    yield* readPositions(
+      objects,
+      ids,
+      first.filter((p) => base[p] === WHOLE),
+      kept,
+      onBatch,
+    );
+    const groups = scanStore(objects, position, done, (p, entry) => {
+      settle(p, entry);
+      return base[p] === WHOLE;
+    });
+    let left: ScanLeft;
+    try {
+      for (let r = await groups.next(); ; r = await groups.next()) {
+        if (r.done) {
+          left = r.value;
+          break;
+        }
+        onBatch?.(hexAt(ids, r.value.positions));
+        yield* withStreams(objects, r.value);
+      }
+    } finally {
+      await groups.return(undefined as never);
+    }
+    // What the scan did not settle (it stopped: the pool holds mostly other objects) is looked
+    // up; what goes whole without a whole entry is read by id (materialized).
+    for (let at = 0; at < left.unsettled.length; at += BATCH) {
+      const part = left.unsettled.slice(at, at + BATCH);
+      const entries = await objects.deltaEntriesAt(ids, part);
+      for (let j = 0; j < part.length; j++) if (entries[j] !== undefined) settle(part[j]!, entries[j]!);
+    }
+    const rest = left.whole.concat(left.unsettled.filter((p) => base[p] === WHOLE));
+    for (let at = 0; at < rest.length; at += BATCH) yield* readPositions(objects, ids, rest.slice(at, at + BATCH), kept, onBatch);
+    settled = done.fill(1);
+  } else if (scan && !objects.kv.costlyRequests) {
+    settled = await scanDeltas(objects, position, settle);
   }
   // Most ids of a depth-1 pack have no delta; the database answers batches on its own threads.
   // Where each lookup is a round trip (IndexedDB) and the repository has few deltas, their ids
@@ -201,7 +239,7 @@ async function* batchesKeeping(
   const LOOKAHEAD = 3;
   const few = settled === undefined && objects.kv.costlyRequests && n >= 64 ? await objects.deltaIdsIfFew(n >> 2) : undefined;
   const starts: number[] = [];
-  if (!byScan) for (let i = 0; i < n; i += BATCH) starts.push(i);
+  if (!byRange) for (let i = 0; i < n; i += BATCH) starts.push(i);
   const lookup = (i: number): Promise<{ at: number[]; found: (Uint8Array | undefined)[] }> => {
     const at: number[] = [];
     for (let p = i; p < Math.min(n, i + BATCH); p++) if (settled?.[p] !== 1 && (few === undefined || few.has(oidFromBytes(ids, p * 20)))) at.push(p);
@@ -283,82 +321,6 @@ async function* batchesKeeping(
     // scratch file's `spillDeltaBytes`, one read per batch, not read ahead.
     yield* readPositions(objects, ids, Array.from(order.subarray(at, at + size)), kept, onBatch, base);
   }
-}
-
-/**
- * The store's `D` range read once in key order (`PackBytesOptions.scanDeltas`): each value of
- * an id in the pack (`position`) is handed to `settle`. A key-ordered read costs LevelDB about
- * half of one lookup per id, most of which miss (ids stored whole). Returns 1 for every position
- * settled: all of them when the range was read to its end; when more than half the range's
- * size in the pack's ids turned out to be other objects' (a pool shared with larger forks), the
- * scan stops and only the deltas met so far are settled (the rest are looked up).
- */
-async function scanDeltas(
-  objects: ObjectStore,
-  position: Positions,
-  settle: (p: number, entry: Uint8Array) => void,
-): Promise<{ settled: Uint8Array; complete: boolean }> {
-  const settled = new Uint8Array(position.size);
-  let others = 0;
-  for await (const batch of objects.deltaRange()) {
-    for (const [key, value] of batch) {
-      const p = position.get(key, 5);
-      if (p >= 0) {
-        settle(p, deltaEntryOf(value));
-        settled[p] = 1;
-      } else if (++others > position.size / 2) return { settled, complete: false };
-    }
-  }
-  return { settled: settled.fill(1), complete: true };
-}
-
-/**
- * The whole objects of a pack (positions for which `goesWhole` holds) read from the store's `O`
- * range in key order, once all deltas are settled: a full clone's whole entries are spread
- * over the whole store, and one ordered read costs LevelDB a fraction of a lookup per id
- * (the order of whole objects in a pack is free: nothing refers to them by offset before them).
- * Stops like `scanDeltas` when the range turns out to be mostly other objects' (a pool shared
- * with larger forks); what the range did not give (stopped early, or stored only as a delta:
- * materialized on the way) is read by id after it.
- */
-async function* wholeByScan(
-  objects: ObjectStore,
-  ids: Uint8Array,
-  position: Positions,
-  goesWhole: (p: number) => boolean,
-  kept: KeptEntries,
-  onBatch: ((oids: readonly Oid[]) => void) | undefined,
-): AsyncGenerator<PackBatch> {
-  const n = position.size;
-  const sent = new Uint8Array(n);
-  // The first batch by id, in plan order, as without the scan: the pack's header waits for it,
-  // so an object missing there (a stale clone plan) still fails before a byte leaves.
-  const first: number[] = [];
-  for (let p = 0; p < n && first.length < BATCH; p++) if (goesWhole(p)) first.push(p);
-  for (const p of first) sent[p] = 1;
-  yield* readPositions(objects, ids, first, kept, onBatch);
-  let others = 0;
-  for await (const batch of objects.wholeRange()) {
-    const entries: Uint8Array[] = [];
-    const positions: number[] = [];
-    for (const [key, value] of batch) {
-      const p = position.get(key, 5);
-      if (p < 0) others++;
-      else if (sent[p] === 0 && goesWhole(p)) {
-        sent[p] = 1;
-        entries.push(value);
-        positions.push(p);
-      }
-    }
-    if (positions.length > 0) {
-      onBatch?.(hexAt(ids, positions));
-      yield* withStreams(objects, { entries, positions });
-    }
-    if (others > n / 2) break;
-  }
-  const rest: number[] = [];
-  for (let p = 0; p < n; p++) if (sent[p] === 0 && goesWhole(p)) rest.push(p);
-  for (let at = 0; at < rest.length; at += BATCH) yield* readPositions(objects, ids, rest.slice(at, at + BATCH), kept, onBatch);
 }
 
 /**
