@@ -12,8 +12,9 @@
  * second up to `keepDeltaBytes` (32 MiB by default), then in a scratch file where the platform
  * has them (up to `spillDeltaBytes`, 1 GiB; the rest are read again).
  *
- * A full clone (`scanDeltas`) reads the store in key order instead of by id: its `D` range once
- * (which objects go as deltas), then, when thousands go whole, its `O` range once for those.
+ * A full clone (`scanDeltas`) reads the store in key order instead of by id (pack-scan.ts): its
+ * `D` range once (which objects go as deltas) or, from STORE_SCAN_MIN objects on, its `D` and
+ * `O` ranges together, whole objects sent as they are met.
  */
 import { NotFoundError } from '../errors.js';
 import { type Oid, oidFromBytes, oidToBytes, writeOid } from '../object/oid.js';
