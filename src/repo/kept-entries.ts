@@ -39,15 +39,19 @@ export class KeptEntries {
   #room = -1;
   readonly #scratch: (() => ScratchFile) | null;
   #file: ScratchFile | undefined;
+  /** Bytes the scratch file holds, taken from `#pool`. */
+  #fileBytes = 0;
+  readonly #pool: ScratchPool;
   /** The arena being filled is written to the file when full (memory budget spent). */
   #spilling = false;
 
   /**
    * For `n` positions: `budget` bytes in memory, then `spillBytes` in the file `scratch` opens
-   * (null: none), in arenas of `arenaBytes`.
+   * (null: none) as far as `pool` has room, in arenas of `arenaBytes`.
    */
-  constructor(n: number, budget: number, spillBytes: number, scratch: (() => ScratchFile) | null, arenaBytes = 1 << 20) {
+  constructor(n: number, budget: number, spillBytes: number, scratch: (() => ScratchFile) | null, arenaBytes = 1 << 20, pool = SCRATCH_POOL) {
     this.#size = arenaBytes;
+    this.#pool = pool;
     this.#arena = new Int32Array(n).fill(-1);
     this.#at = new Int32Array(n);
     this.#length = new Int32Array(n);
@@ -88,12 +92,19 @@ export class KeptEntries {
       // The full arena goes to the file and its memory is the next arena's.
       const a = this.#arenas.length - 1;
       const full = this.#arenas[a]!;
+      // No room (the process's scratch budget, or the disk): what the arena holds stays in
+      // memory, nothing more is kept.
+      if (!this.#pool.take(this.#used)) {
+        this.#spillLeft = 0;
+        return false;
+      }
       try {
         this.#file ??= this.#scratch!();
         this.#filed[a] = this.#file.append(full.subarray(0, this.#used));
         this.#filedBytes[a] = this.#used;
+        this.#fileBytes += this.#used;
       } catch {
-        // No room on disk: what the arena holds stays in memory, nothing more is kept.
+        this.#pool.give(this.#used);
         this.#spillLeft = 0;
         return false;
       }
@@ -138,12 +149,17 @@ export class KeptEntries {
       return;
     }
     const buckets = new Map<number, { arena: number; bytes: Uint8Array; used: number; entries: number[] }>();
+    let written = 0;
     const write = (b: { arena: number; bytes: Uint8Array; used: number; entries: number[] }) => {
+      let ok = this.#pool.take(b.used);
       try {
-        this.#filed[b.arena] = file.append(b.bytes.subarray(0, b.used));
+        if (ok) this.#filed[b.arena] = file.append(b.bytes.subarray(0, b.used));
       } catch {
-        for (const p of b.entries) this.#arena[p] = -1;
+        this.#pool.give(b.used);
+        ok = false;
       }
+      if (ok) written += b.used;
+      else for (const p of b.entries) this.#arena[p] = -1;
     };
     let read = -1;
     let arena: Uint8Array = EMPTY_ARENA;
@@ -178,7 +194,9 @@ export class KeptEntries {
     }
     for (const b of buckets.values()) write(b);
     from.close();
+    this.#pool.give(this.#fileBytes);
     this.#file = file;
+    this.#fileBytes = written;
   }
 
   /** Where the kept entry of `p` is in the scratch file (-1: in memory, or not kept). */
@@ -239,14 +257,48 @@ export class KeptEntries {
     return this.#arenas[this.#arena[p]!]!.subarray(from, from + this.#length[p]!);
   }
 
-  /** Closes the scratch file, if one was opened. */
+  /** Closes the scratch file, if one was opened, and gives its bytes back to the pool. */
   close(): void {
     this.#file?.close();
     this.#file = undefined;
+    this.#pool.give(this.#fileBytes);
+    this.#fileBytes = 0;
   }
 }
 
 const EMPTY_ARENA = new Uint8Array(0);
+
+/**
+ * Scratch bytes shared by every pack a process writes at once: one clone keeps at most its
+ * `spillBytes` in a file, many concurrent ones of a long history at most this many between
+ * them; past it their deltas are read again from the store instead.
+ */
+export class ScratchPool {
+  #left: number;
+
+  constructor(bytes: number) {
+    this.#left = bytes;
+  }
+
+  /** Takes `n` bytes if that many are left. */
+  take(n: number): boolean {
+    if (n > this.#left) return false;
+    this.#left -= n;
+    return true;
+  }
+
+  give(n: number): void {
+    this.#left += n;
+  }
+
+  /** Bytes left. */
+  get left(): number {
+    return this.#left;
+  }
+}
+
+/** The process's pool (4 GiB): see ScratchPool. */
+export const SCRATCH_POOL = new ScratchPool(4 * 1024 * 1024 * 1024);
 
 /** Kept entries in the scratch file this close are read back together (`KeptEntries.prefetch`)... */
 const PREFETCH_GAP = 8 * 1024;

@@ -6,7 +6,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { KeptEntries } from '../../src/repo/kept-entries.js';
+import { KeptEntries, ScratchPool } from '../../src/repo/kept-entries.js';
 import type { ScratchFile } from '../../src/platform/types.js';
 
 /**
@@ -50,17 +50,20 @@ describe('kept delta entries', () => {
   it('read back as given from memory, the scratch file or neither, through regrouping and prefetching', () => {
     fc.assert(
       fc.property(
-        fc.array(fc.uint8Array({ minLength: 0, maxLength: 300 }), { minLength: 1, maxLength: 120 }),
+        fc.array(fc.uint8Array({ minLength: 0, maxLength: 300, size: 'max' }), { minLength: 1, maxLength: 120, size: 'max' }),
         fc.integer({ min: 0, max: 4000 }),
         fc.integer({ min: 0, max: 20000 }),
         fc.integer({ min: 64, max: 1024 }),
         fc.option(fc.integer({ min: 0, max: 12 }), { nil: undefined }),
         fc.integer({ min: 1, max: 64 }),
         fc.integer(),
-        (entries, budget, spill, arena, failAfter, batch, seed) => {
+        fc.integer({ min: 0, max: 40000 }),
+        (entries, budget, spill, arena, failAfter, batch, seed, poolBytes) => {
           const n = entries.length;
           const scratch = memoryScratch(failAfter);
-          const kept = new KeptEntries(n, budget, spill, scratch.open, arena);
+          // The process's scratch budget, shared with other packs: what it lacks is not kept.
+          const pool = new ScratchPool(poolBytes);
+          const kept = new KeptEntries(n, budget, spill, scratch.open, arena, pool);
           // Kept in a shuffled order, as a scan of the store meets them.
           const order = Array.from(entries.keys());
           let s = seed;
@@ -85,15 +88,17 @@ describe('kept delta entries', () => {
             }
           }
           // Without a failure, what fit a budget was kept.
-          if (failAfter === undefined && entries.every((e) => e.length <= arena)) {
+          if (failAfter === undefined && poolBytes >= 2 * spill + 2 * arena && entries.every((e) => e.length <= arena)) {
             const total = entries.reduce((sum, e) => sum + e.length, 0);
             if (total <= budget) expect(order.every((p) => kept.has(p))).toBe(true);
           }
+          expect(pool.left).toBeGreaterThanOrEqual(0);
           kept.close();
           expect(scratch.stats.open).toBe(0);
+          expect(pool.left).toBe(poolBytes);
         },
       ),
-      { numRuns: 300 },
+      { numRuns: 300, endOnFailure: true },
     );
   });
 
@@ -143,6 +148,25 @@ describe('kept delta entries', () => {
       kept.close();
       expect(scratch.stats.open).toBe(0);
     }
+  });
+
+  it('share one scratch budget between packs: what one holds, another cannot take until it closes', () => {
+    const pool = new ScratchPool(3 * 256);
+    const entries = (p: number) => new Uint8Array(50).fill(p);
+    const one = new KeptEntries(100, 0, 1 << 20, memoryScratch().open, 256, pool);
+    for (let p = 0; p < 100; p++) one.keep(p, entries(p));
+    // Three arenas of 250 bytes fit the pool; the fourth arena stays in memory, then nothing.
+    expect(Array.from({ length: 100 }, (_, p) => one.has(p)).filter(Boolean).length).toBe(20);
+    const other = new KeptEntries(100, 0, 1 << 20, memoryScratch().open, 256, pool);
+    for (let p = 0; p < 100; p++) other.keep(p, entries(p));
+    expect(Array.from({ length: 100 }, (_, p) => other.has(p)).filter(Boolean).length).toBe(5);
+    other.close();
+    // Regrouping needs room for the second copy (the first is given back after it): with 18
+    // bytes left, every filed entry is let go (read again from the store).
+    one.regroup(new Uint8Array(100));
+    expect(Array.from({ length: 100 }, (_, p) => one.has(p)).filter(Boolean).length).toBe(5);
+    one.close();
+    expect(pool.left).toBe(3 * 256);
   });
 
   it('keep nothing past the memory budget without a scratch file', () => {
