@@ -3,6 +3,9 @@
  * second (deltas sent by chain depth): repo/pack-out.ts.
  */
 import type { ScratchFile } from '../platform/types.js';
+import { Slicer } from '../platform/turns.js';
+
+const slices = new Slicer(20);
 
 /**
  * Delta entries kept from the first pass for the second, copied into 1 MiB arenas (the values
@@ -137,9 +140,10 @@ export class KeptEntries {
    * copied into its depth's bucket (1/16 of an arena, 64 KiB; one per depth in memory), a full bucket
    * appended to a second scratch file, which replaces the first (the disk holds the entries
    * twice only while this runs). Entries whose new copy cannot be written are let go (read
-   * again from the store); without a second file, nothing moves.
+   * again from the store); without a second file, nothing moves. Done in slices of the event
+   * loop (20 ms), so other requests are served meanwhile.
    */
-  regroup(depth: Uint8Array): void {
+  async regroup(depth: Uint8Array): Promise<void> {
     const from = this.#file;
     if (from === undefined || !this.spilled) return;
     let file: ScratchFile;
@@ -170,6 +174,8 @@ export class KeptEntries {
       const a = this.#arena[p]!;
       if (a < 0 || this.#filed[a]! < 0) continue;
       if (a !== read) {
+        // Hundreds of megabytes on a long history: other requests get turns in between.
+        if (slices.due()) await slices.pause();
         arena = from.read(this.#filed[a]!, this.#filedBytes[a]!, reused);
         read = a;
       }

@@ -302,7 +302,7 @@ async function* batchesKeeping(
   const wasDelta = new Uint8Array(n);
   for (let i = 0; i < n; i++) if (base[i] !== WHOLE) wasDelta[i] = 1;
   const depth = chainDepths(base);
-  kept.regroup(depth);
+  await kept.regroup(depth);
   // Counting sort of what is left: objects whose chain was cut (whole now) first, then each depth.
   const counts = new Int32Array(MAX_CHAIN + 2);
   for (let i = 0; i < n; i++) if (wasDelta[i]) counts[depth[i]! + 1]!++;

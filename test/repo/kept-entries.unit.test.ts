@@ -47,9 +47,9 @@ function memoryScratch(failAfter = Number.POSITIVE_INFINITY) {
 }
 
 describe('kept delta entries', () => {
-  it('read back as given from memory, the scratch file or neither, through regrouping and prefetching', () => {
-    fc.assert(
-      fc.property(
+  it('read back as given from memory, the scratch file or neither, through regrouping and prefetching', async () => {
+    await fc.assert(
+      fc.asyncProperty(
         fc.array(fc.uint8Array({ minLength: 0, maxLength: 300, size: 'max' }), { minLength: 1, maxLength: 120, size: 'max' }),
         fc.integer({ min: 0, max: 4000 }),
         fc.integer({ min: 0, max: 20000 }),
@@ -58,7 +58,7 @@ describe('kept delta entries', () => {
         fc.integer({ min: 1, max: 64 }),
         fc.integer(),
         fc.integer({ min: 0, max: 40000 }),
-        (entries, budget, spill, arena, failAfter, batch, seed, poolBytes) => {
+        async (entries, budget, spill, arena, failAfter, batch, seed, poolBytes) => {
           const n = entries.length;
           const scratch = memoryScratch(failAfter);
           // The process's scratch budget, shared with other packs: what it lacks is not kept.
@@ -75,7 +75,7 @@ describe('kept delta entries', () => {
           for (const p of order) kept.keep(p, entries[p]!);
           expect([...kept.keptOrder()]).toEqual(order.filter((p) => kept.wasKept(p)));
           const depth = Uint8Array.from(entries, (_, p) => (p * 7 + seed) % 5);
-          kept.regroup(depth);
+          await kept.regroup(depth);
           // Read back in the pack's order: depth by depth, kept ones in the order kept.
           const sendOrder = [0, 1, 2, 3, 4].flatMap((d) => [...kept.keptOrder()].filter((p) => depth[p] === d));
           for (let at = 0; at < sendOrder.length; at += batch) {
@@ -102,7 +102,7 @@ describe('kept delta entries', () => {
     );
   });
 
-  it('write past the memory budget to the scratch file and read a regrouped depth back in few reads', () => {
+  it('write past the memory budget to the scratch file and read a regrouped depth back in few reads', async () => {
     const scratch = memoryScratch();
     const n = 4000;
     const entries = Array.from({ length: n }, (_, p) => Uint8Array.from({ length: 40 + (p % 60) }, (_, i) => (p * 31 + i) & 0xff));
@@ -111,7 +111,7 @@ describe('kept delta entries', () => {
     expect(kept.spilled).toBe(true);
     expect(entries.every((_, p) => kept.has(p))).toBe(true);
     const depth = Uint8Array.from(entries, (_, p) => p % 10);
-    kept.regroup(depth);
+    await kept.regroup(depth);
     const appended = scratch.stats.appends;
     const reads = scratch.stats.reads;
     // One depth's 400 entries, in the order kept, in one batch: a read per bucket (1/16 of an
@@ -126,7 +126,7 @@ describe('kept delta entries', () => {
     kept.close();
   });
 
-  it('let go of what a failing scratch file did not take, while spilling or while regrouping', () => {
+  it('let go of what a failing scratch file did not take, while spilling or while regrouping', async () => {
     // 100 entries of 50 bytes in arenas of 256 (five each), nothing in memory by budget: 19
     // arenas written, the 20th still being filled; regrouped into buckets of one entry each.
     const cases: [failAfter: number, keptAfterKeep: number, keptAfterRegroup: number][] = [
@@ -142,7 +142,7 @@ describe('kept delta entries', () => {
       for (let p = 0; p < n; p++) kept.keep(p, new Uint8Array(50).fill(p));
       const held = () => Array.from({ length: n }, (_, p) => p).filter((p) => kept.has(p));
       expect(held().length, `failAfter ${failAfter}`).toBe(afterKeep);
-      kept.regroup(Uint8Array.from({ length: n }, (_, p) => p % 3));
+      await kept.regroup(Uint8Array.from({ length: n }, (_, p) => p % 3));
       expect(held().length, `failAfter ${failAfter}`).toBe(afterRegroup);
       for (const p of held()) expect(kept.get(p)).toEqual(new Uint8Array(50).fill(p));
       kept.close();
@@ -150,7 +150,7 @@ describe('kept delta entries', () => {
     }
   });
 
-  it('share one scratch budget between packs: what one holds, another cannot take until it closes', () => {
+  it('share one scratch budget between packs: what one holds, another cannot take until it closes', async () => {
     const pool = new ScratchPool(3 * 256);
     const entries = (p: number) => new Uint8Array(50).fill(p);
     const one = new KeptEntries(100, 0, 1 << 20, memoryScratch().open, 256, pool);
@@ -163,7 +163,7 @@ describe('kept delta entries', () => {
     other.close();
     // Regrouping needs room for the second copy (the first is given back after it): with 18
     // bytes left, every filed entry is let go (read again from the store).
-    one.regroup(new Uint8Array(100));
+    await one.regroup(new Uint8Array(100));
     expect(Array.from({ length: 100 }, (_, p) => one.has(p)).filter(Boolean).length).toBe(5);
     one.close();
     expect(pool.left).toBe(3 * 256);
