@@ -192,45 +192,8 @@ async function* batchesKeeping(
   const byRange = scan && !objects.kv.costlyRequests && thinBases === undefined && n >= STORE_SCAN_MIN;
   let settled: Uint8Array | undefined;
   if (byRange) {
-    const done = new Uint8Array(n);
-    const first = Array.from({ length: Math.min(n, BATCH) }, (_, p) => p);
-    const found = await objects.deltaEntriesAt(ids, first);
-    for (let j = 0; j < first.length; j++) if (found[j] !== undefined) settle(first[j]!, found[j]!);
-    done.fill(1, 0, first.length);
-    yield* readPositions(
-      objects,
-      ids,
-      first.filter((p) => base[p] === WHOLE),
-      kept,
-      onBatch,
-    );
-    const groups = scanStore(objects, position, done, (p, entry) => {
-      settle(p, entry);
-      return base[p] === WHOLE;
-    });
-    let left: ScanLeft;
-    try {
-      for (let r = await groups.next(); ; r = await groups.next()) {
-        if (r.done) {
-          left = r.value;
-          break;
-        }
-        onBatch?.(hexAt(ids, r.value.positions));
-        yield* withStreams(objects, r.value);
-      }
-    } finally {
-      await groups.return(undefined as never);
-    }
-    // What the scan did not settle (it stopped: the pool holds mostly other objects) is looked
-    // up; what goes whole without a whole entry is read by id (materialized).
-    for (let at = 0; at < left.unsettled.length; at += BATCH) {
-      const part = left.unsettled.slice(at, at + BATCH);
-      const entries = await objects.deltaEntriesAt(ids, part);
-      for (let j = 0; j < part.length; j++) if (entries[j] !== undefined) settle(part[j]!, entries[j]!);
-    }
-    const rest = left.whole.concat(left.unsettled.filter((p) => base[p] === WHOLE));
-    for (let at = 0; at < rest.length; at += BATCH) yield* readPositions(objects, ids, rest.slice(at, at + BATCH), kept, onBatch);
-    settled = done.fill(1);
+    yield* packByRange(objects, ids, position, base, settle, kept, onBatch);
+    settled = new Uint8Array(n).fill(1);
   } else if (scan && !objects.kv.costlyRequests) {
     settled = await scanDeltas(objects, position, settle);
   }
@@ -322,6 +285,62 @@ async function* batchesKeeping(
     // scratch file's `spillDeltaBytes`, one read per batch, not read ahead.
     yield* readPositions(objects, ids, Array.from(order.subarray(at, at + size)), kept, onBatch, base);
   }
+}
+
+/**
+ * The first pass of a full clone of a large store (see `batchesKeeping`): its first batch by id
+ * in plan order, then one merged read of the `D` and `O` ranges (pack-scan.ts `scanStore`),
+ * whole objects sent as they are met, then by id what the scan left (not settled when it
+ * stopped; whole but stored only as a delta). Every position is settled when it returns.
+ */
+async function* packByRange(
+  objects: ObjectStore,
+  ids: Uint8Array,
+  position: Positions,
+  base: Int32Array,
+  settle: (p: number, entry: Uint8Array) => void,
+  kept: KeptEntries,
+  onBatch: ((oids: readonly Oid[]) => void) | undefined,
+): AsyncGenerator<PackBatch> {
+  const n = base.length;
+  const done = new Uint8Array(n);
+  const first = Array.from({ length: Math.min(n, BATCH) }, (_, p) => p);
+  const found = await objects.deltaEntriesAt(ids, first);
+  for (let j = 0; j < first.length; j++) if (found[j] !== undefined) settle(first[j]!, found[j]!);
+  done.fill(1, 0, first.length);
+  yield* readPositions(
+    objects,
+    ids,
+    first.filter((p) => base[p] === WHOLE),
+    kept,
+    onBatch,
+  );
+  const groups = scanStore(objects, position, done, (p, entry) => {
+    settle(p, entry);
+    return base[p] === WHOLE;
+  });
+  let left: ScanLeft;
+  try {
+    for (let r = await groups.next(); ; r = await groups.next()) {
+      if (r.done) {
+        left = r.value;
+        break;
+      }
+      onBatch?.(hexAt(ids, r.value.positions));
+      yield* withStreams(objects, r.value);
+    }
+  } finally {
+    await groups.return(undefined as never);
+  }
+  // What the scan did not settle (it stopped: the pool holds mostly other objects) is looked
+  // up; what goes whole without a whole entry is read by id (materialized).
+  for (let at = 0; at < left.unsettled.length; at += BATCH) {
+    const part = left.unsettled.slice(at, at + BATCH);
+    const entries = await objects.deltaEntriesAt(ids, part);
+    for (let j = 0; j < part.length; j++) if (entries[j] !== undefined) settle(part[j]!, entries[j]!);
+  }
+  const rest = left.whole.concat(left.unsettled.filter((p) => base[p] === WHOLE));
+  for (let at = 0; at < rest.length; at += BATCH) yield* readPositions(objects, ids, rest.slice(at, at + BATCH), kept, onBatch);
 }
 
 /**
