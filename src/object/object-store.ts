@@ -10,6 +10,7 @@
 import { LRUCache } from 'lru-cache';
 import { NotFoundError, InvalidObjectError } from '../errors.js';
 import type { Kv, KvOp } from '../storage/kv.js';
+import { compareFrom } from '../platform/bytes.js';
 import { TAG, commitGraphKey, deltaKey, objectKey, prefixRange, repoKey, repoRange } from '../storage/keys.js';
 import { type Oid, type ObjectType, oidToBytes, oidFromBytes } from './oid.js';
 import { decodeStoredDelta, deltaEntryOf, encodePacked, packedInfo, type StoredDelta } from './packed.js';
@@ -441,11 +442,4 @@ export class ObjectStore {
     const values = await this.#kv.getMany(oids.map((o) => deltaKey(this.repoId, oidToBytes(o))));
     return values.map((v) => (v === undefined ? undefined : decodeStoredDelta(v)));
   }
-}
-
-/** Compares two keys from byte `at` on (both at least that long). */
-function compareFrom(a: Uint8Array, b: Uint8Array, at: number): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = at; i < n; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
-  return a.length - b.length;
 }

@@ -88,6 +88,13 @@ export function equal(a: Uint8Array, b: Uint8Array): boolean {
   return true;
 }
 
+/** Byte-wise ordering from byte `at` on (both at least that long; shorter first on a common part). */
+export function compareFrom(a: Uint8Array, b: Uint8Array, at: number): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = at; i < n; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
+  return a.length - b.length;
+}
+
 /** Byte-wise ordering (as memcmp, shorter first on a common prefix). */
 export function compare(a: Uint8Array, b: Uint8Array): number {
   const n = Math.min(a.length, b.length);

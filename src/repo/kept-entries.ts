@@ -213,7 +213,7 @@ export class KeptEntries {
 
   /** Whether entries were written to the scratch file. */
   get spilled(): boolean {
-    return this.#filed.some((at) => at >= 0);
+    return this.#fileBytes > 0;
   }
 
   /** Positions whose entries were kept (`keep`), in the order they were. */

@@ -193,7 +193,6 @@ async function* batchesKeeping(
   let settled: Uint8Array | undefined;
   if (byRange) {
     yield* packByRange(objects, ids, position, base, settle, kept, onBatch);
-    settled = new Uint8Array(n).fill(1);
   } else if (scan && !objects.kv.costlyRequests) {
     settled = await scanDeltas(objects, position, settle);
   }
@@ -303,10 +302,14 @@ async function* packByRange(
   onBatch: ((oids: readonly Oid[]) => void) | undefined,
 ): AsyncGenerator<PackBatch> {
   const n = base.length;
+  // Positions settled by their `D` values read by id (none: they go whole).
+  const settleById = async (at: number[]) => {
+    const found = await objects.deltaEntriesAt(ids, at);
+    for (let j = 0; j < at.length; j++) if (found[j] !== undefined) settle(at[j]!, found[j]!);
+  };
   const done = new Uint8Array(n);
   const first = Array.from({ length: Math.min(n, BATCH) }, (_, p) => p);
-  const found = await objects.deltaEntriesAt(ids, first);
-  for (let j = 0; j < first.length; j++) if (found[j] !== undefined) settle(first[j]!, found[j]!);
+  await settleById(first);
   done.fill(1, 0, first.length);
   yield* readPositions(
     objects,
@@ -334,11 +337,7 @@ async function* packByRange(
   }
   // What the scan did not settle (it stopped: the pool holds mostly other objects) is looked
   // up; what goes whole without a whole entry is read by id (materialized).
-  for (let at = 0; at < left.unsettled.length; at += BATCH) {
-    const part = left.unsettled.slice(at, at + BATCH);
-    const entries = await objects.deltaEntriesAt(ids, part);
-    for (let j = 0; j < part.length; j++) if (entries[j] !== undefined) settle(part[j]!, entries[j]!);
-  }
+  for (let at = 0; at < left.unsettled.length; at += BATCH) await settleById(left.unsettled.slice(at, at + BATCH));
   const rest = left.whole.concat(left.unsettled.filter((p) => base[p] === WHOLE));
   for (let at = 0; at < rest.length; at += BATCH) yield* readPositions(objects, ids, rest.slice(at, at + BATCH), kept, onBatch);
 }

@@ -4,6 +4,7 @@
  * what a lookup per id costs when the ids are spread over the whole store.
  */
 import type { ObjectStore } from '../object/object-store.js';
+import { compareFrom } from '../platform/bytes.js';
 import { deltaEntryOf } from '../object/packed.js';
 import type { Positions } from './pack-positions.js';
 
@@ -91,8 +92,8 @@ export async function* scanStore(
       const dk = di < d.length ? d[di]![0] : undefined;
       const ok = oi < o.length ? o[oi]![0] : undefined;
       if (dk === undefined && ok === undefined) break;
-      // The id's order: only a `D` value (< 0), both (0), only an `O` value (> 0).
-      const c = dk === undefined ? 1 : ok === undefined ? -1 : compareIds(dk, ok);
+      // The ids' order (keys: tag, 4-byte pool id, id): only a `D` value (< 0), both (0), only an `O` value (> 0).
+      const c = dk === undefined ? 1 : ok === undefined ? -1 : compareFrom(dk, ok, 5);
       const p = position.get(c <= 0 ? dk! : ok!, 5);
       if (p < 0) others++;
       else if (done[p] === 0) {
@@ -123,10 +124,4 @@ export async function* scanStore(
   const unsettled: number[] = [];
   for (let p = 0; p < n; p++) if (done[p] === 0) unsettled.push(p);
   return { unsettled, whole };
-}
-
-/** The order of the object ids of two store keys (tag, 4-byte pool id, then the id). */
-function compareIds(a: Uint8Array, b: Uint8Array): number {
-  for (let i = 5; i < 25; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
-  return 0;
 }
