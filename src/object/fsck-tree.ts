@@ -116,6 +116,10 @@ export class TreeChecker {
   #pMode = 0;
   #pStart = -1;
   #pEnd = -1;
+  /** Whether a file was ever remembered in `candidates` in this body. */
+  #remembered = false;
+  /** Entries `names` found naming a `.gitmodules` / `.gitattributes` blob, since the checker was made. */
+  named = 0;
 
   /** Starts the checks of body `b`, findings to `r`. */
   begin(b: Uint8Array, r: Reporter, strict: boolean): void {
@@ -125,6 +129,33 @@ export class TreeChecker {
     this.#flags = 0;
     this.#candidates.length = 0;
     this.#pStart = -1;
+    this.#remembered = false;
+  }
+
+  /**
+   * No file is remembered for a later tree of its name: the order checks of the entries to come
+   * depend on the previous entry alone (a body's entries may then be passed over: `jump`).
+   */
+  get settled(): boolean {
+    return this.#candidates.length === 0;
+  }
+
+  /** Whether the body had a file remembered for a later tree of its name at some point (its runs of entries did not depend on the previous entry alone). */
+  get remembered(): boolean {
+    return this.#remembered;
+  }
+
+  /**
+   * Goes on after entry b[at..) (name b[s..e)) as though the entries since the last one checked
+   * were checked and clean: the caller knows them to be (object/tree-skips.ts).
+   */
+  jump(at: number, s: number, e: number): void {
+    const b = this.#b;
+    let mode = 0;
+    for (let k = at; k < s - 1; k++) mode = ((mode << 3) | (b[k]! - 0x30)) & 0xffff;
+    this.#pMode = mode;
+    this.#pStart = s;
+    this.#pEnd = e;
   }
 
   /** The checks of one entry's name, id and mode spelling (entry at `at`, name b[s..e)). */
@@ -151,11 +182,17 @@ export class TreeChecker {
     if (isDotgit(b, s, e)) f |= DOTGIT;
     if (isDotgitmodules(b, s, e)) {
       if (isLink) r.report('gitmodulesSymlink', '.gitmodules is a symbolic link');
-      else r.gitmodules = collect(r.gitmodules, toHex(b, oidAt, oidAt + 20) as Oid);
+      else {
+        r.gitmodules = collect(r.gitmodules, toHex(b, oidAt, oidAt + 20) as Oid);
+        this.named++;
+      }
     }
     if (isDotgitattributes(b, s, e)) {
       if (isLink) r.report('gitattributesSymlink', '.gitattributes is a symbolic link');
-      else r.gitattributes = collect(r.gitattributes, toHex(b, oidAt, oidAt + 20) as Oid);
+      else {
+        r.gitattributes = collect(r.gitattributes, toHex(b, oidAt, oidAt + 20) as Oid);
+        this.named++;
+      }
     }
     if (isLink) {
       if (isDotgitignore(b, s, e)) r.report('gitignoreSymlink', '.gitignore is a symbolic link');
@@ -169,7 +206,10 @@ export class TreeChecker {
         if (isNtfsDotgit(b, k + 1, e)) f |= DOTGIT;
         if (isNtfsDotgitmodules(b, k + 1, e)) {
           if (isLink) r.report('gitmodulesSymlink', '.gitmodules is a symbolic link');
-          else r.gitmodules = collect(r.gitmodules, toHex(b, oidAt, oidAt + 20) as Oid);
+          else {
+            r.gitmodules = collect(r.gitmodules, toHex(b, oidAt, oidAt + 20) as Oid);
+            this.named++;
+          }
         }
       }
     }
@@ -197,6 +237,7 @@ export class TreeChecker {
       const order = verifyOrdered(this.#b, this.#pMode, this.#pStart, this.#pEnd, mode, s, e, this.#candidates);
       if (order === UNORDERED) this.#flags |= UNSORTED;
       else if (order === DUPLICATE) this.#flags |= DUPLICATES;
+      if (this.#candidates.length > 0) this.#remembered = true;
     }
     this.#pMode = mode;
     this.#pStart = s;

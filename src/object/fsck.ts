@@ -16,6 +16,7 @@ import type { ObjectType, Oid } from './oid.js';
 import { type FsckConfig, type FsckOptions, type FsckReport, CLEAN_REPORT, Reporter, fsckConfig } from './fsck-ids.js';
 import { TreeChecker, checkTree } from './fsck-tree.js';
 import { type EntryKind, scanTree } from './tree.js';
+import { EntryStarts, ScannedTrees, TreeSkips } from './tree-skips.js';
 import { checkCommit, checkTag, commitParserRefusal, tagParserRefusal } from './fsck-commit.js';
 import { checkGitattributes, checkGitmodules } from './fsck-gitmodules.js';
 
@@ -39,6 +40,9 @@ export function checkObject(type: ObjectType, body: Uint8Array, options?: FsckOp
   } else r.report('unknownType', `unknown object type ${JSON.stringify(String(type))}`);
   return r.done();
 }
+
+/** Bytes of entry starts FsckSession keeps for the clean trees it scanned (4 per entry): 2 million entries. */
+const SCANNED_TREE_BYTES = 8 * 1024 * 1024;
 
 /** The two kinds of blobs a tree's name makes special. */
 export type SpecialBlobKind = 'gitmodules' | 'gitattributes';
@@ -100,6 +104,12 @@ export class FsckSession {
   // Named blobs by kind: true once checked.
   private readonly named: Record<SpecialBlobKind, Map<Oid, boolean>> = { gitmodules: new Map(), gitattributes: new Map() };
   private readonly trees = new TreeChecker();
+  // Clean trees scanned with their ids (scanTree's `tree`), for the deltas made on them.
+  private readonly scanned = new ScannedTrees(SCANNED_TREE_BYTES);
+  private readonly starts = new EntryStarts();
+  private readonly skips = new TreeSkips();
+  /** Tree entries `scanTree` passed over as their bases' (object/tree-skips.ts). */
+  skippedEntries = 0;
 
   /** Validates the options once (InvalidArgumentError). */
   constructor(options?: FsckOptions | FsckConfig) {
@@ -128,18 +138,42 @@ export class FsckSession {
    * goes) with git's checks of each entry beside it (fsck-tree.ts
    * `TreeChecker`). A body scanTree accepts is one git's tree walker reads whole, so the report
    * is the one `check` gives.
+   *
+   * With `tree` (its id; for a delta its base's id and `deltaCopies`), a tree found clean is
+   * remembered, and the entries of a delta that are, at an entry boundary, the entries of a base
+   * remembered so are passed over: not checked, not visited (object/tree-skips.ts). The report
+   * is the same; `visit` then sees only the entries that are not the base's.
    */
-  scanTree(body: Uint8Array, visit: (oidAt: number, kind: EntryKind, nameStart: number, nameEnd: number) => void): FsckReport {
+  scanTree(
+    body: Uint8Array,
+    visit: (oidAt: number, kind: EntryKind, nameStart: number, nameEnd: number) => void,
+    tree?: { oid: Oid; base?: Oid; copies?: Int32Array },
+  ): FsckReport {
     const r = new Reporter(this.config);
     const c = this.trees;
+    const starts = this.starts;
+    starts.reset();
     c.begin(body, r, this.config.strict);
-    scanTree(body, (oidAt, kind, s, e, start) => {
-      c.names(start, s, e);
-      c.order(s, e);
-      visit(oidAt, kind, s, e);
-    });
+    const base = tree?.base === undefined || tree.copies === undefined ? undefined : this.scanned.get(tree.base);
+    const skips = base === undefined ? undefined : this.skips.begin(this.scanned, base, tree!.copies!, c, starts);
+    scanTree(
+      body,
+      (oidAt, kind, s, e, start) => {
+        const named = c.named;
+        c.names(start, s, e);
+        c.order(s, e);
+        starts.push(start);
+        if (c.named !== named) starts.markNamed();
+        visit(oidAt, kind, s, e);
+      },
+      skips,
+    );
+    const remembered = c.remembered;
     c.end();
-    return this.remember(r.done());
+    if (skips !== undefined) this.skippedEntries += skips.skipped;
+    const report = this.remember(r.done());
+    if (tree !== undefined && report.ok && report.problems.length === 0 && !remembered) this.scanned.add(tree.oid, starts.starts, starts.named, body.length);
+    return report;
   }
 
   /** Notes the blobs a report names `.gitmodules` / `.gitattributes`, to check them when they come. */

@@ -209,12 +209,27 @@ function compareNamesAt(b: Uint8Array, a0: number, a1: number, aTree: boolean, c
 }
 
 /**
+ * Entries a scan may pass over (object/tree-skips.ts): after each entry it visited (start, end),
+ * `after` answers the start of a later entry such that every entry up to it and it are known
+ * good, in order after the one visited (-1: none); the scan then reads only that entry's mode
+ * and name, tells `jumped(start, nameStart, nameEnd)`, and goes on after it.
+ */
+export interface ScanSkips {
+  after(start: number, end: number): number;
+  jumped(start: number, nameStart: number, nameEnd: number): void;
+}
+
+/**
  * Visits the entries of a tree body without decoding names or ids: `visit(oidOffset, kind,
  * nameStart, nameEnd, start)` per entry (its mode at body[start..nameStart - 1)), in order. The
  * same checks as `decodeTree(body, true)` with the same errors (ingest calls it for every tree
- * of a pack: millions of entries in a long history).
+ * of a pack: millions of entries in a long history), except over entries `skips` vouches for.
  */
-export function scanTree(body: Uint8Array, visit: (oidAt: number, kind: EntryKind, nameStart: number, nameEnd: number, start: number) => void): void {
+export function scanTree(
+  body: Uint8Array,
+  visit: (oidAt: number, kind: EntryKind, nameStart: number, nameEnd: number, start: number) => void,
+  skips?: ScanSkips,
+): void {
   let i = 0;
   let prevStart = -1;
   let prevEnd = -1;
@@ -243,7 +258,22 @@ export function scanTree(body: Uint8Array, visit: (oidAt: number, kind: EntryKin
     prevEnd = nul;
     prevTree = isTree;
     visit(nul + 1, kind as EntryKind, sp + 1, nul, i);
+    const start = i;
     i = nul + 21;
+    const to = skips === undefined ? -1 : skips.after(start, i);
+    if (to > start) {
+      // A good entry (its base's): only where its name lies, for the order of the next.
+      let s = to;
+      while (s < n && body[s] !== 0x20) s++;
+      let e = s + 1;
+      while (e < n && body[e] !== 0) e++;
+      if (e + 21 > n) throw new InvalidObjectError('truncated tree entry');
+      prevStart = s + 1;
+      prevEnd = e;
+      prevTree = kindOfModeBytes(body, to, s) === ENTRY_TREE;
+      skips!.jumped(to, s + 1, e);
+      i = e + 21;
+    }
   }
 }
 

@@ -11,7 +11,7 @@
 import { CorruptPackError, LimitExceededError } from '../errors.js';
 import { type Oid, type ObjectType, TYPE_NAMES, TYPE_NUMBERS, hashObject } from '../object/oid.js';
 import { OBJ_OFS_DELTA, OBJ_REF_DELTA, storedDeltaEntry } from './entry.js';
-import { applyDelta, deltaPrefix, readDeltaSizes } from './delta.js';
+import { applyDelta, deltaCopies, readDeltaSizes } from './delta.js';
 import { type BaseSource, ChunkedBase, MemoryBase, StreamingDelta } from './delta-stream.js';
 import type { RawEntry, RawPiece } from './pack-parser.js';
 import type { InflateBudget } from './budget.js';
@@ -29,10 +29,10 @@ export interface PackObject {
   entry?: Uint8Array;
   /**
    * For an entry that arrived as a delta: its base and the (inflated) delta data; for a tree,
-   * `prefix`: how many first bytes of `body` are its base's (pack/delta.ts `deltaPrefix`);
+   * `copies`: the runs of `body` that are its base's bytes (pack/delta.ts `deltaCopies`);
    * `depth`: its chain's length in this pack (1: its base is whole or outside the pack).
    */
-  delta?: { base: Oid; data: Uint8Array; prefix?: number; depth?: number };
+  delta?: { base: Oid; data: Uint8Array; copies?: Int32Array; depth?: number };
   /**
    * For an entry that arrived as a delta: the delta as a stored OBJ_REF_DELTA entry (header,
    * base id, the zlib stream exactly as it arrived), so keeping it costs no deflate.
@@ -417,7 +417,8 @@ export class DeltaResolver {
     const body = applyDelta(src, delta, this.#o.maxObjectSize, this.#allocBody);
     const oid = hashObject(base.type, body);
     const { stored, entry: deltaEntry } = storedDeltaEntry(TYPE_NUMBERS[base.type], body.length, delta.length, base.oid, zlib, this.#alloc);
-    const link = base.type === 'tree' ? { base: base.oid, data: delta, prefix: deltaPrefix(delta), depth } : { base: base.oid, data: delta, depth };
+    const copies = base.type === 'tree' ? deltaCopies(delta) : undefined;
+    const link = copies === undefined ? { base: base.oid, data: delta, depth } : { base: base.oid, data: delta, copies, depth };
     this.#emit({ oid, type: base.type, body, delta: link, deltaEntry, stored });
     const packed = base.packed === NO_PACKED ? NO_PACKED : (this.#packed?.add(oid, zlib, delta.length, base.packed, body.length) ?? NO_PACKED);
     this.#resolved(offset, { oid, type: base.type, depth, packed }, body);

@@ -144,24 +144,60 @@ const OPERAND_BYTES = Uint8Array.from({ length: 128 }, (_, op) => {
   return need;
 });
 
+/** Copied runs shorter than this are left out of `deltaCopies` (no whole entry of two would fit). */
+const MIN_RUN = 64;
+/** At most this many runs per delta (a longer list is cut: fewer bytes known, never wrong ones). */
+const MAX_RUNS = 64;
+
 /**
- * How many bytes at the start of a delta's result are copied from the same offsets of its base:
- * the copy ops read from the first, while each copies from where the result stands, to the first
- * other op. A result's first bytes up to it are its base's, byte for byte, once `applyDelta`
- * accepted the delta (ingest passes over tree entries lying wholly inside it: the base's).
+ * The runs of a delta's result that are copies of its base, as (start, end, shift) triples in
+ * order: the result's bytes [start, end) are the base's [start + shift, end + shift), byte for
+ * byte, once `applyDelta` accepted the delta. Copy ops that continue one another at the same
+ * shift make one run; runs under MIN_RUN bytes are left out, at most MAX_RUNS; undefined when
+ * none is left. Ingest skips the checks of a tree's entries that are its base's entries
+ * (object/tree-skips.ts): most of a tree delta's result is a few such runs.
  */
-export function deltaPrefix(delta: Uint8Array): number {
+export function deltaCopies(delta: Uint8Array): Int32Array | undefined {
   let i = readDeltaSizes(delta).offset;
+  let t = 0;
+  const out = RUNS;
   let o = 0;
+  let start = -1;
+  let end = -1;
+  let shift = 0;
+  const flush = () => {
+    if (start >= 0 && end - start >= MIN_RUN && o < out.length) {
+      out[o++] = start;
+      out[o++] = end;
+      out[o++] = shift;
+    }
+  };
   while (i < delta.length) {
     const op = delta[i++]!;
-    if ((op & 0x80) === 0) break;
-    i = readCopyOp(delta, i, op);
-    if (copyOp.offset !== o) break;
-    o += copyOp.size;
+    if (op & 0x80) {
+      i = readCopyOp(delta, i, op);
+      const s = copyOp.offset - t;
+      if (start >= 0 && end === t && s === shift) end = t + copyOp.size;
+      else {
+        flush();
+        start = t;
+        end = t + copyOp.size;
+        shift = s;
+      }
+      t += copyOp.size;
+    } else {
+      flush();
+      start = -1;
+      i += op;
+      t += op;
+    }
   }
-  return o;
+  flush();
+  return o === 0 ? undefined : out.slice(0, o);
 }
+
+/** deltaCopies' scratch (one per thread). */
+const RUNS = new Int32Array(MAX_RUNS * 3);
 
 function pushVarint(out: number[], value: number): void {
   while (value >= 0x80) {

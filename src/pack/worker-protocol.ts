@@ -100,7 +100,7 @@ export function forPosting(u: Uint8Array, transfer: Set<ArrayBuffer>, keep = fal
  * more travel alone, as before.
  */
 export interface WireBatch {
-  /** Per object, FIELDS numbers: type and flags, then a (ref, length) pair per part, then `streamed`, then `delta.prefix` (-1: none). */
+  /** Per object, FIELDS numbers: type and flags, then a (ref, length) pair per part, then `streamed`, then where its `delta.copies` start in `copies` and how many numbers (-1: none), then a dropped body's size. */
   table: Int32Array;
   /** The objects' ids joined by ',' ('' for pieces). */
   ids: string;
@@ -112,13 +112,16 @@ export interface WireBatch {
   loose: Uint8Array;
   /** Parts of TRANSFER_MIN bytes or more. */
   big: Uint8Array[];
+  /** The tree deltas' `delta.copies`, one after another. */
+  copies: Int32Array;
 }
 
-const FIELDS = 18;
-/** Table columns after the part slots: a streamed object's size, a tree delta's prefix, a dropped body's size (-1: none). */
+const FIELDS = 19;
+/** Table columns after the part slots: a streamed object's size, a tree delta's copies (where in `copies`, how many numbers), a dropped body's size (-1: none). */
 const STREAMED_AT = 15;
-const PREFIX_AT = 16;
-const DROPPED_AT = 17;
+const COPIES_AT = 16;
+const COPIES_N = 17;
+const DROPPED_AT = 18;
 /** Part slots in a table row: (ref, length) at 1 + 2 * slot. */
 const BODY = 0;
 const ENTRY = 1;
@@ -168,6 +171,10 @@ export function toWireBatch(
   let l = 0;
   const ids: string[] = new Array(objects.length);
   const bases: string[] = [];
+  let copiesLength = 0;
+  for (const o of objects) copiesLength += o.delta?.copies?.length ?? 0;
+  const copies = new Int32Array(copiesLength);
+  let c = 0;
   const put = (row: number, slot: number, u: Uint8Array | undefined, inKept: boolean, keep = false) => {
     const at = row + 1 + 2 * slot;
     if (u === undefined) {
@@ -202,13 +209,20 @@ export function toWireBatch(
     put(row, PIECE, o.piece, false);
     put(row, WHOLE, o.whole, true);
     table[row + STREAMED_AT] = o.streamed ?? 0;
-    table[row + PREFIX_AT] = o.delta?.prefix ?? -1;
+    const runs = o.delta?.copies;
+    table[row + COPIES_AT] = runs === undefined ? -1 : c;
+    table[row + COPIES_N] = runs?.length ?? 0;
+    if (runs !== undefined) {
+      copies.set(runs, c);
+      c += runs.length;
+    }
     if (o.delta !== undefined) bases.push(o.delta.base);
   });
   transfer.add(kept.buffer);
   transfer.add(loose.buffer);
   transfer.add(table.buffer as ArrayBuffer);
-  return { table, ids: ids.join(','), bases: bases.join(','), kept, loose, big };
+  transfer.add(copies.buffer as ArrayBuffer);
+  return { table, ids: ids.join(','), bases: bases.join(','), kept, loose, big, copies };
 }
 
 /** The objects of a WireBatch, their parts views into its buffers. */
@@ -235,8 +249,8 @@ export function fromWireBatch(w: WireBatch): ReadObject[] {
     if (entry !== undefined) o.entry = entry;
     if (flags & HAS_DELTA) {
       const link: NonNullable<ReadObject['delta']> = { base: bases[b++] as Oid, data: get(row, DATA, false)! };
-      const prefix = table[row + PREFIX_AT]!;
-      if (prefix >= 0) link.prefix = prefix;
+      const at = table[row + COPIES_AT]!;
+      if (at >= 0) link.copies = w.copies.subarray(at, at + table[row + COPIES_N]!);
       o.delta = link;
     }
     const stored = get(row, STORED, true);

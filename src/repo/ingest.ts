@@ -242,16 +242,17 @@ export async function ingestPack(
         try {
           if (o.type === 'tree') {
             // Our parse, git's checks and the references in one pass (object/fsck.ts
-            // `FsckSession.scanTree`). The first `below` bytes are, byte for byte, those of a
-            // base tree scanned earlier in this pack (the delta copied them from the same
-            // offsets): the entries lying wholly in them are the base's, whose references
-            // were recorded then.
+            // `FsckSession.scanTree`). A tree delta's entries that are those of its base,
+            // scanned clean earlier in this pack, are passed over (object/tree-skips.ts): their
+            // references were recorded with the base.
             const body = o.body;
-            const below = o.delta?.prefix !== undefined && links.typeOf(oidToBytes(o.delta.base)) === 'tree' ? o.delta.prefix : 0;
-            report = session.scanTree(body, (at, kind, nameStart, nameEnd) => {
-              if (kind !== ENTRY_GITLINK && at + 20 > below)
-                links.reference(o.oid, 'tree', body, at, kind === ENTRY_TREE ? 'tree' : 'blob', 'entry', nameStart, nameEnd);
-            });
+            report = session.scanTree(
+              body,
+              (at, kind, nameStart, nameEnd) => {
+                if (kind !== ENTRY_GITLINK) links.reference(o.oid, 'tree', body, at, kind === ENTRY_TREE ? 'tree' : 'blob', 'entry', nameStart, nameEnd);
+              },
+              { oid: o.oid, base: o.delta?.base, copies: o.delta?.copies },
+            );
           } else if (o.type === 'commit') {
             const c = decodeCommit(o.body);
             links.referenceOid(o.oid, 'commit', c.tree, 'tree', 'tree');

@@ -1,7 +1,7 @@
 /**
  * Ingest reads a tree that arrived as a delta of a tree scanned earlier in the same pack with
- * fewer lookups: the entries lying wholly in the bytes the delta copies from the same offsets of
- * its base (pack/delta.ts `deltaPrefix`) are the base's, whose references were recorded then.
+ * fewer checks and lookups: the entries that are, at an entry boundary, those of its base
+ * (runs from pack/delta.ts `deltaCopies`, object/tree-skips.ts) were checked and recorded then.
  * The base is only a hint: whatever the delta (git's encoder, a copy that stops in the middle of
  * an entry or of an id, a base that is an unrelated tree), a pack is accepted or refused exactly
  * as the same pack with the tree sent whole — missing objects, wrong types and bad names with
@@ -13,7 +13,7 @@ import { MemoryLevel } from 'memory-level';
 import { openEngine } from '../../src/index.js';
 import { concat, utf8 } from '../../src/platform/bytes.js';
 import { hashObject, type Oid } from '../../src/object/oid.js';
-import { applyDelta, createDelta, deltaPrefix } from '../../src/pack/delta.js';
+import { applyDelta, createDelta, deltaCopies } from '../../src/pack/delta.js';
 import { encodePackEntry, copyOp, ofsDelta, varint, writePackSync } from '../pack/crafted-packs.js';
 import { isLevelGitError } from '../../src/errors.js';
 
@@ -22,29 +22,37 @@ type Row = [mode: string, name: string, id: Uint8Array];
 const tree = (rows: Row[]) => concat(rows.map(([m, n, id]) => concat([enc(`${m} ${n}\0`), id])));
 const idOf = (type: 'blob' | 'tree', body: Uint8Array) => Buffer.from(hashObject(type, body), 'hex');
 
-describe('deltaPrefix', () => {
-  it("is a prefix of the result that is the base's, whatever the delta", () => {
+describe('deltaCopies', () => {
+  it("names runs of the result that are the base's bytes, in order, whatever the delta", () => {
     fc.assert(
-      fc.property(fc.uint8Array({ maxLength: 300 }), fc.uint8Array({ maxLength: 300 }), fc.nat(300), (base, tail, keep) => {
-        const target = concat([base.subarray(0, keep), tail]);
+      fc.property(fc.uint8Array({ maxLength: 600 }), fc.uint8Array({ maxLength: 100 }), fc.nat(600), fc.nat(600), (base, insert, cut, from) => {
+        const target = concat([base.subarray(0, cut), insert, base.subarray(from % (base.length + 1))]);
         const delta = createDelta(base, target);
-        const p = deltaPrefix(delta);
         expect(applyDelta(base, delta)).toEqual(target);
-        expect(p).toBeLessThanOrEqual(target.length);
-        expect(target.subarray(0, p)).toEqual(base.subarray(0, p));
+        const runs = deltaCopies(delta) ?? new Int32Array(0);
+        let last = 0;
+        for (let r = 0; r < runs.length; r += 3) {
+          const [s, e, shift] = [runs[r]!, runs[r + 1]!, runs[r + 2]!];
+          expect(s).toBeGreaterThanOrEqual(last);
+          expect(e - s).toBeGreaterThanOrEqual(64);
+          expect(e).toBeLessThanOrEqual(target.length);
+          expect(target.subarray(s, e)).toEqual(base.subarray(s + shift, e + shift));
+          last = e;
+        }
       }),
       { numRuns: 500 },
     );
   });
 
-  it('stops at the first op that is not a copy from where the result stands', () => {
-    const base = new Uint8Array(100).map((_, i) => i);
-    const delta = (ops: number[], size: number) => Uint8Array.from([...varint(100), ...varint(size), ...ops]);
-    expect(deltaPrefix(delta([...copyOp(0, 10), ...copyOp(10, 5), ...copyOp(40, 5)], 20))).toBe(15);
-    expect(deltaPrefix(delta([2, 7, 7, ...copyOp(2, 10)], 12))).toBe(0);
-    expect(deltaPrefix(delta([...copyOp(1, 10)], 10))).toBe(0);
-    expect(deltaPrefix(delta([...copyOp(0, 30), 1, 9, ...copyOp(31, 5)], 36))).toBe(30);
-    expect(applyDelta(base, delta([...copyOp(0, 30), 1, 9, ...copyOp(31, 5)], 36)).subarray(0, 30)).toEqual(base.subarray(0, 30));
+  it('joins copies that go on at the same shift, and leaves out short ones', () => {
+    const delta = (ops: number[], size: number) => Uint8Array.from([...varint(300), ...varint(size), ...ops]);
+    // 0..100 then 100..170 from the same offsets: one run; 10 inserted bytes; 200..300 to 180..280.
+    expect([...deltaCopies(delta([...copyOp(0, 100), ...copyOp(100, 70), 10, ...new Array(10).fill(7), ...copyOp(200, 100)], 280))!]).toEqual([
+      0, 170, 0, 180, 280, 20,
+    ]);
+    // A copy of 63 bytes is too short; one from another shift starts a new run.
+    expect([...deltaCopies(delta([...copyOp(0, 63), ...copyOp(100, 64)], 127))!]).toEqual([63, 127, 37]);
+    expect(deltaCopies(delta([...copyOp(5, 63)], 63))).toBeUndefined();
   });
 });
 

@@ -1,0 +1,184 @@
+/**
+ * Which entries of a pushed tree need no checks: those that are, byte for byte and at an entry
+ * boundary, entries of a tree checked clean earlier in the same push. A tree delta's result is
+ * mostly runs copied from its base (pack/delta.ts `deltaCopies`: result bytes [start, end) are
+ * the base's [start + shift, end + shift)); where such a run starts at one of the base's entry
+ * boundaries, the entries that follow inside it are the base's entries, parsed the same, named
+ * the same, in the same order. On git's own history that is most of 58 million entries. An entry
+ * naming a `.gitmodules` / `.gitattributes` blob is checked again, so the report names it.
+ *
+ * A copy that does not start at a base boundary vouches for nothing (a gitlink's id is 20 free
+ * bytes: a crafted base can hide an entry named `.git` inside one). Only trees whose checks found
+ * nothing at all, and that never left a file waiting for a tree of its name (git's duplicate
+ * check across entries), are remembered, so an entry passed over contributes nothing to a report.
+ * The entry before a run and the one after it are checked against their neighbours as usual.
+ */
+import type { Oid } from './oid.js';
+import type { TreeChecker } from './fsck-tree.js';
+import type { ScanSkips } from './tree.js';
+
+/**
+ * A tree scanned clean: its entries start at `ring[at, at + n)` of its ScannedTrees, which of
+ * them name a `.gitmodules` / `.gitattributes` blob (indexes), and its length.
+ */
+export interface ScannedTree {
+  at: number;
+  n: number;
+  named: Uint32Array;
+  length: number;
+}
+
+const NONE = new Uint32Array(0);
+
+/**
+ * The records of clean trees by id, their entry starts in one ring of `maxBytes` (nothing
+ * allocated per tree but its record), the oldest out first as the ring comes round (a delta's
+ * base is mostly a tree scanned shortly before: on git's history 4 MiB of starts find the base of
+ * 85% of the tree deltas).
+ */
+export class ScannedTrees {
+  readonly ring: Uint32Array;
+  readonly #byOid = new Map<Oid, ScannedTree>();
+  /** Ids in the order added, from `#head`. */
+  #queue: Oid[] = [];
+  #head = 0;
+  #tail = 0;
+
+  constructor(maxBytes: number) {
+    this.ring = new Uint32Array(Math.max(1, maxBytes >>> 2));
+  }
+
+  get(oid: Oid): ScannedTree | undefined {
+    return this.#byOid.get(oid);
+  }
+
+  /** Records tree `oid`: its entries start at `starts`, its body is `length` bytes. */
+  add(oid: Oid, starts: Uint32Array, named: readonly number[], length: number): void {
+    const n = starts.length;
+    if (n === 0 || n > this.ring.length || this.#byOid.has(oid)) return;
+    if (this.#tail + n > this.ring.length) {
+      // Round again: what lies after the tail is the oldest.
+      while (this.#head < this.#queue.length && this.#byOid.get(this.#queue[this.#head]!)!.at >= this.#tail) this.#evict();
+      this.#tail = 0;
+    }
+    while (this.#head < this.#queue.length) {
+      const old = this.#byOid.get(this.#queue[this.#head]!)!;
+      // The oldest lies at the tail or after it (the ring is written in order).
+      if (old.at >= this.#tail + n) break;
+      this.#evict();
+    }
+    this.ring.set(starts, this.#tail);
+    this.#byOid.set(oid, { at: this.#tail, n, named: named.length === 0 ? NONE : Uint32Array.from(named), length });
+    this.#queue.push(oid);
+    this.#tail += n;
+    if (this.#head > 4096 && this.#head * 2 > this.#queue.length) {
+      this.#queue = this.#queue.slice(this.#head);
+      this.#head = 0;
+    }
+  }
+
+  #evict(): void {
+    this.#byOid.delete(this.#queue[this.#head++]!);
+  }
+}
+
+/** Where a scan's entries start, for the tree's own record (one growing buffer, reused), and which name special blobs. */
+export class EntryStarts {
+  #buf = new Uint32Array(1024);
+  #n = 0;
+  readonly named: number[] = [];
+
+  reset(): void {
+    this.#n = 0;
+    this.named.length = 0;
+  }
+
+  /** The entry pushed last names a `.gitmodules` / `.gitattributes` blob. */
+  markNamed(): void {
+    this.named.push(this.#n - 1);
+  }
+
+  push(at: number): void {
+    if (this.#n === this.#buf.length) {
+      const next = new Uint32Array(this.#buf.length * 2);
+      next.set(this.#buf);
+      this.#buf = next;
+    }
+    this.#buf[this.#n++] = at;
+  }
+
+  /** The starts pushed since `reset` (a view, valid until the next push). */
+  get starts(): Uint32Array {
+    return this.#buf.subarray(0, this.#n);
+  }
+}
+
+/** The first index in [lo, hi) of `a` (ascending there) holding a value above `v`. */
+function upperBound(a: Uint32Array, lo: number, hi: number, v: number): number {
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (a[mid]! <= v) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * The ScanSkips of one tree over its base's record: after each entry checked, the base's entries
+ * that follow it inside the same copied run are passed over, their starts recorded for the tree.
+ */
+export class TreeSkips implements ScanSkips {
+  #ring: Uint32Array = NONE;
+  #base: ScannedTree = { at: 0, n: 0, named: NONE, length: 0 };
+  #runs: Int32Array = new Int32Array(0);
+  #r = 0;
+  #checker: TreeChecker | undefined;
+  #starts: EntryStarts | undefined;
+  /** Entries passed over since `begin`. */
+  skipped = 0;
+
+  begin(trees: ScannedTrees, base: ScannedTree, runs: Int32Array, checker: TreeChecker, starts: EntryStarts): this {
+    this.#ring = trees.ring;
+    this.#base = base;
+    this.#runs = runs;
+    this.#r = 0;
+    this.#checker = checker;
+    this.#starts = starts;
+    this.skipped = 0;
+    return this;
+  }
+
+  after(start: number, end: number): number {
+    if (!this.#checker!.settled) return -1;
+    const runs = this.#runs;
+    let r = this.#r;
+    while (r < runs.length && runs[r + 1]! < end) r += 3;
+    this.#r = r;
+    if (r >= runs.length || start < runs[r]!) return -1;
+    const shift = runs[r + 2]!;
+    const ring = this.#ring;
+    const { at, n, length, named } = this.#base;
+    // The entry just checked must be one of the base's, at its boundary (index k).
+    const k = upperBound(ring, at, at + n, start + shift) - 1 - at;
+    if (k < 0 || ring[at + k] !== start + shift) return -1;
+    if ((k + 1 < n ? ring[at + k + 1]! : length) !== end + shift) return -1;
+    // The last of the base's entries that ends inside the run, and before any that names a
+    // special blob (checked again, so that the report names it).
+    const limit = runs[r + 1]! + shift;
+    let m = length <= limit ? n - 1 : upperBound(ring, at, at + n, limit) - 2 - at;
+    for (const q of named) {
+      if (q > k) {
+        m = Math.min(m, q - 1);
+        break;
+      }
+    }
+    if (m <= k) return -1;
+    for (let q = k + 1; q <= m; q++) this.#starts!.push(ring[at + q]! - shift);
+    this.skipped += m - k;
+    return ring[at + m]! - shift;
+  }
+
+  jumped(start: number, nameStart: number, nameEnd: number): void {
+    this.#checker!.jump(start, nameStart, nameEnd);
+  }
+}
