@@ -37,7 +37,9 @@ const NONE = new Uint32Array(0);
  * 85% of the tree deltas).
  */
 export class ScannedTrees {
-  readonly ring: Uint32Array;
+  /** Grows from 64 KiB to `maxBytes` before it comes round (a small push never takes more). */
+  ring = new Uint32Array(16384);
+  readonly #slots: number;
   readonly #byOid = new Map<Oid, ScannedTree>();
   /** Ids in the order added, from `#head`. */
   #queue: Oid[] = [];
@@ -45,7 +47,8 @@ export class ScannedTrees {
   #tail = 0;
 
   constructor(maxBytes: number) {
-    this.ring = new Uint32Array(Math.max(1, maxBytes >>> 2));
+    this.#slots = Math.max(1, maxBytes >>> 2);
+    if (this.ring.length > this.#slots) this.ring = new Uint32Array(this.#slots);
   }
 
   get(oid: Oid): ScannedTree | undefined {
@@ -55,7 +58,12 @@ export class ScannedTrees {
   /** Records tree `oid`: its entries start at `starts`, its body is `length` bytes. */
   add(oid: Oid, starts: Uint32Array, named: readonly number[], length: number): void {
     const n = starts.length;
-    if (n === 0 || n > this.ring.length || this.#byOid.has(oid)) return;
+    if (n === 0 || n > this.#slots || this.#byOid.has(oid)) return;
+    while (this.#tail + n > this.ring.length && this.ring.length < this.#slots) {
+      const next = new Uint32Array(Math.min(this.#slots, this.ring.length * 2));
+      next.set(this.ring);
+      this.ring = next;
+    }
     if (this.#tail + n > this.ring.length) {
       // Round again: what lies after the tail is the oldest.
       while (this.#head < this.#queue.length && this.#byOid.get(this.#queue[this.#head]!)!.at >= this.#tail) this.#evict();

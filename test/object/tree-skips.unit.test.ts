@@ -204,28 +204,33 @@ describe('FsckSession.scanTree with a base', () => {
 describe('ScannedTrees', () => {
   it('answers every record it still holds with the starts it was given, within its ring', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 4, max: 64 }), fc.array(fc.integer({ min: 0, max: 70 }), { minLength: 1, maxLength: 120 }), (slots, sizes) => {
-        const trees = new ScannedTrees(slots * 4);
-        const given = new Map<Oid, Uint32Array>();
-        sizes.forEach((n, i) => {
-          const oid = String(i).padStart(40, '0') as Oid;
-          const starts = Uint32Array.from({ length: n }, (_, k) => i * 1000 + k);
-          trees.add(oid, starts, [], n * 40);
-          given.set(oid, starts);
-          let held = 0;
-          for (const [id, want] of given) {
-            const t = trees.get(id);
-            if (t === undefined) continue;
-            held += t.n;
-            expect(t.length).toBe(want.length * 40);
-            expect(trees.ring.subarray(t.at, t.at + t.n)).toEqual(want);
-          }
-          expect(held).toBeLessThanOrEqual(slots);
-          // The newest is kept unless it is empty or larger than the ring.
-          expect(trees.get(oid) !== undefined).toBe(n > 0 && n <= slots);
-        });
-      }),
-      { numRuns: 500 },
+      fc.property(
+        fc.oneof(fc.integer({ min: 4, max: 64 }), fc.integer({ min: 16000, max: 70000 })),
+        fc.array(fc.oneof(fc.integer({ min: 0, max: 70 }), fc.integer({ min: 1000, max: 20000 })), { minLength: 1, maxLength: 60 }),
+        (slots, sizes) => {
+          const trees = new ScannedTrees(slots * 4);
+          const given = new Map<Oid, Uint32Array>();
+          sizes.forEach((n, i) => {
+            const oid = String(i).padStart(40, '0') as Oid;
+            const starts = Uint32Array.from({ length: n }, (_, k) => i * 1000 + k);
+            trees.add(oid, starts, [], n * 40);
+            given.set(oid, starts);
+            let held = 0;
+            for (const [id, want] of given) {
+              const t = trees.get(id);
+              if (t === undefined) continue;
+              held += t.n;
+              expect(t.length).toBe(want.length * 40);
+              const got = trees.ring.subarray(t.at, t.at + t.n);
+              if (got.length !== want.length || got.some((v, k) => v !== want[k])) expect(got).toEqual(want);
+            }
+            expect(held).toBeLessThanOrEqual(slots);
+            // The newest is kept unless it is empty or larger than the ring.
+            expect(trees.get(oid) !== undefined).toBe(n > 0 && n <= slots);
+          });
+        },
+      ),
+      { numRuns: 300 },
     );
   });
 });
