@@ -324,7 +324,10 @@ export class DeltaResolver {
 
   /** The body of a resolved entry: held whole, or rebuilt from the compressed tier. */
   #cachedBody(r: Resolved): Uint8Array | undefined {
-    return this.#heldBody(r.oid) ?? (r.packed === NO_PACKED ? undefined : this.#packed?.rebuild(r.packed, this.#heldBody, this.#keep, this.#o.maxObjectSize));
+    return (
+      this.#heldBody(r.oid) ??
+      (r.packed === NO_PACKED ? undefined : this.#packed?.rebuild(r.packed, this.#heldBody, this.#keep, this.#o.maxObjectSize, this.#allocBody))
+    );
   }
 
   /** A body held whole: in the cache, or in the batch not yet taken. */

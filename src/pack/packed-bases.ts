@@ -26,6 +26,7 @@
 import type { Oid } from '../object/oid.js';
 import { platform } from '../platform/index.js';
 import type { ScratchFile } from '../platform/types.js';
+import { CorruptPackError } from '../errors.js';
 import { applyDelta } from './delta.js';
 
 /** Rebuilt bytes allowed beyond twice the bytes resolved (see the module comment). */
@@ -63,6 +64,8 @@ export class PackedBases {
   #bytes = 0;
   #resolved = 0;
   #rebuilt = 0;
+  /** Where a link's delta data is inflated (grown as needed, reused). */
+  #data = new Uint8Array(0);
 
   /**
    * Keeps up to `maxBytes` of compressed entries in memory; `rebuildFloor`: see the module
@@ -121,9 +124,18 @@ export class PackedBases {
   /**
    * The body of entry `n` rebuilt from its compressed form, its chain of delta bases taken
    * from `held` where it has them (each body rebuilt on the way is handed to `keep`); undefined
-   * when a link of the chain is gone or the rebuild allowance is spent.
+   * when a link of the chain is gone or the rebuild allowance is spent. `alloc`: where the
+   * bodies are built (the resolver's recycled body memory: a long history's push rebuilds as
+   * many bytes as it resolves, and fresh buffers for them start collections); a link's delta
+   * data is inflated into one buffer reused for every link.
    */
-  rebuild(n: number, held: (oid: Oid) => Uint8Array | undefined, keep: (oid: Oid, body: Uint8Array) => void, maxObjectSize: number): Uint8Array | undefined {
+  rebuild(
+    n: number,
+    held: (oid: Oid) => Uint8Array | undefined,
+    keep: (oid: Oid, body: Uint8Array) => void,
+    maxObjectSize: number,
+    alloc?: (n: number) => Uint8Array,
+  ): Uint8Array | undefined {
     const chain: number[] = [];
     let body: Uint8Array | undefined;
     for (let at = n; ; ) {
@@ -139,12 +151,24 @@ export class PackedBases {
     for (let i = chain.length - 1; i >= 0; i--) {
       const e = chain[i]!;
       if (this.#rebuilt > this.#resolved * 2 + this.#floor) return undefined;
-      const data = z.inflate(this.#stream(e), this.#inflated[e]!);
-      body = this.#base[e] === NO_PACKED ? data : applyDelta(body!, data, maxObjectSize);
+      const size = this.#inflated[e]!;
+      if (this.#base[e] === NO_PACKED) body = alloc === undefined ? z.inflate(this.#stream(e), size) : this.#inflateInto(e, alloc(size + 1));
+      else {
+        if (this.#data.length <= size) this.#data = new Uint8Array(Math.max(size + 1, this.#data.length * 2));
+        body = applyDelta(body!, this.#inflateInto(e, this.#data), maxObjectSize, alloc);
+      }
       this.#rebuilt += body.length;
       keep(this.#oids[e]!, body);
     }
     return body;
+  }
+
+  /** Entry `e` inflated into `into` (at least one byte longer than its inflated size): a view of it, or of another buffer. */
+  #inflateInto(e: number, into: Uint8Array): Uint8Array {
+    const size = this.#inflated[e]!;
+    const r = platform().inflatePrefix(this.#stream(e), size, into);
+    if (r === null || r.output.length !== size) throw new CorruptPackError(`a delta base inflated to ${r?.output.length ?? 'less'} bytes, not ${size}`);
+    return r.output;
   }
 
   /** The zlib stream of entry `e`, from memory or read back from the scratch file. */

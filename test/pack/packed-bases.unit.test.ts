@@ -66,6 +66,40 @@ describe('PackedBases', () => {
     expect(fromHeld).toEqual([oids[4], oids[5]]);
   });
 
+  it("builds every body of a chain in the caller's memory when given an allocator, and refuses an entry that inflates to another size", () => {
+    const bases = new PackedBases(1 << 20);
+    const { bodies, numbers } = chain(bases, 6);
+    const given = new Set<ArrayBufferLike>();
+    const alloc = (n: number) => {
+      const b = new Uint8Array(n).fill(0xee); // old bytes never show through
+      given.add(b.buffer);
+      return b;
+    };
+    const kept: Uint8Array[] = [];
+    const body = bases.rebuild(
+      numbers[5]!,
+      () => undefined,
+      (_, b) => kept.push(b),
+      MAX,
+      alloc,
+    );
+    expect(body).toEqual(bodies[5]);
+    expect(kept.map((b) => given.has(b.buffer))).toEqual([true, true, true, true, true, true]);
+    expect(kept).toEqual(bodies);
+    // An entry whose declared size is not what its stream inflates to.
+    const liar = new PackedBases(1 << 20);
+    const n = liar.add('f'.padStart(40, '0') as Oid, platform().deflate(bodies[0]!), bodies[0]!.length + 5, NO_PACKED, bodies[0]!.length);
+    expect(() =>
+      liar.rebuild(
+        n,
+        () => undefined,
+        () => {},
+        MAX,
+        alloc,
+      ),
+    ).toThrow(/inflated to/);
+  });
+
   it('without a scratch file, forgets the oldest entries past its byte bound: a chain through one of them is not rebuilt', () => {
     const bases = new PackedBases(2000, undefined, null);
     const { numbers, bodies } = chain(bases, 40);
