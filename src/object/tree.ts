@@ -263,16 +263,12 @@ export function scanTree(
     const to = skips === undefined ? -1 : skips.after(start, i);
     if (to > start) {
       // A good entry (its base's): only where its name lies, for the order of the next.
-      let s = to;
-      while (s < n && body[s] !== 0x20) s++;
-      let e = s + 1;
-      while (e < n && body[e] !== 0) e++;
-      if (e + 21 > n) throw new InvalidObjectError('truncated tree entry');
-      prevStart = s + 1;
-      prevEnd = e;
-      prevTree = kindOfModeBytes(body, to, s) === ENTRY_TREE;
-      skips!.jumped(to, s + 1, e);
-      i = e + 21;
+      rawEntryAt(body, to);
+      prevStart = rawSp + 1;
+      prevEnd = rawNul;
+      prevTree = rawEntryKind(body, to, rawSp) === ENTRY_TREE;
+      skips!.jumped(to, rawSp + 1, rawNul);
+      i = rawNul + 21;
     }
   }
 }
@@ -298,15 +294,27 @@ export function scanEntries(body: Uint8Array, entry: (start: number, sp: number,
   let i = 0;
   while (i < n) {
     const start = i;
-    // Byte loops rather than indexOf: modes and names are a few bytes, shorter than a call.
-    let sp = start;
-    while (sp < n && body[sp] !== 0x20) sp++;
-    let nul = sp + 1;
-    while (nul < n && body[nul] !== 0) nul++;
-    if (nul + 21 > n) throw new InvalidObjectError('truncated tree entry');
-    i = nul + 21;
-    entry(start, sp, nul + 1);
+    rawEntryAt(body, start);
+    i = rawNul + 21;
+    entry(start, rawSp, rawNul + 1);
   }
+}
+
+// Where rawEntryAt found the entry's space and NUL (module state: nothing allocated per entry).
+let rawSp = 0;
+let rawNul = 0;
+
+/** Finds the space after the mode and the NUL after the name of the entry at `start`, unchecked; throws on a truncated body. */
+function rawEntryAt(body: Uint8Array, start: number): void {
+  const n = body.length;
+  // Byte loops rather than indexOf: modes and names are a few bytes, shorter than a call.
+  let sp = start;
+  while (sp < n && body[sp] !== 0x20) sp++;
+  let nul = sp + 1;
+  while (nul < n && body[nul] !== 0) nul++;
+  if (nul + 21 > n) throw new InvalidObjectError('truncated tree entry');
+  rawSp = sp;
+  rawNul = nul;
 }
 
 /** Encodes entries (sorting a copy into git's order); checks names and modes. */
