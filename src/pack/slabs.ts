@@ -13,10 +13,12 @@
  * collection each time some tens of MiB more of it were allocated; on git's own history the
  * pack worker builds 8 GB of bodies and ran a full collection every ~180 ms for them. Small
  * bodies are carved from body slabs of their own, each counting the parts it handed out; one
- * whose parts all came back is carved again. Big ones (up to RECYCLED_MAX) get power-of-two
- * buffers kept on a free list per size once released; a request takes a free buffer of its
- * size, else one of twice that, else a fresh one; past FREE_MAX bytes kept, the size with the
- * most bytes gives up its oldest. Memory is only reused by a later `allocBody` of the same
+ * whose parts all came back is carved again. Big ones (up to RECYCLED_MAX) get buffers of a
+ * size class, four per power of two (2^k times 1, 1.25, 1.5 or 1.75: a body fills at least 80%
+ * of its buffer, where a power of two left 28% of a base cache's bytes empty on average), kept
+ * on a free list per class once released; a request takes a free buffer of its class, else of
+ * one of the next two (at most half again as big), else a fresh one; past FREE_MAX bytes kept,
+ * the class with the most bytes gives up its oldest. Memory is only reused by a later `allocBody` of the same
  * reader, and its old bytes are never read (a body is written whole before use: applyDelta and
  * inflate check they produced exactly the declared size). Each body must be released once at
  * most; a big buffer released twice, or detached by a transfer since, is ignored.
@@ -33,6 +35,18 @@ const FREE_MAX = 48 * 1024 * 1024;
 /** Emptied body slabs kept for reuse. */
 const FREE_SLABS = 64;
 
+/** The size class of a buffer for `n` bytes (n > 4): 4k + q for the class of 2^k * (4 + q) / 4 bytes, the smallest holding `n`. */
+export function classOf(n: number): number {
+  const k = 31 - Math.clz32(n);
+  const q = Math.ceil((n * 4) / 2 ** k) - 4;
+  return q === 4 ? 4 * (k + 1) : 4 * k + q;
+}
+
+/** The bytes of size class `c`. */
+export function classBytes(c: number): number {
+  return (2 ** (c >>> 2) * (4 + (c & 3))) / 4;
+}
+
 /** A body slab with the count of its parts not released yet. */
 interface BodySlab {
   buf: ArrayBuffer;
@@ -43,7 +57,7 @@ interface BodySlab {
 export class Slabs {
   #buf: ArrayBuffer = new ArrayBuffer(0);
   #used = 0;
-  /** With `recycle`: released big buffers by log2 of their size. */
+  /** With `recycle`: released big buffers by size class (`classOf`). */
   readonly #free: ArrayBuffer[][] | undefined;
   #freeBytes = 0;
   /** Recycled big buffers handed out and not released yet. */
@@ -84,9 +98,9 @@ export class Slabs {
     const free = this.#free;
     if (free === undefined || n > RECYCLED_MAX) return this.alloc(n);
     if (n <= MAX_PART) return this.#carveBody(n);
-    const log = 32 - Math.clz32(n - 1);
-    let buf = free[log]?.pop() ?? free[log + 1]?.pop();
-    if (buf === undefined) buf = new ArrayBuffer(2 ** log);
+    const c = classOf(n);
+    let buf = free[c]?.pop() ?? free[c + 1]?.pop() ?? free[c + 2]?.pop();
+    if (buf === undefined) buf = new ArrayBuffer(classBytes(c));
     else this.#freeBytes -= buf.byteLength;
     this.#live.add(buf);
     return new Uint8Array(buf, 0, n);
@@ -107,12 +121,12 @@ export class Slabs {
     this.#live.delete(buf);
     // Detached by a transfer to another thread: gone.
     if (buf.byteLength === 0) return;
-    const log = 31 - Math.clz32(buf.byteLength);
-    (free[log] ??= []).push(buf);
+    const c = classOf(buf.byteLength);
+    (free[c] ??= []).push(buf);
     this.#freeBytes += buf.byteLength;
     while (this.#freeBytes > FREE_MAX) {
-      let most = log;
-      for (let k = 0; k < free.length; k++) if ((free[k]?.length ?? 0) * 2 ** k > (free[most]?.length ?? 0) * 2 ** most) most = k;
+      let most = c;
+      for (let k = 0; k < free.length; k++) if ((free[k]?.length ?? 0) * classBytes(k) > (free[most]?.length ?? 0) * classBytes(most)) most = k;
       this.#freeBytes -= free[most]!.shift()!.byteLength;
     }
   }

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { Slabs } from '../../src/pack/slabs.js';
+import { Slabs, classBytes, classOf } from '../../src/pack/slabs.js';
 import { readPack, type ReadPackInternals } from '../../src/pack/pack-reader.js';
 import { equal } from '../../src/platform/bytes.js';
 import { hashObject } from '../../src/object/oid.js';
@@ -47,22 +47,36 @@ describe('Slabs with recycle', () => {
     expect(again.some((p) => p.buffer === first[0]!.buffer)).toBe(true);
   });
 
-  it('reuses a released big buffer for a body of its size or half of it; a detached or twice-released one is not handed out twice', () => {
+  it('reuses a released big buffer for a body of its size class or a little smaller; a detached or twice-released one is not handed out twice', () => {
     const slabs = new Slabs(true);
     const big = slabs.allocBody(100 * KiB);
-    expect(big.buffer.byteLength).toBe(128 * KiB);
+    expect(big.buffer.byteLength).toBe(112 * KiB); // 2^16 x 1.75: four classes per power of two
     slabs.release(big);
     slabs.release(big); // ignored
-    const a = slabs.allocBody(120 * KiB);
-    const b = slabs.allocBody(120 * KiB);
+    const a = slabs.allocBody(100 * KiB);
+    const b = slabs.allocBody(100 * KiB);
     expect(a.buffer).toBe(big.buffer);
     expect(b.buffer).not.toBe(a.buffer);
     slabs.release(b);
-    expect(slabs.allocBody(40 * KiB).buffer).toBe(b.buffer); // 64 KiB asked, a free 128 KiB taken
+    expect(slabs.allocBody(60 * KiB).buffer).not.toBe(b.buffer); // 64 KiB asked: 112 KiB is more than half again
+    expect(slabs.allocBody(80 * KiB).buffer).toBe(b.buffer); // 80 KiB asked, the free 112 KiB taken
     const moved = slabs.allocBody(200 * KiB);
     structuredClone(moved, { transfer: [moved.buffer] }); // what posting it to another thread does
     slabs.release(moved);
-    expect(slabs.allocBody(200 * KiB).buffer.byteLength).toBe(256 * KiB);
+    expect(slabs.allocBody(200 * KiB).buffer.byteLength).toBe(224 * KiB);
+  });
+
+  it('sizes every class to hold what it is asked for, and no larger than a quarter of a power of two above it', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 16 * KiB + 1, max: 16 * 1024 * KiB }), (n) => {
+        const c = classOf(n);
+        expect(classBytes(c)).toBeGreaterThanOrEqual(n);
+        expect(classBytes(c - 1)).toBeLessThan(n);
+        expect(classOf(classBytes(c))).toBe(c);
+        expect(classBytes(c)).toBeLessThan(n * 1.25 + 1);
+      }),
+      { numRuns: 2000 },
+    );
   });
 
   it('without recycle, release changes nothing and bodies are fresh', () => {
