@@ -44,8 +44,11 @@ export function classOf(n: number): number {
 
 /** The bytes of size class `c`. */
 export function classBytes(c: number): number {
-  return (2 ** (c >>> 2) * (4 + (c & 3))) / 4;
+  return CLASS_BYTES[c] ?? (2 ** (c >>> 2) * (4 + (c & 3))) / 4;
 }
+
+/** classBytes of the classes up to 2^26 (release's eviction loop reads them all). */
+const CLASS_BYTES = Float64Array.from({ length: 4 * 26 }, (_, c) => (2 ** (c >>> 2) * (4 + (c & 3))) / 4);
 
 /** A body slab with the count of its parts not released yet. */
 interface BodySlab {
@@ -126,7 +129,14 @@ export class Slabs {
     this.#freeBytes += buf.byteLength;
     while (this.#freeBytes > FREE_MAX) {
       let most = c;
-      for (let k = 0; k < free.length; k++) if ((free[k]?.length ?? 0) * classBytes(k) > (free[most]?.length ?? 0) * classBytes(most)) most = k;
+      let mostBytes = (free[most]?.length ?? 0) * classBytes(most);
+      for (let k = 0; k < free.length; k++) {
+        const bytes = (free[k]?.length ?? 0) * classBytes(k);
+        if (bytes > mostBytes) {
+          most = k;
+          mostBytes = bytes;
+        }
+      }
       this.#freeBytes -= free[most]!.shift()!.byteLength;
     }
   }
