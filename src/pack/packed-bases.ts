@@ -167,7 +167,8 @@ export class PackedBases {
   #inflateInto(e: number, into: Uint8Array): Uint8Array {
     const size = this.#inflated[e]!;
     const r = platform().inflatePrefix(this.#stream(e), size, into);
-    if (r === null || r.output.length !== size) throw new CorruptPackError(`a delta base inflated to ${r?.output.length ?? 'less'} bytes, not ${size}`);
+    if (r === null || r.output.length !== size)
+      throw new CorruptPackError(`a kept entry being rebuilt inflated to ${r?.output.length ?? 'fewer'} bytes, not ${size}`);
     return r.output;
   }
 

@@ -44,11 +44,15 @@ export function classOf(n: number): number {
 
 /** The bytes of size class `c`. */
 export function classBytes(c: number): number {
-  return CLASS_BYTES[c] ?? (2 ** (c >>> 2) * (4 + (c & 3))) / 4;
+  return CLASS_BYTES[c] ?? sizeOfClass(c);
+}
+
+function sizeOfClass(c: number): number {
+  return (2 ** (c >>> 2) * (4 + (c & 3))) / 4;
 }
 
 /** classBytes of the classes up to 2^26 (release's eviction loop reads them all). */
-const CLASS_BYTES = Float64Array.from({ length: 4 * 26 }, (_, c) => (2 ** (c >>> 2) * (4 + (c & 3))) / 4);
+const CLASS_BYTES = Float64Array.from({ length: 4 * 26 }, (_, c) => sizeOfClass(c));
 
 /** A body slab with the count of its parts not released yet. */
 interface BodySlab {

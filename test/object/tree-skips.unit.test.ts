@@ -81,6 +81,17 @@ function compareChain(base: Uint8Array, chain: Uint8Array[], copiesOf: (from: Ui
 
 const viaDelta = (from: Uint8Array, to: Uint8Array) => deltaCopies(createDelta(from, to));
 
+/**
+ * Scans `base`, then `target` as its delta in the same session (the runs of a delta between
+ * them unless given), and `target` alone in a fresh session: what each answered.
+ */
+function asDeltaOf(base: Uint8Array, target: Uint8Array, copies = viaDelta(base, target)): { session: FsckSession; passed: unknown; fresh: unknown } {
+  const session = new FsckSession({ strict: true });
+  scan(session, base, { oid: oidOf(base) });
+  const passed = scan(session, target, { oid: oidOf(target), base: oidOf(base), copies }).out;
+  return { session, passed, fresh: scan(new FsckSession({ strict: true }), target).out };
+}
+
 describe('FsckSession.scanTree with a base', () => {
   it('answers as a scan with nothing passed over, over chains of edited trees', () => {
     let skipped = 0;
@@ -128,11 +139,8 @@ describe('FsckSession.scanTree with a base', () => {
       [...edited.slice(0, 10), edited[200]!, ...edited.slice(10)],
       [...edited.slice(0, 150), { mode: '100644', name: 'file0149a', id: id(3) }, ...edited.slice(150)],
     ]) {
-      const session = new FsckSession({ strict: true });
-      scan(session, body(list), { oid: oidOf(body(list)) });
-      const b = body(bad);
-      const passed = scan(session, b, { oid: oidOf(b), base: oidOf(body(list)), copies: viaDelta(body(list), b) });
-      expect(passed.out).toEqual(scan(new FsckSession({ strict: true }), b).out);
+      const { passed, fresh } = asDeltaOf(body(list), body(bad));
+      expect(passed).toEqual(fresh);
     }
   });
 
@@ -149,11 +157,9 @@ describe('FsckSession.scanTree with a base', () => {
       { mode: '40000', name: 'a', id },
       { mode: '100644', name: 'b', id },
     ]);
-    const session = new FsckSession({ strict: true });
-    scan(session, base, { oid: oidOf(base) });
-    const passed = scan(session, target, { oid: oidOf(target), base: oidOf(base), copies: viaDelta(base, target) });
-    expect(passed.out).toEqual(scan(new FsckSession({ strict: true }), target).out);
-    expect(JSON.stringify(passed.out)).toContain('duplicateEntries');
+    const { passed, fresh } = asDeltaOf(base, target);
+    expect(passed).toEqual(fresh);
+    expect(JSON.stringify(passed)).toContain('duplicateEntries');
   });
 
   it('remembers no tree that left a file waiting for a tree of its name', () => {
@@ -162,11 +168,9 @@ describe('FsckSession.scanTree with a base', () => {
     // The base: "a" (a file), then names it is a prefix of; the tree adds "a" (a tree) after them.
     const base = body([{ mode: '100644', name: 'a', id }, ...pad, { mode: '100644', name: 'b', id }]);
     const target = body([{ mode: '100644', name: 'a', id }, ...pad, { mode: '40000', name: 'a', id }, { mode: '100644', name: 'b', id }]);
-    const session = new FsckSession({ strict: true });
-    scan(session, base, { oid: oidOf(base) });
-    const passed = scan(session, target, { oid: oidOf(target), base: oidOf(base), copies: viaDelta(base, target) });
-    expect(passed.out).toEqual(scan(new FsckSession({ strict: true }), target).out);
-    expect(JSON.stringify(passed.out)).toContain('duplicateEntries');
+    const { passed, fresh } = asDeltaOf(base, target);
+    expect(passed).toEqual(fresh);
+    expect(JSON.stringify(passed)).toContain('duplicateEntries');
   });
 
   it('vouches for nothing where a copy does not start at an entry of the base (entries hidden in a gitlink id)', () => {
@@ -175,28 +179,25 @@ describe('FsckSession.scanTree with a base', () => {
     const idA = concat([utf8('100644 c\0'), new Uint8Array(11).fill(0x6b)]);
     const idG = concat([utf8('40000 .git\0'), new Uint8Array(9).fill(0x6b)]);
     const base = concat([utf8('100644 a\0'), idA, utf8('160000 g\0'), idG, utf8('100644 zzzz100644 q\0'), new Uint8Array(20).fill(1)]);
-    const session = new FsckSession({ strict: true });
-    expect(scan(session, base, { oid: oidOf(base) }).out).toMatchObject({ report: { ok: true, problems: [] } });
+    expect(scan(new FsckSession({ strict: true }), base).out).toMatchObject({ report: { ok: true, problems: [] } });
     // The tree: the base's bytes from inside the first id, copied whole: "c", ".git", "q".
     const target = base.subarray(9);
-    const passed = scan(session, target, { oid: oidOf(target), base: oidOf(base), copies: Int32Array.of(0, target.length, 9) });
-    expect(passed.out).toEqual(scan(new FsckSession({ strict: true }), target).out);
-    expect(passed.out).toHaveProperty('error');
+    const { session, passed, fresh } = asDeltaOf(base, target, Int32Array.of(0, target.length, 9));
+    expect(passed).toEqual(fresh);
+    expect(passed).toHaveProperty('error');
     expect(session.skippedEntries).toBe(0);
   });
 
-  it('remembers only clean trees, within its bound', () => {
+  it('remembers only clean trees', () => {
     const id = new Uint8Array(20).fill(4);
     const warned = body([{ mode: '100664', name: 'a', id }, ...Array.from({ length: 9 }, (_, k) => ({ mode: '100644', name: `b${k}`, id }))]);
     const next = body([
       { mode: '100664', name: 'a', id },
       ...Array.from({ length: 9 }, (_, k) => ({ mode: '100644', name: `b${k}`, id: k === 8 ? new Uint8Array(20).fill(5) : id })),
     ]);
-    const session = new FsckSession({ strict: true });
-    scan(session, warned, { oid: oidOf(warned) });
-    const passed = scan(session, next, { oid: oidOf(next), base: oidOf(warned), copies: viaDelta(warned, next) });
-    expect(passed.out).toEqual(scan(new FsckSession({ strict: true }), next).out);
-    expect(JSON.stringify(passed.out)).toContain('badFilemode');
+    const { session, passed, fresh } = asDeltaOf(warned, next);
+    expect(passed).toEqual(fresh);
+    expect(JSON.stringify(passed)).toContain('badFilemode');
     expect(session.skippedEntries).toBe(0);
   });
 });
