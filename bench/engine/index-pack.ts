@@ -12,9 +12,10 @@
  * git's threads through `times`) of level-git's indexPack on memory-level against
  * `git index-pack --strict`; on this shared machine CPU time is the steadier figure.
  * `--disk`: level-git on disk (classic-level in a temporary directory) instead of memory-level.
- * On Linux each run also prints its CPU by thread (from /proc/self/task): `main`, `reader` (the
- * pack worker: the thread that used the most CPU besides main) and `other` (V8's GC helpers,
- * libuv and LevelDB threads). Under tsx the worker compiles TypeScript on its first job
+ * On Linux each run also prints its CPU by thread (from /proc/self/task, sampled every 250 ms:
+ * a thread that ended counts what it had used at its last sample): `main`, `reader` (the pack
+ * worker: the thread that used the most CPU besides main) and `other` (V8's GC helpers, libuv
+ * and LevelDB threads). Under tsx the worker compiles TypeScript on its first job
  * (~0.5-1 s of `reader` CPU that the built package does not pay).
  * A repository's pack on disk is not what `git push` sends: its objects come in another order,
  * with many more delta bases far back (git's history: 79,000 deltas with a base over 16 MB
@@ -64,12 +65,21 @@ async function child(file: string, mode: 'auto' | 'inline'): Promise<void> {
   const engine = await openEngine({ ...where, packCache: { maxBytes: 0 }, ingest: { worker: mode } });
   const repo = await engine.createRepo('in');
   const before = threadCpu();
+  // Sampled while the read runs: the pack worker is retired after a big read, and a thread
+  // that ended is gone from /proc (its last sample stands for it, at most 250 ms short).
+  const seen = new Map(before);
+  const sample = () => {
+    for (const [tid, ms] of threadCpu()) seen.set(tid, ms);
+  };
+  const sampling = setInterval(sample, 250);
   const t = performance.now();
   const c = process.cpuUsage();
   await repo.indexPack(chunks);
   const used = process.cpuUsage(c);
   const wall = performance.now() - t;
-  const spent = [...threadCpu()].map(([tid, ms]) => [tid, ms - (before.get(tid) ?? 0)] as const);
+  clearInterval(sampling);
+  sample();
+  const spent = [...seen].map(([tid, ms]) => [tid, ms - (before.get(tid) ?? 0)] as const);
   const main = spent.find(([tid]) => tid === String(process.pid))?.[1] ?? 0;
   const others = spent.filter(([tid]) => tid !== String(process.pid)).map(([, ms]) => ms);
   const reader = mode === 'auto' && others.length > 0 ? Math.max(...others) : 0;

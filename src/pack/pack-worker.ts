@@ -9,7 +9,7 @@
 import type { JobPort } from '../platform/index.js';
 import type { Oid } from '../object/oid.js';
 import type { GetBase, PackObject } from './delta-resolver.js';
-import { encodePacked, storedDeltaHeadLength } from '../object/packed.js';
+import { encodePacked, storedDeltaHeadLength, wholeMayBeSmaller } from '../object/packed.js';
 import { readPack, type ReadPackInternals } from './pack-reader.js';
 import { type FromWorker, type ReadObject, type ToWorker, toWire, toWireBatch } from './worker-protocol.js';
 
@@ -108,9 +108,8 @@ export function serveJob(port: JobPort): void {
         while (credits === 0 && !aborted) await new Promise<void>((r) => (wakeCredit = r));
         if (aborted) throw new Aborted();
         credits--;
-        const ratio = start.options.wholeBesideDeltas;
         const dropDepth = start.options.dropBlobBodies;
-        if (ratio !== undefined) addWholes(batch, ratio, dropDepth);
+        if (start.options.wholeBesideDeltas === true) addWholes(batch, dropDepth);
         const transfer = new Set<ArrayBuffer>();
         const drops = dropDepth === undefined ? undefined : droppable;
         const wire = toWireBatch(batch, transfer, (o) => internals.retains?.(o.oid, o.body) ?? true, start.options.dropDeltaData, spare, drops);
@@ -127,15 +126,15 @@ export function serveJob(port: JobPort): void {
 
 /**
  * `wholeBesideDeltas`: deflates the whole entry of each delta whose stored form (a type byte,
- * the size varint and the delta entry: object/packed.ts encodeStoredDelta) is at least
- * 1/`ratio` of its body, here rather than on the consumer's thread, which would deflate it to
+ * the size varint and the delta entry: object/packed.ts encodeStoredDelta) may be larger
+ * (`wholeMayBeSmaller`), here rather than on the consumer's thread, which would deflate it to
  * choose the smaller form.
  */
-function addWholes(batch: PackObject[], ratio: number, dropDepth: number | undefined): void {
+function addWholes(batch: PackObject[], dropDepth: number | undefined): void {
   for (const o of batch as ReadObject[]) {
     if (o.deltaEntry === undefined) continue;
     const deep = dropDepth !== undefined && o.type === 'blob' && (o.delta?.depth ?? Infinity) > dropDepth;
-    if (deep || (storedDeltaHeadLength(o.body.length) + o.deltaEntry.length) * ratio >= o.body.length) o.whole = encodePacked(o.type, o.body);
+    if (deep || wholeMayBeSmaller(o.type, o.body.length, storedDeltaHeadLength(o.body.length) + o.deltaEntry.length)) o.whole = encodePacked(o.type, o.body);
   }
 }
 

@@ -30,10 +30,10 @@ const IN_FLIGHT = 8 * MiB;
 const AHEAD = 4;
 
 /**
- * Options of `readPackAuto`: `readPack`'s, and `wholeBesideDeltas` (a ratio n): in a worker,
- * each delta whose stored form is at least 1/n of its body also carries its whole entry,
- * deflated there (`ReadObject.whole`), so the consumer can keep the smaller form without a
- * deflate of its own. Inline reads leave that to the consumer. `dropDeltaData`: in a worker,
+ * Options of `readPackAuto`: `readPack`'s, and `wholeBesideDeltas`: in a worker, each delta
+ * whose stored form may be larger than its whole entry (object/packed.ts `wholeMayBeSmaller`)
+ * also carries that entry, deflated there (`ReadObject.whole`), so the consumer can keep the
+ * smaller form without a deflate of its own. Inline reads leave that to the consumer. `dropDeltaData`: in a worker,
  * `delta.data` arrives empty (a consumer that stores `stored` never reads it; it is not copied
  * across threads). `recycleBodies`: in a worker, the buffer a batch's bodies, delta data and
  * delta entries (under 64 KiB) arrived in goes back to the worker when the next batch is pulled,
@@ -46,7 +46,7 @@ const AHEAD = 4;
  * consumer that stores chains of at most n. Bodies the consumer does not read never cross.
  */
 export type ReadAutoOptions = ReadPackOptions & {
-  wholeBesideDeltas?: number;
+  wholeBesideDeltas?: boolean;
   dropDeltaData?: boolean;
   recycleBodies?: boolean;
   dropBlobBodies?: number;

@@ -21,7 +21,7 @@ export interface ReadObject extends PackObject {
 
 /** Options a worker can be sent (no function). */
 export type WorkerReadOptions = Omit<ReadPackOptions, 'getBase' | 'worker' | 'inlineMaxBytes' | 'inlineMaxInflatedBytes'> & {
-  wholeBesideDeltas?: number;
+  wholeBesideDeltas?: boolean;
   dropDeltaData?: boolean;
   recycleBodies?: boolean;
   dropBlobBodies?: number;

@@ -24,7 +24,7 @@ import { equal } from '../platform/bytes.js';
 import { storageOp, type Kv, type KvOp } from '../storage/kv.js';
 import { TAG, prefixRange, quarantineKey, quarantinePrefix, repoRange } from '../storage/keys.js';
 import { type Oid, oidToBytes } from '../object/oid.js';
-import { decodeStoredDelta, encodePacked, encodeStoredDelta, isStoredDelta, refDeltaBase } from '../object/packed.js';
+import { decodeStoredDelta, encodePacked, encodeStoredDelta, isStoredDelta, refDeltaBase, wholeMayBeSmaller } from '../object/packed.js';
 import { ENTRY_GITLINK, ENTRY_TREE } from '../object/tree.js';
 import { decodeCommit, decodeTag } from '../object/commit.js';
 import type { ObjectStore, RawObject, StoredForms } from '../object/object-store.js';
@@ -78,9 +78,6 @@ const MAX_WARNINGS = 100;
 
 /** Longest chain of stored deltas ingest builds (git's pack.depth default); a longer one is stored whole. */
 export const MAX_STORED_CHAIN = 50;
-
-/** Below this ratio of delta entry to body, the delta is surely smaller than the whole entry (no deflate to compare). */
-const SURELY_SMALLER = 4;
 
 const MiB = 1024 * 1024;
 const READING = 'reading objects for a pack';
@@ -179,7 +176,7 @@ export async function ingestPack(
     const readOptions = {
       ...options,
       getBase,
-      wholeBesideDeltas: SURELY_SMALLER,
+      wholeBesideDeltas: true,
       dropDeltaData: true,
       // Nothing below keeps a body, delta data or piece view past its batch (pieces are never recycled).
       recycleBodies: true,
@@ -398,7 +395,7 @@ function storedForm(o: ReadObject, chains: Map<Oid, number>): Uint8Array {
   if (depth > MAX_STORED_CHAIN) return o.whole ?? deflated(o);
   // Built by the reader (PackObject.stored) beside the ref-delta entry: no copy here.
   const delta = o.stored ?? encodeStoredDelta(type, size, deltaEntry);
-  if (delta.length * SURELY_SMALLER >= size) {
+  if (wholeMayBeSmaller(type, size, delta.length)) {
     // Deflated by the reader's worker where it ran in one (wholeBesideDeltas).
     const whole = o.whole ?? deflated(o);
     if (whole.length <= delta.length) return whole;

@@ -280,7 +280,7 @@ describe('readPackAuto in a worker thread', () => {
       const { repo } = makeHistoryRepo(tmp.dir);
       const pack = new Uint8Array(git(repo, ['pack-objects', '--stdout', '-q', '--revs', '--all', '--depth=50', '--delta-base-offset'], ''));
       const inline = await collect(readPack(asAsync(chunks(pack, 5000))));
-      const opts = { worker: 'worker', wholeBesideDeltas: 4, dropBlobBodies: 1 } as const;
+      const opts = { worker: 'worker', wholeBesideDeltas: true, dropBlobBodies: 1 } as const;
       const worker = (await collect(readPackAuto(asAsync(chunks(pack, 5000)), opts))) as ReadObject[];
       expect(worker.map((o) => o.oid)).toEqual(inline.map((o) => o.oid));
       let dropped = 0;
