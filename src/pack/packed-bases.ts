@@ -66,6 +66,8 @@ export class PackedBases {
   #rebuilt = 0;
   /** Where a link's delta data is inflated (grown as needed, reused). */
   #data = new Uint8Array(0);
+  /** Where a stream read back from the scratch file lands (grown as needed, reused: it is inflated at once). */
+  #read = new Uint8Array(0);
 
   /**
    * Keeps up to `maxBytes` of compressed entries in memory; `rebuildFloor`: see the module
@@ -172,12 +174,18 @@ export class PackedBases {
     return r.output;
   }
 
-  /** The zlib stream of entry `e`, from memory or read back from the scratch file. */
+  /**
+   * The zlib stream of entry `e`, from memory or read back from the scratch file into one
+   * reused buffer (valid until the next call: every caller inflates it at once; a push of git's
+   * history reads 170,000 streams back, 405 MB).
+   */
   #stream(e: number): Uint8Array {
     const at = this.#at[e]!;
     const len = this.#len[e]!;
     const slab = this.#slabs[this.#slab[e]!];
-    return slab !== undefined ? slab.subarray(at, at + len) : this.#file!.read(this.#slabFile[this.#slab[e]!]! + at, len);
+    if (slab !== undefined) return slab.subarray(at, at + len);
+    if (this.#read.length < len) this.#read = new Uint8Array(Math.max(len, 64 * 1024, this.#read.length * 2));
+    return this.#file!.read(this.#slabFile[this.#slab[e]!]! + at, len, this.#read);
   }
 
   /** Writes slab `s` to the scratch file and lets its memory go; its entries stay. */
