@@ -19,6 +19,7 @@ import { BaseCache } from './base-cache.js';
 import { NO_PACKED, PackedBases } from './packed-bases.js';
 import { Slabs } from './slabs.js';
 import { PENDING, type Resolved, ResolvedIndex } from './resolved-index.js';
+import { type Deferred, deferred, WaitingDeltas } from './waiting-deltas.js';
 
 /** One object read from a pack. */
 export interface PackObject {
@@ -87,16 +88,6 @@ export interface ResolverOptions {
   bodies?: Slabs;
 }
 
-/** A delta whose base is not known yet. */
-interface Deferred {
-  offset: number;
-  delta: Uint8Array;
-  /** Its zlib stream as it arrived (a copy: the parser's view does not outlive the call). */
-  zlib: Uint8Array;
-  /** What it counts against maxDeferredBytes (delta, zlib stream, declared result). */
-  cost: number;
-}
-
 /** Deltas that waited on a base that is now resolved, resolved one per `step`. */
 interface Work {
   base: Resolved;
@@ -135,10 +126,8 @@ export class DeltaResolver {
 
   /** The entries seen, by offset and by id (resolved-index.ts). */
   readonly #index = new ResolvedIndex();
-  readonly #waitingOnOffset = new Map<number, Deferred[]>();
-  readonly #waitingOnOid = new Map<Oid, Deferred[]>();
-  #deferredBytes = 0;
-  #deferredCount = 0;
+  /** Deltas waiting for a base later in the pack (waiting-deltas.ts). */
+  readonly #waiting: WaitingDeltas;
   readonly #work: Work[] = [];
   #active: Active | undefined;
 
@@ -159,6 +148,7 @@ export class DeltaResolver {
     this.#cache = max > 0 ? new BaseCache(max, onDrop) : undefined;
     this.#packed = this.#cache !== undefined && options.packedBaseBytes > 0 ? new PackedBases(options.packedBaseBytes) : undefined;
     this.#allocBody = bodies === undefined ? undefined : (n) => bodies.allocBody(n);
+    this.#waiting = new WaitingDeltas(options.maxDeferredBytes);
   }
 
   /** Objects resolved and not yet taken. */
@@ -211,8 +201,7 @@ export class DeltaResolver {
     const d = w.waiting[w.next]!;
     w.waiting[w.next++] = undefined as unknown as Deferred; // release the delta once resolved
     if (w.next === w.waiting.length) this.#work.pop();
-    this.#deferredBytes -= d.cost;
-    this.#deferredCount--;
+    this.#waiting.done(d);
     if (w.body === undefined) return this.#resolveFromStore(d.offset, w.base, d.delta, d.zlib);
     this.#resolveDelta(d.offset, w.base, w.body, d.delta, d.zlib);
   }
@@ -256,7 +245,7 @@ export class DeltaResolver {
       const base = this.#index.at(baseOffset);
       if (base === undefined) throw new CorruptPackError(`ofs-delta at ${entryOffset} points at ${baseOffset}, which is not an entry`);
       if (base === PENDING) {
-        this.#defer(this.#waitingOnOffset, baseOffset, deferred(entryOffset, data, zlib.slice()));
+        this.#defer(deferred(entryOffset, data, zlib.slice()), baseOffset);
       } else {
         const body = this.#cachedBody(base);
         if (body === undefined) return this.#resolveFromStore(entryOffset, base, data, zlib.slice());
@@ -273,7 +262,7 @@ export class DeltaResolver {
         // Not (yet) in this pack: a thin pack's base from the store, or a base later on.
         return this.#resolveThin(entryOffset, oid, data, zlib.slice(), this.#getBase);
       } else {
-        this.#defer(this.#waitingOnOid, oid, deferred(entryOffset, data, zlib.slice()));
+        this.#defer(deferred(entryOffset, data, zlib.slice()), undefined, oid);
       }
     } else {
       const objectType = TYPE_NAMES[type]!;
@@ -309,17 +298,7 @@ export class DeltaResolver {
 
   /** End of input: throws CorruptPackError when deltas still wait for a base. */
   finish(): void {
-    if (this.#deferredCount > 0) {
-      const missing = [...this.#waitingOnOid.keys()];
-      const offsets = [...this.#waitingOnOffset.keys()];
-      const what =
-        missing.length > 0
-          ? `missing delta base ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', ...' : ''}`
-          : `unresolvable ofs-delta bases at ${offsets.slice(0, 5).join(', ')}`;
-      throw new CorruptPackError(`pack has ${this.#deferredCount} deltas that cannot be resolved: ${what}`, {
-        details: { missing: missing.slice(0, 100) },
-      });
-    }
+    this.#waiting.finish();
   }
 
   /** The body of a resolved entry: held whole, or rebuilt from the compressed tier. */
@@ -364,7 +343,7 @@ export class DeltaResolver {
   async #resolveThin(offset: number, oid: Oid, delta: Uint8Array, zlib: Uint8Array, getBase: GetBase): Promise<void> {
     const outside = await getBase(oid);
     if (outside === undefined) {
-      this.#defer(this.#waitingOnOid, oid, deferred(offset, delta, zlib));
+      this.#defer(deferred(offset, delta, zlib), undefined, oid);
       return;
     }
     if (outside.size === undefined && hashObject(outside.type, outside.body) !== oid)
@@ -378,19 +357,11 @@ export class DeltaResolver {
     });
   }
 
-  #defer(map: Map<number, Deferred[]> | Map<Oid, Deferred[]>, key: number | Oid, d: Deferred): void {
-    this.#deferredBytes += d.cost;
-    this.#deferredCount++;
-    if (this.#deferredBytes > this.#o.maxDeferredBytes) {
-      throw new LimitExceededError(`deltas waiting for their base (with the results they declare) exceed ${this.#o.maxDeferredBytes} bytes`, {
-        details: { limit: 'maxDeferredBytes', max: this.#o.maxDeferredBytes, size: this.#deferredBytes },
-      });
-    }
+  /** `d` waits for the entry at `baseOffset` or the object `baseOid`; its own offset is pending meanwhile. */
+  #defer(d: Deferred, baseOffset: number | undefined, baseOid?: Oid): void {
+    if (baseOid === undefined) this.#waiting.onOffset(baseOffset!, d);
+    else this.#waiting.onOid(baseOid, d);
     this.#index.record(d.offset, PENDING);
-    const m = map as Map<number | Oid, Deferred[]>;
-    const list = m.get(key);
-    if (list === undefined) m.set(key, [d]);
-    else list.push(d);
   }
 
   #emit(obj: PackObject): void {
@@ -455,21 +426,7 @@ export class DeltaResolver {
   /** Records a resolved entry (no body: a streamed one); the deltas that waited for it become work for `step`. */
   #resolved(offset: number, r: Resolved, body: Uint8Array | undefined): void {
     this.#index.resolved(offset, r);
-    const onOffset = this.#waitingOnOffset.size === 0 ? undefined : this.#waitingOnOffset.get(offset);
-    const onOid = this.#waitingOnOid.size === 0 ? undefined : this.#waitingOnOid.get(r.oid);
-    if (onOffset === undefined && onOid === undefined) return;
-    if (onOffset !== undefined) this.#waitingOnOffset.delete(offset);
-    if (onOid !== undefined) this.#waitingOnOid.delete(r.oid);
-    const waiting = onOffset === undefined ? onOid! : onOid === undefined ? onOffset : [...onOffset, ...onOid];
-    this.#work.push({ base: r, body, waiting, next: 0 });
+    const waiting = this.#waiting.take(offset, r.oid);
+    if (waiting !== undefined) this.#work.push({ base: r, body, waiting, next: 0 });
   }
-}
-
-/**
- * A deferred delta with its cost: its data, zlib stream and the result it declares. The data is
- * copied: the parser's may be a part of a shared buffer (slabs.ts) that a delta waiting long
- * would keep whole.
- */
-function deferred(offset: number, delta: Uint8Array, zlib: Uint8Array): Deferred {
-  return { offset, delta: delta.slice(), zlib, cost: delta.length + zlib.length + readDeltaSizes(delta).resultSize };
 }
