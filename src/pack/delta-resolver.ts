@@ -262,7 +262,7 @@ export class DeltaResolver {
         // Not (yet) in this pack: a thin pack's base from the store, or a base later on.
         return this.#resolveThin(entryOffset, oid, data, zlib.slice(), this.#getBase);
       } else {
-        this.#defer(deferred(entryOffset, data, zlib.slice()), undefined, oid);
+        this.#defer(deferred(entryOffset, data, zlib.slice()), oid);
       }
     } else {
       const objectType = TYPE_NAMES[type]!;
@@ -343,7 +343,7 @@ export class DeltaResolver {
   async #resolveThin(offset: number, oid: Oid, delta: Uint8Array, zlib: Uint8Array, getBase: GetBase): Promise<void> {
     const outside = await getBase(oid);
     if (outside === undefined) {
-      this.#defer(deferred(offset, delta, zlib), undefined, oid);
+      this.#defer(deferred(offset, delta, zlib), oid);
       return;
     }
     if (outside.size === undefined && hashObject(outside.type, outside.body) !== oid)
@@ -357,10 +357,10 @@ export class DeltaResolver {
     });
   }
 
-  /** `d` waits for the entry at `baseOffset` or the object `baseOid`; its own offset is pending meanwhile. */
-  #defer(d: Deferred, baseOffset: number | undefined, baseOid?: Oid): void {
-    if (baseOid === undefined) this.#waiting.onOffset(baseOffset!, d);
-    else this.#waiting.onOid(baseOid, d);
+  /** `d` waits for its base: the entry at that offset, or the object of that id; its own offset is pending meanwhile. */
+  #defer(d: Deferred, base: number | Oid): void {
+    if (typeof base === 'number') this.#waiting.onOffset(base, d);
+    else this.#waiting.onOid(base, d);
     this.#index.record(d.offset, PENDING);
   }
 
