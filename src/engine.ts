@@ -408,17 +408,6 @@ export class Engine {
   }
 }
 
-/**
- * LevelDB's write buffer (its memtable) for the database opened at `path`: 16 MiB instead of
- * LevelDB's 4. A push of a long history writes its stored forms in large batches: with 4 MiB
- * memtables git's history's 343 MB make some 80 level-0 tables (20 with 16 MiB), which
- * LevelDB's own threads then compact over again. Indexing the pack a push of git's history
- * sends, four pairs alternated: 1.6 s less CPU on average (those threads 14.2-14.9 s ->
- * 11.7-13.7 s), the wall within noise. At most twice this is held (the memtable being filled
- * and the one being written).
- */
-const WRITE_BUFFER_BYTES = 16 * 1024 * 1024;
-
 /** Opens an engine over `db`, or over the embedded on-disk database at `path`. */
 export async function openEngine(options: EngineOptions): Promise<Engine> {
   if (options === null || typeof options !== 'object') throw new InvalidArgumentError('openEngine needs { db } or { path }');
@@ -428,7 +417,7 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
   if (db === undefined) {
     if (typeof options.path !== 'string' || options.path.length === 0) throw new InvalidArgumentError('openEngine needs { db } or { path }');
     const { Level } = await import('level');
-    db = new Level(options.path, { ...VIEW_DEFAULTS, writeBufferSize: WRITE_BUFFER_BYTES }) as unknown as AnyLevel;
+    db = new Level(options.path, VIEW_DEFAULTS) as unknown as AnyLevel;
     owns = true;
   }
   if (db.status === 'opening' || db.status === 'closed') {
