@@ -91,6 +91,13 @@ function verifyOrdered(b: Uint8Array, m1: number, s1: number, e1: number, m2: nu
   return c1 < c2 ? ORDERED : UNORDERED;
 }
 
+/** The mode of the entry at `at` (its name at `s`) as git's tree walker reads it: 16 bits of the octal digits before the space. */
+function walkerMode(b: Uint8Array, at: number, s: number): number {
+  let mode = 0;
+  for (let k = at; k < s - 1; k++) mode = ((mode << 3) | (b[k]! - 0x30)) & 0xffff;
+  return mode;
+}
+
 function collect(list: Oid[] | null, oid: Oid): Oid[] {
   if (list === null) return [oid];
   if (!list.includes(oid)) list.push(oid);
@@ -150,10 +157,7 @@ export class TreeChecker {
    * were checked and clean: the caller knows them to be (object/tree-skips.ts).
    */
   jump(at: number, s: number, e: number): void {
-    const b = this.#b;
-    let mode = 0;
-    for (let k = at; k < s - 1; k++) mode = ((mode << 3) | (b[k]! - 0x30)) & 0xffff;
-    this.#pMode = mode;
+    this.#pMode = walkerMode(this.#b, at, s);
     this.#pStart = s;
     this.#pEnd = e;
   }
@@ -163,9 +167,7 @@ export class TreeChecker {
     const b = this.#b;
     const r = this.#r!;
     const oidAt = e + 1;
-    // The mode as git's walker reads it (16 bits), from the digits before the name's space.
-    let mode = 0;
-    for (let k = at; k < s - 1; k++) mode = ((mode << 3) | (b[k]! - 0x30)) & 0xffff;
+    const mode = walkerMode(b, at, s);
     const isLink = (mode & S_IFMT) === S_IFLNK;
     let f = this.#flags;
     let zero = true;
@@ -182,17 +184,11 @@ export class TreeChecker {
     if (isDotgit(b, s, e)) f |= DOTGIT;
     if (isDotgitmodules(b, s, e)) {
       if (isLink) r.report('gitmodulesSymlink', '.gitmodules is a symbolic link');
-      else {
-        r.gitmodules = collect(r.gitmodules, toHex(b, oidAt, oidAt + 20) as Oid);
-        this.named++;
-      }
+      else this.#namedBlob('gitmodules', oidAt);
     }
     if (isDotgitattributes(b, s, e)) {
       if (isLink) r.report('gitattributesSymlink', '.gitattributes is a symbolic link');
-      else {
-        r.gitattributes = collect(r.gitattributes, toHex(b, oidAt, oidAt + 20) as Oid);
-        this.named++;
-      }
+      else this.#namedBlob('gitattributes', oidAt);
     }
     if (isLink) {
       if (isDotgitignore(b, s, e)) r.report('gitignoreSymlink', '.gitignore is a symbolic link');
@@ -206,15 +202,19 @@ export class TreeChecker {
         if (isNtfsDotgit(b, k + 1, e)) f |= DOTGIT;
         if (isNtfsDotgitmodules(b, k + 1, e)) {
           if (isLink) r.report('gitmodulesSymlink', '.gitmodules is a symbolic link');
-          else {
-            r.gitmodules = collect(r.gitmodules, toHex(b, oidAt, oidAt + 20) as Oid);
-            this.named++;
-          }
+          else this.#namedBlob('gitmodules', oidAt);
         }
       }
     }
     this.#flags = f;
     this.#mode = mode;
+  }
+
+  /** The entry's id at `oidAt` names a `.gitmodules` / `.gitattributes` blob: the report lists it (once), and `named` counts the entry. */
+  #namedBlob(kind: 'gitmodules' | 'gitattributes', oidAt: number): void {
+    const r = this.#r!;
+    r[kind] = collect(r[kind], toHex(this.#b, oidAt, oidAt + 20) as Oid);
+    this.named++;
   }
 
   /** The checks of the mode `names` just read and of its entry's order after the previous one (git skips them for an entry followed by an unreadable one). */

@@ -149,12 +149,11 @@ export class PackedBases {
       if (body !== undefined) break;
       at = base;
     }
-    const z = platform();
     for (let i = chain.length - 1; i >= 0; i--) {
       const e = chain[i]!;
       if (this.#rebuilt > this.#resolved * 2 + this.#floor) return undefined;
       const size = this.#inflated[e]!;
-      if (this.#base[e] === NO_PACKED) body = alloc === undefined ? z.inflate(this.#stream(e), size) : this.#inflateInto(e, alloc(size + 1));
+      if (this.#base[e] === NO_PACKED) body = this.#inflateInto(e, alloc === undefined ? new Uint8Array(size + 1) : alloc(size + 1));
       else {
         if (this.#data.length <= size) this.#data = new Uint8Array(Math.max(size + 1, this.#data.length * 2));
         body = applyDelta(body!, this.#inflateInto(e, this.#data), maxObjectSize, alloc);
