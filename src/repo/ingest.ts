@@ -312,7 +312,7 @@ export async function ingestPack(
         );
         for (const oid of pending.keys()) spilled.add(oid);
         // In batches too small for Kv to count (commits of ~300 bytes): the range is compacted once cleared.
-        kv.compactor.wrote([qPrefix], pendingBytes);
+        kv.compactor.wrote([qPrefix]);
         pending.clear();
         pendingBytes = 0;
       }

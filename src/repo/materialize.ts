@@ -129,6 +129,9 @@ export async function reverseTipDeltas(ctx: RepoContext, tipOids: readonly Oid[]
   });
 
   let reversed = 0;
+  // Bytes the reversal drops: B's whole entries (`O`) and X's deltas (`D`).
+  let droppedWhole = 0;
+  let droppedDeltas = 0;
   for (let i = 0; i < usable.length; i += BATCH) {
     ctx.assertLive();
     const batch = usable.slice(i, i + BATCH);
@@ -154,14 +157,17 @@ export async function reverseTipDeltas(ctx: RepoContext, tipOids: readonly Oid[]
         ops.push({ type: 'put', key: deltaKey(pool, oidToBytes(p.b)), value: values.get(p.b)! });
         ops.push({ type: 'del', key: objectKey(pool, oidToBytes(p.b)) });
         ops.push({ type: 'del', key: deltaKey(pool, oidToBytes(p.x)) });
+        droppedWhole += bo.length;
+        droppedDeltas += xd.length;
       });
       await ctx.kv.batch(ops);
       return ops.length / 3;
     });
     reversed += done ?? 0;
   }
-  // The whole entries dropped stay on disk until the database compacts their range.
-  if (reversed > 0) ctx.kv.compactor.compactSoon([objectKey(pool, new Uint8Array(20)), deltaKey(pool, new Uint8Array(20))]);
+  // What was dropped stays on disk until the database compacts its range (storage/compaction.ts).
+  ctx.kv.compactor.dropped([objectKey(pool, new Uint8Array(20))], droppedWhole);
+  ctx.kv.compactor.dropped([deltaKey(pool, new Uint8Array(20))], droppedDeltas);
   return reversed;
 }
 

@@ -1,25 +1,38 @@
 /**
- * Compaction after large writes, where the database offers it (classic-level's `compactRange`;
- * memory-level, browser-level and PostgreSQL do not, and need nothing).
+ * Compaction where writes left dead values behind, on databases that offer it (classic-level's
+ * `compactRange`; memory-level, browser-level and PostgreSQL do not, and need nothing).
  *
- * Why: LevelDB keeps a large batch twice for a while (its write-ahead log, then a level-0 table
- * written from the memtable) and keeps what a batch overwrote or deleted (a pack's quarantine,
- * cleared after promotion) until its own compactions reach those tables, which after a single
- * large push may be never. Measured on a 20,000-commit history: 50.8 MB right after the push,
- * 40.1 MB once compacted. So a write that adds many bytes marks the key ranges it touched (one
- * per tag and 4-byte id: `'O' pool`, `'D' pool`, `'Q' pool`, …), and once such writes have
- * stopped for a moment those ranges are compacted in the background, one slice at a time: the
- * event loop never waits for it (the work runs on the database's own threads), and closing the
- * database waits for one slice at most.
+ * Why: LevelDB keeps what a batch overwrote or deleted (a pack's spilled quarantine, cleared
+ * after promotion; the whole entries a tip's delta reversal drops) in its tables until its own
+ * compactions reach them, which after a single large push may be never: a spill of git's
+ * history's commits left 38.8 MB of cleared values on disk. So the ranges that hold such dead
+ * values (one per tag and 4-byte id: `'O' pool`, `'D' pool`, `'Q' pool`, …) are compacted in
+ * the background once writes have stopped for a moment, one slice at a time: the event loop
+ * never waits for it (the work runs on the database's own threads), and closing the database
+ * waits for one slice at most.
+ *
+ * Only dead values call for it. A compaction of a range rewrites every live value in it down to
+ * the deepest level: compacting a pool's `O`/`D` ranges after every large write rewrote ~1 GB
+ * after a push of git's history (328 MB stored; 4.4 s of the database's CPU after the answer)
+ * to reclaim the 6 MB the reversal dropped, and a 10 MB push into a large pool rewrote the whole
+ * pool. Fresh puts leave nothing dead (LevelDB's write-ahead log holds one write buffer, 4 MiB,
+ * until its memtable is flushed). So:
+ *   - a range a large write filled is compacted when it is cleared (`wrote`, then `cleared`);
+ *   - a range where values were dropped is compacted once the dropped bytes reach DEAD_SHARE of
+ *     the range's size on disk (`dropped`; smaller amounts add up until they do), so the
+ *     rewrite costs at most a few times what it reclaims.
  */
 import type { AnyLevel } from './kv.js';
 
-/** Bytes written (keys and values, across batches) before a compaction is scheduled. */
-export const COMPACT_AFTER_BYTES = 8 * 1024 * 1024;
+/**
+ * Dropped bytes, as a share of their range's size on disk, from which the range is compacted:
+ * the rewrite then costs at most eight times what it reclaims.
+ */
+export const DEAD_SHARE = 1 / 16;
 
 /**
- * Quiet time after the last large write before compacting: a push's batches come back to back,
- * and its aftermath (the database's own flush of the batch, the tip materialized, deltas
+ * Quiet time after the last write that calls for a compaction: a push's batches come back to
+ * back, and its aftermath (the database's own flush of the batch, the tip materialized, deltas
  * reversed: repo/materialize.ts) is better done before the compaction than fought by it.
  */
 const QUIET_MS = 2000;
@@ -30,21 +43,31 @@ const SLICES = 16;
 /** Prefix length that names a range: tag byte + 4-byte id. */
 const PREFIX = 5;
 
-type Compactable = AnyLevel & { compactRange(start: Uint8Array, end: Uint8Array, options: { keyEncoding: 'view' }): Promise<void> };
+type Compactable = AnyLevel & {
+  compactRange(start: Uint8Array, end: Uint8Array, options: { keyEncoding: 'view' }): Promise<void>;
+  approximateSize(start: Uint8Array, end: Uint8Array, options: { keyEncoding: 'view' }): Promise<number>;
+};
 
-/** Whether `db` can compact a key range (classic-level and the `level` package on Node). */
+/** Whether `db` can compact a key range and tell its size (classic-level and the `level` package on Node). */
 function compactable(db: AnyLevel): db is Compactable {
-  return typeof (db as { compactRange?: unknown }).compactRange === 'function' && db.supports?.additionalMethods?.compactRange === true;
+  const methods = db.supports?.additionalMethods;
+  return (
+    typeof (db as { compactRange?: unknown }).compactRange === 'function' &&
+    methods?.compactRange === true &&
+    typeof (db as { approximateSize?: unknown }).approximateSize === 'function' &&
+    methods?.approximateSize === true
+  );
 }
 
-/** Schedules background compactions of the ranges large writes touched (see the module comment). */
+/** Schedules background compactions of the ranges that hold dead values (see the module comment). */
 export class Compactor {
   readonly #db: Compactable | undefined;
-  /** Prefixes (hex of tag + id) written since the last compaction, with their bytes. */
+  /** Prefixes (id: tag + id) to compact in the next run, with their bytes. */
   readonly #dirty = new Map<string, Uint8Array>();
+  /** Prefixes with values dropped and not compacted since: their bytes, and the dropped bytes. */
+  readonly #dead = new Map<string, { prefix: Uint8Array; bytes: number }>();
   /** Prefixes a large write touched and no clear has removed since (compacted or not). */
   readonly #filled = new Set<string>();
-  #bytes = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #running: Promise<void> | undefined;
   #stopped = false;
@@ -60,45 +83,40 @@ export class Compactor {
     return this.#db !== undefined;
   }
 
-  /** Records a write of `bytes` to `keys` (only their prefixes are kept). */
-  wrote(keys: Iterable<Uint8Array>, bytes: number): void {
+  /** Records a large write to `keys` (only their prefixes are kept): a clear of those ranges compacts them (`cleared`). */
+  wrote(keys: Iterable<Uint8Array>): void {
     if (this.#db === undefined || this.#stopped) return;
-    for (const k of keys) {
-      const id = this.#mark(k);
-      if (id !== undefined) this.#filled.add(id);
-    }
-    this.#bytes += bytes;
-    if (this.#bytes >= COMPACT_AFTER_BYTES) this.#schedule();
+    for (const k of keys) if (k.length >= PREFIX) this.#filled.add(prefixId(k));
   }
 
-  /** Compacts the ranges of `keys` soon, whatever was counted: after deletes of large values (repo/materialize.ts drops whole entries). */
-  compactSoon(keys: Iterable<Uint8Array>): void {
-    if (this.#db === undefined || this.#stopped) return;
-    for (const k of keys) this.#mark(k);
+  /**
+   * Records `bytes` of values dropped (deleted or overwritten) in the ranges of `keys`
+   * (repo/materialize.ts drops whole entries): compacted once they reach DEAD_SHARE of a range.
+   */
+  dropped(keys: Iterable<Uint8Array>, bytes: number): void {
+    if (this.#db === undefined || this.#stopped || bytes <= 0) return;
+    for (const k of keys) {
+      if (k.length < PREFIX) continue;
+      const id = prefixId(k);
+      const d = this.#dead.get(id);
+      if (d === undefined) this.#dead.set(id, { prefix: k.slice(0, PREFIX), bytes });
+      else d.bytes += bytes;
+    }
     this.#schedule();
   }
 
   /**
    * Records a range clear starting at `gte`. Only a range a large write filled (a spilled
-   * quarantine, cleared after its promotion) is compacted again: routine clears of empty ranges
-   * (the sweep's) must not flush the database's memtable every time. Also when a compaction ran
-   * between the write and the clear (a long history's commits land in small batches after the
-   * spill, so one did): it compacted the values, the clear leaves them and their tombstones,
-   * 29 MB on git's history, until a compaction reaches the range, which may be never.
+   * quarantine, cleared after its promotion) is compacted: the clear leaves its values and their
+   * tombstones in the tables until a compaction reaches the range, which may be never, while
+   * routine clears of empty ranges (the sweep's) must not flush the database's memtable every time.
    */
   cleared(gte: Uint8Array): void {
     if (this.#db === undefined || this.#stopped || gte.length < PREFIX) return;
-    if (!this.#filled.delete(prefixId(gte))) return;
-    this.#mark(gte);
+    const id = prefixId(gte);
+    if (!this.#filled.delete(id)) return;
+    if (!this.#dirty.has(id)) this.#dirty.set(id, gte.slice(0, PREFIX));
     this.#schedule();
-  }
-
-  /** Adds `k`'s prefix to the next compaction and returns its id; undefined for a key too short to name one. */
-  #mark(k: Uint8Array): string | undefined {
-    if (k.length < PREFIX) return undefined;
-    const id = prefixId(k);
-    if (!this.#dirty.has(id)) this.#dirty.set(id, k.slice(0, PREFIX));
-    return id;
   }
 
   #schedule(): void {
@@ -114,9 +132,21 @@ export class Compactor {
 
   async #run(): Promise<void> {
     const db = this.#db!;
+    // Ranges whose dropped values reached their share of the range (the others keep counting).
+    for (const [id, d] of this.#dead) {
+      let size: number;
+      try {
+        size = await db.approximateSize(d.prefix, nextPrefix(d.prefix), { keyEncoding: 'view' });
+      } catch {
+        return; // a closed or failing database
+      }
+      if (d.bytes < size * DEAD_SHARE) continue;
+      this.#dead.delete(id);
+      if (!this.#dirty.has(id)) this.#dirty.set(id, d.prefix);
+    }
     const prefixes = [...this.#dirty.values()];
     this.#dirty.clear();
-    this.#bytes = 0;
+    if (prefixes.length === 0) return;
     for (const p of prefixes) {
       for (let s = 0; s < SLICES; s++) {
         if (this.#stopped || db.status !== 'open') return;

@@ -45,7 +45,7 @@ function writeOptions(db: AnyLevel): typeof VIEW | undefined {
 const SLICED_BATCH = 1024;
 const slices = new Slicer(20);
 
-/** A batch from this size on marks its key ranges for compaction (compaction.ts); smaller ones are left to the database. */
+/** A batch from this size on marks its key ranges as filled: clearing one later compacts it (compaction.ts). */
 const LARGE_BATCH = 1024 * 1024;
 
 /** The keys of a batch's operations, one prefix each is enough (compaction.ts keeps only tag + id). */
@@ -156,11 +156,11 @@ export class Kv {
     }
   }
 
-  /** Tells the compactor about a batch's bytes; the ranges of a batch that adds little are not marked. */
+  /** Tells the compactor about a large batch's ranges; those of a batch that adds little are not marked. */
   #count(ops: KvOp[]): void {
     let bytes = 0;
     for (const op of ops) bytes += op.key.length + (op.type === 'put' ? op.value.length : 0);
-    if (bytes >= LARGE_BATCH) this.compactor.wrote(keysOf(ops), bytes);
+    if (bytes >= LARGE_BATCH) this.compactor.wrote(keysOf(ops));
   }
 
   /**

@@ -2,9 +2,11 @@
  * After a tip is materialized, an older version stored whole whose tip version arrived as a
  * delta of it becomes a delta of the tip (repo/materialize.ts `reverseTipDeltas`): one whole
  * entry and one delta per pair instead of two whole entries. Chains stay within 50, and deltas
- * of the previous layout (no type byte) are left as they are. Every object reads back.
+ * of the previous layout (no type byte) are left as they are. Every object reads back, and the
+ * bytes dropped are reported to the compactor per range (storage/compaction.ts compacts a range
+ * once they reach a share of it).
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { MemoryLevel } from 'memory-level';
 import { openEngine } from '../../src/index.js';
 import { internalsOf } from '../../src/repo/internals.js';
@@ -73,6 +75,7 @@ describe('reverseTipDeltas', () => {
     const commit = whole(encodeCommit({ tree, parents: [], author: who, committer: who, message: 'tip\n' }), 'commit');
     await objects.kv.batch(ops);
 
+    const dropped = vi.spyOn(objects.kv.compactor, 'dropped');
     await internalsOf(repo).warmClonePack(commit);
 
     const has = async (key: Uint8Array) => (await objects.kv.get(key)) !== undefined;
@@ -98,6 +101,13 @@ describe('reverseTipDeltas', () => {
     // The old layout is untouched.
     expect(await has(objectKey(pool, oidToBytes(z)))).toBe(true);
     expect(await has(deltaKey(pool, oidToBytes(y)))).toBe(true);
+    // Dropped: the reversed pairs' whole entries (O) and tip deltas (D), each range its own bytes.
+    const putOf = (key: Uint8Array) => ops.find((o) => o.type === 'put' && Buffer.from(o.key).equals(Buffer.from(key)))!;
+    const valueBytes = (key: Uint8Array) => (putOf(key) as { value: Uint8Array }).value.length;
+    const reversed = pairs.slice(1);
+    const byRange = new Map(dropped.mock.calls.map(([keys, bytes]) => [[...keys][0]![0], bytes]));
+    expect(byRange.get(objectKey(pool, new Uint8Array(20))[0])).toBe(reversed.reduce((n, p) => n + valueBytes(objectKey(pool, oidToBytes(p.b))), 0));
+    expect(byRange.get(deltaKey(pool, new Uint8Array(20))[0])).toBe(reversed.reduce((n, p) => n + valueBytes(deltaKey(pool, oidToBytes(p.x))), 0));
     await engine.close();
   });
 });

@@ -1,26 +1,30 @@
 /**
  * Background compaction (src/storage/compaction.ts) against a database that records its
- * `compactRange` calls:
- * - the ranges of large writes (Kv passes only batches of 1 MiB or more) are compacted once they
- *   add up to COMPACT_AFTER_BYTES and writes have been quiet for a moment;
- * - a range a large write filled is compacted again when it is cleared, also when a compaction
- *   of it ran between the write and the clear (a pack's spilled quarantine, cleared after its
- *   commits landed in small batches: the cleared values stayed on disk);
- * - a clear of a range no large write filled (the sweep's routine clears) compacts nothing.
+ * `compactRange` calls and reports a fixed size for every range:
+ * - large writes alone compact nothing (fresh puts leave no dead values; compacting rewrites
+ *   every live value of the range);
+ * - a range a large write filled is compacted when it is cleared, once;
+ * - a clear of a range no large write filled (the sweep's routine clears) compacts nothing;
+ * - dropped values compact their range once they reach DEAD_SHARE of its size, adding up
+ *   across drops until they do.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { COMPACT_AFTER_BYTES, Compactor } from '../../src/storage/compaction.js';
+import { Compactor, DEAD_SHARE } from '../../src/storage/compaction.js';
 import type { AnyLevel } from '../../src/storage/kv.js';
 
-/** A stand-in database with `compactRange`, recording the tag and id (first 5 bytes) of every range compacted. */
+/** Every range's size on disk, as the stand-in reports it. */
+const RANGE_BYTES = 1_000_000;
+
+/** A stand-in database with `compactRange` and `approximateSize`, recording the tag and id (first 5 bytes) of every range compacted. */
 function recordingDb(): { db: AnyLevel; compacted: string[] } {
   const compacted: string[] = [];
   const db = {
     status: 'open',
-    supports: { additionalMethods: { compactRange: true } },
+    supports: { additionalMethods: { compactRange: true, approximateSize: true } },
     compactRange: async (start: Uint8Array) => {
       compacted.push(Buffer.from(start.subarray(0, 5)).toString('hex'));
     },
+    approximateSize: async () => RANGE_BYTES,
   };
   return { db: db as unknown as AnyLevel, compacted };
 }
@@ -42,29 +46,23 @@ describe('Compactor', () => {
     vi.useRealTimers();
   });
 
-  it('compacts the ranges of large writes once quiet, not before they add up to COMPACT_AFTER_BYTES', async () => {
+  it('compacts nothing after large writes alone', async () => {
     const { db, compacted } = recordingDb();
     const c = new Compactor(db);
-    c.wrote([key('O', 1), key('D', 1)], COMPACT_AFTER_BYTES);
-    expect(compacted).toEqual([]);
-    await quiet(c);
-    expect(new Set(compacted)).toEqual(new Set([hexOf('O', 1), hexOf('D', 1)]));
-    compacted.length = 0;
-    c.wrote([key('O', 2)], 1000);
+    c.wrote([key('O', 1), key('D', 1)]);
+    c.wrote([key('O', 1)]);
     await quiet(c);
     expect(compacted).toEqual([]);
   });
 
-  it('compacts a filled range again when it is cleared, even after a compaction ran in between', async () => {
+  it('compacts a filled range when it is cleared, once, and each of its slices', async () => {
     const { db, compacted } = recordingDb();
     const c = new Compactor(db);
-    c.wrote([key('Q', 1)], COMPACT_AFTER_BYTES);
-    await quiet(c); // the quarantine's values compacted while the pack's commits still land
-    expect(compacted).toContain(hexOf('Q', 1));
-    compacted.length = 0;
+    c.wrote([key('Q', 1), key('O', 1)]);
     c.cleared(key('Q', 1));
     await quiet(c);
-    expect(compacted).toContain(hexOf('Q', 1));
+    expect(compacted.length).toBeGreaterThan(1);
+    expect(new Set(compacted)).toEqual(new Set([hexOf('Q', 1)]));
     // Once: a second clear of the emptied range compacts nothing.
     compacted.length = 0;
     c.cleared(key('Q', 1));
@@ -77,6 +75,46 @@ describe('Compactor', () => {
     const c = new Compactor(db);
     c.cleared(key('Q', 2));
     c.cleared(key('Q', 3));
+    await quiet(c);
+    expect(compacted).toEqual([]);
+  });
+
+  it('compacts a range once the values dropped in it reach their share of it, adding up drops', async () => {
+    const { db, compacted } = recordingDb();
+    const c = new Compactor(db);
+    const below = Math.floor(RANGE_BYTES * DEAD_SHARE) - 1;
+    c.dropped([key('O', 1)], below);
+    c.dropped([key('D', 1)], below);
+    await quiet(c);
+    expect(compacted).toEqual([]);
+    // The next drop in O adds up past the share: O alone is compacted; D keeps counting.
+    c.dropped([key('O', 1)], 2);
+    c.dropped([key('D', 1)], 0);
+    await quiet(c);
+    expect(new Set(compacted)).toEqual(new Set([hexOf('O', 1)]));
+    compacted.length = 0;
+    c.dropped([key('D', 1)], 2);
+    await quiet(c);
+    expect(new Set(compacted)).toEqual(new Set([hexOf('D', 1)]));
+    // Compacted ranges start counting again from nothing.
+    compacted.length = 0;
+    c.dropped([key('O', 1)], below);
+    await quiet(c);
+    expect(compacted).toEqual([]);
+  });
+
+  it('does nothing on a database that cannot compact or tell a range size', async () => {
+    const compacted: string[] = [];
+    const db = {
+      status: 'open',
+      supports: { additionalMethods: { compactRange: true } },
+      compactRange: async (start: Uint8Array) => void compacted.push(Buffer.from(start).toString('hex')),
+    } as unknown as AnyLevel;
+    const c = new Compactor(db);
+    expect(c.enabled).toBe(false);
+    c.wrote([key('Q', 1)]);
+    c.cleared(key('Q', 1));
+    c.dropped([key('O', 1)], RANGE_BYTES);
     await quiet(c);
     expect(compacted).toEqual([]);
   });
