@@ -166,8 +166,8 @@ export async function reverseTipDeltas(ctx: RepoContext, tipOids: readonly Oid[]
     reversed += done ?? 0;
   }
   // What was dropped stays on disk until the database compacts its range (storage/compaction.ts).
-  ctx.kv.compactor.dropped([objectKey(pool, new Uint8Array(20))], droppedWhole);
-  ctx.kv.compactor.dropped([deltaKey(pool, new Uint8Array(20))], droppedDeltas);
+  ctx.kv.compactor.dropped(objectKey(pool, new Uint8Array(20)), droppedWhole);
+  ctx.kv.compactor.dropped(deltaKey(pool, new Uint8Array(20)), droppedDeltas);
   return reversed;
 }
 

@@ -90,18 +90,15 @@ export class Compactor {
   }
 
   /**
-   * Records `bytes` of values dropped (deleted or overwritten) in the ranges of `keys`
-   * (repo/materialize.ts drops whole entries): compacted once they reach DEAD_SHARE of a range.
+   * Records `bytes` of values dropped (deleted or overwritten) in the range of `key`
+   * (repo/materialize.ts drops whole entries): compacted once they reach DEAD_SHARE of it.
    */
-  dropped(keys: Iterable<Uint8Array>, bytes: number): void {
-    if (this.#db === undefined || this.#stopped || bytes <= 0) return;
-    for (const k of keys) {
-      if (k.length < PREFIX) continue;
-      const id = prefixId(k);
-      const d = this.#dead.get(id);
-      if (d === undefined) this.#dead.set(id, { prefix: k.slice(0, PREFIX), bytes });
-      else d.bytes += bytes;
-    }
+  dropped(key: Uint8Array, bytes: number): void {
+    if (this.#db === undefined || this.#stopped || bytes <= 0 || key.length < PREFIX) return;
+    const id = prefixId(key);
+    const d = this.#dead.get(id);
+    if (d === undefined) this.#dead.set(id, { prefix: key.slice(0, PREFIX), bytes });
+    else d.bytes += bytes;
     this.#schedule();
   }
 
@@ -115,7 +112,7 @@ export class Compactor {
     if (this.#db === undefined || this.#stopped || gte.length < PREFIX) return;
     const id = prefixId(gte);
     if (!this.#filled.delete(id)) return;
-    if (!this.#dirty.has(id)) this.#dirty.set(id, gte.slice(0, PREFIX));
+    this.#dirty.set(id, gte.slice(0, PREFIX));
     this.#schedule();
   }
 
@@ -142,7 +139,7 @@ export class Compactor {
       }
       if (d.bytes < size * DEAD_SHARE) continue;
       this.#dead.delete(id);
-      if (!this.#dirty.has(id)) this.#dirty.set(id, d.prefix);
+      this.#dirty.set(id, d.prefix);
     }
     const prefixes = [...this.#dirty.values()];
     this.#dirty.clear();

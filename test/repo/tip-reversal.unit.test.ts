@@ -105,7 +105,7 @@ describe('reverseTipDeltas', () => {
     const putOf = (key: Uint8Array) => ops.find((o) => o.type === 'put' && Buffer.from(o.key).equals(Buffer.from(key)))!;
     const valueBytes = (key: Uint8Array) => (putOf(key) as { value: Uint8Array }).value.length;
     const reversed = pairs.slice(1);
-    const byRange = new Map(dropped.mock.calls.map(([keys, bytes]) => [[...keys][0]![0], bytes]));
+    const byRange = new Map(dropped.mock.calls.map(([key, bytes]) => [key[0], bytes]));
     expect(byRange.get(objectKey(pool, new Uint8Array(20))[0])).toBe(reversed.reduce((n, p) => n + valueBytes(objectKey(pool, oidToBytes(p.b))), 0));
     expect(byRange.get(deltaKey(pool, new Uint8Array(20))[0])).toBe(reversed.reduce((n, p) => n + valueBytes(deltaKey(pool, oidToBytes(p.x))), 0));
     await engine.close();

@@ -83,22 +83,22 @@ describe('Compactor', () => {
     const { db, compacted } = recordingDb();
     const c = new Compactor(db);
     const below = Math.floor(RANGE_BYTES * DEAD_SHARE) - 1;
-    c.dropped([key('O', 1)], below);
-    c.dropped([key('D', 1)], below);
+    c.dropped(key('O', 1), below);
+    c.dropped(key('D', 1), below);
     await quiet(c);
     expect(compacted).toEqual([]);
     // The next drop in O adds up past the share: O alone is compacted; D keeps counting.
-    c.dropped([key('O', 1)], 2);
-    c.dropped([key('D', 1)], 0);
+    c.dropped(key('O', 1), 2);
+    c.dropped(key('D', 1), 0);
     await quiet(c);
     expect(new Set(compacted)).toEqual(new Set([hexOf('O', 1)]));
     compacted.length = 0;
-    c.dropped([key('D', 1)], 2);
+    c.dropped(key('D', 1), 2);
     await quiet(c);
     expect(new Set(compacted)).toEqual(new Set([hexOf('D', 1)]));
     // Compacted ranges start counting again from nothing.
     compacted.length = 0;
-    c.dropped([key('O', 1)], below);
+    c.dropped(key('O', 1), below);
     await quiet(c);
     expect(compacted).toEqual([]);
   });
@@ -114,7 +114,7 @@ describe('Compactor', () => {
     expect(c.enabled).toBe(false);
     c.wrote([key('Q', 1)]);
     c.cleared(key('Q', 1));
-    c.dropped([key('O', 1)], RANGE_BYTES);
+    c.dropped(key('O', 1), RANGE_BYTES);
     await quiet(c);
     expect(compacted).toEqual([]);
   });
