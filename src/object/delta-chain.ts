@@ -57,6 +57,8 @@ export interface ResolveContext {
   maxDepth?: number;
   /** When given, receives for every id asked for a lower bound of its chain length (0: stored whole). */
   depths?: Map<Oid, number>;
+  /** With `depths`: receives for every id asked whose chain is longer than 0 where that chain was followed to (its root, as far as the walk went). */
+  ends?: Map<Oid, Oid>;
   /** Bodies the caller holds (a walk's recent trees), consulted for bases before the cache and the store. */
   bases?: (oid: Oid) => RawObject | undefined;
 }
@@ -114,7 +116,13 @@ export async function resolveMany(oids: readonly Oid[], lookup: FormsLookup, ctx
     top = false;
   }
   for (const oid of asked) if (deltas.has(oid) && !known.has(oid)) apply(oid, known, deltas, ctx);
-  if (ctx.depths) for (const oid of asked) ctx.depths.set(oid, chainLength(oid, deltas));
+  if (ctx.depths) {
+    for (const oid of asked) {
+      const [n, end] = chainEnd(oid, deltas);
+      ctx.depths.set(oid, n);
+      if (n > 0) ctx.ends?.set(oid, end);
+    }
+  }
   return oids.map((o) => known.get(o));
 }
 
@@ -144,11 +152,16 @@ function apply(oid: Oid, known: Map<Oid, RawObject>, deltas: Map<Oid, StoredDelt
 }
 
 /**
- * Links between `oid` and the first body read whole or found cached (0 when it is one): a lower
- * bound of the stored chain, which is what a cap on chain growth needs to stay bounded.
+ * Links between `oid` and the first body read whole or found cached (0 when it is one), and that
+ * body's id: a lower bound of the stored chain, which is what a cap on chain growth needs to
+ * stay bounded, and the chain's root as far as it was followed.
  */
-function chainLength(oid: Oid, deltas: Map<Oid, StoredDelta>): number {
+function chainEnd(oid: Oid, deltas: Map<Oid, StoredDelta>): [number, Oid] {
   let n = 0;
-  for (let d = deltas.get(oid); d !== undefined && n <= deltas.size; d = deltas.get(d.base as Oid)) n++;
-  return n;
+  let end = oid;
+  for (let d = deltas.get(oid); d !== undefined && n <= deltas.size; d = deltas.get(end)) {
+    end = d.base as Oid;
+    n++;
+  }
+  return [n, end];
 }

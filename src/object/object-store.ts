@@ -11,7 +11,7 @@ import { LRUCache } from 'lru-cache';
 import { NotFoundError, InvalidObjectError } from '../errors.js';
 import type { Kv, KvOp } from '../storage/kv.js';
 import { compareFrom } from '../platform/bytes.js';
-import { TAG, commitGraphKey, deltaKey, objectKey, prefixRange, repoKey, repoRange } from '../storage/keys.js';
+import { TAG, commitGraphKey, deltaKey, objectKey, prefixRange, reachKey, repoKey, repoRange } from '../storage/keys.js';
 import { type Oid, type ObjectType, oidToBytes, oidFromBytes } from './oid.js';
 import { decodeStoredDelta, deltaEntryOf, encodePacked, packedInfo, type StoredDelta } from './packed.js';
 import { decodeTree, type TreeEntry } from './tree.js';
@@ -122,11 +122,12 @@ export class ObjectStore {
   /**
    * Type and body of each id (undefined where missing), delta chains resolved. `lookup` reads
    * stored forms from elsewhere first (an ingest's quarantine); `depths` receives a lower bound
-   * of each id's chain length; `bases` answers delta bases the caller holds.
+   * of each id's chain length and `ends` where each chain was followed to (ResolveContext);
+   * `bases` answers delta bases the caller holds.
    */
   readMany(
     oids: readonly Oid[],
-    options: { lookup?: FormsLookup; depths?: Map<Oid, number>; bases?: (oid: Oid) => RawObject | undefined } = {},
+    options: { lookup?: FormsLookup; depths?: Map<Oid, number>; ends?: Map<Oid, Oid>; bases?: (oid: Oid) => RawObject | undefined } = {},
   ): Promise<(RawObject | undefined)[]> {
     const c = this.#cache;
     const lookup = options.lookup ?? this.forms;
@@ -136,7 +137,14 @@ export class ObjectStore {
       for (const f of forms) if (f?.whole !== undefined && isChunked(f.whole)) f.whole = await this.#assemble(f.whole);
       return forms;
     };
-    return resolveMany(oids, assembling, { applyDelta: c.applyDelta, cache: c.resolved, prefix: this.#prefix, depths: options.depths, bases: options.bases });
+    return resolveMany(oids, assembling, {
+      applyDelta: c.applyDelta,
+      cache: c.resolved,
+      prefix: this.#prefix,
+      depths: options.depths,
+      ends: options.ends,
+      bases: options.bases,
+    });
   }
 
   #assemble(marker: Uint8Array): Promise<Uint8Array> {
@@ -402,8 +410,9 @@ export class ObjectStore {
         return [
           { type: 'del' as const, key: objectKey(this.repoId, b) },
           { type: 'del' as const, key: deltaKey(this.repoId, b) },
-          // A commit's commit-graph record (repo/commit-graph.ts) goes with it.
+          // A commit's commit-graph record (repo/commit-graph.ts) goes with it, and a reach record (repo/chain-reach.ts).
           { type: 'del' as const, key: commitGraphKey(this.repoId, b) },
+          { type: 'del' as const, key: reachKey(this.repoId, b) },
         ];
       }),
     );

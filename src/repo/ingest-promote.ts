@@ -53,8 +53,8 @@ export interface Quarantined {
   spilled: ReadonlySet<Oid>;
   /** The quarantine key of an id. */
   qKey: (oid: Oid) => Uint8Array;
-  /** Chain length of every object stored as a delta (absent: stored whole). */
-  chains: ReadonlyMap<Oid, number>;
+  /** Chain length of every object (0: stored whole; chain-reach.ts ChainBook). */
+  chains: { depth(oid: Oid): number };
   /** The type of an object of the pack, by raw id. */
   typeOf: (id: Uint8Array) => ObjectType | undefined;
 }
@@ -73,7 +73,7 @@ export async function promote(kv: Kv, repoId: number, q: Quarantined, graph: rea
   const place = (oid: Oid) => {
     const type = q.typeOf(oidToBytes(oid));
     if (type === 'commit' || type === 'tag') return void tail.add(oid);
-    const n = q.chains.get(oid) ?? 0;
+    const n = q.chains.depth(oid);
     while (levels.length <= n) levels.push([]);
     levels[n]!.push(oid);
   };

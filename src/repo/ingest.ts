@@ -38,6 +38,7 @@ import { ChunkSink } from '../object/chunked.js';
 import { bigBaseReader, refuseCollision } from './ingest-big.js';
 import { type CommitFacts, commitGraph } from './commit-graph.js';
 import { EarlyLanding, ONE_BATCH_KEYS, batched, promote } from './ingest-promote.js';
+import { ChainBook, reachRecordOps } from './chain-reach.js';
 
 /** Limits of an ingest (all optional; see ReadPackOptions for the pack reader's). */
 export interface IngestOptions extends Omit<ReadPackOptions, 'getBase'> {
@@ -106,7 +107,7 @@ export async function ingestPack(
   const qKey = (oid: Oid) => quarantineKey(qPrefix, oidToBytes(oid));
   const pending = new Map<Oid, Uint8Array>(); // new objects not yet spilled (whole entries or D values)
   const spilled = new Set<Oid>();
-  const chains = new Map<Oid, number>(); // chain length of objects stored as deltas (new or bases read)
+  const chains = new ChainBook(); // chains of objects stored as deltas (new or bases read): lengths, roots
   let pendingBytes = 0;
   const links = new PackLinks(); // types of the pack's objects, references waiting for their target
   const session = new FsckSession(options.fsck);
@@ -161,8 +162,9 @@ export async function ingestPack(
   };
   const readQuarantined = async (oid: Oid): Promise<RawObject | undefined> => {
     const depths = new Map<Oid, number>();
-    const [raw] = await storageOp(READING, () => store.readMany([oid], { lookup, depths }));
-    if (!chains.has(oid) && (depths.get(oid) ?? 0) > 0) chains.set(oid, depths.get(oid)!);
+    const ends = new Map<Oid, Oid>();
+    const [raw] = await storageOp(READING, () => store.readMany([oid], { lookup, depths, ends }));
+    if (!chains.has(oid) && (depths.get(oid) ?? 0) > 0) chains.stored(oid, depths.get(oid)!, ends.get(oid)!);
     return raw;
   };
   // Chunked objects are handed to the reader chunk by chunk, never whole (ingest-big.ts).
@@ -350,7 +352,9 @@ export async function ingestPack(
     // Promote in batches, bases before their deltas, commits last (ingest-promote.ts).
     const added = pending.size + spilled.size + (early?.count ?? 0);
     const q = { pending, spilled, qKey, chains, typeOf: (id: Uint8Array) => links.typeOf(id) };
-    await storageOp(WRITING, () => promote(kv, repoId, q, graph, early?.withdrawal() ?? [], early));
+    // The reach records of the roots the pack's chains end at land with the last batch.
+    const reach = await storageOp(READING, () => reachRecordOps(kv, repoId, chains, fresh));
+    await storageOp(WRITING, () => promote(kv, repoId, q, graph, [...(early?.withdrawal() ?? []), ...reach], early));
     landed = true;
     const result: IngestResult = { oids, added };
     if (warnings !== undefined) result.warnings = warnings;
@@ -387,11 +391,12 @@ async function* announced(source: AsyncIterable<Uint8Array>, count: (n: number) 
  * than the whole entry and keeps its chain within MAX_STORED_CHAIN (recorded in `chains`), else
  * the whole entry (the one that arrived, or deflated here).
  */
-function storedForm(o: ReadObject, chains: Map<Oid, number>): Uint8Array {
+function storedForm(o: ReadObject, chains: ChainBook): Uint8Array {
   const { type, entry, deltaEntry, oid } = o;
   const size = o.dropped ?? o.body.length;
   if (deltaEntry === undefined) return entry ?? deflated(o);
-  const depth = (chains.get(o.delta?.base ?? (refDeltaBase(deltaEntry) as Oid)) ?? 0) + 1;
+  const base = o.delta?.base ?? (refDeltaBase(deltaEntry) as Oid);
+  const depth = chains.depth(base) + 1;
   if (depth > MAX_STORED_CHAIN) return o.whole ?? deflated(o);
   // Built by the reader (PackObject.stored) beside the ref-delta entry: no copy here.
   const delta = o.stored ?? encodeStoredDelta(type, size, deltaEntry);
@@ -400,7 +405,7 @@ function storedForm(o: ReadObject, chains: Map<Oid, number>): Uint8Array {
     const whole = o.whole ?? deflated(o);
     if (whole.length <= delta.length) return whole;
   }
-  chains.set(oid, depth);
+  chains.link(oid, base, depth);
   return delta;
 }
 

@@ -17,9 +17,9 @@ import { type Oid, oidToBytes } from '../object/oid.js';
 import { decodeStoredDelta, encodeRefDelta, encodeStoredDelta, isStoredDelta } from '../object/packed.js';
 import { isChunked } from '../object/chunked.js';
 import type { KvOp } from '../storage/kv.js';
-import { TAG, deltaKey, objectKey, repoRange } from '../storage/keys.js';
+import { deltaKey, objectKey, reachKey } from '../storage/keys.js';
+import { decodeReach, encodeReach, reachOfBases } from './chain-reach.js';
 import type { RepoContext } from './context.js';
-import { OidMap, OidSet } from './oid-set.js';
 import { planObjects } from './walk.js';
 
 /** Objects materialized per batch (one batched read of their chains, one deflate each, one write). */
@@ -32,7 +32,10 @@ const BATCH = 256;
  */
 const LEVEL = 6;
 
-/** Below this many candidate pairs, reversing is not worth a pass over the pool's deltas (an agent's push of a few files). */
+/**
+ * Below this many candidate pairs, reversing in a pool without reach records is not worth the
+ * pass over its deltas that writes them (chain-reach.ts); with them, any pair is reversed.
+ */
 const MIN_REVERSALS = 64;
 
 /** Longest stored chain reversing may build (ingest.ts MAX_STORED_CHAIN, git's pack.depth). */
@@ -99,9 +102,11 @@ interface Pair {
  * For tip objects X (whole entries, and a kept delta against B) whose base B is stored whole only
  * and is not in the tip: stores B as a delta against X and drops X's delta, where the delta is
  * under half of B's entry and no chain grows past MAX_CHAIN (objects whose chain ends at B end at
- * X one link further: measured over the pool's `D` range). Runs only when there are at least
- * MIN_REVERSALS such pairs (a push of history, an import), under the sweep guard's gate, skipping
- * objects pinned by packs being sent and re-checking every key it changes. Returns how many.
+ * X one link further: B's reach, chain-reach.ts, becomes X's). Reads one reach record per pair;
+ * in a pool without records (an earlier version's) only when there are at least MIN_REVERSALS
+ * pairs (a push of history, an import), after one pass over the pool that writes them. Runs
+ * under the sweep guard's gate, skipping objects pinned by packs being sent and re-checking
+ * every key it changes. Returns how many.
  */
 export async function reverseTipDeltas(ctx: RepoContext, tipOids: readonly Oid[]): Promise<number> {
   const objects = ctx.objects;
@@ -119,14 +124,16 @@ export async function reverseTipDeltas(ctx: RepoContext, tipOids: readonly Oid[]
       pairs.push({ x: ids[j]!, b });
     });
   }
-  if (pairs.length < MIN_REVERSALS) return 0;
+  if (pairs.length === 0) return 0;
 
   const pool = objects.repoId;
-  const reach = await chainReach(ctx);
-  const usable = pairs.filter((p) => {
-    const r = reach(oidToBytes(p.b));
-    return r >= 0 && r + 1 <= MAX_CHAIN;
-  });
+  const reach = await reachOfBases(
+    ctx,
+    pairs.map((p) => p.b),
+    MIN_REVERSALS,
+  );
+  if (reach === undefined) return 0;
+  const usable = pairs.flatMap((p, i) => (reach[i]! >= 0 && reach[i]! + 1 <= MAX_CHAIN ? [{ ...p, reach: reach[i]! }] : []));
 
   let reversed = 0;
   // Bytes the reversal drops: B's whole entries (`O`) and X's deltas (`D`).
@@ -140,28 +147,37 @@ export async function reverseTipDeltas(ctx: RepoContext, tipOids: readonly Oid[]
     const done = await ctx.guard.exclusive(ctx.sweepWaitMs ?? 10_000, async (pinned) => {
       const held = await pinned();
       const ready = batch.filter((p) => values.has(p.b) && !held.has(p.x) && !held.has(p.b));
-      // Re-read under the gate: X whole with its delta on B, B whole without a delta.
-      const keys = ready.flatMap((p) => [
-        objectKey(pool, oidToBytes(p.x)),
-        deltaKey(pool, oidToBytes(p.x)),
-        objectKey(pool, oidToBytes(p.b)),
-        deltaKey(pool, oidToBytes(p.b)),
-      ]);
+      // Re-read under the gate: X whole with its delta on B, B whole without a delta, their reach.
+      const keys = ready.flatMap((p) => {
+        const x = oidToBytes(p.x);
+        const b = oidToBytes(p.b);
+        return [objectKey(pool, x), deltaKey(pool, x), objectKey(pool, b), deltaKey(pool, b), reachKey(pool, x), reachKey(pool, b)];
+      });
       const now = await ctx.kv.getMany(keys);
       const ops: KvOp[] = [];
+      let n = 0;
       ready.forEach((p, j) => {
-        const [xo, xd, bo, bd] = now.slice(j * 4, j * 4 + 4);
+        const [xo, xd, bo, bd, xr, br] = now.slice(j * 6, j * 6 + 6);
         if (xo === undefined || xd === undefined || bo === undefined || bd !== undefined || isChunked(xo) || isChunked(bo)) return;
         // A previous layout's delta (no type byte) is left as it is; X's delta must still name B.
         if (!isStoredDelta(xd) || decodeStoredDelta(xd).base !== p.b) return;
-        ops.push({ type: 'put', key: deltaKey(pool, oidToBytes(p.b)), value: values.get(p.b)! });
-        ops.push({ type: 'del', key: objectKey(pool, oidToBytes(p.b)) });
-        ops.push({ type: 'del', key: deltaKey(pool, oidToBytes(p.x)) });
+        // B's chains end at X one link further, beside those already ending at X.
+        const r = Math.max(decodeReach(br), p.reach) + 1;
+        if (r > MAX_CHAIN) return;
+        const x = oidToBytes(p.x);
+        const b = oidToBytes(p.b);
+        ops.push({ type: 'put', key: deltaKey(pool, b), value: values.get(p.b)! });
+        ops.push({ type: 'del', key: objectKey(pool, b) });
+        ops.push({ type: 'del', key: deltaKey(pool, x) });
+        // X's own chains do not grow (without a record: shorter than RECORDED_FROM, which r is not).
+        if (xr === undefined || r > decodeReach(xr)) ops.push({ type: 'put', key: reachKey(pool, x), value: encodeReach(r) });
+        if (br !== undefined) ops.push({ type: 'del', key: reachKey(pool, b) });
         droppedWhole += bo.length;
         droppedDeltas += xd.length;
+        n++;
       });
       await ctx.kv.batch(ops);
-      return ops.length / 3;
+      return n;
     });
     reversed += done ?? 0;
   }
@@ -169,75 +185,6 @@ export async function reverseTipDeltas(ctx: RepoContext, tipOids: readonly Oid[]
   ctx.kv.compactor.dropped(objectKey(pool, new Uint8Array(20)), droppedWhole);
   ctx.kv.compactor.dropped(deltaKey(pool, new Uint8Array(20)), droppedDeltas);
   return reversed;
-}
-
-/**
- * For every object stored whole only (an `O` key, no `D` key), the longest chain of stored
- * deltas ending at it (0: none); -1 for any other id. Reads stop at the first object with a
- * whole entry, so an object with both keys ends chains too but is not a candidate base. One pass
- * over the pool's `O` keys and `D` values, ids kept raw (oid-set.ts: tens of bytes per object).
- */
-async function chainReach(ctx: RepoContext): Promise<(oid: Uint8Array) => number> {
-  const pool = ctx.objects.repoId;
-  const whole = new OidSet();
-  for await (const k of ctx.kv.keys(repoRange(TAG.object, pool))) whole.add(k, 5);
-  // Objects stored only as deltas: id -> index i (`index`), i -> its base's id (20 bytes in `bases`).
-  const index = new OidMap();
-  const bothForms = new OidSet();
-  let bases: Uint8Array = new Uint8Array(20 * 4096);
-  let n = 0;
-  for await (const [k, v] of ctx.kv.entries(repoRange(TAG.delta, pool))) {
-    if (whole.has(k, 5)) {
-      bothForms.add(k, 5);
-      continue;
-    }
-    if ((n + 1) * 20 > bases.length) bases = grow(bases);
-    bases.set(v.subarray(baseOffset(v), baseOffset(v) + 20), n * 20);
-    index.set(k, 5, n++);
-  }
-  const depth = new Int32Array(n); // 0: not computed yet
-  const rootOf = new Int32Array(n); // the index in `bases` naming the root, for each object
-  const reach = new OidMap();
-  const path: number[] = [];
-  for (let i = 0; i < n; i++) {
-    if (depth[i] !== 0) continue;
-    let cur = i;
-    // A cycle cannot come from real packs; the bound ends the walk if one did.
-    while (depth[cur] === 0 && path.length <= n) {
-      path.push(cur);
-      const next = index.get(bases, cur * 20);
-      if (next < 0) break;
-      cur = next;
-    }
-    let d = depth[cur] !== 0 && path[path.length - 1] !== cur ? depth[cur]! : 0;
-    const root = depth[cur] !== 0 && path[path.length - 1] !== cur ? rootOf[cur]! : cur;
-    while (path.length > 0) {
-      const j = path.pop()!;
-      depth[j] = ++d;
-      rootOf[j] = root;
-    }
-    // The root's id is the base of the last link walked.
-    if (d > reach.get(bases, root * 20)) reach.set(bases, root * 20, d);
-  }
-  return (oid) => (whole.has(oid) && !bothForms.has(oid) ? Math.max(0, reach.get(oid)) : -1);
-}
-
-function grow(a: Uint8Array): Uint8Array {
-  const b = new Uint8Array(a.length * 2);
-  b.set(a);
-  return b;
-}
-
-/** Where the base id starts in a `D` value (packed.ts StoredDelta: a type byte and size varint, then the entry's header). */
-function baseOffset(v: Uint8Array): number {
-  let i = 0;
-  if (v[0]! < 0x10) {
-    i = 1;
-    while (v[i]! & 0x80) i++;
-    i++;
-  }
-  while (v[i]! & 0x80) i++;
-  return i + 1;
 }
 
 /** B's new `D` value (a delta against X) for each pair worth reversing, by B. */

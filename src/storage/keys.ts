@@ -19,6 +19,9 @@
  *   'I' id key                 -> idempotency record (JSON)
  *   'W' id 0x00                -> sweep baseline: an object sweep of this repository completed
  *   'W' id 0x01 stamp(12)      -> "needs an object sweep" marker (one key per event, see repo/sweep-state.ts)
+ *   'K' pool [oid(20)]         -> reach (1 byte): the longest chain of stored deltas ending at that
+ *                                 whole object; without an id, the pool's records are complete
+ *                                 (repo/chain-reach.ts)
  *   'C' id oid(20)             -> commit-graph record: version(1) generation(uint32 BE)
  *                                 committer time(float64 BE) tree(20) parents(20 each)
  *   'H' id 0x00 hookId         -> webhook (JSON: url, events, secret; src/webhooks/); id 0: engine-wide hooks
@@ -59,7 +62,7 @@ export const TAG = {
   idempotency: 0x49, // I
   // Reserved for this round's work (one letter each, so parallel changes do not collide):
   commitGraph: 0x43, // C  per repository: commit-graph records
-  objectType: 0x4b, // K  per repository: object-store side index (unused: 'D' values carry the type)
+  reach: 0x4b, // K  per pool: longest chain of stored deltas ending at each whole object (repo/chain-reach.ts)
   sweepState: 0x57, // W  per repository: what the sweep needs to know between runs
   revoked: 0x54, // T  engine-wide: revoked tokens
   webhook: 0x48, // H  per repository: webhooks and their recent deliveries
@@ -82,7 +85,7 @@ export const REPO_TAGS = [
   TAG.quarantine,
   TAG.idempotency,
   TAG.commitGraph,
-  TAG.objectType,
+  TAG.reach,
   TAG.sweepState,
   TAG.webhook,
   TAG.lease,
@@ -98,7 +101,7 @@ export const POOL_TAGS: readonly number[] = [
   TAG.delta,
   TAG.quarantine,
   TAG.commitGraph,
-  TAG.objectType,
+  TAG.reach,
   TAG.sweepState,
   TAG.pool,
   TAG.lease,
@@ -168,6 +171,11 @@ export function nameKey(name: string): Uint8Array {
 /** Key of an object (20 raw id bytes appended). */
 export function objectKey(repoId: number, oidBytes: Uint8Array): Uint8Array {
   return repoKey(TAG.object, repoId, oidBytes);
+}
+
+/** Key of an object's reach record (repo/chain-reach.ts); without id bytes, the pool's "records complete" marker. */
+export function reachKey(poolId: number, oidBytes: Uint8Array = new Uint8Array(0)): Uint8Array {
+  return repoKey(TAG.reach, poolId, oidBytes);
 }
 
 /** Key of an object's ref-delta form (20 raw id bytes appended). */

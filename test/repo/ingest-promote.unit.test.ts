@@ -95,7 +95,13 @@ function recording(db: AnyLevel = new MemoryLevel() as unknown as AnyLevel): { k
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
 async function promoted(f: Fixture, kv: Kv, qKey: (oid: Oid) => Uint8Array = () => new Uint8Array(0), early?: EarlyLanding): Promise<void> {
-  const q = { pending: f.pending, spilled: f.spilled, qKey, chains: f.chains, typeOf: (id: Uint8Array) => f.types.get(oidFromBytes(id)) };
+  const q = {
+    pending: f.pending,
+    spilled: f.spilled,
+    qKey,
+    chains: { depth: (oid: Oid) => f.chains.get(oid) ?? 0 },
+    typeOf: (id: Uint8Array) => f.types.get(oidFromBytes(id)),
+  };
   await promote(kv, REPO, q, f.graph, early?.withdrawal() ?? [], early);
 }
 

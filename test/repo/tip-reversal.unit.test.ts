@@ -4,7 +4,9 @@
  * entry and one delta per pair instead of two whole entries. Chains stay within 50, and deltas
  * of the previous layout (no type byte) are left as they are. Every object reads back, and the
  * bytes dropped are reported to the compactor per range (storage/compaction.ts compacts a range
- * once they reach a share of it).
+ * once they reach a share of it). A pool with reach records (repo/chain-reach.ts) is not scanned:
+ * a push of a few files reverses too, and each X takes over its B's reach plus one (records are
+ * kept from a reach of 8 on: none means less).
  */
 import { describe, expect, it, vi } from 'vitest';
 import { MemoryLevel } from 'memory-level';
@@ -15,7 +17,8 @@ import { encodePacked, encodeRefDelta, encodeStoredDelta, decodeStoredDelta } fr
 import { encodeTree, compareEntries, type TreeEntry } from '../../src/object/tree.js';
 import { encodeCommit } from '../../src/object/commit.js';
 import { createDelta } from '../../src/pack/delta.js';
-import { deltaKey, objectKey } from '../../src/storage/keys.js';
+import { deltaKey, objectKey, reachKey } from '../../src/storage/keys.js';
+import { encodeReach } from '../../src/repo/chain-reach.js';
 import { utf8 } from '../../src/platform/bytes.js';
 import type { KvOp } from '../../src/storage/kv.js';
 
@@ -108,6 +111,73 @@ describe('reverseTipDeltas', () => {
     const byRange = new Map(dropped.mock.calls.map(([key, bytes]) => [key[0], bytes]));
     expect(byRange.get(objectKey(pool, new Uint8Array(20))[0])).toBe(reversed.reduce((n, p) => n + valueBytes(objectKey(pool, oidToBytes(p.b))), 0));
     expect(byRange.get(deltaKey(pool, new Uint8Array(20))[0])).toBe(reversed.reduce((n, p) => n + valueBytes(deltaKey(pool, oidToBytes(p.x))), 0));
+    // A pool of the previous layout had no reach records: the pass wrote them, and the marker.
+    // Records from 8 on only: a tip version without one (its own chains shorter) takes the least a record holds.
+    const record = async (oid: Oid) => (await objects.kv.get(reachKey(pool, oidToBytes(oid))))?.[0];
+    expect(await objects.kv.get(reachKey(pool))).toBeDefined();
+    expect(await record(pairs[0]!.b)).toBe(50);
+    for (const p of reversed) expect([await record(p.x), await record(p.b)]).toEqual([8, undefined]);
+    await engine.close();
+  });
+
+  it("with reach records, reverses any number of pairs reading one record each, and moves the old version's reach onto the tip's", async () => {
+    const engine = await openEngine({ db: new MemoryLevel(), packCache: { maxBytes: 0, warm: false } });
+    const repo = await engine.createRepo('r');
+    const objects = internalsOf(repo).objects;
+    const pool = objects.repoId;
+    const ops: KvOp[] = [{ type: 'put', key: reachKey(pool), value: Uint8Array.of(1) }];
+    const whole = (body: Uint8Array, type: 'blob' | 'tree' | 'commit' = 'blob'): Oid => {
+      const oid = hashObject(type, body);
+      ops.push({ type: 'put', key: objectKey(pool, oidToBytes(oid)), value: encodePacked(type, body) });
+      return oid;
+    };
+    const delta = (body: Uint8Array, base: Oid, baseBody: Uint8Array): Oid => {
+      const oid = hashObject('blob', body);
+      const entry = encodeRefDelta(oidToBytes(base), createDelta(baseBody, body));
+      ops.push({ type: 'put', key: deltaKey(pool, oidToBytes(oid)), value: encodeStoredDelta('blob', body.length, entry) });
+      return oid;
+    };
+    const recorded = (oid: Oid, n: number) => ops.push({ type: 'put', key: reachKey(pool, oidToBytes(oid)), value: encodeReach(n) });
+    // Three files changed by a push: an agent's, far below the 64 pairs a pass over the pool waits for.
+    const pairs: { x: Oid; b: Oid; xBody: Uint8Array; bBody: Uint8Array }[] = [];
+    for (let i = 0; i < 3; i++) {
+      const bBody = text(i, 0);
+      const xBody = text(i, 3);
+      const b = whole(bBody);
+      pairs.push({ x: delta(xBody, b, bBody), b, xBody, bBody });
+    }
+    recorded(pairs[0]!.b, 50); // chains of 50 end at it: left alone
+    recorded(pairs[1]!.b, 20);
+    recorded(pairs[1]!.x, 10); // below what it takes over
+    const entries: TreeEntry[] = pairs.map((p, i) => ({ mode: '100644', name: `f${i}.txt`, oid: p.x }));
+    const tree = whole(encodeTree(entries.sort(compareEntries)), 'tree');
+    const commit = whole(encodeCommit({ tree, parents: [], author: who, committer: who, message: 'tip\n' }), 'commit');
+    await objects.kv.batch(ops);
+
+    const ranges = vi.spyOn(objects.kv, 'entries');
+    await internalsOf(repo).warmClonePack(commit);
+
+    // No pass over the pool's deltas.
+    expect(ranges.mock.calls.filter(([range]) => range.gte[0] === deltaKey(pool, new Uint8Array(20))[0])).toEqual([]);
+    const has = async (key: Uint8Array) => (await objects.kv.get(key)) !== undefined;
+    const record = async (oid: Oid) => (await objects.kv.get(reachKey(pool, oidToBytes(oid))))?.[0];
+    for (const p of pairs) {
+      const [x, b] = await objects.readMany([p.x, p.b]);
+      expect(Buffer.from(x!.body).equals(Buffer.from(p.xBody))).toBe(true);
+      expect(Buffer.from(b!.body).equals(Buffer.from(p.bBody))).toBe(true);
+    }
+    expect(await has(objectKey(pool, oidToBytes(pairs[0]!.b)))).toBe(true);
+    expect(await has(deltaKey(pool, oidToBytes(pairs[0]!.x)))).toBe(true);
+    expect(await record(pairs[0]!.b)).toBe(50);
+    // Without a record, B's chains are shorter than 8: X's record says 8.
+    for (const [p, after] of [
+      [pairs[1]!, 21],
+      [pairs[2]!, 8],
+    ] as const) {
+      expect(await has(objectKey(pool, oidToBytes(p.b)))).toBe(false);
+      expect(decodeStoredDelta((await objects.kv.get(deltaKey(pool, oidToBytes(p.b))))!).base).toBe(p.x);
+      expect([await record(p.x), await record(p.b)]).toEqual([after, undefined]);
+    }
     await engine.close();
   });
 });
