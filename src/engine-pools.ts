@@ -26,7 +26,6 @@ import { encodeSymref } from './refs/ref-store.js';
 import { branchRef } from './refs/ref-name.js';
 import { fromUtf8, utf8 } from './platform/bytes.js';
 import { sweepMarkOp } from './repo/sweep-state.js';
-import { recordsCompleteOp } from './repo/chain-reach.js';
 import type { RepoInfo } from './repo/context.js';
 import type { EngineEvents } from './webhooks/services.js';
 
@@ -127,8 +126,6 @@ export async function createRepoOps(kv: Kv, name: string, defaultBranch: string,
     { type: 'put', key: nameKey(name), value: encodeRepoId(id) },
     { type: 'put', key: repoRecordKey(id), value: utf8(JSON.stringify(record)) },
     { type: 'put', key: refKey(id, 'HEAD'), value: encodeSymref(head) },
-    // A new pool holds no delta: its reach records are complete (repo/chain-reach.ts).
-    recordsCompleteOp(id),
   ];
   return { record, ops: [...ops, ...((await events?.createdOps(record)) ?? [])] };
 }

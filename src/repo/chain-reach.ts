@@ -23,7 +23,7 @@
  */
 import { type Oid, oidToBytes } from '../object/oid.js';
 import type { Kv, KvOp } from '../storage/kv.js';
-import { TAG, objectKey, reachKey, repoRange } from '../storage/keys.js';
+import { TAG, deltaKey, objectKey, reachKey, repoRange } from '../storage/keys.js';
 import type { RepoContext } from './context.js';
 import { OidMap, OidSet } from './oid-set.js';
 
@@ -35,11 +35,6 @@ export const RECORDED_FROM = 8;
 
 /** Records read or written per database call. */
 const BATCH = 4096;
-
-/** The write that marks `pool`'s records complete (a new repository's pool, an ingest into an empty one). */
-export function recordsCompleteOp(pool: number): KvOp {
-  return { type: 'put', key: reachKey(pool), value: Uint8Array.of(1) };
-}
 
 /** A record's value. */
 export function encodeReach(n: number): Uint8Array {
@@ -120,31 +115,29 @@ export async function reachRecordOps(kv: Kv, pool: number, book: ChainBook, fres
       if (n > decodeReach(before[j])) ops.push({ type: 'put', key: keys[j]!, value: encodeReach(n) });
     });
   }
-  if (fresh) ops.push(recordsCompleteOp(pool));
+  if (fresh) ops.push({ type: 'put', key: reachKey(pool), value: Uint8Array.of(1) });
   return ops;
 }
 
 /**
- * The reach of each of `bases`, -1 for one without a whole entry (a reversal's candidates must
- * have one): from their records and keys where the pool's records are complete (RECORDED_FROM - 1
- * for one without). Otherwise, when there
- * are at least `scanFrom` of them, from one pass over the pool (`scanReach`), whose results are
- * written as records with the marker (later reversals read records). Undefined: no records,
- * and too few bases to be worth the pass.
+ * The reach of each of `bases`, -1 for one not stored whole only (a reversal's candidates must
+ * be): from their records and keys where the pool's records are complete (RECORDED_FROM - 1
+ * for one without); otherwise from one pass over the pool (`scanReach`), whose results are
+ * written as records with the marker, so later reversals read records.
  */
-export async function reachOfBases(ctx: RepoContext, bases: readonly Oid[], scanFrom: number): Promise<number[] | undefined> {
+export async function reachOfBases(ctx: RepoContext, bases: readonly Oid[]): Promise<number[]> {
   const pool = ctx.objects.repoId;
   if ((await ctx.kv.get(reachKey(pool))) !== undefined) {
     const out: number[] = [];
     for (let i = 0; i < bases.length; i += BATCH) {
       const ids = bases.slice(i, i + BATCH).map(oidToBytes);
       const whole = await ctx.kv.hasMany(ids.map((b) => objectKey(pool, b)));
+      const delta = await ctx.kv.hasMany(ids.map((b) => deltaKey(pool, b)));
       const values = await ctx.kv.getMany(ids.map((b) => reachKey(pool, b)));
-      values.forEach((v, j) => out.push(whole[j] ? decodeReach(v) : -1));
+      values.forEach((v, j) => out.push(whole[j] && !delta[j] ? decodeReach(v) : -1));
     }
     return out;
   }
-  if (bases.length < scanFrom) return undefined;
   const scan = await scanReach(ctx);
   await writeScanned(ctx.kv, pool, scan.roots());
   return bases.map((b) => scan.reach(oidToBytes(b)));
@@ -169,12 +162,12 @@ async function writeScanned(kv: Kv, pool: number, roots: Iterable<[Uint8Array, n
     if (slice.length >= BATCH) await flush();
   }
   await flush();
-  await kv.batch([recordsCompleteOp(pool)]);
+  await kv.batch([{ type: 'put', key: reachKey(pool), value: Uint8Array.of(1) }]);
 }
 
 /** What a scan of a pool's chains found. */
 interface Scanned {
-  /** Reach of an object with a whole entry (0: no chain ends at it); -1 for any other id. */
+  /** Reach of an object stored whole only (0: no chain ends at it); -1 for any other id. */
   reach(oid: Uint8Array): number;
   /** Every object some chain ends at (20 raw id bytes) with its reach. */
   roots(): Iterable<[Uint8Array, number]>;
@@ -183,7 +176,7 @@ interface Scanned {
 /**
  * Every chain of the pool, measured: one pass over its `O` keys and `D` values, ids kept raw
  * (oid-set.ts: tens of bytes per object). Reads stop at the first object with a whole entry, so
- * an object with both keys ends chains too.
+ * an object with both keys ends chains too but is not stored whole only.
  */
 async function scanReach(ctx: RepoContext): Promise<Scanned> {
   const pool = ctx.objects.repoId;
@@ -191,10 +184,14 @@ async function scanReach(ctx: RepoContext): Promise<Scanned> {
   for await (const k of ctx.kv.keys(repoRange(TAG.object, pool))) whole.add(k, 5);
   // Objects stored only as deltas: id -> index i (`index`), i -> its base's id (20 bytes in `bases`).
   const index = new OidMap();
+  const bothForms = new OidSet();
   let bases: Uint8Array = new Uint8Array(20 * 4096);
   let n = 0;
   for await (const [k, v] of ctx.kv.entries(repoRange(TAG.delta, pool))) {
-    if (whole.has(k, 5)) continue;
+    if (whole.has(k, 5)) {
+      bothForms.add(k, 5);
+      continue;
+    }
     if ((n + 1) * 20 > bases.length) bases = grow(bases);
     bases.set(v.subarray(baseOffset(v), baseOffset(v) + 20), n * 20);
     index.set(k, 5, n++);
@@ -227,7 +224,7 @@ async function scanReach(ctx: RepoContext): Promise<Scanned> {
     if (d > before) reach.set(bases, root * 20, d);
   }
   return {
-    reach: (oid) => (whole.has(oid) ? Math.max(0, reach.get(oid)) : -1),
+    reach: (oid) => (whole.has(oid) && !bothForms.has(oid) ? Math.max(0, reach.get(oid)) : -1),
     *roots() {
       for (const r of roots) {
         const id = bases.subarray(r * 20, r * 20 + 20);

@@ -6,7 +6,7 @@
  * git's own packs do; depth-1 packs, which rarely hold the old version, are unaffected.
  */
 import { createDelta } from '../pack/delta.js';
-import { type Oid, oidToBytes } from '../object/oid.js';
+import { oidToBytes } from '../object/oid.js';
 import { decodePacked, encodeRefDelta, packedInfo } from '../object/packed.js';
 import type { ObjectStore, ObjectWriter } from '../object/object-store.js';
 import type { Replaced } from './build-tree.js';
@@ -24,21 +24,18 @@ export const DEFAULT_COMMIT_DELTA_LIMITS: CommitDeltaLimits = { maxObjectBytes: 
 /** Below this size a delta cannot pay for its 20-byte base id. */
 const MIN_BYTES = 64;
 
-/**
- * Queues on `writer` a kept delta for each object in `replaced` worth one (see the module
- * comment); returns the pairs: each new version `x` and the version `b` its delta is against.
- */
+/** Queues on `writer` a kept delta for each object in `replaced` worth one (see the module comment). */
 export async function addCommitDeltas(
   store: ObjectStore,
   writer: ObjectWriter,
   replaced: readonly Replaced[],
   limits: CommitDeltaLimits = DEFAULT_COMMIT_DELTA_LIMITS,
-): Promise<{ x: Oid; b: Oid }[]> {
-  const added: { x: Oid; b: Oid }[] = [];
+): Promise<number> {
   const candidates = replaced.filter((r) => r.body.length >= MIN_BYTES && r.body.length <= limits.maxObjectBytes);
-  if (candidates.length === 0) return added;
+  if (candidates.length === 0) return 0;
   const [bases, present] = await Promise.all([store.getStored(candidates.map((c) => c.base)), store.has(candidates.map((c) => c.oid))]);
   let budget = limits.maxTotalBytes;
+  let added = 0;
   for (let i = 0; i < candidates.length; i++) {
     const c = candidates[i]!;
     const stored = bases[i];
@@ -54,7 +51,7 @@ export async function addCommitDeltas(
     const whole = writer.queued(c.oid);
     if (whole !== undefined && entry.length >= whole.length) continue;
     writer.addDelta(c.oid, entry);
-    added.push({ x: c.oid, b: c.base });
+    added++;
   }
   return added;
 }

@@ -23,7 +23,7 @@ import { markSweepNeeded } from './sweep-state.js';
 import { refuseIfBad } from './checks.js';
 import { peelToCommit, readRef } from './revision.js';
 import { commitGraph } from './commit-graph.js';
-import { noteWholeCommit, notePairs } from './materialize.js';
+import { noteWholeCommit } from './materialize.js';
 
 /** Who and when, as callers give it (timestamp and timezone default to now and +0000). */
 export interface PersonInput {
@@ -229,7 +229,7 @@ async function buildAndMove(core: RepoCore, plan: CommitPlan): Promise<CommitRes
     const fsck = fsckConfig(ctx.ingest.fsck);
     const built = new Map<Oid, Uint8Array>();
     const newTree = (await applyChanges(ctx.objects, writer, baseTree, plan.changes, replaced, '', fsck, built)) ?? writer.add('tree', new Uint8Array(0));
-    const kept = ctx.commitDeltas === false ? [] : await addCommitDeltas(ctx.objects, writer, replaced, ctx.commitDeltas);
+    if (ctx.commitDeltas !== false) await addCommitDeltas(ctx.objects, writer, replaced, ctx.commitDeltas);
     const parents = parent === undefined ? [] : [parent];
     const commitBody = encodeCommit({ tree: newTree, parents, author: plan.author, committer: plan.committer, message: plan.message });
     const sha = writer.add('commit', commitBody);
@@ -270,8 +270,6 @@ async function buildAndMove(core: RepoCore, plan: CommitPlan): Promise<CommitRes
       }
       throw err;
     }
-    // The versions its deltas are against become deltas of the new ones after the branch moves.
-    notePairs(ctx, kept);
     return result;
   }
 }

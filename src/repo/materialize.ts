@@ -7,12 +7,10 @@
  *
  * Then one form is dropped where two are kept for nothing (`reverseTipDeltas`): a tip object X
  * now whole that arrived as a delta against an older version B stored whole (git packs deltas
- * that way round when files grow; a push sends a changed file as a delta of the version the
- * previous tip materialized) holds B's bytes twice over. So B becomes a delta against X and X's
- * delta goes: what git's own repack does (newest whole, older versions as deltas). Stored bytes
- * of a history pushed at once drop by about the size of the tip's changed files, and a
- * repository pushed a few files at a time keeps one whole entry per file, not one per version;
- * full clones still carry one whole entry and one delta per pair.
+ * that way round when files grow) holds B's bytes twice over. So B becomes a delta against X and
+ * X's delta goes: what git's own repack does (newest whole, older versions as deltas). Stored
+ * bytes of a history pushed at once drop by about the size of the tip's changed files; full
+ * clones still carry one whole entry and one delta per pair.
  */
 import { createDelta } from '../pack/delta.js';
 import { type Oid, oidToBytes } from '../object/oid.js';
@@ -35,8 +33,9 @@ const BATCH = 256;
 const LEVEL = 6;
 
 /**
- * Below this many candidate pairs, reversing in a pool without reach records is not worth the
- * pass over its deltas that writes them (chain-reach.ts); with them, any pair is reversed.
+ * Below this many candidate pairs (an agent's push of a few files), nothing is reversed: a pair's
+ * older version may still be in another branch's tip, and once reversed it keeps this tip's
+ * version alive as its base after this branch is gone (see docs/storage.md).
  */
 const MIN_REVERSALS = 64;
 
@@ -49,10 +48,7 @@ const MAX_REVERSE_BYTES = 1 << 20;
 /** Gives every object a depth-1 clone of `tip` sends a whole entry, then reverses deltas; see the module comment. */
 export async function materializeTip(ctx: RepoContext, tip: Oid): Promise<void> {
   ctx.assertLive();
-  if (isWholeTip(ctx, tip)) {
-    await oneAtATime(ctx, () => reversePairs(ctx, takeNotedPairs(ctx)));
-    return;
-  }
+  if (isWholeTip(ctx, tip)) return;
   const plan = await planObjects(ctx.objects, { wants: [tip], depth: 1 });
   // Pinned: a sweep meanwhile does not remove what is being written back.
   const release = await ctx.guard.pin(plan.oids);
@@ -64,28 +60,8 @@ export async function materializeTip(ctx: RepoContext, tip: Oid): Promise<void> 
   } finally {
     release();
   }
-  await oneAtATime(ctx, () => reverseTipDeltas(ctx, plan.oids, takeNotedPairs(ctx)));
+  await reverseTipDeltas(ctx, plan.oids);
   rememberWholeTip(ctx, tip);
-}
-
-/**
- * Reversals of a pool, one at a time in the order they were asked for (per database), each
- * taking the pairs noted by then: a version is reversed against the one that replaced it
- * before that one is reversed against its own successor, which would leave the first whole.
- */
-const reversing = new WeakMap<object, Map<number, Promise<unknown>>>();
-
-function oneAtATime<T>(ctx: RepoContext, job: () => Promise<T>): Promise<T> {
-  let pools = reversing.get(ctx.kv);
-  if (pools === undefined) reversing.set(ctx.kv, (pools = new Map()));
-  const pool = ctx.objects.repoId;
-  const next = (pools.get(pool) ?? Promise.resolve()).catch(() => undefined).then(job);
-  pools.set(pool, next);
-  const settled = () => {
-    if (pools.get(pool) === next) pools.delete(pool);
-  };
-  next.then(settled, settled);
-  return next;
 }
 
 /**
@@ -117,93 +93,49 @@ export function noteWholeCommit(ctx: RepoContext, tip: Oid, parent: Oid | undefi
   if (parent === undefined || isWholeTip(ctx, parent)) rememberWholeTip(ctx, tip);
 }
 
-/**
- * Pairs API commits made (commit-deltas.ts: a new version X written whole with a delta of the
- * version B it replaced), per database and pool, waiting for the next warm-up of the pool to
- * reverse them (`reversePairs`): a history built commit by commit then keeps one whole entry per
- * file, as one pushed does, not one per version. At most NOTED_KEPT, the oldest let go (they
- * stay as they are). Only a hint, in this process's memory.
- */
-const notedPairs = new WeakMap<object, Map<number, Pair[]>>();
-const NOTED_KEPT = 4096;
-
-/** Notes the pairs a commit made, to be reversed in the background (`first`: before those noted already); see notedPairs. */
-export function notePairs(ctx: RepoContext, pairs: readonly Pair[], first = false): void {
-  if (pairs.length === 0) return;
-  let pools = notedPairs.get(ctx.kv);
-  if (pools === undefined) notedPairs.set(ctx.kv, (pools = new Map()));
-  const before = pools.get(ctx.objects.repoId) ?? [];
-  const noted = first ? [...pairs, ...before] : [...before, ...pairs];
-  pools.set(ctx.objects.repoId, noted.length > NOTED_KEPT ? noted.slice(-NOTED_KEPT) : noted);
-}
-
-function takeNotedPairs(ctx: RepoContext): Pair[] {
-  const pools = notedPairs.get(ctx.kv);
-  const noted = pools?.get(ctx.objects.repoId) ?? [];
-  pools?.delete(ctx.objects.repoId);
-  return noted;
-}
-
-/** A tip object (whole and kept as a delta) and the older version its delta names, stored whole (perhaps as a delta too). */
-export interface Pair {
+/** A tip object (whole and kept as a delta) and the older version its delta names, stored whole only. */
+interface Pair {
   x: Oid;
   b: Oid;
 }
 
 /**
- * For tip objects X (whole entries, and a kept delta against B) whose base B is stored whole and
- * is not in the tip: stores B as a delta against X (replacing the delta B kept, if any: a
- * version an earlier tip materialized, or one a reversal left at the chain bound, which starts
- * a new chain this way) and drops B's whole entry and X's delta, where the delta is
+ * For tip objects X (whole entries, and a kept delta against B) whose base B is stored whole only
+ * and is not in the tip: stores B as a delta against X and drops X's delta, where the delta is
  * under half of B's entry and no chain grows past MAX_CHAIN (objects whose chain ends at B end at
- * X one link further: B's reach, chain-reach.ts, becomes X's). Reads one reach record per pair;
- * in a pool without records (an earlier version's) only when there are at least MIN_REVERSALS
- * pairs (a push of history, an import), after one pass over the pool that writes them. Runs
+ * X one link further: B's reach, chain-reach.ts, becomes X's). Runs only when there are at least
+ * MIN_REVERSALS pairs (a push of history, an import), reading one reach record per pair (in a
+ * pool without records, an earlier version's, after one pass over the pool that writes them),
  * under the sweep guard's gate, skipping objects pinned by packs being sent and re-checking
  * every key it changes. Returns how many.
  */
-export async function reverseTipDeltas(ctx: RepoContext, tipOids: readonly Oid[], noted: readonly Pair[] = []): Promise<number> {
+export async function reverseTipDeltas(ctx: RepoContext, tipOids: readonly Oid[]): Promise<number> {
+  const objects = ctx.objects;
   const tipSet = new Set(tipOids);
   const pairs: Pair[] = [];
+  const seenBase = new Set<Oid>();
   for (let i = 0; i < tipOids.length; i += BATCH) {
     ctx.assertLive();
     const ids = tipOids.slice(i, i + BATCH);
-    const deltas = await ctx.objects.getDeltas(ids);
+    const deltas = await objects.getDeltas(ids);
     deltas.forEach((d, j) => {
       const b = d?.base as Oid | undefined;
-      if (b !== undefined && d?.type !== undefined && !tipSet.has(b)) pairs.push({ x: ids[j]!, b });
+      if (b === undefined || d?.type === undefined || tipSet.has(b) || seenBase.has(b)) return;
+      seenBase.add(b);
+      pairs.push({ x: ids[j]!, b });
     });
   }
-  // Pairs commits noted: their X may be older versions by now (a later commit replaced them),
-  // still worth reversing. From the first whose B is in this tip on (an older tip's warm-up
-  // running late), they wait for the next warm-up, in order: a version reversed after the
-  // one that replaced it would stay whole.
-  const cut = noted.findIndex((p) => tipSet.has(p.b));
-  notePairs(ctx, cut < 0 ? [] : noted.slice(cut), true);
-  for (const p of cut < 0 ? noted : noted.slice(0, cut)) pairs.push(p);
-  return reversePairs(ctx, pairs);
-}
+  if (pairs.length < MIN_REVERSALS) return 0;
 
-/**
- * Reverses `pairs` (X whole with a kept delta against B): see reverseTipDeltas, which finds them
- * in a tip; commits note theirs (notePairs). The first pair of each B counts. Returns how many.
- */
-async function reversePairs(ctx: RepoContext, all: readonly Pair[]): Promise<number> {
-  const seenBase = new Set<Oid>();
-  const pairs = all.filter((p) => !seenBase.has(p.b) && seenBase.add(p.b));
-  if (pairs.length === 0) return 0;
-
-  const pool = ctx.objects.repoId;
+  const pool = objects.repoId;
   const reach = await reachOfBases(
     ctx,
     pairs.map((p) => p.b),
-    MIN_REVERSALS,
   );
-  if (reach === undefined) return 0;
   const usable = pairs.flatMap((p, i) => (reach[i]! >= 0 && reach[i]! + 1 <= MAX_CHAIN ? [{ ...p, reach: reach[i]! }] : []));
 
   let reversed = 0;
-  // Bytes the reversal drops: B's whole entries (`O`) and X's deltas and B's replaced ones (`D`).
+  // Bytes the reversal drops: B's whole entries (`O`) and X's deltas (`D`).
   let droppedWhole = 0;
   let droppedDeltas = 0;
   for (let i = 0; i < usable.length; i += BATCH) {
@@ -214,7 +146,7 @@ async function reversePairs(ctx: RepoContext, all: readonly Pair[]): Promise<num
     const done = await ctx.guard.exclusive(ctx.sweepWaitMs ?? 10_000, async (pinned) => {
       const held = await pinned();
       const ready = batch.filter((p) => values.has(p.b) && !held.has(p.x) && !held.has(p.b));
-      // Re-read under the gate: X whole with its delta on B, B whole (its delta, if any, is replaced), their reach.
+      // Re-read under the gate: X whole with its delta on B, B whole without a delta, their reach.
       const keys = ready.flatMap((p) => {
         const x = oidToBytes(p.x);
         const b = oidToBytes(p.b);
@@ -223,17 +155,13 @@ async function reversePairs(ctx: RepoContext, all: readonly Pair[]): Promise<num
       const now = await ctx.kv.getMany(keys);
       const ops: KvOp[] = [];
       let n = 0;
-      // What this batch changed before it writes: a B made a delta (its whole entry gone) is no
-      // pair's X after; an X whose delta went may be a later pair's B, with the reach it took.
-      const demoted = new Set<Oid>();
-      const raised = new Map<Oid, number>();
       ready.forEach((p, j) => {
         const [xo, xd, bo, bd, xr, br] = now.slice(j * 6, j * 6 + 6);
-        if (xo === undefined || xd === undefined || bo === undefined || demoted.has(p.x) || isChunked(xo) || isChunked(bo)) return;
+        if (xo === undefined || xd === undefined || bo === undefined || bd !== undefined || isChunked(xo) || isChunked(bo)) return;
         // A previous layout's delta (no type byte) is left as it is; X's delta must still name B.
         if (!isStoredDelta(xd) || decodeStoredDelta(xd).base !== p.b) return;
         // B's chains end at X one link further, beside those already ending at X.
-        const r = Math.max(raised.get(p.b) ?? decodeReach(br), p.reach) + 1;
+        const r = Math.max(decodeReach(br), p.reach) + 1;
         if (r > MAX_CHAIN) return;
         const x = oidToBytes(p.x);
         const b = oidToBytes(p.b);
@@ -242,11 +170,9 @@ async function reversePairs(ctx: RepoContext, all: readonly Pair[]): Promise<num
         ops.push({ type: 'del', key: deltaKey(pool, x) });
         // X's own chains do not grow (without a record: shorter than RECORDED_FROM, which r is not).
         if (xr === undefined || r > decodeReach(xr)) ops.push({ type: 'put', key: reachKey(pool, x), value: encodeReach(r) });
-        if (br !== undefined || raised.has(p.b)) ops.push({ type: 'del', key: reachKey(pool, b) });
+        if (br !== undefined) ops.push({ type: 'del', key: reachKey(pool, b) });
         droppedWhole += bo.length;
-        droppedDeltas += xd.length + (raised.has(p.b) ? 0 : (bd?.length ?? 0));
-        demoted.add(p.b);
-        raised.set(p.x, Math.max(r, decodeReach(xr)));
+        droppedDeltas += xd.length;
         n++;
       });
       await ctx.kv.batch(ops);

@@ -34,9 +34,6 @@ beforeAll(async () => {
       ],
     });
   }
-  // The background work after the last commit (reversing the versions commits replaced, which
-  // reads objects) is done before any read is counted below.
-  await internalsOf(repo).warmClonePack(await repo.resolve('main'));
 });
 
 afterAll(async () => {
