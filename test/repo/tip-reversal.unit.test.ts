@@ -31,6 +31,23 @@ function text(i: number, extra: number): Uint8Array {
   return utf8(s);
 }
 
+/** Puts of objects stored whole or as a delta of a base, queued on `ops`; each returns the id. */
+function writers(pool: number, ops: KvOp[]) {
+  return {
+    whole(body: Uint8Array, type: 'blob' | 'tree' | 'commit' = 'blob'): Oid {
+      const oid = hashObject(type, body);
+      ops.push({ type: 'put', key: objectKey(pool, oidToBytes(oid)), value: encodePacked(type, body) });
+      return oid;
+    },
+    delta(body: Uint8Array, base: Oid, baseBody: Uint8Array): Oid {
+      const oid = hashObject('blob', body);
+      const entry = encodeRefDelta(oidToBytes(base), createDelta(baseBody, body));
+      ops.push({ type: 'put', key: deltaKey(pool, oidToBytes(oid)), value: encodeStoredDelta('blob', body.length, entry) });
+      return oid;
+    },
+  };
+}
+
 describe('reverseTipDeltas', () => {
   it('turns older whole versions into deltas of the tip, keeps chains within 50 and old-layout deltas as they are', async () => {
     const engine = await openEngine({ db: new MemoryLevel(), packCache: { maxBytes: 0, warm: false } });
@@ -38,17 +55,7 @@ describe('reverseTipDeltas', () => {
     const objects = internalsOf(repo).objects;
     const pool = objects.repoId;
     const ops: KvOp[] = [];
-    const whole = (body: Uint8Array, type: 'blob' | 'tree' | 'commit' = 'blob'): Oid => {
-      const oid = hashObject(type, body);
-      ops.push({ type: 'put', key: objectKey(pool, oidToBytes(oid)), value: encodePacked(type, body) });
-      return oid;
-    };
-    const delta = (body: Uint8Array, base: Oid, baseBody: Uint8Array): Oid => {
-      const oid = hashObject('blob', body);
-      const entry = encodeRefDelta(oidToBytes(base), createDelta(baseBody, body));
-      ops.push({ type: 'put', key: deltaKey(pool, oidToBytes(oid)), value: encodeStoredDelta('blob', body.length, entry) });
-      return oid;
-    };
+    const { whole, delta } = writers(pool, ops);
     const entries: TreeEntry[] = [];
     const pairs: { x: Oid; b: Oid; xBody: Uint8Array; bBody: Uint8Array }[] = [];
     for (let i = 0; i < 80; i++) {
@@ -126,17 +133,7 @@ describe('reverseTipDeltas', () => {
     const objects = internalsOf(repo).objects;
     const pool = objects.repoId;
     const ops: KvOp[] = [{ type: 'put', key: reachKey(pool), value: Uint8Array.of(1) }];
-    const whole = (body: Uint8Array, type: 'blob' | 'tree' | 'commit' = 'blob'): Oid => {
-      const oid = hashObject(type, body);
-      ops.push({ type: 'put', key: objectKey(pool, oidToBytes(oid)), value: encodePacked(type, body) });
-      return oid;
-    };
-    const delta = (body: Uint8Array, base: Oid, baseBody: Uint8Array): Oid => {
-      const oid = hashObject('blob', body);
-      const entry = encodeRefDelta(oidToBytes(base), createDelta(baseBody, body));
-      ops.push({ type: 'put', key: deltaKey(pool, oidToBytes(oid)), value: encodeStoredDelta('blob', body.length, entry) });
-      return oid;
-    };
+    const { whole, delta } = writers(pool, ops);
     const recorded = (oid: Oid, n: number) => ops.push({ type: 'put', key: reachKey(pool, oidToBytes(oid)), value: encodeReach(n) });
     // Seventy files changed by a push (reversing waits for 64 pairs).
     const pairs: { x: Oid; b: Oid; xBody: Uint8Array; bBody: Uint8Array }[] = [];
