@@ -24,6 +24,7 @@ import { refuseIfBad } from './checks.js';
 import { peelToCommit, readRef } from './revision.js';
 import { commitGraph } from './commit-graph.js';
 import { noteWholeCommit } from './materialize.js';
+import { noteReplaced } from './replaced-whole.js';
 
 /** Who and when, as callers give it (timestamp and timezone default to now and +0000). */
 export interface PersonInput {
@@ -270,6 +271,13 @@ async function buildAndMove(core: RepoCore, plan: CommitPlan): Promise<CommitRes
       }
       throw err;
     }
+    // The versions it replaced on a branch that existed let their whole entries go after the
+    // branch's warm-up (replaced-whole.ts); a new branch's are still its source's tip.
+    if (space === 'regular' && own !== undefined)
+      noteReplaced(
+        ctx,
+        replaced.map((r) => r.base),
+      );
     return result;
   }
 }

@@ -21,6 +21,7 @@ import { deltaKey, objectKey, reachKey } from '../storage/keys.js';
 import { decodeReach, encodeReach, reachOfBases } from './chain-reach.js';
 import type { RepoContext } from './context.js';
 import { planObjects } from './walk.js';
+import { dropReplacedWhole, takeReplaced } from './replaced-whole.js';
 
 /** Objects materialized per batch (one batched read of their chains, one deflate each, one write). */
 const BATCH = 256;
@@ -48,7 +49,10 @@ const MAX_REVERSE_BYTES = 1 << 20;
 /** Gives every object a depth-1 clone of `tip` sends a whole entry, then reverses deltas; see the module comment. */
 export async function materializeTip(ctx: RepoContext, tip: Oid): Promise<void> {
   ctx.assertLive();
-  if (isWholeTip(ctx, tip)) return;
+  if (isWholeTip(ctx, tip)) {
+    await dropReplacedWhole(ctx, takeReplaced(ctx));
+    return;
+  }
   const plan = await planObjects(ctx.objects, { wants: [tip], depth: 1 });
   // Pinned: a sweep meanwhile does not remove what is being written back.
   const release = await ctx.guard.pin(plan.oids);
@@ -60,7 +64,7 @@ export async function materializeTip(ctx: RepoContext, tip: Oid): Promise<void> 
   } finally {
     release();
   }
-  await reverseTipDeltas(ctx, plan.oids);
+  await reverseTipDeltas(ctx, plan.oids, takeReplaced(ctx));
   rememberWholeTip(ctx, tip);
 }
 
@@ -109,7 +113,16 @@ interface Pair {
  * under the sweep guard's gate, skipping objects pinned by packs being sent and re-checking
  * every key it changes. Returns how many.
  */
-export async function reverseTipDeltas(ctx: RepoContext, tipOids: readonly Oid[]): Promise<number> {
+export async function reverseTipDeltas(ctx: RepoContext, tipOids: readonly Oid[], replaced: readonly Oid[] = []): Promise<number> {
+  const pairs = await tipPairs(ctx, tipOids);
+  const reversed = pairs.length < MIN_REVERSALS ? 0 : await reversePairs(ctx, pairs);
+  // The older versions kept whole beside a delta (not reversed: they have one) let their whole entries go.
+  await dropReplacedWhole(ctx, [...pairs.map((p) => p.b), ...replaced]);
+  return reversed;
+}
+
+/** The pairs of a tip: its objects X kept as a delta of an object B not in the tip, one per B. */
+async function tipPairs(ctx: RepoContext, tipOids: readonly Oid[]): Promise<Pair[]> {
   const objects = ctx.objects;
   const tipSet = new Set(tipOids);
   const pairs: Pair[] = [];
@@ -125,9 +138,12 @@ export async function reverseTipDeltas(ctx: RepoContext, tipOids: readonly Oid[]
       pairs.push({ x: ids[j]!, b });
     });
   }
-  if (pairs.length < MIN_REVERSALS) return 0;
+  return pairs;
+}
 
-  const pool = objects.repoId;
+/** Reverses `pairs`; see reverseTipDeltas. */
+async function reversePairs(ctx: RepoContext, pairs: readonly Pair[]): Promise<number> {
+  const pool = ctx.objects.repoId;
   const reach = await reachOfBases(
     ctx,
     pairs.map((p) => p.b),
