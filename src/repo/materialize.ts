@@ -50,7 +50,7 @@ const MAX_REVERSE_BYTES = 1 << 20;
 export async function materializeTip(ctx: RepoContext, tip: Oid): Promise<void> {
   ctx.assertLive();
   if (isWholeTip(ctx, tip)) {
-    await dropReplacedWhole(ctx, takeReplaced(ctx));
+    await dropReplacedWhole(ctx, takeReplaced(ctx), tip);
     return;
   }
   const plan = await planObjects(ctx.objects, { wants: [tip], depth: 1 });
@@ -64,7 +64,7 @@ export async function materializeTip(ctx: RepoContext, tip: Oid): Promise<void> 
   } finally {
     release();
   }
-  await reverseTipDeltas(ctx, plan.oids, takeReplaced(ctx));
+  await reverseTipDeltas(ctx, plan.oids, takeReplaced(ctx), tip);
   rememberWholeTip(ctx, tip);
 }
 
@@ -111,13 +111,15 @@ interface Pair {
  * MIN_REVERSALS pairs (a push of history, an import), reading one reach record per pair (in a
  * pool without records, an earlier version's, after one pass over the pool that writes them),
  * under the sweep guard's gate, skipping objects pinned by packs being sent and re-checking
- * every key it changes. Returns how many.
+ * every key it changes. Then the pairs' older versions and the `replaced` ones commits noted drop
+ * the whole entries they keep beside a delta (replaced-whole.ts). Returns how many it reversed.
  */
-export async function reverseTipDeltas(ctx: RepoContext, tipOids: readonly Oid[], replaced: readonly Oid[] = []): Promise<number> {
+export async function reverseTipDeltas(ctx: RepoContext, tipOids: readonly Oid[], replaced: readonly Oid[] = [], tip?: Oid): Promise<number> {
   const pairs = await tipPairs(ctx, tipOids);
   const reversed = pairs.length < MIN_REVERSALS ? 0 : await reversePairs(ctx, pairs);
   // The older versions kept whole beside a delta (not reversed: they have one) let their whole entries go.
-  await dropReplacedWhole(ctx, [...pairs.map((p) => p.b), ...replaced]);
+  const inTip = new Set(tipOids);
+  await dropReplacedWhole(ctx, [...pairs.map((p) => p.b), ...replaced.filter((oid) => !inTip.has(oid))], tip);
   return reversed;
 }
 

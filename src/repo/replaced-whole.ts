@@ -15,8 +15,10 @@
  *
  * Which versions: those a push's new tip version arrived as a delta of (reverseTipDeltas's
  * pairs) and those API commits on an existing regular branch replaced (noted in memory), except
- * any a depth-1 clone of a branch of the pool sends (a branch made from `main` does not drop
- * main's versions); with more than MAX_TIPS branch tips, none.
+ * any a depth-1 clone of another branch of the pool sends (a branch made from `main` does not
+ * drop main's versions); with more than MAX_TIPS branch tips, none. One the warmed tip still has
+ * elsewhere (the same content at a second path) is materialized again by its next depth-1 pack
+ * (pack-out.ts).
  */
 import { type Oid, oidToBytes } from '../object/oid.js';
 import { decodeStoredDelta, isStoredDelta } from '../object/packed.js';
@@ -62,11 +64,11 @@ const running = new WeakMap<object, Map<number, Promise<unknown>>>();
  * comment), under the sweep guard's gate, skipping objects pinned by packs being sent and
  * re-checking every key it changes. Returns how many.
  */
-export function dropReplacedWhole(ctx: RepoContext, versions: readonly Oid[]): Promise<number> {
+export function dropReplacedWhole(ctx: RepoContext, versions: readonly Oid[], tip?: Oid): Promise<number> {
   let pools = running.get(ctx.kv);
   if (pools === undefined) running.set(ctx.kv, (pools = new Map()));
   const pool = ctx.objects.repoId;
-  const next = (pools.get(pool) ?? Promise.resolve()).catch(() => undefined).then(() => dropAll(ctx, [...new Set(versions)]));
+  const next = (pools.get(pool) ?? Promise.resolve()).catch(() => undefined).then(() => dropAll(ctx, [...new Set(versions)], tip));
   pools.set(pool, next);
   const settled = () => {
     if (pools.get(pool) === next) pools.delete(pool);
@@ -75,14 +77,14 @@ export function dropReplacedWhole(ctx: RepoContext, versions: readonly Oid[]): P
   return next;
 }
 
-async function dropAll(ctx: RepoContext, versions: readonly Oid[]): Promise<number> {
+async function dropAll(ctx: RepoContext, versions: readonly Oid[], tip: Oid | undefined): Promise<number> {
   const found: Measured[] = [];
   for (let i = 0; i < versions.length; i += BATCH) {
     ctx.assertLive();
     for (const m of await measured(ctx, versions.slice(i, i + BATCH))) found.push(m);
   }
   if (found.length === 0) return 0;
-  const live = await liveTipObjects(ctx);
+  const live = await liveTipObjects(ctx, tip);
   if (live === undefined) return 0;
   const candidates = found.filter((m) => !live.has(m.oid));
   let dropped = 0;
@@ -119,12 +121,15 @@ async function dropAll(ctx: RepoContext, versions: readonly Oid[]): Promise<numb
 const MAX_TIPS = 32;
 
 /**
- * What a depth-1 clone of any branch of the pool (every member's regular `refs/heads/`) sends:
- * those keep their whole entries. Undefined past MAX_TIPS branch tips.
+ * What a depth-1 clone of any branch of the pool (every member's regular `refs/heads/`) sends,
+ * but the tip being warmed (its versions were measured against it already: a push's pairs are
+ * outside it, and an API commit replaced its versions in it): those keep their whole entries.
+ * A repository with one branch walks nothing. Undefined past MAX_TIPS branch tips.
  */
-async function liveTipObjects(ctx: RepoContext): Promise<Set<Oid> | undefined> {
+async function liveTipObjects(ctx: RepoContext, tip: Oid | undefined): Promise<Set<Oid> | undefined> {
   const wants = new Set<Oid>();
   for (const refs of await ctx.poolRefs()) for (const [, v] of await refs.list('regular', 'refs/heads/')) wants.add(v.oid);
+  if (tip !== undefined) wants.delete(tip);
   if (wants.size > MAX_TIPS) return undefined;
   if (wants.size === 0) return new Set();
   return new Set((await planObjects(ctx.objects, { wants: [...wants], depth: 1 })).oids);
