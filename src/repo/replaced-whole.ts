@@ -100,7 +100,7 @@ async function dropAll(ctx: RepoContext, versions: readonly Oid[], tip: Oid | un
         batch.filter((v) => held.has(v.oid)).map((v) => v.oid),
       );
       const ready = batch.filter((v) => !held.has(v.oid));
-      return ready.length === 0 ? undefined : dropBatch(ctx, ready);
+      return ready.length === 0 ? { count: 0, bytes: 0 } : dropBatch(ctx, ready);
     });
     // The gate did not close in time: all of them next time.
     if (done === undefined)
