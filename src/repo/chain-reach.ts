@@ -22,6 +22,7 @@
  * cut chains when they are written (pack-out.ts).
  */
 import { type Oid, oidToBytes } from '../object/oid.js';
+import { deltaEntryOf, refDeltaBaseAt } from '../object/packed.js';
 import type { Kv, KvOp } from '../storage/kv.js';
 import { TAG, deltaKey, objectKey, reachKey, repoRange } from '../storage/keys.js';
 import type { RepoContext } from './context.js';
@@ -108,15 +109,32 @@ export async function reachRecordOps(kv: Kv, pool: number, book: ChainBook, fres
   const roots = [...book.roots()].filter(([, n]) => n >= RECORDED_FROM);
   const ops: KvOp[] = [];
   for (let i = 0; i < roots.length; i += BATCH) {
-    const slice = roots.slice(i, i + BATCH);
-    const keys = slice.map(([oid]) => reachKey(pool, oidToBytes(oid)));
-    const before = fresh ? [] : await kv.getMany(keys);
-    slice.forEach(([, n], j) => {
-      if (n > decodeReach(before[j])) ops.push({ type: 'put', key: keys[j]!, value: encodeReach(n) });
-    });
+    for (const op of await raiseOps(
+      kv,
+      pool,
+      roots.slice(i, i + BATCH).map(([oid, n]) => [oidToBytes(oid), n]),
+      !fresh,
+    ))
+      ops.push(op);
   }
-  if (fresh) ops.push({ type: 'put', key: reachKey(pool), value: Uint8Array.of(1) });
+  if (fresh) ops.push(completeOp(pool));
   return ops;
+}
+
+/** The puts that raise the records of `roots` (raw ids) to their reach, read first unless `read` is false (none can exist). */
+async function raiseOps(kv: Kv, pool: number, roots: readonly [Uint8Array, number][], read: boolean): Promise<KvOp[]> {
+  const keys = roots.map(([id]) => reachKey(pool, id));
+  const before = read ? await kv.getMany(keys) : [];
+  const ops: KvOp[] = [];
+  roots.forEach(([, n], j) => {
+    if (n > decodeReach(before[j])) ops.push({ type: 'put', key: keys[j]!, value: encodeReach(n) });
+  });
+  return ops;
+}
+
+/** The write of the marker: `pool`'s records are complete. */
+function completeOp(pool: number): KvOp {
+  return { type: 'put', key: reachKey(pool), value: Uint8Array.of(1) };
 }
 
 /**
@@ -131,9 +149,11 @@ export async function reachOfBases(ctx: RepoContext, bases: readonly Oid[]): Pro
     const out: number[] = [];
     for (let i = 0; i < bases.length; i += BATCH) {
       const ids = bases.slice(i, i + BATCH).map(oidToBytes);
-      const whole = await ctx.kv.hasMany(ids.map((b) => objectKey(pool, b)));
-      const delta = await ctx.kv.hasMany(ids.map((b) => deltaKey(pool, b)));
-      const values = await ctx.kv.getMany(ids.map((b) => reachKey(pool, b)));
+      const [whole, delta, values] = await Promise.all([
+        ctx.kv.hasMany(ids.map((b) => objectKey(pool, b))),
+        ctx.kv.hasMany(ids.map((b) => deltaKey(pool, b))),
+        ctx.kv.getMany(ids.map((b) => reachKey(pool, b))),
+      ]);
       values.forEach((v, j) => out.push(whole[j] && !delta[j] ? decodeReach(v) : -1));
     }
     return out;
@@ -146,23 +166,14 @@ export async function reachOfBases(ctx: RepoContext, bases: readonly Oid[]): Pro
 /** Writes the records a scan found from RECORDED_FROM on (raising, never lowering, one written meanwhile), then the marker. */
 async function writeScanned(kv: Kv, pool: number, roots: Iterable<[Uint8Array, number]>): Promise<void> {
   let slice: [Uint8Array, number][] = [];
-  const flush = async () => {
-    const keys = slice.map(([id]) => reachKey(pool, id));
-    const before = await kv.getMany(keys);
-    const ops: KvOp[] = [];
-    slice.forEach(([, n], j) => {
-      if (n > decodeReach(before[j])) ops.push({ type: 'put', key: keys[j]!, value: encodeReach(n) });
-    });
-    await kv.batch(ops);
-    slice = [];
-  };
   for (const r of roots) {
     if (r[1] < RECORDED_FROM) continue;
     slice.push(r);
-    if (slice.length >= BATCH) await flush();
+    if (slice.length < BATCH) continue;
+    await kv.batch(await raiseOps(kv, pool, slice, true));
+    slice = [];
   }
-  await flush();
-  await kv.batch([{ type: 'put', key: reachKey(pool), value: Uint8Array.of(1) }]);
+  await kv.batch([...(await raiseOps(kv, pool, slice, true)), completeOp(pool)]);
 }
 
 /** What a scan of a pool's chains found. */
@@ -193,7 +204,9 @@ async function scanReach(ctx: RepoContext): Promise<Scanned> {
       continue;
     }
     if ((n + 1) * 20 > bases.length) bases = grow(bases);
-    bases.set(v.subarray(baseOffset(v), baseOffset(v) + 20), n * 20);
+    const entry = deltaEntryOf(v);
+    const at = refDeltaBaseAt(entry);
+    bases.set(entry.subarray(at, at + 20), n * 20);
     index.set(k, 5, n++);
   }
   const depth = new Int32Array(n); // 0: not computed yet
@@ -238,16 +251,4 @@ function grow(a: Uint8Array): Uint8Array {
   const b = new Uint8Array(a.length * 2);
   b.set(a);
   return b;
-}
-
-/** Where the base id starts in a `D` value (packed.ts StoredDelta: a type byte and size varint, then the entry's header). */
-function baseOffset(v: Uint8Array): number {
-  let i = 0;
-  if (v[0]! < 0x10) {
-    i = 1;
-    while (v[i]! & 0x80) i++;
-    i++;
-  }
-  while (v[i]! & 0x80) i++;
-  return i + 1;
 }
