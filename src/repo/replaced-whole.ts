@@ -28,9 +28,10 @@ import { deltaKey, objectKey, reachKey } from '../storage/keys.js';
 import { RECORDED_FROM, decodeReach, encodeReach } from './chain-reach.js';
 import type { RepoContext } from './context.js';
 import { planObjects } from './walk.js';
+import { MAX_STORED_CHAIN } from './ingest.js';
 
-/** Longest stored chain this may make (ingest.ts MAX_STORED_CHAIN). */
-const MAX_CHAIN = 50;
+/** Longest stored chain this may make. */
+const MAX_CHAIN = MAX_STORED_CHAIN;
 
 /** Versions handled per batch (one gate, one write). */
 const BATCH = 256;
@@ -144,19 +145,19 @@ interface Measured {
 }
 
 /**
- * Those of `oids` stored as a (new-layout) delta with a whole entry, not chunked, with the chain
- * their delta starts followed to the first object stored whole (a batched lookup per link; a
- * chain past MAX_CHAIN or broken is left out).
+ * Those of `oids` stored as a (new-layout) delta with a whole entry (a chunked one is left out
+ * under the gate), with the chain their delta starts followed to the first object stored whole
+ * (a batched lookup per link; a chain past MAX_CHAIN or broken is left out).
  */
 async function measured(ctx: RepoContext, oids: readonly Oid[]): Promise<Measured[]> {
   const pool = ctx.objects.repoId;
   const ids = oids.map(oidToBytes);
-  const [whole, deltas] = await Promise.all([ctx.kv.getMany(ids.map((b) => objectKey(pool, b))), ctx.kv.getMany(ids.map((b) => deltaKey(pool, b)))]);
+  // Whether each has a whole entry, not the entry: the gate reads it again anyway (dropBatch).
+  const [whole, deltas] = await Promise.all([ctx.kv.hasMany(ids.map((b) => objectKey(pool, b))), ctx.kv.getMany(ids.map((b) => deltaKey(pool, b)))]);
   const walking: { oid: Oid; base: Oid; depth: number; at: Oid }[] = [];
   oids.forEach((oid, i) => {
-    const o = whole[i];
     const d = deltas[i];
-    if (o === undefined || d === undefined || isChunked(o) || !isStoredDelta(d)) return;
+    if (!whole[i] || d === undefined || !isStoredDelta(d)) return;
     const base = decodeStoredDelta(d).base as Oid;
     walking.push({ oid, base, depth: 1, at: base });
   });
@@ -198,7 +199,7 @@ async function dropBatch(ctx: RepoContext, batch: readonly Measured[]): Promise<
   let bytes = 0;
   batch.forEach((v, j) => {
     const [o, d, own] = now.slice(j * 4, j * 4 + 3);
-    if (o === undefined || d === undefined || !isStoredDelta(d) || decodeStoredDelta(d).base !== v.base) return;
+    if (o === undefined || d === undefined || isChunked(o) || !isStoredDelta(d) || decodeStoredDelta(d).base !== v.base) return;
     let depth = v.depth;
     let root = v.root;
     for (let g = gone.get(root); g !== undefined && depth <= MAX_CHAIN; g = gone.get(root)) {
