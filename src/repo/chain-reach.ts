@@ -28,6 +28,9 @@ import { TAG, deltaKey, objectKey, reachKey, repoRange } from '../storage/keys.j
 import type { RepoContext } from './context.js';
 import { OidMap, OidSet } from './oid-set.js';
 
+/** Longest chain of stored deltas ingest builds, the reversal and replaced-whole.ts keep (git's pack.depth default). */
+export const MAX_STORED_CHAIN = 50;
+
 /** Largest reach a record holds (one byte). */
 export const MAX_REACH = 255;
 

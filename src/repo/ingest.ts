@@ -38,7 +38,7 @@ import { ChunkSink } from '../object/chunked.js';
 import { bigBaseReader, refuseCollision } from './ingest-big.js';
 import { type CommitFacts, commitGraph } from './commit-graph.js';
 import { EarlyLanding, ONE_BATCH_KEYS, batched, promote } from './ingest-promote.js';
-import { ChainBook, reachRecordOps } from './chain-reach.js';
+import { ChainBook, MAX_STORED_CHAIN, reachRecordOps } from './chain-reach.js';
 
 /** Limits of an ingest (all optional; see ReadPackOptions for the pack reader's). */
 export interface IngestOptions extends Omit<ReadPackOptions, 'getBase'> {
@@ -77,8 +77,8 @@ export interface IngestResult {
 
 const MAX_WARNINGS = 100;
 
-/** Longest chain of stored deltas ingest builds (git's pack.depth default); a longer one is stored whole. */
-export const MAX_STORED_CHAIN = 50;
+/** Longest chain of stored deltas ingest builds (chain-reach.ts); a longer one is stored whole. */
+export { MAX_STORED_CHAIN };
 
 const MiB = 1024 * 1024;
 const READING = 'reading objects for a pack';

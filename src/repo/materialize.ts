@@ -18,7 +18,7 @@ import { decodeStoredDelta, encodeRefDelta, encodeStoredDelta, isStoredDelta } f
 import { isChunked } from '../object/chunked.js';
 import type { KvOp } from '../storage/kv.js';
 import { deltaKey, objectKey, reachKey } from '../storage/keys.js';
-import { decodeReach, encodeReach, reachOfBases } from './chain-reach.js';
+import { MAX_STORED_CHAIN, decodeReach, encodeReach, reachOfBases } from './chain-reach.js';
 import type { RepoContext } from './context.js';
 import { planObjects } from './walk.js';
 import { dropReplacedWhole, takeReplaced } from './replaced-whole.js';
@@ -40,8 +40,8 @@ const LEVEL = 6;
  */
 const MIN_REVERSALS = 64;
 
-/** Longest stored chain reversing may build (ingest.ts MAX_STORED_CHAIN, git's pack.depth). */
-const MAX_CHAIN = 50;
+/** Longest stored chain reversing may build. */
+const MAX_CHAIN = MAX_STORED_CHAIN;
 
 /** Objects larger than this are left as they are (the delta search holds both bodies). */
 const MAX_REVERSE_BYTES = 1 << 20;

@@ -25,10 +25,9 @@ import { decodeStoredDelta, isStoredDelta } from '../object/packed.js';
 import { isChunked } from '../object/chunked.js';
 import type { KvOp } from '../storage/kv.js';
 import { deltaKey, objectKey, reachKey } from '../storage/keys.js';
-import { RECORDED_FROM, decodeReach, encodeReach } from './chain-reach.js';
+import { MAX_STORED_CHAIN, RECORDED_FROM, decodeReach, encodeReach } from './chain-reach.js';
 import type { RepoContext } from './context.js';
 import { planObjects } from './walk.js';
-import { MAX_STORED_CHAIN } from './ingest.js';
 
 /** Longest stored chain this may make. */
 const MAX_CHAIN = MAX_STORED_CHAIN;
