@@ -92,8 +92,12 @@ export interface RunningServe {
   close(graceMs?: number): Promise<void>;
 }
 
-function generated(): string {
-  return randomBytes(32).toString('base64url');
+/**
+ * A fresh secret: 256 random bits in hex. Not base64url: one key in 32 would begin with `-`,
+ * which `--admin-key KEY` cannot take (the argument parser reads it as an option).
+ */
+export function generated(): string {
+  return randomBytes(32).toString('hex');
 }
 
 /** Reads a secret file, or creates it with a fresh random value (mode 0600); `created` tells which. */
