@@ -123,11 +123,12 @@ export class ObjectStore {
    * Type and body of each id (undefined where missing), delta chains resolved. `lookup` reads
    * stored forms from elsewhere first (an ingest's quarantine); `depths` receives a lower bound
    * of each id's chain length and `ends` where each chain was followed to (ResolveContext);
-   * `bases` answers delta bases the caller holds.
+   * `bases` answers delta bases the caller holds; `uncached`: every chain read from the store,
+   * the resolved-object cache neither read nor filled (exact depths).
    */
   readMany(
     oids: readonly Oid[],
-    options: { lookup?: FormsLookup; depths?: Map<Oid, number>; ends?: Map<Oid, Oid>; bases?: (oid: Oid) => RawObject | undefined } = {},
+    options: { lookup?: FormsLookup; depths?: Map<Oid, number>; ends?: Map<Oid, Oid>; bases?: (oid: Oid) => RawObject | undefined; uncached?: boolean } = {},
   ): Promise<(RawObject | undefined)[]> {
     const c = this.#cache;
     const lookup = options.lookup ?? this.forms;
@@ -139,7 +140,7 @@ export class ObjectStore {
     };
     return resolveMany(oids, assembling, {
       applyDelta: c.applyDelta,
-      cache: c.resolved,
+      cache: options.uncached ? undefined : c.resolved,
       prefix: this.#prefix,
       depths: options.depths,
       ends: options.ends,
@@ -430,7 +431,7 @@ export class ObjectStore {
    * Every `D` value in key order, a database read (up to 1 MiB) at a time: [key (the raw id
    * from byte 5 on), value]. A full clone's pack reads its deltas this way (repo/pack-out.ts);
    * the sweep reads the delta links (an object stored as a delta needs its base for as long as
-   * it has no whole entry: a sweep keeps the base of every live delta, sweep-mark.ts).
+   * it has no whole entry: the sweep stores a live one whole before its base goes, sweep-mark.ts).
    */
   deltaRange(): AsyncGenerator<[Uint8Array, Uint8Array][]> {
     return this.#kv.entryBatches(repoRange(TAG.delta, this.repoId), 1 << 20);

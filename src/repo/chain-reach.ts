@@ -124,6 +124,17 @@ export async function reachRecordOps(kv: Kv, pool: number, book: ChainBook, fres
   return ops;
 }
 
+/** The records of `oids` (decodeReach: RECORDED_FROM - 1 where none), one read. */
+export async function readReach(kv: Kv, pool: number, oids: readonly Oid[]): Promise<number[]> {
+  return (await kv.getMany(oids.map((o) => reachKey(pool, oidToBytes(o))))).map(decodeReach);
+}
+
+/** The writes that raise the records of `roots` to the reach given with each, where it is RECORDED_FROM or more. */
+export function raiseReachOps(kv: Kv, pool: number, roots: readonly [Oid, number][]): Promise<KvOp[]> {
+  const kept = roots.filter(([, n]) => n >= RECORDED_FROM).map(([oid, n]): [Uint8Array, number] => [oidToBytes(oid), n]);
+  return kept.length === 0 ? Promise.resolve([]) : raiseOps(kv, pool, kept, true);
+}
+
 /** The puts that raise the records of `roots` (raw ids) to their reach, read first unless `read` is false (none can exist). */
 async function raiseOps(kv: Kv, pool: number, roots: readonly [Uint8Array, number][], read: boolean): Promise<KvOp[]> {
   const keys = roots.map(([id]) => reachKey(pool, id));

@@ -4,9 +4,12 @@
  * bodies are scanned for ids, nothing else is decoded or cached), so memory stays bounded by
  * the object count; trees are read in large batches in the order met by the raw scan a full
  * clone's walk uses (tree-walk.ts RawTrees: a tree stored as a delta of one met lately is read
- * from its delta alone, no body rebuilt), marking into the same set. Kept deltas count as references: the base of a live delta is live too
- * (transitively, with everything it reaches), so an object stored only as a delta always
- * keeps what it is rebuilt from. The loop yields to the event loop every few milliseconds and
+ * from its delta alone, no body rebuilt), marking into the same set. Kept deltas are not
+ * references: a live object stored as a delta of a dead one is stored whole by the sweep
+ * (`scanDeltaLinks` lists them; sweep-orphans.ts), so what only old versions needed can go.
+ * Only where that cannot be done (a pack being sent holds the object, objects written while
+ * the sweep ran) is the base of a kept delta kept live too (`keepDeltaBases`, `followDeltas`:
+ * transitively, with everything it reaches). The loop yields to the event loop every few milliseconds and
  * stops at the first check after its AbortSignal fires.
  */
 import { NotFoundError } from '../errors.js';
@@ -219,24 +222,24 @@ export class Marker {
   }
 
   /**
-   * One pass over every kept delta: the base of a marked object is marked (and read), and the
-   * ids of unmarked ones are added to `candidates` (objects stored only as a delta have no
-   * whole entry to list). Objects marked during the pass are followed up by point reads.
+   * One pass over every kept delta, after `markFrom` marked what the tips reach: the ids of
+   * unmarked ones go to `candidates` (objects stored only as a delta have no whole entry to
+   * list), and marked ones whose base is not marked to `orphans` (a live object whose stored
+   * delta names a dead base: sweep-orphans.ts stores it whole so the base can go). Nothing is
+   * marked here; objects marked from here on (written while the sweep ran) have their kept
+   * deltas' bases kept (`recordFresh`, `followDeltas`).
    */
-  async scanDeltaLinks(candidates: OidList): Promise<void> {
+  async scanDeltaLinks(candidates: OidList, orphans: OidList): Promise<void> {
     this.recordFresh();
     // Raw ids all the way: the id of a `D` key at byte 5, its base's inside its ref-delta entry.
     for await (const batch of this.#objects.deltaRange()) {
       for (const [key, value] of batch) {
         if (this.marked.has(key, 5)) {
           const entry = deltaEntryOf(value);
-          this.#mark(entry, refDeltaBaseAt(entry), 1);
+          if (!this.marked.has(entry, refDeltaBaseAt(entry))) orphans.push(key, 5);
         } else candidates.push(key, 5);
       }
-      if (this.#toRead.length + this.#trees.length >= BATCH) await this.#drain();
-      else await this.#pacer.tick();
+      await this.#pacer.tick();
     }
-    await this.#drain();
-    await this.followDeltas();
   }
 }

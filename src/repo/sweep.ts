@@ -2,14 +2,15 @@
  * Object garbage collection, run only when something may have become unreachable (a marker of
  * sweep-state.ts, or a repository never swept), in three phases:
  *   1. mark, with writes going on: every object reachable from the refs as they are now
- *      (sweep-mark.ts: compact sets, bounded slices of work, abortable), with the bases of live
- *      kept deltas;
+ *      (sweep-mark.ts: compact sets, bounded slices of work, abortable);
  *   2. list, still with writes going on: the stored objects (whole entries and kept deltas)
- *      that phase 1 did not mark are the candidates;
+ *      that phase 1 did not mark are the candidates; a marked object stored as a delta of an
+ *      unmarked one (an orphan) gets a whole entry (sweep-orphans.ts);
  *   3. collect, with the gate closed (`SweepGuard`: at a moment with no write in flight, new
  *      writes wait) and the ref lock held: mark what the refs reach *now* that phase 1 did not
  *      (the writes that landed meanwhile: a walk that stops at marked objects, so it costs what
- *      changed), then delete the candidates still unmarked and not pinned by a pack being sent.
+ *      changed), drop the orphans' deltas, then delete the candidates still unmarked and not
+ *      pinned by a pack being sent (nor needed by one as the base of a delta it may send).
  * Every write that was in flight during phases 1–2 has ended by phase 3: its objects are either
  * reachable from a ref then, or garbage. An object written after phase 2 listed its key is no
  * candidate at all. So the long work runs with the gate open, and the gate is closed only for
@@ -33,6 +34,7 @@ import { oidFromBytes } from '../object/oid.js';
 import { TAG, repoRange } from '../storage/keys.js';
 import { type PinnedIds, type RemoteGuard, hexIds } from './sweep-leases.js';
 import { dropFullPacks } from './full-pack.js';
+import { dropDeltaOps, storeWhole } from './sweep-orphans.js';
 import { findOrphanStreams, reclaimOrphanStreams } from '../object/chunk-orphans.js';
 
 /** Writes in flight, packs being streamed, and the gate a running sweep closes. One per repository. */
@@ -259,8 +261,11 @@ async function sweepObjects(ctx: RepoContext, state: SweepState, waitMs: number)
   const seen = new OidSet();
   const candidates = new OidList();
   const kept = new OidList();
-  await marker.scanDeltaLinks(kept);
+  const orphanIds = new OidList();
+  await marker.scanDeltaLinks(kept, orphanIds);
   for (const b of kept) if (!marker.marked.has(b) && seen.add(b)) candidates.push(b);
+  // Live objects stored as deltas of dead ones: stored whole now, their deltas dropped below.
+  const orphans = await storeWhole(ctx, orphanIds, pacer);
   // Every object stored whole; those stored only as deltas came with the delta links above.
   for await (const keys of ctx.objects.wholeKeyBatches()) {
     for (const key of keys) if (!marker.marked.has(key, 5) && seen.add(key, 5)) candidates.push(key, 5);
@@ -282,13 +287,18 @@ async function sweepObjects(ctx: RepoContext, state: SweepState, waitMs: number)
         if (keep.has(oid)) held.push(oid);
         else dead.push(oid);
       }
-      if (held.length > 0) {
-        // A pack being sent may send a held object as a delta: keep what it is rebuilt from.
+      // A pack being sent may send a held object, or an orphan it holds, as the delta it is
+      // stored as: keep what that is rebuilt from, as for orphans that could not be stored whole.
+      const pinnedOrphans = orphans.whole.filter((o) => keep.has(o));
+      const bound = [...held, ...orphans.stuck, ...pinnedOrphans];
+      if (bound.length > 0) {
         marker.recordFresh();
-        await marker.keepDeltaBases(held);
+        await marker.keepDeltaBases(bound);
         dead = dead.filter((oid) => !marker.has(oid));
       }
       pacer.check();
+      const loose = orphans.whole.filter((o) => !keep.has(o));
+      for (let i = 0; i < loose.length; i += 1000) await ctx.kv.batch(dropDeltaOps(ctx, loose.slice(i, i + 1000)));
       for (let i = 0; i < dead.length; i += 1000) {
         await ctx.objects.delete(dead.slice(i, i + 1000));
         await pacer.tick();
@@ -300,8 +310,9 @@ async function sweepObjects(ctx: RepoContext, state: SweepState, waitMs: number)
       // ...and so are chunk streams no marker names (past their grace).
       await reclaimOrphanStreams(ctx.kv, ctx.poolId, streams.candidates);
       await sweepCompleted(ctx.kv, ctx.poolId, state);
-      // Objects held by a pack being sent are garbage once it ends: the next sweep looks again.
-      if (held.length > 0 || streams.young) await markSweepNeeded(ctx.kv, ctx.poolId);
+      // Objects held by a pack being sent are garbage once it ends (and orphans it held can be
+      // let go of their bases): the next sweep looks again.
+      if (held.length > 0 || pinnedOrphans.length > 0 || streams.young) await markSweepNeeded(ctx.kv, ctx.poolId);
       return dead.length;
     }),
   );

@@ -179,17 +179,20 @@ describe('object store layouts', () => {
     await engine.close();
   });
 
-  it('a sweep keeps the unreachable bases a kept delta needs', async () => {
+  it('a sweep stores whole a live object kept as a delta of a dead one, and lets the dead chain go', async () => {
     const { db, engine } = await open();
     const repo = await engine.createRepo('r');
     const internals = internalsOf(repo);
     const objects = internals.objects;
     const { oids, bodies } = await writeChain(db, objects.repoId, 8);
     // Only the fourth version is reachable (a tag names it); it is stored as a delta of the
-    // third, and so on.
+    // third, and so on: the three before it and the four after it are garbage.
     await internals.transact([{ ref: 'refs/tags/v4', oldOid: '0'.repeat(40) as Oid, newOid: oids[3]!, space: 'regular' }], 'api');
-    expect((await repo.sweep()).objects).toBe(4);
-    expect(await objects.has(oids)).toEqual([true, true, true, true, false, false, false, false]);
+    expect((await repo.sweep()).objects).toBe(7);
+    expect(await objects.has(oids)).toEqual([false, false, false, true, false, false, false, false]);
+    const forms = (await objects.forms([oids[3]!]))[0]!;
+    expect(forms.delta).toBeUndefined();
+    expect(forms.whole).toBeDefined();
     expect(Buffer.from((await objects.read(oids[3]!)).body).equals(Buffer.from(bodies[3]!))).toBe(true);
     await engine.close();
   });

@@ -275,7 +275,7 @@ describe('no keys outlive a deleted repository', () => {
 });
 
 describe('kept deltas', () => {
-  it('keeps the bases of live deltas (transitively), and removes dead deltas with their bases', async () => {
+  it('stores whole a live object kept as a delta of dead ones, and removes its dead chain and dead deltas with their bases', async () => {
     const db = new MemoryLevel();
     const engine = await openEngine({ db, commitDeltas: false });
     const repo = await engine.createRepo('d');
@@ -299,10 +299,13 @@ describe('kept deltas', () => {
       [base1, deadDelta].map((o) => ({ type: 'del' as const, key: objectKey(1, oidToBytes(o)) })),
       { keyEncoding: 'view' },
     );
-    // A repository never swept is walked.
-    expect(await engine.sweep()).toEqual({ refs: 0, objects: 2 });
-    expect(await objects.has([x, base2, deadBase])).toEqual([true, true, false]);
-    expect((await objects.getDeltas([x, base1, deadDelta])).map((d) => d !== undefined)).toEqual([true, true, false]);
+    // A repository never swept is walked: x is reachable, base1 and base2 are not.
+    expect(await engine.sweep()).toEqual({ refs: 0, objects: 4 });
+    expect(await objects.has([x, base1, base2, deadDelta, deadBase])).toEqual([true, false, false, false, false]);
+    expect((await objects.getDeltas([x])).map((d) => d !== undefined)).toEqual([false]);
+    expect(new TextDecoder().decode((await objects.read(x)).body)).toBe('live object');
+    // The next sweep (nothing changed) finds nothing to do.
+    expect((await engine.sweep()).objects).toBe(0);
     await engine.close();
   });
 });
