@@ -28,9 +28,9 @@ import type { ScratchFile } from '../platform/types.js';
 import { KeptEntries } from './kept-entries.js';
 import { Positions } from './pack-positions.js';
 import { type ScanLeft, scanDeltas, scanStore } from './pack-scan.js';
+import { THIN, WHOLE, byDepth, chainDepths } from './delta-order.js';
 
-/** Longest delta chain a pack carries (git's pack.depth default). */
-export const MAX_CHAIN = 50;
+export { MAX_CHAIN } from './delta-order.js';
 
 /** Options of `packBytes`. */
 export interface PackBytesOptions {
@@ -68,10 +68,6 @@ export interface PackBytesOptions {
    */
   clientBases?: ReadonlyMap<Oid, Oid>;
 }
-
-/** Marks in a plan's `base` array: the object goes out whole, or as a delta against a client's object. */
-const WHOLE = -1;
-const THIN = -2;
 
 /** Entries read per batch. */
 const BATCH = 512;
@@ -265,20 +261,10 @@ async function* batchesKeeping(
   for (let i = 0; i < n; i++) if (base[i] !== WHOLE) wasDelta[i] = 1;
   const depth = chainDepths(base);
   await kept.regroup(depth);
-  // Counting sort of what is left: objects whose chain was cut (whole now) first, then each depth.
-  const counts = new Int32Array(MAX_CHAIN + 2);
-  for (let i = 0; i < n; i++) if (wasDelta[i]) counts[depth[i]! + 1]!++;
-  for (let d = 1; d < counts.length; d++) counts[d]! += counts[d - 1]!;
-  const order = new Int32Array(counts[MAX_CHAIN + 1]!);
-  if (kept.spilled) {
-    // Within a depth any order will do: with entries in the scratch file, kept entries go in
-    // the order they were kept (`regroup` writes each depth's in that order, so each batch reads
-    // them back in a few reads: KeptEntries.prefetch), then the others.
-    for (const i of kept.keptOrder()) if (wasDelta[i]) order[counts[depth[i]!]!++] = i;
-    for (let i = 0; i < n; i++) if (wasDelta[i] && !kept.wasKept(i)) order[counts[depth[i]!]!++] = i;
-  } else {
-    for (let i = 0; i < n; i++) if (wasDelta[i]) order[counts[depth[i]!]!++] = i;
-  }
+  // Within a depth any order will do: with entries in the scratch file, kept entries go in the
+  // order they were kept (`regroup` writes each depth's in that order, so each batch reads them
+  // back in a few reads: KeptEntries.prefetch), then the others.
+  const order = kept.spilled ? byDepth(wasDelta, depth, kept.keptOrder(), (i) => kept.wasKept(i)) : byDepth(wasDelta, depth);
   for (let at = 0, size = BATCH; at < order.length; at += size, size = step) {
     // Usually every entry was kept: no database read at all. Past `keepDeltaBytes` and the
     // scratch file's `spillDeltaBytes`, one read per batch, not read ahead.
@@ -386,44 +372,6 @@ async function* readPositions(
   });
   onBatch?.(hexAt(ids, positions));
   yield* withStreams(objects, { entries, positions });
-}
-
-/** Chain depth of every object (0: whole; thin deltas 1); chains longer than MAX_CHAIN are cut in `base`. */
-function chainDepths(base: Int32Array): Uint8Array {
-  const n = base.length;
-  const depth = new Uint8Array(n);
-  const state = new Uint8Array(n); // 0 not seen, 1 on the current path, 2 done
-  const path: number[] = [];
-  for (let i = 0; i < n; i++) {
-    if (state[i] === 2) continue;
-    let cur = i;
-    for (;;) {
-      if (state[cur] === 2) break;
-      if (state[cur] === 1) {
-        // A cycle cannot come from real packs; the object closing it goes out whole.
-        base[cur] = WHOLE;
-        state[cur] = 2;
-        break;
-      }
-      state[cur] = 1;
-      path.push(cur);
-      if (base[cur]! < 0) break;
-      cur = base[cur]!;
-    }
-    while (path.length > 0) {
-      const j = path.pop()!;
-      if (state[j] === 2) continue;
-      const b = base[j]!;
-      let d = b === WHOLE ? 0 : b === THIN ? 1 : depth[b]! + 1;
-      if (d > MAX_CHAIN) {
-        base[j] = WHOLE;
-        d = 0;
-      }
-      depth[j] = d;
-      state[j] = 2;
-    }
-  }
-  return depth;
 }
 
 /**
