@@ -16,7 +16,9 @@
  * Which versions: those a push's new tip version arrived as a delta of (reverseTipDeltas's
  * pairs) and those API commits on an existing regular branch replaced (noted in memory), except
  * any a depth-1 clone of another branch of the pool sends (a branch made from `main` does not
- * drop main's versions); with more than MAX_TIPS branch tips, none. One the warmed tip still has
+ * drop main's versions); past MAX_TIPS branch tips, only the default branches' are walked (a
+ * repository with a branch per agent task would otherwise keep every version whole): a depth-1
+ * clone of another branch materializes a dropped version it sends, once. One the warmed tip still has
  * elsewhere (the same content at a second path) is materialized again by its next depth-1 pack
  * (pack-out.ts).
  */
@@ -85,7 +87,6 @@ async function dropAll(ctx: RepoContext, versions: readonly Oid[], tip: Oid | un
   }
   if (found.length === 0) return 0;
   const live = await liveTipObjects(ctx, tip);
-  if (live === undefined) return 0;
   const candidates = found.filter((m) => !live.has(m.oid));
   let dropped = 0;
   let bytes = 0;
@@ -117,20 +118,32 @@ async function dropAll(ctx: RepoContext, versions: readonly Oid[], tip: Oid | un
   return dropped;
 }
 
-/** Branch tips past which the pool's tips are not walked, and nothing is dropped. */
+/** Branch tips past which only the default branches' tips are walked. */
 const MAX_TIPS = 32;
 
 /**
  * What a depth-1 clone of any branch of the pool (every member's regular `refs/heads/`) sends,
  * but the tip being warmed (its versions were measured against it already: a push's pairs are
  * outside it, and an API commit replaced its versions in it): those keep their whole entries.
- * A repository with one branch walks nothing. Undefined past MAX_TIPS branch tips.
+ * A repository with one branch walks nothing. Past MAX_TIPS branch tips, walking them all at
+ * every warm-up would cost more than what it saves: only each member's default branch (what
+ * `HEAD` names, the one clones ask for unless told otherwise) is walked, for MAX_TIPS members at
+ * most; a depth-1 clone of another branch materializes what it sends without a whole entry
+ * (object-store.ts `materialize`), once.
  */
-async function liveTipObjects(ctx: RepoContext, tip: Oid | undefined): Promise<Set<Oid> | undefined> {
-  const wants = new Set<Oid>();
-  for (const refs of await ctx.poolRefs()) for (const [, v] of await refs.list('regular', 'refs/heads/')) wants.add(v.oid);
+async function liveTipObjects(ctx: RepoContext, tip: Oid | undefined): Promise<Set<Oid>> {
+  const stores = await ctx.poolRefs();
+  let wants = new Set<Oid>();
+  for (const refs of stores) for (const [, v] of await refs.list('regular', 'refs/heads/')) wants.add(v.oid);
   if (tip !== undefined) wants.delete(tip);
-  if (wants.size > MAX_TIPS) return undefined;
+  if (wants.size > MAX_TIPS) {
+    wants = new Set();
+    for (const refs of stores.slice(0, MAX_TIPS)) {
+      const head = await refs.head();
+      const v = head === undefined ? undefined : await refs.get(head);
+      if (v !== undefined && v.oid !== tip) wants.add(v.oid);
+    }
+  }
   if (wants.size === 0) return new Set();
   return new Set((await planObjects(ctx.objects, { wants: [...wants], depth: 1 })).oids);
 }

@@ -11,7 +11,8 @@ import { internalsOf } from '../../src/repo/internals.js';
 import { type Oid, hashObject, oidToBytes } from '../../src/object/oid.js';
 import { decodeStoredDelta } from '../../src/object/packed.js';
 import { deltaKey, objectKey } from '../../src/storage/keys.js';
-import { utf8 } from '../../src/platform/bytes.js';
+import { concat, utf8 } from '../../src/platform/bytes.js';
+import { readPackBytes } from '../../src/pack/pack-reader.js';
 
 const author = { name: 'A', email: 'a@example.com', timestamp: 1_700_000_000 };
 
@@ -97,6 +98,41 @@ describe('replaced versions', () => {
     expect(await forms(repo, id(a2))).toEqual([false, true]);
     // feature's tip has a[1] and b[1], main's a3 and b[0]: all keep their whole entries.
     for (const body of [a[1]!, b[1]!, a3, b[0]!]) expect((await forms(repo, id(body)))[0]).toBe(true);
+    await engine.close();
+  });
+
+  it('past 32 branches, keeps only what the default branch has, and another branch clones what went', async () => {
+    const engine = await openEngine({ db: new MemoryLevel(), packCache: { maxBytes: 0, warm: false } });
+    const repo = await engine.createRepo('agent');
+    const a = [0, 1, 2].map((k) => text(0, k));
+    const id = (body: Uint8Array) => hashObject('blob', body);
+    await repo.commit({ branch: 'main', message: 'one', author, changes: [{ path: 'a.txt', content: a[0]! }] });
+    await repo.commit({ branch: 'main', message: 'two', author, changes: [{ path: 'a.txt', content: a[1]! }] });
+    // A branch per agent task, each made from main (their tips have a[1]) with a file of its own.
+    for (let t = 0; t < 40; t++) {
+      await repo.commit({
+        branch: `task-${t}`,
+        baseBranch: 'main',
+        message: `task ${t}`,
+        author,
+        changes: [{ path: `task-${t}.txt`, content: text(100 + t, 0) }],
+      });
+    }
+    // main moves on: a[1], which every task branch still has, is replaced.
+    await repo.commit({ branch: 'main', message: 'three', author, changes: [{ path: 'a.txt', content: a[2]! }] });
+    await settle(repo, 'main', async () => !(await forms(repo, id(a[1]!)))[0]);
+    expect(await forms(repo, id(a[1]!))).toEqual([false, true]);
+    // One more task branch replaces main's current version on its own: main still has it, kept.
+    await repo.commit({ branch: 'task-40', baseBranch: 'main', message: 'made', author, changes: [{ path: 'task-40.txt', content: text(140, 0) }] });
+    await repo.commit({ branch: 'task-40', message: 'edit', author, changes: [{ path: 'a.txt', content: text(0, 3) }] });
+    for (let k = 0; k < 3; k++) await internalsOf(repo).warmClonePack(await repo.resolve('task-40'));
+    expect((await forms(repo, id(a[2]!)))[0]).toBe(true);
+    // A depth-1 clone of a task branch sends a[1] as it is, and stores it whole again on the way.
+    const parts: Uint8Array[] = [];
+    for await (const p of repo.packObjects({ wants: [await repo.resolve('task-7')], depth: 1 })) parts.push(p);
+    const sent = (await readPackBytes(concat(parts))).find((o) => o.oid === id(a[1]!));
+    expect(sent && Buffer.from(sent.body).equals(Buffer.from(a[1]!))).toBe(true);
+    expect((await forms(repo, id(a[1]!)))[0]).toBe(true);
     await engine.close();
   });
 });
