@@ -94,6 +94,21 @@ async function writeWhole(ctx: RepoContext, oids: Oid[], out: Orphans): Promise<
   for (const o of done) out.whole.push(o);
 }
 
+/**
+ * Under the gate: which orphans lose their delta (`loose`: stored whole, not pinned) and which
+ * keep it and so their base (`bound`: pinned by a pack being sent, which may send the delta;
+ * not stored whole by `storeWhole`; or whose whole entry went meanwhile, replaced-whole.ts
+ * dropping it as a replaced version's). `again`: some may be let go by the next sweep.
+ */
+export async function settleOrphans(ctx: RepoContext, orphans: Orphans, pinned: ReadonlySet<Oid>): Promise<{ loose: Oid[]; bound: Oid[]; again: boolean }> {
+  const pool = ctx.objects.repoId;
+  const free = orphans.whole.filter((o) => !pinned.has(o));
+  const whole = await ctx.kv.hasMany(free.map((o) => objectKey(pool, oidToBytes(o))));
+  const loose = free.filter((_, i) => whole[i]);
+  const bound = [...orphans.stuck, ...orphans.whole.filter((o) => pinned.has(o)), ...free.filter((_, i) => !whole[i])];
+  return { loose, bound, again: bound.length > orphans.stuck.length };
+}
+
 /** The deletes of the `D` entries of `oids` (each stored whole too). */
 export function dropDeltaOps(ctx: RepoContext, oids: readonly Oid[]): KvOp[] {
   return oids.map((o) => ({ type: 'del', key: deltaKey(ctx.objects.repoId, oidToBytes(o)) }));

@@ -34,7 +34,7 @@ import { oidFromBytes } from '../object/oid.js';
 import { TAG, repoRange } from '../storage/keys.js';
 import { type PinnedIds, type RemoteGuard, hexIds } from './sweep-leases.js';
 import { dropFullPacks } from './full-pack.js';
-import { dropDeltaOps, storeWhole } from './sweep-orphans.js';
+import { dropDeltaOps, settleOrphans, storeWhole } from './sweep-orphans.js';
 import { findOrphanStreams, reclaimOrphanStreams } from '../object/chunk-orphans.js';
 
 /** Writes in flight, packs being streamed, and the gate a running sweep closes. One per repository. */
@@ -287,17 +287,16 @@ async function sweepObjects(ctx: RepoContext, state: SweepState, waitMs: number)
         if (keep.has(oid)) held.push(oid);
         else dead.push(oid);
       }
-      // A pack being sent may send a held object, or an orphan it holds, as the delta it is
-      // stored as: keep what that is rebuilt from, as for orphans that could not be stored whole.
-      const pinnedOrphans = orphans.whole.filter((o) => keep.has(o));
-      const bound = [...held, ...orphans.stuck, ...pinnedOrphans];
+      // A pack being sent may send a held object as the delta it is stored as: keep what that is
+      // rebuilt from, as for orphans that keep their delta (sweep-orphans.ts `settleOrphans`).
+      const { loose, bound: boundOrphans, again } = await settleOrphans(ctx, orphans, keep);
+      const bound = [...held, ...boundOrphans];
       if (bound.length > 0) {
         marker.recordFresh();
         await marker.keepDeltaBases(bound);
         dead = dead.filter((oid) => !marker.has(oid));
       }
       pacer.check();
-      const loose = orphans.whole.filter((o) => !keep.has(o));
       for (let i = 0; i < loose.length; i += 1000) await ctx.kv.batch(dropDeltaOps(ctx, loose.slice(i, i + 1000)));
       for (let i = 0; i < dead.length; i += 1000) {
         await ctx.objects.delete(dead.slice(i, i + 1000));
@@ -312,7 +311,7 @@ async function sweepObjects(ctx: RepoContext, state: SweepState, waitMs: number)
       await sweepCompleted(ctx.kv, ctx.poolId, state);
       // Objects held by a pack being sent are garbage once it ends (and orphans it held can be
       // let go of their bases): the next sweep looks again.
-      if (held.length > 0 || pinnedOrphans.length > 0 || streams.young) await markSweepNeeded(ctx.kv, ctx.poolId);
+      if (held.length > 0 || again || streams.young) await markSweepNeeded(ctx.kv, ctx.poolId);
       return dead.length;
     }),
   );

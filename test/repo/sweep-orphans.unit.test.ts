@@ -141,4 +141,40 @@ describe('the sweep and live objects stored as deltas of dead ones', () => {
       await engine.close();
     }
   });
+
+  it('keeps the delta and its base of a survivor whose whole entry went before the gate closed', async () => {
+    const db = new MemoryLevel();
+    const engine = await openEngine({ db, packCache: { maxBytes: 0, warm: false } });
+    try {
+      const { dst, v1, v2, squash } = await rewritten(engine);
+      const internals = internalsOf(dst);
+      const pool = internals.objects.repoId;
+      const wholeKey = objectKey(pool, oidToBytes(v2));
+      const view = { keyEncoding: 'view', valueEncoding: 'view' } as const;
+      for (let k = 0; k < 3; k++) await internals.warmClonePack(squash as Oid);
+      await db.del(wholeKey, view); // v2 kept as its delta only, as a push stores it
+      await dst.deleteBranch('main');
+      // A write in flight holds the sweep's last phase back; meanwhile the whole entry the sweep
+      // gave v2 goes again (as replaced-whole.ts drops a replaced version's).
+      let release!: () => void;
+      const writing = internals.withWrite(() => new Promise<void>((r) => (release = r)));
+      const sweeping = engine.sweep({ waitMs: 10_000 });
+      for (const t = Date.now(); (await db.get(wholeKey, view)) === undefined && Date.now() - t < 5000; ) await new Promise((r) => setTimeout(r, 2));
+      expect(await db.get(wholeKey, view)).toBeDefined();
+      await db.del(wholeKey, view);
+      release();
+      await writing;
+      await sweeping;
+      const objects = internals.objects;
+      expect(await objects.has([v1, v2])).toEqual([true, true]);
+      expect((await objects.getDeltas([v2]))[0]?.base).toBe(v1);
+      expect(new TextDecoder().decode((await objects.read(v2)).body)).toBe(version(2));
+      // The next sweep stores it whole again and lets v1 go.
+      await engine.sweep({ waitMs: 10_000 });
+      expect(await objects.has([v1, v2])).toEqual([false, true]);
+      expect(new TextDecoder().decode((await objects.read(v2)).body)).toBe(version(2));
+    } finally {
+      await engine.close();
+    }
+  });
 });
