@@ -22,10 +22,13 @@ import type { Pacer } from './sweep-mark.js';
 
 /** Orphans looked up per database call. */
 const BATCH = 256;
-/** Most bytes of bodies resolved at once. */
-const BATCH_BYTES = 32 * 1024 * 1024;
-/** Objects larger than this keep their delta and its base (resolving one whole is not worth a sweep's memory). */
-const MAX_WHOLE = 64 * 1024 * 1024;
+/**
+ * Most bytes of bodies resolved and deflated between two turns of the event loop (deflating
+ * runs on it: 512 KiB at level 6 is about 15 milliseconds here).
+ */
+const BATCH_BYTES = 512 * 1024;
+/** Objects larger than this keep their delta and its base (one deflate of it would hold the event loop too long). */
+const MAX_WHOLE = 16 * 1024 * 1024;
 /** zlib level of the whole entries written (git's default, as materialize.ts). */
 const LEVEL = 6;
 
@@ -55,6 +58,7 @@ export async function storeWhole(ctx: RepoContext, orphans: OidList, pacer: Pace
       }
       if (group.length > 0 && bytes + size > BATCH_BYTES) {
         await writeWhole(ctx, group, out);
+        await pacer.tick();
         group = [];
         bytes = 0;
       }
