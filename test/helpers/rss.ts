@@ -35,3 +35,28 @@ export function sampleRss(pid: number, everyMs: number): { stop(): { growth: num
     },
   };
 }
+
+/** CPU time (user + system, clock ticks) the process has used. */
+function cpuTicks(pid: number): number {
+  const st = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
+  return Number(f[11]) + Number(f[12]);
+}
+
+/**
+ * Waits until `pid` has used no CPU for `quietMs` (its background work after a request is done),
+ * at most `maxMs`; a measurement of the next request then holds that request's memory alone.
+ */
+export async function quiet(pid: number, quietMs = 500, maxMs = 15_000): Promise<void> {
+  const end = Date.now() + maxMs;
+  let last = cpuTicks(pid);
+  let since = Date.now();
+  while (Date.now() < end && Date.now() - since < quietMs) {
+    await new Promise((r) => setTimeout(r, 50));
+    const now = cpuTicks(pid);
+    if (now !== last) {
+      last = now;
+      since = Date.now();
+    }
+  }
+}

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { adminApi, generatedAdminKey, startCli, type ServeProcess } from '../cli/cli-helpers.js';
 import { gitRunner } from '../helpers/git.js';
 import { tempDir } from '../helpers/tmp.js';
-import { sampleRss } from '../helpers/rss.js';
+import { quiet, sampleRss } from '../helpers/rss.js';
 
 const MiB = 1024 * 1024;
 const SIZE_MIB = Number(process.env.LEVEL_GIT_BIG_MIB ?? 256);
@@ -24,6 +24,8 @@ const PUSH_RSS_BOUND = 320 * MiB;
 const NDJSON_MIB = Number(process.env.LEVEL_GIT_NDJSON_MIB ?? 200);
 /** Without a declared size (a second pass reads the chunks back): anonymous memory only, the database's mapped files not counted (see the test). */
 const NDJSON_RSS_BOUND = 96 * MiB;
+/** The files route reading the file back: anonymous memory, once the commit's background work is done. */
+const READ_RSS_BOUND = 64 * MiB;
 /** Issue 13's target (+64 MiB), asserted as is on anonymous memory for a file that declares its size. */
 const NDJSON_DECLARED_RSS_BOUND = 64 * MiB;
 /** All of the RSS, mapped files included: measured +29 to +33 MiB (+26 to +29 anonymous); LevelDB's compaction maps files the engine does not control, so the bound leaves room. */
@@ -171,7 +173,9 @@ describe(`an NDJSON commit of a ${NDJSON_MIB} MiB file`, () => {
     };
     expect(tree.entries.find((e) => e.path === 'big.bin')?.sha).toBe(r.value.blob);
 
-    // The files route inflates the chunks piece by piece as the client reads.
+    // The files route inflates the chunks piece by piece as the client reads. Measured once the
+    // commit's background work (the branch's warm-up) is done: the route's memory alone.
+    await quiet(server.child.pid!);
     const read = await measured(async () => {
       const res = await fetch(`${server.url}/api/v1/repos/nd/files/big.bin`, { headers: { 'x-api-key': adminKey } });
       const hash = createHash('sha1');
@@ -187,7 +191,8 @@ describe(`an NDJSON commit of a ${NDJSON_MIB} MiB file`, () => {
       `files route read of ${NDJSON_MIB} MiB: ${(read.ms / 1000).toFixed(1)} s, server RSS +${Math.round(read.growth / MiB)} MiB (anonymous +${Math.round(read.anonGrowth / MiB)} MiB)`,
     );
     expect(read.value).toEqual({ n: NDJSON_MIB * MiB, sha: r.value.blob });
-    expect(read.anonGrowth).toBeLessThan(NDJSON_RSS_BOUND);
+    // +17 to +26 MiB measured alone (+69 to +100 MiB while the warm-up still ran beside it).
+    expect(read.anonGrowth).toBeLessThan(READ_RSS_BOUND);
   }, 900_000);
 
   it('with a declared size: one pass (hashed and deflated as the bytes arrive), total RSS within the target', async () => {
