@@ -34,9 +34,9 @@ const BATCH = 256;
 const LEVEL = 6;
 
 /**
- * Below this many candidate pairs (an agent's push of a few files), nothing is reversed: a pair's
- * older version may still be in another branch's tip, and once reversed it keeps this tip's
- * version alive as its base after this branch is gone (see docs/storage.md).
+ * Below this many candidate pairs (an agent's push of a few files), nothing is reversed: each
+ * reversal closes the sweep gate, and reversing every push's pairs stored nothing less on 300
+ * agent turns (docs/storage.md, "Why not every push, nor API commits").
  */
 const MIN_REVERSALS = 64;
 

@@ -139,8 +139,7 @@ async function liveTipObjects(ctx: RepoContext, tip: Oid | undefined): Promise<S
   if (wants.size > MAX_TIPS) {
     wants = new Set();
     for (const refs of stores.slice(0, MAX_TIPS)) {
-      const head = await refs.head();
-      const v = head === undefined ? undefined : await refs.get(head);
+      const v = await refs.get('HEAD');
       if (v !== undefined && v.oid !== tip) wants.add(v.oid);
     }
   }
