@@ -25,6 +25,19 @@ function version(edit: number): string {
   return Array.from({ length: 300 }, (_, i) => (i === edit ? `line ${i}, edited` : `line ${i} of a long file that stays the same`)).join('\n');
 }
 
+const view = { keyEncoding: 'view', valueEncoding: 'view' } as const;
+
+/** Runs `fn` with an engine over a fresh memory database (pack cache off), closed after. */
+async function withEngine(fn: (engine: Engine, db: MemoryLevel) => Promise<void>): Promise<void> {
+  const db = new MemoryLevel();
+  const engine = await openEngine({ db, packCache: { maxBytes: 0, warm: false } });
+  try {
+    await fn(engine, db);
+  } finally {
+    await engine.close();
+  }
+}
+
 async function storedIds(repo: Repository): Promise<Set<Oid>> {
   const out = new Set<Oid>();
   for await (const o of internalsOf(repo).objects.allOids()) out.add(o);
@@ -59,9 +72,8 @@ async function rewritten(engine: Engine): Promise<{ dst: Repository; v1: Oid; v2
 }
 
 describe('the sweep and live objects stored as deltas of dead ones', () => {
-  it('stores the survivor whole and lets the rewritten history go, its delta bases included', async () => {
-    const engine = await openEngine({ db: new MemoryLevel(), packCache: { maxBytes: 0, warm: false } });
-    try {
+  it('stores the survivor whole and lets the rewritten history go, its delta bases included', () =>
+    withEngine(async (engine) => {
       const { dst, v1, v2, squash } = await rewritten(engine);
       await dst.deleteBranch('main');
       expect((await engine.sweep()).objects).toBeGreaterThanOrEqual(3); // two commits, their tree, v1
@@ -75,14 +87,10 @@ describe('the sweep and live objects stored as deltas of dead ones', () => {
       const parts: Uint8Array[] = [];
       for await (const p of dst.packObjects({ wants: [squash] })) parts.push(p);
       expect((await readPackBytes(concat(parts))).map((o) => o.oid).sort()).toEqual([...(await storedIds(dst))].sort());
-    } finally {
-      await engine.close();
-    }
-  });
+    }));
 
-  it('keeps the base while a pack being sent holds the survivor, and lets it go at the next sweep', async () => {
-    const engine = await openEngine({ db: new MemoryLevel(), packCache: { maxBytes: 0, warm: false } });
-    try {
+  it('keeps the base while a pack being sent holds the survivor, and lets it go at the next sweep', () =>
+    withEngine(async (engine) => {
       const { dst, v1, v2, squash } = await rewritten(engine);
       const objects = internalsOf(dst).objects;
       const tree = (await objects.commit(squash as Oid)).tree;
@@ -101,15 +109,10 @@ describe('the sweep and live objects stored as deltas of dead ones', () => {
       expect(await objects.has([v1, v2])).toEqual([false, true]);
       expect(await objects.getDeltas([v2])).toEqual([undefined]);
       expect(new TextDecoder().decode((await objects.read(v2)).body)).toBe(version(2));
-    } finally {
-      await engine.close();
-    }
-  });
+    }));
 
-  it('gives a survivor the reach record of the chain it ended, less its depth', async () => {
-    const db = new MemoryLevel();
-    const engine = await openEngine({ db, packCache: { maxBytes: 0, warm: false } });
-    try {
+  it('gives a survivor the reach record of the chain it ended, less its depth', () =>
+    withEngine(async (engine, db) => {
       const repo = await engine.createRepo('r');
       const internals = internalsOf(repo);
       const pool = internals.objects.repoId;
@@ -124,33 +127,27 @@ describe('the sweep and live objects stored as deltas of dead ones', () => {
       ops.push({ key: reachKey(pool, oidToBytes(oids[0]!)), value: Uint8Array.of(19) }, { key: reachKey(pool), value: Uint8Array.of(1) });
       await db.batch(
         ops.map((o) => ({ type: 'put' as const, ...o })),
-        { keyEncoding: 'view', valueEncoding: 'view' },
+        view,
       );
       // Only v5 and v15 are reachable (tags): both are stored whole, everything else goes.
       for (const i of [5, 15]) await internals.transact([{ ref: `refs/tags/v${i}`, oldOid: '0'.repeat(40) as Oid, newOid: oids[i]!, space: 'regular' }], 'api');
       expect((await repo.sweep()).objects).toBe(18);
       expect(await internals.objects.has(oids)).toEqual(oids.map((_, i) => i === 5 || i === 15));
       expect(await internals.objects.getDeltas([oids[5]!, oids[15]!])).toEqual([undefined, undefined]);
-      const reach = async (i: number) => decodeReach(await db.get(reachKey(pool, oidToBytes(oids[i]!)), { keyEncoding: 'view', valueEncoding: 'view' }));
+      const reach = async (i: number) => decodeReach(await db.get(reachKey(pool, oidToBytes(oids[i]!)), view));
       // v5 was 5 links from v0: chains through it were at most 19 - 5 long; v15's bound (4) is under the records' floor.
       expect(await reach(5)).toBe(14);
-      expect(await db.get(reachKey(pool, oidToBytes(oids[15]!)), { keyEncoding: 'view', valueEncoding: 'view' })).toBeUndefined();
-      expect(await db.get(reachKey(pool, oidToBytes(oids[0]!)), { keyEncoding: 'view', valueEncoding: 'view' })).toBeUndefined();
+      expect(await db.get(reachKey(pool, oidToBytes(oids[15]!)), view)).toBeUndefined();
+      expect(await db.get(reachKey(pool, oidToBytes(oids[0]!)), view)).toBeUndefined();
       for (const i of [5, 15]) expect(new TextDecoder().decode((await internals.objects.read(oids[i]!)).body)).toBe(version(i));
-    } finally {
-      await engine.close();
-    }
-  });
+    }));
 
-  it('keeps the delta and its base of a survivor whose whole entry went before the gate closed', async () => {
-    const db = new MemoryLevel();
-    const engine = await openEngine({ db, packCache: { maxBytes: 0, warm: false } });
-    try {
+  it('keeps the delta and its base of a survivor whose whole entry went before the gate closed', () =>
+    withEngine(async (engine, db) => {
       const { dst, v1, v2, squash } = await rewritten(engine);
       const internals = internalsOf(dst);
       const pool = internals.objects.repoId;
       const wholeKey = objectKey(pool, oidToBytes(v2));
-      const view = { keyEncoding: 'view', valueEncoding: 'view' } as const;
       for (let k = 0; k < 3; k++) await internals.warmClonePack(squash as Oid);
       await db.del(wholeKey, view); // v2 kept as its delta only, as a push stores it
       await dst.deleteBranch('main');
@@ -173,8 +170,5 @@ describe('the sweep and live objects stored as deltas of dead ones', () => {
       await engine.sweep({ waitMs: 10_000 });
       expect(await objects.has([v1, v2])).toEqual([false, true]);
       expect(new TextDecoder().decode((await objects.read(v2)).body)).toBe(version(2));
-    } finally {
-      await engine.close();
-    }
-  });
+    }));
 });
