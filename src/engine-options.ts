@@ -49,6 +49,13 @@ export interface EngineOptions extends RemoteEngineOptions {
   commitDeltas?: Partial<CommitDeltaLimits> | false;
   /** How long `sweep` waits per repository for a moment with no write in flight before skipping its object phase. Default 10 s. */
   sweepWaitMs?: number;
+  /**
+   * The sweep's mark records (docs/storage.md, "Mark records"): the ids of every object the
+   * regular refs reach, stored by a sweep once they number `minObjects` (default 50,000), so the
+   * next sweep (an ephemeral ref expired) walks only what changed since. `false`: none are
+   * written or used (20 bytes per object saved; each sweep walks the whole history).
+   */
+  sweepMarkRecords?: { minObjects?: number } | false;
   /** Runs after refs moved. Errors are ignored. */
   afterRefUpdate?: (event: RefUpdateEvent) => void | Promise<void>;
   /**

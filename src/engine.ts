@@ -189,6 +189,7 @@ export class Engine {
       afterRefUpdate: o.afterRefUpdate,
       guard: this.#guardOf(poolId),
       sweepWaitMs: o.sweepWaitMs,
+      sweepMarkRecords: o.sweepMarkRecords,
       commitDeltas: o.commitDeltas === false ? false : { ...DEFAULT_COMMIT_DELTA_LIMITS, ...o.commitDeltas },
       repoId: record.id,
       poolId,

@@ -63,6 +63,8 @@ export interface RepoContext {
   commitDeltas?: CommitDeltaLimits | false;
   /** How long a sweep waits for a moment with no write in flight before it skips the object phase. */
   sweepWaitMs?: number;
+  /** The sweep's mark records (sweep-record.ts): the fewest objects to keep one, or false for none. Default on. */
+  sweepMarkRecords?: { minObjects?: number } | false;
   /** The smart-HTTP client of `fetchFrom`/`pushTo` (src/remote/, from the engine). */
   remotes?: RemoteService;
   /** Writes joining a ref move's batch (the webhook outbox, src/webhooks/), decided under the lock. */

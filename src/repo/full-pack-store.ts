@@ -7,6 +7,7 @@
  *   0x03 series(8)         -> (empty) the series exists: found and collected when no record names it
  *   0x04 tips(20)          -> clone-plan record (JSON, same shape, `bytes` 0): a series of ids only (clone-plan.ts)
  *   0x05 tips(20)          -> depth-1 plan record (the same, plus its shallow boundary: depth1-plan.ts)
+ *   0x06 tips(20)          -> mark record (the same shape, `bytes` 0): every object the tips reach, as the sweep marked them (sweep-record.ts)
  *
  * A series only grows at its end: a record is a prefix of its series (its `count` ids, its
  * `bytes` bytes), so several records may share one series, and appending to it (rewriting the
@@ -34,15 +35,21 @@ const IDS = 0x02;
 const SERIES = 0x03;
 const PLAN = 0x04;
 const DEPTH1 = 0x05;
+const MARK = 0x06;
 
-/** Which records: full-clone packs (entries and ids), clone plans (ids only, clone-plan.ts) or depth-1 plans (depth1-plan.ts). */
-export type RecordKind = 'pack' | 'plan' | 'depth1';
+/**
+ * Which records: full-clone packs (entries and ids), clone plans (ids only, clone-plan.ts),
+ * depth-1 plans (depth1-plan.ts) or the sweep's mark records (ids only, sweep-record.ts).
+ */
+export type RecordKind = 'pack' | 'plan' | 'depth1' | 'mark';
 
 /** Every kind (a series named by a record of any kind is kept). */
-const KINDS: readonly RecordKind[] = ['pack', 'plan', 'depth1'];
+const KINDS: readonly RecordKind[] = ['pack', 'plan', 'depth1', 'mark'];
+
+const TAGS: Record<RecordKind, number> = { pack: RECORD, plan: PLAN, depth1: DEPTH1, mark: MARK };
 
 function recordTag(kind: RecordKind): number {
-  return kind === 'pack' ? RECORD : kind === 'plan' ? PLAN : DEPTH1;
+  return TAGS[kind];
 }
 
 /** A stored full-clone pack: exactly the objects reachable from `tips`, each once. */
@@ -299,15 +306,21 @@ export class SeriesWriter {
   /** Appends object ids (pack order). */
   async ids(oids: readonly Oid[]): Promise<void> {
     for (const o of oids) {
-      this.#ids.set(oidToBytes(o), this.#idsUsed);
-      this.#idsUsed += 20;
-      if (this.#idsUsed === this.#ids.length) {
-        await this.#kv.batch([{ type: 'put', key: seqKey(this.#poolId, IDS, this.series, this.#count / IDS_PER_CHUNK), value: this.#ids }]);
-        this.#count += IDS_PER_CHUNK;
-        this.#ids = new Uint8Array(IDS_PER_CHUNK * 20);
-        this.#idsUsed = 0;
-      }
+      const full = this.rawId(oidToBytes(o));
+      if (full !== undefined) await full;
     }
+  }
+
+  /** Appends the raw id at `buf[off..off+20]`; the write of a chunk it filled, to await before the next. */
+  rawId(buf: Uint8Array, off = 0): Promise<void> | undefined {
+    this.#ids.set(buf.subarray(off, off + 20), this.#idsUsed);
+    this.#idsUsed += 20;
+    if (this.#idsUsed < this.#ids.length) return undefined;
+    const done = this.#kv.batch([{ type: 'put', key: seqKey(this.#poolId, IDS, this.series, this.#count / IDS_PER_CHUNK), value: this.#ids }]);
+    this.#count += IDS_PER_CHUNK;
+    this.#ids = new Uint8Array(IDS_PER_CHUNK * 20);
+    this.#idsUsed = 0;
+    return done;
   }
 
   /** Writes the partial chunks and the record of `kind` of `tips` (with `extra` fields of its kind) in one batch; returns the record. */

@@ -216,12 +216,12 @@ export function ensureRecord(
   });
 }
 
-function sameTips(a: FullPackRecord, b: FullPackRecord): boolean {
+export function sameTips(a: Pick<FullPackRecord, 'tips'>, b: Pick<FullPackRecord, 'tips'>): boolean {
   return a.tips.length === b.tips.length && a.tips.every((t, i) => t === b.tips[i]);
 }
 
 /** The largest stored record every tip of which the new tips reach (its objects are then all wanted). */
-async function pickBase(ctx: RepoContext, records: FullPackRecord[], tips: Oid[], commits: (Oid | null)[]): Promise<FullPackRecord | undefined> {
+export async function pickBase(ctx: RepoContext, records: FullPackRecord[], tips: Oid[], commits: (Oid | null)[]): Promise<FullPackRecord | undefined> {
   const tipSet = new Set(tips);
   const heads = commits.filter((c): c is Oid => c !== null);
   const known = new Map<Oid, boolean>();

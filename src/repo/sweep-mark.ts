@@ -9,7 +9,9 @@
  * (`scanDeltaLinks` lists them; sweep-orphans.ts), so what only old versions needed can go.
  * Only where that cannot be done (a pack being sent holds the object, objects written while
  * the sweep ran) is the base of a kept delta kept live too (`keepDeltaBases`, `followDeltas`:
- * transitively, with everything it reaches). The loop yields to the event loop every few milliseconds and
+ * transitively, with everything it reaches). A sweep may start from ids known marked with all
+ * they reach (`premark`, a mark record: sweep-record.ts) and list what a walk adds (`journal`).
+ * The loop yields to the event loop every few milliseconds and
  * stops at the first check after its AbortSignal fires.
  */
 import { NotFoundError } from '../errors.js';
@@ -89,15 +91,20 @@ export class Marker {
    * rebuild alone is passed over: its base is kept by the delta follow-up (`followDeltas`,
    * `scanDeltaLinks`), as any marked delta's.
    */
-  readonly #treeScan = new RawTrees(this.marked, () => {});
+  readonly #treeScan = new RawTrees(this.marked, () => void (this.#incomplete = true));
   /** An entry of a scanned tree not marked before (RawTrees marks it once this returns true). */
   readonly #entry: RawVisit = (body, at, tree) => {
     this.#fresh?.push(body, at);
+    this.#journal?.push(body, at);
     if (tree) this.#trees.push(body, at);
     return true;
   };
   /** Objects marked since the last delta follow-up (their kept deltas' bases are live too). */
   #fresh: OidList | undefined;
+  /** Objects marked while a journal is kept (`journal`). */
+  #journal: OidList | undefined;
+  /** Set when a tip was missing or a tree could not be read: what was marked is not all the tips reach. */
+  #incomplete = false;
   /** Tips: a missing tip is skipped (a ref to nothing), a missing object below one is an error. */
   readonly #tips = new Set<Oid>();
   readonly #id = new Uint8Array(20);
@@ -114,10 +121,36 @@ export class Marker {
     this.#fresh ??= new OidList();
   }
 
+  /**
+   * From now on, until `endJournal`, lists every newly marked id in the list returned (so what
+   * a set of tips brought can be stored: sweep-record.ts).
+   */
+  journal(): OidList {
+    this.#journal = new OidList();
+    this.#incomplete = false;
+    return this.#journal;
+  }
+
+  /** Stops the journal; false when what it listed may miss objects (a tip was missing, or a tree could not be read). */
+  endJournal(): boolean {
+    this.#journal = undefined;
+    return !this.#incomplete;
+  }
+
+  /**
+   * Takes the raw ids of `ids` (20 bytes each) as marked, without reading them: ids of objects
+   * known to be reachable *with everything they reach* (a mark record: sweep-record.ts). The walk
+   * stops at them.
+   */
+  premark(ids: Uint8Array): void {
+    for (let off = 0; off + 20 <= ids.length; off += 20) this.marked.add(ids, off);
+  }
+
   /** Marks an id; `read` 1: its body is read (a commit, tag or tip), 2: a tree, read in tree batches. */
   #mark(buf: Uint8Array, off: number, read: 0 | 1 | 2): void {
     if (!this.marked.add(buf, off)) return;
     this.#fresh?.push(buf, off);
+    this.#journal?.push(buf, off);
     if (read === 1) this.#toRead.push(buf, off);
     else if (read === 2) this.#trees.push(buf, off);
   }
@@ -168,8 +201,10 @@ export class Marker {
           if (raw.type === 'tree') this.#treeScan.scan(oids[i]!, raw.body, this.#entry);
           else if (raw.type !== 'blob') this.#scan(raw.type, raw.body);
         } else if (!this.#tips.has(oids[i]!) && (await this.#objects.getDeltas([oids[i]!]))[0] === undefined) {
-          // Kept only as a delta that this store cannot rebuild alone: `followDeltas` keeps its base.
           throw new NotFoundError('ERR_OBJECT_NOT_FOUND', `object ${oids[i]} is reachable but missing`, { details: { oid: oids[i] } });
+        } else {
+          // A tip to nothing, or kept only as a delta that this store cannot rebuild alone (`followDeltas` keeps its base).
+          this.#incomplete = true;
         }
       }
       this.reads += batch.length;

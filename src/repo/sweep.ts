@@ -2,7 +2,9 @@
  * Object garbage collection, run only when something may have become unreachable (a marker of
  * sweep-state.ts, or a repository never swept), in three phases:
  *   1. mark, with writes going on: every object reachable from the refs as they are now
- *      (sweep-mark.ts: compact sets, bounded slices of work, abortable);
+ *      (sweep-mark.ts: compact sets, bounded slices of work, abortable), the regular refs' part
+ *      from their mark record when they reach it (sweep-record.ts: after an ephemeral ref
+ *      expired, only what changed since the last sweep is walked);
  *   2. list, still with writes going on: the stored objects (whole entries and kept deltas)
  *      that phase 1 did not mark are the candidates; a marked object stored as a delta of an
  *      unmarked one (an orphan) gets a whole entry (sweep-orphans.ts);
@@ -36,6 +38,7 @@ import { type PinnedIds, type RemoteGuard, hexIds } from './sweep-leases.js';
 import { dropFullPacks } from './full-pack.js';
 import { dropDeltaOps, settleOrphans, storeWhole } from './sweep-orphans.js';
 import { findOrphanStreams, reclaimOrphanStreams } from '../object/chunk-orphans.js';
+import { dropMarkRecords, markRegularTips } from './sweep-record.js';
 
 /** Writes in flight, packs being streamed, and the gate a running sweep closes. One per repository. */
 export class SweepGuard {
@@ -216,14 +219,43 @@ export interface SweepResult {
   busy?: true;
 }
 
-/** Tips of both ref spaces of every member of the repository's object pool (a fork's refs keep the source's objects), and the parents shallow fetches left out (tips that may be missing: shallow.ts). */
-async function tips(ctx: RepoContext): Promise<Oid[]> {
-  const out: Oid[] = [];
+/**
+ * Tips of both ref spaces of every member of the repository's object pool (a fork's refs keep
+ * the source's objects), and the parents shallow fetches left out (tips that may be missing:
+ * shallow.ts).
+ */
+async function tipSets(ctx: RepoContext): Promise<{ regular: Oid[]; ephemeral: Oid[]; shallow: Oid[] }> {
+  const regular: Oid[] = [];
+  const ephemeral: Oid[] = [];
   for (const refs of await ctx.poolRefs()) {
-    for (const [, v] of [...(await refs.list('regular')), ...(await refs.list('ephemeral'))]) out.push(v.oid);
+    for (const [, v] of await refs.list('regular')) regular.push(v.oid);
+    for (const [, v] of await refs.list('ephemeral')) ephemeral.push(v.oid);
   }
-  for (const oid of await shallowParents(ctx.kv, ctx.poolId)) out.push(oid);
-  return out;
+  return { regular, ephemeral, shallow: await shallowParents(ctx.kv, ctx.poolId) };
+}
+
+/** Every tip of `tipSets`. */
+async function tips(ctx: RepoContext): Promise<Oid[]> {
+  const { regular, ephemeral, shallow } = await tipSets(ctx);
+  return [...regular, ...ephemeral, ...shallow];
+}
+
+/**
+ * Phase 1: marks what every tip reaches. The regular refs' part from their mark record
+ * (sweep-record.ts) when the pool has no shallow boundary; then the rest.
+ */
+async function markAll(ctx: RepoContext, pacer: Pacer): Promise<Marker> {
+  const { regular, ephemeral, shallow } = await tipSets(ctx);
+  const records = ctx.sweepMarkRecords;
+  if (shallow.length > 0 || records === false) {
+    await dropMarkRecords(ctx);
+    const marker = new Marker(ctx.objects, pacer);
+    await marker.markFrom([...regular, ...ephemeral, ...shallow]);
+    return marker;
+  }
+  const marker = await markRegularTips(ctx, pacer, regular, records?.minObjects);
+  await marker.markFrom(ephemeral);
+  return marker;
 }
 
 /** Runs `fn` holding the ref locks of every member of the pool (in id order, the only place that takes more than one). */
@@ -256,8 +288,7 @@ export function sweepRepository(core: RepoCore, waitMs: number): Promise<SweepRe
 /** The three object phases; undefined when the repository stayed busy past `waitMs` (nothing deleted). */
 async function sweepObjects(ctx: RepoContext, state: SweepState, waitMs: number): Promise<number | undefined> {
   const pacer = new Pacer(ctx.guard.signal);
-  const marker = new Marker(ctx.objects, pacer);
-  await marker.markFrom(await tips(ctx));
+  const marker = await markAll(ctx, pacer);
   const seen = new OidSet();
   const candidates = new OidList();
   const kept = new OidList();

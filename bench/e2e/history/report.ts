@@ -128,6 +128,13 @@ export function historyRows(h: HistoryReport): { rows: Row[]; failures: string[]
   add(`sweep of the stored history: time (${walkNote})`, [swFail ?? secs(sw?.ms), secs(walk?.ms), '–'], ratio(sw?.ms ?? undefined, walk?.ms ?? undefined));
   add('sweep: CPU', [swFail ?? secs(sw?.cpuMs), secs(walk?.cpuMs), '–'], ratio(sw?.cpuMs ?? undefined, walk?.cpuMs ?? undefined));
   add('sweep: peak RSS', [swFail ?? mib(sw?.peakRssKb), mib(walk?.peakRssKb), '–'], ratio(sw?.peakRssKb ?? undefined, walk?.peakRssKb ?? undefined));
+  // What an agent platform pays each interval: the sweep after one ephemeral commit expired (from the mark record).
+  const again = sw?.again;
+  add(
+    `sweep after an ephemeral branch expired: time / CPU (objects removed)`,
+    [swFail ?? (again ? `${secs(again.ms)} / ${secs(again.cpuMs)} (${again.objects})` : '–'), secs(walk?.ms), '–'],
+    ratio(again?.ms, walk?.ms ?? undefined),
+  );
   return { rows, failures: [...failures] };
 }
 

@@ -3,14 +3,57 @@
  * can bound it (timeout, heap limit) and read its cost: wall time, CPU (this process, all
  * threads) and peak RSS of the sweep alone (VmHWM reset after the engine opened).
  *
+ * Then the sweep an agent platform pays every interval: one commit on an ephemeral branch of
+ * the first repository, made through the API, expires, and the next sweep removes it (`again`:
+ * time, CPU, refs and objects removed).
+ *
  * usage: node [--max-old-space-size=N] --import tsx bench/e2e/history/sweep-main.ts --data <dir>
- * Prints one JSON line: {"openMs","ms","cpuMs","peakRssKb","refs","objects"} or {"error"}.
+ * Prints one JSON line: {"openMs","ms","cpuMs","peakRssKb","refs","objects","again"} or {"error"}.
  */
 import { readPeakRssKb, resetPeakRss } from '../../shared/proc.js';
 
+interface Repo {
+  commit(o: {
+    branch: string;
+    baseBranch: string;
+    space: 'ephemeral';
+    ttlSeconds: number;
+    message: string;
+    author: { name: string; email: string };
+    changes: { path: string; content: string }[];
+  }): Promise<{ sha: string }>;
+  refs: { head(): Promise<string | undefined> };
+}
+
 interface Engine {
   sweep(o?: { waitMs?: number }): Promise<{ refs: number; objects: number; busy?: number; failed?: number; errors?: { repo: string; error: unknown }[] }>;
+  listRepos(): Promise<{ name: string }[]>;
+  getRepo(name: string): Promise<Repo>;
   close(): Promise<void>;
+}
+
+/** An ephemeral commit on the first repository's default branch, expired, then swept. */
+async function sweepAfterExpiry(engine: Engine): Promise<{ ms: number; cpuMs: number; refs: number; objects: number }> {
+  const [info] = await engine.listRepos();
+  if (info === undefined) throw new Error('no repository');
+  const repo = await engine.getRepo(info.name);
+  const head = (await repo.refs.head()) ?? 'refs/heads/main';
+  await repo.commit({
+    branch: 'bench-sandbox',
+    baseBranch: head.replace(/^refs\/heads\//, ''),
+    space: 'ephemeral',
+    ttlSeconds: 1,
+    message: 'an agent turn',
+    author: { name: 'bench', email: 'bench@example.com' },
+    changes: [{ path: 'bench-sandbox.txt', content: `turn at ${Date.now()}\n` }],
+  });
+  await new Promise((r) => setTimeout(r, 1100));
+  const cpu0 = process.cpuUsage();
+  const t = performance.now();
+  const r = await engine.sweep({ waitMs: 1000 });
+  const ms = performance.now() - t;
+  const cpu = process.cpuUsage(cpu0);
+  return { ms, cpuMs: (cpu.user + cpu.system) / 1000, refs: r.refs, objects: r.objects };
 }
 
 async function main(): Promise<void> {
@@ -30,6 +73,7 @@ async function main(): Promise<void> {
   const ms = performance.now() - t1;
   const cpu = process.cpuUsage(cpu0);
   const peakRssKb = readPeakRssKb(process.pid);
+  const again = await sweepAfterExpiry(engine);
   await engine.close();
   const failed = r.errors?.map((e) => `${e.repo}: ${String((e.error as Error)?.message ?? e.error)}`).join('; ');
   console.log(
@@ -40,6 +84,7 @@ async function main(): Promise<void> {
       peakRssKb,
       refs: r.refs,
       objects: r.objects,
+      again,
       ...(r.busy ? { busy: r.busy } : {}),
       ...(failed ? { error: failed } : {}),
     }),

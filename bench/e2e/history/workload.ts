@@ -47,6 +47,8 @@ export interface SweepCost {
   cpuMs: number | null;
   peakRssKb: number | null;
   objects?: number;
+  /** The next sweep, after an ephemeral commit expired (sweep-main.ts). */
+  again?: { ms: number; cpuMs: number; refs: number; objects: number };
   error?: string;
 }
 
@@ -489,7 +491,7 @@ export async function runHistory(o: BenchOptions, log: Log, work: string, clones
         },
       );
       const last = r.stdout.trim().split('\n').pop() ?? '';
-      let parsed: { ms?: number; cpuMs?: number; peakRssKb?: number; objects?: number; error?: string } = {};
+      let parsed: { ms?: number; cpuMs?: number; peakRssKb?: number; objects?: number; again?: SweepCost['again']; error?: string } = {};
       try {
         parsed = JSON.parse(last) as typeof parsed;
       } catch {
@@ -502,6 +504,7 @@ export async function runHistory(o: BenchOptions, log: Log, work: string, clones
         cpuMs: parsed.cpuMs ?? null,
         peakRssKb: parsed.peakRssKb ?? null,
         ...(parsed.objects !== undefined ? { objects: parsed.objects } : {}),
+        ...(parsed.again !== undefined ? { again: parsed.again } : {}),
         ...(parsed.error !== undefined ? { error: parsed.error } : {}),
       };
       log(
