@@ -27,7 +27,7 @@ import { NotFoundError } from '../errors.js';
 import type { Oid } from '../object/oid.js';
 import { oidToBytes } from '../object/oid.js';
 import type { RepoContext } from './context.js';
-import { type RecordBuilder, cloneTips, ensureRecord, fullPackOptions, isFullClone, recordOptions } from './full-pack.js';
+import { type RecordBuilder, cloneTips, ensureRecord, fullPackOptions, isFullClone, pickBase, recordOptions } from './full-pack.js';
 import { type FullPackRecord, type RecordKind, SeriesWriter, holdSeries, idsOf, listRecords, normalTips, readRecord, recordIds } from './full-pack-store.js';
 import { OidMap } from './oid-set.js';
 import { packBytes } from './pack-out.js';
@@ -183,35 +183,57 @@ function ensureClonePlan(ctx: RepoContext, tips: Oid[], minCommits: number, how:
  * Writes the plan of `tips`: `base`'s ids (in place when `base` ends its series, else copied
  * into a new one), then the fetch plan with `base`'s commits as haves minus those ids; or the
  * whole plan, in the planner's order. The old ids are scanned against a map of the new plan
- * (what changed: small), not gathered into a set of the whole history.
+ * (what changed: small), not gathered into a set of the whole history. Without a plan to extend,
+ * the sweep's mark record of the regular refs (sweep-record.ts: every object its tips reach)
+ * stands in for one when the tips reach all of its tips, always copied (the sweep appends to its
+ * series): the first full clone of a long history swept once does not walk it.
  */
 const buildPlan: RecordBuilder = async (ctx, tips, commits, base, records, walk) => {
   const { kv, poolId } = ctx;
-  const haves = base === undefined ? [] : base.commits.filter((c): c is Oid => c !== null);
-  const plan = (await planObjects(ctx.objects, { wants: tips, haves, ofsDelta: true, ...(walk ? { walk } : {}) })).oids;
-  const atEnd = base !== undefined && records.every((r) => r.series !== base.series || r.count <= base.count);
-  const writer = atEnd ? await SeriesWriter.after(kv, poolId, base) : await SeriesWriter.create(kv, poolId);
+  const mark = base === undefined ? await markBase(ctx, tips, commits) : undefined;
+  const from = base ?? mark;
+  const release = mark === undefined ? undefined : holdSeries(kv, poolId, mark.series);
+  const haves = from === undefined ? [] : from.commits.filter((c): c is Oid => c !== null);
   try {
-    let fresh = plan;
-    if (base !== undefined) {
-      const index = new OidMap(plan.length);
-      plan.forEach((o, i) => index.set(oidToBytes(o), 0, i));
-      const stored = new Uint8Array(plan.length);
-      for await (const ids of recordIds(kv, poolId, base)) {
-        for (let o = 0; o < ids.length; o += 20) {
-          const i = index.get(ids, o);
-          if (i >= 0) stored[i] = 1;
+    const plan = (await planObjects(ctx.objects, { wants: tips, haves, ofsDelta: true, ...(walk ? { walk } : {}) })).oids;
+    const atEnd = base !== undefined && records.every((r) => r.series !== base.series || r.count <= base.count);
+    const writer = atEnd ? await SeriesWriter.after(kv, poolId, base) : await SeriesWriter.create(kv, poolId);
+    try {
+      let fresh = plan;
+      if (from !== undefined) {
+        const index = new OidMap(plan.length);
+        plan.forEach((o, i) => index.set(oidToBytes(o), 0, i));
+        const stored = new Uint8Array(plan.length);
+        for await (const ids of recordIds(kv, poolId, from)) {
+          for (let o = 0; o < ids.length; o += 20) {
+            const i = index.get(ids, o);
+            if (i >= 0) stored[i] = 1;
+          }
+          if (!atEnd) await writer.ids(idsOf(ids));
         }
-        if (!atEnd) await writer.ids(idsOf(ids));
+        fresh = plan.filter((_, i) => stored[i] === 0);
       }
-      fresh = plan.filter((_, i) => stored[i] === 0);
+      await writer.ids(fresh);
+      ctx.assertLive();
+      const record = await writer.finish(tips, commits, 'plan');
+      if (ctx.packCache) ctx.packCache.stats[mark !== undefined ? 'planFromMark' : base === undefined ? 'planBuilt' : 'planExtended']++;
+      return record;
+    } finally {
+      writer.close();
     }
-    await writer.ids(fresh);
-    ctx.assertLive();
-    const record = await writer.finish(tips, commits, 'plan');
-    if (ctx.packCache) ctx.packCache.stats[base === undefined ? 'planBuilt' : 'planExtended']++;
-    return record;
   } finally {
-    writer.close();
+    release?.();
   }
 };
+
+/** The mark record every tip of which `tips` reach (its objects are then all wanted), if any. */
+async function markBase(ctx: RepoContext, tips: Oid[], commits: (Oid | null)[]): Promise<FullPackRecord | undefined> {
+  const marks = await listRecords(ctx.kv, ctx.poolId, 'mark');
+  if (marks.length === 0) return undefined;
+  try {
+    return await pickBase(ctx, marks, tips, commits);
+  } catch (err) {
+    if (err instanceof NotFoundError) return undefined;
+    throw err;
+  }
+}

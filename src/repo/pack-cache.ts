@@ -121,6 +121,8 @@ export class PackCache {
     planServed: 0,
     planBuilt: 0,
     planExtended: 0,
+    /** Clone plans built from the sweep's mark record (sweep-record.ts) instead of a walk of the history. */
+    planFromMark: 0,
     depth1Served: 0,
     depth1Built: 0,
   };

@@ -95,14 +95,14 @@ export class Marker {
   /** An entry of a scanned tree not marked before (RawTrees marks it once this returns true). */
   readonly #entry: RawVisit = (body, at, tree) => {
     this.#fresh?.push(body, at);
-    this.#journal?.push(body, at);
+    this.#journal?.[tree ? 1 : 2].push(body, at);
     if (tree) this.#trees.push(body, at);
     return true;
   };
   /** Objects marked since the last delta follow-up (their kept deltas' bases are live too). */
   #fresh: OidList | undefined;
-  /** Objects marked while a journal is kept (`journal`). */
-  #journal: OidList | undefined;
+  /** Objects marked while a journal is kept (`journal`): commits, tags and tips; trees; blobs. */
+  #journal: [OidList, OidList, OidList] | undefined;
   /** Set when a tip was missing or a tree could not be read: what was marked is not all the tips reach. */
   #incomplete = false;
   /** Tips: a missing tip is skipped (a ref to nothing), a missing object below one is an error. */
@@ -122,11 +122,12 @@ export class Marker {
   }
 
   /**
-   * From now on, until `endJournal`, lists every newly marked id in the list returned (so what
-   * a set of tips brought can be stored: sweep-record.ts).
+   * From now on, until `endJournal`, lists every newly marked id in the lists returned (so what
+   * a set of tips brought can be stored: sweep-record.ts): commits, tags and tips; trees; blobs,
+   * each in the order marked (a full clone's planner sends them in that order, walk.ts).
    */
-  journal(): OidList {
-    this.#journal = new OidList();
+  journal(): readonly [OidList, OidList, OidList] {
+    this.#journal = [new OidList(), new OidList(), new OidList()];
     this.#incomplete = false;
     return this.#journal;
   }
@@ -150,7 +151,7 @@ export class Marker {
   #mark(buf: Uint8Array, off: number, read: 0 | 1 | 2): void {
     if (!this.marked.add(buf, off)) return;
     this.#fresh?.push(buf, off);
-    this.#journal?.push(buf, off);
+    this.#journal?.[read === 2 ? 1 : read === 1 ? 0 : 2].push(buf, off);
     if (read === 1) this.#toRead.push(buf, off);
     else if (read === 2) this.#trees.push(buf, off);
   }

@@ -6,7 +6,9 @@
  * refs still reach every tip of the record, so its ids are taken as marked with all they reach
  * (sweep-mark.ts `premark`) and the walk stops at them: it reads the commits and trees added
  * since, not the history. What the walk marks is appended to the record's series (as a clone
- * plan is extended), under the new tips.
+ * plan is extended), under the new tips: commits, then trees, then blobs, the planner's order,
+ * since the first full clone of a pool with a record but no clone plan makes its plan from it
+ * (clone-plan.ts).
  *
  * The record is a condition for deleting objects, so it is written only when it is exactly
  * what the tips reach: from a walk that met no missing tip and no tree it could not read, in a
@@ -55,20 +57,25 @@ export async function markRegularTips(ctx: RepoContext, pacer: Pacer, tips: read
     const journal = marker.journal();
     await marker.markFrom(normal);
     const whole = marker.endJournal();
-    const count = (base?.count ?? 0) + journal.length;
+    const added = journal.reduce((n, list) => n + list.length, 0);
+    const count = (base?.count ?? 0) + added;
     if (!whole || count < minObjects) {
       // Nothing true to keep: a record left would still name these objects after they go.
       await dropMarkRecords(ctx);
       return marker;
     }
-    if (base !== undefined && journal.length === 0 && sameTips(base, { tips: normal })) return marker;
+    if (base !== undefined && added === 0 && sameTips(base, { tips: normal })) return marker;
     const writer = base === undefined ? await SeriesWriter.create(ctx.kv, ctx.poolId) : await SeriesWriter.after(ctx.kv, ctx.poolId, base);
     try {
-      for (const id of journal) {
-        const full = writer.rawId(id);
-        if (full !== undefined) {
-          await full;
-          await pacer.tick();
+      // Commits first, then trees, then blobs, as the planner orders a full clone (a clone plan
+      // may be made from this record: clone-plan.ts).
+      for (const list of journal) {
+        for (const id of list) {
+          const full = writer.rawId(id);
+          if (full !== undefined) {
+            await full;
+            await pacer.tick();
+          }
         }
       }
       const record = await writer.finish(normal, commits, 'mark');

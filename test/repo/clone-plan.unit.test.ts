@@ -214,4 +214,48 @@ describe('clone plans', () => {
     expect(await fullClone(repo, [head])).toEqual(expected);
     expect(stats.planServed).toBe(served);
   });
+
+  it('are made from the sweep’s mark record when there is none to extend, and only when the clone reaches all of it', async () => {
+    engine = await openEngine({
+      db: new MemoryLevel(),
+      packCache: { maxBytes: 0, warm: false, clonePlans: { minCommits: 6 } },
+      sweepMarkRecords: { minObjects: 1 },
+    });
+    const repo = await engine.createRepo('cp');
+    for (let i = 0; i < 8; i++) await commitOne(repo, i);
+    await repo.sweep(); // a repository's first sweep writes the mark record of its regular refs
+    await commitOne(repo, 100); // the branch moved on since
+    const head = await tip(repo);
+    const expected = await objectSet(await plannerPack(repo, [head]));
+    const stats = engine.packCache.stats;
+    const pack = await fullClone(repo, [head]);
+    expect(stats.planFromMark).toBe(1);
+    expect(stats.planBuilt).toBe(0);
+    expect(await objectSet(pack)).toEqual(expected);
+    expect((await planFor(repo, [head])).count).toBe(expected.size);
+    // Served from the plan it made, with the same objects.
+    expect(await objectSet(await fullClone(repo, [head]))).toEqual(expected);
+
+    // A ref outside what a clone wants (a history of its own under refs/other/): the mark record
+    // names objects the clone does not reach, so it is planned as before.
+    await engine.close();
+    engine = await openEngine({
+      db: new MemoryLevel(),
+      packCache: { maxBytes: 0, warm: false, clonePlans: { minCommits: 6 } },
+      sweepMarkRecords: { minObjects: 1 },
+    });
+    const other = await engine.createRepo('cp');
+    for (let i = 0; i < 8; i++) await commitOne(other, i);
+    const side = await other.commit({ branch: 'side', message: 'root', author: AUTHOR, changes: [{ path: 'side.txt', content: 'elsewhere' }] });
+    await other.refs.transaction([{ ref: 'refs/other/side', newOid: side.sha }]);
+    await other.deleteBranch('side');
+    await other.sweep();
+    const main = await tip(other);
+    const wanted = await objectSet(await plannerPack(other, [main]));
+    const cloned = await objectSet(await fullClone(other, [main]));
+    expect(engine.packCache.stats.planFromMark).toBe(0);
+    expect(engine.packCache.stats.planBuilt).toBe(1);
+    expect(cloned).toEqual(wanted);
+    expect(cloned.has(side.sha)).toBe(false);
+  });
 });
