@@ -27,7 +27,8 @@ import { NotFoundError } from '../errors.js';
 import type { Oid } from '../object/oid.js';
 import { oidToBytes } from '../object/oid.js';
 import type { RepoContext } from './context.js';
-import { type RecordBuilder, cloneTips, ensureRecord, fullPackOptions, isFullClone, pickBase, recordOptions } from './full-pack.js';
+import { type RecordBuilder, cloneTips, ensureRecord, fullPackOptions, isFullClone, recordOptions } from './full-pack.js';
+import { usableRecord } from './sweep-record.js';
 import { type FullPackRecord, type RecordKind, SeriesWriter, holdSeries, idsOf, listRecords, normalTips, readRecord, recordIds } from './full-pack-store.js';
 import { OidMap } from './oid-set.js';
 import { packBytes } from './pack-out.js';
@@ -190,7 +191,7 @@ function ensureClonePlan(ctx: RepoContext, tips: Oid[], minCommits: number, how:
  */
 const buildPlan: RecordBuilder = async (ctx, tips, commits, base, records, walk) => {
   const { kv, poolId } = ctx;
-  const mark = base === undefined ? await markBase(ctx, tips, commits) : undefined;
+  const mark = base === undefined ? await usableRecord(ctx, tips, commits) : undefined;
   const from = base ?? mark;
   const release = mark === undefined ? undefined : holdSeries(kv, poolId, mark.series);
   const haves = from === undefined ? [] : from.commits.filter((c): c is Oid => c !== null);
@@ -225,15 +226,3 @@ const buildPlan: RecordBuilder = async (ctx, tips, commits, base, records, walk)
     release?.();
   }
 };
-
-/** The mark record every tip of which `tips` reach (its objects are then all wanted), if any. */
-async function markBase(ctx: RepoContext, tips: Oid[], commits: (Oid | null)[]): Promise<FullPackRecord | undefined> {
-  const marks = await listRecords(ctx.kv, ctx.poolId, 'mark');
-  if (marks.length === 0) return undefined;
-  try {
-    return await pickBase(ctx, marks, tips, commits);
-  } catch (err) {
-    if (err instanceof NotFoundError) return undefined;
-    throw err;
-  }
-}

@@ -94,8 +94,11 @@ export async function dropMarkRecords(ctx: RepoContext): Promise<void> {
   if ((await listRecords(ctx.kv, ctx.poolId, 'mark')).length > 0) await collect(ctx.kv, ctx.poolId, () => true, 'mark');
 }
 
-/** The largest mark record every tip of which `tips` reach, if any (a tip commit gone: none). */
-async function usableRecord(ctx: RepoContext, tips: Oid[], commits: (Oid | null)[]): Promise<FullPackRecord | undefined> {
+/**
+ * The largest mark record every tip of which `tips` reach (its objects are then all reachable
+ * from them), if any; none when a tip commit of it is gone. Also a clone plan's base (clone-plan.ts).
+ */
+export async function usableRecord(ctx: RepoContext, tips: Oid[], commits: (Oid | null)[]): Promise<FullPackRecord | undefined> {
   const records = await listRecords(ctx.kv, ctx.poolId, 'mark');
   if (records.length === 0) return undefined;
   try {

@@ -93,6 +93,11 @@ async function objectSet(pack: Uint8Array): Promise<Set<string>> {
   return new Set((await readPackBytes(pack)).map((o) => o.oid));
 }
 
+/** An engine whose sweeps keep mark records of any size, with clone plans past 6 commits. */
+function withMarkRecords(): Promise<Engine> {
+  return openEngine({ db: new MemoryLevel(), packCache: { maxBytes: 0, warm: false, clonePlans: { minCommits: 6 } }, sweepMarkRecords: { minObjects: 1 } });
+}
+
 describe('clone plans', () => {
   it('are stored by the first full clone past minCommits and answer later ones with the planner’s bytes, without planning', async () => {
     const repo = await setup({ clonePlans: { minCommits: 8 } });
@@ -216,11 +221,7 @@ describe('clone plans', () => {
   });
 
   it('are made from the sweep’s mark record when there is none to extend, and only when the clone reaches all of it', async () => {
-    engine = await openEngine({
-      db: new MemoryLevel(),
-      packCache: { maxBytes: 0, warm: false, clonePlans: { minCommits: 6 } },
-      sweepMarkRecords: { minObjects: 1 },
-    });
+    engine = await withMarkRecords();
     const repo = await engine.createRepo('cp');
     for (let i = 0; i < 8; i++) await commitOne(repo, i);
     await repo.sweep(); // a repository's first sweep writes the mark record of its regular refs
@@ -239,11 +240,7 @@ describe('clone plans', () => {
     // A ref outside what a clone wants (a history of its own under refs/other/): the mark record
     // names objects the clone does not reach, so it is planned as before.
     await engine.close();
-    engine = await openEngine({
-      db: new MemoryLevel(),
-      packCache: { maxBytes: 0, warm: false, clonePlans: { minCommits: 6 } },
-      sweepMarkRecords: { minObjects: 1 },
-    });
+    engine = await withMarkRecords();
     const other = await engine.createRepo('cp');
     for (let i = 0; i < 8; i++) await commitOne(other, i);
     const side = await other.commit({ branch: 'side', message: 'root', author: AUTHOR, changes: [{ path: 'side.txt', content: 'elsewhere' }] });
