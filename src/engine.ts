@@ -75,7 +75,8 @@ export class Engine {
   /** The smart-HTTP client (`lsRemote`); undefined without `enableRemotes`. */
   readonly remotes: EngineEvents['remotes'] | undefined;
   readonly #deleted = new Set<number>();
-  readonly #warming = new Map<string, { next?: Oid }>();
+  /** Background work after a branch moved, per branch: the tip to do next, and when the job ends. */
+  readonly #warming = new Map<string, { next?: Oid; done: Promise<void> }>();
   readonly #revoked: RevocationStore;
   #closed = false;
   /** Aborted by `close`: running sweeps stop at their next check. */
@@ -121,7 +122,8 @@ export class Engine {
       job.next = tip;
       return;
     }
-    const state: { next?: Oid } = {};
+    let finish!: () => void;
+    const state: { next?: Oid; done: Promise<void> } = { done: new Promise<void>((r) => (finish = r)) };
     this.#warming.set(key, state);
     const run = async (oid: Oid) => {
       try {
@@ -133,6 +135,7 @@ export class Engine {
       state.next = undefined;
       if (next !== undefined && next !== oid && !this.#closed) return run(next);
       this.#warming.delete(key);
+      finish();
     };
     setTimeout(() => void run(tip), 0);
   }
@@ -393,6 +396,15 @@ export class Engine {
     const live = await this.#lock.run('engine', () => liveIds(this.#kv));
     const skip = (id: number) => this.#reclaim.has(id) || [...this.#reclaim.values()].some((r) => r.pool === id);
     return reclaimed + (await clearOrphanRanges(this.#kv, { ...live, skip, check: () => this.#check() }));
+  }
+
+  /**
+   * Resolves once the background work that branch moves started has ended (each new tip's
+   * depth-1 objects materialized, its stored packs and plans refreshed), including work queued
+   * meanwhile. For tests and measurements that need a quiet engine; nothing waits for it otherwise.
+   */
+  async settled(): Promise<void> {
+    while (this.#warming.size > 0) await Promise.all([...this.#warming.values()].map((s) => s.done));
   }
 
   /** Closes the engine (and the database when the engine opened it); a running sweep is stopped, not waited for. */

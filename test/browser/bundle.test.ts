@@ -17,8 +17,8 @@ import { build, type Metafile } from 'esbuild';
 import webpack from 'webpack';
 import { layOutApp } from './harness.js';
 
-/** The one-file ceiling of `openEngine + commit + readFile` (measured 340.1 KiB; docs/browser.md, "Bundle size"). */
-const CORE_CEILING_KIB = 350;
+/** The one-file ceiling of `openEngine + commit + readFile` (measured 350.0 KiB; docs/browser.md, "Bundle size"). */
+const CORE_CEILING_KIB = 360;
 
 const CORE =
   "import { openEngine } from 'level-git'; import { BrowserLevel } from 'browser-level';\n" +
