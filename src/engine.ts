@@ -173,7 +173,8 @@ export class Engine {
     });
   }
 
-  #open(record: RepoRecord): Repository {
+  /** The repository of `record`: the one this engine holds, else a new one, held unless `hold` is false (a sweep's). */
+  #open(record: RepoRecord, hold = true): Repository {
     const cached = this.#repos.get(record.name);
     if (cached) return cached;
     const poolId = poolOf(record);
@@ -213,7 +214,7 @@ export class Engine {
       },
     };
     const repo = new Repository(ctx);
-    this.#repos.set(record.name, repo);
+    if (hold) this.#repos.set(record.name, repo);
     return repo;
   }
 
@@ -249,6 +250,22 @@ export class Engine {
     return rec === undefined ? undefined : this.#open(rec);
   }
 
+  /**
+   * The repository of a record just listed, for the sweep: the one held, else one opened for
+   * the sweep only (not held). Undefined when it was deleted meanwhile (with several processes,
+   * its name no longer naming this id).
+   */
+  async #forSweep(rec: RepoRecord): Promise<Repository | undefined> {
+    const cached = this.#repos.get(rec.name);
+    if (cached !== undefined && internalsOf(cached).id === rec.id) return this.findRepo(rec.name);
+    if (this.#deleted.has(rec.id)) return undefined;
+    if (this.#coord !== undefined) {
+      const id = await this.#kv.get(nameKey(rec.name));
+      if (id === undefined || decodeRepoId(id) !== rec.id) return undefined;
+    }
+    return this.#open(rec, false);
+  }
+
   async #current(name: string, repo: Repository): Promise<boolean> {
     const id = await this.#kv.get(nameKey(name));
     if (id !== undefined && decodeRepoId(id) === internalsOf(repo).id) return true;
@@ -258,12 +275,15 @@ export class Engine {
 
   /** Every repository, sorted by name. */
   async listRepos(): Promise<RepoInfo[]> {
+    return (await this.#records()).map((r) => ({ name: r.name, defaultBranch: r.defaultBranch, createdAt: r.createdAt }));
+  }
+
+  /** Every repository's record, sorted by name (one scan of the records). */
+  async #records(): Promise<RepoRecord[]> {
     this.#check();
-    const out: RepoInfo[] = [];
+    const out: RepoRecord[] = [];
     for await (const [, v] of this.#kv.entries(repoRecordsRange())) {
-      if (v.length === 0) continue;
-      const r = JSON.parse(fromUtf8(v)) as RepoRecord;
-      out.push({ name: r.name, defaultBranch: r.defaultBranch, createdAt: r.createdAt });
+      if (v.length > 0) out.push(JSON.parse(fromUtf8(v)) as RepoRecord);
     }
     return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
@@ -369,7 +389,22 @@ export class Engine {
   }
 
   async #sweepAll(options: EngineSweepOptions): Promise<EngineSweepResult> {
-    const result = await sweepRepositories(this, () => this.#check(), options);
+    // Repositories nobody asked for are opened for their sweep only, not held: a tick over
+    // 100,000 of them would otherwise keep 100,000 `Repository` objects for good. Their records
+    // come from the one listing, not a read each.
+    const records = new Map<string, RepoRecord>();
+    const source = {
+      listRepos: async () => {
+        const all = await this.#records();
+        for (const r of all) records.set(r.name, r);
+        return all.map((r) => ({ name: r.name, defaultBranch: r.defaultBranch, createdAt: r.createdAt }));
+      },
+      findRepo: async (name: string) => {
+        const rec = records.get(name);
+        return rec === undefined ? undefined : this.#forSweep(rec);
+      },
+    };
+    const result = await sweepRepositories(source, () => this.#check(), options);
     this.#check();
     const reclaimed = await this.#reclaimOrphans();
     await this.#revoked.purge(); // revocations of tokens that expired meanwhile
