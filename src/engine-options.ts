@@ -23,6 +23,12 @@ export interface EngineOptions extends RemoteEngineOptions {
   cacheBytes?: number;
   /** Bytes of object bodies resolved from stored delta chains kept for reuse. Default 32 MiB. */
   deltaCacheBytes?: number;
+  /**
+   * Repositories kept open (the `Repository` objects `getRepo`/`findRepo` answer, about 6 KB
+   * each), least recently used first out; one asked for again is reopened from its record (two
+   * reads). Default 1,000.
+   */
+  maxOpenRepos?: number;
   /** The ref-transaction serialization point. Default: an in-process lock per repository (on browser-level, a Web Locks one shared by the origin's tabs). */
   lock?: RefLock;
   /** Default lifetime of ephemeral refs in seconds. Default 24 hours. */

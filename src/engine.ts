@@ -13,7 +13,8 @@ import { listReposPage, type RepoPage, type RepoPageOptions } from './engine-lis
 import { checkForkOptions, clearDeleted, deleteOps, forkOps, liveIds, poolOf, repoNotFound, type ForkOptions, type RepoRecord } from './engine-pools.js';
 import { createRepoOps } from './engine-pools.js';
 import { createObjectCache, ObjectStore, type ObjectCache } from './object/object-store.js';
-import type { RefLock } from './refs/lock.js';
+import { InProcessLock, type RefLock } from './refs/lock.js';
+import { LRUCache } from 'lru-cache';
 import { defaultRefLock } from './refs/web-locks.js';
 import { RefStore } from './refs/ref-store.js';
 import { Repository, type RepoInfo, type RepoContext } from './repo/repository.js';
@@ -41,6 +42,9 @@ export type { EngineOptions, EngineSweepOptions, EngineSweepResult } from './eng
 export type { ForkOptions } from './engine-pools.js';
 export type { RepoPage, RepoPageOptions } from './engine-list.js';
 
+/** Repositories kept open by default (`maxOpenRepos`). */
+const DEFAULT_MAX_OPEN_REPOS = 1000;
+
 /** How often the sweep looks for keys of repository ids without a record (besides its first run). */
 const ORPHAN_SCAN_INTERVAL_MS = 3600_000;
 /** Clock skew allowed between a token's `iat` and its repository's creation, for tokens without `rid` (other minters). */
@@ -66,7 +70,10 @@ export class Engine {
   readonly #lock: RefLock;
   readonly #options: EngineOptions;
   readonly #fsck: FsckConfig;
-  readonly #repos = new Map<string, Repository>();
+  /** Open repositories by name, the least recently used closed first past `maxOpenRepos`. */
+  readonly #repos: LRUCache<string, Repository>;
+  /** Unconditional API commits of this process, queued per repository and branch (shared by every object of a repository). */
+  readonly #commitQueue = new InProcessLock();
   /** The engine-wide cache of finished packs. */
   readonly packCache: PackCache;
   readonly #events: EngineEvents | undefined;
@@ -98,6 +105,7 @@ export class Engine {
     this.#fsck = fsckConfig(options.fsck);
     this.#cache = createObjectCache(options.cacheBytes, { resolvedBytes: options.deltaCacheBytes, applyDelta });
     this.#lock = options.lock ?? defaultRefLock(kv); // cross-tab on IndexedDB (refs/web-locks.ts)
+    this.#repos = new LRUCache({ max: options.maxOpenRepos ?? DEFAULT_MAX_OPEN_REPOS });
     this.packCache = new PackCache(options.packCache);
     this.#revoked = new RevocationStore(kv);
     this.#events = engineEvents(kv, options, async (name) => internalsOf(await this.getRepo(name)).id);
@@ -194,6 +202,7 @@ export class Engine {
       guard: this.#guardOf(poolId),
       sweepWaitMs: o.sweepWaitMs,
       sweepMarkRecords: o.sweepMarkRecords,
+      commitQueue: this.#commitQueue,
       commitDeltas: o.commitDeltas === false ? false : { ...DEFAULT_COMMIT_DELTA_LIMITS, ...o.commitDeltas },
       repoId: record.id,
       poolId,
@@ -460,6 +469,8 @@ export class Engine {
 export async function openEngine(options: EngineOptions): Promise<Engine> {
   if (options === null || typeof options !== 'object') throw new InvalidArgumentError('openEngine needs { db } or { path }');
   fsckConfig(options.fsck); // bad fsck options fail here, before the database is opened
+  const open = options.maxOpenRepos;
+  if (open !== undefined && (!Number.isInteger(open) || open < 1)) throw new InvalidArgumentError('maxOpenRepos must be a positive integer');
   let db = options.db;
   let owns = false;
   if (db === undefined) {

@@ -143,7 +143,7 @@ export async function commit(core: RepoCore, queue: InProcessLock, options: Comm
     const run = () => buildAndMove(core, plan);
     // Without an expectation, racing commits of this process would only conflict and retry
     // (and give up after a few rounds): run them one after the other instead.
-    return await (plan.expected === undefined ? queue.run(`${plan.space}:${plan.ref}`, run) : run());
+    return await (plan.expected === undefined ? queue.run(`${core.ctx.repoId}:${plan.space}:${plan.ref}`, run) : run());
   } catch (err) {
     const idem = plan.idempotency;
     if (err instanceof IdempotentReplay) {

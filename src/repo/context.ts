@@ -3,6 +3,7 @@
  * pack cache, the sweep guard) and the facts and events its public API speaks of. Every
  * service module of repo/ works on a `RepoCore`: the context and the facade it serves.
  */
+import type { InProcessLock } from '../refs/lock.js';
 import type { Kv } from '../storage/kv.js';
 import type { ObjectStore } from '../object/object-store.js';
 import type { RefStore, AppliedUpdate } from '../refs/ref-store.js';
@@ -63,6 +64,8 @@ export interface RepoContext {
   commitDeltas?: CommitDeltaLimits | false;
   /** How long a sweep waits for a moment with no write in flight before it skips the object phase. */
   sweepWaitMs?: number;
+  /** Queues this process's unconditional commits (keyed by repository and branch), shared by every `Repository` object of the engine. */
+  commitQueue?: InProcessLock;
   /** The sweep's mark records (sweep-record.ts): the fewest objects to keep one, or false for none. Default on. */
   sweepMarkRecords?: { minObjects?: number } | false;
   /** The smart-HTTP client of `fetchFrom`/`pushTo` (src/remote/, from the engine). */

@@ -56,12 +56,13 @@ export class Repository {
   readonly #core: RepoCore;
   readonly #ctx: RepoContext;
   readonly #refs: RepoRefs;
-  /** Queues this process's unconditional commits per branch, so they build on each other instead of racing. */
-  readonly #commitQueue = new InProcessLock();
+  /** Queues this process's unconditional commits per branch, so they build on each other instead of racing (the engine's, shared by every object of a repository). */
+  readonly #commitQueue: InProcessLock;
 
   /** Used by the engine; use `engine.createRepo` / `engine.getRepo`. */
   constructor(ctx: RepoContext) {
     this.#ctx = ctx;
+    this.#commitQueue = ctx.commitQueue ?? new InProcessLock();
     this.#core = { ctx, repo: this };
     this.#refs = new RepoRefs(this.#core);
     registerInternals(this.#core);
