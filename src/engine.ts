@@ -183,7 +183,8 @@ export class Engine {
 
   /** The repository of `record`: the one this engine holds, else a new one, held unless `hold` is false (a sweep's). */
   #open(record: RepoRecord, hold = true): Repository {
-    const cached = this.#repos.get(record.name);
+    // The sweep's lookups do not count as uses: it goes through every repository.
+    const cached = hold ? this.#repos.get(record.name) : this.#repos.peek(record.name);
     if (cached) return cached;
     const poolId = poolOf(record);
     const objects = new ObjectStore(this.#kv, poolId, this.#cache);
@@ -265,8 +266,8 @@ export class Engine {
    * its name no longer naming this id).
    */
   async #forSweep(rec: RepoRecord): Promise<Repository | undefined> {
-    const cached = this.#repos.get(rec.name);
-    if (cached !== undefined && internalsOf(cached).id === rec.id) return this.findRepo(rec.name);
+    const cached = this.#repos.peek(rec.name);
+    if (cached !== undefined && internalsOf(cached).id === rec.id && (this.#coord === undefined || (await this.#current(rec.name, cached)))) return cached;
     if (this.#deleted.has(rec.id)) return undefined;
     if (this.#coord !== undefined) {
       const id = await this.#kv.get(nameKey(rec.name));
