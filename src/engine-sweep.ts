@@ -4,6 +4,9 @@
  * deleted meanwhile is skipped; the engine closing ends it.
  */
 import { isLevelGitError } from './errors.js';
+import type { Kv } from './storage/kv.js';
+import { TAG, prefixRange, repoPrefix } from './storage/keys.js';
+import { readAllSweepStates } from './repo/sweep-state.js';
 import type { EngineSweepOptions, EngineSweepResult } from './engine-options.js';
 import type { RepoInfo, Repository } from './repo/repository.js';
 
@@ -48,4 +51,29 @@ export async function sweepRepositories(source: SweepSource, check: () => void, 
     result.errors = errors;
   }
   return result;
+}
+
+/**
+ * Which repositories a sweep has work in, from two key scans over every repository: a pool
+ * never swept or with a marker (`W`, sweep-state.ts: its objects are walked), or a repository
+ * with ephemeral refs (`E`: some may have expired). Every other one would only read its state
+ * and list nothing: the engine's sweep passes over it without opening it, so an idle tick over
+ * 100,000 repositories costs these scans, not 100,000 repositories' reads.
+ */
+export async function sweepWork(kv: Kv): Promise<(repoId: number, poolId: number) => boolean> {
+  const { baseline, marked } = await readAllSweepStates(kv);
+  // One key read per repository that has ephemeral refs: from each, the scan skips to the next id.
+  const ephemeral = new Set<number>();
+  const all = prefixRange(new Uint8Array([TAG.ephemeral]));
+  let from = all.gte;
+  for (;;) {
+    let id: number | undefined;
+    for await (const k of kv.keys({ gte: from, ...(all.lt ? { lt: all.lt } : {}), limit: 1 }))
+      id = ((k[1]! << 24) | (k[2]! << 16) | (k[3]! << 8) | k[4]!) >>> 0;
+    if (id === undefined) break;
+    ephemeral.add(id);
+    if (id === 0xffffffff) break;
+    from = repoPrefix(TAG.ephemeral, id + 1);
+  }
+  return (repoId, poolId) => ephemeral.has(repoId) || !baseline.has(poolId) || marked.has(poolId);
 }

@@ -19,7 +19,7 @@ import { defaultRefLock } from './refs/web-locks.js';
 import { RefStore } from './refs/ref-store.js';
 import { Repository, type RepoInfo, type RepoContext } from './repo/repository.js';
 import { SweepGuard } from './repo/sweep.js';
-import { sweepRepositories } from './engine-sweep.js';
+import { sweepRepositories, sweepWork } from './engine-sweep.js';
 import { DEFAULT_COMMIT_DELTA_LIMITS } from './repo/commit-deltas.js';
 import { RepoGitBackend } from './repo/git-backend.js';
 import { internalsOf } from './repo/internals.js';
@@ -405,7 +405,9 @@ export class Engine {
     const records = new Map<string, RepoRecord>();
     const source = {
       listRepos: async () => {
-        const all = await this.#records();
+        // Only those with work: an idle repository (swept once, no marker, no ephemeral refs) is not opened.
+        const work = await sweepWork(this.#kv);
+        const all = (await this.#records()).filter((r) => work(r.id, poolOf(r)));
         for (const r of all) records.set(r.name, r);
         return all.map((r) => ({ name: r.name, defaultBranch: r.defaultBranch, createdAt: r.createdAt }));
       },

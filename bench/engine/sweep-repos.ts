@@ -30,7 +30,12 @@ try {
   const t0 = performance.now();
   for (let k = 0; k < count; k++) {
     const repo = await engine.createRepo(`org${k % 97}/repo-${k}`);
-    await repo.commit({ branch: 'main', message: 'init', author: { name: 'bench', email: 'bench@example.com' }, changes: [{ path: 'README.md', content: `project ${k}\n` }] });
+    await repo.commit({
+      branch: 'main',
+      message: 'init',
+      author: { name: 'bench', email: 'bench@example.com' },
+      changes: [{ path: 'README.md', content: `project ${k}\n` }],
+    });
   }
   const created = performance.now() - t0;
   const t1 = performance.now();

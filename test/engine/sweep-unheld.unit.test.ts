@@ -2,7 +2,8 @@
  * The engine's sweep over repositories this process never opened: each is opened for its sweep
  * only (engine.ts `#forSweep`), from the one listing of records, and swept like any other:
  * expired ephemeral refs go with their objects; one deleted since the listing is passed over;
- * a repository opened meanwhile by a request is the one swept.
+ * a repository opened meanwhile by a request is the one swept; an idle one (swept once, no
+ * marker, no ephemeral ref) is not opened at all.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { MemoryLevel } from 'memory-level';
@@ -10,6 +11,7 @@ import { openEngine } from '../../src/index.js';
 import { internalsOf } from '../../src/repo/internals.js';
 import type { Oid } from '../../src/object/oid.js';
 import { AUTHOR } from './helpers.js';
+import { sweepWork } from '../../src/engine-sweep.js';
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -86,6 +88,40 @@ describe('the sweep of repositories not opened in this process', () => {
       expect(r.refs).toBe(1);
       expect(r.failed).toBeUndefined();
       expect((await engine.listRepos()).map((x) => x.name)).toEqual(['a']);
+    } finally {
+      await engine.close();
+    }
+  });
+
+  it('knows which repositories have work without opening them: never swept, a marker, ephemeral refs', async () => {
+    const db = new MemoryLevel();
+    const engine = await openEngine({ db });
+    try {
+      const ids: Record<string, number> = {};
+      for (const name of ['idle', 'marked', 'sandbox', 'fresh']) {
+        const repo = await engine.createRepo(name);
+        await repo.commit({ branch: 'main', message: 'init', author: AUTHOR, changes: [{ path: 'README.md', content: `${name}\n` }] });
+        ids[name] = internalsOf(repo).id;
+      }
+      const fresh = await engine.getRepo('fresh');
+      await engine.sweep(); // every pool swept once: a baseline each
+      const kv = internalsOf(fresh).objects.kv;
+      let work = await sweepWork(kv);
+      expect(Object.keys(ids).filter((n) => work(ids[n]!, ids[n]!))).toEqual([]);
+
+      const marked = await engine.getRepo('marked');
+      await marked.createBranch('tmp', 'main');
+      await marked.deleteBranch('tmp'); // a deleted ref: a marker
+      const sandbox = await engine.getRepo('sandbox');
+      await sandbox.createBranch('s', 'main', { space: 'ephemeral' });
+      await engine.createRepo('new'); // never swept
+      const made = internalsOf(await engine.getRepo('new')).id;
+      work = await sweepWork(kv);
+      expect(Object.keys(ids).filter((n) => work(ids[n]!, ids[n]!))).toEqual(['marked', 'sandbox']);
+      expect(work(made, made)).toBe(true);
+      // A fork's pool is its source's: the source's state decides.
+      expect(work(9999, ids.marked!)).toBe(true);
+      expect(work(9999, ids.idle!)).toBe(false);
     } finally {
       await engine.close();
     }
