@@ -5,15 +5,15 @@
  */
 import { isLevelGitError } from './errors.js';
 import type { Kv } from './storage/kv.js';
-import { TAG, prefixRange, repoPrefix } from './storage/keys.js';
+import { TAG } from './storage/keys.js';
+import { firstIdFrom } from './storage/orphans.js';
 import { readAllSweepStates } from './repo/sweep-state.js';
 import type { EngineSweepOptions, EngineSweepResult } from './engine-options.js';
-import type { RepoInfo, Repository } from './repo/repository.js';
+import type { Repository } from './repo/repository.js';
 
-/** What the sweep needs of the engine. */
+/** What the sweep needs of the engine: the repositories to sweep, each opened on its turn (undefined: deleted meanwhile). */
 export interface SweepSource {
-  listRepos(): Promise<RepoInfo[]>;
-  findRepo(name: string): Promise<Repository | undefined>;
+  repos(): Promise<{ name: string; open(): Promise<Repository | undefined> }[]>;
 }
 
 /** Sweeps every repository of `source` (`check` throws once the engine is closed). */
@@ -23,10 +23,10 @@ export async function sweepRepositories(source: SweepSource, check: () => void, 
   let objects = 0;
   let busy = 0;
   const errors: { repo: string; error: unknown }[] = [];
-  for (const info of await source.listRepos()) {
+  for (const { name, open } of await source.repos()) {
     check();
     try {
-      const repo = await source.findRepo(info.name);
+      const repo = await open();
       if (!repo) continue;
       const r = await repo.sweep(sweepOptions);
       refs += r.refs;
@@ -36,9 +36,9 @@ export async function sweepRepositories(source: SweepSource, check: () => void, 
       // Deleted meanwhile: nothing to sweep, nothing failed.
       if (isLevelGitError(error, 'ERR_REPO_NOT_FOUND')) continue;
       if (isLevelGitError(error, 'ERR_CLOSED')) throw error;
-      errors.push({ repo: info.name, error });
+      errors.push({ repo: name, error });
       try {
-        onError?.(error, info.name);
+        onError?.(error, name);
       } catch {
         // A failing reporter must not stop the sweep either.
       }
@@ -64,16 +64,10 @@ export async function sweepWork(kv: Kv): Promise<(repoId: number, poolId: number
   const { baseline, marked } = await readAllSweepStates(kv);
   // One key read per repository that has ephemeral refs: from each, the scan skips to the next id.
   const ephemeral = new Set<number>();
-  const all = prefixRange(new Uint8Array([TAG.ephemeral]));
-  let from = all.gte;
-  for (;;) {
-    let id: number | undefined;
-    for await (const k of kv.keys({ gte: from, ...(all.lt ? { lt: all.lt } : {}), limit: 1 }))
-      id = ((k[1]! << 24) | (k[2]! << 16) | (k[3]! << 8) | k[4]!) >>> 0;
-    if (id === undefined) break;
+  let id = await firstIdFrom(kv, TAG.ephemeral, 0);
+  while (id !== undefined) {
     ephemeral.add(id);
-    if (id === 0xffffffff) break;
-    from = repoPrefix(TAG.ephemeral, id + 1);
+    id = id === 0xffffffff ? undefined : await firstIdFrom(kv, TAG.ephemeral, id + 1);
   }
   return (repoId, poolId) => ephemeral.has(repoId) || !baseline.has(poolId) || marked.has(poolId);
 }

@@ -401,19 +401,11 @@ export class Engine {
   async #sweepAll(options: EngineSweepOptions): Promise<EngineSweepResult> {
     // Repositories nobody asked for are opened for their sweep only, not held: a tick over
     // 100,000 of them would otherwise keep 100,000 `Repository` objects for good. Their records
-    // come from the one listing, not a read each.
-    const records = new Map<string, RepoRecord>();
+    // come from the one listing, not a read each; an idle one (no work: engine-sweep.ts) is not opened.
     const source = {
-      listRepos: async () => {
-        // Only those with work: an idle repository (swept once, no marker, no ephemeral refs) is not opened.
+      repos: async () => {
         const work = await sweepWork(this.#kv);
-        const all = (await this.#records()).filter((r) => work(r.id, poolOf(r)));
-        for (const r of all) records.set(r.name, r);
-        return all.map((r) => ({ name: r.name, defaultBranch: r.defaultBranch, createdAt: r.createdAt }));
-      },
-      findRepo: async (name: string) => {
-        const rec = records.get(name);
-        return rec === undefined ? undefined : this.#forSweep(rec);
+        return (await this.#records()).filter((r) => work(r.id, poolOf(r))).map((r) => ({ name: r.name, open: () => this.#forSweep(r) }));
       },
     };
     const result = await sweepRepositories(source, () => this.#check(), options);

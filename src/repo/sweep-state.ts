@@ -9,7 +9,7 @@
  * sweep (garbage the sweep could not see) survives it, with no read-modify-write anywhere.
  */
 import type { Kv, KvOp } from '../storage/kv.js';
-import { TAG, prefixRange, sweepStateKey } from '../storage/keys.js';
+import { TAG, decodeRepoId, prefixRange, sweepStateKey } from '../storage/keys.js';
 
 const BASELINE = new Uint8Array([0x00]);
 const MARK = 0x01;
@@ -56,11 +56,6 @@ export async function readSweepState(kv: Kv, repoId: number): Promise<SweepState
   return { baseline, markers };
 }
 
-/** The id of a `W` key (bytes 1–4, big-endian). */
-function idOf(k: Uint8Array): number {
-  return ((k[1]! << 24) | (k[2]! << 16) | (k[3]! << 8) | k[4]!) >>> 0;
-}
-
 /**
  * The sweep state of every repository at once (one key scan of the `W` range): the ids with a
  * baseline and the ids with a marker, read as `readSweepState` reads one. The engine's sweep
@@ -70,8 +65,8 @@ export async function readAllSweepStates(kv: Kv): Promise<{ baseline: Set<number
   const baseline = new Set<number>();
   const marked = new Set<number>();
   for await (const k of kv.keys(prefixRange(new Uint8Array([TAG.sweepState])))) {
-    if (k.length === 6 && k[5] === BASELINE[0]) baseline.add(idOf(k));
-    else if (k[5] === MARK) marked.add(idOf(k));
+    if (k.length === 6 && k[5] === BASELINE[0]) baseline.add(decodeRepoId(k.subarray(1, 5)));
+    else if (k[5] === MARK) marked.add(decodeRepoId(k.subarray(1, 5)));
   }
   return { baseline, marked };
 }

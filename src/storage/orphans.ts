@@ -40,8 +40,7 @@ export async function clearOrphanRanges(kv: Kv, scan: OrphanScan): Promise<numbe
     let next = 0; // index of the next candidate to seek from
     while (next < candidates.length) {
       scan.check?.();
-      let found: number | undefined;
-      for await (const k of kv.keys({ ...repoRange(tag, candidates[next]!), lt: new Uint8Array([tag + 1]), limit: 1 })) found = decodeRepoId(k.subarray(1, 5));
+      const found = await firstIdFrom(kv, tag, candidates[next]!);
       if (found === undefined || found >= scan.limit) break;
       if (!live.has(found) && !scan.skip?.(found)) {
         await kv.clear(repoRange(tag, found));
@@ -51,6 +50,12 @@ export async function clearOrphanRanges(kv: Kv, scan: OrphanScan): Promise<numbe
     }
   }
   return dead.size;
+}
+
+/** The first repository id from `from` on with a key in the `tag` range (one seek), if any. */
+export async function firstIdFrom(kv: Kv, tag: number, from: number): Promise<number | undefined> {
+  for await (const k of kv.keys({ ...repoRange(tag, from), lt: new Uint8Array([tag + 1]), limit: 1 })) return decodeRepoId(k.subarray(1, 5));
+  return undefined;
 }
 
 /** The index of the first of `sorted` (from `from` on) above `id`. */
