@@ -1,7 +1,7 @@
 /** Shared helpers of the engine-core tests: engine factories, byte helpers, real-file fixtures. */
 import { join } from 'node:path';
 import { MemoryLevel } from 'memory-level';
-import { openEngine, type Engine } from '../../src/index.js';
+import { openEngine, type Engine, type Repository } from '../../src/index.js';
 import { tempDir } from '../helpers/tmp.js';
 
 export { collectBytes, listFiles, realSourceFiles } from '../../bench/shared/files.js';
@@ -56,3 +56,20 @@ export async function countObjects(objects: { allOids(): AsyncIterable<string> }
 
 /** The default author of test commits. */
 export const AUTHOR = { name: 'Engine Test', email: 'engine@example.com', timestamp: 1_700_000_000 };
+
+/** An agent's turn: one commit on ephemeral branch `sandbox` from `main`, lasting `ttlSeconds`. */
+export function sandboxTurn(
+  repo: Repository,
+  change: { path: string; content: string },
+  options: { ttlSeconds?: number; author?: typeof AUTHOR } = {},
+): Promise<{ sha: string }> {
+  return repo.commit({
+    branch: 'sandbox',
+    baseBranch: 'main',
+    space: 'ephemeral',
+    ttlSeconds: options.ttlSeconds ?? 60,
+    message: 'turn',
+    author: options.author ?? AUTHOR,
+    changes: [change],
+  });
+}

@@ -10,7 +10,7 @@ import { MemoryLevel } from 'memory-level';
 import { openEngine } from '../../src/index.js';
 import { internalsOf } from '../../src/repo/internals.js';
 import type { Oid } from '../../src/object/oid.js';
-import { AUTHOR } from './helpers.js';
+import { AUTHOR, sandboxTurn } from './helpers.js';
 import { sweepWork } from '../../src/engine-sweep.js';
 
 afterEach(() => {
@@ -24,15 +24,7 @@ describe('the sweep of repositories not opened in this process', () => {
     for (const name of ['a', 'b', 'c']) {
       const repo = await first.createRepo(name);
       await repo.commit({ branch: 'main', message: 'init', author: AUTHOR, changes: [{ path: 'README.md', content: `${name}\n` }] });
-      await repo.commit({
-        branch: 'sandbox',
-        baseBranch: 'main',
-        space: 'ephemeral',
-        ttlSeconds: 60,
-        message: 'turn',
-        author: AUTHOR,
-        changes: [{ path: 'turn.txt', content: `${name} turn\n` }],
-      });
+      await sandboxTurn(repo, { path: 'turn.txt', content: `${name} turn\n` });
     }
     await first.sweep(); // every repository's first object sweep, nothing expired yet
     await first.close();

@@ -14,6 +14,7 @@ import type { Oid } from '../../src/object/oid.js';
 import type { Repository } from '../../src/repo/repository.js';
 import { listRecords } from '../../src/repo/full-pack-store.js';
 import { TAG, prefixRange, repoKey, shallowParentKey } from '../../src/storage/keys.js';
+import { sandboxTurn } from '../engine/helpers.js';
 
 const when = { timestamp: 1_700_000_000, timezone: '+0000' };
 const author = { name: 'A', email: 'a@example.com', ...when };
@@ -89,15 +90,7 @@ describe('mark records', () => {
       expect(firstReads).toBeGreaterThanOrEqual(40);
 
       const before = await storedIds(repo);
-      await repo.commit({
-        branch: 'sandbox',
-        baseBranch: 'main',
-        space: 'ephemeral',
-        ttlSeconds: 60,
-        message: 'turn',
-        author,
-        changes: [{ path: 'd0/new.txt', content: 'agent\n' }],
-      });
+      await sandboxTurn(repo, { path: 'd0/new.txt', content: 'agent\n' }, { author });
       clock.mockImplementation(() => realNow() + 120_000);
       const again = countReads(repo);
       const r = await repo.sweep();
