@@ -20,6 +20,7 @@ import { RefStore } from './refs/ref-store.js';
 import { Repository, type RepoInfo, type RepoContext } from './repo/repository.js';
 import { SweepGuard } from './repo/sweep.js';
 import { sweepRepositories, sweepWork } from './engine-sweep.js';
+import { WarmJobs } from './engine-warm.js';
 import { DEFAULT_COMMIT_DELTA_LIMITS } from './repo/commit-deltas.js';
 import { RepoGitBackend } from './repo/git-backend.js';
 import { internalsOf } from './repo/internals.js';
@@ -82,8 +83,8 @@ export class Engine {
   /** The smart-HTTP client (`lsRemote`); undefined without `enableRemotes`. */
   readonly remotes: EngineEvents['remotes'] | undefined;
   readonly #deleted = new Set<number>();
-  /** Background work after a branch moved, per branch: the tip to do next, and when the job ends. */
-  readonly #warming = new Map<string, { next?: Oid; done: Promise<void> }>();
+  /** Background work after a branch moved (engine-warm.ts). */
+  readonly #warming = new WarmJobs(() => this.#closed);
   readonly #revoked: RevocationStore;
   #closed = false;
   /** Aborted by `close`: running sweeps stop at their next check. */
@@ -117,35 +118,6 @@ export class Engine {
 
   #check(): void {
     if (this.#closed) throw new ClosedError();
-  }
-
-  /**
-   * Warms the clone pack of a branch's new tip in the background, one job per branch at a time:
-   * a branch that moves again while its job runs (an agent committing every turn, a history
-   * pushed commit by commit) is warmed once more for its latest tip only, never per commit.
-   */
-  #warm(repo: Repository, key: string, tip: Oid): void {
-    const job = this.#warming.get(key);
-    if (job) {
-      job.next = tip;
-      return;
-    }
-    let finish!: () => void;
-    const state: { next?: Oid; done: Promise<void> } = { done: new Promise<void>((r) => (finish = r)) };
-    this.#warming.set(key, state);
-    const run = async (oid: Oid) => {
-      try {
-        if (!this.#closed) await internalsOf(repo).warmClonePack(oid);
-      } catch {
-        // A failure only means the next clone builds its own pack.
-      }
-      const next = state.next;
-      state.next = undefined;
-      if (next !== undefined && next !== oid && !this.#closed) return run(next);
-      this.#warming.delete(key);
-      finish();
-    };
-    setTimeout(() => void run(tip), 0);
   }
 
   /** Creates a repository. RepoExistsError if the name is taken. */
@@ -214,7 +186,7 @@ export class Engine {
       onRefsChanged: (repo, updates) => {
         for (const u of updates) {
           if (u.newOid === ZERO_OID || !u.ref.startsWith('refs/heads/') || u.space !== 'regular') continue;
-          this.#warm(repo, `${record.id}:${u.ref}`, u.newOid);
+          this.#warming.schedule(`${record.id}:${u.ref}`, u.newOid, (tip) => internalsOf(repo).warmClonePack(tip));
         }
       },
       assertLive: () => {
@@ -442,8 +414,8 @@ export class Engine {
    * depth-1 objects materialized, its stored packs and plans refreshed), including work queued
    * meanwhile. For tests and measurements that need a quiet engine; nothing waits for it otherwise.
    */
-  async settled(): Promise<void> {
-    while (this.#warming.size > 0) await Promise.all([...this.#warming.values()].map((s) => s.done));
+  settled(): Promise<void> {
+    return this.#warming.settled();
   }
 
   /** Closes the engine (and the database when the engine opened it); a running sweep is stopped, not waited for. */

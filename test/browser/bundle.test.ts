@@ -17,7 +17,7 @@ import { build, type Metafile } from 'esbuild';
 import webpack from 'webpack';
 import { layOutApp } from './harness.js';
 
-/** The one-file ceiling of `openEngine + commit + readFile` (measured 350.0 KiB; docs/browser.md, "Bundle size"). */
+/** The one-file ceiling of `openEngine + commit + readFile` (measured 351.5 KiB; docs/browser.md, "Bundle size"). */
 const CORE_CEILING_KIB = 360;
 
 const CORE =
