@@ -19,6 +19,7 @@ import { defaultRefLock } from './refs/web-locks.js';
 import { RefStore } from './refs/ref-store.js';
 import { Repository, type RepoInfo, type RepoContext } from './repo/repository.js';
 import { SweepGuard } from './repo/sweep.js';
+import { GuardTable } from './repo/sweep-guards.js';
 import { sweepRepositories, sweepWork } from './engine-sweep.js';
 import { WarmJobs } from './engine-warm.js';
 import { DEFAULT_COMMIT_DELTA_LIMITS } from './repo/commit-deltas.js';
@@ -90,8 +91,9 @@ export class Engine {
   /** Aborted by `close`: running sweeps stop at their next check. */
   readonly #abort = new AbortController();
   readonly #sweeps = new Set<Promise<unknown>>();
-  /** Sweep guards of open repositories by id, and of deleted ones until their last write ended. */
-  readonly #guards = new Map<number, SweepGuard>();
+  /** Sweep guards by pool id, while anything holds them (repo/sweep-guards.ts). */
+  readonly #guards = new GuardTable((id) => new SweepGuard({ signal: this.#abort.signal, remote: this.#coord?.forRepo(id) }));
+  /** Guards of deleted repositories until their last write ended. */
   readonly #reclaim = new Map<number, { guard: SweepGuard; pool?: number }>();
   /** When the next full scan for keys of repository ids without a record is due (ms since the epoch). */
   #orphanScanAt = 0;
@@ -201,9 +203,7 @@ export class Engine {
   }
 
   #guardOf(id: number): SweepGuard {
-    let guard = this.#guards.get(id);
-    if (guard === undefined) this.#guards.set(id, (guard = new SweepGuard({ signal: this.#abort.signal, remote: this.#coord?.forRepo(id) })));
-    return guard;
+    return this.#guards.of(id);
   }
 
   async #record(name: string): Promise<RepoRecord | undefined> {
@@ -290,7 +290,7 @@ export class Engine {
       this.#repos.delete(name);
       // A write in flight (a push storing its pack) may still land under this id: the sweep
       // clears the ranges again once the last one ended. The pool's go only with its last member.
-      const guard = this.#guards.get(pool);
+      const guard = this.#guards.peek(pool);
       if (last) this.#guards.delete(pool);
       if (guard !== undefined) this.#reclaim.set(rec.id, { guard, pool: last ? pool : undefined });
       await clearDeleted(this.#kv, rec.id, last ? pool : undefined);

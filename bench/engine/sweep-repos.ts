@@ -4,6 +4,7 @@
  * fresh engine over the same database sweeps three times with nothing to collect, as
  * `level-git serve` does every 60 s. Prints each sweep's time and CPU, and the heap after it
  * (after a forced collection when run with --expose-gc): what the sweep keeps per repository.
+ * The first engine's heap after the first sweep shows what creating and sweeping them all left.
  * Run: node --expose-gc --import tsx bench/engine/sweep-repos.ts [--repos 5000]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -41,8 +42,11 @@ try {
   const t1 = performance.now();
   await engine.sweep();
   const firstSweep = performance.now() - t1;
+  const heapAfter = heapMiB();
   await engine.close();
-  console.log(`${count} repositories of one commit: created in ${(created / 1000).toFixed(1)} s; their first sweep ${(firstSweep / 1000).toFixed(2)} s`);
+  console.log(
+    `${count} repositories of one commit: created in ${(created / 1000).toFixed(1)} s; their first sweep ${(firstSweep / 1000).toFixed(2)} s; the engine's heap after it ${heapAfter.toFixed(0)} MiB (with the ${Math.min(count, 1000)} repositories maxOpenRepos keeps)`,
+  );
 
   const fresh = await openEngine({ path, packCache: { maxBytes: 0, warm: false } });
   try {
