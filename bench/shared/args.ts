@@ -39,6 +39,8 @@ export interface BenchOptions {
     timeoutS: number;
     /** V8 heap limit of the level-git server and sweep processes, MiB. */
     heapMb: number;
+    /** level-git answers full clones from stored full-clone packs (`serve --full-packs`, packCache.fullPacks). */
+    fullPacks: boolean;
     /** Instead of the generated history: one commit per published version of this npm package. */
     npm: { name: string; count: number } | null;
     /** A local repository and branch to push instead of the generated history (`--history-repo`). */
@@ -70,6 +72,7 @@ export const USAGE = `usage: npm run bench -- [flags]
   --history-runs N     timed runs per server of each history step (default 3)
   --history-timeout S  bound on any one history step, seconds (default 900)
   --history-heap MB    V8 heap limit of the level-git server in the history workload (default 4096)
+  --history-full-packs level-git stores full-clone packs (serve --full-packs) in the history workload
   --history-npm P[:N]  history workload on a real history instead: the last N (default 200)
                        stable published versions of npm package P, one commit each (network)
   --history-repo D[:B] history workload on an existing repository instead: branch B (default
@@ -92,7 +95,7 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
     cold: true,
     db: null,
     processes: [1, 2, 4],
-    history: { commits: 20_000, files: 5_000, runs: 3, timeoutS: 900, heapMb: 4096, npm: null, repo: null },
+    history: { commits: 20_000, files: 5_000, runs: 3, timeoutS: 900, heapMb: 4096, fullPacks: false, npm: null, repo: null },
     help: false,
   };
   const given = new Set<string>();
@@ -193,6 +196,9 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
         break;
       case '--history-heap':
         o.history.heapMb = int(flag, value(), 64, 1_000_000);
+        break;
+      case '--history-full-packs':
+        o.history.fullPacks = true;
         break;
       case '--history-npm': {
         const v = value();

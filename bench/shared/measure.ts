@@ -10,6 +10,8 @@ export interface Sample {
   ms: number;
   /** Server CPU ms spent during the operation (null when not measurable). */
   cpuMs: number | null;
+  /** CPU ms of the server's separate HTTP front during the operation (BenchServer.frontCpuMs), when it has one. */
+  frontCpuMs?: number | null;
   /** Bytes the server sent for upload-pack, or received for receive-pack. */
   bytes: number;
   peakRssKb: number | null;
@@ -29,6 +31,8 @@ export interface Result {
   cpu: Summary;
   /** Total server CPU / successful samples: immune to the 10 ms tick quantization. */
   cpuMeanMs: number | null;
+  /** Mean CPU of the separate HTTP front per successful sample, when the server has one. */
+  frontCpuMeanMs?: number | null;
   bytes: number | null;
   peakRssKb: number | null;
   errors: number;
@@ -53,9 +57,11 @@ export async function measure(s: BenchServer, op: () => Promise<OpResult>, kind:
   await s.resetPeak();
   const q0 = await s.queries?.();
   const cpu0 = s.cpuMs();
+  const front0 = s.frontCpuMs?.() ?? null;
   const r = await op();
   await s.idle();
   const cpu1 = s.cpuMs();
+  const front1 = s.frontCpuMs?.() ?? null;
   const q1 = await s.queries?.();
   const stats = await s.stats();
   return {
@@ -70,6 +76,7 @@ export async function measure(s: BenchServer, op: () => Promise<OpResult>, kind:
       : {}),
     ms: r.ms,
     cpuMs: cpu0 === null || cpu1 === null ? null : cpu1 - cpu0,
+    ...(s.frontCpuMs ? { frontCpuMs: front0 === null || front1 === null ? null : front1 - front0 } : {}),
     bytes: kind === 'upload' ? stats.uploadPackBytes : stats.receivePackBytes,
     peakRssKb: (await s.peakRssKb()) ?? stats.childPeakRssKb,
     ok: r.ok && stats.misses === 0,
@@ -81,6 +88,7 @@ export async function measure(s: BenchServer, op: () => Promise<OpResult>, kind:
 export function toResult(workload: string, fixture: string, server: string, samples: Sample[], extra?: Record<string, number>): Result {
   const good = samples.filter((s) => s.ok);
   const cpus = good.map((s) => s.cpuMs).filter((c): c is number => c !== null);
+  const fronts = good.map((s) => s.frontCpuMs).filter((c): c is number => typeof c === 'number');
   const bytes = good.map((s) => s.bytes).sort((a, b) => a - b);
   const rss = good.map((s) => s.peakRssKb).filter((r): r is number => r !== null);
   const bad = samples.find((s) => !s.ok);
@@ -92,6 +100,7 @@ export function toResult(workload: string, fixture: string, server: string, samp
     time: summarize(good.map((s) => s.ms)),
     cpu: summarize(cpus),
     cpuMeanMs: cpus.length === 0 ? null : cpus.reduce((a, b) => a + b, 0) / cpus.length,
+    ...(fronts.length > 0 ? { frontCpuMeanMs: fronts.reduce((a, b) => a + b, 0) / fronts.length } : {}),
     bytes: bytes.length === 0 ? null : bytes[Math.floor(bytes.length / 2)]!,
     peakRssKb: rss.length === 0 ? null : Math.max(...rss),
     errors: samples.length - good.length,

@@ -24,6 +24,12 @@ export interface BenchServer {
   url(repo: string): string;
   /** CPU milliseconds spent serving Git so far (monotonic), or null when not measurable. */
   cpuMs(): number | null;
+  /**
+   * CPU milliseconds of the HTTP front that carries the responses (monotonic), where it is not
+   * part of `cpuMs`: C git's CGI wrapper (http-backend-main.ts) reads each response from the
+   * CGI's pipe and writes it to the socket. Absent where the server is its own front (level-git).
+   */
+  frontCpuMs?(): number | null;
   /** Peak resident set of the serving process(es) since the last resetPeak, KiB, or null. */
   peakRssKb(): Promise<number | null>;
   /** Starts a new peak-RSS window. */

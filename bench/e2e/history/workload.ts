@@ -55,7 +55,7 @@ export interface SweepCost {
 /** Everything the history workload measured. */
 export interface HistoryReport {
   fixture: Fixture;
-  params: { commits: number; files: number; seed: number; runs: number; timeoutS: number; heapMb: number };
+  params: { commits: number; files: number; seed: number; runs: number; timeoutS: number; heapMb: number; fullPacks?: boolean };
   /** Workloads: push, full, fetch, depth1, depth1-cold; servers: level-git, cgit, cgit-gc. */
   results: Result[];
   /** Bytes on disk per server: level-git's database folder, the bare repository as pushed, after gc. */
@@ -162,12 +162,13 @@ class LevelGitSlot implements BenchServer {
   constructor(
     private readonly dataDir: string,
     private readonly heapMb: number,
+    private readonly fullPacks = false,
   ) {}
 
   async start(): Promise<void> {
     await this.stop();
     // No Node request timeout: a push of the whole history is one request; the bench bounds it.
-    this.current = await startLevelGit(this.dataDir, 'level-git', ['--request-timeout', '0'], [`--max-old-space-size=${this.heapMb}`]);
+    this.current = await startLevelGit(this.dataDir, 'level-git', ['--request-timeout', '0', ...(this.fullPacks ? ['--full-packs'] : [])], [`--max-old-space-size=${this.heapMb}`]);
     const pid = this.current.pid;
     this.#poll = setInterval(() => {
       const kb = readPeakRssKb(pid);
@@ -235,6 +236,7 @@ async function boundedSample(s: BenchServer, op: () => Promise<OpResult>, kind: 
     await s.resetStats();
     await s.resetPeak();
     const cpu0 = s.cpuMs();
+    const front0 = s.frontCpuMs?.() ?? null;
     const r = await op();
     // A server that crashed is reaped a moment after the client saw the connection drop.
     if (!r.ok) await new Promise((resolve) => setTimeout(resolve, 500));
@@ -243,12 +245,14 @@ async function boundedSample(s: BenchServer, op: () => Promise<OpResult>, kind: 
     // After a failed client the server may still be working for nobody: wait less for it.
     const quiet = await within(s.idle(), r.ok ? timeoutMs : 30_000);
     const cpu1 = s.cpuMs();
+    const front1 = s.frontCpuMs?.() ?? null;
     const stats = await s.stats();
     const peakRssKb = (await s.peakRssKb()) ?? stats.childPeakRssKb;
     const error = quiet === 'timeout' ? 'server still busy after the client finished' : r.error;
     return {
       ms: r.ms,
       cpuMs: cpu0 === null || cpu1 === null ? null : cpu1 - cpu0,
+      ...(s.frontCpuMs ? { frontCpuMs: front0 === null || front1 === null ? null : front1 - front0 } : {}),
       bytes: kind === 'upload' ? stats.uploadPackBytes : stats.receivePackBytes,
       peakRssKb,
       ok: r.ok && quiet !== 'timeout',
@@ -287,7 +291,7 @@ export async function runHistory(o: BenchOptions, log: Log, work: string, clones
   log(`  ${fixture.id}: ${fixture.commits} commits, tip ${fixture.files} files, ${(fixture.bytes / 1e6).toFixed(1)} MB`);
   const report: HistoryReport = {
     fixture,
-    params: { commits: fixture.commits, files: fixture.files, seed: SEED, runs: h.runs, timeoutS: h.timeoutS, heapMb: h.heapMb },
+    params: { commits: fixture.commits, files: fixture.files, seed: SEED, runs: h.runs, timeoutS: h.timeoutS, heapMb: h.heapMb, fullPacks: h.fullPacks },
     results,
     storedBytes: {},
     gcMs: null,
@@ -308,7 +312,7 @@ export async function runHistory(o: BenchOptions, log: Log, work: string, clones
     stops.push(() => cgit.stop());
     const cgitGc = await startHttpBackend(gcRoot, 'cgit-gc');
     stops.push(() => cgitGc.stop());
-    const lg = new LevelGitSlot(lgData, h.heapMb);
+    const lg = new LevelGitSlot(lgData, h.heapMb, h.fullPacks);
     stops.push(() => lg.stop());
     let lgUsable = !o.noLevelGit;
     if (lgUsable) {

@@ -42,7 +42,8 @@ async function main(): Promise<void> {
   const { createNodeHandler } = (await import(handlerPath)) as { createNodeHandler: (o: { engine: Engine }) => NodeHandler };
   if (typeof openEngine !== 'function' || typeof createNodeHandler !== 'function') throw new Error('engine API not available yet');
   const noPackCache = process.argv.includes('--no-pack-cache');
-  const packCache = noPackCache ? { packCache: { maxBytes: 0, warm: false } } : {};
+  const fullPacks = process.argv.includes('--full-packs');
+  const packCache = noPackCache ? { packCache: { maxBytes: 0, warm: false, fullPacks } } : fullPacks ? { packCache: { fullPacks } } : {};
   let meter: QueryMeter | null = null;
   let engine: Engine;
   if (dbUrl !== undefined) {

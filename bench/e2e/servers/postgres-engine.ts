@@ -15,7 +15,7 @@ export interface Engine {
 }
 
 /** `openEngine` as the bench server calls it. */
-export type OpenEngine = (o: { path?: string; db?: unknown; lock?: unknown; packCache?: { maxBytes: number; warm: boolean } }) => Promise<Engine> | Engine;
+export type OpenEngine = (o: { path?: string; db?: unknown; lock?: unknown; packCache?: { maxBytes?: number; warm?: boolean; fullPacks?: boolean } }) => Promise<Engine> | Engine;
 
 /** Reads and closes the meter. */
 export interface QueryMeter {
@@ -28,7 +28,7 @@ export interface QueryMeter {
 export async function openPostgresEngine(
   openEngine: OpenEngine,
   url: string,
-  extra: { packCache?: { maxBytes: number; warm: boolean } },
+  extra: { packCache?: { maxBytes?: number; warm?: boolean; fullPacks?: boolean } },
 ): Promise<{ engine: Engine; meter: QueryMeter }> {
   const db = createPostgresLevel({ connectionString: url });
   const lock = new PostgresRefLock({ connectionString: url });
