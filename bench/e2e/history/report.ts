@@ -146,6 +146,13 @@ export function historyRows(h: HistoryReport): { rows: Row[]; failures: string[]
     [swFail ?? (again ? `${secs(again.ms)} / ${secs(again.cpuMs)} (${again.objects})` : '–'), secs(walk?.ms), '–'],
     ratio(again?.ms, walk?.ms ?? undefined),
   );
+  // The first full clone after the sweep, in the sweep's process (no HTTP, no client): made from
+  // the sweep's mark record, against planned from nothing (what the full clone step's first run did).
+  const fc = sw?.firstClone;
+  const cost = (c: { ms: number; cpuMs: number; fromMark: boolean } | undefined): string =>
+    c === undefined ? '–' : `${secs(c.ms)} / ${secs(c.cpuMs)}${c.fromMark ? '' : ' (planned)'}`;
+  add('first full clone after the sweep, in process, from the mark record: time / CPU (ratio: CPU / planned)', [swFail ?? cost(fc?.fromMark), '–', '–'], ratio(fc?.fromMark.cpuMs, fc?.planned.cpuMs));
+  add('the same planned from nothing: time / CPU', [swFail ?? cost(fc?.planned), '–', '–'], Number.NaN);
   return { rows, failures: [...failures] };
 }
 

@@ -7,12 +7,19 @@
  * the first repository, made through the API, expires, and the next sweep removes it (`again`:
  * time, CPU, refs and objects removed).
  *
+ * Then the first full clone of the swept history, in this process without HTTP (the pack
+ * `git clone` asks for, read to its end): its clone plan dropped first, so it is made from the
+ * mark record the sweep wrote (`firstClone.fromMark`), then both dropped, so it is planned from
+ * nothing (`firstClone.planned`), as the bench's first full clone right after the push is.
+ *
  * usage: node [--max-old-space-size=N] --import tsx bench/e2e/history/sweep-main.ts --data <dir>
- * Prints one JSON line: {"openMs","ms","cpuMs","peakRssKb","refs","objects","again"} or {"error"}.
+ * Prints one JSON line: {"openMs","ms","cpuMs","peakRssKb","refs","objects","again","firstClone"} or {"error"}.
  */
 import { readPeakRssKb, resetPeakRss } from '../../shared/proc.js';
 
 interface Repo {
+  listBranches(): Promise<{ sha: string }[]>;
+  listTags(): Promise<{ sha: string }[]>;
   commit(o: {
     branch: string;
     baseBranch: string;
@@ -30,6 +37,45 @@ interface Engine {
   listRepos(): Promise<{ name: string }[]>;
   getRepo(name: string): Promise<Repo>;
   close(): Promise<void>;
+  packCache: { stats: { planFromMark: number } };
+}
+
+/** One first full clone's pack in this process: time, CPU, whether its plan came from the mark record. */
+interface CloneCost {
+  ms: number;
+  cpuMs: number;
+  fromMark: boolean;
+}
+
+/** The first full clone of the first repository, from the mark record, then planned from nothing. */
+async function firstClones(engine: Engine): Promise<{ fromMark: CloneCost; planned: CloneCost }> {
+  // Paths built at run time (see main).
+  const internalsPath = '../../../src/repo/internals.js';
+  const storePath = '../../../src/repo/full-pack-store.js';
+  type Internals = { objects: { kv: unknown; repoId: number }; fetchPack(i: { wants: string[]; ofsDelta: boolean }): Promise<{ pack: AsyncIterable<Uint8Array> }> };
+  const { internalsOf } = (await import(internalsPath)) as { internalsOf: (r: Repo) => Internals };
+  const { collect } = (await import(storePath)) as { collect: (kv: unknown, pool: number, drop: () => boolean, kind: string) => Promise<unknown> };
+  const [info] = await engine.listRepos();
+  if (info === undefined) throw new Error('no repository');
+  const repo = await engine.getRepo(info.name);
+  const internals = internalsOf(repo);
+  const { kv, repoId } = internals.objects;
+  const wants = [...new Set([...(await repo.listBranches()).map((b) => b.sha), ...(await repo.listTags()).map((t) => t.sha)])];
+  const clone = async (): Promise<CloneCost> => {
+    const marks = engine.packCache.stats.planFromMark;
+    const cpu0 = process.cpuUsage();
+    const t = performance.now();
+    for await (const _ of (await internals.fetchPack({ wants, ofsDelta: true })).pack);
+    const ms = performance.now() - t;
+    const cpu = process.cpuUsage(cpu0);
+    return { ms, cpuMs: (cpu.user + cpu.system) / 1000, fromMark: engine.packCache.stats.planFromMark > marks };
+  };
+  await collect(kv, repoId, () => true, 'plan');
+  const fromMark = await clone();
+  await collect(kv, repoId, () => true, 'plan');
+  await collect(kv, repoId, () => true, 'mark');
+  const planned = await clone();
+  return { fromMark, planned };
 }
 
 /** An ephemeral commit on the first repository's default branch, expired, then swept. */
@@ -74,6 +120,7 @@ async function main(): Promise<void> {
   const cpu = process.cpuUsage(cpu0);
   const peakRssKb = readPeakRssKb(process.pid);
   const again = await sweepAfterExpiry(engine);
+  const firstClone = await firstClones(engine);
   await engine.close();
   const failed = r.errors?.map((e) => `${e.repo}: ${String((e.error as Error)?.message ?? e.error)}`).join('; ');
   console.log(
@@ -85,6 +132,7 @@ async function main(): Promise<void> {
       refs: r.refs,
       objects: r.objects,
       again,
+      firstClone,
       ...(r.busy ? { busy: r.busy } : {}),
       ...(failed ? { error: failed } : {}),
     }),

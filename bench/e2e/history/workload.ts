@@ -49,6 +49,8 @@ export interface SweepCost {
   objects?: number;
   /** The next sweep, after an ephemeral commit expired (sweep-main.ts). */
   again?: { ms: number; cpuMs: number; refs: number; objects: number };
+  /** The first full clone after the sweep, in its process (sweep-main.ts): from the mark record, and planned from nothing. */
+  firstClone?: { fromMark: { ms: number; cpuMs: number; fromMark: boolean }; planned: { ms: number; cpuMs: number; fromMark: boolean } };
   error?: string;
 }
 
@@ -495,7 +497,7 @@ export async function runHistory(o: BenchOptions, log: Log, work: string, clones
         },
       );
       const last = r.stdout.trim().split('\n').pop() ?? '';
-      let parsed: { ms?: number; cpuMs?: number; peakRssKb?: number; objects?: number; again?: SweepCost['again']; error?: string } = {};
+      let parsed: { ms?: number; cpuMs?: number; peakRssKb?: number; objects?: number; again?: SweepCost['again']; firstClone?: SweepCost['firstClone']; error?: string } = {};
       try {
         parsed = JSON.parse(last) as typeof parsed;
       } catch {
@@ -509,6 +511,7 @@ export async function runHistory(o: BenchOptions, log: Log, work: string, clones
         peakRssKb: parsed.peakRssKb ?? null,
         ...(parsed.objects !== undefined ? { objects: parsed.objects } : {}),
         ...(parsed.again !== undefined ? { again: parsed.again } : {}),
+        ...(parsed.firstClone !== undefined ? { firstClone: parsed.firstClone } : {}),
         ...(parsed.error !== undefined ? { error: parsed.error } : {}),
       };
       log(
