@@ -106,7 +106,11 @@ export function historyRows(h: HistoryReport): { rows: Row[]; failures: string[]
   };
   add(
     'full clone: server CPU, C git with its HTTP front (the CGI wrapper) / C git after gc',
-    [cell(at('full', 'level-git'), (r) => secs(r.cpuMeanMs)), cell(at('full', 'cgit'), () => secs(withFront('full', 'cgit'))), cell(at('full', 'cgit-gc'), () => secs(withFront('full', 'cgit-gc')))],
+    [
+      cell(at('full', 'level-git'), (r) => secs(r.cpuMeanMs)),
+      cell(at('full', 'cgit'), () => secs(withFront('full', 'cgit'))),
+      cell(at('full', 'cgit-gc'), () => secs(withFront('full', 'cgit-gc'))),
+    ],
     ratio(cpu('full', 'level-git'), withFront('full', 'cgit-gc')),
   );
   const first = (step: string, s: string): number | undefined => {
@@ -151,7 +155,11 @@ export function historyRows(h: HistoryReport): { rows: Row[]; failures: string[]
   const fc = sw?.firstClone;
   const cost = (c: { ms: number; cpuMs: number; fromMark: boolean } | undefined): string =>
     c === undefined ? '–' : `${secs(c.ms)} / ${secs(c.cpuMs)}${c.fromMark ? '' : ' (planned)'}`;
-  add('first full clone after the sweep, in process, from the mark record: time / CPU (ratio: CPU / planned)', [swFail ?? cost(fc?.fromMark), '–', '–'], ratio(fc?.fromMark.cpuMs, fc?.planned.cpuMs));
+  add(
+    'first full clone after the sweep, in process, from the mark record: time / CPU (ratio: CPU / planned)',
+    [swFail ?? cost(fc?.fromMark), '–', '–'],
+    ratio(fc?.fromMark.cpuMs, fc?.planned.cpuMs),
+  );
   add('the same planned from nothing: time / CPU', [swFail ?? cost(fc?.planned), '–', '–'], Number.NaN);
   return { rows, failures: [...failures] };
 }

@@ -52,7 +52,10 @@ async function firstClones(engine: Engine): Promise<{ fromMark: CloneCost; plann
   // Paths built at run time (see main).
   const internalsPath = '../../../src/repo/internals.js';
   const storePath = '../../../src/repo/full-pack-store.js';
-  type Internals = { objects: { kv: unknown; repoId: number }; fetchPack(i: { wants: string[]; ofsDelta: boolean }): Promise<{ pack: AsyncIterable<Uint8Array> }> };
+  type Internals = {
+    objects: { kv: unknown; repoId: number };
+    fetchPack(i: { wants: string[]; ofsDelta: boolean }): Promise<{ pack: AsyncIterable<Uint8Array> }>;
+  };
   const { internalsOf } = (await import(internalsPath)) as { internalsOf: (r: Repo) => Internals };
   const { collect } = (await import(storePath)) as { collect: (kv: unknown, pool: number, drop: () => boolean, kind: string) => Promise<unknown> };
   const [info] = await engine.listRepos();

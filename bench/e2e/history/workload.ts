@@ -170,7 +170,12 @@ class LevelGitSlot implements BenchServer {
   async start(): Promise<void> {
     await this.stop();
     // No Node request timeout: a push of the whole history is one request; the bench bounds it.
-    this.current = await startLevelGit(this.dataDir, 'level-git', ['--request-timeout', '0', ...(this.fullPacks ? ['--full-packs'] : [])], [`--max-old-space-size=${this.heapMb}`]);
+    this.current = await startLevelGit(
+      this.dataDir,
+      'level-git',
+      ['--request-timeout', '0', ...(this.fullPacks ? ['--full-packs'] : [])],
+      [`--max-old-space-size=${this.heapMb}`],
+    );
     const pid = this.current.pid;
     this.#poll = setInterval(() => {
       const kb = readPeakRssKb(pid);
@@ -497,7 +502,15 @@ export async function runHistory(o: BenchOptions, log: Log, work: string, clones
         },
       );
       const last = r.stdout.trim().split('\n').pop() ?? '';
-      let parsed: { ms?: number; cpuMs?: number; peakRssKb?: number; objects?: number; again?: SweepCost['again']; firstClone?: SweepCost['firstClone']; error?: string } = {};
+      let parsed: {
+        ms?: number;
+        cpuMs?: number;
+        peakRssKb?: number;
+        objects?: number;
+        again?: SweepCost['again'];
+        firstClone?: SweepCost['firstClone'];
+        error?: string;
+      } = {};
       try {
         parsed = JSON.parse(last) as typeof parsed;
       } catch {

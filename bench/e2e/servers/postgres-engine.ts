@@ -15,7 +15,12 @@ export interface Engine {
 }
 
 /** `openEngine` as the bench server calls it. */
-export type OpenEngine = (o: { path?: string; db?: unknown; lock?: unknown; packCache?: { maxBytes?: number; warm?: boolean; fullPacks?: boolean } }) => Promise<Engine> | Engine;
+export type OpenEngine = (o: {
+  path?: string;
+  db?: unknown;
+  lock?: unknown;
+  packCache?: { maxBytes?: number; warm?: boolean; fullPacks?: boolean };
+}) => Promise<Engine> | Engine;
 
 /** Reads and closes the meter. */
 export interface QueryMeter {
