@@ -19,7 +19,7 @@ import { defaultRefLock } from './refs/web-locks.js';
 import { RefStore } from './refs/ref-store.js';
 import { Repository, type RepoInfo, type RepoContext } from './repo/repository.js';
 import { SweepGuard } from './repo/sweep.js';
-import { GuardTable } from './repo/sweep-guards.js';
+import { HeldTable } from './engine-held.js';
 import { sweepRepositories, sweepWork } from './engine-sweep.js';
 import { WarmJobs } from './engine-warm.js';
 import { DEFAULT_COMMIT_DELTA_LIMITS } from './repo/commit-deltas.js';
@@ -83,7 +83,8 @@ export class Engine {
   readonly webhooks: EngineEvents['webhooks'] | undefined;
   /** The smart-HTTP client (`lsRemote`); undefined without `enableRemotes`. */
   readonly remotes: EngineEvents['remotes'] | undefined;
-  readonly #deleted = new Set<number>();
+  /** Per repository id, while a repository object holds it: whether it was deleted (engine-held.ts). */
+  readonly #lives = new HeldTable<{ deleted: boolean }>(() => ({ deleted: false }));
   /** Background work after a branch moved (engine-warm.ts). */
   readonly #warming = new WarmJobs(() => this.#closed);
   readonly #revoked: RevocationStore;
@@ -91,8 +92,8 @@ export class Engine {
   /** Aborted by `close`: running sweeps stop at their next check. */
   readonly #abort = new AbortController();
   readonly #sweeps = new Set<Promise<unknown>>();
-  /** Sweep guards by pool id, while anything holds them (repo/sweep-guards.ts). */
-  readonly #guards = new GuardTable((id) => new SweepGuard({ signal: this.#abort.signal, remote: this.#coord?.forRepo(id) }));
+  /** Sweep guards by pool id, while anything holds them (engine-held.ts). */
+  readonly #guards = new HeldTable((id) => new SweepGuard({ signal: this.#abort.signal, remote: this.#coord?.forRepo(id) }));
   /** Guards of deleted repositories until their last write ended. */
   readonly #reclaim = new Map<number, { guard: SweepGuard; pool?: number }>();
   /** When the next full scan for keys of repository ids without a record is due (ms since the epoch). */
@@ -161,6 +162,8 @@ export class Engine {
     const cached = hold ? this.#repos.get(record.name) : this.#repos.peek(record.name);
     if (cached) return cached;
     const poolId = poolOf(record);
+    // Shared with every other object of this repository while one is held: deleteRepo marks it.
+    const life = this.#lives.of(record.id);
     const objects = new ObjectStore(this.#kv, poolId, this.#cache);
     const refs = new RefStore(this.#kv, record.id, this.#lock);
     const o = this.#options;
@@ -193,13 +196,18 @@ export class Engine {
       },
       assertLive: () => {
         this.#check();
-        if (this.#deleted.has(record.id))
-          throw new NotFoundError('ERR_REPO_NOT_FOUND', `repository "${record.name}" was deleted`, { details: { name: record.name } });
+        if (life.deleted) throw new NotFoundError('ERR_REPO_NOT_FOUND', `repository "${record.name}" was deleted`, { details: { name: record.name } });
       },
     };
     const repo = new Repository(ctx);
     if (hold) this.#repos.set(record.name, repo);
     return repo;
+  }
+
+  /** Repository objects of `id` still held fail their next call (NotFoundError). */
+  #markDeleted(id: number): void {
+    const life = this.#lives.peek(id);
+    if (life !== undefined) life.deleted = true;
   }
 
   #guardOf(id: number): SweepGuard {
@@ -234,24 +242,23 @@ export class Engine {
 
   /**
    * The repository of a record just listed, for the sweep: the one held, else one opened for
-   * the sweep only (not held). Undefined when it was deleted meanwhile (with several processes,
-   * its name no longer naming this id).
+   * the sweep only (not held). Undefined when it was deleted meanwhile (its name no longer
+   * names this id: one read per repository with work).
    */
   async #forSweep(rec: RepoRecord): Promise<Repository | undefined> {
     const cached = this.#repos.peek(rec.name);
     if (cached !== undefined && internalsOf(cached).id === rec.id && (this.#coord === undefined || (await this.#current(rec.name, cached)))) return cached;
-    if (this.#deleted.has(rec.id)) return undefined;
-    if (this.#coord !== undefined) {
-      const id = await this.#kv.get(nameKey(rec.name));
-      if (id === undefined || decodeRepoId(id) !== rec.id) return undefined;
-    }
+    if (this.#lives.peek(rec.id)?.deleted) return undefined;
+    // Deleted since the listing (here or, with several processes, anywhere): its name no longer names this id.
+    const id = await this.#kv.get(nameKey(rec.name));
+    if (id === undefined || decodeRepoId(id) !== rec.id) return undefined;
     return this.#open(rec, false);
   }
 
   async #current(name: string, repo: Repository): Promise<boolean> {
     const id = await this.#kv.get(nameKey(name));
     if (id !== undefined && decodeRepoId(id) === internalsOf(repo).id) return true;
-    this.#deleted.add(internalsOf(repo).id);
+    this.#markDeleted(internalsOf(repo).id);
     return false;
   }
 
@@ -286,7 +293,7 @@ export class Engine {
       for (const op of (await this.#events?.deletedOps(rec.id, name)) ?? []) ops.push(op);
       await this.#kv.batch(ops);
       this.#events?.kick();
-      this.#deleted.add(rec.id);
+      this.#markDeleted(rec.id);
       this.#repos.delete(name);
       // A write in flight (a push storing its pack) may still land under this id: the sweep
       // clears the ranges again once the last one ended. The pool's go only with its last member.
