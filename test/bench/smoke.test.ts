@@ -63,6 +63,10 @@ describe('bench harness', () => {
     expect(sample.cpuMs).toBeGreaterThanOrEqual(0);
     expect(sample.bytes).toBeGreaterThan(100);
     if (existsSync('/usr/bin/time')) expect(sample.peakRssKb).toBeGreaterThan(0);
+    // The CGI wrapper's own CPU (the HTTP front) is measured apart from the CGI's.
+    expect(typeof sample.frontCpuMs).toBe('number');
+    expect(sample.frontCpuMs).toBeGreaterThanOrEqual(0);
+    expect(toResult('depth1', 'tiny', 'cgit', [sample]).frontCpuMeanMs).toBe(sample.frontCpuMs);
   });
 
   it('accepts a push through the CGI server', async () => {
@@ -185,5 +189,7 @@ describe('bench statistics and flags', () => {
     expect(parseArgs(['--remote=http://example.com/x.git']).remote).toBe('http://example.com/x.git');
     expect(() => parseArgs(['--only', 'nope'])).toThrow(/unknown workload/);
     expect(() => parseArgs(['--runs', '0'])).toThrow();
+    expect(parseArgs([]).history.fullPacks).toBe(false);
+    expect(parseArgs(['--history-full-packs']).history.fullPacks).toBe(true);
   });
 });
