@@ -45,28 +45,36 @@ export interface SweepState {
   markers: Uint8Array[];
 }
 
+/** What a `W` key records: a completed sweep (the baseline), a marker, or neither. */
+function keyKind(k: Uint8Array): 'baseline' | 'marker' | undefined {
+  if (k.length === 6 && k[5] === BASELINE[0]) return 'baseline';
+  return k[5] === MARK ? 'marker' : undefined;
+}
+
 /** Reads the sweep state of a repository (one short range scan). */
 export async function readSweepState(kv: Kv, repoId: number): Promise<SweepState> {
   let baseline = false;
   const markers: Uint8Array[] = [];
   for await (const k of kv.keys(prefixRange(sweepStateKey(repoId, new Uint8Array(0))))) {
-    if (k.length === 6 && k[5] === BASELINE[0]) baseline = true;
-    else if (k[5] === MARK) markers.push(k);
+    const kind = keyKind(k);
+    if (kind === 'baseline') baseline = true;
+    else if (kind === 'marker') markers.push(k);
   }
   return { baseline, markers };
 }
 
 /**
  * The sweep state of every repository at once (one key scan of the `W` range): the ids with a
- * baseline and the ids with a marker, read as `readSweepState` reads one. The engine's sweep
+ * baseline and the ids with a marker, each key read as `readSweepState` reads one's (`keyKind`). The engine's sweep
  * passes over pools with a baseline and no marker (and no ephemeral refs) without opening them.
  */
 export async function readAllSweepStates(kv: Kv): Promise<{ baseline: Set<number>; marked: Set<number> }> {
   const baseline = new Set<number>();
   const marked = new Set<number>();
   for await (const k of kv.keys(prefixRange(new Uint8Array([TAG.sweepState])))) {
-    if (k.length === 6 && k[5] === BASELINE[0]) baseline.add(decodeRepoId(k.subarray(1, 5)));
-    else if (k[5] === MARK) marked.add(decodeRepoId(k.subarray(1, 5)));
+    const kind = keyKind(k);
+    if (kind === 'baseline') baseline.add(decodeRepoId(k.subarray(1, 5)));
+    else if (kind === 'marker') marked.add(decodeRepoId(k.subarray(1, 5)));
   }
   return { baseline, marked };
 }
