@@ -147,7 +147,7 @@ export class Engine {
     return this.#lock.run('engine', async () => {
       const src = (await this.#record(source)) ?? repoNotFound(source);
       // Counted as a write of the pool: no sweep deletes what the copied refs name meanwhile.
-      return this.#guardOf(poolOf(src)).write(async () => {
+      return this.#guards.of(poolOf(src)).write(async () => {
         const { record, ops } = await forkOps(this.#kv, src, name, opts, this.#events);
         await this.#kv.batch(ops);
         this.#events?.kick();
@@ -177,7 +177,7 @@ export class Engine {
       ingest: { ...o.ingest, fsck: this.#fsck },
       beforeRefUpdate: o.beforeRefUpdate,
       afterRefUpdate: o.afterRefUpdate,
-      guard: this.#guardOf(poolId),
+      guard: this.#guards.of(poolId),
       sweepWaitMs: o.sweepWaitMs,
       sweepMarkRecords: o.sweepMarkRecords,
       commitQueue: this.#commitQueue,
@@ -208,10 +208,6 @@ export class Engine {
   #markDeleted(id: number): void {
     const life = this.#lives.peek(id);
     if (life !== undefined) life.deleted = true;
-  }
-
-  #guardOf(id: number): SweepGuard {
-    return this.#guards.of(id);
   }
 
   async #record(name: string): Promise<RepoRecord | undefined> {
@@ -248,7 +244,6 @@ export class Engine {
   async #forSweep(rec: RepoRecord): Promise<Repository | undefined> {
     const cached = this.#repos.peek(rec.name);
     if (cached !== undefined && internalsOf(cached).id === rec.id && (this.#coord === undefined || (await this.#current(rec.name, cached)))) return cached;
-    if (this.#lives.peek(rec.id)?.deleted) return undefined;
     // Deleted since the listing (here or, with several processes, anywhere): its name no longer names this id.
     const id = await this.#kv.get(nameKey(rec.name));
     if (id === undefined || decodeRepoId(id) !== rec.id) return undefined;
