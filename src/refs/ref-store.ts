@@ -111,7 +111,7 @@ export class RefStore {
   readonly #lock: RefLock;
   readonly #now: () => number;
 
-  constructor(kv: Kv, repoId: number, lock: RefLock, now: () => number = Date.now) {
+  constructor(kv: Kv, repoId: number, lock: RefLock, now: () => number = () => Date.now()) {
     this.#kv = kv;
     this.#repoId = repoId;
     this.#lock = lock;

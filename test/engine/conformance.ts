@@ -5,7 +5,7 @@
  * sweeps, ref transactions under concurrency, and (when the backend persists) reopening.
  */
 import { internalsOf } from '../../src/repo/internals.js';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ZERO_OID, RefConflictError, type Engine, type Repository } from '../../src/index.js';
 import { AUTHOR, countObjects, text, type EngineFactory, type EngineHandle } from './helpers.js';
 
@@ -25,6 +25,7 @@ export function conformance(name: string, factory: EngineFactory): void {
       engine = h.engine;
     });
     afterEach(async () => {
+      vi.useRealTimers(); // a test that moved the clock
       await h.dispose();
     });
 
@@ -448,8 +449,9 @@ export function conformance(name: string, factory: EngineFactory): void {
           baseBranch: 'main',
           ttlSeconds: 3600,
         });
-        // Long enough that the first sweep below runs before it expires even on a slow CI disk.
-        const goneTtlMs = 1500;
+        // Expired below by moving the clock (Date only) past it, not by waiting: ten minutes, so
+        // the first sweep runs long before it on any disk (and `live` outlives it by fifty).
+        const goneTtlMs = 600_000;
         await commit(
           repo,
           'gone',
@@ -472,7 +474,8 @@ export function conformance(name: string, factory: EngineFactory): void {
         const first = await engine.sweep();
         expect(first).toEqual({ refs: 0, objects: 3 });
         expect(await countObjects(internalsOf(repo).objects)).toBe(before - 3);
-        await new Promise((r) => setTimeout(r, Math.max(0, goneExpiresBy + 50 - Date.now())));
+        // Past the expiry of `gone` (not of `live`, an hour later still), time running on from there.
+        vi.useFakeTimers({ toFake: ['Date'], now: goneExpiresBy + 50, shouldAdvanceTime: true });
         expect((await repo.listBranches({ space: 'ephemeral' })).map((b) => b.name)).toEqual(['live']);
         const r = await engine.sweep();
         expect(r.refs).toBe(1);
