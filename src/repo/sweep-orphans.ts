@@ -104,7 +104,11 @@ async function writeWhole(ctx: RepoContext, oids: Oid[], out: Orphans): Promise<
  * not stored whole by `storeWhole`; or whose whole entry went meanwhile, replaced-whole.ts
  * dropping it as a replaced version's). `again`: some may be let go by the next sweep.
  */
-export async function settleOrphans(ctx: RepoContext, orphans: Orphans, pinned: ReadonlySet<Oid>): Promise<{ loose: Oid[]; bound: Oid[]; again: boolean }> {
+export async function settleOrphans(
+  ctx: RepoContext,
+  orphans: Orphans,
+  pinned: { has(oid: Oid): boolean },
+): Promise<{ loose: Oid[]; bound: Oid[]; again: boolean }> {
   const pool = ctx.objects.repoId;
   const free = orphans.whole.filter((o) => !pinned.has(o));
   const whole = await ctx.kv.hasMany(free.map((o) => objectKey(pool, oidToBytes(o))));

@@ -32,13 +32,43 @@ import { expireRefs } from './ref-updates.js';
 import { Marker, Pacer } from './sweep-mark.js';
 import { OidList, OidSet } from './oid-set.js';
 import { markSweepNeeded, needsObjectSweep, readSweepState, sweepCompleted, type SweepState } from './sweep-state.js';
-import { oidFromBytes } from '../object/oid.js';
+import { oidFromBytes, oidToBytes } from '../object/oid.js';
 import { TAG, repoRange } from '../storage/keys.js';
-import { type PinnedIds, type RemoteGuard, hexIds } from './sweep-leases.js';
+import type { PinnedIds, RemoteGuard } from './sweep-leases.js';
 import { dropFullPacks } from './full-pack.js';
 import { dropDeltaOps, settleOrphans, storeWhole } from './sweep-orphans.js';
 import { findOrphanStreams, reclaimOrphanStreams } from '../object/chunk-orphans.js';
 import { dropMarkRecords, markRegularTips } from './sweep-record.js';
+
+/** Whether an object is pinned (SweepGuard.exclusive): by a pack being sent here or, with a database's coordination, in another process. */
+export interface PinnedTest {
+  has(oid: Oid): boolean;
+}
+
+/** A pack's pinned ids, with the test over them made on first need and kept while the pin lasts. */
+interface Pin {
+  oids: PinnedIds;
+  test: OidSet | ReadonlySet<Oid> | undefined;
+}
+
+/**
+ * Whether `p` pins `oid`. A clone plan's raw ids are tested in an OidSet built once per pin:
+ * making them hex for every batch of a background job (a tip reversal asks before each batch)
+ * cost a full clone's worth of strings each time, seconds next to a large first clone.
+ */
+function pinHolds(p: Pin, oid: Oid): boolean {
+  let t = p.test;
+  if (t === undefined) {
+    const ids = p.oids;
+    if (ids instanceof Uint8Array) {
+      const set = new OidSet(ids.length / 20);
+      for (let at = 0; at + 20 <= ids.length; at += 20) set.add(ids, at);
+      t = set;
+    } else t = new Set(ids);
+    p.test = t;
+  }
+  return t instanceof OidSet ? t.has(oidToBytes(oid)) : t.has(oid);
+}
 
 /** Writes in flight, packs being streamed, and the gate a running sweep closes. One per repository. */
 export class SweepGuard {
@@ -48,7 +78,7 @@ export class SweepGuard {
   /** Writes begun in this process since the guard was made. */
   #begun = 0;
   #gate: Promise<void> | undefined;
-  #pins = new Set<{ oids: PinnedIds }>();
+  #pins = new Set<Pin>();
   #idle: (() => void)[] = [];
   #sweeps: Promise<unknown> = Promise.resolve();
   readonly #remote: RemoteGuard | undefined;
@@ -140,7 +170,7 @@ export class SweepGuard {
    */
   async pin(oids: PinnedIds): Promise<() => void> {
     while (this.#gate) await this.#gate;
-    const token = { oids };
+    const token: Pin = { oids, test: undefined };
     this.#pins.add(token);
     if (this.#remote === undefined) return () => void this.#pins.delete(token);
     let release: () => void;
@@ -161,7 +191,7 @@ export class SweepGuard {
    * `fn` with the gate closed; `fn` gets a test for pinned objects. Returns undefined when the
    * repository stayed busy the whole time (the next sweep collects what this one could not).
    */
-  async exclusive<T>(waitMs: number, fn: (pinned: () => Promise<ReadonlySet<Oid>>) => Promise<T>): Promise<T | undefined> {
+  async exclusive<T>(waitMs: number, fn: (pinned: () => Promise<PinnedTest>) => Promise<T>): Promise<T | undefined> {
     const deadline = Date.now() + waitMs;
     for (;;) {
       if (!(await this.#quiet(deadline))) return undefined;
@@ -176,9 +206,9 @@ export class SweepGuard {
         if (!busy) {
           try {
             return await fn(async () => {
-              const pinned = (await this.#remote?.pinned()) ?? new Set<Oid>();
-              for (const p of this.#pins) for (const oid of hexIds(p.oids)) pinned.add(oid);
-              return pinned;
+              const remote = await this.#remote?.pinned();
+              const pins = [...this.#pins];
+              return { has: (oid) => remote?.has(oid) === true || pins.some((p) => pinHolds(p, oid)) };
             });
           } finally {
             await this.#remote?.open();
