@@ -401,6 +401,11 @@ export class ObjectStore {
     return this.#kv.keyBatches(repoRange(TAG.object, this.repoId));
   }
 
+  /** The `D` keys of this store (the id at byte 5), a database read at a time. */
+  deltaKeyBatches(): AsyncGenerator<Uint8Array[]> {
+    return this.#kv.keyBatches(repoRange(TAG.delta, this.repoId));
+  }
+
   /** Deletes objects, every form they are stored in, a chunked one's chunks too (used by the sweep only). */
   async delete(oids: readonly Oid[]): Promise<void> {
     const whole = await this.#kv.getMany(this.#wholeKeys(oids));

@@ -30,6 +30,7 @@ import type { RepoContext } from './context.js';
 import { type RecordBuilder, cloneTips, ensureRecord, fullPackOptions, isFullClone, recordOptions } from './full-pack.js';
 import { usableRecord } from './sweep-record.js';
 import { type FullPackRecord, type RecordKind, SeriesWriter, holdSeries, idsOf, listRecords, normalTips, readRecord, recordIds } from './full-pack-store.js';
+import { importPlanIds } from './import-plan.js';
 import { OidMap } from './oid-set.js';
 import { packBytes } from './pack-out.js';
 import type { PackAnswer } from './pack-cache.js';
@@ -187,7 +188,9 @@ function ensureClonePlan(ctx: RepoContext, tips: Oid[], minCommits: number, how:
  * (what changed: small), not gathered into a set of the whole history. Without a plan to extend,
  * the sweep's mark record of the regular refs (sweep-record.ts: every object its tips reach)
  * stands in for one when the tips reach all of its tips, always copied (the sweep appends to its
- * series): the first full clone of a long history swept once does not walk it.
+ * series): the first full clone of a long history swept once does not walk it. Without either,
+ * the pool's import record (import-plan.ts) stands in for the walk when it answers the tips: the
+ * first full clone of a history pushed into an empty pool does not walk it either.
  */
 const buildPlan: RecordBuilder = async (ctx, tips, commits, base, records, walk) => {
   const { kv, poolId } = ctx;
@@ -196,7 +199,9 @@ const buildPlan: RecordBuilder = async (ctx, tips, commits, base, records, walk)
   const release = mark === undefined ? undefined : holdSeries(kv, poolId, mark.series);
   const haves = from === undefined ? [] : from.commits.filter((c): c is Oid => c !== null);
   try {
-    const plan = (await planObjects(ctx.objects, { wants: tips, haves, ofsDelta: true, ...(walk ? { walk } : {}) })).oids;
+    const imported = from === undefined ? await importPlanIds(ctx, tips, walk) : undefined;
+    const plan =
+      imported !== undefined ? idsOf(imported) : (await planObjects(ctx.objects, { wants: tips, haves, ofsDelta: true, ...(walk ? { walk } : {}) })).oids;
     const atEnd = base !== undefined && records.every((r) => r.series !== base.series || r.count <= base.count);
     const writer = atEnd ? await SeriesWriter.after(kv, poolId, base) : await SeriesWriter.create(kv, poolId);
     try {
@@ -217,7 +222,10 @@ const buildPlan: RecordBuilder = async (ctx, tips, commits, base, records, walk)
       await writer.ids(fresh);
       ctx.assertLive();
       const record = await writer.finish(tips, commits, 'plan');
-      if (ctx.packCache) ctx.packCache.stats[mark !== undefined ? 'planFromMark' : base === undefined ? 'planBuilt' : 'planExtended']++;
+      if (ctx.packCache)
+        ctx.packCache.stats[
+          mark !== undefined ? 'planFromMark' : imported !== undefined ? 'planFromImport' : base === undefined ? 'planBuilt' : 'planExtended'
+        ]++;
       return record;
     } finally {
       writer.close();

@@ -8,6 +8,7 @@
  *   0x04 tips(20)          -> clone-plan record (JSON, same shape, `bytes` 0): a series of ids only (clone-plan.ts)
  *   0x05 tips(20)          -> depth-1 plan record (the same, plus its shallow boundary: depth1-plan.ts)
  *   0x06 tips(20)          -> mark record (the same shape, `bytes` 0): every object the tips reach, as the sweep marked them (sweep-record.ts)
+ *   0x07                   -> import record (binary): the roots and object count of the pack that filled the empty pool (import-plan.ts)
  *
  * A series only grows at its end: a record is a prefix of its series (its `count` ids, its
  * `bytes` bytes), so several records may share one series, and appending to it (rewriting the
@@ -36,6 +37,7 @@ const SERIES = 0x03;
 const PLAN = 0x04;
 const DEPTH1 = 0x05;
 const MARK = 0x06;
+const IMPORT = 0x07;
 
 /**
  * Which records: full-clone packs (entries and ids), clone plans (ids only, clone-plan.ts),
@@ -79,6 +81,40 @@ function seqKey(poolId: number, kind: number, series: string, seq: number): Uint
   rest.set(fromHex(series));
   new DataView(rest.buffer).setUint32(8, seq);
   return key(poolId, kind, rest);
+}
+
+/**
+ * What a pack stored into an empty pool was (import-plan.ts): `objects` distinct objects,
+ * `commits` of them commits, every one reachable from `roots` (raw ids, 20 bytes each).
+ */
+export interface ImportRecord {
+  objects: number;
+  commits: number;
+  roots: Uint8Array;
+}
+
+/** The key of a pool's import record. */
+export function importRecordKey(poolId: number): Uint8Array {
+  return key(poolId, IMPORT);
+}
+
+/** The write of a pool's import record (one per pool: a later one replaces it). */
+export function importRecordOp(poolId: number, r: ImportRecord): KvOp {
+  const value = new Uint8Array(9 + r.roots.length);
+  const view = new DataView(value.buffer);
+  value[0] = 1;
+  view.setUint32(1, r.objects);
+  view.setUint32(5, r.commits);
+  value.set(r.roots, 9);
+  return { type: 'put', key: importRecordKey(poolId), value };
+}
+
+/** The pool's import record, if one is stored (of a version this code reads). */
+export async function readImportRecord(kv: Kv, poolId: number): Promise<ImportRecord | undefined> {
+  const v = await kv.get(importRecordKey(poolId));
+  if (v === undefined || v[0] !== 1 || v.length < 9 || (v.length - 9) % 20 !== 0) return undefined;
+  const view = new DataView(v.buffer, v.byteOffset, v.byteLength);
+  return { objects: view.getUint32(1), commits: view.getUint32(5), roots: v.subarray(9) };
 }
 
 /** The record key of a tip set: the SHA-1 of its sorted ids. */

@@ -5,7 +5,8 @@
  * and a hex string and a Map entry per entry made this bookkeeping a quarter of ingest's CPU.
  * Strings are made only for a reference's first wait on a target and for errors. Types and
  * waits share one map, made as large as the pack header announces (up to a bound) before the
- * first object arrives.
+ * first object arrives. Each arrived object also carries whether anything of the pack references
+ * it: those nothing references are the pack's roots (`roots`, import-plan.ts).
  */
 import type { ObjectType, Oid } from '../object/oid.js';
 import { oidFromBytes, oidToBytes } from '../object/oid.js';
@@ -33,8 +34,10 @@ interface Pending {
   next?: Pending;
 }
 
+/** Added to an arrived object's type code once something of the pack references it. */
+const REFERENCED = 4;
 /** A value of PackLinks' map from this on: references wait for the id (value - WAITING indexes them). */
-const WAITING = 4;
+const WAITING = 8;
 /**
  * The most ids a pack's header may make PackLinks hold room for before they arrive: its map
  * then starts at 2^19 slots of 24 bytes (12 MiB), whatever a hostile header claims.
@@ -44,8 +47,9 @@ const PRESIZE_MAX = 1 << 18;
 /** The links of one pack's objects, checked as they arrive. */
 export class PackLinks {
   /**
-   * Per id: the type code (0–3) of an object that arrived, or WAITING + the index in #waiting
-   * of the references waiting for it. One map, so an arrival or a first wait is one lookup.
+   * Per id: the type code (0–3) of an object that arrived (+ REFERENCED once referenced), or
+   * WAITING + the index in #waiting of the references waiting for it. One map, so an arrival
+   * or a first wait is one lookup.
    */
   #ids = new OidMap();
   readonly #waiting: ({ oid: Oid; first: Pending } | undefined)[] = [];
@@ -67,13 +71,14 @@ export class PackLinks {
   /** The type of the object with these raw id bytes when it arrived already. */
   typeOf(id: Uint8Array): ObjectType | undefined {
     const v = this.#ids.get(id, 0);
-    return v >= 0 && v < WAITING ? TYPES[v] : undefined;
+    return v >= 0 && v < WAITING ? TYPES[v & 3] : undefined;
   }
 
   /** Records an object of the pack; a waiting reference that needed another type throws. */
   arrived(id: Uint8Array, type: ObjectType): void {
     const before = this.#ids.swap(id, 0, CODE[type]);
     if (before < WAITING) return;
+    this.#ids.set(id, 0, CODE[type] + REFERENCED);
     const w = this.#waiting[before - WAITING]!;
     for (let p: Pending | undefined = w.first; p !== undefined; p = p.next) {
       if (p.expected !== type) throw referenceTypeError(p.from, p.fromType, { oid: w.oid, expected: p.expected, role: p.role, name: p.name }, type);
@@ -88,9 +93,10 @@ export class PackLinks {
   reference(from: Oid, fromType: ObjectType, buf: Uint8Array, off: number, expected: ObjectType, role: ReferenceRole, nameStart = -1, nameEnd = -1): void {
     const v = this.#ids.get(buf, off);
     if (v >= 0 && v < WAITING) {
-      if (TYPES[v] !== expected) {
-        throw referenceTypeError(from, fromType, { oid: oidFromBytes(buf, off), expected, role, name: nameAt(buf, nameStart, nameEnd) }, TYPES[v]!);
+      if (TYPES[v & 3] !== expected) {
+        throw referenceTypeError(from, fromType, { oid: oidFromBytes(buf, off), expected, role, name: nameAt(buf, nameStart, nameEnd) }, TYPES[v & 3]!);
       }
+      if (v < REFERENCED) this.#ids.set(buf, off, v + REFERENCED);
       return;
     }
     const w = v >= WAITING ? this.#waiting[v - WAITING] : undefined;
@@ -110,6 +116,29 @@ export class PackLinks {
   /** `reference` for a target given as a hex id (a commit's tree and parents, a tag's object). */
   referenceOid(from: Oid, fromType: ObjectType, oid: Oid, expected: ObjectType, role: ReferenceRole): void {
     this.reference(from, fromType, oidToBytes(oid), 0, expected, role);
+  }
+
+  /**
+   * The objects of the pack nothing of it references, as one table of raw ids (20 bytes each),
+   * with how many objects arrived; undefined when there are more than `max` of them. Meaningful
+   * once `outside()` is empty: every object is then reachable from these.
+   */
+  roots(max: number): { roots: Uint8Array; objects: number } | undefined {
+    let ids = new Uint8Array(20 * 16);
+    let roots = 0;
+    let objects = 0;
+    this.#ids.forEach((id, v) => {
+      if (v >= WAITING) return;
+      objects++;
+      if (v >= REFERENCED || ++roots > max) return;
+      if (roots * 20 > ids.length) {
+        const grown = new Uint8Array(ids.length * 2);
+        grown.set(ids);
+        ids = grown;
+      }
+      ids.set(id, (roots - 1) * 20);
+    });
+    return roots > max ? undefined : { roots: ids.slice(0, roots * 20), objects };
   }
 
   /** The targets still waiting: objects the pack references and does not carry. */

@@ -39,6 +39,8 @@ import { bigBaseReader, refuseCollision } from './ingest-big.js';
 import { type CommitFacts, commitGraph } from './commit-graph.js';
 import { EarlyLanding, ONE_BATCH_KEYS, batched, promote } from './ingest-promote.js';
 import { ChainBook, MAX_STORED_CHAIN, reachRecordOps } from './chain-reach.js';
+import { importRecordOp } from './full-pack-store.js';
+import { MAX_IMPORT_ROOTS } from './import-plan.js';
 
 /** Limits of an ingest (all optional; see ReadPackOptions for the pack reader's). */
 export interface IngestOptions extends Omit<ReadPackOptions, 'getBase'> {
@@ -352,9 +354,13 @@ export async function ingestPack(
     // Promote in batches, bases before their deltas, commits last (ingest-promote.ts).
     const added = pending.size + spilled.size + (early?.count ?? 0);
     const q = { pending, spilled, qKey, chains, typeOf: (id: Uint8Array) => links.typeOf(id) };
-    // The reach records of the roots the pack's chains end at land with the last batch.
+    // The reach records of the roots the pack's chains end at land with the last batch, and
+    // into an empty pool, what the pack was: its object count and roots (import-plan.ts).
     const reach = await storageOp(READING, () => reachRecordOps(kv, repoId, chains, fresh));
-    await storageOp(WRITING, () => promote(kv, repoId, q, graph, [...(early?.withdrawal() ?? []), ...reach], early));
+    const imported = fresh && outside.length === 0 && !options.shallow?.size ? links.roots(MAX_IMPORT_ROOTS) : undefined;
+    const last = [...(early?.withdrawal() ?? []), ...reach];
+    if (imported !== undefined) last.push(importRecordOp(repoId, { objects: imported.objects, commits: commits.size, roots: imported.roots }));
+    await storageOp(WRITING, () => promote(kv, repoId, q, graph, last, early));
     landed = true;
     const result: IngestResult = { oids, added };
     if (warnings !== undefined) result.warnings = warnings;

@@ -77,6 +77,18 @@ export class OidMap {
     return -1;
   }
 
+  /** Calls `fn` with each id held (in `id`, a buffer reused from one call to the next) and its value, in no particular order. */
+  forEach(fn: (id: Uint8Array, value: number) => void): void {
+    const words = this.#words;
+    const id = new Uint8Array(ID);
+    const view = new DataView(id.buffer);
+    for (let s = 0; s < words.length; s += WORDS) {
+      if (words[s + 5] === 0) continue;
+      for (let k = 0; k < 5; k++) view.setInt32(4 * k, words[s + k]!);
+      fn(id, words[s + 5]! - 1);
+    }
+  }
+
   #grow(): void {
     const old = this.#words;
     const cap = (this.#mask + 1) * 2;

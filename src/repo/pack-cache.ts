@@ -123,6 +123,8 @@ export class PackCache {
     planExtended: 0,
     /** Clone plans built from the sweep's mark record (sweep-record.ts) instead of a walk of the history. */
     planFromMark: 0,
+    /** Clone plans made from the pool's import record (import-plan.ts) instead of a walk of the history. */
+    planFromImport: 0,
     depth1Served: 0,
     depth1Built: 0,
   };

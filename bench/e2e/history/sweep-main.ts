@@ -57,7 +57,10 @@ async function firstClones(engine: Engine): Promise<{ fromMark: CloneCost; plann
     fetchPack(i: { wants: string[]; ofsDelta: boolean }): Promise<{ pack: AsyncIterable<Uint8Array> }>;
   };
   const { internalsOf } = (await import(internalsPath)) as { internalsOf: (r: Repo) => Internals };
-  const { collect } = (await import(storePath)) as { collect: (kv: unknown, pool: number, drop: () => boolean, kind: string) => Promise<unknown> };
+  const { collect, importRecordKey } = (await import(storePath)) as {
+    collect: (kv: unknown, pool: number, drop: () => boolean, kind: string) => Promise<unknown>;
+    importRecordKey: (pool: number) => Uint8Array;
+  };
   const [info] = await engine.listRepos();
   if (info === undefined) throw new Error('no repository');
   const repo = await engine.getRepo(info.name);
@@ -77,6 +80,8 @@ async function firstClones(engine: Engine): Promise<{ fromMark: CloneCost; plann
   const fromMark = await clone();
   await collect(kv, repoId, () => true, 'plan');
   await collect(kv, repoId, () => true, 'mark');
+  // Nor from the import record (import-plan.ts): planned from nothing, the walk of the history.
+  await (kv as { batch(ops: { type: 'del'; key: Uint8Array }[]): Promise<void> }).batch([{ type: 'del', key: importRecordKey(repoId) }]);
   const planned = await clone();
   return { fromMark, planned };
 }
