@@ -199,9 +199,9 @@ const buildPlan: RecordBuilder = async (ctx, tips, commits, base, records, walk)
   const release = mark === undefined ? undefined : holdSeries(kv, poolId, mark.series);
   const haves = from === undefined ? [] : from.commits.filter((c): c is Oid => c !== null);
   try {
+    // Raw ids from the import record, or the planner's (hex).
     const imported = from === undefined ? await importPlanIds(ctx, tips, walk) : undefined;
-    const plan =
-      imported !== undefined ? idsOf(imported) : (await planObjects(ctx.objects, { wants: tips, haves, ofsDelta: true, ...(walk ? { walk } : {}) })).oids;
+    const plan = imported !== undefined ? [] : (await planObjects(ctx.objects, { wants: tips, haves, ofsDelta: true, ...(walk ? { walk } : {}) })).oids;
     const atEnd = base !== undefined && records.every((r) => r.series !== base.series || r.count <= base.count);
     const writer = atEnd ? await SeriesWriter.after(kv, poolId, base) : await SeriesWriter.create(kv, poolId);
     try {
@@ -219,7 +219,7 @@ const buildPlan: RecordBuilder = async (ctx, tips, commits, base, records, walk)
         }
         fresh = plan.filter((_, i) => stored[i] === 0);
       }
-      await writer.ids(fresh);
+      await (imported !== undefined ? writer.rawIds(imported) : writer.ids(fresh));
       ctx.assertLive();
       const record = await writer.finish(tips, commits, 'plan');
       if (ctx.packCache)

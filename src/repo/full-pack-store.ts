@@ -347,6 +347,14 @@ export class SeriesWriter {
     }
   }
 
+  /** Appends a table of raw ids (20 bytes each, pack order). */
+  async rawIds(table: Uint8Array): Promise<void> {
+    for (let at = 0; at + 20 <= table.length; at += 20) {
+      const full = this.rawId(table, at);
+      if (full !== undefined) await full;
+    }
+  }
+
   /** Appends the raw id at `buf[off..off+20]`; the write of a chunk it filled, to await before the next. */
   rawId(buf: Uint8Array, off = 0): Promise<void> | undefined {
     this.#ids.set(buf.subarray(off, off + 20), this.#idsUsed);
