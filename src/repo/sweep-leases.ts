@@ -27,10 +27,9 @@ import { oidFromBytes, oidToBytes } from '../object/oid.js';
 /** Ids a pack being sent pins: hex ids, or one table of raw ids, 20 bytes each (a clone plan's, made hex only if a sweep runs meanwhile). */
 export type PinnedIds = readonly Oid[] | Uint8Array;
 
-/** The hex ids of pinned ids. */
-export function* hexIds(oids: PinnedIds): Iterable<Oid> {
-  if (oids instanceof Uint8Array) for (let i = 0; i + 20 <= oids.length; i += 20) yield oidFromBytes(oids, i);
-  else yield* oids;
+/** Whether an object is pinned (SweepGuard.exclusive): by a pack being sent in this process or, with a database's coordination, in another. */
+export interface PinnedTest {
+  has(oid: Oid): boolean;
 }
 
 /** What a repository's SweepGuard asks of the other processes (one per repository). */

@@ -19,6 +19,7 @@ import { raiseReachOps, readReach } from './chain-reach.js';
 import type { RepoContext } from './context.js';
 import type { OidList } from './oid-set.js';
 import type { Pacer } from './sweep-mark.js';
+import type { PinnedTest } from './sweep-leases.js';
 
 /** Orphans looked up per database call. */
 const BATCH = 256;
@@ -104,11 +105,7 @@ async function writeWhole(ctx: RepoContext, oids: Oid[], out: Orphans): Promise<
  * not stored whole by `storeWhole`; or whose whole entry went meanwhile, replaced-whole.ts
  * dropping it as a replaced version's). `again`: some may be let go by the next sweep.
  */
-export async function settleOrphans(
-  ctx: RepoContext,
-  orphans: Orphans,
-  pinned: { has(oid: Oid): boolean },
-): Promise<{ loose: Oid[]; bound: Oid[]; again: boolean }> {
+export async function settleOrphans(ctx: RepoContext, orphans: Orphans, pinned: PinnedTest): Promise<{ loose: Oid[]; bound: Oid[]; again: boolean }> {
   const pool = ctx.objects.repoId;
   const free = orphans.whole.filter((o) => !pinned.has(o));
   const whole = await ctx.kv.hasMany(free.map((o) => objectKey(pool, oidToBytes(o))));

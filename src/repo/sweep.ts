@@ -34,16 +34,11 @@ import { OidList, OidSet } from './oid-set.js';
 import { markSweepNeeded, needsObjectSweep, readSweepState, sweepCompleted, type SweepState } from './sweep-state.js';
 import { oidFromBytes, oidToBytes } from '../object/oid.js';
 import { TAG, repoRange } from '../storage/keys.js';
-import type { PinnedIds, RemoteGuard } from './sweep-leases.js';
+import type { PinnedIds, PinnedTest, RemoteGuard } from './sweep-leases.js';
 import { dropFullPacks } from './full-pack.js';
 import { dropDeltaOps, settleOrphans, storeWhole } from './sweep-orphans.js';
 import { findOrphanStreams, reclaimOrphanStreams } from '../object/chunk-orphans.js';
 import { dropMarkRecords, markRegularTips } from './sweep-record.js';
-
-/** Whether an object is pinned (SweepGuard.exclusive): by a pack being sent here or, with a database's coordination, in another process. */
-export interface PinnedTest {
-  has(oid: Oid): boolean;
-}
 
 /** A pack's pinned ids, with the test over them made on first need and kept while the pin lasts. */
 interface Pin {

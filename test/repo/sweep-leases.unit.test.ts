@@ -9,10 +9,10 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryLevel } from 'memory-level';
 import { Kv } from '../../src/storage/kv.js';
-import { LeaseCoordinator, hexIds } from '../../src/repo/sweep-leases.js';
+import { LeaseCoordinator } from '../../src/repo/sweep-leases.js';
 import { openEngine } from '../../src/index.js';
 import { TAG } from '../../src/storage/keys.js';
-import type { Oid } from '../../src/object/oid.js';
+import { oidFromBytes, type Oid } from '../../src/object/oid.js';
 
 const OID_A = 'a'.repeat(40) as Oid;
 const OID_B = 'b'.repeat(40) as Oid;
@@ -70,7 +70,7 @@ describe('sweep leases between processes', () => {
   it('pins given as one table of raw ids (a clone plan) are seen as their hex ids', async () => {
     const { one, two } = pair();
     const raw = new Uint8Array(40).fill(0xaa, 0, 20).fill(0xbb, 20);
-    expect([...hexIds(raw)]).toEqual([OID_A, OID_B]);
+    expect([oidFromBytes(raw, 0), oidFromBytes(raw, 20)]).toEqual([OID_A, OID_B]);
     const release = await one.forRepo(1).pin(raw);
     expect([...(await two.forRepo(1).pinned())].sort()).toEqual([OID_A, OID_B]);
     release();
