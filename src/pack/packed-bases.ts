@@ -23,7 +23,7 @@
  * all of them) keeps its memory bound and stops asking. The file holds at most the pack's own
  * compressed entries, and goes with the reader (`close`).
  */
-import type { Oid } from '../object/oid.js';
+import { type Oid, oidFromBytes, writeOid } from '../object/oid.js';
 import { platform } from '../platform/index.js';
 import type { ScratchFile } from '../platform/types.js';
 import { CorruptPackError } from '../errors.js';
@@ -57,7 +57,8 @@ export class PackedBases {
   #len = new Int32Array(1024);
   #inflated = new Int32Array(1024);
   #base = new Int32Array(1024);
-  readonly #oids: Oid[] = [];
+  /** Per entry: its raw id, 20 bytes (a hex string per entry lived as long as the read: resolved-index.ts). */
+  #ids = new Uint8Array(1024 * 20);
   #count = 0;
   /** Entries below this number are gone. */
   #first = 0;
@@ -113,7 +114,7 @@ export class PackedBases {
     this.#len[n] = zlib.length;
     this.#inflated[n] = inflated;
     this.#base[n] = base;
-    this.#oids.push(oid);
+    writeOid(oid, this.#ids, n * 20);
     this.#slabUsed += zlib.length;
     this.#slabEnd[s] = this.#slabUsed;
     this.#bytes += zlib.length;
@@ -145,7 +146,7 @@ export class PackedBases {
       chain.push(at);
       const base = this.#base[at]!;
       if (base === NO_PACKED) break;
-      body = held(this.#oids[base]!);
+      body = held(oidFromBytes(this.#ids, base * 20));
       if (body !== undefined) break;
       at = base;
     }
@@ -159,7 +160,7 @@ export class PackedBases {
         body = applyDelta(body!, this.#inflateInto(e, this.#data), maxObjectSize, alloc);
       }
       this.#rebuilt += body.length;
-      keep(this.#oids[e]!, body);
+      keep(oidFromBytes(this.#ids, e * 20), body);
     }
     return body;
   }
@@ -200,7 +201,6 @@ export class PackedBases {
   #evictOldest(): void {
     const n = this.#first++;
     this.#bytes -= this.#len[n]!;
-    (this.#oids as (Oid | undefined)[])[n] = undefined;
     // A slab whose last entry left is released (entries leave in slab order).
     const s = this.#slab[n]!;
     if (n + 1 === this.#count || this.#slab[n + 1] !== s) this.#slabs[s] = undefined;
@@ -217,5 +217,8 @@ export class PackedBases {
     this.#len = grow(this.#len);
     this.#inflated = grow(this.#inflated);
     this.#base = grow(this.#base);
+    const ids = new Uint8Array(this.#ids.length * 2);
+    ids.set(this.#ids);
+    this.#ids = ids;
   }
 }

@@ -4,7 +4,12 @@ import fc from 'fast-check';
 import { PENDING, type Resolved, ResolvedIndex } from '../../src/pack/resolved-index.js';
 import type { Oid } from '../../src/object/oid.js';
 
-const entry = (n: number, oid = `${n}`.padStart(40, '0')): Resolved => ({ oid: oid as Oid, type: 'blob', depth: 0, packed: -1 });
+const entry = (n: number, oid = `${n}`.padStart(40, '0')): Resolved => ({
+  oid: oid as Oid,
+  type: (['commit', 'tree', 'blob', 'tag'] as const)[n % 4]!,
+  depth: n % 50,
+  packed: n % 3 === 0 ? -1 : n,
+});
 
 describe('ResolvedIndex', () => {
   it('finds each entry by its offset, deferred ones once resolved, and nothing between entries', () => {
@@ -35,9 +40,9 @@ describe('ResolvedIndex', () => {
     const second = entry(2, 'a'.repeat(40));
     index.resolved(100, first);
     index.resolved(200, entry(3));
-    expect(index.known('a'.repeat(40) as Oid)).toBe(first);
+    expect(index.known('a'.repeat(40) as Oid)).toEqual(first);
     index.resolved(300, second);
-    expect(index.known('a'.repeat(40) as Oid)).toBe(first);
+    expect(index.known('a'.repeat(40) as Oid)).toEqual(first);
     expect(index.known(entry(3).oid)?.oid).toBe(entry(3).oid);
     expect(index.known('b'.repeat(40) as Oid)).toBeUndefined();
   });
