@@ -54,6 +54,18 @@ export function writeOid(oid: Oid, out: Uint8Array, offset: number): void {
   hexInto(oid, out, offset);
 }
 
+const owned = new Uint8Array(20);
+
+/**
+ * `oid` as a string of its own. An id parsed out of a larger text (a commit's `tree` line) is a
+ * slice that keeps the whole text alive as long as the id is kept: what is kept for long (ingest's
+ * commits until the end of a pack) is copied first.
+ */
+export function ownOid(oid: Oid): Oid {
+  hexInto(oid, owned);
+  return oidFromBytes(owned);
+}
+
 /** The loose-object header `"<type> <size>\0"`. */
 export function objectHeader(type: ObjectType, size: number): Uint8Array {
   return utf8(`${type} ${size}\0`);

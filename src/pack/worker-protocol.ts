@@ -6,7 +6,7 @@
  *   worker -> main: ack (input consumed), getBase, batch (a WireBatch), done, error
  */
 import { CorruptPackError, LevelGitError, LimitExceededError } from '../errors.js';
-import { type ObjectType, type Oid, TYPE_NAMES, TYPE_NUMBERS } from '../object/oid.js';
+import { type ObjectType, type Oid, TYPE_NAMES, TYPE_NUMBERS, oidFromBytes, writeOid } from '../object/oid.js';
 import { storedDeltaRefEntry } from '../object/packed.js';
 import type { PackObject } from './delta-resolver.js';
 import type { ReadPackOptions } from './pack-reader.js';
@@ -91,21 +91,24 @@ export function forPosting(u: Uint8Array, transfer: Set<ArrayBuffer>, keep = fal
 
 /**
  * A batch of objects as it crosses threads: every small buffer (bodies, entries, delta data,
- * pieces) copied into one of two transferred buffers, the ids joined into one string, and a
- * table of where each part lies. Cloning a batch of thousands of objects as objects cost a
+ * pieces) copied into one of two transferred buffers, the ids as raw bytes, and a table of
+ * where each part lies. Cloning a batch of thousands of objects as objects cost a
  * buffer allocation per part on both threads (messaging was a fifth of the worker's time on a
  * long history's pack); this costs one copy. What a consumer may keep as it is (whole entries,
  * `whole`) and transient bytes (bodies, delta data, delta entries: ingest re-frames those) go to
  * separate buffers, so a kept entry does not hold the bodies alive. Parts of TRANSFER_MIN and
- * more travel alone, as before.
+ * more travel alone, as before. The ids cross as bytes and are made hex strings of their own
+ * on arrival: split from one joined string, each id was a slice that kept its whole batch's
+ * string alive, and ingest keeps some ids to the end of the pack (commits, waiting references,
+ * delta chains): on git's history that held ~87 MB of batch strings for a few megabytes of ids.
  */
 export interface WireBatch {
   /** Per object, FIELDS numbers: type and flags, then a (ref, length) pair per part, then `streamed`, then where its `delta.copies` start in `copies` and how many numbers (-1: none), then a dropped body's size. */
   table: Int32Array;
-  /** The objects' ids joined by ',' ('' for pieces). */
-  ids: string;
-  /** The delta bases' ids joined by ',', in order of the objects that have one. */
-  bases: string;
+  /** The objects' raw ids, 20 bytes each (zeros for pieces, which have none: NO_ID). */
+  ids: Uint8Array;
+  /** The delta bases' raw ids, 20 bytes each, in order of the objects that have one. */
+  bases: Uint8Array;
   /** Whole entries, `whole` and `stored` (a delta entry crosses as the tail of its `stored`). */
   kept: Uint8Array;
   /** Bodies, delta data, delta entries and pieces. */
@@ -133,6 +136,8 @@ const STORED = 6;
 /** Flag bits above the type number. */
 const HAS_DELTA = 8;
 const IS_STREAMED = 16;
+/** A piece: its `oid` is ''. */
+const NO_ID = 32;
 
 /**
  * Encodes `objects` as a WireBatch; buffers to transfer are added to `transfer`. `keeps(o)`: the
@@ -169,8 +174,11 @@ export function toWireBatch(
   const table = new Int32Array(objects.length * FIELDS);
   let k = 0;
   let l = 0;
-  const ids: string[] = new Array(objects.length);
-  const bases: string[] = [];
+  const ids = new Uint8Array(objects.length * 20);
+  let deltas = 0;
+  for (const o of objects) if (o.delta !== undefined) deltas++;
+  const bases = new Uint8Array(deltas * 20);
+  let d = 0;
   let copiesLength = 0;
   for (const o of objects) copiesLength += o.delta?.copies?.length ?? 0;
   const copies = new Int32Array(copiesLength);
@@ -197,8 +205,8 @@ export function toWireBatch(
   };
   objects.forEach((o, i) => {
     const row = i * FIELDS;
-    ids[i] = o.oid;
-    table[row] = TYPE_NUMBERS[o.type] | (o.delta === undefined ? 0 : HAS_DELTA) | (o.streamed === undefined ? 0 : IS_STREAMED);
+    if (o.oid !== '') writeOid(o.oid, ids, i * 20);
+    table[row] = TYPE_NUMBERS[o.type] | (o.delta === undefined ? 0 : HAS_DELTA) | (o.streamed === undefined ? 0 : IS_STREAMED) | (o.oid === '' ? NO_ID : 0);
     const drop = drops(o);
     put(row, BODY, drop ? EMPTY : o.body, false, !drop && o.body.byteLength >= TRANSFER_MIN && keeps(o));
     table[row + DROPPED_AT] = drop ? o.body.byteLength : -1;
@@ -216,21 +224,22 @@ export function toWireBatch(
       copies.set(runs, c);
       c += runs.length;
     }
-    if (o.delta !== undefined) bases.push(o.delta.base);
+    if (o.delta !== undefined) writeOid(o.delta.base, bases, 20 * d++);
   });
   transfer.add(kept.buffer);
   transfer.add(loose.buffer);
   transfer.add(table.buffer as ArrayBuffer);
   transfer.add(copies.buffer as ArrayBuffer);
-  return { table, ids: ids.join(','), bases: bases.join(','), kept, loose, big, copies };
+  transfer.add(ids.buffer);
+  transfer.add(bases.buffer);
+  return { table, ids, bases, kept, loose, big, copies };
 }
 
 /** The objects of a WireBatch, their parts views into its buffers. */
 export function fromWireBatch(w: WireBatch): ReadObject[] {
   const { table, kept, loose, big } = w;
   const n = table.length / FIELDS;
-  const ids = n === 0 ? [] : w.ids.split(',');
-  const bases = w.bases === '' ? [] : w.bases.split(',');
+  const { ids, bases } = w;
   let b = 0;
   const get = (row: number, slot: number, inKept: boolean): Uint8Array | undefined => {
     const at = row + 1 + 2 * slot;
@@ -244,11 +253,11 @@ export function fromWireBatch(w: WireBatch): ReadObject[] {
   for (let i = 0; i < n; i++) {
     const row = i * FIELDS;
     const flags = table[row]!;
-    const o: ReadObject = { oid: ids[i] as Oid, type: TYPE_NAMES[flags & 7]!, body: get(row, BODY, false)! };
+    const o: ReadObject = { oid: flags & NO_ID ? ('' as Oid) : oidFromBytes(ids, i * 20), type: TYPE_NAMES[flags & 7]!, body: get(row, BODY, false)! };
     const entry = get(row, ENTRY, true);
     if (entry !== undefined) o.entry = entry;
     if (flags & HAS_DELTA) {
-      const link: NonNullable<ReadObject['delta']> = { base: bases[b++] as Oid, data: get(row, DATA, false)! };
+      const link: NonNullable<ReadObject['delta']> = { base: oidFromBytes(bases, 20 * b++), data: get(row, DATA, false)! };
       const at = table[row + COPIES_AT]!;
       if (at >= 0) link.copies = w.copies.subarray(at, at + table[row + COPIES_N]!);
       o.delta = link;

@@ -23,7 +23,7 @@ import { HashCollisionError, InvalidObjectError, LevelGitError, MissingObjectsEr
 import { equal } from '../platform/bytes.js';
 import { storageOp, type Kv, type KvOp } from '../storage/kv.js';
 import { TAG, prefixRange, quarantineKey, quarantinePrefix, repoRange } from '../storage/keys.js';
-import { type Oid, oidToBytes } from '../object/oid.js';
+import { type Oid, oidToBytes, ownOid } from '../object/oid.js';
 import { decodeStoredDelta, encodePacked, encodeStoredDelta, isStoredDelta, refDeltaBase, wholeMayBeSmaller } from '../object/packed.js';
 import { ENTRY_GITLINK, ENTRY_TREE } from '../object/tree.js';
 import { decodeCommit, decodeTag } from '../object/commit.js';
@@ -258,7 +258,8 @@ export async function ingestPack(
             const c = decodeCommit(o.body);
             links.referenceOid(o.oid, 'commit', c.tree, 'tree', 'tree');
             if (!options.shallow?.has(o.oid)) for (const p of c.parents) links.referenceOid(o.oid, 'commit', p, 'commit', 'parent');
-            commits.set(o.oid, { tree: c.tree, parents: c.parents, time: c.committer.timestamp });
+            // Kept to the end of the pack: ids of their own, not slices holding the commit's text.
+            commits.set(o.oid, { tree: ownOid(c.tree), parents: c.parents.map(ownOid), time: c.committer.timestamp });
           } else if (o.type === 'tag') {
             const t = decodeTag(o.body);
             links.referenceOid(o.oid, 'tag', t.object, t.type, 'tagged');
