@@ -9,7 +9,9 @@ const bytes = fc.uint8Array({ maxLength: 64 });
 
 const object = fc.oneof(
   fc.record({ oid: hex, type: fc.constantFrom('commit', 'tree', 'blob', 'tag' as const), body: bytes }).map((o): ReadObject => ({ ...o, entry: o.body })),
-  fc.record({ oid: hex, base: hex, body: bytes, data: bytes }).map((o): ReadObject => ({ oid: o.oid, type: 'tree', body: o.body, delta: { base: o.base, data: o.data } })),
+  fc
+    .record({ oid: hex, base: hex, body: bytes, data: bytes })
+    .map((o): ReadObject => ({ oid: o.oid, type: 'tree', body: o.body, delta: { base: o.base, data: o.data } })),
   bytes.map((piece): ReadObject => ({ oid: '' as Oid, type: 'blob', body: new Uint8Array(0), piece })),
 );
 
