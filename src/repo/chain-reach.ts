@@ -21,7 +21,7 @@
  * record from what it read. A chain a few links past 50 costs a read a few more lookups; packs
  * cut chains when they are written (pack-out.ts).
  */
-import { type Oid, oidToBytes } from '../object/oid.js';
+import { type Oid, oidToBytes, writeOid } from '../object/oid.js';
 import { deltaEntryOf, refDeltaBaseAt } from '../object/packed.js';
 import type { Kv, KvOp } from '../storage/kv.js';
 import { TAG, deltaKey, objectKey, reachKey, repoRange } from '../storage/keys.js';
@@ -50,29 +50,44 @@ export function decodeReach(v: Uint8Array | undefined): number {
   return v === undefined || v.length === 0 ? RECORDED_FROM - 1 : v[0]!;
 }
 
-/** Chain lengths and roots of one ingest's objects stored as deltas, and the reach of each root. */
+/**
+ * Chain lengths and roots of one ingest's objects stored as deltas, and the reach of each root.
+ * Keyed by raw ids (OidMap): the book lasts the whole ingest, and a Map of hex ids kept one
+ * string per delta of the pack alive for every collection of the main thread to mark.
+ */
 export class ChainBook {
-  /** Per object stored as a delta (new, or a stored base read): depth + 256 * its root's index. */
-  readonly #chains = new Map<Oid, number>();
-  readonly #roots: Oid[] = [];
-  readonly #rootIndex = new Map<Oid, number>();
+  /** Per object stored as a delta (new, or a stored base read): its number in the columns below. */
+  readonly #chains = new OidMap();
+  /** By number: the index of its chain's root, and its depth (at most MAX_REACH). */
+  #rootOf = new Int32Array(1024);
+  #depthOf = new Uint8Array(1024);
+  /** Each root's raw id, 20 bytes, by index. */
+  #roots = new Uint8Array(20 * 256);
+  readonly #rootIndex = new OidMap();
   readonly #reach: number[] = [];
+  /** The raw id of the hex id asked about (reused). */
+  readonly #id = new Uint8Array(20);
+
+  #raw(oid: Oid): Uint8Array {
+    writeOid(oid, this.#id, 0);
+    return this.#id;
+  }
 
   /** Whether the chain of `oid` is known (it is stored as a delta). */
   has(oid: Oid): boolean {
-    return this.#chains.has(oid);
+    return this.#chains.get(this.#raw(oid)) >= 0;
   }
 
   /** Chain length of `oid`: 0 when it is stored whole (or not known to be a delta). */
   depth(oid: Oid): number {
-    const v = this.#chains.get(oid);
-    return v === undefined ? 0 : v & 0xff;
+    const n = this.#chains.get(this.#raw(oid));
+    return n < 0 ? 0 : this.#depthOf[n]!;
   }
 
   /** Records `oid` stored as a delta of `base`, `depth` links from its root. */
   link(oid: Oid, base: Oid, depth: number): void {
-    const v = this.#chains.get(base);
-    this.#set(oid, v === undefined ? this.#root(base) : Math.floor(v / 256), depth);
+    const n = this.#chains.get(this.#raw(base));
+    this.#set(oid, n < 0 ? this.#root(base) : this.#rootOf[n]!, depth);
   }
 
   /** Records a stored object read as a base: `depth` links from `end`, where its chain was followed to. */
@@ -81,11 +96,17 @@ export class ChainBook {
   }
 
   #root(oid: Oid): number {
-    let i = this.#rootIndex.get(oid);
-    if (i === undefined) {
-      i = this.#roots.length;
-      this.#roots.push(oid);
-      this.#rootIndex.set(oid, i);
+    const id = this.#raw(oid);
+    let i = this.#rootIndex.get(id);
+    if (i < 0) {
+      i = this.#reach.length;
+      this.#rootIndex.set(id, 0, i);
+      if ((i + 1) * 20 > this.#roots.length) {
+        const grown = new Uint8Array(this.#roots.length * 2);
+        grown.set(this.#roots);
+        this.#roots = grown;
+      }
+      this.#roots.set(id, i * 20);
       this.#reach.push(0);
     }
     return i;
@@ -93,13 +114,28 @@ export class ChainBook {
 
   #set(oid: Oid, root: number, depth: number): void {
     const d = Math.min(MAX_REACH, depth);
-    this.#chains.set(oid, root * 256 + d);
+    const id = this.#raw(oid);
+    let n = this.#chains.get(id);
+    if (n < 0) {
+      n = this.#chains.size;
+      this.#chains.set(id, 0, n);
+      if (n === this.#rootOf.length) {
+        const roots = new Int32Array(n * 2);
+        roots.set(this.#rootOf);
+        this.#rootOf = roots;
+        const depths = new Uint8Array(n * 2);
+        depths.set(this.#depthOf);
+        this.#depthOf = depths;
+      }
+    }
+    this.#rootOf[n] = root;
+    this.#depthOf[n] = d;
     if (d > this.#reach[root]!) this.#reach[root] = d;
   }
 
-  /** Each root with its reach. */
-  *roots(): Generator<[Oid, number]> {
-    for (let i = 0; i < this.#roots.length; i++) yield [this.#roots[i]!, this.#reach[i]!];
+  /** Each root (20 raw id bytes, a view valid until the book changes) with its reach. */
+  *roots(): Generator<[Uint8Array, number]> {
+    for (let i = 0; i < this.#reach.length; i++) yield [this.#roots.subarray(i * 20, i * 20 + 20), this.#reach[i]!];
   }
 }
 
@@ -112,13 +148,7 @@ export async function reachRecordOps(kv: Kv, pool: number, book: ChainBook, fres
   const roots = [...book.roots()].filter(([, n]) => n >= RECORDED_FROM);
   const ops: KvOp[] = [];
   for (let i = 0; i < roots.length; i += BATCH) {
-    for (const op of await raiseOps(
-      kv,
-      pool,
-      roots.slice(i, i + BATCH).map(([oid, n]) => [oidToBytes(oid), n]),
-      !fresh,
-    ))
-      ops.push(op);
+    for (const op of await raiseOps(kv, pool, roots.slice(i, i + BATCH), !fresh)) ops.push(op);
   }
   if (fresh) ops.push(completeOp(pool));
   return ops;

@@ -23,7 +23,7 @@ import { HashCollisionError, InvalidObjectError, LevelGitError, MissingObjectsEr
 import { equal } from '../platform/bytes.js';
 import { storageOp, type Kv, type KvOp } from '../storage/kv.js';
 import { TAG, prefixRange, quarantineKey, quarantinePrefix, repoRange } from '../storage/keys.js';
-import { type Oid, oidToBytes, ownOid } from '../object/oid.js';
+import { type Oid, oidFromBytes, oidToBytes, ownOid } from '../object/oid.js';
 import { decodeStoredDelta, encodePacked, encodeStoredDelta, isStoredDelta, refDeltaBase, wholeMayBeSmaller } from '../object/packed.js';
 import { ENTRY_GITLINK, ENTRY_TREE } from '../object/tree.js';
 import { decodeCommit, decodeTag } from '../object/commit.js';
@@ -34,6 +34,7 @@ import { readPackAuto as readPack, type ReadPackOptions } from '../pack/pack-rea
 import type { ReadObject } from '../pack/worker-protocol.js';
 import { refuseIfBad } from './checks.js';
 import { PackLinks } from './ingest-links.js';
+import { OidList } from './oid-set.js';
 import { ChunkSink } from '../object/chunked.js';
 import { bigBaseReader, refuseCollision } from './ingest-big.js';
 import { type CommitFacts, commitGraph } from './commit-graph.js';
@@ -69,7 +70,7 @@ export const STREAM_BLOBS_OVER = 4 * 1024 * 1024;
 
 /** Result of storing a pack. */
 export interface IngestResult {
-  /** Every object id in the pack, in pack order. */
+  /** Every object id in the pack, in pack order (made on first read: a push does not read them). */
   oids: Oid[];
   /** How many of them were new to the repository. */
   added: number;
@@ -114,7 +115,8 @@ export async function ingestPack(
   const links = new PackLinks(); // types of the pack's objects, references waiting for their target
   const session = new FsckSession(options.fsck);
   let warnings: string[] | undefined;
-  const oids: Oid[] = [];
+  // Every id of the pack in order, raw: made hex strings only if the caller reads them (a push does not).
+  const oids = new OidList();
   const commits = new Map<Oid, CommitFacts>(); // the pack's commits, for their commit-graph records
   // Big blobs streamed into chunks (object/chunked.ts): the chunks are written as they arrive,
   // the marker waits in `pending` like any object; every stream is deleted unless promoted.
@@ -213,8 +215,8 @@ export async function ingestPack(
           const marker = s.finish('blob', o.streamed);
           s.own(o.oid);
           for (const op of s.takeOps()) chunkOps.push(op);
-          oids.push(o.oid);
           const id = oidToBytes(o.oid);
+          oids.push(id);
           const inPack = links.has(id);
           const known = inPack || (!fresh && (await storageOp(READING, () => store.has([o.oid])))[0]!);
           if (known) {
@@ -231,8 +233,8 @@ export async function ingestPack(
           pendingBytes += marker.length;
           continue;
         }
-        oids.push(o.oid);
         const id = oidToBytes(o.oid);
+        oids.push(id);
         if (links.has(id)) continue;
         // Our own parse (what the engine must read later; `.git` names, bad modes, order:
         // InvalidObjectError, with git's id when it has one), collecting the references with
@@ -363,7 +365,14 @@ export async function ingestPack(
     if (imported !== undefined) last.push(importRecordOp(repoId, { objects: imported.objects, commits: commits.size, roots: imported.roots }));
     await storageOp(WRITING, () => promote(kv, repoId, q, graph, last, early));
     landed = true;
-    const result: IngestResult = { oids, added };
+    let hex: Oid[] | undefined;
+    const result: IngestResult = {
+      get oids() {
+        hex ??= Array.from(oids, (id) => oidFromBytes(id));
+        return hex;
+      },
+      added,
+    };
     if (warnings !== undefined) result.warnings = warnings;
     return result;
   } catch (err) {
