@@ -10,43 +10,46 @@
  * while any body in it is cached, and a body alone in a buffer counts that buffer, so the
  * bound holds for the memory really held. `onDrop` hears of every body that leaves (the
  * resolver gives recycled buffers back: delta-resolver.ts).
+ *
+ * Keys are whatever the owner names bodies by: the resolver numbers its entries (a Map keyed by
+ * small integers hashes no string; keyed by hex ids, its operations were a tenth of the pack
+ * worker's time on a long history's pack).
  */
-import type { Oid } from '../object/oid.js';
 
-interface Node {
-  oid: Oid;
+interface Node<K> {
+  key: K;
   body: Uint8Array;
   size: number;
   /** The shared buffer `body` is a part of (counted once for all its bodies), or undefined. */
   shared: ArrayBuffer | undefined;
-  older: Node | undefined;
-  newer: Node | undefined;
+  older: Node<K> | undefined;
+  newer: Node<K> | undefined;
 }
 
-/** Bodies by id up to `maxBytes` (each counted as at least 1); a body larger than that is never cached. */
-export class BaseCache {
+/** Bodies by key up to `maxBytes` (each counted as at least 1); a body larger than that is never cached. */
+export class BaseCache<K extends string | number> {
   readonly #max: number;
-  readonly #map = new Map<Oid, Node>();
+  readonly #map = new Map<K, Node<K>>();
   /** Cached bodies per shared buffer. */
   readonly #buffers = new Map<ArrayBuffer, number>();
   #bytes = 0;
   /** Least recently used. */
-  #oldest: Node | undefined;
+  #oldest: Node<K> | undefined;
   /** Most recently used. */
-  #newest: Node | undefined;
+  #newest: Node<K> | undefined;
 
   /** Told of each body that leaves the cache (evicted or replaced); undefined: nobody is. */
-  readonly #onDrop: ((oid: Oid, body: Uint8Array) => void) | undefined;
+  readonly #onDrop: ((key: K, body: Uint8Array) => void) | undefined;
 
   /** A cache holding at most `maxBytes` of bodies; `onDrop` is told of each body that leaves it. */
-  constructor(maxBytes: number, onDrop?: (oid: Oid, body: Uint8Array) => void) {
+  constructor(maxBytes: number, onDrop?: (key: K, body: Uint8Array) => void) {
     this.#max = maxBytes;
     this.#onDrop = onDrop;
   }
 
-  /** The body of `oid`, now the most recently used; undefined when absent. */
-  get(oid: Oid): Uint8Array | undefined {
-    const n = this.#map.get(oid);
+  /** The body of `key`, now the most recently used; undefined when absent. */
+  get(key: K): Uint8Array | undefined {
+    const n = this.#map.get(key);
     if (n === undefined) return undefined;
     if (n !== this.#newest) {
       this.#unlink(n);
@@ -55,21 +58,21 @@ export class BaseCache {
     return n.body;
   }
 
-  /** The body of `oid` without changing the order. */
-  peek(oid: Oid): Uint8Array | undefined {
-    return this.#map.get(oid)?.body;
+  /** The body of `key` without changing the order. */
+  peek(key: K): Uint8Array | undefined {
+    return this.#map.get(key)?.body;
   }
 
   /** Caches `body` as the most recently used, dropping the least recently used beyond the bound. */
-  set(oid: Oid, body: Uint8Array): void {
-    const old = this.#map.get(oid);
+  set(key: K, body: Uint8Array): void {
+    const old = this.#map.get(key);
     if (old !== undefined) this.#drop(old);
     const shared = sharedBuffer(body);
     // A body alone in a buffer up to twice its size (a recycled one: slabs.ts) counts the buffer.
     const size = Math.max(1, shared === undefined ? Math.max(body.length, body.buffer.byteLength) : body.length);
     if (size > this.#max) return;
-    const n: Node = { oid, body, size, shared, older: undefined, newer: undefined };
-    this.#map.set(oid, n);
+    const n: Node<K> = { key, body, size, shared, older: undefined, newer: undefined };
+    this.#map.set(key, n);
     this.#append(n);
     if (shared === undefined) this.#bytes += size;
     else {
@@ -80,10 +83,10 @@ export class BaseCache {
     while (this.#bytes > this.#max) this.#drop(this.#oldest!);
   }
 
-  #drop(n: Node): void {
+  #drop(n: Node<K>): void {
     this.#unlink(n);
-    this.#map.delete(n.oid);
-    this.#onDrop?.(n.oid, n.body);
+    this.#map.delete(n.key);
+    this.#onDrop?.(n.key, n.body);
     const shared = n.shared;
     if (shared === undefined) {
       this.#bytes -= n.size;
@@ -97,7 +100,7 @@ export class BaseCache {
     }
   }
 
-  #unlink(n: Node): void {
+  #unlink(n: Node<K>): void {
     if (n.older === undefined) this.#oldest = n.newer;
     else n.older.newer = n.newer;
     if (n.newer === undefined) this.#newest = n.older;
@@ -106,7 +109,7 @@ export class BaseCache {
     n.newer = undefined;
   }
 
-  #append(n: Node): void {
+  #append(n: Node<K>): void {
     n.older = this.#newest;
     if (this.#newest === undefined) this.#oldest = n;
     else this.#newest.newer = n;

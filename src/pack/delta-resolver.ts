@@ -18,7 +18,7 @@ import type { InflateBudget } from './budget.js';
 import { BaseCache } from './base-cache.js';
 import { NO_PACKED, PackedBases } from './packed-bases.js';
 import { Slabs } from './slabs.js';
-import { PENDING, type Resolved, ResolvedIndex } from './resolved-index.js';
+import { NO_SEQ, PENDING, type Resolved, ResolvedIndex } from './resolved-index.js';
 import { type Deferred, deferred, WaitingDeltas } from './waiting-deltas.js';
 
 /** One object read from a pack. */
@@ -51,6 +51,8 @@ export interface PackObject {
    * the entry (header, then zlib stream) of the streamed object that follows its pieces.
    */
   piece?: Uint8Array;
+  /** The resolver's number for `body` (its key in the base cache: `DeltaResolver.retains`); not carried across threads. */
+  seq?: number;
 }
 
 /**
@@ -114,15 +116,17 @@ const EMPTY = new Uint8Array(0);
 export class DeltaResolver {
   readonly #o: ResolverOptions;
   readonly #getBase: GetBase | undefined;
-  readonly #cache: BaseCache | undefined;
+  /** Bodies by the resolver's number for them (`seq`: one per object with a body, in the order resolved). */
+  readonly #cache: BaseCache<number> | undefined;
+  #seq = 0;
   readonly #packed: PackedBases | undefined;
   /** Where handed-out entries and `D` values are carved from (slabs.ts). */
   readonly #parts = new Slabs();
   readonly #alloc = (n: number): Uint8Array => this.#parts.alloc(n);
   readonly #allocBody: ((n: number) => Uint8Array) | undefined;
   /** With recycling bodies: those that left the cache since the last batch was taken, and before it (ids beside bodies). */
-  #droppedNow: (Oid | Uint8Array)[] = [];
-  #droppedBefore: (Oid | Uint8Array)[] = [];
+  #droppedNow: (number | Uint8Array)[] = [];
+  #droppedBefore: (number | Uint8Array)[] = [];
 
   /** The entries seen, by offset and by id (resolved-index.ts). */
   readonly #index = new ResolvedIndex();
@@ -134,7 +138,7 @@ export class DeltaResolver {
   #batch: PackObject[] = [];
   #batchBytes = 0;
   /** Bodies of the batch not yet yielded, in case the cache already dropped them. */
-  #batchBodies = new Map<Oid, Uint8Array>();
+  #batchBodies = new Map<number, Uint8Array>();
   #streamedInBatch = false;
   #pieceBytes = 0;
 
@@ -144,7 +148,7 @@ export class DeltaResolver {
     this.#getBase = options.getBase;
     const max = Math.floor(options.baseCacheBytes);
     const bodies = options.bodies;
-    const onDrop = bodies?.recycles ? (oid: Oid, body: Uint8Array) => void this.#droppedNow.push(oid, body) : undefined;
+    const onDrop = bodies?.recycles ? (seq: number, body: Uint8Array) => void this.#droppedNow.push(seq, body) : undefined;
     this.#cache = max > 0 ? new BaseCache(max, onDrop) : undefined;
     this.#packed = this.#cache !== undefined && options.packedBaseBytes > 0 ? new PackedBases(options.packedBaseBytes) : undefined;
     this.#allocBody = bodies === undefined ? undefined : (n) => bodies.allocBody(n);
@@ -180,8 +184,9 @@ export class DeltaResolver {
    * Whether the resolver still reads `body` (the base cache or a waiting cascade): a caller
    * that hands bodies to another thread must copy those instead of transferring them.
    */
-  retains(oid: Oid, body: Uint8Array): boolean {
-    if (this.#cache?.peek(oid) === body) return true;
+  retains(o: PackObject): boolean {
+    const body = o.body;
+    if (o.seq !== undefined && this.#cache?.peek(o.seq) === body) return true;
     for (const w of this.#work) if (w.body === body) return true;
     return this.#active?.sd.holds(body) ?? false;
   }
@@ -235,7 +240,7 @@ export class DeltaResolver {
       const { oid, size } = entry.streamed;
       this.#batch.push({ oid, type: 'blob', body: EMPTY, streamed: size });
       this.#streamedInBatch = true;
-      this.#resolved(entry.offset, { oid, type: 'blob', depth: 0, packed: NO_PACKED }, undefined);
+      this.#resolved(entry.offset, { oid, type: 'blob', depth: 0, packed: NO_PACKED, seq: NO_SEQ }, undefined);
       return true;
     }
     const { type, offset: entryOffset, data } = entry;
@@ -268,9 +273,9 @@ export class DeltaResolver {
       const objectType = TYPE_NAMES[type]!;
       const body = data;
       const oid = hashObject(objectType, body);
-      this.#emit({ oid, type: objectType, body, entry: entry.stable ? entry.bytes : this.#parts.copy(entry.bytes) });
-      const packed = this.#packed?.add(oid, zlib, body.length, NO_PACKED, body.length) ?? NO_PACKED;
-      this.#resolved(entryOffset, { oid, type: objectType, depth: 0, packed }, body);
+      const seq = this.#emit({ oid, type: objectType, body, entry: entry.stable ? entry.bytes : this.#parts.copy(entry.bytes) });
+      const packed = this.#packed?.add(seq, zlib, body.length, NO_PACKED, body.length) ?? NO_PACKED;
+      this.#resolved(entryOffset, { oid, type: objectType, depth: 0, packed, seq }, body);
     }
     return true;
   }
@@ -289,9 +294,9 @@ export class DeltaResolver {
     const slabs = this.#o.bodies!;
     const bases = this.#work.length === 0 ? undefined : new Set(this.#work.map((w) => w.body));
     for (let i = 0; i < before.length; i += 2) {
-      const oid = before[i] as Oid;
+      const seq = before[i] as number;
       const body = before[i + 1] as Uint8Array;
-      if (bases?.has(body) || this.#cache?.peek(oid) === body || this.#active?.sd.holds(body)) this.#droppedBefore.push(oid, body);
+      if (bases?.has(body) || this.#cache?.peek(seq) === body || this.#active?.sd.holds(body)) this.#droppedBefore.push(seq, body);
       else slabs.release(body);
     }
   }
@@ -304,16 +309,16 @@ export class DeltaResolver {
   /** The body of a resolved entry: held whole, or rebuilt from the compressed tier. */
   #cachedBody(r: Resolved): Uint8Array | undefined {
     return (
-      this.#heldBody(r.oid) ??
+      this.#heldBody(r.seq) ??
       (r.packed === NO_PACKED ? undefined : this.#packed?.rebuild(r.packed, this.#heldBody, this.#keep, this.#o.maxObjectSize, this.#allocBody))
     );
   }
 
   /** A body held whole: in the cache, or in the batch not yet taken. */
-  readonly #heldBody = (oid: Oid): Uint8Array | undefined => this.#cache?.get(oid) ?? this.#batchBodies.get(oid);
+  readonly #heldBody = (seq: number): Uint8Array | undefined => (seq < 0 ? undefined : (this.#cache?.get(seq) ?? this.#batchBodies.get(seq)));
 
   /** Caches a rebuilt body. */
-  readonly #keep = (oid: Oid, body: Uint8Array): void => this.#cache?.set(oid, body);
+  readonly #keep = (seq: number, body: Uint8Array): void => this.#cache?.set(seq, body);
 
   /** Resolves a delta whose in-pack base left the cache (or was streamed): the consumer has stored it by now. */
   async #resolveFromStore(offset: number, base: Resolved, delta: Uint8Array, zlib: Uint8Array): Promise<void> {
@@ -321,7 +326,7 @@ export class DeltaResolver {
     const stored = getBase ? await getBase(base.oid) : undefined;
     if (stored === undefined) throw this.#evicted(base.oid);
     // Cached again: the deltas on one base come together, each one a round trip otherwise.
-    if (stored.size === undefined) this.#cache?.set(base.oid, stored.body);
+    if (stored.size === undefined && base.seq !== NO_SEQ) this.#cache?.set(base.seq, stored.body);
     this.#resolveDelta(offset, base, this.#source(base.oid, stored, getBase!), delta, zlib);
   }
 
@@ -348,7 +353,7 @@ export class DeltaResolver {
     }
     if (outside.size === undefined && hashObject(outside.type, outside.body) !== oid)
       throw new CorruptPackError(`getBase returned the wrong object for ${oid}`);
-    this.#resolveDelta(offset, { oid, type: outside.type, depth: 0, packed: NO_PACKED }, this.#source(oid, outside, getBase), delta, zlib);
+    this.#resolveDelta(offset, { oid, type: outside.type, depth: 0, packed: NO_PACKED, seq: NO_SEQ }, this.#source(oid, outside, getBase), delta, zlib);
   }
 
   #evicted(oid: Oid): LimitExceededError {
@@ -364,11 +369,15 @@ export class DeltaResolver {
     this.#index.record(d.offset, PENDING);
   }
 
-  #emit(obj: PackObject): void {
+  /** Adds a resolved object with its body to the batch and the cache; returns its number (`seq`). */
+  #emit(obj: PackObject): number {
+    const seq = this.#seq++;
+    obj.seq = seq;
     this.#batch.push(obj);
     this.#batchBytes += obj.body.length;
-    this.#batchBodies.set(obj.oid, obj.body);
-    this.#cache?.set(obj.oid, obj.body);
+    this.#batchBodies.set(seq, obj.body);
+    this.#cache?.set(seq, obj.body);
+    return seq;
   }
 
   #resolveDelta(offset: number, base: Resolved, src: Uint8Array | BaseSource, delta: Uint8Array, zlib: Uint8Array): void {
@@ -393,9 +402,9 @@ export class DeltaResolver {
     const { stored, entry: deltaEntry } = storedDeltaEntry(TYPE_NUMBERS[base.type], body.length, delta.length, base.oid, zlib, this.#alloc);
     const copies = base.type === 'tree' ? deltaCopies(delta) : undefined;
     const link = copies === undefined ? { base: base.oid, data: delta, depth } : { base: base.oid, data: delta, copies, depth };
-    this.#emit({ oid, type: base.type, body, delta: link, deltaEntry, stored });
-    const packed = base.packed === NO_PACKED ? NO_PACKED : (this.#packed?.add(oid, zlib, delta.length, base.packed, body.length) ?? NO_PACKED);
-    this.#resolved(offset, { oid, type: base.type, depth, packed }, body);
+    const seq = this.#emit({ oid, type: base.type, body, delta: link, deltaEntry, stored });
+    const packed = base.packed === NO_PACKED ? NO_PACKED : (this.#packed?.add(seq, zlib, delta.length, base.packed, body.length) ?? NO_PACKED);
+    this.#resolved(offset, { oid, type: base.type, depth, packed, seq }, body);
   }
 
   /**
@@ -412,9 +421,9 @@ export class DeltaResolver {
     if (!a.sd.done) return;
     this.#active = undefined;
     const oid = a.sd.oid();
-    const r: Resolved = { oid, type: a.base.type, depth: a.depth, packed: NO_PACKED };
+    const r: Resolved = { oid, type: a.base.type, depth: a.depth, packed: NO_PACKED, seq: NO_SEQ };
     if (a.collect) {
-      this.#emit({ oid, type: a.base.type, body: a.sd.body });
+      r.seq = this.#emit({ oid, type: a.base.type, body: a.sd.body });
       this.#resolved(a.offset, r, a.sd.body);
     } else {
       this.#batch.push({ oid, type: a.base.type, body: EMPTY, streamed: a.sd.resultSize });

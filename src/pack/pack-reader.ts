@@ -70,7 +70,7 @@ export interface ReadPackInternals {
   /** Throw OverSoftCap (budget.ts) once more than this would be produced. */
   softCap?: number;
   /** Set by readPack: whether the reader still reads a body it yielded (it must not be transferred). */
-  retains?: (oid: string, body: Uint8Array) => boolean;
+  retains?: (o: PackObject) => boolean;
   /**
    * Set by a consumer that is done with a batch's bodies when it asks for the next one (the pack
    * worker copies or transfers them first): the reader then reuses the memory of bodies that
@@ -198,7 +198,7 @@ export async function* readPack(
   internals: ReadPackInternals = {},
 ): AsyncGenerator<PackObject[]> {
   const reader = new PackReader(options, internals);
-  internals.retains = (oid, body) => reader.resolver.retains(oid as PackObject['oid'], body);
+  internals.retains = (o) => reader.resolver.retains(o);
   try {
     for await (const chunk of source) {
       reader.push(chunk);

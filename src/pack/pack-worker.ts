@@ -112,7 +112,7 @@ export function serveJob(port: JobPort): void {
         if (start.options.wholeBesideDeltas === true) addWholes(batch, dropDepth);
         const transfer = new Set<ArrayBuffer>();
         const drops = dropDepth === undefined ? undefined : droppable;
-        const wire = toWireBatch(batch, transfer, (o) => internals.retains?.(o.oid, o.body) ?? true, start.options.dropDeltaData, spare, drops);
+        const wire = toWireBatch(batch, transfer, (o) => internals.retains?.(o) ?? true, start.options.dropDeltaData, spare, drops);
         send({ t: 'batch', batch: wire }, [...transfer]);
       }
       send({ t: 'done' });

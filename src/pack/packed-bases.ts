@@ -23,7 +23,6 @@
  * all of them) keeps its memory bound and stops asking. The file holds at most the pack's own
  * compressed entries, and goes with the reader (`close`).
  */
-import { type Oid, oidFromBytes, writeOid } from '../object/oid.js';
 import { platform } from '../platform/index.js';
 import type { ScratchFile } from '../platform/types.js';
 import { CorruptPackError } from '../errors.js';
@@ -57,8 +56,8 @@ export class PackedBases {
   #len = new Int32Array(1024);
   #inflated = new Int32Array(1024);
   #base = new Int32Array(1024);
-  /** Per entry: its raw id, 20 bytes (a hex string per entry lived as long as the read: resolved-index.ts). */
-  #ids = new Uint8Array(1024 * 20);
+  /** Per entry: the key its owner names its body by (`held`, `keep`: the resolver's entry numbers). */
+  #keys = new Int32Array(1024);
   #count = 0;
   /** Entries below this number are gone. */
   #first = 0;
@@ -92,11 +91,12 @@ export class PackedBases {
   }
 
   /**
-   * Records a resolved entry and returns its number (NO_PACKED when not kept): `zlib` (copied)
-   * inflates to `inflated` bytes — the body (`base` NO_PACKED) or a delta against entry `base`.
-   * `size` is the body's size (it counts toward what may be rebuilt).
+   * Records a resolved entry, named `key` (a non-negative integer) toward `held` and `keep`, and
+   * returns its number (NO_PACKED when not kept): `zlib` (copied) inflates to `inflated` bytes —
+   * the body (`base` NO_PACKED) or a delta against entry `base`. `size` is the body's size (it
+   * counts toward what may be rebuilt).
    */
-  add(oid: Oid, zlib: Uint8Array, inflated: number, base: number, size: number): number {
+  add(key: number, zlib: Uint8Array, inflated: number, base: number, size: number): number {
     this.#resolved += size;
     if (zlib.length > this.#max) return NO_PACKED;
     const n = this.#count++;
@@ -114,7 +114,7 @@ export class PackedBases {
     this.#len[n] = zlib.length;
     this.#inflated[n] = inflated;
     this.#base[n] = base;
-    writeOid(oid, this.#ids, n * 20);
+    this.#keys[n] = key;
     this.#slabUsed += zlib.length;
     this.#slabEnd[s] = this.#slabUsed;
     this.#bytes += zlib.length;
@@ -134,8 +134,8 @@ export class PackedBases {
    */
   rebuild(
     n: number,
-    held: (oid: Oid) => Uint8Array | undefined,
-    keep: (oid: Oid, body: Uint8Array) => void,
+    held: (key: number) => Uint8Array | undefined,
+    keep: (key: number, body: Uint8Array) => void,
     maxObjectSize: number,
     alloc?: (n: number) => Uint8Array,
   ): Uint8Array | undefined {
@@ -146,7 +146,7 @@ export class PackedBases {
       chain.push(at);
       const base = this.#base[at]!;
       if (base === NO_PACKED) break;
-      body = held(oidFromBytes(this.#ids, base * 20));
+      body = held(this.#keys[base]!);
       if (body !== undefined) break;
       at = base;
     }
@@ -160,7 +160,7 @@ export class PackedBases {
         body = applyDelta(body!, this.#inflateInto(e, this.#data), maxObjectSize, alloc);
       }
       this.#rebuilt += body.length;
-      keep(oidFromBytes(this.#ids, e * 20), body);
+      keep(this.#keys[e]!, body);
     }
     return body;
   }
@@ -217,8 +217,6 @@ export class PackedBases {
     this.#len = grow(this.#len);
     this.#inflated = grow(this.#inflated);
     this.#base = grow(this.#base);
-    const ids = new Uint8Array(this.#ids.length * 2);
-    ids.set(this.#ids);
-    this.#ids = ids;
+    this.#keys = grow(this.#keys);
   }
 }

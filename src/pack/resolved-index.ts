@@ -7,7 +7,7 @@
  * On a 20,000-commit history's pack the two Maps cost ~6% of the reader's thread.
  *
  * What each entry is lives in columns of typed arrays (its raw id, type, chain depth, packed
- * number), not in an object and a hex string per entry: those lived as long as the read, so on
+ * number, body number), not in an object and a hex string per entry: those lived as long as the read, so on
  * git's history (849,000 entries) every collection of the worker's old generation marked over a
  * million of them, about a hundred times in one push. A lookup builds its `Resolved` afresh.
  */
@@ -20,7 +20,12 @@ export interface Resolved {
   depth: number;
   /** Its number in the compressed tier (packed-bases.ts), or NO_PACKED. */
   packed: number;
+  /** The resolver's number for its body (its key in the base cache), or NO_SEQ: it has none (streamed, or outside the pack). */
+  seq: number;
 }
+
+/** The `seq` of an entry whose body is never cached. */
+export const NO_SEQ = -1;
 
 /** Marks an entry offset whose delta is deferred. */
 export const PENDING = null;
@@ -36,6 +41,7 @@ export class ResolvedIndex {
   #types = new Uint8Array(1024);
   #depths = new Int32Array(1024);
   #packed = new Int32Array(1024);
+  #seqs = new Int32Array(1024);
   /** Per entry: its raw id, 20 bytes. */
   #ids = new Uint8Array(1024 * 20);
   /** Entry numbers by id, for ref-deltas: filled on their first ask. */
@@ -89,13 +95,14 @@ export class ResolvedIndex {
     this.#types[i] = TYPE_NUMBERS[what.type];
     this.#depths[i] = what.depth;
     this.#packed[i] = what.packed;
+    this.#seqs[i] = what.seq;
     writeOid(what.oid, this.#ids, i * 20);
   }
 
   #entry(i: number): Resolved | typeof PENDING {
     const type = this.#types[i]!;
     if (type === DEFERRED) return PENDING;
-    return { oid: oidFromBytes(this.#ids, i * 20), type: TYPE_NAMES[type]!, depth: this.#depths[i]!, packed: this.#packed[i]! };
+    return { oid: oidFromBytes(this.#ids, i * 20), type: TYPE_NAMES[type]!, depth: this.#depths[i]!, packed: this.#packed[i]!, seq: this.#seqs[i]! };
   }
 
   /** Makes room for `offset` in order (not expected: entries arrive in pack order; kept correct all the same); returns its index. */
@@ -108,6 +115,7 @@ export class ResolvedIndex {
     this.#types.copyWithin(at + 1, at, n);
     this.#depths.copyWithin(at + 1, at, n);
     this.#packed.copyWithin(at + 1, at, n);
+    this.#seqs.copyWithin(at + 1, at, n);
     this.#ids.copyWithin((at + 1) * 20, at * 20, n * 20);
     this.#offsets[at] = offset;
     this.#n++;
@@ -135,6 +143,7 @@ export class ResolvedIndex {
     this.#types = grown(this.#types, cap);
     this.#depths = grown(this.#depths, cap);
     this.#packed = grown(this.#packed, cap);
+    this.#seqs = grown(this.#seqs, cap);
     this.#ids = grown(this.#ids, cap * 20);
   }
 }

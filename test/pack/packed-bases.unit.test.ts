@@ -3,7 +3,6 @@ import { NO_PACKED, PackedBases } from '../../src/pack/packed-bases.js';
 import { createDelta } from '../../src/pack/delta.js';
 import { platform } from '../../src/platform/index.js';
 import { utf8 } from '../../src/platform/bytes.js';
-import type { Oid } from '../../src/object/oid.js';
 import type { ScratchFile } from '../../src/platform/types.js';
 import { existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,26 +10,26 @@ import { tmpdir } from 'node:os';
 const text = (n: number, seed: number) => utf8(Array.from({ length: n }, (_, i) => `line ${i} of version ${seed % 7 === 0 ? i : seed}\n`).join(''));
 const MAX = 1 << 30;
 
-/** A chain of versions: v0 whole, each next one a delta of the one before, added as the reader adds them. */
-function chain(bases: PackedBases, length: number): { oids: Oid[]; bodies: Uint8Array[]; numbers: number[] } {
-  const oids: Oid[] = [];
+/** A chain of versions: v0 whole, each next one a delta of the one before, added as the reader adds them (keyed 1000 + version). */
+function chain(bases: PackedBases, length: number): { keys: number[]; bodies: Uint8Array[]; numbers: number[] } {
+  const keys: number[] = [];
   const bodies: Uint8Array[] = [];
   const numbers: number[] = [];
   for (let v = 0; v < length; v++) {
     const body = text(200, v);
-    const oid = `${v}`.padStart(40, '0') as Oid;
+    const key = 1000 + v;
     const n =
       v === 0
-        ? bases.add(oid, platform().deflate(body), body.length, NO_PACKED, body.length)
+        ? bases.add(key, platform().deflate(body), body.length, NO_PACKED, body.length)
         : (() => {
             const delta = createDelta(bodies[v - 1]!, body);
-            return bases.add(oid, platform().deflate(delta), delta.length, numbers[v - 1]!, body.length);
+            return bases.add(key, platform().deflate(delta), delta.length, numbers[v - 1]!, body.length);
           })();
-    oids.push(oid);
+    keys.push(key);
     bodies.push(body);
     numbers.push(n);
   }
-  return { oids, bodies, numbers };
+  return { keys, bodies, numbers };
 }
 
 /** A delta that copies all of a base of `baseLength` bytes (64 KiB per copy op), then inserts `tail` (< 128 bytes). */
@@ -55,15 +54,15 @@ function appendingDelta(baseLength: number, tail: Uint8Array): Uint8Array {
 describe('PackedBases', () => {
   it('rebuilds a body from its chain, starting from a body still held, and hands each one rebuilt to keep', () => {
     const bases = new PackedBases(1 << 20);
-    const { oids, bodies, numbers } = chain(bases, 6);
-    const kept: Oid[] = [];
+    const { keys, bodies, numbers } = chain(bases, 6);
+    const kept: number[] = [];
     const none = () => undefined;
-    expect(bases.rebuild(numbers[5]!, none, (oid) => kept.push(oid), MAX)).toEqual(bodies[5]);
-    expect(kept).toEqual(oids); // from the whole entry up the chain
-    const fromHeld: Oid[] = [];
-    const held = (oid: Oid) => (oid === oids[3] ? bodies[3] : undefined);
-    expect(bases.rebuild(numbers[5]!, held, (oid) => fromHeld.push(oid), MAX)).toEqual(bodies[5]);
-    expect(fromHeld).toEqual([oids[4], oids[5]]);
+    expect(bases.rebuild(numbers[5]!, none, (key) => kept.push(key), MAX)).toEqual(bodies[5]);
+    expect(kept).toEqual(keys); // from the whole entry up the chain
+    const fromHeld: number[] = [];
+    const held = (key: number) => (key === keys[3] ? bodies[3] : undefined);
+    expect(bases.rebuild(numbers[5]!, held, (key) => fromHeld.push(key), MAX)).toEqual(bodies[5]);
+    expect(fromHeld).toEqual([keys[4], keys[5]]);
   });
 
   it("builds every body of a chain in the caller's memory when given an allocator, and refuses an entry that inflates to another size", () => {
@@ -88,7 +87,7 @@ describe('PackedBases', () => {
     expect(kept).toEqual(bodies);
     // An entry whose declared size is not what its stream inflates to.
     const liar = new PackedBases(1 << 20);
-    const n = liar.add('f'.padStart(40, '0') as Oid, platform().deflate(bodies[0]!), bodies[0]!.length + 5, NO_PACKED, bodies[0]!.length);
+    const n = liar.add(7, platform().deflate(bodies[0]!), bodies[0]!.length + 5, NO_PACKED, bodies[0]!.length);
     expect(() =>
       liar.rebuild(
         n,
@@ -108,7 +107,7 @@ describe('PackedBases', () => {
     expect(
       bases.rebuild(
         numbers[39]!,
-        (oid) => (oid === `${38}`.padStart(40, '0') ? bodies[38] : undefined),
+        (key) => (key === 1038 ? bodies[38] : undefined),
         () => {},
         MAX,
       ),
@@ -171,13 +170,12 @@ describe('PackedBases', () => {
     for (let v = 0; v < 100; v++) {
       // Every tenth a whole body, the others a delta of the one before (bytes appended).
       const body = v % 10 === 0 ? random(200_000, v) : appended(bodies[v - 1]!, random(50, v));
-      const oid = `${v}`.padStart(40, '0') as Oid;
       const n =
         v % 10 === 0
-          ? bases.add(oid, platform().deflate(body), body.length, NO_PACKED, body.length)
+          ? bases.add(v, platform().deflate(body), body.length, NO_PACKED, body.length)
           : (() => {
               const delta = appendingDelta(bodies[v - 1]!.length, body.subarray(bodies[v - 1]!.length));
-              return bases.add(oid, platform().deflate(delta), delta.length, numbers[v - 1]!, body.length);
+              return bases.add(v, platform().deflate(delta), delta.length, numbers[v - 1]!, body.length);
             })();
       bodies.push(body);
       numbers.push(n);

@@ -9,6 +9,7 @@ const entry = (n: number, oid = `${n}`.padStart(40, '0')): Resolved => ({
   type: (['commit', 'tree', 'blob', 'tag'] as const)[n % 4]!,
   depth: n % 50,
   packed: n % 3 === 0 ? -1 : n,
+  seq: n % 5 === 0 ? -1 : n + 7,
 });
 
 describe('ResolvedIndex', () => {
