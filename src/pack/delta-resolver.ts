@@ -124,7 +124,7 @@ export class DeltaResolver {
   readonly #parts = new Slabs();
   readonly #alloc = (n: number): Uint8Array => this.#parts.alloc(n);
   readonly #allocBody: ((n: number) => Uint8Array) | undefined;
-  /** With recycling bodies: those that left the cache since the last batch was taken, and before it (ids beside bodies). */
+  /** With recycling bodies: those that left the cache since the last batch was taken, and before it (numbers beside bodies). */
   #droppedNow: (number | Uint8Array)[] = [];
   #droppedBefore: (number | Uint8Array)[] = [];
 
