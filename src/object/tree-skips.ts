@@ -13,6 +13,7 @@
  * check across entries), are remembered, so an entry passed over contributes nothing to a report.
  * The entry before a run and the one after it are checked against their neighbours as usual.
  */
+import { grown } from '../platform/bytes.js';
 import type { Oid } from './oid.js';
 import type { TreeChecker } from './fsck-tree.js';
 import type { ScanSkips } from './tree.js';
@@ -107,11 +108,7 @@ export class EntryStarts {
   }
 
   push(at: number): void {
-    if (this.#n === this.#buf.length) {
-      const next = new Uint32Array(this.#buf.length * 2);
-      next.set(this.#buf);
-      this.#buf = next;
-    }
+    if (this.#n === this.#buf.length) this.#buf = grown(this.#buf);
     this.#buf[this.#n++] = at;
   }
 

@@ -23,6 +23,7 @@
  * all of them) keeps its memory bound and stops asking. The file holds at most the pack's own
  * compressed entries, and goes with the reader (`close`).
  */
+import { grown } from '../platform/bytes.js';
 import { platform } from '../platform/index.js';
 import type { ScratchFile } from '../platform/types.js';
 import { CorruptPackError } from '../errors.js';
@@ -207,16 +208,11 @@ export class PackedBases {
   }
 
   #growTables(): void {
-    const grow = (a: Int32Array) => {
-      const b = new Int32Array(a.length * 2);
-      b.set(a);
-      return b;
-    };
-    this.#slab = grow(this.#slab);
-    this.#at = grow(this.#at);
-    this.#len = grow(this.#len);
-    this.#inflated = grow(this.#inflated);
-    this.#base = grow(this.#base);
-    this.#keys = grow(this.#keys);
+    this.#slab = grown(this.#slab);
+    this.#at = grown(this.#at);
+    this.#len = grown(this.#len);
+    this.#inflated = grown(this.#inflated);
+    this.#base = grown(this.#base);
+    this.#keys = grown(this.#keys);
   }
 }

@@ -12,6 +12,7 @@
  * million of them, about a hundred times in one push. A lookup builds its `Resolved` afresh.
  */
 import { type ObjectType, type Oid, TYPE_NAMES, TYPE_NUMBERS, oidFromBytes, writeOid } from '../object/oid.js';
+import { grown } from '../platform/bytes.js';
 
 /** What the resolver remembers of each resolved entry (no body: that lives in the cache). */
 export interface Resolved {
@@ -59,7 +60,7 @@ export class ResolvedIndex {
   /** Records the entry at `offset` as resolved to `r`. */
   resolved(offset: number, r: Resolved): void {
     this.record(offset, r);
-    if (this.#unindexedCount === this.#unindexed.length) this.#unindexed = grown(this.#unindexed, this.#unindexed.length * 2);
+    if (this.#unindexedCount === this.#unindexed.length) this.#unindexed = grown(this.#unindexed);
     this.#unindexed[this.#unindexedCount++] = offset;
   }
 
@@ -146,11 +147,4 @@ export class ResolvedIndex {
     this.#seqs = grown(this.#seqs, cap);
     this.#ids = grown(this.#ids, cap * 20);
   }
-}
-
-/** `a` copied into a new array of the same kind `length` long. */
-function grown<T extends Float64Array | Int32Array | Uint8Array>(a: T, length: number): T {
-  const b = new (a.constructor as new (n: number) => T)(length);
-  b.set(a);
-  return b;
 }

@@ -81,6 +81,13 @@ export function concat(parts: readonly Uint8Array[], total?: number): Uint8Array
   return out;
 }
 
+/** `a` copied into a new array of its kind, `length` long (twice its length by default): a table that grows by doubling. */
+export function grown<T extends Uint8Array | Int32Array | Uint32Array | Float64Array>(a: T, length = a.length * 2): T {
+  const b = new (a.constructor as new (n: number) => T)(length);
+  b.set(a);
+  return b;
+}
+
 /** Byte-wise equality. */
 export function equal(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;

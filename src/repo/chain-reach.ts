@@ -22,6 +22,7 @@
  * cut chains when they are written (pack-out.ts).
  */
 import { type Oid, oidToBytes, writeOid } from '../object/oid.js';
+import { grown } from '../platform/bytes.js';
 import { deltaEntryOf, refDeltaBaseAt } from '../object/packed.js';
 import type { Kv, KvOp } from '../storage/kv.js';
 import { TAG, deltaKey, objectKey, reachKey, repoRange } from '../storage/keys.js';
@@ -101,11 +102,7 @@ export class ChainBook {
     if (i < 0) {
       i = this.#reach.length;
       this.#rootIndex.set(id, 0, i);
-      if ((i + 1) * 20 > this.#roots.length) {
-        const grown = new Uint8Array(this.#roots.length * 2);
-        grown.set(this.#roots);
-        this.#roots = grown;
-      }
+      if ((i + 1) * 20 > this.#roots.length) this.#roots = grown(this.#roots);
       this.#roots.set(id, i * 20);
       this.#reach.push(0);
     }
@@ -120,12 +117,8 @@ export class ChainBook {
       n = this.#chains.size;
       this.#chains.set(id, 0, n);
       if (n === this.#rootOf.length) {
-        const roots = new Int32Array(n * 2);
-        roots.set(this.#rootOf);
-        this.#rootOf = roots;
-        const depths = new Uint8Array(n * 2);
-        depths.set(this.#depthOf);
-        this.#depthOf = depths;
+        this.#rootOf = grown(this.#rootOf);
+        this.#depthOf = grown(this.#depthOf);
       }
     }
     this.#rootOf[n] = root;
@@ -247,7 +240,7 @@ async function scanReach(ctx: RepoContext): Promise<Scanned> {
       bothForms.add(k, 5);
       continue;
     }
-    if ((n + 1) * 20 > bases.length) bases = grow(bases);
+    if ((n + 1) * 20 > bases.length) bases = grown(bases);
     const entry = deltaEntryOf(v);
     const at = refDeltaBaseAt(entry);
     bases.set(entry.subarray(at, at + 20), n * 20);
@@ -289,10 +282,4 @@ async function scanReach(ctx: RepoContext): Promise<Scanned> {
       }
     },
   };
-}
-
-function grow(a: Uint8Array): Uint8Array {
-  const b = new Uint8Array(a.length * 2);
-  b.set(a);
-  return b;
 }

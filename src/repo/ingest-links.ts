@@ -10,6 +10,7 @@
  */
 import type { ObjectType, Oid } from '../object/oid.js';
 import { oidFromBytes, oidToBytes } from '../object/oid.js';
+import { grown } from '../platform/bytes.js';
 import { nameFromBytes } from '../object/tree.js';
 import type { ReferenceRole } from '../object/fsck.js';
 import { referenceTypeError } from './checks.js';
@@ -131,11 +132,7 @@ export class PackLinks {
       if (v >= WAITING) return;
       objects++;
       if (v >= REFERENCED || ++roots > max) return;
-      if (roots * 20 > ids.length) {
-        const grown = new Uint8Array(ids.length * 2);
-        grown.set(ids);
-        ids = grown;
-      }
+      if (roots * 20 > ids.length) ids = grown(ids);
       ids.set(id, (roots - 1) * 20);
     });
     return roots > max ? undefined : { roots: ids.slice(0, roots * 20), objects };

@@ -5,6 +5,7 @@
  * million objects marks in tens of megabytes, where a `Set` of hex strings costs ten times that
  * and keeps the garbage collector busy.
  */
+import { grown } from '../platform/bytes.js';
 
 const ID = 20;
 /** Words of an OidMap slot: the id's five, then the value. */
@@ -142,11 +143,7 @@ export class OidList {
 
   /** Appends the id at `buf[off..off+20]`. */
   push(buf: Uint8Array, off = 0): void {
-    if ((this.#length + 1) * ID > this.#buf.length) {
-      const next = new Uint8Array(this.#buf.length * 2);
-      next.set(this.#buf);
-      this.#buf = next;
-    }
+    if ((this.#length + 1) * ID > this.#buf.length) this.#buf = grown(this.#buf);
     const dst = this.#buf;
     for (let k = 0, to = this.#length * ID; k < ID; k++) dst[to + k] = buf[off + k]!;
     this.#length++;

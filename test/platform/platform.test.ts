@@ -6,7 +6,7 @@ import { OutputLimitError, platform, setPlatform, type Platform } from '../../sr
 import { getPlatform } from '../../src/index.js';
 import { defaultPlatform } from '../../src/platform/default.js';
 import { defaultPlatform as browserDefault } from '../../src/platform/default-browser.js';
-import { concat, fromHex, toHex, utf8 } from '../../src/platform/bytes.js';
+import { concat, fromHex, grown, toHex, utf8 } from '../../src/platform/bytes.js';
 
 for (const p of [nodePlatform, portablePlatform]) {
   describe(`platform ${p.name}`, () => {
@@ -110,5 +110,18 @@ describe('hex', () => {
         expect(fromHex(want)).toEqual(b.subarray(start, end));
       }),
     );
+  });
+});
+
+describe('grown', () => {
+  it('copies a table into a new one of its kind, twice as long unless told, the rest zero', () => {
+    const a = Int32Array.of(1, -2, 3);
+    const b = grown(a);
+    expect(b).toBeInstanceOf(Int32Array);
+    expect([...b]).toEqual([1, -2, 3, 0, 0, 0]);
+    expect(b.buffer).not.toBe(a.buffer);
+    const c = grown(Float64Array.of(2 ** 40), 3);
+    expect(c).toBeInstanceOf(Float64Array);
+    expect([...c]).toEqual([2 ** 40, 0, 0]);
   });
 });
