@@ -156,8 +156,14 @@ export function toWireBatch(
 ): WireBatch {
   let keptBytes = 0;
   let looseBytes = 0;
+  let deltas = 0;
+  let copiesLength = 0;
   const small = (u: Uint8Array | undefined) => u !== undefined && u.byteLength < TRANSFER_MIN;
   for (const o of objects) {
+    if (o.delta !== undefined) {
+      deltas++;
+      copiesLength += o.delta.copies?.length ?? 0;
+    }
     if (small(o.body) && !drops(o)) looseBytes += o.body.byteLength;
     if (!dropDeltaData && small(o.delta?.data)) looseBytes += o.delta!.data.byteLength;
     if (small(o.piece)) looseBytes += o.piece!.byteLength;
@@ -175,12 +181,8 @@ export function toWireBatch(
   let k = 0;
   let l = 0;
   const ids = new Uint8Array(objects.length * 20);
-  let deltas = 0;
-  for (const o of objects) if (o.delta !== undefined) deltas++;
   const bases = new Uint8Array(deltas * 20);
   let d = 0;
-  let copiesLength = 0;
-  for (const o of objects) copiesLength += o.delta?.copies?.length ?? 0;
   const copies = new Int32Array(copiesLength);
   let c = 0;
   const put = (row: number, slot: number, u: Uint8Array | undefined, inKept: boolean, keep = false) => {
