@@ -46,7 +46,7 @@ export interface ClonePlanOptions {
 }
 
 /** The options in force, or undefined when clone plans are off (or full-clone packs answer instead). */
-function planOptions(ctx: RepoContext): Required<ClonePlanOptions> | undefined {
+export function clonePlanOptions(ctx: RepoContext): Required<ClonePlanOptions> | undefined {
   if (fullPackOptions(ctx) !== undefined) return undefined;
   return recordOptions(ctx.packCache?.options.clonePlans ?? CLONE_PLANS_DEFAULT);
 }
@@ -61,7 +61,7 @@ export async function serveClonePlan(
   input: ObjectPlanInput,
   planned: () => Promise<AsyncIterable<Uint8Array>>,
 ): Promise<PackAnswer | undefined> {
-  const options = planOptions(ctx);
+  const options = clonePlanOptions(ctx);
   if (options === undefined || !isFullClone(input)) return undefined;
   const tips = normalTips(input.wants);
   let record: FullPackRecord | undefined;
@@ -167,7 +167,7 @@ async function* packPlan(ctx: RepoContext, r: FullPackRecord, ids: Uint8Array, h
  * `git clone` wants) when one is stored for the pool already or the history is long enough.
  */
 export async function refreshClonePlan(ctx: RepoContext): Promise<void> {
-  const options = planOptions(ctx);
+  const options = clonePlanOptions(ctx);
   if (options === undefined) return;
   // Only a pool that was fully cloned has a plan: every other ref move costs one empty range read.
   if ((await listRecords(ctx.kv, ctx.poolId, 'plan')).length === 0) return;

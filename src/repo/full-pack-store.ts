@@ -8,7 +8,7 @@
  *   0x04 tips(20)          -> clone-plan record (JSON, same shape, `bytes` 0): a series of ids only (clone-plan.ts)
  *   0x05 tips(20)          -> depth-1 plan record (the same, plus its shallow boundary: depth1-plan.ts)
  *   0x06 tips(20)          -> mark record (the same shape, `bytes` 0): every object the tips reach, as the sweep marked them (sweep-record.ts)
- *   0x07                   -> import record (binary): the roots and object count of the pack that filled the empty pool (import-plan.ts)
+ *   0x07                   -> import record (binary): the roots, object count and size of the pack that filled the empty pool (import-plan.ts)
  *
  * A series only grows at its end: a record is a prefix of its series (its `count` ids, its
  * `bytes` bytes), so several records may share one series, and appending to it (rewriting the
@@ -85,11 +85,13 @@ function seqKey(poolId: number, kind: number, series: string, seq: number): Uint
 
 /**
  * What a pack stored into an empty pool was (import-plan.ts): `objects` distinct objects,
- * `commits` of them commits, every one reachable from `roots` (raw ids, 20 bytes each).
+ * `commits` of them commits, every one reachable from `roots` (raw ids, 20 bytes each), and the
+ * pack's size in `bytes` (undefined in a record of the first version, which did not hold it).
  */
 export interface ImportRecord {
   objects: number;
   commits: number;
+  bytes?: number;
   roots: Uint8Array;
 }
 
@@ -98,23 +100,30 @@ export function importRecordKey(poolId: number): Uint8Array {
   return key(poolId, IMPORT);
 }
 
-/** The write of a pool's import record (one per pool: a later one replaces it). */
+/** Bytes before the roots in a record of version 1 (version, objects, commits) and of version 2 (then the pack's size). */
+const IMPORT_HEAD_V1 = 9;
+const IMPORT_HEAD_V2 = 17;
+
+/** The write of a pool's import record (one per pool: a later one replaces it), in version 2. */
 export function importRecordOp(poolId: number, r: ImportRecord): KvOp {
-  const value = new Uint8Array(9 + r.roots.length);
+  const value = new Uint8Array(IMPORT_HEAD_V2 + r.roots.length);
   const view = new DataView(value.buffer);
-  value[0] = 1;
+  value[0] = 2;
   view.setUint32(1, r.objects);
   view.setUint32(5, r.commits);
-  value.set(r.roots, 9);
+  view.setFloat64(9, r.bytes ?? -1);
+  value.set(r.roots, IMPORT_HEAD_V2);
   return { type: 'put', key: importRecordKey(poolId), value };
 }
 
-/** The pool's import record, if one is stored (of a version this code reads). */
+/** The pool's import record, if one is stored (of a version this code reads: 1 or 2). */
 export async function readImportRecord(kv: Kv, poolId: number): Promise<ImportRecord | undefined> {
   const v = await kv.get(importRecordKey(poolId));
-  if (v === undefined || v[0] !== 1 || v.length < 9 || (v.length - 9) % 20 !== 0) return undefined;
+  const head = v?.[0] === 1 ? IMPORT_HEAD_V1 : v?.[0] === 2 ? IMPORT_HEAD_V2 : undefined;
+  if (v === undefined || head === undefined || v.length < head || (v.length - head) % 20 !== 0) return undefined;
   const view = new DataView(v.buffer, v.byteOffset, v.byteLength);
-  return { objects: view.getUint32(1), commits: view.getUint32(5), roots: v.subarray(9) };
+  const bytes = head === IMPORT_HEAD_V2 ? view.getFloat64(9) : -1;
+  return { objects: view.getUint32(1), commits: view.getUint32(5), ...(bytes >= 0 ? { bytes } : {}), roots: v.subarray(head) };
 }
 
 /** The record key of a tip set: the SHA-1 of its sorted ids. */

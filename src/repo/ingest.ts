@@ -112,6 +112,7 @@ export async function ingestPack(
   const spilled = new Set<Oid>();
   const chains = new ChainBook(); // chains of objects stored as deltas (new or bases read): lengths, roots
   let pendingBytes = 0;
+  const read = { bytes: 0 }; // the pack's size, for the import record
   const links = new PackLinks(); // types of the pack's objects, references waiting for their target
   const session = new FsckSession(options.fsck);
   let warnings: string[] | undefined;
@@ -193,7 +194,7 @@ export async function ingestPack(
       ...(Number.isFinite(streamOver) ? { streamBlobsOver: streamOver } : {}),
     };
     for await (const batch of readPack(
-      announced(source, (count) => links.expect(count)),
+      announced(source, (count) => links.expect(count), read),
       readOptions,
     )) {
       const existing = fresh ? NONE_STORED : await storageOp(READING, () => storedBodies(store, objectIds(batch)));
@@ -362,7 +363,8 @@ export async function ingestPack(
     const reach = await storageOp(READING, () => reachRecordOps(kv, repoId, chains, fresh));
     const imported = fresh && outside.length === 0 && !options.shallow?.size ? links.roots(MAX_IMPORT_ROOTS) : undefined;
     const last = [...(early?.withdrawal() ?? []), ...reach];
-    if (imported !== undefined) last.push(importRecordOp(repoId, { objects: imported.objects, commits: commits.size, roots: imported.roots }));
+    if (imported !== undefined)
+      last.push(importRecordOp(repoId, { objects: imported.objects, commits: commits.size, bytes: read.bytes, roots: imported.roots }));
     await storageOp(WRITING, () => promote(kv, repoId, q, graph, last, early));
     landed = true;
     let hex: Oid[] | undefined;
@@ -390,10 +392,11 @@ export async function ingestPack(
   }
 }
 
-/** `source` as it is, telling `count` the object count of the pack header in its first chunk (when whole there). */
-async function* announced(source: AsyncIterable<Uint8Array>, count: (n: number) => void): AsyncGenerator<Uint8Array> {
+/** `source` as it is, telling `count` the object count of the pack header in its first chunk (when whole there), counting its bytes in `read`. */
+async function* announced(source: AsyncIterable<Uint8Array>, count: (n: number) => void, read: { bytes: number }): AsyncGenerator<Uint8Array> {
   let first = true;
   for await (const chunk of source) {
+    read.bytes += chunk.length;
     if (first && chunk.length >= 12 && chunk[0] === 0x50 && chunk[1] === 0x41 && chunk[2] === 0x43 && chunk[3] === 0x4b) {
       count(((chunk[8]! << 24) | (chunk[9]! << 16) | (chunk[10]! << 8) | chunk[11]!) >>> 0);
     }

@@ -80,10 +80,12 @@ export function packCacheKey(repoId: number, input: ObjectPlanInput): string | u
   if ((input.haves?.length ?? 0) > 0 || (input.clientShallows?.length ?? 0) > 0) return undefined;
   const f = input.filter;
   const filter = f === undefined ? '' : f.kind === 'blob:limit' ? `blob:limit=${f.limit}` : f.kind === 'tree' ? `tree:${f.depth}` : f.kind;
-  const tags = includeTagsKey(input.includeTags);
+  // include-tag adds nothing when every tag it could add is wanted (a full clone): the same pack as without it.
+  const wants = new Set(input.wants);
+  const tags = (input.includeTags ?? []).every((t) => wants.has(t.oid)) ? '' : includeTagsKey(input.includeTags);
   return [
     repoId,
-    [...new Set(input.wants)].sort().join(','),
+    [...wants].sort().join(','),
     input.depth ?? '',
     input.deepenRelative ? 'r' : '',
     input.deepenSince ?? '',
@@ -109,6 +111,8 @@ export class PackCache {
     Pick<PackCacheOptions, 'fullPacks' | 'clonePlans' | 'depth1Plans'>;
   readonly #lru: LRUCache<string, CachedPack>;
   readonly #inflight = new Map<string, SharedPack>();
+  /** Keys a warm-up is preparing (before its pack flows). */
+  readonly #warming = new Set<string>();
   /** Counters for benchmarks and tests. */
   readonly stats = {
     hits: 0,
@@ -189,12 +193,27 @@ export class PackCache {
     return shared.answer();
   }
 
-  /** Builds and caches a pack nobody is waiting for yet (warming after a ref moved). */
-  async warm(key: string, generate: () => Promise<PackAnswer>): Promise<void> {
-    if (this.#lru.has(key) || this.#inflight.has(key)) return;
-    const answer = await this.serve(key, generate);
-    for await (const _ of answer.pack) void _;
-    this.stats.warmed++;
+  /** Whether the pack of `key` is cached or being made (not counted as a hit). */
+  holds(key: string): boolean {
+    return this.#lru.has(key) || this.#inflight.has(key) || this.#warming.has(key);
+  }
+
+  /**
+   * Builds and caches a pack nobody is waiting for yet (warming after a ref moved), one warm-up
+   * per key at a time; `generate` may find there is nothing to make (undefined).
+   */
+  async warm(key: string, generate: () => Promise<PackAnswer | undefined>): Promise<void> {
+    if (this.holds(key)) return;
+    this.#warming.add(key);
+    try {
+      const made = await generate();
+      if (made === undefined) return;
+      const answer = await this.serve(key, async () => made);
+      for await (const _ of answer.pack) void _;
+      this.stats.warmed++;
+    } finally {
+      this.#warming.delete(key);
+    }
   }
 
   /** Drops every entry. */

@@ -10,8 +10,10 @@ import type { View } from '../refs/space.js';
 import type { ObjectFilter } from '../protocol/backend.js';
 import type { RepoContext } from './context.js';
 import { materializeTip } from './materialize.js';
-import { isFullClone, refreshFullPack, serveFullPack } from './full-pack.js';
-import { refreshClonePlan, serveClonePlan } from './clone-plan.js';
+import { cloneTips, isFullClone, refreshFullPack, serveFullPack } from './full-pack.js';
+import { clonePlanOptions, refreshClonePlan, serveClonePlan } from './clone-plan.js';
+import { readImportRecord } from './full-pack-store.js';
+import { importPlanIds } from './import-plan.js';
 import { installedService } from './services.js';
 import type * as Depth1 from './depth1-plan.js';
 import { packBytes } from './pack-out.js';
@@ -59,7 +61,7 @@ export interface StreamPackOptions {
  * deflate except for objects stored only as deltas that go whole, and deltas against the
  * client's objects (`preferredBases`).
  */
-export function streamPack(ctx: RepoContext, oids: readonly Oid[], options: StreamPackOptions = {}): AsyncIterable<Uint8Array> {
+export function streamPack(ctx: RepoContext, oids: readonly Oid[] | Uint8Array, options: StreamPackOptions = {}): AsyncIterable<Uint8Array> {
   return (async function* () {
     // Pinned while it streams: a ref that moves away mid-clone does not pull the objects
     // out from under it, and a sweep meanwhile still collects everything else.
@@ -136,7 +138,8 @@ async function* thenStoreDepth1(
  * (materialize.ts), extends or builds the stored full-clone pack (full-pack.ts), stores the
  * depth-1 plan of the tip (depth1-plan.ts, where installed: after materializing, which may
  * change which objects are deltas), pre-builds the pack a `git clone --depth 1` of it will ask
- * for (from the same plan), then extends or builds the clone plan (clone-plan.ts: last, since a
+ * for (from the same plan), pre-builds a full clone's pack where the history was just imported
+ * (`warmImportClone`), then extends or builds the clone plan (clone-plan.ts: last, since a
  * first plan of a long history costs a planned full clone).
  */
 export async function warmClonePack(ctx: RepoContext, tip: Oid): Promise<void> {
@@ -155,8 +158,34 @@ export async function warmClonePack(ctx: RepoContext, tip: Oid): Promise<void> {
       const p = await planOnce();
       return { shallow: p.shallow, unshallow: p.unshallow, pack: streamPack(ctx, p.oids, { deltas: true, ofsDelta: true }) };
     });
+    await warmImportClone(ctx, input.includeTags);
   }
   await refreshClonePlan(ctx);
+}
+
+/**
+ * Where a long history was pushed into the empty pool and nothing changed since (its import
+ * record still answers a full clone of the branches and tags: import-plan.ts), builds the pack
+ * `git clone` asks for (every branch and tag, include-tag, ofs-delta) into the pack cache, as
+ * `git gc --auto` repacks after a push that brought many objects. The first clone of an import
+ * is then a copy of finished chunks, as every later one is while it stays cached. Only with clone
+ * plans on (full-clone packs off), for a history of their `minCommits`, and a pushed pack no
+ * larger than the cache keeps (`maxEntryBytes`); nothing is stored.
+ */
+async function warmImportClone(ctx: RepoContext, includeTags: ObjectPlanInput['includeTags']): Promise<void> {
+  const cache = ctx.packCache!;
+  const plans = clonePlanOptions(ctx);
+  if (plans === undefined) return;
+  const record = await readImportRecord(ctx.kv, ctx.poolId);
+  if (record?.bytes === undefined || record.bytes > cache.options.maxEntryBytes || record.commits < plans.minCommits) return;
+  const input: ObjectPlanInput = { wants: await cloneTips(ctx), includeTags, ofsDelta: true };
+  const key = packCacheKey(ctx.repoId, input);
+  if (key === undefined || !isFullClone(input)) return;
+  // One warm-up per key: an import of many branches moves them all at once.
+  await cache.warm(key, async () => {
+    const ids = await importPlanIds(ctx, input.wants);
+    return ids === undefined ? undefined : { shallow: [], unshallow: [], pack: streamPack(ctx, ids, { deltas: true, ofsDelta: true, scanDeltas: true }) };
+  });
 }
 
 /** Annotated tags visible in a view, with their peeled targets (for include-tag). */

@@ -2,16 +2,19 @@
  * Import plans (repo/import-plan.ts): a history pushed into an empty pool is fully cloned the
  * first time without a walk of it, from the count and roots its ingest recorded, with exactly
  * the objects the planner sends; and never when the pool holds anything the clone does not
- * reach (garbage in the pack, an ephemeral branch, a ref deleted since).
+ * reach (garbage in the pack, an ephemeral branch, a ref deleted since). With the pack cache
+ * warming, that first clone's pack is made after the import's refs land (serve-packs.ts
+ * `warmImportClone`), only while the record answers and the pack fits the cache.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryLevel } from 'memory-level';
 import { openEngine, type Engine, type Repository } from '../../src/index.js';
+import type { PackCacheOptions } from '../../src/repo/pack-cache.js';
 import { internalsOf } from '../../src/repo/internals.js';
 import { readPackBytes } from '../../src/pack/pack-reader.js';
 import { planObjects } from '../../src/repo/walk.js';
 import { packBytes } from '../../src/repo/pack-out.js';
-import { readImportRecord } from '../../src/repo/full-pack-store.js';
+import { importRecordKey, readImportRecord } from '../../src/repo/full-pack-store.js';
 import { hashObject, type Oid } from '../../src/object/oid.js';
 import { utf8 } from '../../src/platform/bytes.js';
 import { AUTHOR, collectBytes } from '../engine/helpers.js';
@@ -25,9 +28,9 @@ afterEach(async () => {
 
 const text = (n: number) => Array.from({ length: 120 }, (_, i) => `line ${i} ${i % 5 === n % 5 ? n : ''}`).join('\n');
 
-/** An engine with clone plans past 6 commits, and a source repository of 10 commits on main and a tag. */
-async function source(): Promise<{ src: Repository; head: Oid; tag: Oid }> {
-  engine = await openEngine({ db: new MemoryLevel(), packCache: { maxBytes: 0, warm: false, clonePlans: { minCommits: 6 } } });
+/** An engine with clone plans past 6 commits (and no pack cache unless `cache`), and a source repository of 10 commits on main and a tag. */
+async function source(cache: PackCacheOptions = { maxBytes: 0, warm: false }): Promise<{ src: Repository; head: Oid; tag: Oid }> {
+  engine = await openEngine({ db: new MemoryLevel(), packCache: { ...cache, clonePlans: { minCommits: 6 } } });
   const src = await engine.createRepo('src');
   let head = '' as Oid;
   for (let i = 0; i < 10; i++) {
@@ -140,3 +143,91 @@ describe('import plans', () => {
     expect(stats.planFromImport).toBe(0);
   });
 });
+
+describe("an import's first full clone, warmed", () => {
+  /** The pack of a full clone of `wants` as `git clone` asks for it (include-tag, ofs-delta). */
+  const cloneAsGit = async (repo: Repository, wants: Oid[]) => {
+    const includeTags = await internalsOf(repo).annotatedTags('regular');
+    return collectBytes((await internalsOf(repo).fetchPack({ wants, includeTags, ofsDelta: true })).pack);
+  };
+  const warming: PackCacheOptions = { maxBytes: 64 * 1024 * 1024, warm: true };
+
+  it('is made into the pack cache once the refs land: the pack the clone would make, from the import record', async () => {
+    const { src, head, tag } = await source(warming);
+    await engine!.settled();
+    const pack = await packOf(src, [head, tag]);
+    const repo = await imported('imp', pack, { 'refs/heads/main': head, 'refs/tags/v1': tag });
+    await engine!.settled();
+    const objects = internalsOf(repo).objects;
+    expect((await readImportRecord(objects.kv, objects.repoId))?.bytes).toBe(pack.length);
+    const stats = engine!.packCache.stats;
+    const hits = stats.hits;
+    const warmed = await cloneAsGit(repo, [head, tag]);
+    expect(stats.hits).toBe(hits + 1);
+    expect(stats.planFromImport).toBe(0);
+    // The same bytes as the first clone makes without the cache: from the record, as a plan.
+    engine!.packCache.clear();
+    const made = await cloneAsGit(repo, [head, tag]);
+    expect(stats.planFromImport).toBe(1);
+    expect(warmed).toEqual(made);
+    expect(new Set((await readPackBytes(warmed)).map((o) => o.oid))).toEqual(await reached(repo, [head, tag]));
+  });
+
+  it('is not made when the pushed pack is larger than the cache keeps, or once the pool changed', async () => {
+    const { src, head, tag } = await source(warming);
+    await engine!.settled();
+    const pack = await packOf(src, [head, tag]);
+    const refs = { 'refs/heads/main': head, 'refs/tags/v1': tag };
+    const stats = engine!.packCache.stats;
+
+    // Larger than maxEntryBytes: the clone plans from the record as before.
+    engine!.packCache.options.maxEntryBytes = pack.length - 1;
+    const big = await imported('big', pack, refs);
+    await engine!.settled();
+    let hits = stats.hits;
+    await cloneAsGit(big, [head, tag]);
+    expect(stats.hits).toBe(hits);
+    expect(stats.planFromImport).toBe(1);
+
+    // A commit after the import: the record no longer answers, nothing is made in the background.
+    engine!.packCache.options.maxEntryBytes = 64 * 1024 * 1024;
+    const changed = await imported('changed', pack, refs);
+    await engine!.settled();
+    engine!.packCache.clear();
+    const next = await changed.commit({ branch: 'main', message: 'after', author: AUTHOR, changes: [{ path: 'after.txt', content: 'later' }] });
+    await engine!.settled();
+    hits = stats.hits;
+    const built = stats.planBuilt;
+    const cloned = await cloneAsGit(changed, [next.sha, tag]);
+    expect(stats.hits).toBe(hits);
+    expect(stats.planBuilt).toBe(built + 1);
+    expect(new Set((await readPackBytes(cloned)).map((o) => o.oid))).toEqual(await reached(changed, [next.sha, tag]));
+  });
+
+  it('reads a record of the first version (no pack size) and makes nothing from it', async () => {
+    const { src, head, tag } = await source(warming);
+    await engine!.settled();
+    const repo = await imported('old', await packOf(src, [head, tag]), { 'refs/heads/main': head, 'refs/tags/v1': tag });
+    await engine!.settled();
+    const objects = internalsOf(repo).objects;
+    const now = (await readImportRecord(objects.kv, objects.repoId))!;
+    // Version 1: version, objects, commits, then the roots.
+    const v1 = new Uint8Array(9 + now.roots.length);
+    v1[0] = 1;
+    new DataView(v1.buffer).setUint32(1, now.objects);
+    new DataView(v1.buffer).setUint32(5, now.commits);
+    v1.set(now.roots, 9);
+    await objects.kv.batch([{ type: 'put', key: importRecordKey(objects.repoId), value: v1 }]);
+    expect(await readImportRecord(objects.kv, objects.repoId)).toEqual({ objects: now.objects, commits: now.commits, roots: now.roots });
+    // A branch moved with the old record in place: no full clone is made ahead; the clone still plans from it.
+    engine!.packCache.clear();
+    await repo.refs.transaction([{ ref: 'refs/heads/again', newOid: head }]);
+    await engine!.settled();
+    const hits = stats(engine!).hits;
+    await cloneAsGit(repo, [head, tag]);
+    expect(stats(engine!).hits).toBe(hits);
+    expect(stats(engine!).planFromImport).toBe(1);
+  });
+});
+
+const stats = (e: Engine) => e.packCache.stats;

@@ -105,6 +105,13 @@ describe('packCacheKey', () => {
     expect(packCacheKey(2, base)).not.toBe(packCacheKey(1, base));
   });
 
+  it('is the same with include-tag as without when every tag it could add is wanted (git clone asks both ways)', () => {
+    const tags = [{ oid: C, peeled: A }];
+    const wantsAll = { wants: [A, B, C] };
+    expect(packCacheKey(1, { ...wantsAll, includeTags: tags })).toBe(packCacheKey(1, wantsAll));
+    expect(packCacheKey(1, { ...base, includeTags: tags })).not.toBe(packCacheKey(1, base));
+  });
+
   it('stays short however many tags there are, and still tells tag sets apart', () => {
     const many = Array.from({ length: 500 }, (_, i) => ({ oid: oid(i + 100), peeled: A }));
     const k1 = packCacheKey(1, { ...base, includeTags: many })!;
