@@ -73,6 +73,11 @@ export function historyRows(h: HistoryReport): { rows: Row[]; failures: string[]
   });
   add('push: server CPU', cpuCells('push'), ratio(cpu('push', 'level-git'), cpu('push', 'cgit')));
   add(
+    "after the push, before the first clone: level-git's server CPU (its work after a push) / C git's `git gc` time",
+    [secs(h.afterPushCpuMs ?? undefined), '–', secs(h.gcMs ?? undefined)],
+    ratio(h.afterPushCpuMs ?? undefined, h.gcMs ?? undefined),
+  );
+  add(
     'push: bytes on the wire',
     [mbytes(lgPush?.samples[0]?.bytes), mbytes(at('push', 'cgit')?.bytes), '–'],
     ratio(lgPush?.samples[0]?.bytes, at('push', 'cgit')?.bytes ?? undefined),
@@ -118,7 +123,7 @@ export function historyRows(h: HistoryReport): { rows: Row[]; failures: string[]
     return x?.ok ? x.ms : undefined;
   };
   const firstCells = (step: string): [string, string, string] => [secs(first(step, 'level-git')), secs(first(step, 'cgit')), secs(first(step, 'cgit-gc'))];
-  add('full clone: first run (nothing cached)', firstCells('full'), ratio(first('full', 'level-git'), first('full', 'cgit')));
+  add('full clone: first run (the first full clone the server answers)', firstCells('full'), ratio(first('full', 'level-git'), first('full', 'cgit')));
   add('full clone: server peak RSS', rssCells('full'), ratio(at('full', 'level-git')?.peakRssKb ?? undefined, at('full', 'cgit')?.peakRssKb ?? undefined));
   add('full clone: bytes on the wire', wireCells('full'), ratio(at('full', 'level-git')?.bytes ?? undefined, at('full', 'cgit')?.bytes ?? undefined));
   add('fetch of the 10 newest commits: time', timeCells('fetch'), ratio(time('fetch', 'level-git'), time('fetch', 'cgit')), '<=', 1);

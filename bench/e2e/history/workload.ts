@@ -63,6 +63,12 @@ export interface HistoryReport {
   /** Bytes on disk per server: level-git's database folder, the bare repository as pushed, after gc. */
   storedBytes: Record<string, number | null>;
   gcMs: number | null;
+  /**
+   * level-git's server CPU from the end of the push step to the start of the full clone step:
+   * its work after the push (the tips' depth-1 objects, plans and warmed packs) and the database's
+   * compactions, where C git's nearest is `git gc` (`gcMs`).
+   */
+  afterPushCpuMs?: number | null;
   /** level-git's `engine.sweep()` over the database after the push. */
   sweep: SweepCost | null;
   /** C git's nearest work, for scale: `git rev-list --objects --all` (the mark phase of gc). */
@@ -407,6 +413,7 @@ export async function runHistory(o: BenchOptions, log: Log, work: string, clones
     }
 
     // ---- stored bytes, as pushed; then C git's copy after gc
+    const pushedCpu = lgUsable ? lg.cpuMs() : null;
     if (lgUsable) {
       await within(lg.idle(), timeoutMs);
       report.storedBytes['level-git'] = await diskBytes(lgData);
@@ -438,7 +445,9 @@ export async function runHistory(o: BenchOptions, log: Log, work: string, clones
         return { ms: r.ms, ok: r.code === 0, ...(r.code !== 0 ? { error: failure(r, timeoutMs) } : {}) };
       };
 
-    // ---- full clone (the first run of each server is its first full clone: nothing cached)
+    // ---- full clone (the first run of each server is its first full clone)
+    const cloneCpu = lgUsable ? lg.cpuMs() : null;
+    if (pushedCpu !== null && cloneCpu !== null) report.afterPushCpuMs = cloneCpu - pushedCpu;
     await rounds('full', all, cloneOp(false));
 
     // ---- incremental fetch of the newest commits into a clone of main~10
