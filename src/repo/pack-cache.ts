@@ -113,6 +113,8 @@ export class PackCache {
   readonly #inflight = new Map<string, SharedPack>();
   /** Keys a warm-up is preparing (before its pack flows). */
   readonly #warming = new Set<string>();
+  /** Ends when the last `alone` warm-up queued has ended. */
+  #alone: Promise<void> = Promise.resolve();
   /** Counters for benchmarks and tests. */
   readonly stats = {
     hits: 0,
@@ -200,12 +202,22 @@ export class PackCache {
 
   /**
    * Builds and caches a pack nobody is waiting for yet (warming after a ref moved), one warm-up
-   * per key at a time; `generate` may find there is nothing to make (undefined).
+   * per key at a time; `generate` may find there is nothing to make (undefined). With `alone`
+   * (a large pack: an import's full clone), after the other warm-ups `alone` queued before it,
+   * so background work across repositories holds at most one such pack at a time.
    */
-  async warm(key: string, generate: () => Promise<PackAnswer | undefined>): Promise<void> {
+  async warm(key: string, generate: () => Promise<PackAnswer | undefined>, options: { alone?: boolean } = {}): Promise<void> {
     if (this.holds(key)) return;
     this.#warming.add(key);
+    let release: (() => void) | undefined;
+    if (options.alone) {
+      const before = this.#alone;
+      this.#alone = new Promise<void>((r) => (release = r));
+      await before;
+    }
     try {
+      // A clone may have made it while this one waited its turn.
+      if (this.#lru.has(key) || this.#inflight.has(key)) return;
       const made = await generate();
       if (made === undefined) return;
       const answer = await this.serve(key, async () => made);
@@ -213,6 +225,7 @@ export class PackCache {
       this.stats.warmed++;
     } finally {
       this.#warming.delete(key);
+      release?.();
     }
   }
 

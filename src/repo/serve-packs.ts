@@ -170,7 +170,7 @@ export async function warmClonePack(ctx: RepoContext, tip: Oid): Promise<void> {
  * `git gc --auto` repacks after a push that brought many objects. The first clone of an import
  * is then a copy of finished chunks, as every later one is while it stays cached. Only with clone
  * plans on (full-clone packs off), for a history of their `minCommits`, and a pushed pack no
- * larger than the cache keeps (`maxEntryBytes`); nothing is stored.
+ * larger than the cache keeps (`maxEntryBytes`); one at a time across repositories; nothing is stored.
  */
 async function warmImportClone(ctx: RepoContext, includeTags: ObjectPlanInput['includeTags']): Promise<void> {
   const cache = ctx.packCache!;
@@ -181,11 +181,16 @@ async function warmImportClone(ctx: RepoContext, includeTags: ObjectPlanInput['i
   const input: ObjectPlanInput = { wants: await cloneTips(ctx), includeTags, ofsDelta: true };
   const key = packCacheKey(ctx.repoId, input);
   if (key === undefined || !isFullClone(input)) return;
-  // One warm-up per key: an import of many branches moves them all at once.
-  await cache.warm(key, async () => {
-    const ids = await importPlanIds(ctx, input.wants);
-    return ids === undefined ? undefined : { shallow: [], unshallow: [], pack: streamPack(ctx, ids, { deltas: true, ofsDelta: true, scanDeltas: true }) };
-  });
+  // One warm-up per key (an import of many branches moves them all at once), and one such pack
+  // at a time across repositories (many imports at once).
+  await cache.warm(
+    key,
+    async () => {
+      const ids = await importPlanIds(ctx, input.wants);
+      return ids === undefined ? undefined : { shallow: [], unshallow: [], pack: streamPack(ctx, ids, { deltas: true, ofsDelta: true, scanDeltas: true }) };
+    },
+    { alone: true },
+  );
 }
 
 /** Annotated tags visible in a view, with their peeled targets (for include-tag). */

@@ -283,6 +283,34 @@ describe('PackCache', () => {
     expect(g.calls).toBe(1);
   });
 
+  it('makes the warm-ups asked to go alone one after another, whatever their keys', async () => {
+    const cache = new PackCache();
+    let running = 0;
+    let most = 0;
+    const g = packs(6);
+    const generate = async () => {
+      most = Math.max(most, ++running);
+      await new Promise((r) => setTimeout(r, 5));
+      const answer = await g.generate();
+      return {
+        ...answer,
+        pack: (async function* () {
+          yield* answer.pack;
+          running--;
+        })(),
+      };
+    };
+    await Promise.all(['a', 'b', 'c'].map((k) => cache.warm(k, generate, { alone: true })));
+    expect(most).toBe(1);
+    expect(cache.stats.warmed).toBe(3);
+    // Without `alone` they overlap, and one that finds nothing to make caches nothing.
+    await Promise.all(['d', 'e'].map((k) => cache.warm(k, generate)));
+    expect(most).toBe(2);
+    await cache.warm('f', async () => undefined, { alone: true });
+    expect(cache.holds('f')).toBe(false);
+    expect(cache.stats.warmed).toBe(5);
+  });
+
   it('clear drops every pack; maxBytes 0 turns caching off', async () => {
     const cache = new PackCache();
     await drain(await cache.serve('k', packs(3).generate));
