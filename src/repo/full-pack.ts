@@ -48,7 +48,7 @@ import {
 } from './full-pack-store.js';
 import { OidSet } from './oid-set.js';
 import { packBytes } from './pack-out.js';
-import type { PackAnswer } from './pack-cache.js';
+import { type PackAnswer, includeTagAddsNothing } from './pack-cache.js';
 import { listView, peel } from './revision.js';
 import { planObjects, type ObjectPlanInput } from './walk.js';
 
@@ -85,8 +85,7 @@ export function isFullClone(input: ObjectPlanInput): boolean {
   if (input.depth !== undefined || input.deepenRelative || input.deepenSince !== undefined || (input.deepenNot?.length ?? 0) > 0) return false;
   if (input.filter !== undefined) return false;
   // include-tag adds tags the wants do not name: only when it can add none (every tag wanted).
-  const wants = new Set(input.wants);
-  return (input.includeTags ?? []).every((t) => wants.has(t.oid));
+  return includeTagAddsNothing(input);
 }
 
 /** One build at a time per pool (a second request for the same tips then finds the first's record). */

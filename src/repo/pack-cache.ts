@@ -80,9 +80,9 @@ export function packCacheKey(repoId: number, input: ObjectPlanInput): string | u
   if ((input.haves?.length ?? 0) > 0 || (input.clientShallows?.length ?? 0) > 0) return undefined;
   const f = input.filter;
   const filter = f === undefined ? '' : f.kind === 'blob:limit' ? `blob:limit=${f.limit}` : f.kind === 'tree' ? `tree:${f.depth}` : f.kind;
-  // include-tag adds nothing when every tag it could add is wanted (a full clone): the same pack as without it.
+  // A full clone's include-tag: the same pack as without it (git clone asks both ways).
   const wants = new Set(input.wants);
-  const tags = (input.includeTags ?? []).every((t) => wants.has(t.oid)) ? '' : includeTagsKey(input.includeTags);
+  const tags = includeTagAddsNothing(input, wants) ? '' : includeTagsKey(input.includeTags);
   return [
     repoId,
     [...wants].sort().join(','),
@@ -94,6 +94,11 @@ export function packCacheKey(repoId: number, input: ObjectPlanInput): string | u
     tags,
     input.ofsDelta ? 'ofs' : '',
   ].join('|');
+}
+
+/** Whether `include-tag` can add nothing to the wants: every tag it could add is wanted (`wants`: the request's, as a set). */
+export function includeTagAddsNothing(input: ObjectPlanInput, wants: ReadonlySet<Oid> = new Set(input.wants)): boolean {
+  return (input.includeTags ?? []).every((t) => wants.has(t.oid));
 }
 
 /** What `include-tag` may add, as a short string (the tags and their targets; a digest when long). */
@@ -197,7 +202,12 @@ export class PackCache {
 
   /** Whether the pack of `key` is cached or being made (not counted as a hit). */
   holds(key: string): boolean {
-    return this.#lru.has(key) || this.#inflight.has(key) || this.#warming.has(key);
+    return this.#made(key) || this.#warming.has(key);
+  }
+
+  /** Whether the pack of `key` is cached or flowing. */
+  #made(key: string): boolean {
+    return this.#lru.has(key) || this.#inflight.has(key);
   }
 
   /**
@@ -217,7 +227,7 @@ export class PackCache {
     }
     try {
       // A clone may have made it while this one waited its turn.
-      if (this.#lru.has(key) || this.#inflight.has(key)) return;
+      if (this.#made(key)) return;
       const made = await generate();
       if (made === undefined) return;
       const answer = await this.serve(key, async () => made);
