@@ -95,6 +95,13 @@ export interface WorkerHost {
    * and calls its `serveJob(port: JobPort)` export with the other end of the returned port.
    */
   open(module: string): JobPort;
+  /**
+   * Readies a thread for a job expected soon (a push, once its advertisement was served): an
+   * idle thread imports `module`, or one is started for it while the pool has room. It ends
+   * after the pool's idle time like any idle thread. Optional: hosts without it start threads
+   * on `open`.
+   */
+  prepare?(module: string): void;
   /** The module extension workers load in this build (`'js'`, or `'ts'` when run from sources). */
   readonly ext: 'js' | 'ts';
 }

@@ -31,6 +31,8 @@ interface Slot {
   idle: ReturnType<typeof setTimeout> | undefined;
   /** Asked to end once its jobs are done (worker-thread.ts: it holds more than `retireBytes`). */
   retiring: boolean;
+  /** The job modules it was sent (imported once each). */
+  loaded: Set<string>;
 }
 
 /** The main-thread end of one job. */
@@ -102,7 +104,7 @@ export function createWorkerPool(wt: typeof NodeWorkerThreads, os: typeof NodeOs
       ext === 'ts'
         ? new wt.Worker(`import('tsx/esm/api').then((t) => { t.register(); return import(${JSON.stringify(entry.href)}); });`, { eval: true, workerData })
         : new wt.Worker(entry, { workerData });
-    const slot: Slot = { worker, jobs: new Set(), idle: undefined, retiring: false };
+    const slot: Slot = { worker, jobs: new Set(), idle: undefined, retiring: false, loaded: new Set() };
     const die = (err: Error) => {
       forget(slot);
       for (const job of [...slot.jobs]) job.fail(err);
@@ -121,8 +123,25 @@ export function createWorkerPool(wt: typeof NodeWorkerThreads, os: typeof NodeOs
     return slot;
   };
 
+  const idle = (s: Slot) => {
+    s.worker.unref();
+    s.idle = setTimeout(() => end(s), IDLE_MS);
+    s.idle.unref();
+  };
+
   return {
     ext,
+    prepare(module: string): void {
+      let slot = slots.find((s) => s.jobs.size === 0);
+      if (slot === undefined) {
+        if (slots.length >= size) return;
+        slot = spawn();
+        idle(slot);
+      }
+      if (slot.loaded.has(module)) return;
+      slot.loaded.add(module);
+      slot.worker.postMessage({ module });
+    },
     open(module: string): JobPort {
       let slot = slots.reduce<Slot | undefined>((best, s) => (best === undefined || s.jobs.size < best.jobs.size ? s : best), undefined);
       if (slot === undefined || (slot.jobs.size > 0 && slots.length < size)) slot = spawn();
@@ -134,11 +153,10 @@ export function createWorkerPool(wt: typeof NodeWorkerThreads, os: typeof NodeOs
         s.jobs.delete(job);
         if (s.jobs.size > 0) return;
         if (s.retiring) return end(s);
-        s.worker.unref();
-        s.idle = setTimeout(() => end(s), IDLE_MS);
-        s.idle.unref();
+        idle(s);
       });
       s.jobs.add(job);
+      s.loaded.add(module);
       s.worker.ref();
       s.worker.postMessage({ module, port: port2 }, [port2]);
       return job;

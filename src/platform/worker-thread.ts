@@ -30,18 +30,25 @@ function wrap(port: MessagePort): JobPort {
 const retireBytes = (workerData as { retireBytes?: number } | null)?.retireBytes ?? Number.POSITIVE_INFINITY;
 let open = 0;
 
-parentPort?.on('message', (m: { module: string; port: MessagePort }) => {
+parentPort?.on('message', (m: { module: string; port?: MessagePort }) => {
+  // Without a port: only import the module, for a job expected soon (WorkerHost.prepare). A
+  // module that fails to load is reported to the job that needs it.
+  if (m.port === undefined) {
+    import(m.module).catch(() => undefined);
+    return;
+  }
+  const port = m.port;
   open++;
-  m.port.on('close', () => {
+  port.on('close', () => {
     if (--open > 0) return;
     const used = process.memoryUsage();
     if (used.heapTotal + used.external > retireBytes) parentPort?.postMessage({ t: 'retire' });
   });
   import(m.module).then(
-    (mod: JobModule) => mod.serveJob(wrap(m.port)),
+    (mod: JobModule) => mod.serveJob(wrap(port)),
     (err: unknown) => {
-      m.port.postMessage({ t: 'error', error: { name: 'Error', message: `cannot load ${m.module}: ${(err as Error).message}` } });
-      m.port.close();
+      port.postMessage({ t: 'error', error: { name: 'Error', message: `cannot load ${m.module}: ${(err as Error).message}` } });
+      port.close();
     },
   );
 });

@@ -19,6 +19,7 @@
 import { LevelGitError, LimitExceededError, ProtocolError } from '../errors.js';
 import { isOid, ZERO_OID, type Oid } from '../object/oid.js';
 import { concat } from '../platform/bytes.js';
+import { preparePackReader } from '../pack/read-pack-auto.js';
 import type { GitBackend, ReceiveOptions, ReceiveResult, RefCommand, RefUpdateInfo } from './backend.js';
 import { parseCapabilities, RECEIVE_PACK_CAPABILITIES } from './capabilities.js';
 import { encodePktLine, FLUSH_PKT, PktReader, pktText } from './pkt-line.js';
@@ -40,6 +41,8 @@ export const DEFAULT_RECEIVE_PACK_LIMITS: ReceivePackLimits = { maxCommands: 10_
 
 /** The v0/v1 receive-pack advertisement. */
 export async function advertiseReceivePack(backend: GitBackend, options: { http?: boolean; version1?: boolean } = {}): Promise<Uint8Array[]> {
+  // A push follows: its pack reader's thread starts while the client makes the pack.
+  preparePackReader();
   const refs = (await backend.listRefs()).filter((r) => r.name !== 'HEAD');
   return encodeRefAdvertisement(refs, RECEIVE_PACK_CAPABILITIES, {
     service: options.http ? 'git-receive-pack' : undefined,

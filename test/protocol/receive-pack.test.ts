@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { encodeReportStatus, readPushRequest, serveReceivePack } from '../../src/protocol/receive-pack.js';
+import { advertiseReceivePack, encodeReportStatus, readPushRequest, serveReceivePack } from '../../src/protocol/receive-pack.js';
+import { platform, setPlatform } from '../../src/platform/index.js';
 import { decodeAllPkts, encodePkt, PktReader, pktText } from '../../src/protocol/pkt-line.js';
 import { decodeSideband } from '../../src/protocol/sideband.js';
 import { collect, concat, fromUtf8, utf8 } from '../../src/platform/bytes.js';
@@ -94,5 +95,21 @@ describe('receive-pack', () => {
     expect(calls[0]!.options).toMatchObject({ atomic: true, pushOptions: [] });
     expect(calls[0]!.options.policy).toBe(policy);
     expect(decodeAllPkts(concat(out)).map((p) => (p.type === 'data' ? pktText(p.data) : p.type))).toEqual(['unpack ok', 'ok refs/heads/gone', 'flush']);
+  });
+
+  it("readies the pack reader's worker thread when it serves its advertisement", async () => {
+    const prepared: string[] = [];
+    const before = platform();
+    const workers = { ext: 'ts' as const, open: () => expect.unreachable('no job opens'), prepare: (m: string) => prepared.push(m) };
+    setPlatform({ ...before, workers } as never);
+    try {
+      const backend = { listRefs: async () => [{ name: 'refs/heads/main', oid: A }] } as unknown as GitBackend;
+      const lines = decodeAllPkts(concat(await advertiseReceivePack(backend, { http: true })));
+      expect(lines.some((p) => p.type === 'data' && pktText(p.data).startsWith(`${A} refs/heads/main`))).toBe(true);
+      expect(prepared).toHaveLength(1);
+      expect(prepared[0]).toMatch(/\/pack\/pack-worker\.ts$/);
+    } finally {
+      setPlatform(before);
+    }
   });
 });

@@ -1,10 +1,15 @@
 /**
  * A worker-pool job for test/platform/worker-pool.test.ts: on `{ hold: n }` it allocates n MiB
  * of buffers, kept until the job is closed (then garbage the idle thread never collects), and
- * answers with its thread's id.
+ * answers with its thread's id. When a thread imports it, it says so on the `hold-job-loaded`
+ * broadcast channel (its thread's id).
  */
-import { threadId } from 'node:worker_threads';
+import { BroadcastChannel, threadId } from 'node:worker_threads';
 import type { JobPort } from '../../../src/platform/index.js';
+
+const loaded = new BroadcastChannel('hold-job-loaded');
+loaded.postMessage(threadId);
+loaded.close();
 
 export function serveJob(port: JobPort): void {
   const held: ArrayBuffer[] = [];
