@@ -214,12 +214,17 @@ export function formatText(r: SuiteReport, ratios: RatioRow[]): string {
   return out.join('\n');
 }
 
+/** How level-git's server ran, for a report's header. */
+function serverLine(m: SuiteReport['meta']): string {
+  return m.serverFrom === 'build' ? "level-git's server compiled (tsc), as published" : "level-git's server from sources (tsx)";
+}
+
 /** The Markdown section pasted into docs/benchmarks.md. */
 export function formatMarkdown(r: SuiteReport, ratios: RatioRow[], chartFile: string | null): string {
   const m = r.meta;
   const out: string[] = [];
   out.push(
-    `Measured ${m.date.slice(0, 10)} at commit \`${m.commit}\`: git ${m.git}, Node ${m.node}, ${m.cpus} × ${m.cpuModel}; ` +
+    `Measured ${m.date.slice(0, 10)} at commit \`${m.commit}\`: git ${m.git}, Node ${m.node}, ${m.cpus} × ${m.cpuModel}; ${serverLine(m)}; ` +
       `${m.runs} runs per server, alternating; clones ${m.checkout ? 'checked out into /dev/shm' : 'with --no-checkout'}; ` +
       `the floor replays ${m.floorSource}'s recorded responses${m.quick ? '; **--quick** fixtures' : ''}.`,
     '',
@@ -373,7 +378,7 @@ export function writeOutputs(r: SuiteReport, resultsDir: string, docsDir: string
       current = between(current, START, END, docMd) ?? `${current.trimEnd()}\n\n## Results\n\n${START}\n${docMd}${END}\n`;
     }
     if (r.history) {
-      const historyMd = `Measured ${r.meta.date.slice(0, 10)} at commit \`${r.meta.commit}\`: git ${r.meta.git}, Node ${r.meta.node}, ${r.meta.cpus} × ${r.meta.cpuModel}.\n\n${formatHistoryMarkdown(r.history)}`;
+      const historyMd = `Measured ${r.meta.date.slice(0, 10)} at commit \`${r.meta.commit}\`: git ${r.meta.git}, Node ${r.meta.node}, ${r.meta.cpus} × ${r.meta.cpuModel}; ${serverLine(r.meta)}.\n\n${formatHistoryMarkdown(r.history)}`;
       current =
         between(current, HISTORY_START, HISTORY_END, historyMd) ?? `${current.trimEnd()}\n\n## History scale\n\n${HISTORY_START}\n${historyMd}${HISTORY_END}\n`;
     }

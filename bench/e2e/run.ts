@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs, USAGE } from '../shared/args.js';
 import { computeRatios, formatText, writeOutputs } from './report.js';
+import { runServerFrom } from './servers/build.js';
 import { PROJECT_ROOT } from './servers/control.js';
 import { runSuite, type SuiteReport } from './suite.js';
 
@@ -22,6 +23,7 @@ async function main(): Promise<void> {
     return;
   }
   const started = performance.now();
+  runServerFrom(opts.fromSources ? 'sources' : 'build');
   const report: SuiteReport =
     opts.from !== null ? (JSON.parse(readFileSync(opts.from, 'utf8')) as SuiteReport) : await runSuite(opts, (line) => process.stderr.write(`${line}\n`));
   const ratios = computeRatios(report);

@@ -13,6 +13,7 @@ import { alternate, alternateUnits, measure, rotation, toResult, type OpResult, 
 import { summarize, type Summary } from '../shared/stats.js';
 import { ensurePrevBranch, historyFixture, RECIPES, sweepFixture, treeFixture, type Fixture } from './fixtures/fixtures.js';
 import { PROJECT_ROOT } from './servers/control.js';
+import { serverFrom, type ServerFrom } from './servers/build.js';
 import { startHttpBackend } from './servers/http-backend.js';
 import { BENCH_API_KEY, startLevelGit } from './servers/level-git.js';
 import { startReplay, type ReplayServer } from './servers/replay.js';
@@ -51,6 +52,8 @@ export interface SuiteReport {
     commit: string;
     remote: string | null;
     servers: string[];
+    /** How level-git's server ran: compiled (the default), or from sources through tsx (absent in older results: sources). */
+    serverFrom?: ServerFrom;
   };
   fixtures: Fixture[];
   results: Result[];
@@ -587,6 +590,7 @@ export async function runSuite(o: BenchOptions, log: Log): Promise<SuiteReport> 
         commit: commit.stdout.trim(),
         remote: o.remote,
         servers: servers.map((s) => s.name),
+        serverFrom: serverFrom(),
       },
       fixtures,
       results,

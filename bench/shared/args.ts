@@ -26,6 +26,8 @@ export interface BenchOptions {
   noLevelGit: boolean;
   /** Also run level-git with its pack cache off (level-git-cold). Default: on, off with --quick. */
   cold: boolean;
+  /** Run level-git's server from its sources through tsx instead of compiled (bench/e2e/servers/build.ts). */
+  fromSources: boolean;
   /** `--db postgres`: also run level-git over PostgreSQL (a throwaway server the bench starts). */
   db: 'postgres' | null;
   /** Processes of the `scale` workload (with --db postgres). */
@@ -61,6 +63,8 @@ export const USAGE = `usage: npm run bench -- [flags]
   --floor-source S     level-git (default) or cgit: whose responses the floor replays
   --no-level-git       leave level-git out
   --cold / --no-cold   also run level-git-cold (pack cache off); default on, off with --quick
+  --from-sources       run level-git's server from its TypeScript sources through tsx (default:
+                       compiled into bench/.cache/server-build first, as a published package runs)
   --db postgres        also run level-git over PostgreSQL (level-git-pg, level-git-pg-cold) in
                        the clone, push and api workloads, and the scale workload (throughput of
                        N processes behind one port); the bench starts its own PostgreSQL
@@ -93,6 +97,7 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
     concurrency: [1, 8, 32],
     noLevelGit: false,
     cold: true,
+    fromSources: false,
     db: null,
     processes: [1, 2, 4],
     history: { commits: 20_000, files: 5_000, runs: 3, timeoutS: 900, heapMb: 4096, fullPacks: false, npm: null, repo: null },
@@ -169,6 +174,9 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
       case '--no-cold':
         o.cold = false;
         coldGiven = true;
+        break;
+      case '--from-sources':
+        o.fromSources = true;
         break;
       case '--db': {
         const v = value();

@@ -137,11 +137,12 @@ export interface ServerProcess {
 }
 
 /**
- * Spawns `node [...nodeArgs] --import tsx <script> ...args`; the program must print
- * `{"port":N}` (or `{"error":"..."}`) as its first stdout line.
+ * Spawns `node [...nodeArgs] --import tsx <script> ...args` (a compiled `.js` script without
+ * tsx); the program must print `{"port":N}` (or `{"error":"..."}`) as its first stdout line.
  */
 export async function spawnServer(script: string, args: readonly string[], timeoutMs = 30_000, nodeArgs: readonly string[] = []): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', script, ...args], {
+  const loader = script.endsWith('.js') ? [] : ['--import', 'tsx'];
+  const child = spawn(process.execPath, [...nodeArgs, ...loader, script, ...args], {
     cwd: PROJECT_ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, NODE_ENV: 'production' },

@@ -1,11 +1,12 @@
 /**
- * Starts level-git (level-git-main.ts) as a child process on the on-disk default database
+ * Starts level-git (level-git-main.ts, compiled by build.ts unless the bench runs it from
+ * sources) as a child process on the on-disk default database
  * in dataDir, and measures it from /proc: CPU = the process's utime+stime (all threads,
  * including libuv's pool and the database's), peak RSS = VmHWM (reset per workload).
  */
-import { join } from 'node:path';
 import { readCpu, readPeakRssKb, resetPeakRss } from '../../shared/proc.js';
-import { PROJECT_ROOT, controlMethods, spawnServer } from './control.js';
+import { levelGitServerScript } from './build.js';
+import { controlMethods, spawnServer } from './control.js';
 import type { BenchServer, DbCounts } from '../../shared/server-types.js';
 
 /** The admin key of the JSON API that level-git-main.ts mounts under /api/v1 (loopback only). */
@@ -25,7 +26,7 @@ export async function startLevelGit(
   extraArgs: readonly string[] = [],
   nodeArgs: readonly string[] = [],
 ): Promise<LevelGitServer> {
-  const proc = await spawnServer(join(PROJECT_ROOT, 'bench/e2e/servers/level-git-main.ts'), ['--data', dataDir, ...extraArgs], 60_000, nodeArgs);
+  const proc = await spawnServer(await levelGitServerScript(), ['--data', dataDir, ...extraArgs], 60_000, nodeArgs);
   // With --workers (a cluster), the CPU is the primary's plus every worker's.
   const pids = [proc.pid, ...((proc.info.pids as number[] | undefined) ?? [])];
   const overDb = extraArgs.includes('--db');
