@@ -113,7 +113,7 @@ describe('bench harness', () => {
     expect(miss.ok).toBe(false);
   });
 
-  it('starts level-git in its own process and serves a depth-1 clone from it', async () => {
+  it('starts level-git, compiled, in its own process and serves a depth-1 clone from it', async () => {
     const lg = await startLevelGit(join(work, 'lg-data'));
     try {
       await lg.createRepo('tiny');
@@ -191,5 +191,7 @@ describe('bench statistics and flags', () => {
     expect(() => parseArgs(['--runs', '0'])).toThrow();
     expect(parseArgs([]).history.fullPacks).toBe(false);
     expect(parseArgs(['--history-full-packs']).history.fullPacks).toBe(true);
+    expect(parseArgs([]).fromSources).toBe(false);
+    expect(parseArgs(['--from-sources']).fromSources).toBe(true);
   });
 });
