@@ -30,7 +30,7 @@ import type { RepoContext } from './context.js';
 import { type RecordBuilder, cloneTips, ensureRecord, fullPackOptions, isFullClone, recordOptions } from './full-pack.js';
 import { usableRecord } from './sweep-record.js';
 import { type FullPackRecord, type RecordKind, SeriesWriter, holdSeries, idsOf, listRecords, normalTips, readRecord, recordIds } from './full-pack-store.js';
-import { importPlanIds } from './import-plan.js';
+import { importPlanIds, importRecordFor } from './import-plan.js';
 import { OidMap } from './oid-set.js';
 import { packBytes } from './pack-out.js';
 import type { PackAnswer } from './pack-cache.js';
@@ -176,6 +176,23 @@ export async function refreshClonePlan(ctx: RepoContext): Promise<void> {
   await ensureClonePlan(ctx, tips, options.minCommits, { extendOnly: true });
 }
 
+/**
+ * Stores the plan of a full clone of the branches and tags before the first clone asks, where the
+ * pool's import record answers it (import-plan.ts): the warm-up after an import whose pack is
+ * larger than the pack cache keeps (serve-packs.ts `warmImportClone`). The first clone then reads
+ * the stored ids instead of scanning the pool's keys and writing them while the client waits.
+ * Nothing when clone plans are off, a plan of these tips is stored, or the record does not answer
+ * them: the history is never walked for this.
+ */
+export async function planImportClone(ctx: RepoContext): Promise<void> {
+  const options = clonePlanOptions(ctx);
+  if (options === undefined) return;
+  const tips = await cloneTips(ctx);
+  if (tips.length === 0 || (await importRecordFor(ctx, tips)) === undefined) return;
+  if ((await readRecord(ctx.kv, ctx.poolId, tips, 'plan')) !== undefined) return;
+  await ensureRecord(ctx, 'plan', tips, options.minCommits, buildImportPlan);
+}
+
 /** The plan of `tips` (see ensureRecord: `extendOnly`, none unless a stored plan can be extended; `walk`, the request's budget). */
 function ensureClonePlan(ctx: RepoContext, tips: Oid[], minCommits: number, how: Parameters<typeof ensureRecord>[5] = {}): Promise<FullPackRecord | undefined> {
   return ensureRecord(ctx, 'plan', tips, minCommits, buildPlan, how);
@@ -190,47 +207,53 @@ function ensureClonePlan(ctx: RepoContext, tips: Oid[], minCommits: number, how:
  * stands in for one when the tips reach all of its tips, always copied (the sweep appends to its
  * series): the first full clone of a long history swept once does not walk it. Without either,
  * the pool's import record (import-plan.ts) stands in for the walk when it answers the tips: the
- * first full clone of a history pushed into an empty pool does not walk it either.
+ * first full clone of a history pushed into an empty pool does not walk it either. `importOnly`:
+ * builds nothing where it would walk the whole history (no plan, mark or import record to start from).
  */
-const buildPlan: RecordBuilder = async (ctx, tips, commits, base, records, walk) => {
-  const { kv, poolId } = ctx;
-  const mark = base === undefined ? await usableRecord(ctx, tips, commits) : undefined;
-  const from = base ?? mark;
-  const release = mark === undefined ? undefined : holdSeries(kv, poolId, mark.series);
-  const haves = from === undefined ? [] : from.commits.filter((c): c is Oid => c !== null);
-  try {
-    // Raw ids from the import record, or the planner's (hex).
-    const imported = from === undefined ? await importPlanIds(ctx, tips, walk) : undefined;
-    const plan = imported !== undefined ? [] : (await planObjects(ctx.objects, { wants: tips, haves, ofsDelta: true, ...(walk ? { walk } : {}) })).oids;
-    const atEnd = base !== undefined && records.every((r) => r.series !== base.series || r.count <= base.count);
-    const writer = atEnd ? await SeriesWriter.after(kv, poolId, base) : await SeriesWriter.create(kv, poolId);
+const planBuilder =
+  (importOnly: boolean): RecordBuilder =>
+  async (ctx, tips, commits, base, records, walk) => {
+    const { kv, poolId } = ctx;
+    const mark = base === undefined ? await usableRecord(ctx, tips, commits) : undefined;
+    const from = base ?? mark;
+    const release = mark === undefined ? undefined : holdSeries(kv, poolId, mark.series);
+    const haves = from === undefined ? [] : from.commits.filter((c): c is Oid => c !== null);
     try {
-      let fresh = plan;
-      if (from !== undefined) {
-        const index = new OidMap(plan.length);
-        plan.forEach((o, i) => index.set(oidToBytes(o), 0, i));
-        const stored = new Uint8Array(plan.length);
-        for await (const ids of recordIds(kv, poolId, from)) {
-          for (let o = 0; o < ids.length; o += 20) {
-            const i = index.get(ids, o);
-            if (i >= 0) stored[i] = 1;
+      // Raw ids from the import record, or the planner's (hex).
+      const imported = from === undefined ? await importPlanIds(ctx, tips, walk) : undefined;
+      if (importOnly && from === undefined && imported === undefined) return undefined;
+      const plan = imported !== undefined ? [] : (await planObjects(ctx.objects, { wants: tips, haves, ofsDelta: true, ...(walk ? { walk } : {}) })).oids;
+      const atEnd = base !== undefined && records.every((r) => r.series !== base.series || r.count <= base.count);
+      const writer = atEnd ? await SeriesWriter.after(kv, poolId, base) : await SeriesWriter.create(kv, poolId);
+      try {
+        let fresh = plan;
+        if (from !== undefined) {
+          const index = new OidMap(plan.length);
+          plan.forEach((o, i) => index.set(oidToBytes(o), 0, i));
+          const stored = new Uint8Array(plan.length);
+          for await (const ids of recordIds(kv, poolId, from)) {
+            for (let o = 0; o < ids.length; o += 20) {
+              const i = index.get(ids, o);
+              if (i >= 0) stored[i] = 1;
+            }
+            if (!atEnd) await writer.ids(idsOf(ids));
           }
-          if (!atEnd) await writer.ids(idsOf(ids));
+          fresh = plan.filter((_, i) => stored[i] === 0);
         }
-        fresh = plan.filter((_, i) => stored[i] === 0);
+        await (imported !== undefined ? writer.rawIds(imported) : writer.ids(fresh));
+        ctx.assertLive();
+        const record = await writer.finish(tips, commits, 'plan');
+        if (ctx.packCache)
+          ctx.packCache.stats[
+            mark !== undefined ? 'planFromMark' : imported !== undefined ? 'planFromImport' : base === undefined ? 'planBuilt' : 'planExtended'
+          ]++;
+        return record;
+      } finally {
+        writer.close();
       }
-      await (imported !== undefined ? writer.rawIds(imported) : writer.ids(fresh));
-      ctx.assertLive();
-      const record = await writer.finish(tips, commits, 'plan');
-      if (ctx.packCache)
-        ctx.packCache.stats[
-          mark !== undefined ? 'planFromMark' : imported !== undefined ? 'planFromImport' : base === undefined ? 'planBuilt' : 'planExtended'
-        ]++;
-      return record;
     } finally {
-      writer.close();
+      release?.();
     }
-  } finally {
-    release?.();
-  }
-};
+  };
+const buildPlan = planBuilder(false);
+const buildImportPlan = planBuilder(true);

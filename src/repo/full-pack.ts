@@ -169,7 +169,10 @@ function ensureFullPack(ctx: RepoContext, tips: Oid[], minCommits: number, walk?
   return ensureRecord(ctx, 'pack', tips, minCommits, build, { walk });
 }
 
-/** Writes the record of `kind` for `tips`, after `base` (a record of the same kind the tips reach) or from nothing. */
+/**
+ * Writes the record of `kind` for `tips`, after `base` (a record of the same kind the tips reach)
+ * or from nothing; undefined when it builds none (a builder that may not walk the history).
+ */
 export type RecordBuilder = (
   ctx: RepoContext,
   tips: Oid[],
@@ -177,12 +180,12 @@ export type RecordBuilder = (
   base: FullPackRecord | undefined,
   records: FullPackRecord[],
   walk: WalkBudget | undefined,
-) => Promise<FullPackRecord>;
+) => Promise<FullPackRecord | undefined>;
 
 /**
  * The record of `kind` for `tips` (one build per pool at a time): stored, extended from another
  * of its kind, or built; undefined when none is stored and the history is shorter than `minCommits`,
- * or (`extendOnly`) when no stored record of its kind can be extended. `walk`: the budget of the
+ * (`extendOnly`) when no stored record of its kind can be extended, or when `make` built none. `walk`: the budget of the
  * request that builds it (its plan is charged like the planner's: maxPackObjects, maxWalkCommits).
  */
 export function ensureRecord(
@@ -209,6 +212,7 @@ export function ensureRecord(
       if (longest < minCommits) return undefined;
     }
     const record = await make(ctx, tips, commits, base, records, walk);
+    if (record === undefined) return undefined;
     const tooMany = (r: FullPackRecord, all: FullPackRecord[]) => r !== record && !sameTips(r, record) && all.filter((x) => x.at >= r.at).length > MAX_RECORDS;
     await collect(ctx.kv, ctx.poolId, tooMany, kind);
     return record;

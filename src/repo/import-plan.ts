@@ -20,7 +20,7 @@ import type { ObjectStore } from '../object/object-store.js';
 import { type Oid, oidFromBytes } from '../object/oid.js';
 import type { WalkBudget } from '../protocol/walk-budget.js';
 import type { RepoContext } from './context.js';
-import { readImportRecord } from './full-pack-store.js';
+import { type ImportRecord, readImportRecord } from './full-pack-store.js';
 
 /** Roots an import record holds at most (an import has about one per ref; more: none is written). */
 export const MAX_IMPORT_ROOTS = 4096;
@@ -31,12 +31,22 @@ export const MAX_IMPORT_ROOTS = 4096;
  * the request's budget, charged the record's object count before the scan.
  */
 export async function importPlanIds(ctx: RepoContext, tips: readonly Oid[], walk?: WalkBudget): Promise<Uint8Array | undefined> {
+  const r = await importRecordFor(ctx, tips);
+  if (r === undefined) return undefined;
+  walk?.objects(r.objects);
+  return poolIds(ctx.objects, r.objects);
+}
+
+/**
+ * The pool's import record when every root of it is among `tips` (sorted, distinct); else
+ * undefined. Its count still has to match the pool (`poolIds`) for it to answer a clone.
+ */
+export async function importRecordFor(ctx: RepoContext, tips: readonly Oid[]): Promise<ImportRecord | undefined> {
   const r = await readImportRecord(ctx.kv, ctx.poolId);
   if (r === undefined) return undefined;
   const wanted = new Set(tips);
   for (let at = 0; at < r.roots.length; at += 20) if (!wanted.has(oidFromBytes(r.roots, at))) return undefined;
-  walk?.objects(r.objects);
-  return poolIds(ctx.objects, r.objects);
+  return r;
 }
 
 /**

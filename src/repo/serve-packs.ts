@@ -11,7 +11,7 @@ import type { ObjectFilter } from '../protocol/backend.js';
 import type { RepoContext } from './context.js';
 import { materializeTip } from './materialize.js';
 import { cloneTips, isFullClone, refreshFullPack, serveFullPack } from './full-pack.js';
-import { clonePlanOptions, refreshClonePlan, serveClonePlan } from './clone-plan.js';
+import { clonePlanOptions, planImportClone, refreshClonePlan, serveClonePlan } from './clone-plan.js';
 import { readImportRecord } from './full-pack-store.js';
 import { importPlanIds } from './import-plan.js';
 import { installedService } from './services.js';
@@ -169,15 +169,19 @@ export async function warmClonePack(ctx: RepoContext, tip: Oid): Promise<void> {
  * `git clone` asks for (every branch and tag, include-tag, ofs-delta) into the pack cache, as
  * `git gc --auto` repacks after a push that brought many objects. The first clone of an import
  * is then a copy of finished chunks, as every later one is while it stays cached. Only with clone
- * plans on (full-clone packs off), for a history of their `minCommits`, and a pushed pack no
- * larger than the cache keeps (`maxEntryBytes`); one at a time across repositories; nothing is stored.
+ * plans on (full-clone packs off) and for a history of their `minCommits`; one at a time across
+ * repositories; nothing is stored. A pushed pack larger than the cache keeps (`maxEntryBytes`)
+ * gets its clone plan stored instead (clone-plan.ts `planImportClone`).
  */
 async function warmImportClone(ctx: RepoContext, includeTags: ObjectPlanInput['includeTags']): Promise<void> {
   const cache = ctx.packCache!;
   const plans = clonePlanOptions(ctx);
   if (plans === undefined) return;
   const record = await readImportRecord(ctx.kv, ctx.poolId);
-  if (record?.bytes === undefined || record.bytes > cache.options.maxEntryBytes || record.commits < plans.minCommits) return;
+  if (record?.bytes === undefined || record.commits < plans.minCommits) return;
+  // Larger than the cache keeps: the clone's plan instead (20 bytes per object), so the first
+  // clone reads its ids rather than scanning the pool's keys and writing them while it waits.
+  if (record.bytes > cache.options.maxEntryBytes) return planImportClone(ctx);
   const input: ObjectPlanInput = { wants: await cloneTips(ctx), includeTags, ofsDelta: true };
   const key = packCacheKey(ctx.repoId, input);
   if (key === undefined || !isFullClone(input)) return;

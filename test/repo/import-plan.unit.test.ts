@@ -4,7 +4,8 @@
  * the objects the planner sends; and never when the pool holds anything the clone does not
  * reach (garbage in the pack, an ephemeral branch, a ref deleted since). With the pack cache
  * warming, that first clone's pack is made after the import's refs land (serve-packs.ts
- * `warmImportClone`), only while the record answers and the pack fits the cache.
+ * `warmImportClone`), only while the record answers and the pack fits the cache; a larger one
+ * gets its clone plan stored instead (clone-plan.ts `planImportClone`).
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryLevel } from 'memory-level';
@@ -173,21 +174,26 @@ describe("an import's first full clone, warmed", () => {
     expect(new Set((await readPackBytes(warmed)).map((o) => o.oid))).toEqual(await reached(repo, [head, tag]));
   });
 
-  it('is not made when the pushed pack is larger than the cache keeps, or once the pool changed', async () => {
+  it('is planned instead when the pushed pack is larger than the cache keeps, and not made once the pool changed', async () => {
     const { src, head, tag } = await source(warming);
     await engine!.settled();
     const pack = await packOf(src, [head, tag]);
     const refs = { 'refs/heads/main': head, 'refs/tags/v1': tag };
     const stats = engine!.packCache.stats;
 
-    // Larger than maxEntryBytes: the clone plans from the record as before.
+    // Larger than maxEntryBytes: no pack is made, the clone's plan is stored from the record
+    // once the refs land, and the first clone is served from that plan.
     engine!.packCache.options.maxEntryBytes = pack.length - 1;
     const big = await imported('big', pack, refs);
     await engine!.settled();
-    let hits = stats.hits;
-    await cloneAsGit(big, [head, tag]);
-    expect(stats.hits).toBe(hits);
     expect(stats.planFromImport).toBe(1);
+    let hits = stats.hits;
+    const served = stats.planServed;
+    const bigClone = await cloneAsGit(big, [head, tag]);
+    expect(stats.hits).toBe(hits);
+    expect(stats.planServed).toBe(served + 1);
+    expect(stats.planFromImport).toBe(1);
+    expect(new Set((await readPackBytes(bigClone)).map((o) => o.oid))).toEqual(await reached(big, [head, tag]));
 
     // A commit after the import: the record no longer answers, nothing is made in the background.
     engine!.packCache.options.maxEntryBytes = 64 * 1024 * 1024;
@@ -202,6 +208,37 @@ describe("an import's first full clone, warmed", () => {
     expect(stats.hits).toBe(hits);
     expect(stats.planBuilt).toBe(built + 1);
     expect(new Set((await readPackBytes(cloned)).map((o) => o.oid))).toEqual(await reached(changed, [next.sha, tag]));
+  });
+
+  it('stores no plan ahead where one would walk the history: a pool the record no longer counts', async () => {
+    const { src, head, tag } = await source(warming);
+    await engine!.settled();
+    const pack = await packOf(src, [head, tag]);
+    engine!.packCache.options.maxEntryBytes = pack.length - 1;
+    const stats = engine!.packCache.stats;
+    const repo = await engine!.createRepo('more');
+    await repo.indexPack([pack]);
+    // Objects beside the import before its refs land (an ephemeral branch): the record's roots
+    // are still the clone's tips, but its count no longer matches the pool.
+    await repo.commit({
+      branch: 'agent',
+      space: 'ephemeral',
+      ttlSeconds: 3600,
+      message: 'scratch',
+      author: AUTHOR,
+      changes: [{ path: 's.txt', content: 'scratch' }],
+    });
+    await repo.refs.transaction([
+      { ref: 'refs/heads/main', newOid: head },
+      { ref: 'refs/tags/v1', newOid: tag },
+    ]);
+    await engine!.settled();
+    expect(stats.planFromImport).toBe(0);
+    expect(stats.planBuilt).toBe(0);
+    // The first clone plans (and stores the plan) itself.
+    const cloned = await cloneAsGit(repo, [head, tag]);
+    expect(stats.planBuilt).toBe(1);
+    expect(new Set((await readPackBytes(cloned)).map((o) => o.oid))).toEqual(await reached(repo, [head, tag]));
   });
 
   it('reads a record of the first version (no pack size) and makes nothing from it', async () => {
