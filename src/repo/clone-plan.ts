@@ -189,7 +189,6 @@ export async function planImportClone(ctx: RepoContext): Promise<void> {
   if (options === undefined) return;
   const tips = await cloneTips(ctx);
   if (tips.length === 0 || (await importRecordFor(ctx, tips)) === undefined) return;
-  if ((await readRecord(ctx.kv, ctx.poolId, tips, 'plan')) !== undefined) return;
   await ensureRecord(ctx, 'plan', tips, options.minCommits, buildImportPlan);
 }
 
