@@ -72,8 +72,10 @@ export class ScannedTrees {
     }
     while (this.#head < this.#queue.length) {
       const old = this.#byOid.get(this.#queue[this.#head]!)!;
-      // The oldest lies at the tail or after it (the ring is written in order).
-      if (old.at >= this.#tail + n) break;
+      // The oldest, when the ring came round, lies at the tail or after it (the ring is written
+      // in order): it goes when the new starts cover its first. Before the ring first comes
+      // round the oldest lies before the tail, and nothing is overwritten.
+      if (old.at < this.#tail || old.at >= this.#tail + n) break;
       this.#evict();
     }
     this.ring.set(starts, this.#tail);

@@ -228,6 +228,18 @@ describe('ScannedTrees', () => {
             expect(held).toBeLessThanOrEqual(slots);
             // The newest is kept unless it is empty or larger than the ring.
             expect(trees.get(oid) !== undefined).toBe(n > 0 && n <= slots);
+            // Older ones are kept while the ring has room: every record among the newest that
+            // fill the ring but for what two records may waste (the end a record did not fit at
+            // when the ring came round, the rest of one overwritten in part).
+            const largest = Math.max(...sizes.slice(0, i + 1).filter((m) => m <= slots));
+            let newer = 0;
+            for (let j = i; j >= 0; j--) {
+              const m = sizes[j]!;
+              if (m === 0 || m > slots) continue;
+              newer += m;
+              if (newer > slots - 2 * largest) break;
+              expect(trees.get(String(j).padStart(40, '0') as Oid), `record ${j} of ${i}`).toBeDefined();
+            }
           });
         },
       ),
