@@ -255,29 +255,30 @@ export function fromWireBatch(w: WireBatch): ReadObject[] {
   for (let i = 0; i < n; i++) {
     const row = i * FIELDS;
     const flags = table[row]!;
-    const o: ReadObject = { oid: flags & NO_ID ? ('' as Oid) : oidFromBytes(ids, i * 20), type: TYPE_NAMES[flags & 7]!, body: get(row, BODY, false)! };
-    const entry = get(row, ENTRY, true);
-    if (entry !== undefined) o.entry = entry;
+    let delta: ReadObject['delta'];
     if (flags & HAS_DELTA) {
-      const link: NonNullable<ReadObject['delta']> = { base: oidFromBytes(bases, 20 * b++), data: get(row, DATA, false)! };
       const at = table[row + COPIES_AT]!;
-      if (at >= 0) link.copies = w.copies.subarray(at, at + table[row + COPIES_N]!);
-      o.delta = link;
+      const copies = at >= 0 ? w.copies.subarray(at, at + table[row + COPIES_N]!) : undefined;
+      delta = { base: oidFromBytes(bases, 20 * b++), data: get(row, DATA, false)!, copies };
     }
     const stored = get(row, STORED, true);
-    if (stored !== undefined) {
-      o.stored = stored;
-      o.deltaEntry = storedDeltaRefEntry(stored);
-    }
-    const deltaEntry = get(row, DELTA_ENTRY, false);
-    if (deltaEntry !== undefined) o.deltaEntry = deltaEntry;
-    const piece = get(row, PIECE, false);
-    if (piece !== undefined) o.piece = piece;
-    const whole = get(row, WHOLE, true);
-    if (whole !== undefined) o.whole = whole;
-    if (flags & IS_STREAMED) o.streamed = table[row + STREAMED_AT]!;
     const dropped = table[row + DROPPED_AT]!;
-    if (dropped >= 0) o.dropped = dropped;
+    // Every object with every field, in one order (absent ones undefined): one shape for all,
+    // so the consumer's reads of them stay monomorphic (objects built with only the fields they
+    // have took a dozen shapes, and the ingest loop was compiled again each time a new one came).
+    const o: ReadObject = {
+      oid: flags & NO_ID ? ('' as Oid) : oidFromBytes(ids, i * 20),
+      type: TYPE_NAMES[flags & 7]!,
+      body: get(row, BODY, false)!,
+      entry: get(row, ENTRY, true),
+      delta,
+      stored,
+      deltaEntry: get(row, DELTA_ENTRY, false) ?? (stored === undefined ? undefined : storedDeltaRefEntry(stored)),
+      piece: get(row, PIECE, false),
+      whole: get(row, WHOLE, true),
+      streamed: flags & IS_STREAMED ? table[row + STREAMED_AT]! : undefined,
+      dropped: dropped >= 0 ? dropped : undefined,
+    };
     out[i] = o;
   }
   return out;
