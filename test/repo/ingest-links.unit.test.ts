@@ -88,4 +88,42 @@ describe('PackLinks', () => {
     expect(err.message).toContain('is a blob, not a tree');
     expect(err.details.reference).toMatchObject({ expected: 'tree', actual: 'blob', role: 'entry', name: 'docs' });
   });
+  it('names the referencing object, its type, the role and the entry of the reference that waited with another type', () => {
+    const links = new PackLinks();
+    const treeA = 'a'.repeat(40) as Oid;
+    const treeB = 'b'.repeat(40) as Oid;
+    const commit = 'c'.repeat(40) as Oid;
+    const body = new Uint8Array([
+      ...new TextEncoder().encode('src'),
+      ...idIn(1).subarray(3, 23),
+      ...new TextEncoder().encode('lib'),
+      ...idIn(2).subarray(3, 23),
+    ]);
+    // Several objects' references wait, some on the same target with the same type (recorded once).
+    links.reference(treeA, 'tree', body, 3, 'tree', 'entry', 0, 3);
+    links.reference(treeA, 'tree', body, 26, 'blob', 'entry', 23, 26);
+    links.reference(commit, 'commit', idIn(3), 3, 'tree', 'tree');
+    links.reference(treeB, 'tree', body, 26, 'blob', 'entry', 23, 26);
+    links.reference(treeB, 'tree', body, 26, 'tree', 'entry', 23, 26);
+    links.arrived(idIn(1).subarray(3, 23), 'tree');
+    links.arrived(idIn(3).subarray(3, 23), 'tree');
+    expect(links.outside()).toEqual([oidFromBytes(idIn(2), 3)]);
+    const errOf = (f: () => void) => {
+      try {
+        f();
+      } catch (e) {
+        return e as InvalidObjectError;
+      }
+      throw new Error('no error');
+    };
+    // Id 2 waits as a blob (from treeA and treeB) and as a tree (from treeB): either type fails the other.
+    const err = errOf(() => links.arrived(idIn(2).subarray(3, 23), 'blob'));
+    expect(err.message).toBe(`tree ${treeB}: entry "lib" ${oidFromBytes(idIn(2), 3)} is a blob, not a tree`);
+    expect(err.details).toMatchObject({ oid: treeB, type: 'tree', reference: { expected: 'tree', actual: 'blob', role: 'entry', name: 'lib' } });
+    const other = new PackLinks();
+    other.reference(commit, 'commit', idIn(4), 3, 'commit', 'parent');
+    const parent = errOf(() => other.arrived(idIn(4).subarray(3, 23), 'tree'));
+    expect(parent.message).toBe(`commit ${commit}: parent ${oidFromBytes(idIn(4), 3)} is a tree, not a commit`);
+    expect(parent.details.reference).toEqual({ oid: oidFromBytes(idIn(4), 3), expected: 'commit', actual: 'tree', role: 'parent' });
+  });
 });
