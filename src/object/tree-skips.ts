@@ -34,8 +34,9 @@ const NONE = new Uint32Array(0);
 /**
  * The records of clean trees by id, their entry starts in one ring of `maxBytes` (nothing
  * allocated per tree but its record), the oldest out first as the ring comes round (a delta's
- * base is mostly a tree scanned shortly before: on git's history 4 MiB of starts find the base of
- * 85% of the tree deltas).
+ * base is mostly a tree scanned shortly before: FsckSession's 8 MiB of starts find the base of 89%
+ * of the tree deltas of the pack `git push` sends of git's history, and of all of the
+ * 20,000-commit history's; the tree scanned last alone is the base of 85% and 52%).
  */
 export class ScannedTrees {
   /** Grows from 64 KiB to `maxBytes` before it comes round (a small push never takes more). */
