@@ -88,6 +88,7 @@ describe('PackLinks', () => {
     expect(err.message).toContain('is a blob, not a tree');
     expect(err.details.reference).toMatchObject({ expected: 'tree', actual: 'blob', role: 'entry', name: 'docs' });
   });
+
   it('names the referencing object, its type, the role and the entry of the reference that waited with another type', () => {
     const links = new PackLinks();
     const treeA = 'a'.repeat(40) as Oid;
