@@ -139,15 +139,16 @@ export class FsckSession {
    * `TreeChecker`). A body scanTree accepts is one git's tree walker reads whole, so the report
    * is the one `check` gives.
    *
-   * With `tree` (its id; for a delta its base's id and `deltaCopies`), a tree found clean is
-   * remembered, and the entries of a delta that are, at an entry boundary, the entries of a base
-   * remembered so are passed over: not checked, not visited (object/tree-skips.ts). The report
-   * is the same; `visit` then sees only the entries that are not the base's.
+   * With `tree` (a number of the caller's for it, unique in the session: the pack reader's
+   * `seq`; for a delta its base's number and `deltaCopies`), a tree found clean is remembered,
+   * and the entries of a delta that are, at an entry boundary, the entries of a base remembered
+   * so are passed over: not checked, not visited (object/tree-skips.ts). The report is the same;
+   * `visit` then sees only the entries that are not the base's.
    */
   scanTree(
     body: Uint8Array,
     visit: (oidAt: number, kind: EntryKind, nameStart: number, nameEnd: number) => void,
-    tree?: { oid: Oid; base?: Oid; copies?: Int32Array },
+    tree?: { key: number; base?: number; copies?: Int32Array },
   ): FsckReport {
     const r = new Reporter(this.config);
     const c = this.trees;
@@ -172,7 +173,7 @@ export class FsckSession {
     c.end();
     if (skips !== undefined) this.skippedEntries += skips.skipped;
     const report = this.remember(r.done());
-    if (tree !== undefined && report.ok && report.problems.length === 0 && !remembered) this.scanned.add(tree.oid, starts.starts, starts.named, body.length);
+    if (tree !== undefined && report.ok && report.problems.length === 0 && !remembered) this.scanned.add(tree.key, starts.starts, starts.named, body.length);
     return report;
   }
 

@@ -31,9 +31,10 @@ export interface PackObject {
   /**
    * For an entry that arrived as a delta: its base and the (inflated) delta data; for a tree,
    * `copies`: the runs of `body` that are its base's bytes (pack/delta.ts `deltaCopies`);
-   * `depth`: its chain's length in this pack (1: its base is whole or outside the pack).
+   * `depth`: its chain's length in this pack (1: its base is whole or outside the pack);
+   * `baseSeq`: the base's `seq`, when the base is an object of this pack.
    */
-  delta?: { base: Oid; data: Uint8Array; copies?: Int32Array; depth?: number };
+  delta?: { base: Oid; data: Uint8Array; copies?: Int32Array; depth?: number; baseSeq?: number };
   /**
    * For an entry that arrived as a delta: the delta as a stored OBJ_REF_DELTA entry (header,
    * base id, the zlib stream exactly as it arrived), so keeping it costs no deflate.
@@ -51,7 +52,10 @@ export interface PackObject {
    * the entry (header, then zlib stream) of the streamed object that follows its pieces.
    */
   piece?: Uint8Array;
-  /** The resolver's number for `body` (its key in the base cache: `DeltaResolver.retains`); not carried across threads. */
+  /**
+   * The resolver's number for the object (one per object with a body, in the order resolved; its
+   * key in the base cache: `DeltaResolver.retains`). Ingest keys the trees it scanned by it.
+   */
   seq?: number;
 }
 
@@ -401,7 +405,8 @@ export class DeltaResolver {
     const oid = hashObject(base.type, body);
     const { stored, entry: deltaEntry } = storedDeltaEntry(TYPE_NUMBERS[base.type], body.length, delta.length, base.oid, zlib, this.#alloc);
     const copies = base.type === 'tree' ? deltaCopies(delta) : undefined;
-    const link = copies === undefined ? { base: base.oid, data: delta, depth } : { base: base.oid, data: delta, copies, depth };
+    const baseSeq = base.seq === NO_SEQ ? undefined : base.seq;
+    const link = { base: base.oid, data: delta, copies, depth, baseSeq };
     const seq = this.#emit({ oid, type: base.type, body, delta: link, deltaEntry, stored });
     const packed = base.packed === NO_PACKED ? NO_PACKED : (this.#packed?.add(seq, zlib, delta.length, base.packed, body.length) ?? NO_PACKED);
     this.#resolved(offset, { oid, type: base.type, depth, packed, seq }, body);

@@ -103,7 +103,7 @@ export function forPosting(u: Uint8Array, transfer: Set<ArrayBuffer>, keep = fal
  * delta chains): on git's history that held ~87 MB of batch strings for a few megabytes of ids.
  */
 export interface WireBatch {
-  /** Per object, FIELDS numbers: type and flags, then a (ref, length) pair per part, then `streamed`, then where its `delta.copies` start in `copies` and how many numbers (-1: none), then a dropped body's size. */
+  /** Per object, FIELDS numbers: type and flags, then a (ref, length) pair per part, then `streamed`, then where its `delta.copies` start in `copies` and how many numbers (-1: none), then a dropped body's size, then `seq` and the delta's `baseSeq` (-1: none). */
   table: Int32Array;
   /** The objects' raw ids, 20 bytes each (zeros for pieces, which have none: NO_ID). */
   ids: Uint8Array;
@@ -119,12 +119,15 @@ export interface WireBatch {
   copies: Int32Array;
 }
 
-const FIELDS = 19;
+const FIELDS = 21;
 /** Table columns after the part slots: a streamed object's size, a tree delta's copies (where in `copies`, how many numbers), a dropped body's size (-1: none). */
 const STREAMED_AT = 15;
 const COPIES_AT = 16;
 const COPIES_N = 17;
 const DROPPED_AT = 18;
+/** The object's `seq`, and its delta's `baseSeq` (-1: none). */
+const SEQ_AT = 19;
+const BASE_SEQ_AT = 20;
 /** Part slots in a table row: (ref, length) at 1 + 2 * slot. */
 const BODY = 0;
 const ENTRY = 1;
@@ -219,6 +222,8 @@ export function toWireBatch(
     put(row, PIECE, o.piece, false);
     put(row, WHOLE, o.whole, true);
     table[row + STREAMED_AT] = o.streamed ?? 0;
+    table[row + SEQ_AT] = o.seq ?? -1;
+    table[row + BASE_SEQ_AT] = o.delta?.baseSeq ?? -1;
     const runs = o.delta?.copies;
     table[row + COPIES_AT] = runs === undefined ? -1 : c;
     table[row + COPIES_N] = runs?.length ?? 0;
@@ -259,10 +264,12 @@ export function fromWireBatch(w: WireBatch): ReadObject[] {
     if (flags & HAS_DELTA) {
       const at = table[row + COPIES_AT]!;
       const copies = at >= 0 ? w.copies.subarray(at, at + table[row + COPIES_N]!) : undefined;
-      delta = { base: oidFromBytes(bases, 20 * b++), data: get(row, DATA, false)!, copies };
+      const baseSeq = table[row + BASE_SEQ_AT]!;
+      delta = { base: oidFromBytes(bases, 20 * b++), data: get(row, DATA, false)!, copies, baseSeq: baseSeq >= 0 ? baseSeq : undefined };
     }
     const stored = get(row, STORED, true);
     const dropped = table[row + DROPPED_AT]!;
+    const seq = table[row + SEQ_AT]!;
     // Every object with every field, in one order (absent ones undefined): one shape for all,
     // so the consumer's reads of them stay monomorphic (objects built with only the fields they
     // have took a dozen shapes, and the ingest loop was compiled again each time a new one came).
@@ -278,6 +285,7 @@ export function fromWireBatch(w: WireBatch): ReadObject[] {
       whole: get(row, WHOLE, true),
       streamed: flags & IS_STREAMED ? table[row + STREAMED_AT]! : undefined,
       dropped: dropped >= 0 ? dropped : undefined,
+      seq: seq >= 0 ? seq : undefined,
     };
     out[i] = o;
   }

@@ -255,7 +255,7 @@ export async function ingestPack(
               (at, kind, nameStart, nameEnd) => {
                 if (kind !== ENTRY_GITLINK) links.reference(o.oid, 'tree', body, at, kind === ENTRY_TREE ? 'tree' : 'blob', 'entry', nameStart, nameEnd);
               },
-              { oid: o.oid, base: o.delta?.base, copies: o.delta?.copies },
+              o.seq === undefined ? undefined : { key: o.seq, base: o.delta?.baseSeq, copies: o.delta?.copies },
             );
           } else if (o.type === 'commit') {
             const c = decodeCommit(o.body);

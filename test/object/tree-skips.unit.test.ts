@@ -9,7 +9,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { FsckSession } from '../../src/object/fsck.js';
-import { hashObject, type Oid } from '../../src/object/oid.js';
 import { createDelta, deltaCopies } from '../../src/pack/delta.js';
 import { ScannedTrees } from '../../src/object/tree-skips.js';
 import { concat, utf8 } from '../../src/platform/bytes.js';
@@ -26,12 +25,11 @@ type Entry = { mode: string; name: string; id: Uint8Array };
 
 const body = (list: Entry[]) => concat(list.map((e) => concat([utf8(`${e.mode} ${e.name}\0`), e.id])));
 const byName = (x: Entry, y: Entry) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0);
-const oidOf = (b: Uint8Array) => hashObject('tree', b) as Oid;
 
 /** Entry byte ranges of a body a scan visited: [start, end). */
 type Seen = [number, number];
 
-function scan(session: FsckSession, b: Uint8Array, tree?: { oid: Oid; base?: Oid; copies?: Int32Array }): { out: unknown; seen: Seen[] } {
+function scan(session: FsckSession, b: Uint8Array, tree?: { key: number; base?: number; copies?: Int32Array }): { out: unknown; seen: Seen[] } {
   const seen: Seen[] = [];
   try {
     const report = session.scanTree(b, (at, _kind, s) => seen.push([s, at + 20]), tree);
@@ -57,11 +55,11 @@ function entriesOf(b: Uint8Array): Seen[] {
 /** Scans `base` then each of `chain` as a delta of the one before, beside fresh scans of each. */
 function compareChain(base: Uint8Array, chain: Uint8Array[], copiesOf: (from: Uint8Array, to: Uint8Array) => Int32Array | undefined): number {
   const session = new FsckSession({ strict: true });
-  scan(session, base, { oid: oidOf(base) });
+  scan(session, base, { key: 0 });
   let prev = base;
-  for (const next of chain) {
+  for (const [i, next] of chain.entries()) {
     const copies = copiesOf(prev, next);
-    const passed = scan(session, next, { oid: oidOf(next), base: oidOf(prev), copies });
+    const passed = scan(session, next, { key: i + 1, base: i, copies });
     const fresh = scan(new FsckSession({ strict: true }), next);
     expect(passed.out).toEqual(fresh.out);
     // Whatever was not visited is an entry of the base, byte for byte.
@@ -87,8 +85,8 @@ const viaDelta = (from: Uint8Array, to: Uint8Array) => deltaCopies(createDelta(f
  */
 function asDeltaOf(base: Uint8Array, target: Uint8Array, copies = viaDelta(base, target)): { session: FsckSession; passed: unknown; fresh: unknown } {
   const session = new FsckSession({ strict: true });
-  scan(session, base, { oid: oidOf(base) });
-  const passed = scan(session, target, { oid: oidOf(target), base: oidOf(base), copies }).out;
+  scan(session, base, { key: 0 });
+  const passed = scan(session, target, { key: 1, base: 0, copies }).out;
   return { session, passed, fresh: scan(new FsckSession({ strict: true }), target).out };
 }
 
@@ -210,12 +208,11 @@ describe('ScannedTrees', () => {
         fc.array(fc.oneof(fc.integer({ min: 0, max: 70 }), fc.integer({ min: 1000, max: 20000 })), { minLength: 1, maxLength: 60 }),
         (slots, sizes) => {
           const trees = new ScannedTrees(slots * 4);
-          const given = new Map<Oid, Uint32Array>();
+          const given = new Map<number, Uint32Array>();
           sizes.forEach((n, i) => {
-            const oid = String(i).padStart(40, '0') as Oid;
             const starts = Uint32Array.from({ length: n }, (_, k) => i * 1000 + k);
-            trees.add(oid, starts, [], n * 40);
-            given.set(oid, starts);
+            trees.add(i, starts, [], n * 40);
+            given.set(i, starts);
             let held = 0;
             for (const [id, want] of given) {
               const t = trees.get(id);
@@ -227,7 +224,7 @@ describe('ScannedTrees', () => {
             }
             expect(held).toBeLessThanOrEqual(slots);
             // The newest is kept unless it is empty or larger than the ring.
-            expect(trees.get(oid) !== undefined).toBe(n > 0 && n <= slots);
+            expect(trees.get(i) !== undefined).toBe(n > 0 && n <= slots);
             // Older ones are kept while the ring has room: every record among the newest that
             // fill the ring but for what two records may waste (the end a record did not fit at
             // when the ring came round, the rest of one overwritten in part).
@@ -238,12 +235,53 @@ describe('ScannedTrees', () => {
               if (m === 0 || m > slots) continue;
               newer += m;
               if (newer > slots - 2 * largest) break;
-              expect(trees.get(String(j).padStart(40, '0') as Oid), `record ${j} of ${i}`).toBeDefined();
+              expect(trees.get(j), `record ${j} of ${i}`).toBeDefined();
             }
           });
         },
       ),
       { numRuns: 300 },
     );
+  });
+  it('keeps its records right past thousands of them: keys with gaps, named entries, its columns moved and grown', () => {
+    // Few records held (the columns are moved to their front), then many (they grow).
+    for (const { slots, most } of [
+      { slots: 100, most: 8 },
+      { slots: 1000, most: 2 },
+    ]) {
+      const trees = new ScannedTrees(slots * 4);
+      const keyOf = (i: number) => i * 3 + (i % 2);
+      let seed = 7;
+      const sizes: number[] = [];
+      for (let i = 0; i < 5000; i++) {
+        seed = (seed * 1103515245 + 12345) >>> 0;
+        const n = 1 + ((seed >>> 16) % most);
+        sizes.push(n);
+        trees.add(keyOf(i), Uint32Array.from({ length: n }, (_, k) => i * 10 + k), i % 7 === 0 ? [n - 1] : [], n * 40);
+        // The newest, up to what fills the ring but for two records' waste, are held as given.
+        let newer = 0;
+        for (let j = i; j >= 0; j--) {
+          newer += sizes[j]!;
+          if (newer > slots - 2 * most) break;
+          const t = trees.get(keyOf(j));
+          const ok =
+            t !== undefined &&
+            t.n === sizes[j] &&
+            t.length === sizes[j]! * 40 &&
+            t.named.length === (j % 7 === 0 ? 1 : 0) &&
+            trees.ring.subarray(t.at, t.at + t.n).every((v, k) => v === j * 10 + k);
+          if (!ok) expect({ slots, record: j, after: i, got: t }).toBeUndefined();
+        }
+        // Long gone: nothing; a key in a gap: nothing.
+        if (i >= slots * 2) expect(trees.get(keyOf(i - slots * 2))).toBeUndefined();
+        expect(trees.get(keyOf(i) + (i % 2 === 0 ? 1 : -2))).toBeUndefined();
+      }
+    }
+    // Keys that are not non-negative integers are not recorded.
+    const trees = new ScannedTrees(400);
+    for (const key of [-1, 0.5, Number.NaN]) {
+      trees.add(key, Uint32Array.of(1), [], 40);
+      expect(trees.get(key)).toBeUndefined();
+    }
   });
 });
