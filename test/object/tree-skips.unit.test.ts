@@ -257,7 +257,12 @@ describe('ScannedTrees', () => {
         seed = (seed * 1103515245 + 12345) >>> 0;
         const n = 1 + ((seed >>> 16) % most);
         sizes.push(n);
-        trees.add(keyOf(i), Uint32Array.from({ length: n }, (_, k) => i * 10 + k), i % 7 === 0 ? [n - 1] : [], n * 40);
+        trees.add(
+          keyOf(i),
+          Uint32Array.from({ length: n }, (_, k) => i * 10 + k),
+          i % 7 === 0 ? [n - 1] : [],
+          n * 40,
+        );
         // The newest, up to what fills the ring but for two records' waste, are held as given.
         let newer = 0;
         for (let j = i; j >= 0; j--) {
