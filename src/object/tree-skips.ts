@@ -38,7 +38,8 @@ const NONE = new Uint32Array(0);
  * sends of git's history, and of all of the 20,000-commit history's; the tree scanned last alone
  * is the base of 85% and 52%). Nothing is allocated per tree: records are columns of numbers,
  * found by key through one more column (4 bytes per key up to the largest). A Map of records
- * keyed by hex ids, made fresh for each object, cost ~1.5 µs per tree.
+ * keyed by hex ids, made fresh for each object, cost 0.25–0.48 s of the event loop on the
+ * 20,000-commit history's push (120,000 trees).
  */
 export class ScannedTrees {
   /** Grows from 64 KiB to `maxBytes` before it comes round (a small push never takes more). */
