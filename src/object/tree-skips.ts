@@ -29,6 +29,8 @@ export interface ScannedTree {
 }
 
 const NONE = new Uint32Array(0);
+/** Numbers per record of ScannedTrees: key, ring position, entry count, body length. */
+const REC = 4;
 
 /**
  * The records of clean trees by the caller's number for each (a non-negative integer: the pack
@@ -36,22 +38,22 @@ const NONE = new Uint32Array(0);
  * first as the ring comes round (a delta's base is mostly a tree scanned shortly before:
  * FsckSession's 8 MiB of starts find the base of 89% of the tree deltas of the pack `git push`
  * sends of git's history, and of all of the 20,000-commit history's; the tree scanned last alone
- * is the base of 85% and 52%). Nothing is allocated per tree: records are columns of numbers,
- * found by key through one more column (4 bytes per key up to the largest). A Map of records
- * keyed by hex ids, made fresh for each object, cost 0.25–0.48 s of the event loop on the
- * 20,000-commit history's push (120,000 trees).
+ * is the base of 85% and 52%). Nothing is allocated per tree: records are rows of one table of
+ * numbers, found by key through one more column (4 bytes per key up to the largest). A Map of
+ * records keyed by hex ids, made fresh for each object, cost 0.25–0.48 s of the event loop on
+ * the 20,000-commit history's push (120,000 trees).
  */
 export class ScannedTrees {
   /** Grows from 64 KiB to `maxBytes` before it comes round (a small push never takes more). */
   ring = new Uint32Array(16384);
   readonly #slots: number;
-  /** By key: the number of its record (-1, or past the end: none). */
+  /** By key: the number of its record + 1 (0, or past the end: none). */
   #recordOf = new Int32Array(0);
-  /** By record, record r at index r - #first: its key, where its starts begin, how many, its body's length. */
-  #keyOf = new Int32Array(256);
-  #at = new Int32Array(256);
-  #n = new Int32Array(256);
-  #length = new Int32Array(256);
+  /**
+   * The records, REC numbers each from record `#first` on: its key, where its starts begin in the
+   * ring, how many, its body's length.
+   */
+  #records = new Int32Array(REC * 256);
   #first = 0;
   /** The oldest record held, and the number of records ever added. */
   #head = 0;
@@ -66,15 +68,16 @@ export class ScannedTrees {
   }
 
   #record(key: number): number {
-    const r = key < this.#recordOf.length ? this.#recordOf[key]! : -1;
+    const r = key < this.#recordOf.length ? this.#recordOf[key]! - 1 : -1;
     return r >= this.#head ? r : -1;
   }
 
   get(key: number): ScannedTree | undefined {
     const r = this.#record(key);
     if (r < 0) return undefined;
-    const i = r - this.#first;
-    return { at: this.#at[i]!, n: this.#n[i]!, named: this.#named.get(key) ?? NONE, length: this.#length[i]! };
+    const at = REC * (r - this.#first);
+    const records = this.#records;
+    return { at: records[at + 1]!, n: records[at + 2]!, named: this.#named.get(key) ?? NONE, length: records[at + 3]! };
   }
 
   /** Records tree `key` (a non-negative integer; another is not recorded): its entries start at `starts`, its body is `length` bytes. */
@@ -88,54 +91,46 @@ export class ScannedTrees {
     }
     if (this.#tail + n > this.ring.length) {
       // Round again: what lies after the tail is the oldest.
-      while (this.#head < this.#count && this.#at[this.#head - this.#first]! >= this.#tail) this.#evict();
+      while (this.#head < this.#count && this.#oldestAt() >= this.#tail) this.#evict();
       this.#tail = 0;
     }
     while (this.#head < this.#count) {
       // The oldest, when the ring came round, lies at the tail or after it (the ring is written
       // in order): it goes when the new starts cover its first. Before the ring first comes
       // round the oldest lies before the tail, and nothing is overwritten.
-      const at = this.#at[this.#head - this.#first]!;
+      const at = this.#oldestAt();
       if (at < this.#tail || at >= this.#tail + n) break;
       this.#evict();
     }
     this.ring.set(starts, this.#tail);
-    const i = this.#slot();
-    this.#keyOf[i] = key;
-    this.#at[i] = this.#tail;
-    this.#n[i] = n;
-    this.#length[i] = length;
+    const at = REC * this.#slot();
+    const records = this.#records;
+    records[at] = key;
+    records[at + 1] = this.#tail;
+    records[at + 2] = n;
+    records[at + 3] = length;
     if (key >= this.#recordOf.length) {
-      let size = Math.max(1024, this.#recordOf.length);
+      let size = Math.max(1024, this.#recordOf.length * 2);
       while (size <= key) size *= 2;
-      const next = new Int32Array(size).fill(-1);
-      next.set(this.#recordOf);
-      this.#recordOf = next;
+      this.#recordOf = grown(this.#recordOf, size);
     }
-    this.#recordOf[key] = this.#count++;
+    this.#recordOf[key] = ++this.#count; // its number + 1
     if (named.length > 0) this.#named.set(key, Uint32Array.from(named));
     this.#tail += n;
   }
 
-  /** The column index of the next record: the columns' held part moved to their front, or grown, when full. */
+  /** Where the oldest record's starts begin in the ring. */
+  #oldestAt(): number {
+    return this.#records[REC * (this.#head - this.#first) + 1]!;
+  }
+
+  /** The index of the next record from `#first`: when the table is full, the held records move to its front, and it doubles when they fill half of it. */
   #slot(): number {
     let i = this.#count - this.#first;
-    if (i === this.#keyOf.length) {
+    if (REC * i === this.#records.length) {
       const held = this.#count - this.#head;
-      const from = this.#head - this.#first;
-      if (held * 2 <= this.#keyOf.length) {
-        for (const c of [this.#keyOf, this.#at, this.#n, this.#length]) c.copyWithin(0, from, i);
-      } else {
-        const grow = (c: Int32Array) => {
-          const next = new Int32Array(c.length * 2);
-          next.set(c.subarray(from, i));
-          return next;
-        };
-        this.#keyOf = grow(this.#keyOf);
-        this.#at = grow(this.#at);
-        this.#n = grow(this.#n);
-        this.#length = grow(this.#length);
-      }
+      this.#records.copyWithin(0, REC * (this.#head - this.#first), REC * i);
+      if (held * 2 > i) this.#records = grown(this.#records);
       this.#first = this.#head;
       i = held;
     }
@@ -143,8 +138,8 @@ export class ScannedTrees {
   }
 
   #evict(): void {
-    const key = this.#keyOf[this.#head - this.#first]!;
-    this.#recordOf[key] = -1;
+    const key = this.#records[REC * (this.#head - this.#first)]!;
+    this.#recordOf[key] = 0;
     this.#named.delete(key);
     this.#head++;
   }
