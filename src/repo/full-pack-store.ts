@@ -67,6 +67,12 @@ export interface FullPackRecord {
   bytes: number;
   /** Creation time, ms (the oldest records go first past the limit). */
   at: number;
+  /**
+   * The pack's SHA-1 trailer (40 hex digits) over its header and its `bytes`, when the record
+   * was built from nothing (the writer's own pack ends with it); streamed instead of hashing
+   * every byte again. Absent on an extended record and on records written before it existed.
+   */
+  trailer?: string;
 }
 
 function key(poolId: number, kind: number, rest: Uint8Array = new Uint8Array(0)): Uint8Array {
