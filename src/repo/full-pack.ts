@@ -26,10 +26,10 @@
  */
 import { NotFoundError } from '../errors.js';
 import type { Oid } from '../object/oid.js';
-import { oidToBytes } from '../object/oid.js';
+import { isOid, oidToBytes } from '../object/oid.js';
 import { encodePackHeader } from '../pack/pack-writer.js';
 import { platform } from '../platform/index.js';
-import { fromHex, toHex } from '../platform/bytes.js';
+import { toHex } from '../platform/bytes.js';
 import type { RepoContext } from './context.js';
 import { commitGraph } from './commit-graph.js';
 import type { WalkBudget } from '../protocol/walk-budget.js';
@@ -150,9 +150,9 @@ async function* streamRecord(ctx: RepoContext, r: FullPackRecord): AsyncGenerato
   }
 }
 
-/** The trailer a record stored, if it holds a well-formed one. */
+/** The trailer a record stored, if it holds a well-formed one (a SHA-1 in hex, as an object id is). */
 function storedTrailer(r: FullPackRecord): Uint8Array | undefined {
-  return typeof r.trailer === 'string' && /^[0-9a-f]{40}$/.test(r.trailer) ? fromHex(r.trailer) : undefined;
+  return isOid(r.trailer) ? oidToBytes(r.trailer) : undefined;
 }
 
 /**
@@ -321,7 +321,7 @@ const build: RecordBuilder = async (ctx, tips, commits, base, records, walk) => 
     ctx.assertLive();
     // The ids written are the entries written: anything else is a bug, and the record must not serve.
     if (writer.count !== (base?.count ?? 0) + oids.length) throw new Error(`full-clone pack of ${writer.count} ids for ${oids.length} new objects`);
-    const record = await writer.finish(tips, commits, 'pack', trailer === undefined ? undefined : { trailer });
+    const record = await writer.finish(tips, commits, 'pack', { trailer });
     if (ctx.packCache) ctx.packCache.stats[base === undefined ? 'fullBuilt' : 'fullExtended']++;
     return record;
   } finally {
