@@ -84,11 +84,7 @@ export class ScannedTrees {
   add(key: number, starts: Uint32Array, named: readonly number[], length: number): void {
     const n = starts.length;
     if (n === 0 || n > this.#slots || !Number.isInteger(key) || key < 0 || key > 0x7fffffff || this.#record(key) >= 0) return;
-    while (this.#tail + n > this.ring.length && this.ring.length < this.#slots) {
-      const next = new Uint32Array(Math.min(this.#slots, this.ring.length * 2));
-      next.set(this.ring);
-      this.ring = next;
-    }
+    while (this.#tail + n > this.ring.length && this.ring.length < this.#slots) this.ring = grown(this.ring, Math.min(this.#slots, this.ring.length * 2));
     if (this.#tail + n > this.ring.length) {
       // Round again: what lies after the tail is the oldest.
       while (this.#head < this.#count && this.#oldestAt() >= this.#tail) this.#evict();
