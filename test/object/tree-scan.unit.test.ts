@@ -44,6 +44,13 @@ const NAMES = [
   '.\u00e9',
   '.\u200cgit',
   'grep.c',
+  '.git.',
+  '.git ',
+  '.git::$INDEX_ALLOCATION',
+  '.GIT:$DATA',
+  '.gitignore',
+  '.gitattributes',
+  '.git\u200c',
 ];
 
 const entryArb = fc.record({
