@@ -172,40 +172,30 @@ function kindOfModeBytes(body: Uint8Array, from: number, to: number): number {
 }
 
 /**
- * Whether a name's bytes need entryNameProblem's full check: empty, "." or "..", a "/", or a
- * start that can read as ".git" (".g", "." then a non-ASCII character, "g"/"G" with "~" as the
- * fourth character, a non-ASCII first character). Anything else passes it, so a history's names
- * starting with "g" (git's own: `git-*.sh`, `grep.c`) are not decoded one by one.
+ * Whether entryNameProblem may refuse the name b[from..to): empty, "." or "..", a "/", or
+ * ".git" as some file system reads it (fsck-names.ts `isDotgit` on the bytes, the rule
+ * entryNameProblem applies to the name encoded again). `isDotgit` is asked only of a start that
+ * can read as ".git" (".g", "." then a non-ASCII character, "g"/"G" with "~" as the fourth
+ * character, a non-ASCII first character), so a history's names starting with "g" (git's own:
+ * `git-*.sh`, `grep.c`) cost a few byte compares. Only the names this lets through are decoded:
+ * every tree of a history names `.gitignore` or `.gitattributes`, and decoding each to encode it
+ * again was 0.3 s of git's own history's push.
  */
-function nameNeedsCheck(body: Uint8Array, from: number, to: number): boolean {
+function nameMayBeRefused(body: Uint8Array, from: number, to: number): boolean {
   const len = to - from;
   if (len === 0) return true;
   const c = body[from]!;
-  if (c >= 0x80) return true;
+  if (c === 0x2e && (len === 1 || (len === 2 && body[from + 1] === 0x2e))) return true;
+  for (let k = from; k < to; k++) if (body[k] === 0x2f) return true;
+  let dotgitStart = c >= 0x80;
   if (c === 0x2e) {
-    if (len <= 2) return true;
     const d = body[from + 1]!;
-    if (d === 0x67 || d === 0x47 || d >= 0x80) return true;
+    dotgitStart = len > 1 && (d === 0x67 || d === 0x47 || d >= 0x80);
   } else if (c === 0x67 || c === 0x47) {
     // The fourth character is the fourth byte when the two before it are ASCII.
-    if (len > 3 && (body[from + 1]! >= 0x80 || body[from + 2]! >= 0x80 || body[from + 3] === 0x7e)) return true;
+    dotgitStart = len > 3 && (body[from + 1]! >= 0x80 || body[from + 2]! >= 0x80 || body[from + 3] === 0x7e);
   }
-  for (let k = from; k < to; k++) if (body[k] === 0x2f) return true;
-  return false;
-}
-
-/**
- * Whether entryNameProblem may refuse the name b[from..to): one nameNeedsCheck lets through that
- * is short enough to be empty, "." or "..", has a "/", or reads as ".git" (fsck-names.ts
- * `isDotgit` on the bytes, the rule entryNameProblem applies to the name encoded again). Only
- * those are decoded: every tree of a history names `.gitignore` or `.gitattributes`, and
- * decoding each to encode it again was 0.3 s of git's own history's push.
- */
-function nameMayBeRefused(body: Uint8Array, from: number, to: number): boolean {
-  if (!nameNeedsCheck(body, from, to)) return false;
-  if (to - from <= 2) return true;
-  for (let k = from; k < to; k++) if (body[k] === 0x2f) return true;
-  return isDotgit(body, from, to);
+  return dotgitStart && isDotgit(body, from, to);
 }
 
 /** compareRawNames over two names in the same body, without subarrays. */
