@@ -6,13 +6,18 @@
  * Strings are made only for a reference's first wait on a target and for errors. Types and
  * waits share one map, made as large as the pack header announces (up to a bound) before the
  * first object arrives. Each arrived object also carries whether anything of the pack references
- * it: those nothing references are the pack's roots (`roots`, import-plan.ts).
+ * it: those nothing references are the pack's roots (`roots`, import-plan.ts). `parseArrived`
+ * is where an arrived object's references come from: our parse of its body.
  */
+import { InvalidObjectError } from '../errors.js';
 import type { ObjectType, Oid } from '../object/oid.js';
-import { oidFromBytes, oidToBytes } from '../object/oid.js';
+import { oidFromBytes, oidToBytes, ownOid } from '../object/oid.js';
 import { grown } from '../platform/bytes.js';
-import { nameFromBytes } from '../object/tree.js';
-import type { ReferenceRole } from '../object/fsck.js';
+import { ENTRY_GITLINK, ENTRY_TREE, nameFromBytes } from '../object/tree.js';
+import { decodeCommit, decodeTag } from '../object/commit.js';
+import type { FsckReport, FsckSession, ReferenceRole } from '../object/fsck.js';
+import type { ReadObject } from '../pack/worker-protocol.js';
+import type { CommitFacts } from './commit-graph.js';
 import { referenceTypeError } from './checks.js';
 import { OidMap } from './oid-set.js';
 
@@ -144,4 +149,55 @@ export class PackLinks {
     for (const w of this.#waiting) if (w !== undefined) out.push(w.oid);
     return out;
   }
+}
+
+/**
+ * Our own parse of an object that arrived (what the engine must read later; `.git` names, bad
+ * modes, order: InvalidObjectError, with git's id when it has one), recording in `links` the
+ * references it makes with the types they need, and in `commits` a commit's facts for its
+ * commit-graph record. A tree's scan also makes git's checks (FsckError with git's message id):
+ * their report, which the caller refuses only after this parse; undefined for other types.
+ */
+export function parseArrived(
+  o: ReadObject,
+  links: PackLinks,
+  session: FsckSession,
+  commits: Map<Oid, CommitFacts>,
+  shallow: ReadonlySet<string> | undefined,
+): FsckReport | undefined {
+  try {
+    if (o.type === 'tree') {
+      // Our parse, git's checks and the references in one pass (object/fsck.ts
+      // `FsckSession.scanTree`). A tree delta's entries that are those of its base,
+      // scanned clean earlier in this pack, are passed over (object/tree-skips.ts): their
+      // references were recorded with the base.
+      const body = o.body;
+      return session.scanTree(
+        body,
+        (at, kind, nameStart, nameEnd) => {
+          if (kind !== ENTRY_GITLINK) links.reference(o.oid, 'tree', body, at, kind === ENTRY_TREE ? 'tree' : 'blob', 'entry', nameStart, nameEnd);
+        },
+        o.seq === undefined ? undefined : { key: o.seq, base: o.delta?.baseSeq, copies: o.delta?.copies },
+      );
+    } else if (o.type === 'commit') {
+      const c = decodeCommit(o.body);
+      links.referenceOid(o.oid, 'commit', c.tree, 'tree', 'tree');
+      if (!shallow?.has(o.oid)) for (const p of c.parents) links.referenceOid(o.oid, 'commit', p, 'commit', 'parent');
+      // Kept to the end of the pack: ids of their own, not slices holding the commit's text.
+      commits.set(o.oid, { tree: ownOid(c.tree), parents: c.parents.map(ownOid), time: c.committer.timestamp });
+    } else if (o.type === 'tag') {
+      const t = decodeTag(o.body);
+      links.referenceOid(o.oid, 'tag', t.object, t.type, 'tagged');
+    }
+  } catch (err) {
+    if (err instanceof InvalidObjectError && err.details.reference === undefined) {
+      const id = /\((has\w+)\)$/.exec(err.message)?.[1];
+      throw new InvalidObjectError(`object ${o.oid} (${o.type}): ${err.message}`, {
+        cause: err,
+        details: { oid: o.oid, ...err.details, ...(id ? { id } : {}) },
+      });
+    }
+    throw err;
+  }
+  return undefined;
 }

@@ -19,21 +19,19 @@
  * longer than MAX_STORED_CHAIN. The quarantine holds both forms (object/packed.ts
  * `isStoredDelta` tells them apart).
  */
-import { HashCollisionError, InvalidObjectError, LevelGitError, MissingObjectsError, CorruptPackError } from '../errors.js';
+import { HashCollisionError, LevelGitError, MissingObjectsError, CorruptPackError } from '../errors.js';
 import { equal } from '../platform/bytes.js';
 import { storageOp, type Kv, type KvOp } from '../storage/kv.js';
 import { TAG, prefixRange, quarantineKey, quarantinePrefix, repoRange } from '../storage/keys.js';
-import { type Oid, oidFromBytes, oidToBytes, ownOid } from '../object/oid.js';
+import { type Oid, oidFromBytes, oidToBytes } from '../object/oid.js';
 import { decodeStoredDelta, encodePacked, encodeStoredDelta, isStoredDelta, refDeltaBase, wholeMayBeSmaller } from '../object/packed.js';
-import { ENTRY_GITLINK, ENTRY_TREE } from '../object/tree.js';
-import { decodeCommit, decodeTag } from '../object/commit.js';
 import type { ObjectStore, RawObject, StoredForms } from '../object/object-store.js';
 import type { ObjectType } from '../object/oid.js';
 import { type FsckConfig, FsckSession, type FsckOptions, type FsckReport } from '../object/fsck.js';
 import { readPackAuto as readPack, type ReadPackOptions } from '../pack/pack-reader.js';
 import type { ReadObject } from '../pack/worker-protocol.js';
 import { refuseIfBad } from './checks.js';
-import { PackLinks } from './ingest-links.js';
+import { PackLinks, parseArrived } from './ingest-links.js';
 import { OidList } from './oid-set.js';
 import { ChunkSink } from '../object/chunked.js';
 import { bigBaseReader, refuseCollision } from './ingest-big.js';
@@ -237,46 +235,9 @@ export async function ingestPack(
         const id = oidToBytes(o.oid);
         oids.push(id);
         if (links.has(id)) continue;
-        // Our own parse (what the engine must read later; `.git` names, bad modes, order:
-        // InvalidObjectError, with git's id when it has one), collecting the references with
-        // the types they need; git's checks (FsckError with git's message id) are refused only
-        // after it, so a body both refuse fails as our parse says.
         links.arrived(id, o.type);
-        let report: FsckReport | undefined;
-        try {
-          if (o.type === 'tree') {
-            // Our parse, git's checks and the references in one pass (object/fsck.ts
-            // `FsckSession.scanTree`). A tree delta's entries that are those of its base,
-            // scanned clean earlier in this pack, are passed over (object/tree-skips.ts): their
-            // references were recorded with the base.
-            const body = o.body;
-            report = session.scanTree(
-              body,
-              (at, kind, nameStart, nameEnd) => {
-                if (kind !== ENTRY_GITLINK) links.reference(o.oid, 'tree', body, at, kind === ENTRY_TREE ? 'tree' : 'blob', 'entry', nameStart, nameEnd);
-              },
-              o.seq === undefined ? undefined : { key: o.seq, base: o.delta?.baseSeq, copies: o.delta?.copies },
-            );
-          } else if (o.type === 'commit') {
-            const c = decodeCommit(o.body);
-            links.referenceOid(o.oid, 'commit', c.tree, 'tree', 'tree');
-            if (!options.shallow?.has(o.oid)) for (const p of c.parents) links.referenceOid(o.oid, 'commit', p, 'commit', 'parent');
-            // Kept to the end of the pack: ids of their own, not slices holding the commit's text.
-            commits.set(o.oid, { tree: ownOid(c.tree), parents: c.parents.map(ownOid), time: c.committer.timestamp });
-          } else if (o.type === 'tag') {
-            const t = decodeTag(o.body);
-            links.referenceOid(o.oid, 'tag', t.object, t.type, 'tagged');
-          }
-        } catch (err) {
-          if (err instanceof InvalidObjectError && err.details.reference === undefined) {
-            const id = /\((has\w+)\)$/.exec(err.message)?.[1];
-            throw new InvalidObjectError(`object ${o.oid} (${o.type}): ${err.message}`, {
-              cause: err,
-              details: { oid: o.oid, ...err.details, ...(id ? { id } : {}) },
-            });
-          }
-          throw err;
-        }
+        // Our parse first, git's checks after it: a body both refuse fails as our parse says.
+        const report = parseArrived(o, links, session, commits, options.shallow);
         // A blob whose body stayed in the reader (`dropped`) is checked by session.pending() if named.
         if (o.dropped === undefined || o.type !== 'blob') checked(o.oid, o.type, report ?? session.check(o.oid, o.type, o.body));
         const stored = existing.get(o.oid);
